@@ -1,0 +1,120 @@
+"""One connection's protocol state, as the core sees it."""
+
+from __future__ import annotations
+
+import enum
+
+from kvcore.protocol import Limits, RequestReader
+from kvcore.resp import encode
+
+
+class ReplyMode(enum.Enum):
+    ON = "on"
+    OFF = "off"
+    SKIP = "skip"
+
+
+class Client:
+    """Selected db, RESP version, MULTI queue, subscriptions, output buffer."""
+
+    __slots__ = (
+        "conn", "id", "node", "db", "resp3", "name", "lib_name", "lib_ver", "addr", "laddr",
+        "reader", "out", "reply_mode", "skip_next", "user", "closing", "propagate_as",
+        "created_ms", "last_ms", "multi", "multi_error", "watched", "watch_dirty",
+        "channels", "patterns", "monitor", "no_evict", "no_touch", "last_command",
+        "blocked", "pending", "flags_extra",
+    )
+
+    def __init__(self, conn: int, client_id: int, node, addr: str, laddr: str, limits: Limits) -> None:
+        self.conn = conn
+        self.id = client_id
+        self.node = node
+        self.db = node.dbs[0]
+        self.resp3 = False
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.addr = addr
+        self.laddr = laddr
+        self.reader = RequestReader(limits)
+        self.out: list[bytes] = []
+        self.reply_mode = ReplyMode.ON
+        self.skip_next = False
+        self.propagate_as: list[list[bytes]] | None = None
+        self.user = "default"
+        self.closing = False
+        self.created_ms = node.now
+        self.last_ms = node.now
+        self.multi: list | None = None
+        self.multi_error = False
+        self.watched: list[tuple[int, bytes]] = []
+        self.watch_dirty = False
+        self.channels: dict[bytes, None] = {}
+        self.patterns: dict[bytes, None] = {}
+        self.monitor = False
+        self.no_evict = False
+        self.no_touch = False
+        self.last_command = "NULL"
+        self.blocked = None
+        self.pending: list[list[bytes]] = []
+        self.flags_extra = ""
+
+    def reply(self, value) -> None:
+        """Queue a reply, honouring CLIENT REPLY OFF/SKIP."""
+        if self.reply_mode is ReplyMode.ON:
+            out = self.out
+            if not out:
+                self.node.clients_with_output.append(self)
+            out.append(encode(value, self.resp3))
+
+    def push(self, value) -> None:
+        """Queue an out-of-band message (pub/sub, MONITOR): never suppressed."""
+        out = self.out
+        if not out:
+            self.node.clients_with_output.append(self)
+        out.append(encode(value, self.resp3))
+
+    @property
+    def authenticated(self) -> bool:
+        return self.reader.limits.authenticated
+
+    @authenticated.setter
+    def authenticated(self, value: bool) -> None:
+        self.reader.limits.authenticated = value
+
+    @property
+    def subscriptions(self) -> int:
+        return len(self.channels) + len(self.patterns)
+
+    def flags(self) -> str:
+        text = ""
+        if self.monitor:
+            text += "O"
+        if self.subscriptions:
+            text += "P"
+        if self.multi is not None:
+            text += "x"
+        if self.blocked is not None:
+            text += "b"
+        if self.closing:
+            text += "c"
+        if self.no_evict:
+            text += "e"
+        if self.no_touch:
+            text += "T"
+        return text or "N"
+
+    def info_line(self) -> str:
+        """The CLIENT LIST / CLIENT INFO line for this connection."""
+        now = self.node.now
+        qbuf = self.reader.buffered()
+        return (
+            f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.conn} "
+            f"name={self.name.decode('utf-8', 'replace')} age={(now - self.created_ms) // 1000} "
+            f"idle={(now - self.last_ms) // 1000} flags={self.flags()} db={self.db.index} "
+            f"sub={len(self.channels)} psub={len(self.patterns)} ssub=0 "
+            f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} "
+            f"qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 "
+            f"tot-mem=1024 events=r cmd={self.last_command} user={self.user} redir=-1 "
+            f"resp={3 if self.resp3 else 2}"
+        )

@@ -1,0 +1,446 @@
+"""String commands: SET and friends, counters, ranges, LCS.
+
+Strings are stored as ``bytes``. Integer and float counters are parsed from
+and written back as their decimal text, as Redis does.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation, localcontext
+
+from kvcore import errors
+from kvcore.commands.args import LLONG_MAX, LLONG_MIN, Cursor, parse_int
+from kvcore.commands.table import Flag, Registry
+from kvcore.reply import OK, Error, Map
+
+REGISTRY = Registry("string")
+command = REGISTRY.command
+
+W = Flag.WRITE | Flag.DENYOOM
+R = Flag.READONLY
+
+
+def check_length(client, size: int) -> None:
+    if size > client.node.config["proto-max-bulk-len"]:
+        raise Error(errors.STRING_TOO_LONG)
+
+
+def parse_expiry(client, unit: bytes, arg: bytes, name: str) -> int:
+    """An absolute expiry in ms from EX/PX/EXAT/PXAT and its argument."""
+    value = parse_int(arg)
+    if value <= 0:
+        raise Error(errors.invalid_expire(name))
+    if unit in (b"EX", b"EXAT"):
+        if value > LLONG_MAX // 1000:
+            raise Error(errors.invalid_expire(name))
+        value *= 1000
+    if unit in (b"EX", b"PX"):
+        value += client.node.now
+        if value > LLONG_MAX:
+            raise Error(errors.invalid_expire(name))
+    return value
+
+
+@command("set", -3, W, (1, 1, 1))
+def set_(client, argv):
+    """SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL]"""
+    cursor = Cursor(argv, 3)
+    condition = expiry_unit = None
+    expiry_arg = b""
+    get = keep_ttl = False
+    while cursor.more():
+        option = cursor.next_upper()
+        if option in (b"NX", b"XX") and condition in (None, option):
+            condition = option
+        elif option == b"GET" and not get:
+            get = True
+        elif option == b"KEEPTTL" and expiry_unit is None:
+            keep_ttl = True
+        elif option in (b"EX", b"PX", b"EXAT", b"PXAT") and expiry_unit is None and not keep_ttl and cursor.more():
+            expiry_unit, expiry_arg = option, cursor.next()
+        else:
+            raise Error(errors.SYNTAX)
+    when = parse_expiry(client, expiry_unit, expiry_arg, "set") if expiry_unit else None
+    db, key = client.db, argv[1]
+    old = db.get_string(key) if get else db.get(key)
+    if (condition == b"NX" and old is not None) or (condition == b"XX" and old is None):
+        return old if get else None
+    db.set(key, argv[2], keep_ttl=keep_ttl)
+    if when is not None:
+        db.set_expire(key, when)
+        client.propagate_as = [[b"SET", key, argv[2], b"PXAT", b"%d" % when]]
+    return old if get else OK
+
+
+@command("get", 2, R | Flag.FAST, (1, 1, 1))
+def get(client, argv):
+    """GET key"""
+    value = client.db.lookup_read(argv[1])
+    if value is not None and type(value) is not bytes:
+        raise Error(errors.WRONGTYPE)
+    return value
+
+
+@command("getset", 3, W | Flag.FAST, (1, 1, 1))
+def getset(client, argv):
+    """GETSET key value"""
+    old = client.db.get_string(argv[1])
+    client.db.set(argv[1], argv[2])
+    return old
+
+
+@command("getdel", 2, Flag.WRITE | Flag.FAST, (1, 1, 1))
+def getdel(client, argv):
+    """GETDEL key"""
+    value = client.db.get_string(argv[1])
+    if value is not None:
+        client.db.delete(argv[1])
+    return value
+
+
+@command("getex", -2, Flag.WRITE | Flag.FAST, (1, 1, 1))
+def getex(client, argv):
+    """GETEX key [EX s | PX ms | EXAT ts | PXAT ms-ts | PERSIST]"""
+    cursor = Cursor(argv, 2)
+    unit = None
+    arg = b""
+    while cursor.more():
+        option = cursor.next_upper()
+        if option in (b"EX", b"PX", b"EXAT", b"PXAT") and unit is None and cursor.more():
+            unit, arg = option, cursor.next()
+        elif option == b"PERSIST" and unit is None:
+            unit = option
+        else:
+            raise Error(errors.SYNTAX)
+    db, key = client.db, argv[1]
+    value = db.get_string(key)
+    if value is None or unit is None:
+        return value
+    if unit == b"PERSIST":
+        if db.persist(key):
+            client.propagate_as = [[b"PERSIST", key]]
+        return value
+    when = parse_expiry(client, unit, arg, "getex")
+    if when <= client.node.now:
+        db.delete(key)
+        client.propagate_as = [[b"DEL", key]]
+    else:
+        db.set_expire(key, when)
+        client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when]]
+    return value
+
+
+@command("setnx", 3, W | Flag.FAST, (1, 1, 1))
+def setnx(client, argv):
+    """SETNX key value"""
+    if client.db.get(argv[1]) is not None:
+        return 0
+    client.db.set(argv[1], argv[2])
+    return 1
+
+
+def _set_with_ttl(client, argv, unit: bytes, name: str):
+    when = parse_expiry(client, unit, argv[2], name)
+    client.db.set(argv[1], argv[3])
+    client.db.set_expire(argv[1], when)
+    client.propagate_as = [[b"SET", argv[1], argv[3], b"PXAT", b"%d" % when]]
+    return OK
+
+
+@command("setex", 4, W, (1, 1, 1))
+def setex(client, argv):
+    """SETEX key seconds value"""
+    return _set_with_ttl(client, argv, b"EX", "setex")
+
+
+@command("psetex", 4, W, (1, 1, 1))
+def psetex(client, argv):
+    """PSETEX key milliseconds value"""
+    return _set_with_ttl(client, argv, b"PX", "psetex")
+
+
+@command("mget", -2, R | Flag.FAST, (1, -1, 1))
+def mget(client, argv):
+    """MGET key [key ...]"""
+    db = client.db
+    out = []
+    for key in argv[1:]:
+        value = db.lookup_read(key)
+        out.append(value if type(value) is bytes else None)
+    return out
+
+
+@command("mset", -3, W, (1, -1, 2))
+def mset(client, argv):
+    """MSET key value [key value ...]"""
+    if len(argv) % 2 == 0:
+        raise Error(errors.wrong_arity("mset"))
+    for i in range(1, len(argv), 2):
+        client.db.set(argv[i], argv[i + 1])
+    return OK
+
+
+@command("msetnx", -3, W, (1, -1, 2))
+def msetnx(client, argv):
+    """MSETNX key value [key value ...]"""
+    if len(argv) % 2 == 0:
+        raise Error(errors.wrong_arity("msetnx"))
+    db = client.db
+    if any(db.get(argv[i]) is not None for i in range(1, len(argv), 2)):
+        return 0
+    for i in range(1, len(argv), 2):
+        db.set(argv[i], argv[i + 1])
+    return 1
+
+
+@command("append", 3, W, (1, 1, 1))
+def append(client, argv):
+    """APPEND key value"""
+    db, key = client.db, argv[1]
+    old = db.get_string(key)
+    if old is None:
+        db.set(key, argv[2])
+        return len(argv[2])
+    check_length(client, len(old) + len(argv[2]))
+    db.replace(key, old + argv[2])
+    return len(old) + len(argv[2])
+
+
+@command("strlen", 2, R | Flag.FAST, (1, 1, 1))
+def strlen(client, argv):
+    """STRLEN key"""
+    value = client.db.get_string(argv[1])
+    return 0 if value is None else len(value)
+
+
+def _incr(client, key: bytes, delta: int):
+    db = client.db
+    old = db.get_string(key)
+    current = 0 if old is None else parse_int(old)
+    result = current + delta
+    if result < LLONG_MIN or result > LLONG_MAX:
+        raise Error(errors.OVERFLOW)
+    if old is None:
+        db.set(key, b"%d" % result)
+    else:
+        db.replace(key, b"%d" % result)
+    return result
+
+
+@command("incr", 2, W | Flag.FAST, (1, 1, 1))
+def incr(client, argv):
+    """INCR key"""
+    return _incr(client, argv[1], 1)
+
+
+@command("decr", 2, W | Flag.FAST, (1, 1, 1))
+def decr(client, argv):
+    """DECR key"""
+    return _incr(client, argv[1], -1)
+
+
+@command("incrby", 3, W | Flag.FAST, (1, 1, 1))
+def incrby(client, argv):
+    """INCRBY key increment"""
+    return _incr(client, argv[1], parse_int(argv[2]))
+
+
+@command("decrby", 3, W | Flag.FAST, (1, 1, 1))
+def decrby(client, argv):
+    """DECRBY key decrement"""
+    delta = parse_int(argv[2])
+    if delta == LLONG_MIN:
+        raise Error("ERR decrement would overflow")
+    return _incr(client, argv[1], -delta)
+
+
+def parse_long_double(arg: bytes, error: str = errors.NOT_FLOAT) -> Decimal:
+    """A number as strtold reads it, kept exact as a Decimal (inf allowed, nan not)."""
+    if not arg or arg[:1].isspace() or arg[-1:].isspace() or b"_" in arg:
+        raise Error(error)
+    lower = arg.lower().lstrip(b"+-")
+    try:
+        if lower.startswith(b"0x"):
+            return Decimal(float.fromhex(arg.decode("ascii")))
+        value = Decimal(arg.decode("ascii"))
+    except (InvalidOperation, UnicodeDecodeError, ValueError):
+        raise Error(error) from None
+    if value.is_nan() or (value.is_infinite() and not lower.startswith(b"inf")):
+        raise Error(error)
+    if value.is_finite() and value != 0 and abs(value.adjusted()) > 4930:
+        raise Error(error)  # outside the long double range (ERANGE)
+    return value
+
+
+def format_long_double(value: Decimal) -> bytes:
+    """Redis's human-friendly long double text: %.17Lf without trailing zeros.
+
+    The value is first rounded to the 64-bit mantissa of an x87 long double
+    (about 19 significant digits), as strtold and the addition would leave it.
+    """
+    with localcontext() as ctx:
+        ctx.prec = 19
+        value = +value
+        text = format(value.quantize(Decimal(1).scaleb(-17)) if value.adjusted() < 30 else value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return b"0" if text in ("-0", "") else text.encode()
+
+
+def incr_by_float(old: bytes | None, arg: bytes) -> bytes:
+    """The new text of a float counter; raises Redis's errors."""
+    current = Decimal(0) if old is None else parse_long_double(old)
+    delta = parse_long_double(arg)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        result = current + delta if not (current.is_infinite() and delta.is_infinite()) else Decimal("NaN")
+    if result.is_nan() or result.is_infinite():
+        raise Error(errors.INCR_NAN_OR_INF)
+    return format_long_double(result)
+
+
+@command("incrbyfloat", 3, W | Flag.FAST, (1, 1, 1))
+def incrbyfloat(client, argv):
+    """INCRBYFLOAT key increment"""
+    db, key = client.db, argv[1]
+    old = db.get_string(key)
+    text = incr_by_float(old, argv[2])
+    if old is None:
+        db.set(key, text)
+    else:
+        db.replace(key, text)
+    client.propagate_as = [[b"SET", key, text, b"KEEPTTL"]]
+    return text
+
+
+def clamp_range(start: int, end: int, length: int) -> tuple[int, int] | None:
+    """Redis's inclusive range with negative indexes; None when empty."""
+    if start < 0:
+        start += length
+    if end < 0:
+        end += length
+    start = max(start, 0)
+    end = max(end, 0)
+    if end >= length:
+        end = length - 1
+    if start > end or length == 0:
+        return None
+    return start, end
+
+
+@command("getrange", 4, R, (1, 1, 1))
+def getrange(client, argv):
+    """GETRANGE key start end"""
+    start, end = parse_int(argv[2]), parse_int(argv[3])
+    value = client.db.get_string(argv[1])
+    if value is None:
+        return b""
+    if start < 0 and end < 0 and start > end:
+        return b""
+    span = clamp_range(start, end, len(value))
+    return b"" if span is None else value[span[0] : span[1] + 1]
+
+
+@command("substr", 4, R, (1, 1, 1))
+def substr(client, argv):
+    """SUBSTR key start end"""
+    return getrange(client, argv)
+
+
+@command("setrange", 4, W, (1, 1, 1))
+def setrange(client, argv):
+    """SETRANGE key offset value"""
+    offset = parse_int(argv[2])
+    if offset < 0:
+        raise Error("ERR offset is out of range")
+    db, key, piece = client.db, argv[1], argv[3]
+    old = db.get_string(key)
+    if not piece:
+        return 0 if old is None else len(old)
+    check_length(client, offset + len(piece))
+    base = old or b""
+    if len(base) < offset:
+        base += b"\0" * (offset - len(base))
+    new = base[:offset] + piece + base[offset + len(piece) :]
+    if old is None:
+        db.set(key, new)
+    else:
+        db.replace(key, new)
+    return len(new)
+
+
+@command("lcs", -3, R, (1, 2, 1), since="7.0.0")
+def lcs(client, argv):
+    """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]"""
+    a = client.db.get_string(argv[1]) or b""
+    b = client.db.get_string(argv[2]) or b""
+    cursor = Cursor(argv, 3)
+    want_len = want_idx = with_match_len = False
+    min_match = 0
+    while cursor.more():
+        option = cursor.next_upper()
+        if option == b"LEN":
+            want_len = True
+        elif option == b"IDX":
+            want_idx = True
+        elif option == b"WITHMATCHLEN":
+            with_match_len = True
+        elif option == b"MINMATCHLEN" and cursor.more():
+            min_match = max(cursor.next_int(), 0)
+        else:
+            raise Error(errors.SYNTAX)
+    if want_len and want_idx:
+        raise Error("ERR If you want both the length and indexes, please just use IDX.")
+    table = _lcs_table(a, b)
+    if want_len:
+        return table[len(a)][len(b)]
+    text, matches = _lcs_walk(a, b, table, min_match, with_match_len)
+    if want_idx:
+        return Map([(b"matches", matches), (b"len", table[len(a)][len(b)])])
+    return text
+
+
+def _lcs_table(a: bytes, b: bytes) -> list[list[int]]:
+    table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        row, prev, ai = table[i], table[i - 1], a[i - 1]
+        for j in range(1, len(b) + 1):
+            row[j] = prev[j - 1] + 1 if ai == b[j - 1] else max(prev[j], row[j - 1])
+    return table
+
+
+def _lcs_walk(a: bytes, b: bytes, table, min_match: int, with_len: bool):
+    """Walk back from the end as Redis does, collecting the text and its ranges."""
+    i, j = len(a), len(b)
+    chars: list[int] = []
+    matches = []
+    a_start = a_end = b_start = b_end = None
+    while i > 0 and j > 0:
+        emit = False
+        if a[i - 1] == b[j - 1]:
+            chars.append(a[i - 1])
+            if a_start is None:
+                a_start = a_end = i - 1
+                b_start = b_end = j - 1
+            else:
+                a_start -= 1
+                b_start -= 1
+            if a_start == 0 or b_start == 0:
+                emit = True
+            i -= 1
+            j -= 1
+        else:
+            if table[i - 1][j] > table[i][j - 1]:
+                i -= 1
+            else:
+                j -= 1
+            emit = a_start is not None
+        if emit:
+            size = a_end - a_start + 1
+            if min_match == 0 or size >= min_match:
+                match = [[a_start, a_end], [b_start, b_end]]
+                if with_len:
+                    match.append(size)
+                matches.append(match)
+            a_start = None
+    return bytes(reversed(chars)), matches

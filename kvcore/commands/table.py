@@ -1,0 +1,157 @@
+"""The command table's building blocks: flags, `Command`, and family registries.
+
+Every command is declared once, with a decorator on its handler in the module
+of its family. The dispatcher, `COMMAND`, ACL categories, MULTI queueing,
+cluster key-slot checks and replication all read these declarations.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+class Flag(enum.Flag):
+    WRITE = enum.auto()
+    READONLY = enum.auto()
+    DENYOOM = enum.auto()
+    ADMIN = enum.auto()
+    PUBSUB = enum.auto()
+    NOSCRIPT = enum.auto()
+    LOADING = enum.auto()
+    STALE = enum.auto()
+    FAST = enum.auto()
+    SKIP_MONITOR = enum.auto()
+    SKIP_SLOWLOG = enum.auto()
+    NO_AUTH = enum.auto()
+    MAY_REPLICATE = enum.auto()
+    NO_MULTI = enum.auto()
+    BLOCKING = enum.auto()
+    MOVABLE_KEYS = enum.auto()
+    ALLOW_BUSY = enum.auto()
+    NONE = 0
+
+
+# The names COMMAND INFO prints, in Redis's order.
+FLAG_NAMES = [
+    (Flag.WRITE, "write"),
+    (Flag.READONLY, "readonly"),
+    (Flag.DENYOOM, "denyoom"),
+    (Flag.ADMIN, "admin"),
+    (Flag.PUBSUB, "pubsub"),
+    (Flag.NOSCRIPT, "noscript"),
+    (Flag.BLOCKING, "blocking"),
+    (Flag.LOADING, "loading"),
+    (Flag.STALE, "stale"),
+    (Flag.SKIP_MONITOR, "skip_monitor"),
+    (Flag.SKIP_SLOWLOG, "skip_slowlog"),
+    (Flag.FAST, "fast"),
+    (Flag.NO_AUTH, "no_auth"),
+    (Flag.MAY_REPLICATE, "may_replicate"),
+    (Flag.NO_MULTI, "no_multi"),
+    (Flag.MOVABLE_KEYS, "movablekeys"),
+    (Flag.ALLOW_BUSY, "allow_busy"),
+]
+
+Handler = Callable[..., object]
+
+
+@dataclass(slots=True, eq=False)
+class Command:
+    """One command (or subcommand) as the table declares it.
+
+    ``arity`` follows Redis: positive is exact, negative is a minimum, and both
+    count the command name. Keys sit at ``first_key .. last_key`` stepping by
+    ``key_step`` (``last_key`` -1 means the last argument); ``keys_fn`` finds
+    them instead for commands whose key positions depend on their arguments.
+    """
+
+    name: str
+    handler: Handler | None
+    arity: int
+    flags: Flag
+    first_key: int = 0
+    last_key: int = 0
+    key_step: int = 0
+    group: str = ""
+    categories: tuple[str, ...] = ()
+    keys_fn: Callable[[list[bytes]], list[int]] | None = None
+    summary: str = ""
+    since: str = "1.0.0"
+    container: "Command | None" = None
+    subcommands: dict[bytes, "Command"] = field(default_factory=dict)
+    calls: int = 0
+    usec: int = 0
+    failed_calls: int = 0
+    rejected_calls: int = 0
+
+    @property
+    def fullname(self) -> str:
+        return f"{self.container.name}|{self.name}" if self.container else self.name
+
+    def arity_ok(self, argc: int) -> bool:
+        return argc == self.arity if self.arity > 0 else argc >= -self.arity
+
+    def key_positions(self, argv: list[bytes]) -> list[int]:
+        """Indexes of the key arguments in argv."""
+        if self.keys_fn is not None:
+            return self.keys_fn(argv)
+        if self.first_key == 0:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+        return list(range(self.first_key, min(last, len(argv) - 1) + 1, self.key_step))
+
+
+class Registry:
+    """The commands of one family, collected by the ``command`` decorator."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self.commands: list[Command] = []
+
+    def command(
+        self,
+        name: str,
+        arity: int,
+        flags: Flag = Flag.NONE,
+        keys: tuple[int, int, int] = (0, 0, 0),
+        *,
+        keys_fn: Callable[[list[bytes]], list[int]] | None = None,
+        categories: tuple[str, ...] = (),
+        summary: str = "",
+        since: str = "1.0.0",
+        parent: Command | None = None,
+    ) -> Callable[[Handler], Command]:
+        """Declare a command; the decorated function becomes its handler.
+
+        With ``parent`` the command is a subcommand (``CONFIG GET``) of it.
+        """
+
+        def declare(handler: Handler | None) -> Command:
+            cmd = Command(
+                name=name,
+                handler=handler,
+                arity=arity,
+                flags=flags | (Flag.MOVABLE_KEYS if keys_fn else Flag.NONE),
+                first_key=keys[0],
+                last_key=keys[1],
+                key_step=keys[2],
+                group=self.group,
+                categories=categories,
+                keys_fn=keys_fn,
+                summary=summary or (handler.__doc__ or "").strip().split("\n")[0] if handler else summary,
+                since=since,
+                container=parent,
+            )
+            if parent is not None:
+                parent.subcommands[name.encode()] = cmd
+            else:
+                self.commands.append(cmd)
+            return cmd
+
+        return declare
+
+    def container(self, name: str, arity: int = -2, flags: Flag = Flag.NONE, summary: str = "") -> Command:
+        """Declare a command that only dispatches to subcommands (CONFIG, CLIENT...)."""
+        return self.command(name, arity, flags, summary=summary)(None)

@@ -1,0 +1,217 @@
+"""Server options: their table, parsing, and the values in force.
+
+The same parser serves redis.conf lines, ``--name value`` arguments and
+``CONFIG SET``, so an option accepts the same spellings everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from kvcore.glob import glob_match
+
+_UNITS = {"k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+
+
+class ConfigError(ValueError):
+    """An option value that cannot be parsed; the text says why, as Redis does."""
+
+
+def parse_memory(text: str) -> int:
+    lower = text.lower()
+    for unit in sorted(_UNITS, key=len, reverse=True):
+        if lower.endswith(unit):
+            number = lower[: -len(unit)]
+            if number.lstrip("-").isdigit():
+                return int(number) * _UNITS[unit]
+            raise ConfigError("argument must be a memory value")
+    if lower.lstrip("-").isdigit():
+        return int(lower)
+    raise ConfigError("argument must be a memory value")
+
+
+def _parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError("argument couldn't be parsed into an integer") from None
+
+
+def _parse_bool(text: str) -> bool:
+    lower = text.lower()
+    if lower in ("yes", "no"):
+        return lower == "yes"
+    raise ConfigError("argument must be 'yes' or 'no'")
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    default: str
+    kind: str  # int, memory, bool, string, enum
+    mutable: bool = True
+    choices: tuple[str, ...] = ()
+    low: int | None = None
+    high: int | None = None
+    alias: str | None = None
+
+    def parse(self, text: str):
+        if self.kind == "int":
+            value = _parse_int(text)
+        elif self.kind == "memory":
+            value = parse_memory(text)
+        elif self.kind == "bool":
+            return _parse_bool(text)
+        elif self.kind == "enum":
+            lower = text.lower()
+            if lower not in self.choices:
+                raise ConfigError("argument(s) must be one of the following: " + ", ".join(self.choices))
+            return lower
+        else:
+            return text
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise ConfigError(f"argument must be between {self.low} and {self.high} inclusive")
+        return value
+
+    def format(self, value) -> str:
+        if self.kind == "bool":
+            return "yes" if value else "no"
+        return str(value)
+
+
+INT_MAX = 2**31 - 1
+LLONG_MAX = 2**63 - 1
+
+OPTIONS = [
+    Option("port", "6379", "int", low=0, high=65535),
+    Option("bind", "127.0.0.1", "string"),
+    Option("unixsocket", "", "string", mutable=False),
+    Option("dir", ".", "string"),
+    Option("dbfilename", "dump.rdb", "string"),
+    Option("databases", "16", "int", mutable=False, low=1, high=INT_MAX),
+    Option("hz", "10", "int", low=0, high=INT_MAX),
+    Option("loglevel", "notice", "enum", choices=("debug", "verbose", "notice", "warning", "nothing")),
+    Option("logfile", "", "string", mutable=False),
+    Option("maxclients", "10000", "int", low=1, high=INT_MAX),
+    Option("timeout", "0", "int", low=0, high=INT_MAX),
+    Option("tcp-keepalive", "300", "int", low=0, high=INT_MAX),
+    Option("tcp-backlog", "511", "int", mutable=False, low=0, high=INT_MAX),
+    Option("protected-mode", "yes", "bool"),
+    Option("daemonize", "no", "bool", mutable=False),
+    Option("pidfile", "", "string", mutable=False),
+    Option("requirepass", "", "string"),
+    Option("maxmemory", "0", "memory", low=0, high=LLONG_MAX),
+    Option("maxmemory-policy", "noeviction", "enum", choices=(
+        "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")),
+    Option("maxmemory-samples", "5", "int", low=1, high=64),
+    Option("proto-max-bulk-len", "536870912", "memory", low=1024 * 1024, high=LLONG_MAX),
+    Option("client-query-buffer-limit", "1073741824", "memory", low=1024 * 1024, high=LLONG_MAX),
+    Option("save", "3600 1 300 100 60 10000", "string"),
+    Option("appendonly", "no", "bool"),
+    Option("appendfilename", "appendonly.aof", "string", mutable=False),
+    Option("appenddirname", "appendonlydir", "string", mutable=False),
+    Option("appendfsync", "everysec", "enum", choices=("always", "everysec", "no")),
+    Option("no-appendfsync-on-rewrite", "no", "bool"),
+    Option("auto-aof-rewrite-percentage", "100", "int", low=0, high=INT_MAX),
+    Option("auto-aof-rewrite-min-size", "67108864", "memory", low=0, high=LLONG_MAX),
+    Option("aof-load-truncated", "yes", "bool"),
+    Option("aof-use-rdb-preamble", "yes", "bool"),
+    Option("aof-timestamp-enabled", "no", "bool"),
+    Option("rdbcompression", "yes", "bool"),
+    Option("rdbchecksum", "yes", "bool"),
+    Option("stop-writes-on-bgsave-error", "yes", "bool"),
+    Option("slowlog-log-slower-than", "10000", "int", low=-1, high=LLONG_MAX),
+    Option("slowlog-max-len", "128", "int", low=0, high=LLONG_MAX),
+    Option("latency-monitor-threshold", "0", "int", low=0, high=LLONG_MAX),
+    Option("notify-keyspace-events", "", "string"),
+    Option("lua-time-limit", "5000", "int"),
+    Option("busy-reply-threshold", "5000", "int"),
+    Option("replicaof", "", "string"),
+    Option("replica-read-only", "yes", "bool"),
+    Option("replica-serve-stale-data", "yes", "bool"),
+    Option("repl-backlog-size", "1048576", "memory", low=1, high=LLONG_MAX),
+    Option("repl-timeout", "60", "int", low=1, high=INT_MAX),
+    Option("min-replicas-to-write", "0", "int", low=0, high=INT_MAX),
+    Option("min-replicas-max-lag", "10", "int", low=0, high=INT_MAX),
+    Option("cluster-enabled", "no", "bool", mutable=False),
+    Option("list-max-listpack-size", "-2", "int"),
+    Option("list-max-ziplist-size", "-2", "int"),
+    Option("list-compress-depth", "0", "int"),
+    Option("hash-max-listpack-entries", "128", "int", low=0),
+    Option("hash-max-listpack-value", "64", "int", low=0),
+    Option("hash-max-ziplist-entries", "128", "int", low=0),
+    Option("hash-max-ziplist-value", "64", "int", low=0),
+    Option("set-max-intset-entries", "512", "int", low=0),
+    Option("zset-max-listpack-entries", "128", "int", low=0),
+    Option("zset-max-listpack-value", "64", "int", low=0),
+    Option("zset-max-ziplist-entries", "128", "int", low=0),
+    Option("zset-max-ziplist-value", "64", "int", low=0),
+    Option("hll-sparse-max-bytes", "3000", "memory", low=0, high=INT_MAX),
+    Option("lazyfree-lazy-user-flush", "no", "bool"),
+    Option("lazyfree-lazy-eviction", "no", "bool"),
+    Option("lazyfree-lazy-expire", "no", "bool"),
+    Option("lazyfree-lazy-server-del", "no", "bool"),
+    Option("lazyfree-lazy-user-del", "no", "bool"),
+    Option("active-expire-effort", "1", "int", low=1, high=10),
+    Option("activerehashing", "yes", "bool"),
+    Option("lfu-log-factor", "10", "int", low=0),
+    Option("lfu-decay-time", "1", "int", low=0),
+    Option("io-threads", "1", "int", mutable=False, low=1, high=128),
+    Option("enable-debug-command", "yes", "string", mutable=False),
+    Option("supervised", "no", "string", mutable=False),
+    Option("always-show-logo", "no", "bool", mutable=False),
+    Option("set-proc-title", "yes", "bool", mutable=False),
+    Option("appendfsync-delay-ms", "0", "int", low=0),
+    Option("seed", "0", "int", mutable=False),
+]
+
+BY_NAME = {opt.name: opt for opt in OPTIONS}
+Listener = Callable[[str, object], None]
+
+
+class Config:
+    """The values in force, typed, plus listeners told of every change."""
+
+    def __init__(self, overrides: dict[str, str] | None = None) -> None:
+        self.values = {opt.name: opt.parse(opt.default) for opt in OPTIONS}
+        self.listeners: list[Listener] = []
+        for name, text in (overrides or {}).items():
+            self.load(name, text)
+
+    def __getitem__(self, name: str):
+        return self.values[name]
+
+    def load(self, name: str, text: str) -> None:
+        """Set an option at start-up (config file or command line)."""
+        option = BY_NAME.get(name.lower())
+        if option is None:
+            raise ConfigError(f"Bad directive or wrong number of arguments: '{name}'")
+        self.values[option.name] = option.parse(text)
+
+    def set_many(self, pairs: list[tuple[str, str]]) -> None:
+        """CONFIG SET: all or nothing. Raises ConfigError naming the option."""
+        parsed = []
+        for name, text in pairs:
+            option = BY_NAME.get(name.lower())
+            if option is None or not option.mutable:
+                raise ConfigError(f"Unknown option or number of arguments for CONFIG SET - '{name}'")
+            try:
+                parsed.append((option.name, option.parse(text)))
+            except ConfigError as exc:
+                raise ConfigError(f"CONFIG SET failed (possibly related to argument '{name}') - {exc}") from None
+        for name, value in parsed:
+            self.values[name] = value
+            for listener in self.listeners:
+                listener(name, value)
+
+    def get_matching(self, pattern: bytes) -> list[tuple[str, str]]:
+        return [
+            (opt.name, opt.format(self.values[opt.name]))
+            for opt in OPTIONS
+            if glob_match(pattern, opt.name.encode(), nocase=True)
+        ]
+
+    def format(self, name: str) -> str:
+        return BY_NAME[name].format(self.values[name])

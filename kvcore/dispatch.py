@@ -1,0 +1,163 @@
+"""Running one request: lookup, arity, the gates Redis applies, then the handler.
+
+The order of the checks is redis-server's processCommand: unknown command,
+arity, authentication, memory, disk errors, read-only replica, pub/sub
+context, MULTI queueing, and only then the call.
+"""
+
+from __future__ import annotations
+
+from kvcore import errors
+from kvcore.commands.table import Command, Flag
+from kvcore.reply import Error, Simple
+
+NO_REPLY = object()
+"""Returned by handlers that reply themselves (or not at all, when blocking)."""
+
+QUEUED = Simple("QUEUED")
+_MULTI_CONTROL = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset", b"unwatch"}
+_SUBSCRIBED_ALLOWED = {
+    b"subscribe", b"psubscribe", b"ssubscribe", b"unsubscribe", b"punsubscribe",
+    b"sunsubscribe", b"ping", b"quit", b"reset",
+}
+_SUBSCRIBED_ERROR = (
+    "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+    "are allowed in this context"
+)
+
+
+def lookup(table: dict[bytes, Command], argv: list[bytes]) -> Command | Error:
+    """The command argv names, or the error Redis gives for it."""
+    cmd = table.get(argv[0].lower())
+    if cmd is None:
+        return Error(errors.unknown_command(argv))
+    if cmd.subcommands:
+        if len(argv) == 1:
+            return Error(errors.wrong_arity(cmd.name))
+        sub = cmd.subcommands.get(argv[1].lower())
+        if sub is None:
+            return Error(errors.unknown_subcommand(argv[1], cmd.name))
+        cmd = sub
+    if not cmd.arity_ok(len(argv)):
+        return Error(errors.wrong_arity(cmd.fullname))
+    return cmd
+
+
+def execute(node, client, argv: list[bytes]) -> None:
+    """Run one request from a client and queue its reply."""
+    cmd = lookup(node.table, argv)
+    if type(cmd) is Error:
+        if client.multi is not None:
+            client.multi_error = True
+        _reply_error(node, client, cmd)
+        return
+    refusal = _refusal(node, client, cmd, argv)
+    if refusal is not None:
+        if client.multi is not None and refusal.text.split(" ", 1)[0] not in ("NOAUTH",):
+            client.multi_error = True
+        cmd.rejected_calls += 1
+        _reply_error(node, client, refusal)
+        return
+    if client.multi is not None and argv[0].lower() not in _MULTI_CONTROL:
+        if cmd.flags & Flag.NO_MULTI:
+            _reply_error(node, client, Error("ERR Command not allowed inside a transaction"))
+            return
+        client.multi.append((cmd, argv))
+        client.reply(QUEUED)
+        return
+    reply = call(node, client, cmd, argv)
+    if reply is not NO_REPLY:
+        if type(reply) is Error:
+            _count_error(node, reply)
+        client.reply(reply)
+
+
+def call(node, client, cmd: Command, argv: list[bytes]):
+    """Invoke a handler: stats, MONITOR feed, propagation of writes."""
+    stats = node.stats
+    if node.monitors and not cmd.flags & (Flag.SKIP_MONITOR | Flag.ADMIN):
+        _feed_monitors(node, client, argv)
+    dirty_before = stats.dirty
+    try:
+        reply = cmd.handler(client, argv)
+    except Error as exc:
+        reply = exc
+    cmd.calls += 1
+    stats.total_commands_processed += 1
+    client.last_command = cmd.fullname
+    if type(reply) is Error:
+        cmd.failed_calls += 1
+    if stats.dirty != dirty_before and cmd.flags & Flag.WRITE:
+        rewritten = client.propagate_as
+        if rewritten is None:
+            node.propagate(client.db.index, argv)
+        else:
+            client.propagate_as = None
+            for record in rewritten:
+                node.propagate(client.db.index, record)
+    elif client.propagate_as is not None:
+        client.propagate_as = None
+    slowlog = getattr(node, "slowlog_hook", None)
+    if slowlog is not None:
+        slowlog(client, cmd, argv)
+    return reply
+
+
+def _refusal(node, client, cmd: Command, argv: list[bytes]) -> Error | None:
+    """The error that stops a command before it runs, if any."""
+    if not client.authenticated and not cmd.flags & Flag.NO_AUTH:
+        return Error(errors.NOAUTH)
+    gate = getattr(node, "write_gate", None)
+    if gate is not None:
+        refusal = gate(client, cmd, argv)
+        if refusal is not None:
+            return refusal
+    if client.subscriptions and not client.resp3 and argv[0].lower() not in _SUBSCRIBED_ALLOWED:
+        return Error(_SUBSCRIBED_ERROR % cmd.fullname)
+    return None
+
+
+def _reply_error(node, client, error: Error) -> None:
+    _count_error(node, error)
+    client.reply(error)
+
+
+def _count_error(node, error: Error) -> None:
+    stats = node.stats
+    stats.total_error_replies += 1
+    code = error.text.split(" ", 1)[0]
+    stats.error_counts[code] = stats.error_counts.get(code, 0) + 1
+
+
+def _feed_monitors(node, client, argv: list[bytes]) -> None:
+    now = node.now
+    quoted = " ".join(_monitor_quote(arg) for arg in argv)
+    line = "%d.%06d [%d %s] %s" % (now // 1000, (now % 1000) * 1000, client.db.index, client.addr, quoted)
+    for monitor in node.monitors:
+        if monitor is not client:
+            monitor.push(Simple(line))
+
+
+def _monitor_quote(arg: bytes) -> str:
+    """sdscatrepr: a double-quoted, escaped representation."""
+    out = ['"']
+    for byte in arg:
+        ch = chr(byte)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\a":
+            out.append("\\a")
+        elif ch == "\b":
+            out.append("\\b")
+        elif 32 <= byte < 127:
+            out.append(ch)
+        else:
+            out.append("\\x%02x" % byte)
+    out.append('"')
+    return "".join(out)

@@ -1,0 +1,69 @@
+"""Effects: what the core asks its runtime to do, drained in order.
+
+Foreground effects finish before the next starts; a background one
+(`Fsync` under everysec, `Snapshot`) runs alongside. Effects that carry a
+``job`` are reported back with `Node.job_done(job, ok, now)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Write bytes to a connection (all replies of one drain, batched)."""
+
+    conn: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close a connection after everything sent to it before."""
+
+    conn: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppendLog:
+    """Append records to the append-only log, then fsync if ``fsync``.
+
+    Replies produced with these records are held until the job is done.
+    """
+
+    job: int
+    data: bytes
+    fsync: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Fsync:
+    """A background fsync of the append-only log (everysec)."""
+
+    job: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Write a point-in-time image in the background (fork in net/)."""
+
+    job: int
+    kind: str  # "rdb" or "aof-rewrite"
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """Open an outgoing connection (replication, cluster bus)."""
+
+    job: int
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """Stop the process after the effects before this one."""
+
+    exit_code: int = 0

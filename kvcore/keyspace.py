@@ -1,0 +1,267 @@
+"""One logical database: keys, values, expiry, and a stable order for SCAN.
+
+Values are ``bytes`` for strings and objects of the families' classes for the
+other types (each has a ``TYPE`` name). Expiry times are absolute integer
+milliseconds. Iteration order is insertion order everywhere (dicts), never
+hash order, so nothing a client sees depends on ``PYTHONHASHSEED``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from kvcore import errors
+from kvcore.reply import Error
+
+_COMPACT_MIN = 1024
+
+
+def type_name(value) -> str:
+    return "string" if type(value) is bytes else value.TYPE
+
+
+class ScanOrder:
+    """Positions for cursor iteration that survive inserts and deletes.
+
+    Every new key is appended to a list and keeps its absolute position;
+    deleted keys leave stale entries that are skipped and compacted away.
+    Compaction renumbers survivors past every old position and remembers how
+    to map an old cursor forward, so a key present for a whole scan is never
+    missed (duplicates, as SCAN allows, are possible).
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[bytes] = []
+        self.base = 0
+        self._moves: list[tuple[int, list[int], int]] = []  # (old_base, old positions of survivors, new_base)
+
+    def append(self, key: bytes) -> None:
+        self.keys.append(key)
+
+    def end(self) -> int:
+        return self.base + len(self.keys)
+
+    def compact(self, live: dict) -> None:
+        if len(self.keys) < _COMPACT_MIN or len(self.keys) < 2 * len(live):
+            return
+        seen: set[bytes] = set()
+        positions: list[int] = []
+        survivors: list[bytes] = []
+        for index, key in enumerate(self.keys):
+            if key in live and key not in seen:
+                seen.add(key)
+                positions.append(self.base + index)
+                survivors.append(key)
+        new_base = self.end()
+        self._moves.append((self.base, positions, new_base))
+        self._moves = self._moves[-4:]
+        self.keys = survivors
+        self.base = new_base
+
+    def translate(self, cursor: int) -> int:
+        """Map a cursor from before compactions onto the current positions."""
+        if cursor >= self.base:
+            return cursor
+        for old_base, positions, new_base in self._moves:
+            if old_base <= cursor < new_base:
+                cursor = new_base + bisect_left(positions, cursor)
+        return max(cursor, self.base)
+
+
+class Database:
+    """A numbered database: its keyspace and expiry, with lazy expiration."""
+
+    def __init__(self, index: int, node) -> None:
+        self.index = index
+        self.node = node
+        self.data: dict[bytes, object] = {}
+        self.expires: dict[bytes, int] = {}
+        self.order = ScanOrder()
+        self.expire_cursor = 0
+        self.watchers: dict[bytes, list] = {}
+        self.avg_ttl = 0
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    # -- reading -----------------------------------------------------------
+    def get(self, key: bytes):
+        """The live value at key or None, expiring it lazily if its time passed."""
+        expires = self.expires
+        if expires and key in expires and expires[key] <= self.node.now and self._expire_if_due(key):
+            return None
+        return self.data.get(key)
+
+    def get_typed(self, key: bytes, cls):
+        value = self.get(key)
+        if value is not None and type(value) is not cls:
+            raise Error(errors.WRONGTYPE)
+        return value
+
+    def get_string(self, key: bytes):
+        value = self.get(key)
+        if value is not None and type(value) is not bytes:
+            raise Error(errors.WRONGTYPE)
+        return value
+
+    def lookup_read(self, key: bytes):
+        """`get` plus keyspace hit/miss accounting, as Redis's lookupKeyRead."""
+        value = self.get(key)
+        stats = self.node.stats
+        if value is None:
+            stats.keyspace_misses += 1
+        else:
+            stats.keyspace_hits += 1
+        return value
+
+    def exists(self, key: bytes) -> bool:
+        return self.get(key) is not None
+
+    def ttl_ms(self, key: bytes) -> int | None:
+        """Absolute expiry time, or None for a persistent (or missing) key."""
+        return self.expires.get(key)
+
+    # -- writing -----------------------------------------------------------
+    def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
+        """Store a value, replacing any other, dropping its TTL unless told not to."""
+        data = self.data
+        if key not in data:
+            self.order.append(key)
+        elif not keep_ttl and self.expires:
+            self.expires.pop(key, None)
+        data[key] = value
+        self.node.stats.dirty += 1
+        if self.watchers:
+            self.touch(key)
+
+    def replace(self, key: bytes, value) -> None:
+        """Overwrite the value of an existing key in place, keeping its TTL."""
+        self.data[key] = value
+        self.node.stats.dirty += 1
+        if self.watchers:
+            self.touch(key)
+
+    def written(self, key: bytes, changes: int = 1) -> None:
+        """Record an in-place change to the value at key (a list push, a hash set...).
+
+        Every mutation goes through `set`, `replace`, `delete` or this, so the
+        change counter, WATCH and propagation all see it.
+        """
+        self.node.stats.dirty += changes
+        if self.watchers:
+            self.touch(key)
+
+    def delete(self, key: bytes) -> bool:
+        if self.data.pop(key, None) is None:
+            return False
+        self.node.stats.dirty += 1
+        if self.expires:
+            self.expires.pop(key, None)
+        if self.watchers:
+            self.touch(key)
+        if len(self.order.keys) >= _COMPACT_MIN and len(self.order.keys) >= 2 * len(self.data):
+            self.order.compact(self.data)
+        return True
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        self.expires[key] = when_ms
+        self.node.stats.dirty += 1
+        if self.watchers:
+            self.touch(key)
+
+    def persist(self, key: bytes) -> bool:
+        if self.expires.pop(key, None) is None:
+            return False
+        self.written(key)
+        return True
+
+    def clear(self) -> int:
+        removed = len(self.data)
+        self.node.stats.dirty += removed
+        for key in list(self.watchers):
+            self.touch(key)
+        self.data = {}
+        self.expires = {}
+        self.order = ScanOrder()
+        self.expire_cursor = 0
+        return removed
+
+    def touch(self, key: bytes) -> None:
+        """Mark a key modified for every client WATCHing it."""
+        for client in self.watchers.get(key, ()):
+            client.watch_dirty = True
+
+    # -- expiry ------------------------------------------------------------
+    def _expire_if_due(self, key: bytes) -> bool:
+        """Delete an expired key (a primary does; a replica only hides it)."""
+        node = self.node
+        if node.is_replica:
+            return True
+        self.delete(key)
+        node.stats.dirty -= 1  # the DEL is propagated here, not with the command
+        node.stats.expired_keys += 1
+        node.propagate(self.index, [b"DEL", key])
+        node.notify_keyspace_event("expired", key, self.index)
+        return True
+
+    def active_expire(self, budget: int) -> int:
+        """One pass of Redis's active expiry over up to ``budget`` volatile keys.
+
+        Like Redis 7.0's cycle it walks the volatile keys from a cursor in
+        batches of 20 and goes on while more than 10% of a batch had expired.
+        Returns how many keys it deleted.
+        """
+        if not self.expires or self.node.is_replica:
+            return 0
+        now = self.node.now
+        deleted = checked = 0
+        keys = list(self.expires)
+        position = self.expire_cursor % len(keys)
+        while checked < budget:
+            batch = keys[position : position + 20] or keys[:20]
+            position = (position + len(batch)) % len(keys)
+            expired = [k for k in batch if self.expires.get(k, now + 1) <= now]
+            for key in expired:
+                self._expire_if_due(key)
+            deleted += len(expired)
+            checked += len(batch)
+            if len(expired) * 10 <= len(batch) or not self.expires:
+                break
+        self.expire_cursor = position
+        return deleted
+
+    # -- iteration ---------------------------------------------------------
+    def scan(self, cursor: int, count: int, accept) -> tuple[int, list[bytes]]:
+        """Visit about ``count`` positions from cursor; keys passing ``accept``.
+
+        Returns the next cursor (0 when done) and the keys found.
+        """
+        order = self.order
+        position = order.translate(cursor) - order.base
+        found: list[bytes] = []
+        seen: set[bytes] = set()
+        keys = order.keys
+        end = min(len(keys), position + max(count, 1))
+        while position < end:
+            key = keys[position]
+            position += 1
+            if key in seen or key not in self.data:
+                continue
+            seen.add(key)
+            if self.get(key) is not None and accept(key):
+                found.append(key)
+        if position >= len(keys):
+            return 0, found
+        return order.base + position, found
+
+    def random_key(self, rng) -> bytes | None:
+        """A random live key, found by sampling the scan order (never hash order)."""
+        while self.data:
+            keys = self.order.keys
+            key = keys[rng.randrange(len(keys))]
+            if key in self.data:
+                if self.get(key) is not None:
+                    return key
+            elif len(keys) > 2 * len(self.data) + 16:
+                self.order.compact(self.data)
+        return None

@@ -1,0 +1,272 @@
+"""The node: the whole server state, driven by inputs, answering with effects.
+
+Inputs (each with ``now`` in integer milliseconds): `open`, `receive`,
+`closed`, `tick`, `job_done`. Outputs: `take_effects()` returns the effects
+accumulated since the last call, in the order the runtime must carry them
+out. Replies are batched per connection per drain, and replies produced with
+log records are held until the log job that carries them is done (the
+durability barrier).
+
+The node never reads a clock, a socket, a file or a global random source: the
+runtime passes ``now`` in, and a seeded ``random.Random``-like ``rng`` at
+construction.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from kvcore import errors
+from kvcore.client import Client, ReplyMode
+from kvcore.commands import TABLE
+from kvcore.commands.table import Flag
+from kvcore.config import Config
+from kvcore.dispatch import execute
+from kvcore.effects import AppendLog, Close, Send
+from kvcore.keyspace import Database
+from kvcore.protocol import Limits
+from kvcore.reply import Error
+from kvcore.stats import Stats
+
+VERSION = "7.0.15"
+
+
+class ServerInfo:
+    """Facts about the process that only the runtime knows (for INFO)."""
+
+    def __init__(self, pid: int = 0, executable: str = "", config_file: str = "", tcp_port: int = 0) -> None:
+        self.pid = pid
+        self.executable = executable
+        self.config_file = config_file
+        self.tcp_port = tcp_port
+
+
+class Node:
+    """One server. See the module docstring for its inputs and outputs."""
+
+    def __init__(self, config: Config | None = None, rng=None, info: ServerInfo | None = None, now: int = 0) -> None:
+        if rng is None:
+            raise ValueError("a seeded rng must be passed in")
+        self.config = config or Config()
+        self.rng = rng
+        self.info = info or ServerInfo()
+        self.now = now
+        self.start_ms = now
+        self.run_id = "%040x" % rng.getrandbits(160)
+        self.table = TABLE
+        self.dbs = [Database(i, self) for i in range(self.config["databases"])]
+        self.clients: dict[int, Client] = {}
+        self.clients_with_output: list[Client] = []
+        self.stats = Stats()
+        self.is_replica = False
+        self.next_client_id = 1
+        self.last_save_s = now // 1000
+        self.slowlog: deque = deque()
+        self.slowlog_next_id = 0
+        self.monitors: list[Client] = []
+        self.pubsub_channels: dict[bytes, dict[Client, None]] = {}
+        self.pubsub_patterns: dict[bytes, dict[Client, None]] = {}
+        self.paused_until = 0
+        self.shutdown_requested = None
+        self._effects: list = []
+        self._log_records: list[bytes] = []
+        self._log_db = -1
+        self._held: deque = deque()  # (job, [(conn, data)], [close conns]) awaiting log jobs
+        self._next_job = 1
+        self._limits = Limits(self.config["proto-max-bulk-len"], not self.config["requirepass"])
+        self.config.listeners.append(self._config_changed)
+
+    # -- inputs ------------------------------------------------------------
+    def open(self, conn: int, now: int, addr: str = "", laddr: str = "") -> None:
+        """A client connected; refused with Redis's error past maxclients."""
+        self.now = now
+        self.stats.total_connections_received += 1
+        limits = Limits(self._limits.max_bulk_len, self._limits.authenticated)
+        client = Client(conn, self.next_client_id, self, addr, laddr, limits)
+        self.next_client_id += 1
+        if len(self.clients) >= self.config["maxclients"]:
+            self.stats.rejected_connections += 1
+            self._effects.append(Send(conn, b"-" + errors.MAX_CLIENTS.encode() + b"\r\n"))
+            self._effects.append(Close(conn))
+            return
+        self.clients[conn] = client
+
+    def receive(self, conn: int, data: bytes, now: int) -> None:
+        """Bytes arrived on a connection: parse and run every complete request."""
+        self.now = now
+        client = self.clients.get(conn)
+        if client is None or client.closing:
+            return
+        self.stats.total_net_input_bytes += len(data)
+        client.last_ms = now
+        requests, error = client.reader.feed(data)
+        if client.blocked is not None or client.pending:
+            client.pending.extend(requests)
+        else:
+            self._run_requests(client, requests)
+        if error is not None:
+            self.stats.total_error_replies += 1
+            client.reply(Error("ERR " + error))
+            self.close_after_reply(client)
+        elif client.reader.buffered() > self.config["client-query-buffer-limit"]:
+            self.close_after_reply(client)
+
+    def _run_requests(self, client: Client, requests: list[list[bytes]]) -> None:
+        for index, argv in enumerate(requests):
+            if client.closing:
+                return
+            if argv:
+                execute(self, client, argv)
+                if client.blocked is not None:
+                    client.pending.extend(requests[index + 1 :])
+                    return
+
+    def closed(self, conn: int, now: int) -> None:
+        """The peer closed (or the runtime dropped) a connection."""
+        self.now = now
+        client = self.clients.pop(conn, None)
+        if client is not None:
+            self._forget(client)
+
+    def tick(self, now: int, used_memory: int | None = None) -> None:
+        """The server cron: active expiry, client timeouts, stats sampling."""
+        self.now = now
+        if used_memory is not None:
+            self.stats.used_memory = used_memory
+        self._sample_ops()
+        budget = 25 * self.config["active-expire-effort"] * 10
+        for db in self.dbs:
+            if db.expires:
+                db.active_expire(budget)
+        self._close_idle_clients()
+        self.unblock_timed_out()
+
+    def job_done(self, job: int, ok: bool, now: int, error: str = "") -> None:
+        """A job the core asked for has finished; release what waited on it."""
+        self.now = now
+        while self._held and self._held[0][0] <= job:
+            _, sends, closes = self._held.popleft()
+            self._effects.extend(Send(conn, data) for conn, data in sends)
+            self._effects.extend(Close(conn) for conn in closes)
+
+    # -- outputs -----------------------------------------------------------
+    def take_effects(self) -> list:
+        """Every effect since the last call: log writes first, then replies."""
+        effects, self._effects = self._effects, []
+        sends, closes = self._collect_output()
+        if self._log_records:
+            job = self._next_job
+            self._next_job += 1
+            effects.append(AppendLog(job, b"".join(self._log_records), self.config["appendfsync"] == "always"))
+            self._log_records = []
+            self._held.append((job, sends, closes))
+        elif self._held:
+            last_job = self._held[-1][0]
+            self._held.append((last_job, sends, closes))
+        else:
+            effects.extend(Send(conn, data) for conn, data in sends)
+            effects.extend(Close(conn) for conn in closes)
+        return effects
+
+    def _collect_output(self) -> tuple[list[tuple[int, bytes]], list[int]]:
+        sends = []
+        for client in self.clients_with_output:
+            if client.out:
+                data = b"".join(client.out) if len(client.out) > 1 else client.out[0]
+                client.out = []
+                self.stats.total_net_output_bytes += len(data)
+                sends.append((client.conn, data))
+        self.clients_with_output = []
+        closes = []
+        for conn in [c for c, cl in self.clients.items() if cl.closing]:
+            closes.append(conn)
+            self._forget(self.clients.pop(conn))
+        return sends, closes
+
+    # -- services used by commands -------------------------------------------
+    def close_after_reply(self, client: Client) -> None:
+        client.closing = True
+
+    def propagate(self, db_index: int, argv: list[bytes]) -> None:
+        """Record a write for the log (and, later, replicas), as Redis's propagate()."""
+        if not self.config["appendonly"]:
+            return
+        if db_index != self._log_db:
+            self._log_records.append(_encode_command([b"SELECT", b"%d" % db_index]))
+            self._log_db = db_index
+        self._log_records.append(_encode_command(argv))
+
+    def notify_keyspace_event(self, event: str, key: bytes, db_index: int) -> None:
+        """Keyspace notifications; delivered by the pub/sub family when configured."""
+        hook = getattr(self, "keyspace_event_hook", None)
+        if hook is not None:
+            hook(event, key, db_index)
+
+    def unblock_timed_out(self) -> None:
+        """Blocking commands hook in here (lists, zsets)."""
+
+    def find_client(self, client_id: int) -> Client | None:
+        for client in self.clients.values():
+            if client.id == client_id:
+                return client
+        return None
+
+    # -- internals ---------------------------------------------------------
+    def _forget(self, client: Client) -> None:
+        for db_index, key in client.watched:
+            watchers = self.dbs[db_index].watchers.get(key)
+            if watchers and client in watchers:
+                watchers.remove(client)
+                if not watchers:
+                    del self.dbs[db_index].watchers[key]
+        client.watched = []
+        if client.monitor and client in self.monitors:
+            self.monitors.remove(client)
+        for channel in client.channels:
+            subscribers = self.pubsub_channels.get(channel)
+            if subscribers is not None:
+                subscribers.pop(client, None)
+                if not subscribers:
+                    del self.pubsub_channels[channel]
+        for pattern in client.patterns:
+            subscribers = self.pubsub_patterns.get(pattern)
+            if subscribers is not None:
+                subscribers.pop(client, None)
+                if not subscribers:
+                    del self.pubsub_patterns[pattern]
+        forget_blocked = getattr(self, "forget_blocked_hook", None)
+        if forget_blocked is not None and client.blocked is not None:
+            forget_blocked(client)
+
+    def _sample_ops(self) -> None:
+        stats = self.stats
+        elapsed = self.now - stats.last_sample_ms
+        if elapsed >= 100:
+            done = stats.total_commands_processed - stats.last_sample_commands
+            stats.ops_samples.append(done * 1000 // elapsed)
+            del stats.ops_samples[:-16]
+            stats.last_sample_ms = self.now
+            stats.last_sample_commands = stats.total_commands_processed
+
+    def _close_idle_clients(self) -> None:
+        timeout_s = self.config["timeout"]
+        if not timeout_s:
+            return
+        for client in self.clients.values():
+            if client.blocked is None and not client.subscriptions and self.now - client.last_ms > timeout_s * 1000:
+                client.closing = True
+
+    def _config_changed(self, name: str, value) -> None:
+        if name == "requirepass":
+            self._limits.authenticated = not value
+        elif name == "proto-max-bulk-len":
+            self._limits.max_bulk_len = value
+            for client in self.clients.values():
+                client.reader.limits.max_bulk_len = value
+
+
+def _encode_command(argv: list[bytes]) -> bytes:
+    parts = [b"*%d\r\n" % len(argv)]
+    for arg in argv:
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)

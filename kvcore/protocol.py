@@ -1,0 +1,312 @@
+"""Request parsing: RESP multibulk and inline commands, fed arbitrary splits.
+
+`ReferenceParser` is pure Python and follows redis-server's own rules byte for
+byte, including its error texts. `RequestReader` is what connections use: it
+hands multibulk runs to hiredis's C reader, and falls back to the reference
+parser for inline commands, malformed input and anything hiredis would accept
+but Redis would not. Both give the same requests and errors for any input split
+into any chunks; the tests prove it.
+"""
+
+from __future__ import annotations
+
+try:
+    import hiredis
+except ImportError:  # pragma: no cover - hiredis is a declared dependency
+    hiredis = None
+
+INLINE_MAX_SIZE = 64 * 1024
+INT_MAX = 2**31 - 1
+_FAST_HOLD_MAX = 64 * 1024
+
+
+class Limits:
+    """Per-node request limits (`proto-max-bulk-len`, auth state)."""
+
+    __slots__ = ("max_bulk_len", "authenticated")
+
+    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024, authenticated: bool = True) -> None:
+        self.max_bulk_len = max_bulk_len
+        self.authenticated = authenticated
+
+
+def _string_to_int(text: bytes) -> int | None:
+    """Redis's string2ll: optional '-', digits, no leading zeros, no '+'."""
+    if not text or len(text) > 20:
+        return None
+    digits = text[1:] if text[:1] == b"-" else text
+    if not digits.isdigit() or (len(digits) > 1 and digits[:1] == b"0"):
+        return None
+    if text == b"-0":
+        return None
+    value = int(text)
+    if value < -(2**63) or value > 2**63 - 1:
+        return None
+    return value
+
+
+def split_inline(line: bytes) -> list[bytes] | None:
+    """Redis's sdssplitargs: split an inline line, None on unbalanced quotes."""
+    args: list[bytes] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in b" \t\n\r\v\f":
+            i += 1
+        if i >= n:
+            return args
+        current = bytearray()
+        in_double = in_single = False
+        while True:
+            if in_double:
+                if i >= n:
+                    return None
+                c = line[i]
+                if c == 0x5C and i + 3 < n and line[i + 1] == 0x78 and _is_hex_pair(line[i + 2 : i + 4]):
+                    current.append(int(line[i + 2 : i + 4], 16))
+                    i += 3
+                elif c == 0x5C and i + 1 < n:
+                    i += 1
+                    current.append(_ESCAPES.get(line[i], line[i]))
+                elif c == 0x22:
+                    if i + 1 < n and line[i + 1] not in b" \t\n\r\v\f":
+                        return None
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            elif in_single:
+                if i >= n:
+                    return None
+                c = line[i]
+                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
+                    i += 1
+                    current.append(0x27)
+                elif c == 0x27:
+                    if i + 1 < n and line[i + 1] not in b" \t\n\r\v\f":
+                        return None
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            else:
+                if i >= n:
+                    break
+                c = line[i]
+                if c in b" \n\r\t\0":
+                    break
+                if c == 0x22:
+                    in_double = True
+                elif c == 0x27:
+                    in_single = True
+                else:
+                    current.append(c)
+            i += 1
+        args.append(bytes(current))
+
+
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
+
+
+def _is_hex_pair(pair: bytes) -> bool:
+    return len(pair) == 2 and all(ch in b"0123456789abcdefABCDEF" for ch in pair)
+
+
+class ReferenceParser:
+    """redis-server's query-buffer parser, in pure Python, incremental."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._buf = bytearray()
+        self._pos = 0
+        self._mode = 0  # 0: between requests, 1: multibulk
+        self._remaining = 0
+        self._bulk_len = -1
+        self._args: list[bytes] = []
+
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a finished request."""
+        return len(self._buf) - self._pos
+
+    def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
+        """Add bytes; return the requests now complete and a protocol error, if any.
+
+        Requests before an error are returned; after an error the parser is dead.
+        Empty requests (``*0``, ``*-1``, blank inline lines) are returned as [].
+        """
+        self._buf += data
+        requests: list[list[bytes]] = []
+        error = None
+        while self._pos < len(self._buf):
+            if self._mode == 0 and self._buf[self._pos] != 0x2A:
+                done, error = self._inline(requests)
+            else:
+                done, error = self._multibulk(requests)
+            if error is not None or not done:
+                break
+        if self._pos > 65536 and self._pos * 2 > len(self._buf):
+            del self._buf[: self._pos]
+            self._pos = 0
+        return requests, error
+
+    def _line_end(self, start: int) -> int:
+        """Index of the '\\r' ending the line at start, -1 if not complete yet."""
+        cr = self._buf.find(b"\r", start)
+        if cr < 0 or cr > len(self._buf) - 2:
+            return -1
+        return cr
+
+    def _inline(self, requests: list[list[bytes]]) -> tuple[bool, str | None]:
+        buf, pos = self._buf, self._pos
+        nl = buf.find(b"\n", pos)
+        if nl < 0:
+            if len(buf) - pos > INLINE_MAX_SIZE:
+                return False, "Protocol error: too big inline request"
+            return False, None
+        end = nl - 1 if nl != pos and buf[nl - 1] == 0x0D else nl
+        args = split_inline(bytes(buf[pos:end]))
+        if args is None:
+            return False, "Protocol error: unbalanced quotes in request"
+        self._pos = nl + 1
+        requests.append(args)
+        return True, None
+
+    def _multibulk(self, requests: list[list[bytes]]) -> tuple[bool, str | None]:
+        buf = self._buf
+        if self._mode == 0:
+            cr = self._line_end(self._pos)
+            if cr < 0:
+                if len(buf) - self._pos > INLINE_MAX_SIZE:
+                    return False, "Protocol error: too big mbulk count string"
+                return False, None
+            count = _string_to_int(bytes(buf[self._pos + 1 : cr]))
+            if count is None or count > INT_MAX:
+                return False, "Protocol error: invalid multibulk length"
+            if count > 10 and not self.limits.authenticated:
+                return False, "Protocol error: unauthenticated multibulk length"
+            self._pos = cr + 2
+            if count <= 0:
+                requests.append([])
+                return True, None
+            self._mode, self._remaining, self._args = 1, count, []
+        while self._remaining:
+            if self._bulk_len < 0:
+                cr = self._line_end(self._pos)
+                if cr < 0:
+                    if len(buf) - self._pos > INLINE_MAX_SIZE:
+                        return False, "Protocol error: too big bulk count string"
+                    return False, None
+                if buf[self._pos] != 0x24:
+                    return False, "Protocol error: expected '$', got '%s'" % chr(buf[self._pos])
+                size = _string_to_int(bytes(buf[self._pos + 1 : cr]))
+                if size is None or size < 0 or size > self.limits.max_bulk_len:
+                    return False, "Protocol error: invalid bulk length"
+                if size > 16384 and not self.limits.authenticated:
+                    return False, "Protocol error: unauthenticated bulk length"
+                self._pos = cr + 2
+                self._bulk_len = size
+            if len(buf) - self._pos < self._bulk_len + 2:
+                return False, None
+            end = self._pos + self._bulk_len
+            self._args.append(bytes(buf[self._pos : end]))
+            self._pos = end + 2
+            self._bulk_len = -1
+            self._remaining -= 1
+        self._mode = 0
+        requests.append(self._args)
+        self._args = []
+        return True, None
+
+
+def _encoded_size(request: list[bytes]) -> int:
+    """Bytes of the canonical multibulk encoding of a request."""
+    size = 3 + len(str(len(request)))
+    for arg in request:
+        n = len(arg)
+        size += n + (6 if n < 10 else 7 if n < 100 else 8 if n < 1000 else 5 + len(str(n)))
+    return size
+
+
+class RequestReader:
+    """A connection's parser: hiredis for multibulk runs, the reference otherwise.
+
+    hiredis consumes bytes without saying where a request ended, so bytes given
+    to it are held until its requests account for all of them; if hiredis then
+    fails or yields something Redis would reject, the held bytes are re-parsed
+    by the reference parser, which produces Redis's exact outcome.
+    """
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._slow = ReferenceParser(self.limits)
+        self._fast = None
+        self._held = bytearray()
+        self._held_taken = 0
+        self._taken_size = 0
+
+    def buffered(self) -> int:
+        return len(self._held) - self._taken_size + self._slow.buffered()
+
+    def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
+        if hiredis is None:
+            return self._slow.feed(data)
+        if self._fast is not None:
+            return self._feed_fast(data)
+        if self._slow.buffered() or data[:1] != b"*":
+            requests, error = self._slow.feed(data)
+            if error is not None or self._slow.buffered():
+                return requests, error
+            return requests, None
+        return self._feed_fast(data)
+
+    def _feed_fast(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
+        if self._fast is None:
+            self._fast = hiredis.Reader()
+        self._held += data
+        self._fast.feed(data)
+        requests: list[list[bytes]] = []
+        taken = self._taken_size
+        try:
+            while True:
+                request = self._fast.gets()
+                if request is False:
+                    break
+                if type(request) is not list or not request or not _all_bulk(request):
+                    return self._fall_back()
+                requests.append(request)
+                taken += _encoded_size(request)
+        except hiredis.ProtocolError:
+            return self._fall_back()
+        if taken == len(self._held):
+            self._reset_fast()
+        else:
+            self._held_taken += len(requests)
+            self._taken_size = taken
+            if len(self._held) - taken > _FAST_HOLD_MAX or self._pending_is_bad(taken):
+                return self._fall_back()
+        return requests, None
+
+    def _fall_back(self) -> tuple[list[list[bytes]], str | None]:
+        """Re-parse the held bytes with the reference parser from the last boundary."""
+        already_returned = self._held_taken
+        held = bytes(self._held)
+        self._reset_fast()
+        parsed, error = self._slow.feed(held)
+        return parsed[already_returned:], error
+
+    def _pending_is_bad(self, taken: int) -> bool:
+        """Whether the unfinished request already breaks a rule hiredis does not know."""
+        _, error = ReferenceParser(self.limits).feed(bytes(self._held[taken:]))
+        return error is not None
+
+    def _reset_fast(self) -> None:
+        self._fast = None
+        self._held = bytearray()
+        self._held_taken = 0
+        self._taken_size = 0
+
+
+def _all_bulk(request: list) -> bool:
+    for arg in request:
+        if type(arg) is not bytes:
+            return False
+    return True

@@ -1,0 +1,40 @@
+"""Counters behind INFO stats; plain integers the core bumps as it works."""
+
+from __future__ import annotations
+
+
+class Stats:
+    __slots__ = (
+        "total_connections_received", "total_commands_processed", "rejected_connections",
+        "expired_keys", "evicted_keys", "keyspace_hits", "keyspace_misses",
+        "total_net_input_bytes", "total_net_output_bytes", "total_error_replies",
+        "unexpected_error_replies", "dirty", "expired_stale_perc", "error_counts",
+        "ops_samples", "last_sample_ms", "last_sample_commands", "used_memory",
+    )
+
+    def __init__(self) -> None:
+        self.reset()
+        self.dirty = 0
+        self.used_memory = 1024 * 1024
+
+    def reset(self) -> None:
+        """CONFIG RESETSTAT: zero the counters (not `dirty`)."""
+        self.total_connections_received = 0
+        self.total_commands_processed = 0
+        self.rejected_connections = 0
+        self.expired_keys = 0
+        self.evicted_keys = 0
+        self.keyspace_hits = 0
+        self.keyspace_misses = 0
+        self.total_net_input_bytes = 0
+        self.total_net_output_bytes = 0
+        self.total_error_replies = 0
+        self.unexpected_error_replies = 0
+        self.expired_stale_perc = 0.0
+        self.error_counts: dict[str, int] = {}
+        self.ops_samples: list[int] = []
+        self.last_sample_ms = 0
+        self.last_sample_commands = 0
+
+    def instantaneous_ops(self) -> int:
+        return sum(self.ops_samples) // len(self.ops_samples) if self.ops_samples else 0

@@ -1,0 +1,66 @@
+"""A client for a pure kvcore Node: encodes requests, decodes replies, no sockets."""
+
+from __future__ import annotations
+
+import random
+
+import hiredis
+
+from kvcore.config import Config
+from kvcore.effects import Close, Send
+from kvcore.node import Node
+
+
+def encode_request(*args) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        arg = arg if isinstance(arg, bytes) else str(arg).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
+class CoreClient:
+    """One connection to a Node; `call` returns the decoded reply.
+
+    Errors come back as ``hiredis.ReplyError`` values (not raised) so tests
+    can compare them with redis-server's replies.
+    """
+
+    def __init__(self, node: Node, conn: int | None = None) -> None:
+        self.node = node
+        self.conn = conn if conn is not None else max(node.clients, default=0) + 1
+        self.closed = False
+        self._reader = hiredis.Reader()
+        self._resp3 = False
+        node.open(self.conn, node.now, addr=f"127.0.0.1:{40000 + self.conn}", laddr="127.0.0.1:6379")
+        self._replies = []
+        self._deliver(node.take_effects())
+
+    def send_raw(self, data: bytes) -> list:
+        """Feed raw bytes; return every reply they produced."""
+        self.node.receive(self.conn, data, self.node.now)
+        self._deliver(self.node.take_effects())
+        replies, self._replies = self._replies, []
+        return replies
+
+    def call(self, *args):
+        replies = self.send_raw(encode_request(*args))
+        assert len(replies) == 1, replies
+        return replies[0]
+
+    def _deliver(self, effects) -> None:
+        for effect in effects:
+            if isinstance(effect, Send) and effect.conn == self.conn:
+                self._reader.feed(effect.data)
+                while True:
+                    reply = self._reader.gets()
+                    if reply is False:
+                        break
+                    self._replies.append(reply)
+            elif isinstance(effect, Close) and effect.conn == self.conn:
+                self.closed = True
+
+
+def make_node(seed: int = 0, now: int = 1_700_000_000_000, **options: str) -> Node:
+    config = Config({name.replace("_", "-"): value for name, value in options.items()})
+    return Node(config, rng=random.Random(seed), now=now)
