@@ -94,24 +94,23 @@ def build(workload: str, steps: list[Step], workers: int, stretch_max_ns: int | 
     if stretch_max_ns is None:
         stretch_max_ns = workers * SPACING_NS
     done, final = _execute(workload, steps)
-    intervals = _intervals(steps, stretch_max_ns)
-    events: list[tuple[int, int, dict[str, Any]]] = []
+    timed: list[tuple[int, int, dict[str, Any]]] = []  # (time, order, event)
     generation = [0] * workers
-    for index, (step, result, (start, end)) in enumerate(zip(steps, done, intervals)):
+    for index, (step, result, (start, end)) in enumerate(zip(steps, done, _intervals(steps, stretch_max_ns))):
         process = step.worker + workers * generation[step.worker]
         if result.type == "info":
             generation[step.worker] += 1  # as in Jepsen: a crashed process gets a new id
-        events.append((start, 2 * index, _event(process, "invoke", result, result.value if result.f != "read" else None, start)))
-        completion = result.result if result.f == "read" else result.value
-        events.append((end, 2 * index + 1, _event(process, result.type, result, completion, end)))
-    events.sort(key=lambda item: (item[0], item[1]))
-    history = [event for _, _, event in events]
+        invoked = None if result.f == "read" else result.value
+        completed = result.result if result.f == "read" else result.value
+        timed.append((start, 2 * index, _event(process, "invoke", result, invoked, start)))
+        timed.append((end, 2 * index + 1, _event(process, result.type, result, completed, end)))
+    timed.sort(key=lambda item: (item[0], item[1]))
+    events = [event for _, _, event in timed]
     if workload in ("set", "append"):
-        last = events[-1][0] if events else 0
         keys = sorted({result.key for result in done}, key=lambda key: int(key[1:]))
         reader = workers * (max(generation, default=0) + 1)  # a process no one used
-        history += _final_reads(workload, keys, final, last, reader)
-    return history
+        events += _final_reads(workload, keys, final, timed[-1][0] if timed else 0, reader)
+    return events
 
 
 def _event(process: int, kind: str, done: _Done, value: Any, time_ns: int) -> dict[str, Any]:
@@ -176,9 +175,9 @@ def _intervals(steps: list[Step], stretch_max_ns: int) -> list[tuple[int, int]]:
         following[steps[index].worker] = index
     out = []
     for index, step in enumerate(steps):
-        before = min(room_before[index], stretch_max_ns, instants[index] - 1)
-        after = min(room_after[index], stretch_max_ns)
-        out.append((instants[index] - 1 - before * step.stretch[0] // 100, instants[index] + 1 + after * step.stretch[1] // 100))
+        before = min(room_before[index], stretch_max_ns, instants[index] - 1) * step.stretch[0] // 100
+        after = min(room_after[index], stretch_max_ns) * step.stretch[1] // 100
+        out.append((instants[index] - 1 - before, instants[index] + 1 + after))
     return out
 
 
@@ -191,8 +190,8 @@ def _final_reads(
         start = last_ns + (2 * number + 1) * SPACING_NS
         seen = final.get(key, [])
         seen = sorted(seen) if workload == "set" else list(seen)
-        reads.append({"process": process, "type": "invoke", "f": "read", "key": key, "value": None, "time": start})
-        reads.append({"process": process, "type": "ok", "f": "read", "key": key, "value": seen, "time": start + SPACING_NS})
+        for kind, value, time_ns in (("invoke", None, start), ("ok", seen, start + SPACING_NS)):
+            reads.append({"process": process, "type": kind, "f": "read", "key": key, "value": value, "time": time_ns})
     return reads
 
 

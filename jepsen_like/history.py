@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
+
+from jepsen_like.gcpause import paused
 
 EVENT_TYPES = ("invoke", "ok", "fail", "info")
 COMPLETION_TYPES = ("ok", "fail", "info")
@@ -34,8 +35,7 @@ class HistoryError(ValueError):
         self.line = line
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """One line of a history: an invocation or a completion."""
 
     process: int | str
@@ -55,8 +55,7 @@ class Event:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Operation:
+class Operation(NamedTuple):
     """An invocation paired with its completion.
 
     `type` is the completion's type; an invocation never completed is "info"
@@ -98,26 +97,27 @@ class Operation:
 
 def parse_event(obj: Any, line: int) -> Event:
     """Validate one decoded JSON object as an event."""
-    if not isinstance(obj, dict):
+    if type(obj) is not dict:
         raise HistoryError(line, "an event must be a JSON object")
-    process = obj.get("process")
-    if isinstance(process, bool) or not isinstance(process, (int, str)):
+    process, kind, f, key, time = obj.get("process"), obj.get("type"), obj.get("f"), obj.get("key"), obj.get("time")
+    if type(process) not in _PROCESS_TYPES:
         raise HistoryError(line, f"'process' must be an integer or a string, not {process!r}")
-    kind = obj.get("type")
     if kind not in EVENT_TYPES:
         raise HistoryError(line, f"'type' must be one of {', '.join(EVENT_TYPES)}, not {kind!r}")
-    f = obj.get("f")
-    if not isinstance(f, str) or not f:
+    if type(f) is not str or not f:
         raise HistoryError(line, f"'f' must be a non-empty string, not {f!r}")
-    key = obj.get("key")
-    if isinstance(key, bool) or not isinstance(key, (str, int, type(None))):
+    if type(key) not in _KEY_TYPES:
         raise HistoryError(line, f"'key' must be a string or an integer, not {key!r}")
-    time = obj.get("time")
-    if isinstance(time, bool) or not isinstance(time, int) or time < 0:
+    if type(time) is not int or time < 0:
         raise HistoryError(line, f"'time' must be a non-negative integer (ns), not {time!r}")
     return Event(process, kind, f, key, obj.get("value"), time, line)
 
 
+_PROCESS_TYPES = (int, str)  # exact types: a JSON true is not a process
+_KEY_TYPES = (int, str, type(None))
+
+
+@paused
 def parse_lines(lines: Iterable[str]) -> list[Event]:
     """Parse JSON Lines text; blank lines are skipped but still counted."""
     events = []
@@ -132,9 +132,34 @@ def parse_lines(lines: Iterable[str]) -> list[Event]:
     return events
 
 
+@paused
 def from_dicts(objs: Iterable[dict[str, Any]]) -> list[Event]:
     """Events from already-decoded dicts; line numbers are 1-based positions."""
     return [parse_event(obj, number) for number, obj in enumerate(objs, start=1)]
+
+
+def from_text(text: str, time_step_ns: int = 10) -> list[Event]:
+    """Events from a terse table, for hand-written histories in tests and docs.
+
+    One event a line: `process type f [value] [key=K]`; the value is JSON
+    without spaces (`7`, `null`, `[0,1]`, `"a"`); `#` starts a comment. The
+    n-th event happens at n * time_step_ns.
+    """
+    rows = []
+    for raw in text.splitlines():
+        words = raw.split("#", 1)[0].split()
+        if not words:
+            continue
+        key = words.pop()[2:] if words[-1].startswith("k=") else None
+        if len(words) not in (3, 4):
+            raise ValueError(f"expected 'process type f [value] [k=key]', got {raw!r}")
+        process = int(words[0]) if words[0].lstrip("-").isdigit() else words[0]
+        value = json.loads(words[3]) if len(words) == 4 else None
+        row = {"process": process, "type": words[1], "f": words[2], "value": value, "time": len(rows) * time_step_ns}
+        if key is not None:
+            row["key"] = key
+        rows.append(row)
+    return from_dicts(rows)
 
 
 def load(path: str | Path) -> list[Event]:
@@ -149,6 +174,7 @@ def dump(events: Iterable[Event | dict[str, Any]], fp: IO[str]) -> None:
         fp.write(json.dumps(obj, separators=(",", ":")) + "\n")
 
 
+@paused
 def pair(events: Iterable[Event]) -> list[Operation]:
     """Pair invocations with completions, validating as it goes.
 
@@ -188,14 +214,10 @@ def _complete(in_flight: dict[int | str, Event], event: Event) -> Operation:
     invocation = in_flight.pop(event.process, None)
     if invocation is None:
         raise HistoryError(event.line, f"{event.type} completion for process {event.process!r} has no invocation")
-    if invocation.f != event.f:
-        raise HistoryError(
-            event.line, f"completion f {event.f!r} does not match the invocation's {invocation.f!r} (line {invocation.line})"
-        )
-    if event.key is not None and event.key != invocation.key:
-        raise HistoryError(
-            event.line, f"completion key {event.key!r} does not match the invocation's {invocation.key!r} (line {invocation.line})"
-        )
+    for field, seen, invoked in (("f", event.f, invocation.f), ("key", event.key, invocation.key)):
+        if seen != invoked and not (field == "key" and seen is None):
+            raise HistoryError(event.line, f"completion {field} {seen!r} does not match the invocation's "
+                                           f"{invoked!r} (line {invocation.line})")
     result = event.value if event.type == "ok" else None
     return Operation(
         invocation.process, invocation.f, invocation.key, invocation.value, event.type, result, invocation, event
@@ -233,4 +255,14 @@ def key_order(key: Any) -> tuple[int, Any]:
 
 def canonical(value: Any) -> str:
     """A value's canonical JSON text: equal texts mean equal JSON values."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is str:
+        return _encode_string(value)
+    if value is None:
+        return "null"
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+_encode_string = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str

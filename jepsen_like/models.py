@@ -1,26 +1,36 @@
 """Sequential specifications for the linearizability search: register and counter.
 
-A model turns an `Operation` into a step `(fn, arg)`; `fn(state, arg)` returns
-the next state or `IMPOSSIBLE`. States are hashable so the search can memoise
+A model turns an `Operation` into a `Move`: `fn(state, arg)` returns the next
+state or `IMPOSSIBLE`. States are hashable so the search can memoise
 (linearized set, state); register values are canonical JSON text, so `1`,
-`1.0` and `true` stay distinct.
+`1.0` and `true` stay distinct. The search prunes with more facts of a move:
+`after_info` is False when the move never needs to directly follow an info move
+(a write overwrites it; a counter incr commutes with it, so the info move can
+wait until just before a read); `hopeless` says when no later state can make
+the move succeed (a counter read below the count); `needs` is the one state
+it can succeed in and `produces` the one state it can leave (a register read
+needs its value; a write produces its value), so the search can tell when no
+operation at hand could bring a needed state about. An ok operation that no
+state could ever allow (a read of a value never written) is `doomed`.
 
-Outcomes: a `fail` op never took effect and gets no step. An `info` op (or one
+Outcomes: a `fail` op never took effect and gets no move. An `info` op (or one
 never completed) may take effect at any point after its invocation, or never;
-its step always succeeds, so "never" is the same as "last". An info read
-constrains nothing and gets no step.
+its move always succeeds, so "never" is the same as "last". An info read
+constrains nothing and gets no move.
 
-Window steps serve the counterexample search, which checks a window of the
+Window moves serve the counterexample search, which checks a window of the
 history from an unknown state `ANY`. An operation invoked inside the window
 ("proper") fixes the state from `ANY`; one invoked before it ("crossing") may
 already be folded into `ANY`, so from `ANY` it is a no-op. Either way `ANY` is
-the most permissive state, so a window refuted from it is refuted for real.
+the most permissive state (any state the object could ever hold), so a window
+refuted from it is refuted for real.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,18 +49,34 @@ class _Sentinel:
 
 IMPOSSIBLE = _Sentinel("IMPOSSIBLE")
 ANY = _Sentinel("ANY")
+NOTHING = _Sentinel("NOTHING")
 _NOT_AN_INT = _Sentinel("NOT_AN_INT")
 
 Fn = Callable[[Any, Any], Any]
-Step = tuple[Fn, Any]
+Hopeless = Callable[[Any, Any, Any], bool]
+Doomed = Callable[[Any, Any], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """What an operation does to the object, as the search applies it."""
+
+    fn: Fn
+    arg: Any
+    after_info: bool = True
+    hopeless: Callable[[Any], bool] | None = None
+    needs: Any = NOTHING  # or the one state in which it can succeed (ANY aside)
+    produces: Any = NOTHING  # or the one state it may leave behind
 
 
 @dataclass(frozen=True)
 class Model:
-    """A sequential object: its initial state, its step tables, how to show a state.
+    """A sequential object: initial state, move tables, per-key facts, how to show a state.
 
     Tables map (f, certain) to a function; `certain` is True for an `ok`
-    operation and False for an `info` one. A missing entry means no step.
+    operation and False for an `info` one; a missing entry means no move.
+    `facts(ops)` is what `doomed` and `hopeless` tests may rely on for one
+    key's operations.
     """
 
     name: str
@@ -59,36 +85,74 @@ class Model:
     argument: Callable[[Operation], Any]
     plain: dict[tuple[str, bool], Fn]
     proper: dict[tuple[str, bool], Fn]
+    not_after_info: frozenset[tuple[str, bool]]
+    doomed: dict[str, Doomed]
+    hopeless: dict[str, Hopeless]
+    facts: Callable[[Sequence[Operation]], Any]
+    effects: Callable[[str, bool, Any], tuple[Any, Any]]  # (f, certain, arg) -> (needs, produces)
     show: Callable[[Any], Any]
-
-    def step(self, op: Operation, certain: bool) -> Step | None:
-        return self._lookup(self.plain, op, certain)
-
-    def window_step(self, op: Operation, certain: bool, crossing: bool) -> Step | None:
-        found = self._lookup(self.proper, op, certain)
-        if found is None or not crossing:
-            return found
-        return (_crossing(found[0]), found[1])
 
     def validate(self, op: Operation) -> None:
         if op.f not in self.functions:
             known = ", ".join(self.functions)
             raise HistoryError(op.invoke.line, f"the {self.name} model has no function {op.f!r} (it knows {known})")
 
-    def _lookup(self, table: dict[tuple[str, bool], Fn], op: Operation, certain: bool) -> Step | None:
+    def move(self, op: Operation, certain: bool, facts: Any) -> Move | None:
+        """The move of `op` in the plain search from the initial state."""
+        return self._move(op, certain, facts, self.plain.get((op.f, certain)))
+
+    def window_move(self, op: Operation, certain: bool, crossing: bool, facts: Any) -> Move | None:
+        """The move of `op` in a window searched from `ANY`."""
+        fn = self.proper.get((op.f, certain))
+        move = self._move(op, certain, facts, fn)
+        if move is None or not crossing:
+            return move
+        hopeless = _left_any if move.fn is _never else move.hopeless  # hopeless tests allow ANY
+        return Move(_crossing(move.fn), move.arg, move.after_info, hopeless, move.needs, move.produces)
+
+    def _move(self, op: Operation, certain: bool, facts: Any, fn: Fn | None) -> Move | None:
         self.validate(op)
-        fn = table.get((op.f, certain))
-        return None if fn is None else (fn, self.argument(op))
+        if fn is None:
+            return None
+        arg = self.argument(op)
+        after_info = (op.f, certain) not in self.not_after_info
+        doomed = self.doomed.get(op.f) if certain else None
+        if doomed is not None and doomed(arg, facts):
+            return Move(_never, arg, after_info, _always)
+        test = self.hopeless.get(op.f) if certain else None
+        hopeless = None if test is None else (lambda state: test(state, arg, facts))
+        return Move(fn, arg, after_info, hopeless, *self.effects(op.f, certain, arg))
 
 
+def _never(state: Any, arg: Any) -> Any:
+    return IMPOSSIBLE
+
+
+def is_doomed(move: Move) -> bool:
+    """Whether no state the object could ever hold allows this move."""
+    return move.fn is _never
+
+
+def _always(state: Any) -> bool:
+    return True
+
+
+def _left_any(state: Any) -> bool:
+    return state is not ANY  # the window never returns to ANY
+
+
+@functools.cache
 def _crossing(fn: Fn) -> Fn:
+    """`fn` for an operation invoked before the window: from ANY, a no-op (one
+    wrapper per fn, so that twin info operations stay twins)."""
+
     def step(state: Any, arg: Any) -> Any:
         return state if state is ANY else fn(state, arg)
 
     return step
 
 
-# -- register: read, write, cas ------------------------------------------------
+# -- register: read, write, cas; initial null ---------------------------------
 
 
 def _read(state: Any, seen: Any) -> Any:
@@ -130,8 +194,29 @@ def _register_argument(op: Operation) -> Any:
     return (canonical(value[0]), canonical(value[1]))
 
 
-def _show_register(state: Any) -> Any:
-    return "?" if state is ANY else json.loads(state)
+def _register_effects(f: str, certain: bool, arg: Any) -> tuple[Any, Any]:
+    if f == "read":
+        return arg, NOTHING
+    if f == "write":
+        return NOTHING, arg
+    return (arg[0] if certain else NOTHING), arg[1]  # an info cas also succeeds by failing
+
+
+def _register_facts(ops: Sequence[Operation]) -> frozenset[str]:
+    """Every value the register could ever hold: the initial one and all written."""
+    held = {canonical(None)}
+    for op in ops:
+        if op.type != "fail" and op.f in ("write", "cas"):
+            held.add(_register_argument(op)[1] if op.f == "cas" else canonical(op.value))
+    return frozenset(held)
+
+
+def _unheld(seen: str, held: frozenset[str]) -> bool:
+    return seen not in held
+
+
+def _expected_unheld(pair: tuple[str, str], held: frozenset[str]) -> bool:
+    return pair[0] not in held
 
 
 REGISTER = Model(
@@ -143,7 +228,12 @@ REGISTER = Model(
            ("cas", True): _cas, ("cas", False): _cas_info},
     proper={("read", True): _read_any, ("write", True): _write, ("write", False): _write,
             ("cas", True): _cas_any, ("cas", False): _cas_info_any},
-    show=_show_register,
+    not_after_info=frozenset({("write", True), ("write", False)}),
+    doomed={"read": _unheld, "cas": _expected_unheld},
+    hopeless={},
+    facts=_register_facts,
+    effects=_register_effects,
+    show=lambda state: "?" if state is ANY else json.loads(state),
 )
 
 
@@ -163,9 +253,9 @@ def _incr_any(state: Any, delta: int) -> Any:
     return state + delta
 
 
-def _count_any(state: Any, seen: Any) -> Any:
+def _count_any(state: Any, seen: int) -> Any:
     if state is ANY or isinstance(state, tuple):
-        return IMPOSSIBLE if seen is _NOT_AN_INT else seen
+        return seen  # the read fixes the unknown base (a non-integer read is doomed instead)
     return _read(state, seen)
 
 
@@ -177,6 +267,21 @@ def _counter_argument(op: Operation) -> Any:
     if isinstance(delta, bool) or not isinstance(delta, int):
         raise HistoryError(op.invoke.line, f"an {op.f} value must be an integer delta or null, not {delta!r}")
     return delta
+
+
+def _counter_facts(ops: Sequence[Operation]) -> bool:
+    """Whether the count can only grow: every delta is non-negative."""
+    return all(_counter_argument(op) >= 0 for op in ops if op.f != "read")
+
+
+def _uncountable(seen: Any, monotone: bool) -> bool:
+    return seen is _NOT_AN_INT or (monotone and seen < 0)
+
+
+def _overtaken(state: Any, seen: int, monotone: bool) -> bool:
+    if not monotone or state is ANY:
+        return False
+    return (state[1] if isinstance(state, tuple) else state) > seen
 
 
 def _show_counter(state: Any) -> Any:
@@ -196,6 +301,11 @@ COUNTER = Model(
            ("add", True): _incr, ("add", False): _incr},
     proper={("read", True): _count_any, ("incr", True): _incr_any, ("incr", False): _incr_any,
             ("add", True): _incr_any, ("add", False): _incr_any},
+    not_after_info=frozenset({("incr", True), ("add", True)}),
+    doomed={"read": _uncountable},
+    hopeless={"read": _overtaken},
+    facts=_counter_facts,
+    effects=lambda f, certain, arg: (NOTHING, NOTHING),  # counter reads are pruned by `hopeless`
     show=_show_counter,
 )
 

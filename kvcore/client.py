@@ -21,7 +21,7 @@ class Client:
         "conn", "id", "node", "db", "resp3", "name", "lib_name", "lib_ver", "addr", "laddr",
         "reader", "out", "reply_mode", "skip_next", "user", "closing", "propagate_as",
         "created_ms", "last_ms", "multi", "multi_error", "watched", "watch_dirty",
-        "channels", "patterns", "monitor", "no_evict", "no_touch", "last_command",
+        "channels", "patterns", "shard_channels", "monitor", "no_evict", "no_touch", "last_command",
         "blocked", "pending", "flags_extra",
     )
 
@@ -47,10 +47,11 @@ class Client:
         self.last_ms = node.now
         self.multi: list | None = None
         self.multi_error = False
-        self.watched: list[tuple[int, bytes]] = []
+        self.watched: list[tuple[int, bytes, bool]] = []  # (db, key, expired at WATCH)
         self.watch_dirty = False
         self.channels: dict[bytes, None] = {}
         self.patterns: dict[bytes, None] = {}
+        self.shard_channels: dict[bytes, None] = {}
         self.monitor = False
         self.no_evict = False
         self.no_touch = False
@@ -84,7 +85,7 @@ class Client:
 
     @property
     def subscriptions(self) -> int:
-        return len(self.channels) + len(self.patterns)
+        return len(self.channels) + len(self.patterns) + len(self.shard_channels)
 
     def flags(self) -> str:
         text = ""
@@ -112,7 +113,7 @@ class Client:
             f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.conn} "
             f"name={self.name.decode('utf-8', 'replace')} age={(now - self.created_ms) // 1000} "
             f"idle={(now - self.last_ms) // 1000} flags={self.flags()} db={self.db.index} "
-            f"sub={len(self.channels)} psub={len(self.patterns)} ssub=0 "
+            f"sub={len(self.channels)} psub={len(self.patterns)} ssub={len(self.shard_channels)} "
             f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} "
             f"qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 "
             f"tot-mem=1024 events=r cmd={self.last_command} user={self.user} redir=-1 "

@@ -23,10 +23,10 @@ def parse_memory(text: str) -> int:
     for unit in sorted(_UNITS, key=len, reverse=True):
         if lower.endswith(unit):
             number = lower[: -len(unit)]
-            if number.lstrip("-").isdigit():
+            if number.isdigit():
                 return int(number) * _UNITS[unit]
             raise ConfigError("argument must be a memory value")
-    if lower.lstrip("-").isdigit():
+    if lower.isdigit():
         return int(lower)
     raise ConfigError("argument must be a memory value")
 
@@ -55,6 +55,7 @@ class Option:
     low: int | None = None
     high: int | None = None
     alias: str | None = None
+    clamp: tuple[int, int] | None = None  # accepted, then held within these bounds (hz)
 
     def parse(self, text: str):
         if self.kind == "int":
@@ -63,6 +64,13 @@ class Option:
             value = parse_memory(text)
         elif self.kind == "bool":
             return _parse_bool(text)
+        elif self.kind == "events":
+            from kvcore.notifications import normalise
+
+            try:
+                return normalise(text)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         elif self.kind == "enum":
             lower = text.lower()
             if lower not in self.choices:
@@ -70,8 +78,12 @@ class Option:
             return lower
         else:
             return text
-        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            raise ConfigError(f"argument must be between {self.low} and {self.high} inclusive")
+        low = LLONG_MIN if self.low is None else self.low
+        high = LLONG_MAX if self.high is None else self.high
+        if value < low or value > high:
+            raise ConfigError(f"argument must be between {low} and {high} inclusive")
+        if self.clamp is not None:
+            value = min(max(value, self.clamp[0]), self.clamp[1])
         return value
 
     def format(self, value) -> str:
@@ -82,6 +94,7 @@ class Option:
 
 INT_MAX = 2**31 - 1
 LLONG_MAX = 2**63 - 1
+LLONG_MIN = -(2**63)
 
 OPTIONS = [
     Option("port", "6379", "int", low=0, high=65535),
@@ -90,8 +103,8 @@ OPTIONS = [
     Option("dir", ".", "string"),
     Option("dbfilename", "dump.rdb", "string"),
     Option("databases", "16", "int", mutable=False, low=1, high=INT_MAX),
-    Option("hz", "10", "int", low=0, high=INT_MAX),
-    Option("loglevel", "notice", "enum", choices=("debug", "verbose", "notice", "warning", "nothing")),
+    Option("hz", "10", "int", low=0, high=INT_MAX, clamp=(1, 500)),
+    Option("loglevel", "notice", "enum", choices=("debug", "verbose", "notice", "warning")),
     Option("logfile", "", "string", mutable=False),
     Option("maxclients", "10000", "int", low=1, high=INT_MAX),
     Option("timeout", "0", "int", low=0, high=INT_MAX),
@@ -105,14 +118,14 @@ OPTIONS = [
     Option("maxmemory-policy", "noeviction", "enum", choices=(
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
         "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")),
-    Option("maxmemory-samples", "5", "int", low=1, high=64),
+    Option("maxmemory-samples", "5", "int", low=1, high=INT_MAX),
     Option("proto-max-bulk-len", "536870912", "memory", low=1024 * 1024, high=LLONG_MAX),
     Option("client-query-buffer-limit", "1073741824", "memory", low=1024 * 1024, high=LLONG_MAX),
     Option("save", "3600 1 300 100 60 10000", "string"),
     Option("appendonly", "no", "bool"),
     Option("appendfilename", "appendonly.aof", "string", mutable=False),
     Option("appenddirname", "appendonlydir", "string", mutable=False),
-    Option("appendfsync", "everysec", "enum", choices=("always", "everysec", "no")),
+    Option("appendfsync", "everysec", "enum", choices=("everysec", "always", "no")),
     Option("no-appendfsync-on-rewrite", "no", "bool"),
     Option("auto-aof-rewrite-percentage", "100", "int", low=0, high=INT_MAX),
     Option("auto-aof-rewrite-min-size", "67108864", "memory", low=0, high=LLONG_MAX),
@@ -125,7 +138,7 @@ OPTIONS = [
     Option("slowlog-log-slower-than", "10000", "int", low=-1, high=LLONG_MAX),
     Option("slowlog-max-len", "128", "int", low=0, high=LLONG_MAX),
     Option("latency-monitor-threshold", "0", "int", low=0, high=LLONG_MAX),
-    Option("notify-keyspace-events", "", "string"),
+    Option("notify-keyspace-events", "", "events"),
     Option("lua-time-limit", "5000", "int"),
     Option("busy-reply-threshold", "5000", "int"),
     Option("replicaof", "", "string"),
@@ -136,18 +149,13 @@ OPTIONS = [
     Option("min-replicas-to-write", "0", "int", low=0, high=INT_MAX),
     Option("min-replicas-max-lag", "10", "int", low=0, high=INT_MAX),
     Option("cluster-enabled", "no", "bool", mutable=False),
-    Option("list-max-listpack-size", "-2", "int"),
-    Option("list-max-ziplist-size", "-2", "int"),
-    Option("list-compress-depth", "0", "int"),
-    Option("hash-max-listpack-entries", "128", "int", low=0),
-    Option("hash-max-listpack-value", "64", "int", low=0),
-    Option("hash-max-ziplist-entries", "128", "int", low=0),
-    Option("hash-max-ziplist-value", "64", "int", low=0),
-    Option("set-max-intset-entries", "512", "int", low=0),
-    Option("zset-max-listpack-entries", "128", "int", low=0),
-    Option("zset-max-listpack-value", "64", "int", low=0),
-    Option("zset-max-ziplist-entries", "128", "int", low=0),
-    Option("zset-max-ziplist-value", "64", "int", low=0),
+    Option("list-max-listpack-size", "-2", "int", low=-5, high=INT_MAX, alias="list-max-ziplist-size"),
+    Option("list-compress-depth", "0", "int", low=0, high=INT_MAX),
+    Option("hash-max-listpack-entries", "512", "int", low=0, high=LLONG_MAX, alias="hash-max-ziplist-entries"),
+    Option("hash-max-listpack-value", "64", "int", low=0, high=LLONG_MAX, alias="hash-max-ziplist-value"),
+    Option("set-max-intset-entries", "512", "int", low=0, high=LLONG_MAX),
+    Option("zset-max-listpack-entries", "128", "int", low=0, high=LLONG_MAX, alias="zset-max-ziplist-entries"),
+    Option("zset-max-listpack-value", "64", "int", low=0, high=LLONG_MAX, alias="zset-max-ziplist-value"),
     Option("hll-sparse-max-bytes", "3000", "memory", low=0, high=INT_MAX),
     Option("lazyfree-lazy-user-flush", "no", "bool"),
     Option("lazyfree-lazy-eviction", "no", "bool"),
@@ -167,7 +175,7 @@ OPTIONS = [
     Option("seed", "0", "int", mutable=False),
 ]
 
-BY_NAME = {opt.name: opt for opt in OPTIONS}
+BY_NAME = {opt.name: opt for opt in OPTIONS} | {opt.alias: opt for opt in OPTIONS if opt.alias}
 Listener = Callable[[str, object], None]
 
 
@@ -208,9 +216,9 @@ class Config:
 
     def get_matching(self, pattern: bytes) -> list[tuple[str, str]]:
         return [
-            (opt.name, opt.format(self.values[opt.name]))
-            for opt in OPTIONS
-            if glob_match(pattern, opt.name.encode(), nocase=True)
+            (name, opt.format(self.values[opt.name]))
+            for name, opt in BY_NAME.items()
+            if glob_match(pattern, name.encode(), nocase=True)
         ]
 
     def format(self, name: str) -> str:

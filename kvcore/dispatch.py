@@ -8,6 +8,7 @@ context, MULTI queueing, and only then the call.
 from __future__ import annotations
 
 from kvcore import errors
+from kvcore.client import ReplyMode
 from kvcore.commands.table import Command, Flag
 from kvcore.reply import Error, Simple
 
@@ -31,7 +32,7 @@ def lookup(table: dict[bytes, Command], argv: list[bytes]) -> Command | Error:
     cmd = table.get(argv[0].lower())
     if cmd is None:
         return Error(errors.unknown_command(argv))
-    if cmd.subcommands:
+    if cmd.subcommands and (len(argv) > 1 or cmd.handler is None):  # bare COMMAND runs its own handler
         if len(argv) == 1:
             return Error(errors.wrong_arity(cmd.name))
         sub = cmd.subcommands.get(argv[1].lower())
@@ -45,6 +46,9 @@ def lookup(table: dict[bytes, Command], argv: list[bytes]) -> Command | Error:
 
 def execute(node, client, argv: list[bytes]) -> None:
     """Run one request from a client and queue its reply."""
+    if client.skip_next:
+        _execute_without_reply(node, client, argv)
+        return
     cmd = lookup(node.table, argv)
     if type(cmd) is Error:
         if client.multi is not None:
@@ -70,6 +74,15 @@ def execute(node, client, argv: list[bytes]) -> None:
         if type(reply) is Error:
             _count_error(node, reply)
         client.reply(reply)
+
+
+def _execute_without_reply(node, client, argv: list[bytes]) -> None:
+    """The request after CLIENT REPLY SKIP: run it, send nothing it answers."""
+    client.skip_next = False
+    client.reply_mode = ReplyMode.SKIP
+    execute(node, client, argv)
+    if client.reply_mode is ReplyMode.SKIP:
+        client.reply_mode = ReplyMode.ON
 
 
 def call(node, client, cmd: Command, argv: list[bytes]):

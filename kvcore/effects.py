@@ -67,3 +67,19 @@ class Shutdown:
     """Stop the process after the effects before this one."""
 
     exit_code: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RewriteConfig:
+    """CONFIG REWRITE: update the config file at ``path`` with ``text``.
+
+    ``text`` holds one redis.conf line per option whose value differs from
+    its default. The runtime rewrites the file as Redis does: each of these
+    lines replaces the file's line for the same option, or is appended; an
+    option the file names but ``text`` does not is back at its default
+    (``kvcore.config.BY_NAME[name].default``); comments and unknown lines
+    stay. Failures cannot reach the client: the reply (OK) is already sent.
+    """
+
+    path: str
+    text: str

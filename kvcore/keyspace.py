@@ -232,36 +232,47 @@ class Database:
 
     # -- iteration ---------------------------------------------------------
     def scan(self, cursor: int, count: int, accept) -> tuple[int, list[bytes]]:
-        """Visit about ``count`` positions from cursor; keys passing ``accept``.
+        """Visit positions from cursor until ``count`` live keys were met; keys passing ``accept``.
 
-        Returns the next cursor (0 when done) and the keys found.
+        Like Redis's dictScan, a call stops once it has met ``count`` keys
+        (before filtering) or visited ten times as many positions, and a key
+        is filtered by ``accept`` before it is checked for expiry. Returns the
+        next cursor (0 when done) and the keys found.
         """
         order = self.order
-        position = order.translate(cursor) - order.base
+        # Expiring a key below may compact `order`: this list and its numbering
+        # stay valid, and `translate` maps the cursor returned onto the new one.
+        base, keys = order.base, order.keys
+        position = order.translate(cursor) - base
+        data = self.data
         found: list[bytes] = []
         seen: set[bytes] = set()
-        keys = order.keys
-        end = min(len(keys), position + max(count, 1))
-        while position < end:
+        end = min(len(keys), position + 10 * max(count, 1))
+        while position < end and len(seen) < count:
             key = keys[position]
             position += 1
-            if key in seen or key not in self.data:
+            if key in seen or key not in data:
                 continue
             seen.add(key)
-            if self.get(key) is not None and accept(key):
+            if accept(key) and self.get(key) is not None:
                 found.append(key)
         if position >= len(keys):
             return 0, found
-        return order.base + position, found
+        return base + position, found
 
     def random_key(self, rng) -> bytes | None:
         """A random live key, found by sampling the scan order (never hash order)."""
+        tries = 100
         while self.data:
             keys = self.order.keys
             key = keys[rng.randrange(len(keys))]
             if key in self.data:
                 if self.get(key) is not None:
                     return key
+                if self.node.is_replica and len(self.expires) == len(self.data):
+                    tries -= 1
+                    if tries == 0:
+                        return key  # a replica never deletes: every key may be logically expired
             elif len(keys) > 2 * len(self.data) + 16:
                 self.order.compact(self.data)
         return None

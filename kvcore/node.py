@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from collections import deque
 
-from kvcore import errors
+from kvcore import errors, notifications
+from kvcore.blocking import Blocking
 from kvcore.client import Client, ReplyMode
 from kvcore.commands import TABLE
-from kvcore.commands.table import Flag
+from kvcore.commands.server import slowlog_record
+from kvcore.commands.table import Flag, node_table
 from kvcore.config import Config
 from kvcore.dispatch import execute
 from kvcore.effects import AppendLog, Close, Send
@@ -34,11 +36,21 @@ VERSION = "7.0.15"
 class ServerInfo:
     """Facts about the process that only the runtime knows (for INFO)."""
 
-    def __init__(self, pid: int = 0, executable: str = "", config_file: str = "", tcp_port: int = 0) -> None:
+    def __init__(
+        self,
+        pid: int = 0,
+        executable: str = "",
+        config_file: str = "",
+        tcp_port: int = 0,
+        os_name: str = "",
+        arch_bits: int = 64,
+    ) -> None:
         self.pid = pid
         self.executable = executable
         self.config_file = config_file
         self.tcp_port = tcp_port
+        self.os_name = os_name  # INFO's os: "Linux 6.1.0 x86_64"
+        self.arch_bits = arch_bits
 
 
 class Node:
@@ -53,7 +65,7 @@ class Node:
         self.now = now
         self.start_ms = now
         self.run_id = "%040x" % rng.getrandbits(160)
-        self.table = TABLE
+        self.table = node_table(TABLE)
         self.dbs = [Database(i, self) for i in range(self.config["databases"])]
         self.clients: dict[int, Client] = {}
         self.clients_with_output: list[Client] = []
@@ -63,10 +75,15 @@ class Node:
         self.last_save_s = now // 1000
         self.slowlog: deque = deque()
         self.slowlog_next_id = 0
+        self._set_slowlog_hook(self.config["slowlog-log-slower-than"])
         self.monitors: list[Client] = []
+        self.blocking = Blocking(self)
         self.pubsub_channels: dict[bytes, dict[Client, None]] = {}
         self.pubsub_patterns: dict[bytes, dict[Client, None]] = {}
+        self.pubsub_shard_channels: dict[bytes, dict[Client, None]] = {}
         self.paused_until = 0
+        self.pause_writes_only = False  # CLIENT PAUSE WRITE (else ALL)
+        self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE
         self.shutdown_requested = None
         self._effects: list = []
         self._log_records: list[bytes] = []
@@ -116,7 +133,10 @@ class Node:
             if client.closing:
                 return
             if argv:
+                self.blocking.request = argv
                 execute(self, client, argv)
+                if self.blocking.ready:
+                    self.blocking.serve_ready()
                 if client.blocked is not None:
                     client.pending.extend(requests[index + 1 :])
                     return
@@ -136,7 +156,7 @@ class Node:
         self._sample_ops()
         budget = 25 * self.config["active-expire-effort"] * 10
         for db in self.dbs:
-            if db.expires:
+            if db.expires and self.active_expire_enabled:
                 db.active_expire(budget)
         self._close_idle_clients()
         self.unblock_timed_out()
@@ -187,6 +207,29 @@ class Node:
     def close_after_reply(self, client: Client) -> None:
         client.closing = True
 
+    def emit(self, effect) -> None:
+        """Queue an effect that is not a reply (`Shutdown`, `RewriteConfig`) for the runtime."""
+        self._effects.append(effect)
+
+    def reset_client(self, client: Client) -> None:
+        """Drop a client's watched keys, MONITOR mode and subscriptions, silently (RESET)."""
+        self._forget(client)
+        client.channels = {}
+        client.patterns = {}
+        client.shard_channels = {}
+        client.monitor = False
+
+    def _log_slow(self, client: Client, cmd, argv: list[bytes]) -> None:
+        """SLOWLOG's recorder, the dispatcher's ``slowlog_hook`` while it is on."""
+        if not cmd.flags & Flag.SKIP_SLOWLOG:
+            slowlog_record(self, client, argv)
+
+    def _set_slowlog_hook(self, threshold_us: int) -> None:
+        """The core measures no durations (every command takes 0 us here), so
+        only ``slowlog-log-slower-than 0`` logs anything, as Redis would then;
+        otherwise the dispatcher finds no hook and pays nothing."""
+        self.slowlog_hook = self._log_slow if threshold_us == 0 else None
+
     def propagate(self, db_index: int, argv: list[bytes]) -> None:
         """Record a write for the log (and, later, replicas), as Redis's propagate()."""
         if not self.config["appendonly"]:
@@ -196,14 +239,35 @@ class Node:
             self._log_db = db_index
         self._log_records.append(_encode_command(argv))
 
+    def begin_propagation_block(self) -> int:
+        """Mark where a transaction's propagated writes start."""
+        return len(self._log_records)
+
+    def end_propagation_block(self, marker: int) -> None:
+        """Wrap the writes propagated since marker in MULTI ... EXEC."""
+        if len(self._log_records) > marker:
+            self._log_records.insert(marker, _encode_command([b"MULTI"]))
+            self._log_records.append(_encode_command([b"EXEC"]))
+
     def notify_keyspace_event(self, event: str, key: bytes, db_index: int) -> None:
-        """Keyspace notifications; delivered by the pub/sub family when configured."""
-        hook = getattr(self, "keyspace_event_hook", None)
-        if hook is not None:
-            hook(event, key, db_index)
+        """Publish a keyspace notification if `notify-keyspace-events` asks for it."""
+        flags = self.config["notify-keyspace-events"]
+        if flags and ("K" in flags or "E" in flags):
+            notifications.notify(self, flags, event, key, db_index)
 
     def unblock_timed_out(self) -> None:
-        """Blocking commands hook in here (lists, zsets)."""
+        """Answer the blocked clients whose timeout has passed (see kvcore.blocking)."""
+        self.blocking.time_out(self.now)
+
+    def unblock(self, client: Client) -> None:
+        """A blocked client was served or timed out: run what it sent meanwhile."""
+        client.blocked = None
+        pending, client.pending = client.pending, []
+        self._run_requests(client, pending)
+
+    def forget_blocked_hook(self, client: Client) -> None:
+        """A blocked client went away: stop waiting for keys on its behalf."""
+        self.blocking.forget(client)
 
     def find_client(self, client_id: int) -> Client | None:
         for client in self.clients.values():
@@ -213,7 +277,7 @@ class Node:
 
     # -- internals ---------------------------------------------------------
     def _forget(self, client: Client) -> None:
-        for db_index, key in client.watched:
+        for db_index, key, _ in client.watched:
             watchers = self.dbs[db_index].watchers.get(key)
             if watchers and client in watchers:
                 watchers.remove(client)
@@ -222,18 +286,17 @@ class Node:
         client.watched = []
         if client.monitor and client in self.monitors:
             self.monitors.remove(client)
-        for channel in client.channels:
-            subscribers = self.pubsub_channels.get(channel)
-            if subscribers is not None:
-                subscribers.pop(client, None)
-                if not subscribers:
-                    del self.pubsub_channels[channel]
-        for pattern in client.patterns:
-            subscribers = self.pubsub_patterns.get(pattern)
-            if subscribers is not None:
-                subscribers.pop(client, None)
-                if not subscribers:
-                    del self.pubsub_patterns[pattern]
+        for own, registry in (
+            (client.channels, self.pubsub_channels),
+            (client.patterns, self.pubsub_patterns),
+            (client.shard_channels, self.pubsub_shard_channels),
+        ):
+            for name in own:
+                subscribers = registry.get(name)
+                if subscribers is not None:
+                    subscribers.pop(client, None)
+                    if not subscribers:
+                        del registry[name]
         forget_blocked = getattr(self, "forget_blocked_hook", None)
         if forget_blocked is not None and client.blocked is not None:
             forget_blocked(client)
@@ -263,6 +326,8 @@ class Node:
             self._limits.max_bulk_len = value
             for client in self.clients.values():
                 client.reader.limits.max_bulk_len = value
+        elif name == "slowlog-log-slower-than":
+            self._set_slowlog_hook(value)
 
 
 def _encode_command(argv: list[bytes]) -> bytes:

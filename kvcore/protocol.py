@@ -10,6 +10,8 @@ into any chunks; the tests prove it.
 
 from __future__ import annotations
 
+import re
+
 try:
     import hiredis
 except ImportError:  # pragma: no cover - hiredis is a declared dependency
@@ -18,6 +20,22 @@ except ImportError:  # pragma: no cover - hiredis is a declared dependency
 INLINE_MAX_SIZE = 64 * 1024
 INT_MAX = 2**31 - 1
 _FAST_HOLD_MAX = 64 * 1024
+# hiredis allocates an aggregate's whole array from its count up front: a count
+# of 100000 or more goes to the reference parser instead. Arrays are checked with
+# a literal-prefix pattern (fast); sets, pushes and attributes only when present.
+_HUGE_ANY = re.compile(rb"[*~>|]\d{6}")
+_HUGE_ARRAY = re.compile(rb"\*\d{6}")
+_HUGE_OTHER = re.compile(rb"[~>|]\d{6}")
+
+
+def _huge_count(data) -> bool:
+    if len(data) < 256:  # one pass is cheapest on short input
+        return _HUGE_ANY.search(data) is not None
+    if _HUGE_ARRAY.search(data) is not None:
+        return True
+    if b"~" in data or b">" in data or b"|" in data:
+        return _HUGE_OTHER.search(data) is not None
+    return False
 
 
 class Limits:
@@ -47,6 +65,9 @@ def _string_to_int(text: bytes) -> int | None:
 
 def split_inline(line: bytes) -> list[bytes] | None:
     """Redis's sdssplitargs: split an inline line, None on unbalanced quotes."""
+    nul = line.find(b"\0")
+    if nul >= 0:
+        line = line[:nul]  # sdssplitargs reads a C string: a NUL ends the line
     args: list[bytes] = []
     i, n = 0, len(line)
     while True:
@@ -127,6 +148,10 @@ class ReferenceParser:
         """Bytes received but not yet part of a finished request."""
         return len(self._buf) - self._pos
 
+    def idle(self) -> bool:
+        """Between requests with nothing buffered (not even a request half read)."""
+        return self._mode == 0 and self._pos == len(self._buf)
+
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         """Add bytes; return the requests now complete and a protocol error, if any.
 
@@ -153,11 +178,15 @@ class ReferenceParser:
         cr = self._buf.find(b"\r", start)
         if cr < 0 or cr > len(self._buf) - 2:
             return -1
+        if self._buf.find(b"\0", start, cr) >= 0:
+            return -1  # Redis looks for the '\r' with strchr: a NUL before it hides it
         return cr
 
     def _inline(self, requests: list[list[bytes]]) -> tuple[bool, str | None]:
         buf, pos = self._buf, self._pos
         nl = buf.find(b"\n", pos)
+        if nl >= 0 and buf.find(b"\0", pos, nl) >= 0:
+            nl = -1  # Redis looks for the newline with strchr: a NUL before it hides it
         if nl < 0:
             if len(buf) - pos > INLINE_MAX_SIZE:
                 return False, "Protocol error: too big inline request"
@@ -196,7 +225,8 @@ class ReferenceParser:
                         return False, "Protocol error: too big bulk count string"
                     return False, None
                 if buf[self._pos] != 0x24:
-                    return False, "Protocol error: expected '$', got '%s'" % chr(buf[self._pos])
+                    got = bytes([buf[self._pos]]).decode("utf-8", "surrogateescape")  # the raw byte, as Redis sends it
+                    return False, f"Protocol error: expected '$', got '{got}'"
                 size = _string_to_int(bytes(buf[self._pos + 1 : cr]))
                 if size is None or size < 0 or size > self.limits.max_bulk_len:
                     return False, "Protocol error: invalid bulk length"
@@ -217,13 +247,21 @@ class ReferenceParser:
         return True, None
 
 
-def _encoded_size(request: list[bytes]) -> int:
-    """Bytes of the canonical multibulk encoding of a request."""
-    size = 3 + len(str(len(request)))
+def _request_end(held: bytearray, pos: int, request: list) -> int:
+    """Where a request hiredis returned ends in ``held`` (it starts at ``pos``).
+
+    hiredis's numbers are canonical, so only the type bytes can differ from a
+    multibulk of bulk strings: every argument must start with ``$`` (hiredis
+    would also take ``+``, ``=``, ``(``... that Redis refuses). Raises
+    ValueError where they differ (TypeError, IndexError for other shapes).
+    """
+    pos += 4 if len(request) < 10 else 3 + len(str(len(request)))
     for arg in request:
+        if held[pos] != 0x24:  # '$'
+            raise ValueError
         n = len(arg)
-        size += n + (6 if n < 10 else 7 if n < 100 else 8 if n < 1000 else 5 + len(str(n)))
-    return size
+        pos += n + (6 if n < 10 else 7 if n < 100 else 8 if n < 1000 else 5 + len(str(n)))
+    return pos
 
 
 class RequestReader:
@@ -238,75 +276,75 @@ class RequestReader:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         self._slow = ReferenceParser(self.limits)
-        self._fast = None
-        self._held = bytearray()
-        self._held_taken = 0
-        self._taken_size = 0
+        self._fast = None  # the hiredis reader, kept from one request to the next
+        self._in_fast = False  # hiredis holds part of a request
+        self._held = bytearray()  # bytes given to hiredis after the last request it returned
 
     def buffered(self) -> int:
-        return len(self._held) - self._taken_size + self._slow.buffered()
+        return len(self._held) + self._slow.buffered()
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         if hiredis is None:
             return self._slow.feed(data)
-        if self._fast is not None:
+        if self._in_fast:
             return self._feed_fast(data)
-        if self._slow.buffered() or data[:1] != b"*":
-            requests, error = self._slow.feed(data)
-            if error is not None or self._slow.buffered():
-                return requests, error
-            return requests, None
+        if not self._slow.idle() or data[:1] != b"*":
+            return self._slow.feed(data)
         return self._feed_fast(data)
 
     def _feed_fast(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
-        if self._fast is None:
-            self._fast = hiredis.Reader()
-        self._held += data
-        self._fast.feed(data)
-        requests: list[list[bytes]] = []
-        taken = self._taken_size
-        try:
-            while True:
-                request = self._fast.gets()
-                if request is False:
-                    break
-                if type(request) is not list or not request or not _all_bulk(request):
-                    return self._fall_back()
-                requests.append(request)
-                taken += _encoded_size(request)
-        except hiredis.ProtocolError:
-            return self._fall_back()
-        if taken == len(self._held):
-            self._reset_fast()
+        held = self._held
+        if _huge_count(data) or (held and _huge_count(held[-8:] + data[:8])):
+            return self._fall_back(held + data)
+        if held:
+            held += data
+            buf = held
         else:
-            self._held_taken += len(requests)
-            self._taken_size = taken
-            if len(self._held) - taken > _FAST_HOLD_MAX or self._pending_is_bad(taken):
-                return self._fall_back()
+            buf = data  # the usual case: nothing pending, no copy
+        fast = self._fast
+        if fast is None:
+            fast = self._fast = hiredis.Reader()
+        fast.feed(data)
+        requests: list[list[bytes]] = []
+        taken = 0
+        try:
+            while (request := fast.gets()) is not False:
+                if type(request) is not list or not request:
+                    return self._fall_back(buf)
+                taken = _request_end(buf, taken, request)
+                requests.append(request)
+        except (hiredis.ProtocolError, ValueError, TypeError, IndexError):
+            return self._fall_back(buf)
+        if taken == len(buf):
+            held.clear()
+            self._in_fast = False
+            return requests, None
+        if taken > len(buf):
+            return self._fall_back(buf)
+        if held:
+            del held[:taken]
+        else:
+            held += memoryview(data)[taken:]
+        self._in_fast = True
+        if held[0] != 0x2A or len(held) > _FAST_HOLD_MAX or self._pending_differs():  # 0x2A: '*'
+            more, error = self._fall_back(held)
+            return requests + more, error
         return requests, None
 
-    def _fall_back(self) -> tuple[list[list[bytes]], str | None]:
-        """Re-parse the held bytes with the reference parser from the last boundary."""
-        already_returned = self._held_taken
-        held = bytes(self._held)
-        self._reset_fast()
-        parsed, error = self._slow.feed(held)
-        return parsed[already_returned:], error
-
-    def _pending_is_bad(self, taken: int) -> bool:
-        """Whether the unfinished request already breaks a rule hiredis does not know."""
-        _, error = ReferenceParser(self.limits).feed(bytes(self._held[taken:]))
-        return error is not None
-
-    def _reset_fast(self) -> None:
+    def _fall_back(self, pending) -> tuple[list[list[bytes]], str | None]:
+        """Re-parse the bytes after the last request returned with the reference parser."""
+        pending = bytes(pending)
         self._fast = None
+        self._in_fast = False
         self._held = bytearray()
-        self._held_taken = 0
-        self._taken_size = 0
+        return self._slow.feed(pending)
 
+    def _pending_differs(self) -> bool:
+        """Whether Redis would already act on bytes hiredis still waits on.
 
-def _all_bulk(request: list) -> bool:
-    for arg in request:
-        if type(arg) is not bytes:
-            return False
-    return True
+        An error (a rule hiredis does not know), or a finished request (Redis
+        skips the two bytes after ``\\r`` unseen; hiredis wants ``\\r\\n``).
+        """
+        requests, error = ReferenceParser(self.limits).feed(bytes(self._held))
+        return error is not None or bool(requests)
+

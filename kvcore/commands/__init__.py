@@ -47,3 +47,21 @@ def _build() -> dict[bytes, Command]:
 
 
 TABLE = _build()
+
+
+def describe() -> str:
+    """The supported-commands section of the README, generated from the table."""
+    lines = []
+    by_group: dict[str, list[Command]] = {}
+    for cmd in TABLE.values():
+        by_group.setdefault(cmd.group, []).append(cmd)
+    for group in sorted(by_group):
+        names = []
+        for cmd in sorted(by_group[group], key=lambda c: c.name):
+            if cmd.subcommands:
+                subs = " ".join(sorted(s.decode().upper() for s in cmd.subcommands))
+                names.append(f"{cmd.name.upper()} ({subs})")
+            else:
+                names.append(cmd.name.upper())
+        lines.append(f"- **{group}**: " + ", ".join(names))
+    return "\n".join(lines) + "\n"

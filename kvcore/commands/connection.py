@@ -1,17 +1,111 @@
-"""Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET, CLIENT."""
+"""Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET, CLIENT.
+
+They act on the calling connection's state (`kvcore.client.Client`): its
+protocol version, selected database, name, authentication, reply mode, and on
+other connections through CLIENT KILL and CLIENT UNBLOCK. There are no ACL
+users besides ``default``, whose password is ``requirepass`` (none: any
+password works for ``AUTH default <pass>``, as Redis's ``nopass`` user).
+CLIENT PAUSE records the pause on the node (``paused_until``,
+``pause_writes_only``); holding the paused clients' commands is the node's job.
+"""
 
 from __future__ import annotations
 
 from kvcore import errors
-from kvcore.commands.args import parse_int
+from kvcore.client import ReplyMode
+from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.table import Flag, Registry
-from kvcore.reply import OK, PONG, Error, Push
+from kvcore.dispatch import NO_REPLY
+from kvcore.reply import OK, PONG, Error, Map, Simple, Verbatim
 
 REGISTRY = Registry("connection")
 command = REGISTRY.command
 
+# The flags Redis gives the handshake commands, which run before AUTH.
+HANDSHAKE = Flag.NOSCRIPT | Flag.LOADING | Flag.STALE | Flag.FAST | Flag.NO_AUTH | Flag.ALLOW_BUSY
+CLIENT_FLAGS = Flag.NOSCRIPT | Flag.LOADING | Flag.STALE
+CLIENT_ADMIN = Flag.ADMIN | CLIENT_FLAGS
 
-@command("ping", -1, Flag.FAST | Flag.STALE)
+PROTOCOL_NOT_INTEGER = "ERR Protocol version is not an integer or out of range"
+HELLO_NOAUTH = (
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH "
+    "<user> <pass> option can be used to authenticate the client and select the RESP protocol version "
+    "at the same time"
+)
+BAD_CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+INT_RANGE = "ERR value is out of range, value must between -2147483648 and 2147483647"
+SELECT_IN_CLUSTER = "ERR SELECT is not allowed in cluster mode"
+NO_SUCH_CLIENT = "ERR No such client"
+INVALID_CLIENT_ID = "ERR Invalid client ID"
+CLIENT_ID_NOT_POSITIVE = "ERR client-id should be greater than 0"
+PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"slave": "replica", b"replica": "replica", b"pubsub": "pubsub"}
+CLIENT_HELP = [
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+def subcommand_syntax_error(argv: list[bytes]) -> Error:
+    """Redis's addReplySubcommandSyntaxError, for a subcommand given bad arguments."""
+    sub = argv[1].decode("utf-8", "replace")[:128]
+    container = argv[0].decode("utf-8", "replace").upper()
+    return Error(f"ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {container} HELP.")
+
+
+def help_reply(lines: list[str]) -> list[Simple]:
+    return [Simple(line) for line in lines]
+
+
+def _text(arg: bytes) -> str:
+    return arg.decode("utf-8", "surrogateescape")
+
+
+# -- simple commands -----------------------------------------------------------
+
+
+@command("ping", -1, Flag.FAST)
 def ping(client, argv):
     """PING [message]"""
     if len(argv) > 2:
@@ -21,7 +115,7 @@ def ping(client, argv):
     return argv[1] if len(argv) == 2 else PONG
 
 
-@command("echo", 2, Flag.FAST)
+@command("echo", 2, Flag.LOADING | Flag.STALE | Flag.FAST)
 def echo(client, argv):
     """ECHO message"""
     return argv[1]
@@ -30,18 +124,333 @@ def echo(client, argv):
 @command("select", 2, Flag.LOADING | Flag.STALE | Flag.FAST)
 def select(client, argv):
     """SELECT index"""
-    index = parse_int(argv[1], "ERR value is not an integer or out of range")
+    index = parse_int(argv[1], errors.NOT_INTEGER)
+    if not INT_MIN <= index <= INT_MAX:
+        raise Error(INT_RANGE)
+    if client.node.config["cluster-enabled"] and index != 0:
+        raise Error(SELECT_IN_CLUSTER)
     if not 0 <= index < len(client.node.dbs):
         raise Error(errors.DB_INDEX)
     client.db = client.node.dbs[index]
     return OK
 
 
-@command("quit", -1, Flag.ALLOW_BUSY | Flag.NO_AUTH | Flag.FAST | Flag.LOADING | Flag.STALE)
+@command("quit", -1, HANDSHAKE)
 def quit_(client, argv):
     """QUIT"""
     client.node.close_after_reply(client)
     return OK
 
 
-assert Push
+# -- authentication and handshake -------------------------------------------------
+
+
+def password_matches(client, user: bytes, password: bytes) -> bool:
+    """Whether user/password name the default user (the only one there is)."""
+    if user != b"default":
+        return False
+    required = client.node.config["requirepass"]
+    return not required or _text(password) == required
+
+
+def authenticate(client, user: bytes, password: bytes) -> None:
+    """Log the client in as user, or raise WRONGPASS (leaving it as it was)."""
+    if not password_matches(client, user, password):
+        raise Error(errors.WRONGPASS)
+    client.authenticated = True
+    client.user = "default"
+
+
+@command("auth", -2, HANDSHAKE)
+def auth(client, argv):
+    """AUTH [username] password"""
+    if len(argv) > 3:
+        raise Error(errors.SYNTAX)
+    if len(argv) == 2:
+        if not client.node.config["requirepass"]:
+            raise Error(errors.NO_PASSWORD)
+        authenticate(client, b"default", argv[1])
+    else:
+        authenticate(client, argv[1], argv[2])
+    return OK
+
+
+def check_client_name(name: bytes) -> None:
+    if any(byte < 0x21 or byte > 0x7E for byte in name):
+        raise Error(BAD_CLIENT_NAME)
+
+
+@command("hello", -1, HANDSHAKE, since="6.0.0")
+def hello(client, argv):
+    """HELLO [protover [AUTH username password] [SETNAME clientname]]"""
+    version = 0
+    if len(argv) >= 2:
+        version = parse_int(argv[1], PROTOCOL_NOT_INTEGER)
+        if version not in (2, 3):
+            raise Error(errors.NOPROTO)
+    credentials = name = None
+    cursor = Cursor(argv, 2)
+    while cursor.more():
+        option = cursor.next()
+        if option.upper() == b"AUTH" and cursor.remaining() >= 2:
+            credentials = (cursor.next(), cursor.next())
+        elif option.upper() == b"SETNAME" and cursor.more():
+            name = cursor.next()
+        else:
+            raise Error(f"ERR Syntax error in HELLO option '{option.decode('utf-8', 'replace')}'")
+    if credentials is not None:
+        authenticate(client, *credentials)
+    if not client.authenticated:
+        raise Error(HELLO_NOAUTH)
+    if name is not None:
+        check_client_name(name)
+        client.name = name
+    if version:
+        client.resp3 = version == 3
+    return hello_map(client)
+
+
+def hello_map(client) -> Map:
+    from kvcore.node import VERSION  # kvcore.node imports this module's table
+
+    node = client.node
+    return Map([
+        (b"server", b"redis"),
+        (b"version", VERSION.encode()),
+        (b"proto", 3 if client.resp3 else 2),
+        (b"id", client.id),
+        (b"mode", b"cluster" if node.config["cluster-enabled"] else b"standalone"),
+        (b"role", b"replica" if node.is_replica else b"master"),
+        (b"modules", []),
+    ])
+
+
+@command("reset", 1, HANDSHAKE, since="6.2.0")
+def reset(client, argv):
+    """RESET"""
+    node = client.node
+    node.reset_client(client)
+    client.db = node.dbs[0]
+    client.resp3 = False
+    client.user = "default"
+    client.authenticated = not node.config["requirepass"]
+    client.multi = None
+    client.multi_error = False
+    client.watch_dirty = False
+    client.name = b""
+    client.no_evict = False
+    client.reply_mode = ReplyMode.ON
+    client.skip_next = False
+    return Simple("RESET")
+
+
+# -- CLIENT ----------------------------------------------------------------------
+
+CLIENT = command("client", -2, since="2.4.0")(None)
+
+
+def client_type(client) -> str:
+    """normal, master, replica or pubsub, as CLIENT LIST TYPE and CLIENT KILL TYPE see it.
+
+    Replication marks its links in ``flags_extra``: ``S`` a replica, ``M`` the master.
+    """
+    if "S" in client.flags_extra and not client.monitor:
+        return "replica"
+    if "M" in client.flags_extra:
+        return "master"
+    return "pubsub" if client.subscriptions else "normal"
+
+
+def parse_client_type(arg: bytes) -> str:
+    kind = CLIENT_TYPES.get(arg.lower())
+    if kind is None:
+        raise Error(f"ERR Unknown client type '{arg.decode('utf-8', 'replace')}'")
+    return kind
+
+
+@command("list", -2, CLIENT_ADMIN, parent=CLIENT, since="2.4.0")
+def client_list(client, argv):
+    """CLIENT LIST [TYPE normal|master|replica|pubsub] [ID client-id [client-id ...]]"""
+    node = client.node
+    client.last_command = "client|list"
+    if len(argv) == 2:
+        chosen = list(node.clients.values())
+    elif len(argv) == 4 and argv[2].lower() == b"type":
+        kind = parse_client_type(argv[3])
+        chosen = [other for other in node.clients.values() if client_type(other) == kind]
+    elif len(argv) > 3 and argv[2].lower() == b"id":
+        ids = [parse_int(arg, INVALID_CLIENT_ID) for arg in argv[3:]]
+        chosen = [other for other in map(node.find_client, ids) if other is not None]
+    else:
+        raise Error(errors.SYNTAX)
+    return Verbatim("".join(other.info_line() + "\n" for other in chosen).encode("utf-8", "surrogateescape"))
+
+
+@command("info", 2, CLIENT_FLAGS, parent=CLIENT, since="6.2.0")
+def client_info(client, argv):
+    """CLIENT INFO"""
+    client.last_command = "client|info"
+    return Verbatim((client.info_line() + "\n").encode("utf-8", "surrogateescape"))
+
+
+@command("id", 2, CLIENT_FLAGS, parent=CLIENT, since="5.0.0")
+def client_id(client, argv):
+    """CLIENT ID"""
+    return client.id
+
+
+@command("getname", 2, CLIENT_FLAGS, parent=CLIENT, since="2.6.9")
+def client_getname(client, argv):
+    """CLIENT GETNAME"""
+    return client.name or None
+
+
+@command("setname", 3, CLIENT_FLAGS, parent=CLIENT, since="2.6.9")
+def client_setname(client, argv):
+    """CLIENT SETNAME connection-name"""
+    check_client_name(argv[2])
+    client.name = argv[2]
+    return OK
+
+
+class KillFilter:
+    """The clients CLIENT KILL's options select."""
+
+    __slots__ = ("addr", "laddr", "kind", "client_id", "user", "skipme")
+
+    def __init__(self) -> None:
+        self.addr = self.laddr = self.kind = self.user = None
+        self.client_id = 0
+        self.skipme = True
+
+    def parse(self, argv: list[bytes]) -> None:
+        """The option/value pairs after CLIENT KILL (the new form)."""
+        cursor = Cursor(argv, 2)
+        while cursor.more():
+            option = cursor.next().lower()
+            if not cursor.more():
+                raise Error(errors.SYNTAX)
+            value = cursor.next()
+            if option == b"id":
+                self.client_id = parse_int(value, CLIENT_ID_NOT_POSITIVE)
+                if self.client_id < 1:
+                    raise Error(CLIENT_ID_NOT_POSITIVE)
+            elif option == b"type":
+                self.kind = parse_client_type(value)
+            elif option == b"addr":
+                self.addr = _text(value)
+            elif option == b"laddr":
+                self.laddr = _text(value)
+            elif option == b"user":
+                if value != b"default":
+                    raise Error(f"ERR No such user '{value.decode('utf-8', 'replace')}'")
+                self.user = "default"
+            elif option == b"skipme" and value.lower() in (b"yes", b"no"):
+                self.skipme = value.lower() == b"yes"
+            else:
+                raise Error(errors.SYNTAX)
+
+    def matches(self, client, caller) -> bool:
+        return not (
+            (self.addr is not None and client.addr != self.addr)
+            or (self.laddr is not None and client.laddr != self.laddr)
+            or (self.kind is not None and client_type(client) != self.kind)
+            or (self.client_id and client.id != self.client_id)
+            or (self.user is not None and client.user != self.user)
+            or (self.skipme and client is caller)
+        )
+
+
+@command("kill", -3, CLIENT_ADMIN, parent=CLIENT, since="2.4.0")
+def client_kill(client, argv):
+    """CLIENT KILL ip:port | CLIENT KILL [ID id] [TYPE type] [USER user] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]"""
+    killer = KillFilter()
+    if len(argv) == 3:
+        killer.addr = _text(argv[2])
+        killer.skipme = False
+    else:
+        killer.parse(argv)
+    node = client.node
+    victims = [other for other in node.clients.values() if not other.closing and killer.matches(other, client)]
+    for victim in victims:
+        victim.closing = True  # the node closes it; the caller still gets its reply first
+    if len(argv) == 3:
+        if not victims:
+            raise Error(NO_SUCH_CLIENT)
+        return OK
+    return len(victims)
+
+
+@command("no-evict", 3, CLIENT_ADMIN, parent=CLIENT, since="7.0.0")
+def client_no_evict(client, argv):
+    """CLIENT NO-EVICT ON|OFF"""
+    switch = argv[2].lower()
+    if switch not in (b"on", b"off"):
+        raise Error(errors.SYNTAX)
+    client.no_evict = switch == b"on"
+    return OK
+
+
+@command("reply", 3, CLIENT_FLAGS, parent=CLIENT, since="3.2.0")
+def client_reply(client, argv):
+    """CLIENT REPLY ON|OFF|SKIP"""
+    mode = argv[2].lower()
+    if mode == b"on":
+        client.reply_mode = ReplyMode.ON
+        client.skip_next = False
+        return OK
+    if mode == b"off":
+        client.reply_mode = ReplyMode.OFF
+        client.skip_next = False
+    elif mode == b"skip":
+        client.skip_next = client.reply_mode is not ReplyMode.OFF
+    else:
+        raise Error(errors.SYNTAX)
+    return NO_REPLY
+
+
+@command("pause", -3, CLIENT_ADMIN, parent=CLIENT, since="2.9.50")
+def client_pause(client, argv):
+    """CLIENT PAUSE timeout [WRITE|ALL]"""
+    if len(argv) > 4:
+        raise subcommand_syntax_error(argv)
+    mode = argv[3].lower() if len(argv) == 4 else b"all"
+    if mode not in (b"write", b"all"):
+        raise Error(PAUSE_MODE)
+    timeout_ms = parse_int(argv[2], TIMEOUT_NOT_INTEGER)
+    if timeout_ms < 0:
+        raise Error(errors.TIMEOUT_NEGATIVE)
+    node = client.node
+    node.paused_until = node.now + timeout_ms
+    node.pause_writes_only = mode == b"write"
+    return OK
+
+
+@command("unpause", 2, CLIENT_ADMIN, parent=CLIENT, since="6.2.0")
+def client_unpause(client, argv):
+    """CLIENT UNPAUSE"""
+    client.node.paused_until = 0
+    client.node.pause_writes_only = False
+    return OK
+
+
+@command("unblock", -3, CLIENT_ADMIN, parent=CLIENT, since="5.0.0")
+def client_unblock(client, argv):
+    """CLIENT UNBLOCK client-id [TIMEOUT | ERROR]"""
+    if len(argv) > 4:
+        raise subcommand_syntax_error(argv)
+    reason = argv[3].lower() if len(argv) == 4 else b"timeout"
+    if reason not in (b"timeout", b"error"):
+        raise Error(UNBLOCK_REASON)
+    target = client.node.find_client(parse_int(argv[2]))
+    if target is None or target.blocked is None:
+        return 0
+    reply = Error(UNBLOCKED) if reason == b"error" else target.blocked.timeout_reply
+    client.node.blocking.wake(target, reply)
+    return 1
+
+
+@command("help", 2, Flag.LOADING | Flag.STALE, parent=CLIENT, since="5.0.0")
+def client_help(client, argv):
+    """CLIENT HELP"""
+    return help_reply(CLIENT_HELP)

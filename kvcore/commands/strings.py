@@ -6,7 +6,8 @@ and written back as their decimal text, as Redis does.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 from kvcore import errors
 from kvcore.commands.args import LLONG_MAX, LLONG_MIN, Cursor, parse_int
@@ -18,6 +19,10 @@ command = REGISTRY.command
 
 W = Flag.WRITE | Flag.DENYOOM
 R = Flag.READONLY
+
+
+def notify(client, event: str, key: bytes) -> None:
+    client.node.notify_keyspace_event(event, key, client.db.index)
 
 
 def check_length(client, size: int) -> None:
@@ -50,13 +55,15 @@ def set_(client, argv):
     get = keep_ttl = False
     while cursor.more():
         option = cursor.next_upper()
+        # As Redis, repeating an option is allowed (the last value wins); mixing
+        # conflicting ones is a syntax error.
         if option in (b"NX", b"XX") and condition in (None, option):
             condition = option
-        elif option == b"GET" and not get:
+        elif option == b"GET":
             get = True
         elif option == b"KEEPTTL" and expiry_unit is None:
             keep_ttl = True
-        elif option in (b"EX", b"PX", b"EXAT", b"PXAT") and expiry_unit is None and not keep_ttl and cursor.more():
+        elif option in (b"EX", b"PX", b"EXAT", b"PXAT") and expiry_unit in (None, option) and not keep_ttl and cursor.more():
             expiry_unit, expiry_arg = option, cursor.next()
         else:
             raise Error(errors.SYNTAX)
@@ -66,8 +73,10 @@ def set_(client, argv):
     if (condition == b"NX" and old is not None) or (condition == b"XX" and old is None):
         return old if get else None
     db.set(key, argv[2], keep_ttl=keep_ttl)
+    notify(client, "set", key)
     if when is not None:
         db.set_expire(key, when)
+        notify(client, "expire", key)
         client.propagate_as = [[b"SET", key, argv[2], b"PXAT", b"%d" % when]]
     return old if get else OK
 
@@ -86,6 +95,7 @@ def getset(client, argv):
     """GETSET key value"""
     old = client.db.get_string(argv[1])
     client.db.set(argv[1], argv[2])
+    notify(client, "set", argv[1])
     return old
 
 
@@ -95,6 +105,7 @@ def getdel(client, argv):
     value = client.db.get_string(argv[1])
     if value is not None:
         client.db.delete(argv[1])
+        notify(client, "del", argv[1])
     return value
 
 
@@ -106,9 +117,9 @@ def getex(client, argv):
     arg = b""
     while cursor.more():
         option = cursor.next_upper()
-        if option in (b"EX", b"PX", b"EXAT", b"PXAT") and unit is None and cursor.more():
+        if option in (b"EX", b"PX", b"EXAT", b"PXAT") and unit in (None, option) and cursor.more():
             unit, arg = option, cursor.next()
-        elif option == b"PERSIST" and unit is None:
+        elif option == b"PERSIST" and unit in (None, option):
             unit = option
         else:
             raise Error(errors.SYNTAX)
@@ -118,14 +129,17 @@ def getex(client, argv):
         return value
     if unit == b"PERSIST":
         if db.persist(key):
+            notify(client, "persist", key)
             client.propagate_as = [[b"PERSIST", key]]
         return value
     when = parse_expiry(client, unit, arg, "getex")
     if when <= client.node.now:
         db.delete(key)
+        notify(client, "del", key)
         client.propagate_as = [[b"DEL", key]]
     else:
         db.set_expire(key, when)
+        notify(client, "expire", key)
         client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when]]
     return value
 
@@ -136,6 +150,7 @@ def setnx(client, argv):
     if client.db.get(argv[1]) is not None:
         return 0
     client.db.set(argv[1], argv[2])
+    notify(client, "set", argv[1])
     return 1
 
 
@@ -143,6 +158,8 @@ def _set_with_ttl(client, argv, unit: bytes, name: str):
     when = parse_expiry(client, unit, argv[2], name)
     client.db.set(argv[1], argv[3])
     client.db.set_expire(argv[1], when)
+    notify(client, "set", argv[1])
+    notify(client, "expire", argv[1])
     client.propagate_as = [[b"SET", argv[1], argv[3], b"PXAT", b"%d" % when]]
     return OK
 
@@ -177,6 +194,7 @@ def mset(client, argv):
         raise Error(errors.wrong_arity("mset"))
     for i in range(1, len(argv), 2):
         client.db.set(argv[i], argv[i + 1])
+        notify(client, "set", argv[i])
     return OK
 
 
@@ -190,20 +208,22 @@ def msetnx(client, argv):
         return 0
     for i in range(1, len(argv), 2):
         db.set(argv[i], argv[i + 1])
+        notify(client, "set", argv[i])
     return 1
 
 
-@command("append", 3, W, (1, 1, 1))
+@command("append", 3, W | Flag.FAST, (1, 1, 1))
 def append(client, argv):
     """APPEND key value"""
     db, key = client.db, argv[1]
     old = db.get_string(key)
     if old is None:
         db.set(key, argv[2])
-        return len(argv[2])
-    check_length(client, len(old) + len(argv[2]))
-    db.replace(key, old + argv[2])
-    return len(old) + len(argv[2])
+    else:
+        check_length(client, len(old) + len(argv[2]))
+        db.replace(key, old + argv[2])
+    notify(client, "append", key)
+    return len(old or b"") + len(argv[2])
 
 
 @command("strlen", 2, R | Flag.FAST, (1, 1, 1))
@@ -224,6 +244,7 @@ def _incr(client, key: bytes, delta: int):
         db.set(key, b"%d" % result)
     else:
         db.replace(key, b"%d" % result)
+    notify(client, "incrby", key)
     return result
 
 
@@ -254,47 +275,65 @@ def decrby(client, argv):
     return _incr(client, argv[1], -delta)
 
 
-def parse_long_double(arg: bytes, error: str = errors.NOT_FLOAT) -> Decimal:
-    """A number as strtold reads it, kept exact as a Decimal (inf allowed, nan not)."""
+LONG_DOUBLE_MANTISSA_BITS = 64
+LONG_DOUBLE_MAX_EXPONENT = 16384
+
+
+def round_to_long_double(value: Fraction) -> Fraction:
+    """The x87 80-bit long double nearest to value (64-bit mantissa, ties to even)."""
+    if value == 0:
+        return Fraction(0)
+    sign = -1 if value < 0 else 1
+    magnitude = abs(value)
+    exponent = magnitude.numerator.bit_length() - magnitude.denominator.bit_length() - LONG_DOUBLE_MANTISSA_BITS
+    while magnitude >= Fraction(2) ** (exponent + LONG_DOUBLE_MANTISSA_BITS):
+        exponent += 1
+    while magnitude < Fraction(2) ** (exponent + LONG_DOUBLE_MANTISSA_BITS - 1):
+        exponent -= 1
+    mantissa = round(magnitude / Fraction(2) ** exponent)  # round() on Fraction is half-even
+    return sign * mantissa * Fraction(2) ** exponent
+
+
+def parse_long_double(arg: bytes, error: str = errors.NOT_FLOAT):
+    """A number as strtold reads it: an exact Fraction, or +-inf as a float."""
     if not arg or arg[:1].isspace() or arg[-1:].isspace() or b"_" in arg:
         raise Error(error)
     lower = arg.lower().lstrip(b"+-")
+    if lower in (b"inf", b"infinity"):
+        return float("-inf") if arg[:1] == b"-" else float("inf")
     try:
         if lower.startswith(b"0x"):
-            return Decimal(float.fromhex(arg.decode("ascii")))
-        value = Decimal(arg.decode("ascii"))
-    except (InvalidOperation, UnicodeDecodeError, ValueError):
+            exact = Fraction(float.fromhex(arg.decode("ascii")))
+        else:
+            exact = Fraction(Decimal(arg.decode("ascii")))
+    except (InvalidOperation, UnicodeDecodeError, ValueError, OverflowError):
         raise Error(error) from None
-    if value.is_nan() or (value.is_infinite() and not lower.startswith(b"inf")):
-        raise Error(error)
-    if value.is_finite() and value != 0 and abs(value.adjusted()) > 4930:
-        raise Error(error)  # outside the long double range (ERANGE)
+    value = round_to_long_double(exact)
+    if value != 0 and abs(value) >= Fraction(2) ** LONG_DOUBLE_MAX_EXPONENT:
+        raise Error(error)  # overflow (ERANGE)
+    if value == 0 and exact != 0:
+        raise Error(error)  # underflow (ERANGE)
     return value
 
 
-def format_long_double(value: Decimal) -> bytes:
-    """Redis's human-friendly long double text: %.17Lf without trailing zeros.
-
-    The value is first rounded to the 64-bit mantissa of an x87 long double
-    (about 19 significant digits), as strtold and the addition would leave it.
-    """
-    with localcontext() as ctx:
-        ctx.prec = 19
-        value = +value
-        text = format(value.quantize(Decimal(1).scaleb(-17)) if value.adjusted() < 30 else value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return b"0" if text in ("-0", "") else text.encode()
+def format_long_double(value: Fraction) -> bytes:
+    """Redis's human-friendly long double text: %.17Lf without trailing zeros."""
+    scaled = round(abs(value) * 10**17)
+    digits = str(scaled).rjust(18, "0")
+    text = (digits[:-17] + "." + digits[-17:]).rstrip("0").rstrip(".")
+    if value < 0 and text != "0":
+        text = "-" + text
+    return text.encode()
 
 
 def incr_by_float(old: bytes | None, arg: bytes) -> bytes:
     """The new text of a float counter; raises Redis's errors."""
-    current = Decimal(0) if old is None else parse_long_double(old)
+    current = Fraction(0) if old is None else parse_long_double(old)
     delta = parse_long_double(arg)
-    with localcontext() as ctx:
-        ctx.prec = 60
-        result = current + delta if not (current.is_infinite() and delta.is_infinite()) else Decimal("NaN")
-    if result.is_nan() or result.is_infinite():
+    if isinstance(current, float) or isinstance(delta, float):
+        raise Error(errors.INCR_NAN_OR_INF)
+    result = round_to_long_double(current + delta)
+    if abs(result) >= Fraction(2) ** LONG_DOUBLE_MAX_EXPONENT:
         raise Error(errors.INCR_NAN_OR_INF)
     return format_long_double(result)
 
@@ -309,6 +348,7 @@ def incrbyfloat(client, argv):
         db.set(key, text)
     else:
         db.replace(key, text)
+    notify(client, "incrbyfloat", key)
     client.propagate_as = [[b"SET", key, text, b"KEEPTTL"]]
     return text
 
@@ -366,14 +406,17 @@ def setrange(client, argv):
         db.set(key, new)
     else:
         db.replace(key, new)
+    notify(client, "setrange", key)
     return len(new)
 
 
 @command("lcs", -3, R, (1, 2, 1), since="7.0.0")
 def lcs(client, argv):
     """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]"""
-    a = client.db.get_string(argv[1]) or b""
-    b = client.db.get_string(argv[2]) or b""
+    a, b = client.db.lookup_read(argv[1]), client.db.lookup_read(argv[2])
+    if (a is not None and type(a) is not bytes) or (b is not None and type(b) is not bytes):
+        raise Error("ERR The specified keys must contain string values")
+    a, b = a or b"", b or b""
     cursor = Cursor(argv, 3)
     want_len = want_idx = with_match_len = False
     min_match = 0

@@ -8,7 +8,7 @@ cluster key-slot checks and replication all read these declarations.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 
@@ -30,6 +30,8 @@ class Flag(enum.Flag):
     BLOCKING = enum.auto()
     MOVABLE_KEYS = enum.auto()
     ALLOW_BUSY = enum.auto()
+    NO_MANDATORY_KEYS = enum.auto()
+    NO_ASYNC_LOADING = enum.auto()
     NONE = 0
 
 
@@ -48,7 +50,9 @@ FLAG_NAMES = [
     (Flag.SKIP_SLOWLOG, "skip_slowlog"),
     (Flag.FAST, "fast"),
     (Flag.NO_AUTH, "no_auth"),
-    (Flag.MAY_REPLICATE, "may_replicate"),
+    (Flag.MAY_REPLICATE, "may_replicate"),  # COMMAND INFO hides it, as Redis does
+    (Flag.NO_MANDATORY_KEYS, "no_mandatory_keys"),
+    (Flag.NO_ASYNC_LOADING, "no_async_loading"),
     (Flag.NO_MULTI, "no_multi"),
     (Flag.MOVABLE_KEYS, "movablekeys"),
     (Flag.ALLOW_BUSY, "allow_busy"),
@@ -122,13 +126,15 @@ class Registry:
         summary: str = "",
         since: str = "1.0.0",
         parent: Command | None = None,
-    ) -> Callable[[Handler], Command]:
+    ) -> Callable[[Handler], Handler]:
         """Declare a command; the decorated function becomes its handler.
 
         With ``parent`` the command is a subcommand (``CONFIG GET``) of it.
+        The decorator returns the function itself, so handlers can call each
+        other; `declared` finds the `Command` of a handler.
         """
 
-        def declare(handler: Handler | None) -> Command:
+        def declare(handler: Handler | None):
             cmd = Command(
                 name=name,
                 handler=handler,
@@ -148,10 +154,25 @@ class Registry:
                 parent.subcommands[name.encode()] = cmd
             else:
                 self.commands.append(cmd)
-            return cmd
+            return handler if handler is not None else cmd
 
         return declare
 
     def container(self, name: str, arity: int = -2, flags: Flag = Flag.NONE, summary: str = "") -> Command:
         """Declare a command that only dispatches to subcommands (CONFIG, CLIENT...)."""
         return self.command(name, arity, flags, summary=summary)(None)
+
+
+def node_table(table: dict[bytes, Command]) -> dict[bytes, Command]:
+    """A copy of a command table with its own call counters, for one node.
+
+    INFO commandstats, LATENCY HISTOGRAM and CONFIG RESETSTAT are per
+    server: nodes sharing a process (the simulator) must not share counts.
+    """
+    copies: dict[bytes, Command] = {}
+    for name, cmd in table.items():
+        top = replace(cmd, subcommands={}, calls=0, usec=0, failed_calls=0, rejected_calls=0)
+        for sub_name, sub in cmd.subcommands.items():
+            top.subcommands[sub_name] = replace(sub, container=top, calls=0, usec=0, failed_calls=0, rejected_calls=0)
+        copies[name] = top
+    return copies

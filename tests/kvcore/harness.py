@@ -34,6 +34,10 @@ class CoreClient:
         self._resp3 = False
         node.open(self.conn, node.now, addr=f"127.0.0.1:{40000 + self.conn}", laddr="127.0.0.1:6379")
         self._replies = []
+        # Every harness client of a node, so effects for one reach it whoever triggered them.
+        if not hasattr(node, "harness_clients"):
+            node.harness_clients = {}
+        node.harness_clients[self.conn] = self
         self._deliver(node.take_effects())
 
     def send_raw(self, data: bytes) -> list:
@@ -50,15 +54,16 @@ class CoreClient:
 
     def _deliver(self, effects) -> None:
         for effect in effects:
-            if isinstance(effect, Send) and effect.conn == self.conn:
-                self._reader.feed(effect.data)
+            target = self.node.harness_clients.get(getattr(effect, "conn", None))
+            if isinstance(effect, Send) and target is not None:
+                target._reader.feed(effect.data)
                 while True:
-                    reply = self._reader.gets()
+                    reply = target._reader.gets()
                     if reply is False:
                         break
-                    self._replies.append(reply)
-            elif isinstance(effect, Close) and effect.conn == self.conn:
-                self.closed = True
+                    target._replies.append(reply)
+            elif isinstance(effect, Close) and target is not None:
+                target.closed = True
 
 
 def make_node(seed: int = 0, now: int = 1_700_000_000_000, **options: str) -> Node:

@@ -1,0 +1,147 @@
+"""List append, Elle-style: appends of unique values to lists, reads of whole lists.
+
+Owns the list-append checker. Each `append` adds a value to a key's list (a
+value is appended at most once per key); each `ok` read returns the whole
+list. Per key, the longest read stands for the one total order of the key's
+appends, and every anomaly names the operations that prove it:
+
+- incompatible-order: a read that is not a prefix of the longest read (the two
+  reads disagree about the order of appends);
+- duplicate-element: a read listing one value twice;
+- unexpected-element: a read holding a value no append attempted;
+- aborted-read: a read holding a value whose append failed (a `fail` append
+  never took effect);
+- lost-append: an append acknowledged before the final read (the last `ok`
+  read to complete) was invoked, missing from it.
+
+Not checked: real-time order between operations (a read may be stale), which
+a linearizable list would also promise.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from jepsen_like.history import HistoryError, Operation, by_key, canonical
+from jepsen_like.verdict import Verdict, invalid, unknown, valid
+
+CHECKER = "list-append"
+FUNCTIONS = ("append", "read")
+ANOMALIES_SHOWN_MAX = 20  # per anomaly type; the counts are always complete
+
+
+def check(ops: Sequence[Operation]) -> Verdict:
+    """Judge a list-append history; see the module docstring for the anomalies."""
+    anomalies: list[dict[str, Any]] = []
+    unread = []
+    for key, key_ops in by_key(ops):
+        appends = _appends(key_ops)
+        reads = [op for op in key_ops if op.f == "read" and op.ok]
+        if reads:
+            anomalies += _anomalies(key, appends, reads)
+        elif any(op.ok for op in appends.values()):
+            unread.append(key)
+    counts = Counter(anomaly["type"] for anomaly in anomalies)
+    summary = {"keys": len({op.key for op in ops}), "anomaly_counts": dict(sorted(counts.items()))}
+    if anomalies:
+        kinds = ", ".join(f"{counts[kind]} {kind}" for kind in sorted(counts))
+        shown = _cap(sorted(anomalies, key=lambda anomaly: anomaly["type"]))
+        return invalid(CHECKER, f"anomalies: {kinds}", anomalies=shown, unread_keys=unread, **summary)
+    if unread:
+        return unknown(CHECKER, f"{len(unread)} keys with acknowledged appends were never read",
+                       unread_keys=unread, **summary)
+    return valid(CHECKER, "every read is a prefix of one order of appends, and no acknowledged append is lost",
+                 **summary)
+
+
+def _cap(anomalies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most ANOMALIES_SHOWN_MAX anomalies of each type."""
+    out: list[dict[str, Any]] = []
+    per_type: Counter[str] = Counter()
+    for anomaly in anomalies:
+        per_type[anomaly["type"]] += 1
+        if per_type[anomaly["type"]] <= ANOMALIES_SHOWN_MAX:
+            out.append(anomaly)
+    return out
+
+
+def _appends(ops: list[Operation]) -> dict[str, Operation]:
+    """The key's appends by canonical value; validates functions, uniqueness and read results."""
+    appends: dict[str, Operation] = {}
+    for op in ops:
+        if op.f not in FUNCTIONS:
+            raise HistoryError(op.invoke.line, f"the append workload has no function {op.f!r} (it knows append, read)")
+        if op.f == "read":
+            if op.ok and not isinstance(op.result, list):
+                raise HistoryError(op.complete.line, f"a list read must return a list, not {op.result!r}")
+            continue
+        value = canonical(op.value)
+        if value in appends:
+            raise HistoryError(op.invoke.line, f"value {op.value!r} was already appended to key {op.key!r} "
+                                               f"(line {appends[value].invoke.line}); appends must be unique")
+        appends[value] = op
+    return appends
+
+
+def _anomalies(key: Any, appends: dict[str, Operation], reads: list[Operation]) -> list[dict[str, Any]]:
+    found = []
+    for read in reads:
+        found += _element_anomalies(key, appends, read)
+    found += _order_anomalies(key, reads)
+    final = max(reads, key=lambda op: op.complete.line)
+    present = {canonical(element) for element in final.result}
+    for op in appends.values():
+        if op.ok and op.complete.line < final.invoke.line and canonical(op.value) not in present:
+            found.append({"type": "lost-append", "key": key, "value": op.value,
+                          "ops": [op.to_json(), _brief(final)]})
+    return found
+
+
+def _element_anomalies(key: Any, appends: dict[str, Operation], read: Operation) -> list[dict[str, Any]]:
+    found = []
+    counts = Counter(canonical(element) for element in read.result)
+    for element in read.result:
+        text = canonical(element)
+        source = appends.get(text)
+        if counts[text] > 1:
+            counts[text] = 0  # report each duplicate once
+            found.append({"type": "duplicate-element", "key": key, "value": element, "ops": [_brief(read)]})
+        if source is None:
+            found.append({"type": "unexpected-element", "key": key, "value": element, "ops": [_brief(read)]})
+        elif source.type == "fail":
+            found.append({"type": "aborted-read", "key": key, "value": element,
+                          "ops": [source.to_json(), _brief(read)]})
+    return found
+
+
+def _order_anomalies(key: Any, reads: list[Operation]) -> list[dict[str, Any]]:
+    """Reads that are not a prefix of the longest read (the first longest, by completion)."""
+    longest = max(sorted(reads, key=lambda op: op.complete.line), key=lambda op: len(op.result))
+    order = [canonical(element) for element in longest.result]
+    found = []
+    for read in reads:
+        seen = [canonical(element) for element in read.result]
+        if seen == order[: len(seen)]:
+            continue
+        at = next((i for i, (a, b) in enumerate(zip(seen, order)) if a != b), min(len(seen), len(order)))
+        found.append({
+            "type": "incompatible-order", "key": key, "index": at,
+            "values": [_at(read.result, at), _at(longest.result, at)],
+            "ops": [_brief(read), _brief(longest)],
+        })
+    return found
+
+
+def _at(values: list[Any], index: int) -> Any:
+    return values[index] if index < len(values) else None
+
+
+def _brief(read: Operation) -> dict[str, Any]:
+    """A read as evidence; a long result is cut to its first and last elements."""
+    out = read.to_json()
+    result = read.result
+    if isinstance(result, list) and len(result) > 20:
+        out["result"] = [*result[:10], f"... {len(result) - 20} more ...", *result[-10:]]
+    return out

@@ -1,0 +1,840 @@
+"""Server commands: INFO, CONFIG, COMMAND, SLOWLOG, DEBUG, MEMORY, LATENCY and
+the database-wide ones (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB), TIME, LASTSAVE,
+ROLE, MONITOR, SHUTDOWN.
+
+COMMAND's replies are generated from the command table; `acl_categories`
+derives a command's ACL categories as Redis does: implied by its flags
+(write, read, admin + dangerous, pubsub, fast, blocking, else slow), plus its
+declared ``categories``, or when it declares none the category of its group
+(``generic`` is @keyspace, ``string`` @string...). Family groups are Redis's
+documentation group names.
+
+The core has no clock inside a command, so every command takes 0 us: SLOWLOG
+records everything when ``slowlog-log-slower-than`` is 0 and nothing
+otherwise, LATENCY never sees a spike, and every histogram sample is 1 us.
+"""
+
+from __future__ import annotations
+
+from kvcore import errors, info
+from kvcore.commands.args import Cursor, parse_int
+from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
+from kvcore.commands.table import FLAG_NAMES, Command, Flag, Registry
+from kvcore.config import BY_NAME, OPTIONS, ConfigError
+from kvcore.dispatch import NO_REPLY
+from kvcore.effects import RewriteConfig, Shutdown
+from kvcore.glob import glob_match
+from kvcore.reply import OK, Error, Map, SetReply, Simple, Verbatim
+
+REGISTRY = Registry("server")
+command = REGISTRY.command
+
+INFO_FLAGS = Flag.LOADING | Flag.STALE
+ADMIN = Flag.ADMIN | Flag.NOSCRIPT | Flag.LOADING | Flag.STALE
+CONNECTION = ("connection",)
+
+# -- ACL categories -----------------------------------------------------------------
+
+CATEGORY_ORDER = [
+    "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap", "hyperloglog",
+    "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking", "dangerous", "connection",
+    "transaction", "scripting",
+]
+GROUP_CATEGORY = {
+    "generic": "keyspace", "string": "string", "list": "list", "hash": "hash", "set": "set",
+    "sorted-set": "sortedset", "bitmap": "bitmap", "hyperloglog": "hyperloglog", "geo": "geo",
+    "stream": "stream", "connection": "connection", "transactions": "transaction", "scripting": "scripting",
+}
+IMPLIED_CATEGORIES = [
+    (Flag.WRITE, ("write",)),
+    (Flag.ADMIN, ("admin", "dangerous")),
+    (Flag.PUBSUB, ("pubsub",)),
+    (Flag.FAST, ("fast",)),
+    (Flag.BLOCKING, ("blocking",)),
+]
+HIDDEN_FLAGS = Flag.MAY_REPLICATE  # COMMAND INFO never shows it (Redis hides it too)
+
+
+def acl_categories(cmd: Command) -> list[str]:
+    """The ACL categories of a command, without '@', in Redis's order."""
+    found = {name.lstrip("@") for name in cmd.categories}
+    if not found and cmd.handler is not None and cmd.group in GROUP_CATEGORY:
+        found.add(GROUP_CATEGORY[cmd.group])
+    for flag, names in IMPLIED_CATEGORIES:
+        if cmd.flags & flag:
+            found.update(names)
+    if cmd.flags & Flag.READONLY and "scripting" not in found:
+        found.add("read")
+    if "fast" not in found:
+        found.add("slow")
+    return [name for name in CATEGORY_ORDER if name in found]
+
+
+# -- COMMAND -------------------------------------------------------------------------
+
+COMMAND_HELP = [
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+def find_command(table: dict[bytes, Command], name: bytes) -> Command | None:
+    """A command by name, ``container|sub`` naming a subcommand."""
+    parts = name.lower().split(b"|")
+    cmd = table.get(parts[0])
+    if cmd is None or len(parts) == 1:
+        return cmd
+    return cmd.subcommands.get(parts[1]) if len(parts) == 2 else None
+
+
+def command_info(cmd: Command) -> list:
+    """COMMAND INFO's ten fields for one command."""
+    flags = [Simple(name) for flag, name in FLAG_NAMES if cmd.flags & flag and not flag & HIDDEN_FLAGS]
+    return [
+        cmd.fullname.encode(),
+        cmd.arity,
+        SetReply(flags),
+        cmd.first_key,
+        cmd.last_key,
+        cmd.key_step,
+        SetReply([Simple("@" + name) for name in acl_categories(cmd)]),
+        SetReply([]),  # tips
+        SetReply([]),  # key specs
+        [command_info(sub) for sub in cmd.subcommands.values()] if cmd.subcommands else SetReply([]),
+    ]
+
+
+def command_docs(cmd: Command) -> Map:
+    """COMMAND DOCS's map for one command: summary, since, group, subcommands."""
+    pairs = [(b"summary", cmd.summary.encode()), (b"since", cmd.since.encode()), (b"group", cmd.group.encode())]
+    if cmd.subcommands:
+        pairs.append((b"subcommands", Map([(sub.fullname.encode(), command_docs(sub)) for sub in cmd.subcommands.values()])))
+    return Map(pairs)
+
+
+def all_commands(table: dict[bytes, Command]) -> list[Command]:
+    """Every command and subcommand, each container before its subcommands."""
+    return [each for cmd in table.values() for each in (cmd, *cmd.subcommands.values())]
+
+
+@command("command", -1, INFO_FLAGS, categories=CONNECTION, since="2.8.13")
+def command_all(client, argv):
+    """COMMAND"""
+    return [command_info(cmd) for cmd in client.node.table.values()]
+
+
+COMMAND = REGISTRY.commands[-1]
+
+
+@command("count", 2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="2.8.13")
+def command_count(client, argv):
+    """COMMAND COUNT"""
+    return len(client.node.table)
+
+
+@command("info", -2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="2.8.13")
+def command_info_(client, argv):
+    """COMMAND INFO [command-name ...]"""
+    table = client.node.table
+    if len(argv) == 2:
+        return command_all(client, argv)
+    return [None if cmd is None else command_info(cmd) for cmd in (find_command(table, name) for name in argv[2:])]
+
+
+@command("docs", -2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="7.0.0")
+def command_docs_(client, argv):
+    """COMMAND DOCS [command-name ...]"""
+    table = client.node.table
+    found = list(table.values()) if len(argv) == 2 else [find_command(table, name) for name in argv[2:]]
+    return Map([(cmd.fullname.encode(), command_docs(cmd)) for cmd in found if cmd is not None])
+
+
+@command("list", -2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="7.0.0")
+def command_list(client, argv):
+    """COMMAND LIST [FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]"""
+    commands = all_commands(client.node.table)
+    if len(argv) == 2:
+        return [cmd.fullname.encode() for cmd in commands]
+    if len(argv) != 5 or argv[2].lower() != b"filterby":
+        raise Error(errors.SYNTAX)
+    kind, arg = argv[3].lower(), argv[4]
+    if kind == b"module":
+        return []
+    if kind == b"aclcat":
+        category = arg.decode("utf-8", "replace").lower()
+        return [cmd.fullname.encode() for cmd in commands if category in acl_categories(cmd)]
+    if kind == b"pattern":
+        return [cmd.fullname.encode() for cmd in commands if glob_match(arg, cmd.fullname.encode(), nocase=True)]
+    raise Error(errors.SYNTAX)
+
+
+@command("getkeys", -4, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="2.8.13")
+def command_getkeys(client, argv):
+    """COMMAND GETKEYS command [arg ...]"""
+    args = argv[2:]
+    cmd = client.node.table.get(args[0].lower())
+    if cmd is not None and cmd.subcommands and len(args) > 1:
+        cmd = cmd.subcommands.get(args[1].lower())
+    if cmd is None or (cmd.subcommands and cmd.handler is None):
+        raise Error("ERR Invalid command specified")
+    if not cmd.first_key and cmd.keys_fn is None:
+        raise Error("ERR The command has no key arguments")
+    if not cmd.arity_ok(len(args)):
+        raise Error("ERR Invalid number of arguments specified for command")
+    positions = cmd.key_positions(args)
+    if not positions and not cmd.flags & Flag.NO_MANDATORY_KEYS:
+        raise Error("ERR Invalid arguments specified for command")
+    return [args[i] for i in positions]
+
+
+@command("help", 2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="5.0.0")
+def command_help(client, argv):
+    """COMMAND HELP"""
+    return help_reply(COMMAND_HELP)
+
+
+# -- INFO, TIME, DBSIZE, LASTSAVE, ROLE ----------------------------------------------------
+
+
+@command("info", -1, INFO_FLAGS, categories=("dangerous",))
+def info_(client, argv):
+    """INFO [section ...]"""
+    return Verbatim(info.render(client.node, argv[1:]))
+
+
+@command("time", 1, INFO_FLAGS | Flag.FAST, since="2.6.0")
+def time_(client, argv):
+    """TIME"""
+    now = client.node.now
+    return [b"%d" % (now // 1000), b"%d" % (now % 1000 * 1000)]
+
+
+@command("dbsize", 1, Flag.READONLY | Flag.FAST, categories=("keyspace",))
+def dbsize(client, argv):
+    """DBSIZE"""
+    return len(client.db)
+
+
+@command("lastsave", 1, INFO_FLAGS | Flag.FAST, categories=("admin", "dangerous"))
+def lastsave(client, argv):
+    """LASTSAVE"""
+    return client.node.last_save_s
+
+
+@command("role", 1, Flag.NOSCRIPT | INFO_FLAGS | Flag.FAST, categories=("admin", "dangerous"), since="2.8.12")
+def role(client, argv):
+    """ROLE"""
+    return [b"master", 0, []]
+
+
+# -- FLUSHDB, FLUSHALL, SWAPDB ----------------------------------------------------------
+
+KEYSPACE_DANGEROUS = ("keyspace", "dangerous")
+
+
+def check_flush_mode(argv: list[bytes]) -> None:
+    """FLUSHDB/FLUSHALL take nothing, ASYNC or SYNC (both flush at once here)."""
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() not in (b"async", b"sync")):
+        raise Error(errors.SYNTAX)
+
+
+@command("flushdb", -1, Flag.WRITE, categories=KEYSPACE_DANGEROUS)
+def flushdb(client, argv):
+    """FLUSHDB [ASYNC | SYNC]"""
+    check_flush_mode(argv)
+    if not client.db.clear():
+        client.node.stats.dirty += 1  # an empty FLUSHDB is still propagated, as in Redis
+    return OK
+
+
+@command("flushall", -1, Flag.WRITE, categories=KEYSPACE_DANGEROUS)
+def flushall(client, argv):
+    """FLUSHALL [ASYNC | SYNC]"""
+    check_flush_mode(argv)
+    node = client.node
+    for db in node.dbs:
+        db.clear()
+    node.stats.dirty += 1
+    return OK
+
+
+def parse_db_number(arg: bytes, error: str) -> int:
+    value = parse_int(arg, error)
+    if not INT_MIN <= value <= INT_MAX:
+        raise Error(error)
+    return value
+
+
+def swap_databases(a, b) -> None:
+    """Exchange two databases' contents; clients and watchers stay with the numbers."""
+    for db, other in ((a, b), (b, a)):
+        for key in list(db.watchers):
+            if key in db.data or key in other.data:
+                db.touch(key)
+    a.data, b.data = b.data, a.data
+    a.expires, b.expires = b.expires, a.expires
+    a.order, b.order = b.order, a.order
+    a.expire_cursor, b.expire_cursor = b.expire_cursor, a.expire_cursor
+    a.avg_ttl, b.avg_ttl = b.avg_ttl, a.avg_ttl
+
+
+def signal_blocked_keys(node, db_indexes: set[int]) -> None:
+    """Clients blocked on keys that now hold data (in the swapped-in contents) may be served."""
+    blocking = node.blocking
+    for db_index, key in list(blocking.waiting):
+        if db_index in db_indexes and key in node.dbs[db_index].data:
+            blocking.signal(db_index, key)
+
+
+@command("swapdb", 3, Flag.WRITE | Flag.FAST, categories=KEYSPACE_DANGEROUS, since="4.0.0")
+def swapdb(client, argv):
+    """SWAPDB index1 index2"""
+    node = client.node
+    if node.config["cluster-enabled"]:
+        raise Error("ERR SWAPDB is not allowed in cluster mode")
+    first = parse_db_number(argv[1], "ERR invalid first DB index")
+    second = parse_db_number(argv[2], "ERR invalid second DB index")
+    if not (0 <= first < len(node.dbs) and 0 <= second < len(node.dbs)):
+        raise Error(errors.DB_INDEX)
+    if first != second:
+        swap_databases(node.dbs[first], node.dbs[second])
+        signal_blocked_keys(node, {first, second})
+    node.stats.dirty += 1
+    return OK
+
+
+# -- SHUTDOWN, MONITOR --------------------------------------------------------------------
+
+SHUTDOWN_OPTIONS = (b"nosave", b"save", b"now", b"force", b"abort")
+
+
+@command("shutdown", -1, ADMIN | Flag.NO_MULTI | Flag.ALLOW_BUSY)
+def shutdown(client, argv):
+    """SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]"""
+    options = [arg.lower() for arg in argv[1:]]
+    if any(option not in SHUTDOWN_OPTIONS for option in options):
+        raise Error(errors.SYNTAX)
+    if (b"abort" in options and len(options) > 1) or (b"save" in options and b"nosave" in options):
+        raise Error(errors.SYNTAX)
+    if b"abort" in options:
+        raise Error("ERR No shutdown in progress.")
+    node = client.node
+    node.shutdown_requested = [option.decode() for option in options]  # what persistence will honour
+    node.emit(Shutdown(0))
+    node.close_after_reply(client)
+    return NO_REPLY
+
+
+@command("monitor", 1, ADMIN)
+def monitor(client, argv):
+    """MONITOR"""
+    if client.monitor:
+        return NO_REPLY
+    client.monitor = True
+    client.node.monitors.append(client)
+    return OK
+
+
+# -- CONFIG ---------------------------------------------------------------------------
+
+CONFIG = command("config", -2, since="2.0.0")(None)
+CONFIG_HELP = [
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+]
+GLOB_CHARS = frozenset(b"[*?")
+SENSITIVE_OPTIONS = {"requirepass"}
+
+
+@command("get", -3, ADMIN, parent=CONFIG, since="2.0.0")
+def config_get(client, argv):
+    """CONFIG GET parameter [parameter ...]"""
+    config = client.node.config
+    found: dict[str, tuple[bytes, bytes]] = {}
+    for pattern in argv[2:]:
+        if GLOB_CHARS.isdisjoint(pattern):
+            option = BY_NAME.get(pattern.decode("utf-8", "replace").lower())
+            if option is not None and option.name not in found:
+                found[option.name] = (pattern, config.format(option.name).encode())
+            continue
+        for name, value in config.get_matching(pattern):
+            found.setdefault(name, (name.encode(), value.encode()))
+    return Map(found.values())
+
+
+def _checked_pairs(argv: list[bytes]) -> list[tuple[str, str]]:
+    """CONFIG SET's name/value pairs under canonical names; Redis's first error wins."""
+    pairs: dict[str, str] = {}
+    for i in range(2, len(argv), 2):
+        name = argv[i].decode("utf-8", "surrogateescape")
+        option = BY_NAME.get(name.lower())
+        if option is None:
+            raise Error(f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+        problem = "can't set immutable config" if not option.mutable else "duplicate parameter" if option.name in pairs else ""
+        if problem:
+            raise Error(f"ERR CONFIG SET failed (possibly related to argument '{name}') - {problem}")
+        pairs[option.name] = argv[i + 1].decode("utf-8", "surrogateescape")
+    return list(pairs.items())
+
+
+@command("set", -4, ADMIN, parent=CONFIG, since="2.0.0")
+def config_set(client, argv):
+    """CONFIG SET parameter value [parameter value ...]"""
+    if len(argv) % 2:
+        raise Error(errors.SYNTAX)
+    try:
+        client.node.config.set_many(_checked_pairs(argv))
+    except ConfigError as exc:
+        raise Error("ERR " + str(exc)) from None
+    return OK
+
+
+@command("resetstat", 2, ADMIN, parent=CONFIG, since="2.0.0")
+def config_resetstat(client, argv):
+    """CONFIG RESETSTAT"""
+    node = client.node
+    node.stats.reset()
+    for cmd in all_commands(node.table):
+        cmd.calls = cmd.usec = cmd.failed_calls = cmd.rejected_calls = 0
+    return OK
+
+
+def _conf_value(name: str, value: str) -> str:
+    if name in ("save", "bind") and value:
+        return value
+    if value and not any(ch.isspace() or ch in "\"'\\" for ch in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def config_file_text(config) -> str:
+    """redis.conf lines for every option whose value differs from its default."""
+    lines = []
+    for option in OPTIONS:
+        if config[option.name] != option.parse(option.default):
+            lines.append(f"{option.name} {_conf_value(option.name, config.format(option.name))}\n")
+    return "".join(lines)
+
+
+@command("rewrite", 2, ADMIN, parent=CONFIG, since="2.8.0")
+def config_rewrite(client, argv):
+    """CONFIG REWRITE"""
+    node = client.node
+    if not node.info.config_file:
+        raise Error("ERR The server is running without a config file")
+    node.emit(RewriteConfig(node.info.config_file, config_file_text(node.config)))
+    return OK
+
+
+@command("help", 2, INFO_FLAGS, parent=CONFIG, since="5.0.0")
+def config_help(client, argv):
+    """CONFIG HELP"""
+    return help_reply(CONFIG_HELP)
+
+
+# -- SLOWLOG ----------------------------------------------------------------------------
+
+SLOWLOG = command("slowlog", -2, since="2.2.12")(None)
+SLOWLOG_FLAGS = Flag.ADMIN | Flag.LOADING | Flag.STALE
+SLOWLOG_HELP = [
+    "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET [<count>]",
+    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+    "    Entries are made of:",
+    "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+    "    client name",
+    "LEN",
+    "    Return the length of the slowlog.",
+    "RESET",
+    "    Reset the slowlog.",
+    "HELP",
+    "    Prints this help.",
+]
+SLOWLOG_MAX_ARGC = 32
+SLOWLOG_MAX_STRING = 128
+REDACTED = b"(redacted)"
+
+
+def redacted(argv: list[bytes]) -> list[bytes]:
+    """argv with passwords hidden, as Redis shows AUTH, HELLO AUTH and CONFIG SET requirepass."""
+    name = argv[0].lower()
+    if name == b"auth":
+        return [argv[0]] + [REDACTED] * (len(argv) - 1)
+    out = list(argv)
+    if name == b"hello":
+        _redact_hello(out)
+    elif name == b"config" and len(argv) > 3 and argv[1].lower() == b"set":
+        for i in range(2, len(argv) - 1, 2):
+            if argv[i].decode("utf-8", "replace").lower() in SENSITIVE_OPTIONS:
+                out[i + 1] = REDACTED
+    return out
+
+
+def _redact_hello(argv: list[bytes]) -> None:
+    """HELLO's options in order, as it parses them, hiding AUTH's user and password."""
+    i = 2
+    while i < len(argv):
+        option = argv[i].lower()
+        if option == b"auth" and len(argv) - i > 2:
+            argv[i + 1] = argv[i + 2] = REDACTED
+            i += 3
+        elif option == b"setname" and len(argv) - i > 1:
+            i += 2
+        else:
+            return
+
+
+def slowlog_args(argv: list[bytes]) -> list[bytes]:
+    """At most 32 arguments, each cut at 128 bytes, saying how much was left out."""
+    argv = redacted(argv)
+    if len(argv) > SLOWLOG_MAX_ARGC:
+        kept = argv[: SLOWLOG_MAX_ARGC - 1]
+        return [*map(_trim_arg, kept), b"... (%d more arguments)" % (len(argv) - len(kept))]
+    return [_trim_arg(arg) for arg in argv]
+
+
+def _trim_arg(arg: bytes) -> bytes:
+    if len(arg) <= SLOWLOG_MAX_STRING:
+        return arg
+    return arg[:SLOWLOG_MAX_STRING] + b"... (%d more bytes)" % (len(arg) - SLOWLOG_MAX_STRING)
+
+
+def slowlog_record(node, client, argv: list[bytes]) -> None:
+    """Add a command to the front of the slowlog, trimmed to slowlog-max-len."""
+    entry = [node.slowlog_next_id, node.now // 1000, 0, slowlog_args(argv), client.addr.encode(), client.name]
+    node.slowlog_next_id += 1
+    node.slowlog.appendleft(entry)
+    while len(node.slowlog) > node.config["slowlog-max-len"]:
+        node.slowlog.pop()
+
+
+@command("get", -2, SLOWLOG_FLAGS, parent=SLOWLOG, since="2.2.12")
+def slowlog_get(client, argv):
+    """SLOWLOG GET [count]"""
+    if len(argv) > 3:
+        raise subcommand_syntax_error(argv)
+    count = 10
+    if len(argv) == 3:
+        count = parse_int(argv[2], "ERR count should be greater than or equal to -1")
+        if count < -1:
+            raise Error("ERR count should be greater than or equal to -1")
+    entries = list(client.node.slowlog)
+    return entries if count == -1 else entries[:count]
+
+
+@command("len", 2, SLOWLOG_FLAGS, parent=SLOWLOG, since="2.2.12")
+def slowlog_len(client, argv):
+    """SLOWLOG LEN"""
+    return len(client.node.slowlog)
+
+
+@command("reset", 2, SLOWLOG_FLAGS, parent=SLOWLOG, since="2.2.12")
+def slowlog_reset(client, argv):
+    """SLOWLOG RESET"""
+    client.node.slowlog.clear()
+    return OK
+
+
+@command("help", 2, INFO_FLAGS, parent=SLOWLOG, since="6.2.0")
+def slowlog_help(client, argv):
+    """SLOWLOG HELP"""
+    return help_reply(SLOWLOG_HELP)
+
+
+# -- DEBUG ------------------------------------------------------------------------------
+
+DEBUG_NOT_ALLOWED = (
+    'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it '
+    "from a local connection, otherwise you need to set this option in the configuration file, and then "
+    "restart the server."
+)
+DEBUG_HELP = [
+    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "OBJECT <key>",
+    "    Show low level info about `key` and associated value.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    "HELP",
+    "    Prints this help.",
+]
+LOCAL_PREFIXES = ("127.", "::1", "[::1]", "/")
+
+
+def debug_allowed(client) -> bool:
+    """enable-debug-command: yes, no, or local (loopback and unix-socket clients only)."""
+    setting = client.node.config["enable-debug-command"]
+    if setting == "yes":
+        return True
+    return setting == "local" and (not client.addr or client.addr.startswith(LOCAL_PREFIXES))
+
+
+def atoi(arg: bytes) -> int:
+    """C's atoi: the leading integer of the text, 0 if there is none."""
+    text = arg.lstrip()
+    sign = -1 if text[:1] == b"-" else 1
+    text = text[1:] if text[:1] in (b"-", b"+") else text
+    digits = len(text) - len(text.lstrip(b"0123456789"))
+    return sign * int(text[:digits]) if digits else 0
+
+
+def string_encoding(value: bytes) -> str:
+    if len(value) <= 20:
+        try:
+            parse_int(value)
+            return "int"
+        except Error:
+            pass
+    return "embstr" if len(value) <= 44 else "raw"
+
+
+def debug_object(client, key: bytes) -> Simple:
+    value = client.db.get(key)
+    if value is None:
+        raise Error(errors.NO_SUCH_KEY)
+    if type(value) is bytes:
+        encoding, length = string_encoding(value), len(value) + 1
+    else:
+        encoding, length = value.encoding(client.node.config), estimate_value(value)
+    return Simple(f"Value at:0x0 refcount:1 encoding:{encoding} serializedlength:{length} lru:0 lru_seconds_idle:0")
+
+
+@command("debug", -2, ADMIN)
+def debug(client, argv):
+    """DEBUG subcommand [argument ...]"""
+    if not debug_allowed(client):
+        raise Error(DEBUG_NOT_ALLOWED)
+    sub = argv[1].lower()
+    if sub == b"help" and len(argv) == 2:
+        return help_reply(DEBUG_HELP)
+    if sub == b"sleep" and len(argv) == 3:
+        return OK  # the core cannot stop its clock; a runtime may pause the node instead
+    if sub == b"set-active-expire" and len(argv) == 3:
+        client.node.active_expire_enabled = atoi(argv[2]) != 0
+        return OK
+    if sub == b"object" and len(argv) == 3:
+        return debug_object(client, argv[2])
+    if sub == b"reload":
+        raise Error("ERR DEBUG RELOAD needs persistence, which this server does not have yet")
+    raise subcommand_syntax_error(argv)
+
+
+# -- MEMORY ------------------------------------------------------------------------------
+
+MEMORY = command("memory", -2, since="4.0.0")(None)
+MEMORY_HELP = [
+    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value. Nested values are",
+    "    sampled up to <count> times (default: 5, 0 means sample all).",
+    "HELP",
+    "    Prints this help.",
+]
+DICT_ENTRY_BYTES = 24
+ROBJ_BYTES = 16
+SMALL_INSTANCE_BYTES = 5 * 1024 * 1024
+
+
+def allocation(size: int) -> int:
+    """The jemalloc size class that holds ``size`` bytes."""
+    if size <= 8:
+        return 8
+    if size <= 128:
+        return (size + 15) // 16 * 16
+    step = 1 << ((size - 1).bit_length() - 3)
+    return (size + step - 1) // step * step
+
+
+def sds_bytes(length: int) -> int:
+    header = 1 if length < 32 else 3 if length < 256 else 5 if length < 65536 else 9
+    return allocation(header + length + 1)
+
+
+def estimate_value(value) -> int:
+    """Bytes a value takes in Redis: exact for strings, rough for the rest.
+
+    A value class can answer for itself with a ``memory_usage()`` method.
+    """
+    if type(value) is bytes:
+        encoding = string_encoding(value)
+        if encoding == "int":
+            return ROBJ_BYTES
+        if encoding == "embstr":
+            return allocation(ROBJ_BYTES + 3 + len(value) + 1)
+        return ROBJ_BYTES + sds_bytes(len(value))
+    own = getattr(value, "memory_usage", None)
+    if own is not None:
+        return own()
+    return ROBJ_BYTES + 64 + 16 * (len(value) if hasattr(value, "__len__") else 0)
+
+
+@command("usage", -3, Flag.READONLY, (2, 2, 1), parent=MEMORY, since="4.0.0")
+def memory_usage(client, argv):
+    """MEMORY USAGE key [SAMPLES count]"""
+    cursor = Cursor(argv, 3)
+    while cursor.more():
+        if cursor.next_upper() != b"SAMPLES" or not cursor.more():
+            raise Error(errors.SYNTAX)
+        if cursor.next_int() < 0:
+            raise Error(errors.SYNTAX)
+    key = argv[2]
+    value = client.db.lookup_read(key)
+    if value is None:
+        return None
+    return DICT_ENTRY_BYTES + sds_bytes(len(key)) + estimate_value(value)
+
+
+@command("doctor", 2, parent=MEMORY, since="4.0.0")
+def memory_doctor(client, argv):
+    """MEMORY DOCTOR"""
+    if client.node.stats.used_memory < SMALL_INSTANCE_BYTES:
+        text = (
+            "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in "
+            "these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam "
+            "and I will be back to our programming as soon as I finished rebooting.\n"
+        )
+    else:
+        text = "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
+    return Verbatim(text.encode())
+
+
+@command("malloc-stats", 2, parent=MEMORY, since="4.0.0")
+def memory_malloc_stats(client, argv):
+    """MEMORY MALLOC-STATS"""
+    return Verbatim(b"Stats not supported for the current allocator")
+
+
+@command("purge", 2, parent=MEMORY, since="4.0.0")
+def memory_purge(client, argv):
+    """MEMORY PURGE"""
+    return OK
+
+
+@command("help", 2, INFO_FLAGS, parent=MEMORY, since="4.0.0")
+def memory_help(client, argv):
+    """MEMORY HELP"""
+    return help_reply(MEMORY_HELP)
+
+
+# -- LATENCY ----------------------------------------------------------------------------
+
+LATENCY = command("latency", -2, since="2.8.13")(None)
+LATENCY_HELP = [
+    "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return a human readable latency analysis report.",
+    "GRAPH <event>",
+    "    Return an ASCII latency graph for the <event> class.",
+    "HISTORY <event>",
+    "    Return time-latency samples for the <event> class.",
+    "LATEST",
+    "    Return the latest latency samples for all events.",
+    "RESET [<event> ...]",
+    "    Reset latency data of one or more <event> classes.",
+    "    (default: reset all data for all event classes)",
+    "HISTOGRAM [COMMAND ...]",
+    "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+    "    If no commands are specified then all histograms are replied.",
+    "HELP",
+    "    Prints this help.",
+]
+LATENCY_DISABLED = (
+    "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use "
+    '"CONFIG SET latency-monitor-threshold <milliseconds>." in order to enable it. If we weren\'t in a deep '
+    "space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n"
+)
+LATENCY_CALM = (
+    "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. "
+    "I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n"
+)
+
+
+@command("doctor", 2, ADMIN, parent=LATENCY, since="2.8.13")
+def latency_doctor(client, argv):
+    """LATENCY DOCTOR"""
+    enabled = client.node.config["latency-monitor-threshold"] > 0
+    return Verbatim((LATENCY_CALM if enabled else LATENCY_DISABLED).encode())
+
+
+@command("latest", 2, ADMIN, parent=LATENCY, since="2.8.13")
+def latency_latest(client, argv):
+    """LATENCY LATEST"""
+    return []
+
+
+@command("history", 3, ADMIN, parent=LATENCY, since="2.8.13")
+def latency_history(client, argv):
+    """LATENCY HISTORY event"""
+    return []
+
+
+@command("graph", 3, ADMIN, parent=LATENCY, since="2.8.13")
+def latency_graph(client, argv):
+    """LATENCY GRAPH event"""
+    raise Error(f"ERR No samples available for event '{argv[2].decode('utf-8', 'replace')}'")
+
+
+@command("reset", -2, ADMIN, parent=LATENCY, since="2.8.13")
+def latency_reset(client, argv):
+    """LATENCY RESET [event ...]"""
+    return 0
+
+
+def _histogram(cmd: Command) -> Map:
+    """A command's latency distribution: every call took (at most) 1 us here."""
+    return Map([(b"calls", cmd.calls), (b"histogram_usec", Map([(1, cmd.calls)]))])
+
+
+@command("histogram", -2, ADMIN, parent=LATENCY, since="7.0.0")
+def latency_histogram(client, argv):
+    """LATENCY HISTOGRAM [command ...]"""
+    table = client.node.table
+    if len(argv) == 2:
+        chosen = all_commands(table)
+    else:
+        found = [cmd for cmd in (find_command(table, name) for name in argv[2:]) if cmd is not None]
+        chosen = [each for cmd in found for each in (cmd, *cmd.subcommands.values())]
+    return Map([(cmd.fullname.encode(), _histogram(cmd)) for cmd in chosen if cmd.calls])
+
+
+@command("help", 2, INFO_FLAGS, parent=LATENCY, since="2.8.13")
+def latency_help(client, argv):
+    """LATENCY HELP"""
+    return help_reply(LATENCY_HELP)

@@ -1,0 +1,108 @@
+"""Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+
+Queueing happens in the dispatcher (it already knows which commands are
+transaction control); EXEC runs the queue through the same `call` as any
+command and wraps the writes it propagates in MULTI ... EXEC.
+"""
+
+from __future__ import annotations
+
+from kvcore import errors
+from kvcore.commands.table import Flag, Registry
+from kvcore.dispatch import call
+from kvcore.reply import NULL_ARRAY, OK, Error
+
+REGISTRY = Registry("transactions")
+command = REGISTRY.command
+
+CONTROL = Flag.NOSCRIPT | Flag.LOADING | Flag.STALE | Flag.FAST | Flag.ALLOW_BUSY
+
+
+@command("multi", 1, CONTROL)
+def multi(client, argv):
+    """MULTI"""
+    if client.multi is not None:
+        raise Error(errors.MULTI_NESTED)
+    client.multi = []
+    client.multi_error = False
+    return OK
+
+
+@command("discard", 1, CONTROL)
+def discard(client, argv):
+    """DISCARD"""
+    if client.multi is None:
+        raise Error(errors.DISCARD_WITHOUT_MULTI)
+    end_transaction(client)
+    return OK
+
+
+@command("exec", 1, Flag.NOSCRIPT | Flag.LOADING | Flag.STALE | Flag.SKIP_SLOWLOG)
+def exec_(client, argv):
+    """EXEC"""
+    if client.multi is None:
+        raise Error(errors.EXEC_WITHOUT_MULTI)
+    queued, failed = client.multi, client.multi_error
+    aborted = failed or watched_keys_changed(client)
+    end_transaction(client)
+    if failed:
+        raise Error(errors.EXECABORT)
+    if aborted:
+        return NULL_ARRAY
+    node = client.node
+    marker = node.begin_propagation_block()
+    replies = [call(node, client, cmd, args) for cmd, args in queued]
+    node.end_propagation_block(marker)
+    return replies
+
+
+@command("watch", -2, CONTROL, (1, -1, 1))
+def watch(client, argv):
+    """WATCH key [key ...]"""
+    if client.multi is not None:
+        raise Error(errors.WATCH_IN_MULTI)
+    db = client.db
+    for key in argv[1:]:
+        if (db.index, key) in (entry[:2] for entry in client.watched):
+            continue
+        expired_already = key in db.expires and db.expires[key] <= client.node.now
+        client.watched.append((db.index, key, expired_already))
+        db.watchers.setdefault(key, []).append(client)
+    return OK
+
+
+@command("unwatch", 1, CONTROL)
+def unwatch(client, argv):
+    """UNWATCH"""
+    unwatch_all(client)
+    return OK
+
+
+def watched_keys_changed(client) -> bool:
+    """Whether EXEC must fail: a watched key was touched, or has expired since WATCH."""
+    if client.watch_dirty:
+        return True
+    node = client.node
+    for db_index, key, expired_already in client.watched:
+        expires = node.dbs[db_index].expires
+        if not expired_already and key in expires and expires[key] <= node.now:
+            return True
+    return False
+
+
+def end_transaction(client) -> None:
+    client.multi = None
+    client.multi_error = False
+    unwatch_all(client)
+
+
+def unwatch_all(client) -> None:
+    for db_index, key, _ in client.watched:
+        watchers = client.node.dbs[db_index].watchers
+        clients = watchers.get(key)
+        if clients and client in clients:
+            clients.remove(client)
+            if not clients:
+                del watchers[key]
+    client.watched = []
+    client.watch_dirty = False

@@ -1,0 +1,266 @@
+"""INFO: the report's sections, each a function of the node giving its fields.
+
+A section is a list of ``(field, value)`` pairs rendered ``field:value``.
+Sections come out in Redis 7.0's order whatever order they were asked in.
+Families that own the facts of a section (replication, persistence) replace
+the placeholder here with `register_section`. The core has no clock and no
+CPU meter, so CPU times and per-command microseconds are 0, and there is no
+Latencystats section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Field = tuple[str, object]
+Section = Callable[[object], list[Field]]
+
+TITLES = {
+    "server": "Server",
+    "clients": "Clients",
+    "memory": "Memory",
+    "persistence": "Persistence",
+    "stats": "Stats",
+    "replication": "Replication",
+    "cpu": "CPU",
+    "modules": "Modules",
+    "commandstats": "Commandstats",
+    "errorstats": "Errorstats",
+    "cluster": "Cluster",
+    "keyspace": "Keyspace",
+}
+NOT_DEFAULT = {"commandstats"}
+_LRU_CLOCK_MAX = (1 << 24) - 1
+
+
+def bytes_to_human(n: int) -> str:
+    """Redis's bytesToHuman: 1023B, 1.00K, 1.50M..."""
+    if n < 1024:
+        return f"{n}B"
+    for power, unit in enumerate("KMGTP", start=1):
+        if n < 1024 ** (power + 1):
+            return f"{n / 1024**power:.2f}{unit}"
+    return f"{n}B"
+
+
+def _server(node) -> list[Field]:
+    from kvcore.node import VERSION  # kvcore.node imports the command table, which imports this
+
+    now_s = node.now // 1000
+    uptime_s = (node.now - node.start_ms) // 1000
+    info = node.info
+    return [
+        ("redis_version", VERSION),
+        ("redis_git_sha1", "00000000"),
+        ("redis_git_dirty", 0),
+        ("redis_build_id", "0"),
+        ("redis_mode", "cluster" if node.config["cluster-enabled"] else "standalone"),
+        ("os", info.os_name),
+        ("arch_bits", info.arch_bits),
+        ("gcc_version", "0.0.0"),
+        ("process_id", info.pid),
+        ("process_supervised", "no"),
+        ("run_id", node.run_id),
+        ("tcp_port", info.tcp_port),
+        ("server_time_usec", node.now * 1000),
+        ("uptime_in_seconds", uptime_s),
+        ("uptime_in_days", uptime_s // 86400),
+        ("hz", node.config["hz"]),
+        ("configured_hz", node.config["hz"]),
+        ("lru_clock", now_s & _LRU_CLOCK_MAX),
+        ("executable", info.executable),
+        ("config_file", info.config_file),
+        ("io_threads_active", 0),
+    ]
+
+
+def _is_replica_link(client) -> bool:
+    return "S" in client.flags_extra and not client.monitor
+
+
+def _clients(node) -> list[Field]:
+    clients = node.clients.values()
+    replicas = sum(1 for client in clients if _is_replica_link(client))
+    blocked = [client for client in clients if client.blocked is not None]
+    return [
+        ("connected_clients", len(node.clients) - replicas),
+        ("cluster_connections", 0),
+        ("maxclients", node.config["maxclients"]),
+        ("client_recent_max_input_buffer", 0),
+        ("client_recent_max_output_buffer", 0),
+        ("blocked_clients", len(blocked)),
+        ("tracking_clients", 0),
+        ("clients_in_timeout_table", len(blocked)),
+    ]
+
+
+def _memory(node) -> list[Field]:
+    used = node.stats.used_memory
+    maxmemory = node.config["maxmemory"]
+    return [
+        ("used_memory", used),
+        ("used_memory_human", bytes_to_human(used)),
+        ("used_memory_rss", used),
+        ("used_memory_rss_human", bytes_to_human(used)),
+        ("used_memory_peak", used),
+        ("used_memory_peak_human", bytes_to_human(used)),
+        ("used_memory_peak_perc", "100.00%"),
+        ("maxmemory", maxmemory),
+        ("maxmemory_human", bytes_to_human(maxmemory)),
+        ("maxmemory_policy", node.config["maxmemory-policy"]),
+        ("mem_fragmentation_ratio", "1.00"),
+        ("mem_allocator", "libc"),
+        ("lazyfree_pending_objects", 0),
+        ("lazyfreed_objects", 0),
+    ]
+
+
+def _persistence(node) -> list[Field]:
+    return [
+        ("loading", 0),
+        ("async_loading", 0),
+        ("rdb_changes_since_last_save", node.stats.dirty),
+        ("rdb_bgsave_in_progress", 0),
+        ("rdb_last_save_time", node.last_save_s),
+        ("rdb_last_bgsave_status", "ok"),
+        ("rdb_last_bgsave_time_sec", -1),
+        ("rdb_current_bgsave_time_sec", -1),
+        ("rdb_saves", 0),
+        ("aof_enabled", int(node.config["appendonly"])),
+        ("aof_rewrite_in_progress", 0),
+        ("aof_rewrite_scheduled", 0),
+        ("aof_last_rewrite_time_sec", -1),
+        ("aof_current_rewrite_time_sec", -1),
+        ("aof_last_bgrewrite_status", "ok"),
+        ("aof_rewrites", 0),
+        ("aof_last_write_status", "ok"),
+    ]
+
+
+def _stats(node) -> list[Field]:
+    stats = node.stats
+    return [
+        ("total_connections_received", stats.total_connections_received),
+        ("total_commands_processed", stats.total_commands_processed),
+        ("instantaneous_ops_per_sec", stats.instantaneous_ops()),
+        ("total_net_input_bytes", stats.total_net_input_bytes),
+        ("total_net_output_bytes", stats.total_net_output_bytes),
+        ("instantaneous_input_kbps", "0.00"),
+        ("instantaneous_output_kbps", "0.00"),
+        ("rejected_connections", stats.rejected_connections),
+        ("sync_full", 0),
+        ("sync_partial_ok", 0),
+        ("sync_partial_err", 0),
+        ("expired_keys", stats.expired_keys),
+        ("expired_stale_perc", f"{stats.expired_stale_perc:.2f}"),
+        ("evicted_keys", stats.evicted_keys),
+        ("keyspace_hits", stats.keyspace_hits),
+        ("keyspace_misses", stats.keyspace_misses),
+        ("pubsub_channels", len(node.pubsub_channels)),
+        ("pubsub_patterns", len(node.pubsub_patterns)),
+        ("latest_fork_usec", 0),
+        ("total_forks", 0),
+        ("unexpected_error_replies", stats.unexpected_error_replies),
+        ("total_error_replies", stats.total_error_replies),
+    ]
+
+
+def _replication(node) -> list[Field]:
+    """A master with no replicas; the replication family registers the real one."""
+    return [
+        ("role", "slave" if node.is_replica else "master"),
+        ("connected_slaves", 0),
+        ("master_failover_state", "no-failover"),
+        ("master_replid", node.run_id),
+        ("master_replid2", "0" * 40),
+        ("master_repl_offset", 0),
+        ("second_repl_offset", -1),
+        ("repl_backlog_active", 0),
+        ("repl_backlog_size", node.config["repl-backlog-size"]),
+        ("repl_backlog_first_byte_offset", 0),
+        ("repl_backlog_histlen", 0),
+    ]
+
+
+def _cpu(node) -> list[Field]:
+    names = ("used_cpu_sys", "used_cpu_user", "used_cpu_sys_children", "used_cpu_user_children",
+             "used_cpu_sys_main_thread", "used_cpu_user_main_thread")
+    return [(name, "0.000000") for name in names]
+
+
+def _modules(node) -> list[Field]:
+    return []
+
+
+def _commandstats(node) -> list[Field]:
+    fields = []
+    for cmd in node.table.values():
+        for each in (cmd, *cmd.subcommands.values()):
+            if each.calls or each.failed_calls or each.rejected_calls:
+                per_call = each.usec / each.calls if each.calls else 0.0
+                fields.append((
+                    "cmdstat_" + each.fullname,
+                    f"calls={each.calls},usec={each.usec},usec_per_call={per_call:.2f},"
+                    f"rejected_calls={each.rejected_calls},failed_calls={each.failed_calls}",
+                ))
+    return fields
+
+
+def _errorstats(node) -> list[Field]:
+    counts = node.stats.error_counts
+    return [("errorstat_" + code, f"count={counts[code]}") for code in sorted(counts)]
+
+
+def _cluster(node) -> list[Field]:
+    return [("cluster_enabled", int(node.config["cluster-enabled"]))]
+
+
+def _keyspace(node) -> list[Field]:
+    return [
+        (f"db{db.index}", f"keys={len(db.data)},expires={len(db.expires)},avg_ttl={db.avg_ttl}")
+        for db in node.dbs
+        if db.data
+    ]
+
+
+SECTIONS: dict[str, Section] = {
+    "server": _server,
+    "clients": _clients,
+    "memory": _memory,
+    "persistence": _persistence,
+    "stats": _stats,
+    "replication": _replication,
+    "cpu": _cpu,
+    "modules": _modules,
+    "commandstats": _commandstats,
+    "errorstats": _errorstats,
+    "cluster": _cluster,
+    "keyspace": _keyspace,
+}
+
+
+def register_section(name: str, section: Section) -> None:
+    """Replace a section's fields (the replication family owns "replication"...)."""
+    if name not in TITLES:
+        raise ValueError(f"unknown INFO section {name!r}")
+    SECTIONS[name] = section
+
+
+def chosen_sections(args: list[bytes]) -> list[str]:
+    """The sections INFO's arguments ask for, in report order (unknown names add nothing)."""
+    wanted = {arg.decode("utf-8", "replace").lower() for arg in args} or {"default"}
+    if wanted & {"all", "everything"}:
+        return list(TITLES)
+    if "default" in wanted:
+        wanted |= set(TITLES) - NOT_DEFAULT
+    return [name for name in TITLES if name in wanted]
+
+
+def render(node, args: list[bytes]) -> bytes:
+    """The whole INFO text for the given section arguments."""
+    parts = []
+    for name in chosen_sections(args):
+        lines = ["# " + TITLES[name]]
+        lines.extend(f"{field}:{value}" for field, value in SECTIONS[name](node))
+        parts.append("\r\n".join(lines) + "\r\n")
+    return "\r\n".join(parts).encode("utf-8", "surrogateescape")

@@ -1,0 +1,58 @@
+"""Keyspace notifications: which events are on, and publishing them.
+
+`notify-keyspace-events` is a string of class letters (Redis's own): K and E
+choose the __keyspace@db__ and __keyevent@db__ channels, the others choose
+event classes. Families name only the event (``"lpush"``); its class comes
+from `EVENT_CLASSES`, so the classification lives in one place.
+"""
+
+from __future__ import annotations
+
+KEYSPACE, KEYEVENT = "K", "E"
+ALL_CLASSES = "g$lshzxetd"  # what 'A' stands for
+VALID = set("KEg$lshzxetmdnA")
+
+EVENT_CLASSES = {
+    **dict.fromkeys(["set", "setrange", "incrby", "incrbyfloat", "append", "setbit", "pfadd"], "$"),
+    **dict.fromkeys(["lpush", "rpush", "lpop", "rpop", "linsert", "lset", "lrem", "ltrim"], "l"),
+    **dict.fromkeys(["sadd", "srem", "spop", "sinterstore", "sunionstore", "sdiffstore"], "s"),
+    **dict.fromkeys(["hset", "hdel", "hincrby", "hincrbyfloat"], "h"),
+    **dict.fromkeys(
+        ["zadd", "zincr", "zrem", "zrembyscore", "zrembyrank", "zrembylex", "zpopmin", "zpopmax",
+         "zunionstore", "zinterstore", "zdiffstore", "zrangestore"],
+        "z",
+    ),
+    "expired": "x",
+    "evicted": "e",
+    "new": "n",
+    "keymiss": "m",
+}
+
+
+def normalise(text: str) -> str:
+    """CONFIG's spelling of a flag string, as keyspaceEventsFlagsToString writes it.
+
+    Raises ValueError with Redis's text for a letter it does not know.
+    """
+    if not set(text) <= VALID:
+        raise ValueError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+    flags = set(text.replace("A", ALL_CLASSES))
+    if set(ALL_CLASSES) <= flags:
+        out = "A"
+    else:
+        out = "".join(c for c in ALL_CLASSES + "n" if c in flags)
+    return out + "".join(c for c in "KEm" if c in flags)
+
+
+def notify(node, flags: str, event: str, key: bytes, db_index: int) -> None:
+    """Publish one event on the channels the (normalised) flags ask for."""
+    from kvcore.commands.pubsub import publish_message
+
+    event_class = EVENT_CLASSES.get(event, "g")
+    if event_class not in flags and not ("A" in flags and event_class in ALL_CLASSES):
+        return
+    name = event.encode()
+    if KEYSPACE in flags:
+        publish_message(node, b"__keyspace@%d__:%s" % (db_index, key), name)
+    if KEYEVENT in flags:
+        publish_message(node, b"__keyevent@%d__:%s" % (db_index, name), key)

@@ -1,0 +1,128 @@
+"""``kvserver``: the command line, start-up and exit of the production server.
+
+Usage is redis-server's: ``kvserver [/path/to/redis.conf] [--name value...]``.
+A bad option stops the start with Redis's "FATAL CONFIG FILE ERROR" report
+and exit code 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+
+from kvcore.config import Config
+from kvcore.node import ServerInfo
+from net.conffile import VERSION, FatalConfigError, overrides_from, parse_command_line
+from net.log import Log
+from net.server import Server
+
+USAGE = """Usage: kvserver [/path/to/redis.conf] [options] [-]
+       kvserver - (read config from stdin)
+       kvserver -v or --version
+       kvserver -h or --help
+
+Examples:
+       kvserver (run the server with default conf)
+       kvserver /etc/redis/6379.conf
+       kvserver --port 7777
+       kvserver /etc/myredis.conf --loglevel verbose -
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(sys.argv[1:] if argv is None else argv))
+
+
+def run(argv: list[str]) -> int:
+    """Start a server with these arguments; return its exit code."""
+    try:
+        options = parse_command_line(argv)
+        if options.action == "version":
+            print(f"kvserver v={VERSION} sha=00000000:0 malloc=pymalloc bits=64 build=0")
+            return 0
+        if options.action == "help":
+            print(USAGE, end="")
+            return 0
+        overrides = overrides_from(options.lines or [])
+    except FatalConfigError as exc:
+        sys.stderr.write(exc.report())
+        return 1
+    config = Config(overrides)
+    executable = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else sys.executable
+    config_file = os.path.abspath(options.config_file) if options.config_file not in ("", "-") else ""
+    try:
+        os.chdir(config["dir"])
+    except OSError as exc:
+        sys.stderr.write(f"Can't chdir to '{config['dir']}': {exc.strerror}\n")
+        return 1
+    try:
+        log = Log(config["loglevel"], config["logfile"])
+    except OSError as exc:
+        sys.stderr.write(f"Can't open the log file: {exc.strerror}\n")
+        return 1
+    try:
+        return _serve(config, log, executable, config_file)
+    finally:
+        log.close()
+
+
+def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
+    pid = os.getpid()
+    log.warning("oO0OoO0OoO0Oo kvserver is starting oO0OoO0OoO0Oo")
+    log.warning(f"kvserver version={VERSION}, bits=64, commit=00000000, modified=0, pid={pid}, just started")
+    if config_file:
+        log.warning("Configuration loaded")
+    else:
+        log.warning("Warning: no config file specified, using the default config. "
+                    "In order to specify a config file use kvserver /path/to/redis.conf")
+    if config["daemonize"]:
+        log.warning("daemonize is not supported by kvserver; running in the foreground")
+    seed = config["seed"] or int.from_bytes(os.urandom(8), "big")
+    info = ServerInfo(pid, executable, config_file, config["port"])
+    uname = os.uname()
+    info.os_name = f"{uname.sysname} {uname.release} {uname.machine}"
+    info.arch_bits = 64 if sys.maxsize > 2**32 else 32
+    log.role = "M"
+    server = Server(config, log, info, random.Random(seed))
+    loop_name, loop_factory = _event_loop()
+    log.notice(f"Running mode=standalone, port={config['port']}.")
+    log.verbose(f"Event loop: {loop_name}, seed={seed}")
+    log.warning("Server initialized")
+    pidfile = config["pidfile"]
+    if pidfile:
+        _write_pidfile(pidfile, pid, log)
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(server.serve())
+    finally:
+        if pidfile:
+            _remove_quietly(pidfile)
+
+
+def _event_loop():
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio", None
+    return "uvloop", uvloop.new_event_loop
+
+
+def _write_pidfile(path: str, pid: int, log: Log) -> None:
+    try:
+        with open(path, "w") as handle:
+            handle.write(f"{pid}\n")
+    except OSError as exc:
+        log.warning(f"Failed to write PID file: {exc.strerror}")
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,347 @@
+"""A simulated server: a real kvcore node on a simulated machine.
+
+Owns the node's runtime: it feeds the core its inputs (connections accepted,
+bytes, closes, the cron tick) with the machine's clock as ``now``, and carries
+out the core's effects in order against the simulated network and disk; a
+foreground effect (a log append, with its fsync) blocks the node for the
+simulated time it takes, as it blocks Redis's event loop.
+
+Inputs that arrive at the same instant are handled in one batch before the
+effects are drained, like one iteration of Redis's event loop.
+
+Lifecycle faults: `kill` (the process dies: its connections are reset, the
+disk cache survives), `power_off`/`power_on` (the machine dies: connections go
+silent, the disk cache is lost), `pause`/`resume` (the process stops, its
+input queues up), and `restart`. A (re)start builds the core with the
+`recover(disk, boot)` hook; until persistence lands it is `recover_empty`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from simpy.events import Timeout
+
+from kvcore.config import Config
+from kvcore.effects import AppendLog, Close, Connect, Fsync, Send, Shutdown, Snapshot
+from kvcore.node import Node, ServerInfo
+from sim.clock import Clock
+from sim.disk import Disk
+from sim.net import FIN, RST, SYN, SYN_ACK, Conn, Network
+from sim.rng import derive
+from sim.trace import Trace
+
+LOG_FILE = "appendonly.aof"
+PID_BASE = 1000
+
+_OPEN, _DATA, _CLOSED, _TICK, _JOB = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class Boot:
+    """What a (re)starting process knows besides its disk."""
+
+    name: str
+    config: dict[str, str]
+    rng: random.Random
+    now_ms: int
+    info: ServerInfo
+
+
+Recover = Callable[[Disk, Boot], Node]
+
+
+def recover_empty(disk: Disk, boot: Boot) -> Node:
+    """Until persistence lands, a restarted node comes back empty whatever its disk holds."""
+    return Node(Config(boot.config), rng=boot.rng, info=boot.info, now=boot.now_ms)
+
+
+class SimNode:
+    """One machine running one kvcore node."""
+
+    def __init__(
+        self, env, net: Network, trace: Trace, seed: int, name: str, address: str,
+        config: dict[str, str], recover: Recover = recover_empty,
+    ) -> None:
+        self.env = env
+        self.net = net
+        self.trace = trace
+        self.seed = seed
+        self.name = name
+        self.config = dict(config)
+        self.recover = recover
+        self.disk = Disk(derive(seed, f"disk/{name}"))
+        self.clock = Clock(env)
+        self.core: Node | None = None
+        self.machine_on = True
+        self.paused = False
+        self.busy = False  # a foreground effect is in progress
+        self.stalled: tuple | None = None  # a foreground effect that finished while paused: (effects, index, ok)
+        self.scheduled = False
+        self.incarnation = 0  # bumped by every stop: stale timers see a different one
+        self.inbox: deque[tuple] = deque()
+        self.conns: dict[int, Conn] = {}
+        net.add_host(name, self, address)
+
+    # -- lifecycle -----------------------------------------------------------
+    @property
+    def up(self) -> bool:
+        return self.core is not None
+
+    def start(self) -> None:
+        """Start the server process: recover the core from the disk."""
+        assert self.machine_on and self.core is None
+        self.incarnation += 1
+        boot = Boot(
+            self.name, self.config, derive(self.seed, f"node/{self.name}/core/{self.incarnation}"),
+            self.clock.now(), ServerInfo(pid=PID_BASE + self.incarnation, tcp_port=6379, os_name="Linux 6.1.0 x86_64"),
+        )
+        self.core = self.recover(self.disk, boot)
+        self.paused = False
+        self.trace.add(("node", self.env.now, self.name, "start", self.incarnation))
+        self._arm_tick()
+
+    def kill(self) -> bool:
+        """The process dies: peers get a reset; the OS keeps the disk cache."""
+        if self.core is None:
+            return False
+        for conn in self.conns.values():
+            self.net.send(conn, self.name, RST)
+        self._stop("kill")
+        return True
+
+    def power_off(self, torn_write_probability: float) -> bool:
+        """The machine dies: connections go silent and the disk cache is lost."""
+        if not self.machine_on:
+            return False
+        if self.core is not None:
+            self._stop("power-off")
+        self.machine_on = False
+        kept = self.disk.power_loss(torn_write_probability)
+        self.trace.add(("node", self.env.now, self.name, "power-loss", kept))
+        return True
+
+    def power_on(self) -> None:
+        if not self.machine_on:
+            self.machine_on = True
+            self.start()
+
+    def restart(self) -> None:
+        """Bring the node back if it is down, whatever took it down."""
+        if not self.machine_on:
+            self.power_on()
+        elif self.core is None:
+            self.start()
+
+    def pause(self) -> bool:
+        if self.core is None or self.paused:
+            return False
+        self.paused = True
+        self.trace.add(("node", self.env.now, self.name, "pause", len(self.inbox)))
+        return True
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            self.trace.add(("node", self.env.now, self.name, "resume", len(self.inbox)))
+            if self.stalled is not None:
+                effects, index, ok = self.stalled
+                self.stalled = None
+                self._finish_log(effects, index, ok)
+            self._schedule()
+
+    def _stop(self, why: str) -> None:
+        self.trace.add(("node", self.env.now, self.name, why, self.incarnation))
+        self.core = None
+        self.conns = {}
+        self.inbox.clear()
+        self.busy = False
+        self.stalled = None
+        self.paused = False
+        self.incarnation += 1
+
+    # -- network input -------------------------------------------------------
+    def receive(self, conn: Conn, item: bytes | str) -> None:
+        """A segment or control word arrived from the network."""
+        if not self.machine_on:
+            return  # nobody home: the packet is lost
+        if item is SYN:
+            self._accept(conn)
+            return
+        if conn.id not in self.conns:
+            if type(item) is bytes:
+                self.net.send(conn, self.name, RST)  # a stale connection: the kernel resets it
+            return
+        if type(item) is bytes:
+            self.inbox.append((_DATA, conn, item))
+        else:
+            self.inbox.append((_CLOSED, conn, item))
+        if not self.scheduled:
+            self._schedule()
+
+    def _accept(self, conn: Conn) -> None:
+        if self.core is None:
+            self.trace.add(("conn", self.env.now, "refuse", conn.id, conn.a, self.name))
+            self.net.send(conn, self.name, RST)
+            return
+        self.conns[conn.id] = conn
+        self.net.send(conn, self.name, SYN_ACK)  # the kernel accepts even while the process is paused
+        self.inbox.append((_OPEN, conn, None))
+        if not self.scheduled:
+            self._schedule()
+
+    # -- the event loop --------------------------------------------------------
+    def _schedule(self) -> None:
+        if not self.scheduled and not self.busy and not self.paused and self.core is not None:
+            self.scheduled = True
+            Timeout(self.env, 0, self).callbacks.append(_run)
+
+    def _arm_tick(self) -> None:
+        hz = self.core.config["hz"] or 1
+        Timeout(self.env, max(1, 1000 // hz), (self, self.incarnation)).callbacks.append(_tick)
+
+    def tick(self, incarnation: int) -> None:
+        if incarnation != self.incarnation:
+            return
+        if not self.paused:
+            self.inbox.append((_TICK, None, None))
+            self._schedule()
+        self._arm_tick()
+
+    def run(self) -> None:
+        """One loop iteration: every queued input, then every effect."""
+        self.scheduled = False
+        core = self.core
+        if self.busy or self.paused or core is None:
+            return
+        now = self.clock.now()
+        inbox = self.inbox
+        net = self.net
+        while inbox:
+            kind, conn, data = inbox.popleft()
+            if kind == _DATA:
+                core.receive(conn.id, data, now)
+            elif kind == _OPEN:
+                core.open(conn.id, now, net.address(conn.a, conn), net.address(self.name, conn))
+            elif kind == _CLOSED:
+                if self.conns.pop(conn.id, None) is not None:
+                    core.closed(conn.id, now)
+                    if data is FIN:
+                        net.send(conn, self.name, FIN)  # the server closes its side on EOF
+            elif kind == _TICK:
+                core.tick(now)
+            else:
+                core.job_done(conn, data[0], now, data[1])
+        self._execute(core.take_effects(), 0)
+
+    def _execute(self, effects: list, start: int) -> None:
+        """Carry out effects in order; a foreground one that takes time suspends the rest."""
+        for index in range(start, len(effects)):
+            effect = effects[index]
+            kind = type(effect)
+            if kind is Send:
+                conn = self.conns.get(effect.conn)
+                self.trace.add(("effect", self.env.now, self.name, "send", effect.conn, len(effect.data)))
+                if conn is not None:
+                    conn.ba.push(effect.data)  # a node is always the accepting end
+            elif kind is Close:
+                conn = self.conns.pop(effect.conn, None)
+                self.trace.add(("effect", self.env.now, self.name, "close", effect.conn, 0))
+                if conn is not None:
+                    self.net.send(conn, self.name, FIN)
+            elif kind is AppendLog:
+                self._append_log(effects, index, effect)
+                return
+            else:
+                self._background(effect)
+        if self.inbox:
+            self._schedule()
+
+    def _append_log(self, effects: list, index: int, effect: AppendLog) -> None:
+        ok = self.disk.append(LOG_FILE, effect.data)
+        delay_ms = self.disk.fsync_ms() if effect.fsync and ok else 0
+        self.trace.add(("effect", self.env.now, self.name, "append-log", effect.job, len(effect.data)))
+        self.busy = True
+        Timeout(self.env, delay_ms, (self, self.incarnation, effects, index, ok)).callbacks.append(_log_done)
+
+    def log_done(self, incarnation: int, effects: list, index: int, ok: bool) -> None:
+        if incarnation != self.incarnation:
+            return  # the process died meanwhile: the fsync never completed
+        if ok and effects[index].fsync:
+            ok = self.disk.fsync(LOG_FILE)
+        if self.paused:
+            self.stalled = (effects, index, ok)  # the disk is done; the stopped process is not
+            return
+        self._finish_log(effects, index, ok)
+
+    def _finish_log(self, effects: list, index: int, ok: bool) -> None:
+        effect = effects[index]
+        self.busy = False
+        error = "" if ok else "disk error"
+        self.trace.add(("effect", self.env.now, self.name, "log-done", effect.job, int(ok)))
+        self.core.job_done(effect.job, ok, self.clock.now(), error)
+        self._execute(effects, index + 1)
+        self._schedule()  # takes the replies the job released
+
+    def _background(self, effect) -> None:
+        """Fsync, snapshots, outgoing connections, shutdown: alongside the loop."""
+        kind = type(effect)
+        name = kind.__name__.lower()
+        self.trace.add(("effect", self.env.now, self.name, name, getattr(effect, "job", None), 0))
+        if kind is Fsync:
+            delay_ms = self.disk.fsync_ms()
+            Timeout(self.env, delay_ms, (self, self.incarnation, effect.job)).callbacks.append(_fsync_done)
+        elif kind in (Snapshot, Connect):
+            job = effect.job
+            Timeout(self.env, 0, (self, self.incarnation, job, f"{name} is not simulated yet")).callbacks.append(
+                _job_failed
+            )
+        elif kind is Shutdown:
+            Timeout(self.env, 0, (self, self.incarnation)).callbacks.append(_shutdown)
+
+    def job_finished(self, incarnation: int, job: int, ok: bool, error: str) -> None:
+        """A background job ended: the loop hears of it in turn with its other input."""
+        if incarnation == self.incarnation:
+            self.inbox.append((_JOB, job, (ok, error)))
+            self._schedule()
+
+    def shutdown(self, incarnation: int) -> None:
+        """The core asked to stop: close every connection cleanly and exit."""
+        if incarnation != self.incarnation or self.core is None:
+            return
+        for conn in self.conns.values():
+            self.net.send(conn, self.name, FIN)
+        self._stop("shutdown")
+
+
+def _run(event: Timeout) -> None:
+    event._value.run()
+
+
+def _tick(event: Timeout) -> None:
+    node, incarnation = event._value
+    node.tick(incarnation)
+
+
+def _log_done(event: Timeout) -> None:
+    node, incarnation, effects, index, ok = event._value
+    node.log_done(incarnation, effects, index, ok)
+
+
+def _fsync_done(event: Timeout) -> None:
+    node, incarnation, job = event._value
+    ok = node.disk.fsync(LOG_FILE)
+    node.job_finished(incarnation, job, ok, "" if ok else "fsync error")
+
+
+def _job_failed(event: Timeout) -> None:
+    node, incarnation, job, error = event._value
+    node.job_finished(incarnation, job, False, error)
+
+
+def _shutdown(event: Timeout) -> None:
+    node, incarnation = event._value
+    node.shutdown(incarnation)

@@ -1,0 +1,229 @@
+"""Workloads: what clients do, how each operation speaks RESP, and which checkers judge it.
+
+An operation is a conversation: a generator that yields the commands of one
+round trip (a list of argv lists, sent pipelined) and receives their replies,
+until it returns its outcome ``(type, value)`` ("ok" or "fail"). A reply no
+correct server would give raises `Unexpected`.
+
+- register: GET, ``SET k v EX ttl``, and cas (WATCH, GET, MULTI/SET/EXEC);
+  values 0..9; linearizability (register) and durability.
+- counter: INCRBY and GET; linearizability (counter), which also sees a lost
+  increment in the final read.
+- set: SADD of unique values, SMEMBERS in the final reads; set and durability.
+- append: RPUSH of unique values and LRANGE; list-append and durability.
+
+Keys are used a few at a time and retired as simulated time goes by (Jepsen's
+independent keys), which keeps each key's history small for the checkers.
+Every key ever used is read once more at the end of the run (`final_read`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+from hiredis import ReplyError
+
+KEYS_PER_EPOCH = 3
+KEY_EPOCH_MS = 2000
+REGISTER_VALUES = 10
+REGISTER_TTL_S = 30 * 86_400  # a month: more than clock faults move a clock forward in any run of sensible length
+COUNTER_DELTA_MAX = 5
+UID_STRIDE = 1_000_000_000  # client i's unique values are (i + 1) * UID_STRIDE + n
+
+# Errors that mean "refused, not executed": the operation fails cleanly.
+REFUSALS = ("LOADING", "MISCONF", "BUSY", "OOM", "READONLY", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "EXECABORT")
+
+Conversation = Generator[list[list[bytes]], list[Any], tuple[str, Any]]
+
+
+class Unexpected(Exception):
+    """A reply that no correct server gives to these commands."""
+
+
+@dataclass(slots=True)
+class Op:
+    """One operation: what the history records, and the conversation that performs it."""
+
+    f: str
+    key: str
+    value: Any
+    conversation: Conversation
+
+
+def key_name(index: int) -> str:
+    return f"k{index}"
+
+
+def key_index(key: str) -> int:
+    return int(key[1:])
+
+
+def _ok(reply: Any) -> None:
+    if reply != b"OK" or type(reply) is not bytes:
+        _refused_or_unexpected(reply, "OK")
+
+
+class Refused(Exception):
+    """An error reply meaning the command was not executed: the operation fails."""
+
+
+def _refused_or_unexpected(reply: Any, wanted: str) -> None:
+    if type(reply) is ReplyError and str(reply).startswith(REFUSALS):
+        raise Refused(str(reply))
+    raise Unexpected(f"wanted {wanted}, got {reply!r}")
+
+
+def _int(reply: Any, what: str) -> int:
+    if type(reply) is int:
+        return reply
+    if type(reply) is bytes:
+        try:
+            return int(reply)
+        except ValueError:
+            pass
+    _refused_or_unexpected(reply, what)
+    raise AssertionError("unreachable")
+
+
+def _int_or_none(reply: Any) -> int | None:
+    return None if reply is None else _int(reply, "an integer or nil")
+
+
+def _ints(reply: Any) -> list[int]:
+    if type(reply) is not list:
+        _refused_or_unexpected(reply, "an array")
+    return [_int(item, "an integer element") for item in reply]
+
+
+# -- register ---------------------------------------------------------------
+
+
+def _register_read(key: bytes) -> Conversation:
+    (value,) = yield [[b"GET", key]]
+    return ("ok", _int_or_none(value))
+
+
+def _register_write(key: bytes, value: int) -> Conversation:
+    (reply,) = yield [[b"SET", key, b"%d" % value, b"EX", b"%d" % REGISTER_TTL_S]]
+    _ok(reply)
+    return ("ok", value)
+
+
+def _register_cas(key: bytes, expected: int, new: int) -> Conversation:
+    watched, current = yield [[b"WATCH", key], [b"GET", key]]
+    _ok(watched)
+    if _int_or_none(current) != expected:
+        (reply,) = yield [[b"UNWATCH"]]
+        _ok(reply)
+        return ("fail", None)
+    multi, queued, done = yield [[b"MULTI"], [b"SET", key, b"%d" % new, b"EX", b"%d" % REGISTER_TTL_S], [b"EXEC"]]
+    _ok(multi)
+    if queued != b"QUEUED":
+        _refused_or_unexpected(queued, "QUEUED")
+    if done is None:
+        return ("fail", None)  # the key changed since WATCH: aborted
+    if type(done) is not list or len(done) != 1:
+        _refused_or_unexpected(done, "[OK] or nil")
+    _ok(done[0])
+    return ("ok", [expected, new])
+
+
+# -- counter ------------------------------------------------------------------
+
+
+def _counter_incr(key: bytes, delta: int) -> Conversation:
+    (reply,) = yield [[b"INCRBY", key, b"%d" % delta]]
+    _int(reply, "an integer")
+    return ("ok", delta)
+
+
+def _counter_read(key: bytes) -> Conversation:
+    (value,) = yield [[b"GET", key]]
+    seen = _int_or_none(value)
+    return ("ok", 0 if seen is None else seen)
+
+
+# -- set ----------------------------------------------------------------------
+
+
+def _set_add(key: bytes, element: int) -> Conversation:
+    (reply,) = yield [[b"SADD", key, b"%d" % element]]
+    if _int(reply, "an integer") != 1:
+        raise Unexpected(f"SADD of a new element replied {reply!r}")
+    return ("ok", element)
+
+
+def _set_read(key: bytes) -> Conversation:
+    (reply,) = yield [[b"SMEMBERS", key]]
+    return ("ok", sorted(_ints(reply)))
+
+
+# -- append -------------------------------------------------------------------
+
+
+def _append(key: bytes, element: int) -> Conversation:
+    (reply,) = yield [[b"RPUSH", key, b"%d" % element]]
+    _int(reply, "an integer")
+    return ("ok", element)
+
+
+def _list_read(key: bytes) -> Conversation:
+    (reply,) = yield [[b"LRANGE", key, b"0", b"-1"]]
+    return ("ok", _ints(reply))
+
+
+# -- the table ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A workload's name, its operation mix, and the checkers that judge its history."""
+
+    name: str
+    mix: tuple[tuple[str, float], ...]  # (f, cumulative probability)
+    checkers: tuple[str, ...]
+
+    def next_op(self, rng: random.Random, client: int, serial: int, now_ms: int) -> Op:
+        """The next operation of `client` (its `serial`-th), on a key in use at `now_ms`."""
+        index = (now_ms // KEY_EPOCH_MS) * KEYS_PER_EPOCH + rng.randrange(KEYS_PER_EPOCH)
+        key = key_name(index)
+        roll = rng.random()
+        f = next(name for name, upto in self.mix if roll < upto)
+        return self._op(f, key, rng, (client + 1) * UID_STRIDE + serial)
+
+    def _op(self, f: str, key: str, rng: random.Random, uid: int) -> Op:
+        raw = key.encode()
+        if f == "read":
+            return self.final_read(key)
+        if f == "write":
+            value = rng.randrange(REGISTER_VALUES)
+            return Op(f, key, value, _register_write(raw, value))
+        if f == "cas":
+            expected, new = rng.randrange(REGISTER_VALUES), rng.randrange(REGISTER_VALUES)
+            return Op(f, key, [expected, new], _register_cas(raw, expected, new))
+        if f == "incr":
+            delta = rng.randint(1, COUNTER_DELTA_MAX)
+            return Op(f, key, delta, _counter_incr(raw, delta))
+        if f == "add":
+            return Op(f, key, uid, _set_add(raw, uid))
+        return Op(f, key, uid, _append(raw, uid))
+
+    def final_read(self, key: str) -> Op:
+        return Op("read", key, None, _READERS[self.name](key.encode()))
+
+
+_READERS = {"register": _register_read, "counter": _counter_read, "set": _set_read, "append": _list_read}
+
+
+WORKLOADS: dict[str, Workload] = {
+    workload.name: workload
+    for workload in (
+        Workload("register", (("read", 0.5), ("write", 0.8), ("cas", 1.0)), ("linearizability", "durability")),
+        Workload("counter", (("read", 0.3), ("incr", 1.0)), ("linearizability",)),
+        Workload("set", (("add", 1.0),), ("set", "durability")),
+        Workload("append", (("read", 0.3), ("append", 1.0)), ("list-append", "durability")),
+    )
+}

@@ -1,0 +1,266 @@
+"""The world: one SimPy environment holding every node, client, link and fault of a run.
+
+`RunConfig` is everything that decides a run (with the seed); `World` builds
+the run from it and `run()` plays its phases:
+
+1. faults: clients run the workload while the nemesis plays the schedule;
+2. liveness: every fault is healed and every node restarted; each client must
+   complete an operation within `liveness_ms_max`;
+3. final: clients stop; once they are idle, one reader reads every key used.
+
+It then checks the history and returns a `Result`. Time is integer simulated
+milliseconds; history times are nanoseconds, as jepsen_like wants.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import simpy
+
+from jepsen_like.history import NEMESIS, Event, pair
+from jepsen_like.verdict import Verdict
+from sim import checks
+from sim.client import OP_TIMEOUT_MS, FinalReader, SimClient
+from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
+from sim.nemesis import Nemesis
+from sim.net import Network
+from sim.node import Recover, SimNode, recover_empty
+from sim.rng import derive
+from sim.trace import Trace
+from sim.workloads import WORKLOADS, key_index
+
+NS_PER_MS = 1_000_000
+POLL_MS = 50
+IDLE_WAIT_MS_MAX = 2 * OP_TIMEOUT_MS
+FINAL_MS_MAX = 30_000
+LINEARIZABILITY_TIME_S = 30.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a run."""
+
+    seed: int = 0
+    workload: str = "register"
+    nodes: int = 1
+    clients: int = 5
+    duration_ms: int = 60_000
+    faults: tuple[str, ...] = ()  # fault kinds, or ("swarm",)
+    only_faults: tuple[int, ...] | None = None  # keep only these schedule indices (shrinking)
+    think_ms_mean: int = 200
+    liveness_ms_max: int = 10_000
+    config: tuple[tuple[str, str], ...] = ()  # kvcore options, e.g. (("appendonly", "yes"),)
+
+    def __post_init__(self) -> None:
+        if self.workload not in WORKLOADS:
+            raise ValueError(f"unknown workload {self.workload!r} (known: {', '.join(WORKLOADS)})")
+        if self.nodes < 1 or self.clients < 1 or self.duration_ms < 1:
+            raise ValueError("nodes, clients and duration must be positive")
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["faults"] = list(self.faults)
+        out["only_faults"] = None if self.only_faults is None else list(self.only_faults)
+        out["config"] = [list(pair) for pair in self.config]
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> RunConfig:
+        obj = dict(obj)
+        obj["faults"] = tuple(obj.get("faults", ()))
+        only = obj.get("only_faults")
+        obj["only_faults"] = None if only is None else tuple(only)
+        obj["config"] = tuple(tuple(pair) for pair in obj.get("config", ()))
+        return cls(**obj)
+
+
+@dataclass
+class Result:
+    """What a run did and what the checkers said."""
+
+    config: RunConfig
+    trace_hash: str
+    sim_ms: int
+    wall_s: float  # simulating only (checking is `check_s`)
+    cpu_s: float  # the process's CPU time while simulating: what a loaded machine does not inflate
+    check_s: float
+    ops: dict[str, int]
+    faults: dict[str, int]
+    verdicts: dict[str, Verdict]
+    history: list[Event] = field(repr=False)
+    records: list[tuple] | None = field(repr=False)
+    fault_events: list = field(repr=False)
+
+    @property
+    def valid(self) -> bool | None:
+        """False if any checker found a violation; None if none did but some could not tell."""
+        outcomes = [verdict.valid for verdict in self.verdicts.values()]
+        if False in outcomes:
+            return False
+        return None if None in outcomes else True
+
+    @property
+    def failed_checkers(self) -> list[str]:
+        return [name for name, verdict in self.verdicts.items() if verdict.valid is False]
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary: seed, faults, ops, verdicts, trace hash, times."""
+        return {
+            "seed": self.config.seed,
+            "valid": self.valid,
+            "config": self.config.to_json(),
+            "faults": self.faults,
+            "ops": self.ops,
+            "verdicts": {name: verdict.to_json() for name, verdict in self.verdicts.items()},
+            "trace_hash": self.trace_hash,
+            "sim_seconds": self.sim_ms / 1000,
+            "wall_seconds": round(self.wall_s, 3),
+            "check_seconds": round(self.check_s, 3),
+        }
+
+
+class World:
+    """One run's world. Build it, then `run()` it once."""
+
+    def __init__(self, config: RunConfig, keep_trace: bool = False, recover: Recover = recover_empty) -> None:
+        self.config = config
+        self.env = simpy.Environment()
+        self.trace = Trace(keep_trace)
+        self.workload = WORKLOADS[config.workload]
+        self.net = Network(self.env, config.seed, self.trace)
+        options = dict(config.config)
+        self.nodes = {
+            f"n{i + 1}": SimNode(self.env, self.net, self.trace, config.seed, f"n{i + 1}", f"10.0.0.{i + 1}", options, recover)
+            for i in range(config.nodes)
+        }
+        self.node_names = list(self.nodes)
+        self.clients = [
+            SimClient(self, i, derive(config.seed, f"client/{i}"), i, config.think_ms_mean) for i in range(config.clients)
+        ]
+        self.history: list[tuple] = []
+        self.anomalies: list[dict[str, Any]] = []
+        self.keys: dict[str, None] = {}
+        self.fault_options = plan(config.faults, config.seed)
+        self.fault_events = fault_schedule(config)
+        only = None if config.only_faults is None else set(config.only_faults)
+        self.nemesis = Nemesis(self, self.fault_events, self.fault_options, only)
+        self.served: dict[str, int | None] = {}
+        self._final_done = self.env.event()
+        self._clock_skew()
+
+    def _clock_skew(self) -> None:
+        """With clock faults on, machines boot with their clocks apart."""
+        clock = self.fault_options.get("clock")
+        if clock is not None:
+            for name, node in self.nodes.items():
+                skew_ms_max = clock.jump_forward_ms_max
+                node.clock.offset_ms = derive(self.config.seed, f"clock/{name}").randint(-skew_ms_max, skew_ms_max)
+
+    # -- services for clients and the nemesis -------------------------------------
+    def node_for(self, key: str) -> str:
+        """The node that holds `key` (keys are spread over the nodes by index)."""
+        names = self.node_names
+        return names[0] if len(names) == 1 else names[key_index(key) % len(names)]
+
+    def record(self, process: int | str, kind: str, f: str, key: str, value: Any) -> None:
+        now = self.env.now
+        self.history.append((process, kind, f, key, value, now * NS_PER_MS))
+        self.trace.add(("op", now, process, kind, f, key, value))
+        if kind == "invoke":
+            self.keys[key] = None
+
+    def record_nemesis(self, f: str, value: Any) -> None:
+        self.history.append((NEMESIS, "info", f, None, value, self.env.now * NS_PER_MS))
+
+    def next_process(self, process: int | str) -> int | str:
+        """A client's process after an info operation (Jepsen: a crashed process never returns)."""
+        return process + self.config.clients if isinstance(process, int) else process
+
+    def anomaly(self, process: int | str, what: str) -> None:
+        self.anomalies.append({"process": process, "time": self.env.now * NS_PER_MS, "what": what})
+        self.trace.add(("op", self.env.now, process, "anomaly", "", None, what))
+
+    # -- the run ----------------------------------------------------------------
+    def run(self) -> Result:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        self.env.process(self._phases())
+        self.env.run(until=self._final_done)
+        wall_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
+        return self._judge(self.env.now, wall_s, cpu_s)
+
+    def _phases(self):
+        self.trace.add(("phase", 0, "faults"))
+        for node in self.nodes.values():
+            node.start()
+        for client in self.clients:
+            client.start()
+        self.nemesis.start()
+        yield self.env.timeout(self.config.duration_ms)
+        yield from self._liveness()
+        yield from self._final()
+
+    def _liveness(self):
+        env = self.env
+        self.trace.add(("phase", env.now, "liveness"))
+        self.nemesis.heal_all()
+        healed_ms = env.now
+        deadline_ms = healed_ms + self.config.liveness_ms_max
+        waiting = list(self.clients)
+        while waiting and env.now < deadline_ms:
+            yield env.timeout(POLL_MS)
+            waiting = [client for client in waiting if client.last_ok_ms < healed_ms]
+        for client in self.clients:
+            late = client.last_ok_ms < healed_ms
+            self.served[client.host] = None if late else client.last_ok_ms - healed_ms
+
+    def _final(self):
+        env = self.env
+        for client in self.clients:
+            client.stop()
+        deadline_ms = env.now + IDLE_WAIT_MS_MAX
+        while any(not client.idle for client in self.clients) and env.now < deadline_ms:
+            yield env.timeout(POLL_MS)
+        self.trace.add(("phase", env.now, "final"))
+        keys = sorted(self.keys, key=key_index)
+        reader = FinalReader(self, len(self.clients), derive(self.config.seed, "client/final"), keys, self._finish)
+        reader.start()
+        yield env.timeout(FINAL_MS_MAX)
+        self._finish()
+
+    def _finish(self) -> None:
+        if not self._final_done.triggered:
+            self.trace.add(("phase", self.env.now, "end"))
+            self._final_done.succeed()
+
+    # -- judging ------------------------------------------------------------------
+    def _judge(self, sim_ms: int, wall_s: float, cpu_s: float) -> Result:
+        started = time.perf_counter()
+        events = [Event(*entry, line) for line, entry in enumerate(self.history, start=1)]
+        ops = pair(events)
+        counts = {"ok": 0, "fail": 0, "info": 0}
+        for op in ops:
+            counts[op.type] += 1
+        verdicts = checks.check(self.workload.checkers, self.config.workload, ops, LINEARIZABILITY_TIME_S)
+        verdicts["liveness"] = checks.liveness(self.served, self.config.liveness_ms_max)
+        verdicts["client"] = checks.client_anomalies(self.anomalies)
+        faults = {kind: self.nemesis.counts.get(kind, 0) for kind in enabled_kinds(self.config.faults, self.config.seed)}
+        trace_hash = self.trace.hexdigest()
+        records = None if self.trace.records is None else self.trace.kept()
+        return Result(
+            self.config, trace_hash, sim_ms, wall_s, cpu_s, time.perf_counter() - started, counts, faults,
+            verdicts, events, records, self.fault_events,
+        )
+
+
+def fault_schedule(config: RunConfig) -> list[FaultEvent]:
+    """The run's fault events, by index (before `only_faults` keeps some)."""
+    shape = Shape(tuple(f"n{i + 1}" for i in range(config.nodes)), tuple(f"c{i}" for i in range(config.clients)))
+    return schedule(plan(config.faults, config.seed), config.seed, config.duration_ms, shape)
+
+
+def run(config: RunConfig, keep_trace: bool = False, recover: Recover = recover_empty) -> Result:
+    """Build and run one world."""
+    return World(config, keep_trace, recover).run()

@@ -1,0 +1,105 @@
+"""The `check` command: one test per exit code, readable and JSON output."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from jepsen_like import generate
+from jepsen_like.cli import check, main
+
+
+def write(path, events):
+    path.write_text("".join(json.dumps(event) + "\n" for event in events))
+    return str(path)
+
+
+def ev(process, kind, f, value=None, key="k1"):
+    return {"process": process, "type": kind, "f": f, "key": key, "value": value}
+
+
+def timed(*events):
+    return [dict(event, time=index * 100) for index, event in enumerate(events)]
+
+
+STALE_READ = timed(
+    ev(0, "invoke", "write", 1), ev(0, "ok", "write", 1),
+    ev(1, "invoke", "write", 2), ev(1, "ok", "write", 2),
+    ev(2, "invoke", "read"), ev(2, "ok", "read", 1),
+)
+
+
+def run(*args):
+    return CliRunner().invoke(check, [str(arg) for arg in args])
+
+
+def test_valid_history_exits_0(tmp_path):
+    path = write(tmp_path / "h.jsonl", generate.generate("register", 200, keys=2, workers=4, seed=1))
+    result = run("--model", "register", path)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("VALID (linearizability)")
+
+
+def test_invalid_history_exits_1_with_evidence(tmp_path):
+    result = run("--model", "register", write(tmp_path / "h.jsonl", STALE_READ))
+    assert result.exit_code == 1
+    assert result.output.startswith("INVALID (linearizability)")
+    assert "op: process 2: read k1 -> ok 1  (lines 5-6, t=400..500ns)" in result.output
+    assert "window:" in result.output and "prefix:" in result.output
+
+
+def test_invalid_history_as_json(tmp_path):
+    result = run("--model", "register", write(tmp_path / "h.jsonl", STALE_READ), "--json")
+    assert result.exit_code == 1
+    verdict = json.loads(result.output)
+    assert (verdict["outcome"], verdict["valid"]) == ("invalid", False)
+    assert verdict["evidence"]["op"]["lines"] == [5, 6]
+
+
+def test_unknown_exits_2(tmp_path):
+    path = write(tmp_path / "h.jsonl", timed(ev(0, "invoke", "add", 1), ev(0, "ok", "add", 1)))
+    result = run("--model", "set", path, "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.output)["outcome"] == "unknown"
+
+
+def test_out_of_time_exits_2(tmp_path):
+    path = write(tmp_path / "h.jsonl", generate.generate("counter", 20000, keys=1, workers=10, seed=2))
+    result = run("--model", "counter", path, "--time-limit", "0.000001")
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("UNKNOWN")
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    ('{"process": 0, "type": "ok", "f": "read", "value": 1, "time": 0}\n', "line 1: ok completion"),
+    ("not json\n", "line 1: not valid JSON"),
+])
+def test_malformed_history_exits_3(tmp_path, content, words):
+    path = tmp_path / "h.jsonl"
+    path.write_text(content)
+    result = run("--model", "register", path)
+    assert result.exit_code == 3
+    assert words in result.output
+
+
+def test_malformed_as_json_and_missing_file_exit_3(tmp_path):
+    result = run("--model", "append", tmp_path / "absent.jsonl", "--json")
+    assert result.exit_code == 3
+    assert json.loads(result.output)["outcome"] == "malformed"
+
+
+def test_a_model_mismatch_is_malformed(tmp_path):
+    result = run("--model", "set", write(tmp_path / "h.jsonl", STALE_READ))
+    assert result.exit_code == 3
+    assert "line 1: the set workload has no function 'write'" in result.output
+
+
+@pytest.mark.parametrize(("workload", "model"), [("set", "set"), ("append", "append"), ("counter", "counter")])
+def test_every_model_is_reachable(tmp_path, workload, model):
+    path = write(tmp_path / "h.jsonl", generate.generate(workload, 100, keys=2, workers=3, seed=4))
+    assert run("--model", model, path).exit_code == 0
+
+
+def test_group_mounts_check(tmp_path):
+    result = CliRunner().invoke(main, ["check", "--model", "register", write(tmp_path / "h.jsonl", STALE_READ)])
+    assert result.exit_code == 1

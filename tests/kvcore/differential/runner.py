@@ -1,0 +1,112 @@
+"""Runs one command sequence on a fresh kvcore node and on redis-server, compares replies."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import hiredis
+
+from tests.kvcore.harness import CoreClient, encode_request, make_node
+
+EXACT = "exact"
+UNORDERED = "unordered"  # the reply is a set: compare sorted
+SHAPE = "shape"  # random replies: compare types and lengths only
+APPROX = "approx"  # time-dependent integers (PTTL): equal within a second
+CLOSE_MS = "close_ms"  # time-dependent milliseconds: negatives exact, others within 1000 of each other
+CLOSE_S = "close_s"  # time-dependent seconds: negatives exact, others within 1 of each other
+SCAN = "scan"  # a [cursor, keys] reply: the cursor exact, the keys compared as a set
+# A mode may also be a function (expected, actual) -> bool, and a COMPARE value a
+# `ByArgv`, which picks the mode from the command's arguments.
+_TOLERANCE = {CLOSE_MS: 1000, CLOSE_S: 1}
+
+
+class ByArgv:
+    """A COMPARE value whose mode depends on the arguments (OBJECT IDLETIME vs ENCODING...)."""
+
+    def __init__(self, choose) -> None:
+        self.choose = choose
+
+
+class RedisConnection:
+    """A minimal blocking RESP2 client for the reference server."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.reader = hiredis.Reader()
+
+    def call(self, argv: list[bytes]):
+        self.sock.sendall(encode_request(*argv))
+        while True:
+            reply = self.reader.gets()
+            if reply is not False:
+                return reply
+            data = self.sock.recv(1 << 16)
+            if not data:
+                raise ConnectionError("redis-server closed the connection")
+            self.reader.feed(data)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def normalize(reply, mode: str):
+    if isinstance(reply, hiredis.ReplyError):
+        return ("error", str(reply))
+    if mode == UNORDERED and isinstance(reply, list):
+        return ("set", sorted(map(repr, reply)))
+    if mode == SHAPE:
+        return ("shape", _shape(reply))
+    if mode == APPROX and isinstance(reply, int):
+        return ("approx", reply if reply < 0 else reply // 2000)
+    if mode == SCAN and isinstance(reply, list) and len(reply) == 2 and isinstance(reply[1], list):
+        return ("scan", reply[0], sorted(reply[1]))
+    return reply
+
+
+def same(expected, actual, mode: str) -> bool:
+    """Whether two replies agree under a comparison mode."""
+    if callable(mode):
+        return mode(expected, actual)
+    tolerance = _TOLERANCE.get(mode)
+    if tolerance is not None and type(expected) is int and type(actual) is int and min(expected, actual) >= 0:
+        return abs(expected - actual) <= tolerance
+    return normalize(expected, mode) == normalize(actual, mode)
+
+
+def _shape(reply):
+    if isinstance(reply, list):
+        return ("list", len(reply))
+    return type(reply).__name__
+
+
+class Differential:
+    """Owns a connection to redis-server; each `run` starts both sides empty."""
+
+    def __init__(self, port: int) -> None:
+        self.redis = RedisConnection(port)
+
+    def run(self, commands: list[list[bytes]], compare: dict[bytes, str]) -> None:
+        """Raise AssertionError at the first reply that differs."""
+        self.redis.call([b"FLUSHALL"])
+        self.redis.call([b"SELECT", b"0"])
+        node = make_node(now=int(time.time() * 1000))
+        core = CoreClient(node)
+        transcript = []
+        for argv in commands:
+            node.now = int(time.time() * 1000)
+            expected = self.redis.call(argv)
+            actual = core.call(*argv)
+            mode = compare.get(argv[0].lower(), EXACT)
+            if isinstance(mode, ByArgv):
+                mode = mode.choose(argv)
+            transcript.append((argv, expected))
+            if not same(expected, actual, mode):
+                lines = "\n".join(f"  {a!r} -> {e!r}" for a, e in transcript[:-1])
+                raise AssertionError(
+                    f"reply differs for {argv!r}\n  redis-server: {expected!r}\n  kvcore:       {actual!r}\n"
+                    f"after:\n{lines}"
+                )
+
+    def close(self) -> None:
+        self.redis.close()

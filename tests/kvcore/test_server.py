@@ -1,0 +1,482 @@
+"""Server commands against the pure core; expected replies checked with redis-server 7.0.15."""
+
+from __future__ import annotations
+
+import random
+
+import hiredis
+import pytest
+
+from kvcore import info
+from kvcore.config import Config
+from kvcore.effects import Close, RewriteConfig, Send, Shutdown
+from kvcore.node import Node, ServerInfo
+from tests.kvcore.harness import CoreClient, encode_request, make_node
+
+
+def err(text: str) -> tuple[str, str]:
+    return ("error", text)
+
+
+def normalized(reply):
+    return err(str(reply)) if isinstance(reply, hiredis.ReplyError) else reply
+
+
+LATENCY_DISABLED = (
+    b"I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use "
+    b'"CONFIG SET latency-monitor-threshold <milliseconds>." in order to enable it. If we weren\'t in a deep '
+    b"space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n"
+)
+MEMORY_EMPTY = (
+    b"Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in "
+    b"these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and "
+    b"I will be back to our programming as soon as I finished rebooting.\n"
+)
+
+# One command on a fresh node, its reply as redis-server 7.0.15 gives it.
+CASES = [
+    (["DBSIZE"], 0),
+    (["DBSIZE", "x"], err("ERR wrong number of arguments for 'dbsize' command")),
+    (["FLUSHDB"], b"OK"),
+    (["FLUSHDB", "SYNC"], b"OK"),
+    (["FLUSHDB", "foo"], err("ERR syntax error")),
+    (["FLUSHDB", "async", "sync"], err("ERR syntax error")),
+    (["FLUSHALL", "async"], b"OK"),
+    (["FLUSHALL", "x", "y"], err("ERR syntax error")),
+    (["SWAPDB"], err("ERR wrong number of arguments for 'swapdb' command")),
+    (["SWAPDB", "0", "1", "2"], err("ERR wrong number of arguments for 'swapdb' command")),
+    (["SWAPDB", "a", "1"], err("ERR invalid first DB index")),
+    (["SWAPDB", "0", "b"], err("ERR invalid second DB index")),
+    (["SWAPDB", "9999999999", "0"], err("ERR invalid first DB index")),
+    (["SWAPDB", "0", "16"], err("ERR DB index is out of range")),
+    (["SWAPDB", "-1", "0"], err("ERR DB index is out of range")),
+    (["SWAPDB", "0", "0"], b"OK"),
+    (["ROLE"], [b"master", 0, []]),
+    (["TIME", "x"], err("ERR wrong number of arguments for 'time' command")),
+    (["LASTSAVE", "x"], err("ERR wrong number of arguments for 'lastsave' command")),
+    (["MONITOR", "x"], err("ERR wrong number of arguments for 'monitor' command")),
+    (["SHUTDOWN", "foo"], err("ERR syntax error")),
+    (["SHUTDOWN", "ABORT"], err("ERR No shutdown in progress.")),
+    (["SHUTDOWN", "save", "nosave"], err("ERR syntax error")),
+    (["SHUTDOWN", "abort", "now"], err("ERR syntax error")),
+    (["INFO", "foo"], b""),
+    (["INFO", "modules"], b"# Modules\r\n"),
+    (["CONFIG"], err("ERR wrong number of arguments for 'config' command")),
+    (["CONFIG", "foo"], err("ERR unknown subcommand 'foo'. Try CONFIG HELP.")),
+    (["CONFIG", "GET"], err("ERR wrong number of arguments for 'config|get' command")),
+    (["CONFIG", "GET", "hz"], [b"hz", b"10"]),
+    (["CONFIG", "GET", "HZ"], [b"HZ", b"10"]),
+    (["CONFIG", "GET", "hz", "HZ"], [b"hz", b"10"]),
+    (["CONFIG", "GET", "nonexist"], []),
+    (["CONFIG", "GET", "maxmemory-policy"], [b"maxmemory-policy", b"noeviction"]),
+    (["CONFIG", "SET", "foo", "bar"], err("ERR Unknown option or number of arguments for CONFIG SET - 'foo'")),
+    (["CONFIG", "SET", "hz", "abc"],
+     err("ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer")),
+    (["CONFIG", "SET", "HZ", "abc"],
+     err("ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer")),
+    (["CONFIG", "SET", "hz", "10", "maxmemory"], err("ERR syntax error")),
+    (["CONFIG", "SET", "hz", "10", "HZ", "20"],
+     err("ERR CONFIG SET failed (possibly related to argument 'HZ') - duplicate parameter")),
+    (["CONFIG", "SET", "databases", "5"],
+     err("ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config")),
+    (["CONFIG", "SET", "hz", "5", "foo", "1"], err("ERR Unknown option or number of arguments for CONFIG SET - 'foo'")),
+    (["CONFIG", "SET", "databases", "1", "foo", "1"],
+     err("ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config")),
+    (["CONFIG", "SET", "protected-mode", "maybe"],
+     err("ERR CONFIG SET failed (possibly related to argument 'protected-mode') - argument must be 'yes' or 'no'")),
+    (["CONFIG", "SET", "maxmemory", "10x"],
+     err("ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value")),
+    (["CONFIG", "SET", "maxmemory", "0", "hz", "10"], b"OK"),
+    (["CONFIG", "RESETSTAT", "x"], err("ERR wrong number of arguments for 'config|resetstat' command")),
+    (["CONFIG", "REWRITE"], err("ERR The server is running without a config file")),
+    (["SLOWLOG"], err("ERR wrong number of arguments for 'slowlog' command")),
+    (["SLOWLOG", "foo"], err("ERR unknown subcommand 'foo'. Try SLOWLOG HELP.")),
+    (["SLOWLOG", "GET"], []),
+    (["SLOWLOG", "GET", "abc"], err("ERR count should be greater than or equal to -1")),
+    (["SLOWLOG", "GET", "-2"], err("ERR count should be greater than or equal to -1")),
+    (["SLOWLOG", "GET", "-1"], []),
+    (["SLOWLOG", "get", "1", "2"], err("ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.")),
+    (["SLOWLOG", "LEN"], 0),
+    (["SLOWLOG", "LEN", "x"], err("ERR wrong number of arguments for 'slowlog|len' command")),
+    (["SLOWLOG", "RESET"], b"OK"),
+    (["DEBUG"], err("ERR wrong number of arguments for 'debug' command")),
+    (["DEBUG", "foo"], err("ERR unknown subcommand or wrong number of arguments for 'foo'. Try DEBUG HELP.")),
+    (["DEBUG", "sleep"], err("ERR unknown subcommand or wrong number of arguments for 'sleep'. Try DEBUG HELP.")),
+    (["DEBUG", "jmap"], err("ERR unknown subcommand or wrong number of arguments for 'jmap'. Try DEBUG HELP.")),
+    (["DEBUG", "SLEEP", "0"], b"OK"),
+    (["DEBUG", "SLEEP", "abc"], b"OK"),
+    (["DEBUG", "SET-ACTIVE-EXPIRE", "1"], b"OK"),
+    (["DEBUG", "OBJECT", "nokey"], err("ERR no such key")),
+    (["MEMORY"], err("ERR wrong number of arguments for 'memory' command")),
+    (["MEMORY", "USAGE"], err("ERR wrong number of arguments for 'memory|usage' command")),
+    (["MEMORY", "USAGE", "nokey"], None),
+    (["MEMORY", "USAGE", "k", "SAMPLES"], err("ERR syntax error")),
+    (["MEMORY", "USAGE", "k", "SAMPLES", "abc"], err("ERR value is not an integer or out of range")),
+    (["MEMORY", "USAGE", "k", "SAMPLES", "-1"], err("ERR syntax error")),
+    (["MEMORY", "USAGE", "k", "foo", "1"], err("ERR syntax error")),
+    (["MEMORY", "DOCTOR"], MEMORY_EMPTY),
+    (["MEMORY", "PURGE"], b"OK"),
+    (["LATENCY"], err("ERR wrong number of arguments for 'latency' command")),
+    (["LATENCY", "LATEST"], []),
+    (["LATENCY", "RESET"], 0),
+    (["LATENCY", "RESET", "foo"], 0),
+    (["LATENCY", "HISTORY", "foo"], []),
+    (["LATENCY", "GRAPH", "foo"], err("ERR No samples available for event 'foo'")),
+    (["LATENCY", "DOCTOR"], LATENCY_DISABLED),
+    (["LATENCY", "HISTOGRAM", "get"], []),
+    (["LATENCY", "HISTOGRAM", "foo"], []),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), CASES, ids=[" ".join(argv) for argv, _ in CASES])
+def test_single_command(c, argv, expected):
+    assert normalized(c.call(*argv)) == expected
+
+
+def drive(node, conn: int, *argv) -> list:
+    """Run a request on a connection; every effect it produced, for every connection."""
+    node.receive(conn, encode_request(*argv), node.now)
+    return node.take_effects()
+
+
+# -- INFO --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "titles"), [
+    ([], ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Modules",
+          "Errorstats", "Cluster", "Keyspace"]),
+    (["default"], ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Modules",
+                   "Errorstats", "Cluster", "Keyspace"]),
+    (["all"], ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Modules",
+               "Commandstats", "Errorstats", "Cluster", "Keyspace"]),
+    (["everything"], ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Modules",
+                      "Commandstats", "Errorstats", "Cluster", "Keyspace"]),
+    (["cpu", "CLIENTS"], ["Clients", "CPU"]),
+    (["keyspace", "foo", "server"], ["Server", "Keyspace"]),
+    (["default", "commandstats"], ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU",
+                                   "Modules", "Commandstats", "Errorstats", "Cluster", "Keyspace"]),
+])
+def test_info_sections_in_redis_order(c, args, titles):
+    text = c.call("INFO", *args).decode()
+    assert [line[2:] for line in text.split("\r\n") if line.startswith("# ")] == titles
+
+
+def info_fields(c, *sections) -> dict[str, str]:
+    text = c.call("INFO", *sections).decode()
+    return dict(line.split(":", 1) for line in text.split("\r\n") if line and not line.startswith("#"))
+
+
+def test_info_server_facts_come_from_the_runtime():
+    node = Node(Config(), rng=random.Random(1), now=5_000_000,
+                info=ServerInfo(pid=42, executable="/bin/kvserver", config_file="/etc/kv.conf", tcp_port=7000,
+                                os_name="Linux 6.1 x86_64"))
+    c = CoreClient(node)
+    node.now += 90_061_000
+    fields = info_fields(c, "server")
+    assert fields["redis_version"] == "7.0.15" and fields["redis_mode"] == "standalone"
+    assert (fields["process_id"], fields["tcp_port"], fields["executable"], fields["config_file"]) == (
+        "42", "7000", "/bin/kvserver", "/etc/kv.conf")
+    assert (fields["os"], fields["arch_bits"], fields["run_id"]) == ("Linux 6.1 x86_64", "64", node.run_id)
+    assert (fields["uptime_in_seconds"], fields["uptime_in_days"], fields["hz"]) == ("90061", "1", "10")
+    assert fields["server_time_usec"] == str(node.now * 1000)
+
+
+def test_info_counts_clients_keys_errors_and_commands(node, c):
+    other = CoreClient(node)
+    c.call("SET", "a", "1")
+    c.call("SET", "b", "2", "EX", "100")
+    c.call("SELECT", "3")
+    c.call("SET", "c", "3")
+    c.call("GET", "c")
+    c.call("GET", "nokey")
+    c.call("NOSUCHCOMMAND")
+    c.call("HELLO", "9")
+    other.call("INCR", "a")
+    fields = info_fields(c, "everything")
+    assert fields["connected_clients"] == "2"
+    assert (fields["db0"], fields["db3"]) == ("keys=2,expires=1,avg_ttl=0", "keys=1,expires=0,avg_ttl=0")
+    assert (fields["keyspace_hits"], fields["keyspace_misses"]) == ("1", "1")
+    assert (fields["errorstat_ERR"], fields["errorstat_NOPROTO"]) == ("count=1", "count=1")
+    assert fields["total_error_replies"] == "2"
+    assert fields["cmdstat_get"] == "calls=2,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0"
+    assert fields["cmdstat_hello"] == "calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1"
+    assert fields["role"] == "master" and fields["used_memory_human"] == "1.00M"
+
+
+def test_info_counts_changes_since_the_last_save(c):
+    for argv in (["SET", "a", "1"], ["SET", "b", "2"], ["INCR", "a"], ["DEL", "b"], ["GET", "a"]):
+        c.call(*argv)
+    assert info_fields(c, "persistence")["rdb_changes_since_last_save"] == "4"
+
+
+def test_info_is_verbatim_in_resp3(node, c):
+    c.call("HELLO", "3")
+    data = b"".join(e.data for e in drive(node, c.conn, "INFO", "cluster") if isinstance(e, Send))
+    assert data == b"=34\r\ntxt:# Cluster\r\ncluster_enabled:0\r\n\r\n"
+
+
+@pytest.mark.parametrize(("size", "text"), [
+    (0, "0B"), (1023, "1023B"), (1024, "1.00K"), (1536, "1.50K"), (1048576, "1.00M"),
+    (1563072, "1.49M"), (1024**3, "1.00G"), (5 * 1024**4, "5.00T"),
+])
+def test_bytes_to_human(size, text):
+    assert info.bytes_to_human(size) == text
+
+
+def test_register_section_replaces_a_section(c):
+    original = info.SECTIONS["replication"]
+    try:
+        info.register_section("replication", lambda node: [("role", "slave"), ("master_host", "10.0.0.1")])
+        assert info_fields(c, "replication") == {"role": "slave", "master_host": "10.0.0.1"}
+    finally:
+        info.SECTIONS["replication"] = original
+    with pytest.raises(ValueError):
+        info.register_section("nosuch", original)
+
+
+# -- CONFIG ------------------------------------------------------------------------------------
+
+
+def test_config_set_is_all_or_nothing(c):
+    expected = err("ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be "
+                   "one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, "
+                   "allkeys-lfu, allkeys-random, noeviction")
+    assert normalized(c.call("CONFIG", "SET", "hz", "5", "maxmemory-policy", "bad")) == expected
+    assert c.call("CONFIG", "GET", "hz") == [b"hz", b"10"]
+    assert c.call("CONFIG", "SET", "hz", "5", "maxmemory-policy", "allkeys-lru") == b"OK"
+    assert c.call("CONFIG", "GET", "hz", "maxmemory-policy") == [b"hz", b"5", b"maxmemory-policy", b"allkeys-lru"]
+
+
+def test_config_get_globs_without_duplicates(c):
+    names = c.call("CONFIG", "GET", "maxmemory*", "maxmemory")[::2]
+    assert sorted(names) == [b"maxmemory", b"maxmemory-policy", b"maxmemory-samples"]
+
+
+def test_config_resetstat_zeroes_stats(c):
+    c.call("GET", "a")
+    c.call("NOSUCH")
+    assert c.call("CONFIG", "RESETSTAT") == b"OK"
+    fields = info_fields(c, "everything")
+    assert "cmdstat_get" not in fields and "errorstat_ERR" not in fields
+    assert fields["keyspace_misses"] == "0"
+    assert fields["total_commands_processed"] == "1"  # RESETSTAT itself, as in Redis
+    assert fields["cmdstat_config|resetstat"] == "calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0"
+
+
+def test_config_rewrite_emits_the_changed_options():
+    node = Node(Config(), rng=random.Random(0), info=ServerInfo(config_file="/etc/kv.conf"))
+    c = CoreClient(node)
+    c.call("CONFIG", "SET", "hz", "20", "requirepass", "a b", "maxmemory", "1mb")
+    effects = drive(node, c.conn, "CONFIG", "REWRITE")
+    rewrites = [e for e in effects if isinstance(e, RewriteConfig)]
+    assert rewrites == [RewriteConfig("/etc/kv.conf", 'hz 20\nrequirepass "a b"\nmaxmemory 1048576\n')]
+    assert any(isinstance(e, Send) and e.data == b"+OK\r\n" for e in effects)
+
+
+# -- TIME, LASTSAVE, DBSIZE, FLUSH*, SWAPDB ----------------------------------------------------
+
+
+def test_time_and_lastsave_come_from_the_node_clock(node, c):
+    assert c.call("LASTSAVE") == node.last_save_s == 1_700_000_000
+    node.now = 1_700_000_123_456
+    assert c.call("TIME") == [b"1700000123", b"456000"]
+
+
+def test_flushdb_only_touches_the_selected_db(node, c):
+    c.call("MSET", "a", "1", "b", "2")
+    c.call("SELECT", "1")
+    c.call("SET", "c", "3")
+    assert c.call("DBSIZE") == 1
+    assert c.call("FLUSHDB") == b"OK"
+    assert (len(node.dbs[0]), len(node.dbs[1])) == (2, 0)
+    assert c.call("FLUSHALL") == b"OK"
+    assert len(node.dbs[0]) == 0
+
+
+def test_flushdb_of_an_empty_db_is_still_propagated():
+    node = make_node(appendonly="yes")
+    c = CoreClient(node)
+    node.receive(c.conn, encode_request("FLUSHDB"), node.now)
+    logs = [e.data for e in node.take_effects() if type(e).__name__ == "AppendLog"]
+    assert logs == [b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*1\r\n$7\r\nFLUSHDB\r\n"]
+
+
+def test_swapdb_swaps_contents_under_connected_clients(node, c):
+    other = CoreClient(node)
+    c.call("SET", "k", "zero")
+    c.call("SET", "t", "ttl", "EX", "100")
+    other.call("SELECT", "1")
+    other.call("SET", "k", "one")
+    assert c.call("SWAPDB", "0", "1") == b"OK"
+    assert c.call("GET", "k") == b"one"
+    assert other.call("GET", "k") == b"zero"
+    assert other.call("TTL", "t") == 100
+    assert c.call("DBSIZE") == 1
+    assert node.dbs[0].index == 0 and node.clients[c.conn].db is node.dbs[0]
+
+
+def test_swapdb_fails_transactions_watching_swapped_keys(node, c):
+    other = CoreClient(node)
+    other.call("SELECT", "1")
+    other.call("SET", "k", "v")
+    c.call("WATCH", "k")
+    c.call("MULTI")
+    c.call("PING")
+    CoreClient(node).call("SWAPDB", "0", "1")
+    assert c.call("EXEC") is None
+
+
+def test_swapdb_wakes_clients_blocked_on_keys_that_arrive(node, c):
+    other = CoreClient(node)
+    other.call("SELECT", "1")
+    other.call("RPUSH", "q", "job")
+    node.receive(c.conn, encode_request("BLPOP", "q", "0"), node.now)
+    assert node.take_effects() == []
+    effects = drive(node, other.conn, "SWAPDB", "0", "1")
+    sends = {e.conn: e.data for e in effects if isinstance(e, Send)}
+    assert sends == {c.conn: b"*2\r\n$1\r\nq\r\n$3\r\njob\r\n", other.conn: b"+OK\r\n"}
+
+
+def test_swapdb_is_not_allowed_in_cluster_mode():
+    c = CoreClient(make_node(cluster_enabled="yes"))
+    assert normalized(c.call("SWAPDB", "0", "1")) == err("ERR SWAPDB is not allowed in cluster mode")
+
+
+# -- SHUTDOWN and MONITOR -----------------------------------------------------------------------
+
+
+def test_shutdown_emits_the_effect_and_no_reply(node, c):
+    effects = drive(node, c.conn, "SHUTDOWN", "NOSAVE", "NOW")
+    assert effects == [Shutdown(0), Close(c.conn)]
+    assert node.shutdown_requested == ["nosave", "now"]
+
+
+def test_shutdown_is_refused_in_multi(c):
+    c.call("MULTI")
+    assert normalized(c.call("SHUTDOWN")) == err("ERR Command not allowed inside a transaction")
+
+
+def test_monitor_feeds_other_clients_commands(node, c):
+    other = CoreClient(node)
+    assert c.call("MONITOR") == b"OK"
+    assert c.send_raw(encode_request("MONITOR")) == []  # a second MONITOR is ignored
+    node.now = 1_700_000_000_250
+    effects = drive(node, other.conn, "SET", "a", "b c")
+    lines = [e.data for e in effects if isinstance(e, Send) and e.conn == c.conn]
+    assert lines == [b'+1700000000.250000 [0 127.0.0.1:40002] "SET" "a" "b c"\r\n']
+    assert "O" in c.call("CLIENT", "INFO").decode().split("flags=")[1].split()[0]
+
+
+# -- SLOWLOG ------------------------------------------------------------------------------------
+
+
+def test_slowlog_records_nothing_by_default(c):
+    c.call("SET", "a", "b")
+    assert c.call("SLOWLOG", "LEN") == 0
+
+
+def test_slowlog_records_every_command_at_threshold_zero(node, c):
+    assert c.call("CONFIG", "SET", "slowlog-log-slower-than", "0") == b"OK"
+    c.call("CLIENT", "SETNAME", "nm")
+    c.call("SET", "x" * 130, "v")
+    c.call("DEL", *[str(i) for i in range(1, 41)])
+    node.now += 5000
+    entries = c.call("SLOWLOG", "GET", "3")
+    assert [entry[0] for entry in entries] == [3, 2, 1]
+    assert entries[2] == [1, 1_700_000_000, 0, [b"CLIENT", b"SETNAME", b"nm"], b"127.0.0.1:40001", b"nm"]
+    assert entries[1][3] == [b"SET", b"x" * 128 + b"... (2 more bytes)", b"v"]
+    assert entries[0][3] == [b"DEL", *[str(i).encode() for i in range(1, 31)], b"... (10 more arguments)"]
+    assert c.call("SLOWLOG", "LEN") == 5  # SLOWLOG GET itself is logged too
+    assert len(c.call("SLOWLOG", "GET")) == 6
+    assert c.call("SLOWLOG", "RESET") == b"OK"
+    assert [entry[3] for entry in c.call("SLOWLOG", "GET", "-1")] == [[b"SLOWLOG", b"RESET"]]
+
+
+@pytest.mark.parametrize(("argv", "logged"), [
+    (["AUTH", "default", "x"], [b"AUTH", b"(redacted)", b"(redacted)"]),
+    (["AUTH", "x"], [b"AUTH", b"(redacted)"]),
+    (["HELLO", "3", "AUTH", "default", "x", "SETNAME", "n"],
+     [b"HELLO", b"3", b"AUTH", b"(redacted)", b"(redacted)", b"SETNAME", b"n"]),
+    (["CONFIG", "SET", "requirepass", "", "hz", "10"], [b"CONFIG", b"SET", b"requirepass", b"(redacted)", b"hz", b"10"]),
+])
+def test_slowlog_hides_passwords(c, argv, logged):
+    c.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    c.send_raw(encode_request(*argv))
+    assert c.call("SLOWLOG", "GET", "1")[0][3] == logged
+
+
+def test_slowlog_keeps_the_newest_entries(c):
+    c.call("CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "2")
+    for value in ("1", "2", "3"):
+        c.call("ECHO", value)
+    assert [entry[3] for entry in c.call("SLOWLOG", "GET")] == [[b"ECHO", b"3"], [b"ECHO", b"2"]]
+
+
+# -- DEBUG and MEMORY -----------------------------------------------------------------------------
+
+
+def test_debug_object_of_strings(c):
+    c.call("SET", "s", "v")
+    c.call("SET", "n", "123")
+    c.call("SET", "r", "x" * 45)
+    assert c.call("DEBUG", "OBJECT", "s") == b"Value at:0x0 refcount:1 encoding:embstr serializedlength:2 lru:0 lru_seconds_idle:0"
+    assert b"encoding:int " in c.call("DEBUG", "OBJECT", "n")
+    assert b"encoding:raw " in c.call("DEBUG", "OBJECT", "r")
+
+
+def test_debug_set_active_expire_stops_the_cron_expiring(node, c):
+    c.call("SET", "a", "1", "PX", "10")
+    assert c.call("DEBUG", "SET-ACTIVE-EXPIRE", "0") == b"OK"
+    node.tick(node.now + 1000)
+    assert len(node.dbs[0]) == 1
+    assert c.call("DEBUG", "SET-ACTIVE-EXPIRE", "2") == b"OK"
+    node.tick(node.now + 1000)
+    assert len(node.dbs[0]) == 0
+
+
+@pytest.mark.parametrize(("setting", "addr", "allowed"), [
+    ("yes", "10.0.0.1:5", True), ("no", "127.0.0.1:5", False), ("local", "127.0.0.1:5", True),
+    ("local", "10.0.0.1:5", False),
+])
+def test_debug_follows_enable_debug_command(setting, addr, allowed):
+    node = make_node(enable_debug_command=setting)
+    node.open(1, node.now, addr=addr)
+    node.take_effects()
+    node.receive(1, encode_request("DEBUG", "SLEEP", "0"), node.now)
+    data = node.take_effects()[0].data
+    assert data.startswith(b"+OK" if allowed else b"-ERR DEBUG command not allowed.")
+
+
+@pytest.mark.parametrize(("key", "value", "usage"), [
+    ("k", "v", 64), ("n", "123", 48), ("kk", "", 64), ("kk", "x" * 12, 64), ("kk", "x" * 13, 80),
+    ("kk", "x" * 28, 80), ("kk", "x" * 29, 96), ("kk", "x" * 44, 96), ("kk", "x" * 45, 112),
+    ("kk", "x" * 60, 112), ("kk", "x" * 100, 160), ("kk", "x" * 200, 272), ("kk", "x" * 300, 368),
+    ("a" * 36, "1", 88),
+])
+def test_memory_usage_of_strings_matches_redis(c, key, value, usage):
+    c.call("SET", key, value)
+    assert c.call("MEMORY", "USAGE", key) == usage
+    assert c.call("MEMORY", "USAGE", key, "SAMPLES", "0") == usage
+
+
+def test_memory_usage_of_other_types_is_an_estimate(c):
+    c.call("RPUSH", "l", "a", "b")
+    assert 50 < c.call("MEMORY", "USAGE", "l") < 1000
+
+
+# -- LATENCY ----------------------------------------------------------------------------------------
+
+
+def test_latency_histogram_counts_calls(c):
+    c.call("SET", "a", "1")
+    c.call("SET", "a", "2")
+    c.call("CONFIG", "GET", "hz")
+    assert c.call("LATENCY", "HISTOGRAM", "set", "config") == [
+        b"set", [b"calls", 2, b"histogram_usec", [1, 2]],
+        b"config|get", [b"calls", 1, b"histogram_usec", [1, 1]],
+    ]
+
+
+def test_latency_doctor_when_monitoring_is_on(c):
+    c.call("CONFIG", "SET", "latency-monitor-threshold", "100")
+    assert c.call("LATENCY", "DOCTOR").startswith(b"Dave, no latency spike was observed")

@@ -1,0 +1,29 @@
+"""Fixtures for the end-to-end tests: one kvserver process per module, and clients of it."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from tests.servers import kvserver
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A kvserver process shared by a module's tests; yields (port, process)."""
+    with kvserver() as (port, proc):
+        yield port, proc
+
+
+@pytest.fixture
+def port(server):
+    port, proc = server
+    assert proc.poll() is None, "kvserver died during an earlier test"
+    return port
+
+
+@pytest.fixture
+def r(port):
+    client = redis.Redis(port=port, protocol=2, socket_timeout=30)
+    yield client
+    client.close()

@@ -1,0 +1,177 @@
+"""Starting and stopping kvserver: options, config files, the log, signals, listeners."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+
+from tests.net.util import connect, read_exactly, read_until_eof, resp2, wait_until
+from tests.servers import free_port, kvserver, running
+
+LOG_LINE = re.compile(r"^\d+:[CM] \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d{3} [.\-*#] .+$")
+
+
+def start_fails(args: list[str], cwd: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "net.main", *args], capture_output=True, text=True,
+                          timeout=30, cwd=cwd)
+
+
+def redis_start_fails(args: list[str], cwd: str) -> subprocess.CompletedProcess:
+    return subprocess.run([shutil.which("redis-server"), *args], capture_output=True, text=True, timeout=30, cwd=cwd)
+
+
+@pytest.mark.parametrize("args", [
+    ["--port", "0", "--foo", "bar"],
+    ["--port", "abc"],
+    ["--databases", "0"],
+    ["--save", "60"],
+    ["--protected-mode", "maybe"],
+])
+def test_bad_option_exits_1_with_redis_message(args, tmp_path):
+    done = start_fails(args, str(tmp_path))
+    assert done.returncode == 1
+    assert "*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***" in done.stderr
+    if shutil.which("redis-server"):
+        assert done.stderr.strip() == redis_start_fails(args, str(tmp_path)).stderr.strip()
+
+
+def test_bad_line_in_config_file(tmp_path):
+    conf = tmp_path / "kv.conf"
+    conf.write_text("port 0\n# comment\nhz lots\n")
+    done = start_fails([str(conf)], str(tmp_path))
+    assert done.returncode == 1
+    assert "Reading the configuration file, at line 3\n>>> 'hz lots'\n" in done.stderr
+
+
+def test_config_file_then_command_line(tmp_path):
+    port = free_port()
+    conf = tmp_path / "kv.conf"
+    conf.write_text('# test\nport 1\ndatabases 4\nlogfile "kv.log"\nloglevel verbose\nbind 127.0.0.1\n')
+    args = [sys.executable, "-m", "net.main", str(conf), "--port", str(port)]
+    with running(args, port, cwd=str(tmp_path)):
+        client = resp2(port)
+        assert client.select(3)
+        with pytest.raises(redis.ResponseError, match="DB index is out of range"):
+            client.select(4)
+        client.close()
+    log = (tmp_path / "kv.log").read_text()
+    assert "Configuration loaded" in log
+    assert re.search(r" - Event loop: (uvloop|asyncio)", log)
+
+
+def test_log_format_and_sigterm_shutdown(tmp_path):
+    with kvserver(["--logfile", str(tmp_path / "kv.log")]) as (port, proc):
+        assert resp2(port).ping()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    lines = (tmp_path / "kv.log").read_text().splitlines()
+    assert lines and all(LOG_LINE.match(line) for line in lines), lines
+    text = "\n".join(lines)
+    assert f"pid={proc.pid}" in text
+    assert f"port={port}" in text
+    assert lines[0].startswith(f"{proc.pid}:C ")
+    assert "* Ready to accept connections" in text
+    assert "# Received SIGTERM scheduling shutdown..." in text
+    assert lines[-1].endswith("ready to exit, bye bye...")
+
+
+def test_sigint_shutdown_exits_0():
+    with kvserver() as (port, proc):
+        assert resp2(port).ping()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+
+
+def test_shutdown_closes_clients():
+    with kvserver() as (port, proc):
+        client = resp2(port=port, socket_timeout=5)
+        client.ping()
+        proc.terminate()
+        assert proc.wait(10) == 0
+        with pytest.raises(redis.ConnectionError):
+            client.ping()
+
+
+def test_port_0_without_unixsocket_does_not_start(tmp_path):
+    done = start_fails(["--port", "0"], str(tmp_path))
+    assert done.returncode == 1
+    assert "Configured to not listen anywhere, exiting." in done.stdout
+
+
+def test_unix_socket(tmp_path):
+    path = str(tmp_path / "kv.sock")
+    with kvserver(["--unixsocket", path]) as (port, _):
+        client = resp2(unix_socket_path=path)
+        assert client.set("via-unix", "1")
+        assert resp2(port).get("via-unix") == b"1"
+        client.close()
+
+
+def test_several_bind_addresses():
+    with kvserver(["--bind", "127.0.0.1", "127.0.0.2"]) as (port, _):
+        for host in ("127.0.0.1", "127.0.0.2"):
+            assert resp2(host=host, port=port).ping()
+
+
+def test_optional_bind_address_may_fail():
+    with kvserver(["--bind", "127.0.0.1", "-192.0.2.1"]) as (port, proc):
+        assert resp2(port).ping()
+        assert proc.poll() is None
+
+
+def test_busy_port_fails(tmp_path):
+    with kvserver() as (port, _):
+        done = start_fails(["--port", str(port)], str(tmp_path))
+    assert done.returncode == 1
+    assert "Could not create server TCP listening socket" in done.stdout
+
+
+def test_pidfile(tmp_path):
+    pidfile = tmp_path / "kv.pid"
+    with kvserver(["--pidfile", str(pidfile)]) as (_, proc):
+        assert pidfile.read_text().strip() == str(proc.pid)
+        proc.terminate()
+        proc.wait(10)
+    assert not pidfile.exists()
+
+
+def test_version_flag(tmp_path):
+    done = start_fails(["--version"], str(tmp_path))
+    assert done.returncode == 0
+    assert "v=7.0.15" in done.stdout
+
+
+def test_idle_timeout_closes_clients():
+    with kvserver(["--timeout", "1", "--hz", "50"]) as (port, _):
+        with contextlib.closing(connect(port)) as sock:
+            sock.sendall(b"PING\r\n")
+            assert read_exactly(sock, 7) == b"+PONG\r\n"
+            started = time.monotonic()
+            assert read_until_eof(sock, timeout_s=5) == (b"", True)
+            assert time.monotonic() - started > 0.5
+
+
+def test_maxclients_is_refused_with_redis_error():
+    with kvserver(["--maxclients", "2"]) as (port, _):
+        first, second = resp2(port), resp2(port)
+        assert first.ping() and second.ping()
+        third = resp2(port)
+        with pytest.raises(redis.ConnectionError, match="max number of clients reached"):
+            third.ping()
+        first.close()
+        assert wait_until(lambda: _ping_ok(port))
+
+
+def _ping_ok(port: int) -> bool:
+    try:
+        return resp2(port).ping()
+    except redis.RedisError:
+        return False

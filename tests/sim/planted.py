@@ -1,0 +1,98 @@
+"""Known bugs to plant in kvcore for a test's duration (with pytest's monkeypatch).
+
+Each planter patches the pure core the way a real regression would look, so
+the simulator has to find it from the outside, through the checkers.
+"""
+
+from __future__ import annotations
+
+from kvcore import protocol
+from kvcore.commands import strings
+from kvcore.effects import Send
+from kvcore.node import Node
+
+
+def incr_loses_batched_increment(monkeypatch) -> None:
+    """INCRBY computes from the value the key had when the node's batch began,
+    so of two increments of one key in one batch, the second overwrites the first."""
+    take_effects = Node.take_effects
+
+    def buggy_incr(client, key, delta):
+        before = client.node.__dict__.setdefault("planted_batch", {})
+        if key not in before:
+            old = client.db.get_string(key)
+            before[key] = 0 if old is None else int(old)
+        result = before[key] + delta
+        client.db.set(key, b"%d" % result)
+        return result
+
+    def take_effects_ending_batch(node):
+        node.__dict__.pop("planted_batch", None)
+        return take_effects(node)
+
+    monkeypatch.setattr(strings, "_incr", buggy_incr)
+    monkeypatch.setattr(Node, "take_effects", take_effects_ending_batch)
+
+
+def reply_to_reconnected_client(monkeypatch) -> None:
+    """A reply for a connection that has closed goes to the newest connection from
+    the same client address instead of being dropped (a stale conn-to-client map)."""
+    open_ = Node.open
+    take_effects = Node.take_effects
+
+    def open_remembering(node, conn, now, addr="", laddr=""):
+        node.__dict__.setdefault("planted_latest", {})[addr.rsplit(":", 1)[0]] = conn
+        node.__dict__.setdefault("planted_host", {})[conn] = addr.rsplit(":", 1)[0]
+        open_(node, conn, now, addr, laddr)
+
+    def take_effects_misrouting(node):
+        effects = take_effects(node)
+        latest, host = node.__dict__.get("planted_latest", {}), node.__dict__.get("planted_host", {})
+        out = []
+        for effect in effects:
+            if type(effect) is Send and effect.conn not in node.clients and effect.conn in host:
+                effect = Send(latest.get(host[effect.conn], effect.conn), effect.data)
+            out.append(effect)
+        return out
+
+    monkeypatch.setattr(Node, "open", open_remembering)
+    monkeypatch.setattr(Node, "take_effects", take_effects_misrouting)
+
+
+def parser_drops_request_split_after_cr(monkeypatch) -> None:
+    """When a segment ends between a request's CR and LF, the reader forgets the
+    partial request it holds (as if the CR had ended a line)."""
+    feed = protocol.RequestReader.feed
+
+    def buggy_feed(reader, data):
+        if getattr(reader, "planted_cut", False):
+            reader.__init__(reader.limits)  # a fresh reader: the partial request is gone
+        requests, error = feed(reader, data)
+        reader.planted_cut = data.endswith(b"\r")
+        return requests, error
+
+    monkeypatch.setattr(protocol.RequestReader, "feed", buggy_feed)
+
+
+def expiry_from_wrong_clock(monkeypatch) -> None:
+    """The node clamps its clock to never go backward and checks expiry against
+    that, but turns EX/PX into deadlines with the raw clock: after the clock
+    steps back, fresh keys are already past their deadline."""
+    receive, tick, open_ = Node.receive, Node.tick, Node.open
+    parse_expiry = strings.parse_expiry
+
+    def clamp(node, now):
+        node.planted_raw_now = now
+        node.planted_high_ms = max(getattr(node, "planted_high_ms", now), now)
+        return node.planted_high_ms
+
+    def buggy_parse_expiry(client, unit, arg, name):
+        value = parse_expiry(client, unit, arg, name)
+        if unit in (b"EX", b"PX"):
+            value += client.node.planted_raw_now - client.node.now
+        return value
+
+    monkeypatch.setattr(Node, "receive", lambda node, conn, data, now: receive(node, conn, data, clamp(node, now)))
+    monkeypatch.setattr(Node, "tick", lambda node, now, used_memory=None: tick(node, clamp(node, now), used_memory))
+    monkeypatch.setattr(Node, "open", lambda node, conn, now, addr="", laddr="": open_(node, conn, clamp(node, now), addr, laddr))
+    monkeypatch.setattr(strings, "parse_expiry", buggy_parse_expiry)
