@@ -6,8 +6,8 @@ The same parser serves redis.conf lines, ``--name value`` arguments and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from kvcore.glob import glob_match
 

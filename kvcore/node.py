@@ -18,7 +18,7 @@ from collections import deque
 
 from kvcore import errors, notifications
 from kvcore.blocking import Blocking
-from kvcore.client import Client, ReplyMode
+from kvcore.client import Client
 from kvcore.commands import TABLE
 from kvcore.commands.server import slowlog_record
 from kvcore.commands.table import Flag, node_table

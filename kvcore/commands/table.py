@@ -8,8 +8,8 @@ cluster key-slot checks and replication all read these declarations.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 
 class Flag(enum.Flag):
@@ -83,8 +83,8 @@ class Command:
     keys_fn: Callable[[list[bytes]], list[int]] | None = None
     summary: str = ""
     since: str = "1.0.0"
-    container: "Command | None" = None
-    subcommands: dict[bytes, "Command"] = field(default_factory=dict)
+    container: Command | None = None
+    subcommands: dict[bytes, Command] = field(default_factory=dict)
     calls: int = 0
     usec: int = 0
     failed_calls: int = 0
