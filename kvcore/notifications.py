@@ -18,7 +18,7 @@ EVENT_CLASSES = {
     **dict.fromkeys(["sadd", "srem", "spop", "sinterstore", "sunionstore", "sdiffstore"], "s"),
     **dict.fromkeys(["hset", "hdel", "hincrby", "hincrbyfloat"], "h"),
     **dict.fromkeys(
-        ["zadd", "zincr", "zrem", "zrembyscore", "zrembyrank", "zrembylex", "zpopmin", "zpopmax",
+        ["zadd", "zincr", "zrem", "zremrangebyscore", "zremrangebyrank", "zremrangebylex", "zpopmin", "zpopmax",
          "zunionstore", "zinterstore", "zdiffstore", "zrangestore"],
         "z",
     ),

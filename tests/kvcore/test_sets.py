@@ -1,7 +1,8 @@
 """The set family against the pure core; every expected reply is checked against redis-server too.
 
-`CASES` and `RESP3_CASES` run on a kvcore node and on a real redis-server
-7.0 (skipped when it is missing), so the expectations here are Redis's.
+`CASES`, `RESP3_CASES` and the keyspace events run on a kvcore node and on
+a real redis-server 7.0 (skipped when it is missing), so the expectations
+here are Redis's.
 Replies Redis gives in hash order are marked `AnyOrder`; intsets come back
 in numeric order on both. Random members are checked by their properties,
 and a million-member set must build and answer without quadratic costs.

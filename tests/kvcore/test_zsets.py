@@ -1,8 +1,9 @@
 """The sorted set family against the pure core; every expected reply is checked against redis-server too.
 
-`CASES`, `RESP3_CASES` and the blocking `SCENARIOS` run on a kvcore node and
-on a real redis-server 7.0 (skipped when it is missing), so the expectations
-here are Redis's. Random members are checked by their properties; a
+`CASES`, `RESP3_CASES`, the blocking `SCENARIOS` and the keyspace events run
+on a kvcore node and on a real redis-server 7.0 (skipped when it is missing),
+so the expectations here are Redis's. Propagation is checked against what
+Redis 7.0 writes to its AOF. Random members are checked by their properties; a
 million-member sorted set must build and answer without quadratic costs.
 """
 
