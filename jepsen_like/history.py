@@ -80,15 +80,20 @@ class Operation(NamedTuple):
     def complete_line(self) -> int | None:
         return None if self.complete is None else self.complete.line
 
-    def to_json(self) -> dict[str, Any]:
-        """The operation as evidence: compact, JSON-ready, with its lines and times."""
+    def to_json(self, items_max: int = 20) -> dict[str, Any]:
+        """The operation as evidence: compact, JSON-ready, with its lines and times.
+        A list result longer than `items_max` keeps only its first and last items."""
         out: dict[str, Any] = {"process": self.process, "f": self.f}
         if self.key is not None:
             out["key"] = self.key
         out["value"] = self.value
         out["type"] = self.type
-        if self.complete is not None and self.result is not None and self.result != self.value:
-            out["result"] = self.result
+        result = self.result
+        if self.complete is not None and result is not None and result != self.value:
+            if isinstance(result, list) and len(result) > items_max:
+                half = items_max // 2
+                result = [*result[:half], f"... {len(result) - 2 * half} more ...", *result[-half:]]
+            out["result"] = result
         end = self.complete
         out["lines"] = [self.invoke.line, None if end is None else end.line]
         out["times"] = [self.invoke.time, None if end is None else end.time]

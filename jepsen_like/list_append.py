@@ -95,7 +95,7 @@ def _anomalies(key: Any, appends: dict[str, Operation], reads: list[Operation]) 
     for op in appends.values():
         if op.ok and op.complete.line < final.invoke.line and canonical(op.value) not in present:
             found.append({"type": "lost-append", "key": key, "value": op.value,
-                          "ops": [op.to_json(), _brief(final)]})
+                          "ops": [op.to_json(), final.to_json()]})
     return found
 
 
@@ -107,12 +107,12 @@ def _element_anomalies(key: Any, appends: dict[str, Operation], read: Operation)
         source = appends.get(text)
         if counts[text] > 1:
             counts[text] = 0  # report each duplicate once
-            found.append({"type": "duplicate-element", "key": key, "value": element, "ops": [_brief(read)]})
+            found.append({"type": "duplicate-element", "key": key, "value": element, "ops": [read.to_json()]})
         if source is None:
-            found.append({"type": "unexpected-element", "key": key, "value": element, "ops": [_brief(read)]})
+            found.append({"type": "unexpected-element", "key": key, "value": element, "ops": [read.to_json()]})
         elif source.type == "fail":
             found.append({"type": "aborted-read", "key": key, "value": element,
-                          "ops": [source.to_json(), _brief(read)]})
+                          "ops": [source.to_json(), read.to_json()]})
     return found
 
 
@@ -129,19 +129,10 @@ def _order_anomalies(key: Any, reads: list[Operation]) -> list[dict[str, Any]]:
         found.append({
             "type": "incompatible-order", "key": key, "index": at,
             "values": [_at(read.result, at), _at(longest.result, at)],
-            "ops": [_brief(read), _brief(longest)],
+            "ops": [read.to_json(), longest.to_json()],
         })
     return found
 
 
 def _at(values: list[Any], index: int) -> Any:
     return values[index] if index < len(values) else None
-
-
-def _brief(read: Operation) -> dict[str, Any]:
-    """A read as evidence; a long result is cut to its first and last elements."""
-    out = read.to_json()
-    result = read.result
-    if isinstance(result, list) and len(result) > 20:
-        out["result"] = [*result[:10], f"... {len(result) - 20} more ...", *result[-10:]]
-    return out

@@ -48,8 +48,8 @@ def check(ops: Sequence[Operation]) -> Verdict:
     summary = {"keys": len({op.key for op in ops}), "acknowledged_adds": acked}
     if problems:
         lost = sum(problem["lost_count"] for problem in problems)
-        return invalid(CHECKER, f"{len(problems)} keys have anomalies ({lost} acknowledged adds lost)",
-                       problems=problems, unread_keys=unread, **summary)
+        return invalid(CHECKER, f"anomalies on {len(problems)} of {summary['keys']} keys; "
+                                f"{lost} acknowledged adds lost", problems=problems, unread_keys=unread, **summary)
     if unread:
         return unknown(CHECKER, f"{len(unread)} keys with acknowledged adds have no final read",
                        unread_keys=unread, **summary)
@@ -83,7 +83,7 @@ def _judge_key(key: Any, adds: list[Operation], final: Operation) -> dict[str, A
                     if element in present and any(op.type == "info" for op in ops) and not any(op.ok for op in ops))
     return {
         "key": key,
-        "final_read": {**final.to_json(), "result": f"<{len(final.result)} elements>"},
+        "final_read": final.to_json(),
         "lost_count": len(lost),
         "lost": [op.to_json() for op in lost[:SHOWN_MAX]],
         "unexpected": unexpected[:SHOWN_MAX],

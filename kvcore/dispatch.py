@@ -16,6 +16,10 @@ NO_REPLY = object()
 """Returned by handlers that reply themselves (or not at all, when blocking)."""
 
 QUEUED = Simple("QUEUED")
+# Flag tests on the hot path use the integer values: enum.Flag's `&` is slow.
+_WRITE = Flag.WRITE.value
+_NO_MULTI = Flag.NO_MULTI.value
+_UNMONITORED = (Flag.SKIP_MONITOR | Flag.ADMIN).value
 _MULTI_CONTROL = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset", b"unwatch"}
 _SUBSCRIBED_ALLOWED = {
     b"subscribe", b"psubscribe", b"ssubscribe", b"unsubscribe", b"punsubscribe",
@@ -49,13 +53,26 @@ def execute(node, client, argv: list[bytes]) -> None:
     if client.skip_next:
         _execute_without_reply(node, client, argv)
         return
-    cmd = lookup(node.table, argv)
-    if type(cmd) is Error:
-        if client.multi is not None:
-            client.multi_error = True
-        _reply_error(node, client, cmd)
-        return
-    refusal = _refusal(node, client, cmd, argv)
+    cmd = node.table.get(argv[0].lower())
+    if cmd is None or cmd.subcommands or not (
+        len(argv) == cmd.arity if cmd.arity > 0 else len(argv) >= -cmd.arity
+    ):
+        cmd = lookup(node.table, argv)
+        if type(cmd) is Error:
+            if client.multi is not None:
+                client.multi_error = True
+            _reply_error(node, client, cmd)
+            return
+    if (
+        client.reader.limits.authenticated
+        and not client.channels
+        and not client.patterns
+        and not client.shard_channels
+        and node.write_gate is None
+    ):
+        refusal = None  # the common case: nothing can refuse the command
+    else:
+        refusal = _refusal(node, client, cmd, argv)
     if refusal is not None:
         if client.multi is not None and refusal.text.split(" ", 1)[0] not in ("NOAUTH",):
             client.multi_error = True
@@ -63,7 +80,7 @@ def execute(node, client, argv: list[bytes]) -> None:
         _reply_error(node, client, refusal)
         return
     if client.multi is not None and argv[0].lower() not in _MULTI_CONTROL:
-        if cmd.flags & Flag.NO_MULTI:
+        if cmd.flags._value_ & _NO_MULTI:
             _reply_error(node, client, Error("ERR Command not allowed inside a transaction"))
             return
         client.multi.append((cmd, argv))
@@ -88,7 +105,7 @@ def _execute_without_reply(node, client, argv: list[bytes]) -> None:
 def call(node, client, cmd: Command, argv: list[bytes]):
     """Invoke a handler: stats, MONITOR feed, propagation of writes."""
     stats = node.stats
-    if node.monitors and not cmd.flags & (Flag.SKIP_MONITOR | Flag.ADMIN):
+    if node.monitors and not cmd.flags._value_ & _UNMONITORED:
         _feed_monitors(node, client, argv)
     dirty_before = stats.dirty
     try:
@@ -97,10 +114,10 @@ def call(node, client, cmd: Command, argv: list[bytes]):
         reply = exc
     cmd.calls += 1
     stats.total_commands_processed += 1
-    client.last_command = cmd.fullname
+    client.last_command = cmd.name if cmd.container is None else cmd.fullname
     if type(reply) is Error:
         cmd.failed_calls += 1
-    if stats.dirty != dirty_before and cmd.flags & Flag.WRITE:
+    if stats.dirty != dirty_before and cmd.flags._value_ & _WRITE:
         rewritten = client.propagate_as
         if rewritten is None:
             node.propagate(client.db.index, argv)
@@ -120,7 +137,7 @@ def _refusal(node, client, cmd: Command, argv: list[bytes]) -> Error | None:
     """The error that stops a command before it runs, if any."""
     if not client.authenticated and not cmd.flags & Flag.NO_AUTH:
         return Error(errors.NOAUTH)
-    gate = getattr(node, "write_gate", None)
+    gate = node.write_gate
     if gate is not None:
         refusal = gate(client, cmd, argv)
         if refusal is not None:

@@ -85,10 +85,19 @@ class Node:
         self.pause_writes_only = False  # CLIENT PAUSE WRITE (else ALL)
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE
         self.shutdown_requested = None
+        self.loading = False  # replaying a log or snapshot: no expiry, no propagation (kvcore.aof)
         self._effects: list = []
         self._log_records: list[bytes] = []
         self._log_db = -1
-        self._held: deque = deque()  # (job, [(conn, data)], [close conns]) awaiting log jobs
+        # The durability barrier: replies wait in _held until the records produced
+        # before them are durable; records count from the start of the process.
+        self._held: deque = deque()  # (records needed durable, [(conn, data)], [conns to close])
+        self._durable_records = 0
+        self._log_job: int | None = None
+        self._log_job_records = 0
+        self.aof_write_error = ""
+        self.write_gate = None
+        self._closing: list[Client] = []
         self._next_job = 1
         self._limits = Limits(self.config["proto-max-bulk-len"], not self.config["requirepass"])
         self.config.listeners.append(self._config_changed)
@@ -160,33 +169,74 @@ class Node:
                 db.active_expire(budget)
         self._close_idle_clients()
         self.unblock_timed_out()
+        self._retry_log_write()
 
     def job_done(self, job: int, ok: bool, now: int, error: str = "") -> None:
-        """A job the core asked for has finished; release what waited on it."""
+        """A job the core asked for has finished; release what waited on it.
+
+        A failed log write keeps its records for a retry on the next tick and
+        refuses writes with -MISCONF until a write succeeds, so no reply ever
+        acknowledges a write that is not in the log.
+        """
         self.now = now
-        while self._held and self._held[0][0] <= job:
-            _, sends, closes = self._held.popleft()
-            self._effects.extend(Send(conn, data) for conn, data in sends)
-            self._effects.extend(Close(conn) for conn in closes)
+        if job != self._log_job:
+            return
+        self._log_job = None
+        if not ok:
+            self.aof_write_error = error or "Input/output error"
+            self.write_gate = self._refuse_writes_after_disk_error
+            return
+        del self._log_records[: self._log_job_records]
+        self._durable_records += self._log_job_records
+        self.aof_write_error = ""
+        self.write_gate = None
+        released: dict[int, list[bytes]] = {}
+        closes: list[int] = []
+        while self._held and self._held[0][0] <= self._durable_records:
+            _, held_sends, held_closes = self._held.popleft()
+            for conn, data in held_sends:
+                released.setdefault(conn, []).append(data)
+            closes += held_closes
+        self._effects.extend(Send(conn, b"".join(parts)) for conn, parts in released.items())
+        self._effects.extend(Close(conn) for conn in closes)
 
     # -- outputs -----------------------------------------------------------
     def take_effects(self) -> list:
-        """Every effect since the last call: log writes first, then replies."""
+        """Every effect since the last call: log writes first, then replies.
+
+        Replies wait while any record produced before them is not yet durable
+        (a read may have seen that write). One log job is in flight at a time;
+        records produced meanwhile go together in the next (group commit).
+        """
         effects, self._effects = self._effects, []
         sends, closes = self._collect_output()
-        if self._log_records:
-            job = self._next_job
-            self._next_job += 1
-            effects.append(AppendLog(job, b"".join(self._log_records), self.config["appendfsync"] == "always"))
-            self._log_records = []
-            self._held.append((job, sends, closes))
-        elif self._held:
-            last_job = self._held[-1][0]
-            self._held.append((last_job, sends, closes))
+        if self._log_records and self._log_job is None and not self.aof_write_error:
+            self._start_log_job(effects)
+        produced = self._durable_records + len(self._log_records)
+        if produced > self._durable_records:
+            if sends or closes:
+                self._held.append((produced, sends, closes))
         else:
             effects.extend(Send(conn, data) for conn, data in sends)
             effects.extend(Close(conn) for conn in closes)
         return effects
+
+    def _start_log_job(self, effects: list) -> None:
+        self._log_job = self._next_job
+        self._next_job += 1
+        self._log_job_records = len(self._log_records)
+        data = b"".join(self._log_records)
+        effects.append(AppendLog(self._log_job, data, self.config["appendfsync"] == "always"))
+
+    def _retry_log_write(self) -> None:
+        """After a failed log write, try again from the cron (as Redis does)."""
+        if self.aof_write_error and self._log_job is None and self._log_records:
+            self._start_log_job(self._effects)
+
+    def _refuse_writes_after_disk_error(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
+        if cmd.flags & Flag.WRITE or argv[0].lower() == b"ping":
+            return Error(errors.MISCONF_AOF % self.aof_write_error)
+        return None
 
     def _collect_output(self) -> tuple[list[tuple[int, bytes]], list[int]]:
         sends = []
@@ -198,14 +248,20 @@ class Node:
                 sends.append((client.conn, data))
         self.clients_with_output = []
         closes = []
-        for conn in [c for c, cl in self.clients.items() if cl.closing]:
-            closes.append(conn)
-            self._forget(self.clients.pop(conn))
+        if self._closing:
+            for client in self._closing:
+                if self.clients.get(client.conn) is client:
+                    closes.append(client.conn)
+                    self._forget(self.clients.pop(client.conn))
+            self._closing = []
         return sends, closes
 
     # -- services used by commands -------------------------------------------
     def close_after_reply(self, client: Client) -> None:
-        client.closing = True
+        """Close a client once the replies queued for it so far are sent."""
+        if not client.closing:
+            client.closing = True
+            self._closing.append(client)
 
     def emit(self, effect) -> None:
         """Queue an effect that is not a reply (`Shutdown`, `RewriteConfig`) for the runtime."""
@@ -232,7 +288,7 @@ class Node:
 
     def propagate(self, db_index: int, argv: list[bytes]) -> None:
         """Record a write for the log (and, later, replicas), as Redis's propagate()."""
-        if not self.config["appendonly"]:
+        if not self.config["appendonly"] or self.loading:
             return
         if db_index != self._log_db:
             self._log_records.append(_encode_command([b"SELECT", b"%d" % db_index]))
@@ -317,7 +373,7 @@ class Node:
             return
         for client in self.clients.values():
             if client.blocked is None and not client.subscriptions and self.now - client.last_ms > timeout_s * 1000:
-                client.closing = True
+                self.close_after_reply(client)
 
     def _config_changed(self, name: str, value) -> None:
         if name == "requirepass":
