@@ -249,7 +249,7 @@ def test_config_set_is_all_or_nothing(c):
 
 def test_config_get_globs_without_duplicates(c):
     names = c.call("CONFIG", "GET", "maxmemory*", "maxmemory")[::2]
-    assert sorted(names) == [b"maxmemory", b"maxmemory-policy", b"maxmemory-samples"]
+    assert sorted(names) == [b"maxmemory", b"maxmemory-clients", b"maxmemory-eviction-tenacity", b"maxmemory-policy", b"maxmemory-samples"]
 
 
 def test_config_resetstat_zeroes_stats(c):
