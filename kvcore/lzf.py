@@ -9,7 +9,9 @@ The compressed stream is a sequence of runs:
 `compress` follows liblzf step by step (the same hash, the same table updates
 after a match, the same output-space checks) with the hash table starting
 empty, so for the same input it produces Redis's bytes and gives up (returns
-None) exactly when Redis's lzf_compress would return 0.
+None) exactly when Redis's lzf_compress would return 0. (Redis never clears
+its table, so a stale entry from an earlier call could, rarely, give it a
+match this does not find: both streams decode to the same bytes.)
 """
 
 from __future__ import annotations
@@ -48,9 +50,9 @@ def _slots(data: bytes) -> list[int]:
 
 
 _COMPLEMENT = bytes(255 - b for b in range(256))
-# liblzf's hash table, shared by every call: an entry below the current call's
-# base was left by an earlier call and reads as empty (liblzf zeroes nothing
-# either, but only our "empty" makes the output deterministic).
+# The hash table, kept between calls: a call stores base + position, and an
+# entry below its own base (left by an earlier call) reads as empty, so no
+# call pays for clearing 65536 slots.
 _TABLE = [0] * HSIZE
 _TABLE_BASE = [1]
 _LANE_260 = (260).to_bytes(4, "little")

@@ -51,16 +51,22 @@ def running(args: list[str], port: int, cwd: str | None = None):
 
 @contextlib.contextmanager
 def redis_server(extra: list[str] | None = None):
-    """redis-server with no persistence on a free port; yields the port."""
+    """redis-server with no persistence on a free port, in a fresh directory; yields the port."""
+    with tempfile.TemporaryDirectory() as workdir, redis_server_in_dir(workdir, extra) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def redis_server_in_dir(workdir: str, extra: list[str] | None = None):
+    """redis-server with ``--dir workdir`` (it loads the dump.rdb found there, SAVE writes one); yields the port."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise FileNotFoundError("redis-server")
     port = free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", workdir, "--enable-debug-command", "yes", *(extra or [])]
-        with running(args, port):
-            yield port
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", workdir, "--enable-debug-command", "yes", *(extra or [])]
+    with running(args, port):
+        yield port
 
 
 @contextlib.contextmanager

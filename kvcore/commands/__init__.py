@@ -15,6 +15,7 @@ FAMILIES = [
     "connection",
     "server",
     "keys",
+    "dump",
     "strings",
     "lists",
     "hashes",

@@ -1,0 +1,107 @@
+"""DUMP and RESTORE: a key's value as a DUMP payload (see kvcore.rdb), and back.
+
+Payloads are Redis 7.0's, byte for byte where the value's encoding allows
+(kvcore.rdb writes what Redis writes for each encoding), so a payload DUMPed
+here RESTOREs in redis-server and the other way round. Access times and LFU
+counters are not kept, so IDLETIME and FREQ are checked and then ignored.
+"""
+
+from __future__ import annotations
+
+from kvcore import errors, rdb
+from kvcore.blocking import signal_key_ready
+from kvcore.commands.args import LLONG_MAX, parse_int
+from kvcore.commands.table import Flag, Registry
+from kvcore.reply import OK, Error
+
+REGISTRY = Registry("generic")
+command = REGISTRY.command
+
+BUSYKEY = "BUSYKEY Target key name already exists."
+INVALID_TTL = "ERR Invalid TTL value, must be >= 0"
+BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+BAD_FORMAT = "ERR Bad data format"
+INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+_ULLONG = 2**64
+
+
+@command("dump", 2, Flag.READONLY, (1, 1, 1), since="2.6.0")
+def dump(client, argv):
+    """DUMP key"""
+    value = client.db.lookup_read(argv[1])
+    if value is None:
+        return None
+    return rdb.dump_payload(value, client.node.config)
+
+
+class RestoreOptions:
+    """RESTORE's options after the payload, checked as restoreCommand checks them."""
+
+    __slots__ = ("replace", "absttl")
+
+    def __init__(self, argv: list[bytes]) -> None:
+        self.replace = self.absttl = False
+        idle = freq = False
+        i = 4
+        while i < len(argv):
+            option = argv[i].lower()
+            more = i + 1 < len(argv)
+            if option == b"replace":
+                self.replace = True
+            elif option == b"absttl":
+                self.absttl = True
+            elif option == b"idletime" and more and not freq:
+                if parse_int(argv[i + 1]) < 0:
+                    raise Error(INVALID_IDLETIME)
+                idle = True
+                i += 1
+            elif option == b"freq" and more and not idle:
+                if not 0 <= parse_int(argv[i + 1]) <= 255:
+                    raise Error(INVALID_FREQ)
+                freq = True
+                i += 1
+            else:
+                raise Error(errors.SYNTAX)
+            i += 1
+
+
+@command("restore", -4, Flag.WRITE | Flag.DENYOOM, (1, 1, 1), categories=("keyspace", "dangerous"), since="2.6.0")
+def restore(client, argv):
+    """RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]"""
+    options = RestoreOptions(argv)
+    db, key, payload = client.db, argv[1], argv[3]
+    if not options.replace and db.get(key) is not None:
+        raise Error(BUSYKEY)
+    ttl = parse_int(argv[2])
+    if ttl < 0:
+        raise Error(INVALID_TTL)
+    if not rdb.payload_ok(payload):
+        raise Error(BAD_PAYLOAD)
+    try:
+        value = rdb.restore_value(payload, client.node.config)
+    except rdb.RdbError:
+        raise Error(BAD_FORMAT) from None
+    node = client.node
+    if ttl and not options.absttl:
+        ttl = (ttl + node.now + LLONG_MAX + 1) % _ULLONG - LLONG_MAX - 1  # a long long sum, as C wraps it
+    if ttl and ttl <= node.now and not node.is_replica:
+        return _restore_expired(client, key, options.replace)
+    db.set(key, value)
+    if ttl:
+        db.set_expire(key, ttl)
+        if not options.absttl:
+            client.propagate_as = [[argv[0], key, b"%d" % ttl, *argv[3:], b"ABSTTL"]]
+    signal_key_ready(db, key)
+    node.notify_keyspace_event("restore", key, db.index)
+    return OK
+
+
+def _restore_expired(client, key: bytes, replace: bool):
+    """A TTL already past: the key is not created (an old one under REPLACE is deleted)."""
+    db = client.db
+    if replace and db.delete(key):
+        delete = b"UNLINK" if client.node.config["lazyfree-lazy-server-del"] else b"DEL"
+        client.propagate_as = [[delete, key]]
+        client.node.notify_keyspace_event("del", key, db.index)
+    return OK

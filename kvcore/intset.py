@@ -1,0 +1,42 @@
+"""Intsets: the sorted array of integers Redis keeps small all-integer sets in, as RDB stores it.
+
+Layout: the integer width in bytes (u32 LE: 2, 4 or 8), the count (u32 LE),
+then the integers in increasing order, little-endian, all of that width.
+"""
+
+from __future__ import annotations
+
+import struct
+
+HEADER_SIZE = 8
+_FORMATS = {2: "h", 4: "i", 8: "q"}
+
+
+class IntsetError(ValueError):
+    """A blob that is not a well-formed intset."""
+
+
+def decode(blob) -> list[int]:
+    """The integers of an intset, in its (increasing) order."""
+    if len(blob) < HEADER_SIZE:
+        raise IntsetError("intset shorter than its header")
+    width = int.from_bytes(blob[0:4], "little")
+    count = int.from_bytes(blob[4:8], "little")
+    code = _FORMATS.get(width)
+    if code is None:
+        raise IntsetError("bad intset encoding %d" % width)
+    if len(blob) != HEADER_SIZE + width * count:
+        raise IntsetError("intset size does not match its count")
+    values = list(struct.unpack_from("<%d%s" % (count, code), blob, HEADER_SIZE))
+    if any(a >= b for a, b in zip(values, values[1:])):
+        raise IntsetError("intset is not strictly increasing")
+    return values
+
+
+def encode(values: list[int]) -> bytes:
+    """An intset of ``values`` (increasing), in the narrowest width that holds them all."""
+    low = min(values, default=0)
+    high = max(values, default=0)
+    width = next(w for w in (2, 4, 8) if -(1 << (8 * w - 1)) <= low and high < (1 << (8 * w - 1)))
+    header = width.to_bytes(4, "little") + len(values).to_bytes(4, "little")
+    return header + struct.pack("<%d%s" % (len(values), _FORMATS[width]), *values)

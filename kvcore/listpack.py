@@ -1,0 +1,158 @@
+"""Listpacks, the blob Redis 7 keeps small lists, hashes and sorted sets in, as RDB stores them.
+
+Layout: total bytes (u32 LE), element count (u16 LE, 65535 when it does not
+fit), the entries, then the terminator 0xFF. An entry is its encoding and data
+followed by its "backlen", the length of encoding + data in 1 to 5 bytes.
+
+Encodings, by the first byte:
+
+- ``0xxxxxxx`` a 7-bit unsigned integer;
+- ``10xxxxxx`` a string of up to 63 bytes;
+- ``110xxxxx yyyyyyyy`` a 13-bit signed integer;
+- ``1110xxxx yyyyyyyy`` a string of up to 4095 bytes (length big-endian in 12 bits);
+- ``0xF0`` + u32 LE: a longer string;
+- ``0xF1`` / ``0xF2`` / ``0xF3`` / ``0xF4``: a 16 / 24 / 32 / 64-bit signed integer (LE).
+
+`encode` chooses encodings as lpAppend does (a string that reads as a 64-bit
+integer in canonical form is stored as that integer), so its blobs are byte
+for byte Redis's.
+"""
+
+from __future__ import annotations
+
+from kvcore.types_set import is_int64_text
+
+HEADER_SIZE = 6
+EOF = 0xFF
+COUNT_UNKNOWN = 65535
+
+
+class ListpackError(ValueError):
+    """A blob that is not a well-formed listpack; ``offset`` is where, within it."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+def entries(blob) -> list:
+    """The entries of a listpack: ``bytes`` for strings, ``int`` for integers."""
+    size = len(blob)
+    if size < HEADER_SIZE + 1 or int.from_bytes(blob[0:4], "little") != size:
+        raise ListpackError("listpack header does not match its size", 0)
+    if blob[size - 1] != EOF:
+        raise ListpackError("listpack does not end with its terminator", size - 1)
+    count = blob[4] | (blob[5] << 8)
+    out: list = []
+    append = out.append
+    pos = HEADER_SIZE
+    end = size - 1
+    try:
+        while pos < end:
+            first = blob[pos]
+            if first < 0x80:
+                append(first)
+                pos += 2
+                continue
+            if first < 0xC0:
+                length = first & 0x3F
+                start = pos + 1
+            elif first < 0xE0:
+                value = ((first & 0x1F) << 8) | blob[pos + 1]
+                append(value - 8192 if value >= 4096 else value)
+                pos += 3
+                continue
+            elif first < 0xF0:
+                length = ((first & 0x0F) << 8) | blob[pos + 1]
+                start = pos + 2
+            elif first == 0xF0:
+                length = int.from_bytes(blob[pos + 1 : pos + 5], "little")
+                start = pos + 5
+            elif first <= 0xF4:
+                width = _INT_WIDTHS[first]
+                append(int.from_bytes(blob[pos + 1 : pos + 1 + width], "little", signed=True))
+                pos += 1 + width + _backlen_size(1 + width)
+                continue
+            else:
+                raise ListpackError("bad listpack entry encoding 0x%02x" % first, pos)
+            stop = start + length
+            append(bytes(blob[start:stop]))
+            pos = stop + _backlen_size(stop - pos)
+    except IndexError:
+        raise ListpackError("listpack entry runs past its end", pos) from None
+    if pos != end:
+        raise ListpackError("listpack entry runs past its end", pos)
+    if count != COUNT_UNKNOWN and count != len(out):
+        raise ListpackError("listpack holds %d entries, not %d" % (len(out), count), 4)
+    return out
+
+
+_INT_WIDTHS = {0xF1: 2, 0xF2: 3, 0xF3: 4, 0xF4: 8}
+
+
+def _backlen_size(entry_size: int) -> int:
+    if entry_size <= 127:
+        return 1
+    if entry_size < 16383:
+        return 2
+    if entry_size < 2097151:
+        return 3
+    if entry_size < 268435455:
+        return 4
+    return 5
+
+
+def strings(blob) -> list[bytes]:
+    """The entries as byte strings (integers in decimal), as a list or hash reads them."""
+    return [entry if type(entry) is bytes else b"%d" % entry for entry in entries(blob)]
+
+
+def encode(items) -> bytes:
+    """A listpack of ``items`` (``bytes`` or ``int``), encoded as Redis's lpAppend would."""
+    return assemble([encode_entry(item) for item in items])
+
+
+def assemble(encoded: list[bytes]) -> bytes:
+    """A listpack of entries already encoded by `encode_entry`."""
+    body = b"".join(encoded)
+    total = HEADER_SIZE + len(body) + 1
+    count = min(len(encoded), COUNT_UNKNOWN)
+    return b"".join([total.to_bytes(4, "little"), count.to_bytes(2, "little"), body, b"\xff"])
+
+
+def encode_entry(item) -> bytes:
+    """One entry, backlen included: ``item`` is ``bytes`` or ``int``."""
+    if type(item) is not int:
+        if len(item) > 20 or not is_int64_text(item):
+            return _string_entry(item)
+        item = int(item)
+    return _int_entry(item)
+
+
+def _string_entry(item: bytes) -> bytes:
+    size = len(item)
+    if size < 64:
+        head = bytes((0x80 | size,))
+    elif size < 4096:
+        head = bytes((0xE0 | (size >> 8), size & 0xFF))
+    else:
+        head = b"\xf0" + size.to_bytes(4, "little")
+    return head + item + _backlen(len(head) + size)
+
+
+def _int_entry(value: int) -> bytes:
+    if 0 <= value <= 127:
+        return bytes((value, 1))
+    if -4096 <= value <= 4095:
+        value &= 0x1FFF
+        return bytes((0xC0 | (value >> 8), value & 0xFF, 2))
+    for code, width in _INT_WIDTHS.items():
+        if -(1 << (8 * width - 1)) <= value < (1 << (8 * width - 1)):
+            return bytes((code,)) + value.to_bytes(width, "little", signed=True) + bytes((1 + width,))
+    raise OverflowError("listpack integers are 64-bit")
+
+
+def _backlen(size: int) -> bytes:
+    """lpEncodeBacklen: the entry size in 7-bit groups, most significant first, all but it with bit 7 set."""
+    count = _backlen_size(size)
+    return bytes([size >> (7 * (count - 1))] + [((size >> (7 * i)) & 127) | 128 for i in range(count - 2, -1, -1)])
