@@ -5,12 +5,17 @@ Ranks, score ranges and lex ranges are O(log n) through a
 Redis orders them: by score, then by member bytes (memcmp). A dict maps each
 member to its score. Additions are merged into the order lazily, on its next
 read, so bulk loads cost one sort. While Redis would hold a sorted set as a
-listpack, scores are kept as a listpack keeps them (a zero loses its sign).
+listpack, the order is a `SmallOrder` (a plain sorted list, a fraction of a
+SortedList's memory) and scores are kept as a listpack keeps them (a zero
+loses its sign).
 ZSCAN of a skiplist-encoded set uses a `ScanIndex`, built on the first such
 scan and kept up to date from then on.
 """
 
 from __future__ import annotations
+
+from bisect import bisect_left, insort
+from itertools import islice
 
 from sortedcontainers import SortedList
 
@@ -57,6 +62,26 @@ class ListpackTracker:
         return listpack_score(score) if self.listpack else score
 
 
+class SmallOrder(list):
+    """The rank order of a listpack-sized sorted set: a sorted list of (score, member) pairs.
+
+    It offers the `SortedList` methods `ZSetValue` and its callers use;
+    an insertion is O(n), as in Redis's listpack.
+    """
+
+    __slots__ = ()
+
+    def bisect_left(self, pair: tuple[float, bytes]) -> int:
+        return bisect_left(self, pair)
+
+    def update(self, pairs) -> None:
+        for pair in pairs:
+            insort(self, pair)
+
+    def islice(self, start: int | None = None, stop: int | None = None):
+        return islice(self, start, stop)
+
+
 class ZSetValue:
     """A Redis sorted set. ``listpack`` is what Redis 7.0 would encode it as, until it converts.
 
@@ -71,28 +96,37 @@ class ZSetValue:
 
     def __init__(self, scores: dict[bytes, float] | None = None) -> None:
         self.scores: dict[bytes, float] = scores if scores is not None else {}
-        self._order = SortedList((score, member) for member, score in self.scores.items())
-        self._pending: list[tuple[float, bytes]] = []
+        self._order: SmallOrder | SortedList | None = None  # made on the first read
+        self._pending: list[tuple[float, bytes]] | None = [(s, m) for m, s in self.scores.items()] or None
         self.listpack = True
         self.scan_index: ScanIndex | None = None
 
     @property
-    def order(self) -> SortedList:
+    def order(self) -> SmallOrder | SortedList:
         """The (score, member) pairs in rank order, with any pending additions merged in.
 
         Additions wait in ``_pending`` until the order is next read, so a run
         of big ZADDs costs one merge (timsort) instead of an insertion each;
-        a few additions are inserted one by one.
+        a few additions are inserted one by one. The order is a `SmallOrder`
+        while the set is a listpack, a `SortedList` from then on.
         """
-        pending = self._pending
-        if pending:
-            self._pending = []
-            if len(pending) * _REBUILD_RATIO >= len(self._order):
-                pending.sort()
-                self._order = SortedList(list(self._order) + pending)
-            else:
-                self._order.update(pending)
-        return self._order
+        order = self._order
+        if self._pending or order is None or (not self.listpack and type(order) is SmallOrder):
+            order = self._order = self._settled()
+        return order
+
+    def _settled(self) -> SmallOrder | SortedList:
+        order, pending = self._order, self._pending
+        self._pending = None
+        if pending and (order is None or len(pending) * _REBUILD_RATIO >= len(order)):
+            pending.extend(order or ())
+            pending.sort()
+            order = SmallOrder(pending) if self.listpack else SortedList(pending)
+        elif pending:
+            order.update(pending)
+        elif order is None:
+            order = SmallOrder()
+        return order if self.listpack or type(order) is SortedList else SortedList(order)
 
     @classmethod
     def built(cls, scores: dict[bytes, float], config) -> ZSetValue:
@@ -157,7 +191,11 @@ class ZSetValue:
                 if member not in scores:
                     self.scan_index.add(member)
         scores.update(changes)
-        self._pending.extend((score, member) for member, score in changes.items())
+        added = [(score, member) for member, score in changes.items()]
+        if self._pending is None:
+            self._pending = added
+        else:
+            self._pending.extend(added)
 
     def remove(self, member: bytes) -> bool:
         score = self.scores.pop(member, None)
