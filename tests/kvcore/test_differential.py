@@ -17,9 +17,9 @@ FAMILIES = sorted(
 )
 
 
-@pytest.fixture(scope="module")
-def differential(redis_port):
-    diff = Differential(redis_port)
+@pytest.fixture(scope="module", params=[2, 3], ids=["resp2", "resp3"])
+def differential(request, redis_port):
+    diff = Differential(redis_port, protocol=request.param)
     yield diff
     diff.close()
 

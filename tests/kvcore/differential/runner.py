@@ -50,6 +50,21 @@ class RedisConnection:
         self.sock.close()
 
 
+def typed(reply):
+    """A reply with its RESP3 types made visible (True is not 1, 1.0 is not 1)."""
+    if isinstance(reply, list):
+        return [typed(item) for item in reply]
+    if isinstance(reply, dict):
+        return {typed_key(k): typed(v) for k, v in reply.items()}
+    if isinstance(reply, hiredis.ReplyError):
+        return ("error", str(reply))
+    return (type(reply).__name__, reply)
+
+
+def typed_key(key):
+    return ("list", tuple(map(typed_key, key))) if isinstance(key, list) else (type(key).__name__, key)
+
+
 def normalize(reply, mode: str):
     if isinstance(reply, hiredis.ReplyError):
         return ("error", str(reply))
@@ -83,15 +98,19 @@ def _shape(reply):
 class Differential:
     """Owns a connection to redis-server; each `run` starts both sides empty."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, protocol: int = 2) -> None:
         self.redis = RedisConnection(port)
+        self.protocol = protocol
 
     def run(self, commands: list[list[bytes]], compare: dict[bytes, str]) -> None:
         """Raise AssertionError at the first reply that differs."""
         self.redis.call([b"FLUSHALL"])
         self.redis.call([b"SELECT", b"0"])
+        self.redis.call([b"HELLO", b"%d" % self.protocol])  # a RESET or HELLO in the last run may have switched it
         node = make_node(now=int(time.time() * 1000))
         core = CoreClient(node)
+        if self.protocol == 3:
+            core.call("HELLO", "3")
         transcript = []
         for argv in commands:
             node.now = int(time.time() * 1000)
@@ -101,7 +120,10 @@ class Differential:
             if isinstance(mode, ByArgv):
                 mode = mode.choose(argv)
             transcript.append((argv, expected))
-            if not same(expected, actual, mode):
+            differs = not same(expected, actual, mode)
+            if not differs and self.protocol == 3 and mode == EXACT:
+                differs = typed(expected) != typed(actual)
+            if differs:
                 lines = "\n".join(f"  {a!r} -> {e!r}" for a, e in transcript[:-1])
                 raise AssertionError(
                     f"reply differs for {argv!r}\n  redis-server: {expected!r}\n  kvcore:       {actual!r}\n"
