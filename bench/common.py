@@ -94,7 +94,7 @@ def redis_and_kvserver(kvserver_args: list[str] | None = None, kv_tree: str = RE
         redis_args = [redis, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
                       "--appendonly", "no", "--dir", workdir]
         kv_args = [sys.executable, "-m", "net.main", "--port", str(kv_port), "--bind", "127.0.0.1",
-                   "--dir", workdir, *(kvserver_args or [])]
+                   "--save", "", "--appendonly", "no", "--dir", workdir, *(kvserver_args or [])]
         env = dict(os.environ, PYTHONPATH=kv_tree + os.pathsep + os.environ.get("PYTHONPATH", ""))
         with start("redis-server", redis_args, redis_port, workdir) as r, \
                 start("kvserver", kv_args, kv_port, workdir, env) as k:

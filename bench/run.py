@@ -1,7 +1,8 @@
 """Run every benchmark: each ``bench/bench_*.py`` module's ``main(argv)``, in name order.
 
 ``python bench/run.py [--only server,types] [--quick] [other options passed on]``.
-Every benchmark measures redis-server in the same run and prints ratios.
+Every module takes ``--quick``; other options are passed on to each module, so
+use them with ``--only``. A benchmark that fails is reported and the others run.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(name)
         try:
             failures += 1 if module.main(list(passed_on)) else 0
+        except SystemExit as exc:  # e.g. an option this benchmark does not take
+            if exc.code:
+                print(f"{name} stopped: exit {exc.code}", flush=True)
+                failures += 1
         except Exception as exc:  # one broken benchmark should not hide the others
             print(f"{name} failed: {exc!r}", flush=True)
             failures += 1

@@ -54,6 +54,28 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class WriteSnapshot:
+    """Put an RDB image the core has taken on disk, by the file operations in ``steps``.
+
+    ``steps`` (see `kvcore.snapshots.write_steps`) are, in order,
+    ``("write", name)`` (create or truncate ``name`` and write ``data``),
+    ``("fsync", name)``, ``("rename", src, dst)`` (atomic) and
+    ``("fsync-dir",)`` (the directory of the files). The runtime stops at the
+    first that fails, removes a temp file left behind, and reports
+    ``job_done(job, False, error)``. A foreground one (SAVE, SHUTDOWN) finishes
+    before the next effect; a background one (BGSAVE, the save schedule) runs
+    alongside: ``data`` is already the point-in-time image, so a thread may
+    write it.
+    """
+
+    job: int
+    path: str
+    data: bytes
+    background: bool
+    steps: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Connect:
     """Open an outgoing connection (replication, cluster bus)."""
 

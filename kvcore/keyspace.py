@@ -195,6 +195,8 @@ class Database:
     def _expire_if_due(self, key: bytes) -> bool:
         """Delete an expired key (a primary does; a replica only hides it)."""
         node = self.node
+        if node.loading:
+            return False  # nothing expires while loading (Redis's keyIsExpired)
         if node.is_replica:
             return True
         self.delete(key)

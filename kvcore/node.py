@@ -28,6 +28,7 @@ from kvcore.effects import AppendLog, Close, Send
 from kvcore.keyspace import Database
 from kvcore.protocol import Limits
 from kvcore.reply import Error
+from kvcore.snapshots import Snapshots
 from kvcore.stats import Stats
 
 VERSION = "7.0.15"
@@ -99,6 +100,7 @@ class Node:
         self.write_gate = None
         self._closing: list[Client] = []
         self._next_job = 1
+        self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
         self._limits = Limits(self.config["proto-max-bulk-len"], not self.config["requirepass"])
         self.config.listeners.append(self._config_changed)
 
@@ -134,18 +136,19 @@ class Node:
             self.stats.total_error_replies += 1
             client.reply(Error("ERR " + error))
             self.close_after_reply(client)
-        elif client.reader.buffered() > self.config["client-query-buffer-limit"]:
+        elif client.reader.buffered() > self.config.values["client-query-buffer-limit"]:
             self.close_after_reply(client)
 
     def _run_requests(self, client: Client, requests: list[list[bytes]]) -> None:
+        blocking = self.blocking
         for index, argv in enumerate(requests):
             if client.closing:
                 return
             if argv:
-                self.blocking.request = argv
+                blocking.request = argv
                 execute(self, client, argv)
-                if self.blocking.ready:
-                    self.blocking.serve_ready()
+                if blocking.ready:
+                    blocking.serve_ready()
                 if client.blocked is not None:
                     client.pending.extend(requests[index + 1 :])
                     return
@@ -170,6 +173,7 @@ class Node:
         self._close_idle_clients()
         self.unblock_timed_out()
         self._retry_log_write()
+        self.snapshots.tick()
 
     def job_done(self, job: int, ok: bool, now: int, error: str = "") -> None:
         """A job the core asked for has finished; release what waited on it.
@@ -179,17 +183,20 @@ class Node:
         acknowledges a write that is not in the log.
         """
         self.now = now
+        if self.snapshots.owns(job):
+            self.snapshots.job_done(job, ok, error)
+            return
         if job != self._log_job:
             return
         self._log_job = None
         if not ok:
             self.aof_write_error = error or "Input/output error"
-            self.write_gate = self._refuse_writes_after_disk_error
+            self.update_write_gate()
             return
         del self._log_records[: self._log_job_records]
         self._durable_records += self._log_job_records
         self.aof_write_error = ""
-        self.write_gate = None
+        self.update_write_gate()
         released: dict[int, list[bytes]] = {}
         closes: list[int] = []
         while self._held and self._held[0][0] <= self._durable_records:
@@ -233,9 +240,18 @@ class Node:
         if self.aof_write_error and self._log_job is None and self._log_records:
             self._start_log_job(self._effects)
 
+    def update_write_gate(self) -> None:
+        """Check commands against disk errors while the log or the last background save failed."""
+        failing = self.aof_write_error or not self.snapshots.last_bgsave_ok
+        self.write_gate = self._refuse_writes_after_disk_error if failing else None
+
     def _refuse_writes_after_disk_error(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
+        """-MISCONF for writes and PING: a failed background save first, as Redis checks."""
         if cmd.flags & Flag.WRITE or argv[0].lower() == b"ping":
-            return Error(errors.MISCONF_AOF % self.aof_write_error)
+            if self.snapshots.refuses_writes():
+                return Error(errors.MISCONF)
+            if self.aof_write_error:
+                return Error(errors.MISCONF_AOF % self.aof_write_error)
         return None
 
     def _collect_output(self) -> tuple[list[tuple[int, bytes]], list[int]]:
@@ -263,6 +279,12 @@ class Node:
             client.closing = True
             self._closing.append(client)
 
+    def new_job(self) -> int:
+        """A fresh number for a job that reports back with `job_done`."""
+        job = self._next_job
+        self._next_job += 1
+        return job
+
     def emit(self, effect) -> None:
         """Queue an effect that is not a reply (`Shutdown`, `RewriteConfig`) for the runtime."""
         self._effects.append(effect)
@@ -288,7 +310,7 @@ class Node:
 
     def propagate(self, db_index: int, argv: list[bytes]) -> None:
         """Record a write for the log (and, later, replicas), as Redis's propagate()."""
-        if not self.config["appendonly"] or self.loading:
+        if not self.config.values["appendonly"] or self.loading:
             return
         if db_index != self._log_db:
             self._log_records.append(_encode_command([b"SELECT", b"%d" % db_index]))

@@ -37,6 +37,21 @@ def format_double(value: float) -> bytes:
 
 def encode(reply, resp3: bool) -> bytes:
     """Encode one reply value."""
+    kind = type(reply)
+    if kind is Simple:
+        data = _simple_cache.get(reply.text)
+        if data is not None:
+            return data
+    elif kind is bytes:
+        n = len(reply)
+        if n < 10000:
+            return _BULK_HEADERS[n] + reply + b"\r\n"
+    elif kind is int:
+        if 0 <= reply < 10000:
+            return _SMALL_INTS[reply]
+        return b":%d\r\n" % reply
+    elif reply is None:
+        return _NULL3 if resp3 else _NULL_BULK
     out: list[bytes] = []
     _encode_into(reply, resp3, out)
     return b"".join(out)

@@ -16,6 +16,7 @@ from kvcore.config import Config
 from kvcore.node import ServerInfo
 from net.conffile import VERSION, FatalConfigError, overrides_from, parse_command_line
 from net.log import Log
+from net.persistence import load_at_start
 from net.server import Server
 
 USAGE = """Usage: kvserver [/path/to/redis.conf] [options] [-]
@@ -90,6 +91,8 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     log.notice(f"Running mode=standalone, port={config['port']}.")
     log.verbose(f"Event loop: {loop_name}, seed={seed}")
     log.warning("Server initialized")
+    if not load_at_start(server.node, log):
+        return 1
     pidfile = config["pidfile"]
     if pidfile:
         _write_pidfile(pidfile, pid, log)

@@ -14,10 +14,12 @@ import os
 import signal
 import socket
 import time
+import traceback
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, Close, Connect, Fsync, RewriteConfig, Send, Shutdown, Snapshot
+from kvcore.effects import AppendLog, Close, Fsync, RewriteConfig, Send, Shutdown, WriteSnapshot
 from kvcore.node import Node, ServerInfo
+from net import disk
 from net.conffile import rewrite_file
 from net.log import Log
 
@@ -25,6 +27,7 @@ WRITE_BUFFER_HIGH = 8 * 1024 * 1024
 WRITE_BUFFER_LOW = 1024 * 1024
 AOF_INCR_PATH = "appendonly.aof.incr"
 HZ_MAX = 500
+BACKGROUND_WAIT_S = 120  # at shutdown, for background disk jobs (a snapshot may be large)
 _time_ns = time.time_ns
 
 
@@ -49,11 +52,18 @@ class ClientConnection(asyncio.Protocol):
         self.server.opened(self)
 
     def data_received(self, data: bytes) -> None:
-        self.node.receive(self.conn, data, _time_ns() // 1_000_000)
         server = self.server
-        if not server.drain_pending:
+        if server.drain_pending:
+            now = server.now  # read by the first connection of this loop iteration
+        else:
+            server.now = now = _time_ns() // 1_000_000
             server.drain_pending = True
             server.loop.call_soon(server.drain)
+        try:
+            self.node.receive(self.conn, data, now)
+        except Exception:  # a bug in the core: drop this client, keep serving the others
+            server.log.warning(f"Closing a client after an internal error:\n{traceback.format_exc()}")
+            self.transport.abort()
 
     def eof_received(self) -> bool:
         # The peer sent its last bytes: answer them before the transport closes.
@@ -82,14 +92,17 @@ class Server:
         self.log = log
         self.node = Node(config, rng=rng, info=info, now=now_ms())
         self.conns: dict[int, ClientConnection] = {}
+        self.writers: dict[int, object] = {}  # conn -> its transport's write
         self.next_conn = 1
         self.drain_pending = False
+        self.now = now_ms()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[asyncio.base_events.Server] = []
         self.exit_code: asyncio.Future | None = None
         self.aof_fd = -1
         self.tick_handle: asyncio.TimerHandle | None = None
         self.background: set[asyncio.Future] = set()
+        self.signalled = False
         self._statm_fd = _open_statm()
         config.listeners.append(self._config_changed)
 
@@ -98,6 +111,7 @@ class Server:
         """Listen, run until a shutdown is asked for, then stop; the exit code."""
         self.loop = asyncio.get_running_loop()
         self.exit_code = self.loop.create_future()
+        self.loop.set_exception_handler(self._loop_error)
         if not await self._listen():
             return 1
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -142,33 +156,53 @@ class Server:
             return False
         return True
 
+    def _loop_error(self, loop, context: dict) -> None:
+        """Errors the event loop catches go to our log, never to stderr."""
+        error = context.get("exception")
+        detail = "".join(traceback.format_exception(error)) if error is not None else ""
+        self.log.warning(f"Event loop error: {context.get('message', '')}\n{detail}".rstrip())
+
     def _protocol(self) -> ClientConnection:
         return ClientConnection(self)
 
     def _signalled(self, signum: int) -> None:
+        """SIGTERM/SIGINT: the core decides (a final save first if one is due), as SHUTDOWN."""
         name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        if self.signalled and signum == signal.SIGINT:
+            self.log.warning("You insist... exiting now.")
+            self.request_stop(1)
+            return
+        self.signalled = True
         self.log.warning(f"Received {name} scheduling shutdown...")
-        self.request_stop(0)
+        self.log.warning("User requested shutdown...")
+        snapshots = getattr(self.node, "snapshots", None)
+        if snapshots is None or not hasattr(snapshots, "shutdown_on_signal"):
+            self.request_stop(0)
+            return
+        snapshots.shutdown_on_signal(now_ms())  # ends with a Shutdown effect, or an error logged
+        self.schedule_drain()
 
     def request_stop(self, code: int) -> None:
         if self.exit_code is not None and not self.exit_code.done():
             self.exit_code.set_result(code)
 
     async def _stop(self) -> None:
-        self.log.warning("User requested shutdown...")
+        if not self.signalled:
+            self.log.warning("User requested shutdown...")
         if self.tick_handle is not None:
             self.tick_handle.cancel()
         for listener in self.listeners:
             listener.close()
         self.drain()
         if self.background:
-            await asyncio.wait(self.background, timeout=5)
+            self.log.warning("Waiting for background disk jobs to finish...")
+            await asyncio.wait(self.background, timeout=BACKGROUND_WAIT_S)
         self._close_aof()
         for client in list(self.conns.values()):
             client.transport.close()
         await asyncio.sleep(0)
         if self.config["unixsocket"]:
-            _remove_quietly(self.config["unixsocket"])
+            disk.remove_quietly(self.config["unixsocket"])
         self.log.warning("kvserver is now ready to exit, bye bye...")
 
     # -- connections -------------------------------------------------------
@@ -178,6 +212,7 @@ class Server:
         client.conn = conn
         self.conns[conn] = client
         transport = client.transport
+        self.writers[conn] = transport.write
         sock = transport.get_extra_info("socket")
         addr = _format_addr(transport.get_extra_info("peername"), sock)
         laddr = _format_addr(transport.get_extra_info("sockname"), sock)
@@ -187,6 +222,7 @@ class Server:
         self.schedule_drain()
 
     def lost(self, client: ClientConnection) -> None:
+        self.writers.pop(client.conn, None)
         if self.conns.pop(client.conn, None) is not None:
             self.node.closed(client.conn, now_ms())
             self.schedule_drain()
@@ -200,17 +236,24 @@ class Server:
     def drain(self) -> None:
         """Carry out every effect the node has; again if a finished job released more."""
         self.drain_pending = False
+        try:
+            self._drain()
+        except Exception:  # a bug in the core or here: log it, keep the server up
+            self.log.warning(f"Error while carrying out effects:\n{traceback.format_exc()}")
+
+    def _drain(self) -> None:
         node = self.node
         conns = self.conns
+        writers = self.writers
         again = True
         while again:
             again = False
             for effect in node.take_effects():
                 kind = type(effect)
                 if kind is Send:
-                    client = conns.get(effect.conn)
-                    if client is not None:
-                        client.transport.write(effect.data)
+                    write = writers.get(effect.conn)
+                    if write is not None:
+                        write(effect.data)
                 elif kind is Close:
                     client = conns.get(effect.conn)
                     if client is not None:
@@ -230,31 +273,66 @@ class Server:
         if kind is Shutdown:
             self.request_stop(effect.exit_code)
             return False
+        if kind is WriteSnapshot:
+            return self._write_snapshot(effect)
         if kind is RewriteConfig:
             self._rewrite_config(effect)
             return False
-        if kind is Snapshot or kind is Connect:
-            self.log.warning(f"{kind.__name__} is not supported by this runtime yet")
-            self.node.job_done(effect.job, False, now_ms(), "not supported by this runtime yet")
-            return True
-        self.log.warning(f"Unknown effect {effect!r} ignored")
-        return False
+        # Not carried out yet (Connect for replication, ...): a job fails, anything else is ignored.
+        self.log.warning(f"{kind.__name__} is not supported by this runtime yet")
+        job = getattr(effect, "job", None)
+        if job is None:
+            return False
+        self.node.job_done(job, False, now_ms(), "not supported by this runtime yet")
+        return True
 
     def _append_log(self, effect: AppendLog) -> None:
         try:
             if self.aof_fd < 0:
                 self.aof_fd = os.open(AOF_INCR_PATH, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            view = memoryview(effect.data)
-            while view:
-                written = os.write(self.aof_fd, view)
-                view = view[written:]
+            disk.write_all(self.aof_fd, effect.data)
             if effect.fsync:
                 os.fsync(self.aof_fd)
         except OSError as exc:
-            self.log.warning(f"Error writing to the AOF file: {exc.strerror}")
-            self.node.job_done(effect.job, False, now_ms(), exc.strerror or str(exc))
+            self.log.warning(f"Error writing to the AOF file: {disk.error_text(exc)}")
+            self.node.job_done(effect.job, False, now_ms(), disk.error_text(exc))
             return
         self.node.job_done(effect.job, True, now_ms())
+
+    def _write_snapshot(self, effect: WriteSnapshot) -> bool:
+        """Foreground: write now, before the next effect. Background: in a thread."""
+        if not effect.background:
+            self._snapshot_written(effect, disk.run_steps(effect.steps, effect.data))
+            return True
+        self.log.notice("Background saving started")
+        self._in_background(disk.run_steps, (effect.steps, effect.data),
+                            lambda error: self._snapshot_written(effect, error))
+        return False
+
+    def _snapshot_written(self, effect: WriteSnapshot, error: str) -> None:
+        if error:
+            self.log.warning(f"Failed saving the DB: {error}")
+        elif effect.background:
+            self.log.notice("Background saving terminated with success")
+        else:
+            self.log.notice("DB saved on disk")
+        self.node.job_done(effect.job, not error, now_ms(), error)
+
+    def _in_background(self, work, args: tuple, done) -> None:
+        """Run work(*args) in a thread; done(its result) back on the loop, then drain."""
+        future = self.loop.run_in_executor(None, work, *args)
+        self.background.add(future)
+
+        def finished(future: asyncio.Future) -> None:
+            self.background.discard(future)
+            try:
+                result = future.result()
+            except Exception as exc:  # the work's own errors come back as text
+                result = repr(exc)
+            done(result)
+            self.schedule_drain()
+
+        future.add_done_callback(finished)
 
     def _rewrite_config(self, effect: RewriteConfig) -> None:
         try:
@@ -265,21 +343,12 @@ class Server:
             self.log.notice("CONFIG REWRITE executed with success.")
 
     def _background_fsync(self, job: int) -> None:
-        fd = self.aof_fd
-        future = self.loop.run_in_executor(None, _fsync, fd)
-        self.background.add(future)
-
-        def finished(done: asyncio.Future) -> None:
-            self.background.discard(done)
-            error = done.result()
-            self.node.job_done(job, not error, now_ms(), error)
-            self.schedule_drain()
-
-        future.add_done_callback(finished)
+        self._in_background(disk.fsync, (self.aof_fd,),
+                            lambda error: self.node.job_done(job, not error, now_ms(), error))
 
     def _close_aof(self) -> None:
         if self.aof_fd >= 0:
-            error = _fsync(self.aof_fd)
+            error = disk.fsync(self.aof_fd)
             if error:
                 self.log.warning(f"Fail to fsync the AOF file: {error}")
             os.close(self.aof_fd)
@@ -289,7 +358,10 @@ class Server:
     def _tick(self) -> None:
         hz = min(max(self.config["hz"], 1), HZ_MAX)
         self.tick_handle = self.loop.call_later(1 / hz, self._tick)
-        self.node.tick(now_ms(), used_memory=self.rss_bytes())
+        try:
+            self.node.tick(now_ms(), used_memory=self.rss_bytes())
+        except Exception:
+            self.log.warning(f"Error in the server cron:\n{traceback.format_exc()}")
         self.schedule_drain()
 
     def rss_bytes(self) -> int | None:
@@ -319,16 +391,6 @@ def _open_statm() -> int:
         return os.open("/proc/self/statm", os.O_RDONLY)
     except OSError:
         return -1
-
-
-def _fsync(fd: int) -> str:
-    if fd < 0:
-        return ""
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    return ""
 
 
 def _bind_host(address: str) -> str:
@@ -364,9 +426,3 @@ def _tune_socket(sock, keepalive_s: int) -> None:
     except OSError:
         pass
 
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

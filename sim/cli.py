@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shlex
 import sys
 
 import click
@@ -70,7 +71,7 @@ def command(config: RunConfig, verb: str = "run") -> list[str]:
 
 
 def replay_command(result: Result) -> str:
-    return " ".join(command(result.config, "replay") + ["--expect-hash", result.trace_hash])
+    return shlex.join(command(result.config, "replay") + ["--expect-hash", result.trace_hash])
 
 
 def run_options(with_seed: bool = True):
@@ -234,7 +235,7 @@ def sweep(seeds, jobs, stop_on_failure, as_json, **options) -> None:
     failures.sort(key=lambda outcome: outcome.seed)
     rows = [
         {"seed": f.seed, "failed": list(f.failed),
-         "replay": " ".join(command(dataclasses.replace(base, seed=f.seed), "replay") + ["--expect-hash", f.trace_hash])}
+         "replay": shlex.join(command(dataclasses.replace(base, seed=f.seed), "replay") + ["--expect-hash", f.trace_hash])}
         for f in failures
     ]
     if as_json:

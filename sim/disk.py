@@ -79,6 +79,10 @@ class Disk:
         """Atomically replace `dst` by `src`."""
         self.files[dst] = self.files.pop(src)
 
+    def remove(self, name: str) -> None:
+        """Unlink `name` if it exists (atomic, like rename)."""
+        self.files.pop(name, None)
+
     def read(self, name: str) -> bytes | None:
         file = self.files.get(name)
         return None if file is None else file.content()

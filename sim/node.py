@@ -13,7 +13,9 @@ Lifecycle faults: `kill` (the process dies: its connections are reset, the
 disk cache survives), `power_off`/`power_on` (the machine dies: connections go
 silent, the disk cache is lost), `pause`/`resume` (the process stops, its
 input queues up), and `restart`. A (re)start builds the core with the
-`recover(disk, boot)` hook; until persistence lands it is `recover_empty`.
+`recover(disk, boot)` hook (`recover_empty`, or `sim.persistence.recover_rdb`);
+a start whose recovery fails (`RecoveryFailed`: a corrupt snapshot) leaves the
+node down, as redis-server refuses to start.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from dataclasses import dataclass
 from simpy.events import Timeout
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, Close, Connect, Fsync, Send, Shutdown, Snapshot
+from kvcore.effects import AppendLog, Close, Connect, Fsync, Send, Shutdown, Snapshot, WriteSnapshot
 from kvcore.node import Node, ServerInfo
+from sim import persistence
 from sim.clock import Clock
 from sim.disk import Disk
 from sim.net import FIN, RST, SYN, SYN_ACK, Conn, Network
@@ -99,7 +102,11 @@ class SimNode:
             self.name, self.config, derive(self.seed, f"node/{self.name}/core/{self.incarnation}"),
             self.clock.now(), ServerInfo(pid=PID_BASE + self.incarnation, tcp_port=6379, os_name="Linux 6.1.0 x86_64"),
         )
-        self.core = self.recover(self.disk, boot)
+        try:
+            self.core = self.recover(self.disk, boot)
+        except persistence.RecoveryFailed as exc:
+            self.trace.add(("node", self.env.now, self.name, "start-failed", str(exc)))
+            return
         self.paused = False
         self.trace.add(("node", self.env.now, self.name, "start", self.incarnation))
         self._arm_tick()
@@ -255,6 +262,9 @@ class SimNode:
             elif kind is AppendLog:
                 self._append_log(effects, index, effect)
                 return
+            elif kind is WriteSnapshot:
+                if persistence.write_snapshot(self, effects, index):
+                    return  # foreground: the rest waits for it (finish_foreground)
             else:
                 self._background(effect)
         if self.inbox:
@@ -275,6 +285,10 @@ class SimNode:
         if self.paused:
             self.stalled = (effects, index, ok)  # the disk is done; the stopped process is not
             return
+        self._finish_log(effects, index, ok)
+
+    def finish_foreground(self, effects: list, index: int, ok: bool) -> None:
+        """A foreground effect other than a log append is done (a snapshot): go on as after one."""
         self._finish_log(effects, index, ok)
 
     def _finish_log(self, effects: list, index: int, ok: bool) -> None:

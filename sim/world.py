@@ -27,7 +27,8 @@ from sim.client import OP_TIMEOUT_MS, FinalReader, SimClient
 from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
 from sim.nemesis import Nemesis
 from sim.net import Network
-from sim.node import Recover, SimNode, recover_empty
+from sim.node import Recover, SimNode
+from sim.persistence import recovery_for
 from sim.rng import derive
 from sim.trace import Trace
 from sim.workloads import WORKLOADS, key_index
@@ -125,13 +126,14 @@ class Result:
 class World:
     """One run's world. Build it, then `run()` it once."""
 
-    def __init__(self, config: RunConfig, keep_trace: bool = False, recover: Recover = recover_empty) -> None:
+    def __init__(self, config: RunConfig, keep_trace: bool = False, recover: Recover | None = None) -> None:
         self.config = config
         self.env = simpy.Environment()
         self.trace = Trace(keep_trace)
         self.workload = WORKLOADS[config.workload]
         self.net = Network(self.env, config.seed, self.trace)
         options = dict(config.config)
+        recover = recover or recovery_for(options)  # by default, what the nodes' options persist
         self.nodes = {
             f"n{i + 1}": SimNode(self.env, self.net, self.trace, config.seed, f"n{i + 1}", f"10.0.0.{i + 1}", options, recover)
             for i in range(config.nodes)
@@ -261,6 +263,6 @@ def fault_schedule(config: RunConfig) -> list[FaultEvent]:
     return schedule(plan(config.faults, config.seed), config.seed, config.duration_ms, shape)
 
 
-def run(config: RunConfig, keep_trace: bool = False, recover: Recover = recover_empty) -> Result:
+def run(config: RunConfig, keep_trace: bool = False, recover: Recover | None = None) -> Result:
     """Build and run one world."""
     return World(config, keep_trace, recover).run()

@@ -27,6 +27,7 @@ FAMILIES = [
     "sort",
     "transactions",
     "pubsub",
+    "persistence",
 ]
 
 

@@ -333,7 +333,7 @@ def _expire(client, argv, basetime: int, unit_ms: int):
     if flags and not _expiry_allowed(flags, when, db.ttl_ms(key)):
         return 0
     node = client.node
-    if when <= node.now and not node.is_replica:
+    if when <= node.now and not node.is_replica and not node.loading:
         db.delete(key)
         client.propagate_as = [[b"UNLINK" if node.config["lazyfree-lazy-expire"] else b"DEL", key]]
         return 1

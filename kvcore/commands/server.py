@@ -22,7 +22,7 @@ from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_
 from kvcore.commands.table import FLAG_NAMES, Command, Flag, Registry
 from kvcore.config import BY_NAME, OPTIONS, ConfigError
 from kvcore.dispatch import NO_REPLY
-from kvcore.effects import RewriteConfig, Shutdown
+from kvcore.effects import RewriteConfig
 from kvcore.glob import glob_match
 from kvcore.reply import OK, Error, Map, SetReply, Simple, Verbatim
 
@@ -337,8 +337,7 @@ def shutdown(client, argv):
         raise Error("ERR No shutdown in progress.")
     node = client.node
     node.shutdown_requested = [option.decode() for option in options]  # what persistence will honour
-    node.emit(Shutdown(0))
-    node.close_after_reply(client)
+    node.snapshots.shutdown(client)  # saves first when asked or scheduled, then emits Shutdown
     return NO_REPLY
 
 
@@ -646,7 +645,8 @@ def debug(client, argv):
     if sub == b"object" and len(argv) == 3:
         return debug_object(client, argv[2])
     if sub == b"reload":
-        raise Error("ERR DEBUG RELOAD needs persistence, which this server does not have yet")
+        client.node.snapshots.debug_reload(client, argv)
+        return NO_REPLY
     raise subcommand_syntax_error(argv)
 
 

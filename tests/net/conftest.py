@@ -10,8 +10,8 @@ from tests.servers import kvserver
 
 @pytest.fixture(scope="module")
 def server():
-    """A kvserver process shared by a module's tests; yields (port, process)."""
-    with kvserver() as (port, proc):
+    """A kvserver process shared by a module's tests, no save schedule; yields (port, process)."""
+    with kvserver(["--save", ""]) as (port, proc):
         yield port, proc
 
 

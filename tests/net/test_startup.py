@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import signal
@@ -13,7 +14,7 @@ import time
 import pytest
 import redis
 
-from tests.net.util import connect, read_exactly, read_until_eof, resp2, wait_until
+from tests.net.util import connect, read_exactly, read_until_eof, resp2, skip_if_missing, wait_until
 from tests.servers import free_port, kvserver, running
 
 LOG_LINE = re.compile(r"^\d+:[CM] \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d{3} [.\-*#] .+$")
@@ -175,3 +176,89 @@ def _ping_ok(port: int) -> bool:
         return resp2(port).ping()
     except redis.RedisError:
         return False
+
+
+def test_shutdown_command_stops_the_server(tmp_path):
+    with kvserver(["--logfile", str(tmp_path / "kv.log")]) as (port, proc):
+        client = resp2(port)
+        skip_if_missing(client, "COMMAND", "INFO", "SHUTDOWN")
+        with contextlib.suppress(redis.ConnectionError):
+            client.execute_command("SHUTDOWN", "NOSAVE")
+        assert proc.wait(10) == 0
+    assert "ready to exit, bye bye" in (tmp_path / "kv.log").read_text()
+
+
+def test_config_rewrite_edits_the_file(tmp_path):
+    port = free_port()
+    conf = tmp_path / "kv.conf"
+    conf.write_text("# kept comment\nport 1\nhz 20\nmaxclients 100\n")
+    args = [sys.executable, "-m", "net.main", str(conf), "--port", str(port)]
+    with running(args, port, cwd=str(tmp_path)):
+        client = resp2(port)
+        skip_if_missing(client, "CONFIG", "GET", "hz")
+        assert client.config_set("maxclients", "77")
+        assert client.config_set("hz", "10")  # back to its default
+        assert client.execute_command("CONFIG", "REWRITE")
+        client.close()
+        text = conf.read_text()
+    lines = text.splitlines()
+    assert lines[0] == "# kept comment"
+    assert "maxclients 77" in lines
+    assert f"port {port}" in lines
+    assert "hz 10" in lines and "hz 20" not in lines
+
+
+def test_config_set_loglevel_and_dir_reach_the_runtime(tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    with kvserver(["--logfile", str(tmp_path / "kv.log")]) as (port, proc):
+        client = resp2(port)
+        skip_if_missing(client, "CONFIG", "GET", "dir")
+        assert client.config_set("loglevel", "warning")
+        assert client.config_set("dir", str(other))
+        assert os.readlink(f"/proc/{proc.pid}/cwd") == str(other)
+        proc.terminate()
+        assert proc.wait(10) == 0
+    text = (tmp_path / "kv.log").read_text()
+    assert "Received SIGTERM" in text  # a warning: still logged
+    assert "* " not in text.split("Received SIGTERM")[1]  # notices no longer are
+
+
+def test_snapshots_are_written_in_dir(tmp_path):
+    with kvserver(["--dir", str(tmp_path), "--save", "3600 1", "--dbfilename", "snap.rdb"]) as (port, proc):
+        client = resp2(port)
+        skip_if_missing(client, "LASTSAVE")
+        client.set("k", "v")
+        assert client.bgsave()
+        assert wait_until(lambda: (tmp_path / "snap.rdb").exists())
+        first = (tmp_path / "snap.rdb").read_bytes()
+        assert first.startswith(b"REDIS")
+        client.set("k2", "v2")
+        assert client.save()
+        assert (tmp_path / "snap.rdb").read_bytes() != first
+        client.set("k3", "v3")
+        proc.terminate()  # a save is due: SIGTERM saves first, as Redis does
+        assert proc.wait(20) == 0
+    assert b"k3" in (tmp_path / "snap.rdb").read_bytes()
+    assert not list(tmp_path.glob("temp-*.rdb"))
+
+
+def test_failed_snapshot_is_reported(tmp_path):
+    with kvserver(["--dir", str(tmp_path), "--save", "", "--dbfilename", "no/such/dir/x.rdb"]) as (port, _):
+        client = resp2(port)
+        skip_if_missing(client, "LASTSAVE")
+        with pytest.raises(redis.ResponseError):
+            client.save()
+        assert client.ping()
+
+
+@pytest.mark.parametrize("fsync", ["always", "everysec", "no"])
+def test_append_only_log_is_written_before_the_reply(tmp_path, fsync):
+    with kvserver(["--dir", str(tmp_path), "--save", "", "--appendonly", "yes", "--appendfsync", fsync]) as (port, _):
+        client = resp2(port)
+        assert client.set("logged", "value")
+        assert client.incr("logged-counter") == 1
+        log = (tmp_path / "appendonly.aof.incr").read_bytes()  # written before the replies went out
+        assert b"$6\r\nlogged\r\n$5\r\nvalue\r\n" in log
+        assert b"$4\r\nINCR\r\n$14\r\nlogged-counter\r\n" in log or b"logged-counter" in log
+        assert client.get("logged") == b"value"

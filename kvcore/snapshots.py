@@ -1,0 +1,334 @@
+"""RDB snapshots: when to take one, the job in flight, and what the node knows of the last.
+
+The core decides everything that changes what survives a crash: it takes the
+point-in-time image itself (`kvcore.rdb.write` at the instant of SAVE, BGSAVE
+or the `save` schedule) and hands the bytes to the runtime in a
+`WriteSnapshot` effect, together with the file operations that put them on
+disk (`write_steps`: temp file, fsync, rename, fsync of the directory, as
+redis-server's rdbSave). A foreground snapshot (SAVE, SHUTDOWN, DEBUG RELOAD)
+holds its client's reply until the job is done; a background one (BGSAVE, the
+schedule) answers at once and runs alongside.
+
+State kept as redis-server keeps it: changes since the last save (the
+node's ``dirty`` counter minus its value when the last saved image was
+taken), the last save time (`Node.last_save_s`, what LASTSAVE returns), the
+status of the last background save, which under
+``stop-writes-on-bgsave-error yes`` with a save schedule refuses writes with
+-MISCONF until a save succeeds, and a failed background save retried by the
+schedule only after `RETRY_DELAY_S`.
+
+One snapshot job is in flight at a time. Unlike Redis, a SHUTDOWN that finds
+a background save running waits for it instead of killing it, then saves.
+"""
+
+from __future__ import annotations
+
+from kvcore import info, rdb
+from kvcore.blocking import Blocked
+from kvcore.effects import Shutdown, WriteSnapshot
+from kvcore.reply import OK, Error, Simple
+
+RETRY_DELAY_S = 5  # CONFIG_BGSAVE_RETRY_DELAY
+IN_PROGRESS = "ERR Background save already in progress"
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+RELOAD_UNSUPPORTED = "ERR DEBUG RELOAD supports no options here: the core cannot read the file back"
+RELOAD_LOAD_FAILED = "ERR Error trying to load the RDB dump, check server logs."
+STARTED = Simple("Background saving started")
+SCHEDULED = Simple("Background saving scheduled")
+
+# What a foreground job does when it is done.
+SAVE, SHUTDOWN, RELOAD = "save", "shutdown", "reload"
+
+
+def write_steps(temp: str, path: str) -> tuple[tuple[str, ...], ...]:
+    """The file operations that replace ``path`` by a new image, in order.
+
+    The image is complete and durable in ``temp`` before the atomic rename
+    makes it the snapshot, and the directory is fsynced so that the rename
+    itself survives a power loss: at every instant the old or the new image
+    is on disk, whole.
+    """
+    return (("write", temp), ("fsync", temp), ("rename", temp, path), ("fsync-dir",))
+
+
+def parse_save_params(text: str) -> list[tuple[int, int]]:
+    """``"3600 1 300 100"`` -> [(3600, 1), (300, 100)]: seconds, changes. Malformed: none."""
+    words = text.split()
+    try:
+        numbers = [int(word) for word in words]
+    except ValueError:
+        return []
+    if len(numbers) % 2:
+        return []
+    return list(zip(numbers[::2], numbers[1::2], strict=True))
+
+
+class Snapshots:
+    """A node's snapshot state and decisions (``node.snapshots``)."""
+
+    def __init__(self, node) -> None:
+        self.node = node
+        self.job: int | None = None
+        self.background = False
+        self.purpose = ""  # a foreground job's: SAVE, SHUTDOWN or RELOAD
+        self.data = b""  # the image in flight (DEBUG RELOAD loads it back)
+        self.started_ms = 0
+        self.dirty_at_start = 0
+        self.keys_at_start = 0
+        self.waiter = None  # the client whose reply waits for the foreground job
+        self.waiter_record: Blocked | None = None  # what it is blocked on (CLIENT UNBLOCK may end that)
+        self.dirty_at_last_save = 0
+        self.last_bgsave_ok = True
+        self.last_try_s = 0
+        self.last_bgsave_time_s = -1
+        self.saves = 0
+        self.scheduled = False
+        self.shutdown_pending = False  # a SHUTDOWN waits for the background save in flight
+        self.shutdown_force = False
+        self.keys_loaded = 0
+        self.keys_expired = 0
+        self._params_text = None
+        self._params: list[tuple[int, int]] = []
+
+    # -- facts -------------------------------------------------------------------
+    def save_params(self) -> list[tuple[int, int]]:
+        text = self.node.config["save"]
+        if text != self._params_text:
+            self._params_text, self._params = text, parse_save_params(text)
+        return self._params
+
+    def changes(self) -> int:
+        """rdb_changes_since_last_save."""
+        return self.node.stats.dirty - self.dirty_at_last_save
+
+    def in_progress(self) -> bool:
+        return self.job is not None and self.background
+
+    def refuses_writes(self) -> bool:
+        """stop-writes-on-bgsave-error: the last background save failed and saves are configured."""
+        node = self.node
+        return not self.last_bgsave_ok and node.config["stop-writes-on-bgsave-error"] and bool(self.save_params())
+
+    def owns(self, job: int) -> bool:
+        return job == self.job
+
+    # -- commands ------------------------------------------------------------------
+    def save(self, client):
+        """SAVE: a foreground snapshot; the client's reply waits for the job."""
+        if self.job is not None:
+            raise Error(IN_PROGRESS)
+        self.saves += 1
+        self._hold(client)
+        self._start(background=False, purpose=SAVE)
+
+    def bgsave(self, in_exec: bool):
+        """BGSAVE [SCHEDULE]: start a background snapshot now, or from the cron (inside EXEC).
+
+        SCHEDULE only matters while another child runs (an AOF rewrite), which
+        the core does not have: BGSAVE SCHEDULE starts at once like BGSAVE.
+        """
+        if self.in_progress():
+            raise Error(IN_PROGRESS)
+        if self.job is not None or in_exec:
+            self.scheduled = True
+            return SCHEDULED
+        self._start_background()
+        return STARTED
+
+    def shutdown(self, client) -> None:
+        """SHUTDOWN (client) or a signal (None): save first if asked or scheduled, then exit.
+
+        The options are in ``node.shutdown_requested``. A failed save keeps the
+        server running (the client gets an error), unless FORCE.
+        """
+        options = self.node.shutdown_requested or []
+        if "nosave" in options or ("save" not in options and not self.save_params()):
+            self._exit(client)
+            return
+        self.shutdown_force = "force" in options
+        if client is not None:
+            self._hold(client)
+        if self.job is not None:
+            self.shutdown_pending = True
+            return
+        self._start(background=False, purpose=SHUTDOWN)
+
+    def shutdown_on_signal(self, now: int) -> None:
+        """SIGTERM/SIGINT: as SHUTDOWN with no options and no client."""
+        self.node.now = now
+        self.node.shutdown_requested = []
+        self.shutdown(None)
+
+    def debug_reload(self, client, argv: list[bytes]) -> None:
+        """DEBUG RELOAD: save, then load the saved image back."""
+        options = [arg.upper() for arg in argv[2:]]
+        if any(option not in (b"MERGE", b"NOFLUSH", b"NOSAVE") for option in options):
+            raise Error(RELOAD_OPTIONS)
+        if options:
+            raise Error(RELOAD_UNSUPPORTED)
+        if self.job is not None:
+            raise Error(IN_PROGRESS)
+        self._hold(client)
+        self._start(background=False, purpose=RELOAD)
+
+    # -- inputs ----------------------------------------------------------------------
+    def loaded(self, result: rdb.LoadResult) -> None:
+        """The runtime loaded a snapshot at start: the data is as saved (no changes since)."""
+        self.keys_loaded = result.keys_loaded
+        self.keys_expired = result.keys_expired
+        self.dirty_at_last_save = self.node.stats.dirty
+
+    def tick(self) -> None:
+        """The cron: a scheduled BGSAVE, or the `save` schedule's."""
+        if self.job is not None:
+            return
+        node = self.node
+        now_s = node.now // 1000
+        may_retry = self.last_bgsave_ok or now_s - self.last_try_s > RETRY_DELAY_S
+        if not may_retry:
+            return
+        if self.scheduled:
+            self._start_background()
+            return
+        changes = self.changes()
+        for seconds, needed in self.save_params():
+            if changes >= needed and now_s - node.last_save_s > seconds:
+                self._start_background()
+                return
+
+    def job_done(self, job: int, ok: bool, error: str) -> None:
+        """The snapshot job finished: record it, answer who waited, go on with a pending shutdown."""
+        node = self.node
+        background, purpose, data = self.background, self.purpose, self.data
+        self.job, self.data = None, b""
+        if ok:
+            self.dirty_at_last_save = self.dirty_at_start
+            node.last_save_s = node.now // 1000
+            self.last_bgsave_ok = True
+        elif background:
+            self.last_bgsave_ok = False
+        if background:
+            self.last_bgsave_time_s = (node.now - self.started_ms) // 1000
+        node.update_write_gate()
+        if background:
+            if self.shutdown_pending:
+                self.shutdown_pending = False
+                self._start(background=False, purpose=SHUTDOWN)
+            return
+        if purpose == SHUTDOWN:
+            self._shutdown_saved(ok)
+        elif purpose == RELOAD:
+            self._release(self._reload(data) if ok else Error("ERR"))
+        else:
+            self._release(OK if ok else Error("ERR"))
+
+    # -- internals -------------------------------------------------------------------
+    def _start_background(self) -> None:
+        self.saves += 1
+        self.scheduled = False
+        self.last_try_s = self.node.now // 1000
+        self._start(background=True, purpose="")
+
+    def _start(self, background: bool, purpose: str) -> None:
+        node = self.node
+        config = node.config
+        data = rdb.write(node)
+        self.job = node.new_job()
+        self.background, self.purpose = background, purpose
+        self.data = data if purpose == RELOAD else b""
+        self.started_ms = node.now
+        self.dirty_at_start = node.stats.dirty
+        self.keys_at_start = sum(len(db.data) for db in node.dbs)
+        path = config["dbfilename"]
+        temp = "temp-%d.rdb" % node.info.pid
+        node.emit(WriteSnapshot(self.job, path, data, background, write_steps(temp, path)))
+
+    def _hold(self, client) -> None:
+        """Hold a client's reply (and its later requests) until the job is done."""
+        client.blocked = Blocked(client.db.index, [], 0, None, Error("ERR the snapshot was not finished"))
+        self.waiter, self.waiter_record = client, client.blocked
+
+    def _waiting(self, client) -> bool:
+        """Whether ``client`` is still connected and still waiting for this job."""
+        return (
+            client is not None and self.node.clients.get(client.conn) is client
+            and client.blocked is self.waiter_record
+        )
+
+    def _release(self, reply) -> None:
+        client, self.waiter = self.waiter, None
+        if not self._waiting(client):
+            return  # gone or woken meanwhile (or a signal asked)
+        client.reply(reply)
+        self.node.unblock(client)
+
+    def _exit(self, client) -> None:
+        node = self.node
+        node.emit(Shutdown(0))
+        if client is not None:
+            node.close_after_reply(client)
+
+    def _shutdown_saved(self, ok: bool) -> None:
+        client, self.waiter = self.waiter, None
+        live = self._waiting(client)
+        if ok or self.shutdown_force:
+            if live:
+                client.blocked = None
+            self._exit(client if live else None)
+            return
+        self.node.shutdown_requested = None
+        if live:
+            client.reply(Error(SHUTDOWN_FAILED))
+            self.node.unblock(client)
+
+    def _reload(self, data: bytes):
+        node = self.node
+        try:
+            rdb.load(node, data)
+        except rdb.RdbError:
+            return Error(RELOAD_LOAD_FAILED)
+        self.dirty_at_last_save = node.stats.dirty
+        return OK
+
+    # -- INFO ------------------------------------------------------------------------
+    def info_fields(self) -> list[tuple[str, object]]:
+        """INFO persistence's loading and rdb fields, as Redis 7.0 lists them."""
+        node = self.node
+        running = self.in_progress()
+        return [
+            ("loading", int(node.loading)),
+            ("async_loading", 0),
+            ("current_cow_peak", 0),
+            ("current_cow_size", 0),
+            ("current_cow_size_age", 0),
+            ("current_fork_perc", "0.00"),
+            ("current_save_keys_processed", 0),
+            ("current_save_keys_total", self.keys_at_start if running else 0),
+            ("rdb_changes_since_last_save", self.changes()),
+            ("rdb_bgsave_in_progress", int(running)),
+            ("rdb_last_save_time", node.last_save_s),
+            ("rdb_last_bgsave_status", "ok" if self.last_bgsave_ok else "err"),
+            ("rdb_last_bgsave_time_sec", self.last_bgsave_time_s),
+            ("rdb_current_bgsave_time_sec", (node.now - self.started_ms) // 1000 if running else -1),
+            ("rdb_saves", self.saves),
+            ("rdb_last_cow_size", 0),
+            ("rdb_last_load_keys_expired", self.keys_expired),
+            ("rdb_last_load_keys_loaded", self.keys_loaded),
+        ]
+
+
+_BASE_SECTION = info.SECTIONS["persistence"]
+_MODULE_FIELDS = [("module_fork_in_progress", 0), ("module_fork_last_cow_size", 0)]
+
+
+def _persistence_section(node) -> list[tuple[str, object]]:
+    """The rdb fields from here, then the others (aof_*) from the section registered before."""
+    fields = node.snapshots.info_fields()
+    names = {name for name, _ in fields}
+    fields += [field for field in _BASE_SECTION(node) if field[0] not in names and not field[0].startswith("rdb_")]
+    names = {name for name, _ in fields}
+    return fields + [field for field in _MODULE_FIELDS if field[0] not in names]
+
+
+info.register_section("persistence", _persistence_section)

@@ -1,0 +1,90 @@
+"""File operations the core asks for: log appends, fsyncs, and snapshot writes.
+
+Each function does the I/O and reports failure as the OS's error text (an
+empty string for success), which the server passes back with `job_done`.
+Paths are relative to the working directory, which is the ``dir`` option.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def error_text(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte (os.write may write less than asked)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def fsync(fd: int) -> str:
+    if fd < 0:
+        return ""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        return error_text(exc)
+    return ""
+
+
+def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes) -> str:
+    """Carry out a `WriteSnapshot`'s steps in order; stop at the first failure.
+
+    ``("write", name)`` creates or truncates ``name`` with ``data``,
+    ``("fsync", name)``, ``("rename", src, dst)``, ``("fsync-dir",)`` syncs the
+    directory of the files named so far. A file written but not renamed
+    before a failure is removed.
+    """
+    temp = None
+    directory = "."
+    try:
+        for step in steps:
+            op = step[0]
+            if op == "write":
+                temp = step[1]
+                directory = os.path.dirname(temp) or "."
+                _write_file(temp, data)
+            elif op == "fsync":
+                _fsync_path(step[1], os.O_RDONLY)
+            elif op == "rename":
+                os.replace(step[1], step[2])
+                directory = os.path.dirname(step[2]) or "."
+                if step[1] == temp:
+                    temp = None
+            elif op == "fsync-dir":
+                _fsync_path(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            else:
+                raise OSError(0, f"unknown step {op!r}")
+    except OSError as exc:
+        if temp is not None:
+            remove_quietly(temp)
+        return error_text(exc)
+    return ""
+
+
+def _write_file(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _fsync_path(path: str, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,53 @@
+"""Snapshots at start-up: loading ``dbfilename`` from ``dir`` before serving.
+
+The process runs in ``dir``. A file that does not exist means an empty
+dataset; one that cannot be read or parsed stops the start, logged as
+redis-server logs it (with the offset where the file went wrong), and the
+server exits with code 1. Writing snapshots (`WriteSnapshot` effects) is
+carried out by `net.server` with `net.disk.run_steps`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from kvcore import rdb
+
+SHORT_READ = "Short read or OOM loading DB. Unrecoverable error, aborting now."
+
+
+def load_at_start(node, log) -> bool:
+    """Load ``dbfilename`` if it exists; False (the server must exit 1) if it cannot be loaded."""
+    path = node.config["dbfilename"]
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        log.warning(f"Fatal error loading the DB: {exc.strerror}. Exiting.")
+        return False
+    started = time.perf_counter()
+    try:
+        result = rdb.load(node, data)
+    except rdb.RdbError as exc:
+        if exc.message == rdb.EOF_ERROR:
+            log.warning(SHORT_READ)
+        log.warning(f"Internal error in RDB reading offset {exc.offset}, function at rdb.c:0 -> {exc.message}")
+        log.warning("Terminating server after rdb file reading failure.")
+        return False
+    node.snapshots.loaded(result)
+    _log_loaded(node, log, result, time.perf_counter() - started)
+    return True
+
+
+def _log_loaded(node, log, result: rdb.LoadResult, took_s: float) -> None:
+    aux = result.aux
+    if b"redis-ver" in aux:
+        log.notice(f"Loading RDB produced by version {aux[b'redis-ver'].decode('utf-8', 'replace')}")
+    if aux.get(b"ctime", b"").isdigit():
+        log.notice(f"RDB age {max(node.now // 1000 - int(aux[b'ctime']), 0)} seconds")
+    if aux.get(b"used-mem", b"").isdigit():
+        log.notice(f"RDB memory usage when created {int(aux[b'used-mem']) / 1024 / 1024:.2f} Mb")
+    log.notice(f"Done loading RDB, keys loaded: {result.keys_loaded}, keys expired: {result.keys_expired}.")
+    log.notice(f"DB loaded from disk: {took_s:.3f} seconds")

@@ -1,0 +1,169 @@
+"""Snapshots in the simulated world: writing `WriteSnapshot` effects, and recovering from them.
+
+`write_snapshot` carries out the file operations the core chose (the
+effect's ``steps``) on the node's simulated disk, one after the other in
+simulated time, so that a kill or a power loss can fall between any two:
+``write`` puts the image in the page cache (its time grows with the size),
+``fsync`` makes a file durable after the disk's fsync time (slow-fsync and
+fsync-error faults apply), ``rename`` is atomic and immediate, and
+``fsync-dir`` takes an fsync's time (the disk's renames are durable at once,
+so it only waits and may fail). A step fails on a full disk or an fsync
+error; a temp file written and not renamed is then removed. A step's effect
+lands when its time is up, and only if the process that started it is still
+alive; a paused process makes no progress (net writes snapshots from a
+thread of the server process, which SIGSTOP stops too).
+
+`recover_rdb` is the recovery hook (`sim.node.Recover`) of a node whose
+dataset lives in snapshots: it loads ``dbfilename`` as the disk holds it
+(after a power loss only its durable part survived). A file that cannot be
+loaded makes the start fail (`RecoveryFailed`), as redis-server refuses to
+start on a corrupt dump. `recovery_for` picks the hook a run's node options
+call for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simpy.events import Timeout
+
+from kvcore import rdb
+from kvcore.config import Config
+from kvcore.effects import WriteSnapshot
+from kvcore.node import Node
+
+if TYPE_CHECKING:
+    from sim.disk import Disk
+    from sim.node import Boot, Recover, SimNode
+
+WRITE_BYTES_PER_MS = 200_000  # page-cache copy speed: a few ms for a MB
+PAUSED_POLL_MS = 10
+
+
+class RecoveryFailed(Exception):
+    """The disk holds a dataset the server refuses to start from."""
+
+
+# -- recovery ------------------------------------------------------------------------------
+
+
+def recover_rdb(disk: Disk, boot: Boot) -> Node:
+    """A node with the dataset of ``dbfilename`` on the disk (empty if there is none)."""
+    node = Node(Config(boot.config), rng=boot.rng, info=boot.info, now=boot.now_ms)
+    path = node.config["dbfilename"]
+    data = disk.read(path)
+    if data is None:
+        return node
+    try:
+        result = rdb.load(node, data)
+    except rdb.RdbError as exc:
+        raise RecoveryFailed(f"{path}: {exc}") from None
+    node.snapshots.loaded(result)
+    return node
+
+
+def recovery_for(options: dict[str, str]) -> Recover:
+    """The recovery a node with these options needs: its snapshot, unless the AOF holds the data.
+
+    With ``appendonly yes`` Redis loads the AOF instead; that recovery is
+    the AOF's to provide, and until it does the node comes back empty.
+    """
+    from sim.node import recover_empty
+
+    return recover_empty if Config(options)["appendonly"] else recover_rdb
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def write_snapshot(node: SimNode, effects: list, index: int) -> bool:
+    """Start carrying out ``effects[index]``; True if it is foreground (the rest waits for it)."""
+    effect: WriteSnapshot = effects[index]
+    node.trace.add(("effect", node.env.now, node.name, "snapshot-start", effect.job, len(effect.data)))
+    job = SnapshotJob(node, effect, effects, index)
+    if not effect.background:
+        node.busy = True
+    job.next_step()
+    return not effect.background
+
+
+class SnapshotJob:
+    """One snapshot's steps on a node's disk, each taking its simulated time."""
+
+    def __init__(self, node: SimNode, effect: WriteSnapshot, effects: list, index: int) -> None:
+        self.node = node
+        self.effect = effect
+        self.effects = effects
+        self.index = index
+        self.incarnation = node.incarnation
+        self.step = 0
+        self.unrenamed: list[str] = []
+
+    def next_step(self) -> None:
+        steps = self.effect.steps
+        if self.step == len(steps):
+            self._done(True)
+            return
+        self._after(self._duration_ms(steps[self.step]), self._apply)
+
+    def _duration_ms(self, step: tuple[str, ...]) -> int:
+        op = step[0]
+        if op == "write":
+            return 1 + len(self.effect.data) // WRITE_BYTES_PER_MS
+        if op in ("fsync", "fsync-dir"):
+            return self.node.disk.fsync_ms()
+        return 0
+
+    def _after(self, delay_ms: int, then) -> None:
+        Timeout(self.node.env, delay_ms, (self, then)).callbacks.append(_fire)
+
+    def fire(self, then) -> None:
+        node = self.node
+        if node.incarnation != self.incarnation:
+            return  # the process died: the rest of the job never happens
+        if node.paused:
+            self._after(PAUSED_POLL_MS, then)
+            return
+        then()
+
+    def _apply(self) -> None:
+        step = self.effect.steps[self.step]
+        if self._perform(step):
+            self.step += 1
+            self.next_step()
+        else:
+            for name in self.unrenamed:
+                self.node.disk.remove(name)
+            self._done(False)
+
+    def _perform(self, step: tuple[str, ...]) -> bool:
+        disk = self.node.disk
+        op = step[0]
+        if op == "write":
+            self.unrenamed.append(step[1])
+            return disk.replace(step[1], self.effect.data)
+        if op == "fsync":
+            return disk.fsync(step[1])
+        if op == "rename":
+            if disk.read(step[1]) is None:
+                return False
+            disk.rename(step[1], step[2])
+            if step[1] in self.unrenamed:
+                self.unrenamed.remove(step[1])
+            return True
+        if op == "fsync-dir":
+            return not disk.faults.fsync_errors
+        return False
+
+    def _done(self, ok: bool) -> None:
+        node, effect = self.node, self.effect
+        node.trace.add(("effect", node.env.now, node.name, "snapshot-done", effect.job, int(ok)))
+        if effect.background:
+            node.job_finished(self.incarnation, effect.job, ok, "" if ok else "disk error")
+        else:
+            node.finish_foreground(self.effects, self.index, ok)
+
+
+def _fire(event: Timeout) -> None:
+    job, then = event._value
+    job.fire(then)

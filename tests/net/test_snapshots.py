@@ -1,0 +1,147 @@
+"""RDB snapshots on a real kvserver: SAVE, BGSAVE and SHUTDOWN SAVE write ``dir/dbfilename``,
+a restart loads it, redis-server 7.0 and kvserver read each other's files, a
+corrupt file stops the start with the offset where it went wrong, and a
+failing background save refuses writes with -MISCONF instead of crashing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import redis
+
+from kvcore import errors
+from tests.net.util import resp2, wait_until
+from tests.servers import kvserver, redis_server_in_dir
+
+NO_SCHEDULE = ["--save", ""]
+
+
+@contextlib.contextmanager
+def kvserver_in(path, *extra: str):
+    """A kvserver whose dir is ``path``; yields a RESP2 client."""
+    with kvserver(["--dir", str(path), *extra], cwd=str(path)) as (port, proc):
+        client = resp2(port, socket_timeout=30)
+        yield client, proc
+        client.close()
+
+
+def fill(client: redis.Redis) -> None:
+    client.set("s", "hello")
+    client.set("n", 12345)
+    client.rpush("l", "a", "b", "c")
+    client.hset("h", mapping={"f": "v", "g": "w"})
+    client.sadd("set", 1, 2, 3)
+    client.zadd("z", {"m": 1.5, "o": -2})
+    client.set("ttl", "v", ex=10_000)
+    client.select(3)
+    client.set("in3", "x")
+    client.select(0)
+
+
+def assert_filled(client: redis.Redis) -> None:
+    assert client.get("s") == b"hello" and client.get("n") == b"12345"
+    assert client.lrange("l", 0, -1) == [b"a", b"b", b"c"]
+    assert client.hgetall("h") == {b"f": b"v", b"g": b"w"}
+    assert client.smembers("set") == {b"1", b"2", b"3"}
+    assert client.zrange("z", 0, -1, withscores=True) == [(b"o", -2.0), (b"m", 1.5)]
+    assert 9_000 < client.ttl("ttl") <= 10_000
+    client.select(3)
+    assert client.get("in3") == b"x"
+    client.select(0)
+
+
+def bgsave_done(client: redis.Redis) -> bool:
+    return client.info("persistence")["rdb_bgsave_in_progress"] == 0
+
+
+def test_save_then_restart_loads_the_data(tmp_path):
+    with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, proc):
+        fill(client)
+        before = client.lastsave()
+        assert client.save()
+        assert client.lastsave() >= before
+        assert client.info("persistence")["rdb_changes_since_last_save"] == 0
+        proc.terminate()
+        assert proc.wait(10) == 0
+    assert not list(tmp_path.glob("temp-*.rdb"))
+    with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, _):
+        assert_filled(client)
+        assert client.info("persistence")["rdb_last_load_keys_loaded"] == 8
+
+
+def test_bgsave_writes_a_file_redis_server_loads(tmp_path):
+    with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, _):
+        fill(client)
+        assert client.bgsave()
+        assert wait_until(lambda: bgsave_done(client))
+        assert client.info("persistence")["rdb_last_bgsave_status"] == "ok"
+    with redis_server_in_dir(str(tmp_path)) as port:
+        assert_filled(resp2(port))
+
+
+def test_a_dump_written_by_redis_server_loads_at_start(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    with redis_server_in_dir(str(tmp_path)) as port:
+        client = resp2(port)
+        fill(client)
+        assert client.save()
+        client.close()
+    with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, _):
+        assert_filled(client)
+
+
+def test_shutdown_save_saves_before_exiting(tmp_path):
+    with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, proc):
+        client.set("k", "v")
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown(save=True)
+        assert proc.wait(10) == 0
+    with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, proc):
+        assert client.get("k") == b"v"
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown(nosave=True)
+        assert proc.wait(10) == 0
+
+
+def test_a_corrupt_dump_refuses_to_start(tmp_path):
+    with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, _):
+        fill(client)
+        assert client.save()
+    image = (tmp_path / "dump.rdb").read_bytes()
+    (tmp_path / "dump.rdb").write_bytes(image[: len(image) // 2])
+    done = subprocess.run([sys.executable, "-m", "net.main", "--port", "0", "--unixsocket", str(tmp_path / "s"),
+                           "--dir", str(tmp_path)], capture_output=True, text=True, timeout=30, cwd=str(tmp_path))
+    assert done.returncode == 1
+    assert "# Short read or OOM loading DB. Unrecoverable error, aborting now." in done.stdout
+    assert "Internal error in RDB reading offset " in done.stdout
+    assert "Ready to accept connections" not in done.stdout
+
+
+def test_a_failing_bgsave_refuses_writes_and_keeps_serving(tmp_path):
+    missing = tmp_path / "gone"
+    missing.mkdir()
+    with kvserver_in(missing, "--save", "3600 1") as (client, proc):
+        os.rmdir(missing)  # the temp file cannot be created any more
+        client.set("k", "v")
+        assert client.bgsave()
+        assert wait_until(lambda: bgsave_done(client))
+        assert client.info("persistence")["rdb_last_bgsave_status"] == "err"
+        with pytest.raises(redis.ResponseError) as refused:
+            client.set("k", "w")
+        assert str(refused.value) == errors.MISCONF
+        assert client.get("k") == b"v"
+        with pytest.raises(redis.ResponseError, match="^$"):
+            client.save()  # a bare -ERR, as redis-server
+        with pytest.raises(redis.ResponseError, match="Errors trying to SHUTDOWN"):
+            client.shutdown()  # the final save fails too: the server keeps running
+        assert client.get("k") == b"v"
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown(nosave=True)
+        assert proc.wait(10) == 0
