@@ -22,7 +22,6 @@ and truncates files.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -67,7 +66,7 @@ RdbLoader = Callable[..., int]
 """``rdb_loader(node, data) -> end``: load the RDB image at the start of ``data``
 into ``node`` (as rdbLoadRio with RDBFLAGS_AOF_PREAMBLE: keys already expired
 are kept) and return the offset just past it (EOF opcode and checksum). It
-raises an exception on a corrupt image."""
+raises an exception on a corrupt image. `default_rdb_loader` is kvcore.rdb's."""
 
 
 # -- records -------------------------------------------------------------------
@@ -387,12 +386,13 @@ def _failed(result: LoadResult, at: int) -> LoadResult:
 
 
 def default_rdb_loader() -> RdbLoader:
-    """`kvcore.rdb.load_preamble`, the RDB reader this module expects (see `RdbLoader`)."""
-    try:
-        rdb = importlib.import_module("kvcore.rdb")
-        return rdb.load_preamble
-    except (ImportError, AttributeError) as exc:
-        raise RuntimeError("no RDB reader: kvcore.rdb.load_preamble(node, data) -> end is missing") from exc
+    """`kvcore.rdb.load` for an RDB image before the commands: expired keys kept, as Redis keeps them."""
+    from kvcore import rdb
+
+    def load(node, data: bytes) -> int:
+        return rdb.load(node, data, drop_expired=False).end
+
+    return load
 
 
 def load_files(
@@ -494,13 +494,14 @@ class _Checker:
         self.error = ""
         self.epos = 0
         self.stream = _Stream(b"")
-        self.count_memory = bytearray(128)
 
     def fail(self, text: str) -> bool:
         self.error = "0x%16x: %s" % (self.epos, text.split("\0", 1)[0])
         return False
 
     def newline(self, buf: bytes, at: int) -> bool:
+        """consumeNewline. Past the end of a line cut by the end of the file C reads
+        the terminator, then a stale byte of its buffer: shown here as 00."""
         pair = buf[at : at + 2] + b"\0\0"
         if pair[:2] != b"\r\n":
             return self.fail("Expected \\r\\n, got: %s%s" % (_hex_char(pair[0]), _hex_char(pair[1])))
@@ -516,20 +517,7 @@ class _Checker:
             self.fail("Expected prefix '%s', got: '%s'" % (prefix.decode(), _char(buf[0])))
             return None
         value, end = _strtol(_c_string(buf), 1)
-        return value if self.newline(self._in_memory(prefix, buf), end) else None
-
-    def _in_memory(self, prefix: bytes, buf: bytes) -> bytes:
-        """The bytes the C buffer holds: the line, its terminator, then stale bytes.
-
-        A line cut by the end of the file has no CRLF, and the tool reads the
-        byte after its terminator: left there by the previous count line (as
-        observed of redis-check-aof's stack); zero after a string length.
-        """
-        if prefix != b"*":
-            return buf
-        memory = self.count_memory
-        memory[: len(buf) + 1] = buf + b"\0"
-        return bytes(memory)
+        return value if self.newline(buf, end) else None
 
     def read_string(self) -> bytes | None:
         size = self.read_long(b"$")
@@ -701,12 +689,17 @@ def _print_status(io: CheckIO, status: str, name: str, kind: str, to_timestamp: 
 
 
 def default_rdb_check() -> RdbCheck:
-    """`kvcore.rdb.check_preamble`, the RDB checker this module expects (see `RdbCheck`)."""
-    try:
-        rdb = importlib.import_module("kvcore.rdb")
-        return rdb.check_preamble
-    except (ImportError, AttributeError) as exc:
-        raise RuntimeError("no RDB checker: kvcore.rdb.check_preamble(io, data, path) -> end is missing") from exc
+    """`kvcore.rdb.parse` as the RDB checker: its error line, or nothing, instead of redis-check-rdb's report."""
+    from kvcore import rdb
+
+    def check(io: CheckIO, data: bytes, path: str) -> int:
+        try:
+            return rdb.parse(data).end
+        except rdb.RdbError as exc:
+            io.write("--- RDB ERROR DETECTED ---\n%s\n" % exc)
+            return -1
+
+    return check
 
 
 def input_file_type(data: bytes) -> str:
@@ -719,10 +712,12 @@ def input_file_type(data: bytes) -> str:
     return "resp"
 
 
-def run_check_aof(io: CheckIO, argv: list[str]) -> int:
+def run_check_aof(io: CheckIO, argv: list[str], rdb_check: RdbCheck | None = None) -> int:
     """redis-check-aof's main: ``argv`` as on its command line; returns the exit code.
 
     ``[--fix | --truncate-to-timestamp <ts>] <file.manifest | file.aof>``.
+    Files starting with an RDB image go to ``rdb_check`` first (default:
+    `default_rdb_check`).
     """
     try:
         fix, to_timestamp, path = _check_arguments(io, argv)
@@ -733,10 +728,10 @@ def run_check_aof(io: CheckIO, argv: list[str]) -> int:
         checker = _Checker(to_timestamp)
         kind = input_file_type(data)
         if kind == "manifest":
-            _check_multi_part(io, checker, data, _dirname(path), fix)
+            _check_multi_part(io, checker, data, _dirname(path), fix, rdb_check)
         else:
             io.write("Start checking Old-Style AOF\n")
-            status = check_single(io, checker, path, path, fix=fix, preamble=kind == "rdb")
+            status = check_single(io, checker, path, path, fix=fix, preamble=kind == "rdb", rdb_check=rdb_check)
             _print_status(io, status, path, "AOF", to_timestamp)
     except CheckExit as done:
         return done.code
@@ -772,7 +767,7 @@ def _dirname(path: str) -> str:
     return head or "/"
 
 
-def _check_multi_part(io: CheckIO, checker: _Checker, text: bytes, dirpath: str, fix: bool) -> None:
+def _check_multi_part(io: CheckIO, checker: _Checker, text: bytes, dirpath: str, fix: bool, rdb_check) -> None:
     io.write("Start checking Multi Part AOF\n")
     try:
         manifest = aof_manifest.parse_manifest(text)
@@ -790,7 +785,8 @@ def _check_multi_part(io: CheckIO, checker: _Checker, text: bytes, dirpath: str,
             preamble = False
         else:
             preamble = False
-        status = check_single(io, checker, info.name, path, last_file=index == len(infos) - 1, fix=fix, preamble=preamble)
+        last_file = index == len(infos) - 1
+        status = check_single(io, checker, info.name, path, last_file=last_file, fix=fix, preamble=preamble, rdb_check=rdb_check)
         _print_status(io, status, info.name, "BASE AOF" if info is manifest.base else "INCR AOF", checker.to_timestamp)
     io.write("All AOF files and manifest are valid\n")
 
@@ -825,18 +821,16 @@ class _MemoryIO(CheckIO):
         return True
 
 
-def check_aof(data: bytes) -> tuple[bool, int, str]:
+def check_aof(data: bytes, filename: str = "appendonly.aof") -> tuple[bool, int, str]:
     """Check one AOF file's records: (valid, offset of the end of the last good record, message).
 
-    The message is redis-check-aof's diagnosis ("0x...: Expected \\r\\n, got:
-    ..."), empty for a valid file. RESP records only: a file starting with an
-    RDB image needs `run_check_aof`.
+    The message is redis-check-aof's diagnosis of the file named ``filename``
+    ("0x...: Expected \\r\\n, got: ..."), empty for a valid file. RESP records
+    only: a file starting with an RDB image needs `run_check_aof`.
     """
     io = _MemoryIO(data)
-    checker = _Checker()
-    pos = checker.scan(io, data, 0, "aof", "aof", True)
-    problem = checker.error or ("".join(io.out).strip() if pos != len(data) else "")
-    return pos == len(data), pos, problem
+    pos = _Checker().scan(io, data, 0, filename, filename, True)
+    return pos == len(data), pos, "".join(io.out).strip()
 
 
 def fix_aof(data: bytes) -> bytes:

@@ -103,6 +103,7 @@ class Node:
         self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
         self._limits = Limits(self.config["proto-max-bulk-len"], not self.config["requirepass"])
         self.config.listeners.append(self._config_changed)
+        self.keyspace_events = notifications.enabled(self.config["notify-keyspace-events"])
 
     # -- inputs ------------------------------------------------------------
     def open(self, conn: int, now: int, addr: str = "", laddr: str = "") -> None:
@@ -329,9 +330,8 @@ class Node:
 
     def notify_keyspace_event(self, event: str, key: bytes, db_index: int) -> None:
         """Publish a keyspace notification if `notify-keyspace-events` asks for it."""
-        flags = self.config["notify-keyspace-events"]
-        if flags and ("K" in flags or "E" in flags):
-            notifications.notify(self, flags, event, key, db_index)
+        if self.keyspace_events:
+            notifications.notify(self, self.config["notify-keyspace-events"], event, key, db_index)
 
     def unblock_timed_out(self) -> None:
         """Answer the blocked clients whose timeout has passed (see kvcore.blocking)."""
@@ -398,6 +398,8 @@ class Node:
                 self.close_after_reply(client)
 
     def _config_changed(self, name: str, value) -> None:
+        if name == "notify-keyspace-events":
+            self.keyspace_events = notifications.enabled(value)
         if name == "requirepass":
             self._limits.authenticated = not value
         elif name == "proto-max-bulk-len":

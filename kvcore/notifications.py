@@ -44,6 +44,11 @@ def normalise(text: str) -> str:
     return out + "".join(c for c in "KEm" if c in flags)
 
 
+def enabled(flags: str) -> bool:
+    """Whether any notification can be published under these flags."""
+    return bool(flags) and (KEYSPACE in flags or KEYEVENT in flags)
+
+
 def notify(node, flags: str, event: str, key: bytes, db_index: int) -> None:
     """Publish one event on the channels the (normalised) flags ask for."""
     from kvcore.commands.pubsub import publish_message

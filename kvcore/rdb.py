@@ -464,12 +464,13 @@ class Snapshot:
     file order, and key -> absolute expiry time in ms.
     """
 
-    __slots__ = ("version", "aux", "databases")
+    __slots__ = ("version", "aux", "databases", "end")
 
     def __init__(self, version: int) -> None:
         self.version = version
         self.aux: dict[bytes, bytes] = {}
         self.databases: dict[int, tuple[dict[bytes, object], dict[bytes, int]]] = {}
+        self.end = 0  # the offset just past the file (an AOF's commands may follow)
 
     def entries(self) -> list[tuple[int, bytes, object, int | None]]:
         """Every key as (db index, key, value, expire ms or None), in file order per db."""
@@ -506,6 +507,7 @@ def parse(data: bytes, config=None, databases: int = 16, verify_checksum: bool =
         raise RdbError("Duplicated key found in RDB file", 9)
     if version >= 5:
         _check_trailer(cursor, verify_checksum)
+    parsed.end = cursor.pos
     return parsed
 
 
@@ -889,14 +891,16 @@ RESTORABLE_TYPES = frozenset(range(0, 8)) | frozenset(range(9, 20))  # rdbIsObje
 
 
 class LoadResult:
-    """What `load` did: keys loaded and keys skipped as already expired, and the AUX fields."""
+    """What `load` did: keys loaded and keys skipped as already expired, the AUX fields,
+    and where the file ended (``end``: an AOF's commands may follow)."""
 
-    __slots__ = ("keys_loaded", "keys_expired", "aux")
+    __slots__ = ("keys_loaded", "keys_expired", "aux", "end")
 
-    def __init__(self, keys_loaded: int, keys_expired: int, aux: dict[bytes, bytes]) -> None:
+    def __init__(self, keys_loaded: int, keys_expired: int, aux: dict[bytes, bytes], end: int = 0) -> None:
         self.keys_loaded = keys_loaded
         self.keys_expired = keys_expired
         self.aux = aux
+        self.end = end
 
 
 def load(node, data: bytes, drop_expired: bool = True) -> LoadResult:
@@ -919,7 +923,7 @@ def load(node, data: bytes, drop_expired: bool = True) -> LoadResult:
         if expires:
             expired += _install_expires(node, db, expires, drop_expired and not node.is_replica)
         loaded += len(values)
-    return LoadResult(loaded, expired, parsed.aux)
+    return LoadResult(loaded, expired, parsed.aux, parsed.end)
 
 
 def _install_expires(node, db, expires: dict[bytes, int], drop_expired: bool) -> int:

@@ -22,7 +22,8 @@ R = Flag.READONLY
 
 
 def notify(client, event: str, key: bytes) -> None:
-    client.node.notify_keyspace_event(event, key, client.db.index)
+    if client.node.keyspace_events:
+        client.node.notify_keyspace_event(event, key, client.db.index)
 
 
 def check_length(client, size: int) -> None:
@@ -49,6 +50,11 @@ def parse_expiry(client, unit: bytes, arg: bytes, name: str) -> int:
 @command("set", -3, W, (1, 1, 1))
 def set_(client, argv):
     """SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL]"""
+    if len(argv) == 3:  # the common case, without building an option parser
+        client.db.get(argv[1])  # as lookupKeyWrite: an expired old value is deleted first
+        client.db.set(argv[1], argv[2])
+        notify(client, "set", argv[1])
+        return OK
     cursor = Cursor(argv, 3)
     condition = expiry_unit = None
     expiry_arg = b""
@@ -235,8 +241,15 @@ def strlen(client, argv):
 
 def _incr(client, key: bytes, delta: int):
     db = client.db
-    old = db.get_string(key)
-    current = 0 if old is None else parse_int(old)
+    old = db.get(key)
+    if old is None:
+        current = 0
+    elif type(old) is not bytes:
+        raise Error(errors.WRONGTYPE)
+    elif old.isdigit() and len(old) < 19 and (old[0] != 0x30 or len(old) == 1):
+        current = int(old)
+    else:
+        current = parse_int(old)
     result = current + delta
     if result < LLONG_MIN or result > LLONG_MAX:
         raise Error(errors.OVERFLOW)

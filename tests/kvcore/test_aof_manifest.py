@@ -185,7 +185,16 @@ def test_format_quotes_names_as_sdscatrepr():
     assert parse_manifest(text) == manifest
 
 
-names = st.text(st.characters(blacklist_characters="/\\\0", blacklist_categories=("Cs",)), min_size=1, max_size=12)
+def test_a_name_with_a_single_quote_is_written_bare_and_refused_on_load():
+    """redis-server 7.0.15 with appendfilename "a'b.aof" wrote this, then refused it at the next start."""
+    text = format_manifest(start(Manifest(), "a'b.aof", rdb_preamble=True).manifest)
+    assert text == "file a'b.aof.1.base.rdb seq 1 type b\nfile a'b.aof.1.incr.aof seq 1 type i\n"
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(text)
+    assert info.value.message == INVALID_FORMAT
+
+
+names = st.text(st.characters(blacklist_characters="/\\\0'", blacklist_categories=("Cs",)), min_size=1, max_size=12)
 
 
 @given(
