@@ -10,6 +10,7 @@ from __future__ import annotations
 from kvcore import errors
 from kvcore.client import ReplyMode
 from kvcore.commands.table import Command, Flag
+from kvcore.protocol import quote_repr
 from kvcore.reply import Error, Simple
 
 NO_REPLY = object()
@@ -161,33 +162,8 @@ def _count_error(node, error: Error) -> None:
 
 def _feed_monitors(node, client, argv: list[bytes]) -> None:
     now = node.now
-    quoted = " ".join(_monitor_quote(arg) for arg in argv)
+    quoted = " ".join(quote_repr(arg) for arg in argv)
     line = "%d.%06d [%d %s] %s" % (now // 1000, (now % 1000) * 1000, client.db.index, client.addr, quoted)
     for monitor in node.monitors:
         if monitor is not client:
             monitor.push(Simple(line))
-
-
-def _monitor_quote(arg: bytes) -> str:
-    """sdscatrepr: a double-quoted, escaped representation."""
-    out = ['"']
-    for byte in arg:
-        ch = chr(byte)
-        if ch in '\\"':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\a":
-            out.append("\\a")
-        elif ch == "\b":
-            out.append("\\b")
-        elif 32 <= byte < 127:
-            out.append(ch)
-        else:
-            out.append("\\x%02x" % byte)
-    out.append('"')
-    return "".join(out)

@@ -348,3 +348,27 @@ class RequestReader:
         requests, error = ReferenceParser(self.limits).feed(bytes(self._held))
         return error is not None or bool(requests)
 
+
+def quote_repr(arg: bytes) -> str:
+    """Redis's sdscatrepr: a double-quoted, escaped representation (MONITOR, config errors)."""
+    out = ['"']
+    for byte in arg:
+        ch = chr(byte)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\a":
+            out.append("\\a")
+        elif ch == "\b":
+            out.append("\\b")
+        elif 32 <= byte < 127:
+            out.append(ch)
+        else:
+            out.append("\\x%02x" % byte)
+    out.append('"')
+    return "".join(out)

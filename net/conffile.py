@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 
 from kvcore.config import BY_NAME, Config, ConfigError
-from kvcore.protocol import split_inline
+from kvcore.protocol import quote_repr, split_inline
 
 VERSION = "7.0.15"
 MULTI_ARG_OPTIONS = {"save", "bind", "replicaof"}
@@ -58,22 +58,7 @@ class StartOptions:
 
 def quote(arg: str) -> str:
     """sdscatrepr: the quoted form redis-server shows for a command-line value."""
-    out = ['"']
-    for ch in arg:
-        if ch in '\\"':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif " " <= ch <= "~":
-            out.append(ch)
-        else:
-            out.extend(f"\\x{byte:02x}" for byte in ch.encode("utf-8", "surrogateescape"))
-    out.append('"')
-    return "".join(out)
+    return quote_repr(arg.encode("utf-8", "surrogateescape"))
 
 
 def parse_text(text: str, first_number: int = 1, depth: int = 0) -> list[ConfigLine]:
