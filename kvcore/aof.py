@@ -108,6 +108,14 @@ def _strtol(text: bytes, start: int) -> tuple[int, int]:
     return max(-(2**63), min(2**63 - 1, value)), j
 
 
+def _line_number(line: bytes) -> int:
+    """strtol of a "*<n>" or "$<n>" line after its type byte (plain digits and CRLF: at once)."""
+    digits = line[1:-2]
+    if line[-2:] == b"\r\n" and digits.isdigit() and len(digits) < 19:
+        return int(digits)
+    return _strtol(_c_string(line), 1)[0]
+
+
 def _c_string(chunk: bytes) -> bytes:
     """What C sees of a buffer: the bytes before the first NUL."""
     nul = chunk.find(b"\0")
@@ -177,8 +185,7 @@ def _read_command(stream: _Stream) -> list[bytes] | None:
         raise _Format
     if len(line) < 2 or line[1] == 0:
         raise _Read("NUL byte after '*'")
-    argc = _strtol(_c_string(line), 1)[0]
-    argc = (argc + 2**31) % 2**32 - 2**31  # atoi's int
+    argc = (_line_number(line) + 2**31) % 2**32 - 2**31  # atoi's int
     if argc < 1:
         raise _Format
     return [_read_argument(stream) for _ in range(argc)]
@@ -190,7 +197,7 @@ def _read_argument(stream: _Stream) -> bytes:
         raise _Read
     if line[:1] != b"$":
         raise _Format
-    size = _strtol(_c_string(line), 1)[0]
+    size = _line_number(line)
     if size < 0:
         raise _Format  # Redis would try to allocate ~2**64 bytes and abort
     arg = stream.fread(size) if size else b""
@@ -441,7 +448,6 @@ CHECK_OK = "ok"
 CHECK_EMPTY = "empty"
 CHECK_TRUNCATED = "truncated"
 CHECK_TIMESTAMP_TRUNCATED = "timestamp-truncated"
-CHECK_INVALID = "invalid"
 
 
 class CheckExit(Exception):
@@ -493,6 +499,7 @@ class _Checker:
         self.line = 1
         self.error = ""
         self.epos = 0
+        self.multi = 0
         self.stream = _Stream(b"")
 
     def fail(self, text: str) -> bool:
@@ -535,7 +542,8 @@ class _Checker:
             return None
         return _c_string(data[:size])
 
-    def process_resp(self, path: str, multi: list[int]) -> bool:
+    def process_resp(self, path: str) -> bool:
+        """One record; MULTI and EXEC must alternate (``multi`` counts the open one)."""
         argc = self.read_long(b"*")
         if argc is None:
             return False
@@ -544,12 +552,12 @@ class _Checker:
             if arg is None:
                 return False
             if i == 0 and arg.lower() == b"multi":
-                multi[0] += 1
-                if multi[0] > 1:
+                self.multi += 1
+                if self.multi > 1:
                     return self.fail("Unexpected MULTI in AOF %s" % path)
             elif i == 0 and arg.lower() == b"exec":
-                multi[0] -= 1
-                if multi[0]:
+                self.multi -= 1
+                if self.multi:
                     return self.fail("Unexpected EXEC in AOF %s" % path)
         return True
 
@@ -586,10 +594,10 @@ class _Checker:
     def scan(self, io: CheckIO, data: bytes, start: int, path: str, name: str, last_file: bool) -> int | None:
         """Walk the records; the offset of the last complete one's end, None if cut at a timestamp."""
         self.stream = stream = _Stream(data, start)
-        multi = [0]
+        self.multi = 0
         pos = start
         while True:
-            if not multi[0]:
+            if not self.multi:
                 pos = stream.pos
             if stream.pos >= len(data):
                 stream.eof = True
@@ -599,12 +607,12 @@ class _Checker:
                 if not self.process_annotation(io, path, last_file):
                     return None
             elif first == 0x2A:  # '*'
-                if not self.process_resp(path, multi):
+                if not self.process_resp(path):
                     break
             else:
                 io.write("AOF %s format error\n" % name)
                 break
-        if stream.eof and multi[0] and not self.error:
+        if stream.eof and self.multi and not self.error:
             self.fail("Reached EOF before reading EXEC for MULTI")
         if self.error:
             io.write(self.error + "\n")
@@ -617,7 +625,7 @@ start of ``data``, printing through ``io.write``; the offset just past the
 image, or -1 when it is not sane."""
 
 
-def check_single(
+def _check_single(
     io: CheckIO,
     checker: _Checker,
     name: str,
@@ -704,7 +712,7 @@ def default_rdb_check() -> RdbCheck:
 
 def input_file_type(data: bytes) -> str:
     """"manifest" (a non-comment line starts with "file"), "rdb" (RDB magic) or "resp"."""
-    for chunk in aof_manifest._fgets_chunks(data, aof_manifest.MANIFEST_MAX_LINE + 1):
+    for chunk in aof_manifest.fgets_lines(data, aof_manifest.MANIFEST_MAX_LINE + 1):
         if chunk[:1] != b"#" and chunk[:4] == b"file":
             return "manifest"
     if len(data) >= 8 and is_rdb(data):
@@ -731,7 +739,7 @@ def run_check_aof(io: CheckIO, argv: list[str], rdb_check: RdbCheck | None = Non
             _check_multi_part(io, checker, data, _dirname(path), fix, rdb_check)
         else:
             io.write("Start checking Old-Style AOF\n")
-            status = check_single(io, checker, path, path, fix=fix, preamble=kind == "rdb", rdb_check=rdb_check)
+            status = _check_single(io, checker, path, path, fix=fix, preamble=kind == "rdb", rdb_check=rdb_check)
             _print_status(io, status, path, "AOF", to_timestamp)
     except CheckExit as done:
         return done.code
@@ -768,6 +776,7 @@ def _dirname(path: str) -> str:
 
 
 def _check_multi_part(io: CheckIO, checker: _Checker, text: bytes, dirpath: str, fix: bool, rdb_check) -> None:
+    """checkMultiPartAof: the manifest, then the base and every incr, only the last one fixable."""
     io.write("Start checking Multi Part AOF\n")
     try:
         manifest = aof_manifest.parse_manifest(text)
@@ -777,16 +786,13 @@ def _check_multi_part(io: CheckIO, checker: _Checker, text: bytes, dirpath: str,
     infos = manifest.load_order()
     for index, info in enumerate(infos):
         path = dirpath + "/" + info.name
+        preamble = info is manifest.base and _is_rdb_file(io, path)
         if info is manifest.base:
-            preamble = _is_rdb_file(io, path)
             io.write("Start to check BASE AOF (%s format).\n" % ("RDB" if preamble else "RESP"))
         elif index == (1 if manifest.base else 0):
             io.write("Start to check INCR files.\n")
-            preamble = False
-        else:
-            preamble = False
         last_file = index == len(infos) - 1
-        status = check_single(io, checker, info.name, path, last_file=last_file, fix=fix, preamble=preamble, rdb_check=rdb_check)
+        status = _check_single(io, checker, info.name, path, last_file=last_file, fix=fix, preamble=preamble, rdb_check=rdb_check)
         _print_status(io, status, info.name, "BASE AOF" if info is manifest.base else "INCR AOF", checker.to_timestamp)
     io.write("All AOF files and manifest are valid\n")
 

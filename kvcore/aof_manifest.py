@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from kvcore.protocol import split_inline
+from kvcore.protocol import quote_repr, split_inline
 
 BASE = "b"
 HISTORY = "h"
@@ -125,7 +125,7 @@ def parse_manifest(text: str | bytes) -> Manifest:
     manifest = Manifest()
     max_seq = 0
     line_number = 0
-    for chunk in _fgets_chunks(data, MANIFEST_MAX_LINE + 1):
+    for chunk in fgets_lines(data, MANIFEST_MAX_LINE + 1):
         line_number += 1
         if chunk[:1] == b"#":
             continue
@@ -176,7 +176,7 @@ def _add(manifest: Manifest, info: AofInfo, max_seq: int, line_number: int, show
     raise ManifestError(UNKNOWN_TYPE, line_number, shown)
 
 
-def _fgets_chunks(data: bytes, size: int):
+def fgets_lines(data: bytes, size: int):
     """The successive results of C's fgets(buf, size, fp) over data."""
     pos, end = 0, len(data)
     while pos < end:
@@ -202,21 +202,7 @@ def _name_repr(name: str) -> str:
     raw = name.encode("utf-8", "surrogateescape")
     if all(0x21 <= byte <= 0x7E and byte not in b'\\"' for byte in raw):
         return name
-    out = ['"']
-    for byte in raw:
-        if byte in b'\\"':
-            out.append("\\" + chr(byte))
-        elif byte in _REPR_ESCAPES:
-            out.append(_REPR_ESCAPES[byte])
-        elif 0x20 <= byte <= 0x7E:
-            out.append(chr(byte))
-        else:
-            out.append("\\x%02x" % byte)
-    out.append('"')
-    return "".join(out)
-
-
-_REPR_ESCAPES = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x07: "\\a", 0x08: "\\b"}
+    return quote_repr(raw)
 
 
 # -- life cycle ------------------------------------------------------------------
