@@ -768,10 +768,7 @@ def json_type(client, argv):
     if doc is None:
         reply = None
     elif path.legacy:
-        try:
-            found = path.query().values(doc.root)
-        except PathError:
-            found = []
+        found = _legacy_matches(path, doc)
         reply = type_name(found[0]).encode() if found else None
     else:
         reply = [type_name(value).encode() for value in compiled(path).values(doc.root)]
@@ -1305,18 +1302,23 @@ def json_arrindex(client, argv):
 # -- objects -----------------------------------------------------------------------
 
 
+def _legacy_matches(path, doc) -> list:
+    """What a legacy path finds in a document; nothing for a missing key or a bad path."""
+    if doc is None:
+        return []
+    try:
+        return path.query().values(doc.root)
+    except PathError:
+        return []
+
+
 @command("json.objkeys", -2, R, (1, 1, 1))
 def json_objkeys(client, argv):
     """JSON.OBJKEYS key [path]"""
     path = optional_path(argv)
     doc = read_doc(client, argv[1])
     if path.legacy:
-        if doc is None:
-            return None
-        try:
-            found = path.query().values(doc.root)
-        except PathError:
-            return None
+        found = _legacy_matches(path, doc)
         if not found:
             return None
         if type(found[0]) is not dict:
@@ -1337,12 +1339,7 @@ def json_objlen(client, argv):
     path = optional_path(argv)
     doc = read_doc(client, argv[1])
     if path.legacy:
-        if doc is None:
-            return None
-        try:
-            found = path.query().values(doc.root)
-        except PathError:
-            return None
+        found = _legacy_matches(path, doc)
         if not found:
             return None
         if type(found[0]) is not dict:
