@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(argv: list[str]) -> int:
     """Start a server with these arguments; return its exit code."""
+    if argv[:1] == ["--check-aof"]:
+        from net import check_aof
+
+        return check_aof.run(argv[1:])
     try:
         options = parse_command_line(argv)
         if options.action == "version":
