@@ -128,7 +128,7 @@ def call(node, client, cmd: Command, argv: list[bytes]):
                 node.propagate(client.db.index, record)
     elif client.propagate_as is not None:
         client.propagate_as = None
-    slowlog = getattr(node, "slowlog_hook", None)
+    slowlog = node.slowlog_hook
     if slowlog is not None:
         slowlog(client, cmd, argv)
     return reply

@@ -24,3 +24,13 @@ def redis_port():
     """A real redis-server 7.x on a free port, for the whole session."""
     with redis_server_or_skip() as port:
         yield port
+
+
+@pytest.fixture(scope="module")
+def redis_conn(redis_port):
+    """A raw RESP2 connection to the session's redis-server, for tests that replay a case there."""
+    from tests.kvcore.differential.runner import RedisConnection
+
+    conn = RedisConnection(redis_port)
+    yield conn
+    conn.close()

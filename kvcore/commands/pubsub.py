@@ -146,23 +146,33 @@ def spublish(client, argv):
     return receivers
 
 
+def _active(registry: dict, argv: list[bytes]) -> list[bytes]:
+    """The channels of a registry with subscribers, matching argv's optional pattern."""
+    pattern = argv[2] if len(argv) > 2 else None
+    return [ch for ch in registry if pattern is None or glob_match(pattern, ch)]
+
+
+def _subscriber_counts(registry: dict, argv: list[bytes]) -> list:
+    """[channel, count, ...] for the channels argv names."""
+    out = []
+    for channel in argv[2:]:
+        out += [channel, len(registry.get(channel, ()))]
+    return out
+
+
 PUBSUB = REGISTRY.container("pubsub", -2, summary="A container for Pub/Sub commands")
 
 
 @command("channels", -2, Flag.PUBSUB | Flag.LOADING | Flag.STALE, parent=PUBSUB)
 def pubsub_channels(client, argv):
     """PUBSUB CHANNELS [pattern]"""
-    pattern = argv[2] if len(argv) > 2 else None
-    return [ch for ch in client.node.pubsub_channels if pattern is None or glob_match(pattern, ch)]
+    return _active(client.node.pubsub_channels, argv)
 
 
 @command("numsub", -2, Flag.PUBSUB | Flag.LOADING | Flag.STALE, parent=PUBSUB)
 def pubsub_numsub(client, argv):
     """PUBSUB NUMSUB [channel [channel ...]]"""
-    out = []
-    for channel in argv[2:]:
-        out += [channel, len(client.node.pubsub_channels.get(channel, ()))]
-    return out
+    return _subscriber_counts(client.node.pubsub_channels, argv)
 
 
 @command("numpat", 2, Flag.PUBSUB | Flag.LOADING | Flag.STALE, parent=PUBSUB)
@@ -174,17 +184,13 @@ def pubsub_numpat(client, argv):
 @command("shardchannels", -2, Flag.PUBSUB | Flag.LOADING | Flag.STALE, parent=PUBSUB)
 def pubsub_shardchannels(client, argv):
     """PUBSUB SHARDCHANNELS [pattern]"""
-    pattern = argv[2] if len(argv) > 2 else None
-    return [ch for ch in client.node.pubsub_shard_channels if pattern is None or glob_match(pattern, ch)]
+    return _active(client.node.pubsub_shard_channels, argv)
 
 
 @command("shardnumsub", -2, Flag.PUBSUB | Flag.LOADING | Flag.STALE, parent=PUBSUB)
 def pubsub_shardnumsub(client, argv):
     """PUBSUB SHARDNUMSUB [shardchannel [shardchannel ...]]"""
-    out = []
-    for channel in argv[2:]:
-        out += [channel, len(client.node.pubsub_shard_channels.get(channel, ()))]
-    return out
+    return _subscriber_counts(client.node.pubsub_shard_channels, argv)
 
 
 @command("help", 2, Flag.LOADING | Flag.STALE, parent=PUBSUB)

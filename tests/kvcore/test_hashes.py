@@ -159,15 +159,6 @@ def test_case_on_core(steps):
     run_case(CoreClient(make_node()).call, steps)
 
 
-@pytest.fixture(scope="module")
-def redis_conn(redis_port):
-    from tests.kvcore.differential.runner import RedisConnection
-
-    conn = RedisConnection(redis_port)
-    yield conn
-    conn.close()
-
-
 @pytest.mark.parametrize("steps", [steps for _, steps in CASES], ids=[name for name, _ in CASES])
 def test_case_on_redis(steps, redis_conn):
     """The same expectations hold on redis-server: they are Redis's."""
