@@ -43,21 +43,25 @@ class Close:
 
 @dataclass(frozen=True, slots=True)
 class AppendLog:
-    """Append records to the append-only log, then fsync if ``fsync``.
+    """Append records to the log file ``path`` (created if missing), then fsync if ``fsync``.
 
-    Replies produced with these records are held until the job is done.
+    Replies produced with these records are held until the job is done. When
+    ``path`` differs from the file of the previous append, the runtime fsyncs
+    and closes that one first (the log moved to a new incremental file).
     """
 
     job: int
     data: bytes
     fsync: bool
+    path: str
 
 
 @dataclass(frozen=True, slots=True)
 class Fsync:
-    """A background fsync of the append-only log (everysec)."""
+    """A background fsync of the log file ``path`` (appendfsync everysec)."""
 
     job: int
+    path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +74,16 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class WriteSnapshot:
-    """Put an RDB image the core has taken on disk, by the file operations in ``steps``.
+class WriteFiles:
+    """File operations in order: a snapshot, an AOF base, a manifest and its switch.
 
     ``steps`` (see `kvcore.snapshots.write_steps`) are, in order,
     ``("write", name)`` (create or truncate ``name`` and write ``data``),
-    ``("fsync", name)``, ``("rename", src, dst)`` (atomic) and
-    ``("fsync-dir",)`` (the directory of the files). The runtime stops at the
+    ``("truncate", name)`` (create or empty ``name``), ``("touch", name)``
+    (create ``name`` if missing, keep its bytes), ``("fsync", name)``,
+    ``("rename", src, dst)`` (atomic), ``("fsync-dir",)`` (the directory of
+    the files), ``("mkdir", name)`` (if missing) and ``("remove", name)``
+    (if present; never fails). The runtime stops at the
     first that fails, removes a temp file left behind, and reports
     ``job_done(job, False, error)``. A foreground one (SAVE, SHUTDOWN) finishes
     before the next effect; a background one (BGSAVE, the save schedule) runs
@@ -89,6 +96,7 @@ class WriteSnapshot:
     data: bytes
     background: bool
     steps: tuple[tuple[str, ...], ...]
+    kind: str = "rdb"  # what the files are: "rdb", "aof-base", "aof-manifest" (for the runtime's log)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 A section is a list of ``(field, value)`` pairs rendered ``field:value``.
 Sections come out in Redis 7.0's order whatever order they were asked in.
-Families that own the facts of a section (replication, persistence) replace
-the placeholder here with `register_section`. The core has no clock and no
+The persistence section asks the node's snapshot and log state for its
+fields. The core has no clock and no
 CPU meter, so CPU times and per-command microseconds are 0, and there is no
 Latencystats section.
 """
@@ -116,25 +116,8 @@ def _memory(node) -> list[Field]:
 
 
 def _persistence(node) -> list[Field]:
-    return [
-        ("loading", 0),
-        ("async_loading", 0),
-        ("rdb_changes_since_last_save", node.stats.dirty),
-        ("rdb_bgsave_in_progress", 0),
-        ("rdb_last_save_time", node.last_save_s),
-        ("rdb_last_bgsave_status", "ok"),
-        ("rdb_last_bgsave_time_sec", -1),
-        ("rdb_current_bgsave_time_sec", -1),
-        ("rdb_saves", 0),
-        ("aof_enabled", int(node.config["appendonly"])),
-        ("aof_rewrite_in_progress", 0),
-        ("aof_rewrite_scheduled", 0),
-        ("aof_last_rewrite_time_sec", -1),
-        ("aof_current_rewrite_time_sec", -1),
-        ("aof_last_bgrewrite_status", "ok"),
-        ("aof_rewrites", 0),
-        ("aof_last_write_status", "ok"),
-    ]
+    """Snapshot fields, then the log's (kvcore.snapshots, kvcore.appendonly)."""
+    return node.snapshots.info_fields() + node.aof.info_fields()
 
 
 def _stats(node) -> list[Field]:
@@ -237,13 +220,6 @@ SECTIONS: dict[str, Section] = {
     "cluster": _cluster,
     "keyspace": _keyspace,
 }
-
-
-def register_section(name: str, section: Section) -> None:
-    """Replace a section's fields (the replication family owns "replication"...)."""
-    if name not in TITLES:
-        raise ValueError(f"unknown INFO section {name!r}")
-    SECTIONS[name] = section
 
 
 def chosen_sections(args: list[bytes]) -> list[str]:

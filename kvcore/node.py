@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import deque
 
 from kvcore import errors, notifications
+from kvcore.appendonly import AppendOnly
 from kvcore.blocking import Blocking
 from kvcore.client import Client
 from kvcore.commands import TABLE
@@ -24,7 +25,7 @@ from kvcore.commands.server import slowlog_record
 from kvcore.commands.table import Flag, node_table
 from kvcore.config import Config
 from kvcore.dispatch import execute
-from kvcore.effects import AppendLog, Close, Send
+from kvcore.effects import AppendLog, Close, Send, Shutdown
 from kvcore.keyspace import Database
 from kvcore.protocol import Limits
 from kvcore.reply import Error
@@ -96,11 +97,14 @@ class Node:
         self._durable_records = 0
         self._log_job: int | None = None
         self._log_job_records = 0
+        self._log_job_bytes = 0
         self.aof_write_error = ""
         self.write_gate = None
         self._closing: list[Client] = []
+        self.halted = False  # a fatal disk error: nothing more leaves the node but its Shutdown
         self._next_job = 1
         self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
+        self.aof = AppendOnly(self)  # the log's files, fsyncs and rewrites
         self._limits = Limits(self.config["proto-max-bulk-len"], not self.config["requirepass"])
         self.config.listeners.append(self._config_changed)
         self.keyspace_events = notifications.enabled(self.config["notify-keyspace-events"])
@@ -173,7 +177,8 @@ class Node:
                 db.active_expire(budget)
         self._close_idle_clients()
         self.unblock_timed_out()
-        self._retry_log_write()
+        self._resume_log_write()
+        self.aof.tick()
         self.snapshots.tick()
 
     def job_done(self, job: int, ok: bool, now: int, error: str = "") -> None:
@@ -184,8 +189,13 @@ class Node:
         acknowledges a write that is not in the log.
         """
         self.now = now
+        if self.halted:
+            return
         if self.snapshots.owns(job):
             self.snapshots.job_done(job, ok, error)
+            return
+        if self.aof.owns(job):
+            self.aof.job_done(job, ok, error)
             return
         if job != self._log_job:
             return
@@ -197,6 +207,7 @@ class Node:
         del self._log_records[: self._log_job_records]
         self._durable_records += self._log_job_records
         self.aof_write_error = ""
+        self.aof.written(self._log_job_bytes)
         self.update_write_gate()
         released: dict[int, list[bytes]] = {}
         closes: list[int] = []
@@ -217,8 +228,10 @@ class Node:
         records produced meanwhile go together in the next (group commit).
         """
         effects, self._effects = self._effects, []
+        if self.halted:
+            return [effect for effect in effects if type(effect) is Shutdown]
         sends, closes = self._collect_output()
-        if self._log_records and self._log_job is None and not self.aof_write_error:
+        if self._log_records and self._log_job is None and not self.aof_write_error and self.aof.may_write_now():
             self._start_log_job(effects)
         produced = self._durable_records + len(self._log_records)
         if produced > self._durable_records:
@@ -234,16 +247,36 @@ class Node:
         self._next_job += 1
         self._log_job_records = len(self._log_records)
         data = b"".join(self._log_records)
-        effects.append(AppendLog(self._log_job, data, self.config["appendfsync"] == "always"))
+        self._log_job_bytes = len(data)
+        effects.append(AppendLog(self._log_job, data, self.config["appendfsync"] == "always", self.aof.log_path()))
 
-    def _retry_log_write(self) -> None:
-        """After a failed log write, try again from the cron (as Redis does)."""
-        if self.aof_write_error and self._log_job is None and self._log_records:
+    def _resume_log_write(self) -> None:
+        """Records waiting after a failed write, or for an everysec fsync: try again from the cron."""
+        if self._log_records and self._log_job is None and self.aof.may_write_now():
             self._start_log_job(self._effects)
+
+    def flush_log(self) -> bool:
+        """Start writing the pending records now (before the log moves to another file).
+
+        False when that cannot happen now: a log write is in flight or failed.
+        """
+        if not self._log_records:
+            return True
+        if self._log_job is not None or self.aof_write_error:
+            return False
+        self._start_log_job(self._effects)
+        return True
+
+    def restart_log_file(self) -> None:
+        """The log moves to a new file: its first record selects the database again."""
+        self._log_db = -1
+
+    def pending_log_bytes(self) -> int:
+        return sum(len(record) for record in self._log_records)
 
     def update_write_gate(self) -> None:
         """Check commands against disk errors while the log or the last background save failed."""
-        failing = self.aof_write_error or not self.snapshots.last_bgsave_ok
+        failing = self.aof_write_error or self.aof.write_error() or not self.snapshots.last_bgsave_ok
         self.write_gate = self._refuse_writes_after_disk_error if failing else None
 
     def _refuse_writes_after_disk_error(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
@@ -251,8 +284,9 @@ class Node:
         if cmd.flags & Flag.WRITE or argv[0].lower() == b"ping":
             if self.snapshots.refuses_writes():
                 return Error(errors.MISCONF)
-            if self.aof_write_error:
-                return Error(errors.MISCONF_AOF % self.aof_write_error)
+            aof_error = self.aof_write_error or self.aof.write_error()
+            if aof_error:
+                return Error(errors.MISCONF_AOF % aof_error)
         return None
 
     def _collect_output(self) -> tuple[list[tuple[int, bytes]], list[int]]:
@@ -285,6 +319,12 @@ class Node:
         job = self._next_job
         self._next_job += 1
         return job
+
+    def halt(self) -> None:
+        """Stop as Redis exits on a fatal disk error: no reply held or pending leaves, then exit 1."""
+        self.halted = True
+        self._held.clear()
+        self._effects.append(Shutdown(1))
 
     def emit(self, effect) -> None:
         """Queue an effect that is not a reply (`Shutdown`, `RewriteConfig`) for the runtime."""
@@ -408,6 +448,8 @@ class Node:
                 client.reader.limits.max_bulk_len = value
         elif name == "slowlog-log-slower-than":
             self._set_slowlog_hook(value)
+        elif name == "appendonly":
+            self.aof.config_changed(value)
 
 
 def _encode_command(argv: list[bytes]) -> bytes:

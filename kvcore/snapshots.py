@@ -3,7 +3,7 @@
 The core decides everything that changes what survives a crash: it takes the
 point-in-time image itself (`kvcore.rdb.write` at the instant of SAVE, BGSAVE
 or the `save` schedule) and hands the bytes to the runtime in a
-`WriteSnapshot` effect, together with the file operations that put them on
+`WriteFiles` effect, together with the file operations that put them on
 disk (`write_steps`: temp file, fsync, rename, fsync of the directory, as
 redis-server's rdbSave). A foreground snapshot (SAVE, SHUTDOWN, DEBUG RELOAD)
 holds its client's reply until the job is done; a background one (BGSAVE, the
@@ -23,9 +23,9 @@ a background save running waits for it instead of killing it, then saves.
 
 from __future__ import annotations
 
-from kvcore import info, rdb
+from kvcore import rdb
 from kvcore.blocking import Blocked
-from kvcore.effects import Shutdown, WriteSnapshot
+from kvcore.effects import Shutdown, WriteFiles
 from kvcore.reply import OK, Error, Simple
 
 RETRY_DELAY_S = 5  # CONFIG_BGSAVE_RETRY_DELAY
@@ -34,6 +34,10 @@ SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
 RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
 RELOAD_UNSUPPORTED = "ERR DEBUG RELOAD supports no options here: the core cannot read the file back"
 RELOAD_LOAD_FAILED = "ERR Error trying to load the RDB dump, check server logs."
+CHILD_ACTIVE = (
+    "ERR Another child process is active (AOF?): can't BGSAVE right now. "
+    "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."
+)
 STARTED = Simple("Background saving started")
 SCHEDULED = Simple("Background saving scheduled")
 
@@ -122,15 +126,18 @@ class Snapshots:
         self._hold(client)
         self._start(background=False, purpose=SAVE)
 
-    def bgsave(self, in_exec: bool):
-        """BGSAVE [SCHEDULE]: start a background snapshot now, or from the cron (inside EXEC).
+    def bgsave(self, in_exec: bool, schedule: bool = False):
+        """BGSAVE [SCHEDULE]: start a background snapshot now, or from the cron.
 
-        SCHEDULE only matters while another child runs (an AOF rewrite), which
-        the core does not have: BGSAVE SCHEDULE starts at once like BGSAVE.
+        It waits for the cron inside EXEC, or while a log rewrite runs if
+        SCHEDULE says so (without it, that is an error, as Redis refuses a
+        second child process).
         """
         if self.in_progress():
             raise Error(IN_PROGRESS)
-        if self.job is not None or in_exec:
+        if self.node.aof.in_progress() and not schedule:
+            raise Error(CHILD_ACTIVE)
+        if self.job is not None or in_exec or self.node.aof.in_progress():
             self.scheduled = True
             return SCHEDULED
         self._start_background()
@@ -180,8 +187,8 @@ class Snapshots:
         self.dirty_at_last_save = self.node.stats.dirty
 
     def tick(self) -> None:
-        """The cron: a scheduled BGSAVE, or the `save` schedule's."""
-        if self.job is not None:
+        """The cron: a scheduled BGSAVE, or the `save` schedule's (not while the log is rewritten)."""
+        if self.job is not None or self.node.aof.in_progress():
             return
         node = self.node
         now_s = node.now // 1000
@@ -242,7 +249,7 @@ class Snapshots:
         self.keys_at_start = sum(len(db.data) for db in node.dbs)
         path = config["dbfilename"]
         temp = "temp-%d.rdb" % node.info.pid
-        node.emit(WriteSnapshot(self.job, path, data, background, write_steps(temp, path)))
+        node.emit(WriteFiles(self.job, path, data, background, write_steps(temp, path)))
 
     def _hold(self, client) -> None:
         """Hold a client's reply (and its later requests) until the job is done."""
@@ -316,19 +323,3 @@ class Snapshots:
             ("rdb_last_load_keys_expired", self.keys_expired),
             ("rdb_last_load_keys_loaded", self.keys_loaded),
         ]
-
-
-_BASE_SECTION = info.SECTIONS["persistence"]
-_MODULE_FIELDS = [("module_fork_in_progress", 0), ("module_fork_last_cow_size", 0)]
-
-
-def _persistence_section(node) -> list[tuple[str, object]]:
-    """The rdb fields from here, then the others (aof_*) from the section registered before."""
-    fields = node.snapshots.info_fields()
-    names = {name for name, _ in fields}
-    fields += [field for field in _BASE_SECTION(node) if field[0] not in names and not field[0].startswith("rdb_")]
-    names = {name for name, _ in fields}
-    return fields + [field for field in _MODULE_FIELDS if field[0] not in names]
-
-
-info.register_section("persistence", _persistence_section)

@@ -33,12 +33,14 @@ def fsync(fd: int) -> str:
 
 
 def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes) -> str:
-    """Carry out a `WriteSnapshot`'s steps in order; stop at the first failure.
+    """Carry out a `WriteFiles`'s steps in order; stop at the first failure.
 
     ``("write", name)`` creates or truncates ``name`` with ``data``,
-    ``("fsync", name)``, ``("rename", src, dst)``, ``("fsync-dir",)`` syncs the
-    directory of the files named so far. A file written but not renamed
-    before a failure is removed.
+    ``("truncate", name)`` creates or empties it, ``("touch", name)`` creates
+    it if missing, ``("fsync", name)``, ``("rename", src, dst)``,
+    ``("fsync-dir",)`` syncs the directory of the files named so far,
+    ``("mkdir", name)`` and ``("remove", name)`` (never fails). A file
+    written but not renamed before a failure is removed.
     """
     temp = None
     directory = "."
@@ -49,6 +51,10 @@ def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes) -> str:
                 temp = step[1]
                 directory = os.path.dirname(temp) or "."
                 _write_file(temp, data)
+            elif op == "truncate":
+                _write_file(step[1], b"")
+            elif op == "touch":
+                os.close(os.open(step[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
             elif op == "fsync":
                 _fsync_path(step[1], os.O_RDONLY)
             elif op == "rename":
@@ -58,11 +64,24 @@ def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes) -> str:
                     temp = None
             elif op == "fsync-dir":
                 _fsync_path(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            elif op == "mkdir":
+                os.makedirs(step[1], exist_ok=True)
+            elif op == "remove":
+                remove_quietly(step[1])
             else:
                 raise OSError(0, f"unknown step {op!r}")
     except OSError as exc:
         if temp is not None:
             remove_quietly(temp)
+        return error_text(exc)
+    return ""
+
+
+def fsync_file(path: str) -> str:
+    """Fsync the file at ``path`` (the log, from a background thread); the error text or ""."""
+    try:
+        _fsync_path(path, os.O_RDONLY)
+    except OSError as exc:
         return error_text(exc)
     return ""
 

@@ -1,23 +1,61 @@
-"""Snapshots at start-up: loading ``dbfilename`` from ``dir`` before serving.
+"""Loading the dataset at start-up, before serving: the log if ``appendonly yes``, else the snapshot.
 
-The process runs in ``dir``. A file that does not exist means an empty
-dataset; one that cannot be read or parsed stops the start, logged as
-redis-server logs it (with the offset where the file went wrong), and the
-server exits with code 1. Writing snapshots (`WriteSnapshot` effects) is
-carried out by `net.server` with `net.disk.run_steps`.
+The process runs in ``dir``. With the log on, `kvcore.appendonly.recover`
+reads the manifest and the files it lists (from ``appenddirname``) and
+replays them; a truncated tail is cut off the file here, as Redis truncates
+it, and a corrupt file stops the start. Without it, ``dbfilename`` is loaded;
+a file that does not exist means an empty dataset; one that cannot be read
+or parsed stops the start, logged as redis-server logs it (with the offset
+where the file went wrong). A stopped start exits with code 1. Writing files
+(`WriteFiles` effects) is carried out by `net.server` with `net.disk.run_steps`.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
-from kvcore import rdb
+from kvcore import appendonly, rdb
 
 SHORT_READ = "Short read or OOM loading DB. Unrecoverable error, aborting now."
 
 
 def load_at_start(node, log) -> bool:
-    """Load ``dbfilename`` if it exists; False (the server must exit 1) if it cannot be loaded."""
+    """Load the dataset; False (the server must exit 1) if it cannot be loaded."""
+    if node.config["appendonly"]:
+        return _load_log(node, log)
+    return _load_snapshot(node, log)
+
+
+def _load_log(node, log) -> bool:
+    started = time.perf_counter()
+    recovery = appendonly.recover(node, _read_or_none)
+    for line in recovery.log:
+        log.warning(line.rstrip("\n"))
+    if not recovery.ok:
+        return False
+    if recovery.truncate is not None:
+        path, size = recovery.truncate
+        try:
+            os.truncate(path, size)
+        except OSError as exc:
+            log.warning(f"Error truncating the AOF file {path}: {exc.strerror}")
+            return False
+    if recovery.commands or node.aof.current_size:
+        log.notice(f"DB loaded from append only file: {time.perf_counter() - started:.3f} seconds")
+    return True
+
+
+def _read_or_none(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _load_snapshot(node, log) -> bool:
+    """Load ``dbfilename`` if it exists."""
     path = node.config["dbfilename"]
     try:
         with open(path, "rb") as handle:

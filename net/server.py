@@ -17,7 +17,7 @@ import time
 import traceback
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, Close, Fsync, RewriteConfig, Send, Shutdown, WriteSnapshot
+from kvcore.effects import AppendLog, Close, Fsync, RewriteConfig, Send, Shutdown, WriteFiles
 from kvcore.node import Node, ServerInfo
 from net import disk
 from net.conffile import rewrite_file
@@ -25,7 +25,6 @@ from net.log import Log
 
 WRITE_BUFFER_HIGH = 8 * 1024 * 1024
 WRITE_BUFFER_LOW = 1024 * 1024
-AOF_INCR_PATH = "appendonly.aof.incr"
 HZ_MAX = 500
 BACKGROUND_WAIT_S = 120  # at shutdown, for background disk jobs (a snapshot may be large)
 _time_ns = time.time_ns
@@ -100,6 +99,7 @@ class Server:
         self.listeners: list[asyncio.base_events.Server] = []
         self.exit_code: asyncio.Future | None = None
         self.aof_fd = -1
+        self.aof_path = ""  # the log file aof_fd is open on
         self.tick_handle: asyncio.TimerHandle | None = None
         self.background: set[asyncio.Future] = set()
         self.signalled = False
@@ -268,13 +268,13 @@ class Server:
             self._append_log(effect)
             return True
         if kind is Fsync:
-            self._background_fsync(effect.job)
+            self._background_fsync(effect)
             return False
         if kind is Shutdown:
             self.request_stop(effect.exit_code)
             return False
-        if kind is WriteSnapshot:
-            return self._write_snapshot(effect)
+        if kind is WriteFiles:
+            return self._write_files(effect)
         if kind is RewriteConfig:
             self._rewrite_config(effect)
             return False
@@ -287,35 +287,51 @@ class Server:
         return True
 
     def _append_log(self, effect: AppendLog) -> None:
+        """Write (and under always fsync) the records; a failed write leaves no partial record.
+
+        As Redis does after a short write, the file is cut back to its size
+        before the write, so that the retry appends whole records.
+        """
+        size = -1
         try:
-            if self.aof_fd < 0:
-                self.aof_fd = os.open(AOF_INCR_PATH, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            if effect.path != self.aof_path:
+                self._close_aof()
+                self.aof_fd = os.open(effect.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                self.aof_path = effect.path
+            size = os.fstat(self.aof_fd).st_size
             disk.write_all(self.aof_fd, effect.data)
             if effect.fsync:
                 os.fsync(self.aof_fd)
         except OSError as exc:
-            self.log.warning(f"Error writing to the AOF file: {disk.error_text(exc)}")
-            self.node.job_done(effect.job, False, now_ms(), disk.error_text(exc))
+            error = disk.error_text(exc)
+            self.log.warning(f"Error writing to the AOF file: {error}")
+            if size >= 0:
+                try:
+                    os.ftruncate(self.aof_fd, size)
+                except OSError:
+                    self.log.warning("Could not remove the partial write from the AOF file")
+            self.node.job_done(effect.job, False, now_ms(), error)
             return
         self.node.job_done(effect.job, True, now_ms())
 
-    def _write_snapshot(self, effect: WriteSnapshot) -> bool:
+    def _write_files(self, effect: WriteFiles) -> bool:
         """Foreground: write now, before the next effect. Background: in a thread."""
         if not effect.background:
-            self._snapshot_written(effect, disk.run_steps(effect.steps, effect.data))
+            self._files_written(effect, disk.run_steps(effect.steps, effect.data))
             return True
-        self.log.notice("Background saving started")
+        self.log.notice(_STARTED.get(effect.kind, "Background job started"))
         self._in_background(disk.run_steps, (effect.steps, effect.data),
-                            lambda error: self._snapshot_written(effect, error))
+                            lambda error: self._files_written(effect, error))
         return False
 
-    def _snapshot_written(self, effect: WriteSnapshot, error: str) -> None:
+    def _files_written(self, effect: WriteFiles, error: str) -> None:
         if error:
-            self.log.warning(f"Failed saving the DB: {error}")
-        elif effect.background:
-            self.log.notice("Background saving terminated with success")
-        else:
-            self.log.notice("DB saved on disk")
+            self.log.warning(f"{_FAILED.get(effect.kind, 'Failed writing')} {effect.path}: {error}")
+        elif effect.kind == "rdb":
+            self.log.notice("Background saving terminated with success" if effect.background else "DB saved on disk")
+        elif effect.kind == "aof-base":
+            self.log.notice("Background AOF rewrite terminated with success" if effect.background
+                            else f"Creating AOF base file {effect.path} on server start")
         self.node.job_done(effect.job, not error, now_ms(), error)
 
     def _in_background(self, work, args: tuple, done) -> None:
@@ -342,17 +358,19 @@ class Server:
         else:
             self.log.notice("CONFIG REWRITE executed with success.")
 
-    def _background_fsync(self, job: int) -> None:
-        self._in_background(disk.fsync, (self.aof_fd,),
-                            lambda error: self.node.job_done(job, not error, now_ms(), error))
+    def _background_fsync(self, effect: Fsync) -> None:
+        self._in_background(disk.fsync_file, (effect.path,),
+                            lambda error: self.node.job_done(effect.job, not error, now_ms(), error))
 
     def _close_aof(self) -> None:
+        """Fsync and close the log file (it moved to another file, or the server stops)."""
         if self.aof_fd >= 0:
             error = disk.fsync(self.aof_fd)
             if error:
                 self.log.warning(f"Fail to fsync the AOF file: {error}")
             os.close(self.aof_fd)
             self.aof_fd = -1
+            self.aof_path = ""
 
     # -- time ------------------------------------------------------------------
     def _tick(self) -> None:
@@ -383,6 +401,8 @@ class Server:
                 self.log.warning(f"Can't chdir to '{value}': {exc.strerror}")
 
 
+_STARTED = {"rdb": "Background saving started", "aof-base": "Background append only file rewriting started"}
+_FAILED = {"rdb": "Failed saving the DB:", "aof-base": "Background AOF rewrite failed:"}
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 

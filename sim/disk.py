@@ -61,6 +61,24 @@ class Disk:
         file.unsynced.append(bytes(data))
         return True
 
+    def touch(self, name: str) -> bool:
+        """Create `name` empty if it is missing (its directory entry is durable at once, like rename)."""
+        if name not in self.files:
+            if self.faults.full:
+                return False
+            self.files[name] = File()
+        return True
+
+    def truncate(self, name: str, size: int) -> None:
+        """Cut `name` to `size` bytes (a metadata change, durable at once like rename)."""
+        file = self.files.get(name)
+        if file is None:
+            return
+        content = file.content()[:size]
+        kept = min(len(file.durable), size)
+        file.durable = bytearray(content[:kept])
+        file.unsynced = [content[kept:]] if len(content) > kept else []
+
     def fsync(self, name: str) -> bool:
         """Make the cache of `name` durable; False on an fsync error (the cache stays dirty)."""
         if self.faults.fsync_errors:
@@ -82,6 +100,10 @@ class Disk:
     def remove(self, name: str) -> None:
         """Unlink `name` if it exists (atomic, like rename)."""
         self.files.pop(name, None)
+
+    def size(self, name: str) -> int:
+        file = self.files.get(name)
+        return 0 if file is None else len(file.durable) + sum(len(chunk) for chunk in file.unsynced)
 
     def read(self, name: str) -> bytes | None:
         file = self.files.get(name)

@@ -13,7 +13,7 @@ Lifecycle faults: `kill` (the process dies: its connections are reset, the
 disk cache survives), `power_off`/`power_on` (the machine dies: connections go
 silent, the disk cache is lost), `pause`/`resume` (the process stops, its
 input queues up), and `restart`. A (re)start builds the core with the
-`recover(disk, boot)` hook (`recover_empty`, or `sim.persistence.recover_rdb`);
+`recover(disk, boot)` hook (`recover_empty`, `sim.persistence.recover_rdb` or `recover_aof`);
 a start whose recovery fails (`RecoveryFailed`: a corrupt snapshot) leaves the
 node down, as redis-server refuses to start.
 """
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from simpy.events import Timeout
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, Close, Connect, Fsync, Send, Shutdown, Snapshot, WriteSnapshot
+from kvcore.effects import AppendLog, Close, Connect, Fsync, Send, Shutdown, Snapshot, WriteFiles
 from kvcore.node import Node, ServerInfo
 from sim import persistence
 from sim.clock import Clock
@@ -37,7 +37,6 @@ from sim.net import FIN, RST, SYN, SYN_ACK, Conn, Network
 from sim.rng import derive
 from sim.trace import Trace
 
-LOG_FILE = "appendonly.aof"
 PID_BASE = 1000
 
 _OPEN, _DATA, _CLOSED, _TICK, _JOB = 0, 1, 2, 3, 4
@@ -87,6 +86,7 @@ class SimNode:
         self.incarnation = 0  # bumped by every stop: stale timers see a different one
         self.inbox: deque[tuple] = deque()
         self.conns: dict[int, Conn] = {}
+        self.log_path = ""  # the log file the process appends to (fsynced when it moves on)
         net.add_host(name, self, address)
 
     # -- lifecycle -----------------------------------------------------------
@@ -168,6 +168,7 @@ class SimNode:
         self.busy = False
         self.stalled = None
         self.paused = False
+        self.log_path = ""
         self.incarnation += 1
 
     # -- network input -------------------------------------------------------
@@ -262,7 +263,7 @@ class SimNode:
             elif kind is AppendLog:
                 self._append_log(effects, index, effect)
                 return
-            elif kind is WriteSnapshot:
+            elif kind is WriteFiles:
                 if persistence.write_snapshot(self, effects, index):
                     return  # foreground: the rest waits for it (finish_foreground)
             else:
@@ -271,17 +272,26 @@ class SimNode:
             self._schedule()
 
     def _append_log(self, effects: list, index: int, effect: AppendLog) -> None:
-        ok = self.disk.append(LOG_FILE, effect.data)
+        if effect.path != self.log_path:
+            if self.log_path:
+                self.disk.fsync(self.log_path)  # closing the previous file, as net does
+            self.log_path = effect.path
+        size = self.disk.size(effect.path)
+        ok = self.disk.append(effect.path, effect.data)
         delay_ms = self.disk.fsync_ms() if effect.fsync and ok else 0
         self.trace.add(("effect", self.env.now, self.name, "append-log", effect.job, len(effect.data)))
         self.busy = True
-        Timeout(self.env, delay_ms, (self, self.incarnation, effects, index, ok)).callbacks.append(_log_done)
+        Timeout(self.env, delay_ms, (self, self.incarnation, effects, index, ok, size)).callbacks.append(_log_done)
 
-    def log_done(self, incarnation: int, effects: list, index: int, ok: bool) -> None:
+    def log_done(self, incarnation: int, effects: list, index: int, ok: bool, size: int) -> None:
+        """The append (and its fsync) finished; a failed one is cut off the file, as net does."""
         if incarnation != self.incarnation:
             return  # the process died meanwhile: the fsync never completed
+        path = effects[index].path
         if ok and effects[index].fsync:
-            ok = self.disk.fsync(LOG_FILE)
+            ok = self.disk.fsync(path)
+            if not ok:
+                self.disk.truncate(path, size)
         if self.paused:
             self.stalled = (effects, index, ok)  # the disk is done; the stopped process is not
             return
@@ -307,7 +317,7 @@ class SimNode:
         self.trace.add(("effect", self.env.now, self.name, name, getattr(effect, "job", None), 0))
         if kind is Fsync:
             delay_ms = self.disk.fsync_ms()
-            Timeout(self.env, delay_ms, (self, self.incarnation, effect.job)).callbacks.append(_fsync_done)
+            Timeout(self.env, delay_ms, (self, self.incarnation, effect)).callbacks.append(_fsync_done)
         elif kind in (Snapshot, Connect):
             job = effect.job
             Timeout(self.env, 0, (self, self.incarnation, job, f"{name} is not simulated yet")).callbacks.append(
@@ -341,14 +351,16 @@ def _tick(event: Timeout) -> None:
 
 
 def _log_done(event: Timeout) -> None:
-    node, incarnation, effects, index, ok = event._value
-    node.log_done(incarnation, effects, index, ok)
+    node, incarnation, effects, index, ok, size = event._value
+    node.log_done(incarnation, effects, index, ok, size)
 
 
 def _fsync_done(event: Timeout) -> None:
-    node, incarnation, job = event._value
-    ok = node.disk.fsync(LOG_FILE)
-    node.job_finished(incarnation, job, ok, "" if ok else "fsync error")
+    node, incarnation, effect = event._value
+    if incarnation != node.incarnation:
+        return  # the process died: its fsync never completed
+    ok = node.disk.fsync(effect.path)
+    node.job_finished(incarnation, effect.job, ok, "" if ok else "fsync error")
 
 
 def _job_failed(event: Timeout) -> None:

@@ -1,4 +1,4 @@
-"""Snapshots in the simulated world: writing `WriteSnapshot` effects, and recovering from them.
+"""Snapshots in the simulated world: writing `WriteFiles` effects, and recovering from them.
 
 `write_snapshot` carries out the file operations the core chose (the
 effect's ``steps``) on the node's simulated disk, one after the other in
@@ -15,10 +15,13 @@ thread of the server process, which SIGSTOP stops too).
 
 `recover_rdb` is the recovery hook (`sim.node.Recover`) of a node whose
 dataset lives in snapshots: it loads ``dbfilename`` as the disk holds it
-(after a power loss only its durable part survived). A file that cannot be
+(after a power loss only its durable part survived). `recover_aof` is the
+hook of a node with ``appendonly yes``: `kvcore.appendonly.recover` reads the
+manifest and its files from the disk, and a truncated tail is cut off the
+file, as redis-server does with aof-load-truncated. A file that cannot be
 loaded makes the start fail (`RecoveryFailed`), as redis-server refuses to
-start on a corrupt dump. `recovery_for` picks the hook a run's node options
-call for.
+start on a corrupt dump or log. `recovery_for` picks the hook a run's node
+options call for.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from typing import TYPE_CHECKING
 
 from simpy.events import Timeout
 
-from kvcore import rdb
+from kvcore import appendonly, rdb
 from kvcore.config import Config
-from kvcore.effects import WriteSnapshot
+from kvcore.effects import WriteFiles
 from kvcore.node import Node
 
 if TYPE_CHECKING:
@@ -62,15 +65,20 @@ def recover_rdb(disk: Disk, boot: Boot) -> Node:
     return node
 
 
+def recover_aof(disk: Disk, boot: Boot) -> Node:
+    """A node with the dataset of its append-only log on the disk, the log open for appending."""
+    node = Node(Config(boot.config), rng=boot.rng, info=boot.info, now=boot.now_ms)
+    recovery = appendonly.recover(node, disk.read)
+    if not recovery.ok:
+        raise RecoveryFailed(recovery.log[-1].strip() if recovery.log else "the log cannot be loaded")
+    if recovery.truncate is not None:
+        disk.truncate(*recovery.truncate)
+    return node
+
+
 def recovery_for(options: dict[str, str]) -> Recover:
-    """The recovery a node with these options needs: its snapshot, unless the AOF holds the data.
-
-    With ``appendonly yes`` Redis loads the AOF instead; that recovery is
-    the AOF's to provide, and until it does the node comes back empty.
-    """
-    from sim.node import recover_empty
-
-    return recover_empty if Config(options)["appendonly"] else recover_rdb
+    """The recovery a node with these options needs: its log with ``appendonly yes``, else its snapshot."""
+    return recover_aof if Config(options)["appendonly"] else recover_rdb
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -78,7 +86,7 @@ def recovery_for(options: dict[str, str]) -> Recover:
 
 def write_snapshot(node: SimNode, effects: list, index: int) -> bool:
     """Start carrying out ``effects[index]``; True if it is foreground (the rest waits for it)."""
-    effect: WriteSnapshot = effects[index]
+    effect: WriteFiles = effects[index]
     node.trace.add(("effect", node.env.now, node.name, "snapshot-start", effect.job, len(effect.data)))
     job = SnapshotJob(node, effect, effects, index)
     if not effect.background:
@@ -90,7 +98,7 @@ def write_snapshot(node: SimNode, effects: list, index: int) -> bool:
 class SnapshotJob:
     """One snapshot's steps on a node's disk, each taking its simulated time."""
 
-    def __init__(self, node: SimNode, effect: WriteSnapshot, effects: list, index: int) -> None:
+    def __init__(self, node: SimNode, effect: WriteFiles, effects: list, index: int) -> None:
         self.node = node
         self.effect = effect
         self.effects = effects
@@ -142,6 +150,15 @@ class SnapshotJob:
         if op == "write":
             self.unrenamed.append(step[1])
             return disk.replace(step[1], self.effect.data)
+        if op == "truncate":
+            return disk.replace(step[1], b"")
+        if op == "touch":
+            return disk.touch(step[1])
+        if op == "remove":
+            disk.remove(step[1])
+            return True
+        if op == "mkdir":
+            return True  # the simulated disk has no directories: names carry them
         if op == "fsync":
             return disk.fsync(step[1])
         if op == "rename":

@@ -1,7 +1,7 @@
-"""Persistence commands: SAVE and BGSAVE (LASTSAVE lives with the server family).
+"""Persistence commands: SAVE, BGSAVE and BGREWRITEAOF (LASTSAVE lives with the server family).
 
 The handlers only parse; what a snapshot does and when is `kvcore.snapshots`
-(``node.snapshots``). SAVE's reply waits for the snapshot job: OK once the
+(``node.snapshots``), and the log's rewrite is `kvcore.appendonly` (``node.aof``). SAVE's reply waits for the snapshot job: OK once the
 runtime reports it done, a bare ``-ERR`` when it failed, as redis-server.
 """
 
@@ -31,5 +31,16 @@ def bgsave(client, argv):
     if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
         raise Error(errors.SYNTAX)
     node = client.node
-    in_exec = node.blocking.request is not argv  # run by EXEC: Redis schedules it for the cron
-    return node.snapshots.bgsave(in_exec)
+    return node.snapshots.bgsave(_in_exec(node, argv), schedule=len(argv) == 2)
+
+
+@command("bgrewriteaof", 1, SAVE_FLAGS)
+def bgrewriteaof(client, argv):
+    """BGREWRITEAOF"""
+    node = client.node
+    return node.aof.bgrewriteaof(_in_exec(node, argv))
+
+
+def _in_exec(node, argv: list[bytes]) -> bool:
+    """Run by EXEC: Redis schedules the background job for the cron."""
+    return node.blocking.request is not argv

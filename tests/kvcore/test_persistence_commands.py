@@ -1,6 +1,6 @@
 """SAVE, BGSAVE, LASTSAVE, the save schedule, -MISCONF, SHUTDOWN's save and INFO persistence, on the pure core.
 
-A `Runtime` stands in for net/sim: it keeps the `WriteSnapshot` effects the
+A `Runtime` stands in for net/sim: it keeps the `WriteFiles` effects the
 node emits and finishes their jobs when a test says so, with success or a
 disk error. Reply texts and INFO field names were checked with redis-server
 7.0.15 (a failing save made by removing its ``dir``).
@@ -12,7 +12,7 @@ import hiredis
 import pytest
 
 from kvcore import errors, rdb
-from kvcore.effects import Close, Send, Shutdown, WriteSnapshot
+from kvcore.effects import Close, Send, Shutdown, WriteFiles
 from kvcore.snapshots import parse_save_params, write_steps
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 
@@ -34,19 +34,19 @@ class Runtime:
 
     def __init__(self, node) -> None:
         self.node = node
-        self.snapshots: list[WriteSnapshot] = []
+        self.snapshots: list[WriteFiles] = []
         self.others: list = []
         take_effects = node.take_effects
 
         def taking() -> list:
             effects = take_effects()
-            self.snapshots += [e for e in effects if type(e) is WriteSnapshot]
-            self.others += [e for e in effects if type(e) not in (Send, Close, WriteSnapshot)]
+            self.snapshots += [e for e in effects if type(e) is WriteFiles]
+            self.others += [e for e in effects if type(e) not in (Send, Close, WriteFiles)]
             return effects
 
         node.take_effects = taking
 
-    def finish(self, c: CoreClient, ok: bool = True, at_ms: int | None = None) -> WriteSnapshot:
+    def finish(self, c: CoreClient, ok: bool = True, at_ms: int | None = None) -> WriteFiles:
         effect = self.snapshots.pop(0)
         node = self.node
         node.job_done(effect.job, ok, node.now if at_ms is None else at_ms, "" if ok else "No space left on device")

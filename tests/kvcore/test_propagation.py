@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kvcore import aof
-from kvcore.effects import AppendLog
+from kvcore.effects import AppendLog, Fsync
 from tests.kvcore.differential.common import KEYS
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.test_aof import dataset
@@ -33,15 +33,18 @@ from tests.servers import redis_server_in_dir
 
 
 class LogClient(CoreClient):
-    """A harness client whose node's log jobs complete at once, their data kept in ``node.log``."""
+    """A harness client whose node's log jobs (and fsyncs) complete at once, the data kept in ``node.log``."""
 
     def _deliver(self, effects) -> None:
         rest = []
-        for effect in effects:
-            if isinstance(effect, AppendLog):
-                self.node.log += effect.data
+        pending = list(effects)
+        while pending:
+            effect = pending.pop(0)
+            if isinstance(effect, AppendLog | Fsync):
+                if isinstance(effect, AppendLog):
+                    self.node.log += effect.data
                 self.node.job_done(effect.job, True, self.node.now)
-                rest.extend(self.node.take_effects())
+                pending.extend(self.node.take_effects())
             else:
                 rest.append(effect)
         super()._deliver(rest)

@@ -223,17 +223,6 @@ def test_bytes_to_human(size, text):
     assert info.bytes_to_human(size) == text
 
 
-def test_register_section_replaces_a_section(c):
-    original = info.SECTIONS["replication"]
-    try:
-        info.register_section("replication", lambda node: [("role", "slave"), ("master_host", "10.0.0.1")])
-        assert info_fields(c, "replication") == {"role": "slave", "master_host": "10.0.0.1"}
-    finally:
-        info.SECTIONS["replication"] = original
-    with pytest.raises(ValueError):
-        info.register_section("nosuch", original)
-
-
 # -- CONFIG ------------------------------------------------------------------------------------
 
 

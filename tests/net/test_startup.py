@@ -258,7 +258,7 @@ def test_append_only_log_is_written_before_the_reply(tmp_path, fsync):
         client = resp2(port)
         assert client.set("logged", "value")
         assert client.incr("logged-counter") == 1
-        log = (tmp_path / "appendonly.aof.incr").read_bytes()  # written before the replies went out
+        log = (tmp_path / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes()  # before the replies
         assert b"$6\r\nlogged\r\n$5\r\nvalue\r\n" in log
         assert b"$4\r\nINCR\r\n$14\r\nlogged-counter\r\n" in log or b"logged-counter" in log
         assert client.get("logged") == b"value"

@@ -6,9 +6,11 @@ import hiredis
 
 from kvcore.node import Node
 from sim.net import FIN, RST, SYN_ACK
-from sim.node import LOG_FILE, recover_empty
+from sim.node import recover_empty
 from tests.kvcore.harness import encode_request as request
 from tests.sim.harness import Lab
+
+LOG_FILE = "appendonlydir/appendonly.aof.1.incr.aof"  # where a node that loaded no manifest appends
 
 
 def _replies(data: bytes) -> list:

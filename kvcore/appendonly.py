@@ -1,0 +1,452 @@
+"""The append-only log of a running node: its files, its fsyncs, its rewrites, its INFO fields.
+
+Redis 7's multi-part layout (`kvcore.aof_manifest`): a directory
+(``appenddirname``) holding a manifest, one base file and incremental files.
+The node (`kvcore.node`) turns writes into log records and holds replies
+until the records are durable; this module decides which file they go to,
+when that file is fsynced (``appendfsync everysec``), and how the files
+change:
+
+- at start (`open_at_start`, after the runtime loaded what the manifest
+  lists): an empty base when the dataset has none, the incr file to append
+  to, the manifest persisted if it changed;
+- a rewrite (BGREWRITEAOF, or automatic past ``auto-aof-rewrite-percentage``):
+  with the log on, pending records go to the current incr, then the manifest
+  switches writes to a new incr; the point-in-time image of that instant is
+  written to a temp file in the background; when it is durable it becomes the
+  new base and the manifest that makes it visible replaces the old one, whose
+  files are then deleted. A failed rewrite leaves the old files valid;
+- ``CONFIG SET appendonly yes`` (state WAIT_REWRITE): records go to a temp
+  incr file while a rewrite writes the base; its end renames both into the
+  manifest. ``appendonly no`` stops logging and abandons a rewrite.
+
+Every manifest change goes through a temp file, fsync, rename, fsync of the
+directory (`WriteFiles` effects carry these steps). File names in effects are
+relative to the working directory (``dir``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kvcore import aof, aof_manifest, rdb
+from kvcore.effects import Fsync, WriteFiles
+from kvcore.reply import Error, Simple
+
+OFF, ON, WAIT_REWRITE = "off", "on", "wait-rewrite"
+FSYNC_INTERVAL_MS = 1000
+FSYNC_POSTPONE_MAX_MS = 2000  # everysec: a write waits this long for a running fsync, then goes on
+REWRITE_RETRY_MS = 1000
+
+REWRITE_STARTED = Simple("Background append only file rewriting started")
+REWRITE_SCHEDULED = Simple("Background append only file rewriting scheduled")
+REWRITE_IN_PROGRESS = "ERR Background append only file rewriting already in progress"
+
+
+def manifest_steps(temp: str, path: str) -> tuple[tuple[str, ...], ...]:
+    """How a new manifest replaces ``path``: whole and durable in ``temp`` before the rename."""
+    return (("write", temp), ("fsync", temp), ("rename", temp, path), ("fsync-dir",))
+
+
+class Rewrite:
+    """One rewrite in flight: its jobs and the files it will put in place."""
+
+    __slots__ = ("image_job", "done_job", "switch_job", "temp", "size", "started_ms", "aborted", "undo", "manifest_after")
+
+    def __init__(self, temp: str, started_ms: int) -> None:
+        self.image_job: int | None = None
+        self.done_job: int | None = None
+        self.switch_job: int | None = None  # the manifest listing the new incr
+        self.temp = temp
+        self.size = 0
+        self.started_ms = started_ms
+        self.aborted = False
+        self.undo: tuple | None = None  # (manifest, incr) before the switch
+        self.manifest_after: aof_manifest.Manifest | None = None
+
+
+class AppendOnly:
+    """A node's log files and their life cycle (``node.aof``)."""
+
+    def __init__(self, node) -> None:
+        self.node = node
+        config = node.config
+        self.dirname = config["appenddirname"]
+        self.filename = config["appendfilename"]
+        self.state = ON if config["appendonly"] else OFF
+        plan = aof_manifest.start(aof_manifest.Manifest(), self.filename, config["aof-use-rdb-preamble"])
+        self.manifest = plan.manifest
+        self.incr = plan.append_to  # the file records go to, in the directory
+        self.rewrite: Rewrite | None = None
+        self.scheduled = False
+        self.rewrites = 0
+        self.consecutive_failures = 0
+        self.last_rewrite_ok = True
+        self.last_rewrite_time_s = -1
+        self.last_rewrite_try_ms = -REWRITE_RETRY_MS
+        self.current_size = 0
+        self.base_size = 0
+        self.incr_size = 0  # written to the current incr
+        self.fsync_job: int | None = None
+        self.fsync_started_ms = 0
+        self.last_fsync_ms = node.now
+        self.unsynced = False  # written since the last fsync
+        self.postponed_since: int | None = None
+        self.delayed_fsyncs = 0
+        self.fsync_error = ""
+        self._start_jobs: set[int] = set()  # fatal if they fail, as Redis exits
+        self._cleanup_jobs: set[int] = set()  # best effort
+
+    # -- names ----------------------------------------------------------------------
+    def path(self, name: str) -> str:
+        return f"{self.dirname}/{name}"
+
+    def log_path(self) -> str:
+        """Where records go now: the current incr, or the temp incr while turning on."""
+        if self.state == WAIT_REWRITE:
+            return self.path(aof_manifest.temp_incr_name(self.filename))
+        return self.path(self.incr)
+
+    def manifest_path(self) -> str:
+        return self.path(aof_manifest.manifest_name(self.filename))
+
+    # -- start -----------------------------------------------------------------------
+    def open_at_start(self, manifest: aof_manifest.Manifest, loaded_bytes: int) -> None:
+        """The runtime loaded the files ``manifest`` lists (``loaded_bytes`` in all): open the log.
+
+        As aofOpenIfNeededOnServerStart: with an empty dataset on disk, an
+        empty base is created; the incr to append to is the last listed (or a
+        new one); a changed manifest is persisted before any record is written.
+        """
+        if self.state == OFF:
+            return
+        node = self.node
+        preamble = node.config["aof-use-rdb-preamble"]
+        plan = aof_manifest.start(manifest, self.filename, preamble)
+        self.manifest, self.incr = plan.manifest, plan.append_to
+        self.current_size = self.base_size = loaded_bytes
+        self.incr_size = 0
+        steps: list[tuple[str, ...]] = [("mkdir", self.dirname)]
+        if plan.create_base is not None:
+            temp = self.path(aof_manifest.temp_rewrite_name(node.info.pid))
+            steps += [("write", temp), ("fsync", temp), ("rename", temp, self.path(plan.create_base))]
+            self._emit_start(self._image(), steps, "aof-base")
+            steps = []
+        if plan.dirty or steps:
+            self._emit_start(b"", steps + [("touch", self.path(self.incr))], "aof-manifest")
+        if plan.dirty:
+            self._start_jobs.add(self._persist(self.manifest))
+
+    def _emit_start(self, data: bytes, steps: list[tuple[str, ...]], kind: str) -> None:
+        job = self.node.new_job()
+        self._start_jobs.add(job)
+        self.node.emit(WriteFiles(job, steps[-1][-1], data, False, tuple(steps), kind))
+
+    # -- jobs -------------------------------------------------------------------------
+    def owns(self, job: int) -> bool:
+        rewrite = self.rewrite
+        if job == self.fsync_job or job in self._start_jobs or job in self._cleanup_jobs:
+            return True
+        return rewrite is not None and job in (rewrite.image_job, rewrite.done_job, rewrite.switch_job)
+
+    def job_done(self, job: int, ok: bool, error: str) -> None:
+        node = self.node
+        if job == self.fsync_job:
+            self._fsync_done(ok, error)
+        elif job in self._start_jobs:
+            self._start_jobs.discard(job)
+            if not ok:  # Redis cannot open its log at start and exits
+                node.halt()
+        elif job in self._cleanup_jobs:
+            self._cleanup_jobs.discard(job)
+        else:
+            self._rewrite_job_done(job, ok)
+        node.update_write_gate()
+
+    def written(self, size: int) -> None:
+        """A log write of ``size`` bytes succeeded."""
+        self.current_size += size
+        self.incr_size += size
+        self.unsynced = True
+        self.postponed_since = None
+        self._maybe_fsync()
+
+    def may_write_now(self) -> bool:
+        """Whether a log write may start (everysec: not while an fsync runs, for up to 2 s)."""
+        if self.fsync_job is None or self.node.config["appendfsync"] != "everysec":
+            return True
+        now = self.node.now
+        if self.postponed_since is None:
+            self.postponed_since = now
+        if now - self.postponed_since < FSYNC_POSTPONE_MAX_MS:
+            return False
+        self.delayed_fsyncs += 1
+        self.postponed_since = None
+        return True
+
+    def write_error(self) -> str:
+        """The error that refuses writes: the last fsync failed (everysec)."""
+        return self.fsync_error
+
+    # -- the cron ----------------------------------------------------------------------
+    def tick(self) -> None:
+        self._maybe_fsync()
+        node = self.node
+        if self.rewrite is not None or node.snapshots.in_progress():
+            return
+        if self.scheduled or self.state == WAIT_REWRITE:
+            if node.now - self.last_rewrite_try_ms >= REWRITE_RETRY_MS:
+                self.start_rewrite()
+            return
+        if self.state == ON and self._grown_enough():
+            self.start_rewrite()
+
+    def _grown_enough(self) -> bool:
+        config = self.node.config
+        percentage = config["auto-aof-rewrite-percentage"]
+        if not percentage or self.current_size <= config["auto-aof-rewrite-min-size"]:
+            return False
+        if not self.last_rewrite_ok and self.node.now - self.last_rewrite_try_ms < REWRITE_RETRY_MS:
+            return False
+        base = self.base_size or 1
+        return (self.current_size - base) * 100 // base >= percentage
+
+    def _maybe_fsync(self) -> None:
+        node = self.node
+        if self.state == OFF or node.config["appendfsync"] != "everysec" or self.fsync_job is not None:
+            return
+        if not (self.unsynced or self.fsync_error) or node.now - self.last_fsync_ms < FSYNC_INTERVAL_MS:
+            return
+        self.fsync_job = node.new_job()
+        self.fsync_started_ms = node.now
+        self.unsynced = False
+        node.emit(Fsync(self.fsync_job, self.log_path()))
+
+    def _fsync_done(self, ok: bool, error: str) -> None:
+        self.fsync_job = None
+        self.last_fsync_ms = self.node.now
+        if ok:
+            self.fsync_error = ""
+        else:
+            self.fsync_error = error or "Input/output error"
+            self.unsynced = True
+
+    # -- rewrite -------------------------------------------------------------------------
+    def bgrewriteaof(self, in_exec: bool):
+        """BGREWRITEAOF: start now, or schedule while a snapshot runs (or inside EXEC)."""
+        if self.rewrite is not None:
+            raise Error(REWRITE_IN_PROGRESS)
+        if self.node.snapshots.in_progress() or in_exec:
+            self.scheduled = True
+            return REWRITE_SCHEDULED
+        if not self.start_rewrite():
+            return REWRITE_SCHEDULED
+        return REWRITE_STARTED
+
+    def in_progress(self) -> bool:
+        return self.rewrite is not None
+
+    def start_rewrite(self) -> bool:
+        """Start a rewrite; False when it must wait (a log write failed or is in flight)."""
+        node = self.node
+        self.last_rewrite_try_ms = node.now
+        if self.state != OFF and not node.flush_log():
+            self.scheduled = True
+            return False
+        self.scheduled = False
+        temp = self.path(aof_manifest.temp_rewrite_name(node.info.pid))
+        rewrite = self.rewrite = Rewrite(temp, node.now)
+        if self.state == ON:
+            self._switch_incr(rewrite)
+        elif self.state == WAIT_REWRITE:
+            self._restart_temp_incr()
+        image = self._image()
+        rewrite.size = len(image)
+        rewrite.image_job = node.new_job()
+        steps = (("mkdir", self.dirname), ("write", temp), ("fsync", temp))
+        node.emit(WriteFiles(rewrite.image_job, temp, image, True, steps, "aof-base"))
+        return True
+
+    def _restart_temp_incr(self) -> None:
+        """Turning on: the temp incr holds only what follows this rewrite's image."""
+        temp_incr = self.log_path()
+        self.incr_size = 0
+        self.node.restart_log_file()
+        self._cleanup(temp_incr, (("mkdir", self.dirname), ("truncate", temp_incr)))
+
+    def _switch_incr(self, rewrite: Rewrite) -> None:
+        """Records from now go to a new incr, listed in the manifest before the first is written."""
+        rewrite.undo = (self.manifest, self.incr)
+        self.manifest, self.incr = aof_manifest.rewrite_started(self.manifest, self.filename)
+        self.incr_size = 0
+        self.node.restart_log_file()
+        rewrite.switch_job = self._persist(self.manifest, (("touch", self.path(self.incr)),))
+
+    def _image(self) -> bytes:
+        node = self.node
+        config = node.config
+        if config["aof-use-rdb-preamble"]:
+            return rdb.write(node, aof_base=True)
+        stamp = node.now // 1000 if config["aof-timestamp-enabled"] else None
+        return aof.rewrite_dataset(node, stamp)
+
+    def _rewrite_job_done(self, job: int, ok: bool) -> None:
+        rewrite = self.rewrite
+        if job == rewrite.switch_job:
+            if not ok:  # writes stay in the old incr, which the manifest on disk lists
+                self.manifest, self.incr = rewrite.undo
+                self.node.restart_log_file()
+                rewrite.aborted = True
+        elif job == rewrite.image_job:
+            if ok and not rewrite.aborted:
+                self._install(rewrite)
+                return
+            self._rewrite_failed(rewrite.temp)
+        elif job == rewrite.done_job:
+            if ok:
+                self.manifest = rewrite.manifest_after
+                self.base_size = rewrite.size
+                self.current_size = rewrite.size + self.incr_size
+                self.rewrites += 1
+                self.consecutive_failures = 0
+                self.last_rewrite_ok = True
+                self.last_rewrite_time_s = (self.node.now - rewrite.started_ms) // 1000
+                self.rewrite = None
+                return
+            self._rewrite_failed(None)
+
+    def _install(self, rewrite: Rewrite) -> None:
+        """The image is durable: make it the base, by a new manifest."""
+        preamble = self.node.config["aof-use-rdb-preamble"]
+        steps: list[tuple[str, ...]] = []
+        if self.state == WAIT_REWRITE:
+            manifest, base, incr = aof_manifest.enable_done(self.manifest, self.filename, preamble)
+            temp_incr = self.log_path()
+            self.state, self.incr = ON, incr
+            steps.append(("rename", temp_incr, self.path(incr)))
+            self.node.restart_log_file()
+        else:
+            manifest, base = aof_manifest.rewrite_done(self.manifest, self.filename, preamble, aof_on=self.state == ON)
+        steps.insert(0, ("rename", rewrite.temp, self.path(base)))
+        manifest, obsolete = aof_manifest.drop_history(manifest)
+        removals = tuple(("remove", self.path(name)) for name in obsolete)
+        rewrite.manifest_after = manifest
+        rewrite.done_job = self._persist(manifest, tuple(steps), after=removals)
+
+    def _rewrite_failed(self, temp: str | None) -> None:
+        self.rewrite = None
+        self.rewrites += 1
+        self.consecutive_failures += 1
+        self.last_rewrite_ok = False
+        if temp is not None:
+            self._cleanup(temp, (("remove", temp),))
+
+    # -- turning on and off ------------------------------------------------------------------
+    def config_changed(self, on: bool) -> None:
+        """CONFIG SET appendonly: start logging through a rewrite, or stop."""
+        if on and self.state == OFF:
+            self.state = WAIT_REWRITE
+            self.node.restart_log_file()
+            if self.rewrite is not None:
+                self.rewrite.aborted = True  # it was not taking the log's records into account
+            if self.rewrite is None and not self.node.snapshots.in_progress():
+                self.start_rewrite()
+            else:
+                self.scheduled = True
+        elif not on and self.state != OFF:
+            self.node.flush_log()
+            self.state = OFF
+            self.scheduled = False
+            if self.rewrite is not None:
+                self.rewrite.aborted = True
+
+    # -- files ----------------------------------------------------------------------------------
+    def _persist(self, manifest, before: tuple = (), after: tuple = ()) -> int:
+        """Replace the manifest (foreground): ``before`` steps, temp file, fsync, rename,
+        directory fsync, ``after``. Returns the job."""
+        temp = self.path(aof_manifest.temp_manifest_name(self.filename))
+        final = self.manifest_path()
+        steps = before + manifest_steps(temp, final) + after
+        job = self.node.new_job()
+        text = aof_manifest.format_manifest(manifest).encode("utf-8", "surrogateescape")
+        self.node.emit(WriteFiles(job, final, text, False, steps, "aof-manifest"))
+        return job
+
+    def _cleanup(self, path: str, steps: tuple) -> None:
+        job = self.node.new_job()
+        self._cleanup_jobs.add(job)
+        self.node.emit(WriteFiles(job, path, b"", False, steps, "aof-manifest"))
+
+    # -- INFO -----------------------------------------------------------------------------------
+    def info_fields(self) -> list[tuple[str, object]]:
+        """INFO persistence's aof fields, as Redis 7.0 lists them."""
+        node = self.node
+        rewrite = self.rewrite
+        fields = [
+            ("aof_enabled", int(self.state != OFF)),
+            ("aof_rewrite_in_progress", int(rewrite is not None)),
+            ("aof_rewrite_scheduled", int(self.scheduled)),
+            ("aof_last_rewrite_time_sec", self.last_rewrite_time_s),
+            ("aof_current_rewrite_time_sec", (node.now - rewrite.started_ms) // 1000 if rewrite else -1),
+            ("aof_last_bgrewrite_status", "ok" if self.last_rewrite_ok else "err"),
+            ("aof_rewrites", self.rewrites),
+            ("aof_rewrites_consecutive_failures", self.consecutive_failures),
+            ("aof_last_write_status", "err" if node.aof_write_error else "ok"),
+            ("aof_last_cow_size", 0),
+            ("module_fork_in_progress", 0),
+            ("module_fork_last_cow_size", 0),
+        ]
+        if self.state != OFF:
+            fields += [
+                ("aof_current_size", self.current_size),
+                ("aof_base_size", self.base_size),
+                ("aof_pending_rewrite", int(self.scheduled)),
+                ("aof_buffer_length", node.pending_log_bytes()),
+                ("aof_pending_bio_fsync", int(self.fsync_job is not None)),
+                ("aof_delayed_fsync", self.delayed_fsyncs),
+            ]
+        return fields
+
+
+# -- loading at start ------------------------------------------------------------------------
+@dataclass(slots=True)
+class Recovery:
+    """What loading the log at start did: ``ok`` (else the server exits), the lines to log,
+    and ``truncate``: (path, size), a truncated tail the runtime cuts off before serving."""
+
+    ok: bool
+    log: list[str]
+    truncate: tuple[str, int] | None = None
+    commands: int = 0
+
+
+def recover(node, read: Callable[[str], bytes | None]) -> Recovery:
+    """Load the log into a node starting with ``appendonly yes``, then open it for appending.
+
+    ``read(path)`` is the runtime's file reader (None for a missing file).
+    As loadAppendOnlyFiles: the manifest, then its base and incr files in
+    order; a truncated tail is accepted or refused by ``aof-load-truncated``;
+    a corrupt manifest or file refuses the start.
+    """
+    log_files = node.aof
+    text = read(log_files.manifest_path())
+    try:
+        manifest = aof_manifest.parse_manifest(text) if text is not None else aof_manifest.Manifest()
+    except aof_manifest.ManifestError as exc:
+        return Recovery(False, exc.log_lines())
+    files = {}
+    for info in manifest.load_order():
+        data = read(log_files.path(info.name))
+        if data is not None:
+            files[info.name] = data
+    result = aof.load_files(node, manifest, files)
+    if result.status == aof.FAILED:
+        return Recovery(False, result.log, commands=result.commands)
+    size = sum(len(data) for data in files.values())
+    truncate = None
+    if result.status == aof.TRUNCATED:
+        truncate = (log_files.path(result.file), result.truncate_to)
+        size -= len(files[result.file]) - result.truncate_to
+    log_files.open_at_start(manifest, size)
+    return Recovery(True, result.log, truncate, result.commands)
