@@ -75,8 +75,9 @@ class AppendOnly:
         self.dirname = config["appenddirname"]
         self.filename = config["appendfilename"]
         self.state = ON if config["appendonly"] else OFF
+        # Until the runtime tells what is on disk (`recover`), as on an empty disk.
         plan = aof_manifest.start(aof_manifest.Manifest(), self.filename, config["aof-use-rdb-preamble"])
-        self.manifest = plan.manifest
+        self.manifest = plan.manifest if self.state == ON else aof_manifest.Manifest()
         self.incr = plan.append_to  # the file records go to, in the directory
         self.rewrite: Rewrite | None = None
         self.scheduled = False
@@ -120,6 +121,7 @@ class AppendOnly:
         new one); a changed manifest is persisted before any record is written.
         """
         if self.state == OFF:
+            self.manifest = manifest  # what a later CONFIG SET appendonly yes builds on
             return
         node = self.node
         preamble = node.config["aof-use-rdb-preamble"]
@@ -422,12 +424,13 @@ class Recovery:
 
 
 def recover(node, read: Callable[[str], bytes | None]) -> Recovery:
-    """Load the log into a node starting with ``appendonly yes``, then open it for appending.
+    """Read the manifest; with ``appendonly yes`` load the log and open it for appending.
 
     ``read(path)`` is the runtime's file reader (None for a missing file).
-    As loadAppendOnlyFiles: the manifest, then its base and incr files in
-    order; a truncated tail is accepted or refused by ``aof-load-truncated``;
-    a corrupt manifest or file refuses the start.
+    As redis-server: the manifest is read even with the log off (a corrupt
+    one refuses the start); with it on, loadAppendOnlyFiles: its base and
+    incr files in order, a truncated tail accepted or refused by
+    ``aof-load-truncated``, a corrupt file refusing the start.
     """
     log_files = node.aof
     text = read(log_files.manifest_path())
@@ -435,6 +438,9 @@ def recover(node, read: Callable[[str], bytes | None]) -> Recovery:
         manifest = aof_manifest.parse_manifest(text) if text is not None else aof_manifest.Manifest()
     except aof_manifest.ManifestError as exc:
         return Recovery(False, exc.log_lines())
+    if log_files.state == OFF:
+        log_files.open_at_start(manifest, 0)
+        return Recovery(True, [])
     files = {}
     for info in manifest.load_order():
         data = read(log_files.path(info.name))

@@ -22,12 +22,13 @@ SHORT_READ = "Short read or OOM loading DB. Unrecoverable error, aborting now."
 
 def load_at_start(node, log) -> bool:
     """Load the dataset; False (the server must exit 1) if it cannot be loaded."""
-    if node.config["appendonly"]:
-        return _load_log(node, log)
-    return _load_snapshot(node, log)
+    if not _load_log(node, log):
+        return False
+    return node.config["appendonly"] or _load_snapshot(node, log)
 
 
 def _load_log(node, log) -> bool:
+    """The manifest always (a corrupt one stops the start), the files it lists with the log on."""
     started = time.perf_counter()
     recovery = appendonly.recover(node, _read_or_none)
     for line in recovery.log:

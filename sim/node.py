@@ -13,7 +13,7 @@ Lifecycle faults: `kill` (the process dies: its connections are reset, the
 disk cache survives), `power_off`/`power_on` (the machine dies: connections go
 silent, the disk cache is lost), `pause`/`resume` (the process stops, its
 input queues up), and `restart`. A (re)start builds the core with the
-`recover(disk, boot)` hook (`recover_empty`, `sim.persistence.recover_rdb` or `recover_aof`);
+`recover(disk, boot)` hook (`recover_empty`, or `sim.persistence.recover_from_disk`);
 a start whose recovery fails (`RecoveryFailed`: a corrupt snapshot) leaves the
 node down, as redis-server refuses to start.
 """
@@ -110,6 +110,7 @@ class SimNode:
         self.paused = False
         self.trace.add(("node", self.env.now, self.name, "start", self.incarnation))
         self._arm_tick()
+        self._schedule()  # the effects recovery left (the log's files at start) run at once
 
     def kill(self) -> bool:
         """The process dies: peers get a reset; the OS keeps the disk cache."""

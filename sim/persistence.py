@@ -13,15 +13,13 @@ lands when its time is up, and only if the process that started it is still
 alive; a paused process makes no progress (net writes snapshots from a
 thread of the server process, which SIGSTOP stops too).
 
-`recover_rdb` is the recovery hook (`sim.node.Recover`) of a node whose
-dataset lives in snapshots: it loads ``dbfilename`` as the disk holds it
-(after a power loss only its durable part survived). `recover_aof` is the
-hook of a node with ``appendonly yes``: `kvcore.appendonly.recover` reads the
-manifest and its files from the disk, and a truncated tail is cut off the
-file, as redis-server does with aof-load-truncated. A file that cannot be
-loaded makes the start fail (`RecoveryFailed`), as redis-server refuses to
-start on a corrupt dump or log. `recovery_for` picks the hook a run's node
-options call for.
+`recover_from_disk` is the recovery hook (`sim.node.Recover`) of a node
+whose dataset lives on its disk: the append-only log with ``appendonly yes``
+(`kvcore.appendonly.recover` reads the manifest and its files; a truncated
+tail is cut off the file, as redis-server does with aof-load-truncated),
+else ``dbfilename``; after a power loss only the durable part of a file
+survived. A file that cannot be loaded makes the start fail
+(`RecoveryFailed`), as redis-server refuses to start on a corrupt dump or log.
 """
 
 from __future__ import annotations
@@ -37,7 +35,7 @@ from kvcore.node import Node
 
 if TYPE_CHECKING:
     from sim.disk import Disk
-    from sim.node import Boot, Recover, SimNode
+    from sim.node import Boot, SimNode
 
 WRITE_BYTES_PER_MS = 200_000  # page-cache copy speed: a few ms for a MB
 PAUSED_POLL_MS = 10
@@ -50,9 +48,22 @@ class RecoveryFailed(Exception):
 # -- recovery ------------------------------------------------------------------------------
 
 
-def recover_rdb(disk: Disk, boot: Boot) -> Node:
-    """A node with the dataset of ``dbfilename`` on the disk (empty if there is none)."""
+def recover_from_disk(disk: Disk, boot: Boot) -> Node:
+    """A node with the dataset its disk holds, as redis-server starts.
+
+    The manifest is read first (`kvcore.appendonly.recover`); with
+    ``appendonly yes`` the log is the dataset, and its files are loaded (a
+    truncated tail cut off the file); otherwise ``dbfilename`` is (empty if
+    there is none).
+    """
     node = Node(Config(boot.config), rng=boot.rng, info=boot.info, now=boot.now_ms)
+    recovery = appendonly.recover(node, disk.read)
+    if not recovery.ok:
+        raise RecoveryFailed(recovery.log[-1].strip() if recovery.log else "the log cannot be loaded")
+    if recovery.truncate is not None:
+        disk.truncate(*recovery.truncate)
+    if node.config["appendonly"]:
+        return node
     path = node.config["dbfilename"]
     data = disk.read(path)
     if data is None:
@@ -63,22 +74,6 @@ def recover_rdb(disk: Disk, boot: Boot) -> Node:
         raise RecoveryFailed(f"{path}: {exc}") from None
     node.snapshots.loaded(result)
     return node
-
-
-def recover_aof(disk: Disk, boot: Boot) -> Node:
-    """A node with the dataset of its append-only log on the disk, the log open for appending."""
-    node = Node(Config(boot.config), rng=boot.rng, info=boot.info, now=boot.now_ms)
-    recovery = appendonly.recover(node, disk.read)
-    if not recovery.ok:
-        raise RecoveryFailed(recovery.log[-1].strip() if recovery.log else "the log cannot be loaded")
-    if recovery.truncate is not None:
-        disk.truncate(*recovery.truncate)
-    return node
-
-
-def recovery_for(options: dict[str, str]) -> Recover:
-    """The recovery a node with these options needs: its log with ``appendonly yes``, else its snapshot."""
-    return recover_aof if Config(options)["appendonly"] else recover_rdb
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
 from sim.nemesis import Nemesis
 from sim.net import Network
 from sim.node import Recover, SimNode
-from sim.persistence import recovery_for
+from sim.persistence import recover_from_disk
 from sim.rng import derive
 from sim.trace import Trace
 from sim.workloads import WORKLOADS, key_index
@@ -133,7 +133,7 @@ class World:
         self.workload = WORKLOADS[config.workload]
         self.net = Network(self.env, config.seed, self.trace)
         options = dict(config.config)
-        recover = recover or recovery_for(options)  # by default, what the nodes' options persist
+        recover = recover or recover_from_disk  # by default, what the nodes' disks hold
         self.nodes = {
             f"n{i + 1}": SimNode(self.env, self.net, self.trace, config.seed, f"n{i + 1}", f"10.0.0.{i + 1}", options, recover)
             for i in range(config.nodes)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hiredis
 import simpy
 
+from jepsen_like.durability import writes_from_history
+from jepsen_like.history import canonical, pair
 from sim.net import Conn, Network
 from sim.node import SimNode, recover_empty
 from sim.trace import Trace
@@ -47,3 +50,23 @@ class Lab:
 
     def run(self, ms: int) -> None:
         self.env.run(until=self.env.now + ms)
+
+
+def replies(data: bytes) -> list:
+    """Every RESP reply in ``data``, decoded by hiredis (errors as ReplyError values)."""
+    reader = hiredis.Reader()
+    reader.feed(data)
+    out = []
+    while (reply := reader.gets()) is not False:
+        out.append(reply)
+    return out
+
+
+def lost_adds(result) -> list:
+    """The acknowledged adds missing from the final reads (the set workload)."""
+    ops = pair(result.history)
+    finals = [op for op in ops if op.process == "final" and op.f == "read" and op.type == "ok"]
+    assert finals, "the run has no final reads"
+    recovered = {op.key: {canonical(value) for value in op.result} for op in finals}
+    acknowledged, _ = writes_from_history(ops, min(op.invoke.time for op in finals))
+    return [write for write in acknowledged if canonical(write.value) not in recovered.get(write.key, set())]

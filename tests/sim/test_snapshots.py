@@ -12,16 +12,13 @@ renames the image before fsyncing it must be found by a sweep.
 
 from __future__ import annotations
 
-import hiredis
 import pytest
 
-from jepsen_like.durability import writes_from_history
-from jepsen_like.history import canonical, pair
 from kvcore import snapshots
-from sim.persistence import recover_rdb, recovery_for
+from sim.persistence import recover_from_disk
 from sim.world import Result, RunConfig, run
 from tests.kvcore.harness import encode_request as request
-from tests.sim.harness import Lab
+from tests.sim.harness import Lab, lost_adds, replies
 
 NS_PER_MS = 1_000_000
 SNAPSHOTS = (("save", "1 1"),)
@@ -30,22 +27,13 @@ PLANTED_SEEDS_MAX = 200
 CRASHES = ("kill", "power-off")
 
 
-def _replies(data: bytes) -> list:
-    reader = hiredis.Reader()
-    reader.feed(data)
-    out = []
-    while (reply := reader.gets()) is not False:
-        out.append(reply)
-    return out
-
-
 def _session(lab: Lab, *requests: list[str], ms: int = 200) -> list:
     client = lab.recorder(f"c{len(lab.net.hosts)}")
     conn = lab.net.connect(client.name, "n1")
     lab.net.send(conn, client.name, b"".join(request(*argv) for argv in requests))
     if ms:
         lab.run(ms)
-    return _replies(client.data())
+    return replies(client.data())
 
 
 def _snapshot_starts(lab: Lab) -> int:
@@ -62,7 +50,7 @@ def _buggy_steps(temp: str, path: str) -> tuple[tuple[str, ...], ...]:
 
 def test_save_goes_through_a_temp_file_and_a_restart_loads_it():
     lab = Lab()
-    node = lab.node(recover=recover_rdb)
+    node = lab.node(recover=recover_from_disk)
     assert _session(lab, ["SET", "k", "v"], ["SAVE"]) == [b"OK", b"OK"]
     assert node.disk.durable("dump.rdb").startswith(b"REDIS0010")
     assert node.disk.read("temp-1001.rdb") is None
@@ -73,7 +61,7 @@ def test_save_goes_through_a_temp_file_and_a_restart_loads_it():
 
 def test_a_power_loss_before_the_rename_keeps_the_old_snapshot():
     lab = Lab()
-    node = lab.node(recover=recover_rdb)
+    node = lab.node(recover=recover_from_disk)
     _session(lab, ["SET", "k", "old"], ["SAVE"], ["SET", "k", "new"], ["BGSAVE"], ms=0)
     while _snapshot_starts(lab) < 2 or node.disk.read("temp-1001.rdb") is None:
         lab.run(1)  # until the new image is written, not yet fsynced and renamed
@@ -84,7 +72,7 @@ def test_a_power_loss_before_the_rename_keeps_the_old_snapshot():
 
 def test_a_failing_fsync_fails_the_bgsave_and_refuses_writes():
     lab = Lab()
-    node = lab.node(recover=recover_rdb)
+    node = lab.node(recover=recover_from_disk)
     _session(lab, ["SET", "k", "old"], ["SAVE"])
     node.disk.faults.fsync_errors = 1
     replies = _session(lab, ["SET", "k", "new"], ["BGSAVE"], ms=500)
@@ -99,7 +87,7 @@ def test_a_failing_fsync_fails_the_bgsave_and_refuses_writes():
 
 def test_a_corrupt_snapshot_keeps_the_node_down():
     lab = Lab()
-    node = lab.node(recover=recover_rdb)
+    node = lab.node(recover=recover_from_disk)
     _session(lab, ["SET", "k", "v"], ["SAVE"])
     image = node.disk.read("dump.rdb")
     node.disk.replace("dump.rdb", image[:-3])
@@ -113,7 +101,7 @@ def test_a_corrupt_snapshot_keeps_the_node_down():
 def test_the_planted_bug_corrupts_the_snapshot_on_a_power_loss_after_the_rename(monkeypatch):
     monkeypatch.setattr(snapshots, "write_steps", _buggy_steps)
     lab = Lab()
-    node = lab.node(recover=recover_rdb)
+    node = lab.node(recover=recover_from_disk)
     _session(lab, ["SET", "k", "v"], ["BGSAVE"], ms=0)
     while node.disk.files.get("dump.rdb") is None:
         lab.run(1)
@@ -121,11 +109,6 @@ def test_the_planted_bug_corrupts_the_snapshot_on_a_power_loss_after_the_rename(
     node.power_on()
     assert not node.up
 
-
-def test_runs_recover_from_snapshots_unless_the_aof_holds_the_data():
-    assert recovery_for({}) is recover_rdb
-    assert recovery_for({"save": "", "appendonly": "no"}) is recover_rdb
-    assert recovery_for({"appendonly": "yes"}) is not recover_rdb
 
 
 # -- sweeps -------------------------------------------------------------------------------------
@@ -146,16 +129,6 @@ def crashes(records: list[tuple], node: str = "n1") -> list[tuple[int, int | Non
         elif kind == "effect" and record[2] == node and record[3] == "snapshot-done" and record[5]:
             last_done = started.pop(record[4])
     return out
-
-
-def lost_adds(result: Result) -> list:
-    """The acknowledged adds missing from the final reads (the set workload)."""
-    ops = pair(result.history)
-    finals = [op for op in ops if op.process == "final" and op.f == "read" and op.type == "ok"]
-    assert finals, "the run has no final reads"
-    recovered = {op.key: {canonical(value) for value in op.result} for op in finals}
-    acknowledged, _ = writes_from_history(ops, min(op.invoke.time for op in finals))
-    return [write for write in acknowledged if canonical(write.value) not in recovered.get(write.key, set())]
 
 
 def unexplained_losses(result: Result) -> list:
