@@ -39,6 +39,7 @@ class ServerProcess:
         self.name = name
         self.port = port
         self.proc = proc
+        self.dir = ""
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time the process has used so far (/proc/<pid>/stat)."""
@@ -69,21 +70,29 @@ def start(name: str, args: list[str], port: int, cwd: str, env: dict | None = No
 
 
 @contextlib.contextmanager
-def redis_and_kvserver(kvserver_args: list[str] | None = None, kv_tree: str = REPO):
-    """Both servers, no persistence, on free loopback ports: yields [redis, kvserver].
+def redis_and_kvserver(kvserver_args: list[str] | None = None, kv_tree: str = REPO, options: list[str] | None = None,
+                       dirs: tuple[str, str] | None = None):
+    """Both servers on free loopback ports: yields [redis, kvserver].
 
-    ``kv_tree`` runs kvserver from another checkout (to compare two versions).
+    No persistence unless ``options`` (given to both, after the defaults)
+    asks for it; each server runs in its own directory (``dirs``: redis's,
+    kvserver's; temporary ones by default). ``kv_tree`` runs kvserver from
+    another checkout (to compare two versions).
     """
     redis = require("redis-server")
     with tempfile.TemporaryDirectory() as workdir:
+        redis_dir, kv_dir = dirs or (os.path.join(workdir, "redis"), os.path.join(workdir, "kvserver"))
+        os.makedirs(redis_dir, exist_ok=True)
+        os.makedirs(kv_dir, exist_ok=True)
         redis_port, kv_port = free_port(), free_port()
-        redis_args = [redis, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                      "--appendonly", "no", "--dir", workdir]
-        kv_args = [sys.executable, "-m", "net.main", "--port", str(kv_port), "--bind", "127.0.0.1",
-                   "--save", "", "--appendonly", "no", "--dir", workdir, *(kvserver_args or [])]
+        common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *(options or [])]
+        redis_args = [redis, "--port", str(redis_port), "--dir", redis_dir, "--logfile", "server.log", *common]
+        kv_args = [sys.executable, "-m", "net.main", "--port", str(kv_port), "--dir", kv_dir, "--logfile", "server.log",
+                   *common, *(kvserver_args or [])]
         env = dict(os.environ, PYTHONPATH=kv_tree + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        with start("redis-server", redis_args, redis_port, workdir) as r, \
-                start("kvserver", kv_args, kv_port, workdir, env) as k:
+        with start("redis-server", redis_args, redis_port, redis_dir) as r, \
+                start("kvserver", kv_args, kv_port, kv_dir, env) as k:
+            r.dir, k.dir = redis_dir, kv_dir
             yield [r, k]
 
 

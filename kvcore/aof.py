@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import hiredis
+
 from kvcore import aof_manifest
 from kvcore.client import Client, ReplyMode
 from kvcore.protocol import Limits
@@ -311,8 +313,23 @@ def _replay(node, data: bytes, filename: str, load_truncated: bool, rdb_loader) 
             result.log.append((RDB_PREAMBLE_ERROR if old_style else RDB_BASE_ERROR) % filename)
             return _failed(result, 0)
     client = aof_client(node)
-    stream = _Stream(data, start)
     valid_up_to = before_multi = 0
+    table, multi = node.table, node.table.get(b"multi")
+    known: dict[bytes, object] = {}  # argv[0] as written -> its command (those without subcommands)
+    for argv, end in _plain_commands(data, start):
+        cmd = known.get(argv[0])
+        if cmd is None:
+            cmd = _lookup(table, argv)
+            if cmd is None:
+                break  # the exact reader below reports it
+            if not cmd.subcommands:
+                known[argv[0]] = cmd
+        if cmd is multi:
+            before_multi = valid_up_to
+        _run(node, client, cmd, argv)
+        result.commands += 1
+        valid_up_to = end
+    stream = _Stream(data, max(valid_up_to, start))
     while True:
         at = stream.pos
         try:
@@ -341,6 +358,48 @@ def _replay(node, data: bytes, filename: str, load_truncated: bool, rdb_loader) 
         return _unexpected_eof(result, filename, before_multi, load_truncated, len(data))
     result.loaded_bytes = len(data)
     return result
+
+
+def _plain_commands(data: bytes, start: int):
+    """The commands at the start of ``data[start:]`` that hiredis reads, each with the offset past it.
+
+    The fast path of the loader: hiredis checks lengths as strictly as a
+    canonical encoding (no sign, no leading zero, CRLF after each header), so
+    a multibulk of bulk strings it returns was written as ``*N\\r\\n`` then
+    ``$L\\r\\n<L bytes>`` and two bytes, and its size follows from the
+    arguments. It stops before anything else (an annotation, another reply
+    type, an empty multibulk, a protocol error, a truncated tail), where the
+    exact reader (`_read_command`) takes over with Redis's rules.
+    """
+    reader = hiredis.Reader()
+    end = start
+    for chunk_start in range(start, len(data), _FEED_BYTES):
+        reader.feed(data, chunk_start, min(_FEED_BYTES, len(data) - chunk_start))
+        while True:
+            try:
+                argv = reader.gets()
+            except hiredis.ProtocolError:
+                return
+            if argv is False:
+                break
+            try:
+                size = len(_JOIN(argv))
+            except TypeError:  # not a list of bulk strings
+                return
+            if not argv:
+                return
+            try:
+                size += _HEADER_SIZE[len(argv)] + sum(map(_BULK_OVERHEAD_OF, map(len, argv)))
+            except IndexError:
+                size += len(b"*%d\r\n" % len(argv)) + sum(len(b"$%d\r\n" % len(arg)) + 2 for arg in argv)
+            end += size
+            yield argv, end
+
+
+_FEED_BYTES = 1 << 20
+_JOIN = b"".join
+_HEADER_SIZE = [len(b"*%d\r\n" % count) for count in range(1024)]
+_BULK_OVERHEAD_OF = [len(b"$%d\r\n" % length) + 2 for length in range(1 << 16)].__getitem__
 
 
 def _lookup(table, argv: list[bytes]):
