@@ -6,6 +6,8 @@ The same parser serves redis.conf lines, ``--name value`` arguments and
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,11 +47,26 @@ def _parse_bool(text: str) -> bool:
     raise ConfigError("argument must be 'yes' or 'no'")
 
 
+def _parse_save(text: str) -> str:
+    """``save``'s pairs of seconds (>= 1) and changes (>= 0), as setConfigSaveOption checks them
+    (words split on single spaces: two in a row make an empty, invalid word)."""
+    words = text.split(" ") if text else []
+    if len(words) % 2 or not all(_DECIMAL.fullmatch(word) for word in words):
+        raise ConfigError("Invalid save parameters")
+    numbers = [int(word) for word in words]
+    if any(number < (1 if index % 2 == 0 else 0) for index, number in enumerate(numbers)):
+        raise ConfigError("Invalid save parameters")
+    return " ".join(map(str, numbers))
+
+
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
+
+
 @dataclass(frozen=True)
 class Option:
     name: str
     default: str
-    kind: str  # int, memory, bool, string, enum
+    kind: str  # int, memory, bool, string, enum, events, save
     mutable: bool = True
     choices: tuple[str, ...] = ()
     low: int | None = None
@@ -71,6 +88,8 @@ class Option:
                 return normalise(text)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+        elif self.kind == "save":
+            return _parse_save(text)
         elif self.kind == "enum":
             lower = text.lower()
             if lower not in self.choices:
@@ -121,7 +140,7 @@ OPTIONS = [
     Option("maxmemory-samples", "5", "int", low=1, high=INT_MAX),
     Option("proto-max-bulk-len", "536870912", "memory", low=1024 * 1024, high=LLONG_MAX),
     Option("client-query-buffer-limit", "1073741824", "memory", low=1024 * 1024, high=LLONG_MAX),
-    Option("save", "3600 1 300 100 60 10000", "string"),
+    Option("save", "3600 1 300 100 60 10000", "save"),
     Option("appendonly", "no", "bool"),
     Option("appendfilename", "appendonly.aof", "string", mutable=False),
     Option("appenddirname", "appendonlydir", "string", mutable=False),

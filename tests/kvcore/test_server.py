@@ -469,3 +469,16 @@ def test_latency_histogram_counts_calls(c):
 def test_latency_doctor_when_monitoring_is_on(c):
     c.call("CONFIG", "SET", "latency-monitor-threshold", "100")
     assert c.call("LATENCY", "DOCTOR").startswith(b"Dave, no latency spike was observed")
+
+
+@pytest.mark.parametrize("text", ["abc", "100", "100 -1", "100 1 50", "0 1", "1.5 2", "1 2x", "100 1  60 0", " 100 1"])
+def test_config_set_save_refuses_what_redis_refuses(c, text):
+    reply = c.call("CONFIG", "SET", "save", text)
+    assert str(reply) == "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters"
+
+
+def test_config_set_save_keeps_the_numbers(c):
+    assert c.call("CONFIG", "SET", "save", "+100 1 060 0") == b"OK"
+    assert c.call("CONFIG", "GET", "save") == [b"save", b"100 1 60 0"]
+    assert c.call("CONFIG", "SET", "save", "") == b"OK"
+    assert c.call("CONFIG", "GET", "save") == [b"save", b""]
