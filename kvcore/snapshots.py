@@ -42,7 +42,7 @@ STARTED = Simple("Background saving started")
 SCHEDULED = Simple("Background saving scheduled")
 
 # What a foreground job does when it is done.
-SAVE, SHUTDOWN, RELOAD = "save", "shutdown", "reload"
+SAVE, SHUTDOWN, RELOAD, FLUSHED = "save", "shutdown", "reload", "flushed"
 
 
 def write_steps(temp: str, path: str) -> tuple[tuple[str, ...], ...]:
@@ -89,6 +89,7 @@ class Snapshots:
         self.saves = 0
         self.scheduled = False
         self.shutdown_pending = False  # a SHUTDOWN waits for the background save in flight
+        self.flushed_pending = False  # FLUSHALL's save waits for the background save in flight
         self.shutdown_force = False
         self.keys_loaded = 0
         self.keys_expired = 0
@@ -161,6 +162,19 @@ class Snapshots:
             return
         self._start(background=False, purpose=SHUTDOWN)
 
+    def flushed(self) -> None:
+        """FLUSHALL with save points: the empty dataset is saved at once, as Redis's rdbSave.
+
+        Redis kills a background save first; here the save waits for it and
+        then replaces its image.
+        """
+        if not self.save_params():
+            return
+        if self.job is not None:
+            self.flushed_pending = True
+            return
+        self._start(background=False, purpose=FLUSHED)
+
     def shutdown_on_signal(self, now: int) -> None:
         """SIGTERM/SIGINT: as SHUTDOWN with no options and no client."""
         self.node.now = now
@@ -218,6 +232,10 @@ class Snapshots:
         if background:
             self.last_bgsave_time_s = (node.now - self.started_ms) // 1000
         node.update_write_gate()
+        if self.flushed_pending and not self.shutdown_pending:
+            self.flushed_pending = False
+            self._start(background=False, purpose=FLUSHED)
+            return
         if background:
             if self.shutdown_pending:
                 self.shutdown_pending = False

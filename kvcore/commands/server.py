@@ -272,6 +272,7 @@ def flushall(client, argv):
     for db in node.dbs:
         db.clear()
     node.stats.dirty += 1
+    node.snapshots.flushed()
     return OK
 
 

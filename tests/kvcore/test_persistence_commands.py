@@ -365,3 +365,23 @@ def test_a_fresh_node_reports_no_save_yet(c):
     fields = info_fields(c)
     assert fields["rdb_last_save_time"] == str(T0 // 1000) and fields["rdb_last_bgsave_status"] == "ok"
     assert fields["rdb_last_bgsave_time_sec"] == "-1" and fields["rdb_current_bgsave_time_sec"] == "-1"
+
+
+def test_flushall_saves_the_empty_dataset_when_save_points_are_set():
+    node = make_node(save="100 1")
+    runtime = Runtime(node)
+    client = CoreClient(node, 1)
+    client.call("SET", "k", "v")
+    assert client.call("FLUSHALL") == b"OK"
+    (image,) = runtime.snapshots
+    assert not image.background and rdb.load(make_node(), image.data).keys_loaded == 0
+    runtime.finish(client)
+    fields = info_fields(client)
+    assert (fields["rdb_changes_since_last_save"], fields["rdb_saves"]) == ("0", "0")
+
+
+def test_flushall_without_save_points_saves_nothing():
+    node = make_node(save="")
+    runtime = Runtime(node)
+    assert CoreClient(node, 1).call("FLUSHALL") == b"OK"
+    assert runtime.snapshots == []
