@@ -14,8 +14,9 @@ change:
   with the log on, pending records go to the current incr, then the manifest
   switches writes to a new incr; the point-in-time image of that instant is
   written to a temp file in the background; when it is durable it becomes the
-  new base and the manifest that makes it visible replaces the old one, whose
-  files are then deleted. A failed rewrite leaves the old files valid;
+  new base and the manifest that makes it visible replaces the old one, listing
+  the old files as history until they are deleted (a start deletes what a crash
+  left listed there). A failed rewrite leaves the old files valid;
 - ``CONFIG SET appendonly yes`` (state WAIT_REWRITE): records go to a temp
   incr file while a rewrite writes the base; its end renames both into the
   manifest. ``appendonly no`` stops logging and abandons a rewrite.
@@ -86,6 +87,7 @@ class AppendOnly:
         self.last_rewrite_ok = True
         self.last_rewrite_time_s = -1
         self.last_rewrite_try_ms = -REWRITE_RETRY_MS
+        self.waiting_for_log = False  # a rewrite waits for the log write in flight
         self.current_size = 0
         self.base_size = 0
         self.incr_size = 0  # written to the current incr
@@ -118,7 +120,8 @@ class AppendOnly:
 
         As aofOpenIfNeededOnServerStart: with an empty dataset on disk, an
         empty base is created; the incr to append to is the last listed (or a
-        new one); a changed manifest is persisted before any record is written.
+        new one); a changed manifest is persisted before any record is written;
+        then history files a crash left listed are deleted (aofDelHistoryFiles).
         """
         if self.state == OFF:
             self.manifest = manifest  # what a later CONFIG SET appendonly yes builds on
@@ -139,6 +142,7 @@ class AppendOnly:
             self._emit_start(b"", steps + [("touch", self.path(self.incr))], "aof-manifest")
         if plan.dirty:
             self._start_jobs.add(self._persist(self.manifest))
+        self._delete_history()
 
     def _emit_start(self, data: bytes, steps: list[tuple[str, ...]], kind: str) -> None:
         job = self.node.new_job()
@@ -173,6 +177,10 @@ class AppendOnly:
         self.unsynced = True
         self.postponed_since = None
         self._maybe_fsync()
+        if self.waiting_for_log:  # now, not at the next retry: under load the cron always finds a write in flight
+            self.waiting_for_log = False
+            if self.rewrite is None and not self.node.snapshots.in_progress():
+                self.start_rewrite()
 
     def may_write_now(self) -> bool:
         """Whether a log write may start (everysec: not while an fsync runs, for up to 2 s)."""
@@ -254,9 +262,9 @@ class AppendOnly:
         node = self.node
         self.last_rewrite_try_ms = node.now
         if self.state != OFF and not node.flush_log():
-            self.scheduled = True
+            self.scheduled = self.waiting_for_log = True
             return False
-        self.scheduled = False
+        self.scheduled = self.waiting_for_log = False
         temp = self.path(aof_manifest.temp_rewrite_name(node.info.pid))
         rewrite = self.rewrite = Rewrite(temp, node.now)
         if self.state == ON:
@@ -278,12 +286,18 @@ class AppendOnly:
         self._cleanup(temp_incr, (("mkdir", self.dirname), ("truncate", temp_incr)))
 
     def _switch_incr(self, rewrite: Rewrite) -> None:
-        """Records from now go to a new incr, listed in the manifest before the first is written."""
+        """Records from now go to a new incr, listed in the manifest before the first is written.
+
+        The old incr is fsynced first, whatever ``appendfsync`` says: once a
+        later file has records, a torn tail in an earlier one would make the
+        log refuse to load ("the truncated file is not the last file").
+        """
+        old = self.path(self.incr)
         rewrite.undo = (self.manifest, self.incr)
         self.manifest, self.incr = aof_manifest.rewrite_started(self.manifest, self.filename)
         self.incr_size = 0
         self.node.restart_log_file()
-        rewrite.switch_job = self._persist(self.manifest, (("touch", self.path(self.incr)),))
+        rewrite.switch_job = self._persist(self.manifest, (("fsync", old), ("touch", self.path(self.incr))))
 
     def _image(self) -> bytes:
         node = self.node
@@ -315,6 +329,7 @@ class AppendOnly:
                 self.last_rewrite_ok = True
                 self.last_rewrite_time_s = (self.node.now - rewrite.started_ms) // 1000
                 self.rewrite = None
+                self._delete_history()
                 return
             self._rewrite_failed(None)
 
@@ -331,10 +346,20 @@ class AppendOnly:
         else:
             manifest, base = aof_manifest.rewrite_done(self.manifest, self.filename, preamble, aof_on=self.state == ON)
         steps.insert(0, ("rename", rewrite.temp, self.path(base)))
-        manifest, obsolete = aof_manifest.drop_history(manifest)
+        rewrite.manifest_after = manifest  # listing the history files until they are deleted
+        rewrite.done_job = self._persist(manifest, tuple(steps))
+
+    def _delete_history(self) -> None:
+        """aofDelHistoryFiles: the history files, then the manifest without them.
+
+        In that order, so that a crash in between leaves no file unlisted: the
+        next start finds the history in the manifest and deletes it then.
+        """
+        if not self.manifest.history:
+            return
+        self.manifest, obsolete = aof_manifest.drop_history(self.manifest)
         removals = tuple(("remove", self.path(name)) for name in obsolete)
-        rewrite.manifest_after = manifest
-        rewrite.done_job = self._persist(manifest, tuple(steps), after=removals)
+        self._cleanup_jobs.add(self._persist(self.manifest, removals))
 
     def _rewrite_failed(self, temp: str | None) -> None:
         self.rewrite = None
@@ -364,12 +389,12 @@ class AppendOnly:
                 self.rewrite.aborted = True
 
     # -- files ----------------------------------------------------------------------------------
-    def _persist(self, manifest, before: tuple = (), after: tuple = ()) -> int:
+    def _persist(self, manifest, before: tuple = ()) -> int:
         """Replace the manifest (foreground): ``before`` steps, temp file, fsync, rename,
-        directory fsync, ``after``. Returns the job."""
+        directory fsync. Returns the job."""
         temp = self.path(aof_manifest.temp_manifest_name(self.filename))
         final = self.manifest_path()
-        steps = before + manifest_steps(temp, final) + after
+        steps = before + manifest_steps(temp, final)
         job = self.node.new_job()
         text = aof_manifest.format_manifest(manifest).encode("utf-8", "surrogateescape")
         self.node.emit(WriteFiles(job, final, text, False, steps, "aof-manifest"))

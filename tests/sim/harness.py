@@ -10,6 +10,7 @@ from jepsen_like.history import canonical, pair
 from sim.net import Conn, Network
 from sim.node import SimNode, recover_empty
 from sim.trace import Trace
+from tests.kvcore.harness import encode_request
 
 
 class Recorder:
@@ -50,6 +51,16 @@ class Lab:
 
     def run(self, ms: int) -> None:
         self.env.run(until=self.env.now + ms)
+
+
+def session(lab: Lab, *requests: list[str], ms: int = 200) -> list:
+    """A new client connects to n1, sends ``requests`` at once and waits ``ms``: the replies it got."""
+    client = lab.recorder(f"c{len(lab.net.hosts)}")
+    conn = lab.net.connect(client.name, "n1")
+    lab.net.send(conn, client.name, b"".join(encode_request(*argv) for argv in requests))
+    if ms:
+        lab.run(ms)
+    return replies(client.data())
 
 
 def replies(data: bytes) -> list:

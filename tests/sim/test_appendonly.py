@@ -21,7 +21,7 @@ from kvcore.effects import AppendLog
 from sim.persistence import recover_from_disk
 from sim.world import Result, RunConfig, run
 from tests.kvcore.harness import encode_request as request
-from tests.sim.harness import Lab, lost_adds, replies
+from tests.sim.harness import Lab, lost_adds, replies, session
 
 NS_PER_MS = 1_000_000
 ALWAYS = (("appendonly", "yes"), ("appendfsync", "always"))
@@ -35,17 +35,8 @@ CRASHES = ("kill", "power-off")
 MANIFEST = "appendonlydir/appendonly.aof.manifest"
 
 
-def _session(lab: Lab, *requests: list[str], ms: int = 200) -> list:
-    client = lab.recorder(f"c{len(lab.net.hosts)}")
-    conn = lab.net.connect(client.name, "n1")
-    lab.net.send(conn, client.name, b"".join(request(*argv) for argv in requests))
-    if ms:
-        lab.run(ms)
-    return replies(client.data())
-
-
 def _info(lab: Lab) -> dict[str, str]:
-    (text,) = _session(lab, ["INFO", "persistence"])
+    (text,) = session(lab, ["INFO", "persistence"])
     return dict(line.split(":", 1) for line in text.decode().split("\r\n") if ":" in line)
 
 
@@ -60,7 +51,7 @@ def _aof_node(lab: Lab, **options: str):
 def test_a_fresh_start_creates_base_incr_and_manifest_and_a_power_loss_keeps_acknowledged_writes():
     lab = Lab()
     node = _aof_node(lab)
-    assert _session(lab, ["SET", "k", "v"], ["RPUSH", "l", "a", "b"]) == [b"OK", 2]
+    assert session(lab, ["SET", "k", "v"], ["RPUSH", "l", "a", "b"]) == [b"OK", 2]
     assert node.disk.durable(MANIFEST) == (
         b"file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
     )
@@ -68,15 +59,15 @@ def test_a_fresh_start_creates_base_incr_and_manifest_and_a_power_loss_keeps_ack
     assert b"RPUSH" in node.disk.durable("appendonlydir/appendonly.aof.1.incr.aof")
     node.power_off(torn_write_probability=0.0)
     node.power_on()
-    assert _session(lab, ["GET", "k"], ["LRANGE", "l", "0", "-1"]) == [b"v", [b"a", b"b"]]
+    assert session(lab, ["GET", "k"], ["LRANGE", "l", "0", "-1"]) == [b"v", [b"a", b"b"]]
 
 
 def test_a_rewrite_switches_incr_and_base_and_deletes_the_old_files():
     lab = Lab()
     node = _aof_node(lab)
-    _session(lab, ["SET", "a", "1"], ["INCR", "n"])
-    assert _session(lab, ["BGREWRITEAOF"]) == [b"Background append only file rewriting started"]
-    _session(lab, ["INCR", "n"])
+    session(lab, ["SET", "a", "1"], ["INCR", "n"])
+    assert session(lab, ["BGREWRITEAOF"]) == [b"Background append only file rewriting started"]
+    session(lab, ["INCR", "n"])
     assert node.disk.durable(MANIFEST) == (
         b"file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
     )
@@ -87,34 +78,34 @@ def test_a_rewrite_switches_incr_and_base_and_deletes_the_old_files():
     assert (info["aof_rewrites"], info["aof_last_bgrewrite_status"], info["aof_rewrite_in_progress"]) == ("1", "ok", "0")
     node.power_off(torn_write_probability=0.0)
     node.power_on()
-    assert _session(lab, ["GET", "a"], ["GET", "n"]) == [b"1", b"2"]
+    assert session(lab, ["GET", "a"], ["GET", "n"]) == [b"1", b"2"]
 
 
 def test_a_rewrite_that_fails_leaves_the_old_files_valid():
     lab = Lab()
     node = _aof_node(lab)
-    _session(lab, ["SET", "a", "1"])
+    session(lab, ["SET", "a", "1"])
     node.disk.faults.full = 1
-    assert _session(lab, ["BGREWRITEAOF"], ms=500) == [b"Background append only file rewriting started"]
+    assert session(lab, ["BGREWRITEAOF"], ms=500) == [b"Background append only file rewriting started"]
     assert _info(lab)["aof_last_bgrewrite_status"] == "err"
     node.disk.faults.full = 0
-    assert _session(lab, ["SET", "b", "2"], ms=2000) == [b"OK"]  # the failed write was retried
+    assert session(lab, ["SET", "b", "2"], ms=2000) == [b"OK"]  # the failed write was retried
     node.power_off(torn_write_probability=0.0)
     node.power_on()
-    assert _session(lab, ["MGET", "a", "b"]) == [[b"1", b"2"]]
+    assert session(lab, ["MGET", "a", "b"]) == [[b"1", b"2"]]
 
 
 def test_a_torn_last_record_is_cut_off_at_the_restart():
     lab = Lab()
     node = _aof_node(lab, appendfsync="no")
-    _session(lab, ["SET", "a", "1"])
+    session(lab, ["SET", "a", "1"])
     node.disk.fsync("appendonlydir/appendonly.aof.1.incr.aof")
-    _session(lab, ["SET", "b", "2"])
+    session(lab, ["SET", "b", "2"])
     incr = "appendonlydir/appendonly.aof.1.incr.aof"
     node.power_off(torn_write_probability=1.0)
     torn = node.disk.durable(incr)
     node.power_on()
-    assert _session(lab, ["GET", "a"]) == [b"1"]
+    assert session(lab, ["GET", "a"]) == [b"1"]
     kept = node.disk.read(incr)
     assert aof.parse_commands(kept).status == aof.OK  # only whole records are left
     assert torn.startswith(kept) and (aof.parse_commands(torn).status == aof.OK) == (kept == torn)
@@ -123,7 +114,7 @@ def test_a_torn_last_record_is_cut_off_at_the_restart():
 def test_everysec_fsyncs_in_the_background_once_a_second():
     lab = Lab()
     node = _aof_node(lab, appendfsync="everysec")
-    _session(lab, ["SET", "k", "v"], ms=50)
+    session(lab, ["SET", "k", "v"], ms=50)
     incr = "appendonlydir/appendonly.aof.1.incr.aof"
     assert b"SET" not in node.disk.durable(incr) and b"SET" in node.disk.read(incr)
     lab.run(1500)
@@ -133,9 +124,9 @@ def test_everysec_fsyncs_in_the_background_once_a_second():
 def test_everysec_writes_wait_up_to_two_seconds_for_a_running_fsync():
     lab = Lab()
     node = _aof_node(lab, appendfsync="everysec")
-    _session(lab, ["SET", "k", "1"], ms=1200)  # the first fsync is due
+    session(lab, ["SET", "k", "1"], ms=1200)  # the first fsync is due
     node.disk.faults.fsync_delay_ms = 5000
-    _session(lab, ["SET", "k", "2"], ms=1100)  # starts a slow fsync
+    session(lab, ["SET", "k", "2"], ms=1100)  # starts a slow fsync
     client = lab.recorder("slow")
     conn = lab.net.connect("slow", "n1")
     lab.net.send(conn, "slow", request("SET", "k", "3"))
@@ -151,28 +142,28 @@ def test_a_failed_everysec_fsync_refuses_writes_until_one_succeeds():
     node = _aof_node(lab, appendfsync="everysec")
     lab.run(50)  # the log's files are created
     node.disk.faults.fsync_errors = 1
-    _session(lab, ["SET", "k", "1"], ms=1500)
-    refused = _session(lab, ["SET", "k", "2"])[0]
+    session(lab, ["SET", "k", "1"], ms=1500)
+    refused = session(lab, ["SET", "k", "2"])[0]
     assert str(refused).startswith("MISCONF Errors writing to the AOF file")
-    assert _session(lab, ["GET", "k"]) == [b"1"]  # reads keep working
+    assert session(lab, ["GET", "k"]) == [b"1"]  # reads keep working
     node.disk.faults.fsync_errors = 0
     lab.run(1500)
-    assert _session(lab, ["SET", "k", "3"]) == [b"OK"]
+    assert session(lab, ["SET", "k", "3"]) == [b"OK"]
 
 
 def test_config_set_appendonly_yes_starts_the_log_through_a_rewrite():
     lab = Lab()
     node = lab.node(config={"appendfsync": "always"}, recover=recover_from_disk)
-    _session(lab, ["SET", "before", "1"])
-    assert _session(lab, ["CONFIG", "SET", "appendonly", "yes"], ["SET", "after", "2"], ms=500) == [b"OK", b"OK"]
+    session(lab, ["SET", "before", "1"])
+    assert session(lab, ["CONFIG", "SET", "appendonly", "yes"], ["SET", "after", "2"], ms=500) == [b"OK", b"OK"]
     assert node.disk.durable(MANIFEST) == (
         b"file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
     )
-    _session(lab, ["SET", "later", "3"])
+    session(lab, ["SET", "later", "3"])
     node.config["appendonly"] = "yes"  # as a CONFIG REWRITE would have kept it
     node.power_off(torn_write_probability=0.0)
     node.power_on()
-    assert _session(lab, ["MGET", "before", "after", "later"]) == [[b"1", b"2", b"3"]]
+    assert session(lab, ["MGET", "before", "after", "later"]) == [[b"1", b"2", b"3"]]
 
 
 def test_a_disk_full_at_start_stops_the_node_without_serving():
@@ -247,6 +238,14 @@ def test_everysec_loses_only_the_last_seconds_before_a_power_loss():
         lost += loss_ages_ms(result)
     assert lost, "power losses under everysec should lose something in this many seeds"
     assert max(lost) <= EVERYSEC_WINDOW_MS, sorted(lost)[-5:]
+
+
+@pytest.mark.parametrize("options", [EVERYSEC, (("appendonly", "yes"), ("appendfsync", "no"))], ids=["everysec", "no"])
+def test_torn_writes_full_disks_and_fsync_errors_never_keep_the_node_down(options):
+    for seed in range(1, SWEEP_SEEDS // 2 + 1):
+        result = aof_run(seed, "append", ("kill", "power", "disk"), options + FREQUENT_REWRITES)
+        assert not start_failures(result), seed
+        assert [name for name in ("liveness", "client") if result.verdicts[name].valid is not True] == [], seed
 
 
 def test_the_loss_window_rule_rejects_an_older_loss():

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import hiredis
-
 from kvcore.node import Node
 from sim.net import FIN, RST, SYN_ACK
 from sim.node import recover_empty
 from tests.kvcore.harness import encode_request as request
-from tests.sim.harness import Lab
+from tests.sim.harness import Lab, replies
 
 LOG_FILE = "appendonlydir/appendonly.aof.1.incr.aof"  # where a node that loaded no manifest appends
-
-
-def _replies(data: bytes) -> list:
-    reader = hiredis.Reader()
-    reader.feed(data)
-    out = []
-    while (reply := reader.gets()) is not False:
-        out.append(reply)
-    return out
 
 
 def test_a_request_is_answered_over_the_network():
@@ -29,7 +18,7 @@ def test_a_request_is_answered_over_the_network():
     conn = lab.net.connect("c0", "n1")
     lab.net.send(conn, "c0", request("SET", "k", "v") + request("GET", "k") + request("CLIENT", "INFO"))
     lab.run(100)
-    ok, value, info = _replies(client.data())
+    ok, value, info = replies(client.data())
     assert (ok, value) == (b"OK", b"v")
     assert b"addr=10.0.9.2:" in info and b"laddr=10.0.0.1:6379" in info
     assert client.controls() == [SYN_ACK]
@@ -74,7 +63,7 @@ def test_kill_resets_connections_refuses_new_ones_and_restarts_empty():
     again = lab.net.connect("c0", "n1")
     lab.net.send(again, "c0", request("GET", "k"))
     lab.run(100)
-    assert _replies(client.data(again)) == [None]
+    assert replies(client.data(again)) == [None]
     assert refused.id != again.id
 
 
@@ -110,7 +99,7 @@ def test_kill_keeps_the_disk_cache_and_recover_reads_the_disk():
     conn = lab.net.connect("c0", "n1")
     lab.net.send(conn, "c0", request("SET", "k", "v"))
     lab.run(100)
-    assert _replies(client.data()) == [b"OK"]
+    assert replies(client.data()) == [b"OK"]
     node.kill()
     node.start()
     assert seen[0] is None and b"$1\r\nk\r\n$1\r\nv\r\n" in seen[1]
@@ -129,7 +118,7 @@ def test_pause_queues_input_and_resume_answers_it():
     assert client.data() == b""
     node.resume()
     lab.run(100)
-    assert _replies(client.data()) == [b"PONG"]
+    assert replies(client.data()) == [b"PONG"]
 
 
 def test_under_appendfsync_always_the_reply_waits_for_the_fsync():
@@ -143,7 +132,7 @@ def test_under_appendfsync_always_the_reply_waits_for_the_fsync():
     lab.run(500)
     assert client.data() == b"" and node.disk.durable(LOG_FILE) in (None, b"")
     lab.run(1000)
-    assert _replies(client.data()) == [b"OK"]
+    assert replies(client.data()) == [b"OK"]
     assert b"SET" in node.disk.durable(LOG_FILE)
 
 
@@ -160,7 +149,7 @@ def test_the_node_sees_its_clock_and_ttls_meet_jumps():
     node.clock.jump(3_600_000 + 10_000)  # then past their deadline
     lab.net.send(conn, "c0", request("GET", "j") + request("TIME"))
     lab.run(100)
-    ok1, ok2, k, j, (seconds, _) = _replies(client.data())
+    ok1, ok2, k, j, (seconds, _) = replies(client.data())
     assert (k, j) == (b"v", None)
     assert abs(int(seconds) - node.clock.now() // 1000) <= 1  # TIME reads the jumped clock
 
@@ -193,4 +182,4 @@ def test_a_pause_during_an_fsync_holds_the_reply_until_resume():
     assert client.data() == b""  # the stopped process did not
     node.resume()
     lab.run(100)
-    assert _replies(client.data()) == [b"OK"]
+    assert replies(client.data()) == [b"OK"]

@@ -17,23 +17,13 @@ import pytest
 from kvcore import snapshots
 from sim.persistence import recover_from_disk
 from sim.world import Result, RunConfig, run
-from tests.kvcore.harness import encode_request as request
-from tests.sim.harness import Lab, lost_adds, replies
+from tests.sim.harness import Lab, lost_adds, session
 
 NS_PER_MS = 1_000_000
 SNAPSHOTS = (("save", "1 1"),)
 SWEEP_SEEDS = 50
 PLANTED_SEEDS_MAX = 200
 CRASHES = ("kill", "power-off")
-
-
-def _session(lab: Lab, *requests: list[str], ms: int = 200) -> list:
-    client = lab.recorder(f"c{len(lab.net.hosts)}")
-    conn = lab.net.connect(client.name, "n1")
-    lab.net.send(conn, client.name, b"".join(request(*argv) for argv in requests))
-    if ms:
-        lab.run(ms)
-    return replies(client.data())
 
 
 def _snapshot_starts(lab: Lab) -> int:
@@ -51,44 +41,44 @@ def _buggy_steps(temp: str, path: str) -> tuple[tuple[str, ...], ...]:
 def test_save_goes_through_a_temp_file_and_a_restart_loads_it():
     lab = Lab()
     node = lab.node(recover=recover_from_disk)
-    assert _session(lab, ["SET", "k", "v"], ["SAVE"]) == [b"OK", b"OK"]
+    assert session(lab, ["SET", "k", "v"], ["SAVE"]) == [b"OK", b"OK"]
     assert node.disk.durable("dump.rdb").startswith(b"REDIS0010")
     assert node.disk.read("temp-1001.rdb") is None
     node.power_off(torn_write_probability=0.0)
     node.power_on()
-    assert _session(lab, ["GET", "k"]) == [b"v"]
+    assert session(lab, ["GET", "k"]) == [b"v"]
 
 
 def test_a_power_loss_before_the_rename_keeps_the_old_snapshot():
     lab = Lab()
     node = lab.node(recover=recover_from_disk)
-    _session(lab, ["SET", "k", "old"], ["SAVE"], ["SET", "k", "new"], ["BGSAVE"], ms=0)
+    session(lab, ["SET", "k", "old"], ["SAVE"], ["SET", "k", "new"], ["BGSAVE"], ms=0)
     while _snapshot_starts(lab) < 2 or node.disk.read("temp-1001.rdb") is None:
         lab.run(1)  # until the new image is written, not yet fsynced and renamed
     node.power_off(torn_write_probability=1.0)
     node.power_on()
-    assert _session(lab, ["GET", "k"]) == [b"old"]
+    assert session(lab, ["GET", "k"]) == [b"old"]
 
 
 def test_a_failing_fsync_fails_the_bgsave_and_refuses_writes():
     lab = Lab()
     node = lab.node(recover=recover_from_disk)
-    _session(lab, ["SET", "k", "old"], ["SAVE"])
+    session(lab, ["SET", "k", "old"], ["SAVE"])
     node.disk.faults.fsync_errors = 1
-    replies = _session(lab, ["SET", "k", "new"], ["BGSAVE"], ms=500)
+    replies = session(lab, ["SET", "k", "new"], ["BGSAVE"], ms=500)
     assert replies == [b"OK", b"Background saving started"]
-    refused = _session(lab, ["SET", "k", "newer"])[0]
+    refused = session(lab, ["SET", "k", "newer"])[0]
     assert str(refused).startswith("MISCONF")
     assert node.disk.read("temp-1001.rdb") is None  # removed after the failure
     node.power_off(torn_write_probability=0.0)
     node.power_on()
-    assert _session(lab, ["GET", "k"]) == [b"old"]
+    assert session(lab, ["GET", "k"]) == [b"old"]
 
 
 def test_a_corrupt_snapshot_keeps_the_node_down():
     lab = Lab()
     node = lab.node(recover=recover_from_disk)
-    _session(lab, ["SET", "k", "v"], ["SAVE"])
+    session(lab, ["SET", "k", "v"], ["SAVE"])
     image = node.disk.read("dump.rdb")
     node.disk.replace("dump.rdb", image[:-3])
     node.kill()
@@ -102,7 +92,7 @@ def test_the_planted_bug_corrupts_the_snapshot_on_a_power_loss_after_the_rename(
     monkeypatch.setattr(snapshots, "write_steps", _buggy_steps)
     lab = Lab()
     node = lab.node(recover=recover_from_disk)
-    _session(lab, ["SET", "k", "v"], ["BGSAVE"], ms=0)
+    session(lab, ["SET", "k", "v"], ["BGSAVE"], ms=0)
     while node.disk.files.get("dump.rdb") is None:
         lab.run(1)
     node.power_off(torn_write_probability=0.0)  # renamed, not yet fsynced
