@@ -30,8 +30,11 @@ def is_int64_text(member: bytes) -> bool:
 class ScanIndex:
     """Members in insertion order, each numbered once and for good.
 
-    ``seq`` maps a member to its number; ``items`` and ``seqs`` list members
-    and numbers in increasing order, with ``None`` holes where members left.
+    ``seq`` maps a member to its number, in increasing order (a dict keeps
+    insertion order). For random picks and scans, ``items`` and ``seqs`` list
+    members and numbers in that order, with ``None`` holes where members
+    left; they are made from ``seq`` when first needed (most sets are never
+    scanned or drawn from, and these lists would double their memory).
     Holes are compacted away once they outnumber the members, which keeps
     random picks (retry on a hole) O(1) on average. A scan cursor is a number:
     resuming at the first member numbered at least the cursor returns every
@@ -42,10 +45,10 @@ class ScanIndex:
     __slots__ = ("seq", "items", "seqs", "next_seq")
 
     def __init__(self, members=()) -> None:
-        unique = list(dict.fromkeys(members))
+        unique = dict.fromkeys(members)
         self.seq: dict[bytes, int] = dict(zip(unique, range(1, len(unique) + 1)))
-        self.items: list[bytes | None] = unique
-        self.seqs = array("q", range(1, len(unique) + 1))
+        self.items: list[bytes | None] | None = None
+        self.seqs: array | None = None
         self.next_seq = len(unique) + 1
 
     def __len__(self) -> int:
@@ -63,26 +66,35 @@ class ScanIndex:
         number = self.next_seq
         self.next_seq = number + 1
         self.seq[member] = number
-        self.items.append(member)
-        self.seqs.append(number)
+        if self.items is not None:
+            self.items.append(member)
+            self.seqs.append(number)
         return True
 
     def discard(self, member: bytes) -> bool:
         number = self.seq.pop(member, None)
         if number is None:
             return False
-        self.items[bisect_left(self.seqs, number)] = None
-        if len(self.items) > 2 * len(self.seq) + _SLACK:
-            self._compact()
+        items = self.items
+        if items is not None:
+            items[bisect_left(self.seqs, number)] = None
+            if len(items) > 2 * len(self.seq) + _SLACK:
+                self._compact()
         return True
 
     def _compact(self) -> None:
         self.items = list(self.seq)
         self.seqs = array("q", self.seq.values())
 
+    def _positions(self) -> tuple[list[bytes | None], array]:
+        """``items`` and ``seqs``, made now if not yet."""
+        if self.items is None:
+            self._compact()
+        return self.items, self.seqs
+
     def random(self, rng) -> bytes:
         """A uniformly random member of a non-empty index."""
-        items = self.items
+        items = self._positions()[0]
         while True:
             member = items[rng.randrange(len(items))]
             if member is not None:
@@ -90,7 +102,7 @@ class ScanIndex:
 
     def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
         """Up to ``count`` members from ``cursor`` on, and the cursor to resume at (0: done)."""
-        items, seqs = self.items, self.seqs
+        items, seqs = self._positions()
         end = len(items)
         position = bisect_left(seqs, cursor) if cursor else 0
         found: list[bytes] = []

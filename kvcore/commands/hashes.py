@@ -1,8 +1,9 @@
 """Hash commands: fields and values, counters, random fields and HSCAN.
 
-Hashes are `HashValue`s (a dict, insertion-ordered); an emptied hash is
-deleted, as in Redis. HINCRBYFLOAT is propagated as the HSET of its result,
-and HRANDFIELD draws from the node's seeded rng.
+Hashes are `HashValue`s (insertion-ordered, packed while small: see
+`kvcore.types_hash`); an emptied hash is deleted, as in Redis. HINCRBYFLOAT
+is propagated as the HSET of its result, and HRANDFIELD draws from the
+node's seeded rng.
 """
 
 from __future__ import annotations
@@ -50,10 +51,7 @@ def _store(client, key: bytes, target: HashValue | None, pairs: list[bytes], eve
     created = target is None
     if created:
         target = HashValue()
-    before = len(target)
-    for i in range(0, len(pairs), 2):
-        target[pairs[i]] = pairs[i + 1]
-    target.note_write(client.node.config, pairs)
+    added = target.store(pairs, client.node.config)
     changes = len(pairs) // 2
     if created:
         db.set(key, target)
@@ -61,7 +59,7 @@ def _store(client, key: bytes, target: HashValue | None, pairs: list[bytes], eve
     if changes:
         db.written(key, changes)
     _notify(client, event, key)
-    return len(target) - before
+    return added
 
 
 # -- writes -----------------------------------------------------------------------
@@ -101,10 +99,7 @@ def hdel(client, argv):
     target = db.get_typed(key, HashValue)
     if target is None:
         return 0
-    deleted = 0
-    for field in argv[2:]:
-        if target.pop(field, None) is not None:
-            deleted += 1
+    deleted = target.delete(argv[2:])
     if deleted:
         _notify(client, "hdel", key)
         if target:
@@ -206,7 +201,7 @@ def hvals(client, argv):
 def hgetall(client, argv):
     """HGETALL key"""
     value = _read_hash(client, argv[1])
-    return Map([]) if value is None else Map(value)
+    return Map([]) if value is None else Map(value.items())
 
 
 # -- random fields -----------------------------------------------------------------
@@ -237,9 +232,10 @@ def hrandfield(client, argv):
     fields = _random_fields(value, count, client.node.rng)
     if not withvalues:
         return fields
+    table = value.table()
     if client.resp3:
-        return [[field, value[field]] for field in fields]
-    return [item for field in fields for item in (field, value[field])]
+        return [[field, table[field]] for field in fields]
+    return [item for field in fields for item in (field, table[field])]
 
 
 def _random_fields(value: HashValue, count: int, rng) -> list[bytes]:

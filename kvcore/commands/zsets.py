@@ -37,7 +37,9 @@ from kvcore.dispatch import NO_REPLY
 from kvcore.reply import NULL_ARRAY, Double, Error
 from kvcore.resp import format_double
 from kvcore.types_set import SetValue
-from kvcore.types_zset import ListpackTracker, ZSetValue
+from kvcore.types_zset import ListpackTracker, PackedView, SortedScores, ZSetValue, stays_listpack
+
+View = PackedView | SortedScores  # what ZSetValue.view gives: the reads of a sorted set
 
 REGISTRY = Registry("sorted-set")
 command = REGISTRY.command
@@ -114,14 +116,19 @@ def _parse_zadd(argv: list[bytes], incr: bool) -> tuple[set, list[tuple[float, b
     rest = len(argv) - index
     if rest % 2 or not rest:
         raise Error(errors.SYNTAX)
+    if flags:
+        _check_zadd_flags(flags, rest)
+    pairs = [(parse_score(argv[i]), argv[i + 1]) for i in range(index, len(argv), 2)]
+    return flags, pairs
+
+
+def _check_zadd_flags(flags: set, rest: int) -> None:
     if {b"nx", b"xx"} <= flags:
         raise Error(XX_AND_NX)
     if len(flags & {b"gt", b"lt", b"nx"}) > 1:
         raise Error(GT_LT_NX)
     if b"incr" in flags and rest > 2:
         raise Error(INCR_PAIRS)
-    pairs = [(parse_score(argv[i]), argv[i + 1]) for i in range(index, len(argv), 2)]
-    return flags, pairs
 
 
 _PLAIN_NUMBER = re.compile(rb"[+-]?[0-9]{1,15}(?:\.[0-9]{0,15})?")
@@ -148,15 +155,15 @@ class ZaddOutcome:
         self.listpack: bool | None = None  # None: decide from the members added
 
 
-def _zadd_steps(flags: set, pairs, value: ZSetValue | None, config) -> ZaddOutcome:
+def _zadd_steps(flags: set, pairs, value: ZSetValue | None, view: View | None, config) -> ZaddOutcome:
     """ZADD pair by pair, as zsetAdd sees each one (a member may appear twice)."""
     out = ZaddOutcome()
     incr = b"incr" in flags
-    current = {} if value is None else value.scores
+    current = {} if view is None else view.scores
     if value is None:
         tracker = ListpackTracker.for_new(config, pairs[0][1])
     else:
-        tracker = ListpackTracker(config, len(value), value.listpack)
+        tracker = ListpackTracker(config, len(view), value.listpack)
     for score, member in pairs:
         old = out.changes.get(member)
         if old is None:
@@ -189,6 +196,8 @@ def _zadd_steps(flags: set, pairs, value: ZSetValue | None, config) -> ZaddOutco
 
 def _zadd_plain(pairs, current: dict[bytes, float]) -> ZaddOutcome | None:
     """ZADD without conditions over distinct members with no zero score, in bulk; else None."""
+    if len(pairs) == 1:
+        return _zadd_one(*pairs[0], current)
     scores = {member: score for score, member in pairs}
     if len(scores) != len(pairs) or 0.0 in scores.values():
         return None
@@ -200,6 +209,21 @@ def _zadd_plain(pairs, current: dict[bytes, float]) -> ZaddOutcome | None:
     return out
 
 
+def _zadd_one(score: float, member: bytes, current: dict[bytes, float]) -> ZaddOutcome | None:
+    """`_zadd_plain` for the commonest ZADD: one pair."""
+    if score == 0.0:
+        return None
+    out = ZaddOutcome()
+    old = current.get(member)
+    if old != score:
+        out.changes = {member: score}
+        if old is None:
+            out.added = [member]
+        else:
+            out.updated = 1
+    return out
+
+
 def _zadd(client, argv, incr: bool):
     flags, pairs = _parse_zadd(argv, incr)
     incr = b"incr" in flags
@@ -207,41 +231,35 @@ def _zadd(client, argv, incr: bool):
     value = _for_write(client, key)
     if value is None and b"xx" in flags:
         return None if incr else 0
-    out = _zadd_plain(pairs, {} if value is None else value.scores) if flags <= {b"ch"} else None
+    view = None if value is None else value.view()
+    out = _zadd_plain(pairs, {} if view is None else view.scores) if flags <= {b"ch"} else None
     if out is None:
-        out = _zadd_steps(flags, pairs, value, client.node.config)
-    _apply_zadd(client, key, value, out, "zincr" if incr else "zadd")
+        out = _zadd_steps(flags, pairs, value, view, client.node.config)
+    _apply_zadd(client, key, value, view, out, "zincr" if incr else "zadd")
     if incr:
         return Double(out.last) if out.processed else None
     return len(out.added) + out.updated if b"ch" in flags else len(out.added)
 
 
-def _apply_zadd(client, key: bytes, value: ZSetValue | None, out: ZaddOutcome, event: str) -> None:
-    """Write ZADD's changes, creating the key if needed."""
+def _apply_zadd(client, key: bytes, value: ZSetValue | None, view: View | None, out: ZaddOutcome, event: str) -> None:
+    """Write ZADD's changes, creating the key if needed (``view``: the value's, read before)."""
     db, config = client.db, client.node.config
     changes, added, updated = out.changes, out.added, out.updated
     if not changes:
         return
+    listpack = out.listpack
+    if listpack is None:
+        listpack = (value is None or value.listpack) and stays_listpack(config, _size(view) + len(added), added)
     if value is None:
-        value = ZSetValue()
-        value.apply(changes)
-        _set_encoding(value, out, config)
+        value = ZSetValue(changes, listpack)
         db.set(key, value)
         if len(added) + updated > 1:
             db.written(key, len(added) + updated - 1)
         signal_key_ready(db, key)
     else:
-        value.apply(changes)
-        _set_encoding(value, out, config)
+        value.apply(changes, listpack, view)
         db.written(key, len(added) + updated)
     notify(client, event, key)
-
-
-def _set_encoding(value: ZSetValue, out: ZaddOutcome, config) -> None:
-    if out.listpack is None:
-        value.note_added(config, out.added)
-    else:
-        value.listpack = out.listpack
 
 
 @command("zadd", -4, W | F, (1, 1, 1), since="1.2.0")
@@ -263,11 +281,7 @@ def zrem(client, argv):
     value = _for_write(client, key)
     if value is None:
         return 0
-    removed = 0
-    for member in argv[2:]:
-        removed += value.remove(member)
-        if not value:
-            break
+    removed = value.remove_all(argv[2:])
     if removed:
         notify(client, "zrem", key)
         record_changes(client, key, removed, not value)
@@ -285,7 +299,7 @@ def zcard(client, argv):
 def zscore(client, argv):
     """ZSCORE key member"""
     value = _read(client, argv[1])
-    score = None if value is None else value.scores.get(argv[2])
+    score = None if value is None else value.view().score(argv[2])
     return None if score is None else Double(score)
 
 
@@ -299,10 +313,13 @@ def zmscore(client, argv):
 
 def _rank(client, argv, reverse: bool):
     value = _read(client, argv[1])
-    rank = None if value is None else value.rank(argv[2])
+    if value is None:
+        return None
+    view = value.view()
+    rank = view.rank(argv[2])
     if rank is None:
         return None
-    return len(value) - 1 - rank if reverse else rank
+    return len(view) - 1 - rank if reverse else rank
 
 
 @command("zrank", 3, R | F, (1, 1, 1), since="2.0.0")
@@ -369,12 +386,12 @@ def parse_score_range(low: bytes, high: bytes) -> ScoreRange:
     return ScoreRange(*_score_bound(low), *_score_bound(high))
 
 
-def _first_above(value: ZSetValue, score: float) -> int:
+def _first_above(value: View, score: float) -> int:
     """The rank of the first member scoring more than ``score``."""
     return len(value) if score == _INF else value.bisect(math.nextafter(score, _INF))
 
 
-def _score_window(value: ZSetValue, spec: ScoreRange) -> tuple[int, int]:
+def _score_window(value: View, spec: ScoreRange) -> tuple[int, int]:
     """Ranks [lo, hi) of the members whose score lies in the range."""
     lo = _first_above(value, spec.low) if spec.low_open else value.bisect(spec.low)
     hi = value.bisect(spec.high) if spec.high_open else _first_above(value, spec.high)
@@ -423,12 +440,12 @@ def parse_lex_range(low: bytes, high: bytes) -> LexRange:
     return LexRange(*_lex_bound(low), *_lex_bound(high))
 
 
-def _uniform(value: ZSetValue) -> bool:
+def _uniform(value: View) -> bool:
     """Whether every member has the same score (the case lex ranges are meant for)."""
     return value.at(0)[0] == value.at(-1)[0]
 
 
-def _lex_rank(value: ZSetValue, end: tuple[int, bytes], after: bool) -> int:
+def _lex_rank(value: View, end: tuple[int, bytes], after: bool) -> int:
     """With uniform scores: the rank of the first member above (or at) a lex end."""
     kind, text = end
     if kind != _PLAIN:
@@ -436,21 +453,21 @@ def _lex_rank(value: ZSetValue, end: tuple[int, bytes], after: bool) -> int:
     return value.bisect(value.at(0)[0], text + b"\0" if after else text)
 
 
-def _lex_window(value: ZSetValue, spec: LexRange) -> tuple[int, int]:
+def _lex_window(value: View, spec: LexRange) -> tuple[int, int]:
     """Ranks [lo, hi) in range, for uniform scores."""
     lo = _lex_rank(value, spec.low, spec.low_open)
     hi = _lex_rank(value, spec.high, not spec.high_open)
     return lo, max(lo, hi)
 
 
-def _lex_in_range(value: ZSetValue, spec: LexRange) -> bool:
+def _lex_in_range(value: View, spec: LexRange) -> bool:
     """zslIsInLexRange: could anything be in range at all?"""
     if spec.empty() or not value:
         return False
     return spec.above_low(value.at(-1)[1]) and spec.below_high(value.at(0)[1])
 
 
-def _lex_first(value: ZSetValue, spec: LexRange) -> int | None:
+def _lex_first(value: View, spec: LexRange) -> int | None:
     """With mixed scores, the listpack walk: first member at or above the low end, if in range."""
     if not _lex_in_range(value, spec):
         return None
@@ -460,7 +477,7 @@ def _lex_first(value: ZSetValue, spec: LexRange) -> int | None:
     return None
 
 
-def _lex_last(value: ZSetValue, spec: LexRange) -> int | None:
+def _lex_last(value: View, spec: LexRange) -> int | None:
     """With mixed scores, the listpack walk back: last member at or below the high end, if in range."""
     if not _lex_in_range(value, spec):
         return None
@@ -471,12 +488,12 @@ def _lex_last(value: ZSetValue, spec: LexRange) -> int | None:
     return None
 
 
-def _lex_walk(value: ZSetValue, spec: LexRange, reverse: bool, offset: int, limit: int) -> list:
+def _lex_walk(value: View, spec: LexRange, reverse: bool, offset: int, limit: int) -> list:
     """ZRANGEBYLEX's pairs: with mixed scores, Redis's listpack walk step by step."""
     if not value:
         return []
     if _uniform(value):
-        return _emit_window(value, *_lex_window(value, spec), reverse, offset, limit)
+        return _emit_window(value.window, *_lex_window(value, spec), reverse, offset, limit)
     start = _lex_last(value, spec) if reverse else _lex_first(value, spec)
     if start is None or offset < 0:
         return []
@@ -494,7 +511,7 @@ def _lex_walk(value: ZSetValue, spec: LexRange, reverse: bool, offset: int, limi
     return found
 
 
-def _lex_forward_window(value: ZSetValue, spec: LexRange) -> tuple[int, int]:
+def _lex_forward_window(value: View, spec: LexRange) -> tuple[int, int]:
     """Ranks [lo, hi) that ZLEXCOUNT counts and ZREMRANGEBYLEX removes."""
     if not value:
         return 0, 0
@@ -504,24 +521,24 @@ def _lex_forward_window(value: ZSetValue, spec: LexRange) -> tuple[int, int]:
     if first is None:
         return 0, 0
     stop = first
-    for _, member in value.order.islice(first):
+    for _, member in value.walk(first):
         if not spec.below_high(member):
             break
         stop += 1
     return first, stop
 
 
-def _emit_window(value: ZSetValue, lo: int, hi: int, reverse: bool, offset: int, limit: int) -> list:
-    """The pairs of ranks [lo, hi), from the top when reversed, after LIMIT offset count."""
+def _emit_window(fetch, lo: int, hi: int, reverse: bool, offset: int, limit: int) -> list:
+    """What ``fetch(start, stop)`` gives for ranks [lo, hi), from the top when reversed, after LIMIT offset count."""
     if offset < 0 or hi <= lo:
         return []
     if reverse:
         top = hi - offset
         bottom = lo if limit < 0 else max(lo, top - limit)
-        return value.window(bottom, top)[::-1] if top > bottom else []
+        return fetch(bottom, top)[::-1] if top > bottom else []
     begin = lo + offset
     end = hi if limit < 0 else min(hi, begin + limit)
-    return value.window(begin, end) if end > begin else []
+    return fetch(begin, end) if end > begin else []
 
 
 def _rank_window(size: int, start: int, end: int) -> tuple[int, int] | None:
@@ -543,7 +560,7 @@ def zcount(client, argv):
     value = _read(client, argv[1])
     if value is None:
         return 0
-    lo, hi = _score_window(value, spec)
+    lo, hi = _score_window(value.view(), spec)
     return hi - lo
 
 
@@ -554,7 +571,7 @@ def zlexcount(client, argv):
     value = _read(client, argv[1])
     if value is None:
         return 0
-    lo, hi = _lex_forward_window(value, spec)
+    lo, hi = _lex_forward_window(value.view(), spec)
     return hi - lo
 
 
@@ -613,8 +630,9 @@ def parse_range_query(argv: list[bytes], key_index: int, store: bool, by=None, r
     return query
 
 
-def select_range(value: ZSetValue, query: RangeQuery) -> list[tuple[float, bytes]]:
-    """The (score, member) pairs a range query selects, in reply order."""
+def select_range(value: View, query: RangeQuery, members: bool = False) -> list:
+    """What a range query selects, in reply order: the (score, member) pairs, or only the members."""
+    fetch = value.members if members else value.window
     if query.by == BY_RANK:
         window = _rank_window(len(value), *query.bounds)
         if window is None:
@@ -622,12 +640,13 @@ def select_range(value: ZSetValue, query: RangeQuery) -> list[tuple[float, bytes
         lo, hi = window
         if query.reverse:
             size = len(value)
-            return value.window(size - hi, size - lo)[::-1]
-        return value.window(lo, hi)
+            return fetch(size - hi, size - lo)[::-1]
+        return fetch(lo, hi)
     if query.by == BY_SCORE:
         lo, hi = _score_window(value, query.bounds)
-        return _emit_window(value, lo, hi, query.reverse, query.offset, query.limit)
-    return _lex_walk(value, query.bounds, query.reverse, query.offset, query.limit)
+        return _emit_window(fetch, lo, hi, query.reverse, query.offset, query.limit)
+    pairs = _lex_walk(value, query.bounds, query.reverse, query.offset, query.limit)
+    return [member for _, member in pairs] if members else pairs
 
 
 def _range_reply(client, argv, by=None, reverse=None):
@@ -635,7 +654,9 @@ def _range_reply(client, argv, by=None, reverse=None):
     value = _read(client, argv[1])
     if value is None:
         return []
-    return _with_scores(client, select_range(value, query), query.withscores)
+    if not query.withscores:
+        return select_range(value.view(), query, members=True)
+    return _with_scores(client, select_range(value.view(), query), True)
 
 
 @command("zrange", -4, R, (1, 1, 1), since="1.2.0")
@@ -649,7 +670,7 @@ def zrangestore(client, argv):
     """ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]"""
     query = parse_range_query(argv, 2, True)
     value = _read(client, argv[2])
-    pairs = [] if value is None else select_range(value, query)
+    pairs = [] if value is None else select_range(value.view(), query)
     return _store(client, argv[1], ZSetValue.built_in_order(pairs, client.node.config), "zrangestore")
 
 
@@ -689,7 +710,7 @@ def _remove_ranks(client, key: bytes, window_of, event: str) -> int:
     value = _for_write(client, key)
     if value is None:
         return 0
-    window = window_of(value)
+    window = window_of(value.view())
     if window is None or window[1] <= window[0]:
         return 0
     removed = len(value.remove_window(*window))
@@ -894,7 +915,8 @@ def zrandmember(client, argv):
     value = _read(client, argv[1])
     if value is None:
         return None
-    return value.at(client.node.rng.randrange(len(value)))[1]
+    view = value.view()
+    return view.at(client.node.rng.randrange(len(view)))[1]
 
 
 def _random_pairs(client, key: bytes, count: int) -> list[tuple[float, bytes]]:
@@ -902,6 +924,7 @@ def _random_pairs(client, key: bytes, count: int) -> list[tuple[float, bytes]]:
     value = _read(client, key)
     if value is None or count == 0:
         return []
+    value = value.view()
     rng, size = client.node.rng, len(value)
     if count < 0 or count == 1:
         return [value.at(rng.randrange(size)) for _ in range(abs(count))]
@@ -921,11 +944,19 @@ UNION, INTER, DIFF = "union", "inter", "diff"
 
 
 def _sources(client, keys: list[bytes]) -> list:
-    """The sorted sets or sets at keys (None where missing); WRONGTYPE for any other type."""
-    found = []
+    """The sets, or views of the sorted sets, at keys (None where missing); WRONGTYPE for any other type.
+
+    A key named twice gives the same view twice.
+    """
+    found, views = [], {}
     for key in keys:
         value = client.db.lookup_read(key)
-        if value is not None and type(value) is not ZSetValue and type(value) is not SetValue:
+        if type(value) is ZSetValue:
+            view = views.get(id(value))
+            if view is None:
+                view = views[id(value)] = value.view()
+            value = view
+        elif value is not None and type(value) is not SetValue:
             raise Error(errors.WRONGTYPE)
         found.append(value)
     return found
@@ -1122,14 +1153,17 @@ def zscan(client, argv):
         return [b"0", []]
     count, pattern = parse_scan_options(argv)
     if value.listpack:
-        cursor, members, text = 0, list(value), _listpack_text
+        cursor, text = 0, _listpack_text
+        view = value.view()
+        pairs = view.window(0, len(view))
     else:
         (cursor, members), text = value.scan(cursor, count), format_double
+        pairs = [(value.scores[member], member) for member in members]
     found = []
-    for member in members:
+    for score, member in pairs:
         if matching(pattern, member):
             found.append(member)
-            found.append(text(value.scores[member]))
+            found.append(text(score))
     return [b"%d" % cursor, found]
 
 
