@@ -7,7 +7,6 @@ The same parser serves redis.conf lines, ``--name value`` arguments and
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from dataclasses import dataclass
 
