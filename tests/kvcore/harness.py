@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import tracemalloc
 
 import hiredis
 
@@ -69,3 +70,14 @@ class CoreClient:
 def make_node(seed: int = 0, now: int = 1_700_000_000_000, **options: str) -> Node:
     config = Config({name.replace("_", "-"): value for name, value in options.items()})
     return Node(config, rng=random.Random(seed), now=now)
+
+
+def bytes_per_key(client: CoreClient, payload: bytes, keys: int) -> float:
+    """Memory Python allocates per key while ``client`` sends ``payload`` (which creates ``keys`` keys)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        client.send_raw(payload)
+        return (tracemalloc.get_traced_memory()[0] - before) / keys
+    finally:
+        tracemalloc.stop()

@@ -9,7 +9,6 @@ a seed.
 
 from __future__ import annotations
 
-import tracemalloc
 from contextlib import nullcontext
 from unittest.mock import patch
 
@@ -21,7 +20,7 @@ from kvcore.types_hash import HashValue
 from tests.kvcore.differential import hashes, strings
 from tests.kvcore.differential.common import KEYS
 from tests.kvcore.differential.runner import typed
-from tests.kvcore.harness import CoreClient, encode_request, make_node
+from tests.kvcore.harness import CoreClient, bytes_per_key, encode_request, make_node
 
 LIMITS = st.sampled_from([(b"512", b"64"), (b"3", b"64"), (b"1", b"2"), (b"128", b"0")])
 writes = st.tuples(st.sampled_from([b"HSET", b"HDEL", b"HINCRBY"]), st.sampled_from([b"k1", b"k2"]),
@@ -59,13 +58,7 @@ def test_small_hashes_take_a_packed_buffer():
     client = CoreClient(make_node())
     keys = 5000
     payload = b"".join(encode_request("HSET", b"key:%d" % i, "f1", "v1", "f2", "v2") for i in range(keys))
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        client.send_raw(payload)
-        per_key = (tracemalloc.get_traced_memory()[0] - before) / keys
-    finally:
-        tracemalloc.stop()
+    per_key = bytes_per_key(client, payload, keys)
     assert per_key < 300, per_key
     assert type(client.node.dbs[0].data[b"key:0"]._data) is bytes
 

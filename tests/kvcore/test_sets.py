@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import socket
 import time
-import tracemalloc
 
 import hiredis
 import pytest
 
 from kvcore.effects import AppendLog, Send
 from kvcore.types_set import SetValue
-from tests.kvcore.harness import CoreClient, encode_request, make_node
+from tests.kvcore.harness import CoreClient, bytes_per_key, encode_request, make_node
 from tests.kvcore.test_lists import CoreWorld, RedisWorld
 
 OK = b"OK"
@@ -633,11 +632,5 @@ def test_small_sets_take_no_scan_positions():
     client = CoreClient(make_node())
     keys = 5000
     payload = b"".join(encode_request("SADD", b"key:%d" % i, "a", "b", "c") for i in range(keys))
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        client.send_raw(payload)
-        per_key = (tracemalloc.get_traced_memory()[0] - before) / keys
-    finally:
-        tracemalloc.stop()
+    per_key = bytes_per_key(client, payload, keys)
     assert per_key < 480, per_key

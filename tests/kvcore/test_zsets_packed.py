@@ -13,7 +13,6 @@ redis-server (test_differential.py) and a model (test_zsets_model.py).
 from __future__ import annotations
 
 import math
-import tracemalloc
 from contextlib import nullcontext
 from unittest.mock import patch
 
@@ -25,7 +24,7 @@ from kvcore import types_zset
 from kvcore.types_zset import PackedView, SkipList, SortedScores, ZSetValue, order_key
 from tests.kvcore.differential import sets, strings, zsets
 from tests.kvcore.differential.runner import typed
-from tests.kvcore.harness import CoreClient, encode_request, make_node
+from tests.kvcore.harness import CoreClient, bytes_per_key, encode_request, make_node
 
 LIMITS = st.sampled_from([(b"128", b"64"), (b"128", b"64"), (b"4", b"64"), (b"1", b"1"), (b"0", b"64"), (b"128", b"0")])
 KEYS = [b"k1", b"k2"]
@@ -65,13 +64,7 @@ def test_small_sorted_sets_take_a_packed_buffer():
     client = CoreClient(make_node())
     keys = 5000
     payload = b"".join(encode_request("ZADD", b"key:%d" % i, "1", "a", "2", "b") for i in range(keys))
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        client.send_raw(payload)
-        per_key = (tracemalloc.get_traced_memory()[0] - before) / keys
-    finally:
-        tracemalloc.stop()
+    per_key = bytes_per_key(client, payload, keys)
     assert per_key < 300, per_key
     assert type(client.node.dbs[0].data[b"key:0"]._data) is bytes
 
