@@ -115,13 +115,15 @@ class AppendOnly:
         return self.path(aof_manifest.manifest_name(self.filename))
 
     # -- start -----------------------------------------------------------------------
-    def open_at_start(self, manifest: aof_manifest.Manifest, loaded_bytes: int) -> None:
+    def open_at_start(self, manifest: aof_manifest.Manifest, loaded_bytes: int, moves: tuple = ()) -> None:
         """The runtime loaded the files ``manifest`` lists (``loaded_bytes`` in all): open the log.
 
         As aofOpenIfNeededOnServerStart: with an empty dataset on disk, an
         empty base is created; the incr to append to is the last listed (or a
-        new one); a changed manifest is persisted before any record is written;
-        then history files a crash left listed are deleted (aofDelHistoryFiles).
+        new one); a changed manifest is persisted before any record is written
+        (after ``moves``, the rename steps that bring an old single-file log
+        into the directory); then history files a crash left listed are
+        deleted (aofDelHistoryFiles).
         """
         if self.state == OFF:
             self.manifest = manifest  # what a later CONFIG SET appendonly yes builds on
@@ -132,7 +134,7 @@ class AppendOnly:
         self.manifest, self.incr = plan.manifest, plan.append_to
         self.current_size = self.base_size = loaded_bytes
         self.incr_size = 0
-        steps: list[tuple[str, ...]] = [("mkdir", self.dirname)]
+        steps: list[tuple[str, ...]] = [("mkdir", self.dirname), *moves]
         if plan.create_base is not None:
             temp = self.path(aof_manifest.temp_rewrite_name(node.info.pid))
             steps += [("write", temp), ("fsync", temp), ("rename", temp, self.path(plan.create_base))]
@@ -467,8 +469,16 @@ def recover(node, read: Callable[[str], bytes | None]) -> Recovery:
         log_files.open_at_start(manifest, 0)
         return Recovery(True, [])
     files = {}
+    name = log_files.filename
+    old_style = read(name)  # a Redis < 7 log: one file in the working directory
+    moves: tuple = ()
+    if old_style is not None and aof_manifest.needs_upgrade(
+        manifest, name, dir_exists=text is not None, in_dir=read(log_files.path(name)) is not None
+    ):
+        manifest, files[name] = aof_manifest.upgrade(name), old_style
+        moves = (("rename", name, log_files.path(name)),)
     for info in manifest.load_order():
-        data = read(log_files.path(info.name))
+        data = files.get(info.name) if moves else read(log_files.path(info.name))
         if data is not None:
             files[info.name] = data
     result = aof.load_files(node, manifest, files)
@@ -477,7 +487,7 @@ def recover(node, read: Callable[[str], bytes | None]) -> Recovery:
     size = sum(len(data) for data in files.values())
     truncate = None
     if result.status == aof.TRUNCATED:
-        truncate = (log_files.path(result.file), result.truncate_to)
+        truncate = (result.file if moves else log_files.path(result.file), result.truncate_to)
         size -= len(files[result.file]) - result.truncate_to
-    log_files.open_at_start(manifest, size)
+    log_files.open_at_start(manifest, size, moves)
     return Recovery(True, result.log, truncate, result.commands)

@@ -282,3 +282,22 @@ def test_restarting_from_the_log_after_any_rewrites_gives_the_same_dataset(steps
     restarted = Files(dict(files.files)).start(**options)
     restarted.now = node.now
     assert dataset(restarted) == dataset(node)
+
+
+def test_an_old_single_file_log_is_loaded_and_moved_into_the_directory():
+    old = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+    files = Files({"appendonly.aof": old})
+    node = files.start(appendonly="yes")
+    assert files.call(node, "GET", "k") == b"v"
+    assert "appendonly.aof" not in files.files
+    assert files.files["appendonlydir/appendonly.aof"] == old
+    assert files.files[MANIFEST] == b"file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    files.call(node, "SET", "k2", "v2")
+    restarted = Files(dict(files.files)).start(appendonly="yes")
+    assert dataset(restarted) == dataset(node)
+
+
+def test_an_old_single_file_log_stays_put_with_the_log_off():
+    files = Files({"appendonly.aof": b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"})
+    node = files.start()
+    assert files.call(node, "GET", "k") is None and "appendonly.aof" in files.files

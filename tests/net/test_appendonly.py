@@ -614,3 +614,21 @@ def test_info_persistence_names_the_fields_redis_does(tmp_path, appendonly):
             names.append(list(info_fields(client.call("INFO", "persistence"))))
             client.close()
     assert names[0] == names[1]
+
+
+def test_a_redis_6_single_file_log_is_moved_into_the_directory_as_redis_7_does(tmp_path):
+    old = encode_request("SELECT", 0) + encode_request("SET", "k", "v") + encode_request("RPUSH", "l", "a")
+    layouts = {}
+    for kind in ("kv", "redis"):
+        workdir = tmp_path / kind
+        workdir.mkdir()
+        (workdir / "appendonly.aof").write_bytes(old)
+        with serving(kind, workdir, "--appendonly", "yes") as (port, proc):
+            client = connect(port)
+            assert (client.call("GET", "k"), client.call("LRANGE", "l", 0, -1)) == (b"v", [b"a"])
+            client.close()
+            stop(proc)
+        layouts[kind] = (sorted(path.name for path in workdir.iterdir() if path.name != "server.log"),
+                         manifest_files(workdir), (workdir / AOF_DIR / "appendonly.aof").read_bytes())
+    assert layouts["kv"] == layouts["redis"]
+    assert layouts["kv"][1] == [("appendonly.aof", "b"), ("appendonly.aof.1.incr.aof", "i")]
