@@ -16,7 +16,7 @@ otherwise, LATENCY never sees a spike, and every histogram sample is 1 us.
 
 from __future__ import annotations
 
-from kvcore import errors, info
+from kvcore import digest, errors, info
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
 from kvcore.commands.table import FLAG_NAMES, Command, Flag, Registry
@@ -576,6 +576,10 @@ DEBUG_NOT_ALLOWED = (
 )
 DEBUG_HELP = [
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
     "OBJECT <key>",
     "    Show low level info about `key` and associated value.",
     "RELOAD [option ...]",
@@ -648,6 +652,10 @@ def debug(client, argv):
     if sub == b"reload":
         client.node.snapshots.debug_reload(client, argv)
         return NO_REPLY
+    if sub == b"digest" and len(argv) == 2:
+        return Simple(digest.dataset_digest(client.node))
+    if sub == b"digest-value":
+        return [Simple(digest.value_digest(client.db, key)) for key in argv[2:]]
     raise subcommand_syntax_error(argv)
 
 
