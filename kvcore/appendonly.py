@@ -32,8 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kvcore import aof, aof_manifest, rdb
-from kvcore.effects import Fsync, WriteFiles
-from kvcore.reply import Error, Simple
+from kvcore.blocking import HeldReply
+from kvcore.effects import Fsync, ReadFiles, WriteFiles
+from kvcore.reply import OK, Error, Simple
 
 OFF, ON, WAIT_REWRITE = "off", "on", "wait-rewrite"
 FSYNC_INTERVAL_MS = 1000
@@ -98,6 +99,7 @@ class AppendOnly:
         self.postponed_since: int | None = None
         self.delayed_fsyncs = 0
         self.fsync_error = ""
+        self.reload: tuple[int, HeldReply] | None = None  # DEBUG LOADAOF's read job and its client
         self._start_jobs: set[int] = set()  # fatal if they fail, as Redis exits
         self._cleanup_jobs: set[int] = set()  # best effort
 
@@ -370,6 +372,37 @@ class AppendOnly:
         self.last_rewrite_ok = False
         if temp is not None:
             self._cleanup(temp, (("remove", temp),))
+
+    # -- DEBUG LOADAOF -------------------------------------------------------------------
+    def debug_loadaof(self, client) -> None:
+        """Write what is pending, then read the log's files back in place of the dataset.
+
+        The reply waits for the runtime's `ReadFiles`; a log that no longer
+        loads stops the server, as Redis exits.
+        """
+        node = self.node
+        if self.state == ON:
+            node.flush_log()
+        job = node.new_job()
+        self.reload = (job, HeldReply(client, "reload"))
+        node.emit(ReadFiles(job, tuple(self.path(info.name) for info in self.manifest.load_order())))
+
+    def files_read(self, job: int, contents: dict[str, bytes | None], now: int) -> None:
+        """The runtime read the files of a `ReadFiles` effect."""
+        node = self.node
+        node.now = now
+        if self.reload is None or self.reload[0] != job:
+            return
+        waiter, self.reload = self.reload[1], None
+        for db in node.dbs:
+            db.clear()
+        files = {info.name: contents.get(self.path(info.name)) for info in self.manifest.load_order()}
+        result = aof.load_files(node, self.manifest, {name: data for name, data in files.items() if data is not None})
+        if not result.ok and result.status != aof.NOT_EXIST:
+            node.halt()
+            return
+        node.stats.dirty = 0  # as Redis: the loaded data is not a change to propagate or save
+        waiter.release(node, OK)
 
     # -- turning on and off ------------------------------------------------------------------
     def config_changed(self, on: bool) -> None:

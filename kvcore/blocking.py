@@ -181,3 +181,28 @@ def parse_timeout(client, arg: bytes) -> int:
     if millis < 0 or millis >= _LLONG_LIMIT:
         raise Error(errors.TIMEOUT_NEGATIVE)
     return client.node.now + millis if millis else 0
+
+
+class HeldReply:
+    """A client whose reply waits for a job the runtime carries out (SAVE, DEBUG RELOAD, DEBUG LOADAOF).
+
+    The client is blocked meanwhile, so its later requests wait too; CLIENT
+    UNBLOCK or a disconnection ends the wait, and the reply then goes nowhere.
+    """
+
+    __slots__ = ("client", "record")
+
+    def __init__(self, client, what: str) -> None:
+        client.blocked = Blocked(client.db.index, [], 0, None, Error(f"ERR the {what} was not finished"))
+        self.client, self.record = client, client.blocked
+
+    def live(self, node) -> bool:
+        """Whether the client is still connected and still waiting for this job."""
+        client = self.client
+        return node.clients.get(client.conn) is client and client.blocked is self.record
+
+    def release(self, node, reply) -> None:
+        """Answer the client (if it still waits) and run what it sent meanwhile."""
+        if self.live(node):
+            self.client.reply(reply)
+            node.unblock(self.client)

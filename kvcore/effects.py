@@ -100,6 +100,18 @@ class WriteFiles:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadFiles:
+    """Read the files at ``paths`` whole (foreground, before the next effect).
+
+    The runtime reports their contents with
+    ``node.aof.files_read(job, {path: bytes or None for a missing file}, now)``.
+    """
+
+    job: int
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Connect:
     """Open an outgoing connection (replication, cluster bus)."""
 

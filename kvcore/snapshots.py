@@ -24,7 +24,7 @@ a background save running waits for it instead of killing it, then saves.
 from __future__ import annotations
 
 from kvcore import rdb
-from kvcore.blocking import Blocked
+from kvcore.blocking import HeldReply
 from kvcore.effects import Shutdown, WriteFiles
 from kvcore.reply import OK, Error, Simple
 
@@ -80,8 +80,7 @@ class Snapshots:
         self.started_ms = 0
         self.dirty_at_start = 0
         self.keys_at_start = 0
-        self.waiter = None  # the client whose reply waits for the foreground job
-        self.waiter_record: Blocked | None = None  # what it is blocked on (CLIENT UNBLOCK may end that)
+        self.waiter: HeldReply | None = None  # the client whose reply waits for the foreground job
         self.dirty_at_last_save = 0
         self.last_bgsave_ok = True
         self.last_try_s = 0
@@ -271,22 +270,12 @@ class Snapshots:
 
     def _hold(self, client) -> None:
         """Hold a client's reply (and its later requests) until the job is done."""
-        client.blocked = Blocked(client.db.index, [], 0, None, Error("ERR the snapshot was not finished"))
-        self.waiter, self.waiter_record = client, client.blocked
-
-    def _waiting(self, client) -> bool:
-        """Whether ``client`` is still connected and still waiting for this job."""
-        return (
-            client is not None and self.node.clients.get(client.conn) is client
-            and client.blocked is self.waiter_record
-        )
+        self.waiter = HeldReply(client, "snapshot")
 
     def _release(self, reply) -> None:
-        client, self.waiter = self.waiter, None
-        if not self._waiting(client):
-            return  # gone or woken meanwhile (or a signal asked)
-        client.reply(reply)
-        self.node.unblock(client)
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None:  # None: a signal asked
+            waiter.release(self.node, reply)
 
     def _exit(self, client) -> None:
         node = self.node
@@ -295,12 +284,13 @@ class Snapshots:
             node.close_after_reply(client)
 
     def _shutdown_saved(self, ok: bool) -> None:
-        client, self.waiter = self.waiter, None
-        live = self._waiting(client)
+        waiter, self.waiter = self.waiter, None
+        live = waiter is not None and waiter.live(self.node)
+        client = waiter.client if live else None
         if ok or self.shutdown_force:
             if live:
                 client.blocked = None
-            self._exit(client if live else None)
+            self._exit(client)
             return
         self.node.shutdown_requested = None
         if live:

@@ -30,7 +30,7 @@ def load_at_start(node, log) -> bool:
 def _load_log(node, log) -> bool:
     """The manifest always (a corrupt one stops the start), the files it lists with the log on."""
     started = time.perf_counter()
-    recovery = appendonly.recover(node, _read_or_none)
+    recovery = appendonly.recover(node, read_or_none)
     for line in recovery.log:
         log.warning(line.rstrip("\n"))
     if not recovery.ok:
@@ -47,7 +47,8 @@ def _load_log(node, log) -> bool:
     return True
 
 
-def _read_or_none(path: str) -> bytes | None:
+def read_or_none(path: str) -> bytes | None:
+    """A whole file, or None if it does not exist."""
     try:
         with open(path, "rb") as handle:
             return handle.read()

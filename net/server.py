@@ -17,11 +17,12 @@ import time
 import traceback
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, Close, Fsync, RewriteConfig, Send, Shutdown, WriteFiles
+from kvcore.effects import AppendLog, Close, Fsync, ReadFiles, RewriteConfig, Send, Shutdown, WriteFiles
 from kvcore.node import Node, ServerInfo
 from net import disk
 from net.conffile import rewrite_file
 from net.log import Log
+from net.persistence import read_or_none
 
 WRITE_BUFFER_HIGH = 8 * 1024 * 1024
 WRITE_BUFFER_LOW = 1024 * 1024
@@ -278,6 +279,9 @@ class Server:
         if kind is RewriteConfig:
             self._rewrite_config(effect)
             return False
+        if kind is ReadFiles:
+            self.node.aof.files_read(effect.job, {path: read_or_none(path) for path in effect.paths}, now_ms())
+            return True
         # Not carried out yet (Connect for replication, ...): a job fails, anything else is ignored.
         self.log.warning(f"{kind.__name__} is not supported by this runtime yet")
         job = getattr(effect, "job", None)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from simpy.events import Timeout
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, Close, Connect, Fsync, Send, Shutdown, Snapshot, WriteFiles
+from kvcore.effects import AppendLog, Close, Connect, Fsync, ReadFiles, Send, Shutdown, Snapshot, WriteFiles
 from kvcore.node import Node, ServerInfo
 from sim import persistence
 from sim.clock import Clock
@@ -267,6 +267,8 @@ class SimNode:
             elif kind is WriteFiles:
                 if persistence.write_snapshot(self, effects, index):
                     return  # foreground: the rest waits for it (finish_foreground)
+            elif kind is ReadFiles:  # reading what is in the page cache takes no simulated time
+                self.core.aof.files_read(effect.job, {path: self.disk.read(path) for path in effect.paths}, self.clock.now())
             else:
                 self._background(effect)
         if self.inbox:

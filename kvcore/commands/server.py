@@ -580,6 +580,8 @@ DEBUG_HELP = [
     "    Output a hex signature representing the current DB content.",
     "DIGEST-VALUE <key> [<key> ...]",
     "    Output a hex signature of the values of all the specified keys.",
+    "LOADAOF",
+    "    Flush the AOF buffers on disk and reload the AOF in memory.",
     "OBJECT <key>",
     "    Show low level info about `key` and associated value.",
     "RELOAD [option ...]",
@@ -651,6 +653,9 @@ def debug(client, argv):
         return debug_object(client, argv[2])
     if sub == b"reload":
         client.node.snapshots.debug_reload(client, argv)
+        return NO_REPLY
+    if sub == b"loadaof" and len(argv) == 2:
+        client.node.aof.debug_loadaof(client)
         return NO_REPLY
     if sub == b"digest" and len(argv) == 2:
         return Simple(digest.dataset_digest(client.node))

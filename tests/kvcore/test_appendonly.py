@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kvcore import appendonly
-from kvcore.effects import AppendLog, Fsync, Send, Shutdown, WriteFiles
+from kvcore.effects import AppendLog, Fsync, ReadFiles, Send, Shutdown, WriteFiles
 from tests.kvcore.harness import encode_request, make_node
 from tests.kvcore.test_aof import dataset
 from tests.kvcore.test_propagation import command
@@ -66,6 +66,8 @@ class Files:
             elif kind is WriteFiles:
                 ok = not self.fail and all(self._step(step, effect.data) for step in effect.steps)
                 node.job_done(effect.job, ok, node.now, "" if ok else "No space left on device")
+            elif kind is ReadFiles:
+                node.aof.files_read(effect.job, {path: self.files.get(path) for path in effect.paths}, node.now)
             pending += node.take_effects()
 
     def _step(self, step: tuple[str, ...], data: bytes) -> bool:
@@ -301,3 +303,24 @@ def test_an_old_single_file_log_stays_put_with_the_log_off():
     files = Files({"appendonly.aof": b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"})
     node = files.start()
     assert files.call(node, "GET", "k") is None and "appendonly.aof" in files.files
+
+
+def test_debug_loadaof_replaces_the_dataset_by_what_the_log_holds():
+    files = Files()
+    node = files.start(appendonly="yes", enable_debug_command="yes")
+    files.call(node, "SET", "k", "v")
+    files.call(node, "BGREWRITEAOF")
+    files.call(node, "RPUSH", "l", "a")
+    node.dbs[0].data[b"unlogged"] = b"x"  # in memory only, as if the log had never seen it
+    assert files.call(node, "DEBUG", "LOADAOF") == b"OK"
+    assert files.call(node, "KEYS", "*") in ([b"k", b"l"], [b"l", b"k"])
+    assert files.call(node, "LRANGE", "l", "0", "-1") == [b"a"]
+
+
+def test_debug_loadaof_of_a_log_that_no_longer_loads_stops_the_server():
+    files = Files()
+    node = files.start(appendonly="yes", enable_debug_command="yes")
+    files.call(node, "SET", "k", "v")
+    files.files["appendonlydir/appendonly.aof.1.incr.aof"] += b"*2\r\n$3\r\nFOO\r\n$1\r\nx\r\n"
+    assert files.call(node, "DEBUG", "LOADAOF") is False
+    assert node.halted and Shutdown(1) in files.effects

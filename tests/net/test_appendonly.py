@@ -632,3 +632,20 @@ def test_a_redis_6_single_file_log_is_moved_into_the_directory_as_redis_7_does(t
                          manifest_files(workdir), (workdir / AOF_DIR / "appendonly.aof").read_bytes())
     assert layouts["kv"] == layouts["redis"]
     assert layouts["kv"][1] == [("appendonly.aof", "b"), ("appendonly.aof.1.incr.aof", "i")]
+
+
+def test_debug_loadaof_reloads_the_log_as_redis_does(tmp_path):
+    answers = {}
+    for kind in ("kv", "redis"):
+        workdir = tmp_path / kind
+        workdir.mkdir()
+        with serving(kind, workdir, "--appendonly", "yes", "--enable-debug-command", "yes") as (port, proc):
+            client = connect(port)
+            client.call("SET", "k", "v")
+            client.call("INCR", "n")
+            digest = client.call("DEBUG", "DIGEST")
+            answers[kind] = (client.call("DEBUG", "LOADAOF"), client.call("MGET", "k", "n"))
+            assert client.call("DEBUG", "DIGEST") == digest
+            client.close()
+            stop(proc)
+    assert answers["kv"] == answers["redis"] == (b"OK", [b"v", b"1"])
