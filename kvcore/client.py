@@ -22,7 +22,7 @@ class Client:
 
     __slots__ = (
         "conn", "id", "node", "db", "resp3", "name", "lib_name", "lib_ver", "addr", "laddr",
-        "reader", "out", "reply_mode", "skip_next", "user", "closing", "propagate_as",
+        "reader", "limits", "out", "reply_mode", "skip_next", "user", "closing", "propagate_as",
         "created_ms", "last_ms", "multi", "multi_error", "watched", "watch_dirty",
         "channels", "patterns", "shard_channels", "monitor", "no_evict", "no_touch", "last_command",
         "blocked", "pending", "flags_extra",
@@ -40,6 +40,7 @@ class Client:
         self.addr = addr
         self.laddr = laddr
         self.reader = RequestReader(limits)
+        self.limits = self.reader.limits  # authentication state and request limits
         self.out: list[bytes] = []
         self.reply_mode = ReplyMode.ON
         self.skip_next = False
@@ -80,11 +81,11 @@ class Client:
 
     @property
     def authenticated(self) -> bool:
-        return self.reader.limits.authenticated
+        return self.limits.authenticated
 
     @authenticated.setter
     def authenticated(self, value: bool) -> None:
-        self.reader.limits.authenticated = value
+        self.limits.authenticated = value
 
     @property
     def subscriptions(self) -> int:

@@ -1,8 +1,10 @@
-"""Running one request: lookup, arity, the gates Redis applies, then the handler.
+"""Running requests: lookup, arity, the gates Redis applies, then the handler.
 
 The order of the checks is redis-server's processCommand: unknown command,
 arity, authentication, memory, disk errors, read-only replica, pub/sub
-context, MULTI queueing, and only then the call.
+context, MULTI queueing, and only then the call. `run_requests` is the loop
+over a client's pipeline; it serves the common case (nothing to check beyond
+the lookup) inline and hands every other request to `execute`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from kvcore.client import ReplyMode
 from kvcore.commands.table import Command, Flag
 from kvcore.protocol import quote_repr
 from kvcore.reply import Error, Simple
+from kvcore.resp import SMALL_INT_REPLIES, encode
 
 NO_REPLY = object()
 """Returned by handlers that reply themselves (or not at all, when blocking)."""
@@ -19,6 +22,7 @@ NO_REPLY = object()
 QUEUED = Simple("QUEUED")
 # Flag tests on the hot path use the integer values: enum.Flag's `&` is slow.
 _WRITE = Flag.WRITE.value
+_REPLY_ON = ReplyMode.ON  # a module global: enum member access through the class is slow
 _NO_MULTI = Flag.NO_MULTI.value
 _UNMONITORED = (Flag.SKIP_MONITOR | Flag.ADMIN).value
 _MULTI_CONTROL = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset", b"unwatch"}
@@ -49,31 +53,97 @@ def lookup(table: dict[bytes, Command], argv: list[bytes]) -> Command | Error:
     return cmd
 
 
+def run_requests(node, client, requests: list[list[bytes]]) -> None:
+    """Run a client's requests in order, until one blocks the client or closes it.
+
+    This loop is the hot path of the whole server, so it does inline what
+    `execute` and `call` would do for the common case: a known command with
+    the right arity that no gate can refuse, no MULTI queue, no CLIENT REPLY
+    SKIP, no MONITOR to feed. Every other request goes through `execute`.
+    """
+    get_command = node.table.get
+    blocking = node.blocking
+    stats = node.stats
+    name = cmd = last_simple = last_wire = None
+    for index, argv in enumerate(requests):
+        if client.closing:
+            return
+        if not argv:
+            continue  # an empty request (``*0``, a blank inline line)
+        blocking.request = argv
+        if argv[0] != name:  # pipelines often repeat a command: look it up once
+            name = argv[0]
+            cmd = get_command(name.lower())
+        if (
+            cmd is None
+            or cmd.subcommands
+            or (len(argv) != arity if (arity := cmd.arity) > 0 else len(argv) < -arity)
+            or client.skip_next
+            or client.multi is not None
+            or not client.limits.authenticated
+            or client.channels
+            or client.patterns
+            or client.shard_channels
+            or node.write_gate is not None
+            or node.monitors
+        ):
+            execute(node, client, argv)
+        else:  # call(), inline: there is no MONITOR to feed
+            dirty_before = stats.dirty
+            try:
+                reply = cmd.handler(client, argv)
+            except Error as exc:
+                reply = exc
+            cmd.calls += 1
+            stats.total_commands_processed += 1
+            client.last_command = cmd.name
+            if stats.dirty != dirty_before and cmd.flags._value_ & _WRITE:
+                if client.propagate_as is None:
+                    node.propagate(client.db.index, argv)
+                else:
+                    _propagate_rewritten(node, client)
+            elif client.propagate_as is not None:
+                client.propagate_as = None
+            if node.slowlog_hook is not None:
+                node.slowlog_hook(client, cmd, argv)
+            if reply is not NO_REPLY:
+                if type(reply) is Error:
+                    cmd.failed_calls += 1
+                    _count_error(node, reply)
+                if client.reply_mode is _REPLY_ON:  # client.reply(reply), inline
+                    out = client.out
+                    if not out:
+                        node.clients_with_output.append(client)
+                    # The commonest replies without a call: a simple string (OK, PONG)
+                    # is encoded once per batch, a small integer comes from a table.
+                    kind = type(reply)
+                    if kind is Simple:
+                        if reply is not last_simple:
+                            last_simple, last_wire = reply, encode(reply, client.resp3)
+                        out.append(last_wire)
+                    elif kind is int and 0 <= reply < 10000:
+                        out.append(SMALL_INT_REPLIES[reply])
+                    else:
+                        out.append(encode(reply, client.resp3))
+        if blocking.ready:
+            blocking.serve_ready()
+        if client.blocked is not None:
+            client.pending.extend(requests[index + 1 :])
+            return
+
+
 def execute(node, client, argv: list[bytes]) -> None:
-    """Run one request from a client and queue its reply."""
+    """Run one request from a client and queue its reply, with every check."""
     if client.skip_next:
         _execute_without_reply(node, client, argv)
         return
-    cmd = node.table.get(argv[0].lower())
-    if cmd is None or cmd.subcommands or not (
-        len(argv) == cmd.arity if cmd.arity > 0 else len(argv) >= -cmd.arity
-    ):
-        cmd = lookup(node.table, argv)
-        if type(cmd) is Error:
-            if client.multi is not None:
-                client.multi_error = True
-            _reply_error(node, client, cmd)
-            return
-    if (
-        client.reader.limits.authenticated
-        and not client.channels
-        and not client.patterns
-        and not client.shard_channels
-        and node.write_gate is None
-    ):
-        refusal = None  # the common case: nothing can refuse the command
-    else:
-        refusal = _refusal(node, client, cmd, argv)
+    cmd = lookup(node.table, argv)
+    if type(cmd) is Error:
+        if client.multi is not None:
+            client.multi_error = True
+        _reply_error(node, client, cmd)
+        return
+    refusal = _refusal(node, client, cmd, argv)
     if refusal is not None:
         if client.multi is not None and refusal.text.split(" ", 1)[0] not in ("NOAUTH",):
             client.multi_error = True
@@ -119,19 +189,23 @@ def call(node, client, cmd: Command, argv: list[bytes]):
     if type(reply) is Error:
         cmd.failed_calls += 1
     if stats.dirty != dirty_before and cmd.flags._value_ & _WRITE:
-        rewritten = client.propagate_as
-        if rewritten is None:
+        if client.propagate_as is None:
             node.propagate(client.db.index, argv)
         else:
-            client.propagate_as = None
-            for record in rewritten:
-                node.propagate(client.db.index, record)
+            _propagate_rewritten(node, client)
     elif client.propagate_as is not None:
         client.propagate_as = None
     slowlog = node.slowlog_hook
     if slowlog is not None:
         slowlog(client, cmd, argv)
     return reply
+
+
+def _propagate_rewritten(node, client) -> None:
+    """Log what a write asked to be logged as (``client.propagate_as``) instead of itself."""
+    rewritten, client.propagate_as = client.propagate_as, None
+    for record in rewritten:
+        node.propagate(client.db.index, record)
 
 
 def _refusal(node, client, cmd: Command, argv: list[bytes]) -> Error | None:

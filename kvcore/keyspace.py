@@ -106,7 +106,11 @@ class Database:
 
     def lookup_read(self, key: bytes):
         """`get` plus keyspace hit/miss accounting, as Redis's lookupKeyRead."""
-        value = self.get(key)
+        expires = self.expires
+        if expires and key in expires and expires[key] <= self.node.now and self._expire_if_due(key):
+            value = None
+        else:
+            value = self.data.get(key)  # `get`, inline: this is the read path of every read command
         stats = self.node.stats
         if value is None:
             stats.keyspace_misses += 1
@@ -126,13 +130,30 @@ class Database:
         """Store a value, replacing any other, dropping its TTL unless told not to."""
         data = self.data
         if key not in data:
-            self.order.append(key)
+            self.order.keys.append(key)  # ScanOrder.append, inline
         elif not keep_ttl and self.expires:
             self.expires.pop(key, None)
         data[key] = value
         self.node.stats.dirty += 1
         if self.watchers:
             self.touch(key)
+
+    def set_pairs(self, argv: list[bytes], start: int = 1) -> None:
+        """`set` for each key, value pair in ``argv[start:]``, in order (MSET)."""
+        data = self.data
+        expires = self.expires
+        order = self.order.keys
+        for i in range(start, len(argv), 2):
+            key = argv[i]
+            if key not in data:
+                order.append(key)
+            elif expires:
+                expires.pop(key, None)
+            data[key] = argv[i + 1]
+        self.node.stats.dirty += (len(argv) - start) // 2
+        if self.watchers:
+            for i in range(start, len(argv), 2):
+                self.touch(argv[i])
 
     def replace(self, key: bytes, value) -> None:
         """Overwrite the value of an existing key in place, keeping its TTL."""

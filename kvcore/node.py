@@ -24,7 +24,7 @@ from kvcore.commands import TABLE
 from kvcore.commands.server import slowlog_record
 from kvcore.commands.table import Flag, node_table
 from kvcore.config import Config
-from kvcore.dispatch import execute
+from kvcore.dispatch import run_requests
 from kvcore.effects import AppendLog, Close, Send, Shutdown
 from kvcore.keyspace import Database
 from kvcore.protocol import Limits
@@ -132,31 +132,21 @@ class Node:
             return
         self.stats.total_net_input_bytes += len(data)
         client.last_ms = now
-        requests, error = client.reader.feed(data)
+        reader = client.reader
+        requests, error = reader.feed(data)
         if client.blocked is not None or client.pending:
             client.pending.extend(requests)
         else:
-            self._run_requests(client, requests)
+            run_requests(self, client, requests)
         if error is not None:
             self.stats.total_error_replies += 1
             client.reply(Error("ERR " + error))
             self.close_after_reply(client)
-        elif client.reader.buffered() > self.config.values["client-query-buffer-limit"]:
+        elif reader.partial and reader.buffered() > self.config.values["client-query-buffer-limit"]:
             self.close_after_reply(client)
 
     def _run_requests(self, client: Client, requests: list[list[bytes]]) -> None:
-        blocking = self.blocking
-        for index, argv in enumerate(requests):
-            if client.closing:
-                return
-            if argv:
-                blocking.request = argv
-                execute(self, client, argv)
-                if blocking.ready:
-                    blocking.serve_ready()
-                if client.blocked is not None:
-                    client.pending.extend(requests[index + 1 :])
-                    return
+        run_requests(self, client, requests)
 
     def closed(self, conn: int, now: int) -> None:
         """The peer closed (or the runtime dropped) a connection."""
@@ -291,13 +281,18 @@ class Node:
 
     def _collect_output(self) -> tuple[list[tuple[int, bytes]], list[int]]:
         sends = []
-        for client in self.clients_with_output:
-            if client.out:
-                data = b"".join(client.out) if len(client.out) > 1 else client.out[0]
-                client.out = []
-                self.stats.total_net_output_bytes += len(data)
-                sends.append((client.conn, data))
-        self.clients_with_output = []
+        waiting = self.clients_with_output
+        if waiting:
+            self.clients_with_output = []
+            sent = 0
+            for client in waiting:
+                out = client.out
+                if out:
+                    data = b"".join(out)  # of a single part: that part, not a copy
+                    client.out = []
+                    sent += len(data)
+                    sends.append((client.conn, data))
+            self.stats.total_net_output_bytes += sent
         closes = []
         if self._closing:
             for client in self._closing:

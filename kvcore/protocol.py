@@ -20,20 +20,19 @@ except ImportError:  # pragma: no cover - hiredis is a declared dependency
 INLINE_MAX_SIZE = 64 * 1024
 INT_MAX = 2**31 - 1
 _FAST_HOLD_MAX = 64 * 1024
+_BULK_SPAN = [n + 5 + len(str(n)) for n in range(256)]  # the bytes of $<n>\r\n<n bytes>\r\n
 # hiredis allocates an aggregate's whole array from its count up front: a count
 # of 100000 or more goes to the reference parser instead. Arrays are checked with
-# a literal-prefix pattern (fast); sets, pushes and attributes only when present.
-_HUGE_ANY = re.compile(rb"[*~>|]\d{6}")
+# a literal-prefix pattern (a character class is several times slower, even on
+# short input); sets, pushes and attributes only when their type byte is present.
 _HUGE_ARRAY = re.compile(rb"\*\d{6}")
 _HUGE_OTHER = re.compile(rb"[~>|]\d{6}")
 
 
 def _huge_count(data) -> bool:
-    if len(data) < 256:  # one pass is cheapest on short input
-        return _HUGE_ANY.search(data) is not None
     if _HUGE_ARRAY.search(data) is not None:
         return True
-    if b"~" in data or b">" in data or b"|" in data:
+    if 0x7E in data or 0x3E in data or 0x7C in data:  # '~', '>', '|'
         return _HUGE_OTHER.search(data) is not None
     return False
 
@@ -247,23 +246,6 @@ class ReferenceParser:
         return True, None
 
 
-def _request_end(held: bytearray, pos: int, request: list) -> int:
-    """Where a request hiredis returned ends in ``held`` (it starts at ``pos``).
-
-    hiredis's numbers are canonical, so only the type bytes can differ from a
-    multibulk of bulk strings: every argument must start with ``$`` (hiredis
-    would also take ``+``, ``=``, ``(``... that Redis refuses). Raises
-    ValueError where they differ (TypeError, IndexError for other shapes).
-    """
-    pos += 4 if len(request) < 10 else 3 + len(str(len(request)))
-    for arg in request:
-        if held[pos] != 0x24:  # '$'
-            raise ValueError
-        n = len(arg)
-        pos += n + (6 if n < 10 else 7 if n < 100 else 8 if n < 1000 else 5 + len(str(n)))
-    return pos
-
-
 class RequestReader:
     """A connection's parser: hiredis for multibulk runs, the reference otherwise.
 
@@ -279,20 +261,15 @@ class RequestReader:
         self._fast = None  # the hiredis reader, kept from one request to the next
         self._in_fast = False  # hiredis holds part of a request
         self._held = bytearray()  # bytes given to hiredis after the last request it returned
+        self.partial = False  # part of a request is held (by hiredis or the reference parser)
 
     def buffered(self) -> int:
         return len(self._held) + self._slow.buffered()
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
-        if hiredis is None:
-            return self._slow.feed(data)
-        if self._in_fast:
-            return self._feed_fast(data)
-        if not self._slow.idle() or data[:1] != b"*":
-            return self._slow.feed(data)
-        return self._feed_fast(data)
-
-    def _feed_fast(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
+        """Add bytes; return the requests now complete and a protocol error, if any."""
+        if not self._in_fast and (self.partial or data[:1] != b"*" or hiredis is None):
+            return self._feed_slow(data)
         held = self._held
         if _huge_count(data) or (held and _huge_count(held[-8:] + data[:8])):
             return self._fall_back(held + data)
@@ -306,18 +283,29 @@ class RequestReader:
             fast = self._fast = hiredis.Reader()
         fast.feed(data)
         requests: list[list[bytes]] = []
-        taken = 0
+        gets = fast.gets
+        taken = 0  # where the requests returned so far end in buf
         try:
-            while (request := fast.gets()) is not False:
+            while (request := gets()) is not False:
                 if type(request) is not list or not request:
                     return self._fall_back(buf)
-                taken = _request_end(buf, taken, request)
+                # hiredis's numbers are canonical, so only the type bytes can differ
+                # from a multibulk of bulk strings: every argument must start with
+                # '$' (hiredis would also take '+', '=', '('... that Redis refuses).
+                # ValueError where they differ; TypeError, IndexError for other shapes.
+                taken += 4 if len(request) < 10 else 3 + len(str(len(request)))
+                for arg in request:
+                    if buf[taken] != 0x24:  # '$'
+                        raise ValueError
+                    n = len(arg)
+                    taken += _BULK_SPAN[n] if n < 256 else n + (8 if n < 1000 else 5 + len(str(n)))
                 requests.append(request)
         except (hiredis.ProtocolError, ValueError, TypeError, IndexError):
             return self._fall_back(buf)
         if taken == len(buf):
-            held.clear()
-            self._in_fast = False
+            if held:
+                held.clear()
+                self._in_fast = self.partial = False
             return requests, None
         if taken > len(buf):
             return self._fall_back(buf)
@@ -325,11 +313,17 @@ class RequestReader:
             del held[:taken]
         else:
             held += memoryview(data)[taken:]
-        self._in_fast = True
+        self._in_fast = self.partial = True
         if held[0] != 0x2A or len(held) > _FAST_HOLD_MAX or self._pending_differs():  # 0x2A: '*'
             more, error = self._fall_back(held)
             return requests + more, error
         return requests, None
+
+    def _feed_slow(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
+        slow = self._slow
+        result = slow.feed(data)
+        self.partial = not slow.idle()
+        return result
 
     def _fall_back(self, pending) -> tuple[list[list[bytes]], str | None]:
         """Re-parse the bytes after the last request returned with the reference parser."""
@@ -337,7 +331,7 @@ class RequestReader:
         self._fast = None
         self._in_fast = False
         self._held = bytearray()
-        return self._slow.feed(pending)
+        return self._feed_slow(pending)
 
     def _pending_differs(self) -> bool:
         """Whether Redis would already act on bytes hiredis still waits on.

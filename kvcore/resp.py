@@ -18,7 +18,7 @@ from kvcore.reply import (
     Verbatim,
 )
 
-_SMALL_INTS = [b":%d\r\n" % i for i in range(10000)]
+SMALL_INT_REPLIES = [b":%d\r\n" % i for i in range(10000)]  # the same in RESP2 and RESP3
 _BULK_HEADERS = [b"$%d\r\n" % i for i in range(10000)]
 _NULL_BULK = b"$-1\r\n"
 _NULL_ARRAY2 = b"*-1\r\n"
@@ -48,7 +48,7 @@ def encode(reply, resp3: bool) -> bytes:
             return _BULK_HEADERS[n] + reply + b"\r\n"
     elif kind is int:
         if 0 <= reply < 10000:
-            return _SMALL_INTS[reply]
+            return SMALL_INT_REPLIES[reply]
         return b":%d\r\n" % reply
     elif reply is None:
         return _NULL3 if resp3 else _NULL_BULK
@@ -65,7 +65,7 @@ def _encode_into(reply, resp3: bool, out: list[bytes]) -> None:
         out.append(reply)
         out.append(b"\r\n")
     elif kind is int:
-        out.append(_SMALL_INTS[reply] if 0 <= reply < 10000 else b":%d\r\n" % reply)
+        out.append(SMALL_INT_REPLIES[reply] if 0 <= reply < 10000 else b":%d\r\n" % reply)
     elif kind is list or kind is tuple:
         out.append(b"*%d\r\n" % len(reply))
         for item in reply:

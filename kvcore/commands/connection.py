@@ -108,11 +108,12 @@ def _text(arg: bytes) -> str:
 @command("ping", -1, Flag.FAST)
 def ping(client, argv):
     """PING [message]"""
-    if len(argv) > 2:
+    argc = len(argv)
+    if argc > 2:
         raise Error(errors.wrong_arity("ping"))
-    if client.subscriptions and not client.resp3:
-        return [b"pong", argv[1] if len(argv) == 2 else b""]
-    return argv[1] if len(argv) == 2 else PONG
+    if not client.resp3 and (client.channels or client.patterns or client.shard_channels):
+        return [b"pong", argv[1] if argc == 2 else b""]  # a subscribed RESP2 client
+    return argv[1] if argc == 2 else PONG
 
 
 @command("echo", 2, Flag.LOADING | Flag.STALE | Flag.FAST)

@@ -51,9 +51,12 @@ def parse_expiry(client, unit: bytes, arg: bytes, name: str) -> int:
 def set_(client, argv):
     """SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL]"""
     if len(argv) == 3:  # the common case, without building an option parser
-        client.db.get(argv[1])  # as lookupKeyWrite: an expired old value is deleted first
-        client.db.set(argv[1], argv[2])
-        notify(client, "set", argv[1])
+        db, key = client.db, argv[1]
+        if db.expires:
+            db.get(key)  # as lookupKeyWrite: an expired old value is deleted first
+        db.set(key, argv[2])
+        if client.node.keyspace_events:
+            notify(client, "set", key)
         return OK
     cursor = Cursor(argv, 3)
     condition = expiry_unit = None
@@ -198,9 +201,10 @@ def mset(client, argv):
     """MSET key value [key value ...]"""
     if len(argv) % 2 == 0:
         raise Error(errors.wrong_arity("mset"))
-    for i in range(1, len(argv), 2):
-        client.db.set(argv[i], argv[i + 1])
-        notify(client, "set", argv[i])
+    client.db.set_pairs(argv)
+    if client.node.keyspace_events:
+        for i in range(1, len(argv), 2):
+            notify(client, "set", argv[i])
     return OK
 
 
@@ -246,19 +250,28 @@ def _incr(client, key: bytes, delta: int):
         current = 0
     elif type(old) is not bytes:
         raise Error(errors.WRONGTYPE)
-    elif old.isdigit() and len(old) < 19 and (old[0] != 0x30 or len(old) == 1):
-        current = int(old)
-    else:
-        current = parse_int(old)
+    elif (current := _SMALL_INT_VALUE.get(old)) is None:
+        if old.isdigit() and len(old) < 19 and (old[0] != 0x30 or len(old) == 1):
+            current = int(old)
+        else:
+            current = parse_int(old)
     result = current + delta
     if result < LLONG_MIN or result > LLONG_MAX:
         raise Error(errors.OVERFLOW)
+    text = _SMALL_INT_TEXT[result] if 0 <= result < _SMALL_INTS else b"%d" % result
     if old is None:
-        db.set(key, b"%d" % result)
+        db.set(key, text)
     else:
-        db.replace(key, b"%d" % result)
-    notify(client, "incrby", key)
+        db.replace(key, text)
+    if client.node.keyspace_events:
+        notify(client, "incrby", key)
     return result
+
+
+# Counters are mostly small: their text is shared, and parsed by a lookup.
+_SMALL_INTS = 10000
+_SMALL_INT_TEXT = [b"%d" % i for i in range(_SMALL_INTS)]
+_SMALL_INT_VALUE = {text: i for i, text in enumerate(_SMALL_INT_TEXT)}
 
 
 @command("incr", 2, W | Flag.FAST, (1, 1, 1))
