@@ -113,10 +113,10 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self.exit_code = self.loop.create_future()
         self.loop.set_exception_handler(self._loop_error)
+        for signum in (signal.SIGTERM, signal.SIGINT):  # before listening: a client may signal once it connects
+            self.loop.add_signal_handler(signum, self._signalled, signum)
         if not await self._listen():
             return 1
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            self.loop.add_signal_handler(signum, self._signalled, signum)
         self.log.notice("Ready to accept connections")
         self._tick()
         code = await self.exit_code
@@ -176,11 +176,7 @@ class Server:
         self.signalled = True
         self.log.warning(f"Received {name} scheduling shutdown...")
         self.log.warning("User requested shutdown...")
-        snapshots = getattr(self.node, "snapshots", None)
-        if snapshots is None or not hasattr(snapshots, "shutdown_on_signal"):
-            self.request_stop(0)
-            return
-        snapshots.shutdown_on_signal(now_ms())  # ends with a Shutdown effect, or an error logged
+        self.node.snapshots.shutdown_on_signal(now_ms())  # ends with a Shutdown effect, or an error logged
         self.schedule_drain()
 
     def request_stop(self, code: int) -> None:
