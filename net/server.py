@@ -301,7 +301,7 @@ class Server:
             size = os.fstat(self.aof_fd).st_size
             disk.write_all(self.aof_fd, effect.data)
             if effect.fsync:
-                os.fsync(self.aof_fd)
+                disk.sync_data(self.aof_fd)
         except OSError as exc:
             error = disk.error_text(exc)
             self.log.warning(f"Error writing to the AOF file: {error}")
