@@ -76,6 +76,7 @@ class Database:
         self.node = node
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
+        self.raw_strings: dict[bytes, None] = {}  # strings Redis holds raw whatever their length
         self.order = ScanOrder()
         self.expire_cursor = 0
         self.watchers: dict[bytes, list] = {}
@@ -134,9 +135,16 @@ class Database:
         elif not keep_ttl and self.expires:
             self.expires.pop(key, None)
         data[key] = value
+        if self.raw_strings:
+            self.raw_strings.pop(key, None)
         self.node.stats.dirty += 1
         if self.watchers:
             self.touch(key)
+
+    def mark_raw(self, key: bytes) -> None:
+        """The string at ``key`` was modified in place (APPEND, SETRANGE, bit and HLL commands):
+        Redis keeps such a string ``raw`` whatever its length, until a new value replaces it."""
+        self.raw_strings[key] = None
 
     def set_pairs(self, argv: list[bytes], start: int = 1) -> None:
         """`set` for each key, value pair in ``argv[start:]``, in order (MSET)."""
@@ -150,6 +158,9 @@ class Database:
             elif expires:
                 expires.pop(key, None)
             data[key] = argv[i + 1]
+        if self.raw_strings:
+            for i in range(start, len(argv), 2):
+                self.raw_strings.pop(argv[i], None)
         self.node.stats.dirty += (len(argv) - start) // 2
         if self.watchers:
             for i in range(start, len(argv), 2):
@@ -175,6 +186,8 @@ class Database:
     def delete(self, key: bytes) -> bool:
         if self.data.pop(key, None) is None:
             return False
+        if self.raw_strings:
+            self.raw_strings.pop(key, None)
         self.node.stats.dirty += 1
         if self.expires:
             self.expires.pop(key, None)
@@ -203,6 +216,7 @@ class Database:
             self.touch(key)
         self.data = {}
         self.expires = {}
+        self.raw_strings = {}
         self.order = ScanOrder()
         self.expire_cursor = 0
         return removed

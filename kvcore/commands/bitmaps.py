@@ -89,8 +89,10 @@ def setbit(client, argv):
     index, mask = offset >> 3, 0x80 >> (offset & 7)
     if value is None:
         db.set(key, _with_byte(b"", index, mask if on else 0))
+        db.mark_raw(key)
         _notify(client, "setbit", key)
         return 0
+    db.mark_raw(key)  # Redis unshares the string before it looks at the bit
     current = value[index] if index < len(value) else 0
     old = 1 if current & mask else 0
     if old == on and index < len(value):
@@ -246,6 +248,7 @@ def bitop(client, argv):
             _notify(client, "del", dest)
         return 0
     db.set(dest, _combine(operation, sources, length))
+    db.mark_raw(dest)
     _notify(client, "set", dest)
     return length
 
@@ -431,6 +434,8 @@ def _bitfield(client, argv, read_only: bool):
         db.set(key, bytes(data))
     elif grown or changes:
         db.replace(key, bytes(data))
+    if value is not None or db.get(key) is not None:
+        db.mark_raw(key)  # a writing BITFIELD unshares the string first, as SETBIT
     if changes:
         _notify(client, "setbit", key)
     if changes > 1:

@@ -53,6 +53,7 @@ def _store(db, key: bytes, value: bytes, created: bool, changes: int = 1) -> Non
         db.set(key, value)
     else:
         db.replace(key, value)
+    db.mark_raw(key)  # Redis creates and edits HLLs as raw strings
     if changes > 1:
         db.written(key, changes - 1)
 
@@ -85,6 +86,7 @@ def _keep_partial(db, key: bytes, value: bytes, sketch: HLL) -> None:
     edited = sketch.to_bytes()
     if edited != value:
         db.replace(key, edited)
+        db.mark_raw(key)
 
 
 @command("pfcount", -2, Flag.READONLY, (1, -1, 1), since="2.8.9")
@@ -102,6 +104,7 @@ def pfcount(client, argv):
         card = hll.count(_registers(sketch))
         sketch.cache(card)
         db.replace(key, sketch.to_bytes())
+        db.mark_raw(key)
         client.node.propagate(db.index, argv)
     return hll.signed(card)
 
@@ -188,6 +191,7 @@ def _make_dense(db, key: bytes, sketch: HLL) -> bool:
     if not sketch.to_dense():
         raise Error(CORRUPT)
     db.replace(key, sketch.to_bytes())
+    db.mark_raw(key)
     return True
 
 

@@ -193,10 +193,17 @@ def _rename(client, argv, nx: bool):
         db.delete(dst)
     when = db.ttl_ms(src)
     db.set(dst, value)
+    carry_raw(db, src, db, dst)
     if when is not None:
         db.set_expire(dst, when)
     db.delete(src)
     return 1 if nx else OK
+
+
+def carry_raw(src_db, src: bytes, dst_db, dst: bytes) -> None:
+    """A string moved or copied keeps its raw encoding (Redis moves or duplicates the object)."""
+    if src in src_db.raw_strings:
+        dst_db.mark_raw(dst)
 
 
 @command("rename", 3, W, (1, 2, 1))
@@ -265,6 +272,7 @@ def copy_(client, argv):
             return 0
         dst_db.delete(dst)
     dst_db.set(dst, duplicate(value))
+    carry_raw(src_db, src, dst_db, dst)
     if when is not None:
         dst_db.set_expire(dst, when)
     return 1
@@ -282,6 +290,7 @@ def move(client, argv):
         return 0
     when = src_db.ttl_ms(key)
     dst_db.set(key, value)
+    carry_raw(src_db, key, dst_db, key)
     if when is not None:
         dst_db.set_expire(key, when)
     src_db.delete(key)
@@ -420,7 +429,11 @@ def int_encoded(value: bytes) -> int | None:
         return None
 
 
-def string_encoding(value: bytes) -> str:
+def string_encoding(value: bytes, raw: bool = False) -> str:
+    """OBJECT ENCODING of a string: ``raw`` when modified in place (see Database.mark_raw),
+    else int, embstr (up to 44 bytes) or raw by its contents."""
+    if raw:
+        return "raw"
     if int_encoded(value) is not None:
         return "int"
     return "embstr" if len(value) <= 44 else "raw"
@@ -449,7 +462,7 @@ def object_encoding(client, argv):
     if value is None:
         return None
     if type(value) is bytes:
-        return string_encoding(value).encode()
+        return string_encoding(value, argv[2] in client.db.raw_strings).encode()
     return value.encoding(client.node.config).encode()
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from kvcore import digest, errors, info
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
+from kvcore.commands.keys import string_encoding
 from kvcore.commands.table import FLAG_NAMES, Command, Flag, Registry
 from kvcore.config import BY_NAME, OPTIONS, ConfigError
 from kvcore.dispatch import NO_REPLY
@@ -291,6 +292,7 @@ def swap_databases(a, b) -> None:
                 db.touch(key)
     a.data, b.data = b.data, a.data
     a.expires, b.expires = b.expires, a.expires
+    a.raw_strings, b.raw_strings = b.raw_strings, a.raw_strings
     a.order, b.order = b.order, a.order
     a.expire_cursor, b.expire_cursor = b.expire_cursor, a.expire_cursor
     a.avg_ttl, b.avg_ttl = b.avg_ttl, a.avg_ttl
@@ -615,22 +617,12 @@ def atoi(arg: bytes) -> int:
     return sign * int(text[:digits]) if digits else 0
 
 
-def string_encoding(value: bytes) -> str:
-    if len(value) <= 20:
-        try:
-            parse_int(value)
-            return "int"
-        except Error:
-            pass
-    return "embstr" if len(value) <= 44 else "raw"
-
-
 def debug_object(client, key: bytes) -> Simple:
     value = client.db.get(key)
     if value is None:
         raise Error(errors.NO_SUCH_KEY)
     if type(value) is bytes:
-        encoding, length = string_encoding(value), len(value) + 1
+        encoding, length = string_encoding(value, key in client.db.raw_strings), len(value) + 1
     else:
         encoding, length = value.encoding(client.node.config), estimate_value(value)
     return Simple(f"Value at:0x0 refcount:1 encoding:{encoding} serializedlength:{length} lru:0 lru_seconds_idle:0")

@@ -232,6 +232,7 @@ def append(client, argv):
     else:
         check_length(client, len(old) + len(argv[2]))
         db.replace(key, old + argv[2])
+        db.mark_raw(key)
     notify(client, "append", key)
     return len(old or b"") + len(argv[2])
 
@@ -432,6 +433,7 @@ def setrange(client, argv):
         db.set(key, new)
     else:
         db.replace(key, new)
+    db.mark_raw(key)
     notify(client, "setrange", key)
     return len(new)
 

@@ -513,3 +513,29 @@ def test_command_info_matches_redis(redis_port):
         assert ours[:7] == theirs[:7], name
         assert sorted(sub[:7] for sub in ours[9]) == sorted(sub[:7] for sub in theirs[9]), name
     redis.close()
+
+
+@pytest.mark.parametrize(
+    ("commands", "key", "encoding"),
+    [
+        ([["SET", "k", "1"], ["APPEND", "k", "2"]], "k", b"raw"),
+        ([["APPEND", "k", "abc"]], "k", b"embstr"),
+        ([["SET", "k", "hello"], ["APPEND", "k", ""]], "k", b"raw"),
+        ([["SETRANGE", "k", "0", "ab"]], "k", b"raw"),
+        ([["SET", "k", "hello"], ["SETRANGE", "k", "0", ""]], "k", b"embstr"),
+        ([["SET", "k", "x"], ["SETBIT", "k", "1", "0"]], "k", b"raw"),
+        ([["SETBIT", "a", "1", "1"], ["BITOP", "OR", "d", "a"]], "d", b"raw"),
+        ([["BITFIELD", "k", "SET", "u8", "0", "1"]], "k", b"raw"),
+        ([["PFADD", "k", "a"]], "k", b"raw"),
+        ([["SET", "k", "1"], ["APPEND", "k", "2"], ["RENAME", "k", "r"]], "r", b"raw"),
+        ([["SET", "k", "1"], ["APPEND", "k", "2"], ["COPY", "k", "c"]], "c", b"raw"),
+        ([["SET", "k", "1"], ["APPEND", "k", "2"], ["SET", "k", "12"]], "k", b"int"),
+        ([["SET", "k", "1"], ["APPEND", "k", "2"], ["DEL", "k"], ["SET", "k", "ab"]], "k", b"embstr"),
+        ([["SET", "k", "5"], ["INCRBYFLOAT", "k", "1.5"]], "k", b"embstr"),
+    ],
+)
+def test_strings_modified_in_place_are_raw_as_in_redis(c, commands, key, encoding):
+    """Checked with redis-server 7.0.15: in-place edits unshare the string as a raw one."""
+    for argv in commands:
+        c.call(*argv)
+    assert c.call("OBJECT", "ENCODING", key) == encoding

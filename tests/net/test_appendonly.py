@@ -500,21 +500,6 @@ def loaded(kind: str, workdir: Path, *options: str) -> dict:
     return data
 
 
-def same_loaded(ours: dict, theirs: dict) -> None:
-    """`same_dataset`, but for the encoding of strings APPEND grew.
-
-    Known gap, not a persistence one: Redis keeps a string it appended to
-    ``raw`` whatever its length (the replayed APPEND makes it so again), while
-    kvcore derives OBJECT ENCODING from the value alone (``embstr`` up to 44
-    bytes). The values themselves are compared exactly.
-    """
-    def without_appended(data: dict) -> dict:
-        return {key: (kind, value, None if key[1] == b"str" else encoding, pttl)
-                for key, (kind, value, encoding, pttl) in data.items()}
-
-    same_dataset(without_appended(ours), without_appended(theirs))
-
-
 def values_only(data: dict) -> dict:
     """Without encodings: a running server keeps encodings a reload would not choose."""
     return {key: (kind, value, None, pttl) for key, (kind, value, _, pttl) in data.items()}
@@ -560,7 +545,7 @@ def test_redis_log_loads_into_kvserver(tmp_path, preamble):
     for name, source, expected in (("early", written / "early", early), ("late", written, late)):
         ours = loaded("kv", copy_log(source, tmp_path / f"kv-{name}"), *aof_options(preamble))
         theirs = loaded("redis", copy_log(source, tmp_path / f"redis-{name}"), *aof_options(preamble))
-        same_loaded(ours, theirs)
+        same_dataset(ours, theirs)
         same_dataset(values_only(ours), values_only(expected))
 
 
@@ -574,7 +559,7 @@ def test_kvserver_log_loads_into_redis(tmp_path, preamble):
         assert code == 0 and "All AOF files and manifest are valid" in report, report
         theirs = loaded("redis", copy_log(source, tmp_path / f"redis-{name}"), *aof_options(preamble))
         ours = loaded("kv", copy_log(source, tmp_path / f"kv-{name}"), *aof_options(preamble))
-        same_loaded(ours, theirs)
+        same_dataset(ours, theirs)
         same_dataset(values_only(theirs), values_only(expected))
 
 
@@ -600,7 +585,7 @@ def test_config_set_appendonly_yes_at_run_time_then_sigkill(tmp_path):
     ours = loaded("kv", tmp_path, "--appendonly", "yes")
     assert (0, b"during-the-rewrite") in ours
     same_dataset(values_only(ours), values_only(expected))
-    same_loaded(ours, theirs)
+    same_dataset(ours, theirs)
 
 
 @pytest.mark.parametrize("appendonly", ["yes", "no"])
