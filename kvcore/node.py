@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import deque
 
 from kvcore import errors, notifications
+from kvcore.aof import encode_command, timestamp_annotation
 from kvcore.appendonly import AppendOnly
 from kvcore.blocking import Blocking
 from kvcore.client import Client
@@ -91,6 +92,7 @@ class Node:
         self._effects: list = []
         self._log_records: list[bytes] = []
         self._log_db = -1
+        self._log_second = 0  # of the last timestamp annotation
         # The durability barrier: replies wait in _held until the records produced
         # before them are durable; records count from the start of the process.
         self._held: deque = deque()  # (records needed durable, [(conn, data)], [conns to close])
@@ -345,13 +347,21 @@ class Node:
         self.slowlog_hook = self._log_slow if threshold_us == 0 else None
 
     def propagate(self, db_index: int, argv: list[bytes]) -> None:
-        """Record a write for the log (and, later, replicas), as Redis's propagate()."""
-        if not self.config.values["appendonly"] or self.loading:
+        """Record a write for the log (and, later, replicas), as Redis's propagate().
+
+        With aof-timestamp-enabled, the first record of each second is preceded
+        by a ``#TS:`` annotation, as feedAppendOnlyFile writes it.
+        """
+        values = self.config.values
+        if not values["appendonly"] or self.loading:
             return
+        if values["aof-timestamp-enabled"] and self.now // 1000 > self._log_second:
+            self._log_second = self.now // 1000
+            self._log_records.append(timestamp_annotation(self._log_second))
         if db_index != self._log_db:
-            self._log_records.append(_encode_command([b"SELECT", b"%d" % db_index]))
+            self._log_records.append(encode_command([b"SELECT", b"%d" % db_index]))
             self._log_db = db_index
-        self._log_records.append(_encode_command(argv))
+        self._log_records.append(encode_command(argv))
 
     def begin_propagation_block(self) -> int:
         """Mark where a transaction's propagated writes start."""
@@ -360,8 +370,8 @@ class Node:
     def end_propagation_block(self, marker: int) -> None:
         """Wrap the writes propagated since marker in MULTI ... EXEC."""
         if len(self._log_records) > marker:
-            self._log_records.insert(marker, _encode_command([b"MULTI"]))
-            self._log_records.append(_encode_command([b"EXEC"]))
+            self._log_records.insert(marker, encode_command([b"MULTI"]))
+            self._log_records.append(encode_command([b"EXEC"]))
 
     def notify_keyspace_event(self, event: str, key: bytes, db_index: int) -> None:
         """Publish a keyspace notification if `notify-keyspace-events` asks for it."""
@@ -446,9 +456,3 @@ class Node:
         elif name == "appendonly":
             self.aof.config_changed(value)
 
-
-def _encode_command(argv: list[bytes]) -> bytes:
-    parts = [b"*%d\r\n" % len(argv)]
-    for arg in argv:
-        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(parts)

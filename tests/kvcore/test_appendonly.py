@@ -324,3 +324,17 @@ def test_debug_loadaof_of_a_log_that_no_longer_loads_stops_the_server():
     files.files["appendonlydir/appendonly.aof.1.incr.aof"] += b"*2\r\n$3\r\nFOO\r\n$1\r\nx\r\n"
     assert files.call(node, "DEBUG", "LOADAOF") is False
     assert node.halted and Shutdown(1) in files.effects
+
+
+def test_aof_timestamp_enabled_annotates_the_first_record_of_each_second():
+    files = Files()
+    node = files.start(appendonly="yes", aof_timestamp_enabled="yes")
+    files.call(node, "SET", "a", "1")
+    files.call(node, "SET", "b", "2")
+    node.now += 1000
+    files.call(node, "SET", "c", "3")
+    log = files.files["appendonlydir/appendonly.aof.1.incr.aof"]
+    first, second = b"#TS:%d\r\n" % (NOW // 1000), b"#TS:%d\r\n" % (NOW // 1000 + 1)
+    assert log.startswith(first + b"*2\r\n$6\r\nSELECT") and log.count(b"#TS:") == 2
+    assert log.index(second) < log.index(b"$1\r\nc\r\n")
+    assert dataset(Files(dict(files.files)).start(appendonly="yes")) == dataset(node)
