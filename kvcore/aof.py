@@ -316,21 +316,24 @@ def _replay(node, data: bytes, filename: str, load_truncated: bool, rdb_loader) 
     valid_up_to = before_multi = 0
     table, multi = node.table, node.table.get(b"multi")
     known: dict[bytes, object] = {}  # argv[0] as written -> its command (those without subcommands)
-    for argv, end in _plain_commands(data, start):
-        cmd = known.get(argv[0])
-        if cmd is None:
-            cmd = _lookup(table, argv)
-            if cmd is None:
-                break  # the exact reader below reports it
-            if not cmd.subcommands:
-                known[argv[0]] = cmd
-        if cmd is multi:
-            before_multi = valid_up_to
-        _run(node, client, cmd, argv)
-        result.commands += 1
-        valid_up_to = end
-    stream = _Stream(data, max(valid_up_to, start))
+    pos = start
     while True:
+        # The fast path as far as it goes, then one command (after any annotations) read
+        # with the exact rules, then the fast path again: a #TS: line costs one slow read.
+        for argv, end in _plain_commands(data, pos):
+            cmd = known.get(argv[0])
+            if cmd is None:
+                cmd = _lookup(table, argv)
+                if cmd is None:
+                    break  # the exact reader below reports it
+                if not cmd.subcommands:
+                    known[argv[0]] = cmd
+            if cmd is multi:
+                before_multi = valid_up_to
+            _run(node, client, cmd, argv)
+            result.commands += 1
+            valid_up_to = pos = end
+        stream = _Stream(data, pos)
         at = stream.pos
         try:
             argv = _read_command(stream)
@@ -344,15 +347,15 @@ def _replay(node, data: bytes, filename: str, load_truncated: bool, rdb_loader) 
             return _unexpected_eof(result, filename, valid_up_to, load_truncated, at)
         if argv is None:
             break
-        cmd = _lookup(node.table, argv)
+        cmd = _lookup(table, argv)
         if cmd is None:
             result.log.append(UNKNOWN_COMMAND % (argv[0].decode("utf-8", "replace"), filename))
             return _failed(result, at)
-        if cmd is node.table.get(b"multi"):
+        if cmd is multi:
             before_multi = valid_up_to
         _run(node, client, cmd, argv)
         result.commands += 1
-        valid_up_to = stream.pos
+        valid_up_to = pos = stream.pos
     if client.multi is not None:
         result.log.append(REVERT_MULTI % filename)
         return _unexpected_eof(result, filename, before_multi, load_truncated, len(data))
