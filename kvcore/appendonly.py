@@ -93,7 +93,6 @@ class AppendOnly:
         self.base_size = 0
         self.incr_size = 0  # written to the current incr
         self.fsync_job: int | None = None
-        self.fsync_started_ms = 0
         self.last_fsync_ms = node.now
         self.unsynced = False  # written since the last fsync
         self.postponed_since: int | None = None
@@ -233,7 +232,6 @@ class AppendOnly:
         if not (self.unsynced or self.fsync_error) or node.now - self.last_fsync_ms < FSYNC_INTERVAL_MS:
             return
         self.fsync_job = node.new_job()
-        self.fsync_started_ms = node.now
         self.unsynced = False
         node.emit(Fsync(self.fsync_job, self.log_path()))
 

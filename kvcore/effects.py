@@ -1,7 +1,7 @@
 """Effects: what the core asks its runtime to do, drained in order.
 
 Foreground effects finish before the next starts; a background one
-(`Fsync` under everysec, `Snapshot`) runs alongside. Effects that carry a
+(`Fsync` under everysec, a background `WriteFiles`) runs alongside. Effects that carry a
 ``job`` are reported back with `Node.job_done(job, ok, now)`.
 """
 
@@ -64,14 +64,6 @@ class Fsync:
     path: str
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """Write a point-in-time image in the background (fork in net/)."""
-
-    job: int
-    kind: str  # "rdb" or "aof-rewrite"
-    path: str
-
 
 @dataclass(frozen=True, slots=True)
 class WriteFiles:
@@ -110,14 +102,6 @@ class ReadFiles:
     job: int
     paths: tuple[str, ...]
 
-
-@dataclass(frozen=True, slots=True)
-class Connect:
-    """Open an outgoing connection (replication, cluster bus)."""
-
-    job: int
-    host: str
-    port: int
 
 
 @dataclass(frozen=True, slots=True)

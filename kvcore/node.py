@@ -147,9 +147,6 @@ class Node:
         elif reader.partial and reader.buffered() > self.config.values["client-query-buffer-limit"]:
             self.close_after_reply(client)
 
-    def _run_requests(self, client: Client, requests: list[list[bytes]]) -> None:
-        run_requests(self, client, requests)
-
     def closed(self, conn: int, now: int) -> None:
         """The peer closed (or the runtime dropped) a connection."""
         self.now = now
@@ -386,7 +383,7 @@ class Node:
         """A blocked client was served or timed out: run what it sent meanwhile."""
         client.blocked = None
         pending, client.pending = client.pending, []
-        self._run_requests(client, pending)
+        run_requests(self, client, pending)
 
     def forget_blocked_hook(self, client: Client) -> None:
         """A blocked client went away: stop waiting for keys on its behalf."""

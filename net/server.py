@@ -278,7 +278,7 @@ class Server:
         if kind is ReadFiles:
             self.node.aof.files_read(effect.job, {path: read_or_none(path) for path in effect.paths}, now_ms())
             return True
-        # Not carried out yet (Connect for replication, ...): a job fails, anything else is ignored.
+        # An effect this runtime does not know: a job fails, anything else is ignored.
         self.log.warning(f"{kind.__name__} is not supported by this runtime yet")
         job = getattr(effect, "job", None)
         if job is None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from simpy.events import Timeout
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, Close, Connect, Fsync, ReadFiles, Send, Shutdown, Snapshot, WriteFiles
+from kvcore.effects import AppendLog, Close, Fsync, ReadFiles, Send, Shutdown, WriteFiles
 from kvcore.node import Node, ServerInfo
 from sim import persistence
 from sim.clock import Clock
@@ -314,18 +314,13 @@ class SimNode:
         self._schedule()  # takes the replies the job released
 
     def _background(self, effect) -> None:
-        """Fsync, snapshots, outgoing connections, shutdown: alongside the loop."""
+        """Fsync and shutdown: alongside the loop."""
         kind = type(effect)
         name = kind.__name__.lower()
         self.trace.add(("effect", self.env.now, self.name, name, getattr(effect, "job", None), 0))
         if kind is Fsync:
             delay_ms = self.disk.fsync_ms()
             Timeout(self.env, delay_ms, (self, self.incarnation, effect)).callbacks.append(_fsync_done)
-        elif kind in (Snapshot, Connect):
-            job = effect.job
-            Timeout(self.env, 0, (self, self.incarnation, job, f"{name} is not simulated yet")).callbacks.append(
-                _job_failed
-            )
         elif kind is Shutdown:
             Timeout(self.env, 0, (self, self.incarnation)).callbacks.append(_shutdown)
 
@@ -364,11 +359,6 @@ def _fsync_done(event: Timeout) -> None:
         return  # the process died: its fsync never completed
     ok = node.disk.fsync(effect.path)
     node.job_finished(incarnation, effect.job, ok, "" if ok else "fsync error")
-
-
-def _job_failed(event: Timeout) -> None:
-    node, incarnation, job, error = event._value
-    node.job_finished(incarnation, job, False, error)
 
 
 def _shutdown(event: Timeout) -> None:
