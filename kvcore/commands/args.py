@@ -80,3 +80,18 @@ class Cursor:
 
     def peek_upper(self) -> bytes | None:
         return self.argv[self.pos].upper() if self.pos < len(self.argv) else None
+
+
+def index_range(start: int, end: int, size: int) -> tuple[int, int] | None:
+    """LRANGE's (and ZRANGE's, LTRIM's) inclusive range with negative indexes; None when empty.
+
+    Unlike GETRANGE's (`strings.clamp_range`), a range wholly before the start is empty.
+    """
+    if start < 0:
+        start += size
+    if end < 0:
+        end += size
+    start = max(start, 0)
+    if start > end or start >= size:
+        return None
+    return start, min(end, size - 1)

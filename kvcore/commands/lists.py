@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from kvcore import errors
 from kvcore.blocking import block, may_block, parse_timeout, signal_key_ready
-from kvcore.commands.args import LLONG_MIN, Cursor, parse_int
+from kvcore.commands.args import LLONG_MIN, Cursor, index_range, parse_int
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY
 from kvcore.reply import NULL_ARRAY, OK, Error
@@ -104,18 +104,6 @@ def _normalize(index: int, size: int) -> int | None:
     if index < 0:
         index += size
     return index if 0 <= index < size else None
-
-
-def _clamp(start: int, end: int, size: int) -> tuple[int, int] | None:
-    """LRANGE/LTRIM's inclusive range; None when it is empty."""
-    if start < 0:
-        start += size
-    if end < 0:
-        end += size
-    start = max(start, 0)
-    if start > end or start >= size:
-        return None
-    return start, min(end, size - 1)
 
 
 # -- pushes -------------------------------------------------------------------
@@ -319,7 +307,7 @@ def lrange(client, argv):
     value = _read_list(client, argv[1])
     if value is None:
         return []
-    span = _clamp(start, end, len(value))
+    span = index_range(start, end, len(value))
     return [] if span is None else value.span(*span)
 
 
@@ -363,7 +351,7 @@ def ltrim(client, argv):
     if target is None:
         return OK
     size = len(target)
-    span = _clamp(start, end, size)
+    span = index_range(start, end, size)
     if span is None:
         target.clear()
     else:

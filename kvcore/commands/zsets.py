@@ -17,7 +17,7 @@ import re
 
 from kvcore import errors
 from kvcore.blocking import block, may_block, parse_timeout, signal_key_ready
-from kvcore.commands.args import LLONG_MAX, parse_float, parse_int
+from kvcore.commands.args import LLONG_MAX, index_range, parse_float, parse_int
 from kvcore.commands.keys import parse_cursor
 from kvcore.commands.sets import (
     POSITIVE,
@@ -543,14 +543,8 @@ def _emit_window(fetch, lo: int, hi: int, reverse: bool, offset: int, limit: int
 
 def _rank_window(size: int, start: int, end: int) -> tuple[int, int] | None:
     """Redis's inclusive rank range with negative indexes, as ranks [lo, hi); None when empty."""
-    if start < 0:
-        start += size
-    if end < 0:
-        end += size
-    start = max(start, 0)
-    if start > end or start >= size:
-        return None
-    return start, min(end, size - 1) + 1
+    span = index_range(start, end, size)
+    return None if span is None else (span[0], span[1] + 1)
 
 
 @command("zcount", 4, R | F, (1, 1, 1), since="2.0.0")
