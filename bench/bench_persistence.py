@@ -10,6 +10,9 @@
    Targets: AOF load rate >= 0.5x redis-server's, RDB >= 0.3x.
 3. File sizes: the AOF each server wrote for the same SETs, and the RDB each
    saves for the same dataset.
+4. BGSAVE of ``--keys`` small keys (DEBUG POPULATE): how long it runs, and the
+   longest a client waited for a PING meanwhile (both fork a child: the
+   parent stalls only for the fork).
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
+import redis
 from common import REPO, median, redis_and_kvserver, redis_benchmark, require, table
 
 KEYS = 1_000_000
@@ -42,7 +47,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_KEYS} keys, few requests (a smoke test)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keys", type=int, default=0, help=f"keys to load (default {KEYS})")
-    parser.add_argument("--parts", default="set,load", help="comma-separated: set,load")
+    parser.add_argument("--parts", default="set,load,bgsave", help="comma-separated: set,load,bgsave")
     parser.add_argument("--kv-tree", default=REPO, help="run kvserver from this checkout (default: this one)")
     args, ignored = parser.parse_known_args(argv)
     if ignored:  # bench/run.py passes every option on to every benchmark
@@ -90,6 +95,50 @@ def load_times(args: argparse.Namespace) -> list[list[str]]:
                      _verdict(redis_s / kv_s, RDB_LOAD_TARGET)])
         rows.append(_rdb_sizes(args, rdb_dir))
     return rows
+
+
+# -- BGSAVE beside the clients ---------------------------------------------------------------------
+def bgsave_stalls(args: argparse.Namespace) -> list[list[str]]:
+    keys = args.keys or (QUICK_KEYS if args.quick else KEYS)
+    stalls, durations = {}, {}
+    with redis_and_kvserver(kv_tree=args.kv_tree, options=["--save", "", "--enable-debug-command", "yes"]) as servers:
+        for server in servers:
+            client = redis.Redis(port=server.port)
+            client.execute_command("DEBUG", "POPULATE", keys)
+            durations[server.name], stalls[server.name] = _bgsave_beside_pings(client, server.port)
+    redis_stall, kv_stall = stalls["redis-server"], stalls["kvserver"]
+    redis_s, kv_s = durations["redis-server"], durations["kvserver"]
+    return [
+        [f"BGSAVE, {keys} keys, duration", f"{redis_s:.2f} s", f"{kv_s:.2f} s", f"{redis_s / kv_s:.2f}", ""],
+        ["longest PING wait during it", f"{redis_stall:.1f} ms", f"{kv_stall:.1f} ms",
+         f"{kv_stall / max(redis_stall, 0.001):.1f} (kv/redis)", ""],
+    ]
+
+
+def _bgsave_beside_pings(client, port: int) -> tuple[float, float]:
+    """BGSAVE while another connection PINGs: the save's seconds and the longest PING in ms."""
+    done = threading.Event()
+    longest = [0.0]
+
+    def ping() -> None:
+        pinger = redis.Redis(port=port)
+        while not done.is_set():
+            started = time.perf_counter()
+            pinger.ping()
+            longest[0] = max(longest[0], (time.perf_counter() - started) * 1000)
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=ping)
+    thread.start()
+    time.sleep(0.2)
+    started = time.perf_counter()
+    client.bgsave()
+    while client.info("persistence")["rdb_bgsave_in_progress"]:
+        time.sleep(0.01)
+    seconds = time.perf_counter() - started
+    done.set()
+    thread.join()
+    return seconds, longest[0]
 
 
 def _write_set_aof(directory: str, keys: int) -> None:
@@ -171,6 +220,8 @@ def main(argv: list[str]) -> int:
         rows += set_always(args)
     if "load" in parts:
         rows += load_times(args)
+    if "bgsave" in parts:
+        rows += bgsave_stalls(args)
     print(table(["measure", "redis-server", "kvserver", "kv/redis", "target"], rows), flush=True)
     return 0
 

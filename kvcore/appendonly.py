@@ -12,8 +12,9 @@ change:
   to, the manifest persisted if it changed;
 - a rewrite (BGREWRITEAOF, or automatic past ``auto-aof-rewrite-percentage``):
   with the log on, pending records go to the current incr, then the manifest
-  switches writes to a new incr; the point-in-time image of that instant is
-  written to a temp file in the background; when it is durable it becomes the
+  switches writes to a new incr; the point-in-time image of that instant
+  (taken by the runtime while the node waits: net forks) is written to a
+  temp file in the background; when it is durable it becomes the
   new base and the manifest that makes it visible replaces the old one, listing
   the old files as history until they are deleted (a start deletes what a crash
   left listed there). A failed rewrite leaves the old files valid;
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 
 from kvcore import aof, aof_manifest, rdb
 from kvcore.blocking import HeldReply
-from kvcore.effects import Fsync, ReadFiles, WriteFiles
+from kvcore.effects import CancelJob, Fsync, ReadFiles, WriteFiles
 from kvcore.reply import OK, Error, Simple
 
 OFF, ON, WAIT_REWRITE = "off", "on", "wait-rewrite"
@@ -159,7 +160,8 @@ class AppendOnly:
             return True
         return rewrite is not None and job in (rewrite.image_job, rewrite.done_job, rewrite.switch_job)
 
-    def job_done(self, job: int, ok: bool, error: str) -> None:
+    def job_done(self, job: int, ok: bool, error: str, written: int = 0) -> None:
+        """``written``: the size of a rewrite's image (the new base)."""
         node = self.node
         if job == self.fsync_job:
             self._fsync_done(ok, error)
@@ -170,7 +172,7 @@ class AppendOnly:
         elif job in self._cleanup_jobs:
             self._cleanup_jobs.discard(job)
         else:
-            self._rewrite_job_done(job, ok)
+            self._rewrite_job_done(job, ok, written)
         node.update_write_gate()
 
     def written(self, size: int) -> None:
@@ -273,11 +275,10 @@ class AppendOnly:
             self._switch_incr(rewrite)
         elif self.state == WAIT_REWRITE:
             self._restart_temp_incr()
-        image = self._image()
-        rewrite.size = len(image)
         rewrite.image_job = node.new_job()
         steps = (("mkdir", self.dirname), ("write", temp), ("fsync", temp))
-        node.emit(WriteFiles(rewrite.image_job, temp, image, True, steps, "aof-base"))
+        node.image_pending()  # the runtime takes the image of this instant (net: in a forked child)
+        node.emit(WriteFiles(rewrite.image_job, temp, self._image, True, steps, "aof-base"))
         return True
 
     def _restart_temp_incr(self) -> None:
@@ -309,7 +310,7 @@ class AppendOnly:
         stamp = node.now // 1000 if config["aof-timestamp-enabled"] else None
         return aof.rewrite_dataset(node, stamp)
 
-    def _rewrite_job_done(self, job: int, ok: bool) -> None:
+    def _rewrite_job_done(self, job: int, ok: bool, written: int) -> None:
         rewrite = self.rewrite
         if job == rewrite.switch_job:
             if not ok:  # writes stay in the old incr, which the manifest on disk lists
@@ -317,6 +318,7 @@ class AppendOnly:
                 self.node.restart_log_file()
                 rewrite.aborted = True
         elif job == rewrite.image_job:
+            rewrite.size = written
             if ok and not rewrite.aborted:
                 self._install(rewrite)
                 return
@@ -408,18 +410,26 @@ class AppendOnly:
         if on and self.state == OFF:
             self.state = WAIT_REWRITE
             self.node.restart_log_file()
-            if self.rewrite is not None:
-                self.rewrite.aborted = True  # it was not taking the log's records into account
-            if self.rewrite is None and not self.node.snapshots.in_progress():
-                self.start_rewrite()
-            else:
+            # A rewrite in flight did not take the log's records into account: it goes.
+            if self.node.snapshots.in_progress() or self.node.in_exec:
+                if self.rewrite is not None:
+                    self.rewrite.aborted = True
                 self.scheduled = True
+            else:
+                if self.rewrite is not None:
+                    self._stop_rewrite()
+                self.start_rewrite()
         elif not on and self.state != OFF:
             self.node.flush_log()
             self.state = OFF
             self.scheduled = False
             if self.rewrite is not None:
-                self.rewrite.aborted = True
+                self._stop_rewrite()
+
+    def _stop_rewrite(self) -> None:
+        """Kill the rewrite's child (`CancelJob`), as Redis's killAppendOnlyChild: not a failure."""
+        rewrite, self.rewrite = self.rewrite, None
+        self.node.emit(CancelJob(rewrite.image_job))
 
     # -- files ----------------------------------------------------------------------------------
     def _persist(self, manifest, before: tuple = ()) -> int:

@@ -72,6 +72,7 @@ class Option:
     high: int | None = None
     alias: str | None = None
     clamp: tuple[int, int] | None = None  # accepted, then held within these bounds (hz)
+    hidden: bool = False  # a debugging option: CONFIG GET finds it by its exact name only, as Redis
 
     def parse(self, text: str):
         if self.kind == "int":
@@ -152,6 +153,9 @@ OPTIONS = [
     Option("aof-timestamp-enabled", "no", "bool"),
     Option("rdbcompression", "yes", "bool"),
     Option("rdbchecksum", "yes", "bool"),
+    # Microseconds a background save or rewrite child sleeps per key (Redis's test suite keeps
+    # children alive with it); negative: 1 us with probability 1/-n, as Redis's debugDelay.
+    Option("rdb-key-save-delay", "0", "int", low=-(2**31), high=INT_MAX, hidden=True),
     Option("stop-writes-on-bgsave-error", "yes", "bool"),
     Option("slowlog-log-slower-than", "10000", "int", low=-1, high=LLONG_MAX),
     Option("slowlog-max-len", "128", "int", low=0, high=LLONG_MAX),
@@ -345,7 +349,7 @@ class Config:
         return [
             (name, opt.format(self.values[opt.name]))
             for name, opt in BY_NAME.items()
-            if glob_match(pattern, name.encode(), nocase=True)
+            if not opt.hidden and glob_match(pattern, name.encode(), nocase=True)
         ]
 
     def format(self, name: str) -> str:

@@ -54,7 +54,7 @@ def lookup(table: dict[bytes, Command], argv: list[bytes]) -> Command | Error:
 
 
 def run_requests(node, client, requests: list[list[bytes]]) -> None:
-    """Run a client's requests in order, until one blocks the client or closes it.
+    """Run a client's requests in order, until one blocks the client, closes it or freezes the node.
 
     This loop is the hot path of the whole server, so it does inline what
     `execute` and `call` would do for the common case: a known command with
@@ -67,6 +67,9 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
     name = cmd = last_simple = last_wire = None
     for index, argv in enumerate(requests):
         if client.closing:
+            return
+        if node.images_pending:  # a background job's image is not taken yet (Node.image_pending)
+            node.defer_requests(client, requests[index:])
             return
         if not argv:
             continue  # an empty request (``*0``, a blank inline line)

@@ -7,6 +7,7 @@ Foreground effects finish before the next starts; a background one
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -77,15 +78,19 @@ class WriteFiles:
     the files), ``("mkdir", name)`` (if missing) and ``("remove", name)``
     (if present; never fails). The runtime stops at the
     first that fails, removes a temp file left behind, and reports
-    ``job_done(job, False, error)``. A foreground one (SAVE, SHUTDOWN) finishes
-    before the next effect; a background one (BGSAVE, the save schedule) runs
-    alongside: ``data`` is already the point-in-time image, so a thread may
-    write it.
+    ``job_done(job, False, error, written)``. A foreground one (SAVE, SHUTDOWN)
+    finishes before the next effect, and ``data`` is its bytes. A background
+    one (BGSAVE, the save schedule, an AOF rewrite's base) runs alongside, and
+    ``data`` is a function that makes the point-in-time image: the runtime
+    calls it as it carries out the effect (net in a forked child, as Redis
+    forks; sim at once), then reports ``node.image_taken(now)``; until then
+    the node changes nothing in its dataset, so the image is the dataset at
+    the instant the job started. ``written`` is the size of the image.
     """
 
     job: int
     path: str
-    data: bytes
+    data: bytes | Callable[[], bytes]
     background: bool
     steps: tuple[tuple[str, ...], ...]
     kind: str = "rdb"  # what the files are: "rdb", "aof-base", "aof-manifest" (for the runtime's log)
@@ -102,6 +107,14 @@ class ReadFiles:
     job: int
     paths: tuple[str, ...]
 
+
+
+@dataclass(frozen=True, slots=True)
+class CancelJob:
+    """Stop the background `WriteFiles` job ``job`` (net kills its child, as Redis's
+    killRDBChild); the node has forgotten it, so whatever it still reports is ignored."""
+
+    job: int
 
 
 @dataclass(frozen=True, slots=True)

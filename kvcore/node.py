@@ -104,6 +104,13 @@ class Node:
         self.write_gate = None
         self._closing: list[Client] = []
         self.halted = False  # a fatal disk error: nothing more leaves the node but its Shutdown
+        # A background job's point-in-time image is taken by the runtime as it
+        # carries out the job's effect (net forks). Until it reports
+        # `image_taken`, nothing may change the dataset: every input waits, in order.
+        self.images_pending = 0
+        self._waiting_inputs: deque = deque()  # (input method, its arguments)
+        self._resumes_waiting = 0  # requests cut off by the freeze go first, in the order cut
+        self.in_exec = False  # EXEC is running its queue: a background image must wait for the cron
         self._next_job = 1
         self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
         self.aof = AppendOnly(self)  # the log's files, fsyncs and rewrites
@@ -114,6 +121,9 @@ class Node:
     # -- inputs ------------------------------------------------------------
     def open(self, conn: int, now: int, addr: str = "", laddr: str = "") -> None:
         """A client connected; refused with Redis's error past maxclients."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.open, (conn, now, addr, laddr)))
+            return
         self.now = now
         self.stats.total_connections_received += 1
         limits = Limits(self._limits.max_bulk_len, self._limits.authenticated)
@@ -128,6 +138,9 @@ class Node:
 
     def receive(self, conn: int, data: bytes, now: int) -> None:
         """Bytes arrived on a connection: parse and run every complete request."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.receive, (conn, data, now)))
+            return
         self.now = now
         client = self.clients.get(conn)
         if client is None or client.closing:
@@ -149,6 +162,9 @@ class Node:
 
     def closed(self, conn: int, now: int) -> None:
         """The peer closed (or the runtime dropped) a connection."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.closed, (conn, now)))
+            return
         self.now = now
         client = self.clients.pop(conn, None)
         if client is not None:
@@ -156,6 +172,9 @@ class Node:
 
     def tick(self, now: int, used_memory: int | None = None) -> None:
         """The server cron: active expiry, client timeouts, stats sampling."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.tick, (now, used_memory)))
+            return
         self.now = now
         if used_memory is not None:
             self.stats.used_memory = used_memory
@@ -170,13 +189,17 @@ class Node:
         self.aof.tick()
         self.snapshots.tick()
 
-    def job_done(self, job: int, ok: bool, now: int, error: str = "") -> None:
+    def job_done(self, job: int, ok: bool, now: int, error: str = "", written: int = 0) -> None:
         """A job the core asked for has finished; release what waited on it.
 
+        ``written``: the bytes a background `WriteFiles` wrote (its image's size).
         A failed log write keeps its records for a retry on the next tick and
         refuses writes with -MISCONF until a write succeeds, so no reply ever
         acknowledges a write that is not in the log.
         """
+        if self.images_pending:
+            self._waiting_inputs.append((self.job_done, (job, ok, now, error, written)))
+            return
         self.now = now
         if self.halted:
             return
@@ -184,7 +207,7 @@ class Node:
             self.snapshots.job_done(job, ok, error)
             return
         if self.aof.owns(job):
-            self.aof.job_done(job, ok, error)
+            self.aof.job_done(job, ok, error, written)
             return
         if job != self._log_job:
             return
@@ -313,6 +336,33 @@ class Node:
         job = self._next_job
         self._next_job += 1
         return job
+
+    def image_pending(self) -> None:
+        """A background job's effect asks the runtime for a point-in-time image: freeze until it is taken."""
+        if not self.images_pending:
+            self._resumes_waiting = 0
+        self.images_pending += 1
+
+    def image_taken(self, now: int) -> None:
+        """The runtime took an image (net forked, sim copied it): what waited runs, in order."""
+        self.images_pending -= 1
+        waiting = self._waiting_inputs
+        while waiting and not self.images_pending:
+            method, args = waiting.popleft()
+            method(*args)
+
+    def defer_requests(self, client: Client, requests: list[list[bytes]]) -> None:
+        """Requests a freeze cut off run once the image is taken, before any input that came later."""
+        self._waiting_inputs.insert(self._resumes_waiting, (self._resume_requests, (client, requests)))
+        self._resumes_waiting += 1
+
+    def _resume_requests(self, client: Client, requests: list[list[bytes]]) -> None:
+        if self.clients.get(client.conn) is not client:
+            return
+        if client.blocked is not None or client.pending:
+            client.pending.extend(requests)
+        else:
+            run_requests(self, client, requests)
 
     def halt(self) -> None:
         """Stop as Redis exits on a fatal disk error: no reply held or pending leaves, then exit 1."""

@@ -1,13 +1,14 @@
 """RDB snapshots: when to take one, the job in flight, and what the node knows of the last.
 
-The core decides everything that changes what survives a crash: it takes the
-point-in-time image itself (`kvcore.rdb.write` at the instant of SAVE, BGSAVE
-or the `save` schedule) and hands the bytes to the runtime in a
-`WriteFiles` effect, together with the file operations that put them on
-disk (`write_steps`: temp file, fsync, rename, fsync of the directory, as
-redis-server's rdbSave). A foreground snapshot (SAVE, SHUTDOWN, DEBUG RELOAD)
-holds its client's reply until the job is done; a background one (BGSAVE, the
-schedule) answers at once and runs alongside.
+The core decides everything that changes what survives a crash: what the
+image is (`kvcore.rdb.write` of the dataset at the instant of SAVE, BGSAVE or
+the `save` schedule) and the file operations that put it on disk
+(`write_steps`: temp file, fsync, rename, fsync of the directory, as
+redis-server's rdbSave), handed to the runtime in a `WriteFiles` effect. A
+foreground snapshot (SAVE, SHUTDOWN, DEBUG RELOAD) makes its bytes at once
+and holds its client's reply until the job is done; a background one (BGSAVE,
+the schedule) answers at once, and its image is made by the runtime (net
+forks, as redis-server does) while the node is frozen (`Node.image_pending`).
 
 State kept as redis-server keeps it: changes since the last save (the
 node's ``dirty`` counter minus its value when the last saved image was
@@ -17,15 +18,17 @@ status of the last background save, which under
 -MISCONF until a save succeeds, and a failed background save retried by the
 schedule only after `RETRY_DELAY_S`.
 
-One snapshot job is in flight at a time. Unlike Redis, a SHUTDOWN that finds
-a background save running waits for it instead of killing it, then saves.
+One snapshot job is in flight at a time. SHUTDOWN and FLUSHALL stop a
+background save (`CancelJob`), as Redis kills the saving child.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from kvcore import rdb
 from kvcore.blocking import HeldReply
-from kvcore.effects import Shutdown, WriteFiles
+from kvcore.effects import CancelJob, Shutdown, WriteFiles
 from kvcore.reply import OK, Error, Simple
 
 RETRY_DELAY_S = 5  # CONFIG_BGSAVE_RETRY_DELAY
@@ -156,17 +159,18 @@ class Snapshots:
         self.shutdown_force = "force" in options
         if client is not None:
             self._hold(client)
+        if self.in_progress():
+            self._cancel_background()  # as Redis kills the saving child: the final save supersedes it
         if self.job is not None:
             self.shutdown_pending = True
             return
         self._start(background=False, purpose=SHUTDOWN)
 
     def flushed(self) -> None:
-        """FLUSHALL with save points: the empty dataset is saved at once, as Redis's rdbSave.
-
-        Redis kills a background save first; here the save waits for it and
-        then replaces its image.
-        """
+        """FLUSHALL: a background save is stopped (its image is of what was just flushed), as
+        Redis kills the child; with save points the empty dataset is saved at once, as rdbSave."""
+        if self.in_progress():
+            self._cancel_background()
         if not self.save_params():
             return
         if self.job is not None:
@@ -254,10 +258,20 @@ class Snapshots:
         self.last_try_s = self.node.now // 1000
         self._start(background=True, purpose="")
 
+    def _cancel_background(self) -> None:
+        """Forget the background save in flight (the last save's status stays as it was)."""
+        self.node.emit(CancelJob(self.job))
+        self.job = None
+        self.background = False
+
     def _start(self, background: bool, purpose: str) -> None:
         node = self.node
         config = node.config
-        data = rdb.write(node)
+        if background:
+            data = partial(rdb.write, node)  # taken by the runtime (net: in a forked child)
+            node.image_pending()
+        else:
+            data = rdb.write(node)
         self.job = node.new_job()
         self.background, self.purpose = background, purpose
         self.data = data if purpose == RELOAD else b""
@@ -265,7 +279,8 @@ class Snapshots:
         self.dirty_at_start = node.stats.dirty
         self.keys_at_start = sum(len(db.data) for db in node.dbs)
         path = config["dbfilename"]
-        temp = "temp-%d.rdb" % node.info.pid
+        # A background save's temp file is its own: one stopped may still be removing its file.
+        temp = "temp-%d-%d.rdb" % (node.info.pid, self.job) if background else "temp-%d.rdb" % node.info.pid
         node.emit(WriteFiles(self.job, path, data, background, write_steps(temp, path)))
 
     def _hold(self, client) -> None:

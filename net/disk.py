@@ -8,6 +8,7 @@ Paths are relative to the working directory, which is the ``dir`` option.
 from __future__ import annotations
 
 import os
+import time
 
 
 def error_text(exc: OSError) -> str:
@@ -38,7 +39,7 @@ def fsync(fd: int) -> str:
     return ""
 
 
-def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes) -> str:
+def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes, write_delay_s: float = 0.0) -> str:
     """Carry out a `WriteFiles`'s steps in order; stop at the first failure.
 
     ``("write", name)`` creates or truncates ``name`` with ``data``,
@@ -46,7 +47,8 @@ def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes) -> str:
     it if missing, ``("fsync", name)``, ``("rename", src, dst)``,
     ``("fsync-dir",)`` syncs the directory of the files named so far,
     ``("mkdir", name)`` and ``("remove", name)`` (never fails). A file
-    written but not renamed before a failure is removed.
+    written but not renamed before a failure is removed. ``write_delay_s``:
+    a pause after the write (``rdb-key-save-delay`` in a child).
     """
     temp = None
     directory = "."
@@ -57,6 +59,8 @@ def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes) -> str:
                 temp = step[1]
                 directory = os.path.dirname(temp) or "."
                 _write_file(temp, data)
+                if write_delay_s:
+                    time.sleep(write_delay_s)
             elif op == "truncate":
                 _write_file(step[1], b"")
             elif op == "touch":

@@ -17,9 +17,9 @@ import time
 import traceback
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, Close, Fsync, ReadFiles, RewriteConfig, Send, Shutdown, WriteFiles
+from kvcore.effects import AppendLog, CancelJob, Close, Fsync, ReadFiles, RewriteConfig, Send, Shutdown, WriteFiles
 from kvcore.node import Node, ServerInfo
-from net import disk
+from net import child, disk
 from net.conffile import rewrite_file
 from net.log import Log
 from net.persistence import read_or_none
@@ -103,6 +103,7 @@ class Server:
         self.aof_path = ""  # the log file aof_fd is open on
         self.tick_handle: asyncio.TimerHandle | None = None
         self.background: set[asyncio.Future] = set()
+        self.children: dict[int, int] = {}  # job -> pid of the child writing its files
         self.signalled = False
         self._statm_fd = _open_statm()
         config.listeners.append(self._config_changed)
@@ -191,6 +192,8 @@ class Server:
         for listener in self.listeners:
             listener.close()
         self.drain()
+        for pid in self.children.values():  # the core no longer needs what they write
+            child.stop(pid)
         if self.background:
             self.log.warning("Waiting for background disk jobs to finish...")
             await asyncio.wait(self.background, timeout=BACKGROUND_WAIT_S)
@@ -275,6 +278,12 @@ class Server:
         if kind is RewriteConfig:
             self._rewrite_config(effect)
             return False
+        if kind is CancelJob:
+            pid = self.children.get(effect.job)
+            if pid is not None:
+                self.log.warning(f"Stopping the background save or rewrite child, pid {pid}")
+                child.stop(pid)
+            return False
         if kind is ReadFiles:
             self.node.aof.files_read(effect.job, {path: read_or_none(path) for path in effect.paths}, now_ms())
             return True
@@ -315,16 +324,34 @@ class Server:
         self.node.job_done(effect.job, True, now_ms())
 
     def _write_files(self, effect: WriteFiles) -> bool:
-        """Foreground: write now, before the next effect. Background: in a thread."""
-        if not effect.background:
-            self._files_written(effect, disk.run_steps(effect.steps, effect.data))
-            return True
-        self.log.notice(_STARTED.get(effect.kind, "Background job started"))
-        self._in_background(disk.run_steps, (effect.steps, effect.data),
-                            lambda error: self._files_written(effect, error))
-        return False
+        """Foreground: write now, before the next effect. Background: in a forked child.
 
-    def _files_written(self, effect: WriteFiles, error: str) -> None:
+        The node waits (frozen) until the fork has taken its image, then runs
+        what arrived meanwhile: True, it has effects again.
+        """
+        if not effect.background:
+            self._files_written(effect, disk.run_steps(effect.steps, effect.data), len(effect.data))
+            return True
+        try:
+            keys = sum(len(db.data) for db in self.node.dbs)
+            delay_s = child.key_save_delay_s(self.config["rdb-key-save-delay"], keys)
+            pid, report_fd = child.start(effect.data, effect.steps, delay_s)
+        except OSError as exc:
+            self.node.image_taken(now_ms())
+            self.log.warning(f"Can't start a background job: fork: {disk.error_text(exc)}")
+            self._files_written(effect, f"fork: {disk.error_text(exc)}", 0)
+            return True
+        self.node.image_taken(now_ms())
+        self.children[effect.job] = pid
+        self.log.notice(f"{_STARTED.get(effect.kind, 'Background job started')} by pid {pid}")
+        self._in_background(child.wait, (pid, report_fd, effect.steps), lambda result: self._child_done(effect, *result))
+        return True
+
+    def _child_done(self, effect: WriteFiles, written: int, error: str) -> None:
+        del self.children[effect.job]
+        self._files_written(effect, error, written)
+
+    def _files_written(self, effect: WriteFiles, error: str, written: int) -> None:
         if error:
             self.log.warning(f"{_FAILED.get(effect.kind, 'Failed writing')} {effect.path}: {error}")
         elif effect.kind == "rdb":
@@ -332,7 +359,7 @@ class Server:
         elif effect.kind == "aof-base":
             self.log.notice("Background AOF rewrite terminated with success" if effect.background
                             else f"Creating AOF base file {effect.path} on server start")
-        self.node.job_done(effect.job, not error, now_ms(), error)
+        self.node.job_done(effect.job, not error, now_ms(), error, written)
 
     def _in_background(self, work, args: tuple, done) -> None:
         """Run work(*args) in a thread; done(its result) back on the loop, then drain."""

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from simpy.events import Timeout
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, Close, Fsync, ReadFiles, Send, Shutdown, WriteFiles
+from kvcore.effects import AppendLog, CancelJob, Close, Fsync, ReadFiles, Send, Shutdown, WriteFiles
 from kvcore.node import Node, ServerInfo
 from sim import persistence
 from sim.clock import Clock
@@ -87,6 +87,7 @@ class SimNode:
         self.inbox: deque[tuple] = deque()
         self.conns: dict[int, Conn] = {}
         self.log_path = ""  # the log file the process appends to (fsynced when it moves on)
+        self.background_jobs: dict[int, object] = {}  # job -> its running sim.persistence.SnapshotJob
         net.add_host(name, self, address)
 
     # -- lifecycle -----------------------------------------------------------
@@ -170,6 +171,7 @@ class SimNode:
         self.stalled = None
         self.paused = False
         self.log_path = ""
+        self.background_jobs = {}  # they die with the process (net's child dies with its parent)
         self.incarnation += 1
 
     # -- network input -------------------------------------------------------
@@ -243,7 +245,7 @@ class SimNode:
             elif kind == _TICK:
                 core.tick(now)
             else:
-                core.job_done(conn, data[0], now, data[1])
+                core.job_done(conn, data[0], now, data[1], data[2])
         self._execute(core.take_effects(), 0)
 
     def _execute(self, effects: list, start: int) -> None:
@@ -314,21 +316,27 @@ class SimNode:
         self._schedule()  # takes the replies the job released
 
     def _background(self, effect) -> None:
-        """Fsync and shutdown: alongside the loop."""
+        """Fsync, shutdown and a stopped snapshot: alongside the loop."""
         kind = type(effect)
         name = kind.__name__.lower()
         self.trace.add(("effect", self.env.now, self.name, name, getattr(effect, "job", None), 0))
-        if kind is Fsync:
+        if kind is CancelJob:
+            persistence.cancel_snapshot(self, effect.job)
+        elif kind is Fsync:
             delay_ms = self.disk.fsync_ms()
             Timeout(self.env, delay_ms, (self, self.incarnation, effect)).callbacks.append(_fsync_done)
         elif kind is Shutdown:
             Timeout(self.env, 0, (self, self.incarnation)).callbacks.append(_shutdown)
 
-    def job_finished(self, incarnation: int, job: int, ok: bool, error: str) -> None:
+    def job_finished(self, incarnation: int, job: int, ok: bool, error: str, written: int = 0) -> None:
         """A background job ended: the loop hears of it in turn with its other input."""
         if incarnation == self.incarnation:
-            self.inbox.append((_JOB, job, (ok, error)))
+            self.inbox.append((_JOB, job, (ok, error, written)))
             self._schedule()
+
+    def schedule_run(self) -> None:
+        """The core has effects of its own to hand out (it ran what waited for an image)."""
+        self._schedule()
 
     def shutdown(self, incarnation: int) -> None:
         """The core asked to stop: close every connection cleanly and exit."""

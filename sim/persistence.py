@@ -10,8 +10,9 @@ fsync-error faults apply), ``rename`` is atomic and immediate, and
 so it only waits and may fail). A step fails on a full disk or an fsync
 error; a temp file written and not renamed is then removed. A step's effect
 lands when its time is up, and only if the process that started it is still
-alive; a paused process makes no progress (net writes snapshots from a
-thread of the server process, which SIGSTOP stops too).
+alive (net's forked child dies with its parent). A paused process makes no
+progress on a foreground job; a background one goes on, as a forked child
+is not stopped with its parent.
 
 `recover_from_disk` is the recovery hook (`sim.node.Recover`) of a node
 whose dataset lives on its disk: the append-only log with ``appendonly yes``
@@ -80,27 +81,47 @@ def recover_from_disk(disk: Disk, boot: Boot) -> Node:
 
 
 def write_snapshot(node: SimNode, effects: list, index: int) -> bool:
-    """Start carrying out ``effects[index]``; True if it is foreground (the rest waits for it)."""
+    """Start carrying out ``effects[index]``; True if it is foreground (the rest waits for it).
+
+    A background job's image is taken at once (where net forks), and the
+    node, frozen until then, is told so.
+    """
     effect: WriteFiles = effects[index]
-    node.trace.add(("effect", node.env.now, node.name, "snapshot-start", effect.job, len(effect.data)))
-    job = SnapshotJob(node, effect, effects, index)
-    if not effect.background:
+    data = effect.data
+    if callable(data):
+        data = data()
+        node.core.image_taken(node.clock.now())
+        node.schedule_run()
+    node.trace.add(("effect", node.env.now, node.name, "snapshot-start", effect.job, len(data)))
+    job = SnapshotJob(node, effect, data, effects, index)
+    if effect.background:
+        node.background_jobs[effect.job] = job
+    else:
         node.busy = True
     job.next_step()
     return not effect.background
 
 
+def cancel_snapshot(node: SimNode, job: int) -> None:
+    """`CancelJob`: the job takes no further step and reports nothing; its temp file goes (net kills the child)."""
+    running = node.background_jobs.pop(job, None)
+    if running is not None:
+        running.cancel()
+
+
 class SnapshotJob:
     """One snapshot's steps on a node's disk, each taking its simulated time."""
 
-    def __init__(self, node: SimNode, effect: WriteFiles, effects: list, index: int) -> None:
+    def __init__(self, node: SimNode, effect: WriteFiles, data: bytes, effects: list, index: int) -> None:
         self.node = node
         self.effect = effect
+        self.data = data
         self.effects = effects
         self.index = index
         self.incarnation = node.incarnation
         self.step = 0
         self.unrenamed: list[str] = []
+        self.cancelled = False
 
     def next_step(self) -> None:
         steps = self.effect.steps
@@ -112,7 +133,7 @@ class SnapshotJob:
     def _duration_ms(self, step: tuple[str, ...]) -> int:
         op = step[0]
         if op == "write":
-            return 1 + len(self.effect.data) // WRITE_BYTES_PER_MS
+            return 1 + len(self.data) // WRITE_BYTES_PER_MS
         if op in ("fsync", "fsync-dir"):
             return self.node.disk.fsync_ms()
         return 0
@@ -122,12 +143,17 @@ class SnapshotJob:
 
     def fire(self, then) -> None:
         node = self.node
-        if node.incarnation != self.incarnation:
-            return  # the process died: the rest of the job never happens
-        if node.paused:
+        if node.incarnation != self.incarnation or self.cancelled:
+            return  # the process died (or the job was stopped): the rest of the job never happens
+        if node.paused and not self.effect.background:
             self._after(PAUSED_POLL_MS, then)
             return
         then()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        for name in self.unrenamed:
+            self.node.disk.remove(name)
 
     def _apply(self) -> None:
         step = self.effect.steps[self.step]
@@ -144,7 +170,7 @@ class SnapshotJob:
         op = step[0]
         if op == "write":
             self.unrenamed.append(step[1])
-            return disk.replace(step[1], self.effect.data)
+            return disk.replace(step[1], self.data)
         if op == "truncate":
             return disk.replace(step[1], b"")
         if op == "touch":
@@ -171,7 +197,8 @@ class SnapshotJob:
         node, effect = self.node, self.effect
         node.trace.add(("effect", node.env.now, node.name, "snapshot-done", effect.job, int(ok)))
         if effect.background:
-            node.job_finished(self.incarnation, effect.job, ok, "" if ok else "disk error")
+            node.background_jobs.pop(effect.job, None)
+            node.job_finished(self.incarnation, effect.job, ok, "" if ok else "disk error", len(self.data))
         else:
             node.finish_foreground(self.effects, self.index, ok)
 

@@ -31,16 +31,11 @@ def bgsave(client, argv):
     if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
         raise Error(errors.SYNTAX)
     node = client.node
-    return node.snapshots.bgsave(_in_exec(node, argv), schedule=len(argv) == 2)
+    return node.snapshots.bgsave(node.in_exec, schedule=len(argv) == 2)
 
 
 @command("bgrewriteaof", 1, SAVE_FLAGS)
 def bgrewriteaof(client, argv):
     """BGREWRITEAOF"""
     node = client.node
-    return node.aof.bgrewriteaof(_in_exec(node, argv))
-
-
-def _in_exec(node, argv: list[bytes]) -> bool:
-    """Run by EXEC: Redis schedules the background job for the cron."""
-    return node.blocking.request is not argv
+    return node.aof.bgrewriteaof(node.in_exec)

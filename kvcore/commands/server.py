@@ -586,6 +586,11 @@ DEBUG_HELP = [
     "    Flush the AOF buffers on disk and reload the AOF in memory.",
     "OBJECT <key>",
     "    Show low level info about `key` and associated value.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
     "RELOAD [option ...]",
     "    Save the RDB on disk and reload it back to memory.",
     "SET-ACTIVE-EXPIRE <0|1>",
@@ -598,6 +603,8 @@ DEBUG_HELP = [
     "    Prints this help.",
 ]
 LOCAL_PREFIXES = ("127.", "::1", "[::1]", "/")
+POPULATE_BUFFER = 128
+NOT_POSITIVE = "ERR value is out of range, must be positive"
 
 
 def debug_allowed(client) -> bool:
@@ -653,7 +660,36 @@ def debug(client, argv):
         return Simple(digest.dataset_digest(client.node))
     if sub == b"digest-value":
         return [Simple(digest.value_digest(client.db, key)) for key in argv[2:]]
+    if sub == b"populate" and 3 <= len(argv) <= 5:
+        return debug_populate(client, argv)
     raise subcommand_syntax_error(argv)
+
+
+def debug_populate(client, argv):
+    """DEBUG POPULATE count [prefix] [size]: ``prefix:N`` = ``value:N`` (zero-padded or cut to
+    ``size``) for N below count, skipping keys that exist. As in Redis, not a change the
+    save schedule counts, and not logged."""
+    count = _positive(argv[2])
+    size = _positive(argv[4]) if len(argv) == 5 else 0
+    prefix = argv[3] if len(argv) >= 4 else b"key"
+    db = client.db
+    stats = client.node.stats
+    dirty = stats.dirty
+    for n in range(count):
+        key = (b"%s:%d" % (prefix, n))[:POPULATE_BUFFER - 1]  # Redis formats into a 128-byte buffer
+        if db.get(key) is not None:
+            continue
+        value = b"value:%d" % n
+        db.set(key, value if not size else value[:size].ljust(size, b"\0"))
+    stats.dirty = dirty
+    return OK
+
+
+def _positive(arg: bytes) -> int:
+    value = parse_int(arg, NOT_POSITIVE)
+    if value < 0:
+        raise Error(NOT_POSITIVE)
+    return value
 
 
 # -- MEMORY ------------------------------------------------------------------------------

@@ -51,7 +51,11 @@ def exec_(client, argv):
         return NULL_ARRAY
     node = client.node
     marker = node.begin_propagation_block()
-    replies = [call(node, client, cmd, args) for cmd, args in queued]
+    node.in_exec = True
+    try:
+        replies = [call(node, client, cmd, args) for cmd, args in queued]
+    finally:
+        node.in_exec = False
     node.end_propagation_block(marker)
     return replies
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import tracemalloc
 
 import hiredis
 
 from kvcore.config import Config
-from kvcore.effects import Close, Send
+from kvcore.effects import Close, Send, WriteFiles
 from kvcore.node import Node
 
 
@@ -33,6 +34,7 @@ class CoreClient:
         self.closed = False
         self._reader = hiredis.Reader()
         self._resp3 = False
+        take_images_at_once(node)
         node.open(self.conn, node.now, addr=f"127.0.0.1:{40000 + self.conn}", laddr="127.0.0.1:6379")
         self._replies = []
         # Every harness client of a node, so effects for one reach it whoever triggered them.
@@ -69,7 +71,28 @@ class CoreClient:
 
 def make_node(seed: int = 0, now: int = 1_700_000_000_000, **options: str) -> Node:
     config = Config({name.replace("_", "-"): value for name, value in options.items()})
-    return Node(config, rng=random.Random(seed), now=now)
+    return take_images_at_once(Node(config, rng=random.Random(seed), now=now))
+
+
+def take_images_at_once(node: Node) -> Node:
+    """Make ``node.take_effects`` act as a runtime does for a background job (net forks, sim copies):
+    the image is made at once and the node told so; the effect then carries the image's bytes."""
+    if getattr(node, "takes_images_at_once", False):
+        return node
+    take_effects = node.take_effects
+
+    def taking() -> list:
+        effects = take_effects()
+        for index, effect in enumerate(effects):
+            if type(effect) is WriteFiles and callable(effect.data):
+                effects[index] = dataclasses.replace(effect, data=effect.data())
+                node.image_taken(node.now)
+                effects += take_effects()
+        return effects
+
+    node.take_effects = taking
+    node.takes_images_at_once = True
+    return node
 
 
 def bytes_per_key(client: CoreClient, payload: bytes, keys: int) -> float:

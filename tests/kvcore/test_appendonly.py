@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kvcore import appendonly
-from kvcore.effects import AppendLog, Fsync, ReadFiles, Send, Shutdown, WriteFiles
+from kvcore.effects import AppendLog, CancelJob, Fsync, ReadFiles, Send, Shutdown, WriteFiles
 from tests.kvcore.harness import encode_request, make_node
 from tests.kvcore.test_aof import dataset
 from tests.kvcore.test_propagation import command
@@ -28,6 +28,8 @@ class Files:
     def __init__(self, files: dict[str, bytes] | None = None) -> None:
         self.files = files if files is not None else {}
         self.fail = False  # every file operation fails while set
+        self.hold = False  # background jobs wait in `held` while set (a child still writing)
+        self.held: list[WriteFiles] = []
         self.effects: list = []
         self.replies: dict[int, hiredis.Reader] = {}
 
@@ -63,12 +65,22 @@ class Files:
                 node.job_done(effect.job, not self.fail, node.now, "No space left on device" * self.fail)
             elif kind is Fsync:
                 node.job_done(effect.job, not self.fail, node.now, "Input/output error" * self.fail)
+            elif kind is WriteFiles and effect.background and self.hold:
+                self.held.append(effect)
             elif kind is WriteFiles:
                 ok = not self.fail and all(self._step(step, effect.data) for step in effect.steps)
-                node.job_done(effect.job, ok, node.now, "" if ok else "No space left on device")
+                node.job_done(effect.job, ok, node.now, "" if ok else "No space left on device", len(effect.data))
             elif kind is ReadFiles:
                 node.aof.files_read(effect.job, {path: self.files.get(path) for path in effect.paths}, node.now)
             pending += node.take_effects()
+
+    def finish_held(self, node, index: int) -> None:
+        """The held background job ``index`` finishes now."""
+        effect = self.held.pop(index)
+        for step in effect.steps:
+            self._step(step, effect.data)
+        node.job_done(effect.job, True, node.now, "", len(effect.data))
+        self.drain(node)
 
     def _step(self, step: tuple[str, ...], data: bytes) -> bool:
         op = step[0]
@@ -174,6 +186,38 @@ def test_one_child_at_a_time_as_redis():
     files.call(node, "BGREWRITEAOF")
     assert files.call(node, "EXEC") == [b"Background append only file rewriting scheduled"]
     assert info(files, node)["aof_rewrite_scheduled"] == "1"
+
+
+def test_appendonly_no_kills_the_rewrite_in_flight_without_failing_it():
+    files = Files()
+    node = files.start(appendonly="yes")
+    files.hold = True
+    assert files.call(node, "BGREWRITEAOF") == b"Background append only file rewriting started"
+    (image,) = files.held
+    manifest = files.files[MANIFEST]
+    assert files.call(node, "CONFIG", "SET", "appendonly", "no") == b"OK"
+    assert CancelJob(image.job) in files.effects
+    node.job_done(image.job, False, node.now, "child process terminated by signal 10")  # ignored
+    files.drain(node)
+    fields = info(files, node)
+    assert (fields["aof_rewrite_in_progress"], fields["aof_last_bgrewrite_status"]) == ("0", "ok")
+    assert files.files[MANIFEST] == manifest
+
+
+def test_appendonly_yes_replaces_a_rewrite_started_with_the_log_off():
+    files = Files()
+    node = files.start()
+    files.hold = True
+    files.call(node, "SET", "k", "v")
+    assert files.call(node, "BGREWRITEAOF") == b"Background append only file rewriting started"
+    (old,) = files.held
+    assert files.call(node, "CONFIG", "SET", "appendonly", "yes") == b"OK"
+    assert CancelJob(old.job) in files.effects
+    files.hold = False
+    files.call(node, "SET", "k", "w")  # logged to the temp incr while the new rewrite writes the base
+    files.finish_held(node, 1)
+    assert info(files, node)["aof_rewrite_in_progress"] == "0"
+    assert dataset(Files(dict(files.files)).start(appendonly="yes")) == dataset(node)
 
 
 def test_a_failed_rewrite_keeps_the_old_files_and_counts_the_failure():

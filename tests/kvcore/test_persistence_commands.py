@@ -12,7 +12,7 @@ import hiredis
 import pytest
 
 from kvcore import errors, rdb
-from kvcore.effects import Close, Send, Shutdown, WriteFiles
+from kvcore.effects import CancelJob, Close, Send, Shutdown, WriteFiles
 from kvcore.snapshots import parse_save_params, write_steps
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 
@@ -309,13 +309,30 @@ def test_shutdown_force_exits_even_when_the_save_fails(runtime, c):
     assert runtime.others == [Shutdown(0)] and c.closed
 
 
-def test_shutdown_during_a_bgsave_waits_for_it_then_saves(runtime, c):
+def test_shutdown_during_a_bgsave_stops_it_and_saves_at_once(node, runtime, c):
     c.call("BGSAVE")
+    background = runtime.snapshots.pop(0)
     c.send_raw(encode_request("SHUTDOWN"))
-    runtime.finish(c)
+    assert runtime.others == [CancelJob(background.job)]
     assert len(runtime.snapshots) == 1 and not runtime.snapshots[0].background
+    node.job_done(background.job, False, node.now, "child process terminated by signal 10")  # ignored
     runtime.finish(c)
-    assert runtime.others == [Shutdown(0)]
+    assert runtime.others == [CancelJob(background.job), Shutdown(0)]
+
+
+def test_flushall_stops_a_bgsave_without_failing_it():
+    node = make_node(save="")
+    runtime = Runtime(node)
+    client = CoreClient(node, 1)
+    client.call("SET", "k", "v")
+    client.call("BGSAVE")
+    (background,) = runtime.snapshots
+    assert client.call("FLUSHALL") == b"OK"
+    assert runtime.others == [CancelJob(background.job)]
+    node.job_done(background.job, False, node.now, "child process terminated by signal 10")
+    fields = info_fields(client)
+    assert (fields["rdb_bgsave_in_progress"], fields["rdb_last_bgsave_status"]) == ("0", "ok")
+    assert client.call("BGSAVE") == b"Background saving started"
 
 
 def test_a_signal_saves_like_shutdown(node, runtime, c):

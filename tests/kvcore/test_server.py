@@ -413,6 +413,23 @@ def test_debug_object_of_strings(c):
     assert b"encoding:raw " in c.call("DEBUG", "OBJECT", "r")
 
 
+def test_debug_populate_as_redis(c):
+    """Replies and values checked with redis-server 7.0.15."""
+    c.call("SET", "key:1", "mine")
+    assert c.call("DEBUG", "POPULATE", "3") == b"OK"
+    assert [c.call("GET", f"key:{n}") for n in range(3)] == [b"value:0", b"mine", b"value:2"]
+    assert c.call("DEBUG", "POPULATE", "2", "p", "12") == b"OK"
+    assert c.call("GET", "p:1") == b"value:1\0\0\0\0\0"
+    assert c.call("DEBUG", "POPULATE", "2", "q", "3") == b"OK"
+    assert c.call("GET", "q:1") == b"val"
+    assert c.call("DBSIZE") == 7
+    assert b"rdb_changes_since_last_save:1\r\n" in c.call("INFO", "persistence")  # only the SET counts
+    for bad in (["-1"], ["x"], ["2", "q", "-3"]):
+        assert str(c.call("DEBUG", "POPULATE", *bad)) == "ERR value is out of range, must be positive"
+    assert str(c.call("DEBUG", "POPULATE", "1", "a", "b", "c")).startswith(
+        "ERR unknown subcommand or wrong number of arguments for 'POPULATE'")
+
+
 def test_debug_set_active_expire_stops_the_cron_expiring(node, c):
     c.call("SET", "a", "1", "PX", "10")
     assert c.call("DEBUG", "SET-ACTIVE-EXPIRE", "0") == b"OK"

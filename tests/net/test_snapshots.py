@@ -1,5 +1,5 @@
-"""RDB snapshots on a real kvserver: SAVE, BGSAVE and SHUTDOWN SAVE write ``dir/dbfilename``,
-a restart loads it, redis-server 7.0 and kvserver read each other's files, a
+"""RDB snapshots on a real kvserver: SAVE, BGSAVE and SHUTDOWN SAVE write ``dir/dbfilename``
+(BGSAVE and BGREWRITEAOF from a forked child), a restart loads it, redis-server 7.0 and kvserver read each other's files, a
 corrupt file stops the start with the offset where it went wrong, and a
 failing background save refuses writes with -MISCONF instead of crashing.
 """
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -145,3 +147,105 @@ def test_a_failing_bgsave_refuses_writes_and_keeps_serving(tmp_path):
         with contextlib.suppress(redis.ConnectionError):
             client.shutdown(nosave=True)
         assert proc.wait(10) == 0
+
+
+def child_pid(log_path, started: str) -> int | None:
+    """The pid in the log's "<started> by pid N" line, once it is there."""
+    if not log_path.exists():
+        return None
+    found = re.findall(re.escape(started) + r" by pid (\d+)", log_path.read_text())
+    return int(found[-1]) if found else None
+
+
+def test_bgsave_forks_a_child_that_saves_the_instant_it_started(tmp_path):
+    log = tmp_path / "server.log"
+    with kvserver_in(tmp_path, *NO_SCHEDULE, "--logfile", str(log)) as (client, proc):
+        client.execute_command("DEBUG", "POPULATE", 20_000)
+        pipe = client.pipeline(transaction=False)  # one write: the server reads it in one go
+        pipe.set("k", "before").bgsave().set("k", "after").delete("key:0").set("new", "x")
+        assert pipe.execute() == [True, True, True, 1, True]
+        assert wait_until(lambda: bgsave_done(client))
+        assert client.info("persistence")["rdb_last_bgsave_status"] == "ok"
+        pid = child_pid(log, "Background saving started")
+        assert pid is not None and pid != proc.pid
+        assert client.get("k") == b"after"
+    with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, _):
+        assert client.get("k") == b"before"
+        assert client.exists("key:0", "new") == 1
+        assert client.dbsize() == 20_001
+
+
+def test_a_killed_child_fails_the_save_leaves_no_temp_file_and_the_server_serves_on(tmp_path):
+    log = tmp_path / "server.log"
+    slow = ["--rdb-key-save-delay", "1000000"]  # a second per key: the child is still there when killed
+    with kvserver_in(tmp_path, "--save", "3600 1", "--logfile", str(log), *slow) as (client, proc):
+        client.mset({"a": 1, "b": 2})
+        assert client.bgsave()
+        assert wait_until(lambda: list(tmp_path.glob("temp-*.rdb")))  # written, not renamed yet
+        os.kill(child_pid(log, "Background saving started"), signal.SIGKILL)
+        assert wait_until(lambda: bgsave_done(client))
+        assert client.info("persistence")["rdb_last_bgsave_status"] == "err"
+        with pytest.raises(redis.ResponseError) as refused:
+            client.set("a", 3)  # stop-writes-on-bgsave-error, as after any failed save
+        assert str(refused.value) == errors.MISCONF
+        assert client.get("a") == b"1"
+        assert not list(tmp_path.glob("temp-*.rdb")) and not (tmp_path / "dump.rdb").exists()
+        assert "terminated by signal 9" in log.read_text()
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown(nosave=True)
+        assert proc.wait(10) == 0
+
+
+def test_bgrewriteaof_forks_and_the_base_size_is_what_the_child_wrote(tmp_path):
+    log = tmp_path / "server.log"
+    with kvserver_in(tmp_path, *NO_SCHEDULE, "--appendonly", "yes", "--logfile", str(log)) as (client, proc):
+        client.execute_command("DEBUG", "POPULATE", 5_000)
+        assert client.bgrewriteaof()
+        assert wait_until(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0)
+        fields = client.info("persistence")
+        assert fields["aof_last_bgrewrite_status"] == "ok"
+        pid = child_pid(log, "Background append only file rewriting started")
+        assert pid is not None and pid != proc.pid
+        bases = list((tmp_path / "appendonlydir").glob("*.base.rdb"))
+        assert len(bases) == 1 and fields["aof_base_size"] == bases[0].stat().st_size
+
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie waiting for its reaper does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_the_child_dies_with_a_killed_server_and_renames_nothing(tmp_path):
+    log = tmp_path / "server.log"
+    slow = ["--rdb-key-save-delay", "1000000"]
+    with kvserver_in(tmp_path, *NO_SCHEDULE, "--logfile", str(log), *slow) as (client, proc):
+        client.mset({"a": 1, "b": 2})
+        assert client.bgsave()
+        assert wait_until(lambda: list(tmp_path.glob("temp-*.rdb")))
+        pid = child_pid(log, "Background saving started")
+        proc.kill()
+        proc.wait(10)
+        assert wait_until(lambda: not alive(pid))
+        assert not (tmp_path / "dump.rdb").exists()
+
+
+def test_shutdown_stops_a_slow_bgsave_child_and_saves_in_the_foreground(tmp_path):
+    log = tmp_path / "server.log"
+    slow = ["--rdb-key-save-delay", "10000000"]  # ten seconds a key: only a kill ends it soon
+    with kvserver_in(tmp_path, "--save", "3600 1", "--logfile", str(log), *slow) as (client, proc):
+        client.mset({"a": 1, "b": 2})
+        assert client.bgsave()
+        assert wait_until(lambda: child_pid(log, "Background saving started") is not None)
+        pid = child_pid(log, "Background saving started")
+        client.set("c", 3)  # after the child's image: only the final save has it
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown()
+        assert proc.wait(10) == 0
+        assert not alive(pid)
+    assert not list(tmp_path.glob("temp-*.rdb"))
+    with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, _):
+        assert client.mget("a", "b", "c") == [b"1", b"2", b"3"]

@@ -1,0 +1,115 @@
+"""Background snapshots and AOF rewrites in a forked child, as redis-server does them.
+
+The child shares the parent's memory copy-on-write, so the image it makes
+(the effect's image function, `kvcore.effects.WriteFiles`) is the dataset at
+the instant of the fork, while the parent goes on serving. The child makes
+the image, carries out the job's file steps (`net.disk.run_steps`), reports
+the image's size and any error on a pipe, and exits. The parent waits for it
+in a thread (`wait`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import signal
+from collections.abc import Callable
+
+from net import disk
+
+_PR_SET_PDEATHSIG = 1
+
+
+def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...], delay_s: float = 0.0) -> tuple[int, int]:
+    """Fork a child that writes the image; its pid and the read end of its report pipe.
+
+    ``delay_s``: how long the child pauses once the image is written (`key_save_delay_s`).
+    Raises OSError when the fork fails (the pipe is closed then).
+    """
+    read_fd, write_fd = os.pipe()
+    parent = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        raise
+    if pid == 0:
+        os.close(read_fd)
+        _run_child(make_image, steps, write_fd, delay_s, parent)  # never returns
+    os.close(write_fd)
+    return pid, read_fd
+
+
+def stop(pid: int) -> None:
+    """Kill a child whose work is no longer wanted (SIGUSR1, as Redis kills its children)."""
+    try:
+        os.kill(pid, signal.SIGUSR1)
+    except ProcessLookupError:
+        pass
+
+
+def wait(pid: int, report_fd: int, steps: tuple[tuple[str, ...], ...]) -> tuple[int, str]:
+    """Block until the child exits: the size of its image, and the error text ("" for success).
+
+    A child killed by a signal may leave its temp file: it is removed, as
+    Redis's parent removes a killed child's temp file.
+    """
+    _, status = os.waitpid(pid, 0)
+    parts = []
+    while chunk := os.read(report_fd, 65536):
+        parts.append(chunk)
+    os.close(report_fd)
+    size, _, error = b"".join(parts).decode("utf-8", "replace").partition("\n")
+    if os.WIFSIGNALED(status):
+        for step in steps:
+            if step[0] == "write":
+                disk.remove_quietly(step[1])
+        return 0, f"child process terminated by signal {os.WTERMSIG(status)}"
+    if not size:
+        return 0, f"child process exited with status {os.WEXITSTATUS(status)} without a report"
+    return int(size), error
+
+
+def _die_with(parent: int) -> None:
+    """The child is killed when its parent dies (Linux's PR_SET_PDEATHSIG), so a killed server's
+    child never renames a file after a new server started; the simulator's jobs die the same way."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the child may outlive its parent
+        return
+    if os.getppid() != parent:  # the parent died before the prctl
+        os._exit(1)
+
+
+def key_save_delay_s(delay_us: int, keys: int) -> float:
+    """``rdb-key-save-delay`` for a whole image: Redis's child sleeps that many us per key
+    (a negative n: 1 us with probability 1/-n)."""
+    if delay_us >= 0:
+        return delay_us * keys / 1e6
+    return keys / -delay_us / 1e6
+
+
+def _run_child(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...], report_fd: int,
+               delay_s: float, parent: int) -> None:
+    """The child's whole life: it never returns to the event loop it inherited."""
+    code = 1
+    try:
+        _die_with(parent)
+        signal.set_wakeup_fd(-1)  # a signal to the child must not wake the parent's loop
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # `stop`
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+        gc.disable()  # a collection would touch (and copy) every page of the heap
+        data = make_image()
+        error = disk.run_steps(steps, data, delay_s)
+        disk.write_all(report_fd, f"{len(data)}\n{error}".encode())
+        code = 1 if error else 0
+    except BaseException as exc:  # noqa: BLE001 - whatever happens, the child reports and exits
+        try:
+            disk.write_all(report_fd, f"0\n{exc!r}".encode())
+        except OSError:
+            pass
+    finally:
+        os._exit(code)
