@@ -141,8 +141,8 @@ def _stats(node) -> list[Field]:
         ("keyspace_misses", stats.keyspace_misses),
         ("pubsub_channels", len(node.pubsub_channels)),
         ("pubsub_patterns", len(node.pubsub_patterns)),
-        ("latest_fork_usec", 0),
-        ("total_forks", 0),
+        ("latest_fork_usec", stats.latest_fork_usec),
+        ("total_forks", stats.total_forks),
         ("unexpected_error_replies", stats.unexpected_error_replies),
         ("total_error_replies", stats.total_error_replies),
     ]

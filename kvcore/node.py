@@ -343,9 +343,11 @@ class Node:
             self._resumes_waiting = 0
         self.images_pending += 1
 
-    def image_taken(self, now: int) -> None:
-        """The runtime took an image (net forked, sim copied it): what waited runs, in order."""
+    def image_taken(self, now: int, fork_usec: int = 0) -> None:
+        """The runtime took an image (net forked in ``fork_usec``, sim copied it): what waited runs, in order."""
         self.images_pending -= 1
+        self.stats.total_forks += 1
+        self.stats.latest_fork_usec = fork_usec
         waiting = self._waiting_inputs
         while waiting and not self.images_pending:
             method, args = waiting.popleft()

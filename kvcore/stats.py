@@ -10,6 +10,7 @@ class Stats:
         "total_net_input_bytes", "total_net_output_bytes", "total_error_replies",
         "unexpected_error_replies", "dirty", "expired_stale_perc", "error_counts",
         "ops_samples", "last_sample_ms", "last_sample_commands", "used_memory",
+        "total_forks", "latest_fork_usec",
     )
 
     def __init__(self) -> None:
@@ -35,6 +36,8 @@ class Stats:
         self.ops_samples: list[int] = []
         self.last_sample_ms = 0
         self.last_sample_commands = 0
+        self.total_forks = 0  # background images taken (net forks for each)
+        self.latest_fork_usec = 0  # what the runtime reported the last one took
 
     def instantaneous_ops(self) -> int:
         return sum(self.ops_samples) // len(self.ops_samples) if self.ops_samples else 0

@@ -14,6 +14,7 @@ import ctypes
 import gc
 import os
 import signal
+import time
 from collections.abc import Callable
 
 from net import disk
@@ -21,14 +22,17 @@ from net import disk
 _PR_SET_PDEATHSIG = 1
 
 
-def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...], delay_s: float = 0.0) -> tuple[int, int]:
-    """Fork a child that writes the image; its pid and the read end of its report pipe.
+def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...],
+          delay_s: float = 0.0) -> tuple[int, int, int]:
+    """Fork a child that writes the image; its pid, the read end of its report pipe, and the
+    microseconds the fork took (the parent's pause, INFO's latest_fork_usec).
 
     ``delay_s``: how long the child pauses once the image is written (`key_save_delay_s`).
     Raises OSError when the fork fails (the pipe is closed then).
     """
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
+    started = time.perf_counter_ns()
     try:
         pid = os.fork()
     except OSError:
@@ -39,7 +43,7 @@ def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...], d
         os.close(read_fd)
         _run_child(make_image, steps, write_fd, delay_s, parent)  # never returns
     os.close(write_fd)
-    return pid, read_fd
+    return pid, read_fd, (time.perf_counter_ns() - started) // 1000
 
 
 def stop(pid: int) -> None:

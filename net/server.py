@@ -335,13 +335,13 @@ class Server:
         try:
             keys = sum(len(db.data) for db in self.node.dbs)
             delay_s = child.key_save_delay_s(self.config["rdb-key-save-delay"], keys)
-            pid, report_fd = child.start(effect.data, effect.steps, delay_s)
+            pid, report_fd, fork_usec = child.start(effect.data, effect.steps, delay_s)
         except OSError as exc:
             self.node.image_taken(now_ms())
             self.log.warning(f"Can't start a background job: fork: {disk.error_text(exc)}")
             self._files_written(effect, f"fork: {disk.error_text(exc)}", 0)
             return True
-        self.node.image_taken(now_ms())
+        self.node.image_taken(now_ms(), fork_usec)
         self.children[effect.job] = pid
         self.log.notice(f"{_STARTED.get(effect.kind, 'Background job started')} by pid {pid}")
         self._in_background(child.wait, (pid, report_fd, effect.steps), lambda result: self._child_done(effect, *result))

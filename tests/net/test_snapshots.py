@@ -168,6 +168,8 @@ def test_bgsave_forks_a_child_that_saves_the_instant_it_started(tmp_path):
         assert client.info("persistence")["rdb_last_bgsave_status"] == "ok"
         pid = child_pid(log, "Background saving started")
         assert pid is not None and pid != proc.pid
+        stats = client.info("stats")
+        assert stats["total_forks"] == 1 and stats["latest_fork_usec"] > 0
         assert client.get("k") == b"after"
     with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, _):
         assert client.get("k") == b"before"
