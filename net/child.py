@@ -20,6 +20,7 @@ from collections.abc import Callable
 from net import disk
 
 _PR_SET_PDEATHSIG = 1
+_MAX_FD = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
 
 
 def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...],
@@ -87,6 +88,14 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
+def _close_inherited(keep: int) -> None:
+    """Close every descriptor the child inherited but the report pipe and stdio: a client
+    socket the parent closes must close (its peer sees the end) without waiting for the
+    child, and the listening sockets must not outlive the server."""
+    os.closerange(3, keep)
+    os.closerange(keep + 1, _MAX_FD)
+
+
 def key_save_delay_s(delay_us: int, keys: int) -> float:
     """``rdb-key-save-delay`` for a whole image: Redis's child sleeps that many us per key
     (a negative n: 1 us with probability 1/-n)."""
@@ -101,6 +110,7 @@ def _run_child(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ..
     code = 1
     try:
         _die_with(parent)
+        _close_inherited(keep=report_fd)
         signal.set_wakeup_fd(-1)  # a signal to the child must not wake the parent's loop
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # `stop`

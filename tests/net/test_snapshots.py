@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 
@@ -251,3 +252,19 @@ def test_shutdown_stops_a_slow_bgsave_child_and_saves_in_the_foreground(tmp_path
     assert not list(tmp_path.glob("temp-*.rdb"))
     with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, _):
         assert client.mget("a", "b", "c") == [b"1", b"2", b"3"]
+
+
+def test_a_client_closed_during_a_bgsave_sees_the_end_at_once(tmp_path):
+    """The child does not keep the server's sockets open."""
+    slow = ["--rdb-key-save-delay", "10000000"]
+    with kvserver_in(tmp_path, *NO_SCHEDULE, *slow) as (client, _):
+        client.set("k", "v")
+        leaving = socket.create_connection(("127.0.0.1", client.connection_pool.connection_kwargs["port"]))
+        assert client.bgsave()
+        assert wait_until(lambda: list(tmp_path.glob("temp-*.rdb")))  # the child is running
+        leaving.sendall(b"QUIT\r\n")
+        leaving.settimeout(5)
+        assert leaving.recv(100) == b"+OK\r\n"
+        assert leaving.recv(100) == b""  # the end, while the child still runs
+        leaving.close()
+        assert client.info("persistence")["rdb_bgsave_in_progress"] == 1
