@@ -193,8 +193,7 @@ OPTIONS = [
     Option("supervised", "no", "string", mutable=False),
     Option("always-show-logo", "no", "bool", mutable=False),
     Option("set-proc-title", "yes", "bool", mutable=False),
-    Option("appendfsync-delay-ms", "0", "int", low=0),
-    Option("seed", "0", "int", mutable=False),
+    Option("seed", "0", "int", mutable=False, hidden=True),  # kvserver's: the core's random seed (0: random)
 ]
 
 # Options redis-server 7.0 has that kvsim accepts and reports but does not act

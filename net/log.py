@@ -49,6 +49,16 @@ class Log:
         except (OSError, ValueError):
             pass
 
+    def raw(self, level: int, text: str) -> None:
+        """Text as it is, without the line prefix (redis-server's logo)."""
+        if level < self.level or self.level == NOTHING:
+            return
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
+
     def debug(self, message: str) -> None:
         self.write(DEBUG, message)
 

@@ -15,7 +15,7 @@ import sys
 from kvcore.config import Config
 from kvcore.node import ServerInfo
 from net.conffile import VERSION, FatalConfigError, overrides_from, parse_command_line
-from net.log import Log
+from net.log import NOTICE, Log
 from net.persistence import load_at_start
 from net.server import Server
 
@@ -73,6 +73,13 @@ def run(argv: list[str]) -> int:
         log.close()
 
 
+def banner(port: int, pid: int) -> str:
+    """The start banner shown where redis-server shows its logo (``always-show-logo``, or a
+    terminal); test harnesses find the server's pid in its ``PID:`` line."""
+    return (f"\n    kvserver {VERSION} (Redis-compatible, kvsim) 64 bit\n"
+            f"    Running in standalone mode\n    Port: {port}\n    PID: {pid}\n\n")
+
+
 def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     pid = os.getpid()
     log.warning("oO0OoO0OoO0Oo kvserver is starting oO0OoO0OoO0Oo")
@@ -92,7 +99,10 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     log.role = "M"
     server = Server(config, log, info, random.Random(seed))
     loop_name, loop_factory = _event_loop()
-    log.notice(f"Running mode=standalone, port={config['port']}.")
+    if config["always-show-logo"] or (not config["logfile"] and sys.stdout.isatty()):
+        log.raw(NOTICE, banner(config["port"], pid))
+    else:
+        log.notice(f"Running mode=standalone, port={config['port']}.")
     log.verbose(f"Event loop: {loop_name}, seed={seed}")
     log.warning("Server initialized")
     if not load_at_start(server.node, log):

@@ -84,6 +84,15 @@ def test_log_format_and_sigterm_shutdown(tmp_path):
     assert lines[-1].endswith("ready to exit, bye bye...")
 
 
+def test_always_show_logo_shows_the_pid_where_redis_test_harnesses_look_for_it(tmp_path):
+    """Redis's Tcl harness waits for " PID: <pid>" in the server's output (its logo)."""
+    with kvserver(["--logfile", str(tmp_path / "kv.log"), "--always-show-logo", "yes"]) as (port, proc):
+        assert resp2(port).ping()
+    text = (tmp_path / "kv.log").read_text()
+    assert f" PID: {proc.pid}\n" in text and f" Port: {port}\n" in text
+    assert "Running mode=standalone" not in text
+
+
 def test_sigint_shutdown_exits_0():
     with kvserver() as (port, proc):
         assert resp2(port).ping()
