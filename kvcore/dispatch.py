@@ -207,8 +207,13 @@ def call(node, client, cmd: Command, argv: list[bytes]):
 def _propagate_rewritten(node, client) -> None:
     """Log what a write asked to be logged as (``client.propagate_as``) instead of itself."""
     rewritten, client.propagate_as = client.propagate_as, None
+    if len(rewritten) == 1:
+        node.propagate(client.db.index, rewritten[0])
+        return
+    marker = node.begin_propagation_block()
     for record in rewritten:
         node.propagate(client.db.index, record)
+    node.end_propagation_block(marker)
 
 
 def _refusal(node, client, cmd: Command, argv: list[bytes]) -> Error | None:

@@ -29,11 +29,13 @@ from kvcore.dispatch import run_requests
 from kvcore.effects import AppendLog, Close, Send, Shutdown
 from kvcore.keyspace import Database
 from kvcore.protocol import Limits
+from kvcore.replication import ReplicationStream
 from kvcore.reply import Error
 from kvcore.snapshots import Snapshots
 from kvcore.stats import Stats
 
 VERSION = "7.0.15"
+_NOT_WRITES = (b"#", b"*2\r\n$6\r\nSELECT\r\n")  # log records that are no write: annotations, SELECT
 
 
 class ServerInfo:
@@ -111,6 +113,8 @@ class Node:
         self._waiting_inputs: deque = deque()  # (input method, its arguments)
         self._resumes_waiting = 0  # requests cut off by the freeze go first, in the order cut
         self.in_exec = False  # EXEC is running its queue: a background image must wait for the cron
+        self.replication = ReplicationStream(self)  # clients that sent SYNC and what they are sent
+        self._propagation_depth = 0
         self._next_job = 1
         self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
         self.aof = AppendOnly(self)  # the log's files, fsyncs and rewrites
@@ -401,8 +405,12 @@ class Node:
         With aof-timestamp-enabled, the first record of each second is preceded
         by a ``#TS:`` annotation, as feedAppendOnlyFile writes it.
         """
+        if self.loading:
+            return
+        if self.replication.replicas:
+            self.replication.propagate(db_index, argv)
         values = self.config.values
-        if not values["appendonly"] or self.loading:
+        if not values["appendonly"]:
             return
         if values["aof-timestamp-enabled"] and self.now // 1000 > self._log_second:
             self._log_second = self.now // 1000
@@ -413,14 +421,28 @@ class Node:
         self._log_records.append(encode_command(argv))
 
     def begin_propagation_block(self) -> int:
-        """Mark where a transaction's propagated writes start."""
+        """Mark where a group of propagated writes starts (EXEC, a command logged as several)."""
+        self._propagation_depth += 1
+        if self._propagation_depth == 1 and self.replication.replicas:
+            self.replication.begin_group()
         return len(self._log_records)
 
     def end_propagation_block(self, marker: int) -> None:
-        """Wrap the writes propagated since marker in MULTI ... EXEC."""
-        if len(self._log_records) > marker:
-            self._log_records.insert(marker, encode_command([b"MULTI"]))
-            self._log_records.append(encode_command([b"EXEC"]))
+        """Wrap the group begun at ``marker`` in MULTI ... EXEC if it has more than one write.
+
+        As Redis 7.0's propagatePendingCommands: one write alone is not
+        wrapped, the SELECT goes before the MULTI, and a group inside a
+        group (a command of an EXEC) is wrapped only with the outer one.
+        """
+        self._propagation_depth -= 1
+        if self._propagation_depth:
+            return
+        self.replication.end_group()
+        records = self._log_records
+        writes = [i for i in range(marker, len(records)) if not records[i].startswith(_NOT_WRITES)]
+        if len(writes) > 1:
+            records.insert(writes[0], encode_command([b"MULTI"]))
+            records.append(encode_command([b"EXEC"]))
 
     def notify_keyspace_event(self, event: str, key: bytes, db_index: int) -> None:
         """Publish a keyspace notification if `notify-keyspace-events` asks for it."""
@@ -456,6 +478,7 @@ class Node:
                 if not watchers:
                     del self.dbs[db_index].watchers[key]
         client.watched = []
+        self.replication.detach(client)
         if client.monitor and client in self.monitors:
             self.monitors.remove(client)
         for own, registry in (

@@ -28,6 +28,7 @@ FAMILIES = [
     "transactions",
     "pubsub",
     "persistence",
+    "replication",
 ]
 
 

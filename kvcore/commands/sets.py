@@ -267,7 +267,7 @@ def _spop_count(client, key: bytes, count: int) -> SetReply:
     notify(client, "spop", key)
     if count >= size:
         popped = list(SetValue.built(value, client.node.config))  # Redis replies through a fresh SUNION
-        client.propagate_as = [[b"DEL", key]]
+        client.propagate_as = [[b"UNLINK" if client.node.config["lazyfree-lazy-server-del"] else b"DEL", key]]
         record_changes(client, key, size, True)
         return SetReply(popped)
     rng = client.node.rng
@@ -289,7 +289,7 @@ def _spop_count(client, key: bytes, count: int) -> SetReply:
         client.db.replace(key, SetValue.built(kept, client.node.config))
         if count > 1:
             client.db.written(key, count - 1)
-    client.propagate_as = [[b"SREM", key, *popped]]
+    client.propagate_as = [[b"SREM", key, member] for member in popped]  # one each, as Redis 7.0
     return SetReply(popped)
 
 

@@ -115,6 +115,8 @@ def getdel(client, argv):
     if value is not None:
         client.db.delete(argv[1])
         notify(client, "del", argv[1])
+        # logged and replicated as a deletion, as Redis rewrites it
+        client.propagate_as = [[b"UNLINK" if client.node.config["lazyfree-lazy-user-del"] else b"DEL", argv[1]]]
     return value
 
 

@@ -56,7 +56,7 @@ def exec_(client, argv):
         replies = [call(node, client, cmd, args) for cmd, args in queued]
     finally:
         node.in_exec = False
-    node.end_propagation_block(marker)
+        node.end_propagation_block(marker)
     return replies
 
 
