@@ -375,25 +375,31 @@ class AppendOnly:
 
     # -- DEBUG LOADAOF -------------------------------------------------------------------
     def debug_loadaof(self, client) -> None:
-        """Write what is pending, then read the log's files back in place of the dataset.
+        """Write what is pending, then read the manifest, then the files it lists, in place of the dataset.
 
-        The reply waits for the runtime's `ReadFiles`; a log that no longer
-        loads stops the server, as Redis exits.
+        As Redis: the manifest on disk replaces the one in memory (so the
+        next incr is numbered from it), history files go, then the files
+        load. The reply waits for the runtime's `ReadFiles`; a manifest or a
+        log that no longer loads stops the server, as Redis exits.
         """
         node = self.node
         if self.state == ON:
             node.flush_log()
         job = node.new_job()
-        self.reload = (job, HeldReply(client, "reload"))
-        node.emit(ReadFiles(job, tuple(self.path(info.name) for info in self.manifest.load_order())))
+        self.reload = (job, HeldReply(client, "reload"), False)
+        node.emit(ReadFiles(job, (self.manifest_path(),)))
 
     def files_read(self, job: int, contents: dict[str, bytes | None], now: int) -> None:
-        """The runtime read the files of a `ReadFiles` effect."""
+        """The runtime read the files of a `ReadFiles` effect: DEBUG LOADAOF's manifest, then its files."""
         node = self.node
         node.now = now
         if self.reload is None or self.reload[0] != job:
             return
-        waiter, self.reload = self.reload[1], None
+        _, waiter, manifest_read = self.reload
+        if not manifest_read:
+            self._reload_manifest(contents.get(self.manifest_path()), waiter)
+            return
+        self.reload = None
         for db in node.dbs:
             db.clear()
         files = {info.name: contents.get(self.path(info.name)) for info in self.manifest.load_order()}
@@ -403,6 +409,20 @@ class AppendOnly:
             return
         node.stats.dirty = 0  # as Redis: the loaded data is not a change to propagate or save
         waiter.release(node, OK)
+
+    def _reload_manifest(self, text: bytes | None, waiter: HeldReply) -> None:
+        node = self.node
+        try:
+            manifest = aof_manifest.parse_manifest(text) if text is not None else aof_manifest.Manifest()
+        except aof_manifest.ManifestError:
+            self.reload = None
+            node.halt()
+            return
+        self.manifest = manifest
+        self._delete_history()
+        job = node.new_job()
+        self.reload = (job, waiter, True)
+        node.emit(ReadFiles(job, tuple(self.path(info.name) for info in self.manifest.load_order())))
 
     # -- turning on and off ------------------------------------------------------------------
     def config_changed(self, on: bool) -> None:

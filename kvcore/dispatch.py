@@ -148,13 +148,16 @@ def execute(node, client, argv: list[bytes]) -> None:
         return
     refusal = _refusal(node, client, cmd, argv)
     if refusal is not None:
-        if client.multi is not None and refusal.text.split(" ", 1)[0] not in ("NOAUTH",):
+        if client.multi is not None and cmd.name == "exec":
+            refusal = _abort_transaction(client, refusal)
+        elif client.multi is not None and refusal.text.split(" ", 1)[0] not in ("NOAUTH",):
             client.multi_error = True
         cmd.rejected_calls += 1
         _reply_error(node, client, refusal)
         return
     if client.multi is not None and argv[0].lower() not in _MULTI_CONTROL:
         if cmd.flags._value_ & _NO_MULTI:
+            client.multi_error = True  # a command refused at queueing aborts the transaction, as Redis
             _reply_error(node, client, Error("ERR Command not allowed inside a transaction"))
             return
         client.multi.append((cmd, argv))
@@ -165,6 +168,14 @@ def execute(node, client, argv: list[bytes]) -> None:
         if type(reply) is Error:
             _count_error(node, reply)
         client.reply(reply)
+
+
+def _abort_transaction(client, refusal: Error) -> Error:
+    """EXEC itself refused (out of memory): the transaction goes, as Redis's execCommandAbort."""
+    from kvcore.commands.transactions import end_transaction  # the commands import this module
+
+    end_transaction(client)
+    return Error(f"EXECABORT Transaction discarded because of: {refusal.text}")
 
 
 def _execute_without_reply(node, client, argv: list[bytes]) -> None:

@@ -182,6 +182,8 @@ class Node:
         self.now = now
         if used_memory is not None:
             self.stats.used_memory = used_memory
+            if self.config.values["maxmemory"]:
+                self.update_write_gate()
         self._sample_ops()
         budget = 25 * self.config["active-expire-effort"] * 10
         for db in self.dbs:
@@ -291,12 +293,22 @@ class Node:
         return sum(len(record) for record in self._log_records)
 
     def update_write_gate(self) -> None:
-        """Check commands against disk errors while the log or the last background save failed."""
+        """Check commands while memory is over maxmemory, or the log or the last background save failed."""
         failing = self.aof_write_error or self.aof.write_error() or not self.snapshots.last_bgsave_ok
-        self.write_gate = self._refuse_writes_after_disk_error if failing else None
+        self.write_gate = self._refuse_writes if failing or self.out_of_memory() else None
 
-    def _refuse_writes_after_disk_error(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
-        """-MISCONF for writes and PING: a failed background save first, as Redis checks."""
+    def out_of_memory(self) -> bool:
+        """Used memory (as the runtime last reported it) is over ``maxmemory`` under
+        ``maxmemory-policy noeviction`` (the default). The eviction policies are not
+        implemented: under them nothing is evicted and nothing refused."""
+        values = self.config.values
+        limit = values["maxmemory"]
+        return bool(limit) and values["maxmemory-policy"] == "noeviction" and self.stats.used_memory > limit
+
+    def _refuse_writes(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
+        """-OOM, then -MISCONF, in redis-server's processCommand order."""
+        if self.out_of_memory() and _uses_memory(client, cmd):
+            return Error(errors.OOM)
         if cmd.flags & Flag.WRITE or argv[0].lower() == b"ping":
             if self.snapshots.refuses_writes():
                 return Error(errors.MISCONF)
@@ -527,4 +539,20 @@ class Node:
             self._set_slowlog_hook(value)
         elif name == "appendonly":
             self.aof.config_changed(value)
+        elif name in ("maxmemory", "maxmemory-policy"):
+            self.update_write_gate()
 
+
+_OOM_ALLOWED_IN_MULTI = ("exec", "discard", "quit", "reset")
+
+
+def _uses_memory(client: Client, cmd) -> bool:
+    """What Redis refuses when out of memory: commands flagged denyoom, anything queued in MULTI
+    but EXEC, DISCARD, QUIT and RESET, and an EXEC whose queue holds a denyoom command."""
+    if cmd.flags & Flag.DENYOOM:
+        return True
+    if client.multi is None:
+        return False
+    if cmd.name != "exec":
+        return cmd.name not in _OOM_ALLOWED_IN_MULTI
+    return any(queued.flags & Flag.DENYOOM for queued, _ in client.multi)

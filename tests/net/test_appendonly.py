@@ -634,3 +634,31 @@ def test_debug_loadaof_reloads_the_log_as_redis_does(tmp_path):
             client.close()
             stop(proc)
     assert answers["kv"] == answers["redis"] == (b"OK", [b"v", b"1"])
+
+
+def test_debug_loadaof_takes_the_manifest_from_disk_as_redis_does(tmp_path):
+    """After a rewrite with the log off, the manifest on disk lists only a base: DEBUG LOADAOF
+    makes it the manifest, so turning the log on numbers the new incr from 1 (Redis's
+    aof-multi-part test "AOF rewrite doesn't open new aof when AOF turn off")."""
+    manifests = {}
+    for kind in ("kv", "redis"):
+        workdir = tmp_path / kind
+        workdir.mkdir()
+        with serving(kind, workdir, "--appendonly", "yes", "--enable-debug-command", "yes") as (port, proc):
+            client = connect(port)
+            client.call("SET", "k", "v")
+            for _ in range(2):
+                client.call("BGREWRITEAOF")
+                wait_for_rewrite(client.call)
+            client.call("CONFIG", "SET", "appendonly", "no")
+            client.call("BGREWRITEAOF")
+            wait_for_rewrite(client.call)
+            assert client.call("DEBUG", "LOADAOF") == b"OK"
+            client.call("CONFIG", "SET", "appendonly", "yes")
+            wait_for_rewrite(client.call)
+            assert client.call("GET", "k") == b"v"
+            manifests[kind] = (workdir / AOF_DIR / MANIFEST).read_text()
+            client.close()
+            stop(proc)
+    assert manifests["kv"] == manifests["redis"]
+    assert "appendonly.aof.1.incr.aof seq 1 type i" in manifests["kv"]

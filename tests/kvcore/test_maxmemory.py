@@ -1,0 +1,47 @@
+"""Over maxmemory (nothing is evicted here): writes refused with -OOM as redis-server 7.0.15 refuses them."""
+
+from __future__ import annotations
+
+from tests.kvcore.harness import CoreClient, make_node
+
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+
+
+def replies(client: CoreClient, *commands: str) -> list:
+    return [str(reply) if isinstance(reply, Exception) else reply
+            for command in commands for reply in [client.call(*command.split())]]
+
+
+def test_writes_and_transactions_over_maxmemory_as_redis():
+    """The same script against redis-server 7.0.15 gave these replies."""
+    node = make_node()
+    client, admin = CoreClient(node, 1), CoreClient(node, 2)
+    assert replies(client, "SET x value", "MULTI", "SET x 1", "GET x") == [b"OK", b"OK", b"QUEUED", b"QUEUED"]
+    assert admin.call("CONFIG", "SET", "maxmemory", "1") == b"OK"
+    assert replies(client, "EXEC") == ["EXECABORT Transaction discarded because of: " + OOM]
+    assert replies(client, "EXEC", "SET a 1", "GET x") == ["ERR EXEC without MULTI", OOM, b"value"]
+    assert replies(client, "MULTI", "SET y 1", "DISCARD") == [b"OK", OOM, b"OK"]
+    assert replies(client, "MULTI", "GET x", "EXEC") == [
+        b"OK", OOM, "EXECABORT Transaction discarded because of previous errors."]
+    admin.call("CONFIG", "SET", "maxmemory", "0")
+    assert replies(client, "SET a 1", "MULTI", "SET a 2", "SAVE", "EXEC") == [
+        b"OK", b"OK", b"QUEUED", "ERR Command not allowed inside a transaction",
+        "EXECABORT Transaction discarded because of previous errors."]
+    assert client.call("GET", "a") == b"1"
+
+
+def test_read_only_transactions_still_run():
+    node = make_node()
+    client, admin = CoreClient(node, 1), CoreClient(node, 2)
+    replies(client, "SET x value", "MULTI", "GET x", "PING")
+    admin.call("CONFIG", "SET", "maxmemory", "1")
+    assert client.call("EXEC") == [b"value", b"PONG"]
+
+
+def test_the_cron_sees_memory_come_back_under_the_limit():
+    node = make_node(maxmemory="10mb")
+    client = CoreClient(node, 1)
+    node.tick(node.now + 100, used_memory=20 * 1024 * 1024)
+    assert str(client.call("SET", "k", "v")) == OOM
+    node.tick(node.now + 200, used_memory=5 * 1024 * 1024)
+    assert client.call("SET", "k", "v") == b"OK"
