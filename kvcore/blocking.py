@@ -3,11 +3,13 @@
 A blocking command that finds no data calls `block`: the client gets a
 `Blocked` record and is listed, first come first served, under every
 (db index, key) it waits on. A command that adds data to a key calls
-`signal_key_ready`; after the command that did it has finished (and been
-propagated), the node calls `Blocking.serve_ready`, which offers each ready
-key to its waiters in arrival order through their ``resume`` function, as
-Redis's handleClientsBlockedOnKeys does; a waiter whose ``resume`` finds
-nothing for it (the data ran out, or the key holds another type) waits on.
+`signal_key_ready`, and the database signals every key it creates
+(Database.added: RENAME, COPY, MOVE, SORT STORE, RESTORE...); after the
+command that did it has finished (and been propagated), the node calls
+`Blocking.serve_ready`, which offers each ready key to its waiters in
+arrival order through their ``resume`` function, as Redis's
+handleClientsBlockedOnKeys does; a waiter whose ``resume`` finds nothing
+for it (the data ran out, or the key holds another type) waits on.
 Served clients then run the requests they sent while blocked.
 
 Deadlines are absolute milliseconds on the node's clock (0: wait forever);

@@ -129,17 +129,29 @@ class Database:
     # -- writing -----------------------------------------------------------
     def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
         """Store a value, replacing any other, dropping its TTL unless told not to."""
-        data = self.data
+        data, node = self.data, self.node
         if key not in data:
             self.order.keys.append(key)  # ScanOrder.append, inline
-        elif not keep_ttl and self.expires:
-            self.expires.pop(key, None)
-        data[key] = value
+            data[key] = value
+            if node.keyspace_events or node.blocking.waiting:
+                self.added(key)
+        else:
+            if not keep_ttl and self.expires:
+                self.expires.pop(key, None)
+            data[key] = value
         if self.raw_strings:
             self.raw_strings.pop(key, None)
-        self.node.stats.dirty += 1
+        node.stats.dirty += 1
         if self.watchers:
             self.touch(key)
+
+    def added(self, key: bytes) -> None:
+        """A key was created (Redis's dbAdd): clients blocked on it may be served, and a
+        ``new`` event is published. Callers check first that either can matter."""
+        node = self.node
+        if node.blocking.waiting:
+            node.blocking.signal(self.index, key)
+        node.notify_keyspace_event("new", key, self.index)
 
     def mark_raw(self, key: bytes) -> None:
         """The string at ``key`` was modified in place (APPEND, SETRANGE, bit and HLL commands):
@@ -147,7 +159,11 @@ class Database:
         self.raw_strings[key] = None
 
     def set_pairs(self, argv: list[bytes], start: int = 1) -> None:
-        """`set` for each key, value pair in ``argv[start:]``, in order (MSET)."""
+        """`set` for each key, value pair in ``argv[start:]``, in order (MSET).
+
+        Publishes no ``new`` events and wakes nobody (a string serves no blocked
+        client): with notifications on, MSET calls `set` for each pair instead.
+        """
         data = self.data
         expires = self.expires
         order = self.order.keys

@@ -3,7 +3,10 @@
 `notify-keyspace-events` is a string of class letters (Redis's own): K and E
 choose the __keyspace@db__ and __keyevent@db__ channels, the others choose
 event classes. Families name only the event (``"lpush"``); its class comes
-from `EVENT_CLASSES`, so the classification lives in one place.
+from `EVENT_CLASSES`, so the classification lives in one place: an event
+not listed there is generic ('g': del, expire, persist, rename_from,
+rename_to, copy_to, move_from, move_to, restore). The database publishes
+``new`` itself whenever a key is created (Database.added).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ VALID = set("KEg$lshzxetmdnA")
 
 EVENT_CLASSES = {
     **dict.fromkeys(["set", "setrange", "incrby", "incrbyfloat", "append", "setbit", "pfadd"], "$"),
-    **dict.fromkeys(["lpush", "rpush", "lpop", "rpop", "linsert", "lset", "lrem", "ltrim"], "l"),
+    **dict.fromkeys(["lpush", "rpush", "lpop", "rpop", "linsert", "lset", "lrem", "ltrim", "sortstore"], "l"),
     **dict.fromkeys(["sadd", "srem", "spop", "sinterstore", "sunionstore", "sdiffstore"], "s"),
     **dict.fromkeys(["hset", "hdel", "hincrby", "hincrbyfloat"], "h"),
     **dict.fromkeys(
@@ -29,7 +32,17 @@ EVENT_CLASSES = {
 }
 
 
-def normalise(text: str) -> str:
+class Flags(str):
+    """A normalised flag string (what CONFIG GET shows) that remembers the classes in force.
+
+    Redis's spelling loses 'n' next to 'A' ("KEAn" reads back "AKE") while
+    the class stays on, so the letters that count are kept apart in ``active``.
+    """
+
+    active: str
+
+
+def normalise(text: str) -> Flags:
     """CONFIG's spelling of a flag string, as keyspaceEventsFlagsToString writes it.
 
     Raises ValueError with Redis's text for a letter it does not know.
@@ -41,7 +54,9 @@ def normalise(text: str) -> str:
         out = "A"
     else:
         out = "".join(c for c in ALL_CLASSES + "n" if c in flags)
-    return out + "".join(c for c in "KEm" if c in flags)
+    result = Flags(out + "".join(c for c in "KEm" if c in flags))
+    result.active = "".join(c for c in ALL_CLASSES + "nmKE" if c in flags)
+    return result
 
 
 def enabled(flags: str) -> bool:
@@ -49,12 +64,11 @@ def enabled(flags: str) -> bool:
     return bool(flags) and (KEYSPACE in flags or KEYEVENT in flags)
 
 
-def notify(node, flags: str, event: str, key: bytes, db_index: int) -> None:
-    """Publish one event on the channels the (normalised) flags ask for."""
+def notify(node, flags: Flags, event: str, key: bytes, db_index: int) -> None:
+    """Publish one event on the channels the flags (as `normalise` made them) ask for."""
     from kvcore.commands.pubsub import publish_message
 
-    event_class = EVENT_CLASSES.get(event, "g")
-    if event_class not in flags and not ("A" in flags and event_class in ALL_CLASSES):
+    if EVENT_CLASSES.get(event, "g") not in flags.active:
         return
     name = event.encode()
     if KEYSPACE in flags:

@@ -9,7 +9,6 @@ counters are not kept, so IDLETIME and FREQ are checked and then ignored.
 from __future__ import annotations
 
 from kvcore import errors, rdb
-from kvcore.blocking import signal_key_ready
 from kvcore.commands.args import LLONG_MAX, parse_int
 from kvcore.commands.table import Flag, Registry
 from kvcore.reply import OK, Error
@@ -87,12 +86,14 @@ def restore(client, argv):
         ttl = (ttl + node.now + LLONG_MAX + 1) % _ULLONG - LLONG_MAX - 1  # a long long sum, as C wraps it
     if ttl and ttl <= node.now and not node.is_replica:
         return _restore_expired(client, key, options.replace)
+    replaced = options.replace and key in db.data
     db.set(key, value)
+    if replaced:
+        db.added(key)  # Redis deletes the old key and adds a new one: a "new" event all the same
     if ttl:
         db.set_expire(key, ttl)
         if not options.absttl:
             client.propagate_as = [[argv[0], key, b"%d" % ttl, *argv[3:], b"ABSTTL"]]
-    signal_key_ready(db, key)
     node.notify_keyspace_event("restore", key, db.index)
     return OK
 

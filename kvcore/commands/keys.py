@@ -66,11 +66,13 @@ OBJECT_HELP = [
 
 # -- existence and deletion ----------------------------------------------------
 def _delete_live(db, keys: list[bytes]) -> int:
-    """Delete each key that is live (an expired one is expired, not counted)."""
+    """Delete each key that is live (an expired one is expired, not counted), publishing ``del``."""
     deleted = 0
+    notify = db.node.notify_keyspace_event
     for key in keys:
         if db.get(key) is not None and db.delete(key):
             deleted += 1
+            notify("del", key, db.index)
     return deleted
 
 
@@ -197,6 +199,9 @@ def _rename(client, argv, nx: bool):
     if when is not None:
         db.set_expire(dst, when)
     db.delete(src)
+    notify = client.node.notify_keyspace_event
+    notify("rename_from", src, db.index)
+    notify("rename_to", dst, db.index)
     return 1 if nx else OK
 
 
@@ -275,6 +280,7 @@ def copy_(client, argv):
     carry_raw(src_db, src, dst_db, dst)
     if when is not None:
         dst_db.set_expire(dst, when)
+    client.node.notify_keyspace_event("copy_to", dst, dst_db.index)
     return 1
 
 
@@ -294,6 +300,9 @@ def move(client, argv):
     if when is not None:
         dst_db.set_expire(key, when)
     src_db.delete(key)
+    notify = client.node.notify_keyspace_event
+    notify("move_from", key, src_db.index)
+    notify("move_to", key, dst_db.index)
     return 1
 
 
@@ -345,10 +354,12 @@ def _expire(client, argv, basetime: int, unit_ms: int):
     if when <= node.now and not node.is_replica and not node.loading:
         db.delete(key)
         client.propagate_as = [[b"UNLINK" if node.config["lazyfree-lazy-expire"] else b"DEL", key]]
+        node.notify_keyspace_event("del", key, db.index)
         return 1
     db.set_expire(key, when)
     if name != "pexpireat":
         client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when, *argv[3:]]]
+    node.notify_keyspace_event("expire", key, db.index)
     return 1
 
 
@@ -414,8 +425,11 @@ def pexpiretime(client, argv):
 @command("persist", 2, W | F, (1, 1, 1), since="2.2.0")
 def persist(client, argv):
     """PERSIST key"""
-    db = client.db
-    return 1 if db.get(argv[1]) is not None and db.persist(argv[1]) else 0
+    db, key = client.db, argv[1]
+    if db.get(key) is None or not db.persist(key):
+        return 0
+    client.node.notify_keyspace_event("persist", key, db.index)
+    return 1
 
 
 # -- OBJECT --------------------------------------------------------------------

@@ -233,12 +233,15 @@ def _sort(client, argv, readonly: bool):
 
 
 def _store(db, key: bytes, output: list) -> int:
+    """STORE: the output as a list at ``key`` (``sortstore``), or no key at all (``del`` if one went)."""
+    notify = db.node.notify_keyspace_event
     if output:
         db.set(key, ListValue(b"" if item is None else item for item in output))
         if len(output) > 1:
             db.written(key, len(output) - 1)
-    else:
-        db.delete(key)
+        notify("sortstore", key, db.index)
+    elif db.delete(key):
+        notify("del", key, db.index)
     return len(output)
 
 

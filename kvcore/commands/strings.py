@@ -203,10 +203,13 @@ def mset(client, argv):
     """MSET key value [key value ...]"""
     if len(argv) % 2 == 0:
         raise Error(errors.wrong_arity("mset"))
-    client.db.set_pairs(argv)
-    if client.node.keyspace_events:
+    db = client.db
+    if client.node.keyspace_events:  # "new" (for a new key) then "set", key by key, as Redis
         for i in range(1, len(argv), 2):
+            db.set(argv[i], argv[i + 1])
             notify(client, "set", argv[i])
+    else:
+        db.set_pairs(argv)
     return OK
 
 

@@ -488,6 +488,58 @@ def scenario_wrong_type_ready(world) -> None:
     assert world.replies(a, 1) == [[b"k", b"v"]]
 
 
+def scenario_key_created_by_rename(world) -> None:
+    """A key created by RENAME / RENAMENX serves its waiters (Redis signals every key a db adds)."""
+    a, b, writer = world.client(), world.client(), world.client()
+    world.send(a, "BLPOP", "foo", 0)
+    world.send(b, "BLMPOP", 0, 1, "bar", "LEFT", "COUNT", 2)
+    world.send(writer, "RPUSH", "bob", "abc", "def", "hij")
+    world.send(writer, "RENAME", "bob", "foo")
+    assert world.replies(a, 1) == [[b"foo", b"abc"]]
+    world.send(writer, "RENAMENX", "foo", "bar")
+    assert world.replies(b, 1) == [[b"bar", [b"def", b"hij"]]]
+    world.send(writer, "EXISTS", "foo", "bar", "bob")
+    assert world.replies(writer, 4) == [3, OK, 1, 0]
+
+
+def scenario_key_created_by_copy_and_sort_store(world) -> None:
+    """COPY and SORT ... STORE serve list and sorted-set waiters; a key of another type serves nobody."""
+    a, b, writer = world.client(), world.client(), world.client()
+    world.send(a, "BLPOP", "foo", 0)
+    world.send(b, "BZPOPMIN", "zfoo", 0)
+    world.send(writer, "SET", "str", "x")
+    world.send(writer, "COPY", "str", "foo")
+    assert world.replies(a, 0) == []
+    world.send(writer, "DEL", "foo")
+    world.send(writer, "RPUSH", "src", "c", "a", "b")
+    world.send(writer, "SORT", "src", "ALPHA", "STORE", "foo")
+    assert world.replies(a, 1) == [[b"foo", b"a"]]
+    world.send(writer, "ZADD", "zsrc", 1, "m")
+    world.send(writer, "COPY", "zsrc", "zfoo")
+    assert world.replies(b, 1) == [[b"zfoo", b"m", b"1"]]
+    world.send(writer, "LRANGE", "foo", 0, -1)
+    assert world.replies(writer, 9) == [OK, 1, 1, 3, 3, 1, 1, [b"b", b"c"]]
+
+
+def scenario_key_created_by_move_and_restore(world) -> None:
+    """MOVE into the waiter's database and RESTORE serve their waiters."""
+    a, b, writer = world.client(), world.client(), world.client()
+    world.send(a, "BLMPOP", 0, 1, "k", "RIGHT")
+    world.send(b, "BZPOPMIN", "z", 0)
+    world.send(writer, "RPUSH", "l", "x", "y")
+    world.send(writer, "DUMP", "l")
+    replies = world.replies(writer, 2)
+    world.send(writer, "RESTORE", "k", 0, replies[1])
+    assert world.replies(a, 1) == [[b"k", [b"y"]]]
+    world.send(writer, "SELECT", 1)
+    world.send(writer, "ZADD", "z", 2, "m")
+    world.send(writer, "MOVE", "z", 0)
+    assert world.replies(b, 1) == [[b"z", b"m", b"2"]]
+    world.send(writer, "SELECT", 0)
+    world.send(writer, "LRANGE", "k", 0, -1)
+    assert world.replies(writer, 6) == [OK, OK, 1, 1, OK, [b"x"]]
+
+
 SCENARIOS = [
     scenario_fifo,
     scenario_queued_requests,
@@ -497,6 +549,9 @@ SCENARIOS = [
     scenario_disconnected_waiter,
     scenario_push_in_transaction,
     scenario_wrong_type_ready,
+    scenario_key_created_by_rename,
+    scenario_key_created_by_copy_and_sort_store,
+    scenario_key_created_by_move_and_restore,
 ]
 
 
