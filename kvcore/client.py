@@ -109,10 +109,15 @@ class Client:
             text += "T"
         return text or "N"
 
-    def info_line(self) -> str:
-        """The CLIENT LIST / CLIENT INFO line for this connection."""
+    def info_line(self, running: list[bytes] | None = None) -> str:
+        """The CLIENT LIST / CLIENT INFO line for this connection.
+
+        ``running`` is the request this client is executing (the one that
+        asked for the line): Redis still has it in the query buffer, so
+        ``qbuf`` counts it, as its multibulk encoding, with the unparsed bytes.
+        """
         now = self.node.now
-        qbuf = self.reader.buffered()
+        qbuf = self.reader.buffered() + (request_size(running) if running else 0)
         return (
             f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.conn} "
             f"name={self.name.decode('utf-8', 'replace')} age={(now - self.created_ms) // 1000} "
@@ -123,3 +128,8 @@ class Client:
             f"tot-mem=1024 events=r cmd={self.last_command} user={self.user} redir=-1 "
             f"resp={3 if self.resp3 else 2}"
         )
+
+
+def request_size(argv: list[bytes]) -> int:
+    """The bytes of ``argv`` sent as a RESP multibulk request."""
+    return len(b"*%d\r\n" % len(argv)) + sum(len(b"$%d\r\n" % len(arg)) + len(arg) + 2 for arg in argv)

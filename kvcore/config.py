@@ -32,6 +32,17 @@ def parse_memory(text: str) -> int:
     raise ConfigError("argument must be a memory value")
 
 
+def _parse_percent(text: str) -> int | None:
+    """``N%`` as Redis's string2ll reads N (no sign, no leading zero), stored negated as Redis
+    stores percentages; None when the text is not one."""
+    if len(text) > 1 and text.endswith("%") and _STRICT_NATURAL.fullmatch(text[:-1]):
+        return -int(text[:-1])
+    return None
+
+
+_STRICT_NATURAL = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
 def _parse_int(text: str) -> int:
     try:
         return int(text)
@@ -65,7 +76,7 @@ _DECIMAL = re.compile(r"[+-]?[0-9]+")
 class Option:
     name: str
     default: str
-    kind: str  # int, memory, bool, string, enum, events, save
+    kind: str  # int, memory, bool, string, enum, flags, events, save
     mutable: bool = True
     choices: tuple[str, ...] = ()
     low: int | None = None
@@ -73,12 +84,18 @@ class Option:
     alias: str | None = None
     clamp: tuple[int, int] | None = None  # accepted, then held within these bounds (hz)
     hidden: bool = False  # a debugging option: CONFIG GET finds it by its exact name only, as Redis
+    protected: bool = False  # CONFIG SET only under enable-protected-configs (yes, or local for local clients)
+    percent: bool = False  # a memory option that also takes ``N%`` (N <= -low), held as -N
 
     def parse(self, text: str):
         if self.kind == "int":
             value = _parse_int(text)
+        elif self.kind == "memory" and self.percent:
+            value = self._parse_memory_or_percent(text)
         elif self.kind == "memory":
             value = parse_memory(text)
+        elif self.kind == "flags":
+            return self._parse_flags(text)
         elif self.kind == "bool":
             return _parse_bool(text)
         elif self.kind == "events":
@@ -105,12 +122,46 @@ class Option:
             value = min(max(value, self.clamp[0]), self.clamp[1])
         return value
 
+    def _parse_memory_or_percent(self, text: str) -> int:
+        """numericParseString for a MEMORY|PERCENT config: a memory value, else ``N%``."""
+        try:
+            return parse_memory(text)
+        except ConfigError:
+            pass
+        value = _parse_percent(text)
+        if value is None:
+            raise ConfigError("argument must be a memory or percent value")
+        if value < (self.low or 0):
+            raise ConfigError(f"percentage argument must be less or equal to {-(self.low or 0)}")
+        return value
+
+    def _parse_flags(self, text: str) -> str:
+        """A multi-argument enum (shutdown-on-sigint): several words OR'ed together; the value
+        is kept in the form CONFIG GET shows, the names in the table's order (a choice's bit
+        is 1 << its index - 1, the first choice being 0)."""
+        words = text.split(" ")
+        bits = 0
+        for word in words:
+            lower = word.lower()
+            if lower not in self.choices:
+                raise ConfigError("argument(s) must be one of the following: " + ", ".join(self.choices))
+            index = self.choices.index(lower)
+            bits |= 1 << index - 1 if index else 0
+        if bits & 0b11 == 0b11:  # shutdown_on_sig's save and nosave, as isValidShutdownOnSigFlags
+            raise ConfigError("shutdown options SAVE and NOSAVE can't be used simultaneously")
+        if not bits:
+            return self.choices[0]
+        return " ".join(name for index, name in enumerate(self.choices) if index and bits & 1 << index - 1)
+
     def format(self, value) -> str:
         if self.kind == "bool":
             return "yes" if value else "no"
+        if self.percent and value < 0:
+            return f"{-value}%"
         return str(value)
 
 
+PROTECTED_ACTION = ("no", "yes", "local")
 INT_MAX = 2**31 - 1
 LLONG_MAX = 2**63 - 1
 LLONG_MIN = -(2**63)
@@ -119,8 +170,8 @@ OPTIONS = [
     Option("port", "6379", "int", low=0, high=65535),
     Option("bind", "127.0.0.1", "string"),
     Option("unixsocket", "", "string", mutable=False),
-    Option("dir", ".", "string"),
-    Option("dbfilename", "dump.rdb", "string"),
+    Option("dir", ".", "string", protected=True),
+    Option("dbfilename", "dump.rdb", "string", protected=True),
     Option("databases", "16", "int", mutable=False, low=1, high=INT_MAX),
     Option("hz", "10", "int", low=0, high=INT_MAX, clamp=(1, 500)),
     Option("loglevel", "notice", "enum", choices=("debug", "verbose", "notice", "warning")),
@@ -152,18 +203,23 @@ OPTIONS = [
     Option("aof-use-rdb-preamble", "yes", "bool"),
     Option("aof-timestamp-enabled", "no", "bool"),
     Option("rdbcompression", "yes", "bool"),
-    Option("rdbchecksum", "yes", "bool"),
+    Option("rdbchecksum", "yes", "bool", mutable=False),
     # Microseconds a background save or rewrite child sleeps per key (Redis's test suite keeps
     # children alive with it); negative: 1 us with probability 1/-n, as Redis's debugDelay.
     Option("rdb-key-save-delay", "0", "int", low=-(2**31), high=INT_MAX, hidden=True),
+    # Redis 7.0's other hidden (debugging) options, stored only.
+    Option("key-load-delay", "0", "int", low=-(2**31), high=INT_MAX, hidden=True),
+    Option("loading-process-events-interval-bytes", "2097152", "int", low=1024, high=INT_MAX, hidden=True),
+    Option("watchdog-period", "0", "int", low=0, high=INT_MAX, hidden=True),
+    Option("use-exit-on-panic", "no", "bool", hidden=True),
+    Option("lua-enable-deprecated-api", "no", "bool", mutable=False, hidden=True),
     Option("stop-writes-on-bgsave-error", "yes", "bool"),
     Option("slowlog-log-slower-than", "10000", "int", low=-1, high=LLONG_MAX),
     Option("slowlog-max-len", "128", "int", low=0, high=LLONG_MAX),
     Option("latency-monitor-threshold", "0", "int", low=0, high=LLONG_MAX),
     Option("notify-keyspace-events", "", "events"),
-    Option("lua-time-limit", "5000", "int"),
-    Option("busy-reply-threshold", "5000", "int"),
-    Option("replicaof", "", "string", alias="slaveof"),
+    Option("busy-reply-threshold", "5000", "int", low=0, high=LLONG_MAX, alias="lua-time-limit"),
+    Option("replicaof", "", "string", mutable=False, alias="slaveof"),
     Option("replica-read-only", "yes", "bool", alias="slave-read-only"),
     Option("replica-serve-stale-data", "yes", "bool", alias="slave-serve-stale-data"),
     Option("repl-backlog-size", "1048576", "memory", low=1, high=LLONG_MAX),
@@ -189,8 +245,8 @@ OPTIONS = [
     Option("lfu-log-factor", "10", "int", low=0),
     Option("lfu-decay-time", "1", "int", low=0),
     Option("io-threads", "1", "int", mutable=False, low=1, high=128),
-    Option("enable-debug-command", "yes", "string", mutable=False),
-    Option("supervised", "no", "string", mutable=False),
+    Option("enable-debug-command", "yes", "enum", mutable=False, choices=PROTECTED_ACTION),
+    Option("supervised", "no", "enum", mutable=False, choices=("upstart", "systemd", "auto", "no")),
     Option("always-show-logo", "no", "bool", mutable=False),
     Option("set-proc-title", "yes", "bool", mutable=False),
     Option("seed", "0", "int", mutable=False, hidden=True),  # kvserver's: the core's random seed (0: random)
@@ -199,9 +255,11 @@ OPTIONS = [
 # Options redis-server 7.0 has that kvsim accepts and reports but does not act
 # on (TLS, the cluster bus, defragmentation, CPU lists...), so that redis.conf
 # files and test suites written for Redis start unchanged.
+SHUTDOWN_FLAGS = ("default", "save", "nosave", "now", "force")
+SYSLOG_FACILITIES = ("user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7")
 ACCEPTED_ONLY = [
-    Option("acl-pubsub-default", "resetchannels", "string"),
-    Option("aclfile", "", "string"),
+    Option("acl-pubsub-default", "resetchannels", "enum", choices=("allchannels", "resetchannels")),
+    Option("aclfile", "", "string", mutable=False),
     Option("acllog-max-len", "128", "int"),
     Option("active-defrag-cycle-max", "25", "int"),
     Option("active-defrag-cycle-min", "1", "int"),
@@ -212,10 +270,10 @@ ACCEPTED_ONLY = [
     Option("activedefrag", "no", "bool"),
     Option("aof-disable-auto-gc", "no", "bool"),
     Option("aof-rewrite-incremental-fsync", "yes", "bool"),
-    Option("aof_rewrite_cpulist", "", "string"),
-    Option("bgsave_cpulist", "", "string"),
+    Option("aof_rewrite_cpulist", "", "string", mutable=False),
+    Option("bgsave_cpulist", "", "string", mutable=False),
     Option("bind-source-addr", "", "string"),
-    Option("bio_cpulist", "", "string"),
+    Option("bio_cpulist", "", "string", mutable=False),
     Option("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", "string"),
     Option("cluster-allow-pubsubshard-when-down", "yes", "bool"),
     Option("cluster-allow-reads-when-down", "no", "bool"),
@@ -225,39 +283,39 @@ ACCEPTED_ONLY = [
     Option("cluster-announce-ip", "", "string"),
     Option("cluster-announce-port", "0", "int"),
     Option("cluster-announce-tls-port", "0", "int"),
-    Option("cluster-config-file", "nodes.conf", "string"),
+    Option("cluster-config-file", "nodes.conf", "string", mutable=False),
     Option("cluster-link-sendbuf-limit", "0", "int"),
     Option("cluster-migration-barrier", "1", "int"),
     Option("cluster-node-timeout", "15000", "int"),
-    Option("cluster-port", "0", "int"),
-    Option("cluster-preferred-endpoint-type", "ip", "string"),
+    Option("cluster-port", "0", "int", mutable=False),
+    Option("cluster-preferred-endpoint-type", "ip", "enum", choices=("ip", "hostname", "unknown-endpoint")),
     Option("cluster-replica-no-failover", "no", "bool", alias="cluster-slave-no-failover"),
     Option("cluster-replica-validity-factor", "10", "int", alias="cluster-slave-validity-factor"),
     Option("cluster-require-full-coverage", "yes", "bool"),
     Option("crash-log-enabled", "yes", "bool"),
     Option("crash-memcheck-enabled", "yes", "bool"),
-    Option("disable-thp", "yes", "bool"),
+    Option("disable-thp", "yes", "bool", mutable=False),
     Option("dynamic-hz", "yes", "bool"),
-    Option("enable-module-command", "no", "bool"),
-    Option("enable-protected-configs", "no", "bool"),
+    Option("enable-module-command", "no", "enum", mutable=False, choices=PROTECTED_ACTION),
+    Option("enable-protected-configs", "no", "enum", mutable=False, choices=PROTECTED_ACTION),
     Option("ignore-warnings", "", "string"),
-    Option("io-threads-do-reads", "no", "bool"),
+    Option("io-threads-do-reads", "no", "bool", mutable=False),
     Option("jemalloc-bg-thread", "yes", "bool"),
     Option("latency-tracking", "yes", "bool"),
     Option("latency-tracking-info-percentiles", "50 99 99.9", "string"),
     Option("masterauth", "", "string"),
     Option("masteruser", "", "string"),
-    Option("maxmemory-clients", "0", "int"),
+    Option("maxmemory-clients", "0", "memory", low=-100, high=LLONG_MAX, percent=True),
     Option("maxmemory-eviction-tenacity", "10", "int"),
-    Option("oom-score-adj", "no", "bool"),
+    Option("oom-score-adj", "no", "enum", choices=("no", "yes", "relative", "absolute")),
     Option("oom-score-adj-values", "0 200 800", "string"),
     Option("proc-title-template", "{title} {listen-addr} {server-mode}", "string"),
-    Option("propagation-error-behavior", "ignore", "string"),
+    Option("propagation-error-behavior", "ignore", "enum", choices=("ignore", "panic", "panic-on-replicas")),
     Option("rdb-del-sync-files", "no", "bool"),
     Option("rdb-save-incremental-fsync", "yes", "bool"),
     Option("repl-backlog-ttl", "3600", "int"),
     Option("repl-disable-tcp-nodelay", "no", "bool"),
-    Option("repl-diskless-load", "disabled", "string"),
+    Option("repl-diskless-load", "disabled", "enum", choices=("disabled", "on-empty-db", "swapdb")),
     Option("repl-diskless-sync", "yes", "bool"),
     Option("repl-diskless-sync-delay", "5", "int"),
     Option("repl-diskless-sync-max-replicas", "0", "int"),
@@ -269,18 +327,18 @@ ACCEPTED_ONLY = [
     Option("replica-ignore-maxmemory", "yes", "bool", alias="slave-ignore-maxmemory"),
     Option("replica-lazy-flush", "no", "bool", alias="slave-lazy-flush"),
     Option("replica-priority", "100", "int", alias="slave-priority"),
-    Option("sanitize-dump-payload", "no", "bool"),
-    Option("server_cpulist", "", "string"),
-    Option("shutdown-on-sigint", "default", "string"),
-    Option("shutdown-on-sigterm", "default", "string"),
+    Option("sanitize-dump-payload", "no", "enum", choices=("no", "yes", "clients")),
+    Option("server_cpulist", "", "string", mutable=False),
+    Option("shutdown-on-sigint", "default", "flags", choices=SHUTDOWN_FLAGS),
+    Option("shutdown-on-sigterm", "default", "flags", choices=SHUTDOWN_FLAGS),
     Option("shutdown-timeout", "10", "int"),
-    Option("socket-mark-id", "0", "int"),
+    Option("socket-mark-id", "0", "int", mutable=False),
     Option("stream-node-max-bytes", "4096", "int"),
     Option("stream-node-max-entries", "100", "int"),
-    Option("syslog-enabled", "no", "bool"),
-    Option("syslog-facility", "local0", "string"),
-    Option("syslog-ident", "redis", "string"),
-    Option("tls-auth-clients", "yes", "bool"),
+    Option("syslog-enabled", "no", "bool", mutable=False),
+    Option("syslog-facility", "local0", "enum", mutable=False, choices=SYSLOG_FACILITIES),
+    Option("syslog-ident", "redis", "string", mutable=False),
+    Option("tls-auth-clients", "yes", "enum", choices=("no", "yes", "optional")),
     Option("tls-ca-cert-dir", "", "string"),
     Option("tls-ca-cert-file", "", "string"),
     Option("tls-cert-file", "", "string"),
@@ -301,7 +359,7 @@ ACCEPTED_ONLY = [
     Option("tls-session-cache-timeout", "300", "int"),
     Option("tls-session-caching", "yes", "bool"),
     Option("tracking-table-max-keys", "1000000", "int"),
-    Option("unixsocketperm", "0", "int"),
+    Option("unixsocketperm", "0", "int", mutable=False),
 ]
 OPTIONS += ACCEPTED_ONLY
 
@@ -312,9 +370,12 @@ Listener = Callable[[str, object], None]
 class Config:
     """The values in force, typed, plus listeners told of every change."""
 
-    def __init__(self, overrides: dict[str, str] | None = None) -> None:
+    def __init__(self, overrides: dict[str, str] | None = None,
+                 renamed_commands: list[tuple[str, str]] | None = None) -> None:
         self.values = {opt.name: opt.parse(opt.default) for opt in OPTIONS}
         self.listeners: list[Listener] = []
+        # rename-command directives (config file only, as in Redis): (name, new name or "" to remove)
+        self.renamed_commands = list(renamed_commands or ())
         for name, text in (overrides or {}).items():
             self.load(name, text)
 

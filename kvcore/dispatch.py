@@ -188,15 +188,19 @@ def _execute_without_reply(node, client, argv: list[bytes]) -> None:
 
 
 def call(node, client, cmd: Command, argv: list[bytes]):
-    """Invoke a handler: stats, MONITOR feed, propagation of writes."""
+    """Invoke a handler: stats, MONITOR feed, propagation of writes.
+
+    MONITOR sees a command after it ran, as in Redis 7.0: EXEC after the
+    commands it ran, SELECT with the database it selected.
+    """
     stats = node.stats
-    if node.monitors and not cmd.flags._value_ & _UNMONITORED:
-        _feed_monitors(node, client, argv)
     dirty_before = stats.dirty
     try:
         reply = cmd.handler(client, argv)
     except Error as exc:
         reply = exc
+    if node.monitors and not cmd.flags._value_ & _UNMONITORED:
+        _feed_monitors(node, client, argv)
     cmd.calls += 1
     stats.total_commands_processed += 1
     client.last_command = cmd.name if cmd.container is None else cmd.fullname

@@ -23,7 +23,7 @@ from kvcore.blocking import Blocking
 from kvcore.client import Client
 from kvcore.commands import TABLE
 from kvcore.commands.server import slowlog_record
-from kvcore.commands.table import Flag, node_table
+from kvcore.commands.table import Flag, node_table, rename_commands
 from kvcore.config import Config
 from kvcore.dispatch import run_requests
 from kvcore.effects import AppendLog, Close, Send, Shutdown
@@ -70,7 +70,7 @@ class Node:
         self.now = now
         self.start_ms = now
         self.run_id = "%040x" % rng.getrandbits(160)
-        self.table = node_table(TABLE)
+        self.table = rename_commands(node_table(TABLE), self.config.renamed_commands)
         self.dbs = [Database(i, self) for i in range(self.config["databases"])]
         self.clients: dict[int, Client] = {}
         self.clients_with_output: list[Client] = []
@@ -227,29 +227,41 @@ class Node:
         self.aof_write_error = ""
         self.aof.written(self._log_job_bytes)
         self.update_write_gate()
-        released: dict[int, list[bytes]] = {}
-        closes: list[int] = []
-        while self._held and self._held[0][0] <= self._durable_records:
-            _, held_sends, held_closes = self._held.popleft()
-            for conn, data in held_sends:
-                released.setdefault(conn, []).append(data)
-            closes += held_closes
-        self._effects.extend(Send(conn, b"".join(parts)) for conn, parts in released.items())
-        self._effects.extend(Close(conn) for conn in closes)
+        held = self._held
+        durable = self._durable_records
+        if not held or held[0][0] > durable:
+            return
+        _, sends, closes = held.popleft()
+        if held and held[0][0] <= durable:  # several batches
+            sends, closes = list(sends), list(closes)
+            while held and held[0][0] <= durable:
+                _, held_sends, held_closes = held.popleft()
+                sends += held_sends
+                closes += held_closes
+            if len({conn for conn, _ in sends}) < len(sends):  # one Send per connection, its replies in order
+                released: dict[int, list[bytes]] = {}
+                for conn, data in sends:
+                    released.setdefault(conn, []).append(data)
+                sends = [(conn, b"".join(parts)) for conn, parts in released.items()]
+        self._effects += [Send(conn, data) for conn, data in sends]
+        self._effects += [Close(conn) for conn in closes]
 
     # -- outputs -----------------------------------------------------------
-    def take_effects(self) -> list:
+    def take_effects(self, start_log: bool = True) -> list:
         """Every effect since the last call: log writes first, then replies.
 
         Replies wait while any record produced before them is not yet durable
         (a read may have seen that write). One log job is in flight at a time;
         records produced meanwhile go together in the next (group commit).
+        ``start_log=False``: start no log job now (the runtime gathers more
+        records for it first); the records wait, and so do their replies.
         """
         effects, self._effects = self._effects, []
         if self.halted:
             return [effect for effect in effects if type(effect) is Shutdown]
         sends, closes = self._collect_output()
-        if self._log_records and self._log_job is None and not self.aof_write_error and self.aof.may_write_now():
+        if start_log and self._log_records and self._log_job is None and not self.aof_write_error \
+                and self.aof.may_write_now():
             self._start_log_job(effects)
         produced = self._durable_records + len(self._log_records)
         if produced > self._durable_records:
@@ -430,7 +442,15 @@ class Node:
         if db_index != self._log_db:
             self._log_records.append(encode_command([b"SELECT", b"%d" % db_index]))
             self._log_db = db_index
-        self._log_records.append(encode_command(argv))
+        # encode_command's bytes, in one formatting for the commonest shapes (SET, INCR, ...)
+        if len(argv) == 3:
+            a, b, c = argv
+            self._log_records.append(b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b, len(c), c))
+        elif len(argv) == 2:
+            a, b = argv
+            self._log_records.append(b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b))
+        else:
+            self._log_records.append(encode_command(argv))
 
     def begin_propagation_block(self) -> int:
         """Mark where a group of propagated writes starts (EXEC, a command logged as several)."""

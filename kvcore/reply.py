@@ -145,6 +145,16 @@ class Push:
         self.items = list(items)
 
 
+class Attribute:
+    """A reply preceded by RESP3 attributes (``|``: a map of extra data); RESP2 sends the reply alone."""
+
+    __slots__ = ("pairs", "reply")
+
+    def __init__(self, pairs, reply) -> None:
+        self.pairs = list(pairs)
+        self.reply = reply
+
+
 class Raw:
     """Bytes already encoded identically for RESP2 and RESP3."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from kvcore.reply import (
+    Attribute,
     BigNumber,
     Bool,
     Double,
@@ -144,6 +145,15 @@ def _big_number(reply: BigNumber, resp3: bool, out: list[bytes]) -> None:
         _encode_into(b"%d" % reply.value, resp3, out)
 
 
+def _attribute(reply: Attribute, resp3: bool, out: list[bytes]) -> None:
+    if resp3:
+        out.append(b"|%d\r\n" % len(reply.pairs))
+        for key, value in reply.pairs:
+            _encode_into(key, resp3, out)
+            _encode_into(value, resp3, out)
+    _encode_into(reply.reply, resp3, out)
+
+
 def _raw(reply: Raw, resp3: bool, out: list[bytes]) -> None:
     out.append(reply.data)
 
@@ -163,6 +173,7 @@ _ENCODERS = {
     Bool: _bool,
     Verbatim: _verbatim,
     BigNumber: _big_number,
+    Attribute: _attribute,
     Raw: _raw,
     bytearray: _bytearray,
     memoryview: _bytearray,

@@ -10,13 +10,22 @@ from.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
+from kvcore.commands import TABLE
 from kvcore.config import BY_NAME, Config, ConfigError
 from kvcore.protocol import quote_repr, split_inline
 
 VERSION = "7.0.15"
-MULTI_ARG_OPTIONS = {"save", "bind", "replicaof"}
+# Redis's MULTI_ARG_CONFIGs: they take any number of words (one word holding spaces is split).
+MULTI_ARG_OPTIONS = {
+    "save", "bind", "replicaof", "client-output-buffer-limit", "oom-score-adj-values",
+    "latency-tracking-info-percentiles", "shutdown-on-sigint", "shutdown-on-sigterm",
+}
+MULTI_ARG_COUNTS = {"replicaof": 2, "oom-score-adj-values": 3}  # words they check for themselves
+# Directives Redis 7.0 still accepts, and ignores, with this many words after the name.
+DEPRECATED_OPTIONS = {"list-max-ziplist-entries": 1, "list-max-ziplist-value": 1, "lua-replicate-commands": 1}
 _INCLUDE_DEPTH_MAX = 16
 
 
@@ -94,7 +103,12 @@ def read_file(path: str, origin: ConfigLine | None = None, depth: int = 0) -> li
 
 
 def parse_command_line(argv: list[str]) -> StartOptions:
-    """redis-server's argument rules: [config-file] [--name value...]..."""
+    """redis-server 7.0's main(): [config-file] then options, appended to the config text.
+
+    ``--name`` starts a line; an argv with spaces (``"--maxmemory 700mb"``) goes in raw; other
+    words are quoted values of the current line, and a ``--x`` word is one too while the
+    current option still has no value. ``-`` first or last reads the config from stdin.
+    """
     options = StartOptions()
     if argv and argv[0] in ("-v", "--version"):
         options.action = "version"
@@ -103,27 +117,42 @@ def parse_command_line(argv: list[str]) -> StartOptions:
         options.action = "help"
         return options
     rest = argv
-    file_text = ""
-    if argv and not argv[0].startswith("--"):
+    if argv and not argv[0].startswith("-"):
         options.config_file = argv[0]
         rest = argv[1:]
-        if options.config_file == "-":
-            import sys
+    text = _read_text(options.config_file) if options.config_file else ""
+    from_stdin, option_text = _options_text(rest, first=not options.config_file)
+    if from_stdin:
+        import sys
 
-            file_text = sys.stdin.read()
-            lines = parse_text(file_text)
-        else:
-            file_text = _read_text(options.config_file)
-            lines = parse_text(file_text)
-    else:
-        lines = []
-    number = file_text.count("\n") + 2
-    for words in _group_options(rest):
-        text = " ".join([words[0]] + [quote(word) for word in words[1:]])
-        lines.append(ConfigLine(number, text, words))
-        number += 1
+        text += sys.stdin.read()
+    lines = parse_text(text)
+    if option_text:
+        lines += parse_text(option_text, text.count("\n") + 2)
     options.lines = lines
     return options
+
+
+def _options_text(args: list[str], first: bool) -> tuple[bool, str]:
+    """The config text the command-line options stand for, and whether stdin is read too."""
+    from_stdin = False
+    text = ""
+    has_value = True  # handled_last_config_arg
+    for index, arg in enumerate(args):
+        last = index == len(args) - 1
+        if arg == "-" and (last or (first and index == 0)):
+            from_stdin = True
+        elif has_value and arg.startswith("--"):
+            text += ("\n" if text else "") + arg[2:] + " "
+            words = split_inline(arg.encode("utf-8", "surrogateescape"))
+            has_value = words is None or len(words) != 1
+            if not has_value and arg.lower() == "--save" and (last or args[index + 1].startswith("--")):
+                text += '""'  # `--save` with no value clears the save points, as in 7.0.1+
+                has_value = True
+        else:
+            text += quote(arg) + " "
+            has_value = True
+    return from_stdin, text
 
 
 def _read_text(path: str) -> str:
@@ -134,43 +163,82 @@ def _read_text(path: str) -> str:
         raise FatalConfigError(None, f"Fatal error, can't open config file '{os.path.abspath(path)}': {exc.strerror}") from None
 
 
-def _group_options(args: list[str]) -> list[list[str]]:
-    """``--name a b --other c`` becomes [[name, a, b], [other, c]]."""
-    groups: list[list[str]] = []
-    for arg in args:
-        if arg.startswith("--") and len(arg) > 2:
-            groups.append([arg[2:]])
-        elif groups:
-            groups[-1].append(arg)
-        else:
-            raise FatalConfigError(ConfigLine(1, arg, [arg]), "Bad directive or wrong number of arguments")
-    return groups
-
-
 def overrides_from(lines: list[ConfigLine]) -> dict[str, str]:
     """Check every directive and fold them into Config overrides (later wins).
 
     ``save`` lines accumulate, and an empty ``save ""`` clears them, as in
     Redis 7; options that take several words (``bind a b``) keep them joined.
+    ``rename-command`` lines are checked here and collected by `renames_from`.
     """
     scratch = Config()
     overrides: dict[str, str] = {}
+    commands = {name.decode().lower(): True for name in TABLE}
     for line in lines:
         name = line.args[0].lower()
         values = line.args[1:]
         option = BY_NAME.get(name)
-        multi = name in MULTI_ARG_OPTIONS
-        if option is None or (not values and not multi) or (len(values) > 1 and not multi):
-            raise FatalConfigError(line, "Bad directive or wrong number of arguments")
-        text = " ".join(values)
+        if option is None:
+            _other_directive(line, commands)
+            continue
+        text = _option_text(line, option.name, values)
         try:
             scratch.load(name, text)
         except ConfigError as exc:
             raise FatalConfigError(line, str(exc)) from None
-        if name == "save" and text and overrides.get("save"):
+        if option.name == "save" and text and overrides.get("save"):
             text = overrides["save"] + " " + text
         overrides[option.name] = text
     return overrides
+
+
+def renames_from(lines: list[ConfigLine]) -> list[tuple[str, str]]:
+    """The ``rename-command name new-name`` directives (already checked by `overrides_from`)."""
+    return [(line.args[1], line.args[2]) for line in lines
+            if line.args[0].lower() == "rename-command" and len(line.args) == 3]
+
+
+def _option_text(line: ConfigLine, name: str, values: list[str]) -> str:
+    """An option's words as the text `Config.load` parses; the word-count checks of Redis's
+    loadServerConfigFromString (a multi-word option given one word with spaces splits it)."""
+    if name not in MULTI_ARG_OPTIONS:
+        if len(values) != 1:
+            raise FatalConfigError(line, "wrong number of arguments")
+        return values[0]
+    if len(values) == 1 and values[0]:
+        words = split_inline(values[0].encode("utf-8", "surrogateescape"))
+        values = [word.decode("utf-8", "surrogateescape") for word in words or []]
+    count = MULTI_ARG_COUNTS.get(name)
+    if count is not None and len(values) != count:
+        raise FatalConfigError(line, "wrong number of arguments")
+    if name == "replicaof" and values[0].lower() != "no" and not _is_port(values[1]):
+        raise FatalConfigError(line, "Invalid master port")
+    return " ".join(values)
+
+
+def _is_port(text: str) -> bool:
+    """strtol consuming the whole text (an empty one reads as 0), within 0..65535: replicaof's check."""
+    return not text or (_STRTOL.fullmatch(text) is not None and 0 <= int(text) <= 65535)
+
+
+_STRTOL = re.compile(r"[ \t\n\v\f\r]*[+-]?[0-9]+")
+
+
+def _other_directive(line: ConfigLine, commands: dict[str, bool]) -> None:
+    """Config-file directives that are no option: deprecated ones (ignored) and
+    ``rename-command`` (checked against the command table as renamed so far)."""
+    name = line.args[0].lower()
+    if DEPRECATED_OPTIONS.get(name) == len(line.args) - 1:
+        return
+    if name != "rename-command" or len(line.args) != 3:
+        raise FatalConfigError(line, "Bad directive or wrong number of arguments")
+    old, new = line.args[1].lower(), line.args[2].lower()
+    if old not in commands:
+        raise FatalConfigError(line, "No such command in rename-command")
+    del commands[old]
+    if new:
+        if new in commands:
+            raise FatalConfigError(line, "Target command name already exists")
+        commands[new] = True
 
 
 REWRITE_MARKER = "# Generated by CONFIG REWRITE"
@@ -227,8 +295,8 @@ def _directive_name(line: str) -> str | None:
     words = split_inline(line.encode("utf-8", "surrogateescape"))
     if not words:
         return None
-    name = words[0].decode("utf-8", "surrogateescape").lower()
-    return name if name in BY_NAME else None
+    option = BY_NAME.get(words[0].decode("utf-8", "surrogateescape").lower())
+    return option.name if option is not None else None  # an alias's lines belong to its option
 
 
 def rewrite_file(path: str, text: str) -> None:

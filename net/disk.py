@@ -7,6 +7,7 @@ Paths are relative to the working directory, which is the ``dir`` option.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 
@@ -117,3 +118,31 @@ def remove_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+_DSYNC = getattr(os, "RWF_DSYNC", 0) if hasattr(os, "pwritev") else 0
+
+
+def write_synced(fd: int, data: bytes) -> None:
+    """`write_all` then `sync_data`, in one pwritev2(RWF_DSYNC) call where the kernel has it.
+
+    A write with RWF_DSYNC returns once its bytes (and the size change) are
+    durable, as write + fdatasync; one system call instead of two, which
+    matters to a thread that takes the GIL back after each. Only the bytes of
+    this call are made durable: the caller syncs earlier unsynced writes
+    itself (`sync_data`).
+    """
+    global _DSYNC
+    if _DSYNC:
+        try:
+            written = os.pwritev(fd, [data], -1, _DSYNC)  # offset -1: the file position (O_APPEND: its end)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+            _DSYNC = 0  # an older kernel or a file system without it: as below from now on
+        else:
+            if written == len(data):
+                return
+            data = memoryview(data)[written:]
+    write_all(fd, data)
+    sync_data(fd)

@@ -14,7 +14,7 @@ import sys
 
 from kvcore.config import Config
 from kvcore.node import ServerInfo
-from net.conffile import VERSION, FatalConfigError, overrides_from, parse_command_line
+from net.conffile import VERSION, FatalConfigError, overrides_from, parse_command_line, renames_from
 from net.log import NOTICE, Log
 from net.persistence import load_at_start
 from net.server import Server
@@ -54,9 +54,9 @@ def run(argv: list[str]) -> int:
     except FatalConfigError as exc:
         sys.stderr.write(exc.report())
         return 1
-    config = Config(overrides)
+    config = Config(overrides, renames_from(options.lines or []))
     executable = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else sys.executable
-    config_file = os.path.abspath(options.config_file) if options.config_file not in ("", "-") else ""
+    config_file = os.path.abspath(options.config_file) if options.config_file else ""
     try:
         os.chdir(config["dir"])
     except OSError as exc:

@@ -22,12 +22,14 @@ from kvcore.node import Node, ServerInfo
 from net import child, disk
 from net.conffile import rewrite_file
 from net.log import Log
+from net.logfile import LogFile
 from net.persistence import read_or_none
 
 WRITE_BUFFER_HIGH = 8 * 1024 * 1024
 WRITE_BUFFER_LOW = 1024 * 1024
 HZ_MAX = 500
 BACKGROUND_WAIT_S = 120  # at shutdown, for background disk jobs (a snapshot may be large)
+LOG_GATHER_TURNS = 2  # appendfsync always: loop turns a log job may wait for more requests (`Server._log_turn`)
 _time_ns = time.time_ns
 
 
@@ -59,6 +61,7 @@ class ClientConnection(asyncio.Protocol):
             server.now = now = _time_ns() // 1_000_000
             server.drain_pending = True
             server.loop.call_soon(server.drain)
+        server.inputs += 1
         try:
             self.node.receive(self.conn, data, now)
         except Exception:  # a bug in the core: drop this client, keep serving the others
@@ -99,8 +102,12 @@ class Server:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[asyncio.base_events.Server] = []
         self.exit_code: asyncio.Future | None = None
-        self.aof_fd = -1
-        self.aof_path = ""  # the log file aof_fd is open on
+        self.log_file = LogFile()
+        self.inputs = 0  # data_received calls so far: tells whether more requests came in (`_log_turn`)
+        self._log_due = False  # the next drain may start a log job (see `_log_turn`)
+        self._log_turn_pending = False
+        self._log_turns = 0
+        self._inputs_seen = 0  # self.inputs when the log job last put off its start
         self.tick_handle: asyncio.TimerHandle | None = None
         self.background: set[asyncio.Future] = set()
         self.children: dict[int, int] = {}  # job -> pid of the child writing its files
@@ -246,9 +253,12 @@ class Server:
         conns = self.conns
         writers = self.writers
         again = True
+        start_log = self._log_due or self.config["appendfsync"] != "always" or self.loop is None
+        self._log_due = False
         while again:
             again = False
-            for effect in node.take_effects():
+            effects = node.take_effects(start_log)
+            for effect in effects:
                 kind = type(effect)
                 if kind is Send:
                     write = writers.get(effect.conn)
@@ -260,6 +270,10 @@ class Server:
                         client.transport.close()
                 elif self._perform(effect):
                     again = True
+        if not start_log and not self._log_turn_pending and node.pending_log_bytes():
+            self._log_turn_pending = True
+            self._inputs_seen = self.inputs
+            self.loop.call_soon(self._log_turn)
 
     def _perform(self, effect) -> bool:
         """The rarer effects; True when the node may have released more effects."""
@@ -296,32 +310,38 @@ class Server:
         return True
 
     def _append_log(self, effect: AppendLog) -> None:
-        """Write (and under always fsync) the records; a failed write leaves no partial record.
+        """Write (and under always fsync) the records; a failed write leaves no partial record."""
+        self._log_written(effect, self.log_file.append(effect.path, effect.data, effect.fsync))
 
-        As Redis does after a short write, the file is cut back to its size
-        before the write, so that the retry appends whole records.
+    def _log_turn(self) -> None:
+        """Start the log job of the records waiting, unless requests came in since it was put off.
+
+        Under ``appendfsync always`` a drain starts no log job itself: the
+        loop polls its sockets once more first (a ``call_soon`` runs after the
+        next poll), and again while that brings requests (up to
+        LOG_GATHER_TURNS more times), so that the clients answered by the last
+        fsync join the next one (one fsync for them all, rather than one per
+        half of them). Their replies wait for that fsync in any case.
         """
-        size = -1
-        try:
-            if effect.path != self.aof_path:
-                self._close_aof()
-                self.aof_fd = os.open(effect.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-                self.aof_path = effect.path
-            size = os.fstat(self.aof_fd).st_size
-            disk.write_all(self.aof_fd, effect.data)
-            if effect.fsync:
-                disk.sync_data(self.aof_fd)
-        except OSError as exc:
-            error = disk.error_text(exc)
-            self.log.warning(f"Error writing to the AOF file: {error}")
-            if size >= 0:
-                try:
-                    os.ftruncate(self.aof_fd, size)
-                except OSError:
-                    self.log.warning("Could not remove the partial write from the AOF file")
-            self.node.job_done(effect.job, False, now_ms(), error)
+        self._log_turn_pending = False
+        if self.inputs != self._inputs_seen and self._log_turns < LOG_GATHER_TURNS:
+            self._inputs_seen = self.inputs
+            self._log_turns += 1
+            self._log_turn_pending = True
+            self.loop.call_soon(self._log_turn)
             return
-        self.node.job_done(effect.job, True, now_ms())
+        self._log_turns = 0
+        self._log_due = True
+        self.drain()
+
+    def _log_written(self, effect: AppendLog, outcome: tuple[str, list[str]]) -> None:
+        error, lines = outcome
+        for line in lines:
+            self.log.warning(line)
+        if error:
+            self.node.job_done(effect.job, False, now_ms(), error)
+        else:
+            self.node.job_done(effect.job, True, now_ms())
 
     def _write_files(self, effect: WriteFiles) -> bool:
         """Foreground: write now, before the next effect. Background: in a forked child.
@@ -390,14 +410,13 @@ class Server:
                             lambda error: self.node.job_done(effect.job, not error, now_ms(), error))
 
     def _close_aof(self) -> None:
-        """Fsync and close the log file (it moved to another file, or the server stops)."""
-        if self.aof_fd >= 0:
-            error = disk.fsync(self.aof_fd)
-            if error:
-                self.log.warning(f"Fail to fsync the AOF file: {error}")
-            os.close(self.aof_fd)
-            self.aof_fd = -1
-            self.aof_path = ""
+        """Write the records still gathering, then fsync and close the log file (the server stops)."""
+        if self.node.pending_log_bytes():
+            self._log_due = True
+            self.drain()
+        error = self.log_file.close()
+        if error:
+            self.log.warning(f"Fail to fsync the AOF file: {error}")
 
     # -- time ------------------------------------------------------------------
     def _tick(self) -> None:

@@ -284,14 +284,16 @@ def client_list(client, argv):
         chosen = [other for other in map(node.find_client, ids) if other is not None]
     else:
         raise Error(errors.SYNTAX)
-    return Verbatim("".join(other.info_line() + "\n" for other in chosen).encode("utf-8", "surrogateescape"))
+    running = node.blocking.request
+    lines = (other.info_line(running if other is client else None) + "\n" for other in chosen)
+    return Verbatim("".join(lines).encode("utf-8", "surrogateescape"))
 
 
 @command("info", 2, CLIENT_FLAGS, parent=CLIENT, since="6.2.0")
 def client_info(client, argv):
     """CLIENT INFO"""
     client.last_command = "client|info"
-    return Verbatim((client.info_line() + "\n").encode("utf-8", "surrogateescape"))
+    return Verbatim((client.info_line(client.node.blocking.request) + "\n").encode("utf-8", "surrogateescape"))
 
 
 @command("id", 2, CLIENT_FLAGS, parent=CLIENT, since="5.0.0")

@@ -16,6 +16,9 @@ otherwise, LATENCY never sees a spike, and every histogram sample is 1 us.
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 from kvcore import digest, errors, info
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
@@ -25,7 +28,7 @@ from kvcore.config import BY_NAME, OPTIONS, ConfigError
 from kvcore.dispatch import NO_REPLY
 from kvcore.effects import RewriteConfig
 from kvcore.glob import glob_match
-from kvcore.reply import OK, Error, Map, SetReply, Simple, Verbatim
+from kvcore.reply import OK, Attribute, BigNumber, Bool, Double, Error, Map, Push, SetReply, Simple, Verbatim
 
 REGISTRY = Registry("server")
 command = REGISTRY.command
@@ -381,16 +384,31 @@ def config_get(client, argv):
     found: dict[str, tuple[bytes, bytes]] = {}
     for pattern in argv[2:]:
         if GLOB_CHARS.isdisjoint(pattern):
-            option = BY_NAME.get(pattern.decode("utf-8", "replace").lower())
-            if option is not None and option.name not in found:
-                found[option.name] = (pattern, config.format(option.name).encode())
+            name = pattern.decode("utf-8", "replace").lower()
+            option = BY_NAME.get(name)
+            if option is not None and name not in found:  # an alias and its option are both listed
+                found[name] = (pattern, config.format(option.name).encode())
             continue
         for name, value in config.get_matching(pattern):
             found.setdefault(name, (name.encode(), value.encode()))
     return Map(found.values())
 
 
-def _checked_pairs(argv: list[bytes]) -> list[tuple[str, str]]:
+def protected_action_allowed(client, setting: str) -> bool:
+    """allowProtectedAction: an enable-protected-configs-like setting (yes, no, or local:
+    loopback and unix-socket clients only) allows this client."""
+    return setting == "yes" or (setting == "local" and (not client.addr or client.addr.startswith(LOCAL_PREFIXES)))
+
+
+def _set_problem(client, option, pairs: dict[str, str]) -> str:
+    if not option.mutable:
+        return "can't set immutable config"
+    if option.protected and not protected_action_allowed(client, client.node.config["enable-protected-configs"]):
+        return "can't set protected config"
+    return "duplicate parameter" if option.name in pairs else ""
+
+
+def _checked_pairs(client, argv: list[bytes]) -> list[tuple[str, str]]:
     """CONFIG SET's name/value pairs under canonical names; Redis's first error wins."""
     pairs: dict[str, str] = {}
     for i in range(2, len(argv), 2):
@@ -398,7 +416,7 @@ def _checked_pairs(argv: list[bytes]) -> list[tuple[str, str]]:
         option = BY_NAME.get(name.lower())
         if option is None:
             raise Error(f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
-        problem = "can't set immutable config" if not option.mutable else "duplicate parameter" if option.name in pairs else ""
+        problem = _set_problem(client, option, pairs)
         if problem:
             raise Error(f"ERR CONFIG SET failed (possibly related to argument '{name}') - {problem}")
         pairs[option.name] = argv[i + 1].decode("utf-8", "surrogateescape")
@@ -411,7 +429,7 @@ def config_set(client, argv):
     if len(argv) % 2:
         raise Error(errors.SYNTAX)
     try:
-        client.node.config.set_many(_checked_pairs(argv))
+        client.node.config.set_many(_checked_pairs(client, argv))
     except ConfigError as exc:
         raise Error("ERR " + str(exc)) from None
     return OK
@@ -428,20 +446,28 @@ def config_resetstat(client, argv):
 
 
 def _conf_value(name: str, value: str) -> str:
-    if name in ("save", "bind") and value:
-        return value
+    if (name in ("save", "bind") or BY_NAME[name].kind == "flags") and value:
+        return value  # several words, written unquoted as Redis rewrites them
     if value and not any(ch.isspace() or ch in "\"'\\" for ch in value):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def config_file_text(config) -> str:
-    """redis.conf lines for every option whose value differs from its default."""
+def config_file_text(config, force_all: bool = False) -> str:
+    """redis.conf lines for every option whose value differs from its default; with ``force_all``
+    (DEBUG CONFIG-REWRITE-FORCE-ALL) for every option, but ``replicaof`` only if set, as Redis."""
     lines = []
     for option in OPTIONS:
-        if config[option.name] != option.parse(option.default):
+        if _rewritten(config, option, force_all):
             lines.append(f"{option.name} {_conf_value(option.name, config.format(option.name))}\n")
     return "".join(lines)
+
+
+def _rewritten(config, option, force_all: bool) -> bool:
+    value = config[option.name]
+    if force_all:
+        return option.name != "replicaof" or bool(value)
+    return value != option.parse(option.default)
 
 
 @command("rewrite", 2, ADMIN, parent=CONFIG, since="2.8.0")
@@ -578,10 +604,20 @@ DEBUG_NOT_ALLOWED = (
 )
 DEBUG_HELP = [
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CHANGE-REPL-ID",
+    "    Change the replication IDs of the instance.",
+    "    Dangerous: should be used only for testing the replication subsystem.",
+    "CONFIG-REWRITE-FORCE-ALL",
+    "    Like CONFIG REWRITE but writes all configuration options, including",
+    "    keywords not listed in original configuration file or default values.",
     "DIGEST",
     "    Output a hex signature representing the current DB content.",
     "DIGEST-VALUE <key> [<key> ...]",
     "    Output a hex signature of the values of all the specified keys.",
+    "HTSTATS <dbid>",
+    "    Return hash table statistics of the specified Redis database.",
+    "HTSTATS-KEY <key>",
+    "    Like HTSTATS but for the hash table stored at <key>'s value.",
     "LOADAOF",
     "    Flush the AOF buffers on disk and reload the AOF in memory.",
     "OBJECT <key>",
@@ -591,14 +627,38 @@ DEBUG_HELP = [
     "    it is used instead of the 'key' prefix. These are not propagated to",
     "    replicas. Cluster slots are not respected so keys not belonging to the",
     "    current node can be created in cluster mode.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
     "RELOAD [option ...]",
-    "    Save the RDB on disk and reload it back to memory.",
+    "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "    * MERGE: conflicting keys will be loaded from RDB.",
+    "    * NOFLUSH: the existing database will not be removed before load, but",
+    "      conflicting keys will generate an exception and kill the server.",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "    Examples:",
+    "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "      the database.",
+    "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "      existing RDB file.",
+    "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "      file to the database.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
     "    default.",
+    "QUICKLIST-PACKED-THRESHOLD <size>",
+    "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+    "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
     "SLEEP <seconds>",
     "    Stop the server for <seconds>. Decimals allowed.",
+    "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+    "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+    "    In case NEVER is provided the last observed peak will never be reset",
+    "    In case RESET is provided the peak reset time will be restored to the default value",
+    "REPLYBUFFER RESIZING <0|1>",
+    "    Enable or disable the reply buffer resize cron job",
     "HELP",
     "    Prints this help.",
 ]
@@ -662,6 +722,9 @@ def debug(client, argv):
         return [Simple(digest.value_digest(client.db, key)) for key in argv[2:]]
     if sub == b"populate" and 3 <= len(argv) <= 5:
         return debug_populate(client, argv)
+    handler = DEBUG_SUBCOMMANDS.get((sub, len(argv)))
+    if handler is not None:
+        return handler(client, argv)
     raise subcommand_syntax_error(argv)
 
 
@@ -690,6 +753,161 @@ def _positive(arg: bytes) -> int:
     if value < 0:
         raise Error(NOT_POSITIVE)
     return value
+
+
+PROTOCOL_TYPE_ERROR = (
+    "ERR Wrong protocol type name. Please use one of the following: "
+    "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
+)
+PROTOCOL_REPLIES = {  # debug.c's sample of each type; the encoder downgrades them for RESP2
+    b"string": b"Hello World",
+    b"integer": 12345,
+    b"double": Double(3.141),
+    b"bignum": BigNumber(1234567999999999999999999999999999999),
+    b"null": None,
+    b"array": [0, 1, 2],
+    b"set": SetReply([0, 1, 2]),
+    b"map": Map([(0, Bool(False)), (1, Bool(True)), (2, Bool(False))]),
+    b"attrib": Attribute([(b"key-popularity", [b"key:123", 90])], b"Some real reply following the attribute"),
+    b"verbatim": Verbatim(b"This is a verbatim\nstring"),
+    b"true": Bool(True),
+    b"false": Bool(False),
+}
+
+
+def debug_protocol(client, argv):
+    """DEBUG PROTOCOL type: a sample reply of a RESP3 type; ``push`` (RESP3 only) sends a push, then a reply."""
+    name = argv[2].lower()
+    if name == b"push":
+        if not client.resp3:
+            raise Error("ERR RESP2 is not supported by this command")
+        client.push(Push([b"server-cpu-usage", 42]))
+        return b"Some real reply following the push reply"
+    if name not in PROTOCOL_REPLIES:
+        raise Error(PROTOCOL_TYPE_ERROR)
+    return PROTOCOL_REPLIES[name]
+
+
+PACKED_THRESHOLD_ERROR = "ERR argument must be a memory value bigger than 1 and smaller than 4gb"
+PACKED_THRESHOLD_MAX = (1 << 32) - (1 << 20)
+MEMORY_UNITS = {b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000**2, b"mb": 1024**2, b"g": 1000**3, b"gb": 1024**3}
+MEMTOULL_DIGITS = 127  # memtoull copies the digits into a 128-byte buffer
+
+
+def debug_quicklist_packed_threshold(client, argv):
+    """DEBUG QUICKLIST-PACKED-THRESHOLD size: checked as Redis checks it (memtoull, at most 4gb - 1mb).
+    Lists here have no plain or packed nodes, so the threshold changes nothing visible."""
+    arg = argv[2]
+    digits = len(arg) - len(arg.lstrip(b"0123456789"))
+    unit = MEMORY_UNITS.get(arg[digits:].lower())
+    if unit is None or digits > MEMTOULL_DIGITS or int(arg[:digits] or b"0") * unit > PACKED_THRESHOLD_MAX:
+        raise Error(PACKED_THRESHOLD_ERROR)
+    return OK
+
+
+NOT_HASH_TABLE = "ERR The value stored at the specified key is not represented using an hash table"
+HASH_TABLE_ENCODINGS = ("hashtable", "skiplist")  # a sorted set's skiplist comes with a dict
+DICT_MIN_SIZE = 4
+DICT_STATS_VECTLEN = 50
+FLOAT32 = struct.Struct("f")
+
+
+def debug_htstats(client, argv):
+    """DEBUG HTSTATS dbid: stats of the database's key table and expiry table."""
+    dbid = parse_int(argv[2])
+    dbs = client.node.dbs
+    if not 0 <= dbid < len(dbs):
+        raise Error("ERR Out of range database")
+    db = dbs[dbid]
+    text = "[Dictionary HT]\n" + hash_table_stats(db.data) + "[Expires HT]\n" + hash_table_stats(db.expires)
+    return Verbatim(text.encode())
+
+
+def debug_htstats_key(client, argv):
+    """DEBUG HTSTATS-KEY key: stats of the hash table of a hashtable-encoded set or hash, or a skiplist sorted set."""
+    value = client.db.get(argv[2])
+    if value is None:
+        raise Error(errors.NO_SUCH_KEY)
+    if type(value) is bytes or value.encoding(client.node.config) not in HASH_TABLE_ENCODINGS:
+        raise Error(NOT_HASH_TABLE)
+    return Verbatim(hash_table_stats(value.scores if value.TYPE == "zset" else value).encode())
+
+
+def hash_table_stats(keys) -> str:
+    """dictGetStats for a dict holding ``keys`` (a sized iterable of bytes), in Redis's words.
+
+    The table is sized as Redis grows it (a power of two, at least 4 and at
+    least the element count, never shrunk or rehashing); keys go to slots by
+    CRC-32, as Redis's seeded SipHash cannot be reproduced. Percentages are
+    computed in C floats, as Redis does.
+    """
+    header = "Hash table 0 stats (main hash table):\n"
+    used = len(keys)
+    if not used:
+        return header + "No stats available for empty dictionaries\n"
+    size = max(DICT_MIN_SIZE, 1 << (used - 1).bit_length())
+    chains = [0] * size
+    for key in keys:
+        chains[zlib.crc32(key) & (size - 1)] += 1
+    lengths = [0] * DICT_STATS_VECTLEN
+    for length in chains:
+        lengths[min(length, DICT_STATS_VECTLEN - 1)] += 1
+    slots = size - lengths[0]
+    average = _c_float(used / slots)
+    lines = [
+        header,
+        f" table size: {size}\n number of elements: {used}\n different slots: {slots}\n",
+        f" max chain length: {max(chains)}\n avg chain length (counted): {average:.2f}\n",
+        f" avg chain length (computed): {average:.2f}\n Chain length distribution:\n",
+    ]
+    for length, count in enumerate(lengths[:-1]):
+        if count:
+            lines.append(f"   {length}: {count} ({_c_float(_c_float(count / size) * 100):.2f}%)\n")
+    return "".join(lines)
+
+
+def _c_float(value: float) -> float:
+    """``value`` rounded to a C float (single precision)."""
+    return FLOAT32.unpack(FLOAT32.pack(value))[0]
+
+
+def debug_replybuffer(client, argv):
+    """DEBUG REPLYBUFFER PEAK-RESET-TIME never|reset|ms / RESIZING 0|1: checked; output buffers have no
+    peak or resize cron here, so they change nothing."""
+    option = argv[2].lower()
+    if option == b"peak-reset-time":
+        if argv[3].lower() not in (b"never", b"reset"):
+            parse_int(argv[3])
+    elif option != b"resizing":
+        raise subcommand_syntax_error(argv)
+    return OK
+
+
+def debug_config_rewrite_force_all(client, argv):
+    """DEBUG CONFIG-REWRITE-FORCE-ALL: CONFIG REWRITE writing every option, defaults included."""
+    node = client.node
+    if not node.info.config_file:
+        raise Error("ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address")  # fopen(NULL) in Redis
+    node.emit(RewriteConfig(node.info.config_file, config_file_text(node.config, force_all=True)))
+    return OK
+
+
+def debug_ok(client, argv):
+    """DEBUG CHANGE-REPL-ID, DEBUG SET-DISABLE-DENY-SCRIPTS 0|1: accepted; there are no replication
+    IDs apart from the run id, and no scripts, for them to change."""
+    return OK
+
+
+DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exact as in debug.c
+    (b"protocol", 3): debug_protocol,
+    (b"quicklist-packed-threshold", 3): debug_quicklist_packed_threshold,
+    (b"htstats", 3): debug_htstats,
+    (b"htstats-key", 3): debug_htstats_key,
+    (b"replybuffer", 4): debug_replybuffer,
+    (b"config-rewrite-force-all", 2): debug_config_rewrite_force_all,
+    (b"change-repl-id", 2): debug_ok,
+    (b"set-disable-deny-scripts", 3): debug_ok,
+}
 
 
 # -- MEMORY ------------------------------------------------------------------------------

@@ -176,3 +176,13 @@ def node_table(table: dict[bytes, Command]) -> dict[bytes, Command]:
             top.subcommands[sub_name] = replace(sub, container=top, calls=0, usec=0, failed_calls=0, rejected_calls=0)
         copies[name] = top
     return copies
+
+
+def rename_commands(table: dict[bytes, Command], renames: list[tuple[str, str]]) -> dict[bytes, Command]:
+    """Apply redis.conf ``rename-command name new-name`` directives (in order) to a node's
+    table: the command moves to the new name, or is removed when the new name is empty."""
+    for old, new in renames:
+        cmd = table.pop(old.lower().encode("utf-8", "surrogateescape"), None)
+        if cmd is not None and new:
+            table.setdefault(new.lower().encode("utf-8", "surrogateescape"), cmd)
+    return table

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from kvcore.config import Config
 from net.conffile import (
     REWRITE_MARKER,
     FatalConfigError,
     overrides_from,
     parse_command_line,
     parse_text,
+    renames_from,
     rewrite_text,
 )
 
@@ -52,9 +54,9 @@ def test_names_are_case_insensitive():
     (["--foo", "bar"], 2, 'foo "bar"', "Bad directive or wrong number of arguments"),
     (["--port", "0", "--foo", "bar"], 3, 'foo "bar"', "Bad directive or wrong number of arguments"),
     (["--port", "abc"], 2, 'port "abc"', "argument couldn't be parsed into an integer"),
-    (["--port", "1", "2"], 2, 'port "1" "2"', "Bad directive or wrong number of arguments"),
+    (["--port", "1", "2"], 2, 'port "1" "2"', "wrong number of arguments"),  # redis-server 7.0.15's words
     (["--appendonly", "maybe"], 2, 'appendonly "maybe"', "argument must be 'yes' or 'no'"),
-    (["--port"], 2, "port", "Bad directive or wrong number of arguments"),
+    (["--port"], 2, "port", "wrong number of arguments"),
 ])
 def test_bad_options_are_reported_with_their_line(argv, number, text, reason):
     with pytest.raises(FatalConfigError) as caught:
@@ -104,3 +106,63 @@ def test_rewrite_is_stable_and_handles_multi_line_options():
 
 def test_rewrite_drops_duplicate_lines_for_one_option():
     assert rewrite_text("port 1\nport 2\n", "port 3\n") == "port 3\n"
+
+
+# -- redis-server 7.0's main(): how the command line becomes config lines (checked with redis-server) --------
+
+@pytest.mark.parametrize("argv, lines", [
+    (["--port", "--loglevel", "verbose"], [(2, 'port "--loglevel" "verbose"')]),
+    (["--maxmemory 700mb", "--maxmemory-policy volatile-lru"], [(2, "maxmemory 700mb"), (3, "maxmemory-policy volatile-lru")]),
+    (["--proc-title-template", "--save", "--save", "--loglevel", "verbose"],
+     [(2, 'proc-title-template "--save"'), (3, 'save ""'), (4, 'loglevel "verbose"')]),
+    (["--loglevel", "verbose", "--save"], [(2, 'loglevel "verbose"'), (3, 'save ""')]),
+    (["--shutdown-on-sigint", "nosave", "force", "now"], [(2, 'shutdown-on-sigint "nosave" "force" "now"')]),
+])
+def test_command_line_becomes_redis_config_lines(argv, lines):
+    assert [(line.number, line.text) for line in parse_command_line(argv).lines] == lines
+
+
+def test_values_before_the_first_name_start_the_first_line(tmp_path):
+    path = tmp_path / "kv.conf"
+    path.write_text("port 7000\n")
+    options = parse_command_line([str(path), "loglevel", "verbose", "--maxmemory '700mb'"])
+    assert [(line.number, line.text) for line in options.lines] == [
+        (1, "port 7000"), (3, '"loglevel" "verbose"'), (4, "maxmemory '700mb'"),
+    ]
+    assert overrides_from(options.lines) == {"port": "7000", "loglevel": "verbose", "maxmemory": "700mb"}
+
+
+def test_multi_word_options_split_one_word_with_spaces():
+    config = Config(overrides(["--shutdown-on-sigint", "nosave force now", "--shutdown-on-sigterm", "NOW", "nosave"]))
+    assert (config["shutdown-on-sigint"], config["shutdown-on-sigterm"]) == ("nosave now force", "nosave now")
+    assert overrides(["--save", "100 1  200 2"]) == {"save": "100 1 200 2"}
+
+
+@pytest.mark.parametrize("argv, text, reason", [
+    (["--port", "6379", "6380"], 'port "6379" "6380"', "wrong number of arguments"),
+    (["--replicaof", "127.0.0.1", "abc"], 'replicaof "127.0.0.1" "abc"', "Invalid master port"),
+    (["--replicaof", "--127.0.0.1", "--abc"], 'replicaof "--127.0.0.1"', "wrong number of arguments"),
+    (["--rename-command", "nosuch", "x"], 'rename-command "nosuch" "x"', "No such command in rename-command"),
+    (["--rename-command", "get", "set"], 'rename-command "get" "set"', "Target command name already exists"),
+    (["--rename-command", "get"], 'rename-command "get"', "Bad directive or wrong number of arguments"),
+    (["--key-load-delay", "x"], 'key-load-delay "x"', "argument couldn't be parsed into an integer"),
+])
+def test_redis_70_directive_errors(argv, text, reason):
+    with pytest.raises(FatalConfigError) as caught:
+        overrides(argv)
+    assert f">>> '{text}'\n{reason}\n" in caught.value.report()
+
+
+def test_rename_command_lines_are_collected_in_order():
+    lines = parse_text('rename-command get ""\nrename-command set get\nport 1\n')
+    assert overrides_from(lines) == {"port": "1"}
+    assert renames_from(lines) == [("get", ""), ("set", "get")]
+
+
+def test_deprecated_directives_are_ignored():
+    assert overrides(["--list-max-ziplist-entries", "5", "--lua-replicate-commands", "yes"]) == {}
+
+
+def test_rewrite_puts_an_alias_line_under_its_option():
+    old = "hash-max-ziplist-entries 20\nhash-max-listpack-entries 21\nslaveof 127.0.0.1 7000\n"
+    assert rewrite_text(old, "hash-max-listpack-entries 100\n") == "hash-max-listpack-entries 100\nreplicaof \"\"\n"

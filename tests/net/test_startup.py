@@ -220,7 +220,7 @@ def test_config_rewrite_edits_the_file(tmp_path):
 def test_config_set_loglevel_and_dir_reach_the_runtime(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
-    with kvserver(["--logfile", str(tmp_path / "kv.log")]) as (port, proc):
+    with kvserver(["--logfile", str(tmp_path / "kv.log"), "--enable-protected-configs", "yes"]) as (port, proc):
         client = resp2(port)
         skip_if_missing(client, "CONFIG", "GET", "dir")
         assert client.config_set("loglevel", "warning")
@@ -271,3 +271,125 @@ def test_append_only_log_is_written_before_the_reply(tmp_path, fsync):
         assert b"$6\r\nlogged\r\n$5\r\nvalue\r\n" in log
         assert b"$4\r\nINCR\r\n$14\r\nlogged-counter\r\n" in log or b"logged-counter" in log
         assert client.get("logged") == b"value"
+
+
+# -- redis-server 7.0's command-line rules (cases of Redis's "redis-server command line arguments" tests) ----
+
+COMMAND_LINE_FAILURES = [
+    ["--port"],
+    ["--port", "6380", "--loglevel"],
+    ["--port", "6379", "6380"],
+    ["--port", "--loglevel", "verbose"],
+    ["--port", "--bla", "--loglevel", "verbose"],
+    ["--logfile", "--my--log--file", "--loglevel", "--bla"],
+    ["--shutdown-on-sigint"],
+    ["--shutdown-on-sigint", "now force", "--shutdown-on-sigterm"],
+    ["--shutdown-on-sigint", "save nosave"],
+    ["--replicaof", "127.0.0.1", "abc"],
+    ["--replicaof", "--127.0.0.1", "abc"],
+    ["--replicaof", "--127.0.0.1", "--abc"],
+    ["--rename-command", "get"],
+    ["--rename-command", "nosuch", "x"],
+    ["--rename-command", "get", "set"],
+    ["--maxmemory-clients", "200%"],
+    ["--loading-process-events-interval-bytes", "10"],
+    ["--enable-protected-configs", "maybe"],
+    ["--port 1", "2"],
+]
+
+
+@pytest.mark.parametrize("args", COMMAND_LINE_FAILURES)
+def test_command_line_errors_are_redis_servers(args, tmp_path):
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server not installed")
+    conf = tmp_path / "base.conf"
+    conf.write_text('port 0\nsave ""\n')
+    done = start_fails([str(conf), *args], str(tmp_path))
+    assert done.returncode == 1
+    assert "*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***" in done.stderr
+    assert done.stderr.strip() == redis_start_fails([str(conf), *args], str(tmp_path)).stderr.strip()
+
+
+COMMAND_LINE_STARTS = [
+    ["--maxmemory 700mb", "--maxmemory-policy volatile-lru"],
+    ["loglevel", "verbose", "--maxmemory '700mb'", "--maxmemory-policy 'volatile-lru'"],
+    ["--proc-title-template", "--my--title--template", "--loglevel", "verbose"],
+    ["--proc-title-template --my--title--template", "--loglevel verbose"],
+    ["--save", "--loglevel", "verbose"],
+    ["--loglevel", "verbose", "--save"],
+    ["--proc-title-template", "--save", "--save", "", "--loglevel", "verbose"],
+    ["--save", "100 1  200 2", "--save", "300", "3"],
+    ["--shutdown-on-sigint", "nosave", "force", "now", "--shutdown-on-sigterm", "nosave force"],
+    ["--maxmemory-clients", "5%", "--key-load-delay", "50", "--watchdog-period", "300"],
+    ["--lua-time-limit", "100", "--list-max-ziplist-entries", "5"],
+]
+STARTED_OPTIONS = ["proc-title-template", "loglevel", "maxmemory", "maxmemory-policy", "save", "shutdown-on-sigint",
+                   "shutdown-on-sigterm", "maxmemory-clients", "key-load-delay", "watchdog-period",
+                   "busy-reply-threshold"]
+
+
+def _options_after_start(binary: list[str], args: list[str], tmp_path) -> dict:
+    port = free_port()
+    conf = tmp_path / f"{port}.conf"
+    conf.write_text(f'port {port}\nsave ""\n')
+    with running([*binary, str(conf), *args], port, cwd=str(tmp_path)):
+        client = resp2(port)
+        values = {name: client.config_get(name)[name] for name in STARTED_OPTIONS}
+        client.close()
+    return values
+
+
+@pytest.mark.parametrize("args", COMMAND_LINE_STARTS)
+def test_command_line_options_start_as_redis_server(args, tmp_path):
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server not installed")
+    ours = _options_after_start([sys.executable, "-m", "net.main"], args, tmp_path)
+    assert ours == _options_after_start([shutil.which("redis-server")], args, tmp_path)
+
+
+def test_rename_command_survives_config_rewrite(tmp_path):
+    port = free_port()
+    conf = tmp_path / "kv.conf"
+    conf.write_text(f'port {port}\nrename-command flushdb badger\nrename-command get ""\n')
+    args = [sys.executable, "-m", "net.main", str(conf)]
+    for _ in range(2):  # before and after CONFIG REWRITE and a restart
+        with running(args, port, cwd=str(tmp_path)):
+            client = resp2(port)
+            with pytest.raises(redis.ResponseError, match="(?i)unknown command 'flushdb'"):
+                client.flushdb()
+            with pytest.raises(redis.ResponseError, match="(?i)unknown command 'get'"):
+                client.get("k")
+            assert client.execute_command("badger") == b"OK"
+            assert client.config_set("hash-max-ziplist-entries", "100")
+            assert client.execute_command("CONFIG", "REWRITE")
+            client.close()
+    assert "rename-command flushdb badger" in conf.read_text().splitlines()
+
+
+def test_config_rewrite_of_an_alias_survives_a_restart(tmp_path):
+    port = free_port()
+    conf = tmp_path / "kv.conf"
+    conf.write_text(f"port {port}\nhash-max-ziplist-entries 20\nhash-max-listpack-entries 21\n")
+    args = [sys.executable, "-m", "net.main", str(conf)]
+    with running(args, port, cwd=str(tmp_path)):
+        client = resp2(port)
+        assert client.config_get("hash-max-ziplist-entries") == {"hash-max-ziplist-entries": "21"}
+        assert client.config_set("hash-max-listpack-entries", "100")
+        assert client.execute_command("CONFIG", "REWRITE")
+        client.close()
+    with running(args, port, cwd=str(tmp_path)):
+        client = resp2(port)
+        assert client.config_get("hash-max-listpack-entries") == {"hash-max-listpack-entries": "100"}
+        client.close()
+
+
+def test_protected_configs_refused_unless_enabled(tmp_path):
+    refused = "CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
+    with kvserver(["--enable-debug-command", "no"]) as (port, _):
+        client = resp2(port)
+        with pytest.raises(redis.ResponseError, match=re.escape(refused)):
+            client.config_set("dir", str(tmp_path))
+        with pytest.raises(redis.ResponseError, match="DEBUG command not allowed"):
+            client.execute_command("DEBUG", "HELP")
+    with kvserver(["--enable-protected-configs", "local"]) as (port, _):
+        assert resp2(port).config_set("dir", str(tmp_path))
