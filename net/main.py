@@ -15,6 +15,7 @@ import sys
 from kvcore.config import Config
 from kvcore.node import ServerInfo
 from net.conffile import VERSION, FatalConfigError, overrides_from, parse_command_line, renames_from
+from net.listen import open_listeners
 from net.log import NOTICE, Log
 from net.persistence import load_at_start
 from net.server import Server
@@ -97,6 +98,9 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     info.os_name = f"{uname.sysname} {uname.release} {uname.machine}"
     info.arch_bits = 64 if sys.maxsize > 2**32 else 32
     log.role = "M"
+    sockets = open_listeners(config["port"], config["bind"], config["unixsocket"], config["tcp-backlog"], log)
+    if sockets is None:
+        return 1
     server = Server(config, log, info, random.Random(seed))
     loop_name, loop_factory = _event_loop()
     if config["always-show-logo"] or (not config["logfile"] and sys.stdout.isatty()):
@@ -112,7 +116,7 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
         _write_pidfile(pidfile, pid, log)
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(server.serve())
+            return runner.run(server.serve(sockets))
     finally:
         if pidfile:
             _remove_quietly(pidfile)

@@ -116,54 +116,27 @@ class Server:
         config.listeners.append(self._config_changed)
 
     # -- running -----------------------------------------------------------
-    async def serve(self) -> int:
-        """Listen, run until a shutdown is asked for, then stop; the exit code."""
+    async def serve(self, sockets: list[socket.socket]) -> int:
+        """Serve on the listening ``sockets`` (`net.listen`) until a shutdown is asked for, then stop; the exit code."""
         self.loop = asyncio.get_running_loop()
         self.exit_code = self.loop.create_future()
         self.loop.set_exception_handler(self._loop_error)
         for signum in (signal.SIGTERM, signal.SIGINT):  # before listening: a client may signal once it connects
             self.loop.add_signal_handler(signum, self._signalled, signum)
-        if not await self._listen():
-            return 1
+        await self._listen(sockets)
         self.log.notice("Ready to accept connections")
         self._tick()
         code = await self.exit_code
         await self._stop()
         return code
 
-    async def _listen(self) -> bool:
-        port = self.config["port"]
-        backlog = max(self.config["tcp-backlog"], 1)
-        path = self.config["unixsocket"]
-        if port:
-            for address in self.config["bind"].split():
-                optional = address.startswith("-")
-                host = _bind_host(address.lstrip("-"))
-                try:
-                    listener = await self.loop.create_server(
-                        self._protocol, host, port, backlog=backlog, reuse_address=True)
-                except OSError as exc:
-                    self.log.warning(f"Warning: Could not create server TCP listening socket {address}:{port}: "
-                                     f"bind: {exc.strerror}")
-                    if optional:
-                        continue
-                    self.log.warning(f"Failed listening on port {port} (TCP), aborting.")
-                    return False
-                self.listeners.append(listener)
-        if path:
-            try:
-                if os.path.exists(path):
-                    os.unlink(path)
-                listener = await self.loop.create_unix_server(self._protocol, path, backlog=backlog)
-            except OSError as exc:
-                self.log.warning(f"Failed opening Unix socket: {exc.strerror}")
-                return False
+    async def _listen(self, sockets: list[socket.socket]) -> None:
+        for sock in sockets:
+            if sock.family == socket.AF_UNIX:
+                listener = await self.loop.create_unix_server(self._protocol, sock=sock)
+            else:
+                listener = await self.loop.create_server(self._protocol, sock=sock)
             self.listeners.append(listener)
-            self.log.notice(f"The server is now ready to accept connections at {path}")
-        if not self.listeners:
-            self.log.warning("Configured to not listen anywhere, exiting.")
-            return False
-        return True
 
     def _loop_error(self, loop, context: dict) -> None:
         """Errors the event loop catches go to our log, never to stderr."""
@@ -457,15 +430,6 @@ def _open_statm() -> int:
         return os.open("/proc/self/statm", os.O_RDONLY)
     except OSError:
         return -1
-
-
-def _bind_host(address: str) -> str:
-    """redis.conf's ``*`` and ``::*`` wildcards as socket addresses."""
-    if address == "*":
-        return "0.0.0.0"
-    if address == "::*":
-        return "::"
-    return address
 
 
 def _format_addr(name, sock) -> str:

@@ -20,7 +20,7 @@ import redis
 
 from kvcore import errors
 from tests.net.util import resp2, wait_until
-from tests.servers import kvserver, redis_server_in_dir
+from tests.servers import free_port, kvserver, redis_server_in_dir
 
 NO_SCHEDULE = ["--save", ""]
 
@@ -268,3 +268,27 @@ def test_a_client_closed_during_a_bgsave_sees_the_end_at_once(tmp_path):
         assert leaving.recv(100) == b""  # the end, while the child still runs
         leaving.close()
         assert client.info("persistence")["rdb_bgsave_in_progress"] == 1
+
+
+def test_a_client_connecting_during_the_load_waits_instead_of_being_refused(tmp_path):
+    """The port is bound before the dataset loads, as redis-server binds it (Redis's test
+    harness connects as soon as the pid is printed)."""
+    keys = 500_000
+    with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, _):
+        client.execute_command("DEBUG", "POPULATE", keys)
+        assert client.save()
+    port, log = free_port(), tmp_path / "again.log"
+    args = [sys.executable, "-m", "net.main", "--port", str(port), "--dir", str(tmp_path), "--save", "",
+            "--logfile", str(log), "--always-show-logo", "yes"]
+    proc = subprocess.Popen(args, cwd=str(tmp_path))
+    try:
+        assert wait_until(lambda: log.exists() and " PID: " in log.read_text(), timeout_s=30, interval_s=0.005)
+        still_loading = "DB loaded from disk" not in log.read_text()
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        sock.sendall(b"DBSIZE\r\n")
+        assert sock.recv(100) == b":%d\r\n" % keys
+        sock.close()
+        assert still_loading  # the connection was made while the load ran
+    finally:
+        proc.terminate()
+        proc.wait(10)
