@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from kvcore import aof, aof_manifest, rdb
 from kvcore.blocking import HeldReply
-from kvcore.effects import CancelJob, Fsync, ReadFiles, WriteFiles
+from kvcore.effects import CancelJob, Fsync, LogMessage, ReadFiles, WriteFiles
 from kvcore.reply import OK, Error, Simple
 
 OFF, ON, WAIT_REWRITE = "off", "on", "wait-rewrite"
@@ -435,6 +435,11 @@ class AppendOnly:
                 if self.rewrite is not None:
                     self.rewrite.aborted = True
                 self.scheduled = True
+                if self.node.snapshots.in_progress():
+                    reason = "AOF was enabled but there is already another background operation."
+                else:
+                    reason = "AOF was enabled during a transaction."
+                self.node.emit(LogMessage("warning", f"{reason} An AOF background was scheduled to start when possible."))
             else:
                 if self.rewrite is not None:
                     self._stop_rewrite()

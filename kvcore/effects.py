@@ -110,6 +110,15 @@ class ReadFiles:
 
 
 @dataclass(frozen=True, slots=True)
+class LogMessage:
+    """A line for the server log about a decision the core made, in redis-server's words
+    (test harnesses wait for some of them). ``level``: "notice" or "warning"."""
+
+    level: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class CancelJob:
     """Stop the background `WriteFiles` job ``job`` (net kills its child, as Redis's
     killRDBChild); the node has forgotten it, so whatever it still reports is ignored."""

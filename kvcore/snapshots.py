@@ -28,7 +28,7 @@ from functools import partial
 
 from kvcore import rdb
 from kvcore.blocking import HeldReply
-from kvcore.effects import CancelJob, Shutdown, WriteFiles
+from kvcore.effects import CancelJob, LogMessage, Shutdown, WriteFiles
 from kvcore.reply import OK, Error, Simple
 
 RETRY_DELAY_S = 5  # CONFIG_BGSAVE_RETRY_DELAY
@@ -308,6 +308,7 @@ class Snapshots:
             self._exit(client)
             return
         self.node.shutdown_requested = None
+        self.node.emit(LogMessage("warning", "Error trying to save the DB, can't exit."))
         if live:
             client.reply(Error(SHUTDOWN_FAILED))
             self.node.unblock(client)

@@ -17,11 +17,22 @@ import time
 import traceback
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, CancelJob, Close, Fsync, ReadFiles, RewriteConfig, Send, Shutdown, WriteFiles
+from kvcore.effects import (
+    AppendLog,
+    CancelJob,
+    Close,
+    Fsync,
+    LogMessage,
+    ReadFiles,
+    RewriteConfig,
+    Send,
+    Shutdown,
+    WriteFiles,
+)
 from kvcore.node import Node, ServerInfo
 from net import child, disk
 from net.conffile import rewrite_file
-from net.log import Log
+from net.log import NOTICE, WARNING, Log
 from net.logfile import LogFile
 from net.persistence import read_or_none
 
@@ -110,7 +121,7 @@ class Server:
         self._inputs_seen = 0  # self.inputs when the log job last put off its start
         self.tick_handle: asyncio.TimerHandle | None = None
         self.background: set[asyncio.Future] = set()
-        self.children: dict[int, int] = {}  # job -> pid of the child writing its files
+        self.children: dict[int, tuple[int, str]] = {}  # job -> (pid, kind) of the child writing its files
         self.signalled = False
         self._statm_fd = _open_statm()
         config.listeners.append(self._config_changed)
@@ -172,7 +183,7 @@ class Server:
         for listener in self.listeners:
             listener.close()
         self.drain()
-        for pid in self.children.values():  # the core no longer needs what they write
+        for pid, _ in self.children.values():  # the core no longer needs what they write
             child.stop(pid)
         if self.background:
             self.log.warning("Waiting for background disk jobs to finish...")
@@ -266,10 +277,14 @@ class Server:
             self._rewrite_config(effect)
             return False
         if kind is CancelJob:
-            pid = self.children.get(effect.job)
-            if pid is not None:
-                self.log.warning(f"Stopping the background save or rewrite child, pid {pid}")
+            running = self.children.get(effect.job)
+            if running is not None:
+                pid, kind = running
+                self.log.notice(f"Killing running {_CHILD_NAMES.get(kind, 'background')} child: {pid}")
                 child.stop(pid)
+            return False
+        if kind is LogMessage:
+            self.log.write(NOTICE if effect.level == "notice" else WARNING, effect.text)
             return False
         if kind is ReadFiles:
             self.node.aof.files_read(effect.job, {path: read_or_none(path) for path in effect.paths}, now_ms())
@@ -335,7 +350,7 @@ class Server:
             self._files_written(effect, f"fork: {disk.error_text(exc)}", 0)
             return True
         self.node.image_taken(now_ms(), fork_usec)
-        self.children[effect.job] = pid
+        self.children[effect.job] = (pid, effect.kind)
         self.log.notice(f"{_STARTED.get(effect.kind, 'Background job started')} by pid {pid}")
         self._in_background(child.wait, (pid, report_fd, effect.steps), lambda result: self._child_done(effect, *result))
         return True
@@ -420,6 +435,7 @@ class Server:
                 self.log.warning(f"Can't chdir to '{value}': {exc.strerror}")
 
 
+_CHILD_NAMES = {"rdb": "RDB", "aof-base": "AOF rewrite"}  # "Killing running AOF rewrite child: <pid>", as Redis
 _STARTED = {"rdb": "Background saving started", "aof-base": "Background append only file rewriting started"}
 _FAILED = {"rdb": "Failed saving the DB:", "aof-base": "Background AOF rewrite failed:"}
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096

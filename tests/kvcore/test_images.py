@@ -16,7 +16,7 @@ import hiredis
 
 from kvcore import rdb
 from kvcore.config import Config
-from kvcore.effects import Send, WriteFiles
+from kvcore.effects import LogMessage, Send, WriteFiles
 from kvcore.node import Node
 from tests.kvcore.harness import encode_request
 from tests.kvcore.test_aof import dataset
@@ -124,6 +124,8 @@ def test_config_set_appendonly_inside_exec_waits_for_the_cron():
     files.drain(node)
     assert read_all(files)[-1] == [b"OK", 2]
     assert not [effect for effect in files.effects if type(effect) is WriteFiles and effect.background]
+    assert LogMessage("warning", "AOF was enabled during a transaction. An AOF background was scheduled to start "
+                                 "when possible.") in files.effects  # Redis's words (multi.tcl waits for them)
     node.tick(NOW + 1000)
     files.drain(node)
     assert files.call(node, "INCR", "n") == 3

@@ -12,7 +12,7 @@ import hiredis
 import pytest
 
 from kvcore import errors, rdb
-from kvcore.effects import CancelJob, Close, Send, Shutdown, WriteFiles
+from kvcore.effects import CancelJob, Close, LogMessage, Send, Shutdown, WriteFiles
 from kvcore.snapshots import parse_save_params, write_steps
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 
@@ -299,7 +299,8 @@ def test_a_failed_shutdown_save_keeps_the_server_running(node, runtime, c):
     c.send_raw(encode_request("SHUTDOWN"))
     runtime.finish(c, ok=False)
     assert [text(reply) for reply in c.send_raw(b"")] == ["ERR Errors trying to SHUTDOWN. Check logs."]
-    assert runtime.others == [] and not c.closed and node.shutdown_requested is None
+    assert runtime.others == [LogMessage("warning", "Error trying to save the DB, can't exit.")]
+    assert not c.closed and node.shutdown_requested is None
     assert c.call("PING") == b"PONG"
 
 

@@ -292,3 +292,25 @@ def test_a_client_connecting_during_the_load_waits_instead_of_being_refused(tmp_
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_killing_a_rewrite_child_and_a_failed_final_save_are_logged_as_redis_logs_them(tmp_path):
+    """Redis's aofrw.tcl waits for "Killing*AOF*child", shutdown.tcl for "Error trying to save the DB, can't exit"."""
+    log = tmp_path / "server.log"
+    slow = ["--rdb-key-save-delay", "10000000"]
+    missing = tmp_path / "gone"
+    missing.mkdir()
+    with kvserver_in(missing, "--save", "3600 1", "--logfile", str(log), *slow) as (client, proc):
+        client.set("k", "v")
+        assert client.bgrewriteaof()
+        assert wait_until(lambda: child_pid(log, "Background append only file rewriting started") is not None)
+        client.config_set("appendonly", "yes")  # stops the rewrite that does not log, starts one that does
+        assert wait_until(lambda: re.search(r"Killing running AOF rewrite child: \d+", log.read_text()))
+        client.config_set("appendonly", "no")
+        shutil.rmtree(missing)  # the final save cannot be written
+        with pytest.raises(redis.ResponseError, match="Errors trying to SHUTDOWN"):
+            client.shutdown()
+        assert "Error trying to save the DB, can't exit." in log.read_text()
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown(nosave=True)
+        assert proc.wait(10) == 0
