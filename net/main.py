@@ -60,6 +60,7 @@ def run(argv: list[str]) -> int:
     config_file = os.path.abspath(options.config_file) if options.config_file else ""
     try:
         os.chdir(config["dir"])
+        config.values["dir"] = os.getcwd()  # CONFIG GET dir is absolute, as Redis's getcwd()
     except OSError as exc:
         sys.stderr.write(f"Can't chdir to '{config['dir']}': {exc.strerror}\n")
         return 1

@@ -433,6 +433,8 @@ class Server:
                 os.chdir(value)
             except OSError as exc:
                 self.log.warning(f"Can't chdir to '{value}': {exc.strerror}")
+                return
+            self.config.values["dir"] = os.getcwd()  # CONFIG GET dir is absolute, as Redis's getcwd()
 
 
 _CHILD_NAMES = {"rdb": "RDB", "aof-base": "AOF rewrite"}  # "Killing running AOF rewrite child: <pid>", as Redis

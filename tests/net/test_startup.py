@@ -224,8 +224,10 @@ def test_config_set_loglevel_and_dir_reach_the_runtime(tmp_path):
         client = resp2(port)
         skip_if_missing(client, "CONFIG", "GET", "dir")
         assert client.config_set("loglevel", "warning")
+        assert client.config_get("dir") == {"dir": os.readlink(f"/proc/{proc.pid}/cwd")}  # absolute: getcwd()
         assert client.config_set("dir", str(other))
         assert os.readlink(f"/proc/{proc.pid}/cwd") == str(other)
+        assert client.config_get("dir") == {"dir": str(other)}
         proc.terminate()
         assert proc.wait(10) == 0
     text = (tmp_path / "kv.log").read_text()
