@@ -107,7 +107,8 @@ class Blocking:
             record = client.blocked
             if record is None or (db_index, key) not in self.waiting:
                 continue
-            if record.resume(client, key):
+            tracking = self.node.tracking  # client-side caching: the served client is the running one
+            if record.resume(client, key) if tracking is None else tracking.serve(record.resume, client, key):
                 self.release(client)
                 self._served.append(client)
 

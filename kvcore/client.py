@@ -25,7 +25,7 @@ class Client:
         "reader", "limits", "out", "reply_mode", "skip_next", "user", "closing", "propagate_as",
         "created_ms", "last_ms", "multi", "multi_error", "watched", "watch_dirty",
         "channels", "patterns", "shard_channels", "monitor", "no_evict", "no_touch", "last_command",
-        "blocked", "pending", "flags_extra",
+        "blocked", "pending", "flags_extra", "tracking",
     )
 
     def __init__(self, conn: int, client_id: int, node, addr: str, laddr: str, limits: Limits) -> None:
@@ -63,6 +63,7 @@ class Client:
         self.blocked = None
         self.pending: list[list[bytes]] = []
         self.flags_extra = ""
+        self.tracking = None  # kvcore.tracking.TrackingState while CLIENT TRACKING is on
 
     def reply(self, value) -> None:
         """Queue a reply, honouring CLIENT REPLY OFF/SKIP."""
@@ -101,6 +102,8 @@ class Client:
             text += "x"
         if self.blocked is not None:
             text += "b"
+        if self.tracking is not None:
+            text += "t" + ("R" if self.tracking.broken else "") + ("B" if self.tracking.bcast else "")
         if self.closing:
             text += "c"
         if self.no_evict:
@@ -125,7 +128,8 @@ class Client:
             f"sub={len(self.channels)} psub={len(self.patterns)} ssub={len(self.shard_channels)} "
             f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} "
             f"qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 "
-            f"tot-mem=1024 events=r cmd={self.last_command} user={self.user} redir=-1 "
+            f"tot-mem=1024 events=r cmd={self.last_command} user={self.user} "
+            f"redir={self.tracking.redirect if self.tracking is not None else -1} "
             f"resp={3 if self.resp3 else 2}"
         )
 

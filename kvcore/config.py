@@ -43,6 +43,17 @@ def _parse_percent(text: str) -> int | None:
 _STRICT_NATURAL = re.compile(r"0|[1-9][0-9]{0,18}")
 
 
+def _parse_percentiles(text: str) -> str:
+    """latency-tracking-info-percentiles: numbers from 0 to 100, kept as CONFIG GET shows them (%g)."""
+    try:
+        values = [float(word) for word in text.split()]
+    except ValueError:
+        values = [-1.0]
+    if any(not 0.0 <= value <= 100.0 for value in values):
+        raise ConfigError("Invalid latency-tracking-info-percentiles parameters")
+    return " ".join(f"{value:g}" for value in values)
+
+
 def _parse_int(text: str) -> int:
     try:
         return int(text)
@@ -107,6 +118,8 @@ class Option:
                 raise ConfigError(str(exc)) from None
         elif self.kind == "save":
             return _parse_save(text)
+        elif self.kind == "percentiles":
+            return _parse_percentiles(text)
         elif self.kind == "enum":
             lower = text.lower()
             if lower not in self.choices:
@@ -302,7 +315,7 @@ ACCEPTED_ONLY = [
     Option("io-threads-do-reads", "no", "bool", mutable=False),
     Option("jemalloc-bg-thread", "yes", "bool"),
     Option("latency-tracking", "yes", "bool"),
-    Option("latency-tracking-info-percentiles", "50 99 99.9", "string"),
+    Option("latency-tracking-info-percentiles", "50 99 99.9", "percentiles"),
     Option("masterauth", "", "string"),
     Option("masteruser", "", "string"),
     Option("maxmemory-clients", "0", "memory", low=-100, high=LLONG_MAX, percent=True),

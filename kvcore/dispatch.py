@@ -89,8 +89,11 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
             or client.shard_channels
             or node.write_gate is not None
             or node.monitors
+            or node.tracking_clients
         ):
             execute(node, client, argv)
+            if node.tracking is not None:  # invalidations for this client go after its reply
+                node.tracking.after_request(client, argv)
         else:  # call(), inline: there is no MONITOR to feed
             dirty_before = stats.dirty
             try:
@@ -195,10 +198,15 @@ def call(node, client, cmd: Command, argv: list[bytes]):
     """
     stats = node.stats
     dirty_before = stats.dirty
+    tracking = node.tracking
+    if tracking is not None:
+        outer, tracking.current = tracking.current, client
     try:
         reply = cmd.handler(client, argv)
     except Error as exc:
         reply = exc
+    if tracking is not None:
+        tracking.after_call(client, cmd, argv, outer)  # remember the keys a tracking client read
     if node.monitors and not cmd.flags._value_ & _UNMONITORED:
         _feed_monitors(node, client, argv)
     cmd.calls += 1

@@ -110,6 +110,14 @@ class ReadFiles:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    """The server stops for ``ms`` milliseconds before the next effect (DEBUG SLEEP): net blocks
+    its loop, as redis-server blocks; sim keeps the node busy that long."""
+
+    ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class LogMessage:
     """A line for the server log about a decision the core made, in redis-server's words
     (test harnesses wait for some of them). ``level``: "notice" or "warning"."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kvcore import latency
+
 Field = tuple[str, object]
 Section = Callable[[object], list[Field]]
 
@@ -26,10 +28,11 @@ TITLES = {
     "modules": "Modules",
     "commandstats": "Commandstats",
     "errorstats": "Errorstats",
+    "latencystats": "Latencystats",
     "cluster": "Cluster",
     "keyspace": "Keyspace",
 }
-NOT_DEFAULT = {"commandstats"}
+NOT_DEFAULT = {"commandstats", "latencystats"}
 _LRU_CLOCK_MAX = (1 << 24) - 1
 
 
@@ -89,7 +92,7 @@ def _clients(node) -> list[Field]:
         ("client_recent_max_input_buffer", 0),
         ("client_recent_max_output_buffer", 0),
         ("blocked_clients", len(blocked)),
-        ("tracking_clients", 0),
+        ("tracking_clients", node.tracking_clients),
         ("clients_in_timeout_table", len(blocked)),
     ]
 
@@ -143,8 +146,20 @@ def _stats(node) -> list[Field]:
         ("pubsub_patterns", len(node.pubsub_patterns)),
         ("latest_fork_usec", stats.latest_fork_usec),
         ("total_forks", stats.total_forks),
+        *_tracking_totals(node),
         ("unexpected_error_replies", stats.unexpected_error_replies),
         ("total_error_replies", stats.total_error_replies),
+    ]
+
+
+def _tracking_totals(node) -> list[Field]:
+    tracking = node.tracking
+    if tracking is None:
+        return [("tracking_total_keys", 0), ("tracking_total_items", 0), ("tracking_total_prefixes", 0)]
+    return [
+        ("tracking_total_keys", len(tracking.table)),
+        ("tracking_total_items", tracking.items),
+        ("tracking_total_prefixes", len(tracking.prefixes)),
     ]
 
 
@@ -194,6 +209,16 @@ def _errorstats(node) -> list[Field]:
     return [("errorstat_" + code, f"count={counts[code]}") for code in sorted(counts)]
 
 
+def _latencystats(node) -> list[Field]:
+    """Each command's duration percentiles (kvcore.latency), with latency-tracking on."""
+    config = node.config
+    if not config["latency-tracking"]:
+        return []
+    wanted = [float(word) for word in config["latency-tracking-info-percentiles"].split()]
+    return [("latency_percentiles_usec_" + each.fullname, latency.percentiles(each, wanted))
+            for cmd in node.table.values() for each in (cmd, *cmd.subcommands.values()) if each.calls]
+
+
 def _cluster(node) -> list[Field]:
     return [("cluster_enabled", int(node.config["cluster-enabled"]))]
 
@@ -217,6 +242,7 @@ SECTIONS: dict[str, Section] = {
     "modules": _modules,
     "commandstats": _commandstats,
     "errorstats": _errorstats,
+    "latencystats": _latencystats,
     "cluster": _cluster,
     "keyspace": _keyspace,
 }

@@ -144,6 +144,8 @@ class Database:
         node.stats.dirty += 1
         if self.watchers:
             self.touch(key)
+        if node.tracking is not None:  # client-side caching (kvcore.tracking)
+            node.tracking.modified(key)
 
     def added(self, key: bytes) -> None:
         """A key was created (Redis's dbAdd): clients blocked on it may be served, and a
@@ -181,6 +183,9 @@ class Database:
         if self.watchers:
             for i in range(start, len(argv), 2):
                 self.touch(argv[i])
+        if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
+            for i in range(start, len(argv), 2):
+                self.node.tracking.modified(argv[i])
 
     def replace(self, key: bytes, value) -> None:
         """Overwrite the value of an existing key in place, keeping its TTL."""
@@ -188,6 +193,8 @@ class Database:
         self.node.stats.dirty += 1
         if self.watchers:
             self.touch(key)
+        if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
+            self.node.tracking.modified(key)
 
     def written(self, key: bytes, changes: int = 1) -> None:
         """Record an in-place change to the value at key (a list push, a hash set...).
@@ -198,6 +205,8 @@ class Database:
         self.node.stats.dirty += changes
         if self.watchers:
             self.touch(key)
+        if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
+            self.node.tracking.modified(key)
 
     def delete(self, key: bytes) -> bool:
         if self.data.pop(key, None) is None:
@@ -209,6 +218,8 @@ class Database:
             self.expires.pop(key, None)
         if self.watchers:
             self.touch(key)
+        if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
+            self.node.tracking.modified(key)
         if len(self.order.keys) >= _COMPACT_MIN and len(self.order.keys) >= 2 * len(self.data):
             self.order.compact(self.data)
         return True
@@ -218,6 +229,8 @@ class Database:
         self.node.stats.dirty += 1
         if self.watchers:
             self.touch(key)
+        if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
+            self.node.tracking.modified(key)
 
     def persist(self, key: bytes) -> bool:
         if self.expires.pop(key, None) is None:
@@ -228,8 +241,10 @@ class Database:
     def clear(self) -> int:
         removed = len(self.data)
         self.node.stats.dirty += removed
-        for key in list(self.watchers):
-            self.touch(key)
+        if self.watchers:
+            self.touch_all_watched()
+        if self.node.tracking is not None:  # client-side caching: a flush invalidates every key
+            self.node.tracking.flushed()
         self.data = {}
         self.expires = {}
         self.raw_strings = {}
@@ -238,9 +253,55 @@ class Database:
         return removed
 
     def touch(self, key: bytes) -> None:
-        """Mark a key modified for every client WATCHing it."""
-        for client in self.watchers.get(key, ()):
+        """Mark a key modified for every client WATCHing it (Redis's touchWatchedKey).
+
+        A key already expired when WATCHed is remembered as such: its deletion (lazy,
+        active or explicit) is no logical change and only makes it a plain missing key.
+        A client marked dirty stops watching, as in Redis.
+        """
+        clients = self.watchers.get(key)
+        if not clients:
+            return
+        missing = key not in self.data
+        for client in list(clients):
+            position = watch_position(client, self.index, key)
+            if missing and client.watched[position][2]:
+                client.watched[position] = (self.index, key, False)
+                continue
             client.watch_dirty = True
+            drop_watches(client)
+
+    def touch_all_watched(self, replaced_with: Database | None = None) -> None:
+        """Every watched key of this database is emptied (FLUSHDB/FLUSHALL) or replaced by
+        the same key of ``replaced_with`` (SWAPDB): Redis's touchAllWatchedKeysInDb.
+
+        A key missing on both sides is untouched; a key already expired when WATCHed that
+        ends up missing, or expired again, is no change; a missing key replaced by an
+        expired one is remembered as expired. Called while the keys are still in place.
+        """
+        for key, clients in self.watchers.items():
+            here = key in self.data
+            there = replaced_with is not None and key in replaced_with.data
+            if not (here or there):
+                continue
+            stale_there = there and replaced_with.logically_expired(key)
+            for client in clients:
+                position = watch_position(client, self.index, key)
+                if client.watched[position][2]:
+                    if not there:
+                        client.watched[position] = (self.index, key, False)
+                        continue
+                    if stale_there:
+                        continue
+                elif not here and stale_there:
+                    client.watched[position] = (self.index, key, True)
+                    continue
+                client.watch_dirty = True
+
+    def logically_expired(self, key: bytes) -> bool:
+        """Whether key has a TTL in the past, deleted yet or not (Redis's keyIsExpired)."""
+        when = self.expires.get(key)
+        return when is not None and when <= self.node.now and not self.node.loading
 
     # -- expiry ------------------------------------------------------------
     def _expire_if_due(self, key: bytes) -> bool:
@@ -251,6 +312,8 @@ class Database:
         if node.is_replica:
             return True
         self.delete(key)
+        if node.tracking is not None:  # no client changed it: NOLOOP BCAST clients hear of it too
+            node.tracking.expired(key)
         node.stats.dirty -= 1  # the DEL is propagated here, not with the command
         node.stats.expired_keys += 1
         node.propagate(self.index, [b"DEL", key])
@@ -329,3 +392,28 @@ class Database:
             elif len(keys) > 2 * len(self.data) + 16:
                 self.order.compact(self.data)
         return None
+
+
+# -- WATCH bookkeeping -------------------------------------------------------
+# A client's ``watched`` holds (db index, key, expired when WATCHed) entries; each
+# database's ``watchers`` maps a key to the clients watching it there.
+
+def watch_position(client, db_index: int, key: bytes) -> int:
+    """Where (db_index, key) is in the client's watched list (it must be there)."""
+    for position, (index, watched_key, _) in enumerate(client.watched):
+        if index == db_index and watched_key == key:
+            return position
+    raise KeyError(key)
+
+
+def drop_watches(client) -> None:
+    """Stop watching every key, leaving the client's dirty flag as it is."""
+    dbs = client.node.dbs
+    for db_index, key, _ in client.watched:
+        watchers = dbs[db_index].watchers
+        clients = watchers.get(key)
+        if clients and client in clients:
+            clients.remove(client)
+            if not clients:
+                del watchers[key]
+    client.watched = []

@@ -28,6 +28,7 @@ from kvcore.config import Config
 from kvcore.dispatch import run_requests
 from kvcore.effects import AppendLog, Close, Send, Shutdown
 from kvcore.keyspace import Database
+from kvcore.latency import LatencyMonitor
 from kvcore.protocol import Limits
 from kvcore.replication import ReplicationStream
 from kvcore.reply import Error
@@ -86,9 +87,15 @@ class Node:
         self.pubsub_channels: dict[bytes, dict[Client, None]] = {}
         self.pubsub_patterns: dict[bytes, dict[Client, None]] = {}
         self.pubsub_shard_channels: dict[bytes, dict[Client, None]] = {}
+        self.tracking = None  # kvcore.tracking.Tracking, from the first CLIENT TRACKING ON
+        self.tracking_clients = 0  # clients with tracking on
         self.paused_until = 0
         self.pause_writes_only = False  # CLIENT PAUSE WRITE (else ALL)
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE
+        self.cron_paused = False  # DEBUG PAUSE-CRON
+        self.latency = LatencyMonitor()  # LATENCY LATEST/HISTORY: events over latency-monitor-threshold
+        self.command_usec = 0  # the time the running command took, when it took any (kvcore.latency)
+        self.skip_checksum_validation = False  # DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE skips the CRC-64
         self.shutdown_requested = None
         self.loading = False  # replaying a log or snapshot: no expiry, no propagation (kvcore.aof)
         self._effects: list = []
@@ -179,6 +186,8 @@ class Node:
         if self.images_pending:
             self._waiting_inputs.append((self.tick, (now, used_memory)))
             return
+        if self.cron_paused:
+            return
         self.now = now
         if used_memory is not None:
             self.stats.used_memory = used_memory
@@ -190,6 +199,8 @@ class Node:
             if db.expires and self.active_expire_enabled:
                 db.active_expire(budget)
         self._close_idle_clients()
+        if self.tracking_clients:
+            self.tracking.limit()  # tracking-table-max-keys, also while no command runs
         self.unblock_timed_out()
         self._resume_log_write()
         self.aof.tick()
@@ -259,6 +270,8 @@ class Node:
         effects, self._effects = self._effects, []
         if self.halted:
             return [effect for effect in effects if type(effect) is Shutdown]
+        if self.tracking is not None:
+            self.tracking.broadcast()  # BCAST invalidations, once per drain
         sends, closes = self._collect_output()
         if start_log and self._log_records and self._log_job is None and not self.aof_write_error \
                 and self.aof.may_write_now():
@@ -413,14 +426,18 @@ class Node:
         client.monitor = False
 
     def _log_slow(self, client: Client, cmd, argv: list[bytes]) -> None:
-        """SLOWLOG's recorder, the dispatcher's ``slowlog_hook`` while it is on."""
+        """SLOWLOG's recorder, the dispatcher's ``slowlog_hook`` while it logs every command."""
+        usec, self.command_usec = self.command_usec, 0
+        self.log_slow(client, cmd, argv, usec)
+
+    def log_slow(self, client: Client, cmd, argv: list[bytes], usec: int) -> None:
         if not cmd.flags & Flag.SKIP_SLOWLOG:
-            slowlog_record(self, client, argv)
+            slowlog_record(self, client, argv, usec)
 
     def _set_slowlog_hook(self, threshold_us: int) -> None:
-        """The core measures no durations (every command takes 0 us here), so
-        only ``slowlog-log-slower-than 0`` logs anything, as Redis would then;
-        otherwise the dispatcher finds no hook and pays nothing."""
+        """Only DEBUG SLEEP takes time here (`kvcore.latency`, which logs it itself over a
+        threshold); ``slowlog-log-slower-than 0`` logs every command, through this hook in
+        the dispatcher; otherwise the dispatcher finds no hook and pays nothing."""
         self.slowlog_hook = self._log_slow if threshold_us == 0 else None
 
     def propagate(self, db_index: int, argv: list[bytes]) -> None:
@@ -510,6 +527,8 @@ class Node:
                 if not watchers:
                     del self.dbs[db_index].watchers[key]
         client.watched = []
+        if client.tracking is not None:
+            self.tracking.disable(client)
         self.replication.detach(client)
         if client.monitor and client in self.monitors:
             self.monitors.remove(client)

@@ -102,6 +102,9 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     sockets = open_listeners(config["port"], config["bind"], config["unixsocket"], config["tcp-backlog"], log)
     if sockets is None:
         return 1
+    pidfile = config["pidfile"]
+    if pidfile:  # once the port is bound, before the load, as redis-server's createPidFile
+        _write_pidfile(pidfile, pid, log)
     server = Server(config, log, info, random.Random(seed))
     loop_name, loop_factory = _event_loop()
     if config["always-show-logo"] or (not config["logfile"] and sys.stdout.isatty()):
@@ -110,12 +113,9 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
         log.notice(f"Running mode=standalone, port={config['port']}.")
     log.verbose(f"Event loop: {loop_name}, seed={seed}")
     log.warning("Server initialized")
-    if not load_at_start(server.node, log):
-        return 1
-    pidfile = config["pidfile"]
-    if pidfile:
-        _write_pidfile(pidfile, pid, log)
     try:
+        if not load_at_start(server.node, log):
+            return 1
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             return runner.run(server.serve(sockets))
     finally:

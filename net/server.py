@@ -23,6 +23,7 @@ from kvcore.effects import (
     Close,
     Fsync,
     LogMessage,
+    Pause,
     ReadFiles,
     RewriteConfig,
     Send,
@@ -282,6 +283,9 @@ class Server:
                 pid, kind = running
                 self.log.notice(f"Killing running {_CHILD_NAMES.get(kind, 'background')} child: {pid}")
                 child.stop(pid)
+            return False
+        if kind is Pause:  # DEBUG SLEEP: the whole server stops, as redis-server's usleep
+            time.sleep(effect.ms / 1000)
             return False
         if kind is LogMessage:
             self.log.write(NOTICE if effect.level == "notice" else WARNING, effect.text)

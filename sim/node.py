@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from simpy.events import Timeout
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, CancelJob, Close, Fsync, ReadFiles, Send, Shutdown, WriteFiles
+from kvcore.effects import AppendLog, CancelJob, Close, Fsync, Pause, ReadFiles, Send, Shutdown, WriteFiles
 from kvcore.node import Node, ServerInfo
 from sim import persistence
 from sim.clock import Clock
@@ -269,6 +269,11 @@ class SimNode:
             elif kind is WriteFiles:
                 if persistence.write_snapshot(self, effects, index):
                     return  # foreground: the rest waits for it (finish_foreground)
+            elif kind is Pause:  # DEBUG SLEEP: the process stops; the rest waits (_paused_done)
+                self.trace.add(("effect", self.env.now, self.name, "pause", effect.ms, 0))
+                self.busy = True
+                Timeout(self.env, effect.ms, (self, self.incarnation, effects, index)).callbacks.append(_paused_done)
+                return
             elif kind is ReadFiles:  # reading what is in the page cache takes no simulated time
                 self.core.aof.files_read(effect.job, {path: self.disk.read(path) for path in effect.paths}, self.clock.now())
             else:
@@ -301,6 +306,14 @@ class SimNode:
             self.stalled = (effects, index, ok)  # the disk is done; the stopped process is not
             return
         self._finish_log(effects, index, ok)
+
+    def sleep_done(self, incarnation: int, effects: list, index: int) -> None:
+        """DEBUG SLEEP is over: the effects after it go on."""
+        if incarnation != self.incarnation:
+            return  # the process died while it slept
+        self.busy = False
+        self._execute(effects, index + 1)
+        self._schedule()
 
     def finish_foreground(self, effects: list, index: int, ok: bool) -> None:
         """A foreground effect other than a log append is done (a snapshot): go on as after one."""
@@ -359,6 +372,11 @@ def _tick(event: Timeout) -> None:
 def _log_done(event: Timeout) -> None:
     node, incarnation, effects, index, ok, size = event._value
     node.log_done(incarnation, effects, index, ok, size)
+
+
+def _paused_done(event: Timeout) -> None:
+    node, incarnation, effects, index = event._value
+    node.sleep_done(incarnation, effects, index)
 
 
 def _fsync_done(event: Timeout) -> None:

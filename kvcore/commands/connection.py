@@ -15,8 +15,9 @@ from kvcore import errors
 from kvcore.client import ReplyMode
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.table import Flag, Registry
-from kvcore.dispatch import NO_REPLY
-from kvcore.reply import OK, PONG, Error, Map, Simple, Verbatim
+from kvcore.dispatch import NO_REPLY, _count_error
+from kvcore.reply import OK, PONG, Error, Map, SetReply, Simple, Verbatim
+from kvcore.tracking import overlap, tracking_of
 
 REGISTRY = Registry("connection")
 command = REGISTRY.command
@@ -43,9 +44,37 @@ PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+REDIRECT_TWICE = "ERR A client can only redirect to a single other client"
+REDIRECT_MISSING = "ERR The client ID you want redirect to does not exist"
+PREFIX_WITHOUT_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+SWITCH_BCAST = (
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+    "and then re-enabling it with a different mode."
+)
+BCAST_OPTIN = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+OPTIN_AND_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+SWITCH_OPTIN = (
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+    "and then re-enabling it with a different mode."
+)
+PREFIX_OVERLAPS_EXISTING = (
+    "ERR Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a single client must not overlap."
+)
+PREFIX_OVERLAPS_GIVEN = (
+    "ERR Prefix '%s' overlaps with another provided prefix '%s'. Prefixes for a single client must not overlap."
+)
+CACHING_NOT_TRACKING = (
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"
+)
+CACHING_YES = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+CACHING_NO = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
 CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"slave": "replica", b"replica": "replica", b"pubsub": "pubsub"}
 CLIENT_HELP = [
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -80,6 +109,11 @@ CLIENT_HELP = [
     "    Assign the name <name> to the current connection.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
     "HELP",
@@ -457,3 +491,120 @@ def client_unblock(client, argv):
 def client_help(client, argv):
     """CLIENT HELP"""
     return help_reply(CLIENT_HELP)
+
+
+# -- CLIENT TRACKING, CACHING, GETREDIR, TRACKINGINFO (client-side caching: kvcore.tracking) ----
+
+
+def parse_tracking_options(client, argv: list[bytes]) -> tuple[int, set[str], list[bytes]]:
+    """CLIENT TRACKING's options after ON|OFF: the redirect id (0: none), flags and prefixes."""
+    redirect, options, prefixes = 0, set(), []
+    cursor = Cursor(argv, 3)
+    while cursor.more():
+        option = cursor.next().lower()
+        if option == b"redirect" and cursor.more():
+            if redirect:
+                raise Error(REDIRECT_TWICE)
+            redirect = parse_int(cursor.next())
+            if redirect <= 0 or client.node.find_client(redirect) is None:
+                raise Error(REDIRECT_MISSING)
+        elif option in (b"bcast", b"optin", b"optout", b"noloop"):
+            options.add(option.decode())
+        elif option == b"prefix" and cursor.more():
+            prefixes.append(cursor.next())
+        else:
+            raise Error(errors.SYNTAX)
+    return redirect, options, prefixes
+
+
+def check_tracking_switch(client, options: set[str], prefixes: list[bytes]) -> None:
+    """The option combinations CLIENT TRACKING ON refuses, in Redis's order."""
+    bcast = "bcast" in options
+    if prefixes and not bcast:
+        raise Error(PREFIX_WITHOUT_BCAST)
+    state = client.tracking
+    if state is not None and state.bcast != bcast:
+        raise Error(SWITCH_BCAST)
+    if bcast and options & {"optin", "optout"}:
+        raise Error(BCAST_OPTIN)
+    if {"optin", "optout"} <= options:
+        raise Error(OPTIN_AND_OPTOUT)
+    if state is not None and (("optin" in options and state.optout) or ("optout" in options and state.optin)):
+        raise Error(SWITCH_OPTIN)
+
+
+def prefix_collision(client, prefixes: list[bytes]) -> tuple[Error, bool] | None:
+    """Redis's checkPrefixCollisionsOrReply: the error for overlapping prefixes, and whether
+    tracking is still turned on after it (Redis 7.0 goes on when the overlap is not the first
+    prefix's, answering the error and then OK)."""
+    existing = sorted(client.tracking.prefixes) if client.tracking is not None else []
+    for i, prefix in enumerate(prefixes):
+        for old in existing:
+            if overlap(old, prefix):
+                return Error(PREFIX_OVERLAPS_EXISTING % (_text(prefix), _text(old))), False
+        for other in prefixes[i + 1 :]:
+            if overlap(prefix, other):
+                return Error(PREFIX_OVERLAPS_GIVEN % (_text(prefix), _text(other))), i > 0
+    return None
+
+
+@command("tracking", -3, CLIENT_FLAGS, parent=CLIENT, since="6.0.0")
+def client_tracking(client, argv):
+    """CLIENT TRACKING ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]"""
+    redirect, options, prefixes = parse_tracking_options(client, argv)
+    switch = argv[2].lower()
+    if switch == b"off":
+        if client.tracking is not None:
+            client.node.tracking.disable(client)
+        return OK
+    if switch != b"on":
+        raise Error(errors.SYNTAX)
+    check_tracking_switch(client, options, prefixes)
+    if "bcast" in options:
+        collision = prefix_collision(client, prefixes)
+        if collision is not None:
+            error, goes_on = collision
+            if not goes_on:
+                raise error
+            _count_error(client.node, error)
+            client.reply(error)
+    tracking_of(client.node).enable(client, redirect, options, prefixes)
+    return OK
+
+
+@command("caching", 3, CLIENT_FLAGS, parent=CLIENT, since="6.0.0")
+def client_caching(client, argv):
+    """CLIENT CACHING YES|NO"""
+    state = client.tracking
+    if state is None:
+        raise Error(CACHING_NOT_TRACKING)
+    switch = argv[2].lower()
+    if switch == b"yes":
+        if not state.optin:
+            raise Error(CACHING_YES)
+    elif switch == b"no":
+        if not state.optout:
+            raise Error(CACHING_NO)
+    else:
+        raise Error(errors.SYNTAX)
+    state.caching = True
+    return OK
+
+
+@command("getredir", 2, CLIENT_FLAGS, parent=CLIENT, since="6.0.0")
+def client_getredir(client, argv):
+    """CLIENT GETREDIR"""
+    return client.tracking.redirect if client.tracking is not None else -1
+
+
+@command("trackinginfo", 2, CLIENT_FLAGS, parent=CLIENT, since="6.2.0")
+def client_trackinginfo(client, argv):
+    """CLIENT TRACKINGINFO"""
+    state = client.tracking
+    if state is None:
+        return Map([(b"flags", SetReply([b"off"])), (b"redirect", -1), (b"prefixes", [])])
+    return Map([
+        (b"flags", SetReply([b"on", *state.flags()])),
+        (b"redirect", state.redirect),
+        (b"prefixes", sorted(state.prefixes)),
+    ])

@@ -19,14 +19,14 @@ from __future__ import annotations
 import struct
 import zlib
 
-from kvcore import digest, errors, info
+from kvcore import digest, errors, info, latency
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
 from kvcore.commands.keys import string_encoding
 from kvcore.commands.table import FLAG_NAMES, Command, Flag, Registry
 from kvcore.config import BY_NAME, OPTIONS, ConfigError
 from kvcore.dispatch import NO_REPLY
-from kvcore.effects import RewriteConfig
+from kvcore.effects import LogMessage, Pause, RewriteConfig
 from kvcore.glob import glob_match
 from kvcore.reply import OK, Attribute, BigNumber, Bool, Double, Error, Map, Push, SetReply, Simple, Verbatim
 
@@ -289,10 +289,8 @@ def parse_db_number(arg: bytes, error: str) -> int:
 
 def swap_databases(a, b) -> None:
     """Exchange two databases' contents; clients and watchers stay with the numbers."""
-    for db, other in ((a, b), (b, a)):
-        for key in list(db.watchers):
-            if key in db.data or key in other.data:
-                db.touch(key)
+    a.touch_all_watched(b)
+    b.touch_all_watched(a)
     a.data, b.data = b.data, a.data
     a.expires, b.expires = b.expires, a.expires
     a.raw_strings, b.raw_strings = b.raw_strings, a.raw_strings
@@ -442,6 +440,7 @@ def config_resetstat(client, argv):
     node.stats.reset()
     for cmd in all_commands(node.table):
         cmd.calls = cmd.usec = cmd.failed_calls = cmd.rejected_calls = 0
+        cmd.slow_usecs = {}
     return OK
 
 
@@ -553,9 +552,9 @@ def _trim_arg(arg: bytes) -> bytes:
     return arg[:SLOWLOG_MAX_STRING] + b"... (%d more bytes)" % (len(arg) - SLOWLOG_MAX_STRING)
 
 
-def slowlog_record(node, client, argv: list[bytes]) -> None:
-    """Add a command to the front of the slowlog, trimmed to slowlog-max-len."""
-    entry = [node.slowlog_next_id, node.now // 1000, 0, slowlog_args(argv), client.addr.encode(), client.name]
+def slowlog_record(node, client, argv: list[bytes], usec: int = 0) -> None:
+    """Add a command that took ``usec`` to the front of the slowlog, trimmed to slowlog-max-len."""
+    entry = [node.slowlog_next_id, node.now // 1000, usec, slowlog_args(argv), client.addr.encode(), client.name]
     node.slowlog_next_id += 1
     node.slowlog.appendleft(entry)
     while len(node.slowlog) > node.config["slowlog-max-len"]:
@@ -604,6 +603,8 @@ DEBUG_NOT_ALLOWED = (
 )
 DEBUG_HELP = [
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "AOF-FLUSH-SLEEP <microsec>",
+    "    Server will sleep before flushing the AOF, this is used for testing.",
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",
     "    Dangerous: should be used only for testing the replication subsystem.",
@@ -614,6 +615,8 @@ DEBUG_HELP = [
     "    Output a hex signature representing the current DB content.",
     "DIGEST-VALUE <key> [<key> ...]",
     "    Output a hex signature of the values of all the specified keys.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
     "HTSTATS <dbid>",
     "    Return hash table statistics of the specified Redis database.",
     "HTSTATS-KEY <key>",
@@ -651,8 +654,12 @@ DEBUG_HELP = [
     "QUICKLIST-PACKED-THRESHOLD <size>",
     "    Sets the threshold for elements to be inserted as plain vs packed nodes",
     "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+    "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+    "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
     "SLEEP <seconds>",
     "    Stop the server for <seconds>. Decimals allowed.",
+    "PAUSE-CRON <0|1>",
+    "    Stop periodic cron job processing.",
     "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
     "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
     "    In case NEVER is provided the last observed peak will never be reset",
@@ -704,9 +711,12 @@ def debug(client, argv):
     if sub == b"help" and len(argv) == 2:
         return help_reply(DEBUG_HELP)
     if sub == b"sleep" and len(argv) == 3:
-        return OK  # the core cannot stop its clock; a runtime may pause the node instead
+        return debug_sleep(client, argv)
     if sub == b"set-active-expire" and len(argv) == 3:
         client.node.active_expire_enabled = atoi(argv[2]) != 0
+        return OK
+    if sub == b"set-skip-checksum-validation" and len(argv) == 3:
+        client.node.skip_checksum_validation = atoi(argv[2]) != 0
         return OK
     if sub == b"object" and len(argv) == 3:
         return debug_object(client, argv[2])
@@ -898,6 +908,34 @@ def debug_ok(client, argv):
     return OK
 
 
+def debug_sleep(client, argv):
+    """DEBUG SLEEP seconds: the server stops (a `Pause` the runtime carries out before the reply);
+    the commands after it, in the same EXEC too, see the time it slept, as in Redis."""
+    try:
+        seconds = float(argv[2].decode("ascii", "replace"))
+    except ValueError:
+        seconds = 0.0  # strtod: no number is 0
+    ms = max(int(seconds * 1000), 0)
+    if ms:
+        node = client.node
+        node.now += ms
+        node.emit(Pause(ms))
+        latency.command_took(node, client, node.table[b"debug"], argv, ms * 1000)
+    return OK
+
+
+def debug_log(client, argv):
+    """DEBUG LOG message: a warning line in the server log."""
+    client.node.emit(LogMessage("warning", "DEBUG LOG: " + argv[2].decode("utf-8", "replace")))
+    return OK
+
+
+def debug_pause_cron(client, argv):
+    """DEBUG PAUSE-CRON 0|1: the cron does nothing while paused (expiry, timeouts, saves)."""
+    client.node.cron_paused = atoi(argv[2]) != 0
+    return OK
+
+
 DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exact as in debug.c
     (b"protocol", 3): debug_protocol,
     (b"quicklist-packed-threshold", 3): debug_quicklist_packed_threshold,
@@ -906,6 +944,9 @@ DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exac
     (b"replybuffer", 4): debug_replybuffer,
     (b"config-rewrite-force-all", 2): debug_config_rewrite_force_all,
     (b"change-repl-id", 2): debug_ok,
+    (b"aof-flush-sleep", 3): debug_ok,  # the log's barrier holds whatever the timing: nothing to widen
+    (b"log", 3): debug_log,
+    (b"pause-cron", 3): debug_pause_cron,
     (b"set-disable-deny-scripts", 3): debug_ok,
 }
 
@@ -1056,30 +1097,39 @@ def latency_doctor(client, argv):
 @command("latest", 2, ADMIN, parent=LATENCY, since="2.8.13")
 def latency_latest(client, argv):
     """LATENCY LATEST"""
-    return []
+    return client.node.latency.latest()
 
 
 @command("history", 3, ADMIN, parent=LATENCY, since="2.8.13")
 def latency_history(client, argv):
     """LATENCY HISTORY event"""
-    return []
+    return client.node.latency.history(argv[2].decode("utf-8", "replace"))
 
 
 @command("graph", 3, ADMIN, parent=LATENCY, since="2.8.13")
 def latency_graph(client, argv):
-    """LATENCY GRAPH event"""
-    raise Error(f"ERR No samples available for event '{argv[2].decode('utf-8', 'replace')}'")
+    """LATENCY GRAPH event: the header Redis prints, then one column per sample."""
+    name = argv[2].decode("utf-8", "replace")
+    samples = client.node.latency.history(name)
+    if not samples:
+        raise Error(f"ERR No samples available for event '{name}'")
+    values = [ms for _, ms in samples]
+    high, low = max(values), min(values)
+    header = (f"{name} - high {high} ms, low {low} ms (all time high "
+              f"{client.node.latency.events[name].max_ms} ms)\n" + "-" * 80 + "\n")
+    bars = "".join("#" if ms == high else "_" for ms in values)
+    return Verbatim((header + bars + "\n").encode())
 
 
 @command("reset", -2, ADMIN, parent=LATENCY, since="2.8.13")
 def latency_reset(client, argv):
     """LATENCY RESET [event ...]"""
-    return 0
+    return client.node.latency.reset([arg.decode("utf-8", "replace") for arg in argv[2:]])
 
 
 def _histogram(cmd: Command) -> Map:
-    """A command's latency distribution: every call took (at most) 1 us here."""
-    return Map([(b"calls", cmd.calls), (b"histogram_usec", Map([(1, cmd.calls)]))])
+    """A command's latency distribution: 1 us a call here, but the time DEBUG SLEEP took."""
+    return Map([(b"calls", cmd.calls), (b"histogram_usec", Map(latency.histogram_buckets(cmd).items()))])
 
 
 @command("histogram", -2, ADMIN, parent=LATENCY, since="7.0.0")

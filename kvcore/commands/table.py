@@ -89,6 +89,7 @@ class Command:
     usec: int = 0
     failed_calls: int = 0
     rejected_calls: int = 0
+    slow_usecs: dict[int, int] = field(default_factory=dict)  # calls that took time: usec -> count (kvcore.latency)
 
     @property
     def fullname(self) -> str:
@@ -171,9 +172,10 @@ def node_table(table: dict[bytes, Command]) -> dict[bytes, Command]:
     """
     copies: dict[bytes, Command] = {}
     for name, cmd in table.items():
-        top = replace(cmd, subcommands={}, calls=0, usec=0, failed_calls=0, rejected_calls=0)
+        top = replace(cmd, subcommands={}, calls=0, usec=0, failed_calls=0, rejected_calls=0, slow_usecs={})
         for sub_name, sub in cmd.subcommands.items():
-            top.subcommands[sub_name] = replace(sub, container=top, calls=0, usec=0, failed_calls=0, rejected_calls=0)
+            top.subcommands[sub_name] = replace(sub, container=top, calls=0, usec=0, failed_calls=0,
+                                                rejected_calls=0, slow_usecs={})
         copies[name] = top
     return copies
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from kvcore import errors
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import call
+from kvcore.keyspace import drop_watches
 from kvcore.reply import NULL_ARRAY, OK, Error
 
 REGISTRY = Registry("transactions")
@@ -69,8 +70,7 @@ def watch(client, argv):
     for key in argv[1:]:
         if (db.index, key) in (entry[:2] for entry in client.watched):
             continue
-        expired_already = key in db.expires and db.expires[key] <= client.node.now
-        client.watched.append((db.index, key, expired_already))
+        client.watched.append((db.index, key, db.logically_expired(key)))
         db.watchers.setdefault(key, []).append(client)
     return OK
 
@@ -83,15 +83,13 @@ def unwatch(client, argv):
 
 
 def watched_keys_changed(client) -> bool:
-    """Whether EXEC must fail: a watched key was touched, or has expired since WATCH."""
+    """Whether EXEC must fail: a watched key was touched, or has expired since WATCH
+    (a key already expired when WATCHed does not count: Redis's isWatchedKeyExpired)."""
     if client.watch_dirty:
         return True
-    node = client.node
-    for db_index, key, expired_already in client.watched:
-        expires = node.dbs[db_index].expires
-        if not expired_already and key in expires and expires[key] <= node.now:
-            return True
-    return False
+    dbs = client.node.dbs
+    return any(not expired_already and dbs[db_index].logically_expired(key)
+               for db_index, key, expired_already in client.watched)
 
 
 def end_transaction(client) -> None:
@@ -101,12 +99,5 @@ def end_transaction(client) -> None:
 
 
 def unwatch_all(client) -> None:
-    for db_index, key, _ in client.watched:
-        watchers = client.node.dbs[db_index].watchers
-        clients = watchers.get(key)
-        if clients and client in clients:
-            clients.remove(client)
-            if not clients:
-                del watchers[key]
-    client.watched = []
+    drop_watches(client)
     client.watch_dirty = False

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from kvcore.effects import RewriteConfig, Send
+from kvcore.effects import LogMessage, Pause, RewriteConfig, Send
 from kvcore.node import ServerInfo
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 
@@ -236,3 +236,40 @@ def test_help_is_redis_help_without_the_subcommands_left_out(redis_port):
         redis_lines = iter(theirs.execute_command("DEBUG", "HELP"))
     ours = CoreClient(make_node(enable_debug_command="yes")).call("DEBUG", "HELP")
     assert all(any(line == theirs_line for theirs_line in redis_lines) for line in ours)  # same words, same order
+
+
+def test_debug_log_writes_a_warning_as_redis():
+    node = make_node()
+    client = CoreClient(node, 1)
+    node.receive(1, encode_request("DEBUG", "LOG", "hello there"), node.now)
+    effects = node.take_effects()
+    assert LogMessage("warning", "DEBUG LOG: hello there") in effects
+    assert client.call("DEBUG", "AOF-FLUSH-SLEEP", "500000") == b"OK"
+
+
+def test_debug_pause_cron_stops_active_expiry_until_resumed():
+    node = make_node()
+    client = CoreClient(node, 1)
+    client.call("SET", "k", "v", "PX", "10")
+    client.call("DEBUG", "PAUSE-CRON", "1")
+    node.tick(node.now + 1000)
+    assert node.dbs[0].data.get(b"k") is not None  # still there: the cron did not run
+    client.call("DEBUG", "PAUSE-CRON", "0")
+    node.tick(node.now + 2000)
+    assert b"k" not in node.dbs[0].data
+
+
+def test_debug_sleep_pauses_the_runtime_and_moves_the_clock_for_what_follows_in_exec():
+    """Redis's list.tcl: inside EXEC, `pexpire k 100; debug sleep 0.2` leaves k expired for the
+    commands after it (and for the blocked clients served at the end)."""
+    node = make_node()
+    client = CoreClient(node, 1)
+    client.call("SET", "k", "v")
+    start = node.now
+    node.receive(1, b"".join(encode_request(*argv) for argv in (
+        ("MULTI",), ("PEXPIRE", "k", "100"), ("DEBUG", "SLEEP", "0.2"), ("GET", "k"), ("EXEC",))), node.now)
+    effects = node.take_effects()
+    assert Pause(200) in effects and node.now == start + 200
+    assert effects.index(Pause(200)) < max(i for i, e in enumerate(effects) if type(e) is Send)  # before the reply
+    assert client.call("EXISTS", "k") == 0
+    assert client.call("DEBUG", "SLEEP", "0") == b"OK" and node.now == start + 200  # no pause for nothing

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import hiredis
+import time
 
+import hiredis
+import pytest
+
+from tests.kvcore.differential.runner import RedisConnection
 from tests.kvcore.harness import CoreClient, make_node
 
 
@@ -84,3 +88,125 @@ def test_exec_wraps_propagated_writes_in_multi_exec():
     node.receive(c.conn, b"MULTI\r\nSET a 1\r\nGET a\r\nINCR n\r\nEXEC\r\n", 1)
     log = node.take_effects()[0]
     assert log.data.index(b"MULTI") < log.data.index(b"SET") < log.data.index(b"INCR") < log.data.index(b"EXEC")
+
+
+# -- WATCH and expiry, replayed on the core and on redis-server ----------------------------
+# A step is (client, command line, expected reply) or ("sleep", ms). Clients "a" and "b" share
+# the server. Active expiry is off on both sides, so keys only go by lazy expiry (Redis 7.0
+# multi.c: watchedKey.expired, touchWatchedKey, touchAllWatchedKeysInDb).
+
+STALE_X = [("a", "SET x foo PX 1", b"OK"), ("sleep", 10)]  # x: expired, still stored
+EXEC_PING = [("a", "MULTI", b"OK"), ("a", "PING", b"QUEUED")]
+PONG = [b"PONG"]
+
+WATCH_EXPIRY = {
+    "expiry_after_watch_aborts": [
+        ("a", "SET x 1 PX 100", b"OK"), ("a", "WATCH x", b"OK"), ("sleep", 150),
+        ("a", "MULTI", b"OK"), ("a", "INCR x", b"QUEUED"), ("a", "EXEC", None)],
+    "lazy_deletion_after_watch_aborts": [
+        ("a", "SET x 1 PX 100", b"OK"), ("a", "WATCH x", b"OK"), ("sleep", 150),
+        ("b", "EXISTS x", 0), *EXEC_PING, ("a", "EXEC", None)],
+    "watch_stale_key": [*STALE_X, ("a", "WATCH x", b"OK"), *EXEC_PING, ("a", "EXEC", PONG)],
+    "lazy_deletion_of_stale_key": [
+        *STALE_X, ("a", "WATCH x", b"OK"), ("b", "EXISTS x", 0), *EXEC_PING, ("a", "EXEC", PONG)],
+    "del_of_stale_key": [
+        *STALE_X, ("a", "WATCH x", b"OK"), ("b", "DEL x", 0), *EXEC_PING, ("a", "EXEC", PONG)],
+    "set_on_stale_key_aborts": [
+        *STALE_X, ("a", "WATCH x", b"OK"), ("b", "SET x bar", b"OK"), *EXEC_PING, ("a", "EXEC", None)],
+    "mset_on_stale_key_aborts": [
+        *STALE_X, ("a", "WATCH x", b"OK"), ("b", "MSET x bar", b"OK"), *EXEC_PING, ("a", "EXEC", None)],
+    "set_after_deletion_of_stale_key_aborts": [
+        *STALE_X, ("a", "WATCH x", b"OK"), ("b", "EXISTS x", 0), ("b", "SET x bar", b"OK"),
+        *EXEC_PING, ("a", "EXEC", None)],
+    "two_clients_watch_a_stale_key": [
+        *STALE_X, ("a", "WATCH x", b"OK"), ("b", "WATCH x", b"OK"), ("a", "GET x", None),
+        ("b", "MULTI", b"OK"), ("b", "PING", b"QUEUED"), ("b", "EXEC", PONG),
+        *EXEC_PING, ("a", "EXEC", PONG)],
+    "flushdb_with_stale_key": [
+        *STALE_X, ("a", "WATCH x", b"OK"), ("b", "FLUSHDB", b"OK"), *EXEC_PING, ("a", "EXEC", PONG)],
+    "flushall_with_stale_key": [
+        *STALE_X, ("a", "WATCH x", b"OK"), ("b", "FLUSHALL", b"OK"), *EXEC_PING, ("a", "EXEC", PONG)],
+    "flushall_then_set_on_stale_key_aborts": [
+        *STALE_X, ("a", "WATCH x", b"OK"), ("b", "FLUSHALL", b"OK"), ("b", "SET x y", b"OK"),
+        *EXEC_PING, ("a", "EXEC", None)],
+    "flushall_with_missing_key": [
+        ("a", "WATCH x", b"OK"), ("b", "FLUSHALL", b"OK"), *EXEC_PING, ("a", "EXEC", PONG)],
+    "flushdb_with_missing_key": [
+        ("a", "SET y 1", b"OK"), ("a", "WATCH x", b"OK"), ("b", "FLUSHDB", b"OK"),
+        *EXEC_PING, ("a", "EXEC", PONG)],
+    "flushdb_with_live_key_aborts": [
+        ("a", "SET x 1", b"OK"), ("a", "WATCH x", b"OK"), ("b", "FLUSHDB", b"OK"),
+        *EXEC_PING, ("a", "EXEC", None)],
+    "flushdb_with_key_expired_after_watch_aborts": [
+        ("a", "SET x 1 PX 100", b"OK"), ("a", "WATCH x", b"OK"), ("sleep", 150),
+        ("b", "FLUSHDB", b"OK"), *EXEC_PING, ("a", "EXEC", None)],
+    "swapdb_stale_key_with_nothing": [
+        ("a", "SELECT 1", b"OK"), *STALE_X, ("a", "WATCH x", b"OK"), ("b", "SWAPDB 0 1", b"OK"),
+        *EXEC_PING, ("a", "EXEC", PONG)],
+    "swapdb_nothing_with_stale_key": [
+        *STALE_X, ("a", "SELECT 1", b"OK"), ("a", "WATCH x", b"OK"), ("b", "SWAPDB 0 1", b"OK"),
+        *EXEC_PING, ("a", "EXEC", PONG)],
+    "swapdb_nothing_with_stale_key_then_set_aborts": [
+        *STALE_X, ("a", "SELECT 1", b"OK"), ("a", "WATCH x", b"OK"), ("b", "SWAPDB 0 1", b"OK"),
+        ("b", "SELECT 1", b"OK"), ("b", "SET x new", b"OK"), *EXEC_PING, ("a", "EXEC", None)],
+    "swapdb_nothing_with_stale_key_then_deleted": [
+        *STALE_X, ("a", "SELECT 1", b"OK"), ("a", "WATCH x", b"OK"), ("b", "SWAPDB 0 1", b"OK"),
+        ("b", "SELECT 1", b"OK"), ("b", "EXISTS x", 0), *EXEC_PING, ("a", "EXEC", PONG)],
+    "swapdb_stale_key_with_stale_key": [
+        ("a", "SELECT 1", b"OK"), ("a", "SET x foo PX 1", b"OK"), ("a", "SELECT 0", b"OK"),
+        ("a", "SET x bar PX 1", b"OK"), ("sleep", 10), ("a", "SELECT 1", b"OK"), ("a", "WATCH x", b"OK"),
+        ("b", "SWAPDB 0 1", b"OK"), *EXEC_PING, ("a", "EXEC", PONG)],
+    "swapdb_stale_key_with_live_key_aborts": [
+        ("b", "SET x live", b"OK"), ("a", "SELECT 1", b"OK"), *STALE_X, ("a", "WATCH x", b"OK"),
+        ("b", "SWAPDB 0 1", b"OK"), *EXEC_PING, ("a", "EXEC", None)],
+    "swapdb_live_key_with_nothing_aborts": [
+        ("a", "SET x 30", b"OK"), ("a", "WATCH x", b"OK"), ("b", "SWAPDB 0 1", b"OK"),
+        *EXEC_PING, ("a", "EXEC", None)],
+    "swapdb_nothing_with_live_key_aborts": [
+        ("b", "SELECT 1", b"OK"), ("b", "SET x 30", b"OK"), ("a", "WATCH x", b"OK"),
+        ("b", "SWAPDB 0 1", b"OK"), *EXEC_PING, ("a", "EXEC", None)],
+    "watch_remembers_the_db": [
+        ("a", "SELECT 5", b"OK"), ("a", "SET x 30", b"OK"), ("a", "WATCH x", b"OK"),
+        ("a", "SELECT 1", b"OK"), ("a", "SET x 10", b"OK"), ("a", "SELECT 5", b"OK"),
+        *EXEC_PING, ("a", "EXEC", PONG)],
+    "dirty_client_stops_watching": [
+        ("a", "WATCH x y", b"OK"), ("b", "SET x 1", b"OK"), ("b", "SET y 1", b"OK"),
+        *EXEC_PING, ("a", "EXEC", None), ("a", "MULTI", b"OK"), ("a", "PING", b"QUEUED"),
+        ("a", "EXEC", PONG)],
+}
+
+
+def replay(steps, call, sleep) -> None:
+    for step in steps:
+        if step[0] == "sleep":
+            sleep(step[1])
+            continue
+        who, line, expected = step
+        assert call(who, line.encode().split()) == expected, (who, line)
+
+
+@pytest.mark.parametrize("name", sorted(WATCH_EXPIRY))
+def test_watch_and_expiry(name):
+    node = make_node()
+    clients = {"a": CoreClient(node), "b": CoreClient(node)}
+    clients["a"].call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+
+    def advance(ms):
+        node.now += ms
+
+    replay(WATCH_EXPIRY[name], lambda who, argv: clients[who].call(*argv), advance)
+
+
+@pytest.mark.parametrize("name", sorted(WATCH_EXPIRY))
+def test_watch_and_expiry_is_redis(name, redis_port):
+    clients = {"a": RedisConnection(redis_port), "b": RedisConnection(redis_port)}
+    a = clients["a"]
+    try:
+        a.call([b"FLUSHALL"])
+        a.call([b"DEBUG", b"SET-ACTIVE-EXPIRE", b"0"])
+        replay(WATCH_EXPIRY[name], lambda who, argv: clients[who].call(argv), lambda ms: time.sleep(ms / 1000))
+    finally:
+        a.call([b"DEBUG", b"SET-ACTIVE-EXPIRE", b"1"])
+        a.call([b"FLUSHALL"])
+        for conn in clients.values():
+            conn.close()
