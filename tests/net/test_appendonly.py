@@ -619,20 +619,31 @@ def test_a_redis_6_single_file_log_is_moved_into_the_directory_as_redis_7_does(t
     assert layouts["kv"][1] == [("appendonly.aof", "b"), ("appendonly.aof.1.incr.aof", "i")]
 
 
-def test_debug_loadaof_reloads_the_log_as_redis_does(tmp_path):
-    answers = {}
+def on_both(tmp_path: Path, script, *options: str) -> dict:
+    """``script(client, workdir)`` run against kvserver and redis-server, each on its own
+    directory with the log on and ``options``; what it returned, by kind."""
+    results = {}
     for kind in ("kv", "redis"):
         workdir = tmp_path / kind
         workdir.mkdir()
-        with serving(kind, workdir, "--appendonly", "yes", "--enable-debug-command", "yes") as (port, proc):
+        with serving(kind, workdir, "--appendonly", "yes", "--enable-debug-command", "yes", *options) as (port, proc):
             client = connect(port)
-            client.call("SET", "k", "v")
-            client.call("INCR", "n")
-            digest = client.call("DEBUG", "DIGEST")
-            answers[kind] = (client.call("DEBUG", "LOADAOF"), client.call("MGET", "k", "n"))
-            assert client.call("DEBUG", "DIGEST") == digest
+            results[kind] = script(client, workdir)
             client.close()
             stop(proc)
+    return results
+
+
+def test_debug_loadaof_reloads_the_log_as_redis_does(tmp_path):
+    def reload(client, _):
+        client.call("SET", "k", "v")
+        client.call("INCR", "n")
+        digest = client.call("DEBUG", "DIGEST")
+        answers = (client.call("DEBUG", "LOADAOF"), client.call("MGET", "k", "n"))
+        assert client.call("DEBUG", "DIGEST") == digest
+        return answers
+
+    answers = on_both(tmp_path, reload)
     assert answers["kv"] == answers["redis"] == (b"OK", [b"v", b"1"])
 
 
@@ -640,25 +651,20 @@ def test_debug_loadaof_takes_the_manifest_from_disk_as_redis_does(tmp_path):
     """After a rewrite with the log off, the manifest on disk lists only a base: DEBUG LOADAOF
     makes it the manifest, so turning the log on numbers the new incr from 1 (Redis's
     aof-multi-part test "AOF rewrite doesn't open new aof when AOF turn off")."""
-    manifests = {}
-    for kind in ("kv", "redis"):
-        workdir = tmp_path / kind
-        workdir.mkdir()
-        with serving(kind, workdir, "--appendonly", "yes", "--enable-debug-command", "yes") as (port, proc):
-            client = connect(port)
-            client.call("SET", "k", "v")
-            for _ in range(2):
-                client.call("BGREWRITEAOF")
-                wait_for_rewrite(client.call)
-            client.call("CONFIG", "SET", "appendonly", "no")
+    def rewrite_off_reload_on(client, workdir):
+        client.call("SET", "k", "v")
+        for _ in range(2):
             client.call("BGREWRITEAOF")
             wait_for_rewrite(client.call)
-            assert client.call("DEBUG", "LOADAOF") == b"OK"
-            client.call("CONFIG", "SET", "appendonly", "yes")
-            wait_for_rewrite(client.call)
-            assert client.call("GET", "k") == b"v"
-            manifests[kind] = (workdir / AOF_DIR / MANIFEST).read_text()
-            client.close()
-            stop(proc)
+        client.call("CONFIG", "SET", "appendonly", "no")
+        client.call("BGREWRITEAOF")
+        wait_for_rewrite(client.call)
+        assert client.call("DEBUG", "LOADAOF") == b"OK"
+        client.call("CONFIG", "SET", "appendonly", "yes")
+        wait_for_rewrite(client.call)
+        assert client.call("GET", "k") == b"v"
+        return (workdir / AOF_DIR / MANIFEST).read_text()
+
+    manifests = on_both(tmp_path, rewrite_off_reload_on)
     assert manifests["kv"] == manifests["redis"]
     assert "appendonly.aof.1.incr.aof seq 1 type i" in manifests["kv"]
