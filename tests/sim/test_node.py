@@ -183,3 +183,19 @@ def test_a_pause_during_an_fsync_holds_the_reply_until_resume():
     node.resume()
     lab.run(100)
     assert replies(client.data()) == [b"OK"]
+
+
+def test_debug_sleep_stops_the_node_for_its_time_and_others_wait():
+    """DEBUG SLEEP's Pause: the node answers nobody meanwhile (redis-server blocks as well)."""
+    lab = Lab()
+    lab.node()
+    sleeper, other = lab.recorder("c0"), lab.recorder("c1")
+    to_sleeper, to_other = lab.net.connect("c0", "n1"), lab.net.connect("c1", "n1")
+    lab.run(10)
+    lab.net.send(to_sleeper, "c0", request("DEBUG", "SLEEP", "0.5"))
+    lab.run(50)
+    lab.net.send(to_other, "c1", request("PING"))
+    lab.run(300)
+    assert replies(sleeper.data()) == [] and replies(other.data()) == []
+    lab.run(300)
+    assert replies(sleeper.data()) == [b"OK"] and replies(other.data()) == [b"PONG"]
