@@ -120,7 +120,7 @@ class Pause:
 @dataclass(frozen=True, slots=True)
 class LogMessage:
     """A line for the server log about a decision the core made, in redis-server's words
-    (test harnesses wait for some of them). ``level``: "notice" or "warning"."""
+    (test harnesses wait for some of them). ``level``: a loglevel name ("verbose", "notice", "warning")."""
 
     level: str
     text: str

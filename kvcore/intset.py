@@ -16,8 +16,15 @@ class IntsetError(ValueError):
     """A blob that is not a well-formed intset."""
 
 
-def decode(blob) -> list[int]:
-    """The integers of an intset, in its (increasing) order."""
+def decode(blob, deep: bool = True) -> list[int]:
+    """The integers of an intset, in increasing order.
+
+    As intsetValidateIntegrity: a known width, a size that matches the count,
+    and not empty; ``deep`` (sanitize-dump-payload) also requires them
+    strictly increasing. Without it, integers out of order come back sorted
+    (kvsim keeps intsets sorted), and a repeated one is refused all the same
+    (a set cannot hold it twice).
+    """
     if len(blob) < HEADER_SIZE:
         raise IntsetError("intset shorter than its header")
     width = int.from_bytes(blob[0:4], "little")
@@ -27,9 +34,13 @@ def decode(blob) -> list[int]:
         raise IntsetError("bad intset encoding %d" % width)
     if len(blob) != HEADER_SIZE + width * count:
         raise IntsetError("intset size does not match its count")
+    if not count:
+        raise IntsetError("empty intset")
     values = list(struct.unpack_from("<%d%s" % (count, code), blob, HEADER_SIZE))
     if any(a >= b for a, b in zip(values, values[1:])):
-        raise IntsetError("intset is not strictly increasing")
+        if deep or len(set(values)) != count:
+            raise IntsetError("intset is not strictly increasing")
+        values.sort()
     return values
 
 

@@ -32,6 +32,7 @@ A DUMP payload is a type byte and a value as in a file, then the RDB version
 from __future__ import annotations
 
 import math
+import re
 import struct
 
 from kvcore import intset, listpack, lzf, ziplist
@@ -368,6 +369,7 @@ def _put_database(parts: list, db, config, compress: bool) -> None:
 # -- reading -------------------------------------------------------------------
 
 EOF_ERROR = "Unexpected EOF reading RDB file"
+EMPTY_KEY = "empty key"  # RDB_LOAD_ERR_EMPTY_KEY: RESTORE refuses it, a file's is skipped
 _UNPACK_DOUBLE = struct.Struct("<d").unpack_from
 _UNPACK_MS = struct.Struct("<q").unpack_from
 
@@ -414,11 +416,8 @@ class Cursor:
         raise RdbError("Unknown length encoding %d in rdbLoadLen()" % first, self.pos - 1)
 
     def length(self) -> int:
-        at = self.pos
-        value, encoded = self.length_or_encoding()
-        if encoded:
-            raise RdbError("a length was expected, not a string encoding", at)
-        return value
+        """rdbLoadLen: a length; the 6 bits of a string encoding byte count as one, as Redis reads them."""
+        return self.length_or_encoding()[0]
 
     def string(self) -> bytes:
         """rdbGenericLoadStringObject: raw, integer (in decimal) or LZF."""
@@ -436,6 +435,8 @@ class Cursor:
             packed_size = self.length()
             size = self.length()
             packed = self.take(packed_size)
+            if not size:
+                return b""  # lzf_decompress into no room "succeeds" with 0 bytes, as many as asked for
             try:
                 return lzf.decompress(packed, size)
             except lzf.LzfError:
@@ -461,16 +462,18 @@ class Snapshot:
     """What a file holds: its version, AUX fields, and the keys of each database.
 
     ``databases`` maps a db index to ``(values, expires)``: key -> value in
-    file order, and key -> absolute expiry time in ms.
+    file order, and key -> absolute expiry time in ms. ``empty_keys``: the keys
+    of empty collections, skipped (Redis logs them).
     """
 
-    __slots__ = ("version", "aux", "databases", "end")
+    __slots__ = ("version", "aux", "databases", "end", "empty_keys")
 
     def __init__(self, version: int) -> None:
         self.version = version
         self.aux: dict[bytes, bytes] = {}
         self.databases: dict[int, tuple[dict[bytes, object], dict[bytes, int]]] = {}
         self.end = 0  # the offset just past the file (an AOF's commands may follow)
+        self.empty_keys: list[bytes] = []
 
     def entries(self) -> list[tuple[int, bytes, object, int | None]]:
         """Every key as (db index, key, value, expire ms or None), in file order per db."""
@@ -501,7 +504,7 @@ def parse(data: bytes, config=None, databases: int = 16, verify_checksum: bool =
         raise RdbError("Can't handle RDB format version %d" % version, 5)
     parsed = Snapshot(version)
     cursor = Cursor(data, 9)
-    count = _read_records(cursor, parsed, config, databases)
+    count = _read_records(cursor, parsed, config, databases, config["sanitize-dump-payload"] == "yes")
     parsed.databases = {index: tables for index, tables in parsed.databases.items() if tables[0]}
     if count != sum(len(values) for values, _ in parsed.databases.values()):
         raise RdbError("Duplicated key found in RDB file", 9)
@@ -518,15 +521,15 @@ def _check_trailer(cursor: Cursor, verify: bool) -> None:
         raise RdbError("RDB CRC error: wrong checksum %016x" % stored, at)
 
 
-def _read_records(cursor: Cursor, parsed: Snapshot, config, databases: int) -> int:
-    """The record loop of rdbLoadRio; returns how many keys it read."""
+def _read_records(cursor: Cursor, parsed: Snapshot, config, databases: int, deep: bool) -> int:
+    """The record loop of rdbLoadRio; returns how many keys it read. ``deep``: sanitize values deeply."""
     try:
-        return _record_loop(cursor, parsed, config, databases)
+        return _record_loop(cursor, parsed, config, databases, deep)
     except IndexError:
         raise RdbError(EOF_ERROR, cursor.end) from None
 
 
-def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int) -> int:
+def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int, deep: bool) -> int:
     """String keys and values with 6-bit lengths (the common case) are read inline.
 
     Reading past the end raises IndexError (or leaves a slice short, which
@@ -562,10 +565,11 @@ def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int) -> in
         elif kind < OP_FUNCTION2:
             cursor.pos = pos + 1
             key = cursor.string()
-            value = _read_value(cursor, kind, config)
+            value = _read_value(cursor, kind, config, deep)
             pos = cursor.pos
             if value is None:
                 expire = None  # an empty collection: skipped, as Redis does
+                parsed.empty_keys.append(key)
                 continue
             values[key] = value
         else:
@@ -642,52 +646,79 @@ def _skip_module_data(cursor: Cursor) -> None:
             raise RdbError("Unknown module opcode %d" % op, at)
 
 
-def _read_value(cursor: Cursor, kind: int, config):
-    """rdbLoadObject: the value of a type; None for an empty collection."""
+def _read_value(cursor: Cursor, kind: int, config, deep: bool):
+    """rdbLoadObject: the value of a type; None for an empty collection.
+
+    ``deep`` is sanitize-dump-payload's deep sanitization. A blob that is not
+    a well-formed listpack, ziplist, zipmap or intset fails with Redis's
+    message for that type ("Ziplist integrity check failed." ...); so does any
+    other error decoding it, so that a corrupt value never gets further.
+    """
     reader = _READERS.get(kind)
     if reader is None:
         raise RdbError("Unknown RDB encoding type %d" % kind, cursor.pos)
     at = cursor.pos
     try:
-        return reader(cursor, config)
+        return reader(cursor, config, deep)
+    except RdbError:
+        raise
     except (listpack.ListpackError, ziplist.ZiplistError, intset.IntsetError) as exc:
-        raise RdbError(str(exc), at) from None
+        raise RdbError(_INTEGRITY_ERRORS.get(kind, str(exc)), at) from None
+    except (ValueError, IndexError, OverflowError, struct.error, MemoryError) as exc:
+        raise RdbError(_INTEGRITY_ERRORS.get(kind, "Bad value: %s" % exc), at) from None
 
 
-def _read_string_value(cursor: Cursor, config) -> bytes:
+_INTEGRITY_ERRORS = {  # rdbLoadObject's messages for a blob that fails its integrity check
+    TYPE_HASH_ZIPMAP: "Zipmap integrity check failed.",
+    TYPE_LIST_ZIPLIST: "List ziplist integrity check failed.",
+    TYPE_SET_INTSET: "Intset integrity check failed.",
+    TYPE_ZSET_ZIPLIST: "Zset ziplist integrity check failed.",
+    TYPE_HASH_ZIPLIST: "Hash ziplist integrity check failed.",
+    TYPE_LIST_QUICKLIST: "Ziplist integrity check failed.",
+    TYPE_HASH_LISTPACK: "Hash listpack integrity check failed.",
+    TYPE_ZSET_LISTPACK: "Zset listpack integrity check failed.",
+    TYPE_LIST_QUICKLIST_2: "Listpack integrity check failed.",
+    TYPE_SET_LISTPACK: "Set listpack integrity check failed.",
+}
+
+
+def _read_string_value(cursor: Cursor, config, deep: bool) -> bytes:
     return cursor.string()
 
 
-def _read_list(cursor: Cursor, config) -> ListValue | None:
+def _read_list(cursor: Cursor, config, deep: bool) -> ListValue | None:
     return ListValue([cursor.string() for _ in range(cursor.length())]) or None
 
 
-def _read_quicklist(cursor: Cursor, config, packed=listpack.strings, containers: bool = True):
+def _read_quicklist(cursor: Cursor, config, deep: bool, containers: bool = True):
+    """A quicklist of listpacks (or of ziplists without ``containers``); empty nodes are skipped, as Redis does."""
     value = ListValue()
     for _ in range(cursor.length()):
         at = cursor.pos
         container = cursor.length() if containers else QUICKLIST_PACKED
+        if container != QUICKLIST_PACKED and container != QUICKLIST_PLAIN:
+            raise RdbError("Quicklist integrity check failed.", at)
         blob = cursor.string()
         if not blob:
             raise RdbError("empty quicklist node", at)
         if container == QUICKLIST_PLAIN:
             value.append(blob)
-        elif container == QUICKLIST_PACKED:
-            value.extend(packed(blob))
+        elif containers:
+            value.extend(listpack.strings(blob, deep))
         else:
-            raise RdbError("Quicklist integrity check failed.", at)
+            value.extend(ziplist.strings(blob))
     return value or None
 
 
-def _read_quicklist_1(cursor: Cursor, config) -> ListValue | None:
-    return _read_quicklist(cursor, config, ziplist.strings, False)
+def _read_quicklist_1(cursor: Cursor, config, deep: bool) -> ListValue | None:
+    return _read_quicklist(cursor, config, deep, False)
 
 
-def _read_list_ziplist(cursor: Cursor, config) -> ListValue | None:
+def _read_list_ziplist(cursor: Cursor, config, deep: bool) -> ListValue | None:
     return ListValue(ziplist.strings(cursor.string())) or None
 
 
-def _read_set(cursor: Cursor, config) -> SetValue | None:
+def _read_set(cursor: Cursor, config, deep: bool) -> SetValue | None:
     at = cursor.pos
     count = cursor.length()
     members = [cursor.string() for _ in range(count)]
@@ -705,24 +736,24 @@ def _new_set(members: list[bytes], at: int) -> SetValue | None:
     return value if members else None
 
 
-def _read_intset(cursor: Cursor, config) -> SetValue | None:
+def _read_intset(cursor: Cursor, config, deep: bool) -> SetValue | None:
     at = cursor.pos
-    members = [b"%d" % number for number in intset.decode(cursor.string())]
+    members = [b"%d" % number for number in intset.decode(cursor.string(), deep)]
     value = _new_set(members, at)
     if value is not None:
         value.intset = len(value) <= config["set-max-intset-entries"]
     return value
 
 
-def _read_set_listpack(cursor: Cursor, config) -> SetValue | None:
+def _read_set_listpack(cursor: Cursor, config, deep: bool) -> SetValue | None:
     at = cursor.pos
-    value = _new_set(listpack.strings(cursor.string()), at)
+    value = _new_set(listpack.strings(cursor.string(), deep), at)
     if value is not None:
         value.intset = False  # Redis 7.0 has no listpack sets: what is not an intset is a hashtable
     return value
 
 
-def _read_zset(cursor: Cursor, config, binary: bool = True) -> ZSetValue | None:
+def _read_zset(cursor: Cursor, config, deep: bool, binary: bool = True) -> ZSetValue | None:
     at = cursor.pos
     count = cursor.length()
     score_of = cursor.binary_double if binary else cursor.text_double
@@ -741,32 +772,33 @@ def _read_zset(cursor: Cursor, config, binary: bool = True) -> ZSetValue | None:
     return value
 
 
-def _read_zset_text(cursor: Cursor, config) -> ZSetValue | None:
-    return _read_zset(cursor, config, binary=False)
+def _read_zset_text(cursor: Cursor, config, deep: bool) -> ZSetValue | None:
+    return _read_zset(cursor, config, deep, binary=False)
 
 
-def _checked_scores(pairs: list[tuple[bytes, float]], at: int) -> dict[bytes, float]:
+def _checked_scores(pairs: list[tuple[bytes, float]], at: int, packed: str = "") -> dict[bytes, float]:
+    """Members and scores, refused when a member repeats (in a ``packed`` blob, with its integrity
+    check's message, as Redis finds it there) or a score is a NaN."""
     scores = dict(pairs)
     if len(scores) != len(pairs):
-        raise RdbError("Duplicate zset fields detected", at)
+        raise RdbError(packed or "Duplicate zset fields detected", at)
     if any(math.isnan(score) for score in scores.values()):
         raise RdbError("Zset with NAN score detected", at)
     return scores
 
 
-def _read_zset_packed(cursor: Cursor, config, decode=listpack.entries) -> ZSetValue | None:
+def _read_zset_packed(cursor: Cursor, config, deep: bool, ziplists: bool = False) -> ZSetValue | None:
     at = cursor.pos
-    items = decode(cursor.string())
+    blob = cursor.string()
+    items = ziplist.entries(blob) if ziplists else listpack.entries(blob, deep)
+    message = _INTEGRITY_ERRORS[TYPE_ZSET_ZIPLIST if ziplists else TYPE_ZSET_LISTPACK]
     if len(items) % 2:
-        raise RdbError("Zset listpack integrity check failed.", at)
+        raise RdbError(message, at)
     pairs = []
     for member, score in zip(items[0::2], items[1::2]):
         member = member if type(member) is bytes else b"%d" % member
-        try:
-            pairs.append((member, float(score)))
-        except ValueError:
-            raise RdbError("bad sorted set score %r" % score, at) from None
-    scores = _checked_scores(pairs, at)
+        pairs.append((member, float(score) if type(score) is int else zzl_strtod(score)))
+    scores = _checked_scores(pairs, at, message)
     if not scores:
         return None
     value = ZSetValue(scores)
@@ -774,11 +806,30 @@ def _read_zset_packed(cursor: Cursor, config, decode=listpack.entries) -> ZSetVa
     return value
 
 
-def _read_zset_ziplist(cursor: Cursor, config) -> ZSetValue | None:
-    return _read_zset_packed(cursor, config, ziplist.entries)
+def _read_zset_ziplist(cursor: Cursor, config, deep: bool) -> ZSetValue | None:
+    return _read_zset_packed(cursor, config, deep, True)
 
 
-def _read_hash(cursor: Cursor, config) -> HashValue | None:
+_STRTOD_PREFIX = re.compile(
+    rb"\s*[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?"
+    rb"|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)",
+    re.IGNORECASE,
+)
+
+
+def zzl_strtod(text: bytes) -> float:
+    """zzlStrtod: a listpack score stored as text, as C's strtod reads its first 127 bytes
+    (the longest prefix that is a number; 0 when there is none). Nothing checks it on load."""
+    match = _STRTOD_PREFIX.match(text[:127])
+    if match is None:
+        return 0.0
+    number = match.group().strip().lower()
+    if b"x" in number:
+        return float.fromhex(number.decode())
+    return float(number)
+
+
+def _read_hash(cursor: Cursor, config, deep: bool) -> HashValue | None:
     at = cursor.pos
     count = cursor.length()
     items = [cursor.string() for _ in range(2 * count)]
@@ -789,28 +840,32 @@ def _read_hash(cursor: Cursor, config) -> HashValue | None:
     return value
 
 
-def _new_hash(items: list[bytes], at: int) -> HashValue | None:
+def _new_hash(items: list[bytes], at: int, packed: str = "") -> HashValue | None:
+    """Fields and values, refused when a field repeats (in a ``packed`` blob, with its integrity
+    check's message, as Redis finds it there)."""
     if len(items) % 2:
-        raise RdbError("Hash listpack integrity check failed.", at)
+        raise RdbError(packed or "Hash listpack integrity check failed.", at)
     value = HashValue(zip(items[0::2], items[1::2]))
     if 2 * len(value) != len(items):
-        raise RdbError("Duplicate hash fields detected", at)
+        raise RdbError(packed or "Duplicate hash fields detected", at)
     return value if items else None
 
 
-def _read_hash_packed(cursor: Cursor, config, decode=listpack.strings) -> HashValue | None:
+def _read_hash_packed(cursor: Cursor, config, deep: bool, ziplists: bool = False) -> HashValue | None:
     at = cursor.pos
-    value = _new_hash(decode(cursor.string()), at)
+    blob = cursor.string()
+    items = ziplist.strings(blob) if ziplists else listpack.strings(blob, deep)
+    value = _new_hash(items, at, _INTEGRITY_ERRORS[TYPE_HASH_ZIPLIST if ziplists else TYPE_HASH_LISTPACK])
     if value is not None:
         value.hashtable = len(value) > config["hash-max-listpack-entries"]
     return value
 
 
-def _read_hash_ziplist(cursor: Cursor, config) -> HashValue | None:
-    return _read_hash_packed(cursor, config, ziplist.strings)
+def _read_hash_ziplist(cursor: Cursor, config, deep: bool) -> HashValue | None:
+    return _read_hash_packed(cursor, config, deep, True)
 
 
-def _read_hash_zipmap(cursor: Cursor, config) -> HashValue | None:
+def _read_hash_zipmap(cursor: Cursor, config, deep: bool) -> HashValue | None:
     at = cursor.pos
     items = ziplist.zipmap_pairs(cursor.string())
     value = _new_hash(items, at)
@@ -822,7 +877,7 @@ def _read_hash_zipmap(cursor: Cursor, config) -> HashValue | None:
     return value
 
 
-def _read_module(cursor: Cursor, config) -> JsonValue:
+def _read_module(cursor: Cursor, config, deep: bool) -> JsonValue:
     """A module value: only RedisJSON documents (encoding versions 2 and 3: the JSON text)."""
     at = cursor.pos
     ident = cursor.length()
@@ -854,13 +909,13 @@ def _module_string(cursor: Cursor) -> bytes:
     return cursor.string()
 
 
-def _read_module_1(cursor: Cursor, config):
+def _read_module_1(cursor: Cursor, config, deep: bool):
     at = cursor.pos
     raise RdbError("The RDB file contains module data I can't load: no matching module type '%s'"
                    % module_name(cursor.length()), at)
 
 
-def _read_stream(cursor: Cursor, config):
+def _read_stream(cursor: Cursor, config, deep: bool):
     raise RdbError("Stream values are not supported by kvsim", cursor.pos)
 
 
@@ -892,15 +947,18 @@ RESTORABLE_TYPES = frozenset(range(0, 8)) | frozenset(range(9, 20))  # rdbIsObje
 
 class LoadResult:
     """What `load` did: keys loaded and keys skipped as already expired, the AUX fields,
-    and where the file ended (``end``: an AOF's commands may follow)."""
+    where the file ended (``end``: an AOF's commands may follow), and the keys of the
+    empty collections it skipped (``empty_keys``)."""
 
-    __slots__ = ("keys_loaded", "keys_expired", "aux", "end")
+    __slots__ = ("keys_loaded", "keys_expired", "aux", "end", "empty_keys")
 
-    def __init__(self, keys_loaded: int, keys_expired: int, aux: dict[bytes, bytes], end: int = 0) -> None:
+    def __init__(self, keys_loaded: int, keys_expired: int, aux: dict[bytes, bytes], end: int = 0,
+                 empty_keys: list[bytes] | None = None) -> None:
         self.keys_loaded = keys_loaded
         self.keys_expired = keys_expired
         self.aux = aux
         self.end = end
+        self.empty_keys = empty_keys or []
 
 
 def load(node, data: bytes, drop_expired: bool = True) -> LoadResult:
@@ -923,7 +981,7 @@ def load(node, data: bytes, drop_expired: bool = True) -> LoadResult:
         if expires:
             expired += _install_expires(node, db, expires, drop_expired and not node.is_replica)
         loaded += len(values)
-    return LoadResult(loaded, expired, parsed.aux, parsed.end)
+    return LoadResult(loaded, expired, parsed.aux, parsed.end, parsed.empty_keys)
 
 
 def _install_expires(node, db, expires: dict[bytes, int], drop_expired: bool) -> int:
@@ -941,20 +999,26 @@ def _install_expires(node, db, expires: dict[bytes, int], drop_expired: bool) ->
     return dropped
 
 
-def payload_ok(payload: bytes) -> bool:
-    """verifyDumpPayload: a known RDB version (at most ours) and a matching CRC-64."""
+def payload_ok(payload: bytes, verify_checksum: bool = True) -> bool:
+    """verifyDumpPayload: a known RDB version (at most ours) and a matching CRC-64 (unless not verified)."""
     if len(payload) < 10:
         return False
     version = int.from_bytes(payload[-10:-8], "little")
-    return version <= RDB_VERSION and crc64(0, payload[:-8]) == int.from_bytes(payload[-8:], "little")
+    if version > RDB_VERSION:
+        return False
+    return not verify_checksum or crc64(0, payload[:-8]) == int.from_bytes(payload[-8:], "little")
 
 
-def restore_value(payload: bytes, config):
-    """The value a (verified) DUMP payload holds; RdbError if it holds none."""
+def restore_value(payload: bytes, config, deep: bool = True):
+    """The value a (verified) DUMP payload holds; RdbError if it holds none or it is corrupt.
+
+    ``deep``: sanitize deeply (sanitize-dump-payload). Whatever the payload,
+    the outcome is a whole value or an RdbError, never another exception.
+    """
     kind = payload[0]
     if kind not in RESTORABLE_TYPES:
         raise RdbError("Unknown RDB encoding type %d" % kind, 0)
-    value = _read_value(Cursor(payload, 1), kind, config)  # as Redis, a value may run into the footer
+    value = _read_value(Cursor(payload, 1), kind, config, deep)  # as Redis, a value may run into the footer
     if value is None:
-        raise RdbError("empty value", 1)
+        raise RdbError(EMPTY_KEY, 1)
     return value

@@ -31,51 +31,70 @@ class ZiplistError(ValueError):
 
 
 def entries(blob) -> list:
-    """The entries of a ziplist: ``bytes`` for strings, ``int`` for integers."""
+    """The entries of a ziplist: ``bytes`` for strings, ``int`` for integers.
+
+    As ziplistValidateIntegrity, which Redis 7.0 always runs deep on a
+    ziplist it loads: the header's total bytes and tail offset, the
+    terminator, each entry's prevlen and encoding, every entry inside the
+    blob, the tail offset on the last entry, and the count.
+    """
     size = len(blob)
     if size < HEADER_SIZE + 1 or int.from_bytes(blob[0:4], "little") != size:
         raise ZiplistError("ziplist header does not match its size", 0)
-    if blob[size - 1] != END:
-        raise ZiplistError("ziplist does not end with its terminator", size - 1)
-    count = int.from_bytes(blob[8:10], "little")
+    end = size - 1
+    if blob[end] != END:
+        raise ZiplistError("ziplist does not end with its terminator", end)
+    tail = int.from_bytes(blob[4:8], "little")
+    if tail > end:
+        raise ZiplistError("ziplist tail offset past its end", 4)
     out: list = []
     pos = HEADER_SIZE
-    end = size - 1
-    try:
-        while pos < end:
-            pos += 5 if blob[pos] == 0xFE else 1
-            entry, pos = _entry(blob, pos)
-            out.append(entry)
-    except IndexError:
-        raise ZiplistError("ziplist entry runs past its end", pos) from None
+    last = previous_size = 0
+    while blob[pos] != END:
+        entry, stop = _entry(blob, pos, end, previous_size)
+        out.append(entry)
+        last, previous_size, pos = pos, stop - pos, stop
     if pos != end:
-        raise ZiplistError("ziplist entry runs past its end", pos)
+        raise ZiplistError("ziplist terminator before its end", pos)
+    if out and last != tail:
+        raise ZiplistError("ziplist tail offset is not its last entry", 4)
+    count = int.from_bytes(blob[8:10], "little")
     if count != 65535 and count != len(out):
         raise ZiplistError("ziplist holds %d entries, not %d" % (len(out), count), 8)
     return out
 
 
-def _entry(blob, pos: int) -> tuple:
-    code = blob[pos]
+def _entry(blob, pos: int, end: int, previous_size: int) -> tuple:
+    """zipEntrySafe: the entry at ``pos`` and where the next one starts."""
+    head = pos + (5 if blob[pos] >= 0xFE else 1)
+    if head > end:
+        raise ZiplistError("ziplist entry header runs past its end", pos)
+    prevlen = blob[pos] if head == pos + 1 else int.from_bytes(blob[pos + 1 : head], "little")
+    code = blob[head]
     kind = code >> 6
     if kind == 0:
-        start, length = pos + 1, code & 0x3F
+        start, length = head + 1, code & 0x3F
     elif kind == 1:
-        start, length = pos + 2, ((code & 0x3F) << 8) | blob[pos + 1]
-    elif code == 0x80:
-        start, length = pos + 5, int.from_bytes(blob[pos + 1 : pos + 5], "big")
+        start, length = head + 2, ((code & 0x3F) << 8) | (blob[head + 1] if head + 1 <= end else 0)
+    elif kind == 2:
+        start = head + 5
+        length = int.from_bytes(blob[head + 1 : start], "big") if start <= end else 0
     elif 0xF1 <= code <= 0xFD:
-        return (code & 0x0F) - 1, pos + 1
+        start, length = head + 1, 0
     elif code in _INT_WIDTHS:
-        width = _INT_WIDTHS[code]
-        if pos + 1 + width > len(blob):
-            raise IndexError
-        return int.from_bytes(blob[pos + 1 : pos + 1 + width], "little", signed=True), pos + 1 + width
+        start, length = head + 1, _INT_WIDTHS[code]
     else:
-        raise ZiplistError("bad ziplist entry encoding 0x%02x" % code, pos)
-    if start + length > len(blob):
-        raise IndexError
-    return bytes(blob[start : start + length]), start + length
+        raise ZiplistError("bad ziplist entry encoding 0x%02x" % code, head)
+    stop = start + length
+    if start > end or stop > end:
+        raise ZiplistError("ziplist entry runs past its end", pos)
+    if prevlen != previous_size:
+        raise ZiplistError("ziplist entry prevlen is not its previous entry's size", pos)
+    if kind < 3:
+        return bytes(blob[start:stop]), stop
+    if length == 0:
+        return (code & 0x0F) - 1, stop
+    return int.from_bytes(blob[start:stop], "little", signed=True), stop
 
 
 def strings(blob) -> list[bytes]:
@@ -84,33 +103,35 @@ def strings(blob) -> list[bytes]:
 
 
 def zipmap_pairs(blob) -> list[bytes]:
-    """A zipmap's keys and values, alternating."""
+    """A zipmap's keys and values, alternating: as zipmapValidateIntegrity (always deep), then zipmapNext."""
+    size = len(blob)
+    if size < 2 or blob[size - 1] != END:
+        raise ZiplistError("zipmap does not end with its terminator", size - 1)
     out: list[bytes] = []
     pos = 1
-    try:
-        while blob[pos] != END:
-            key, pos = _zipmap_string(blob, pos, False)
-            value, pos = _zipmap_string(blob, pos, True)
-            out += (key, value)
-    except IndexError:
-        raise ZiplistError("zipmap entry runs past its end", pos) from None
-    if pos != len(blob) - 1:
-        raise ZiplistError("zipmap has bytes past its end", pos)
+    while blob[pos] != END:
+        key, pos = _zipmap_string(blob, pos, False)
+        value, pos = _zipmap_string(blob, pos, True)
+        out += (key, value)
+    if not out:
+        raise ZiplistError("empty zipmap", 0)
+    if blob[0] != 254 and blob[0] != len(out) // 2:
+        raise ZiplistError("zipmap holds %d entries, not %d" % (len(out) // 2, blob[0]), 0)
     return out
 
 
 def _zipmap_string(blob, pos: int, with_free: bool) -> tuple[bytes, int]:
-    length = blob[pos]
-    pos += 1
-    if length == 254:
-        length = int.from_bytes(blob[pos : pos + 4], "little")
-        pos += 4
-    elif length > 254:
-        raise ZiplistError("bad zipmap length", pos - 1)
+    """One length-prefixed string (a value has a free-space byte after its length, and that many bytes after it)."""
+    last = len(blob) - 1
+    head = pos + (1 if blob[pos] < 254 else 5)
+    if head > last:
+        raise ZiplistError("zipmap length runs past its end", pos)
+    length = blob[pos] if head == pos + 1 else int.from_bytes(blob[pos + 1 : head], "little")
     free = 0
     if with_free:
-        free = blob[pos]
-        pos += 1
-    if pos + length + free > len(blob):
-        raise IndexError
-    return bytes(blob[pos : pos + length]), pos + length + free
+        free = blob[head]
+        head += 1
+    stop = head + length
+    if stop + free > last:
+        raise ZiplistError("zipmap entry runs past its end", pos)
+    return bytes(blob[head:stop]), stop + free

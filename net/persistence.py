@@ -16,6 +16,7 @@ import os
 import time
 
 from kvcore import appendonly, rdb
+from net.log import WARNING
 
 SHORT_READ = "Short read or OOM loading DB. Unrecoverable error, aborting now."
 
@@ -73,7 +74,9 @@ def _load_snapshot(node, log) -> bool:
     except rdb.RdbError as exc:
         if exc.message == rdb.EOF_ERROR:
             log.warning(SHORT_READ)
-        log.warning(f"Internal error in RDB reading offset {exc.offset}, function at rdb.c:0 -> {exc.message}")
+        error = f"Internal error in RDB reading offset {exc.offset}, function at rdb.c:0 -> {exc.message}"
+        log.warning(error)
+        log.raw(WARNING, f"--- RDB ERROR DETECTED ---\n[offset {exc.offset}] {error}\n")  # redis-check-rdb's report
         log.warning("Terminating server after rdb file reading failure.")
         return False
     node.snapshots.loaded(result)
@@ -89,5 +92,11 @@ def _log_loaded(node, log, result: rdb.LoadResult, took_s: float) -> None:
         log.notice(f"RDB age {max(node.now // 1000 - int(aux[b'ctime']), 0)} seconds")
     if aux.get(b"used-mem", b"").isdigit():
         log.notice(f"RDB memory usage when created {int(aux[b'used-mem']) / 1024 / 1024:.2f} Mb")
-    log.notice(f"Done loading RDB, keys loaded: {result.keys_loaded}, keys expired: {result.keys_expired}.")
+    for key in result.empty_keys[:10]:  # rdbLoadRio logs the first ten
+        log.warning(f"rdbLoadObject skipping empty key: {key.decode('utf-8', 'replace')}")
+    if result.empty_keys:
+        log.warning(f"Done loading RDB, keys loaded: {result.keys_loaded}, keys expired: {result.keys_expired}, "
+                    f"empty keys skipped: {len(result.empty_keys)}.")
+    else:
+        log.notice(f"Done loading RDB, keys loaded: {result.keys_loaded}, keys expired: {result.keys_expired}.")
     log.notice(f"DB loaded from disk: {took_s:.3f} seconds")

@@ -33,7 +33,7 @@ from kvcore.effects import (
 from kvcore.node import Node, ServerInfo
 from net import child, disk
 from net.conffile import rewrite_file
-from net.log import NOTICE, WARNING, Log
+from net.log import LEVELS, WARNING, Log
 from net.logfile import LogFile
 from net.persistence import read_or_none
 
@@ -288,7 +288,7 @@ class Server:
             time.sleep(effect.ms / 1000)
             return False
         if kind is LogMessage:
-            self.log.write(NOTICE if effect.level == "notice" else WARNING, effect.text)
+            self.log.write(LEVELS.get(effect.level, WARNING), effect.text)
             return False
         if kind is ReadFiles:
             self.node.aof.files_read(effect.job, {path: read_or_none(path) for path in effect.paths}, now_ms())

@@ -11,6 +11,7 @@ from __future__ import annotations
 from kvcore import errors, rdb
 from kvcore.commands.args import LLONG_MAX, parse_int
 from kvcore.commands.table import Flag, Registry
+from kvcore.effects import LogMessage
 from kvcore.reply import OK, Error
 
 REGISTRY = Registry("generic")
@@ -22,6 +23,7 @@ BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 BAD_FORMAT = "ERR Bad data format"
 INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
 INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+CORRUPT_LOG = "Internal error in RDB reading offset 0, function at rdb.c:0 -> %s"
 _ULLONG = 2**64
 
 
@@ -75,13 +77,15 @@ def restore(client, argv):
     ttl = parse_int(argv[2])
     if ttl < 0:
         raise Error(INVALID_TTL)
-    if not rdb.payload_ok(payload):
+    node = client.node
+    if not rdb.payload_ok(payload, not node.skip_checksum_validation):
         raise Error(BAD_PAYLOAD)
     try:
-        value = rdb.restore_value(payload, client.node.config)
-    except rdb.RdbError:
+        value = rdb.restore_value(payload, node.config, deep_sanitize(node))
+    except rdb.RdbError as exc:
+        if exc.message not in (rdb.EOF_ERROR, rdb.EMPTY_KEY):  # rdbReportCorruptRDB, verbose under RESTORE
+            node.emit(LogMessage("verbose", CORRUPT_LOG % exc.message))
         raise Error(BAD_FORMAT) from None
-    node = client.node
     if ttl and not options.absttl:
         ttl = (ttl + node.now + LLONG_MAX + 1) % _ULLONG - LLONG_MAX - 1  # a long long sum, as C wraps it
     if ttl and ttl <= node.now and not node.is_replica:
@@ -96,6 +100,13 @@ def restore(client, argv):
             client.propagate_as = [[argv[0], key, b"%d" % ttl, *argv[3:], b"ABSTTL"]]
     node.notify_keyspace_event("restore", key, db.index)
     return OK
+
+
+def deep_sanitize(node) -> bool:
+    """sanitize-dump-payload: ``yes`` always, ``clients`` except while loading (a log being
+    replayed); with ``no`` only Redis's shallow checks (plus what decoding needs) are made."""
+    mode = node.config["sanitize-dump-payload"]
+    return mode == "yes" or (mode == "clients" and not node.loading)
 
 
 def _restore_expired(client, key: bytes, replace: bool):
