@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import sys
 
 from kvcore.config import Config
@@ -99,6 +100,9 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     info.os_name = f"{uname.sysname} {uname.release} {uname.machine}"
     info.arch_bits = 64 if sys.maxsize > 2**32 else 32
     log.role = "M"
+    early_signals: list[int] = []  # a client may signal once the port is bound: kept for the loop
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda number, _: early_signals.append(number))
     sockets = open_listeners(config["port"], config["bind"], config["unixsocket"], config["tcp-backlog"], log)
     if sockets is None:
         return 1
@@ -117,7 +121,7 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
         if not load_at_start(server.node, log):
             return 1
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(server.serve(sockets))
+            return runner.run(server.serve(sockets, early_signals))
     finally:
         if pidfile:
             _remove_quietly(pidfile)

@@ -128,13 +128,18 @@ class Server:
         config.listeners.append(self._config_changed)
 
     # -- running -----------------------------------------------------------
-    async def serve(self, sockets: list[socket.socket]) -> int:
-        """Serve on the listening ``sockets`` (`net.listen`) until a shutdown is asked for, then stop; the exit code."""
+    async def serve(self, sockets: list[socket.socket], early_signals: list[int]) -> int:
+        """Serve on the listening ``sockets`` (`net.listen`) until a shutdown is asked for, then stop; the exit code.
+
+        ``early_signals``: SIGTERM/SIGINT that arrived before the loop ran (during the load): handled now.
+        """
         self.loop = asyncio.get_running_loop()
         self.exit_code = self.loop.create_future()
         self.loop.set_exception_handler(self._loop_error)
         for signum in (signal.SIGTERM, signal.SIGINT):  # before listening: a client may signal once it connects
             self.loop.add_signal_handler(signum, self._signalled, signum)
+        for signum in early_signals:
+            self._signalled(signum)
         await self._listen(sockets)
         self.log.notice("Ready to accept connections")
         self._tick()

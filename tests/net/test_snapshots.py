@@ -277,20 +277,33 @@ def test_a_client_connecting_during_the_load_waits_instead_of_being_refused(tmp_
     with kvserver_in(tmp_path, *NO_SCHEDULE) as (client, _):
         client.execute_command("DEBUG", "POPULATE", keys)
         assert client.save()
-    port, log = free_port(), tmp_path / "again.log"
-    args = [sys.executable, "-m", "net.main", "--port", str(port), "--dir", str(tmp_path), "--save", "",
-            "--logfile", str(log), "--always-show-logo", "yes"]
-    proc = subprocess.Popen(args, cwd=str(tmp_path))
-    try:
-        assert wait_until(lambda: log.exists() and " PID: " in log.read_text(), timeout_s=30, interval_s=0.005)
-        still_loading = "DB loaded from disk" not in log.read_text()
+    with loading_server(tmp_path, "again.log") as (port, _, still_loading):
         sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         sock.sendall(b"DBSIZE\r\n")
         assert sock.recv(100) == b":%d\r\n" % keys
         sock.close()
         assert still_loading  # the connection was made while the load ran
+    pidfile = tmp_path / "kv.pid"
+    with loading_server(tmp_path, "third.log", "--pidfile", str(pidfile)) as (_, proc, still_loading):
+        proc.terminate()  # SIGTERM during the load: a clean shutdown once loaded, as redis-server
+        assert proc.wait(30) == 0 and still_loading
+    assert not pidfile.exists()
+
+
+@contextlib.contextmanager
+def loading_server(workdir, log_name: str, *extra: str):
+    """A kvserver started on ``workdir``'s dump, yielded as soon as it printed its pid:
+    (port, process, whether it was still loading then)."""
+    port, log = free_port(), workdir / log_name
+    args = [sys.executable, "-m", "net.main", "--port", str(port), "--dir", str(workdir), "--save", "",
+            "--logfile", str(log), "--always-show-logo", "yes", *extra]
+    proc = subprocess.Popen(args, cwd=str(workdir))
+    try:
+        assert wait_until(lambda: log.exists() and " PID: " in log.read_text(), timeout_s=30, interval_s=0.005)
+        yield port, proc, "DB loaded from disk" not in log.read_text()
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(10)
 
 
