@@ -115,7 +115,7 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
             if reply is not NO_REPLY:
                 if type(reply) is Error:
                     cmd.failed_calls += 1
-                    _count_error(node, reply)
+                    count_error(node, reply)
                 if client.reply_mode is _REPLY_ON:  # client.reply(reply), inline
                     out = client.out
                     if not out:
@@ -169,7 +169,7 @@ def execute(node, client, argv: list[bytes]) -> None:
     reply = call(node, client, cmd, argv)
     if reply is not NO_REPLY:
         if type(reply) is Error:
-            _count_error(node, reply)
+            count_error(node, reply)
         client.reply(reply)
 
 
@@ -254,11 +254,12 @@ def _refusal(node, client, cmd: Command, argv: list[bytes]) -> Error | None:
 
 
 def _reply_error(node, client, error: Error) -> None:
-    _count_error(node, error)
+    count_error(node, error)
     client.reply(error)
 
 
-def _count_error(node, error: Error) -> None:
+def count_error(node, error: Error) -> None:
+    """An error reply sent: INFO's total_error_replies and errorstats (also for one inside EXEC's array)."""
     stats = node.stats
     stats.total_error_replies += 1
     code = error.text.split(" ", 1)[0]

@@ -15,7 +15,7 @@ from kvcore import errors
 from kvcore.client import ReplyMode
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.table import Flag, Registry
-from kvcore.dispatch import NO_REPLY, _count_error
+from kvcore.dispatch import NO_REPLY, count_error
 from kvcore.reply import OK, PONG, Error, Map, SetReply, Simple, Verbatim
 from kvcore.tracking import overlap, tracking_of
 
@@ -566,7 +566,7 @@ def client_tracking(client, argv):
             error, goes_on = collision
             if not goes_on:
                 raise error
-            _count_error(client.node, error)
+            count_error(client.node, error)
             client.reply(error)
     tracking_of(client.node).enable(client, redirect, options, prefixes)
     return OK

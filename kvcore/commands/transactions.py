@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kvcore import errors
 from kvcore.commands.table import Flag, Registry
-from kvcore.dispatch import call
+from kvcore.dispatch import call, count_error
 from kvcore.keyspace import drop_watches
 from kvcore.reply import NULL_ARRAY, OK, Error
 
@@ -58,6 +58,9 @@ def exec_(client, argv):
     finally:
         node.in_exec = False
         node.end_propagation_block(marker)
+    for reply in replies:
+        if type(reply) is Error:
+            count_error(node, reply)  # errors in the array count as replies sent, as Redis's afterErrorReply
     return replies
 
 

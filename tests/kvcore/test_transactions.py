@@ -8,7 +8,7 @@ import hiredis
 import pytest
 
 from tests.kvcore.differential.runner import RedisConnection
-from tests.kvcore.harness import CoreClient, make_node
+from tests.kvcore.harness import CoreClient, encode_request, make_node
 
 
 def test_exec_runs_the_queue_and_returns_every_reply(c):
@@ -210,3 +210,18 @@ def test_watch_and_expiry_is_redis(name, redis_port):
         a.call([b"FLUSHALL"])
         for conn in clients.values():
             conn.close()
+
+
+def test_an_error_inside_exec_counts_in_errorstats_as_redis():
+    """Redis's info.tcl "errorstats: failed call within MULTI/EXEC"."""
+    node = make_node()
+    client = CoreClient(node, 1)
+    client.call("CONFIG", "RESETSTAT")
+    client.send_raw(encode_request("MULTI") + encode_request("SET", "a", "b") + encode_request("AUTH", "a"))
+    ok, error = client.call("EXEC")
+    assert ok == b"OK" and str(error).startswith("ERR AUTH")
+    assert str(client.call("EXEC")) == "ERR EXEC without MULTI"
+    text = client.call("INFO", "all").decode()
+    assert "errorstat_ERR:count=2\r\n" in text and "total_error_replies:2\r\n" in text
+    assert "cmdstat_auth:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1\r\n" in text
+    assert "cmdstat_exec:calls=2,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1\r\n" in text
