@@ -27,7 +27,7 @@ from kvcore.commands.table import Flag, node_table, rename_commands
 from kvcore.config import Config
 from kvcore.dispatch import run_requests
 from kvcore.effects import AppendLog, Close, Send, Shutdown
-from kvcore.keyspace import Database
+from kvcore.keyspace import Database, drop_watches
 from kvcore.latency import LatencyMonitor
 from kvcore.protocol import Limits
 from kvcore.replication import ReplicationStream
@@ -520,13 +520,7 @@ class Node:
 
     # -- internals ---------------------------------------------------------
     def _forget(self, client: Client) -> None:
-        for db_index, key, _ in client.watched:
-            watchers = self.dbs[db_index].watchers.get(key)
-            if watchers and client in watchers:
-                watchers.remove(client)
-                if not watchers:
-                    del self.dbs[db_index].watchers[key]
-        client.watched = []
+        drop_watches(client)
         if client.tracking is not None:
             self.tracking.disable(client)
         self.replication.detach(client)

@@ -127,10 +127,9 @@ def write_synced(fd: int, data: bytes) -> None:
     """`write_all` then `sync_data`, in one pwritev2(RWF_DSYNC) call where the kernel has it.
 
     A write with RWF_DSYNC returns once its bytes (and the size change) are
-    durable, as write + fdatasync; one system call instead of two, which
-    matters to a thread that takes the GIL back after each. Only the bytes of
-    this call are made durable: the caller syncs earlier unsynced writes
-    itself (`sync_data`).
+    durable, as write + fdatasync: one system call instead of two while the
+    event loop waits. Only the bytes of this call are made durable: the
+    caller syncs earlier unsynced writes itself (`sync_data`).
     """
     global _DSYNC
     if _DSYNC:

@@ -691,7 +691,9 @@ def atoi(arg: bytes) -> int:
     return sign * int(text[:digits]) if digits else 0
 
 
-def debug_object(client, key: bytes) -> Simple:
+def debug_object(client, argv) -> Simple:
+    """DEBUG OBJECT key"""
+    key = argv[2]
     value = client.db.get(key)
     if value is None:
         raise Error(errors.NO_SUCH_KEY)
@@ -708,30 +710,11 @@ def debug(client, argv):
     if not debug_allowed(client):
         raise Error(DEBUG_NOT_ALLOWED)
     sub = argv[1].lower()
-    if sub == b"help" and len(argv) == 2:
-        return help_reply(DEBUG_HELP)
-    if sub == b"sleep" and len(argv) == 3:
-        return debug_sleep(client, argv)
-    if sub == b"set-active-expire" and len(argv) == 3:
-        client.node.active_expire_enabled = atoi(argv[2]) != 0
-        return OK
-    if sub == b"set-skip-checksum-validation" and len(argv) == 3:
-        client.node.skip_checksum_validation = atoi(argv[2]) != 0
-        return OK
-    if sub == b"object" and len(argv) == 3:
-        return debug_object(client, argv[2])
     if sub == b"reload":
         client.node.snapshots.debug_reload(client, argv)
         return NO_REPLY
-    if sub == b"loadaof" and len(argv) == 2:
-        client.node.aof.debug_loadaof(client)
-        return NO_REPLY
-    if sub == b"digest" and len(argv) == 2:
-        return Simple(digest.dataset_digest(client.node))
     if sub == b"digest-value":
         return [Simple(digest.value_digest(client.db, key)) for key in argv[2:]]
-    if sub == b"populate" and 3 <= len(argv) <= 5:
-        return debug_populate(client, argv)
     handler = DEBUG_SUBCOMMANDS.get((sub, len(argv)))
     if handler is not None:
         return handler(client, argv)
@@ -902,6 +885,33 @@ def debug_config_rewrite_force_all(client, argv):
     return OK
 
 
+def debug_help(client, argv):
+    return help_reply(DEBUG_HELP)
+
+
+def debug_set_active_expire(client, argv):
+    """DEBUG SET-ACTIVE-EXPIRE 0|1"""
+    client.node.active_expire_enabled = atoi(argv[2]) != 0
+    return OK
+
+
+def debug_set_skip_checksum_validation(client, argv):
+    """DEBUG SET-SKIP-CHECKSUM-VALIDATION 0|1: RESTORE skips the CRC-64 check."""
+    client.node.skip_checksum_validation = atoi(argv[2]) != 0
+    return OK
+
+
+def debug_loadaof(client, argv):
+    """DEBUG LOADAOF: the reply waits for the log to load (kvcore.appendonly)."""
+    client.node.aof.debug_loadaof(client)
+    return NO_REPLY
+
+
+def debug_digest(client, argv):
+    """DEBUG DIGEST"""
+    return Simple(digest.dataset_digest(client.node))
+
+
 def debug_ok(client, argv):
     """DEBUG CHANGE-REPL-ID, DEBUG SET-DISABLE-DENY-SCRIPTS 0|1: accepted; there are no replication
     IDs apart from the run id, and no scripts, for them to change."""
@@ -937,6 +947,16 @@ def debug_pause_cron(client, argv):
 
 
 DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exact as in debug.c
+    (b"help", 2): debug_help,
+    (b"sleep", 3): debug_sleep,
+    (b"set-active-expire", 3): debug_set_active_expire,
+    (b"set-skip-checksum-validation", 3): debug_set_skip_checksum_validation,
+    (b"object", 3): debug_object,
+    (b"loadaof", 2): debug_loadaof,
+    (b"digest", 2): debug_digest,
+    (b"populate", 3): debug_populate,
+    (b"populate", 4): debug_populate,
+    (b"populate", 5): debug_populate,
     (b"protocol", 3): debug_protocol,
     (b"quicklist-packed-threshold", 3): debug_quicklist_packed_threshold,
     (b"htstats", 3): debug_htstats,
