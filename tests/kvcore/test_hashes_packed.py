@@ -9,17 +9,16 @@ a seed.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-from unittest.mock import patch
+from functools import partial
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kvcore import types_hash
 from kvcore.types_hash import HashValue
+from tests.kvcore import packing
 from tests.kvcore.differential import hashes, strings
 from tests.kvcore.differential.common import KEYS
-from tests.kvcore.differential.runner import typed
 from tests.kvcore.harness import CoreClient, bytes_per_key, encode_request, make_node
 
 LIMITS = st.sampled_from([(b"512", b"64"), (b"3", b"64"), (b"1", b"2"), (b"128", b"0")])
@@ -29,28 +28,14 @@ busy = writes.map(lambda w: list(w[:3]) if w[0] == b"HDEL" else list(w))
 step = st.one_of(hashes.commands(), hashes.commands(), busy, busy, strings.commands())
 
 
-def pack_limit(fields: int | None):
-    """Run with hashes packed up to ``fields`` fields (None: as configured)."""
-    return nullcontext() if fields is None else patch.object(types_hash, "PACK_MAX_FIELDS", fields)
+pack_limit = partial(packing.pack_limit, types_hash, "PACK_MAX_FIELDS")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(LIMITS, st.lists(step, min_size=5, max_size=40))
 def test_packed_and_dict_hashes_answer_alike(limits, commands):
-    entries, value_bytes = limits
-    clients = {}
-    for fields in (None, 0, 2):
-        client = CoreClient(make_node(seed=11))
-        client.call("CONFIG", "SET", "hash-max-listpack-entries", entries, "hash-max-listpack-value", value_bytes)
-        clients[fields] = client
-    for argv in [*commands, *([b"HGETALL", key] for key in KEYS)]:
-        replies = {}
-        for fields, client in clients.items():
-            with pack_limit(fields):
-                replies[fields] = client.call(*argv)
-                encoding = client.call("OBJECT", "ENCODING", argv[1]) if len(argv) > 1 else None
-            replies[fields] = typed([replies[fields], encoding])
-        assert replies[0] == replies[None] == replies[2], argv
+    packing.assert_forms_answer_alike(types_hash, "PACK_MAX_FIELDS", ("hash-max-listpack-entries", "hash-max-listpack-value"),
+                                      limits, [*commands, *([b"HGETALL", key] for key in KEYS)], seed=11)
 
 
 def test_small_hashes_take_a_packed_buffer():

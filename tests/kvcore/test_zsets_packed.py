@@ -13,8 +13,7 @@ redis-server (test_differential.py) and a model (test_zsets_model.py).
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
-from unittest.mock import patch
+from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,8 +21,8 @@ from hypothesis import strategies as st
 
 from kvcore import types_zset
 from kvcore.types_zset import PackedView, SkipList, SortedScores, ZSetValue, order_key
+from tests.kvcore import packing
 from tests.kvcore.differential import sets, strings, zsets
-from tests.kvcore.differential.runner import typed
 from tests.kvcore.harness import CoreClient, bytes_per_key, encode_request, make_node
 
 LIMITS = st.sampled_from([(b"128", b"64"), (b"128", b"64"), (b"4", b"64"), (b"1", b"1"), (b"0", b"64"), (b"128", b"0")])
@@ -35,28 +34,15 @@ busy = writes.map(lambda w: [w[0], w[1], w[3]] if w[0] == b"ZREM" else list(w))
 step = st.one_of(zsets.commands(), zsets.commands(), busy, busy, busy, sets.commands(), strings.commands())
 
 
-def pack_limit(members: int | None):
-    """Run with sorted sets packed up to ``members`` members (None: as configured)."""
-    return nullcontext() if members is None else patch.object(types_zset, "PACK_MAX_MEMBERS", members)
+pack_limit = partial(packing.pack_limit, types_zset, "PACK_MAX_MEMBERS")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(LIMITS, st.lists(step, min_size=5, max_size=40))
 def test_packed_and_unpacked_sorted_sets_answer_alike(limits, commands):
-    entries, value_bytes = limits
-    clients = {}
-    for members in (None, 0, 2):
-        client = CoreClient(make_node(seed=5))
-        client.call("CONFIG", "SET", "zset-max-listpack-entries", entries, "zset-max-listpack-value", value_bytes)
-        clients[members] = client
-    for argv in [*commands, *([b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"] for key in zsets.KEYS)]:
-        replies = {}
-        for members, client in clients.items():
-            with pack_limit(members):
-                reply = client.call(*argv)
-                encoding = client.call("OBJECT", "ENCODING", argv[1]) if len(argv) > 1 else None
-            replies[members] = typed([reply, encoding])
-        assert replies[0] == replies[None] == replies[2], argv
+    finals = ([b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"] for key in zsets.KEYS)
+    packing.assert_forms_answer_alike(types_zset, "PACK_MAX_MEMBERS", ("zset-max-listpack-entries", "zset-max-listpack-value"),
+                                      limits, [*commands, *finals], seed=5)
 
 
 def test_small_sorted_sets_take_a_packed_buffer():
