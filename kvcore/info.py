@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kvcore import latency
+from kvcore.eviction import BASE_BYTES
 
 Field = tuple[str, object]
 Section = Callable[[object], list[Field]]
@@ -98,20 +99,27 @@ def _clients(node) -> list[Field]:
 
 
 def _memory(node) -> list[Field]:
-    used = node.stats.used_memory
+    """used_memory is the core's model of the dataset (kvcore.eviction); rss is the runtime's measure."""
+    used = node.evictor.used()
+    rss = node.stats.rss or used
+    peak = node.evictor.peak
     maxmemory = node.config["maxmemory"]
     return [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
-        ("used_memory_rss", used),
-        ("used_memory_rss_human", bytes_to_human(used)),
-        ("used_memory_peak", used),
-        ("used_memory_peak_human", bytes_to_human(used)),
-        ("used_memory_peak_perc", "100.00%"),
+        ("used_memory_rss", rss),
+        ("used_memory_rss_human", bytes_to_human(rss)),
+        ("used_memory_peak", peak),
+        ("used_memory_peak_human", bytes_to_human(peak)),
+        ("used_memory_peak_perc", "%.2f%%" % (used * 100 / peak)),
+        ("used_memory_startup", BASE_BYTES),
+        ("used_memory_dataset", used - BASE_BYTES),
+        ("used_memory_dataset_perc", "%.2f%%" % ((used - BASE_BYTES) * 100 / used)),
         ("maxmemory", maxmemory),
         ("maxmemory_human", bytes_to_human(maxmemory)),
         ("maxmemory_policy", node.config["maxmemory-policy"]),
-        ("mem_fragmentation_ratio", "1.00"),
+        ("mem_fragmentation_ratio", "%.2f" % (rss / used)),
+        ("mem_not_counted_for_evict", 0),
         ("mem_allocator", "libc"),
         ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", 0),
@@ -140,6 +148,9 @@ def _stats(node) -> list[Field]:
         ("expired_keys", stats.expired_keys),
         ("expired_stale_perc", f"{stats.expired_stale_perc:.2f}"),
         ("evicted_keys", stats.evicted_keys),
+        ("evicted_clients", 0),
+        ("total_eviction_exceeded_time", 0),
+        ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", stats.keyspace_hits),
         ("keyspace_misses", stats.keyspace_misses),
         ("pubsub_channels", len(node.pubsub_channels)),

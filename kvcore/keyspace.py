@@ -4,6 +4,12 @@ Values are ``bytes`` for strings and objects of the families' classes for the
 other types (each has a ``TYPE`` name). Expiry times are absolute integer
 milliseconds. Iteration order is insertion order everywhere (dicts), never
 hash order, so nothing a client sees depends on ``PYTHONHASHSEED``.
+
+Every write keeps ``used``, the database's modelled weight for maxmemory
+(`kvcore.eviction`), up to date: a string's weight is read off the old value
+it replaces; a collection's, which changes in place, is remembered in
+``sizes`` and recounted when `written` is told of a change. `recount` gives the
+same figure from scratch.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from kvcore import errors
+from kvcore.eviction import KEY_BYTES, value_bytes
 from kvcore.reply import Error
 
 _COMPACT_MIN = 1024
@@ -81,6 +88,10 @@ class Database:
         self.expire_cursor = 0
         self.watchers: dict[bytes, list] = {}
         self.avg_ttl = 0
+        self.used = 0  # modelled bytes of this database's keys (kvcore.eviction)
+        self.sizes: dict[bytes, int] = {}  # modelled bytes of each collection, as last counted
+        self.clock: dict[bytes, int] | None = None  # per-key LRU/LFU data while a policy needs it
+        self.on_access = None  # Evictor.lru_access / lfu_access while `clock` is kept
 
     def __len__(self) -> int:
         return len(self.data)
@@ -88,6 +99,16 @@ class Database:
     # -- reading -----------------------------------------------------------
     def get(self, key: bytes):
         """The live value at key or None, expiring it lazily if its time passed."""
+        expires = self.expires
+        if expires and key in expires and expires[key] <= self.node.now and self._expire_if_due(key):
+            return None
+        value = self.data.get(key)
+        if self.on_access is not None and value is not None:
+            self.on_access(self, key)
+        return value
+
+    def peek(self, key: bytes):
+        """`get` without counting an access (OBJECT, as Redis's LOOKUP_NOTOUCH)."""
         expires = self.expires
         if expires and key in expires and expires[key] <= self.node.now and self._expire_if_due(key):
             return None
@@ -117,6 +138,8 @@ class Database:
             stats.keyspace_misses += 1
         else:
             stats.keyspace_hits += 1
+            if self.on_access is not None:
+                self.on_access(self, key)
         return value
 
     def exists(self, key: bytes) -> bool:
@@ -130,15 +153,23 @@ class Database:
     def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
         """Store a value, replacing any other, dropping its TTL unless told not to."""
         data, node = self.data, self.node
-        if key not in data:
+        old = data.get(key)
+        if old is None:
             self.order.keys.append(key)  # ScanOrder.append, inline
             data[key] = value
+            self.used += KEY_BYTES + len(key) + (len(value) if type(value) is bytes else self._sized(key, value))
+            if self.clock is not None:
+                node.evictor.created(self, key)
             if node.keyspace_events or node.blocking.waiting:
                 self.added(key)
         else:
             if not keep_ttl and self.expires:
                 self.expires.pop(key, None)
             data[key] = value
+            self.used -= len(old) if type(old) is bytes else self.sizes.pop(key, 0)
+            self.used += len(value) if type(value) is bytes else self._sized(key, value)
+            if self.on_access is not None:
+                self.on_access(self, key)
         if self.raw_strings:
             self.raw_strings.pop(key, None)
         node.stats.dirty += 1
@@ -169,13 +200,22 @@ class Database:
         data = self.data
         expires = self.expires
         order = self.order.keys
+        used = self.used
         for i in range(start, len(argv), 2):
-            key = argv[i]
-            if key not in data:
+            key, value = argv[i], argv[i + 1]
+            old = data.get(key)
+            if old is None:
                 order.append(key)
-            elif expires:
-                expires.pop(key, None)
-            data[key] = argv[i + 1]
+                used += KEY_BYTES + len(key) + len(value)
+            else:
+                if expires:
+                    expires.pop(key, None)
+                used += len(value) - (len(old) if type(old) is bytes else self.sizes.pop(key, 0))
+            data[key] = value
+        self.used = used
+        if self.clock is not None:
+            for i in range(start, len(argv), 2):
+                self.node.evictor.created(self, argv[i])
         if self.raw_strings:
             for i in range(start, len(argv), 2):
                 self.raw_strings.pop(argv[i], None)
@@ -189,7 +229,10 @@ class Database:
 
     def replace(self, key: bytes, value) -> None:
         """Overwrite the value of an existing key in place, keeping its TTL."""
+        old = self.data[key]
         self.data[key] = value
+        self.used -= len(old) if type(old) is bytes else self.sizes.pop(key, 0)
+        self.used += len(value) if type(value) is bytes else self._sized(key, value)
         self.node.stats.dirty += 1
         if self.watchers:
             self.touch(key)
@@ -200,17 +243,25 @@ class Database:
         """Record an in-place change to the value at key (a list push, a hash set...).
 
         Every mutation goes through `set`, `replace`, `delete` or this, so the
-        change counter, WATCH and propagation all see it.
+        change counter, WATCH, propagation and the memory model all see it.
         """
         self.node.stats.dirty += changes
+        value = self.data.get(key)
+        if value is not None and type(value) is not bytes:
+            self.used -= self.sizes.get(key, 0)
+            self.used += self._sized(key, value)
         if self.watchers:
             self.touch(key)
         if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
             self.node.tracking.modified(key)
 
     def delete(self, key: bytes) -> bool:
-        if self.data.pop(key, None) is None:
+        old = self.data.pop(key, None)
+        if old is None:
             return False
+        self.used -= KEY_BYTES + len(key) + (len(old) if type(old) is bytes else self.sizes.pop(key, 0))
+        if self.clock is not None:
+            self.clock.pop(key, None)
         if self.raw_strings:
             self.raw_strings.pop(key, None)
         self.node.stats.dirty += 1
@@ -250,7 +301,22 @@ class Database:
         self.raw_strings = {}
         self.order = ScanOrder()
         self.expire_cursor = 0
+        self.used = 0
+        self.sizes = {}
+        if self.clock is not None:
+            self.clock = {}
         return removed
+
+    def _sized(self, key: bytes, value) -> int:
+        """A collection's modelled bytes, remembered for when it changes in place."""
+        size = self.sizes[key] = value_bytes(value)
+        return size
+
+    def recount(self) -> None:
+        """The memory model from scratch (after a load replaced ``data`` wholesale)."""
+        self.sizes = {key: value_bytes(value) for key, value in self.data.items() if type(value) is not bytes}
+        self.used = sum(KEY_BYTES + len(key) + (len(value) if type(value) is bytes else self.sizes[key])
+                        for key, value in self.data.items())
 
     def touch(self, key: bytes) -> None:
         """Mark a key modified for every client WATCHing it (Redis's touchWatchedKey).

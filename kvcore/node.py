@@ -27,6 +27,7 @@ from kvcore.commands.table import Flag, node_table, rename_commands
 from kvcore.config import Config
 from kvcore.dispatch import run_requests
 from kvcore.effects import AppendLog, Close, Send, Shutdown
+from kvcore.eviction import Evictor
 from kvcore.keyspace import Database, drop_watches
 from kvcore.latency import LatencyMonitor
 from kvcore.protocol import Limits
@@ -128,6 +129,9 @@ class Node:
         self._limits = Limits(self.config["proto-max-bulk-len"], not self.config["requirepass"])
         self.config.listeners.append(self._config_changed)
         self.keyspace_events = notifications.enabled(self.config["notify-keyspace-events"])
+        self.evictor = Evictor(self)  # maxmemory: the memory model's limit, eviction, access clocks
+        self.evictor.policy_changed()
+        self.update_write_gate()
 
     # -- inputs ------------------------------------------------------------
     def open(self, conn: int, now: int, addr: str = "", laddr: str = "") -> None:
@@ -181,18 +185,20 @@ class Node:
         if client is not None:
             self._forget(client)
 
-    def tick(self, now: int, used_memory: int | None = None) -> None:
-        """The server cron: active expiry, client timeouts, stats sampling."""
+    def tick(self, now: int, rss: int | None = None) -> None:
+        """The server cron: active expiry, client timeouts, stats sampling.
+
+        ``rss``: the process's memory as the runtime measures it, for INFO
+        (used_memory is the core's own model: kvcore.eviction).
+        """
         if self.images_pending:
-            self._waiting_inputs.append((self.tick, (now, used_memory)))
+            self._waiting_inputs.append((self.tick, (now, rss)))
             return
         if self.cron_paused:
             return
         self.now = now
-        if used_memory is not None:
-            self.stats.used_memory = used_memory
-            if self.config.values["maxmemory"]:
-                self.update_write_gate()
+        if rss is not None:
+            self.stats.rss = rss
         self._sample_ops()
         budget = 25 * self.config["active-expire-effort"] * 10
         for db in self.dbs:
@@ -318,21 +324,14 @@ class Node:
         return sum(len(record) for record in self._log_records)
 
     def update_write_gate(self) -> None:
-        """Check commands while memory is over maxmemory, or the log or the last background save failed."""
+        """Check every command while a maxmemory is set (evictions first), or the log or
+        the last background save failed."""
         failing = self.aof_write_error or self.aof.write_error() or not self.snapshots.last_bgsave_ok
-        self.write_gate = self._refuse_writes if failing or self.out_of_memory() else None
-
-    def out_of_memory(self) -> bool:
-        """Used memory (as the runtime last reported it) is over ``maxmemory`` under
-        ``maxmemory-policy noeviction`` (the default). The eviction policies are not
-        implemented: under them nothing is evicted and nothing refused."""
-        values = self.config.values
-        limit = values["maxmemory"]
-        return bool(limit) and values["maxmemory-policy"] == "noeviction" and self.stats.used_memory > limit
+        self.write_gate = self._refuse_writes if failing or self.config.values["maxmemory"] else None
 
     def _refuse_writes(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
-        """-OOM, then -MISCONF, in redis-server's processCommand order."""
-        if self.out_of_memory() and _uses_memory(client, cmd):
+        """Evictions, then -OOM, then -MISCONF, in redis-server's processCommand order."""
+        if not self.evictor.perform() and _uses_memory(client, cmd):
             return Error(errors.OOM)
         if cmd.flags & Flag.WRITE or argv[0].lower() == b"ping":
             if self.snapshots.refuses_writes():
@@ -572,8 +571,10 @@ class Node:
             self._set_slowlog_hook(value)
         elif name == "appendonly":
             self.aof.config_changed(value)
-        elif name in ("maxmemory", "maxmemory-policy"):
+        elif name == "maxmemory":
             self.update_write_gate()
+        elif name == "maxmemory-policy":
+            self.evictor.policy_changed()
 
 
 _OOM_ALLOWED_IN_MULTI = ("exec", "discard", "quit", "reset")

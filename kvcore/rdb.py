@@ -322,7 +322,7 @@ def write(node, extra_aux: list[tuple[bytes, bytes]] = (), aof_base: bool = Fals
         (b"redis-ver", REDIS_VERSION),
         (b"redis-bits", b"%d" % node.info.arch_bits),
         (b"ctime", b"%d" % (node.now // 1000)),
-        (b"used-mem", b"%d" % node.stats.used_memory),
+        (b"used-mem", b"%d" % node.evictor.used()),
         *extra_aux,
         (b"aof-base", b"1" if aof_base else b"0"),
     ]
@@ -980,6 +980,7 @@ def load(node, data: bytes, drop_expired: bool = True) -> LoadResult:
         db.order.keys.extend(values)
         if expires:
             expired += _install_expires(node, db, expires, drop_expired and not node.is_replica)
+        db.recount()
         loaded += len(values)
     return LoadResult(loaded, expired, parsed.aux, parsed.end, parsed.empty_keys)
 

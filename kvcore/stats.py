@@ -9,14 +9,14 @@ class Stats:
         "expired_keys", "evicted_keys", "keyspace_hits", "keyspace_misses",
         "total_net_input_bytes", "total_net_output_bytes", "total_error_replies",
         "unexpected_error_replies", "dirty", "expired_stale_perc", "error_counts",
-        "ops_samples", "last_sample_ms", "last_sample_commands", "used_memory",
+        "ops_samples", "last_sample_ms", "last_sample_commands", "rss",
         "total_forks", "latest_fork_usec",
     )
 
     def __init__(self) -> None:
         self.reset()
         self.dirty = 0
-        self.used_memory = 1024 * 1024
+        self.rss = 0  # the process's memory as the runtime last measured it (0: never)
 
     def reset(self) -> None:
         """CONFIG RESETSTAT: zero the counters (not `dirty`)."""

@@ -420,7 +420,7 @@ class Server:
         hz = min(max(self.config["hz"], 1), HZ_MAX)
         self.tick_handle = self.loop.call_later(1 / hz, self._tick)
         try:
-            self.node.tick(now_ms(), used_memory=self.rss_bytes())
+            self.node.tick(now_ms(), rss=self.rss_bytes())
         except Exception:
             self.log.warning(f"Error in the server cron:\n{traceback.format_exc()}")
         self.schedule_drain()

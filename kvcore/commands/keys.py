@@ -5,9 +5,10 @@ value is an object of a family's class with a ``TYPE``; COPY duplicates a
 mutable value through its ``copy()`` method when it has one (else
 ``copy.deepcopy``), and OBJECT ENCODING asks a value's ``encoding(config)``.
 
-Per-key access times and LFU counters are not kept (they would cost every
-read): OBJECT IDLETIME answers 0 and OBJECT FREQ answers LFU_INIT_VAL (5),
-each only under the maxmemory policies where Redis answers at all.
+Per-key access times and LFU counters are kept only while an LRU or LFU
+maxmemory policy is selected (kvcore.eviction; they would cost every read):
+under other policies OBJECT IDLETIME answers 0. Each answers only under the
+policies where Redis answers at all.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ INT_RANGE = "ERR value is out of range, value must between -2147483648 and 21474
 ULONG_RANGE = 1 << 64
 SHARED_INTEGERS = 10000
 SHARED_REFCOUNT = INT_MAX
-LFU_INIT_VAL = 5
 OBJECT_HELP = [
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ENCODING <key>",
@@ -466,7 +466,7 @@ OBJECT = REGISTRY.container("object", -2, summary="A container for object intros
 
 
 def _object_value(client, argv):
-    return client.db.lookup_read(argv[2])
+    return client.db.peek(argv[2])  # no access counted (Redis's LOOKUP_NOTOUCH)
 
 
 @command("encoding", 3, R, (2, 2, 1), parent=OBJECT, since="2.2.3")
@@ -501,7 +501,7 @@ def object_idletime(client, argv):
         return None
     if _lfu_policy(client.node.config):
         raise Error(LFU_NO_IDLETIME)
-    return 0
+    return client.node.evictor.idle_seconds(client.db, argv[2])
 
 
 @command("freq", 3, R, (2, 2, 1), parent=OBJECT, since="4.0.0")
@@ -512,7 +512,7 @@ def object_freq(client, argv):
         return None
     if not _lfu_policy(client.node.config):
         raise Error(NO_LFU)
-    return LFU_INIT_VAL
+    return client.node.evictor.frequency(client.db, argv[2])
 
 
 @command("help", 2, Flag.LOADING | Flag.STALE, parent=OBJECT, since="6.2.0")

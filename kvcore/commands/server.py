@@ -297,6 +297,9 @@ def swap_databases(a, b) -> None:
     a.order, b.order = b.order, a.order
     a.expire_cursor, b.expire_cursor = b.expire_cursor, a.expire_cursor
     a.avg_ttl, b.avg_ttl = b.avg_ttl, a.avg_ttl
+    a.used, b.used = b.used, a.used
+    a.sizes, b.sizes = b.sizes, a.sizes
+    a.clock, b.clock = b.clock, a.clock
 
 
 def signal_blocked_keys(node, db_indexes: set[int]) -> None:
@@ -694,14 +697,15 @@ def atoi(arg: bytes) -> int:
 def debug_object(client, argv) -> Simple:
     """DEBUG OBJECT key"""
     key = argv[2]
-    value = client.db.get(key)
+    value = client.db.peek(key)  # no access counted, as Redis looks the key up
     if value is None:
         raise Error(errors.NO_SUCH_KEY)
     if type(value) is bytes:
         encoding, length = string_encoding(value, key in client.db.raw_strings), len(value) + 1
     else:
         encoding, length = value.encoding(client.node.config), estimate_value(value)
-    return Simple(f"Value at:0x0 refcount:1 encoding:{encoding} serializedlength:{length} lru:0 lru_seconds_idle:0")
+    idle = client.node.evictor.idle_seconds(client.db, key)
+    return Simple(f"Value at:0x0 refcount:1 encoding:{encoding} serializedlength:{length} lru:0 lru_seconds_idle:{idle}")
 
 
 @command("debug", -2, ADMIN)
@@ -1045,7 +1049,7 @@ def memory_usage(client, argv):
 @command("doctor", 2, parent=MEMORY, since="4.0.0")
 def memory_doctor(client, argv):
     """MEMORY DOCTOR"""
-    if client.node.stats.used_memory < SMALL_INSTANCE_BYTES:
+    if client.node.evictor.used() < SMALL_INSTANCE_BYTES:
         text = (
             "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in "
             "these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam "

@@ -1,4 +1,4 @@
-"""Over maxmemory (nothing is evicted here): writes refused with -OOM as redis-server 7.0.15 refuses them."""
+"""Over maxmemory under noeviction: writes refused with -OOM as redis-server 7.0.15 refuses them."""
 
 from __future__ import annotations
 
@@ -38,10 +38,15 @@ def test_read_only_transactions_still_run():
     assert client.call("EXEC") == [b"value", b"PONG"]
 
 
-def test_the_cron_sees_memory_come_back_under_the_limit():
-    node = make_node(maxmemory="10mb")
+def test_the_limit_is_on_the_dataset_not_on_the_process():
+    """used_memory is the core's model of the dataset (kvcore.eviction): what the runtime measures
+    of the process (used_memory_rss) neither refuses nor admits a write."""
+    node = make_node(maxmemory="2mb")
     client = CoreClient(node, 1)
-    node.tick(node.now + 100, used_memory=20 * 1024 * 1024)
+    node.tick(node.now + 100, rss=20 * 1024 * 1024)
+    assert client.call("SET", "k", "v") == b"OK"
+    assert b"used_memory_rss:20971520" in client.call("INFO", "memory")
+    assert str(client.call("SET", "big", "x" * 1024 * 1024)) != OOM  # admitted: the limit is checked before
     assert str(client.call("SET", "k", "v")) == OOM
-    node.tick(node.now + 200, used_memory=5 * 1024 * 1024)
+    client.call("DEL", "big")
     assert client.call("SET", "k", "v") == b"OK"

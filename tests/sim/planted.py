@@ -93,6 +93,6 @@ def expiry_from_wrong_clock(monkeypatch) -> None:
         return value
 
     monkeypatch.setattr(Node, "receive", lambda node, conn, data, now: receive(node, conn, data, clamp(node, now)))
-    monkeypatch.setattr(Node, "tick", lambda node, now, used_memory=None: tick(node, clamp(node, now), used_memory))
+    monkeypatch.setattr(Node, "tick", lambda node, now, rss=None: tick(node, clamp(node, now), rss))
     monkeypatch.setattr(Node, "open", lambda node, conn, now, addr="", laddr="": open_(node, conn, clamp(node, now), addr, laddr))
     monkeypatch.setattr(strings, "parse_expiry", buggy_parse_expiry)
