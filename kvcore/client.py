@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+from kvcore.output_limits import REPLY_BLOCK, counted
 from kvcore.protocol import Limits, RequestReader
 from kvcore.resp import encode
 
@@ -25,7 +26,7 @@ class Client:
         "reader", "limits", "out", "reply_mode", "skip_next", "user", "closing", "propagate_as",
         "created_ms", "last_ms", "multi", "multi_error", "watched", "watch_dirty",
         "channels", "patterns", "shard_channels", "monitor", "no_evict", "no_touch", "last_command",
-        "blocked", "pending", "flags_extra", "tracking",
+        "blocked", "pending", "flags_extra", "tracking", "obuf", "obuf_soft_since",
     )
 
     def __init__(self, conn: int, client_id: int, node, addr: str, laddr: str, limits: Limits) -> None:
@@ -64,6 +65,8 @@ class Client:
         self.pending: list[list[bytes]] = []
         self.flags_extra = ""
         self.tracking = None  # kvcore.tracking.TrackingState while CLIENT TRACKING is on
+        self.obuf = 0  # output the runtime holds unsent, as it last reported (Node.output_backlog)
+        self.obuf_soft_since: int | None = None  # second the soft output limit was first reached
 
     def reply(self, value) -> None:
         """Queue a reply, honouring CLIENT REPLY OFF/SKIP."""
@@ -120,6 +123,7 @@ class Client:
         ``qbuf`` counts it, as its multibulk encoding, with the unparsed bytes.
         """
         now = self.node.now
+        omem = counted(self.obuf)
         qbuf = self.reader.buffered() + (request_size(running) if running else 0)
         return (
             f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.conn} "
@@ -127,8 +131,9 @@ class Client:
             f"idle={(now - self.last_ms) // 1000} flags={self.flags()} db={self.db.index} "
             f"sub={len(self.channels)} psub={len(self.patterns)} ssub={len(self.shard_channels)} "
             f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} "
-            f"qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 "
-            f"tot-mem=1024 events=r cmd={self.last_command} user={self.user} "
+            f"qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={omem // REPLY_BLOCK} "
+            f"omem={omem} tot-mem={1024 + omem} events=r{'w' if self.obuf else ''} "
+            f"cmd={self.last_command} user={self.user} "
             f"redir={self.tracking.redirect if self.tracking is not None else -1} "
             f"resp={3 if self.resp3 else 2}"
         )

@@ -87,7 +87,7 @@ _DECIMAL = re.compile(r"[+-]?[0-9]+")
 class Option:
     name: str
     default: str
-    kind: str  # int, memory, bool, string, enum, flags, events, save
+    kind: str  # int, memory, bool, string, enum, flags, events, save, percentiles, obuf
     mutable: bool = True
     choices: tuple[str, ...] = ()
     low: int | None = None
@@ -120,6 +120,11 @@ class Option:
             return _parse_save(text)
         elif self.kind == "percentiles":
             return _parse_percentiles(text)
+        elif self.kind == "obuf":
+            from kvcore import output_limits
+
+            output_limits.parse(text)  # checked here; `Config` merges it with the classes it leaves out
+            return text
         elif self.kind == "enum":
             lower = text.lower()
             if lower not in self.choices:
@@ -287,7 +292,7 @@ ACCEPTED_ONLY = [
     Option("bgsave_cpulist", "", "string", mutable=False),
     Option("bind-source-addr", "", "string"),
     Option("bio_cpulist", "", "string", mutable=False),
-    Option("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", "string"),
+    Option("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", "obuf"),
     Option("cluster-allow-pubsubshard-when-down", "yes", "bool"),
     Option("cluster-allow-reads-when-down", "no", "bool"),
     Option("cluster-allow-replica-migration", "yes", "bool"),
@@ -385,7 +390,9 @@ class Config:
 
     def __init__(self, overrides: dict[str, str] | None = None,
                  renamed_commands: list[tuple[str, str]] | None = None) -> None:
-        self.values = {opt.name: opt.parse(opt.default) for opt in OPTIONS}
+        self.values = {}
+        for opt in OPTIONS:
+            self.values[opt.name] = self._merged(opt, opt.parse(opt.default))
         self.listeners: list[Listener] = []
         # rename-command directives (config file only, as in Redis): (name, new name or "" to remove)
         self.renamed_commands = list(renamed_commands or ())
@@ -400,7 +407,7 @@ class Config:
         option = BY_NAME.get(name.lower())
         if option is None:
             raise ConfigError(f"Bad directive or wrong number of arguments: '{name}'")
-        self.values[option.name] = option.parse(text)
+        self.values[option.name] = self._merged(option, option.parse(text))
 
     def set_many(self, pairs: list[tuple[str, str]]) -> None:
         """CONFIG SET: all or nothing. Raises ConfigError naming the option."""
@@ -410,13 +417,21 @@ class Config:
             if option is None or not option.mutable:
                 raise ConfigError(f"Unknown option or number of arguments for CONFIG SET - '{name}'")
             try:
-                parsed.append((option.name, option.parse(text)))
+                parsed.append((option.name, self._merged(option, option.parse(text))))
             except ConfigError as exc:
                 raise ConfigError(f"CONFIG SET failed (possibly related to argument '{name}') - {exc}") from None
         for name, value in parsed:
             self.values[name] = value
             for listener in self.listeners:
                 listener(name, value)
+
+    def _merged(self, option: Option, value):
+        """client-output-buffer-limit changes only the classes it names."""
+        if option.kind != "obuf":
+            return value
+        from kvcore import output_limits
+
+        return output_limits.merge(self.values.get(option.name, option.default), value)
 
     def get_matching(self, pattern: bytes) -> list[tuple[str, str]]:
         return [

@@ -37,9 +37,11 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Close:
-    """Close a connection after everything sent to it before."""
+    """Close a connection after everything sent to it before; with ``discard``, at once,
+    dropping what it has not read (a client over its output buffer limit)."""
 
     conn: int
+    discard: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,9 +83,10 @@ class Database:
         self.node = node
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
-        self.raw_strings: dict[bytes, None] = {}  # strings Redis holds raw whatever their length
+        self.raw_strings: dict[bytes, str] = {}  # strings Redis holds raw (or embstr) whatever their contents
         self.order = ScanOrder()
-        self.expire_cursor = 0
+        self.expire_cursor = 0  # in expire_walk: where active expiry goes on
+        self.expire_walk: list[bytes] = []  # the volatile keys when active expiry's last walk ended
         self.watchers: dict[bytes, list] = {}
         self.avg_ttl = 0
         self.used = 0  # modelled bytes of this database's keys (kvcore.eviction)
@@ -189,7 +190,12 @@ class Database:
     def mark_raw(self, key: bytes) -> None:
         """The string at ``key`` was modified in place (APPEND, SETRANGE, bit and HLL commands):
         Redis keeps such a string ``raw`` whatever its length, until a new value replaces it."""
-        self.raw_strings[key] = None
+        self.raw_strings[key] = "raw"
+
+    def mark_made_from_float(self, key: bytes) -> None:
+        """INCRBYFLOAT's result: Redis makes a new string object from the number's text, never
+        int-encoded (embstr up to 44 bytes, else raw), until a new value replaces it."""
+        self.raw_strings[key] = "embstr" if len(self.data[key]) <= 44 else "raw"
 
     def set_pairs(self, argv: list[bytes], start: int = 1) -> None:
         """`set` for each key, value pair in ``argv[start:]``, in order (MSET).
@@ -301,6 +307,7 @@ class Database:
         self.raw_strings = {}
         self.order = ScanOrder()
         self.expire_cursor = 0
+        self.expire_walk = []
         self.used = 0
         self.sizes = {}
         if self.clock is not None:
@@ -391,17 +398,21 @@ class Database:
 
         Like Redis 7.0's cycle it walks the volatile keys from a cursor in
         batches of 20 and goes on while more than 10% of a batch had expired.
+        The walk goes over a list of the volatile keys taken when the last
+        walk ended (not a new list each call: that cost the whole volatile
+        set every tick); keys given a TTL since are met on the next walk.
         Returns how many keys it deleted.
         """
         if not self.expires or self.node.is_replica:
             return 0
         now = self.node.now
         deleted = checked = 0
-        keys = list(self.expires)
-        position = self.expire_cursor % len(keys)
         while checked < budget:
-            batch = keys[position : position + 20] or keys[:20]
-            position = (position + len(batch)) % len(keys)
+            if self.expire_cursor >= len(self.expire_walk):
+                self.expire_walk = list(self.expires)
+                self.expire_cursor = 0
+            batch = self.expire_walk[self.expire_cursor : self.expire_cursor + 20]
+            self.expire_cursor += len(batch)
             expired = [k for k in batch if self.expires.get(k, now + 1) <= now]
             for key in expired:
                 self._expire_if_due(key)
@@ -409,7 +420,6 @@ class Database:
             checked += len(batch)
             if len(expired) * 10 <= len(batch) or not self.expires:
                 break
-        self.expire_cursor = position
         return deleted
 
     # -- iteration ---------------------------------------------------------

@@ -1,7 +1,8 @@
 """The node: the whole server state, driven by inputs, answering with effects.
 
 Inputs (each with ``now`` in integer milliseconds): `open`, `receive`,
-`closed`, `tick`, `job_done`. Outputs: `take_effects()` returns the effects
+`closed`, `tick`, `job_done`, and `output_backlog` from runtimes whose sockets
+can fall behind. Outputs: `take_effects()` returns the effects
 accumulated since the last call, in the order the runtime must carry them
 out. Replies are batched per connection per drain, and replies produced with
 log records are held until the log job that carries them is done (the
@@ -26,10 +27,11 @@ from kvcore.commands.server import slowlog_record
 from kvcore.commands.table import Flag, node_table, rename_commands
 from kvcore.config import Config
 from kvcore.dispatch import run_requests
-from kvcore.effects import AppendLog, Close, Send, Shutdown
+from kvcore.effects import AppendLog, Close, LogMessage, Send, Shutdown
 from kvcore.eviction import Evictor
 from kvcore.keyspace import Database, drop_watches
 from kvcore.latency import LatencyMonitor
+from kvcore.output_limits import OutputLimits
 from kvcore.protocol import Limits
 from kvcore.replication import ReplicationStream
 from kvcore.reply import Error
@@ -130,6 +132,7 @@ class Node:
         self.config.listeners.append(self._config_changed)
         self.keyspace_events = notifications.enabled(self.config["notify-keyspace-events"])
         self.evictor = Evictor(self)  # maxmemory: the memory model's limit, eviction, access clocks
+        self.output_limits = OutputLimits(self)  # client-output-buffer-limit
         self.evictor.policy_changed()
         self.update_write_gate()
 
@@ -184,6 +187,30 @@ class Node:
         client = self.clients.pop(conn, None)
         if client is not None:
             self._forget(client)
+
+    def output_backlog(self, conn: int, size: int, now: int) -> None:
+        """The runtime holds ``size`` bytes sent to a connection and not yet taken by the
+        kernel (it reports when that starts, changes and ends, and at each tick while it
+        lasts): CLIENT LIST's omem, and the output buffer limits."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.output_backlog, (conn, size, now)))
+            return
+        self.now = now
+        client = self.clients.get(conn)
+        if client is None or client.closing:
+            return
+        client.obuf = size
+        if self.output_limits.exceeded(client, size):
+            self._drop(client)
+
+    def _drop(self, client: Client) -> None:
+        """Close a client over its output limit at once, unread output and all (Redis's freeClientAsync)."""
+        self._effects.append(LogMessage("warning", f"Client {client.info_line()} scheduled to be closed ASAP "
+                                                   "for overcoming of output buffer limits."))
+        client.closing = True
+        client.out = []
+        self._forget(self.clients.pop(client.conn))
+        self._effects.append(Close(client.conn, discard=True))
 
     def tick(self, now: int, rss: int | None = None) -> None:
         """The server cron: active expiry, client timeouts, stats sampling.
@@ -279,6 +306,9 @@ class Node:
         if self.tracking is not None:
             self.tracking.broadcast()  # BCAST invalidations, once per drain
         sends, closes = self._collect_output()
+        if self._effects:  # clients dropped over their output limits (`_drop`) while collecting
+            effects += self._effects
+            self._effects = []
         if start_log and self._log_records and self._log_job is None and not self.aof_write_error \
                 and self.aof.may_write_now():
             self._start_log_job(effects)
@@ -347,11 +377,16 @@ class Node:
         if waiting:
             self.clients_with_output = []
             sent = 0
+            limit = self.output_limits.smallest
             for client in waiting:
                 out = client.out
                 if out:
                     data = b"".join(out)  # of a single part: that part, not a copy
                     client.out = []
+                    if limit and client.obuf + len(data) >= limit and not client.closing \
+                            and self.output_limits.exceeded(client, client.obuf + len(data)):
+                        self._drop(client)
+                        continue
                     sent += len(data)
                     sends.append((client.conn, data))
             self.stats.total_net_output_bytes += sent
@@ -575,6 +610,8 @@ class Node:
             self.update_write_gate()
         elif name == "maxmemory-policy":
             self.evictor.policy_changed()
+        elif name == "client-output-buffer-limit":
+            self.output_limits.configure(value)
 
 
 _OOM_ALLOWED_IN_MULTI = ("exec", "discard", "quit", "reset")

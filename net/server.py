@@ -37,8 +37,9 @@ from net.log import LEVELS, WARNING, Log
 from net.logfile import LogFile
 from net.persistence import read_or_none
 
-WRITE_BUFFER_HIGH = 8 * 1024 * 1024
-WRITE_BUFFER_LOW = 1024 * 1024
+READ_PAUSE_BYTES = 8 * 1024 * 1024  # unsent output past which a client's requests are not read
+BACKLOG_HIGH = 64 * 1024  # unsent output past which the node hears of it (Node.output_backlog)...
+BACKLOG_LOW = 16 * 1024  # ...until it is back under this
 HZ_MAX = 500
 BACKGROUND_WAIT_S = 120  # at shutdown, for background disk jobs (a snapshot may be large)
 LOG_GATHER_TURNS = 2  # appendfsync always: loop turns a log job may wait for more requests (`Server._log_turn`)
@@ -52,17 +53,18 @@ def now_ms() -> int:
 class ClientConnection(asyncio.Protocol):
     """One accepted socket: its bytes go to the node, the node's replies come back."""
 
-    __slots__ = ("server", "node", "conn", "transport")
+    __slots__ = ("server", "node", "conn", "transport", "reading_paused")
 
     def __init__(self, server: Server) -> None:
         self.server = server
         self.node = server.node
         self.conn = 0
         self.transport = None
+        self.reading_paused = False
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-        transport.set_write_buffer_limits(WRITE_BUFFER_HIGH, WRITE_BUFFER_LOW)
+        transport.set_write_buffer_limits(BACKLOG_HIGH, BACKLOG_LOW)
         self.server.opened(self)
 
     def data_received(self, data: bytes) -> None:
@@ -90,13 +92,24 @@ class ClientConnection(asyncio.Protocol):
         self.server.lost(self)
 
     def pause_writing(self) -> None:
-        # The client is not reading its replies: stop reading its requests.
-        if not self.transport.is_closing():
-            self.transport.pause_reading()
+        # The client is slow to read its replies: the node hears how far behind it is
+        # after each write to it and at each tick, until `resume_writing`.
+        self.server.backlogged[self.conn] = self
 
     def resume_writing(self) -> None:
-        if not self.transport.is_closing():
+        self.server.backlogged.pop(self.conn, None)
+        self.node.output_backlog(self.conn, 0, now_ms())
+        if self.reading_paused and not self.transport.is_closing():
+            self.reading_paused = False
             self.transport.resume_reading()
+
+    def report_backlog(self) -> None:
+        """Tell the node what is still unsent; past READ_PAUSE_BYTES stop reading requests."""
+        size = self.transport.get_write_buffer_size()
+        self.node.output_backlog(self.conn, size, now_ms())
+        if size > READ_PAUSE_BYTES and not self.reading_paused and not self.transport.is_closing():
+            self.reading_paused = True
+            self.transport.pause_reading()
 
 
 class Server:
@@ -108,6 +121,7 @@ class Server:
         self.node = Node(config, rng=rng, info=info, now=now_ms())
         self.conns: dict[int, ClientConnection] = {}
         self.writers: dict[int, object] = {}  # conn -> its transport's write
+        self.backlogged: dict[int, ClientConnection] = {}  # conns with output unsent past BACKLOG_HIGH
         self.next_conn = 1
         self.drain_pending = False
         self.now = now_ms()
@@ -220,6 +234,7 @@ class Server:
 
     def lost(self, client: ClientConnection) -> None:
         self.writers.pop(client.conn, None)
+        self.backlogged.pop(client.conn, None)
         if self.conns.pop(client.conn, None) is not None:
             self.node.closed(client.conn, now_ms())
             self.schedule_drain()
@@ -242,6 +257,7 @@ class Server:
         node = self.node
         conns = self.conns
         writers = self.writers
+        backlogged = self.backlogged
         again = True
         start_log = self._log_due or self.config["appendfsync"] != "always" or self.loop is None
         self._log_due = False
@@ -254,10 +270,17 @@ class Server:
                     write = writers.get(effect.conn)
                     if write is not None:
                         write(effect.data)
+                        if effect.conn in backlogged:
+                            backlogged[effect.conn].report_backlog()
+                            again = True  # the node may have dropped the client
                 elif kind is Close:
                     client = conns.get(effect.conn)
                     if client is not None:
-                        client.transport.close()
+                        if effect.discard:  # over its output limit: what it has not read goes too
+                            writers.pop(effect.conn, None)
+                            client.transport.abort()
+                        else:
+                            client.transport.close()
                 elif self._perform(effect):
                     again = True
         if not start_log and not self._log_turn_pending and node.pending_log_bytes():
@@ -420,6 +443,8 @@ class Server:
         hz = min(max(self.config["hz"], 1), HZ_MAX)
         self.tick_handle = self.loop.call_later(1 / hz, self._tick)
         try:
+            for client in list(self.backlogged.values()):
+                client.report_backlog()
             self.node.tick(now_ms(), rss=self.rss_bytes())
         except Exception:
             self.log.warning(f"Error in the server cron:\n{traceback.format_exc()}")

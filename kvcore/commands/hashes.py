@@ -15,6 +15,7 @@ from kvcore.commands.args import LLONG_MAX, LLONG_MIN, parse_int
 from kvcore.commands.strings import incr_by_float, parse_long_double
 from kvcore.commands.table import Flag, Registry
 from kvcore.glob import glob_match
+from kvcore.output_limits import draws_within_limit
 from kvcore.reply import OK, Error, Map
 from kvcore.types_hash import HashValue
 
@@ -229,6 +230,8 @@ def hrandfield(client, argv):
     value = _read_hash(client, argv[1])
     if value is None or count == 0:
         return []
+    if count < 0:
+        count = -draws_within_limit(client, -count)
     fields = _random_fields(value, count, client.node.rng)
     if not withvalues:
         return fields

@@ -206,9 +206,10 @@ def _rename(client, argv, nx: bool):
 
 
 def carry_raw(src_db, src: bytes, dst_db, dst: bytes) -> None:
-    """A string moved or copied keeps its raw encoding (Redis moves or duplicates the object)."""
-    if src in src_db.raw_strings:
-        dst_db.mark_raw(dst)
+    """A string moved or copied keeps its raw or embstr form (Redis moves or duplicates the object)."""
+    form = src_db.raw_strings.get(src)
+    if form is not None:
+        dst_db.raw_strings[dst] = form
 
 
 @command("rename", 3, W, (1, 2, 1))
@@ -443,11 +444,12 @@ def int_encoded(value: bytes) -> int | None:
         return None
 
 
-def string_encoding(value: bytes, raw: bool = False) -> str:
-    """OBJECT ENCODING of a string: ``raw`` when modified in place (see Database.mark_raw),
-    else int, embstr (up to 44 bytes) or raw by its contents."""
-    if raw:
-        return "raw"
+def string_encoding(value: bytes, form: str | None = None) -> str:
+    """OBJECT ENCODING of a string: the form Redis keeps it in whatever its contents, if any
+    (``Database.raw_strings``: raw when modified in place, embstr from INCRBYFLOAT), else int,
+    embstr (up to 44 bytes) or raw by its contents."""
+    if form is not None:
+        return form
     if int_encoded(value) is not None:
         return "int"
     return "embstr" if len(value) <= 44 else "raw"
@@ -476,7 +478,7 @@ def object_encoding(client, argv):
     if value is None:
         return None
     if type(value) is bytes:
-        return string_encoding(value, argv[2] in client.db.raw_strings).encode()
+        return string_encoding(value, client.db.raw_strings.get(argv[2])).encode()
     return value.encoding(client.node.config).encode()
 
 

@@ -296,6 +296,7 @@ def swap_databases(a, b) -> None:
     a.raw_strings, b.raw_strings = b.raw_strings, a.raw_strings
     a.order, b.order = b.order, a.order
     a.expire_cursor, b.expire_cursor = b.expire_cursor, a.expire_cursor
+    a.expire_walk, b.expire_walk = b.expire_walk, a.expire_walk
     a.avg_ttl, b.avg_ttl = b.avg_ttl, a.avg_ttl
     a.used, b.used = b.used, a.used
     a.sizes, b.sizes = b.sizes, a.sizes
@@ -701,7 +702,7 @@ def debug_object(client, argv) -> Simple:
     if value is None:
         raise Error(errors.NO_SUCH_KEY)
     if type(value) is bytes:
-        encoding, length = string_encoding(value, key in client.db.raw_strings), len(value) + 1
+        encoding, length = string_encoding(value, client.db.raw_strings.get(key)), len(value) + 1
     else:
         encoding, length = value.encoding(client.node.config), estimate_value(value)
     idle = client.node.evictor.idle_seconds(client.db, key)

@@ -13,6 +13,7 @@ from kvcore.commands.args import LLONG_MAX, parse_int
 from kvcore.commands.keys import parse_cursor
 from kvcore.commands.table import Flag, Registry
 from kvcore.glob import glob_match
+from kvcore.output_limits import draws_within_limit
 from kvcore.reply import Error, SetReply
 from kvcore.types_set import INTSET_CAP, SetValue, is_int64_text
 
@@ -318,7 +319,7 @@ def _srandmember_count(client, key: bytes, count: int) -> list[bytes]:
         return []
     rng = client.node.rng
     if count < 0 or count == 1:
-        return [value.random(rng) for _ in range(abs(count))]
+        return [value.random(rng) for _ in range(draws_within_limit(client, abs(count)))]
     size = len(value)
     if count >= size:
         return list(value)

@@ -269,6 +269,8 @@ def _incr(client, key: bytes, delta: int):
         db.set(key, text)
     else:
         db.replace(key, text)
+        if db.raw_strings:  # the result is a new integer object, whatever the old string's form
+            db.raw_strings.pop(key, None)
     if client.node.keyspace_events:
         notify(client, "incrby", key)
     return result
@@ -380,6 +382,7 @@ def incrbyfloat(client, argv):
         db.set(key, text)
     else:
         db.replace(key, text)
+    db.mark_made_from_float(key)
     notify(client, "incrbyfloat", key)
     client.propagate_as = [[b"SET", key, text, b"KEEPTTL"]]
     return text

@@ -34,6 +34,7 @@ from kvcore.commands.sets import (
 )
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY
+from kvcore.output_limits import draws_within_limit
 from kvcore.reply import NULL_ARRAY, Double, Error
 from kvcore.resp import format_double
 from kvcore.types_set import SetValue
@@ -921,7 +922,7 @@ def _random_pairs(client, key: bytes, count: int) -> list[tuple[float, bytes]]:
     value = value.view()
     rng, size = client.node.rng, len(value)
     if count < 0 or count == 1:
-        return [value.at(rng.randrange(size)) for _ in range(abs(count))]
+        return [value.at(rng.randrange(size)) for _ in range(draws_within_limit(client, abs(count)))]
     if count >= size:
         return value.window(0, size)[::-1]
     if count * ZRANDMEMBER_SUB_STRATEGY_MUL > size:
