@@ -11,6 +11,11 @@ correct server would give raises `Unexpected`.
   increment in the final read.
 - set: SADD of unique values, SMEMBERS in the final reads; set and durability.
 - append: RPUSH of unique values and LRANGE; list-append and durability.
+- hash: HSET of unique fields (each field's value is the field), HGETALL in the
+  final reads; set and durability, over the fields.
+- zset: ZADD of unique members (each member's score is the member), ZRANGE
+  WITHSCORES in the final reads, which must come in score order; set and
+  durability, over the members.
 
 Keys are used a few at a time and retired as simulated time goes by (Jepsen's
 independent keys), which keeps each key's history small for the checkers.
@@ -161,6 +166,44 @@ def _set_read(key: bytes) -> Conversation:
     return ("ok", sorted(_ints(reply)))
 
 
+# -- hash ---------------------------------------------------------------------
+
+
+def _hash_add(key: bytes, element: int) -> Conversation:
+    (reply,) = yield [[b"HSET", key, b"%d" % element, b"%d" % element]]
+    if _int(reply, "an integer") != 1:
+        raise Unexpected(f"HSET of a new field replied {reply!r}")
+    return ("ok", element)
+
+
+def _hash_read(key: bytes) -> Conversation:
+    (reply,) = yield [[b"HGETALL", key]]
+    items = _ints(reply)
+    fields, values = items[0::2], items[1::2]
+    if fields != values:
+        raise Unexpected(f"HGETALL gave fields with values other than those written: {reply!r}")
+    return ("ok", sorted(fields))
+
+
+# -- zset ---------------------------------------------------------------------
+
+
+def _zset_add(key: bytes, element: int) -> Conversation:
+    (reply,) = yield [[b"ZADD", key, b"%d" % element, b"%d" % element]]
+    if _int(reply, "an integer") != 1:
+        raise Unexpected(f"ZADD of a new member replied {reply!r}")
+    return ("ok", element)
+
+
+def _zset_read(key: bytes) -> Conversation:
+    (reply,) = yield [[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"]]
+    items = _ints(reply)
+    members, scores = items[0::2], items[1::2]
+    if members != scores or members != sorted(members):
+        raise Unexpected(f"ZRANGE gave members out of score order or with other scores: {reply!r}")
+    return ("ok", members)
+
+
 # -- append -------------------------------------------------------------------
 
 
@@ -208,14 +251,16 @@ class Workload:
             delta = rng.randint(1, COUNTER_DELTA_MAX)
             return Op(f, key, delta, _counter_incr(raw, delta))
         if f == "add":
-            return Op(f, key, uid, _set_add(raw, uid))
+            return Op(f, key, uid, _ADDERS[self.name](raw, uid))
         return Op(f, key, uid, _append(raw, uid))
 
     def final_read(self, key: str) -> Op:
         return Op("read", key, None, _READERS[self.name](key.encode()))
 
 
-_READERS = {"register": _register_read, "counter": _counter_read, "set": _set_read, "append": _list_read}
+_READERS = {"register": _register_read, "counter": _counter_read, "set": _set_read, "append": _list_read,
+            "hash": _hash_read, "zset": _zset_read}
+_ADDERS = {"set": _set_add, "hash": _hash_add, "zset": _zset_add}  # each workload's "add"
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -225,5 +270,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload("counter", (("read", 0.3), ("incr", 1.0)), ("linearizability",)),
         Workload("set", (("add", 1.0),), ("set", "durability")),
         Workload("append", (("read", 0.3), ("append", 1.0)), ("list-append", "durability")),
+        Workload("hash", (("add", 1.0),), ("set", "durability")),
+        Workload("zset", (("add", 1.0),), ("set", "durability")),
     )
 }

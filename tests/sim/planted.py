@@ -10,6 +10,8 @@ from kvcore import protocol
 from kvcore.commands import strings
 from kvcore.effects import Send
 from kvcore.node import Node
+from kvcore.types_hash import HashValue
+from kvcore.types_zset import SkipList
 
 
 def incr_loses_batched_increment(monkeypatch) -> None:
@@ -96,3 +98,29 @@ def expiry_from_wrong_clock(monkeypatch) -> None:
     monkeypatch.setattr(Node, "tick", lambda node, now, rss=None: tick(node, clamp(node, now), rss))
     monkeypatch.setattr(Node, "open", lambda node, conn, now, addr="", laddr="": open_(node, conn, clamp(node, now), addr, laddr))
     monkeypatch.setattr(strings, "parse_expiry", buggy_parse_expiry)
+
+
+def hash_loses_field_at_conversion(monkeypatch) -> None:
+    """The field whose HSET takes a hash past hash-max-listpack-entries is lost in the
+    conversion to a hashtable, though HSET counts it as added."""
+    store = HashValue.store
+
+    def store_losing(value, pairs, config):
+        was_hashtable = value.hashtable
+        added = store(value, pairs, config)
+        if not was_hashtable and value.hashtable:
+            value._data.pop(pairs[-2], None)
+        return added
+
+    monkeypatch.setattr(HashValue, "store", store_losing)
+
+
+def skiplist_range_misses_last_member(monkeypatch) -> None:
+    """A range over a skiplist-encoded sorted set that reaches its end leaves out the last
+    member (an off-by-one in the window's end)."""
+    window = SkipList.window
+
+    def window_short(value, start, stop):
+        return window(value, start, stop - 1 if stop == len(value) else stop)
+
+    monkeypatch.setattr(SkipList, "window", window_short)

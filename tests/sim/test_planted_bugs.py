@@ -30,6 +30,16 @@ CASES = {
         RunConfig(workload="register", clients=3, duration_ms=3000),
         {"client"},
     ),
+    "hash-loses-field-at-conversion": (
+        planted.hash_loses_field_at_conversion,
+        RunConfig(workload="hash", clients=3, duration_ms=5000, config=(("hash-max-listpack-entries", "8"),)),
+        {"set", "durability"},
+    ),
+    "skiplist-range-misses-last-member": (
+        planted.skiplist_range_misses_last_member,
+        RunConfig(workload="zset", clients=3, duration_ms=5000, config=(("zset-max-listpack-entries", "8"),)),
+        {"set", "durability"},
+    ),
     "expiry-from-wrong-clock": (
         planted.expiry_from_wrong_clock,
         RunConfig(workload="register", clients=3, duration_ms=5000, faults=("clock",)),
