@@ -115,6 +115,7 @@ def _memory(node) -> list[Field]:
         ("used_memory_startup", BASE_BYTES),
         ("used_memory_dataset", used - BASE_BYTES),
         ("used_memory_dataset_perc", "%.2f%%" % ((used - BASE_BYTES) * 100 / used)),
+        *_script_memory(node),
         ("maxmemory", maxmemory),
         ("maxmemory_human", bytes_to_human(maxmemory)),
         ("maxmemory_policy", node.config["maxmemory-policy"]),
@@ -123,6 +124,24 @@ def _memory(node) -> list[Field]:
         ("mem_allocator", "libc"),
         ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", 0),
+    ]
+
+
+LUA_STATE_BYTES = 32 * 1024  # an interpreter with Redis's library and no script
+
+
+def _script_memory(node) -> list[Field]:
+    """EVAL's cache, as Redis reports it (bodies plus a per-script entry); no functions exist here."""
+    bodies = node.scripts.bodies
+    lua = LUA_STATE_BYTES + sum(len(body) for body in bodies.values())
+    scripts = sum(len(body) + 136 for body in bodies.values())
+    return [
+        ("used_memory_lua", lua), ("used_memory_vm_eval", lua), ("used_memory_lua_human", bytes_to_human(lua)),
+        ("used_memory_scripts_eval", scripts), ("number_of_cached_scripts", len(bodies)),
+        ("number_of_functions", 0), ("number_of_libraries", 0), ("used_memory_vm_functions", 32768),
+        ("used_memory_vm_total", lua + 32768), ("used_memory_vm_total_human", bytes_to_human(lua + 32768)),
+        ("used_memory_functions", 184), ("used_memory_scripts", scripts + 184),
+        ("used_memory_scripts_human", bytes_to_human(scripts + 184)),
     ]
 
 

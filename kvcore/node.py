@@ -35,6 +35,7 @@ from kvcore.output_limits import OutputLimits
 from kvcore.protocol import Limits
 from kvcore.replication import ReplicationStream
 from kvcore.reply import Error
+from kvcore.scripting import Scripts
 from kvcore.snapshots import Snapshots
 from kvcore.stats import Stats
 
@@ -133,6 +134,7 @@ class Node:
         self.keyspace_events = notifications.enabled(self.config["notify-keyspace-events"])
         self.evictor = Evictor(self)  # maxmemory: the memory model's limit, eviction, access clocks
         self.output_limits = OutputLimits(self)  # client-output-buffer-limit
+        self.scripts = Scripts(self)  # EVAL's script cache and Lua interpreter
         self.evictor.policy_changed()
         self.update_write_gate()
 

@@ -29,6 +29,7 @@ FAMILIES = [
     "pubsub",
     "persistence",
     "replication",
+    "scripting",
 ]
 
 

@@ -242,6 +242,8 @@ def test_snapshots_are_written_in_dir(tmp_path):
         client.set("k", "v")
         assert client.bgsave()
         assert wait_until(lambda: (tmp_path / "snap.rdb").exists())
+        # the file is renamed before the server hears the child is done: SAVE would be refused till then
+        assert wait_until(lambda: client.info("persistence")["rdb_bgsave_in_progress"] == 0)
         first = (tmp_path / "snap.rdb").read_bytes()
         assert first.startswith(b"REDIS")
         client.set("k2", "v2")
