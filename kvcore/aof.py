@@ -910,13 +910,15 @@ def fix_aof(data: bytes) -> bytes:
 def rewrite_dataset(node, timestamp_s: int | None = None) -> bytes:
     """The dataset as the commands that rebuild it: an AOF base (rewriteAppendOnlyFileRio).
 
-    Per non-empty db a SELECT, then per key one command per type (collections
+    First a FUNCTION LOAD per library; per non-empty db a SELECT, then per key one command per type (collections
     in batches of 64 items: RPUSH, SADD, ZADD, HMSET; JSON.SET for JSON) and a
     PEXPIREAT for a key with a TTL, even one already past, as Redis writes it.
     With ``timestamp_s`` (aof-timestamp-enabled) the file starts with a
     timestamp annotation.
     """
     out = [timestamp_annotation(timestamp_s)] if timestamp_s is not None else []
+    for library in node.functions.libraries.values():
+        out.append(encode_command([b"FUNCTION", b"LOAD", library.code]))
     for db in node.dbs:
         if not db.data:
             continue

@@ -29,6 +29,7 @@ from kvcore.config import Config
 from kvcore.dispatch import run_requests
 from kvcore.effects import AppendLog, Close, LogMessage, Send, Shutdown
 from kvcore.eviction import Evictor
+from kvcore.functions import Functions
 from kvcore.keyspace import Database, drop_watches
 from kvcore.latency import LatencyMonitor
 from kvcore.output_limits import OutputLimits
@@ -135,6 +136,7 @@ class Node:
         self.evictor = Evictor(self)  # maxmemory: the memory model's limit, eviction, access clocks
         self.output_limits = OutputLimits(self)  # client-output-buffer-limit
         self.scripts = Scripts(self)  # EVAL's script cache and Lua interpreter
+        self.functions = Functions(self)  # FUNCTION LOAD's libraries, called by FCALL
         self.evictor.policy_changed()
         self.update_write_gate()
 

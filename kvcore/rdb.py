@@ -7,7 +7,7 @@ A file is ``REDIS0010``, then records, each an opcode or a value type:
 - AUX (250) name, value: facts about the file (redis-ver, ctime, ...);
 - SELECTDB (254) n, RESIZEDB (251) keys, volatile keys: the database that follows;
 - EXPIRETIME_MS (252) and 8 bytes LE, IDLE (248), FREQ (249): about the next key;
-- FUNCTION2 (245), MODULE_AUX (247): functions and module data (skipped here);
+- FUNCTION2 (245): a FUNCTION library's code; MODULE_AUX (247): module data (skipped here);
 - a type byte, the key, the value; then EOF (255) and the CRC-64 of all that,
   8 bytes LE (0 when written with ``rdbchecksum no``).
 
@@ -330,6 +330,7 @@ def write(node, extra_aux: list[tuple[bytes, bytes]] = (), aof_base: bool = Fals
         parts.append(bytes((OP_AUX,)))
         _put_string(parts, name, compress)
         _put_string(parts, value, compress)
+    parts.append(function_records(node, compress))
     for db in node.dbs:
         if db.data:
             _put_database(parts, db, config, compress)
@@ -340,6 +341,15 @@ def write(node, extra_aux: list[tuple[bytes, bytes]] = (), aof_base: bool = Fals
 
 
 _TYPE_BYTES = [bytes((n,)) for n in range(256)]
+
+
+def function_records(node, compress: bool) -> bytes:
+    """Each FUNCTION library as Redis 7.0 saves it: the FUNCTION2 opcode, then its code."""
+    parts = []
+    for library in node.functions.libraries.values():
+        parts.append(_TYPE_BYTES[OP_FUNCTION2])
+        _put_string(parts, library.code, compress)
+    return b"".join(parts)
 
 
 def _put_database(parts: list, db, config, compress: bool) -> None:
@@ -466,7 +476,7 @@ class Snapshot:
     of empty collections, skipped (Redis logs them).
     """
 
-    __slots__ = ("version", "aux", "databases", "end", "empty_keys")
+    __slots__ = ("version", "aux", "databases", "end", "empty_keys", "functions")
 
     def __init__(self, version: int) -> None:
         self.version = version
@@ -474,6 +484,7 @@ class Snapshot:
         self.databases: dict[int, tuple[dict[bytes, object], dict[bytes, int]]] = {}
         self.end = 0  # the offset just past the file (an AOF's commands may follow)
         self.empty_keys: list[bytes] = []
+        self.functions: list[bytes] = []  # each FUNCTION library's code
 
     def entries(self) -> list[tuple[int, bytes, object, int | None]]:
         """Every key as (db index, key, value, expire ms or None), in file order per db."""
@@ -609,7 +620,7 @@ def _read_opcode(cursor: Cursor, kind: int, parsed: Snapshot) -> None:
     elif kind == OP_FREQ:
         cursor.byte()
     elif kind == OP_FUNCTION2:
-        cursor.string()  # a library's code: kvsim has no functions
+        parsed.functions.append(cursor.string())
     elif kind == OP_FUNCTION:
         cursor.string()
         cursor.string()
@@ -973,6 +984,9 @@ def load(node, data: bytes, drop_expired: bool = True) -> LoadResult:
     parsed = parse(data, node.config, len(node.dbs), node.config["rdbchecksum"])
     for db in node.dbs:
         db.clear()
+    node.functions.flush()
+    for code in parsed.functions:
+        node.functions.load(code, replace=True)
     loaded = expired = 0
     for index, (values, expires) in parsed.databases.items():
         db = node.dbs[index]

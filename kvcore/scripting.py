@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 
+from kvcore.lua_libraries import LuaLibraries
 from kvcore.reply import (
     NULL_ARRAY,
     Attribute,
@@ -44,19 +45,28 @@ NOT_ALLOWED = "ERR This Redis command is not allowed from script"
 WRITE_IN_READ_ONLY = "ERR Write commands are not allowed from read-only scripts."
 NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
 
-# The library and sandbox, in Lua. redis.call and redis.pcall are Python functions
-# (C functions to Lua, as in Redis, so the script's frame stays for the error's
-# line); a command's error raised by redis.call reaches Lua as a userdata. The
-# error handler is Redis 7.0's __redis__err__handler.
+# The library and sandbox, in Lua. redis.call and redis.pcall hand their
+# arguments to the Python side as one table (a script may pass thousands; a
+# Python function called directly takes fewer than 8,000 and a coroutine
+# trampoline as many). A command's error is raised as Redis raises it, an
+# {err=...} table, which Redis's pcall catches as its text. The error handler is
+# Redis 7.0's __redis__err__handler, looking past the library's own frames.
 _PRELUDE = """
 local kv_call, kv_pcall, kv_random, kv_seed, kv_log, kv_sha1hex = ...
 local getinfo = debug.getinfo
 redis = {}
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
-redis.call = kv_call
-redis.pcall = kv_pcall
+redis.call = function(...)
+  local ok, reply = kv_call({...}, select('#', ...))
+  if not ok then error(reply, 0) end
+  return reply
+end
+redis.pcall = function(...) return kv_pcall({...}, select('#', ...)) end
 redis.error_reply = function(text) return {err = text} end
-redis.sha1hex = function(text) return kv_sha1hex(tostring(text)) end
+redis.sha1hex = function(...)
+  if select('#', ...) ~= 1 then error('wrong number of arguments', 2) end
+  return kv_sha1hex(tostring(...))
+end
 redis.status_reply = function(text) return {ok = text} end
 redis.log = function(level, ...) kv_log(level, table.concat({...}, ' ')) end
 redis.setresp = function(version) end
@@ -65,36 +75,80 @@ redis.replicate_commands = function() return true end
 redis.breakpoint = function() return false end
 redis.debug = function() end
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+local lua_pcall = pcall
+pcall = function(...)  -- Redis's: an {err=...} error is caught as its text
+  local results = {lua_pcall(...)}
+  local count = table.maxn(results)
+  if not results[1] and type(results[2]) == 'table' and type(results[2].err) == 'string' then
+    results[2] = results[2].err
+  end
+  return unpack(results, 1, count > 1 and count or 2)
+end
 math.random = function(m, n) return kv_random(m, n) end
 math.randomseed = function(seed) kv_seed(seed) end
-os, io, loadfile, dofile, require, package, module, newproxy, gcinfo = nil, nil, nil, nil, nil, nil, nil, nil, nil
+os, io, loadfile, dofile, require, package, module, newproxy, gcinfo, print =
+  nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
+local lua_loadstring = loadstring
+loadstring = function(code, name)  -- no precompiled chunks, as Redis's Lua refuses them
+  if type(code) == 'string' and string.sub(code, 1, 1) == '\\27' then return nil, 'binary chunks are not allowed' end
+  return lua_loadstring(code, name)
+end
 __kv_handler = function(err)
   local info = getinfo(2, 'nSl')
   if info and info.what == 'C' then info = getinfo(3, 'nSl') end
   local level = 3  -- the sandbox's own frames (in Lua here, C in Redis) are not the script's
-  while info and info.source ~= '@user_script' and getinfo(level + 1, 'S') do
+  while info and string.sub(info.source, 1, 6) ~= '@user_' do
     level = level + 1
     info = getinfo(level, 'nSl')
   end
-  if type(err) == 'userdata' then err = {err = tostring(err)}  -- a command's error, from redis.call
+  if type(err) == 'userdata' then err = {err = tostring(err)}  -- raised by a library function in Python
   elseif type(err) ~= 'table' then err = {err = 'ERR ' .. tostring(err)} end
   if info then err.source = info.source; err.line = info.currentline end
   return err
 end
-__kv_run = function(f) return xpcall(f, __kv_handler) end
-__kv_set_args = function(keys, argv) rawset(_G, 'KEYS', keys); rawset(_G, 'ARGV', argv) end
-__kv_compile = function(body)
-  local f, problem = loadstring(body, '@user_script')
+__kv_run = function(f, ...)
+  local n, args = select('#', ...), {...}
+  local ok, result = xpcall(function() return f(unpack(args, 1, n)) end, __kv_handler)
+  return ok, result
+end
+__kv_compile = function(body, chunk)
+  local f, problem = loadstring(body, chunk)
   return f or false, problem or false
 end
-setmetatable(_G, {
-  __newindex = function(t, name, value)
-    error("Attempt to modify a readonly table", 2)
-  end,
+-- Read-only tables, as Redis's patched Lua makes them: the libraries become proxies
+-- that refuse writes, and setmetatable/rawset refuse them and the globals.
+local lua_setmetatable, lua_rawset = setmetatable, rawset
+local protected = lua_setmetatable({}, {__mode = 'k'})
+local function refuse() error("Attempt to modify a readonly table", 2) end
+local function readonly(library)
+  local meta = {__index = library, __newindex = refuse}
+  meta.__metatable = lua_setmetatable({}, {__index = meta, __newindex = refuse})
+  local proxy = lua_setmetatable({}, meta)
+  protected[proxy], protected[meta.__metatable] = true, true
+  return proxy
+end
+for _, name in ipairs({'redis', 'cjson', 'cmsgpack', 'bit', 'string', 'math', 'table', 'coroutine'}) do
+  lua_rawset(_G, name, readonly(_G[name]))
+end
+__kv_set_args = function(keys, argv) lua_rawset(_G, 'KEYS', keys); lua_rawset(_G, 'ARGV', argv) end
+__kv_define = function(name, value) lua_rawset(_G, name, value) end  -- for kvcore's own later glue
+setmetatable = function(t, meta)
+  if protected[t] then refuse() end
+  return lua_setmetatable(t, meta)
+end
+rawset = function(t, key, value)
+  if protected[t] then refuse() end
+  return lua_rawset(t, key, value)
+end
+local globals_meta = {
+  __newindex = refuse,
   __index = function(t, name)
     error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
   end,
-})
+}
+globals_meta.__metatable = lua_setmetatable({}, {__index = globals_meta, __newindex = refuse})
+protected[_G], protected[globals_meta.__metatable] = true, true
+lua_setmetatable(_G, globals_meta)
 """
 
 
@@ -106,95 +160,74 @@ def sha1hex(body: bytes) -> str:
     return hashlib.sha1(body).hexdigest()
 
 
-class Scripts:
-    """A node's script cache and its Lua interpreter (made at the first script)."""
+class Lua:
+    """One Lua interpreter with Redis's library, and the running of its functions.
 
-    def __init__(self, node) -> None:
+    ``chunk`` names the code it compiles in errors (``user_script`` for EVAL,
+    ``user_function`` for FUNCTION libraries).
+    """
+
+    def __init__(self, node, chunk: str) -> None:
+        from lupa import lua51  # a C extension, loaded with the first script
+
+        from kvcore.client import Client
+        from kvcore.protocol import Limits
+
         self.node = node
-        self.bodies: dict[str, bytes] = {}  # sha1 -> body, as SCRIPT LOAD / EVAL cached it
-        self._compiled: dict[str, object] = {}
-        self._no_writes: set[str] = set()  # scripts whose shebang says flags=no-writes
-        self._lua = None
-        self._client = None  # the client scripts run their commands as
-        self._read_only = False
-        self.running = False
+        self.chunk = "@" + chunk
+        self.runtime = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True)
+        self.globals = self.runtime.globals()
+        self.client = Client(-1, 0, node, "", "", Limits())  # the client scripts run commands as
+        self.read_only = False
+        self.prng = type(node.rng)(node.rng.getrandbits(64))  # math.random's own generator, seeded by the node
+        LuaLibraries(self.runtime)  # cjson and bit, before the sandbox closes the globals
+        self.runtime.execute(_PRELUDE, self._call, self._pcall, self._random, self._seed, self._log,
+                             lambda text: sha1hex(text).encode())
 
-    def flush(self) -> None:
-        """SCRIPT FLUSH: forget every script, and start a new interpreter."""
-        self.bodies = {}
-        self._compiled = {}
-        self._no_writes = set()
-        self._lua = None
+    def compile(self, code: bytes):
+        """The function of a chunk of code, or None and the compiler's message."""
+        function, problem = self.globals[b"__kv_compile"](code, self.chunk.encode())
+        return (None, _text(problem)) if function is False else (function, "")
 
-    def load(self, body: bytes) -> str:
-        """Compile and cache a body; its SHA1 (an Error when it does not compile)."""
-        sha = sha1hex(body)
-        if sha not in self._compiled:
-            code, flags = _shebang(body)
-            function, problem = self._runtime()[b"__kv_compile"](code)
-            if function is False:
-                raise Error("ERR Error compiling script (new function): " + _text(problem))
-            self._compiled[sha] = function
-            self.bodies[sha] = body
-            if "no-writes" in flags:
-                self._no_writes.add(sha)
-        return sha
+    def table(self, items):
+        return self.runtime.table_from(items)
 
-    def run(self, caller, sha: str, keys: list[bytes], args: list[bytes], read_only: bool):
-        """Run a cached script for ``caller``; the reply value."""
+    def run(self, caller, function, name: str, args: tuple, read_only: bool, code: bytes = b""):
+        """Call a script's function for ``caller`` (its writes propagated as one group); the reply.
+
+        ``code``: the script's text, for an error whose line Lua lost (see `_error_text`).
+        """
         node = self.node
-        lua = self._runtime()
-        function = self._compiled.get(sha)
-        if function is None:
-            raise Error(NOSCRIPT)
-        lua[b"__kv_set_args"](self._lua.table_from(keys), self._lua.table_from(args))
-        client = self._script_client()
-        client.db = caller.db
-        client.resp3 = False
-        self._read_only = read_only or sha in self._no_writes
+        self.client.db = caller.db
+        self.client.resp3 = False
+        self.read_only = read_only
         marker = node.begin_propagation_block()
-        self.running = True
         node.in_exec = True  # no background image in the middle of a script
         try:
-            ok, result = lua[b"__kv_run"](function)
+            ok, result = self.globals[b"__kv_run"](function, *args)
         finally:
             node.in_exec = False
-            self.running = False
             node.end_propagation_block(marker)
-            client.out = []
+            self.client.out = []
         if not ok:
-            raise Error(_error_text(result, sha))
-        return _from_lua(result)
+            raise Error(_error_text(result, name, self.chunk, code))
+        return _from_lua(result, self.globals[b"rawget"])
 
     # -- the Lua side's callbacks -------------------------------------------
-    def _runtime(self):
-        """The interpreter's globals (made, with the library, at the first use)."""
-        if self._lua is None:
-            from lupa import lua51  # a C extension, loaded with the first script
-
-            self._lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True)
-            self._lua.execute(_PRELUDE, self._call, self._pcall, self._random, self._seed, self._log,
-                              lambda text: sha1hex(text).encode())
-        return self._lua.globals()
-
-    def _script_client(self):
-        if self._client is None:
-            from kvcore.client import Client
-            from kvcore.protocol import Limits
-
-            self._client = Client(-1, 0, self.node, "", "", Limits())
-        return self._client
-
-    def _call(self, *args):
+    def _call(self, args, count):
         """redis.call: a command's reply as a Lua value; its error raised in the script."""
-        reply = self._command(args)
+        reply = self._command(self._arguments(args, count))
         if type(reply) is Error:
-            raise CommandError(reply.text)
-        return _to_lua(self._lua, reply)
+            return False, _error_table(self.runtime, reply.text)
+        return True, _to_lua(self.runtime, reply)
 
-    def _pcall(self, *args):
+    def _pcall(self, args, count):
         """redis.pcall: a command's reply as a Lua value, an error as {err=...}."""
-        return _to_lua(self._lua, self._command(args))
+        return _to_lua(self.runtime, self._command(self._arguments(args, count)))
+
+    def _arguments(self, args, count) -> tuple:
+        rawget = self.globals[b"rawget"]
+        return tuple(rawget(args, index) for index in range(1, int(count) + 1))
 
     def _command(self, args: tuple):
         """Run a command a script asked for; its reply (an Error for Redis's refusals)."""
@@ -217,9 +250,9 @@ class Scripts:
             return Error(WRONG_ARITY if cmd.text.startswith("ERR wrong number") else UNKNOWN_COMMAND)
         if cmd.flags & Flag.NOSCRIPT:
             return Error(NOT_ALLOWED)
-        if self._read_only and cmd.flags & Flag.WRITE:
+        if self.read_only and cmd.flags & Flag.WRITE:
             return Error(WRITE_IN_READ_ONLY)
-        client = self._client
+        client = self.client
         reply = call(node, client, cmd, argv)
         if reply is NO_REPLY:  # a handler that replied itself: read what it queued
             reply = _parse_resp2(b"".join(client.out))
@@ -227,22 +260,68 @@ class Scripts:
         return reply
 
     def _random(self, low=None, high=None):
-        """math.random as Lua 5.1 defines it, from the node's generator."""
-        rng = self.node.rng
+        """math.random as Lua 5.1 defines it."""
+        prng = self.prng
         if low is None:
-            return rng.random()
+            return prng.random()
         if high is None:
-            return rng.randint(1, int(low)) if low >= 1 else 1
-        return rng.randint(int(low), int(high)) if high >= low else int(low)
+            return prng.randint(1, int(low)) if low >= 1 else 1
+        return prng.randint(int(low), int(high)) if high >= low else int(low)
 
     def _seed(self, seed) -> None:
-        self.node.rng.seed(int(seed) if seed is not None else 0)
+        self.prng.seed(int(seed) if seed is not None else 0)
 
     def _log(self, level, text) -> None:
         from kvcore.effects import LogMessage
 
         names = {0: "debug", 1: "verbose", 2: "notice", 3: "warning"}
         self.node.emit(LogMessage(names.get(int(level), "warning"), _text(text)))
+
+
+class Scripts:
+    """EVAL's script cache, and the interpreter its scripts run in (made at the first one)."""
+
+    def __init__(self, node) -> None:
+        self.node = node
+        self.bodies: dict[str, bytes] = {}  # sha1 -> body, as SCRIPT LOAD / EVAL cached it
+        self._compiled: dict[str, object] = {}
+        self._no_writes: set[str] = set()  # scripts whose shebang says flags=no-writes
+        self._lua: Lua | None = None
+
+    def flush(self) -> None:
+        """SCRIPT FLUSH: forget every script, and start a new interpreter."""
+        self.bodies = {}
+        self._compiled = {}
+        self._no_writes = set()
+        self._lua = None
+
+    def _interpreter(self) -> Lua:
+        if self._lua is None:
+            self._lua = Lua(self.node, "user_script")
+        return self._lua
+
+    def load(self, body: bytes) -> str:
+        """Compile and cache a body; its SHA1 (an Error when it does not compile)."""
+        sha = sha1hex(body)
+        if sha not in self._compiled:
+            code, flags = _shebang(body)
+            function, problem = self._interpreter().compile(code)
+            if function is None:
+                raise Error("ERR Error compiling script (new function): " + problem)
+            self._compiled[sha] = function
+            self.bodies[sha] = body
+            if "no-writes" in flags:
+                self._no_writes.add(sha)
+        return sha
+
+    def run(self, caller, sha: str, keys: list[bytes], args: list[bytes], read_only: bool):
+        """Run a cached script for ``caller``; the reply value."""
+        function = self._compiled.get(sha)
+        if function is None:
+            raise Error(NOSCRIPT)
+        lua = self._interpreter()
+        lua.globals[b"__kv_set_args"](lua.table(keys), lua.table(args))
+        return lua.run(caller, function, sha, (), read_only or sha in self._no_writes, self.bodies[sha])
 
 
 SHEBANG_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
@@ -285,15 +364,23 @@ def _error_table(lua, text: str):
     return lua.table_from({b"err": text.encode()})
 
 
-def _error_text(error, sha: str) -> str:
-    """The reply for an error a script raised: its text, then where it happened."""
+def _error_text(error, name: str, chunk: str, code: bytes) -> str:
+    """The reply for an error a script raised: its text, then where it happened.
+
+    A script's `return redis.call(...)` is a tail call in Lua, which leaves no
+    frame of the script to read the line from (Redis's C redis.call keeps it):
+    the line is then taken as the last that calls the library, where such a
+    return usually is.
+    """
     if type(error) is bytes:
         return "ERR " + _text(error)
     text = _text(error[b"err"]) if error[b"err"] is not None else "ERR unknown error"
     source, line = error[b"source"], error[b"line"]
-    if source is not None and line is not None:
-        return f"{text} script: {sha}, on {_text(source)}:{int(line)}."
-    return text
+    if source is None or line is None:
+        lines = code.split(b"\n")
+        calls = [number for number, text_line in enumerate(lines, 1) if b"redis." in text_line]
+        source, line = chunk, (calls[-1] if calls else 1)
+    return f"{text} script: {name}, on {_text(source)}:{int(line)}."
 
 
 def _to_lua(lua, reply):
@@ -329,8 +416,12 @@ def _to_lua(lua, reply):
     return _text(repr(reply)).encode()
 
 
-def _from_lua(value):
-    """A script's result as a reply: Redis's rules for Lua values."""
+LUA_NESTING_MAX = 200  # deeper tables in a script's result become an error, as Redis's stack limit
+
+
+def _from_lua(value, rawget, depth: int = 0):
+    """A script's result as a reply: Redis's rules for Lua values (tables read raw: their
+    metatables are not consulted)."""
     kind = type(value)
     if kind is bytes:
         return value
@@ -340,16 +431,18 @@ def _from_lua(value):
         return int(value)
     if value is None or _lua_type(value) != "table":
         return None  # functions, userdata... as Redis: a nil
-    err = value[b"err"]
+    if depth >= LUA_NESTING_MAX:
+        return Error("ERR reached lua stack limit")
+    err = rawget(value, b"err")
     if type(err) is bytes:
         return Error(_text(err))
-    ok = value[b"ok"]
+    ok = rawget(value, b"ok")
     if type(ok) is bytes:
         return Simple(_text(ok))
     items = []
     index = 1
-    while (item := value[index]) is not None:
-        items.append(_from_lua(item))
+    while (item := rawget(value, index)) is not None:
+        items.append(_from_lua(item, rawget, depth + 1))
         index += 1
     return items
 

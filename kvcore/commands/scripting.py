@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from kvcore.commands.args import parse_int
 from kvcore.commands.table import Flag, Registry
-from kvcore.reply import OK, Error, Simple
+from kvcore.functions import library_name
+from kvcore.reply import OK, Error, Map, SetReply, Simple
 
 REGISTRY = Registry("scripting")
 command = REGISTRY.command
@@ -133,3 +134,212 @@ def script_help(client, argv):
     """SCRIPT HELP"""
     return [Simple(line) for line in SCRIPT_HELP]
 
+
+
+# -- functions (kvcore.functions) -------------------------------------------------------
+FUNCTION_HELP = [
+    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries:",
+    "    * Library name",
+    "    * The engine used to run the Library",
+    "    * Library description",
+    "    * Functions list",
+    "    * Library code (if WITHCODE is given)",
+    "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+    "STATS",
+    "    Return information about the current function running:",
+    "    * Function name",
+    "    * Command used to run the function",
+    "    * Duration in MS that the function is running",
+    "    If no function is running, return nil",
+    "    In addition, returns a list of available engines.",
+    "KILL",
+    "    Kill the current running function.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the libraries.",
+    "    * SYNC: Synchronously flush the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+    "    control how to handle existing libraries (default APPEND):",
+    "    * FLUSH: delete all existing libraries.",
+    "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+    "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+    "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+    "      in case of functions name collision with another library).",
+    "HELP",
+    "    Print this help.",
+]
+BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+
+
+def _fcall(client, argv, read_only: bool):
+    keys, args = _keys_and_args(argv)
+    return client.node.functions.call(client, argv[1].decode("utf-8", "replace"), keys, args, read_only)
+
+
+@command("fcall", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="7.0.0")
+def fcall(client, argv):
+    """FCALL function numkeys [key [key ...]] [arg [arg ...]]"""
+    return _fcall(client, argv, read_only=False)
+
+
+@command("fcall_ro", -3, EVAL_FLAGS | Flag.READONLY, keys_fn=_eval_keys, since="7.0.0")
+def fcall_ro(client, argv):
+    """FCALL_RO function numkeys [key [key ...]] [arg [arg ...]]"""
+    return _fcall(client, argv, read_only=True)
+
+
+FUNCTION = REGISTRY.container("function", -2, summary="A container for function commands")
+FUNCTION_WRITE = Flag.NOSCRIPT | Flag.WRITE | Flag.DENYOOM
+
+
+def _changed(client) -> None:
+    client.node.stats.dirty += 1  # logged and replicated as it came
+
+
+@command("load", -3, FUNCTION_WRITE, parent=FUNCTION, since="7.0.0")
+def function_load(client, argv):
+    """FUNCTION LOAD [REPLACE] function-code"""
+    replace = False
+    for option in argv[2:-1]:
+        if option.lower() != b"replace":
+            raise Error(f"ERR Unknown option given: {option.decode('utf-8', 'replace')}")
+        replace = True
+    name = client.node.functions.load(argv[-1], replace)
+    _changed(client)
+    return name.encode()
+
+
+@command("delete", 3, Flag.NOSCRIPT | Flag.WRITE, parent=FUNCTION, since="7.0.0")
+def function_delete(client, argv):
+    """FUNCTION DELETE library-name"""
+    libraries = client.node.functions.libraries
+    if libraries.pop(argv[2].decode("utf-8", "replace"), None) is None:
+        raise Error("ERR Library not found")
+    _changed(client)
+    return OK
+
+
+@command("flush", -2, Flag.NOSCRIPT | Flag.WRITE, parent=FUNCTION, since="7.0.0")
+def function_flush(client, argv):
+    """FUNCTION FLUSH [ASYNC | SYNC]"""
+    if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"async", b"sync")):
+        raise Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+    client.node.functions.flush()
+    _changed(client)
+    return OK
+
+
+@command("list", -2, Flag.NOSCRIPT, parent=FUNCTION, since="7.0.0")
+def function_list(client, argv):
+    """FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]"""
+    from kvcore.glob import glob_match
+
+    pattern, with_code, i = None, False, 2
+    while i < len(argv):
+        option = argv[i].lower()
+        if option == b"withcode":
+            with_code = True
+        elif option == b"libraryname":
+            if i + 1 >= len(argv):
+                raise Error("ERR library name argument was not given")
+            if pattern is not None:
+                raise Error("ERR library name can be given once")
+            pattern = argv[i + 1]
+            i += 1
+        else:
+            raise Error(f"ERR Unknown argument {argv[i].decode('utf-8', 'replace')}")
+        i += 1
+    out = []
+    for library in client.node.functions.libraries.values():
+        if pattern is not None and not glob_match(pattern, library.name.encode()):
+            continue
+        functions = [
+            Map([(b"name", name.encode()), (b"description", description),
+                 (b"flags", SetReply([Simple(flag) for flag in flags]))])
+            for name, (_, flags, description) in library.functions.items()
+        ]
+        fields = [(b"library_name", library.name.encode()), (b"engine", b"LUA"), (b"functions", functions)]
+        if with_code:
+            fields.append((b"library_code", library.code))
+        out.append(Map(fields))
+    return out
+
+
+@command("stats", 2, Flag.NOSCRIPT | Flag.ALLOW_BUSY, parent=FUNCTION, since="7.0.0")
+def function_stats(client, argv):
+    """FUNCTION STATS"""
+    functions = client.node.functions
+    counts = Map([(b"libraries_count", len(functions.libraries)), (b"functions_count", len(functions.functions))])
+    return Map([(b"running_script", None), (b"engines", Map([(b"LUA", counts)]))])
+
+
+@command("kill", 2, Flag.NOSCRIPT | Flag.ALLOW_BUSY, parent=FUNCTION, since="7.0.0")
+def function_kill(client, argv):
+    """FUNCTION KILL"""
+    raise Error("NOTBUSY No scripts in execution right now.")
+
+
+@command("dump", 2, Flag.NOSCRIPT, parent=FUNCTION, since="7.0.0")
+def function_dump(client, argv):
+    """FUNCTION DUMP"""
+    from kvcore import rdb
+    from kvcore.crc64 import crc64
+
+    node = client.node
+    body = rdb.function_records(node, node.config["rdbcompression"]) + rdb.RDB_VERSION.to_bytes(2, "little")
+    return body + crc64(0, body).to_bytes(8, "little")
+
+
+@command("restore", -3, FUNCTION_WRITE, parent=FUNCTION, since="7.0.0")
+def function_restore(client, argv):
+    """FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]"""
+    from kvcore import rdb
+    from kvcore.crc64 import crc64
+
+    policy = argv[3].lower() if len(argv) > 3 else b"append"
+    if len(argv) > 4 or policy not in (b"flush", b"append", b"replace"):
+        raise Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
+    payload = argv[2]
+    if len(payload) < 10 or int.from_bytes(payload[-10:-8], "little") > rdb.RDB_VERSION \
+            or crc64(0, payload[:-8]) != int.from_bytes(payload[-8:], "little"):
+        raise Error(BAD_PAYLOAD)
+    cursor, codes = rdb.Cursor(payload[:-10], 0), []
+    try:
+        while cursor.pos < len(payload) - 10:
+            if cursor.byte() != rdb.OP_FUNCTION2:
+                raise Error("ERR given type is not a function")
+            codes.append(cursor.string())
+    except (IndexError, rdb.RdbError):
+        raise Error(BAD_PAYLOAD) from None
+    functions = client.node.functions
+    saved = dict(functions.libraries)
+    if policy == b"flush":
+        functions.libraries = {}
+    try:
+        for code in codes:
+            if policy == b"append":
+                if library_name(code) in functions.libraries:
+                    raise Error(f"ERR Library {library_name(code)} already exists")
+            functions.load(code, replace=policy != b"append")
+    except Error:
+        functions.libraries = saved  # all or nothing
+        raise
+    _changed(client)
+    return OK
+
+
+@command("help", 2, Flag.LOADING | Flag.STALE, parent=FUNCTION, since="7.0.0")
+def function_help(client, argv):
+    """FUNCTION HELP"""
+    return [Simple(line) for line in FUNCTION_HELP]

@@ -1,0 +1,214 @@
+"""Redis 7.0 functions: libraries of Lua functions loaded with FUNCTION LOAD, called with FCALL.
+
+A library's code starts with ``#!lua name=<library>``; loading runs it once
+in a restricted environment where only ``redis.register_function`` (and
+``redis.log``, and the string, math and table libraries) exist, and each
+function it registers can then be called by name. Functions see the full
+library when they run (redis.call...), as Redis swaps the globals they share
+once the load is done. Libraries are part of the dataset: snapshots carry
+their code (kvcore.rdb), FUNCTION LOAD is logged and replicated like any
+write, and FUNCTION DUMP / RESTORE move them in Redis's payload format.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kvcore.reply import Error
+from kvcore.scripting import CommandError, Lua
+
+FUNCTION_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
+_NAME = re.compile(rb"[A-Za-z0-9_]+")
+BAD_NAME = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"
+
+# The environment library code loads in, and its switch to the full globals afterwards.
+_LOADER = """
+local register, log = ...
+local load_redis = setmetatable({
+  register_function = register, log = log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  setresp = function() end,
+}, {__index = function(t, name)
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+end})
+local load_api = {redis = load_redis, string = string, math = math, table = table}
+local api = load_api
+local env = setmetatable({}, {
+  __index = function(t, name)
+    local value = rawget(api == load_api and load_api or _G, name)
+    if value == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return value
+  end,
+  __newindex = function(t, name, value) error("Attempt to modify a readonly table", 2) end,
+})
+__kv_define('__kv_load_library', function(chunk)
+  setfenv(chunk, env)
+  api = load_api
+  local ok, err = xpcall(chunk, __kv_handler)
+  api = _G
+  return ok, err
+end)
+"""
+
+
+class Library:
+    __slots__ = ("name", "code", "functions")
+
+    def __init__(self, name: str, code: bytes) -> None:
+        self.name = name
+        self.code = code
+        self.functions: dict[str, tuple[object, list[str], bytes | None]] = {}  # name -> (fn, flags, description)
+
+
+class Functions:
+    """A node's libraries, and the interpreter their functions live in."""
+
+    def __init__(self, node) -> None:
+        self.node = node
+        self.libraries: dict[str, Library] = {}
+        self._lua: Lua | None = None
+        self._registering: Library | None = None
+
+    @property
+    def functions(self) -> dict[str, Library]:
+        """Each function's name and the library it belongs to."""
+        return {name: library for library in self.libraries.values() for name in library.functions}
+
+    def _interpreter(self) -> Lua:
+        if self._lua is None:
+            self._lua = Lua(self.node, "user_function")
+            self._lua.runtime.execute(_LOADER, self._register, self._lua._log)
+        return self._lua
+
+    def flush(self) -> None:
+        self.libraries = {}
+        self._lua = None
+
+    # -- FUNCTION LOAD -------------------------------------------------------
+    def load(self, code: bytes, replace: bool) -> str:
+        """Load (or with ``replace`` reload) a library; its name. Errors as Redis words them."""
+        name = library_name(code)
+        if name in self.libraries and not replace:
+            raise Error(f"ERR Library '{name}' already exists")
+        lua = self._interpreter()
+        _, newline, rest = code.partition(b"\n")
+        chunk, problem = lua.compile(newline + rest)  # the metadata line left empty: line numbers hold
+        if chunk is None:
+            raise Error("ERR Error compiling function: " + problem)
+        library = Library(name, code)
+        self._registering = library
+        try:
+            ok, error = lua.globals[b"__kv_load_library"](chunk)
+        finally:
+            self._registering = None
+        if not ok:
+            raise Error("ERR Error registering functions: " + _error_message(error))
+        if not library.functions:
+            raise Error("ERR No functions registered")
+        others = {fn for other in self.libraries.values() if other.name != name for fn in other.functions}
+        for function in library.functions:
+            if function in others:
+                raise Error(f"ERR Function {function} already exists")
+        self.libraries[name] = library
+        return name
+
+    def _register(self, *args) -> None:
+        """redis.register_function(name, callback) or redis.register_function{...}."""
+        from kvcore.scripting import _lua_type
+
+        library = self._registering
+        if library is None:
+            raise CommandError("ERR redis.register_function can only be called on FUNCTION LOAD command")
+        description = None
+        flags: list[str] = []
+        if len(args) == 1:
+            if _lua_type(args[0]) != "table":
+                raise CommandError("ERR calling redis.register_function with a single argument is only "
+                                   "applicable to Lua table (representing named arguments).")
+            name = callback = None
+            for key, value in args[0].items():
+                if key == b"function_name":
+                    name = value
+                elif key == b"callback":
+                    callback = value
+                elif key == b"flags":
+                    flags = _flags(value)
+                elif key == b"description":
+                    description = value
+                else:
+                    raise CommandError("ERR unknown argument given to redis.register_function")
+            if name is None:
+                raise CommandError("ERR redis.register_function must get a function name argument")
+            if callback is None:
+                raise CommandError("ERR redis.register_function must get a callback argument")
+        elif len(args) == 2:
+            name, callback = args
+        else:
+            raise CommandError("ERR wrong number of arguments to redis.register_function")
+        if type(name) is not bytes:
+            raise CommandError("ERR function name argument given to redis.register_function must be a string")
+        if _lua_type(callback) != "function":
+            raise CommandError("ERR second argument to redis.register_function must be a function")
+        if not _NAME.fullmatch(name):
+            raise CommandError("ERR " + BAD_NAME)
+        text = name.decode()
+        if text in library.functions:
+            raise CommandError("ERR Function already exists in the library")
+        library.functions[text] = (callback, flags, description)
+
+    # -- FCALL -------------------------------------------------------------
+    def call(self, caller, name: str, keys: list[bytes], args: list[bytes], read_only: bool):
+        library = self.functions.get(name)
+        if library is None:
+            raise Error("ERR Function not found")
+        callback, flags, _ = library.functions[name]
+        if read_only and "no-writes" not in flags:
+            raise Error("ERR Can not execute a script with write flag using *_ro command.")
+        lua = self._interpreter()
+        return lua.run(caller, callback, name, (lua.table(keys), lua.table(args)),
+                       read_only or "no-writes" in flags, library.code)
+
+
+def library_name(code: bytes) -> str:
+    """The library name of a ``#!lua name=<name>`` first line, or Redis's error."""
+    if not code.startswith(b"#!"):
+        raise Error("ERR Missing library metadata")
+    words = code.partition(b"\n")[0].decode("utf-8", "replace").split()
+    engine = words[0][2:]
+    if engine.lower() != "lua":
+        raise Error(f"ERR Engine '{engine}' not found")
+    name = None
+    for word in words[1:]:
+        if not word.startswith("name="):
+            raise Error(f"ERR Invalid metadata value given: {word}")
+        name = word[len("name="):]
+    if name is None:
+        raise Error("ERR Library name was not given")
+    if not _NAME.fullmatch(name.encode()):
+        raise Error("ERR " + BAD_NAME)
+    return name
+
+
+def _flags(table) -> list[str]:
+    from kvcore.scripting import _lua_type
+
+    if _lua_type(table) != "table":
+        raise CommandError("ERR flags argument to redis.register_function must be a table representing "
+                           "function flags")
+    flags = []
+    for _, value in sorted(table.items()):
+        flag = value.decode("utf-8", "replace") if type(value) is bytes else ""
+        if flag not in FUNCTION_FLAGS:
+            raise CommandError("ERR unknown flag given")
+        flags.append(flag)
+    return flags
+
+
+def _error_message(error) -> str:
+    """A load error's text (without where in a script, as Redis reports load errors)."""
+    if type(error) is bytes:
+        return "ERR " + error.decode("utf-8", "replace")
+    message = error[b"err"]
+    return message.decode("utf-8", "replace") if type(message) is bytes else "ERR unknown error"
