@@ -91,15 +91,17 @@ class SetReply:
 
 
 class Double:
-    """A double (``,`` in RESP3, a bulk string in RESP2)."""
+    """A double (``,`` in RESP3, a bulk string in RESP2); ``text`` when Redis prints it otherwise
+    than ``%.17g`` (GEOPOS's long double text)."""
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "text")
 
-    def __init__(self, value: float) -> None:
+    def __init__(self, value: float, text: bytes | None = None) -> None:
         self.value = value
+        self.text = text
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Double and other.value == self.value
+        return type(other) is Double and other.value == self.value and other.text == self.text
 
     def __repr__(self) -> str:
         return f"Double({self.value!r})"

@@ -116,7 +116,7 @@ def _push(reply: Push, resp3: bool, out: list[bytes]) -> None:
 
 
 def _double(reply: Double, resp3: bool, out: list[bytes]) -> None:
-    text = format_double(reply.value)
+    text = reply.text or format_double(reply.value)
     if resp3:
         out.append(b"," + text + b"\r\n")
     else:

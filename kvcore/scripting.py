@@ -400,7 +400,7 @@ def _to_lua(lua, reply):
     if kind is Map:
         return lua.table_from([_to_lua(lua, part) for pair in reply.pairs for part in pair])
     if kind is Double:
-        return format_double(reply.value)
+        return reply.text or format_double(reply.value)
     if kind is Bool:
         return 1 if reply.value else False
     if kind is Verbatim:

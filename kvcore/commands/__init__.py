@@ -21,6 +21,7 @@ FAMILIES = [
     "hashes",
     "sets",
     "zsets",
+    "geo",
     "bitmaps",
     "hyperloglog",
     "json",

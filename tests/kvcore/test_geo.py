@@ -1,0 +1,49 @@
+"""Geospatial commands in the core: scores as Redis computes them, and GEOADD logged as ZADD.
+
+Replies are compared with redis-server's by the differential tests
+(tests/kvcore/differential/geo.py), including the order of unsorted searches.
+"""
+
+from __future__ import annotations
+
+import hiredis
+
+from kvcore import geohash
+from kvcore.effects import AppendLog
+from tests.kvcore.harness import CoreClient, encode_request, make_node
+
+PALERMO = (13.361389, 38.115556)
+PALERMO_SCORE = 3479099956230698  # ZSCORE after GEOADD on redis-server 7.0.15
+
+
+def test_scores_and_positions_are_redis_s():
+    assert geohash.encode(*PALERMO) == PALERMO_SCORE
+    lon, lat = geohash.decode(PALERMO_SCORE)
+    assert abs(lon - PALERMO[0]) < 1e-5 and abs(lat - PALERMO[1]) < 1e-5
+    assert geohash.text(PALERMO_SCORE) == b"sqc8b49rny0"
+
+
+def test_distances_use_redis_s_earth():
+    catania = geohash.decode(geohash.encode(15.087269, 37.502669))
+    assert round(geohash.distance(*geohash.decode(PALERMO_SCORE), *catania), 4) == 166274.1516
+
+
+def test_a_huge_radius_visits_no_box_twice():
+    shape = geohash.Shape(0.0, 0.0, 1000.0, radius=20000.0)
+    boxes = shape.boxes()
+    assert all(a != b for a, b in zip(boxes, boxes[1:]))
+
+
+def test_geoadd_is_logged_as_the_zadd_it_made():
+    node = make_node(appendonly="yes")
+    client = CoreClient(node)
+    node.take_effects()
+    node.receive(client.conn, encode_request("GEOADD", "Sicily", "CH", *map(str, PALERMO), "Palermo"), node.now)
+    reader = hiredis.Reader()
+    for effect in node.take_effects():
+        if isinstance(effect, AppendLog):
+            reader.feed(effect.data)
+    records = []
+    while (record := reader.gets()) is not False:
+        records.append(record)
+    assert records[-1] == [b"zadd", b"Sicily", b"CH", b"%d" % PALERMO_SCORE, b"Palermo"]
