@@ -103,7 +103,7 @@ class ReadFiles:
     """Read the files at ``paths`` whole (foreground, before the next effect).
 
     The runtime reports their contents with
-    ``node.aof.files_read(job, {path: bytes or None for a missing file}, now)``.
+    ``node.files_read(job, {path: bytes or None for a missing file}, now)``.
     """
 
     job: int

@@ -73,8 +73,17 @@ class Functions:
 
     @property
     def functions(self) -> dict[str, Library]:
-        """Each function's name and the library it belongs to."""
-        return {name: library for library in self.libraries.values() for name in library.functions}
+        """Each function's name (lower-cased: names are case-blind, as Redis's) and its library."""
+        return {name.lower(): library for library in self.libraries.values() for name in library.functions}
+
+    def find(self, name: str) -> tuple[Library, str] | None:
+        """The library of a function and the name it was registered with."""
+        wanted = name.lower()
+        for library in self.libraries.values():
+            for registered in library.functions:
+                if registered.lower() == wanted:
+                    return library, registered
+        return None
 
     def _interpreter(self) -> Lua:
         if self._lua is None:
@@ -107,9 +116,9 @@ class Functions:
             raise Error("ERR Error registering functions: " + _error_message(error))
         if not library.functions:
             raise Error("ERR No functions registered")
-        others = {fn for other in self.libraries.values() if other.name != name for fn in other.functions}
+        others = {fn.lower() for other in self.libraries.values() if other.name != name for fn in other.functions}
         for function in library.functions:
-            if function in others:
+            if function.lower() in others:
                 raise Error(f"ERR Function {function} already exists")
         self.libraries[name] = library
         return name
@@ -154,21 +163,31 @@ class Functions:
         if not _NAME.fullmatch(name):
             raise CommandError("ERR " + BAD_NAME)
         text = name.decode()
-        if text in library.functions:
+        if text.lower() in (registered.lower() for registered in library.functions):
             raise CommandError("ERR Function already exists in the library")
         library.functions[text] = (callback, flags, description)
 
     # -- FCALL -------------------------------------------------------------
-    def call(self, caller, name: str, keys: list[bytes], args: list[bytes], read_only: bool):
-        library = self.functions.get(name)
-        if library is None:
+    def call(self, caller, argv: list[bytes], read_only: bool):
+        """FCALL / FCALL_RO: the function first, then the keys (fcallCommandGeneric's order)."""
+        from kvcore.commands.args import parse_int
+
+        found = self.find(argv[1].decode("utf-8", "replace"))
+        if found is None:
             raise Error("ERR Function not found")
+        library, name = found
+        numkeys = parse_int(argv[2], "ERR Bad number of keys provided")
+        if numkeys > len(argv) - 3:
+            raise Error("ERR Number of keys can't be greater than number of args")
+        if numkeys < 0:
+            raise Error("ERR Number of keys can't be negative")
+        keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
         callback, flags, _ = library.functions[name]
         if read_only and "no-writes" not in flags:
             raise Error("ERR Can not execute a script with write flag using *_ro command.")
         lua = self._interpreter()
         return lua.run(caller, callback, name, (lua.table(keys), lua.table(args)),
-                       read_only or "no-writes" in flags, library.code)
+                       read_only or "no-writes" in flags, library.code, keys)
 
 
 def library_name(code: bytes) -> str:

@@ -1,8 +1,8 @@
 """The node: the whole server state, driven by inputs, answering with effects.
 
 Inputs (each with ``now`` in integer milliseconds): `open`, `receive`,
-`closed`, `tick`, `job_done`, and `output_backlog` from runtimes whose sockets
-can fall behind. Outputs: `take_effects()` returns the effects
+`closed`, `tick`, `job_done`, `files_read`, and `output_backlog` from runtimes
+whose sockets can fall behind. Outputs: `take_effects()` returns the effects
 accumulated since the last call, in the order the runtime must carry them
 out. Replies are batched per connection per drain, and replies produced with
 log records are held until the log job that carries them is done (the
@@ -191,6 +191,17 @@ class Node:
         client = self.clients.pop(conn, None)
         if client is not None:
             self._forget(client)
+
+    def files_read(self, job: int, contents: dict[str, bytes | None], now: int) -> None:
+        """The runtime read the files a `ReadFiles` effect named (None for a missing one)."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.files_read, (job, contents, now)))
+            return
+        self.now = now
+        if self.snapshots.owns(job):
+            self.snapshots.files_read(job, contents)
+        else:
+            self.aof.files_read(job, contents, now)
 
     def output_backlog(self, conn: int, size: int, now: int) -> None:
         """The runtime holds ``size`` bytes sent to a connection and not yet taken by the

@@ -39,6 +39,7 @@ from kvcore import intset, listpack, lzf, ziplist
 from kvcore.commands.json import JsonValue, dumps, parse_json
 from kvcore.config import Config
 from kvcore.crc64 import crc64
+from kvcore.functions import library_name
 from kvcore.reply import Error
 from kvcore.types_hash import HashValue
 from kvcore.types_list import ListValue
@@ -972,26 +973,38 @@ class LoadResult:
         self.empty_keys = empty_keys or []
 
 
-def load(node, data: bytes, drop_expired: bool = True) -> LoadResult:
+def load(node, data: bytes, drop_expired: bool = True, flush: bool = True, merge: bool = False) -> LoadResult:
     """Replace the node's data with an RDB file's, as redis-server loads one at start-up.
 
     Keys already expired at ``node.now`` are dropped, unless ``drop_expired``
     is False (an AOF's RDB preamble, which the log that follows replays on)
     or the node is a replica (it keeps what its primary sent). The checksum
-    is verified under ``rdbchecksum yes``. On an RdbError the node's data is
-    left unchanged.
+    is verified under ``rdbchecksum yes``. Without ``flush`` (DEBUG RELOAD
+    NOFLUSH) the file's keys and libraries join what is there, a clash being
+    an error unless ``merge`` lets the file's win. On an RdbError the node's
+    data is left unchanged.
     """
     parsed = parse(data, node.config, len(node.dbs), node.config["rdbchecksum"])
-    for db in node.dbs:
-        db.clear()
-    node.functions.flush()
+    if not flush and not merge:
+        if any(library_name(code) in node.functions.libraries for code in parsed.functions):
+            raise RdbError("Function library already exists", 0)
+        if any(key in node.dbs[index].data for index, (values, _) in parsed.databases.items() for key in values):
+            raise RdbError("Duplicated key found in RDB file", 0)
+    if flush:
+        for db in node.dbs:
+            db.clear()
+        node.functions.flush()
     for code in parsed.functions:
         node.functions.load(code, replace=True)
     loaded = expired = 0
     for index, (values, expires) in parsed.databases.items():
         db = node.dbs[index]
-        db.data = values
-        db.order.keys.extend(values)
+        if flush:
+            db.data = values
+            db.order.keys.extend(values)
+        else:
+            for key, value in values.items():
+                db.set(key, value)
         if expires:
             expired += _install_expires(node, db, expires, drop_expired and not node.is_replica)
         db.recount()

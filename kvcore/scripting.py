@@ -170,14 +170,11 @@ class Lua:
     def __init__(self, node, chunk: str) -> None:
         from lupa import lua51  # a C extension, loaded with the first script
 
-        from kvcore.client import Client
-        from kvcore.protocol import Limits
-
         self.node = node
         self.chunk = "@" + chunk
         self.runtime = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True)
         self.globals = self.runtime.globals()
-        self.client = Client(-1, 0, node, "", "", Limits())  # the client scripts run commands as
+        self.client = None  # the caller, while its script runs
         self.read_only = False
         self.prng = type(node.rng)(node.rng.getrandbits(64))  # math.random's own generator, seeded by the node
         LuaLibraries(self.runtime)  # cjson and bit, before the sandbox closes the globals
@@ -192,14 +189,22 @@ class Lua:
     def table(self, items):
         return self.runtime.table_from(items)
 
-    def run(self, caller, function, name: str, args: tuple, read_only: bool, code: bytes = b""):
+    def run(self, caller, function, name: str, args: tuple, read_only: bool, code: bytes = b"",
+            keys: list[bytes] = ()):
         """Call a script's function for ``caller`` (its writes propagated as one group); the reply.
 
-        ``code``: the script's text, for an error whose line Lua lost (see `_error_text`).
+        The script's commands run as the caller (tracking and NOLOOP see it), with
+        RESP2-shaped replies for Lua, and leave its database and output as they were.
+        ``code``: the script's text, for an error whose line Lua lost (see `_error_text`);
+        ``keys``: the keys it declared, which a read inside it makes a tracking caller track.
         """
         node = self.node
-        self.client.db = caller.db
-        self.client.resp3 = False
+        tracking = node.tracking
+        if tracking is not None:
+            tracking.script_keys = list(keys)
+        saved = caller.db, caller.resp3, caller.out
+        caller.resp3, caller.out = False, []
+        self.client = caller
         self.read_only = read_only
         marker = node.begin_propagation_block()
         node.in_exec = True  # no background image in the middle of a script
@@ -208,7 +213,10 @@ class Lua:
         finally:
             node.in_exec = False
             node.end_propagation_block(marker)
-            self.client.out = []
+            caller.db, caller.resp3, caller.out = saved
+            self.client = None
+            if tracking is not None:
+                tracking.script_keys = None
         if not ok:
             raise Error(_error_text(result, name, self.chunk, code))
         return _from_lua(result, self.globals[b"rawget"])
@@ -232,7 +240,7 @@ class Lua:
     def _command(self, args: tuple):
         """Run a command a script asked for; its reply (an Error for Redis's refusals)."""
         from kvcore.commands.table import Flag
-        from kvcore.dispatch import NO_REPLY, call, lookup
+        from kvcore.dispatch import NO_REPLY, call, count_error, lookup
 
         node = self.node
         if not args:
@@ -257,6 +265,8 @@ class Lua:
         if reply is NO_REPLY:  # a handler that replied itself: read what it queued
             reply = _parse_resp2(b"".join(client.out))
             client.out = []
+        if type(reply) is Error:
+            count_error(node, reply)  # errorstats count errors inside scripts, as Redis's
         return reply
 
     def _random(self, low=None, high=None):
@@ -321,7 +331,7 @@ class Scripts:
             raise Error(NOSCRIPT)
         lua = self._interpreter()
         lua.globals[b"__kv_set_args"](lua.table(keys), lua.table(args))
-        return lua.run(caller, function, sha, (), read_only or sha in self._no_writes, self.bodies[sha])
+        return lua.run(caller, function, sha, (), read_only or sha in self._no_writes, self.bodies[sha], keys)
 
 
 SHEBANG_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")

@@ -28,14 +28,13 @@ from functools import partial
 
 from kvcore import rdb
 from kvcore.blocking import HeldReply
-from kvcore.effects import CancelJob, LogMessage, Shutdown, WriteFiles
+from kvcore.effects import CancelJob, LogMessage, ReadFiles, Shutdown, WriteFiles
 from kvcore.reply import OK, Error, Simple
 
 RETRY_DELAY_S = 5  # CONFIG_BGSAVE_RETRY_DELAY
 IN_PROGRESS = "ERR Background save already in progress"
 SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
 RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
-RELOAD_UNSUPPORTED = "ERR DEBUG RELOAD supports no options here: the core cannot read the file back"
 RELOAD_LOAD_FAILED = "ERR Error trying to load the RDB dump, check server logs."
 CHILD_ACTIVE = (
     "ERR Another child process is active (AOF?): can't BGSAVE right now. "
@@ -79,6 +78,7 @@ class Snapshots:
         self.job: int | None = None
         self.background = False
         self.purpose = ""  # a foreground job's: SAVE, SHUTDOWN or RELOAD
+        self.reload_options = (True, False)  # DEBUG RELOAD's: (flush first, merge)
         self.data = b""  # the image in flight (DEBUG RELOAD loads it back)
         self.started_ms = 0
         self.dirty_at_start = 0
@@ -185,16 +185,29 @@ class Snapshots:
         self.shutdown(None)
 
     def debug_reload(self, client, argv: list[bytes]) -> None:
-        """DEBUG RELOAD: save, then load the saved image back."""
-        options = [arg.upper() for arg in argv[2:]]
-        if any(option not in (b"MERGE", b"NOFLUSH", b"NOSAVE") for option in options):
+        """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save (unless NOSAVE), then load the file back,
+        over the data (NOFLUSH) and replacing what it holds too (MERGE)."""
+        options = {arg.upper() for arg in argv[2:]}
+        if options - {b"MERGE", b"NOFLUSH", b"NOSAVE"}:
             raise Error(RELOAD_OPTIONS)
-        if options:
-            raise Error(RELOAD_UNSUPPORTED)
         if self.job is not None:
             raise Error(IN_PROGRESS)
+        self.reload_options = (b"NOFLUSH" not in options, b"MERGE" in options)
         self._hold(client)
+        if b"NOSAVE" in options:  # load what the file holds: the runtime reads it (`files_read`)
+            self.job = self.node.new_job()
+            self.background, self.purpose = False, RELOAD
+            self.node.emit(ReadFiles(self.job, (self.node.config["dbfilename"],)))
+            return
         self._start(background=False, purpose=RELOAD)
+
+    def files_read(self, job: int, contents: dict[str, bytes | None]) -> None:
+        """DEBUG RELOAD NOSAVE: the file, read; load it."""
+        if job != self.job:
+            return
+        self.job = None
+        data = contents.get(self.node.config["dbfilename"])
+        self._release(Error(RELOAD_LOAD_FAILED) if data is None else self._reload(data))
 
     # -- inputs ----------------------------------------------------------------------
     def loaded(self, result: rdb.LoadResult) -> None:
@@ -315,8 +328,9 @@ class Snapshots:
 
     def _reload(self, data: bytes):
         node = self.node
+        flush, merge = self.reload_options
         try:
-            rdb.load(node, data)
+            rdb.load(node, data, flush=flush, merge=merge)
         except rdb.RdbError:
             return Error(RELOAD_LOAD_FAILED)
         self.dirty_at_last_save = node.stats.dirty

@@ -34,6 +34,7 @@ from kvcore.reply import Push, Raw
 CHANNEL = b"__redis__:invalidate"
 _READONLY = Flag.READONLY.value
 _PUBSUB = Flag.PUBSUB.value
+_READ_ONLY_SCRIPTS = ("eval_ro", "evalsha_ro", "fcall_ro")
 _NULLS = {False: Raw(b"$-1\r\n"), True: Raw(b"_\r\n")}  # shared.null[resp]: the tracking client's protocol
 
 
@@ -88,6 +89,7 @@ class Tracking:
         self.prefixes: dict[bytes, Prefix] = {}
         self.broadcast_due = False
         self.current = None  # the client whose command is running
+        self.script_keys: list[bytes] | None = None  # the keys a running script declared (kvcore.scripting)
         self.pending: list[bytes | None] = []  # invalidations for `current`, after its reply; None: a flush
         self._flush_mark = None
         self._limit_misses = 0
@@ -136,13 +138,17 @@ class Tracking:
             return
         if (state.optin and not state.caching) or (state.optout and state.caching):
             return
-        try:
-            positions = cmd.key_positions(argv)
-        except Exception:  # noqa: BLE001 - malformed key arguments: no keys, as getKeysFromCommand
-            return
+        if cmd.name in _READ_ONLY_SCRIPTS:
+            return  # tracked by what the script reads, as below
+        if self.script_keys is not None:
+            keys = self.script_keys  # a read inside a script tracks the keys the script declared, as Redis
+        else:
+            try:
+                keys = [argv[position] for position in cmd.key_positions(argv)]
+            except Exception:  # noqa: BLE001 - malformed key arguments: no keys, as getKeysFromCommand
+                return
         table = self.table
-        for position in positions:
-            key = argv[position]
+        for key in keys:
             clients = table.get(key)
             if clients is None:
                 clients = table[key] = {}

@@ -319,7 +319,7 @@ class Server:
             self.log.write(LEVELS.get(effect.level, WARNING), effect.text)
             return False
         if kind is ReadFiles:
-            self.node.aof.files_read(effect.job, {path: read_or_none(path) for path in effect.paths}, now_ms())
+            self.node.files_read(effect.job, {path: read_or_none(path) for path in effect.paths}, now_ms())
             return True
         # An effect this runtime does not know: a job fails, anything else is ignored.
         self.log.warning(f"{kind.__name__} is not supported by this runtime yet")

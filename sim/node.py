@@ -275,7 +275,7 @@ class SimNode:
                 Timeout(self.env, effect.ms, (self, self.incarnation, effects, index)).callbacks.append(_paused_done)
                 return
             elif kind is ReadFiles:  # reading what is in the page cache takes no simulated time
-                self.core.aof.files_read(effect.job, {path: self.disk.read(path) for path in effect.paths}, self.clock.now())
+                self.core.files_read(effect.job, {path: self.disk.read(path) for path in effect.paths}, self.clock.now())
             else:
                 self._background(effect)
         if self.inbox:

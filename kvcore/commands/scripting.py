@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kvcore.commands.args import parse_int
+from kvcore.commands.connection import subcommand_syntax_error
 from kvcore.commands.table import Flag, Registry
 from kvcore.functions import library_name
 from kvcore.reply import OK, Error, Map, SetReply, Simple
@@ -183,8 +184,7 @@ BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 
 
 def _fcall(client, argv, read_only: bool):
-    keys, args = _keys_and_args(argv)
-    return client.node.functions.call(client, argv[1].decode("utf-8", "replace"), keys, args, read_only)
+    return client.node.functions.call(client, argv, read_only)
 
 
 @command("fcall", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="7.0.0")
@@ -307,8 +307,10 @@ def function_restore(client, argv):
     from kvcore import rdb
     from kvcore.crc64 import crc64
 
+    if len(argv) > 4:
+        raise subcommand_syntax_error(argv)
     policy = argv[3].lower() if len(argv) > 3 else b"append"
-    if len(argv) > 4 or policy not in (b"flush", b"append", b"replace"):
+    if policy not in (b"flush", b"append", b"replace"):
         raise Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
     payload = argv[2]
     if len(payload) < 10 or int.from_bytes(payload[-10:-8], "little") > rdb.RDB_VERSION \

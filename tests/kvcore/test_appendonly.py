@@ -71,7 +71,7 @@ class Files:
                 ok = not self.fail and all(self._step(step, effect.data) for step in effect.steps)
                 node.job_done(effect.job, ok, node.now, "" if ok else "No space left on device", len(effect.data))
             elif kind is ReadFiles:
-                node.aof.files_read(effect.job, {path: self.files.get(path) for path in effect.paths}, node.now)
+                node.files_read(effect.job, {path: self.files.get(path) for path in effect.paths}, node.now)
             pending += node.take_effects()
 
     def finish_held(self, node, index: int) -> None:

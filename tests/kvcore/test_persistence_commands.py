@@ -12,7 +12,7 @@ import hiredis
 import pytest
 
 from kvcore import errors, rdb
-from kvcore.effects import CancelJob, Close, LogMessage, Send, Shutdown, WriteFiles
+from kvcore.effects import CancelJob, Close, LogMessage, ReadFiles, Send, Shutdown, WriteFiles
 from kvcore.snapshots import parse_save_params, write_steps
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 
@@ -359,6 +359,34 @@ def test_debug_reload_saves_and_loads_the_image_back(runtime, c):
 
 def test_debug_reload_options(c):
     assert text(c.call("DEBUG", "RELOAD", "x")) == "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+
+
+def test_debug_reload_noflush_clashes_unless_merge(node, runtime, c):
+    """As functions.tcl checks it: NOFLUSH loads over the data (a clash fails the load), MERGE lets the file win."""
+    c.call("SET", "k", "saved")
+    c.send_raw(encode_request("DEBUG", "RELOAD", "NOFLUSH"))
+    runtime.finish(c)
+    assert text(c.send_raw(b"")[0]) == "ERR Error trying to load the RDB dump, check server logs."
+    c.send_raw(encode_request("DEBUG", "RELOAD", "NOFLUSH", "MERGE"))
+    runtime.finish(c)
+    assert c.send_raw(b"") == [b"OK"]
+    assert c.call("GET", "k") == b"saved"
+
+
+def test_debug_reload_nosave_loads_the_file_as_it_is(node, runtime, c):
+    c.call("SET", "k", "saved")
+    c.send_raw(encode_request("SAVE"))
+    image = runtime.finish(c).data
+    c.send_raw(b"")
+    c.call("SET", "k", "changed")
+    c.call("SET", "new", "1")
+    c.send_raw(encode_request("DEBUG", "RELOAD", "NOSAVE"))
+    read = next(effect for effect in runtime.others if type(effect) is ReadFiles)
+    assert read.paths == ("dump.rdb",)
+    node.files_read(read.job, {"dump.rdb": image}, node.now)
+    c._deliver(node.take_effects())
+    assert c.send_raw(b"") == [b"OK"]
+    assert c.call("GET", "k") == b"saved" and c.call("EXISTS", "new") == 0
 
 
 def test_loading_at_start_is_reported_and_counts_as_saved(c):

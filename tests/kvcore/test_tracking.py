@@ -51,6 +51,20 @@ SCENARIOS = {
         ("r", ["SET", "mine", "1"]), ("sg", ["DEL", "mine", "other"]),
         ("r", ["CLIENT", "TRACKINGINFO"]),
     ],
+    "scripts track the keys they declare, once they read": [
+        ("rd", ["SUBSCRIBE", "__redis__:invalidate"]),
+        ("r", ["CLIENT", "TRACKING", "on", "REDIRECT", "@rd"]),
+        ("r", ["EVAL", "redis.call('set', 'k3', 'bar')", "2", "k1", "k2"]), ("sg", ["MSET", "k2", "2", "k1", "2"]),
+        ("r", ["EVAL", "redis.call('get', 'k3')", "2", "k1", "k2"]), ("sg", ["MSET", "k2", "2", "k1", "2"]),
+        ("r", ["EVAL_RO", "redis.call('ping')", "2", "k1", "k2"]), ("sg", ["MSET", "k2", "3", "k1", "3"]),
+        ("r", ["EVAL_RO", "redis.call('get', 'k1')", "2", "k1", "k2"]), ("sg", ["MSET", "k2", "4", "k1", "4"]),
+    ],
+    "a script's writes are its caller's under noloop": [
+        ("r", ["HELLO", "3"]), ("r", ["CLIENT", "TRACKING", "on", "NOLOOP"]),
+        ("r", ["SET", "key1", "1"]), ("r", ["GET", "key1"]),
+        ("r", ["EVAL", "return redis.call('set', 'key1', '2')", "1", "key1"]), ("r", ["GET", "key1"]),
+        ("sg", ["SET", "key1", "3"]),
+    ],
     "noloop in default mode": [
         ("rd", ["SUBSCRIBE", "__redis__:invalidate"]),
         ("r", ["CLIENT", "TRACKING", "on", "REDIRECT", "@rd", "NOLOOP"]),
