@@ -80,8 +80,7 @@ class Evictor:
         self.started_s = self.node.now // 1000
         hook = self.lru_access if mode == "lru" else self.lfu_access if mode == "lfu" else None
         for db in self.node.dbs:
-            db.clock = {} if mode else None
-            db.on_access = hook
+            db.count_accesses(hook)
 
     def lru_access(self, db, key: bytes) -> None:
         db.clock[key] = self.node.now // 1000
@@ -101,6 +100,11 @@ class Evictor:
             db.clock[key] = self.node.now // 1000
         else:
             db.clock[key] = LFU_INIT_VAL | self._minutes() << 8
+
+    def overwritten(self, db, key: bytes) -> None:
+        """A new value at an existing key: a fresh access time (LRU); the counter stays (LFU), as Redis."""
+        if self.mode == "lru":
+            db.clock[key] = self.node.now // 1000
 
     def _minutes(self) -> int:
         return (self.node.now // 60000) & _MINUTES_MASK

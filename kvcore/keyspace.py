@@ -99,21 +99,42 @@ class Database:
 
     # -- reading -----------------------------------------------------------
     def get(self, key: bytes):
-        """The live value at key or None, expiring it lazily if its time passed."""
-        expires = self.expires
-        if expires and key in expires and expires[key] <= self.node.now and self._expire_if_due(key):
-            return None
-        value = self.data.get(key)
-        if self.on_access is not None and value is not None:
-            self.on_access(self, key)
-        return value
+        """The live value at key or None, expiring it lazily if its time passed.
 
-    def peek(self, key: bytes):
-        """`get` without counting an access (OBJECT, as Redis's LOOKUP_NOTOUCH)."""
+        While an LRU/LFU policy keeps access clocks, `count_accesses` puts
+        counting versions of this and `lookup_read` on the instance, so that
+        the common case pays nothing for them.
+        """
         expires = self.expires
         if expires and key in expires and expires[key] <= self.node.now and self._expire_if_due(key):
             return None
         return self.data.get(key)
+
+    peek = get  # without counting an access, whatever the policy (OBJECT, as Redis's LOOKUP_NOTOUCH)
+
+    def count_accesses(self, on_access) -> None:
+        """Start (a function of db and key) or stop (None) counting accesses (kvcore.eviction)."""
+        self.on_access = on_access
+        self.clock = {} if on_access is not None else None
+        if on_access is None:
+            self.__dict__.pop("get", None)
+            self.__dict__.pop("lookup_read", None)
+            return
+        plain_get, plain_lookup = Database.get.__get__(self), Database.lookup_read.__get__(self)
+
+        def get(key: bytes):
+            value = plain_get(key)
+            if value is not None:
+                on_access(self, key)
+            return value
+
+        def lookup_read(key: bytes):
+            value = plain_lookup(key)
+            if value is not None:
+                on_access(self, key)
+            return value
+
+        self.get, self.lookup_read = get, lookup_read
 
     def get_typed(self, key: bytes, cls):
         value = self.get(key)
@@ -139,8 +160,6 @@ class Database:
             stats.keyspace_misses += 1
         else:
             stats.keyspace_hits += 1
-            if self.on_access is not None:
-                self.on_access(self, key)
         return value
 
     def exists(self, key: bytes) -> bool:
@@ -169,8 +188,8 @@ class Database:
             data[key] = value
             self.used -= len(old) if type(old) is bytes else self.sizes.pop(key, 0)
             self.used += len(value) if type(value) is bytes else self._sized(key, value)
-            if self.on_access is not None:
-                self.on_access(self, key)
+            if self.clock is not None:
+                node.evictor.overwritten(self, key)
         if self.raw_strings:
             self.raw_strings.pop(key, None)
         node.stats.dirty += 1
@@ -235,10 +254,14 @@ class Database:
 
     def replace(self, key: bytes, value) -> None:
         """Overwrite the value of an existing key in place, keeping its TTL."""
-        old = self.data[key]
-        self.data[key] = value
-        self.used -= len(old) if type(old) is bytes else self.sizes.pop(key, 0)
-        self.used += len(value) if type(value) is bytes else self._sized(key, value)
+        data = self.data
+        old = data[key]
+        data[key] = value
+        if type(value) is bytes and type(old) is bytes:
+            self.used += len(value) - len(old)
+        else:
+            self.used -= len(old) if type(old) is bytes else self.sizes.pop(key, 0)
+            self.used += len(value) if type(value) is bytes else self._sized(key, value)
         self.node.stats.dirty += 1
         if self.watchers:
             self.touch(key)
