@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from kvcore.reply import Error
-from kvcore.scripting import CommandError, Lua
+from kvcore.scripting import CommandError, Lua, keys_and_args
 
 FUNCTION_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
 _NAME = re.compile(rb"[A-Za-z0-9_]+")
@@ -170,18 +170,11 @@ class Functions:
     # -- FCALL -------------------------------------------------------------
     def call(self, caller, argv: list[bytes], read_only: bool):
         """FCALL / FCALL_RO: the function first, then the keys (fcallCommandGeneric's order)."""
-        from kvcore.commands.args import parse_int
-
         found = self.find(argv[1].decode("utf-8", "replace"))
         if found is None:
             raise Error("ERR Function not found")
         library, name = found
-        numkeys = parse_int(argv[2], "ERR Bad number of keys provided")
-        if numkeys > len(argv) - 3:
-            raise Error("ERR Number of keys can't be greater than number of args")
-        if numkeys < 0:
-            raise Error("ERR Number of keys can't be negative")
-        keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
+        keys, args = keys_and_args(argv, "ERR Bad number of keys provided")
         callback, flags, _ = library.functions[name]
         if read_only and "no-writes" not in flags:
             raise Error("ERR Can not execute a script with write flag using *_ro command.")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 
+from kvcore import errors
 from kvcore.lua_libraries import LuaLibraries
 from kvcore.reply import (
     NULL_ARRAY,
@@ -150,6 +151,18 @@ globals_meta.__metatable = lua_setmetatable({}, {__index = globals_meta, __newin
 protected[_G], protected[globals_meta.__metatable] = true, true
 lua_setmetatable(_G, globals_meta)
 """
+
+
+def keys_and_args(argv: list[bytes], numkeys_error: str = errors.NOT_INTEGER) -> tuple[list[bytes], list[bytes]]:
+    """EVAL's and FCALL's KEYS and ARGV after their numkeys (argv[2]), with Redis's errors."""
+    from kvcore.commands.args import parse_int
+
+    numkeys = parse_int(argv[2], numkeys_error)
+    if numkeys > len(argv) - 3:
+        raise Error("ERR Number of keys can't be greater than number of args")
+    if numkeys < 0:
+        raise Error("ERR Number of keys can't be negative")
+    return argv[3 : 3 + numkeys], argv[3 + numkeys :]
 
 
 class CommandError(Exception):

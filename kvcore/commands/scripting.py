@@ -7,6 +7,7 @@ from kvcore.commands.connection import subcommand_syntax_error
 from kvcore.commands.table import Flag, Registry
 from kvcore.functions import library_name
 from kvcore.reply import OK, Error, Map, SetReply, Simple
+from kvcore.scripting import keys_and_args
 
 REGISTRY = Registry("scripting")
 command = REGISTRY.command
@@ -41,23 +42,14 @@ def _eval_keys(argv: list[bytes]) -> list[int]:
     return list(range(3, min(3 + max(numkeys, 0), len(argv))))
 
 
-def _keys_and_args(argv: list[bytes]) -> tuple[list[bytes], list[bytes]]:
-    numkeys = parse_int(argv[2])
-    if numkeys > len(argv) - 3:
-        raise Error("ERR Number of keys can't be greater than number of args")
-    if numkeys < 0:
-        raise Error("ERR Number of keys can't be negative")
-    return argv[3 : 3 + numkeys], argv[3 + numkeys :]
-
-
 def _eval(client, argv, read_only: bool):
-    keys, args = _keys_and_args(argv)
+    keys, args = keys_and_args(argv)
     scripts = client.node.scripts
     return scripts.run(client, scripts.load(argv[1]), keys, args, read_only)
 
 
 def _evalsha(client, argv, read_only: bool):
-    keys, args = _keys_and_args(argv)
+    keys, args = keys_and_args(argv)
     sha = argv[1].decode("latin-1").lower()
     if len(sha) != 40:
         raise Error("NOSCRIPT No matching script. Please use EVAL.")

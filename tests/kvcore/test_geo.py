@@ -6,11 +6,9 @@ Replies are compared with redis-server's by the differential tests
 
 from __future__ import annotations
 
-import hiredis
-
 from kvcore import geohash
-from kvcore.effects import AppendLog
 from tests.kvcore.harness import CoreClient, encode_request, make_node
+from tests.kvcore.test_keyspace import logged_commands
 
 PALERMO = (13.361389, 38.115556)
 PALERMO_SCORE = 3479099956230698  # ZSCORE after GEOADD on redis-server 7.0.15
@@ -39,11 +37,4 @@ def test_geoadd_is_logged_as_the_zadd_it_made():
     client = CoreClient(node)
     node.take_effects()
     node.receive(client.conn, encode_request("GEOADD", "Sicily", "CH", *map(str, PALERMO), "Palermo"), node.now)
-    reader = hiredis.Reader()
-    for effect in node.take_effects():
-        if isinstance(effect, AppendLog):
-            reader.feed(effect.data)
-    records = []
-    while (record := reader.gets()) is not False:
-        records.append(record)
-    assert records[-1] == [b"zadd", b"Sicily", b"CH", b"%d" % PALERMO_SCORE, b"Palermo"]
+    assert logged_commands(node)[-1] == [b"zadd", b"Sicily", b"CH", b"%d" % PALERMO_SCORE, b"Palermo"]

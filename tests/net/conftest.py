@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.servers import kvserver
+from tests.servers import kvserver, redis_server_or_skip
 
 
 @pytest.fixture(scope="module")
@@ -13,6 +13,18 @@ def server():
     """A kvserver process shared by a module's tests, no save schedule; yields (port, process)."""
     with kvserver(["--save", ""]) as (port, proc):
         yield port, proc
+
+
+@pytest.fixture(scope="module", params=["kvserver", "redis-server"])
+def either_server(request):
+    """Each of kvserver and redis-server on its own (no save schedule), for a test run on both;
+    yields the port. The settings a test changes there touch no other module's tests."""
+    if request.param == "kvserver":
+        with kvserver(["--save", ""]) as (port, _):
+            yield port
+    else:
+        with redis_server_or_skip(["--save", ""]) as port:
+            yield port
 
 
 @pytest.fixture

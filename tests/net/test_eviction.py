@@ -11,25 +11,12 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.servers import kvserver, redis_server_or_skip
-
 OOM = "command not allowed when used memory > 'maxmemory'."  # redis-py strips the OOM code
 
 
-@pytest.fixture(scope="module", params=["kvserver", "redis-server"])
-def server(request):
-    """Each server on its own (no save schedule), so the limits set here touch no other test."""
-    if request.param == "kvserver":
-        with kvserver(["--save", ""]) as (port, _):
-            yield port
-    else:
-        with redis_server_or_skip(["--save", ""]) as port:
-            yield port
-
-
 @pytest.fixture
-def r(server):
-    client = redis.Redis(port=server, protocol=2, socket_timeout=30)
+def r(either_server):
+    client = redis.Redis(port=either_server, protocol=2, socket_timeout=30)
     client.flushall()
     client.config_resetstat()
     yield client

@@ -7,22 +7,11 @@ import pytest
 import redis
 
 from tests.net.util import connect, encode, wait_until
-from tests.servers import kvserver, redis_server_or_skip
-
-
-@pytest.fixture(scope="module", params=["kvserver", "redis-server"])
-def server(request):
-    if request.param == "kvserver":
-        with kvserver(["--save", ""]) as (port, _):
-            yield port
-    else:
-        with redis_server_or_skip(["--save", ""]) as port:
-            yield port
 
 
 @pytest.fixture
-def r(server):
-    client = redis.Redis(port=server, protocol=2, socket_timeout=30)
+def r(either_server):
+    client = redis.Redis(port=either_server, protocol=2, socket_timeout=30)
     yield client
     client.config_set("client-output-buffer-limit", "normal 0 0 0 pubsub 33554432 8388608 60")
     client.close()
@@ -33,9 +22,9 @@ def subscriber_line(r: redis.Redis, name: str) -> str | None:
                  if f" name={name} " in line), None)
 
 
-def test_a_subscriber_that_does_not_read_is_dropped_at_the_hard_limit(r, server):
+def test_a_subscriber_that_does_not_read_is_dropped_at_the_hard_limit(r, either_server):
     r.config_set("client-output-buffer-limit", "pubsub 100000 0 0")
-    subscriber = connect(server)
+    subscriber = connect(either_server)
     subscriber.sendall(encode("CLIENT", "SETNAME", "slow") + encode("SUBSCRIBE", "foo"))
     assert wait_until(lambda: r.pubsub_numsub("foo")[0][1] == 1)
     omem = 0
@@ -52,11 +41,11 @@ def test_a_subscriber_that_does_not_read_is_dropped_at_the_hard_limit(r, server)
     subscriber.close()
 
 
-def test_a_reply_past_the_normal_hard_limit_closes_the_connection_unanswered(r, server):
+def test_a_reply_past_the_normal_hard_limit_closes_the_connection_unanswered(r, either_server):
     r.delete("big")
     r.rpush("big", *["x" * 1000] * 200)
     r.config_set("client-output-buffer-limit", "normal 100000 0 0")
-    sock = connect(server)
+    sock = connect(either_server)
     sock.sendall(encode("LRANGE", "big", "0", "-1"))
     sock.settimeout(10)
     received = b""
