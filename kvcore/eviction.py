@@ -106,6 +106,13 @@ class Evictor:
         if self.mode == "lru":
             db.clock[key] = self.node.now // 1000
 
+    def restored(self, db, key: bytes, idle_s: int | None, freq: int | None) -> None:
+        """RESTORE's IDLETIME (under LRU) or FREQ (under LFU): the key's clock as given."""
+        if self.mode == "lru" and idle_s is not None:
+            db.clock[key] = self.node.now // 1000 - idle_s
+        elif self.mode == "lfu" and freq is not None:
+            db.clock[key] = freq | self._minutes() << 8
+
     def _minutes(self) -> int:
         return (self.node.now // 60000) & _MINUTES_MASK
 

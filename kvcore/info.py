@@ -14,6 +14,9 @@ from collections.abc import Callable
 
 from kvcore import latency
 from kvcore.eviction import BASE_BYTES
+from kvcore.output_limits import counted
+
+CLIENT_BYTES = 1024  # a connection's own structures, as CLIENT LIST's tot-mem counts them here
 
 Field = tuple[str, object]
 Section = Callable[[object], list[Field]]
@@ -61,6 +64,9 @@ def _server(node) -> list[Field]:
         ("redis_mode", "cluster" if node.config["cluster-enabled"] else "standalone"),
         ("os", info.os_name),
         ("arch_bits", info.arch_bits),
+        ("monotonic_clock", "POSIX clock_gettime"),
+        ("multiplexing_api", "epoll"),
+        ("atomicvar_api", "c11-builtin"),
         ("gcc_version", "0.0.0"),
         ("process_id", info.pid),
         ("process_supervised", "no"),
@@ -102,6 +108,7 @@ def _memory(node) -> list[Field]:
     """used_memory is the core's model of the dataset (kvcore.eviction); rss is the runtime's measure."""
     used = node.evictor.used()
     rss = node.stats.rss or used
+    clients = sum(CLIENT_BYTES + counted(client.obuf) + client.reader.buffered() for client in node.clients.values())
     peak = node.evictor.peak
     maxmemory = node.config["maxmemory"]
     return [
@@ -112,16 +119,36 @@ def _memory(node) -> list[Field]:
         ("used_memory_peak", peak),
         ("used_memory_peak_human", bytes_to_human(peak)),
         ("used_memory_peak_perc", "%.2f%%" % (used * 100 / peak)),
+        ("used_memory_overhead", BASE_BYTES + clients),
         ("used_memory_startup", BASE_BYTES),
         ("used_memory_dataset", used - BASE_BYTES),
         ("used_memory_dataset_perc", "%.2f%%" % ((used - BASE_BYTES) * 100 / used)),
+        ("allocator_allocated", used),
+        ("allocator_active", used),
+        ("allocator_resident", rss),
+        ("total_system_memory", node.info.total_memory),
+        ("total_system_memory_human", bytes_to_human(node.info.total_memory)),
         *_script_memory(node),
         ("maxmemory", maxmemory),
         ("maxmemory_human", bytes_to_human(maxmemory)),
         ("maxmemory_policy", node.config["maxmemory-policy"]),
+        ("allocator_frag_ratio", "1.00"),
+        ("allocator_frag_bytes", 0),
+        ("allocator_rss_ratio", "%.2f" % (rss / used)),
+        ("allocator_rss_bytes", rss - used),
+        ("rss_overhead_ratio", "1.00"),
+        ("rss_overhead_bytes", 0),
         ("mem_fragmentation_ratio", "%.2f" % (rss / used)),
+        ("mem_fragmentation_bytes", rss - used),
         ("mem_not_counted_for_evict", 0),
+        ("mem_replication_backlog", 0),
+        ("mem_total_replication_buffers", 0),
+        ("mem_clients_slaves", 0),
+        ("mem_clients_normal", clients),
+        ("mem_cluster_links", 0),
+        ("mem_aof_buffer", node.pending_log_bytes()),
         ("mem_allocator", "libc"),
+        ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", 0),
     ]
@@ -158,14 +185,20 @@ def _stats(node) -> list[Field]:
         ("instantaneous_ops_per_sec", stats.instantaneous_ops()),
         ("total_net_input_bytes", stats.total_net_input_bytes),
         ("total_net_output_bytes", stats.total_net_output_bytes),
+        ("total_net_repl_input_bytes", 0),
+        ("total_net_repl_output_bytes", 0),
         ("instantaneous_input_kbps", "0.00"),
         ("instantaneous_output_kbps", "0.00"),
+        ("instantaneous_input_repl_kbps", "0.00"),
+        ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", stats.rejected_connections),
         ("sync_full", 0),
         ("sync_partial_ok", 0),
         ("sync_partial_err", 0),
         ("expired_keys", stats.expired_keys),
         ("expired_stale_perc", f"{stats.expired_stale_perc:.2f}"),
+        ("expired_time_cap_reached_count", 0),
+        ("expire_cycle_cpu_milliseconds", 0),
         ("evicted_keys", stats.evicted_keys),
         ("evicted_clients", 0),
         ("total_eviction_exceeded_time", 0),
@@ -174,11 +207,27 @@ def _stats(node) -> list[Field]:
         ("keyspace_misses", stats.keyspace_misses),
         ("pubsub_channels", len(node.pubsub_channels)),
         ("pubsub_patterns", len(node.pubsub_patterns)),
+        ("pubsubshard_channels", len(node.pubsub_shard_channels)),
         ("latest_fork_usec", stats.latest_fork_usec),
         ("total_forks", stats.total_forks),
+        ("migrate_cached_sockets", 0),
+        ("slave_expires_tracked_keys", 0),
+        ("active_defrag_hits", 0),
+        ("active_defrag_misses", 0),
+        ("active_defrag_key_hits", 0),
+        ("active_defrag_key_misses", 0),
+        ("total_active_defrag_time", 0),
+        ("current_active_defrag_time", 0),
         *_tracking_totals(node),
         ("unexpected_error_replies", stats.unexpected_error_replies),
         ("total_error_replies", stats.total_error_replies),
+        ("dump_payload_sanitizations", 0),
+        ("total_reads_processed", stats.total_reads_processed),
+        ("total_writes_processed", stats.total_writes_processed),
+        ("io_threaded_reads_processed", 0),
+        ("io_threaded_writes_processed", 0),
+        ("reply_buffer_shrinks", 0),
+        ("reply_buffer_expands", 0),
     ]
 
 

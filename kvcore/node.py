@@ -55,6 +55,7 @@ class ServerInfo:
         tcp_port: int = 0,
         os_name: str = "",
         arch_bits: int = 64,
+        total_memory: int = 0,
     ) -> None:
         self.pid = pid
         self.executable = executable
@@ -62,6 +63,7 @@ class ServerInfo:
         self.tcp_port = tcp_port
         self.os_name = os_name  # INFO's os: "Linux 6.1.0 x86_64"
         self.arch_bits = arch_bits
+        self.total_memory = total_memory  # the machine's RAM in bytes (INFO total_system_memory), 0: unknown
 
 
 class Node:
@@ -167,7 +169,9 @@ class Node:
         client = self.clients.get(conn)
         if client is None or client.closing:
             return
-        self.stats.total_net_input_bytes += len(data)
+        stats = self.stats
+        stats.total_net_input_bytes += len(data)
+        stats.total_reads_processed += 1
         client.last_ms = now
         reader = client.reader
         requests, error = reader.feed(data)
@@ -405,6 +409,7 @@ class Node:
                     sent += len(data)
                     sends.append((client.conn, data))
             self.stats.total_net_output_bytes += sent
+            self.stats.total_writes_processed += len(sends)
         closes = []
         if self._closing:
             for client in self._closing:

@@ -10,7 +10,7 @@ class Stats:
         "total_net_input_bytes", "total_net_output_bytes", "total_error_replies",
         "unexpected_error_replies", "dirty", "expired_stale_perc", "error_counts",
         "ops_samples", "last_sample_ms", "last_sample_commands", "rss",
-        "total_forks", "latest_fork_usec",
+        "total_forks", "latest_fork_usec", "total_reads_processed", "total_writes_processed",
     )
 
     def __init__(self) -> None:
@@ -36,6 +36,8 @@ class Stats:
         self.ops_samples: list[int] = []
         self.last_sample_ms = 0
         self.last_sample_commands = 0
+        self.total_reads_processed = 0  # inputs of bytes from connections
+        self.total_writes_processed = 0  # Send effects made
         self.total_forks = 0  # background images taken (net forks for each)
         self.latest_fork_usec = 0  # what the runtime reported the last one took
 

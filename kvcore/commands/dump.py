@@ -2,8 +2,9 @@
 
 Payloads are Redis 7.0's, byte for byte where the value's encoding allows
 (kvcore.rdb writes what Redis writes for each encoding), so a payload DUMPed
-here RESTOREs in redis-server and the other way round. Access times and LFU
-counters are not kept, so IDLETIME and FREQ are checked and then ignored.
+here RESTOREs in redis-server and the other way round. IDLETIME and FREQ set
+the key's access clock when the maxmemory policy keeps one (kvcore.eviction),
+as Redis's objectSetLRUOrLFU; they are checked and ignored otherwise.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ def dump(client, argv):
 class RestoreOptions:
     """RESTORE's options after the payload, checked as restoreCommand checks them."""
 
-    __slots__ = ("replace", "absttl")
+    __slots__ = ("replace", "absttl", "idle", "freq")
 
     def __init__(self, argv: list[bytes]) -> None:
         self.replace = self.absttl = False
+        self.idle: int | None = None
+        self.freq: int | None = None
         idle = freq = False
         i = 4
         while i < len(argv):
@@ -53,12 +56,14 @@ class RestoreOptions:
             elif option == b"absttl":
                 self.absttl = True
             elif option == b"idletime" and more and not freq:
-                if parse_int(argv[i + 1]) < 0:
+                self.idle = parse_int(argv[i + 1])
+                if self.idle < 0:
                     raise Error(INVALID_IDLETIME)
                 idle = True
                 i += 1
             elif option == b"freq" and more and not idle:
-                if not 0 <= parse_int(argv[i + 1]) <= 255:
+                self.freq = parse_int(argv[i + 1])
+                if not 0 <= self.freq <= 255:
                     raise Error(INVALID_FREQ)
                 freq = True
                 i += 1
@@ -92,6 +97,7 @@ def restore(client, argv):
         return _restore_expired(client, key, options.replace)
     replaced = options.replace and key in db.data
     db.set(key, value)
+    node.evictor.restored(db, key, options.idle, options.freq)
     if replaced:
         db.added(key)  # Redis deletes the old key and adds a new one: a "new" event all the same
     if ttl:

@@ -263,3 +263,19 @@ def test_freq_under_an_lfu_policy_grows_with_accesses_and_decays_with_time():
     assert client.call("OBJECT", "FREQ", "key") == 15
     node.now += 4 * 60_000  # lfu-decay-time 1: one less per minute
     assert client.call("OBJECT", "FREQ", "key") == 11
+
+
+def test_restore_sets_the_access_clock_of_the_policy():
+    """dump.tcl's 'RESTORE can set LRU' and 'RESTORE can set LFU'."""
+    node = make_node()
+    client = CoreClient(node)
+    client.call("SET", "foo", "bar")
+    payload = client.call("DUMP", "foo")
+    client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    client.call("DEL", "foo")
+    assert client.call("RESTORE", "foo", "0", payload, "IDLETIME", "1000") == b"OK"
+    assert client.call("OBJECT", "IDLETIME", "foo") == 1000
+    client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    client.call("DEL", "foo")
+    assert client.call("RESTORE", "foo", "0", payload, "FREQ", "100") == b"OK"
+    assert client.call("OBJECT", "FREQ", "foo") == 100
