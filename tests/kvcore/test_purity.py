@@ -56,7 +56,9 @@ for i in range(300):
     requests += [b"SET " + key + b" v%d" % i, b"INCR n%d" % (i % 5), b"APPEND " + key + b" x",
                  b"SET e%d 1 PX %d" % (i % 9, 5 + i % 50), b"GET " + key]
     for name in (b"RANDOMKEY", b"KEYS *", b"SCAN 0 COUNT 7", b"SPOP s", b"SADD s a b c d %d" % i,
-                 b"SMEMBERS s", b"HSET h f%d %d" % (i % 7, i), b"HGETALL h", b"SRANDMEMBER s -5"):
+                 b"SMEMBERS s", b"HSET h f%d %d" % (i % 7, i), b"HGETALL h", b"SRANDMEMBER s -5",
+                 b"EVAL \"return {math.random(100), cjson.encode({a = 1, b = {1, 2}}), redis.call('spop', 's')}\" 0",
+                 b"GEOADD g %d.5 %d.25 m%d" % (i % 90, i % 40, i), b"GEORADIUS g 10 10 3000 km"):
         requests.append(name)
 for i, request in enumerate(requests):
     now = 1000 + i * 3
