@@ -38,12 +38,13 @@ _MINUTES_MASK = 0xFFFF
 
 
 def value_bytes(value) -> int:
-    """A value's modelled weight: a string's length; a collection's size times `ELEMENT_BYTES`."""
+    """A value's modelled weight: a string's length; a collection's size times `ELEMENT_BYTES`
+    (or what its ``weight()`` says, for those whose length would cost a decode)."""
     if type(value) is bytes:
         return len(value)
     try:
-        return COLLECTION_BYTES + ELEMENT_BYTES * len(value)
-    except TypeError:  # a value without a length (none yet): one element's worth
+        return COLLECTION_BYTES + value.weight()
+    except AttributeError:  # a JSON document: one element's worth (walking it would cost every write)
         return COLLECTION_BYTES + ELEMENT_BYTES
 
 

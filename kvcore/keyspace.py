@@ -8,8 +8,9 @@ hash order, so nothing a client sees depends on ``PYTHONHASHSEED``.
 Every write keeps ``used``, the database's modelled weight for maxmemory
 (`kvcore.eviction`), up to date: a string's weight is read off the old value
 it replaces; a collection's, which changes in place, is remembered in
-``sizes`` and recounted when `written` is told of a change. `recount` gives the
-same figure from scratch.
+``sizes``, and `written` marks it for a recount the next time ``used`` is read
+(a pipeline of writes to one hash counts it once). `recount` gives the same
+figure from scratch.
 """
 
 from __future__ import annotations
@@ -89,8 +90,9 @@ class Database:
         self.expire_walk: list[bytes] = []  # the volatile keys when active expiry's last walk ended
         self.watchers: dict[bytes, list] = {}
         self.avg_ttl = 0
-        self.used = 0  # modelled bytes of this database's keys (kvcore.eviction)
+        self._used = 0  # modelled bytes of this database's keys (kvcore.eviction), see `used`
         self.sizes: dict[bytes, int] = {}  # modelled bytes of each collection, as last counted
+        self._stale: dict[bytes, None] = {}  # collections changed in place since they were counted
         self.clock: dict[bytes, int] | None = None  # per-key LRU/LFU data while a policy needs it
         self.on_access = None  # Evictor.lru_access / lfu_access while `clock` is kept
 
@@ -177,7 +179,7 @@ class Database:
         if old is None:
             self.order.keys.append(key)  # ScanOrder.append, inline
             data[key] = value
-            self.used += KEY_BYTES + len(key) + (len(value) if type(value) is bytes else self._sized(key, value))
+            self._used += KEY_BYTES + len(key) + (len(value) if type(value) is bytes else self._sized(key, value))
             if self.clock is not None:
                 node.evictor.created(self, key)
             if node.keyspace_events or node.blocking.waiting:
@@ -186,8 +188,8 @@ class Database:
             if not keep_ttl and self.expires:
                 self.expires.pop(key, None)
             data[key] = value
-            self.used -= len(old) if type(old) is bytes else self.sizes.pop(key, 0)
-            self.used += len(value) if type(value) is bytes else self._sized(key, value)
+            self._used -= len(old) if type(old) is bytes else self.sizes.pop(key, 0)
+            self._used += len(value) if type(value) is bytes else self._sized(key, value)
             if self.clock is not None:
                 node.evictor.overwritten(self, key)
         if self.raw_strings:
@@ -225,7 +227,7 @@ class Database:
         data = self.data
         expires = self.expires
         order = self.order.keys
-        used = self.used
+        used = self._used
         for i in range(start, len(argv), 2):
             key, value = argv[i], argv[i + 1]
             old = data.get(key)
@@ -237,7 +239,7 @@ class Database:
                     expires.pop(key, None)
                 used += len(value) - (len(old) if type(old) is bytes else self.sizes.pop(key, 0))
             data[key] = value
-        self.used = used
+        self._used = used
         if self.clock is not None:
             for i in range(start, len(argv), 2):
                 self.node.evictor.created(self, argv[i])
@@ -258,10 +260,10 @@ class Database:
         old = data[key]
         data[key] = value
         if type(value) is bytes and type(old) is bytes:
-            self.used += len(value) - len(old)
+            self._used += len(value) - len(old)
         else:
-            self.used -= len(old) if type(old) is bytes else self.sizes.pop(key, 0)
-            self.used += len(value) if type(value) is bytes else self._sized(key, value)
+            self._used -= len(old) if type(old) is bytes else self.sizes.pop(key, 0)
+            self._used += len(value) if type(value) is bytes else self._sized(key, value)
         self.node.stats.dirty += 1
         if self.watchers:
             self.touch(key)
@@ -275,10 +277,7 @@ class Database:
         change counter, WATCH, propagation and the memory model all see it.
         """
         self.node.stats.dirty += changes
-        value = self.data.get(key)
-        if value is not None and type(value) is not bytes:
-            self.used -= self.sizes.get(key, 0)
-            self.used += self._sized(key, value)
+        self._stale[key] = None  # recounted when `used` is next read: many changes, one count
         if self.watchers:
             self.touch(key)
         if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
@@ -288,7 +287,7 @@ class Database:
         old = self.data.pop(key, None)
         if old is None:
             return False
-        self.used -= KEY_BYTES + len(key) + (len(old) if type(old) is bytes else self.sizes.pop(key, 0))
+        self._used -= KEY_BYTES + len(key) + (len(old) if type(old) is bytes else self.sizes.pop(key, 0))
         if self.clock is not None:
             self.clock.pop(key, None)
         if self.raw_strings:
@@ -331,11 +330,36 @@ class Database:
         self.order = ScanOrder()
         self.expire_cursor = 0
         self.expire_walk = []
-        self.used = 0
+        self._used = 0
         self.sizes = {}
+        self._stale = {}
         if self.clock is not None:
             self.clock = {}
         return removed
+
+    @property
+    def used(self) -> int:
+        """The modelled bytes of this database's keys, the collections changed in place recounted."""
+        if self._stale:
+            data, sizes = self.data, self.sizes
+            for key in self._stale:
+                value = data.get(key)
+                if value is not None and type(value) is not bytes:
+                    weight = value_bytes(value)
+                    self._used += weight - sizes.get(key, 0)
+                    sizes[key] = weight
+            self._stale = {}
+        return self._used
+
+    _CONTENTS = ("data", "expires", "raw_strings", "order", "expire_cursor", "expire_walk", "avg_ttl",
+                 "_used", "sizes", "_stale", "clock")
+
+    def swap_contents(self, other: Database) -> None:
+        """SWAPDB: exchange keys, expiry, scan order and memory model (watchers stay with the numbers)."""
+        for name in self._CONTENTS:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            setattr(self, name, theirs)
+            setattr(other, name, mine)
 
     def _sized(self, key: bytes, value) -> int:
         """A collection's modelled bytes, remembered for when it changes in place."""
@@ -345,7 +369,8 @@ class Database:
     def recount(self) -> None:
         """The memory model from scratch (after a load replaced ``data`` wholesale)."""
         self.sizes = {key: value_bytes(value) for key, value in self.data.items() if type(value) is not bytes}
-        self.used = sum(KEY_BYTES + len(key) + (len(value) if type(value) is bytes else self.sizes[key])
+        self._stale = {}
+        self._used = sum(KEY_BYTES + len(key) + (len(value) if type(value) is bytes else self.sizes[key])
                         for key, value in self.data.items())
 
     def touch(self, key: bytes) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from itertools import chain
 from marshal import dumps, loads
 
+from kvcore.eviction import ELEMENT_BYTES
+
 PACK_MAX_FIELDS = 32  # a listpack hash with more fields is a dict here (but still reports listpack)
 PACK_MAX_BYTES = 8192  # and so is one whose packed image would be larger
 _SHORT_TUPLE = 16
@@ -85,6 +87,12 @@ class HashValue:
     def encoding(self, config) -> str:
         """OBJECT ENCODING, as the writes so far would have left it."""
         return "hashtable" if self._hashtable else "listpack"
+
+    def weight(self) -> int:
+        """The memory model's bytes (kvcore.eviction) without decoding: a packed hash's packed
+        size (near its listpack's), else a per-field figure."""
+        data = self._data
+        return len(data) if type(data) is bytes else ELEMENT_BYTES * len(data)
 
     # -- reading, as a dict reads ----------------------------------------------------
     def __len__(self) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from itertools import islice
 
+from kvcore.eviction import ELEMENT_BYTES
+
 
 class ListValue(deque):
     """A Redis list. Elements are ``bytes``; an empty list is never stored."""
@@ -15,6 +17,10 @@ class ListValue(deque):
     def encoding(self, config) -> str:
         """OBJECT ENCODING: Redis 7.0 keeps every list in a quicklist."""
         return "quicklist"
+
+    def weight(self) -> int:
+        """The memory model's bytes (kvcore.eviction)."""
+        return ELEMENT_BYTES * len(self)
 
     def span(self, start: int, end: int) -> list[bytes]:
         """Elements ``start..end`` (inclusive, both valid), walked from the nearer end."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 
+from kvcore.eviction import ELEMENT_BYTES
+
 INTSET_CAP = 1 << 30  # Redis caps set-max-intset-entries here
 _LLONG_MIN = -(2**63)
 _LLONG_MAX = 2**63 - 1
@@ -138,6 +140,10 @@ class SetValue(ScanIndex):
         value = cls(members)
         value.note_added(config, value.seq)
         return value
+
+    def weight(self) -> int:
+        """The memory model's bytes (kvcore.eviction)."""
+        return ELEMENT_BYTES * len(self.seq)
 
     def __iter__(self):
         if self.intset:

@@ -32,6 +32,7 @@ from struct import Struct
 
 from sortedcontainers import SortedList
 
+from kvcore.eviction import ELEMENT_BYTES
 from kvcore.types_hash import pack_tuple
 from kvcore.types_set import ScanIndex
 
@@ -460,6 +461,12 @@ class ZSetValue:
     def __len__(self) -> int:
         data = self._data
         return len(loads(data)) >> 1 if type(data) is bytes else len(data.scores)
+
+    def weight(self) -> int:
+        """The memory model's bytes (kvcore.eviction) without decoding: a packed set's packed
+        size (near its listpack's), else a per-member figure."""
+        data = self._data
+        return len(data) if type(data) is bytes else ELEMENT_BYTES * len(data.scores)
 
     def __contains__(self, member) -> bool:
         return member in self.view()

@@ -291,16 +291,7 @@ def swap_databases(a, b) -> None:
     """Exchange two databases' contents; clients and watchers stay with the numbers."""
     a.touch_all_watched(b)
     b.touch_all_watched(a)
-    a.data, b.data = b.data, a.data
-    a.expires, b.expires = b.expires, a.expires
-    a.raw_strings, b.raw_strings = b.raw_strings, a.raw_strings
-    a.order, b.order = b.order, a.order
-    a.expire_cursor, b.expire_cursor = b.expire_cursor, a.expire_cursor
-    a.expire_walk, b.expire_walk = b.expire_walk, a.expire_walk
-    a.avg_ttl, b.avg_ttl = b.avg_ttl, a.avg_ttl
-    a.used, b.used = b.used, a.used
-    a.sizes, b.sizes = b.sizes, a.sizes
-    a.clock, b.clock = b.clock, a.clock
+    a.swap_contents(b)
 
 
 def signal_blocked_keys(node, db_indexes: set[int]) -> None:
