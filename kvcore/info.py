@@ -109,6 +109,7 @@ def _memory(node) -> list[Field]:
     used = node.evictor.used()
     rss = node.stats.rss or used
     clients = sum(CLIENT_BYTES + counted(client.obuf) + client.reader.buffered() for client in node.clients.values())
+    dataset = used - BASE_BYTES - node.client_memory()
     peak = node.evictor.peak
     maxmemory = node.config["maxmemory"]
     return [
@@ -121,8 +122,8 @@ def _memory(node) -> list[Field]:
         ("used_memory_peak_perc", "%.2f%%" % (used * 100 / peak)),
         ("used_memory_overhead", BASE_BYTES + clients),
         ("used_memory_startup", BASE_BYTES),
-        ("used_memory_dataset", used - BASE_BYTES),
-        ("used_memory_dataset_perc", "%.2f%%" % ((used - BASE_BYTES) * 100 / used)),
+        ("used_memory_dataset", dataset),
+        ("used_memory_dataset_perc", "%.2f%%" % (dataset * 100 / used)),
         ("allocator_allocated", used),
         ("allocator_active", used),
         ("allocator_resident", rss),
@@ -200,7 +201,7 @@ def _stats(node) -> list[Field]:
         ("expired_time_cap_reached_count", 0),
         ("expire_cycle_cpu_milliseconds", 0),
         ("evicted_keys", stats.evicted_keys),
-        ("evicted_clients", 0),
+        ("evicted_clients", stats.evicted_clients),
         ("total_eviction_exceeded_time", 0),
         ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", stats.keyspace_hits),

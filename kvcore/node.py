@@ -32,7 +32,7 @@ from kvcore.eviction import Evictor
 from kvcore.functions import Functions
 from kvcore.keyspace import Database, drop_watches
 from kvcore.latency import LatencyMonitor
-from kvcore.output_limits import OutputLimits
+from kvcore.output_limits import OutputLimits, counted
 from kvcore.protocol import Limits
 from kvcore.replication import ReplicationStream
 from kvcore.reply import Error
@@ -137,6 +137,8 @@ class Node:
         self.keyspace_events = notifications.enabled(self.config["notify-keyspace-events"])
         self.evictor = Evictor(self)  # maxmemory: the memory model's limit, eviction, access clocks
         self.output_limits = OutputLimits(self)  # client-output-buffer-limit
+        self.client_output = 0  # the clients' unsent output, as Redis counts it (counted omem), in used_memory
+        self.partial_inputs: dict[Client, None] = {}  # clients holding part of a request (in used_memory too)
         self.scripts = Scripts(self)  # EVAL's script cache and Lua interpreter
         self.functions = Functions(self)  # FUNCTION LOAD's libraries, called by FCALL
         self.evictor.policy_changed()
@@ -183,8 +185,15 @@ class Node:
             self.stats.total_error_replies += 1
             client.reply(Error("ERR " + error))
             self.close_after_reply(client)
-        elif reader.partial and reader.buffered() > self.config.values["client-query-buffer-limit"]:
-            self.close_after_reply(client)
+        elif reader.partial:
+            if reader.buffered() > self.config.values["client-query-buffer-limit"]:
+                self.close_after_reply(client)
+            else:  # part of a request held: it counts as the client's memory until it completes
+                self.partial_inputs[client] = None
+                if self.config.values["maxmemory-clients"]:
+                    self._evict_clients()
+        elif self.partial_inputs:
+            self.partial_inputs.pop(client, None)
 
     def closed(self, conn: int, now: int) -> None:
         """The peer closed (or the runtime dropped) a connection."""
@@ -218,14 +227,36 @@ class Node:
         client = self.clients.get(conn)
         if client is None or client.closing:
             return
+        self.client_output += counted(size) - counted(client.obuf)
         client.obuf = size
         if self.output_limits.exceeded(client, size):
-            self._drop(client)
+            self._drop(client, "scheduled to be closed ASAP for overcoming of output buffer limits.")
+        elif self.config.values["maxmemory-clients"]:
+            self._evict_clients()
 
-    def _drop(self, client: Client) -> None:
-        """Close a client over its output limit at once, unread output and all (Redis's freeClientAsync)."""
-        self._effects.append(LogMessage("warning", f"Client {client.info_line()} scheduled to be closed ASAP "
-                                                   "for overcoming of output buffer limits."))
+    def client_memory(self) -> int:
+        """What the clients hold beyond their fixed buffers: unread output and partial requests."""
+        return self.client_output + sum(client.reader.held() for client in self.partial_inputs)
+
+    def _evict_clients(self) -> None:
+        """maxmemory-clients: while the clients' buffers are over it, close the client holding the
+        most (not one with CLIENT NO-EVICT), as Redis 7.0's client eviction."""
+        setting = self.config.values["maxmemory-clients"]
+        limit = setting if setting > 0 else self.config.values["maxmemory"] * -setting // 100
+        while limit and self.client_memory() > limit:
+            candidates = [client for client in self.clients.values() if not client.no_evict
+                          and (client.obuf or client in self.partial_inputs)]
+            if not candidates:
+                return
+            victim = max(candidates, key=lambda client: counted(client.obuf) + client.reader.held())
+            self.stats.evicted_clients += 1
+            self._effects.append(LogMessage("verbose", f"Evicting client: {victim.info_line()}"))
+            self._drop(victim, None)
+
+    def _drop(self, client: Client, reason: str | None) -> None:
+        """Close a client at once, unread output and all (Redis's freeClientAsync), saying why."""
+        if reason is not None:
+            self._effects.append(LogMessage("warning", f"Client {client.info_line()} {reason}"))
         client.closing = True
         client.out = []
         self._forget(self.clients.pop(client.conn))
@@ -404,7 +435,7 @@ class Node:
                     client.out = []
                     if limit and client.obuf + len(data) >= limit and not client.closing \
                             and self.output_limits.exceeded(client, client.obuf + len(data)):
-                        self._drop(client)
+                        self._drop(client, "scheduled to be closed ASAP for overcoming of output buffer limits.")
                         continue
                     sent += len(data)
                     sends.append((client.conn, data))
@@ -574,6 +605,9 @@ class Node:
 
     # -- internals ---------------------------------------------------------
     def _forget(self, client: Client) -> None:
+        self.client_output -= counted(client.obuf)
+        client.obuf = 0
+        self.partial_inputs.pop(client, None)
         drop_watches(client)
         if client.tracking is not None:
             self.tracking.disable(client)

@@ -147,6 +147,10 @@ class ReferenceParser:
         """Bytes received but not yet part of a finished request."""
         return len(self._buf) - self._pos
 
+    def held(self) -> int:
+        """The memory of the request being read: the bytes still unparsed and the arguments parsed."""
+        return self.buffered() + sum(map(len, self._args))
+
     def idle(self) -> bool:
         """Between requests with nothing buffered (not even a request half read)."""
         return self._mode == 0 and self._pos == len(self._buf)
@@ -265,6 +269,10 @@ class RequestReader:
 
     def buffered(self) -> int:
         return len(self._held) + self._slow.buffered()
+
+    def held(self) -> int:
+        """What a request being read holds (its parsed arguments too): client memory, as argv-mem."""
+        return len(self._held) + self._slow.held()
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         """Add bytes; return the requests now complete and a protocol error, if any."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 class Stats:
     __slots__ = (
         "total_connections_received", "total_commands_processed", "rejected_connections",
-        "expired_keys", "evicted_keys", "keyspace_hits", "keyspace_misses",
+        "expired_keys", "evicted_keys", "evicted_clients", "keyspace_hits", "keyspace_misses",
         "total_net_input_bytes", "total_net_output_bytes", "total_error_replies",
         "unexpected_error_replies", "dirty", "expired_stale_perc", "error_counts",
         "ops_samples", "last_sample_ms", "last_sample_commands", "rss",
@@ -25,6 +25,7 @@ class Stats:
         self.rejected_connections = 0
         self.expired_keys = 0
         self.evicted_keys = 0
+        self.evicted_clients = 0
         self.keyspace_hits = 0
         self.keyspace_misses = 0
         self.total_net_input_bytes = 0

@@ -129,3 +129,48 @@ def test_huge_random_draws_stop_at_the_hard_limit(command):
     client.call(create, "k", *members)
     effects = _effects_after(node, client, draw, "k", "-999999999")
     assert Close(client.conn, discard=True) in effects
+
+
+def test_unread_output_counts_in_used_memory_and_can_make_keys_go():
+    """maxmemory.tcl's 'eviction due to output buffers ..., client eviction: false'."""
+    node = make_node()
+    client, reader = CoreClient(node), CoreClient(node)
+    client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    for i in range(50):
+        client.call("SETRANGE", f"k{i}", "100000", "x")
+    before = int(dict(line.split(":", 1) for line in client.call("INFO", "memory").decode().split("\r\n")
+                      if ":" in line)["used_memory"])
+    client.call("CONFIG", "SET", "maxmemory", str(before + 1_000_000))
+    node.output_backlog(reader.conn, 16384 + 3_000_000, node.now)  # a reader 3 MB behind
+    client.call("PING")
+    assert client.call("DBSIZE") < 50
+
+
+def test_maxmemory_clients_evicts_the_client_furthest_behind():
+    node = make_node()
+    admin, slow, slower = CoreClient(node), CoreClient(node), CoreClient(node)
+    admin.call("CLIENT", "NO-EVICT", "on")
+    admin.call("CONFIG", "SET", "maxmemory-clients", "3mb")
+    node.output_backlog(admin.conn, 16384 + 2_900_000, node.now)  # the most behind, but no-evict
+    node.output_backlog(slow.conn, 16384 + 50_000, node.now)
+    node.output_backlog(slower.conn, 16384 + 200_000, node.now)  # over 3 MB in all: this one goes
+    effects = node.take_effects()
+    assert Close(slower.conn, discard=True) in effects and Close(admin.conn, discard=True) not in effects
+    assert slow.conn in node.clients
+    assert b"evicted_clients:1" in admin.call("INFO", "stats")
+
+
+def test_a_request_held_half_read_counts_as_client_memory():
+    """maxmemory.tcl's 'eviction due to input buffer of a dead client': 249 KB of a request that
+    never ends is the client's memory until it is closed."""
+    node = make_node()
+    admin, dead = CoreClient(node), CoreClient(node)
+    admin.call("CLIENT", "NO-EVICT", "on")
+    admin.call("CONFIG", "SET", "maxmemory-clients", "200kb")
+    partial = b"*250\r\n" + b"$1000\r\n" + b"x" * 1000 + b"\r\n"
+    dead.send_raw(partial * 1)
+    assert dead.conn in node.clients
+    for _ in range(248):
+        node.receive(dead.conn, b"$1000\r\n" + b"x" * 1000 + b"\r\n", node.now)
+    assert dead.conn not in node.clients
+    assert b"evicted_clients:1" in admin.call("INFO", "stats")
