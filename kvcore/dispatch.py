@@ -208,7 +208,7 @@ def call(node, client, cmd: Command, argv: list[bytes]):
     if tracking is not None:
         tracking.after_call(client, cmd, argv, outer)  # remember the keys a tracking client read
     if node.monitors and not cmd.flags._value_ & _UNMONITORED:
-        _feed_monitors(node, client, argv)
+        feed_monitors(node, client, argv)
     cmd.calls += 1
     stats.total_commands_processed += 1
     client.last_command = cmd.name if cmd.container is None else cmd.fullname
@@ -266,10 +266,12 @@ def count_error(node, error: Error) -> None:
     stats.error_counts[code] = stats.error_counts.get(code, 0) + 1
 
 
-def _feed_monitors(node, client, argv: list[bytes]) -> None:
+def feed_monitors(node, client, argv: list[bytes]) -> None:
+    """A command as MONITOR shows it; "lua" for one a script ran, as Redis shows its Lua client."""
     now = node.now
     quoted = " ".join(quote_repr(arg) for arg in argv)
-    line = "%d.%06d [%d %s] %s" % (now // 1000, (now % 1000) * 1000, client.db.index, client.addr, quoted)
+    source = "lua" if node.scripts.running else client.addr
+    line = "%d.%06d [%d %s] %s" % (now // 1000, (now % 1000) * 1000, client.db.index, source, quoted)
     for monitor in node.monitors:
         if monitor is not client:
             monitor.push(Simple(line))

@@ -180,7 +180,7 @@ class Functions:
             raise Error("ERR Can not execute a script with write flag using *_ro command.")
         lua = self._interpreter()
         return lua.run(caller, callback, name, (lua.table(keys), lua.table(args)),
-                       read_only or "no-writes" in flags, library.code, keys)
+                       read_only or "no-writes" in flags, library.code, keys, argv)
 
 
 def library_name(code: bytes) -> str:

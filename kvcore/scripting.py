@@ -203,15 +203,20 @@ class Lua:
         return self.runtime.table_from(items)
 
     def run(self, caller, function, name: str, args: tuple, read_only: bool, code: bytes = b"",
-            keys: list[bytes] = ()):
+            keys: list[bytes] = (), request: list[bytes] = ()):
         """Call a script's function for ``caller`` (its writes propagated as one group); the reply.
 
         The script's commands run as the caller (tracking and NOLOOP see it), with
         RESP2-shaped replies for Lua, and leave its database and output as they were.
         ``code``: the script's text, for an error whose line Lua lost (see `_error_text`);
-        ``keys``: the keys it declared, which a read inside it makes a tracking caller track.
+        ``keys``: the keys it declared, which a read inside it makes a tracking caller track;
+        ``request``: the EVAL or FCALL, which MONITOR shows before the commands it runs.
         """
         node = self.node
+        if node.monitors:
+            from kvcore.dispatch import feed_monitors
+
+            feed_monitors(node, caller, request)
         tracking = node.tracking
         if tracking is not None:
             tracking.script_keys = list(keys)
@@ -219,6 +224,7 @@ class Lua:
         caller.resp3, caller.out = False, []
         self.client = caller
         self.read_only = read_only
+        node.scripts.running += 1
         marker = node.begin_propagation_block()
         node.in_exec = True  # no background image in the middle of a script
         try:
@@ -228,6 +234,7 @@ class Lua:
             node.end_propagation_block(marker)
             caller.db, caller.resp3, caller.out = saved
             self.client = None
+            node.scripts.running -= 1
             if tracking is not None:
                 tracking.script_keys = None
         if not ok:
@@ -310,6 +317,7 @@ class Scripts:
         self._compiled: dict[str, object] = {}
         self._no_writes: set[str] = set()  # scripts whose shebang says flags=no-writes
         self._lua: Lua | None = None
+        self.running = 0  # scripts (EVAL or FCALL) running now: MONITOR names their commands' client "lua"
 
     def flush(self) -> None:
         """SCRIPT FLUSH: forget every script, and start a new interpreter."""
@@ -337,14 +345,16 @@ class Scripts:
                 self._no_writes.add(sha)
         return sha
 
-    def run(self, caller, sha: str, keys: list[bytes], args: list[bytes], read_only: bool):
-        """Run a cached script for ``caller``; the reply value."""
+    def run(self, caller, sha: str, keys: list[bytes], args: list[bytes], read_only: bool,
+            request: list[bytes] = ()):
+        """Run a cached script for ``caller``; the reply value (``request``: the EVAL, for MONITOR)."""
         function = self._compiled.get(sha)
         if function is None:
             raise Error(NOSCRIPT)
         lua = self._interpreter()
         lua.globals[b"__kv_set_args"](lua.table(keys), lua.table(args))
-        return lua.run(caller, function, sha, (), read_only or sha in self._no_writes, self.bodies[sha], keys)
+        return lua.run(caller, function, sha, (), read_only or sha in self._no_writes, self.bodies[sha], keys,
+                       request)
 
 
 SHEBANG_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")

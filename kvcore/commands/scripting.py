@@ -45,7 +45,7 @@ def _eval_keys(argv: list[bytes]) -> list[int]:
 def _eval(client, argv, read_only: bool):
     keys, args = keys_and_args(argv)
     scripts = client.node.scripts
-    return scripts.run(client, scripts.load(argv[1]), keys, args, read_only)
+    return scripts.run(client, scripts.load(argv[1]), keys, args, read_only, argv)
 
 
 def _evalsha(client, argv, read_only: bool):
@@ -53,7 +53,7 @@ def _evalsha(client, argv, read_only: bool):
     sha = argv[1].decode("latin-1").lower()
     if len(sha) != 40:
         raise Error("NOSCRIPT No matching script. Please use EVAL.")
-    return client.node.scripts.run(client, sha, keys, args, read_only)
+    return client.node.scripts.run(client, sha, keys, args, read_only, argv)
 
 
 @command("eval", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="2.6.0")

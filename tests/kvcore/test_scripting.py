@@ -294,3 +294,14 @@ def test_function_dump_and_restore_between_kvcore_and_redis(redis_port):
     finally:
         redis.call([b"FUNCTION", b"FLUSH"])
         redis.conn.close()
+
+
+def test_monitor_shows_the_script_then_its_commands_from_lua():
+    """introspection.tcl's 'MONITOR can log commands issued by the scripting engine'."""
+    node = make_node()
+    client, monitor = CoreClient(node), CoreClient(node)
+    assert monitor.call("MONITOR") == b"OK"
+    client.call("EVAL", "redis.call('set', KEYS[1], ARGV[1])", "1", "foo", "bar")
+    lines = [line.decode() for line in monitor.send_raw(b"")]
+    assert '"EVAL"' in lines[0] and "[0 127.0.0.1:" in lines[0]
+    assert lines[1].endswith('[0 lua] "set" "foo" "bar"')
