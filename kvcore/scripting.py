@@ -45,6 +45,9 @@ NO_ARGUMENTS = "ERR Please specify at least one argument for this redis lib call
 NOT_ALLOWED = "ERR This Redis command is not allowed from script"
 WRITE_IN_READ_ONLY = "ERR Write commands are not allowed from read-only scripts."
 NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+SCRIPT_STOPPED = ("ERR Script killed: it ran past busy-reply-threshold (lua-time-limit) without writing, "
+                  "and kvserver cannot serve SCRIPT KILL while a script runs")
+STEP_MS = 5  # what a million Lua instructions stand for, in ms of lua-time-limit
 
 # The library and sandbox, in Lua. redis.call and redis.pcall hand their
 # arguments to the Python side as one table (a script may pass thousands; a
@@ -53,7 +56,7 @@ NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
 # {err=...} table, which Redis's pcall catches as its text. The error handler is
 # Redis 7.0's __redis__err__handler, looking past the library's own frames.
 _PRELUDE = """
-local kv_call, kv_pcall, kv_random, kv_seed, kv_log, kv_sha1hex = ...
+local kv_call, kv_pcall, kv_random, kv_seed, kv_log, kv_sha1hex, kv_budget = ...
 local getinfo = debug.getinfo
 redis = {}
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
@@ -107,9 +110,13 @@ __kv_handler = function(err)
   if info then err.source = info.source; err.line = info.currentline end
   return err
 end
+local sethook = debug.sethook
+local function budget() kv_budget() end
 __kv_run = function(f, ...)
   local n, args = select('#', ...), {...}
+  sethook(budget, '', 1000000)  -- every million instructions: may the script go on?
   local ok, result = xpcall(function() return f(unpack(args, 1, n)) end, __kv_handler)
+  sethook()
   return ok, result
 end
 __kv_compile = function(body, chunk)
@@ -192,7 +199,7 @@ class Lua:
         self.prng = type(node.rng)(node.rng.getrandbits(64))  # math.random's own generator, seeded by the node
         LuaLibraries(self.runtime)  # cjson and bit, before the sandbox closes the globals
         self.runtime.execute(_PRELUDE, self._call, self._pcall, self._random, self._seed, self._log,
-                             lambda text: sha1hex(text).encode())
+                             lambda text: sha1hex(text).encode(), self._budget)
 
     def compile(self, code: bytes):
         """The function of a chunk of code, or None and the compiler's message."""
@@ -224,6 +231,8 @@ class Lua:
         caller.resp3, caller.out = False, []
         self.client = caller
         self.read_only = read_only
+        self.steps = 0
+        self.dirty_at_start = node.stats.dirty
         node.scripts.running += 1
         marker = node.begin_propagation_block()
         node.in_exec = True  # no background image in the middle of a script
@@ -288,6 +297,21 @@ class Lua:
         if type(reply) is Error:
             count_error(node, reply)  # errorstats count errors inside scripts, as Redis's
         return reply
+
+    def _budget(self, *_) -> None:
+        """The instruction-count hook (a million instructions a step): stop a script that ran past
+        busy-reply-threshold (lua-time-limit) and wrote nothing.
+
+        Redis serves other clients meanwhile and lets one send SCRIPT KILL; the core
+        cannot serve anyone while a script runs, so it ends such a script itself
+        rather than hang the server. The count stands for time (at about 200
+        million Lua instructions a second) so that the outcome is deterministic. A
+        script that wrote goes on, as Redis refuses to kill one (UNKILLABLE).
+        """
+        self.steps += 1
+        limit_ms = self.node.config.values["busy-reply-threshold"]
+        if limit_ms and self.steps * STEP_MS > limit_ms and self.node.stats.dirty == self.dirty_at_start:
+            raise CommandError(SCRIPT_STOPPED)
 
     def _random(self, low=None, high=None):
         """math.random as Lua 5.1 defines it."""

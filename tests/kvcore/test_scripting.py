@@ -305,3 +305,16 @@ def test_monitor_shows_the_script_then_its_commands_from_lua():
     lines = [line.decode() for line in monitor.send_raw(b"")]
     assert '"EVAL"' in lines[0] and "[0 127.0.0.1:" in lines[0]
     assert lines[1].endswith('[0 lua] "set" "foo" "bar"')
+
+
+def test_a_runaway_script_that_wrote_nothing_is_stopped_past_the_busy_threshold():
+    """The core cannot serve SCRIPT KILL while a script runs: it stops such a script itself
+    (deterministically, by instructions counted), rather than hang the server."""
+    client = CoreClient(make_node())
+    client.call("CONFIG", "SET", "busy-reply-threshold", "100")
+    reply = str(client.call("EVAL", "while true do end", "0"))
+    assert reply.startswith("ERR Script killed: it ran past busy-reply-threshold")
+    assert client.call("EVAL", "local i = 0; while i < 1000000 do i = i + 1 end; return i", "0") == 1000000
+    written = "redis.call('set', 'w', '1'); local i = 0; while i < 20000000 do i = i + 1 end; return i"
+    assert client.call("EVAL", written, "0") == 20000000  # a script that wrote runs to its end, as Redis's
+    assert client.call("PING") == b"PONG"
