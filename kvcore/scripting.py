@@ -172,6 +172,16 @@ def keys_and_args(argv: list[bytes], numkeys_error: str = errors.NOT_INTEGER) ->
     return argv[3 : 3 + numkeys], argv[3 + numkeys :]
 
 
+def refuse_when_out_of_memory(node, flags) -> None:
+    """A script or function declared with flags that may write (neither no-writes nor allow-oom)
+    is refused before it runs while memory is over maxmemory, as Redis 7.0 refuses it."""
+    limit = node.config.values["maxmemory"]
+    if "no-writes" in flags or "allow-oom" in flags or not limit:
+        return
+    if node.evictor.used() > limit:
+        raise Error(errors.OOM)
+
+
 class CommandError(Exception):
     """A command's error reply, raised through the script by redis.call."""
 
@@ -210,14 +220,16 @@ class Lua:
         return self.runtime.table_from(items)
 
     def run(self, caller, function, name: str, args: tuple, read_only: bool, code: bytes = b"",
-            keys: list[bytes] = (), request: list[bytes] = ()):
+            keys: list[bytes] = (), request: list[bytes] = (), allow_oom: bool = False):
         """Call a script's function for ``caller`` (its writes propagated as one group); the reply.
 
         The script's commands run as the caller (tracking and NOLOOP see it), with
         RESP2-shaped replies for Lua, and leave its database and output as they were.
         ``code``: the script's text, for an error whose line Lua lost (see `_error_text`);
         ``keys``: the keys it declared, which a read inside it makes a tracking caller track;
-        ``request``: the EVAL or FCALL, which MONITOR shows before the commands it runs.
+        ``request``: the EVAL or FCALL, which MONITOR shows before the commands it runs;
+        ``allow_oom``: its first write may come while memory is over maxmemory (else refused,
+        as Redis's scriptVerifyOOM: a script cannot be stopped after it wrote).
         """
         node = self.node
         if node.monitors:
@@ -233,6 +245,8 @@ class Lua:
         self.read_only = read_only
         self.steps = 0
         self.dirty_at_start = node.stats.dirty
+        limit = node.config.values["maxmemory"]
+        self.oom_at_start = not allow_oom and bool(limit) and node.evictor.used() > limit
         node.scripts.running += 1
         marker = node.begin_propagation_block()
         node.in_exec = True  # no background image in the middle of a script
@@ -289,6 +303,8 @@ class Lua:
             return Error(NOT_ALLOWED)
         if self.read_only and cmd.flags & Flag.WRITE:
             return Error(WRITE_IN_READ_ONLY)
+        if self.oom_at_start and cmd.flags & Flag.DENYOOM and node.stats.dirty == self.dirty_at_start:
+            return Error(errors.OOM)
         client = self.client
         reply = call(node, client, cmd, argv)
         if reply is NO_REPLY:  # a handler that replied itself: read what it queued
@@ -339,7 +355,7 @@ class Scripts:
         self.node = node
         self.bodies: dict[str, bytes] = {}  # sha1 -> body, as SCRIPT LOAD / EVAL cached it
         self._compiled: dict[str, object] = {}
-        self._no_writes: set[str] = set()  # scripts whose shebang says flags=no-writes
+        self._flags: dict[str, list[str]] = {}  # the shebang flags of scripts that have a shebang
         self._lua: Lua | None = None
         self.running = 0  # scripts (EVAL or FCALL) running now: MONITOR names their commands' client "lua"
 
@@ -347,7 +363,7 @@ class Scripts:
         """SCRIPT FLUSH: forget every script, and start a new interpreter."""
         self.bodies = {}
         self._compiled = {}
-        self._no_writes = set()
+        self._flags = {}
         self._lua = None
 
     def _interpreter(self) -> Lua:
@@ -365,8 +381,8 @@ class Scripts:
                 raise Error("ERR Error compiling script (new function): " + problem)
             self._compiled[sha] = function
             self.bodies[sha] = body
-            if "no-writes" in flags:
-                self._no_writes.add(sha)
+            if body.startswith(b"#!"):
+                self._flags[sha] = flags
         return sha
 
     def run(self, caller, sha: str, keys: list[bytes], args: list[bytes], read_only: bool,
@@ -375,10 +391,13 @@ class Scripts:
         function = self._compiled.get(sha)
         if function is None:
             raise Error(NOSCRIPT)
+        flags = self._flags.get(sha)
+        if flags is not None:  # a shebang: the flags say it all before it runs, as Redis 7.0's
+            refuse_when_out_of_memory(self.node, flags)
         lua = self._interpreter()
         lua.globals[b"__kv_set_args"](lua.table(keys), lua.table(args))
-        return lua.run(caller, function, sha, (), read_only or sha in self._no_writes, self.bodies[sha], keys,
-                       request)
+        return lua.run(caller, function, sha, (), read_only or "no-writes" in (flags or ()), self.bodies[sha],
+                       keys, request, allow_oom=flags is not None)
 
 
 SHEBANG_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")

@@ -85,6 +85,17 @@ SCENARIOS = {
         script("#!python\nreturn 1", "0"),
         script("#!lua name=x\nreturn 1", "0"),
     ],
+    "out_of_memory": [  # under maxmemory 1 and noeviction: writes in scripts as Redis refuses them
+        [b"SET", b"a", b"1"],
+        [b"CONFIG", b"SET", b"maxmemory", b"1"],
+        script("return redis.call('set', 'x', 'y')", "0"),
+        script("return redis.call('get', 'a')", "0"),
+        script("return redis.pcall('set', 'x', 'y')", "0"),
+        script("#!lua\nreturn redis.call('set', 'x', 'y')", "0"),
+        script("#!lua flags=allow-oom\nreturn redis.call('set', 'x', 'y')", "0"),
+        script("#!lua flags=no-writes\nreturn redis.call('get', 'a')", "0"),
+        [b"CONFIG", b"SET", b"maxmemory", b"0"],
+    ],
     "numkeys_and_the_cache": [
         script("return 1", "-1"),
         script("return 1", "3", "a"),
@@ -198,6 +209,7 @@ def test_scenario_matches_redis(name, redis_port):
         for argv in SCENARIOS[name]:
             assert _comparable(core.call(argv), argv) == _comparable(redis.call(argv), argv), argv
     finally:
+        redis.call([b"CONFIG", b"SET", b"maxmemory", b"0"])
         redis.call([b"FLUSHALL"])
         redis.conn.close()
 
