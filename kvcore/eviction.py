@@ -49,8 +49,8 @@ def value_bytes(value) -> int:
 
 
 def used_memory(node) -> int:
-    """``used_memory``: the empty server, every database's modelled keys, and the output the
-    clients have not read (Redis counts its reply buffers too: they can make keys go)."""
+    """``used_memory``: the empty server, every database's modelled keys, and what the clients
+    hold (unread output, half-sent requests: Redis counts them too, and they can make keys go)."""
     return BASE_BYTES + sum(db.used for db in node.dbs) + node.client_memory()
 
 

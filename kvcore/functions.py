@@ -71,13 +71,9 @@ class Functions:
         self._lua: Lua | None = None
         self._registering: Library | None = None
 
-    @property
-    def functions(self) -> dict[str, Library]:
-        """Each function's name (lower-cased: names are case-blind, as Redis's) and its library."""
-        return {name.lower(): library for library in self.libraries.values() for name in library.functions}
-
     def find(self, name: str) -> tuple[Library, str] | None:
-        """The library of a function and the name it was registered with."""
+        """The library of a function and the name it was registered with (names are case-blind,
+        as Redis's)."""
         wanted = name.lower()
         for library in self.libraries.values():
             for registered in library.functions:

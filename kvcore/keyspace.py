@@ -94,7 +94,6 @@ class Database:
         self.sizes: dict[bytes, int] = {}  # modelled bytes of each collection, as last counted
         self._stale: dict[bytes, None] = {}  # collections changed in place since they were counted
         self.clock: dict[bytes, int] | None = None  # per-key LRU/LFU data while a policy needs it
-        self.on_access = None  # Evictor.lru_access / lfu_access while `clock` is kept
 
     def __len__(self) -> int:
         return len(self.data)
@@ -116,7 +115,6 @@ class Database:
 
     def count_accesses(self, on_access) -> None:
         """Start (a function of db and key) or stop (None) counting accesses (kvcore.eviction)."""
-        self.on_access = on_access
         self.clock = {} if on_access is not None else None
         if on_access is None:
             self.__dict__.pop("get", None)

@@ -41,6 +41,7 @@ from kvcore.snapshots import Snapshots
 from kvcore.stats import Stats
 
 VERSION = "7.0.15"
+OUTPUT_LIMIT_CLOSE = "scheduled to be closed ASAP for overcoming of output buffer limits."
 _NOT_WRITES = (b"#", b"*2\r\n$6\r\nSELECT\r\n")  # log records that are no write: annotations, SELECT
 
 
@@ -230,7 +231,7 @@ class Node:
         self.client_output += counted(size) - counted(client.obuf)
         client.obuf = size
         if self.output_limits.exceeded(client, size):
-            self._drop(client, "scheduled to be closed ASAP for overcoming of output buffer limits.")
+            self._drop(client, OUTPUT_LIMIT_CLOSE)
         elif self.config.values["maxmemory-clients"]:
             self._evict_clients()
 
@@ -435,7 +436,7 @@ class Node:
                     client.out = []
                     if limit and client.obuf + len(data) >= limit and not client.closing \
                             and self.output_limits.exceeded(client, client.obuf + len(data)):
-                        self._drop(client, "scheduled to be closed ASAP for overcoming of output buffer limits.")
+                        self._drop(client, OUTPUT_LIMIT_CLOSE)
                         continue
                     sent += len(data)
                     sends.append((client.conn, data))

@@ -3,7 +3,8 @@
 As in redis-server 7.0: a script body is compiled once (as ``@user_script``)
 and cached by its SHA1; it runs with ``KEYS`` and ``ARGV`` set, and
 ``redis.call`` / ``redis.pcall`` run commands through the same dispatcher as
-clients (with the caller's database, as a client of its own, never blocking).
+clients (as the calling client, its database and output put back afterwards,
+never blocking).
 Replies turn into Lua values and back by Redis's rules (nil bulk is false, a
 status is ``{ok=...}``, an error ``{err=...}``, a Lua number an integer). A
 script's writes are propagated as the commands it ran, wrapped in MULTI/EXEC
@@ -50,10 +51,10 @@ SCRIPT_STOPPED = ("ERR Script killed: it ran past busy-reply-threshold (lua-time
 STEP_MS = 5  # what a million Lua instructions stand for, in ms of lua-time-limit
 
 # The library and sandbox, in Lua. redis.call and redis.pcall hand their
-# arguments to the Python side as one table (a script may pass thousands; a
-# Python function called directly takes fewer than 8,000 and a coroutine
-# trampoline as many). A command's error is raised as Redis raises it, an
-# {err=...} table, which Redis's pcall catches as its text. The error handler is
+# arguments to the Python side as one table (a script may pass thousands: a
+# Python function called directly takes fewer than 8,000). A command's error is
+# raised as Redis raises it, an {err=...} table, which Redis's pcall catches as
+# its text. The error handler is
 # Redis 7.0's __redis__err__handler, looking past the library's own frames.
 _PRELUDE = """
 local kv_call, kv_pcall, kv_random, kv_seed, kv_log, kv_sha1hex, kv_budget = ...
@@ -206,6 +207,9 @@ class Lua:
         self.globals = self.runtime.globals()
         self.client = None  # the caller, while its script runs
         self.read_only = False
+        self.steps = 0  # million-instruction steps of the running script (`_budget`)
+        self.dirty_at_start = 0  # stats.dirty as it started: whether it has written
+        self.oom_at_start = False  # memory was over maxmemory as it started (`_command`)
         self.prng = type(node.rng)(node.rng.getrandbits(64))  # math.random's own generator, seeded by the node
         LuaLibraries(self.runtime)  # cjson and bit, before the sandbox closes the globals
         self.runtime.execute(_PRELUDE, self._call, self._pcall, self._random, self._seed, self._log,
@@ -307,8 +311,8 @@ class Lua:
             return Error(errors.OOM)
         client = self.client
         reply = call(node, client, cmd, argv)
-        if reply is NO_REPLY:  # a handler that replied itself: read what it queued
-            reply = _parse_resp2(b"".join(client.out))
+        if reply is NO_REPLY:  # a handler that replied itself: read what it queued (nothing: a nil)
+            reply = _parse_resp2(b"".join(client.out)) if client.out else None
             client.out = []
         if type(reply) is Error:
             count_error(node, reply)  # errorstats count errors inside scripts, as Redis's

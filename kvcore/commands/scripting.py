@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kvcore.commands.args import parse_int
 from kvcore.commands.connection import subcommand_syntax_error
+from kvcore.commands.sets import numkeys_positions
 from kvcore.commands.table import Flag, Registry
 from kvcore.functions import library_name
 from kvcore.reply import OK, Error, Map, SetReply, Simple
@@ -34,12 +34,7 @@ SCRIPT_HELP = [
 ]
 
 
-def _eval_keys(argv: list[bytes]) -> list[int]:
-    try:
-        numkeys = parse_int(argv[2])
-    except (Error, IndexError):
-        return []
-    return list(range(3, min(3 + max(numkeys, 0), len(argv))))
+_eval_keys = numkeys_positions(2)  # the keys after numkeys, as EVAL's and FCALL's key spec
 
 
 def _eval(client, argv, read_only: bool):
@@ -272,7 +267,8 @@ def function_list(client, argv):
 def function_stats(client, argv):
     """FUNCTION STATS"""
     functions = client.node.functions
-    counts = Map([(b"libraries_count", len(functions.libraries)), (b"functions_count", len(functions.functions))])
+    count = sum(len(library.functions) for library in functions.libraries.values())
+    counts = Map([(b"libraries_count", len(functions.libraries)), (b"functions_count", count)])
     return Map([(b"running_script", None), (b"engines", Map([(b"LUA", counts)]))])
 
 
