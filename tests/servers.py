@@ -9,15 +9,42 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import pytest
 
+_PORTS_FROM, _PORTS_TO = 20000, 32768  # below Linux's ephemeral range: no client socket takes one
+_ports_given: set[int] = set()
+_ports_lock = threading.Lock()
+
 
 def free_port() -> int:
+    """A loopback port no earlier call handed out, free now.
+
+    The kernel's port 0 would do for one server at a time, but tests start many
+    at once: it may hand a just-closed port to two of them, and the client of
+    one then talks to the other (and a test stops a server still starting up).
+    The first port tried depends on the pid, so two test runs rarely meet.
+    """
+    span = _PORTS_TO - _PORTS_FROM
+    with _ports_lock:
+        start = os.getpid() * 97 % span
+        for step in range(span):
+            port = _PORTS_FROM + (start + step) % span
+            if port not in _ports_given and _bindable(port):
+                _ports_given.add(port)
+                return port
+    raise RuntimeError("no free loopback port left")
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout_s: float = 15.0) -> None:
