@@ -241,7 +241,9 @@ class Server:
 
     # -- effects -----------------------------------------------------------
     def schedule_drain(self) -> None:
+        """Drain after this loop iteration's inputs; they are given the time read now (`data_received`)."""
         if not self.drain_pending:
+            self.now = now_ms()
             self.drain_pending = True
             self.loop.call_soon(self.drain)
 

@@ -9,6 +9,7 @@ import re
 import secrets
 import select
 import shutil
+import socket
 import subprocess
 import time
 
@@ -113,6 +114,23 @@ def test_redis_cli_one_shot(port):
     assert cli(port, "GET", "cli:k").stdout == b"hello world\n"
     assert cli(port, "GET", "cli:none").stdout == b"\n"
     assert cli(port, "INCR", "cli:k").stdout == b"ERR value is not an integer or out of range\n\n"
+
+
+def test_a_new_connection_after_an_idle_spell_gets_the_time_of_now(port):
+    """A client that connects and sends at once, after the server idled: the server's
+    clock for its request is the present one (a stale one expired a fresh key at once
+    and showed a negative age)."""
+    assert resp2(port).ping()
+    time.sleep(2.2)
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(encode("SET", "idle:k", "v", "PX", "2000") + encode("PTTL", "idle:k") + encode("CLIENT", "INFO"))
+        replies = b""
+        while replies.count(b"\r\n") < 3:
+            replies += sock.recv(65536)
+    ok, pttl, info = replies.split(b"\r\n", 2)
+    assert ok == b"+OK"
+    assert 1000 < int(pttl[1:]) <= 2000
+    assert re.search(rb" age=0 idle=0 ", info)
 
 
 @needs_redis_tools
