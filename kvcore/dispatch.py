@@ -88,6 +88,7 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
             or client.patterns
             or client.shard_channels
             or node.write_gate is not None
+            or node.paused
             or node.monitors
             or node.tracking_clients
         ):
@@ -157,6 +158,9 @@ def execute(node, client, argv: list[bytes]) -> None:
             client.multi_error = True
         cmd.rejected_calls += 1
         _reply_error(node, client, refusal)
+        return
+    if node.paused and node.pause.holds(client, cmd, argv):
+        node.pause.hold(client, argv)
         return
     if client.multi is not None and argv[0].lower() not in _MULTI_CONTROL:
         if cmd.flags._value_ & _NO_MULTI:

@@ -151,7 +151,7 @@ class Evictor:
         node = self.node
         config = node.config.values
         limit = config["maxmemory"]
-        if not limit or (node.is_replica and config["replica-ignore-maxmemory"]):
+        if not limit or node.paused or (node.is_replica and config["replica-ignore-maxmemory"]):
             return True
         used = self.used()
         if used <= limit:

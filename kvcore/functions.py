@@ -81,6 +81,14 @@ class Functions:
                     return library, registered
         return None
 
+    def declared_flags(self, name: bytes) -> list[str] | None:
+        """The flags a function was registered with; None for an unknown one."""
+        found = self.find(name.decode("utf-8", "replace"))
+        if found is None:
+            return None
+        library, registered = found
+        return library.functions[registered][1]
+
     def _interpreter(self) -> Lua:
         if self._lua is None:
             self._lua = Lua(self.node, "user_function")

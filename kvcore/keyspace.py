@@ -428,7 +428,7 @@ class Database:
         node = self.node
         if node.loading:
             return False  # nothing expires while loading (Redis's keyIsExpired)
-        if node.is_replica:
+        if node.is_replica or node.paused:  # a paused server keeps its dataset still (kvcore.pause)
             return True
         self.delete(key)
         if node.tracking is not None:  # no client changed it: NOLOOP BCAST clients hear of it too

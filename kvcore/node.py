@@ -33,6 +33,7 @@ from kvcore.functions import Functions
 from kvcore.keyspace import Database, drop_watches
 from kvcore.latency import LatencyMonitor
 from kvcore.output_limits import OutputLimits, counted
+from kvcore.pause import Pause
 from kvcore.protocol import Limits
 from kvcore.replication import ReplicationStream
 from kvcore.reply import Error
@@ -97,8 +98,8 @@ class Node:
         self.pubsub_shard_channels: dict[bytes, dict[Client, None]] = {}
         self.tracking = None  # kvcore.tracking.Tracking, from the first CLIENT TRACKING ON
         self.tracking_clients = 0  # clients with tracking on
-        self.paused_until = 0
-        self.pause_writes_only = False  # CLIENT PAUSE WRITE (else ALL)
+        self.pause = Pause(self)  # CLIENT PAUSE
+        self.paused = False  # a pause is on: every request takes the dispatcher's checked path
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE
         self.cron_paused = False  # DEBUG PAUSE-CRON
         self.latency = LatencyMonitor()  # LATENCY LATEST/HISTORY: events over latency-monitor-threshold
@@ -176,6 +177,8 @@ class Node:
         stats.total_net_input_bytes += len(data)
         stats.total_reads_processed += 1
         client.last_ms = now
+        if self.paused:
+            self.pause.check(now)
         reader = client.reader
         requests, error = reader.feed(data)
         if client.blocked is not None or client.pending:
@@ -278,9 +281,11 @@ class Node:
         if rss is not None:
             self.stats.rss = rss
         self._sample_ops()
+        if self.paused:
+            self.pause.check(now)
         budget = 25 * self.config["active-expire-effort"] * 10
         for db in self.dbs:
-            if db.expires and self.active_expire_enabled:
+            if db.expires and self.active_expire_enabled and not self.paused:
                 db.active_expire(budget)
         self._close_idle_clients()
         if self.tracking_clients:

@@ -305,7 +305,7 @@ class Lua:
             return Error(WRONG_ARITY if cmd.text.startswith("ERR wrong number") else UNKNOWN_COMMAND)
         if cmd.flags & Flag.NOSCRIPT:
             return Error(NOT_ALLOWED)
-        if self.read_only and cmd.flags & Flag.WRITE:
+        if self.read_only and cmd.flags & (Flag.WRITE | Flag.MAY_REPLICATE):  # as Redis 7.0: may-replicate too
             return Error(WRITE_IN_READ_ONLY)
         if self.oom_at_start and cmd.flags & Flag.DENYOOM and node.stats.dirty == self.dirty_at_start:
             return Error(errors.OOM)
@@ -388,6 +388,19 @@ class Scripts:
             if body.startswith(b"#!"):
                 self._flags[sha] = flags
         return sha
+
+    def declared_flags(self, script: bytes, is_sha: bool) -> list[str] | None:
+        """The flags a script's shebang declares (EVAL's body, or EVALSHA's cached SHA1);
+        None when it has no shebang or is unknown: it may do anything."""
+        if is_sha:
+            return self._flags.get(script.decode("latin-1").lower()) if len(script) == 40 else None
+        flags = self._flags.get(sha1hex(script))
+        if flags is not None or not script.startswith(b"#!"):
+            return flags
+        try:
+            return _shebang(script)[1]
+        except Error:
+            return None
 
     def run(self, caller, sha: str, keys: list[bytes], args: list[bytes], read_only: bool,
             request: list[bytes] = ()):

@@ -5,8 +5,7 @@ protocol version, selected database, name, authentication, reply mode, and on
 other connections through CLIENT KILL and CLIENT UNBLOCK. There are no ACL
 users besides ``default``, whose password is ``requirepass`` (none: any
 password works for ``AUTH default <pass>``, as Redis's ``nopass`` user).
-CLIENT PAUSE records the pause on the node (``paused_until``,
-``pause_writes_only``); holding the paused clients' commands is the node's job.
+CLIENT PAUSE and UNPAUSE start and end the node's pause (`kvcore.pause`).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from kvcore.client import ReplyMode
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY, count_error
+from kvcore.pause import PausedCommand
 from kvcore.reply import OK, PONG, Error, Map, SetReply, Simple, Verbatim
 from kvcore.tracking import overlap, tracking_of
 
@@ -457,17 +457,14 @@ def client_pause(client, argv):
     timeout_ms = parse_int(argv[2], TIMEOUT_NOT_INTEGER)
     if timeout_ms < 0:
         raise Error(errors.TIMEOUT_NEGATIVE)
-    node = client.node
-    node.paused_until = node.now + timeout_ms
-    node.pause_writes_only = mode == b"write"
+    client.node.pause.start(client.node.now + timeout_ms, mode == b"write")
     return OK
 
 
 @command("unpause", 2, CLIENT_ADMIN, parent=CLIENT, since="6.2.0")
 def client_unpause(client, argv):
     """CLIENT UNPAUSE"""
-    client.node.paused_until = 0
-    client.node.pause_writes_only = False
+    client.node.pause.end()
     return OK
 
 
@@ -480,7 +477,7 @@ def client_unblock(client, argv):
     if reason not in (b"timeout", b"error"):
         raise Error(UNBLOCK_REASON)
     target = client.node.find_client(parse_int(argv[2]))
-    if target is None or target.blocked is None:
+    if target is None or target.blocked is None or type(target.blocked) is PausedCommand:
         return 0
     reply = Error(UNBLOCKED) if reason == b"error" else target.blocked.timeout_reply
     client.node.blocking.wake(target, reply)

@@ -89,7 +89,7 @@ def _keep_partial(db, key: bytes, value: bytes, sketch: HLL) -> None:
         db.mark_raw(key)
 
 
-@command("pfcount", -2, Flag.READONLY, (1, -1, 1), since="2.8.9")
+@command("pfcount", -2, Flag.READONLY | Flag.MAY_REPLICATE, (1, -1, 1), since="2.8.9")
 def pfcount(client, argv):
     """PFCOUNT key [key ...]"""
     if len(argv) > 2:

@@ -13,6 +13,7 @@ REGISTRY = Registry("scripting")
 command = REGISTRY.command
 
 EVAL_FLAGS = Flag.NOSCRIPT | Flag.SKIP_MONITOR | Flag.MAY_REPLICATE | Flag.NO_MANDATORY_KEYS | Flag.STALE
+RO_FLAGS = (EVAL_FLAGS & ~Flag.MAY_REPLICATE) | Flag.READONLY  # EVAL_RO, EVALSHA_RO, FCALL_RO
 SCRIPT_HELP = [
     "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "DEBUG (YES|SYNC|NO)",
@@ -57,7 +58,7 @@ def eval_(client, argv):
     return _eval(client, argv, read_only=False)
 
 
-@command("eval_ro", -3, EVAL_FLAGS | Flag.READONLY, keys_fn=_eval_keys, since="7.0.0")
+@command("eval_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0")
 def eval_ro(client, argv):
     """EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]"""
     return _eval(client, argv, read_only=True)
@@ -69,7 +70,7 @@ def evalsha(client, argv):
     return _evalsha(client, argv, read_only=False)
 
 
-@command("evalsha_ro", -3, EVAL_FLAGS | Flag.READONLY, keys_fn=_eval_keys, since="7.0.0")
+@command("evalsha_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0")
 def evalsha_ro(client, argv):
     """EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]"""
     return _evalsha(client, argv, read_only=True)
@@ -180,7 +181,7 @@ def fcall(client, argv):
     return _fcall(client, argv, read_only=False)
 
 
-@command("fcall_ro", -3, EVAL_FLAGS | Flag.READONLY, keys_fn=_eval_keys, since="7.0.0")
+@command("fcall_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0")
 def fcall_ro(client, argv):
     """FCALL_RO function numkeys [key [key ...]] [arg [arg ...]]"""
     return _fcall(client, argv, read_only=True)

@@ -317,16 +317,6 @@ def test_client_reply_skip_skips_errors_too(c):
     assert replies == [b"PONG"]
 
 
-def test_client_pause_and_unpause(node, c):
-    node.now = 1_000_000
-    assert c.call("CLIENT", "PAUSE", "500", "WRITE") == b"OK"
-    assert (node.paused_until, node.pause_writes_only) == (1_000_500, True)
-    assert c.call("CLIENT", "PAUSE", "100") == b"OK"
-    assert (node.paused_until, node.pause_writes_only) == (1_000_100, False)
-    assert c.call("CLIENT", "UNPAUSE") == b"OK"
-    assert node.paused_until == 0
-
-
 def _block(node, conn: int) -> None:
     node.blocking.block(node.clients[conn], [b"k"], 0, lambda client, key: False, NULL_ARRAY)
 
