@@ -221,7 +221,9 @@ def function_delete(client, argv):
 @command("flush", -2, Flag.NOSCRIPT | Flag.WRITE, parent=FUNCTION, since="7.0.0")
 def function_flush(client, argv):
     """FUNCTION FLUSH [ASYNC | SYNC]"""
-    if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"async", b"sync")):
+    if len(argv) > 3:
+        raise subcommand_syntax_error(argv)
+    if len(argv) == 3 and argv[2].lower() not in (b"async", b"sync"):
         raise Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
     client.node.functions.flush()
     _changed(client)

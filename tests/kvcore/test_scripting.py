@@ -167,6 +167,7 @@ SCENARIOS["functions"] = [
     [b"FUNCTION", b"STATS"],
     [b"FUNCTION", b"KILL"],
     [b"FUNCTION", b"FLUSH", b"bad"],
+    [b"FUNCTION", b"FLUSH", b"SYNC", b"extra"],
     [b"FUNCTION", b"RESTORE", b"garbage"],
     [b"FUNCTION", b"FLUSH", b"ASYNC"],
     [b"FUNCTION", b"LIST"],
