@@ -106,6 +106,7 @@ class Node:
         self.command_usec = 0  # the time the running command took, when it took any (kvcore.latency)
         self.skip_checksum_validation = False  # DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE skips the CRC-64
         self.shutdown_requested = None
+        self.shutdown_asap = False  # a signal asked for a shutdown: the cron makes it
         self.loading = False  # replaying a log or snapshot: no expiry, no propagation (kvcore.aof)
         self._effects: list = []
         self._log_records: list[bytes] = []
@@ -281,6 +282,8 @@ class Node:
         if rss is not None:
             self.stats.rss = rss
         self._sample_ops()
+        if self.shutdown_asap:
+            self.snapshots.shutdown_if_asked()
         if self.paused:
             self.pause.check(now)
         budget = 25 * self.config["active-expire-effort"] * 10

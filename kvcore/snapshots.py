@@ -179,10 +179,21 @@ class Snapshots:
         self._start(background=False, purpose=FLUSHED)
 
     def shutdown_on_signal(self, now: int) -> None:
-        """SIGTERM/SIGINT: as SHUTDOWN with no options and no client."""
-        self.node.now = now
-        self.node.shutdown_requested = []
-        self.shutdown(None)
+        """SIGTERM/SIGINT: as SHUTDOWN with no options and no client, made by the cron as
+        Redis's shutdown_asap: DEBUG PAUSE-CRON puts it off, SHUTDOWN ABORT cancels it."""
+        node = self.node
+        node.now = now
+        node.shutdown_asap = True
+        if not node.cron_paused:
+            self.shutdown_if_asked()
+
+    def shutdown_if_asked(self) -> None:
+        """The cron's part: the shutdown a signal asked for, if it is still asked for."""
+        node = self.node
+        if node.shutdown_asap:
+            node.shutdown_asap = False
+            node.shutdown_requested = []
+            self.shutdown(None)
 
     def debug_reload(self, client, argv: list[bytes]) -> None:
         """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save (unless NOSAVE), then load the file back,

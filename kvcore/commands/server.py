@@ -332,9 +332,13 @@ def shutdown(client, argv):
         raise Error(errors.SYNTAX)
     if (b"abort" in options and len(options) > 1) or (b"save" in options and b"nosave" in options):
         raise Error(errors.SYNTAX)
-    if b"abort" in options:
-        raise Error("ERR No shutdown in progress.")
     node = client.node
+    if b"abort" in options:
+        if not node.shutdown_asap:
+            raise Error("ERR No shutdown in progress.")
+        node.shutdown_asap = False  # a signal's shutdown the cron has not made yet
+        node.emit(LogMessage("notice", "Shutdown manually aborted."))
+        return OK
     node.shutdown_requested = [option.decode() for option in options]  # what persistence will honour
     node.snapshots.shutdown(client)  # saves first when asked or scheduled, then emits Shutdown
     return NO_REPLY

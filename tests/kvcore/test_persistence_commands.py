@@ -343,6 +343,32 @@ def test_a_signal_saves_like_shutdown(node, runtime, c):
     assert runtime.others == [Shutdown(0)]
 
 
+def test_a_signal_while_the_cron_is_paused_waits_for_it_and_shutdown_abort_cancels_it(node, runtime, c):
+    assert text(c.call("SHUTDOWN", "ABORT")) == "ERR No shutdown in progress."
+    c.call("DEBUG", "PAUSE-CRON", "1")
+    node.snapshots.shutdown_on_signal(T0 + 10)
+    node.tick(T0 + 200)
+    c._deliver(node.take_effects())
+    assert runtime.snapshots == [] and runtime.others == []
+    assert c.call("SHUTDOWN", "ABORT") == b"OK"
+    assert LogMessage("notice", "Shutdown manually aborted.") in runtime.others
+    c.call("DEBUG", "PAUSE-CRON", "0")
+    node.tick(T0 + 300)
+    c._deliver(node.take_effects())
+    assert runtime.snapshots == [] and c.call("PING") == b"PONG"
+    assert text(c.call("SHUTDOWN", "ABORT")) == "ERR No shutdown in progress."
+
+
+def test_a_signal_while_the_cron_is_paused_shuts_down_once_it_runs_again(node, runtime, c):
+    c.call("DEBUG", "PAUSE-CRON", "1")
+    node.snapshots.shutdown_on_signal(T0 + 10)
+    c.call("DEBUG", "PAUSE-CRON", "0")
+    node.tick(T0 + 100)
+    c._deliver(node.take_effects())
+    runtime.finish(c)
+    assert runtime.others == [Shutdown(0)]
+
+
 # -- DEBUG RELOAD, loading, INFO ----------------------------------------------------------------
 
 
