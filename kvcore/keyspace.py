@@ -185,6 +185,8 @@ class Database:
         else:
             if not keep_ttl and self.expires:
                 self.expires.pop(key, None)
+            if node.blocking.waiting:
+                self._stream_gone(key, old)
             data[key] = value
             self._used -= len(old) if type(old) is bytes else self.sizes.pop(key, 0)
             self._used += len(value) if type(value) is bytes else self._sized(key, value)
@@ -197,6 +199,12 @@ class Database:
             self.touch(key)
         if node.tracking is not None:  # client-side caching (kvcore.tracking)
             node.tracking.modified(key)
+
+    def _stream_gone(self, key: bytes, old) -> None:
+        """A stream was deleted or overwritten: readers blocked in its groups must hear of it
+        (Redis 7.0's signalDeletedKeyAsReady)."""
+        if type(old) is not bytes and old.TYPE == "stream":
+            self.node.blocking.signal(self.index, key)
 
     def added(self, key: bytes) -> None:
         """A key was created (Redis's dbAdd): clients blocked on it may be served, and a
@@ -281,10 +289,17 @@ class Database:
         if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
             self.node.tracking.modified(key)
 
+    def resized(self, key: bytes) -> None:
+        """A value's weight changed with nothing a client reads of it (a stream's consumer groups
+        after XREADGROUP): recount it, and touch no WATCH or cache."""
+        self._stale[key] = None
+
     def delete(self, key: bytes) -> bool:
         old = self.data.pop(key, None)
         if old is None:
             return False
+        if self.node.blocking.waiting:
+            self._stream_gone(key, old)
         self._used -= KEY_BYTES + len(key) + (len(old) if type(old) is bytes else self.sizes.pop(key, 0))
         if self.clock is not None:
             self.clock.pop(key, None)
