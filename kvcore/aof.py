@@ -327,7 +327,7 @@ def _replay(node, data: bytes, filename: str, load_truncated: bool, rdb_loader) 
                 cmd = _lookup(table, argv)
                 if cmd is None:
                     break  # the exact reader below reports it
-                if not cmd.subcommands:
+                if cmd.container is None:  # a subcommand depends on argv[1] too
                     known[argv[0]] = cmd
             if cmd is multi:
                 before_multi = valid_up_to

@@ -9,9 +9,11 @@ group, or the key, goes (Redis 7.0's ``-NOGROUP`` and ``-UNBLOCKED``). Where a
 client may not block (MULTI, scripts) BLOCK reads as a timeout at once.
 
 XREADGROUP is never logged itself. It changes group state, and logs what
-replays that change: an ``XCLAIM ... FORCE JUSTID LASTID`` per entry it put
-in the PEL and an ``XGROUP SETID ... ENTRIESREAD`` for the group's new
-position, as Redis propagates them.
+replays that change as Redis 7.0 does: an ``XCLAIM ... FORCE JUSTID LASTID``
+per entry it put in the PEL; with NOACK, which puts none, an ``XGROUP
+CREATECONSUMER`` for a consumer it made and an ``XGROUP SETID ...
+ENTRIESREAD`` for the group's new position. (A consumer made by a plain
+history read is not logged, in Redis 7.0 either.)
 """
 
 from __future__ import annotations
@@ -153,11 +155,13 @@ class GroupReader:
         now = client.node.now
         consumer, created = group.consumer(consumer_name, now)
         consumer.seen_ms = now
+        self.records: list[list[bytes]] = []
         if created:
             notify(client, "xgroup-createconsumer", key)
             client.node.stats.dirty += 1
+            if noack:  # no XCLAIM will make it on a replica
+                self.records.append([b"XGROUP", b"CREATECONSUMER", key, group.name, consumer_name])
         self.consumer = consumer
-        self.records: list[list[bytes]] = []
 
     def new_entries(self, after: int, count: int) -> list:
         """Entries past ``after``: each moves the group on and, unless NOACK, joins the PEL."""
@@ -172,7 +176,7 @@ class GroupReader:
             if not self.noack:
                 nack = group.deliver(ident, self.consumer, now)
                 self.records.append(xclaim_record(self.key, group, format_id(ident), nack))
-        if moved:
+        if moved and self.noack:  # else the XCLAIMs' LASTID moves a replica's group
             self.records.append(setid_record(self.key, group))
         return reply
 
@@ -215,13 +219,13 @@ def _read(client, argv, grouped: bool):
             if stream.last_live_id > ident:
                 served.append((key, [entry_reply(i, f) for i, f in stream.range(ident + 1, ID_MAX, args.count)]))
             continue
+        if ident == NEW_ENTRIES and not (len(stream) and stream.last_live_id > group.last_id):
+            continue
         reader = GroupReader(client, key, stream, group, args.consumer, args.noack)
         if ident != NEW_ENTRIES:
             served.append((key, reader.history(ident, args.count)))
-        elif len(stream) and stream.last_live_id > group.last_id:
-            served.append((key, reader.new_entries(group.last_id, args.count)))
         else:
-            continue
+            served.append((key, reader.new_entries(group.last_id, args.count)))
         client.node.stats.dirty += 1
         client.db.resized(key)
         records += reader.records

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kvcore.harness import CoreClient, make_node
-from tests.kvcore.test_lists import normalize, run_case
+from kvcore import aof
+from kvcore.aof import rewrite_key
+from kvcore.types_stream import ID_MAX, StreamValue
+from tests.kvcore.harness import CoreClient, encode_request, make_node
+from tests.kvcore.test_lists import CoreWorld, RedisWorld, normalize, run_case
+from tests.kvcore.test_propagation import NOW, LogClient, logging_node, records, replayed
 
 TIME = "time"
 
@@ -614,6 +618,37 @@ CASES = [
         ('XINFO', 'STREAM', 's', [b'length', 4, b'radix-tree-keys', 1, b'radix-tree-nodes', 2, b'last-generated-id', b'8-1', b'max-deleted-entry-id', b'0-0', b'entries-added', 8, b'recorded-first-entry-id', b'5-1', b'groups', 0, b'first-entry', [b'5-1', [b'other', b'1']], b'last-entry', [b'8-1', [b'field', b'1']]]),
         ('CONFIG', 'SET', 'stream-node-max-bytes', '4096', b'OK'),
     ]),
+    ('autoclaim deleted and cursor', [
+        ('XADD', 's', '1-1', 'f', 'v', b'1-1'),
+        ('XADD', 's', '1-2', 'f', 'v', b'1-2'),
+        ('XADD', 's', '1-3', 'f', 'v', b'1-3'),
+        ('XADD', 's', '1-4', 'f', 'v', b'1-4'),
+        ('XGROUP', 'CREATE', 's', 'g', '0', b'OK'),
+        ('XREADGROUP', 'GROUP', 'g', 'a', 'STREAMS', 's', '>', [[b's', [[b'1-1', [b'f', b'v']], [b'1-2', [b'f', b'v']], [b'1-3', [b'f', b'v']], [b'1-4', [b'f', b'v']]]]]),
+        ('XDEL', 's', '1-2', 1),
+        ('XAUTOCLAIM', 's', 'g', 'c', '100000', '0', 'COUNT', '1', 'JUSTID', [b'1-3', [], [b'1-2']]),
+        ('XAUTOCLAIM', 's', 'g', 'c', '100000', '0', 'COUNT', '1', 'JUSTID', [b'0-0', [], []]),
+        ('XAUTOCLAIM', 's', 'g', 'c', '0', '0', 'COUNT', '1', 'JUSTID', [b'1-3', [b'1-1'], []]),
+        ('XAUTOCLAIM', 's', 'g', 'c', '0', '0', 'COUNT', '2', [b'1-4', [[b'1-1', [b'f', b'v']], [b'1-3', [b'f', b'v']]], []]),
+        ('XAUTOCLAIM', 's', 'g', 'c', '0', '1-4', 'COUNT', '2', [b'0-0', [[b'1-4', [b'f', b'v']]], []]),
+        ('XINFO', 'CONSUMERS', 's', 'g', [[b'name', b'a', b'pending', 0, b'idle', 'time'], [b'name', b'c', b'pending', 3, b'idle', 'time']]),
+    ]),
+    ('xreadgroup consumers', [
+        ('XADD', 'q', '1-1', 'a', '1', b'1-1'),
+        ('XGROUP', 'CREATE', 'q', 'g', '$', b'OK'),
+        ('XREADGROUP', 'GROUP', 'g', 'n1', 'STREAMS', 'q', '>', None),
+        ('XREADGROUP', 'GROUP', 'g', 'n2', 'STREAMS', 'q', '0', [[b'q', []]]),
+        ('XADD', 'q', '2-1', 'a', '1', b'2-1'),
+        ('XREADGROUP', 'GROUP', 'g', 'n3', 'STREAMS', 'q', '>', [[b'q', [[b'2-1', [b'a', b'1']]]]]),
+        ('XREADGROUP', 'GROUP', 'g', 'n3', 'NOACK', 'STREAMS', 'q', '0', [[b'q', [[b'2-1', [b'a', b'1']]]]]),
+        ('XREADGROUP', 'GROUP', 'g', 'n4', 'NOACK', 'STREAMS', 'q', '>', None),
+        ('XADD', 'q', '3-1', 'a', '1', b'3-1'),
+        ('XREADGROUP', 'GROUP', 'g', 'n4', 'NOACK', 'STREAMS', 'q', '>', [[b'q', [[b'3-1', [b'a', b'1']]]]]),
+        ('XPENDING', 'q', 'g', '-', '+', '10', [[b'2-1', b'n3', 'time', 2]]),
+        ('XINFO', 'CONSUMERS', 'q', 'g', [[b'name', b'n2', b'pending', 0, b'idle', 'time'], [b'name', b'n3', b'pending', 1, b'idle', 'time'], [b'name', b'n4', b'pending', 0, b'idle', 'time']]),
+        ('XCLAIM', 'q', 'g', 'n5', '0', '9-9', []),
+        ('XINFO', 'CONSUMERS', 'q', 'g', [[b'name', b'n2', b'pending', 0, b'idle', 'time'], [b'name', b'n3', b'pending', 1, b'idle', 'time'], [b'name', b'n4', b'pending', 0, b'idle', 'time']]),
+    ]),
 ]
 
 
@@ -630,3 +665,298 @@ def test_case_on_redis(steps, redis_conn):
     redis_conn.call([b"FLUSHALL"])
     call = masked_call(lambda *argv: redis_conn.call([a if isinstance(a, bytes) else str(a).encode() for a in argv]))
     run_case(call, steps)
+
+
+# -- several clients: blocking reads (on the core and on redis-server) ----------------------------
+def scenario_xread_served_by_xadd(world) -> None:
+    """A blocked XREAD gets the stream that received entries, alone; '$' means after the top at the time."""
+    a, b, writer = world.client(), world.client(), world.client()
+    world.send(writer, "XADD", "s", "1-1", "f", "v")
+    world.send(a, "XREAD", "BLOCK", 0, "STREAMS", "s", "t", "$", "$")
+    world.send(b, "XREAD", "COUNT", 1, "BLOCK", 0, "STREAMS", "t", "0")
+    world.send(writer, "XADD", "t", "5-1", "g", "w")
+    world.send(writer, "XADD", "t", "6-1", "g", "x")
+    assert world.replies(a, 1) == [[[b"t", [[b"5-1", [b"g", b"w"]]]]]]
+    assert world.replies(b, 1) == [[[b"t", [[b"5-1", [b"g", b"w"]]]]]]
+    assert world.replies(writer, 3) == [b"1-1", b"5-1", b"6-1"]
+
+
+def scenario_xread_timeout(world) -> None:
+    """BLOCK ms answers a null array when it passes; BLOCK 0 waits on; a deleted key serves no XREAD."""
+    a, b, writer = world.client(), world.client(), world.client()
+    world.send(writer, "XADD", "s", "1-1", "f", "v")
+    world.send(a, "XREAD", "BLOCK", 100, "STREAMS", "s", "$")
+    world.send(b, "XREAD", "BLOCK", 0, "STREAMS", "s", "$")
+    world.wait(200)
+    assert world.replies(a, 1) == [None]
+    world.send(writer, "DEL", "s")
+    assert world.replies(b, 0) == []
+    world.send(writer, "XADD", "s", "2-1", "f", "v")
+    assert world.replies(b, 1) == [[[b"s", [[b"2-1", [b"f", b"v"]]]]]]
+
+
+def scenario_xreadgroup_served_in_turn(world) -> None:
+    """Blocked group readers get new entries one reader after the other, each past the group's last ID."""
+    a, b, writer = world.client(), world.client(), world.client()
+    world.send(writer, "XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    world.send(a, "XREADGROUP", "GROUP", "g", "ca", "BLOCK", 0, "STREAMS", "s", ">")
+    world.send(b, "XREADGROUP", "GROUP", "g", "cb", "COUNT", 1, "BLOCK", 0, "STREAMS", "s", ">")
+    world.send(writer, "XADD", "s", "1-1", "f", "v")
+    assert world.replies(a, 1) == [[[b"s", [[b"1-1", [b"f", b"v"]]]]]]
+    assert world.replies(b, 0) == []
+    world.send(writer, "XADD", "s", "2-1", "f", "w")
+    assert world.replies(b, 1) == [[[b"s", [[b"2-1", [b"f", b"w"]]]]]]
+    world.send(writer, "XPENDING", "s", "g")
+    assert world.replies(writer, 4)[-1] == [2, b"1-1", b"2-1", [[b"ca", b"1"], [b"cb", b"1"]]]
+
+
+def scenario_xreadgroup_woken_by_deletion(world) -> None:
+    """Group readers hear that their group or key went (Redis 7.0's NOGROUP and UNBLOCKED errors)."""
+    a, b, c, writer = world.client(), world.client(), world.client(), world.client()
+    world.send(writer, "XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    world.send(writer, "XGROUP", "CREATE", "t", "g", "$", "MKSTREAM")
+    world.send(a, "XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", "s", ">")
+    world.send(b, "XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", "t", ">")
+    world.send(c, "XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", "t", ">")
+    world.send(writer, "XGROUP", "DESTROY", "s", "g")
+    assert world.replies(a, 1) == [("err", "NOGROUP the consumer group this client was blocked on no longer exists")]
+    world.send(writer, "DEL", "t")
+    gone = ("err", "UNBLOCKED the stream key no longer exists")
+    assert world.replies(b, 1) == [gone]
+    assert world.replies(c, 1) == [gone]
+
+
+def scenario_xreadgroup_woken_by_overwrite(world) -> None:
+    """A stream replaced by another value ends its group readers' wait too."""
+    a, writer = world.client(), world.client()
+    world.send(writer, "XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    world.send(a, "XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", "s", ">")
+    world.send(writer, "SET", "s", "x")
+    assert world.replies(a, 1) == [("err", "UNBLOCKED the stream key no longer exists")]
+
+
+STREAM_SCENARIOS = [
+    scenario_xread_served_by_xadd,
+    scenario_xread_timeout,
+    scenario_xreadgroup_served_in_turn,
+    scenario_xreadgroup_woken_by_deletion,
+    scenario_xreadgroup_woken_by_overwrite,
+]
+
+
+@pytest.mark.parametrize("scenario", STREAM_SCENARIOS, ids=[s.__name__ for s in STREAM_SCENARIOS])
+def test_blocking_scenario_on_core(scenario):
+    scenario(CoreWorld())
+
+
+@pytest.mark.parametrize("scenario", STREAM_SCENARIOS, ids=[s.__name__ for s in STREAM_SCENARIOS])
+def test_blocking_scenario_on_redis(scenario, redis_port):
+    world = RedisWorld(redis_port)
+    try:
+        scenario(world)
+    finally:
+        world.close()
+
+
+def test_blocked_readers_leave_no_trace():
+    world = CoreWorld()
+    a, writer = world.client(), world.client()
+    world.send(a, "XREAD", "BLOCK", 50, "STREAMS", "s", "k", "0", "0")
+    assert world.node.blocking.waiting
+    world.wait(100)
+    assert world.replies(a, 1) == [None]
+    assert not world.node.blocking.waiting
+    world.send(a, "XREAD", "BLOCK", 0, "STREAMS", "s", "0")
+    world.disconnect(a)
+    assert not world.node.blocking.waiting
+    world.send(writer, "XADD", "s", "1-1", "f", "v")
+    assert world.replies(writer, 1) == [b"1-1"]
+
+
+# -- the clock: IDs from '*', idle and delivery times ---------------------------------------------
+def test_star_ids_follow_the_node_clock():
+    node = make_node(now=5000)
+    client = CoreClient(node)
+    assert client.call("XADD", "s", "*", "f", "v") == b"5000-0"
+    assert client.call("XADD", "s", "*", "f", "v") == b"5000-1"
+    node.now = 4000  # a clock that went back: the sequence goes on from the top
+    assert client.call("XADD", "s", "*", "f", "v") == b"5000-2"
+    node.now = 6000
+    assert client.call("XADD", "s", "*", "f", "v") == b"6000-0"
+    assert client.call("XADD", "s", "6000-*", "f", "v") == b"6000-1"
+
+
+def test_idle_times_and_claims_by_idle():
+    node = make_node(now=10_000)
+    client = CoreClient(node)
+    client.call("XADD", "s", "1-1", "f", "v")
+    client.call("XADD", "s", "2-1", "f", "v")
+    client.call("XGROUP", "CREATE", "s", "g", "0")
+    client.call("XREADGROUP", "GROUP", "g", "a", "COUNT", 1, "STREAMS", "s", ">")
+    node.now += 300
+    client.call("XREADGROUP", "GROUP", "g", "b", "STREAMS", "s", ">")
+    node.now += 200
+    assert client.call("XPENDING", "s", "g", "-", "+", 10) == [[b"1-1", b"a", 500, 1], [b"2-1", b"b", 200, 1]]
+    assert client.call("XPENDING", "s", "g", "IDLE", 300, "-", "+", 10) == [[b"1-1", b"a", 500, 1]]
+    assert client.call("XINFO", "CONSUMERS", "s", "g") == [
+        [b"name", b"a", b"pending", 1, b"idle", 500], [b"name", b"b", b"pending", 1, b"idle", 200]]
+    assert client.call("XCLAIM", "s", "g", "c", 400, "1-1", "2-1", "JUSTID") == [b"1-1"]
+    assert client.call("XAUTOCLAIM", "s", "g", "d", 150, "0", "JUSTID") == [b"0-0", [b"2-1"], []]  # 1-1 was just claimed
+    assert client.call("XPENDING", "s", "g", "-", "+", 10) == [[b"1-1", b"c", 0, 1], [b"2-1", b"d", 0, 1]]
+    assert client.call("XCLAIM", "s", "g", "e", 0, "2-1", "IDLE", 50) == [[b"2-1", [b"f", b"v"]]]
+    assert client.call("XCLAIM", "s", "g", "e", 0, "1-1", "TIME", 10_400, "JUSTID") == [b"1-1"]
+    assert client.call("XPENDING", "s", "g", "-", "+", 10) == [[b"1-1", b"e", 100, 1], [b"2-1", b"e", 50, 2]]
+    info = client.call("XINFO", "STREAM", "s", "FULL")
+    group = info[info.index(b"groups") + 1][0]
+    assert group[group.index(b"pending") + 1] == [[b"1-1", b"e", 10_400, 1], [b"2-1", b"e", 10_450, 2]]
+
+
+def test_xautoclaim_cursor_and_attempts():
+    """COUNT bounds the claims and ten times COUNT the PEL entries looked at; the cursor is the next one."""
+    node = make_node(now=10_000)
+    client = CoreClient(node)
+    for seq in range(1, 31):
+        client.call("XADD", "s", f"1-{seq}", "f", "v")
+    client.call("XGROUP", "CREATE", "s", "g", "0")
+    client.call("XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", ">")
+    node.now += 100
+    for seq in range(1, 30, 2):  # the odd ones are fresh
+        client.call("XCLAIM", "s", "g", "a", 0, f"1-{seq}", "JUSTID")
+    assert client.call("XAUTOCLAIM", "s", "g", "b", 50, "0", "COUNT", 2, "JUSTID") == [b"1-5", [b"1-2", b"1-4"], []]
+    assert client.call("XAUTOCLAIM", "s", "g", "b", 50, "(1-5", "COUNT", 1, "JUSTID") == [b"1-7", [b"1-6"], []]
+    client.call("XDEL", "s", "1-8", "1-9")
+    assert client.call("XAUTOCLAIM", "s", "g", "b", 50, "1-7", "COUNT", 2, "JUSTID") == [b"1-10", [], [b"1-8", b"1-9"]]
+    # COUNT 1 allows 10 looks, none claimable: 1-1 .. 1-7, 1-10 .. 1-12; the cursor is the 11th
+    assert client.call("XAUTOCLAIM", "s", "g", "c", 1000, "0", "COUNT", 1, "JUSTID") == [b"1-13", [], []]
+
+
+# -- what is logged, and that it replays ---------------------------------------------------------
+def stream_state(node, logged: bool = False) -> dict:
+    """Every stream of every db, everything about it that a log or a snapshot must keep.
+
+    With ``logged``, without what Redis 7.0 does not log either: a group's
+    entries_read as XCLAIM moves it, and the delivery counts history reads add.
+    """
+    out = {}
+    for db in node.dbs:
+        for key, value in db.data.items():
+            if type(value) is not StreamValue:
+                continue
+            groups = {}
+            for name, group in value.groups.items():
+                pel = {ident: (nack.consumer.name, nack.delivery_ms, None if logged else nack.delivery_count)
+                       for ident, nack in group.pending.items.items()}
+                consumers = {c.name: sorted(c.pending.ids) for c in group.consumers.values()}
+                groups[name] = (group.last_id, None if logged else group.entries_read, pel, consumers)
+            out[(db.index, key)] = (value.range(0, ID_MAX), value.last_id, value.max_deleted_id,
+                                    value.entries_added, groups)
+    return out
+
+
+def test_writes_are_logged_as_redis_logs_them():
+    """The records redis-server 7.0.15 writes to its AOF for the same commands (IDs made concrete,
+    approximate trims made exact, group reads as XCLAIMs), and they replay to the same streams."""
+    node = logging_node(now=NOW)
+    client = LogClient(node)
+    for argv in (
+        ["XADD", "s", "*", "a", "1"],
+        ["XADD", "s", "MAXLEN", "~", "0", "*", "b", "2"],
+        ["XADD", "s", "MINID", "~", "0", "*", "b", "3"],
+        ["XTRIM", "s", "MAXLEN", "~", "0"],
+        ["XADD", "e", "MAXLEN", "0", "1-1", "a", "1"],
+        ["XADD", "e", "MINID", "~", "999", "1000-*", "b", "2"],
+        ["XGROUP", "CREATE", "s", "g", "0"],
+        ["XADD", "s", "*", "c", "3"],
+        ["XADD", "s", "*", "c", "4"],
+        ["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", ">"],
+        ["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", "0"],
+        ["XREADGROUP", "GROUP", "g", "c2", "NOACK", "STREAMS", "s", "0"],
+        ["XADD", "s", "*", "c", "5"],
+        ["XREADGROUP", "GROUP", "g", "c2", "NOACK", "STREAMS", "s", ">"],
+        ["XREADGROUP", "GROUP", "g", "c3", "STREAMS", "s", ">"],
+        ["XCLAIM", "s", "g", "c4", "0", "0-1", "LASTID", "99999999999999-0"],
+        ["XACK", "s", "g", "0-1"],
+        ["XSETID", "s", "99999999999999-5"],
+    ):
+        client.call(*argv)
+    t = b"%d" % NOW
+    assert records(node)[1:] == [
+        [b"XADD", b"s", t + b"-0", b"a", b"1"],
+        [b"XADD", b"s", b"MAXLEN", b"=", b"0", t + b"-1", b"b", b"2"],
+        [b"XADD", b"s", b"MINID", b"=", t + b"-2", t + b"-2", b"b", b"3"],
+        [b"XTRIM", b"s", b"MAXLEN", b"=", b"0"],
+        [b"XADD", b"e", b"MAXLEN", b"0", b"1-1", b"a", b"1"],
+        [b"XADD", b"e", b"MINID", b"=", b"1000-0", b"1000-0", b"b", b"2"],
+        [b"XGROUP", b"CREATE", b"s", b"g", b"0"],
+        [b"XADD", b"s", t + b"-3", b"c", b"3"],
+        [b"XADD", b"s", t + b"-4", b"c", b"4"],
+        [b"MULTI"],
+        [b"XCLAIM", b"s", b"g", b"c1", b"0", t + b"-3", b"TIME", t, b"RETRYCOUNT", b"1", b"FORCE", b"JUSTID",
+         b"LASTID", t + b"-3"],
+        [b"XCLAIM", b"s", b"g", b"c1", b"0", t + b"-4", b"TIME", t, b"RETRYCOUNT", b"1", b"FORCE", b"JUSTID",
+         b"LASTID", t + b"-4"],
+        [b"EXEC"],
+        [b"XGROUP", b"CREATECONSUMER", b"s", b"g", b"c2"],
+        [b"XADD", b"s", t + b"-5", b"c", b"5"],
+        [b"XGROUP", b"SETID", b"s", b"g", t + b"-5", b"ENTRIESREAD", b"6"],
+        [b"XGROUP", b"SETID", b"s", b"g", b"99999999999999-0", b"ENTRIESREAD", b"6"],
+        [b"XSETID", b"s", b"99999999999999-5"],
+    ]
+    assert stream_state(replayed(node), logged=True) == stream_state(node, logged=True)
+
+
+def test_claims_and_served_readers_replay():
+    node = logging_node(now=NOW)
+    client, reader = LogClient(node, 1), LogClient(node, 2)
+    client.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    assert reader.send_raw(encode_request("XREADGROUP", "GROUP", "g", "r", "BLOCK", 0, "STREAMS", "s", ">")) == []
+    for seq in range(1, 6):
+        client.call("XADD", "s", f"1-{seq}", "f", f"{seq}")
+    assert reader.send_raw(b"") == [[[b"s", [[b"1-1", [b"f", b"1"]]]]]]
+    client.call("XREADGROUP", "GROUP", "g", "a", "COUNT", 3, "STREAMS", "s", ">")
+    node.now += 1000
+    client.call("XCLAIM", "s", "g", "b", 500, "1-1", "1-2", "RETRYCOUNT", 9)
+    client.call("XDEL", "s", "1-3")
+    client.call("XAUTOCLAIM", "s", "g", "c", 0, "0", "COUNT", 10)
+    client.call("XACK", "s", "g", "1-4")
+    client.call("XGROUP", "DELCONSUMER", "s", "g", "r")
+    client.call("XGROUP", "CREATECONSUMER", "s", "g", "idle")
+    client.call("XTRIM", "s", "MINID", "1-2")
+    assert stream_state(replayed(node), logged=True) == stream_state(node, logged=True)
+    last = records(node)[-1]
+    assert last == [b"XTRIM", b"s", b"MINID", b"1-2"]
+
+
+def test_aof_rewrite_rebuilds_streams():
+    """rewriteStreamObject's commands: XADDs, XSETID, XGROUP CREATE ... ENTRIESREAD, XCLAIMs, CREATECONSUMER."""
+    node = make_node(now=NOW)
+    client = CoreClient(node)
+    for seq in range(1, 5):
+        client.call("XADD", "s", f"1-{seq}", "f", f"{seq}", "g", "x")
+    client.call("XDEL", "s", "1-2")
+    client.call("XGROUP", "CREATE", "s", "g", "0")
+    client.call("XGROUP", "CREATE", "s", "h", "$", "ENTRIESREAD", "3")
+    client.call("XREADGROUP", "GROUP", "g", "a", "COUNT", 2, "STREAMS", "s", ">")
+    client.call("XGROUP", "CREATECONSUMER", "s", "g", "b")
+    client.call("XGROUP", "CREATE", "empty", "g", "$", "MKSTREAM")
+    client.call("XSETID", "empty", "5-5", "ENTRIESADDED", "9", "MAXDELETEDID", "5-1")
+    assert rewrite_key(b"s", node.dbs[0].data[b"s"]) == [
+        [b"XADD", b"s", b"1-1", b"f", b"1", b"g", b"x"],
+        [b"XADD", b"s", b"1-3", b"f", b"3", b"g", b"x"],
+        [b"XADD", b"s", b"1-4", b"f", b"4", b"g", b"x"],
+        [b"XSETID", b"s", b"1-4", b"ENTRIESADDED", b"4", b"MAXDELETEDID", b"1-2"],
+        [b"XGROUP", b"CREATE", b"s", b"g", b"1-3", b"ENTRIESREAD", b"-1"],  # a tombstone hides the count
+        [b"XCLAIM", b"s", b"g", b"a", b"0", b"1-1", b"TIME", b"%d" % NOW, b"RETRYCOUNT", b"1", b"JUSTID", b"FORCE"],
+        [b"XCLAIM", b"s", b"g", b"a", b"0", b"1-3", b"TIME", b"%d" % NOW, b"RETRYCOUNT", b"1", b"JUSTID", b"FORCE"],
+        [b"XGROUP", b"CREATECONSUMER", b"s", b"g", b"b"],
+        [b"XGROUP", b"CREATE", b"s", b"h", b"1-4", b"ENTRIESREAD", b"3"],
+    ]
+    assert rewrite_key(b"empty", node.dbs[0].data[b"empty"]) == [
+        [b"XADD", b"empty", b"MAXLEN", b"0", b"0-1", b"x", b"y"],
+        [b"XSETID", b"empty", b"5-5", b"ENTRIESADDED", b"9", b"MAXDELETEDID", b"5-1"],
+        [b"XGROUP", b"CREATE", b"empty", b"g", b"0-0", b"ENTRIESREAD", b"-1"],
+    ]
+    fresh = make_node(now=NOW)
+    result = aof.load_commands(fresh, aof.rewrite_dataset(node))
+    assert result.status == aof.OK, result
+    assert stream_state(fresh) == stream_state(node)
