@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from kvcore import aof
+from kvcore import aof, listpack, rdb
 from kvcore.aof import rewrite_key
-from kvcore.types_stream import ID_MAX, StreamValue
+from kvcore.rdb_stream import read_stream
+from kvcore.types_stream import ID_MAX, StreamValue, make_id
 from tests.kvcore.harness import CoreClient, encode_request, make_node
-from tests.kvcore.test_lists import CoreWorld, RedisWorld, normalize, run_case
+from tests.kvcore.test_lists import CoreWorld, RedisWorld, core_raw, normalize, run_case
 from tests.kvcore.test_propagation import NOW, LogClient, logging_node, records, replayed
 
 TIME = "time"
@@ -960,3 +961,193 @@ def test_aof_rewrite_rebuilds_streams():
     result = aof.load_commands(fresh, aof.rewrite_dataset(node))
     assert result.status == aof.OK, result
     assert stream_state(fresh) == stream_state(node)
+
+
+# -- RESP2 and RESP3 bytes, notifications, digests: the same as redis-server's ----------------------
+BYTES_SCRIPT = [
+    ["XADD", "s", "1-1", "a", "1", "b", "2"],
+    ["XADD", "s", "2-1", "a", "3"],
+    ["XADD", "s", "NOMKSTREAM", "3-1", "a", "4"],
+    ["XADD", "nokey", "NOMKSTREAM", "3-1", "a", "4"],
+    ["XRANGE", "s", "-", "+"],
+    ["XRANGE", "s", "-", "+", "COUNT", "0"],
+    ["XREVRANGE", "s", "+", "-", "COUNT", "1"],
+    ["XREAD", "STREAMS", "s", "nokey", "0", "0"],
+    ["XREAD", "STREAMS", "s", "$"],
+    ["XGROUP", "CREATE", "s", "g", "0"],
+    ["XPENDING", "s", "g"],
+    ["XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s", ">"],
+    ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "0"],
+    ["XDEL", "s", "1-1"],
+    ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "0"],
+    ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"],
+    ["XPENDING", "s", "g"],
+    ["XAUTOCLAIM", "s", "g", "d", "0", "0"],
+    ["XCLAIM", "s", "g", "e", "0", "2-1", "JUSTID"],
+    ["XINFO", "STREAM", "s"],
+    ["XINFO", "GROUPS", "s"],
+    ["XGROUP", "SETID", "s", "g", "0"],
+    ["XINFO", "GROUPS", "s"],
+    ["XSETID", "s", "9-9"],
+    ["XTRIM", "s", "MAXLEN", "0"],
+    ["XINFO", "STREAM", "s"],
+    ["XGROUP", "DELCONSUMER", "s", "g", "e"],
+    ["XGROUP", "DESTROY", "s", "g"],
+    ["TYPE", "s"],
+    ["OBJECT", "ENCODING", "s"],
+    ["SCAN", "0", "TYPE", "stream"],
+    ["DEBUG", "DIGEST-VALUE", "s"],
+    ["XADD", "t", "5-1", "field", "12345", "x", ""],
+    ["DEBUG", "DIGEST-VALUE", "t"],
+]
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_reply_bytes_match_redis(redis_port, resp3):
+    world = RedisWorld(redis_port)
+    try:
+        conn = world.client()
+        if resp3:
+            conn.sendall(encode_request("HELLO", "3"))
+            world.raw(conn)
+        theirs = []
+        for argv in BYTES_SCRIPT:
+            conn.sendall(encode_request(*argv))
+            theirs.append(world.raw(conn))
+    finally:
+        world.close()
+    assert core_raw(BYTES_SCRIPT, resp3) == theirs
+
+
+NOTIFY_SCRIPT = [
+    ["XADD", "s", "1-1", "a", "1"],
+    ["XADD", "s", "MAXLEN", "1", "2-1", "a", "1"],
+    ["XDEL", "s", "2-1", "7-7"],
+    ["XDEL", "s", "7-7"],
+    ["XADD", "s", "3-1", "a", "1"],
+    ["XTRIM", "s", "MAXLEN", "0"],
+    ["XTRIM", "s", "MAXLEN", "0"],
+    ["XSETID", "s", "9-9"],
+    ["XGROUP", "CREATE", "s", "g", "$"],
+    ["XGROUP", "CREATE", "m", "g", "$", "MKSTREAM"],
+    ["XGROUP", "SETID", "s", "g", "0"],
+    ["XGROUP", "CREATECONSUMER", "s", "g", "c"],
+    ["XGROUP", "CREATECONSUMER", "s", "g", "c"],
+    ["XREADGROUP", "GROUP", "g", "d", "STREAMS", "s", "0"],
+    ["XGROUP", "DELCONSUMER", "s", "g", "c"],
+    ["XGROUP", "DELCONSUMER", "s", "g", "c"],
+    ["XGROUP", "DESTROY", "s", "g"],
+    ["XGROUP", "DESTROY", "s", "g"],
+]
+
+
+def test_keyspace_events_match_redis(redis_port):
+    """Every stream event (class 't') with its key, in order, as redis-server publishes them."""
+    def events(call, listen) -> list:
+        call("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        for argv in NOTIFY_SCRIPT:
+            call(*argv)
+        return listen()
+
+    core = CoreWorld()
+    writer, listener = core.client(), core.client()
+    core.send(listener, "PSUBSCRIBE", "__keyspace@0__:*")
+    core.replies(listener, 1)
+    ours = events(lambda *argv: core.send(writer, *argv), lambda: core.replies(listener, 100))
+    world = RedisWorld(redis_port)
+    try:
+        conn, sub = world.client(), world.client()
+        world.send(sub, "PSUBSCRIBE", "__keyspace@0__:*")
+        world.replies(sub, 1)
+        theirs = events(lambda *argv: world.send(conn, *argv), lambda: world.replies(sub, 0))
+        world.send(conn, "CONFIG", "SET", "notify-keyspace-events", "")
+    finally:
+        world.close()
+    assert [m[2:] for m in ours] == [m[2:] for m in theirs]
+    assert {m[3] for m in ours} >= {b"xadd", b"xdel", b"xtrim", b"xsetid", b"xgroup-create", b"xgroup-setid",
+                                   b"xgroup-createconsumer", b"xgroup-delconsumer", b"xgroup-destroy"}
+
+
+def test_scan_by_type_and_wrongtype_elsewhere():
+    client = CoreClient(make_node())
+    client.call("XADD", "s", "1-1", "a", "1")
+    client.call("SET", "str", "x")
+    client.call("RPUSH", "l", "x")
+    assert client.call("SCAN", 0, "TYPE", "stream") == [b"0", [b"s"]]
+    assert normalize(client.call("LPUSH", "s", "x"))[1].startswith("WRONGTYPE")
+    assert normalize(client.call("HGET", "s", "x"))[1].startswith("WRONGTYPE")
+    assert client.call("COPY", "s", "s2") == 1
+    client.call("XADD", "s2", "2-1", "b", "2")
+    assert client.call("XLEN", "s") == 1
+    assert client.call("XLEN", "s2") == 2
+
+
+# -- DUMP, RESTORE and the older and newer RDB stream types --------------------------------------
+def test_dump_restore_round_trip():
+    node = make_node(now=NOW)
+    client = CoreClient(node)
+    for seq in range(1, 251):
+        client.call("XADD", "s", f"7-{seq}", "f", seq, *(["extra", "x" * seq] if seq % 9 == 0 else []))
+    client.call("XDEL", "s", *[f"7-{seq}" for seq in range(3, 240, 4)])
+    client.call("XGROUP", "CREATE", "s", "g", "0")
+    client.call("XREADGROUP", "GROUP", "g", "c", "COUNT", 7, "STREAMS", "s", ">")
+    payload = client.call("DUMP", "s")
+    assert payload[0] == rdb.TYPE_STREAM_LISTPACKS_2
+    assert client.call("RESTORE", "t", 0, payload) == b"OK"
+    assert client.call("XINFO", "STREAM", "t", "FULL", "COUNT", 0)[2:] == \
+        client.call("XINFO", "STREAM", "s", "FULL", "COUNT", 0)[2:]
+    assert client.call("DEBUG", "DIGEST-VALUE", "t") == client.call("DEBUG", "DIGEST-VALUE", "s")
+    broken = payload[:40] + b"\xff" + payload[41:]
+    assert normalize(client.call("RESTORE", "u", 0, broken))[0] == "err"
+
+
+def _group_bytes(kind: int) -> bytes:
+    """One group 'g' at 1-2 with entry 1-2 pending for consumer 'c' (delivered at 5000, twice)."""
+    parts = [rdb.encode_length(1), b"\x01g", rdb.encode_length(1), rdb.encode_length(2)]
+    if kind != rdb.TYPE_STREAM_LISTPACKS:
+        parts.append(rdb.encode_length(2))  # entries read
+    parts += [rdb.encode_length(1), (make_id(1, 2)).to_bytes(16, "big"), (5000).to_bytes(8, "little"),
+              rdb.encode_length(2), rdb.encode_length(1), b"\x01c", (4000).to_bytes(8, "little")]
+    if kind == rdb.TYPE_STREAM_LISTPACKS_3:
+        parts.append((4500).to_bytes(8, "little"))  # active time
+    parts += [rdb.encode_length(1), make_id(1, 2).to_bytes(16, "big")]
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize("kind", [rdb.TYPE_STREAM_LISTPACKS, rdb.TYPE_STREAM_LISTPACKS_2,
+                                  rdb.TYPE_STREAM_LISTPACKS_3])
+def test_stream_types_15_19_21_load(kind):
+    """Entries 1-1 (a=1, deleted) and 1-2 (a=2), last ID 1-2; type 15 has no counters, 21 active times."""
+    blob = listpack.encode([1, 1, 1, b"a", 0, 3, 0, 0, 1, 4, 2, 0, 1, 2, 4])
+    parts = [rdb.encode_length(1), bytes((16,)) + make_id(1, 1).to_bytes(16, "big")]
+    parts += [rdb.encode_length(len(blob)), blob, rdb.encode_length(1), rdb.encode_length(1), rdb.encode_length(2)]
+    if kind != rdb.TYPE_STREAM_LISTPACKS:
+        parts += [rdb.encode_length(1), rdb.encode_length(2), rdb.encode_length(1), rdb.encode_length(1),
+                  rdb.encode_length(5)]
+    data = b"".join(parts) + _group_bytes(kind)
+    value = read_stream(rdb.Cursor(data), None, True, kind)
+    assert value.range(0, ID_MAX) == [(make_id(1, 2), (b"a", b"2"))]
+    assert (value.last_id, value.entries_added) == (make_id(1, 2), 1 if kind == rdb.TYPE_STREAM_LISTPACKS else 5)
+    assert value.max_deleted_id == (0 if kind == rdb.TYPE_STREAM_LISTPACKS else make_id(1, 1))
+    group = value.groups[b"g"]
+    assert group.entries_read == (1 if kind == rdb.TYPE_STREAM_LISTPACKS else 2)  # type 15: estimated
+    nack = group.pending.get(make_id(1, 2))
+    assert (nack.consumer.name, nack.delivery_ms, nack.delivery_count, group.consumers[b"c"].seen_ms) == \
+        (b"c", 5000, 2, 4000)
+    assert (value.nodes[0].live, value.nodes[0].deleted, value.nodes[0].size) == (1, 1, len(blob))
+
+
+def test_hundred_thousand_entries():
+    """A stream of 100k entries in 1000 nodes of 100, ranges from either end, trims by whole nodes."""
+    client = CoreClient(make_node(now=NOW))
+    client.send_raw(b"".join(encode_request("XADD", "s", "*", "n", i) for i in range(100_000)))
+    assert client.call("XLEN", "s") == 100_000
+    info = client.call("XINFO", "STREAM", "s")
+    assert info[info.index(b"radix-tree-keys") + 1] == 1000
+    last = b"%d-99999" % NOW
+    assert client.call("XREVRANGE", "s", "+", "-", "COUNT", 1) == [[last, [b"n", b"99999"]]]
+    assert client.call("XRANGE", "s", b"%d-50000" % NOW, "+", "COUNT", 2)[1] == [b"%d-50001" % NOW, [b"n", b"50001"]]
+    assert client.call("XTRIM", "s", "MAXLEN", "~", 50_050) == 10_000  # LIMIT: 100 nodes by default
+    assert client.call("XTRIM", "s", "MAXLEN", "~", 50_050, "LIMIT", 0) == 39_900
+    assert client.call("XTRIM", "s", "MAXLEN", 50_000) == 100
+    assert client.call("XRANGE", "s", "-", "+", "COUNT", 1) == [[b"%d-50000" % NOW, [b"n", b"50000"]]]
