@@ -1151,3 +1151,19 @@ def test_hundred_thousand_entries():
     assert client.call("XTRIM", "s", "MAXLEN", "~", 50_050, "LIMIT", 0) == 39_900
     assert client.call("XTRIM", "s", "MAXLEN", 50_000) == 100
     assert client.call("XRANGE", "s", "-", "+", "COUNT", 1) == [[b"%d-50000" % NOW, [b"n", b"50000"]]]
+
+
+def test_memory_model_weighs_streams():
+    """A stream weighs what its listpacks would, plus its groups' bookkeeping, and trimming gives it back."""
+    node = make_node(now=NOW)
+    client = CoreClient(node)
+    before = node.dbs[0].used
+    client.send_raw(b"".join(encode_request("XADD", "s", f"1-{i}", "field", "v" * 20) for i in range(1, 1001)))
+    grown = node.dbs[0].used
+    assert grown - before > 1000 * 20
+    client.call("XGROUP", "CREATE", "s", "g", "0")
+    client.call("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")
+    assert node.dbs[0].used > grown
+    client.call("XTRIM", "s", "MAXLEN", 0)
+    client.call("XGROUP", "DESTROY", "s", "g")
+    assert node.dbs[0].used - before < 200
