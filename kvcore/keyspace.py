@@ -206,6 +206,15 @@ class Database:
         if type(old) is not bytes and old.TYPE == "stream":
             self.node.blocking.signal(self.index, key)
 
+    def _streams_replaced(self, replacement: dict) -> None:
+        """The whole keyspace is going (FLUSHDB) or being swapped for ``replacement`` (SWAPDB): signal
+        the streams waited on that will not be streams any more (scanDatabaseForDeletedKeys)."""
+        for db_index, key in list(self.node.blocking.waiting):
+            if db_index == self.index and key in self.data:
+                new = replacement.get(key)
+                if new is None or type(new) is bytes or new.TYPE != "stream":
+                    self._stream_gone(key, self.data[key])
+
     def added(self, key: bytes) -> None:
         """A key was created (Redis's dbAdd): clients blocked on it may be served, and a
         ``new`` event is published. Callers check first that either can matter."""
@@ -332,6 +341,8 @@ class Database:
 
     def clear(self) -> int:
         removed = len(self.data)
+        if self.node.blocking.waiting:
+            self._streams_replaced({})
         self.node.stats.dirty += removed
         if self.watchers:
             self.touch_all_watched()
@@ -369,6 +380,9 @@ class Database:
 
     def swap_contents(self, other: Database) -> None:
         """SWAPDB: exchange keys, expiry, scan order and memory model (watchers stay with the numbers)."""
+        if self.node.blocking.waiting:
+            self._streams_replaced(other.data)
+            other._streams_replaced(self.data)
         for name in self._CONTENTS:
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)

@@ -31,6 +31,7 @@ SEQ_MAX = (1 << SEQ_BITS) - 1
 ID_MAX = (1 << 128) - 1
 INVALID_ENTRIES_READ = -1  # SCG_INVALID_ENTRIES_READ: a group whose read counter is unknown
 LISTPACK_MAX_BYTES = 1 << 30  # STREAM_LISTPACK_MAX_SIZE: the cap of stream-node-max-bytes
+LISTPACK_PREALLOC_BYTES = 4096  # STREAM_LISTPACK_MAX_PRE_ALLOCATE: a new node's allocation
 FLAG_SAMEFIELDS = 2  # an entry whose fields are its node's master fields stores only its values
 _INT64 = 1 << 64
 
@@ -239,9 +240,11 @@ class StreamValue:
         return "stream"
 
     def weight(self) -> int:
-        """The memory model's bytes: the listpacks Redis would hold, plus a figure per pending entry."""
+        """The memory model's bytes: the listpacks Redis would hold, the last one with the room Redis
+        allocates ahead for it, plus a figure per node, pending entry and consumer."""
         pending = sum(len(group.pending) + len(group.consumers) for group in self.groups.values())
-        return self._bytes + ELEMENT_BYTES * (len(self.nodes) + pending)
+        slack = max(LISTPACK_PREALLOC_BYTES - self.nodes[-1].size, 0) if self.nodes else 0
+        return self._bytes + slack + ELEMENT_BYTES * (len(self.nodes) + pending)
 
     # -- reading -----------------------------------------------------------------------
     @property

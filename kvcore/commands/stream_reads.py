@@ -55,13 +55,17 @@ def no_group(key: bytes, group: bytes) -> str:
         key.decode("utf-8", "replace"), group.decode("utf-8", "replace"))
 
 
-def stream_keys(argv: list[bytes]) -> list[int]:
-    """The key positions of XREAD/XREADGROUP: the first half of what follows STREAMS."""
-    for i in range(1, len(argv)):
-        if argv[i].upper() == b"STREAMS":
-            rest = len(argv) - i - 1
-            return list(range(i + 1, i + 1 + rest // 2)) if rest % 2 == 0 else []
-    return []
+def stream_keys(start: int):
+    """The key positions of XREAD (``start`` 1) or XREADGROUP (4), as their key specs find them:
+    the first half of what follows the first STREAMS from ``start`` on."""
+
+    def keys(argv: list[bytes]) -> list[int]:
+        for i in range(start, len(argv)):
+            if argv[i].upper() == b"STREAMS":
+                return list(range(i + 1, i + 1 + (len(argv) - i - 1) // 2))
+        return []
+
+    return keys
 
 
 @dataclass
@@ -282,13 +286,13 @@ def _propagate(client, records: list[list[bytes]]) -> None:
     node.end_propagation_block(marker)
 
 
-@command("xread", -4, Flag.READONLY | Flag.BLOCKING, keys_fn=stream_keys, since="5.0.0")
+@command("xread", -4, Flag.READONLY | Flag.BLOCKING, keys_fn=stream_keys(1), since="5.0.0")
 def xread(client, argv):
     """XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]"""
     return _read(client, argv, False)
 
 
-@command("xreadgroup", -7, Flag.WRITE | Flag.BLOCKING, keys_fn=stream_keys, since="5.0.0")
+@command("xreadgroup", -7, Flag.WRITE | Flag.BLOCKING, keys_fn=stream_keys(4), since="5.0.0")
 def xreadgroup(client, argv):
     """XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]"""
     return _read(client, argv, True)

@@ -650,6 +650,28 @@ CASES = [
         ('XCLAIM', 'q', 'g', 'n5', '0', '9-9', []),
         ('XINFO', 'CONSUMERS', 'q', 'g', [[b'name', b'n2', b'pending', 0, b'idle', 'time'], [b'name', b'n3', b'pending', 1, b'idle', 'time'], [b'name', b'n4', b'pending', 0, b'idle', 'time']]),
     ]),
+    ('getkeys', [
+        ('COMMAND', 'GETKEYS', 'XREAD', 'STREAMS', 'a', ('err', 'ERR Invalid number of arguments specified for command')),
+        ('COMMAND', 'GETKEYS', 'XREAD', 'STREAMS', 'a', 'b', 'c', 'd', 'e', [b'a', b'b']),
+        ('COMMAND', 'GETKEYS', 'XREAD', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 'a', 'b', '0', '0', [b'a', b'b']),
+        ('COMMAND', 'GETKEYS', 'XREADGROUP', 'GROUP', 'streams', 'c', 'STREAMS', 'a', '0', [b'a']),
+        ('COMMAND', 'GETKEYS', 'XREADGROUP', 'GROUP', 'g', 'streams', 'STREAMS', 'a', '0', [b'a']),
+        ('COMMAND', 'GETKEYS', 'XREAD', 'COUNT', 'streams', 'STREAMS', 'a', '0', [b'STREAMS']),
+        ('COMMAND', 'GETKEYS', 'XADD', 's', '*', 'a', '1', [b's']),
+        ('COMMAND', 'GETKEYS', 'XGROUP', 'CREATE', 's', 'g', '$', [b's']),
+        ('COMMAND', 'GETKEYS', 'XINFO', 'STREAM', 's', [b's']),
+        ('XADD', 's', '1-1', 'a', '1', b'1-1'),
+        ('SORT', 's', ('err', 'WRONGTYPE Operation against a key holding the wrong kind of value')),
+        ('RENAME', 's', 't', b'OK'),
+        ('MOVE', 't', '1', 1),
+        ('SELECT', '1', b'OK'),
+        ('XLEN', 't', 1),
+        ('COPY', 't', 'u', 1),
+        ('XINFO', 'STREAM', 'u', [b'length', 1, b'radix-tree-keys', 1, b'radix-tree-nodes', 2, b'last-generated-id', b'1-1', b'max-deleted-entry-id', b'0-0', b'entries-added', 1, b'recorded-first-entry-id', b'1-1', b'groups', 0, b'first-entry', [b'1-1', [b'a', b'1']], b'last-entry', [b'1-1', [b'a', b'1']]]),
+        ('XADD', 'u', 'MAXLEN', '1', '2-1', 'b', '2', b'2-1'),
+        ('XRANGE', 't', '-', '+', [[b'1-1', [b'a', b'1']]]),
+        ('XRANGE', 'u', '-', '+', [[b'2-1', [b'b', b'2']]]),
+    ]),
 ]
 
 
@@ -736,7 +758,24 @@ def scenario_xreadgroup_woken_by_overwrite(world) -> None:
     assert world.replies(a, 1) == [("err", "UNBLOCKED the stream key no longer exists")]
 
 
+def scenario_xreadgroup_woken_by_keyspace_changes(world) -> None:
+    """RENAME, MOVE, SWAPDB and FLUSHDB take the stream away from its group readers; XREAD waits on."""
+    gone = ("err", "UNBLOCKED the stream key no longer exists")
+    for op in (["RENAME", "s", "s2"], ["MOVE", "s", 1], ["SWAPDB", 0, 1], ["FLUSHDB"]):
+        a, b, writer = world.client(), world.client(), world.client()
+        world.send(writer, "FLUSHALL")
+        world.send(writer, "XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        world.send(a, "XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", "s", ">")
+        world.send(b, "XREAD", "BLOCK", 0, "STREAMS", "s", "$")
+        world.send(writer, *op)
+        assert world.replies(a, 1) == [gone], op
+        world.send(writer, "XADD", "s", "5-5", "f", "v")
+        assert world.replies(b, 1) == [[[b"s", [[b"5-5", [b"f", b"v"]]]]]], op
+    world.send(writer, "FLUSHALL")
+
+
 STREAM_SCENARIOS = [
+    scenario_xreadgroup_woken_by_keyspace_changes,
     scenario_xread_served_by_xadd,
     scenario_xread_timeout,
     scenario_xreadgroup_served_in_turn,
