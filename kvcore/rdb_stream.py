@@ -15,8 +15,8 @@ last three from type 19 on), and the groups: name, last ID, entries read
 count), and the consumers: name, seen time (and active time in 21), the IDs
 of their pending entries.
 
-The writer writes each node's live entries only (deleted ones are dropped, so
-the node reports none), and leaves out a node with no live entry.
+Nodes keep their deleted entries (`StreamNode.tombstones`), so the listpacks
+written are Redis's own, byte for byte.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from kvcore.types_stream import (
 )
 
 FLAG_DELETED = 1
+BAD_LISTPACK = "Stream listpack integrity check failed."
 _MS = struct.Struct("<q")
 _U64 = 1 << 64
 
@@ -60,12 +61,15 @@ def _signed(value: int) -> int:
 
 # -- writing ------------------------------------------------------------------------------
 def node_listpack(node: StreamNode, entries: list[tuple[int, tuple]]) -> bytes:
+    """The node's listpack: its live ``entries`` and its deleted ones, in ID order, as Redis holds it."""
     master, fields = node.master_id, node.master_fields
-    items: list = [len(entries), 0, len(fields), *fields, 0]
-    for ident, flat in entries:
+    items: list = [node.live, node.deleted, len(fields), *fields, 0]
+    everything = sorted([*((ident, flat, 0) for ident, flat in entries),
+                         *((ident, flat, FLAG_DELETED) for ident, flat in node.tombstones.items())])
+    for ident, flat, deleted in everything:
         own = flat[0::2]
         same = own == fields
-        items += [FLAG_SAMEFIELDS if same else 0, _signed((ident >> SEQ_BITS) - (master >> SEQ_BITS)),
+        items += [deleted | (FLAG_SAMEFIELDS if same else 0), _signed((ident >> SEQ_BITS) - (master >> SEQ_BITS)),
                   _signed((ident & SEQ_MAX) - (master & SEQ_MAX))]
         if same:
             items += flat[1::2]
@@ -83,14 +87,10 @@ def _put_id(parts: list, ident: int) -> None:
 
 
 def put_stream(parts: list, value: StreamValue, config, compress: bool) -> int:
-    nodes = []
     bounds = [node.master_id for node in value.nodes[1:]] + [None]
+    parts.append(encode_length(len(value.nodes)))
     for node, following in zip(value.nodes, bounds):
         entries = value.range(node.master_id, (following or (1 << 128)) - 1)
-        if entries:
-            nodes.append((node, entries))
-    parts.append(encode_length(len(nodes)))
-    for node, entries in nodes:
         _put_string(parts, node.master_id.to_bytes(16, "big"), compress)
         _put_string(parts, node_listpack(node, entries), compress)
     parts.append(encode_length(len(value)))
@@ -127,37 +127,56 @@ def _read_id(cursor: Cursor) -> int:
 
 
 def _read_node(value: StreamValue, key: bytes, blob: bytes, at: int) -> None:
+    """One node: its entries into the stream (live) or the node (deleted), checked as a listpack of a stream."""
     if len(key) != 16:
         raise RdbError("Stream node key entry is not the size of a stream ID", at)
     items = listpack.entries(blob)
     if not items:
         raise RdbError("Empty listpack inside stream", at)
     master = int.from_bytes(key, "big")
-    live, deleted, field_count = items[0], items[1], items[2]
+    if value.nodes and master <= value.nodes[-1].last_id:
+        raise RdbError(BAD_LISTPACK, at)
+    live, deleted, field_count = _ints(items[0:3], at)
     fields = tuple(_text(item) for item in items[3 : 3 + field_count])
+    if items[3 + field_count] != 0:
+        raise RdbError(BAD_LISTPACK, at)
     node = StreamNode(master, fields)
-    pos = 4 + field_count
-    last = master
+    pos, last, counted = 4 + field_count, master - 1, [0, 0]
     while pos < len(items):
-        flags, ms_delta, seq_delta = items[pos : pos + 3]
-        pos += 3
+        start = pos
+        flags, ms_delta, seq_delta = _ints(items[pos : pos + 3], at)
         ident = make_id(((master >> SEQ_BITS) + ms_delta) % _U64, ((master & SEQ_MAX) + seq_delta) % _U64)
         if flags & FLAG_SAMEFIELDS:
-            flat = tuple(x for pair in zip(fields, map(_text, items[pos : pos + field_count])) for x in pair)
-            pos += field_count
+            values = items[pos + 3 : pos + 3 + field_count]
+            flat = tuple(x for pair in zip(fields, map(_text, values)) for x in pair)
+            pos += 3 + field_count
         else:
-            count = items[pos]
-            flat = tuple(map(_text, items[pos + 1 : pos + 1 + 2 * count]))
-            pos += 1 + 2 * count
-        pos += 1  # lp-count
+            (count,) = _ints(items[pos + 3 : pos + 4], at)
+            flat = tuple(map(_text, items[pos + 4 : pos + 4 + 2 * count]))
+            pos += 4 + 2 * count
+        if flags > 3 or ident <= last or len(flat) % 2 or not flat or _ints(items[pos : pos + 1], at) != [pos - start]:
+            raise RdbError(BAD_LISTPACK, at)
+        pos += 1
         last = ident
-        if not flags & FLAG_DELETED:
+        counted[flags & FLAG_DELETED] += 1
+        if flags & FLAG_DELETED:
+            node.tombstones[ident] = flat
+        else:
             value.entries.put(ident, flat)
+    if counted != [live, deleted]:
+        raise RdbError(BAD_LISTPACK, at)
     node.live, node.deleted, node.last_id = live, deleted, last
     node.body_bytes = len(blob) - _int_size(live) - _int_size(deleted)
     value.nodes.append(node)
     value._node_keys.append(master)
     value._bytes += node.size
+
+
+def _ints(items: list, at: int) -> list[int]:
+    """Listpack elements that must be non-negative integers (counts, flags...); deltas may be negative."""
+    if not items or any(type(item) is not int for item in items):
+        raise RdbError(BAD_LISTPACK, at)
+    return items
 
 
 def _text(item) -> bytes:
@@ -195,11 +214,17 @@ def _read_group(cursor: Cursor, value: StreamValue, kind: int) -> None:
         entries_read = value.estimated_entries_read(last_id)
     group = ConsumerGroup(name, last_id, entries_read)
     for _ in range(cursor.length()):
+        at = cursor.pos
         ident = int.from_bytes(cursor.take(16), "big")
         delivery_ms = _MS.unpack(cursor.take(8))[0]
+        if ident in group.pending:
+            raise RdbError("Duplicated global PEL entry loading stream consumer group", at)
         group.pending.put(ident, PendingEntry(None, delivery_ms, cursor.length()))
     for _ in range(cursor.length()):
+        at = cursor.pos
         consumer = Consumer(cursor.string(), _MS.unpack(cursor.take(8))[0])
+        if consumer.name in group.consumers:
+            raise RdbError("Duplicate stream consumer detected.", at)
         if kind >= TYPE_STREAM_LISTPACKS_3:
             cursor.take(8)  # active time (Redis 7.2): 7.0 has no use for it
         for _ in range(cursor.length()):
@@ -208,17 +233,29 @@ def _read_group(cursor: Cursor, value: StreamValue, kind: int) -> None:
             nack = group.pending.get(ident)
             if nack is None:
                 raise RdbError("Consumer entry not found in group global PEL", at)
+            if nack.consumer is not None:
+                raise RdbError("Duplicated consumer PEL entry  loading a stream consumer group", at)
             nack.consumer = consumer
             consumer.pending.put(ident, nack)
         group.consumers[consumer.name] = consumer
     if any(nack.consumer is None for nack in group.pending.items.values()):
-        raise RdbError("Stream PEL entry without a consumer", cursor.pos)
+        raise RdbError("Stream CG PELs entries without consumers", cursor.pos)
+    if name in value.groups:
+        raise RdbError("Duplicated consumer group name loading stream", cursor.pos)
     value.groups[name] = group
 
 
 def reader(kind: int):
-    """The `kvcore.rdb` reader of one stream type."""
-    return lambda cursor, config, deep: read_stream(cursor, config, deep, kind)
+    """The `kvcore.rdb` reader of one stream type: a whole stream or an RdbError, whatever the bytes."""
+
+    def read(cursor: Cursor, config, deep: bool) -> StreamValue:
+        at = cursor.pos
+        try:
+            return read_stream(cursor, config, deep, kind)
+        except (TypeError, KeyError, AttributeError):
+            raise RdbError(BAD_LISTPACK, at) from None
+
+    return read
 
 
 READERS = {kind: reader(kind) for kind in (TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2, TYPE_STREAM_LISTPACKS_3)}

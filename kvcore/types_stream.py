@@ -108,9 +108,14 @@ class IdMap:
 
 
 class StreamNode:
-    """One listpack of the stream, as far as anything visible depends on it."""
+    """One listpack of the stream, as far as anything visible depends on it.
 
-    __slots__ = ("master_id", "master_fields", "live", "deleted", "body_bytes", "last_id")
+    Its deleted entries stay in it (``tombstones``), flagged, as in Redis's
+    listpack until the whole node goes: they count in its size, and RDB
+    files and DUMP payloads carry them.
+    """
+
+    __slots__ = ("master_id", "master_fields", "live", "deleted", "body_bytes", "last_id", "tombstones")
 
     def __init__(self, master_id: int, master_fields: tuple) -> None:
         self.master_id = master_id
@@ -118,6 +123,7 @@ class StreamNode:
         self.live = 0
         self.deleted = 0
         self.last_id = master_id
+        self.tombstones: dict[int, tuple] = {}
         # Header, terminator, master fields and their count, the master entry's end mark (0):
         # everything but the live and deleted counts, which `size` adds.
         self.body_bytes = HEADER_SIZE + 1 + _int_size(len(master_fields)) + _items_size(master_fields) + 2
@@ -302,18 +308,23 @@ class StreamValue:
 
     def delete(self, ident: int) -> bool:
         """XDEL of one ID: whether it was there. A node left with no live entry goes."""
-        if self.entries.pop(ident) is None:
+        flat = self.entries.pop(ident)
+        if flat is None:
             return False
         at = self._node_index(ident)
         node = self.nodes[at]
         if node.live == 1:
             self._drop_node(at)
         else:
-            before = node.size
-            node.live -= 1
-            node.deleted += 1
-            self._bytes += node.size - before
+            self._mark_deleted(node, ident, flat)
         return True
+
+    def _mark_deleted(self, node: StreamNode, ident: int, flat: tuple) -> None:
+        before = node.size
+        node.live -= 1
+        node.deleted += 1
+        node.tombstones[ident] = flat
+        self._bytes += node.size - before
 
     def _drop_node(self, at: int) -> None:
         self._bytes -= self.nodes[at].size
@@ -360,12 +371,8 @@ class StreamValue:
             first = entries.ids[0]
             if (len(entries) <= maxlen) if maxlen is not None else first >= minid:
                 break
-            entries.pop(first)
+            self._mark_deleted(node, first, entries.pop(first))
             count += 1
-            before = node.size
-            node.live -= 1
-            node.deleted += 1
-            self._bytes += node.size - before
         return count
 
     # -- the radix tree's shape (XINFO STREAM) ----------------------------------------

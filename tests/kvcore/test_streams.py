@@ -1206,3 +1206,33 @@ def test_memory_model_weighs_streams():
     client.call("XTRIM", "s", "MAXLEN", 0)
     client.call("XGROUP", "DESTROY", "s", "g")
     assert node.dbs[0].used - before < 200
+
+
+DUMP_SCRIPT = [
+    ["CONFIG", "SET", "stream-node-max-entries", "3"],
+    *[["XADD", "n", f"1-{seq}", "f" if seq != 5 else "x", seq] for seq in range(1, 8)],
+    ["XDEL", "n", "1-4", "1-5", "1-6"],
+    ["XDEL", "n", "1-2"],
+    ["XADD", "n", "MAXLEN", "~", "1", "1-8", "f", "1"],
+    ["XTRIM", "n", "MINID", "1-8"],
+    ["CONFIG", "SET", "stream-node-max-entries", "100"],
+    ["XADD", "a", "1-1", "f", "1", "g", "2"],
+    ["XADD", "a", "5-0", "h", "123456789", "x", "-5"],
+    ["XADD", "a", "5-1", "f", "a", "g", "b" * 80],
+    ["XDEL", "a", "1-1"],
+    ["XADD", "a", "18446744073709551615-0", "", ""],
+    ["XSETID", "a", "18446744073709551615-9", "ENTRIESADDED", "100"],
+    ["XGROUP", "CREATE", "a", "g", "0", "ENTRIESREAD", "3"],
+    ["XGROUP", "CREATE", "a", "h", "$"],
+]
+
+
+def test_dump_payloads_are_redis_bytes(redis_conn):
+    """Node layout, tombstones, counters and groups (no clock readings here): DUMP as redis-server's."""
+    client = CoreClient(make_node(now=NOW))
+    redis_conn.call([b"FLUSHALL"])
+    for argv in DUMP_SCRIPT:
+        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
+        assert normalize(client.call(*args)) == normalize(redis_conn.call(args)), argv
+    for key in (b"n", b"a"):
+        assert client.call("DUMP", key) == redis_conn.call([b"DUMP", key])
