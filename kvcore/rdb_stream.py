@@ -43,7 +43,7 @@ from kvcore.types_stream import (
     PendingEntry,
     StreamNode,
     StreamValue,
-    _int_size,
+    int_size,
     make_id,
 )
 
@@ -166,10 +166,8 @@ def _read_node(value: StreamValue, key: bytes, blob: bytes, at: int) -> None:
     if counted != [live, deleted]:
         raise RdbError(BAD_LISTPACK, at)
     node.live, node.deleted, node.last_id = live, deleted, last
-    node.body_bytes = len(blob) - _int_size(live) - _int_size(deleted)
-    value.nodes.append(node)
-    value._node_keys.append(master)
-    value._bytes += node.size
+    node.body_bytes = len(blob) - int_size(live) - int_size(deleted)
+    value.add_node(node)
 
 
 def _ints(items: list, at: int) -> list[int]:

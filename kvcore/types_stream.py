@@ -32,6 +32,13 @@ ID_MAX = (1 << 128) - 1
 INVALID_ENTRIES_READ = -1  # SCG_INVALID_ENTRIES_READ: a group whose read counter is unknown
 LISTPACK_MAX_BYTES = 1 << 30  # STREAM_LISTPACK_MAX_SIZE: the cap of stream-node-max-bytes
 LISTPACK_PREALLOC_BYTES = 4096  # STREAM_LISTPACK_MAX_PRE_ALLOCATE: a new node's allocation
+# objectComputeSize's figures for a stream (64-bit): robj + stream, streamCG, streamNACK, streamConsumer.
+STREAM_STRUCT_BYTES = 16 + 80
+GROUP_STRUCT_BYTES = 40
+NACK_STRUCT_BYTES = 24
+CONSUMER_STRUCT_BYTES = 24
+RAX_NODE_OVERHEAD_BYTES = 8 * 30
+MEMORY_SAMPLES = 5
 FLAG_SAMEFIELDS = 2  # an entry whose fields are its node's master fields stores only its values
 _INT64 = 1 << 64
 
@@ -44,7 +51,7 @@ def make_id(ms: int, seq: int) -> int:
     return (ms << SEQ_BITS) | seq
 
 
-def _int_size(value: int) -> int:
+def int_size(value: int) -> int:
     """The bytes of an integer entry in a listpack (values wrap to signed 64 bits, as C casts them)."""
     if value >= 1 << 63:
         value -= _INT64
@@ -101,11 +108,6 @@ class IdMap:
         first = hi - count if count and hi - count > lo else lo
         return ids[first:hi][::-1]
 
-    def first_at_or_after(self, ident: int) -> int | None:
-        ids = self.ids
-        at = bisect_left(ids, ident)
-        return ids[at] if at < len(ids) else None
-
 
 class StreamNode:
     """One listpack of the stream, as far as anything visible depends on it.
@@ -126,20 +128,20 @@ class StreamNode:
         self.tombstones: dict[int, tuple] = {}
         # Header, terminator, master fields and their count, the master entry's end mark (0):
         # everything but the live and deleted counts, which `size` adds.
-        self.body_bytes = HEADER_SIZE + 1 + _int_size(len(master_fields)) + _items_size(master_fields) + 2
+        self.body_bytes = HEADER_SIZE + 1 + int_size(len(master_fields)) + _items_size(master_fields) + 2
 
     @property
     def size(self) -> int:
-        return self.body_bytes + _int_size(self.live) + _int_size(self.deleted)
+        return self.body_bytes + int_size(self.live) + int_size(self.deleted)
 
     def entry_size(self, ident: int, flat: tuple) -> int:
         """The listpack bytes of one entry in this node: flags, ID deltas, (fields,) values, lp-count."""
         master = self.master_id
         fields = flat[0::2]
-        size = 2 + _int_size((ident >> SEQ_BITS) - (master >> SEQ_BITS)) + _int_size((ident & SEQ_MAX) - (master & SEQ_MAX))
+        size = 2 + int_size((ident >> SEQ_BITS) - (master >> SEQ_BITS)) + int_size((ident & SEQ_MAX) - (master & SEQ_MAX))
         if fields == self.master_fields:
-            return size + _items_size(flat[1::2]) + _int_size(len(fields) + 3)
-        return size + _int_size(len(fields)) + _items_size(flat) + _int_size(2 * len(fields) + 4)
+            return size + _items_size(flat[1::2]) + int_size(len(fields) + 3)
+        return size + int_size(len(fields)) + _items_size(flat) + int_size(2 * len(fields) + 4)
 
 
 class PendingEntry:
@@ -252,6 +254,29 @@ class StreamValue:
         slack = max(LISTPACK_PREALLOC_BYTES - self.nodes[-1].size, 0) if self.nodes else 0
         return self._bytes + slack + ELEMENT_BYTES * (len(self.nodes) + pending)
 
+    def memory_usage(self) -> int:
+        """MEMORY USAGE's figure, as objectComputeSize reckons a stream with its default 5 samples:
+        the stream's structs and radix tree, its listpacks' allocations (the last one preallocated,
+        the others averaged from the first five), and the groups' structs, PELs and consumers."""
+        from kvcore.commands.server import allocation  # jemalloc's size classes, as MEMORY USAGE uses them
+
+        size = STREAM_STRUCT_BYTES + _rax_bytes(len(self.nodes), self.radix_tree_nodes())
+        if self.nodes:
+            sizes = [allocation(node.size) for node in self.nodes[:-1]]
+            sizes.append(allocation(max(self.nodes[-1].size, LISTPACK_PREALLOC_BYTES)))
+            if len(sizes) <= MEMORY_SAMPLES:
+                size += sum(sizes)
+            else:
+                size += sum(sizes[:MEMORY_SAMPLES]) // MEMORY_SAMPLES * (len(sizes) - 1) + sizes[-1]
+        for group in self.groups.values():
+            pending = group.pending.ids
+            size += GROUP_STRUCT_BYTES + _rax_bytes(len(pending), rax_node_count(pending))
+            size += NACK_STRUCT_BYTES * len(pending)
+            for consumer in group.consumers.values():
+                own = consumer.pending.ids
+                size += CONSUMER_STRUCT_BYTES + len(consumer.name) + _rax_bytes(len(own), rax_node_count(own))
+        return size
+
     # -- reading -----------------------------------------------------------------------
     @property
     def first_id(self) -> int:
@@ -291,6 +316,12 @@ class StreamValue:
         self.entries.put(ident, flat)
         self.entries_added += 1
         self.last_id = ident
+
+    def add_node(self, node: StreamNode) -> None:
+        """Append a node read from a file (its entries already put in `entries`), after every other."""
+        self.nodes.append(node)
+        self._node_keys.append(node.master_id)
+        self._bytes += node.size
 
     @staticmethod
     def _node_full(node: StreamNode, flat: tuple, config) -> bool:
@@ -377,10 +408,8 @@ class StreamValue:
 
     # -- the radix tree's shape (XINFO STREAM) ----------------------------------------
     def radix_tree_nodes(self) -> int:
-        """How many nodes Redis's radix tree of the node keys (16-byte big-endian IDs) has."""
-        if not self._node_keys:
-            return 1
-        return _rax_nodes([key.to_bytes(16, "big") for key in self._node_keys], 0)
+        """How many nodes Redis's radix tree of the node keys has."""
+        return rax_node_count(self._node_keys)
 
     # -- consumer groups ----------------------------------------------------------------
     def estimated_entries_read(self, ident: int) -> int:
@@ -424,6 +453,18 @@ class StreamValue:
         elif self.entries_added:
             group.entries_read = self.estimated_entries_read(ident)
         group.last_id = ident
+
+
+def rax_node_count(idents: list[int]) -> int:
+    """Nodes of a Redis radix tree keyed by these IDs (sorted) as 16-byte big-endian keys; 1 when empty."""
+    if not idents:
+        return 1
+    return _rax_nodes([ident.to_bytes(16, "big") for ident in idents], 0)
+
+
+def _rax_bytes(keys: int, nodes: int) -> int:
+    """streamRadixTreeMemoryUsage: an ID per key, a header and a fixed overhead per node."""
+    return 16 * keys + (4 + RAX_NODE_OVERHEAD_BYTES) * nodes
 
 
 def _rax_nodes(keys: list[bytes], depth: int) -> int:

@@ -246,7 +246,9 @@ def _read(client, argv, grouped: bool):
 
 def _resume(args: ReadArgs):
     """How a blocked read is served when one of its keys is signalled."""
-    waited = dict(zip(args.keys, args.ids))
+    waited: dict[bytes, int] = {}
+    for key, ident in zip(args.keys, args.ids):
+        waited.setdefault(key, ident)  # a key given twice waits with its first ID, as in Redis
     count = args.count or BLOCKED_DEFAULT_COUNT
 
     def resume(client, key: bytes) -> bool:

@@ -672,6 +672,38 @@ CASES = [
         ('XRANGE', 't', '-', '+', [[b'1-1', [b'a', b'1']]]),
         ('XRANGE', 'u', '-', '+', [[b'2-1', [b'b', b'2']]]),
     ]),
+    ('memory usage', [
+        ('XADD', 's', '1-1', 'a', '1', b'1-1'),
+        ('XGROUP', 'CREATE', 's', 'g', '0', b'OK'),
+        ('MEMORY', 'USAGE', 's', 5012),
+        ('XADD', 's', '1-2', 'a', '1', b'1-2'),
+        ('XADD', 's', '1-3', 'b', '2', b'1-3'),
+        ('XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', 's', '>', [[b's', [[b'1-1', [b'a', b'1']], [b'1-2', [b'a', b'1']], [b'1-3', [b'b', b'2']]]]]),
+        ('MEMORY', 'USAGE', 's', 7401),
+        ('XGROUP', 'CREATECONSUMER', 's', 'g', 'longer-name', 1),
+        ('MEMORY', 'USAGE', 's', 7680),
+        ('CONFIG', 'SET', 'stream-node-max-entries', '2', b'OK'),
+        ('XADD', 's', '2-1', 'a', '1', b'2-1'),
+        ('XADD', 's', '2-2', 'a', '1', b'2-2'),
+        ('XADD', 's', '2-3', 'a', '1', b'2-3'),
+        ('XADD', 's', '2-4', 'a', '1', b'2-4'),
+        ('XADD', 's', '2-5', 'a', '1', b'2-5'),
+        ('MEMORY', 'USAGE', 's', 9596),
+        ('XADD', 's', '2-6', 'a', '1', b'2-6'),
+        ('XADD', 's', '2-7', 'a', '1', b'2-7'),
+        ('XADD', 's', '2-8', 'a', '1', b'2-8'),
+        ('XADD', 's', '2-9', 'a', '1', b'2-9'),
+        ('XADD', 's', '3-1', 'a', '1', b'3-1'),
+        ('XADD', 's', '3-2', 'a', '1', b'3-2'),
+        ('XADD', 's', '3-3', 'a', '1', b'3-3'),
+        ('XADD', 's', '3-4', 'a', '1', b'3-4'),
+        ('MEMORY', 'USAGE', 's', 11321),
+        ('XDEL', 's', '2-2', 1),
+        ('MEMORY', 'USAGE', 's', 11321),
+        ('XGROUP', 'CREATE', 'e', 'g', '$', 'MKSTREAM', b'OK'),
+        ('MEMORY', 'USAGE', 'e', 656),
+        ('CONFIG', 'SET', 'stream-node-max-entries', '100', b'OK'),
+    ]),
 ]
 
 
@@ -1236,3 +1268,29 @@ def test_dump_payloads_are_redis_bytes(redis_conn):
         assert normalize(client.call(*args)) == normalize(redis_conn.call(args)), argv
     for key in (b"n", b"a"):
         assert client.call("DUMP", key) == redis_conn.call([b"DUMP", key])
+
+
+def test_served_group_readers_are_logged_after_the_xadd():
+    """As redis-server 7.0.15 logs it: the XADD, then what serving the blocked reader did."""
+    node = logging_node(now=NOW)
+    writer, w1, w2 = LogClient(node, 1), LogClient(node, 2), LogClient(node, 3)
+    writer.call("XGROUP", "CREATE", "bs", "g", "$", "MKSTREAM")
+    assert w1.send_raw(encode_request("XREADGROUP", "GROUP", "g", "w1", "BLOCK", 0, "STREAMS", "bs", ">")) == []
+    assert w2.send_raw(encode_request("XREADGROUP", "GROUP", "g", "w2", "NOACK", "BLOCK", 0, "STREAMS", "bs", ">")) == []
+    writer.call("XADD", "bs", "1-1", "a", "1")
+    assert w1.send_raw(b"") == [[[b"bs", [[b"1-1", [b"a", b"1"]]]]]]
+    assert w2.send_raw(b"") == []
+    writer.call("XADD", "bs", "2-1", "a", "1")
+    assert w2.send_raw(b"") == [[[b"bs", [[b"2-1", [b"a", b"1"]]]]]]
+    t = b"%d" % NOW
+    assert records(node)[2:] == [
+        [b"XADD", b"bs", b"1-1", b"a", b"1"],
+        [b"XCLAIM", b"bs", b"g", b"w1", b"0", b"1-1", b"TIME", t, b"RETRYCOUNT", b"1", b"FORCE", b"JUSTID",
+         b"LASTID", b"1-1"],
+        [b"XADD", b"bs", b"2-1", b"a", b"1"],
+        [b"MULTI"],
+        [b"XGROUP", b"CREATECONSUMER", b"bs", b"g", b"w2"],
+        [b"XGROUP", b"SETID", b"bs", b"g", b"2-1", b"ENTRIESREAD", b"2"],
+        [b"EXEC"],
+    ]
+    assert stream_state(replayed(node)) == stream_state(node)
