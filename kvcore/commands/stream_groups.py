@@ -11,6 +11,8 @@ LASTID moved the group.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kvcore import errors
 from kvcore.blocking import signal_key_ready
 from kvcore.commands.args import parse_int
@@ -304,23 +306,36 @@ def _idle_arg(arg: bytes, command_name: str) -> int:
     return max(parse_int(arg, "ERR Invalid min-idle-time argument for %s" % command_name), 0)
 
 
-def _claim_options(argv: list[bytes], at: int, now: int) -> dict:
-    options = {"force": False, "justid": False, "delivery_ms": None, "retry_count": None, "last_id": 0}
+@dataclass
+class ClaimOptions:
+    """XCLAIM's options after its IDs."""
+
+    force: bool = False
+    justid: bool = False
+    delivery_ms: int | None = None  # from IDLE (now minus it) or TIME
+    retry_count: int | None = None
+    last_id: int = 0
+
+
+def _claim_options(argv: list[bytes], at: int, now: int) -> ClaimOptions:
+    options = ClaimOptions()
     while at < len(argv):
         more = len(argv) - 1 - at
         option = argv[at].upper()
-        if option in (b"FORCE", b"JUSTID"):
-            options[option.decode().lower()] = True
+        if option == b"FORCE":
+            options.force = True
+        elif option == b"JUSTID":
+            options.justid = True
         elif option in (b"IDLE", b"TIME", b"RETRYCOUNT") and more:
             at += 1
             value = parse_int(argv[at], "ERR Invalid %s option argument for XCLAIM" % option.decode())
             if option == b"RETRYCOUNT":
-                options["retry_count"] = value if value >= 0 else None
+                options.retry_count = value if value >= 0 else None
             else:
-                options["delivery_ms"] = now - value if option == b"IDLE" else value
+                options.delivery_ms = now - value if option == b"IDLE" else value
         elif option == b"LASTID" and more:
             at += 1
-            options["last_id"] = strict_id(argv[at])
+            options.last_id = strict_id(argv[at])
         else:
             raise Error("ERR Unrecognized XCLAIM option '%s'" % _text(argv[at]))
         at += 1
@@ -349,11 +364,11 @@ def xclaim(client, argv):
     idents = _leading_ids(argv)
     now = client.node.now
     options = _claim_options(argv, 5 + len(idents), now)
-    claim = Claim(client, argv[1], stream, group, argv[3], options["justid"])
-    moved_group = options["last_id"] > group.last_id
+    claim = Claim(client, argv[1], stream, group, argv[3], options.justid)
+    moved_group = options.last_id > group.last_id
     if moved_group:
-        group.last_id = options["last_id"]
-    delivery_ms = options["delivery_ms"]
+        group.last_id = options.last_id
+    delivery_ms = options.delivery_ms
     if delivery_ms is None or delivery_ms < 0 or delivery_ms > now:
         delivery_ms = now
     reply = []
@@ -364,13 +379,13 @@ def xclaim(client, argv):
                 claim.drop_deleted(ident, nack)
             continue
         if nack is None:
-            if not options["force"]:
+            if not options.force:
                 continue
-            nack = PendingEntry(None, now, 0)
+            nack = PendingEntry(None, now)  # a first delivery, that the claim then counts again
             group.pending.put(ident, nack)
         elif nack.consumer is not None and min_idle and now - nack.delivery_ms < min_idle:
             continue
-        reply.append(claim.take(ident, nack, delivery_ms, options["retry_count"]))
+        reply.append(claim.take(ident, nack, delivery_ms, options.retry_count))
     if moved_group and not claim.records:
         claim.records.append(setid_record(argv[1], group))
         claim.changes += 1

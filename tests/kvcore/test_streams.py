@@ -704,6 +704,17 @@ CASES = [
         ('MEMORY', 'USAGE', 'e', 656),
         ('CONFIG', 'SET', 'stream-node-max-entries', '100', b'OK'),
     ]),
+    ('xclaim force', [
+        ('XADD', 's', '1-1', 'a', '1', b'1-1'),
+        ('XADD', 's', '2-1', 'a', '1', b'2-1'),
+        ('XGROUP', 'CREATE', 's', 'g', '$', b'OK'),
+        ('XCLAIM', 's', 'g', 'c', '0', '1-1', 'FORCE', [[b'1-1', [b'a', b'1']]]),
+        ('XCLAIM', 's', 'g', 'c', '0', '2-1', 'FORCE', 'JUSTID', [b'2-1']),
+        ('XPENDING', 's', 'g', [2, b'1-1', b'2-1', [[b'c', b'2']]]),
+        ('XPENDING', 's', 'g', '-', '+', '10', 'c', [[b'1-1', b'c', 'time', 2], [b'2-1', b'c', 'time', 1]]),
+        ('XCLAIM', 's', 'g', 'd', '0', '1-1', '2-1', 'FORCE', 'RETRYCOUNT', '5', [[b'1-1', [b'a', b'1']], [b'2-1', [b'a', b'1']]]),
+        ('XPENDING', 's', 'g', '-', '+', '10', [[b'1-1', b'd', 'time', 5], [b'2-1', b'd', 'time', 5]]),
+    ]),
 ]
 
 

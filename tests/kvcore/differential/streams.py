@@ -87,7 +87,7 @@ def trim_options(draw):
 
 
 @st.composite
-def commands(draw):
+def broad_commands(draw):
     k, g, c = draw(keys), draw(groups), draw(consumers)
     choice = draw(st.integers(0, 27))
     return [
@@ -129,3 +129,38 @@ def commands(draw):
         lambda: [b"XINFO", b"CONSUMERS", k, g],
         lambda: [draw(st.sampled_from([b"XADD", b"XRANGE", b"XREADGROUP", b"XGROUP", b"XINFO", b"XCLAIM"])), k],
     ][choice]()
+
+
+few_ids = st.sampled_from([b"1-1", b"1-2", b"2-0", b"3-0"])
+few_id_args = st.one_of(few_ids, st.sampled_from([b"0", b"-", b"+", b"5"]))
+
+
+@st.composite
+def group_commands(draw):
+    """Consumer-group traffic on one key and a few IDs, so that reads, claims and acks meet."""
+    k, g, c = b"k1", draw(groups), draw(consumers)
+    choice = draw(st.integers(0, 9))
+    return [
+        lambda: [b"XADD", k, draw(few_ids), b"f", b"v"],
+        lambda: [b"XGROUP", b"CREATE", k, g, draw(st.sampled_from([b"0", b"$", b"1-1"])),
+                 *draw(st.sampled_from([[], [b"MKSTREAM"], [b"ENTRIESREAD", b"1"]]))],
+        lambda: [b"XREADGROUP", b"GROUP", g, c, *draw(st.sampled_from([[], [b"COUNT", b"1"], [b"NOACK"]])),
+                 b"STREAMS", k, draw(st.sampled_from([b">", b">", b"0", b"1-1"]))],
+        lambda: [b"XCLAIM", k, g, c, b"0", *draw(st.lists(few_id_args, min_size=1, max_size=3)),
+                 *draw(st.sampled_from([[], [b"FORCE"], [b"JUSTID"], [b"FORCE", b"JUSTID"], [b"RETRYCOUNT", b"4"],
+                                        [b"LASTID", b"2-0"], [b"FORCE", b"LASTID", b"9-9"]]))],
+        lambda: [b"XAUTOCLAIM", k, g, c, b"0", draw(few_id_args),
+                 *draw(st.sampled_from([[], [b"COUNT", b"1"], [b"JUSTID"]]))],
+        lambda: [b"XACK", k, g, *draw(st.lists(few_id_args, min_size=1, max_size=2))],
+        lambda: [b"XDEL", k, *draw(st.lists(few_id_args, min_size=1, max_size=2))],
+        lambda: draw(st.sampled_from([[b"XGROUP", b"SETID", k, g, b"0"], [b"XGROUP", b"DELCONSUMER", k, g, c],
+                                      [b"XTRIM", k, b"MAXLEN", b"1"]])),
+        lambda: draw(st.sampled_from([[b"XPENDING", k, g], [b"XPENDING", k, g, b"-", b"+", b"10"],
+                                      [b"XPENDING", k, g, b"-", b"+", b"10", b"c1"]])),
+        lambda: draw(st.sampled_from([[b"XINFO", b"CONSUMERS", k, g], [b"XINFO", b"GROUPS", k],
+                                      [b"XINFO", b"STREAM", k, b"FULL"], [b"XINFO", b"STREAM", k]])),
+    ][choice]()
+
+
+def commands():
+    return st.one_of(broad_commands(), group_commands())
