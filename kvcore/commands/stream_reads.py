@@ -6,7 +6,8 @@ XADD to one of its keys, with that stream alone. A client waiting in a
 consumer group always waits for entries past the group's last-delivered ID
 as it is when the entries arrive, and is answered with an error when the
 group, or the key, goes (Redis 7.0's ``-NOGROUP`` and ``-UNBLOCKED``). Where a
-client may not block (MULTI, scripts) BLOCK reads as a timeout at once.
+client may not block (MULTI) BLOCK reads as a timeout at once; a script may not
+use BLOCK at all.
 
 XREADGROUP is never logged itself. It changes group state, and logs what
 replays that change as Redis 7.0 does: an ``XCLAIM ... FORCE JUSTID LASTID``
@@ -44,6 +45,7 @@ DOLLAR_IN_GROUP = (
 )
 GT_IN_XREAD = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option."
 UNBALANCED = "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."  # XREADGROUP too
+BLOCK_IN_SCRIPT = "ERR %s command is not allowed with BLOCK option from scripts"
 GROUP_GONE = "NOGROUP the consumer group this client was blocked on no longer exists"
 KEY_GONE = "UNBLOCKED the stream key no longer exists"
 NEW_ENTRIES = ID_MAX  # the '>' ID: entries never delivered to the group
@@ -79,13 +81,15 @@ class ReadArgs:
     noack: bool = False
 
 
-def _parse_options(argv: list[bytes], grouped: bool) -> tuple[ReadArgs, int]:
+def _parse_options(client, argv: list[bytes], grouped: bool) -> tuple[ReadArgs, int]:
     args, streams_at = ReadArgs(), 0
     i = 1
     while i < len(argv):
         more = len(argv) - i - 1
         option = argv[i].upper()
         if option == b"BLOCK" and more:
+            if client.node.scripts.running:
+                raise Error(BLOCK_IN_SCRIPT % argv[0].decode("utf-8", "replace"))
             i += 1
             args.timeout_ms = parse_int(argv[i], TIMEOUT_NOT_INTEGER)
             if args.timeout_ms < 0:
@@ -119,7 +123,7 @@ def _parse_options(argv: list[bytes], grouped: bool) -> tuple[ReadArgs, int]:
 
 def parse_read(client, argv: list[bytes], grouped: bool) -> tuple[ReadArgs, list]:
     """The options, keys and IDs of a read, and each key's stream (None if missing) and group."""
-    args, streams_at = _parse_options(argv, grouped)
+    args, streams_at = _parse_options(client, argv, grouped)
     half = (len(argv) - streams_at) // 2
     args.keys = argv[streams_at : streams_at + half]
     found = []

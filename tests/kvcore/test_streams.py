@@ -715,6 +715,17 @@ CASES = [
         ('XCLAIM', 's', 'g', 'd', '0', '1-1', '2-1', 'FORCE', 'RETRYCOUNT', '5', [[b'1-1', [b'a', b'1']], [b'2-1', [b'a', b'1']]]),
         ('XPENDING', 's', 'g', '-', '+', '10', [[b'1-1', b'd', 'time', 5], [b'2-1', b'd', 'time', 5]]),
     ]),
+    ('scripts', [
+        ('XADD', 's', '1-1', 'a', '1', b'1-1'),
+        ('EVAL', "return redis.call('XREAD','BLOCK','0','STREAMS','s','$')", '0', ('err', 'ERR XREAD command is not allowed with BLOCK option from scripts script: 6475a58e5ce74a5434e15b26cb7cf7d348dd7732, on @user_script:1.')),
+        ('EVAL', "return redis.call('XREAD','BLOCK','0','STREAMS','s','0')", '0', ('err', 'ERR XREAD command is not allowed with BLOCK option from scripts script: e1acf567ce15e57098efe1844510f6fb9f4fdba1, on @user_script:1.')),
+        ('XGROUP', 'CREATE', 's', 'g', '$', b'OK'),
+        ('EVAL', "return redis.call('XREADGROUP','GROUP','g','c','BLOCK','0','STREAMS','s','>')", '0', ('err', 'ERR XREADGROUP command is not allowed with BLOCK option from scripts script: 20074ec05ddfceca61a13bfdbe609bbcd26ff28c, on @user_script:1.')),
+        ('EVAL', "return redis.call('XADD','s','2-1','b','2')", '0', b'2-1'),
+        ('EVAL', "return redis.call('XREADGROUP','GROUP','g','c','STREAMS','s','>')", '0', [[b's', [[b'2-1', [b'b', b'2']]]]]),
+        ('EVAL', "return redis.call('XINFO','STREAM','s')", '0', [b'length', 2, b'radix-tree-keys', 1, b'radix-tree-nodes', 2, b'last-generated-id', b'2-1', b'max-deleted-entry-id', b'0-0', b'entries-added', 2, b'recorded-first-entry-id', b'1-1', b'groups', 1, b'first-entry', [b'1-1', [b'a', b'1']], b'last-entry', [b'2-1', [b'b', b'2']]]),
+        ('EVAL', "return redis.call('XPENDING','s','g')", '0', [1, b'2-1', b'2-1', [[b'c', b'1']]]),
+    ]),
 ]
 
 
