@@ -298,9 +298,10 @@ class Database:
         if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
             self.node.tracking.modified(key)
 
-    def resized(self, key: bytes) -> None:
-        """A value's weight changed with nothing a client reads of it (a stream's consumer groups
-        after XREADGROUP): recount it, and touch no WATCH or cache."""
+    def changed_silently(self, key: bytes, changes: int = 1) -> None:
+        """An in-place change Redis does not signal (a stream's consumer groups, its last ID): counted
+        for propagation and the memory model, but no WATCH fails and no client cache hears of it."""
+        self.node.stats.dirty += changes
         self._stale[key] = None
 
     def delete(self, key: bytes) -> bool:

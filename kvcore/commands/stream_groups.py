@@ -1,5 +1,8 @@
 """Consumer groups: XGROUP, XACK, XPENDING, XCLAIM and XAUTOCLAIM.
 
+Group changes are writes (logged, counted) that Redis 7.0 does not signal:
+no WATCH fails and no client-side cache is told, as for XREADGROUP.
+
 A group's PEL holds the entries delivered and not yet acknowledged, each with
 its owner, last delivery time and delivery count (`kvcore.types_stream`).
 XCLAIM and XAUTOCLAIM change owners; they log, as Redis does, one
@@ -126,7 +129,7 @@ def xgroup_create(client, argv):
     elif argv[3] in stream.groups:
         raise Error(BUSYGROUP)
     else:
-        db.written(key)
+        db.changed_silently(key)
     stream.groups[argv[3]] = ConsumerGroup(argv[3], ident, entries_read)
     notify(client, "xgroup-create", key)
     return OK
@@ -141,7 +144,7 @@ def xgroup_setid(client, argv):
         raise subcommand_syntax_error(argv)
     group.last_id = stream.last_id if argv[4] == b"$" else parse_id(argv[4])[0]
     group.entries_read = entries_read
-    client.db.written(argv[2])
+    client.db.changed_silently(argv[2])
     notify(client, "xgroup-setid", argv[2])
     return OK
 
@@ -155,7 +158,7 @@ def xgroup_destroy(client, argv):
         raise Error(KEY_REQUIRED)
     if stream.groups.pop(argv[3], None) is None:
         return 0
-    db.written(key)
+    db.changed_silently(key)
     notify(client, "xgroup-destroy", key)
     signal_key_ready(db, key)  # readers blocked in the group hear that it went
     return 1
@@ -167,7 +170,7 @@ def xgroup_createconsumer(client, argv):
     _, group = _existing_group(client, argv)
     _, created = group.consumer(argv[4], client.node.now)
     if created:
-        client.db.written(argv[2])
+        client.db.changed_silently(argv[2])
         notify(client, "xgroup-createconsumer", argv[2])
     return int(created)
 
@@ -179,7 +182,7 @@ def xgroup_delconsumer(client, argv):
     if argv[4] not in group.consumers:
         return 0
     pending = group.delete_consumer(argv[4])
-    client.db.written(argv[2])
+    client.db.changed_silently(argv[2])
     notify(client, "xgroup-delconsumer", argv[2])
     return pending
 
@@ -200,7 +203,7 @@ def xack(client, argv):
     idents = [strict_id(arg) for arg in argv[3:]]
     acknowledged = sum(group.acknowledge(ident) for ident in idents)
     if acknowledged:
-        client.db.written(argv[1], acknowledged)
+        client.db.changed_silently(argv[1], acknowledged)
     return acknowledged
 
 
@@ -298,7 +301,7 @@ class Claim:
 
     def finish(self) -> None:
         if self.changes:
-            self.client.db.written(self.key, self.changes)
+            self.client.db.changed_silently(self.key, self.changes)
         self.client.propagate_as = self.records
 
 

@@ -234,8 +234,7 @@ def _read(client, argv, grouped: bool):
             served.append((key, reader.history(ident, args.count)))
         else:
             served.append((key, reader.new_entries(group.last_id, args.count)))
-        client.node.stats.dirty += 1
-        client.db.resized(key)
+        client.db.changed_silently(key)
         records += reader.records
     if grouped:
         client.propagate_as = records
@@ -276,7 +275,7 @@ def _resume(args: ReadArgs):
         else:
             reader = GroupReader(client, key, stream, group, args.consumer, args.noack)
             entries = reader.new_entries(after, count)
-            client.db.resized(key)
+            client.db.changed_silently(key)
             _propagate(client, reader.records)
         client.reply(keyed_reply(client, [(key, entries)]))
         return True

@@ -324,6 +324,6 @@ def xsetid(client, argv):
         stream.entries_added = entries_added
     if max_deleted:
         stream.max_deleted_id = max_deleted
-    db.written(key)
+    db.changed_silently(key)  # no WATCH fails, in Redis 7.0 either
     notify(client, "xsetid", key)
     return OK

@@ -16,6 +16,7 @@ from kvcore import aof, listpack, rdb
 from kvcore.aof import rewrite_key
 from kvcore.rdb_stream import read_stream
 from kvcore.types_stream import ID_MAX, StreamValue, make_id
+from tests.kvcore.differential.runner import RedisConnection
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.test_lists import CoreWorld, RedisWorld, core_raw, normalize, run_case
 from tests.kvcore.test_propagation import NOW, LogClient, logging_node, records, replayed
@@ -1316,3 +1317,51 @@ def test_served_group_readers_are_logged_after_the_xadd():
         [b"EXEC"],
     ]
     assert stream_state(replayed(node)) == stream_state(node)
+
+
+# -- WATCH: which stream writes make a transaction fail (Redis 7.0 signals only some) -------------
+WATCH_CASES = [
+    (["XADD", "s", "3-1", "f", "v"], True),
+    (["XDEL", "s", "1-1"], True),
+    (["XTRIM", "s", "MAXLEN", "0"], True),
+    (["XSETID", "s", "9-9"], False),
+    (["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"], False),
+    (["XREADGROUP", "GROUP", "g", "new", "STREAMS", "s", "0"], False),
+    (["XACK", "s", "g", "1-1"], False),
+    (["XCLAIM", "s", "g", "d", "0", "1-1"], False),
+    (["XAUTOCLAIM", "s", "g", "e", "0", "0"], False),
+    (["XGROUP", "CREATE", "s", "h", "0"], False),
+    (["XGROUP", "SETID", "s", "g", "0"], False),
+    (["XGROUP", "CREATECONSUMER", "s", "g", "z"], False),
+    (["XGROUP", "DELCONSUMER", "s", "g", "c"], False),
+    (["XGROUP", "DESTROY", "s", "g"], False),
+]
+
+
+def watched_exec(watcher, writer, argv):
+    for setup in (["XADD", "s", "1-1", "f", "v"], ["XADD", "s", "2-1", "f", "v"], ["XGROUP", "CREATE", "s", "g", "0"],
+                  ["XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s", ">"], ["WATCH", "s"]):
+        watcher(*setup)
+    writer(*argv)
+    watcher("MULTI")
+    watcher("PING")
+    return watcher("EXEC")
+
+
+@pytest.mark.parametrize(("argv", "fails"), WATCH_CASES, ids=[" ".join(argv[:2]) for argv, _ in WATCH_CASES])
+def test_which_writes_fail_a_watch(argv, fails):
+    node = make_node()
+    assert watched_exec(CoreClient(node).call, CoreClient(node).call, argv) == (None if fails else [b"PONG"])
+
+
+@pytest.mark.parametrize(("argv", "fails"), WATCH_CASES, ids=[" ".join(argv[:2]) for argv, _ in WATCH_CASES])
+def test_which_writes_fail_a_watch_on_redis(argv, fails, redis_port):
+    watcher, writer = RedisConnection(redis_port), RedisConnection(redis_port)
+    try:
+        watcher.call([b"FLUSHALL"])
+        result = watched_exec(lambda *a: watcher.call([x.encode() for x in a]),
+                              lambda *a: writer.call([x.encode() for x in a]), argv)
+    finally:
+        watcher.close()
+        writer.close()
+    assert result == (None if fails else [b"PONG"])
