@@ -31,6 +31,7 @@ from kvcore import aof_manifest
 from kvcore.client import Client, ReplyMode
 from kvcore.protocol import Limits
 from kvcore.reply import Error
+from kvcore.types_stream import ID_MAX, format_id
 
 LINE_MAX = 1024  # AOF_ANNOTATION_LINE_MAX_LEN: fgets reads lines of up to 1023 bytes
 CLIENT_ID_AOF = 2**64 - 1
@@ -326,7 +327,7 @@ def _replay(node, data: bytes, filename: str, load_truncated: bool, rdb_loader) 
                 cmd = _lookup(table, argv)
                 if cmd is None:
                     break  # the exact reader below reports it
-                if not cmd.subcommands:
+                if cmd.container is None:  # a subcommand depends on argv[1] too
                     known[argv[0]] = cmd
             if cmd is multi:
                 before_multi = valid_up_to
@@ -945,11 +946,38 @@ def rewrite_key(key: bytes, value) -> list[list[bytes]]:
         return _batches(b"ZADD", key, [[b"%.17g" % score, member] for score, member in value.order])
     if kind == "hash":
         return _batches(b"HMSET", key, [[field, item] for field, item in value.items()])
+    if kind == "stream":
+        return _stream_commands(key, value)
     if kind == "ReJSON-RL":
         from kvcore.commands.json import encoded
 
         return [[b"JSON.SET", key, b"$", encoded(value.root, value)]]
     raise ValueError("no AOF rewrite for type %s" % kind)
+
+
+def _stream_commands(key: bytes, stream) -> list[list[bytes]]:
+    """rewriteStreamObject: an XADD per entry (``XADD key MAXLEN 0 0-1 x y`` for an empty stream), an
+    XSETID with the counters, then per group an XGROUP CREATE, and per consumer an XCLAIM per pending
+    entry, or an XGROUP CREATECONSUMER for one with none."""
+    entries = stream.range(0, ID_MAX)
+    commands = [[b"XADD", key, format_id(ident), *flat] for ident, flat in entries]
+    if not entries:
+        commands.append([b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"])
+    commands.append([b"XSETID", key, format_id(stream.last_id), b"ENTRIESADDED", b"%d" % stream.entries_added,
+                     b"MAXDELETEDID", format_id(stream.max_deleted_id)])
+    for name in sorted(stream.groups):
+        group = stream.groups[name]
+        commands.append([b"XGROUP", b"CREATE", key, name, format_id(group.last_id), b"ENTRIESREAD",
+                         b"%d" % group.entries_read])
+        for consumer in group.sorted_consumers():
+            if not len(consumer.pending):
+                commands.append([b"XGROUP", b"CREATECONSUMER", key, name, consumer.name])
+            for ident in consumer.pending.ids:
+                nack = consumer.pending.get(ident)
+                commands.append([b"XCLAIM", key, name, consumer.name, b"0", format_id(ident), b"TIME",
+                                 b"%d" % nack.delivery_ms, b"RETRYCOUNT", b"%d" % nack.delivery_count, b"JUSTID",
+                                 b"FORCE"])
+    return commands
 
 
 def _batches(name: bytes, key: bytes, items: list[list[bytes]]) -> list[list[bytes]]:

@@ -10,7 +10,9 @@ does in redis-server 7.0:
   (4 bytes, big-endian) and then its contents: a string mixed in; list
   elements mixed in order; set members xored (order-free); each hash field
   and each sorted-set member digested on its own (field then value, member
-  then score as ``%.17g``, mixed into zeros) and xored in. A key with a TTL
+  then score as ``%.17g``, mixed into zeros) and xored in; a stream's
+  entries mixed in order, each its ID as ``ms.seq`` then its fields and
+  values (its consumer groups are not part of it). A key with a TTL
   gets ``!!expire!!`` xored in (the time itself is not part of it). The key's
   name is not part of a value's digest (DIGEST-VALUE).
 - The dataset digest, per non-empty database in order: mix in the database
@@ -28,7 +30,7 @@ import hashlib
 EMPTY = "0" * 40
 ZEROS = bytes(20)
 EXPIRE_MARK = b"!!expire!!"
-TYPE_NUMBERS = {"string": 0, "list": 1, "set": 2, "zset": 3, "hash": 4, "ReJSON-RL": 5}  # OBJ_STRING...
+TYPE_NUMBERS = {"string": 0, "list": 1, "set": 2, "zset": 3, "hash": 4, "ReJSON-RL": 5, "stream": 6}  # OBJ_STRING...
 
 
 def _sha1(data: bytes) -> int:
@@ -61,6 +63,11 @@ def object_digest(value, has_expire: bool, digest: int = 0) -> int:
     elif kind == "hash":
         for field, item in value.items():
             digest = _xor(digest, _pair(field, item))
+    elif kind == "stream":
+        for ident, flat in value.range(0, (1 << 128) - 1):
+            digest = _mix(digest, b"%d.%d" % (ident >> 64, ident & ((1 << 64) - 1)))
+            for item in flat:
+                digest = _mix(digest, item)
     else:
         from kvcore.commands.json import encoded
 

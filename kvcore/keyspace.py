@@ -185,6 +185,8 @@ class Database:
         else:
             if not keep_ttl and self.expires:
                 self.expires.pop(key, None)
+            if node.blocking.waiting:
+                self._stream_gone(key, old)
             data[key] = value
             self._used -= len(old) if type(old) is bytes else self.sizes.pop(key, 0)
             self._used += len(value) if type(value) is bytes else self._sized(key, value)
@@ -197,6 +199,21 @@ class Database:
             self.touch(key)
         if node.tracking is not None:  # client-side caching (kvcore.tracking)
             node.tracking.modified(key)
+
+    def _stream_gone(self, key: bytes, old) -> None:
+        """A stream was deleted or overwritten: readers blocked in its groups must hear of it
+        (Redis 7.0's signalDeletedKeyAsReady)."""
+        if type(old) is not bytes and old.TYPE == "stream":
+            self.node.blocking.signal(self.index, key)
+
+    def _streams_replaced(self, replacement: dict) -> None:
+        """The whole keyspace is going (FLUSHDB) or being swapped for ``replacement`` (SWAPDB): signal
+        the streams waited on that will not be streams any more (scanDatabaseForDeletedKeys)."""
+        for db_index, key in list(self.node.blocking.waiting):
+            if db_index == self.index and key in self.data:
+                new = replacement.get(key)
+                if new is None or type(new) is bytes or new.TYPE != "stream":
+                    self._stream_gone(key, self.data[key])
 
     def added(self, key: bytes) -> None:
         """A key was created (Redis's dbAdd): clients blocked on it may be served, and a
@@ -281,10 +298,18 @@ class Database:
         if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
             self.node.tracking.modified(key)
 
+    def changed_silently(self, key: bytes, changes: int = 1) -> None:
+        """An in-place change Redis does not signal (a stream's consumer groups, its last ID): counted
+        for propagation and the memory model, but no WATCH fails and no client cache hears of it."""
+        self.node.stats.dirty += changes
+        self._stale[key] = None
+
     def delete(self, key: bytes) -> bool:
         old = self.data.pop(key, None)
         if old is None:
             return False
+        if self.node.blocking.waiting:
+            self._stream_gone(key, old)
         self._used -= KEY_BYTES + len(key) + (len(old) if type(old) is bytes else self.sizes.pop(key, 0))
         if self.clock is not None:
             self.clock.pop(key, None)
@@ -317,6 +342,8 @@ class Database:
 
     def clear(self) -> int:
         removed = len(self.data)
+        if self.node.blocking.waiting:
+            self._streams_replaced({})
         self.node.stats.dirty += removed
         if self.watchers:
             self.touch_all_watched()
@@ -354,6 +381,9 @@ class Database:
 
     def swap_contents(self, other: Database) -> None:
         """SWAPDB: exchange keys, expiry, scan order and memory model (watchers stay with the numbers)."""
+        if self.node.blocking.waiting:
+            self._streams_replaced(other.data)
+            other._streams_replaced(self.data)
         for name in self._CONTENTS:
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)

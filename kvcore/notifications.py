@@ -25,6 +25,11 @@ EVENT_CLASSES = {
          "zunionstore", "zinterstore", "zdiffstore", "zrangestore"],
         "z",
     ),
+    **dict.fromkeys(
+        ["xadd", "xdel", "xtrim", "xsetid", "xgroup-create", "xgroup-createconsumer", "xgroup-delconsumer",
+         "xgroup-destroy", "xgroup-setid"],
+        "t",
+    ),
     "expired": "x",
     "evicted": "e",
     "new": "n",

@@ -23,7 +23,7 @@ JSON text as one module string), so a redis-server loads them only with the
 RedisJSON module. The reader takes everything Redis 7.0 writes or still
 loads (ziplists, zipmaps, intsets, quicklists of ziplists, text-double sorted
 sets) and builds the families' own value objects with the encodings Redis
-would give them on load. Streams are not supported.
+would give them on load. Streams are written and read by `kvcore.rdb_stream`.
 
 A DUMP payload is a type byte and a value as in a file, then the RDB version
 (2 bytes LE) and the CRC-64 of everything before it (8 bytes LE).
@@ -927,10 +927,6 @@ def _read_module_1(cursor: Cursor, config, deep: bool):
                    % module_name(cursor.length()), at)
 
 
-def _read_stream(cursor: Cursor, config, deep: bool):
-    raise RdbError("Stream values are not supported by kvsim", cursor.pos)
-
-
 _READERS = {
     TYPE_STRING: _read_string_value,
     TYPE_LIST: _read_list,
@@ -946,13 +942,10 @@ _READERS = {
     TYPE_ZSET_ZIPLIST: _read_zset_ziplist,
     TYPE_HASH_ZIPLIST: _read_hash_ziplist,
     TYPE_LIST_QUICKLIST: _read_quicklist_1,
-    TYPE_STREAM_LISTPACKS: _read_stream,
     TYPE_HASH_LISTPACK: _read_hash_packed,
     TYPE_ZSET_LISTPACK: _read_zset_packed,
     TYPE_LIST_QUICKLIST_2: _read_quicklist,
-    TYPE_STREAM_LISTPACKS_2: _read_stream,
     TYPE_SET_LISTPACK: _read_set_listpack,
-    TYPE_STREAM_LISTPACKS_3: _read_stream,
 }
 RESTORABLE_TYPES = frozenset(range(0, 8)) | frozenset(range(9, 20))  # rdbIsObjectType in 7.0
 
@@ -1050,3 +1043,12 @@ def restore_value(payload: bytes, config, deep: bool = True):
     if value is None:
         raise RdbError(EMPTY_KEY, 1)
     return value
+
+
+# Streams' codec builds on this module's primitives, so it registers itself last.
+from kvcore.rdb_stream import READERS as _STREAM_READERS  # noqa: E402
+from kvcore.rdb_stream import put_stream  # noqa: E402
+from kvcore.types_stream import StreamValue  # noqa: E402
+
+_WRITERS[StreamValue] = put_stream
+_READERS.update(_STREAM_READERS)
