@@ -13,6 +13,7 @@ from kvcore import errors
 from kvcore.client import ReplyMode
 from kvcore.commands.table import Command, Flag
 from kvcore.protocol import quote_repr
+from kvcore.redaction import redacted
 from kvcore.reply import Error, Simple
 from kvcore.resp import SMALL_INT_REPLIES, encode
 
@@ -273,7 +274,7 @@ def count_error(node, error: Error) -> None:
 def feed_monitors(node, client, argv: list[bytes]) -> None:
     """A command as MONITOR shows it; "lua" for one a script ran, as Redis shows its Lua client."""
     now = node.now
-    quoted = " ".join(quote_repr(arg) for arg in argv)
+    quoted = " ".join(quote_repr(arg) for arg in redacted(argv))
     source = "lua" if node.scripts.running else client.addr
     line = "%d.%06d [%d %s] %s" % (now // 1000, (now % 1000) * 1000, client.db.index, source, quoted)
     for monitor in node.monitors:

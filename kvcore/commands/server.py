@@ -28,6 +28,7 @@ from kvcore.config import BY_NAME, OPTIONS, ConfigError
 from kvcore.dispatch import NO_REPLY
 from kvcore.effects import LogMessage, Pause, RewriteConfig
 from kvcore.glob import glob_match
+from kvcore.redaction import redacted
 from kvcore.reply import OK, Attribute, BigNumber, Bool, Double, Error, Map, Push, SetReply, Simple, Verbatim
 
 REGISTRY = Registry("server")
@@ -371,7 +372,6 @@ CONFIG_HELP = [
     "    Prints this help.",
 ]
 GLOB_CHARS = frozenset(b"[*?")
-SENSITIVE_OPTIONS = {"requirepass"}
 
 
 @command("get", -3, ADMIN, parent=CONFIG, since="2.0.0")
@@ -504,36 +504,6 @@ SLOWLOG_HELP = [
 ]
 SLOWLOG_MAX_ARGC = 32
 SLOWLOG_MAX_STRING = 128
-REDACTED = b"(redacted)"
-
-
-def redacted(argv: list[bytes]) -> list[bytes]:
-    """argv with passwords hidden, as Redis shows AUTH, HELLO AUTH and CONFIG SET requirepass."""
-    name = argv[0].lower()
-    if name == b"auth":
-        return [argv[0]] + [REDACTED] * (len(argv) - 1)
-    out = list(argv)
-    if name == b"hello":
-        _redact_hello(out)
-    elif name == b"config" and len(argv) > 3 and argv[1].lower() == b"set":
-        for i in range(2, len(argv) - 1, 2):
-            if argv[i].decode("utf-8", "replace").lower() in SENSITIVE_OPTIONS:
-                out[i + 1] = REDACTED
-    return out
-
-
-def _redact_hello(argv: list[bytes]) -> None:
-    """HELLO's options in order, as it parses them, hiding AUTH's user and password."""
-    i = 2
-    while i < len(argv):
-        option = argv[i].lower()
-        if option == b"auth" and len(argv) - i > 2:
-            argv[i + 1] = argv[i + 2] = REDACTED
-            i += 3
-        elif option == b"setname" and len(argv) - i > 1:
-            i += 2
-        else:
-            return
 
 
 def slowlog_args(argv: list[bytes]) -> list[bytes]:

@@ -381,13 +381,25 @@ def test_slowlog_records_every_command_at_threshold_zero(node, c):
     assert [entry[3] for entry in c.call("SLOWLOG", "GET", "-1")] == [[b"SLOWLOG", b"RESET"]]
 
 
-@pytest.mark.parametrize(("argv", "logged"), [
+SECRETS = [
     (["AUTH", "default", "x"], [b"AUTH", b"(redacted)", b"(redacted)"]),
     (["AUTH", "x"], [b"AUTH", b"(redacted)"]),
     (["HELLO", "3", "AUTH", "default", "x", "SETNAME", "n"],
      [b"HELLO", b"3", b"AUTH", b"(redacted)", b"(redacted)", b"SETNAME", b"n"]),
     (["CONFIG", "SET", "requirepass", "", "hz", "10"], [b"CONFIG", b"SET", b"requirepass", b"(redacted)", b"hz", b"10"]),
-])
+]
+
+
+@pytest.mark.parametrize(("argv", "logged"), SECRETS[:3])  # CONFIG, an admin command, is never fed
+def test_monitor_hides_passwords(node, c, argv, logged):
+    other = CoreClient(node)
+    c.call("MONITOR")
+    effects = drive(node, other.conn, *argv)
+    [line] = [e.data for e in effects if isinstance(e, Send) and e.conn == c.conn]
+    assert line.split(b"] ", 1)[1] == b" ".join(b'"%s"' % arg for arg in logged) + b"\r\n"
+
+
+@pytest.mark.parametrize(("argv", "logged"), SECRETS)
 def test_slowlog_hides_passwords(c, argv, logged):
     c.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
     c.send_raw(encode_request(*argv))
