@@ -41,6 +41,8 @@ OFF, ON, WAIT_REWRITE = "off", "on", "wait-rewrite"
 FSYNC_INTERVAL_MS = 1000
 FSYNC_POSTPONE_MAX_MS = 2000  # everysec: a write waits this long for a running fsync, then goes on
 REWRITE_RETRY_MS = 1000
+REWRITE_LIMIT_FAILURES = 3  # consecutive failed rewrites after which automatic ones are put off...
+REWRITE_LIMIT_MAX_MINUTES = 60  # ...for 1 minute, then twice as long each time, up to an hour
 
 REWRITE_STARTED = Simple("Background append only file rewriting started")
 REWRITE_SCHEDULED = Simple("Background append only file rewriting scheduled")
@@ -86,6 +88,8 @@ class AppendOnly:
         self.scheduled = False
         self.rewrites = 0
         self.consecutive_failures = 0
+        self.limit_minutes = 0  # the last delay the rewrite limit set (`_rewrite_limited`)
+        self.limit_until_ms = 0  # automatic rewrites wait until then (0: not limited now)
         self.last_rewrite_ok = True
         self.last_rewrite_time_s = -1
         self.last_rewrite_try_ms = -REWRITE_RETRY_MS
@@ -214,8 +218,27 @@ class AppendOnly:
             if node.now - self.last_rewrite_try_ms >= REWRITE_RETRY_MS:
                 self.start_rewrite()
             return
-        if self.state == ON and self._grown_enough():
+        if self.state == ON and self._grown_enough() and not self._rewrite_limited():
+            node.emit(LogMessage("notice", f"Starting automatic rewriting of AOF on {self._growth()}% growth"))
             self.start_rewrite()
+
+    def _rewrite_limited(self) -> bool:
+        """Redis 7.0's aofRewriteLimited: after REWRITE_LIMIT_FAILURES failures in a row an
+        automatic rewrite waits 1 minute, then 2, 4... up to an hour (BGREWRITEAOF does not)."""
+        node = self.node
+        if self.consecutive_failures < REWRITE_LIMIT_FAILURES:
+            self.limit_minutes = self.limit_until_ms = 0
+            return False
+        if self.limit_until_ms:
+            if node.now < self.limit_until_ms:
+                return True
+            self.limit_until_ms = 0
+            return False
+        self.limit_minutes = min(max(1, self.limit_minutes * 2), REWRITE_LIMIT_MAX_MINUTES)
+        self.limit_until_ms = node.now + self.limit_minutes * 60_000
+        node.emit(LogMessage("warning", "Background AOF rewrite has repeatedly failed and triggered the limit, "
+                                        f"will retry in {self.limit_minutes} minutes"))
+        return True
 
     def _grown_enough(self) -> bool:
         config = self.node.config
@@ -224,8 +247,12 @@ class AppendOnly:
             return False
         if not self.last_rewrite_ok and self.node.now - self.last_rewrite_try_ms < REWRITE_RETRY_MS:
             return False
+        return self._growth() >= percentage
+
+    def _growth(self) -> int:
+        """How much the log grew since the last rewrite, in percent of the base."""
         base = self.base_size or 1
-        return (self.current_size - base) * 100 // base >= percentage
+        return (self.current_size - base) * 100 // base
 
     def _maybe_fsync(self) -> None:
         node = self.node
@@ -372,6 +399,11 @@ class AppendOnly:
         self.last_rewrite_ok = False
         if temp is not None:
             self._cleanup(temp, (("remove", temp),))
+        if self.state == WAIT_REWRITE:  # what it holds is in the next rewrite's image
+            temp_incr = self.log_path()
+            self.node.emit(LogMessage("notice", f"Removing the temp incr aof file {temp_incr.rsplit('/', 1)[-1]} "
+                                                "in the background"))
+            self._cleanup(temp_incr, (("remove", temp_incr),))
 
     # -- DEBUG LOADAOF -------------------------------------------------------------------
     def debug_loadaof(self, client) -> None:

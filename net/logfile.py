@@ -32,7 +32,11 @@ class LogFile:
         try:
             if path != self.path:
                 self._switch(path, lines)
-            size = os.fstat(self.fd).st_size
+            status = os.fstat(self.fd)
+            if not status.st_nlink:  # the core had the file removed (a failed first rewrite's temp incr)
+                self._switch(path, lines)
+                status = os.fstat(self.fd)
+            size = status.st_size
             if not fsync:
                 disk.write_all(self.fd, data)
             elif self.unsynced:

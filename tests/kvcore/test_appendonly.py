@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kvcore import appendonly
-from kvcore.effects import AppendLog, CancelJob, Fsync, ReadFiles, Send, Shutdown, WriteFiles
+from kvcore.effects import AppendLog, CancelJob, Fsync, LogMessage, ReadFiles, Send, Shutdown, WriteFiles
 from tests.kvcore.harness import encode_request, make_node
 from tests.kvcore.test_aof import dataset
 from tests.kvcore.test_propagation import command
@@ -244,6 +244,58 @@ def test_the_log_rewrites_itself_once_it_doubled_past_the_minimum_size():
     files.drain(node)
     assert info(files, node)["aof_rewrites"] == "1"
     assert int(info(files, node)["aof_current_size"]) < 1024
+
+
+def logged(files: Files) -> list[str]:
+    return [effect.text for effect in files.effects if type(effect) is LogMessage]
+
+
+def failed_rewrite(files: Files, node) -> None:
+    """A rewrite whose image cannot be written (the child died)."""
+    files.fail = True
+    node.aof.start_rewrite()
+    files.drain(node)
+    files.fail = False
+
+
+def test_automatic_rewrites_wait_after_three_failures_in_a_row_and_manual_ones_do_not():
+    files = Files()
+    node = files.start(appendonly="yes", auto_aof_rewrite_min_size="1024", auto_aof_rewrite_percentage="1")
+    for _ in range(3):
+        failed_rewrite(files, node)
+    files.call(node, "SET", "big", "x" * 2048)
+    limit = "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in 1 minutes"
+    for ms in (2_000, 30_000, 61_999):  # past the retry delay of a failed rewrite, the limit holds
+        node.tick(NOW + ms)
+        files.drain(node)
+    assert logged(files).count(limit) == 1
+    assert info(files, node)["aof_rewrite_in_progress"] == "0"
+    assert info(files, node)["aof_rewrites_consecutive_failures"] == "3"
+    node.tick(NOW + 62_000)  # the minute has passed: one more try, which works
+    files.drain(node)
+    assert "Starting automatic rewriting of AOF on" in logged(files)[-1]
+    assert info(files, node)["aof_rewrites_consecutive_failures"] == "0"
+    for _ in range(3):
+        failed_rewrite(files, node)
+    assert files.call(node, "BGREWRITEAOF") == b"Background append only file rewriting started"
+    assert info(files, node)["aof_last_bgrewrite_status"] == "ok"
+
+
+def test_a_failed_first_rewrite_after_appendonly_yes_removes_the_temp_incr():
+    files = Files()
+    node = files.start()
+    files.call(node, "SET", "before", "1")
+    files.fail = True
+    assert files.call(node, "CONFIG", "SET", "appendonly", "yes") == b"OK"
+    files.fail = False
+    files.drain(node)
+    assert "Removing the temp incr aof file temp-appendonly.aof.incr in the background" in logged(files)
+    assert files.names() == []
+    node.tick(NOW + 2000)  # the retry
+    files.drain(node)
+    files.call(node, "SET", "after", "2")
+    assert files.names() == ["appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", "appendonly.aof.manifest"]
+    assert dataset(Files(dict(files.files)).start(appendonly="yes")) == dataset(node)
 
 
 # -- fsync ---------------------------------------------------------------------------------------

@@ -34,6 +34,14 @@ def read(path: str) -> bytes:
 
 
 # -- LogFile ----------------------------------------------------------------------------------------
+def test_a_removed_file_is_created_again_at_the_next_append(log_path):
+    log = LogFile()
+    log.append(log_path, RECORD, True)
+    os.unlink(log_path)  # the core removed it (a failed first rewrite's temp incr)
+    assert log.append(log_path, RECORD * 2, True) == ("", [])
+    assert read(log_path) == RECORD * 2
+
+
 @pytest.mark.parametrize("fsync", [True, False])
 def test_append_writes_the_records_at_the_end(log_path, fsync):
     log = LogFile()
