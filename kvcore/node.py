@@ -671,6 +671,14 @@ class Node:
             self.aof.config_changed(value)
         elif name == "maxmemory":
             self.update_write_gate()
+            if value:  # as Redis's updateMaxmemory: evict now, not at the next command
+                used = self.evictor.used()
+                if value < used:
+                    self._effects.append(LogMessage("warning", (
+                        f"WARNING: the new maxmemory value set via CONFIG SET ({value}) is smaller than the current "
+                        f"memory usage ({used}). This will result in key eviction and/or the inability to accept "
+                        "new write commands depending on the maxmemory-policy.")))
+                self.evictor.perform()
         elif name == "maxmemory-policy":
             self.evictor.policy_changed()
         elif name == "client-output-buffer-limit":

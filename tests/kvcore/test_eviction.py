@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kvcore import rdb
+from kvcore.effects import LogMessage
 from kvcore.eviction import KEY_BYTES, value_bytes
 from tests.kvcore.harness import CoreClient, make_node
 
@@ -217,6 +218,28 @@ def test_an_eviction_is_a_del_for_the_log_an_event_and_a_counter():
     assert propagated == [(0, [b"DEL", b"victim"])]
     assert subscriber.send_raw(b"")[-1] == [b"message", b"__keyevent@0__:evicted", b"victim"]
     assert info_field(client, "evicted_keys") == 1
+
+
+def test_config_set_maxmemory_below_use_evicts_at_once_and_warns():
+    node = make_node()
+    client, subscriber = CoreClient(node), CoreClient(node)
+    client.call("CONFIG", "SET", "notify-keyspace-events", "Ee")
+    client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    subscriber.call("SUBSCRIBE", "__keyevent@0__:evicted")
+    client.call("SET", "victim", "x")
+    logged = []
+    take_effects = node.take_effects
+
+    def taking() -> list:
+        effects = take_effects()
+        logged.extend(e.text for e in effects if type(e) is LogMessage)
+        return effects
+
+    node.take_effects = taking
+    client.call("CONFIG", "SET", "maxmemory", "1")
+    assert subscriber.send_raw(b"") == [[b"message", b"__keyevent@0__:evicted", b"victim"]]  # before any other command
+    assert any(text.startswith("WARNING: the new maxmemory value set via CONFIG SET (1) is smaller than the current "
+                               "memory usage") for text in logged)
 
 
 def test_evictions_are_the_same_for_the_same_seed():
