@@ -39,19 +39,26 @@ _SUBSCRIBED_ERROR = (
 
 def lookup(table: dict[bytes, Command], argv: list[bytes]) -> Command | Error:
     """The command argv names, or the error Redis gives for it."""
+    cmd, error = resolve(table, argv)
+    return cmd if error is None else error
+
+
+def resolve(table: dict[bytes, Command], argv: list[bytes]) -> tuple[Command | None, Error | None]:
+    """The command argv names (None if there is none), and the error Redis gives for argv, if any:
+    with a known command but the wrong arity, both (Redis counts it in the command's rejected_calls)."""
     cmd = table.get(argv[0].lower())
     if cmd is None:
-        return Error(errors.unknown_command(argv))
+        return None, Error(errors.unknown_command(argv))
     if cmd.subcommands and (len(argv) > 1 or cmd.handler is None):  # bare COMMAND runs its own handler
         if len(argv) == 1:
-            return Error(errors.wrong_arity(cmd.name))
+            return cmd, Error(errors.wrong_arity(cmd.name))
         sub = cmd.subcommands.get(argv[1].lower())
         if sub is None:
-            return Error(errors.unknown_subcommand(argv[1], cmd.name))
+            return None, Error(errors.unknown_subcommand(argv[1], cmd.name))
         cmd = sub
     if not cmd.arity_ok(len(argv)):
-        return Error(errors.wrong_arity(cmd.fullname))
-    return cmd
+        return cmd, Error(errors.wrong_arity(cmd.fullname))
+    return cmd, None
 
 
 def run_requests(node, client, requests: list[list[bytes]]) -> None:
@@ -145,11 +152,13 @@ def execute(node, client, argv: list[bytes]) -> None:
     if client.skip_next:
         _execute_without_reply(node, client, argv)
         return
-    cmd = lookup(node.table, argv)
-    if type(cmd) is Error:
+    cmd, error = resolve(node.table, argv)
+    if error is not None:
         if client.multi is not None:
             client.multi_error = True
-        _reply_error(node, client, cmd)
+        if cmd is not None:
+            cmd.rejected_calls += 1
+        _reply_error(node, client, error)
         return
     refusal = _refusal(node, client, cmd, argv)
     if refusal is not None:

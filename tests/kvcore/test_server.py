@@ -203,6 +203,20 @@ def test_info_counts_clients_keys_errors_and_commands(node, c):
     assert fields["role"] == "master" and fields["used_memory_human"] == "1.00M"
 
 
+def test_a_known_command_refused_for_its_arity_counts_as_rejected(c):
+    c.call("SET", "k")
+    c.call("MULTI")
+    c.call("GET")
+    c.call("EXEC")
+    c.call("CONFIG")
+    c.call("CONFIG", "NOSUCH")  # no command to count it against, as in Redis
+    fields = info_fields(c, "commandstats")
+    assert fields["cmdstat_set"] == "calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"
+    assert fields["cmdstat_get"] == "calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"
+    assert fields["cmdstat_config"] == "calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"
+    assert fields["cmdstat_exec"] == "calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1"
+
+
 def test_info_counts_changes_since_the_last_save(c):
     for argv in (["SET", "a", "1"], ["SET", "b", "2"], ["INCR", "a"], ["DEL", "b"], ["GET", "a"]):
         c.call(*argv)
