@@ -26,7 +26,7 @@ from kvcore.blocking import block, may_block
 from kvcore.commands.args import parse_int
 from kvcore.commands.streams import entry_reply, notify, read_stream
 from kvcore.commands.table import Flag, Registry
-from kvcore.dispatch import NO_REPLY
+from kvcore.dispatch import NO_REPLY, count_error
 from kvcore.reply import NULL_ARRAY, Error, Map
 from kvcore.stream_args import strict_id
 from kvcore.types_stream import ID_MAX, ConsumerGroup, StreamValue, format_id
@@ -259,13 +259,13 @@ def _resume(args: ReadArgs):
         if type(stream) is not StreamValue:
             if args.group is None:
                 return False
-            client.reply(Error(KEY_GONE))
+            _fail(client, KEY_GONE)
             return True
         after = waited[key]
         if args.group is not None:
             group = stream.groups.get(args.group)
             if group is None:
-                client.reply(Error(GROUP_GONE))
+                _fail(client, GROUP_GONE)
                 return True
             after = group.last_id
         if stream.last_id <= after:
@@ -281,6 +281,15 @@ def _resume(args: ReadArgs):
         return True
 
     return resume
+
+
+def _fail(client, text: str) -> None:
+    """A blocked XREADGROUP ends in an error: counted where Redis counts it (errorstats,
+    total_error_replies, the command's failed_calls)."""
+    error = Error(text)
+    count_error(client.node, error)
+    client.node.table[b"xreadgroup"].failed_calls += 1
+    client.reply(error)
 
 
 def _propagate(client, records: list[list[bytes]]) -> None:

@@ -10,6 +10,8 @@ default stream-node-max-* settings.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kvcore import aof, listpack, rdb
@@ -791,6 +793,7 @@ def scenario_xreadgroup_served_in_turn(world) -> None:
 def scenario_xreadgroup_woken_by_deletion(world) -> None:
     """Group readers hear that their group or key went (Redis 7.0's NOGROUP and UNBLOCKED errors)."""
     a, b, c, writer = world.client(), world.client(), world.client(), world.client()
+    world.send(writer, "CONFIG", "RESETSTAT")
     world.send(writer, "XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
     world.send(writer, "XGROUP", "CREATE", "t", "g", "$", "MKSTREAM")
     world.send(a, "XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", "s", ">")
@@ -802,6 +805,11 @@ def scenario_xreadgroup_woken_by_deletion(world) -> None:
     gone = ("err", "UNBLOCKED the stream key no longer exists")
     assert world.replies(b, 1) == [gone]
     assert world.replies(c, 1) == [gone]
+    world.send(writer, "INFO", "everything")  # the errors count where Redis counts them
+    info = world.replies(writer, 6)[-1].decode()
+    assert "errorstat_NOGROUP:count=1\r\n" in info and "errorstat_UNBLOCKED:count=2\r\n" in info
+    assert re.search(r"cmdstat_xreadgroup:calls=3,.*,rejected_calls=0,failed_calls=3\r\n", info)
+    assert "total_error_replies:3\r\n" in info
 
 
 def scenario_xreadgroup_woken_by_overwrite(world) -> None:
