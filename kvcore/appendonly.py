@@ -385,8 +385,9 @@ class AppendOnly:
 
         In that order, so that a crash in between leaves no file unlisted: the
         next start finds the history in the manifest and deletes it then.
+        With ``aof-disable-auto-gc yes`` the history stays (until set to no).
         """
-        if not self.manifest.history:
+        if not self.manifest.history or self.node.config["aof-disable-auto-gc"]:
             return
         self.manifest, obsolete = aof_manifest.drop_history(self.manifest)
         removals = tuple(("remove", self.path(name)) for name in obsolete)
@@ -457,6 +458,11 @@ class AppendOnly:
         node.emit(ReadFiles(job, tuple(self.path(info.name) for info in self.manifest.load_order())))
 
     # -- turning on and off ------------------------------------------------------------------
+    def auto_gc_changed(self, disabled: bool) -> None:
+        """CONFIG SET aof-disable-auto-gc no: the history kept meanwhile goes now."""
+        if not disabled:
+            self._delete_history()
+
     def config_changed(self, on: bool) -> None:
         """CONFIG SET appendonly: start logging through a rewrite, or stop."""
         if on and self.state == OFF:

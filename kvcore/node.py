@@ -669,6 +669,8 @@ class Node:
             self._set_slowlog_hook(value)
         elif name == "appendonly":
             self.aof.config_changed(value)
+        elif name == "aof-disable-auto-gc":
+            self.aof.auto_gc_changed(value)
         elif name == "maxmemory":
             self.update_write_gate()
             if value:  # as Redis's updateMaxmemory: evict now, not at the next command

@@ -298,6 +298,23 @@ def test_a_failed_first_rewrite_after_appendonly_yes_removes_the_temp_incr():
     assert dataset(Files(dict(files.files)).start(appendonly="yes")) == dataset(node)
 
 
+def test_aof_disable_auto_gc_keeps_the_history_until_it_is_set_back_to_no():
+    files = Files()
+    node = files.start(appendonly="yes", aof_disable_auto_gc="yes")
+    files.call(node, "SET", "a", "1")
+    for _ in range(2):
+        assert files.call(node, "BGREWRITEAOF") == b"Background append only file rewriting started"
+    manifest = files.files[MANIFEST].decode()
+    assert manifest.count(" type h\n") == 4 and files.names() == [
+        "appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", "appendonly.aof.2.base.rdb",
+        "appendonly.aof.2.incr.aof", "appendonly.aof.3.base.rdb", "appendonly.aof.3.incr.aof",
+        "appendonly.aof.manifest"]
+    assert dataset(Files(dict(files.files)).start(appendonly="yes", aof_disable_auto_gc="yes")) == dataset(node)
+    assert files.call(node, "CONFIG", "SET", "aof-disable-auto-gc", "no") == b"OK"
+    assert " type h\n" not in files.files[MANIFEST].decode()
+    assert files.names() == ["appendonly.aof.3.base.rdb", "appendonly.aof.3.incr.aof", "appendonly.aof.manifest"]
+
+
 # -- fsync ---------------------------------------------------------------------------------------
 
 
