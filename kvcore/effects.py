@@ -88,6 +88,9 @@ class WriteFiles:
     forks; sim at once), then reports ``node.image_taken(now)``; until then
     the node changes nothing in its dataset, so the image is the dataset at
     the instant the job started. ``written`` is the size of the image.
+    In a background job's file names, CHILD_ID stands for the id of the
+    process writing them (`with_child_id`): net's forked child puts in its
+    pid, as Redis names a child's temp file temp-<pid>.rdb; sim the job.
     """
 
     job: int
@@ -96,6 +99,14 @@ class WriteFiles:
     background: bool
     steps: tuple[tuple[str, ...], ...]
     kind: str = "rdb"  # what the files are: "rdb", "aof-base", "aof-manifest" (for the runtime's log)
+
+
+CHILD_ID = "{child}"
+
+
+def with_child_id(steps: tuple[tuple[str, ...], ...], ident: int) -> tuple[tuple[str, ...], ...]:
+    """`WriteFiles` steps with CHILD_ID in their file names replaced by ``ident``."""
+    return tuple(tuple(part.replace(CHILD_ID, str(ident)) for part in step) for step in steps)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from functools import partial
 
 from kvcore import rdb
 from kvcore.blocking import HeldReply
-from kvcore.effects import CancelJob, LogMessage, ReadFiles, Shutdown, WriteFiles
+from kvcore.effects import CHILD_ID, CancelJob, LogMessage, ReadFiles, Shutdown, WriteFiles
 from kvcore.reply import OK, Error, Simple
 
 RETRY_DELAY_S = 5  # CONFIG_BGSAVE_RETRY_DELAY
@@ -303,8 +303,8 @@ class Snapshots:
         self.dirty_at_start = node.stats.dirty
         self.keys_at_start = sum(len(db.data) for db in node.dbs)
         path = config["dbfilename"]
-        # A background save's temp file is its own: one stopped may still be removing its file.
-        temp = "temp-%d-%d.rdb" % (node.info.pid, self.job) if background else "temp-%d.rdb" % node.info.pid
+        # A background save's temp file is its child's (one stopped may still be removing its file).
+        temp = "temp-%s.rdb" % (CHILD_ID if background else node.info.pid)
         node.emit(WriteFiles(self.job, path, data, background, write_steps(temp, path)))
 
     def _hold(self, client) -> None:

@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import Callable
 
+from kvcore.effects import with_child_id
 from net import disk
 
 _PR_SET_PDEATHSIG = 1
@@ -42,7 +43,7 @@ def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...],
         raise
     if pid == 0:
         os.close(read_fd)
-        _run_child(make_image, steps, write_fd, delay_s, parent)  # never returns
+        _run_child(make_image, with_child_id(steps, os.getpid()), write_fd, delay_s, parent)  # never returns
     os.close(write_fd)
     return pid, read_fd, (time.perf_counter_ns() - started) // 1000
 
@@ -68,7 +69,7 @@ def wait(pid: int, report_fd: int, steps: tuple[tuple[str, ...], ...]) -> tuple[
     os.close(report_fd)
     size, _, error = b"".join(parts).decode("utf-8", "replace").partition("\n")
     if os.WIFSIGNALED(status):
-        for step in steps:
+        for step in with_child_id(steps, pid):
             if step[0] == "write":
                 disk.remove_quietly(step[1])
         return 0, f"child process terminated by signal {os.WTERMSIG(status)}"

@@ -25,13 +25,14 @@ survived. A file that cannot be loaded makes the start fail
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from simpy.events import Timeout
 
 from kvcore import appendonly, rdb
 from kvcore.config import Config
-from kvcore.effects import WriteFiles
+from kvcore.effects import WriteFiles, with_child_id
 from kvcore.node import Node
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ def write_snapshot(node: SimNode, effects: list, index: int) -> bool:
     node, frozen until then, is told so.
     """
     effect: WriteFiles = effects[index]
+    effect = replace(effect, steps=with_child_id(effect.steps, effect.job))  # the "child" writing it: the job
     data = effect.data
     if callable(data):
         data = data()

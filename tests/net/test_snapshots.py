@@ -185,7 +185,9 @@ def test_a_killed_child_fails_the_save_leaves_no_temp_file_and_the_server_serves
         client.mset({"a": 1, "b": 2})
         assert client.bgsave()
         assert wait_until(lambda: list(tmp_path.glob("temp-*.rdb")))  # written, not renamed yet
-        os.kill(child_pid(log, "Background saving started"), signal.SIGKILL)
+        child = child_pid(log, "Background saving started")
+        assert (tmp_path / f"temp-{child}.rdb").exists()  # the child's own, named by its pid as Redis names it
+        os.kill(child, signal.SIGKILL)
         assert wait_until(lambda: bgsave_done(client))
         assert client.info("persistence")["rdb_last_bgsave_status"] == "err"
         with pytest.raises(redis.ResponseError) as refused:
