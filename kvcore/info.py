@@ -104,13 +104,53 @@ def _clients(node) -> list[Field]:
     ]
 
 
-def _memory(node) -> list[Field]:
-    """used_memory is the core's model of the dataset (kvcore.eviction); rss is the runtime's measure."""
+def memory_figures(node) -> tuple[int, int, int, int, int]:
+    """(used, rss, clients, dataset, peak): what INFO memory and MEMORY STATS report.
+
+    used_memory is the core's model of the dataset (kvcore.eviction); rss is the runtime's measure.
+    """
     used = node.evictor.used()
     rss = node.stats.rss or used
     clients = sum(CLIENT_BYTES + counted(client.obuf) + client.reader.buffered() for client in node.clients.values())
     dataset = used - BASE_BYTES - node.client_memory()
-    peak = node.evictor.peak
+    return used, rss, clients, dataset, node.evictor.peak
+
+
+def memory_stats(node) -> list[tuple[str, object]]:
+    """MEMORY STATS: Redis 7.0's fields, from the same figures as INFO memory."""
+    used, rss, clients, dataset, peak = memory_figures(node)
+    keys = sum(len(db.data) for db in node.dbs)
+    overhead = BASE_BYTES + clients
+    per_db = [(f"db.{db.index}", [("overhead.hashtable.main", _table_bytes(len(db.data)) + len(db.data) * 16),
+                                  ("overhead.hashtable.expires", _table_bytes(len(db.expires))),
+                                  ("overhead.hashtable.slot-to-keys", 0)])
+              for db in node.dbs if db.data]
+    return [
+        ("peak.allocated", peak), ("total.allocated", used), ("startup.allocated", BASE_BYTES),
+        ("replication.backlog", 0), ("clients.slaves", 0), ("clients.normal", clients), ("cluster.links", 0),
+        ("aof.buffer", node.pending_log_bytes()), ("lua.caches", sum(len(b) for b in node.scripts.bodies.values())),
+        ("functions.caches", 0), *per_db,
+        ("overhead.total", overhead), ("keys.count", keys),
+        ("keys.bytes-per-key", (used - BASE_BYTES) // keys if keys else 0),
+        ("dataset.bytes", dataset), ("dataset.percentage", dataset * 100 / max(used - BASE_BYTES, 1)),
+        ("peak.percentage", used * 100 / peak),
+        ("allocator.allocated", used), ("allocator.active", used), ("allocator.resident", rss),
+        ("allocator-fragmentation.ratio", 1.0), ("allocator-fragmentation.bytes", 0),
+        ("allocator-rss.ratio", rss / used), ("allocator-rss.bytes", rss - used),
+        ("rss-overhead.ratio", 1.0), ("rss-overhead.bytes", 0),
+        ("fragmentation", rss / used), ("fragmentation.bytes", rss - used),
+    ]
+
+
+def _table_bytes(entries: int) -> int:
+    """A Redis dict's entries (24 bytes each) and bucket array (8 per slot, a power of two, at least 4)."""
+    if not entries:
+        return 0
+    return entries * 24 + max(4, 1 << (entries - 1).bit_length()) * 8
+
+
+def _memory(node) -> list[Field]:
+    used, rss, clients, dataset, peak = memory_figures(node)
     maxmemory = node.config["maxmemory"]
     return [
         ("used_memory", used),

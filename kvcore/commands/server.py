@@ -952,6 +952,8 @@ MEMORY_HELP = [
     "    Return internal statistics report from the memory allocator.",
     "PURGE",
     "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
     "USAGE <key> [SAMPLES <count>]",
     "    Return memory in bytes used by <key> and its value. Nested values are",
     "    sampled up to <count> times (default: 5, 0 means sample all).",
@@ -994,6 +996,21 @@ def estimate_value(value) -> int:
     if own is not None:
         return own()
     return ROBJ_BYTES + 64 + 16 * (len(value) if hasattr(value, "__len__") else 0)
+
+
+@command("stats", 2, parent=MEMORY, since="4.0.0")
+def memory_stats(client, argv):
+    """MEMORY STATS"""
+    return Map((name.encode(), _stat_reply(value)) for name, value in info.memory_stats(client.node))
+
+
+def _stat_reply(value):
+    """A MEMORY STATS value: a database's map, a ratio as the C float Redis keeps it in, or an integer."""
+    if type(value) is list:
+        return Map((name.encode(), figure) for name, figure in value)
+    if type(value) is float:
+        return Double(struct.unpack("f", struct.pack("f", value))[0])
+    return value
 
 
 @command("usage", -3, Flag.READONLY, (2, 2, 1), parent=MEMORY, since="4.0.0")

@@ -496,6 +496,20 @@ def test_memory_usage_of_other_types_is_an_estimate(c):
     assert 50 < c.call("MEMORY", "USAGE", "l") < 1000
 
 
+def test_memory_stats_lists_redis_fields_in_redis_order(c, redis_conn):
+    redis_conn.call([b"FLUSHALL"])
+    for client_call in (c.call, lambda *argv: redis_conn.call([arg.encode() for arg in argv])):
+        client_call("SET", "a", "1")
+        client_call("SET", "b", "2", "EX", "100")
+    ours, theirs = c.call("MEMORY", "STATS"), redis_conn.call([b"MEMORY", b"STATS"])
+    redis_conn.call([b"FLUSHALL"])
+    assert ours[::2] == theirs[::2]
+    ours, theirs = dict(zip(ours[::2], ours[1::2])), dict(zip(theirs[::2], theirs[1::2]))
+    assert ours[b"db.0"] == theirs[b"db.0"]  # the table overheads are Redis's arithmetic
+    assert ours[b"keys.count"] == theirs[b"keys.count"] == 2
+    assert ours[b"total.allocated"] == int(c.call("INFO", "memory").split(b"used_memory:")[1].split(b"\r\n")[0])
+
+
 # -- LATENCY ----------------------------------------------------------------------------------------
 
 
