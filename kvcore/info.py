@@ -191,7 +191,7 @@ def _memory(node) -> list[Field]:
         ("mem_allocator", "libc"),
         ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0),
-        ("lazyfreed_objects", 0),
+        ("lazyfreed_objects", node.stats.lazyfreed_objects),
     ]
 
 

@@ -191,7 +191,7 @@ def _put_value(parts: list, value, config, compress: bool) -> int:
 
 
 def _put_list(parts: list, value: ListValue, config, compress: bool) -> int:
-    nodes = _quicklist_nodes(value, config["list-max-listpack-size"])
+    nodes = quicklist_nodes(value, config["list-max-listpack-size"])
     parts.append(encode_length(len(nodes)))
     for node in nodes:
         parts.append(_SHORT_LENGTHS[QUICKLIST_PACKED])
@@ -203,7 +203,7 @@ _FILL_LIMITS = [4096, 8192, 16384, 32768, 65536]
 _SIZE_SAFETY_LIMIT = 8192
 
 
-def _quicklist_nodes(elements, fill: int) -> list[list[bytes]]:
+def quicklist_nodes(elements, fill: int) -> list[list[bytes]]:
     """Elements split into listpack nodes (as encoded entries) as RPUSH fills a quicklist.
 
     _quicklistNodeAllowInsert: an element joins the tail node while the

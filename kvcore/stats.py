@@ -11,6 +11,7 @@ class Stats:
         "unexpected_error_replies", "dirty", "expired_stale_perc", "error_counts",
         "ops_samples", "last_sample_ms", "last_sample_commands", "rss",
         "total_forks", "latest_fork_usec", "total_reads_processed", "total_writes_processed",
+        "lazyfreed_objects",
     )
 
     def __init__(self) -> None:
@@ -41,6 +42,7 @@ class Stats:
         self.total_writes_processed = 0  # Send effects made
         self.total_forks = 0  # background images taken (net forks for each)
         self.latest_fork_usec = 0  # what the runtime reported the last one took
+        self.lazyfreed_objects = 0  # what Redis would have freed in the background (kvcore.lazyfree)
 
     def instantaneous_ops(self) -> int:
         return sum(self.ops_samples) // len(self.ops_samples) if self.ops_samples else 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 
-from kvcore import errors
+from kvcore import errors, lazyfree
 from kvcore.commands.args import LLONG_MAX, parse_int
 from kvcore.commands.table import Flag, Registry
 from kvcore.glob import glob_match
@@ -79,12 +79,15 @@ def _delete_live(db, keys: list[bytes]) -> int:
 @command("del", -2, W, (1, -1, 1))
 def del_(client, argv):
     """DEL key [key ...]"""
+    if client.node.config["lazyfree-lazy-user-del"]:
+        lazyfree.unlinked(client.db, argv[1:])
     return _delete_live(client.db, argv[1:])
 
 
 @command("unlink", -2, W | F, (1, -1, 1), since="4.0.0")
 def unlink(client, argv):
     """UNLINK key [key ...]"""
+    lazyfree.unlinked(client.db, argv[1:])
     return _delete_live(client.db, argv[1:])
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from kvcore import digest, errors, info, latency
+from kvcore import digest, errors, info, latency, lazyfree
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
 from kvcore.commands.keys import string_encoding
@@ -254,16 +254,20 @@ def role(client, argv):
 KEYSPACE_DANGEROUS = ("keyspace", "dangerous")
 
 
-def check_flush_mode(argv: list[bytes]) -> None:
-    """FLUSHDB/FLUSHALL take nothing, ASYNC or SYNC (both flush at once here)."""
+def check_flush_mode(client, argv: list[bytes], dbs) -> None:
+    """FLUSHDB/FLUSHALL take nothing, ASYNC or SYNC (both flush at once here; what Redis would
+    free in the background is counted, kvcore.lazyfree)."""
     if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() not in (b"async", b"sync")):
         raise Error(errors.SYNTAX)
+    mode = argv[1].lower() if len(argv) == 2 else None
+    if mode == b"async" or (mode is None and client.node.config["lazyfree-lazy-user-flush"]):
+        lazyfree.flushed_async(client.node, dbs)
 
 
 @command("flushdb", -1, Flag.WRITE, categories=KEYSPACE_DANGEROUS)
 def flushdb(client, argv):
     """FLUSHDB [ASYNC | SYNC]"""
-    check_flush_mode(argv)
+    check_flush_mode(client, argv, [client.db])
     if not client.db.clear():
         client.node.stats.dirty += 1  # an empty FLUSHDB is still propagated, as in Redis
     return OK
@@ -272,8 +276,8 @@ def flushdb(client, argv):
 @command("flushall", -1, Flag.WRITE, categories=KEYSPACE_DANGEROUS)
 def flushall(client, argv):
     """FLUSHALL [ASYNC | SYNC]"""
-    check_flush_mode(argv)
     node = client.node
+    check_flush_mode(client, argv, node.dbs)
     for db in node.dbs:
         db.clear()
     node.stats.dirty += 1
