@@ -69,13 +69,18 @@ def wait(pid: int, report_fd: int, steps: tuple[tuple[str, ...], ...]) -> tuple[
     os.close(report_fd)
     size, _, error = b"".join(parts).decode("utf-8", "replace").partition("\n")
     if os.WIFSIGNALED(status):
-        for step in with_child_id(steps, pid):
-            if step[0] == "write":
-                disk.remove_quietly(step[1])
+        remove_written(pid, steps)
         return 0, f"child process terminated by signal {os.WTERMSIG(status)}"
     if not size:
         return 0, f"child process exited with status {os.WEXITSTATUS(status)} without a report"
     return int(size), error
+
+
+def remove_written(pid: int, steps: tuple[tuple[str, ...], ...]) -> None:
+    """Remove the files child ``pid`` writes (its temp files): it was killed before renaming them."""
+    for step in with_child_id(steps, pid):
+        if step[0] == "write":
+            disk.remove_quietly(step[1])
 
 
 def _die_with(parent: int) -> None:

@@ -136,7 +136,7 @@ class Server:
         self._inputs_seen = 0  # self.inputs when the log job last put off its start
         self.tick_handle: asyncio.TimerHandle | None = None
         self.background: set[asyncio.Future] = set()
-        self.children: dict[int, tuple[int, str]] = {}  # job -> (pid, kind) of the child writing its files
+        self.children: dict[int, tuple[int, str, tuple]] = {}  # job -> (pid, kind, steps) of the child writing
         self.signalled = False
         self._statm_fd = _open_statm()
         config.listeners.append(self._config_changed)
@@ -200,11 +200,12 @@ class Server:
             self.log.warning("User requested shutdown...")
         if self.tick_handle is not None:
             self.tick_handle.cancel()
+        for pid, _, steps in self.children.values():  # the core no longer needs what they write
+            child.stop(pid)
+            child.remove_written(pid, steps)  # before the port closes, as Redis removes a killed child's file
         for listener in self.listeners:
             listener.close()
         self.drain()
-        for pid, _ in self.children.values():  # the core no longer needs what they write
-            child.stop(pid)
         if self.background:
             self.log.warning("Waiting for background disk jobs to finish...")
             await asyncio.wait(self.background, timeout=BACKGROUND_WAIT_S)
@@ -310,7 +311,7 @@ class Server:
         if kind is CancelJob:
             running = self.children.get(effect.job)
             if running is not None:
-                pid, kind = running
+                pid, kind, _ = running
                 self.log.notice(f"Killing running {_CHILD_NAMES.get(kind, 'background')} child: {pid}")
                 child.stop(pid)
             return False
@@ -384,7 +385,7 @@ class Server:
             self._files_written(effect, f"fork: {disk.error_text(exc)}", 0)
             return True
         self.node.image_taken(now_ms(), fork_usec)
-        self.children[effect.job] = (pid, effect.kind)
+        self.children[effect.job] = (pid, effect.kind, effect.steps)
         self.log.notice(f"{_STARTED.get(effect.kind, 'Background job started')} by pid {pid}")
         self._in_background(child.wait, (pid, report_fd, effect.steps), lambda result: self._child_done(effect, *result))
         return True

@@ -256,6 +256,31 @@ def test_shutdown_stops_a_slow_bgsave_child_and_saves_in_the_foreground(tmp_path
         assert client.mget("a", "b", "c") == [b"1", b"2", b"3"]
 
 
+def test_shutdown_nosave_removes_a_running_childs_temp_file_before_the_port_closes(tmp_path):
+    log = tmp_path / "server.log"
+    slow = ["--rdb-key-save-delay", "10000000"]
+    with kvserver_in(tmp_path, *NO_SCHEDULE, "--logfile", str(log), *slow) as (client, proc):
+        client.mset({"a": 1, "b": 2})
+        assert client.bgsave()
+        assert wait_until(lambda: child_pid(log, "Background saving started") is not None)
+        temp = tmp_path / f"temp-{child_pid(log, 'Background saving started')}.rdb"
+        assert wait_until(lambda: temp.exists())
+        port = client.connection_pool.connection_kwargs["port"]
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown(nosave=True)
+        assert wait_until(lambda: not _accepts(port), timeout_s=10, interval_s=0.0005)
+        assert not temp.exists()  # as Redis: gone before the server stops answering (unit/shutdown.tcl)
+        assert proc.wait(10) == 0
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 def test_a_client_closed_during_a_bgsave_sees_the_end_at_once(tmp_path):
     """The child does not keep the server's sockets open."""
     slow = ["--rdb-key-save-delay", "10000000"]
