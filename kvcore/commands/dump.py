@@ -13,7 +13,8 @@ from kvcore import errors, rdb
 from kvcore.commands.args import LLONG_MAX, parse_int
 from kvcore.commands.table import Flag, Registry
 from kvcore.effects import LogMessage
-from kvcore.reply import OK, Error
+from kvcore.redaction import MIGRATE_OPTIONS_START
+from kvcore.reply import OK, Error, Simple
 
 REGISTRY = Registry("generic")
 command = REGISTRY.command
@@ -123,3 +124,57 @@ def _restore_expired(client, key: bytes, replace: bool):
         client.propagate_as = [[delete, key]]
         client.node.notify_keyspace_event("del", key, db.index)
     return OK
+
+
+# -- MIGRATE ---------------------------------------------------------------------------------
+MIGRATE_KEY_NOT_EMPTY = "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string"
+MIGRATE_UNSUPPORTED = "ERR MIGRATE of existing keys is not supported by kvserver yet"
+NOKEY = Simple("NOKEY")
+
+
+def _migrate_options(argv: list[bytes]) -> int:
+    """Check MIGRATE's options as Redis reads them; where its keys start (KEYS, else the key argument)."""
+    i = MIGRATE_OPTIONS_START
+    while i < len(argv):
+        option = argv[i].lower()
+        if option in (b"copy", b"replace"):
+            i += 1
+        elif option == b"auth" and len(argv) - i > 1:
+            i += 2
+        elif option == b"auth2" and len(argv) - i > 2:
+            i += 3
+        elif option == b"keys":
+            if argv[3]:
+                raise Error(MIGRATE_KEY_NOT_EMPTY)
+            return i + 1
+        else:
+            raise Error(errors.SYNTAX)
+    return 3
+
+
+def _migrate_keys(argv: list[bytes]) -> list[int]:
+    """MIGRATE's key positions (COMMAND GETKEYS): the key argument, or what follows KEYS."""
+    try:
+        first = _migrate_options(argv)
+    except Error:
+        return [3]
+    return [3] if first == 3 else list(range(first, len(argv)))
+
+
+@command("migrate", -6, Flag.WRITE | Flag.MOVABLE_KEYS, (3, 3, 1), keys_fn=_migrate_keys,
+         categories=("keyspace", "dangerous"), since="2.6.0")
+def migrate(client, argv):
+    """MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password]
+    [KEYS key [key ...]]
+
+    Only the case Redis answers without a connection is done: none of the keys
+    exists (NOKEY, not an error: a key may just have expired). Moving keys needs
+    a connection to the target, which the core does not ask runtimes for yet.
+    """
+    first = _migrate_options(argv)
+    parse_int(argv[5])  # the timeout, then the database, as Redis checks them
+    parse_int(argv[4])
+    lookup = client.db.lookup_read
+    if not any(lookup(key) is not None for key in (argv[first:] if first > 3 else argv[3:4])):
+        return NOKEY
+    raise Error(MIGRATE_UNSUPPORTED)
