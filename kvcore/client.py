@@ -16,6 +16,7 @@ class ReplyMode(enum.Enum):
 
 
 _REPLY_ON = ReplyMode.ON  # a module global: enum member access through the class is slow
+_LOCAL_PREFIXES = ("127.", "::1", "[::1]", "/")  # loopback addresses, and unix sockets' paths
 
 
 class Client:
@@ -94,6 +95,11 @@ class Client:
     @property
     def subscriptions(self) -> int:
         return len(self.channels) + len(self.patterns) + len(self.shard_channels)
+
+    @property
+    def is_local(self) -> bool:
+        """Connected over the loopback interface or a unix socket (Redis's connIsLocal)."""
+        return not self.addr or self.addr.startswith(_LOCAL_PREFIXES)
 
     def flags(self) -> str:
         text = ""

@@ -186,7 +186,7 @@ LLONG_MIN = -(2**63)
 
 OPTIONS = [
     Option("port", "6379", "int", low=0, high=65535),
-    Option("bind", "127.0.0.1", "string"),
+    Option("bind", "* -::*", "string"),
     Option("unixsocket", "", "string", mutable=False),
     Option("dir", ".", "string", protected=True),
     Option("dbfilename", "dump.rdb", "string", protected=True),

@@ -163,6 +163,11 @@ class Node:
             self._effects.append(Send(conn, b"-" + errors.MAX_CLIENTS.encode() + b"\r\n"))
             self._effects.append(Close(conn))
             return
+        if self.config["protected-mode"] and not self.config["requirepass"] and not client.is_local:
+            self.stats.rejected_connections += 1  # no password: only loopback and unix-socket clients
+            self._effects.append(Send(conn, b"-" + errors.PROTECTED_MODE.encode() + b"\r\n"))
+            self._effects.append(Close(conn))
+            return
         self.clients[conn] = client
 
     def receive(self, conn: int, data: bytes, now: int) -> None:

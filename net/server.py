@@ -226,8 +226,10 @@ class Server:
         transport = client.transport
         self.writers[conn] = transport.write
         sock = transport.get_extra_info("socket")
-        addr = _format_addr(transport.get_extra_info("peername"), sock)
         laddr = _format_addr(transport.get_extra_info("sockname"), sock)
+        # A unix-socket client has no name of its own: Redis shows the socket's path for both
+        addr = laddr if sock is not None and sock.family == socket.AF_UNIX else \
+            _format_addr(transport.get_extra_info("peername"), sock)
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             _tune_socket(sock, self.config["tcp-keepalive"])
         self.node.open(conn, now_ms(), addr, laddr)

@@ -73,7 +73,9 @@ class SimNode:
         self.trace = trace
         self.seed = seed
         self.name = name
-        self.config = dict(config)
+        # Clients reach a node over the simulated network, not loopback: as a deployment would,
+        # it runs without protected mode (which refuses them when no password is set).
+        self.config = {"protected-mode": "no", **config}
         self.recover = recover
         self.disk = Disk(derive(seed, f"disk/{name}"))
         self.clock = Clock(env)

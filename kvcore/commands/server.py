@@ -398,7 +398,7 @@ def config_get(client, argv):
 def protected_action_allowed(client, setting: str) -> bool:
     """allowProtectedAction: an enable-protected-configs-like setting (yes, no, or local:
     loopback and unix-socket clients only) allows this client."""
-    return setting == "yes" or (setting == "local" and (not client.addr or client.addr.startswith(LOCAL_PREFIXES)))
+    return setting == "yes" or (setting == "local" and client.is_local)
 
 
 def _set_problem(client, option, pairs: dict[str, str]) -> str:
@@ -642,17 +642,13 @@ DEBUG_HELP = [
     "HELP",
     "    Prints this help.",
 ]
-LOCAL_PREFIXES = ("127.", "::1", "[::1]", "/")
 POPULATE_BUFFER = 128
 NOT_POSITIVE = "ERR value is out of range, must be positive"
 
 
 def debug_allowed(client) -> bool:
     """enable-debug-command: yes, no, or local (loopback and unix-socket clients only)."""
-    setting = client.node.config["enable-debug-command"]
-    if setting == "yes":
-        return True
-    return setting == "local" and (not client.addr or client.addr.startswith(LOCAL_PREFIXES))
+    return protected_action_allowed(client, client.node.config["enable-debug-command"])
 
 
 def atoi(arg: bytes) -> int:

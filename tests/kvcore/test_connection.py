@@ -5,6 +5,7 @@ from __future__ import annotations
 import hiredis
 import pytest
 
+from kvcore import errors
 from kvcore.effects import Close, Send
 from kvcore.reply import NULL_ARRAY
 from tests.kvcore.harness import CoreClient, encode_request, make_node
@@ -358,3 +359,25 @@ def test_ping_while_subscribed_in_resp2(c):
     assert c.call("PING", "x") == [b"pong", b"x"]
 
 
+
+
+# -- protected mode ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("addr", "options", "denied"), [
+    ("192.0.2.7:5000", {}, True),
+    ("[2001:db8::7]:5000", {}, True),
+    ("127.0.0.1:5000", {}, False),
+    ("[::1]:5000", {}, False),
+    ("/tmp/kv.sock:0", {}, False),  # a unix-socket client
+    ("192.0.2.7:5000", {"requirepass": "secret"}, False),
+    ("192.0.2.7:5000", {"protected_mode": "no"}, False),
+])
+def test_protected_mode_refuses_outside_clients_while_there_is_no_password(addr, options, denied):
+    node = make_node(**options)
+    node.open(7, node.now, addr=addr, laddr="192.0.2.1:6379")
+    effects = node.take_effects()
+    if denied:
+        assert [type(e) for e in effects] == [Send, Close]
+        assert effects[0].data == b"-" + errors.PROTECTED_MODE.encode() + b"\r\n"
+        assert node.stats.rejected_connections == 1 and 7 not in node.clients
+    else:
+        assert effects == [] and 7 in node.clients

@@ -7,8 +7,10 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -123,6 +125,53 @@ def test_unix_socket(tmp_path):
         assert client.set("via-unix", "1")
         assert resp2(port).get("via-unix") == b"1"
         client.close()
+
+
+def outside_address() -> str | None:
+    """An address of this machine other than loopback, if it has one (what a remote client reaches)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def first_reply(host: str, port: int) -> bytes:
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(b"PING\r\n")
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def test_by_default_kvserver_listens_everywhere_and_protected_mode_refuses_outside_clients():
+    address = outside_address()
+    if address is None:
+        pytest.skip("this machine has no address but loopback")
+    with kvserver() as (port, _), redis_server_default_bind() as redis_port:
+        assert resp2(port).config_get("bind") == {"bind": "* -::*"}
+        denied = first_reply(address, port)
+        assert denied.startswith(b"-DENIED Redis is running in protected mode")
+        assert denied == first_reply(address, redis_port)
+        assert first_reply("127.0.0.1", port) == b"+PONG\r\n"
+        assert resp2(port).info("stats")["rejected_connections"] == 1
+
+
+@contextlib.contextmanager
+def redis_server_default_bind():
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server not installed")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as workdir, \
+            running([binary, "--port", str(port), "--save", "", "--dir", workdir], port):
+        yield port
 
 
 def test_several_bind_addresses():
