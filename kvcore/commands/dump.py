@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from kvcore import errors, rdb
 from kvcore.commands.args import LLONG_MAX, parse_int
+from kvcore.commands.key_specs import Index, KeySpec
 from kvcore.commands.table import Flag, Registry
 from kvcore.effects import LogMessage
 from kvcore.reply import OK, Error
@@ -28,7 +29,11 @@ CORRUPT_LOG = "Internal error in RDB reading offset 0, function at rdb.c:0 -> %s
 _ULLONG = 2**64
 
 
-@command("dump", 2, Flag.READONLY, (1, 1, 1), since="2.6.0")
+@command(
+    "dump", 2, Flag.READONLY, (1, 1, 1), since="2.6.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def dump(client, argv):
     """DUMP key"""
     value = client.db.lookup_read(argv[1])
@@ -72,7 +77,10 @@ class RestoreOptions:
             i += 1
 
 
-@command("restore", -4, Flag.WRITE | Flag.DENYOOM, (1, 1, 1), categories=("keyspace", "dangerous"), since="2.6.0")
+@command(
+    "restore", -4, Flag.WRITE | Flag.DENYOOM, (1, 1, 1), categories=("keyspace", "dangerous"), since="2.6.0",
+    key_specs=(KeySpec("OW UPDATE", Index(1)),),
+)
 def restore(client, argv):
     """RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]"""
     options = RestoreOptions(argv)
