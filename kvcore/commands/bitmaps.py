@@ -15,6 +15,7 @@ from functools import reduce
 
 from kvcore import errors
 from kvcore.commands.args import parse_int
+from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, Range
 from kvcore.commands.table import Flag, Registry
 from kvcore.reply import Error
 
@@ -77,7 +78,7 @@ def _with_byte(value: bytes, index: int, byte: int) -> bytes:
     return b"".join((view[:index], bytes((byte,)), view[index + 1 :]))
 
 
-@command("setbit", 4, W, (1, 1, 1), since="2.2.0")
+@command("setbit", 4, W, (1, 1, 1), since="2.2.0", key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def setbit(client, argv):
     """SETBIT key offset value"""
     offset = bit_offset(client, argv[2])
@@ -102,7 +103,7 @@ def setbit(client, argv):
     return old
 
 
-@command("getbit", 3, R | Flag.FAST, (1, 1, 1), since="2.2.0")
+@command("getbit", 3, R | Flag.FAST, (1, 1, 1), since="2.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def getbit(client, argv):
     """GETBIT key offset"""
     offset = bit_offset(client, argv[2])
@@ -137,7 +138,7 @@ def _clamp(start: int, end: int, total: int) -> tuple[int, int]:
     return max(start, 0), min(max(end, 0), total - 1)
 
 
-@command("bitcount", -2, R, (1, 1, 1), since="2.6.0")
+@command("bitcount", -2, R, (1, 1, 1), since="2.6.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def bitcount(client, argv):
     """BITCOUNT key [start end [BYTE | BIT]]"""
     value = _read_string(client, argv[1])
@@ -162,7 +163,7 @@ def bitcount(client, argv):
     return popcount(value, first, last + 1) - before.bit_count() - after.bit_count()
 
 
-@command("bitpos", -3, R, (1, 1, 1), since="2.8.7")
+@command("bitpos", -3, R, (1, 1, 1), since="2.8.7", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def bitpos(client, argv):
     """BITPOS key bit [start [end [BYTE | BIT]]]"""
     bit = parse_int(argv[2])
@@ -232,7 +233,13 @@ def _first_one(byte: int, index: int) -> int:
     return index * 8 + 8 - byte.bit_length()
 
 
-@command("bitop", -4, W, (2, -1, 1), since="2.6.0")
+@command(
+    "bitop", -4, W, (2, -1, 1), since="2.6.0",
+    key_specs=(
+        KeySpec("OW UPDATE", Index(2)),
+        KeySpec("RO ACCESS", Index(3), Range(-1)),
+    ),
+)
 def bitop(client, argv):
     """BITOP AND | OR | XOR | NOT destkey key [key ...]"""
     operation = _cstr(argv[1]).lower()
@@ -443,13 +450,35 @@ def _bitfield(client, argv, read_only: bool):
     return replies
 
 
-@command("bitfield", -2, W, (1, 1, 1), since="3.2.0")
+def bitfield_key_flags(argv: list[bytes]) -> list[tuple[int, KeyFlag]]:
+    """BITFIELD's key flags: read-only when every subcommand is a complete GET
+    or OVERFLOW (Redis's bitfieldGetKeys; a syntax error counts as a write)."""
+    i, read_only = 2, True
+    while i < len(argv):
+        op, remaining = argv[i].lower(), len(argv) - i - 1
+        if op == b"get" and remaining >= 2:
+            i += 3
+        elif op == b"overflow" and remaining >= 1:
+            i += 2
+        else:
+            read_only = False
+            break
+    return [(1, KeyFlag.RO | KeyFlag.ACCESS if read_only else KeyFlag.RW | KeyFlag.ACCESS | KeyFlag.UPDATE)]
+
+
+@command(
+    "bitfield", -2, W, (1, 1, 1), since="3.2.0",
+    flagged_keys_fn=bitfield_key_flags,
+    key_specs=(
+        KeySpec("RW ACCESS UPDATE VARIABLE_FLAGS", Index(1), notes="This command allows both access and modification of the key"),
+    ),
+)
 def bitfield(client, argv):
     """BITFIELD key [GET type offset | [OVERFLOW WRAP | SAT | FAIL] SET type offset value | INCRBY type offset increment ...]"""
     return _bitfield(client, argv, read_only=False)
 
 
-@command("bitfield_ro", -2, R | Flag.FAST, (1, 1, 1), since="6.0.0")
+@command("bitfield_ro", -2, R | Flag.FAST, (1, 1, 1), since="6.0.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def bitfield_ro(client, argv):
     """BITFIELD_RO key [GET encoding offset [GET encoding offset ...]]"""
     return _bitfield(client, argv, read_only=True)

@@ -139,7 +139,7 @@ def _text(arg: bytes) -> str:
 # -- simple commands -----------------------------------------------------------
 
 
-@command("ping", -1, Flag.FAST)
+@command("ping", -1, Flag.FAST, tips=("request_policy:all_shards", "response_policy:all_succeeded"))
 def ping(client, argv):
     """PING [message]"""
     argc = len(argv)
@@ -303,7 +303,7 @@ def parse_client_type(arg: bytes) -> str:
     return kind
 
 
-@command("list", -2, CLIENT_ADMIN, parent=CLIENT, since="2.4.0")
+@command("list", -2, CLIENT_ADMIN, parent=CLIENT, since="2.4.0", tips=("nondeterministic_output",))
 def client_list(client, argv):
     """CLIENT LIST [TYPE normal|master|replica|pubsub] [ID client-id [client-id ...]]"""
     node = client.node
@@ -323,7 +323,7 @@ def client_list(client, argv):
     return Verbatim("".join(lines).encode("utf-8", "surrogateescape"))
 
 
-@command("info", 2, CLIENT_FLAGS, parent=CLIENT, since="6.2.0")
+@command("info", 2, CLIENT_FLAGS, parent=CLIENT, since="6.2.0", tips=("nondeterministic_output",))
 def client_info(client, argv):
     """CLIENT INFO"""
     client.last_command = "client|info"

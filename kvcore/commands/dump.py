@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from kvcore import errors, rdb
 from kvcore.commands.args import LLONG_MAX, parse_int
+from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, Keyword, Range
 from kvcore.commands.table import Flag, Registry
 from kvcore.effects import LogMessage
 from kvcore.redaction import MIGRATE_OPTIONS_START
@@ -29,7 +30,11 @@ CORRUPT_LOG = "Internal error in RDB reading offset 0, function at rdb.c:0 -> %s
 _ULLONG = 2**64
 
 
-@command("dump", 2, Flag.READONLY, (1, 1, 1), since="2.6.0")
+@command(
+    "dump", 2, Flag.READONLY, (1, 1, 1), since="2.6.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def dump(client, argv):
     """DUMP key"""
     value = client.db.lookup_read(argv[1])
@@ -73,7 +78,10 @@ class RestoreOptions:
             i += 1
 
 
-@command("restore", -4, Flag.WRITE | Flag.DENYOOM, (1, 1, 1), categories=("keyspace", "dangerous"), since="2.6.0")
+@command(
+    "restore", -4, Flag.WRITE | Flag.DENYOOM, (1, 1, 1), categories=("keyspace", "dangerous"), since="2.6.0",
+    key_specs=(KeySpec("OW UPDATE", Index(1)),),
+)
 def restore(client, argv):
     """RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]"""
     options = RestoreOptions(argv)
@@ -161,8 +169,19 @@ def _migrate_keys(argv: list[bytes]) -> list[int]:
     return [3] if first == 3 else list(range(first, len(argv)))
 
 
+def _migrate_flagged_keys(argv: list[bytes]) -> list[tuple[int, KeyFlag]]:
+    """MIGRATE's keys with their flags (its key specs cannot find them all: KEYS is INCOMPLETE)."""
+    return [(i, _MIGRATED) for i in _migrate_keys(argv)]
+
+
+_MIGRATED = KeyFlag.RW | KeyFlag.ACCESS | KeyFlag.DELETE
+
+
 @command("migrate", -6, Flag.WRITE | Flag.MOVABLE_KEYS, (3, 3, 1), keys_fn=_migrate_keys,
-         categories=("keyspace", "dangerous"), since="2.6.0")
+         flagged_keys_fn=_migrate_flagged_keys,
+         categories=("keyspace", "dangerous"), since="2.6.0", tips=("nondeterministic_output",),
+         key_specs=(KeySpec("RW ACCESS DELETE", Index(3)),
+                    KeySpec("RW ACCESS DELETE INCOMPLETE", Keyword("KEYS", -2), Range(-1, 1, 0))))
 def migrate(client, argv):
     """MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password]
     [KEYS key [key ...]]

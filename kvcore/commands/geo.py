@@ -12,6 +12,7 @@ from fractions import Fraction
 
 from kvcore import errors, geohash
 from kvcore.commands.args import parse_float, parse_int
+from kvcore.commands.key_specs import Index, KeySpec, Keyword
 from kvcore.commands.sets import store_result
 from kvcore.commands.strings import format_long_double
 from kvcore.commands.table import Flag, Registry
@@ -54,7 +55,7 @@ def _human(number: float) -> Double:
     return Double(number, format_long_double(Fraction(number)))
 
 
-@command("geoadd", -5, W, (1, 1, 1), since="3.2.0")
+@command("geoadd", -5, W, (1, 1, 1), since="3.2.0", key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def geoadd(client, argv):
     """GEOADD key [NX | XX] [CH] longitude latitude member [longitude latitude member ...]"""
     index, flags = 2, []
@@ -76,7 +77,7 @@ def geoadd(client, argv):
     return reply
 
 
-@command("geopos", -2, R, (1, 1, 1), since="3.2.0")
+@command("geopos", -2, R, (1, 1, 1), since="3.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def geopos(client, argv):
     """GEOPOS key [member [member ...]]"""
     value = _read(client, argv[1])
@@ -87,7 +88,7 @@ def geopos(client, argv):
     return out
 
 
-@command("geodist", -4, R, (1, 1, 1), since="3.2.0")
+@command("geodist", -4, R, (1, 1, 1), since="3.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def geodist(client, argv):
     """GEODIST key member1 member2 [M | KM | FT | MI]"""
     if len(argv) > 5:
@@ -100,7 +101,7 @@ def geodist(client, argv):
     return b"%.4f" % (geohash.distance(*first, *second) / conversion)
 
 
-@command("geohash", -2, R, (1, 1, 1), since="3.2.0")
+@command("geohash", -2, R, (1, 1, 1), since="3.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def geohash_(client, argv):
     """GEOHASH key [member [member ...]]"""
     value = _read(client, argv[1])
@@ -294,42 +295,62 @@ def _georadius_keys(argv: list[bytes]) -> list[int]:
     return keys
 
 
-@command("georadius", -6, W, keys_fn=_georadius_keys, since="3.2.0")
+@command(
+    "georadius", -6, W, (1, 1, 1), keys_fn=_georadius_keys, since="3.2.0",
+    key_specs=(
+        KeySpec("RO ACCESS", Index(1)),
+        KeySpec("OW UPDATE", Keyword("STORE", 6)),
+        KeySpec("OW UPDATE", Keyword("STOREDIST", 6)),
+    ),
+)
 def georadius(client, argv):
     """GEORADIUS key longitude latitude radius M | KM | FT | MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]]
     [ASC | DESC] [STORE key | STOREDIST key]"""
     return _georadius_generic(client, argv, 1, RADIUS_COORDS)
 
 
-@command("georadiusbymember", -5, W, keys_fn=_georadius_keys, since="3.2.0")
+@command(
+    "georadiusbymember", -5, W, (1, 1, 1), keys_fn=_georadius_keys, since="3.2.0",
+    key_specs=(
+        KeySpec("RO ACCESS", Index(1)),
+        KeySpec("OW UPDATE", Keyword("STORE", 5)),
+        KeySpec("OW UPDATE", Keyword("STOREDIST", 5)),
+    ),
+)
 def georadiusbymember(client, argv):
     """GEORADIUSBYMEMBER key member radius M | KM | FT | MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]]
     [ASC | DESC] [STORE key | STOREDIST key]"""
     return _georadius_generic(client, argv, 1, RADIUS_MEMBER)
 
 
-@command("georadius_ro", -6, R, (1, 1, 1), since="3.2.10")
+@command("georadius_ro", -6, R, (1, 1, 1), since="3.2.10", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def georadius_ro(client, argv):
     """GEORADIUS_RO key longitude latitude radius M | KM | FT | MI [WITHCOORD] [WITHDIST] [WITHHASH]
     [COUNT count [ANY]] [ASC | DESC]"""
     return _georadius_generic(client, argv, 1, RADIUS_COORDS, nostore=True)
 
 
-@command("georadiusbymember_ro", -5, R, (1, 1, 1), since="3.2.10")
+@command("georadiusbymember_ro", -5, R, (1, 1, 1), since="3.2.10", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def georadiusbymember_ro(client, argv):
     """GEORADIUSBYMEMBER_RO key member radius M | KM | FT | MI [WITHCOORD] [WITHDIST] [WITHHASH]
     [COUNT count [ANY]] [ASC | DESC]"""
     return _georadius_generic(client, argv, 1, RADIUS_MEMBER, nostore=True)
 
 
-@command("geosearch", -7, R, (1, 1, 1), since="6.2.0")
+@command("geosearch", -7, R, (1, 1, 1), since="6.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def geosearch(client, argv):
     """GEOSEARCH key FROMMEMBER member | FROMLONLAT longitude latitude BYRADIUS radius M | KM | FT | MI |
     BYBOX width height M | KM | FT | MI [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]"""
     return _georadius_generic(client, argv, 1, SEARCH)
 
 
-@command("geosearchstore", -8, W, (1, 2, 1), since="6.2.0")
+@command(
+    "geosearchstore", -8, W, (1, 2, 1), since="6.2.0",
+    key_specs=(
+        KeySpec("OW UPDATE", Index(1)),
+        KeySpec("RO ACCESS", Index(2)),
+    ),
+)
 def geosearchstore(client, argv):
     """GEOSEARCHSTORE destination source FROMMEMBER member | FROMLONLAT longitude latitude BYRADIUS radius
     M | KM | FT | MI | BYBOX width height M | KM | FT | MI [ASC | DESC] [COUNT count [ANY]] [STOREDIST]"""

@@ -12,6 +12,7 @@ from itertools import islice
 
 from kvcore import errors
 from kvcore.commands.args import LLONG_MAX, LLONG_MIN, parse_int
+from kvcore.commands.key_specs import Index, KeySpec
 from kvcore.commands.strings import incr_by_float, parse_long_double
 from kvcore.commands.table import Flag, Registry
 from kvcore.glob import glob_match
@@ -71,20 +72,20 @@ def _hset(client, argv) -> int:
     return _store(client, argv[1], target, argv[2:])
 
 
-@command("hset", -4, W | Flag.FAST, (1, 1, 1))
+@command("hset", -4, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def hset(client, argv):
     """HSET key field value [field value ...]"""
     return _hset(client, argv)
 
 
-@command("hmset", -4, W | Flag.FAST, (1, 1, 1))
+@command("hmset", -4, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def hmset(client, argv):
     """HMSET key field value [field value ...]"""
     _hset(client, argv)
     return OK
 
 
-@command("hsetnx", 4, W | Flag.FAST, (1, 1, 1))
+@command("hsetnx", 4, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW INSERT", Index(1)),))
 def hsetnx(client, argv):
     """HSETNX key field value"""
     target = client.db.get_typed(argv[1], HashValue)
@@ -93,7 +94,7 @@ def hsetnx(client, argv):
     return _store(client, argv[1], target, argv[2:4])
 
 
-@command("hdel", -3, Flag.WRITE | Flag.FAST, (1, 1, 1))
+@command("hdel", -3, Flag.WRITE | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW DELETE", Index(1)),))
 def hdel(client, argv):
     """HDEL key field [field ...]"""
     db, key = client.db, argv[1]
@@ -113,7 +114,7 @@ def hdel(client, argv):
     return deleted
 
 
-@command("hincrby", 4, W | Flag.FAST, (1, 1, 1), since="2.0.0")
+@command("hincrby", 4, W | Flag.FAST, (1, 1, 1), since="2.0.0", key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def hincrby(client, argv):
     """HINCRBY key field increment"""
     delta = parse_int(argv[3])
@@ -128,7 +129,7 @@ def hincrby(client, argv):
     return result
 
 
-@command("hincrbyfloat", 4, W | Flag.FAST, (1, 1, 1), since="2.6.0")
+@command("hincrbyfloat", 4, W | Flag.FAST, (1, 1, 1), since="2.6.0", key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def hincrbyfloat(client, argv):
     """HINCRBYFLOAT key field increment"""
     if isinstance(parse_long_double(argv[3]), float):  # +-inf
@@ -145,14 +146,14 @@ def hincrbyfloat(client, argv):
 
 
 # -- reads --------------------------------------------------------------------------
-@command("hget", 3, R | Flag.FAST, (1, 1, 1))
+@command("hget", 3, R | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def hget(client, argv):
     """HGET key field"""
     value = _read_hash(client, argv[1])
     return None if value is None else value.get(argv[2])
 
 
-@command("hmget", -3, R | Flag.FAST, (1, 1, 1))
+@command("hmget", -3, R | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def hmget(client, argv):
     """HMGET key field [field ...]"""
     value = _read_hash(client, argv[1])
@@ -162,14 +163,14 @@ def hmget(client, argv):
     return [get(field) for field in argv[2:]]
 
 
-@command("hlen", 2, R | Flag.FAST, (1, 1, 1))
+@command("hlen", 2, R | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RO", Index(1)),))
 def hlen(client, argv):
     """HLEN key"""
     value = _read_hash(client, argv[1])
     return 0 if value is None else len(value)
 
 
-@command("hstrlen", 3, R | Flag.FAST, (1, 1, 1), since="3.2.0")
+@command("hstrlen", 3, R | Flag.FAST, (1, 1, 1), since="3.2.0", key_specs=(KeySpec("RO", Index(1)),))
 def hstrlen(client, argv):
     """HSTRLEN key field"""
     value = _read_hash(client, argv[1])
@@ -177,28 +178,32 @@ def hstrlen(client, argv):
     return 0 if found is None else len(found)
 
 
-@command("hexists", 3, R | Flag.FAST, (1, 1, 1))
+@command("hexists", 3, R | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RO", Index(1)),))
 def hexists(client, argv):
     """HEXISTS key field"""
     value = _read_hash(client, argv[1])
     return int(value is not None and argv[2] in value)
 
 
-@command("hkeys", 2, R, (1, 1, 1))
+@command("hkeys", 2, R, (1, 1, 1), key_specs=(KeySpec("RO ACCESS", Index(1)),), tips=("nondeterministic_output_order",))
 def hkeys(client, argv):
     """HKEYS key"""
     value = _read_hash(client, argv[1])
     return [] if value is None else list(value)
 
 
-@command("hvals", 2, R, (1, 1, 1))
+@command("hvals", 2, R, (1, 1, 1), key_specs=(KeySpec("RO ACCESS", Index(1)),), tips=("nondeterministic_output_order",))
 def hvals(client, argv):
     """HVALS key"""
     value = _read_hash(client, argv[1])
     return [] if value is None else list(value.values())
 
 
-@command("hgetall", 2, R, (1, 1, 1))
+@command(
+    "hgetall", 2, R, (1, 1, 1),
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output_order",),
+)
 def hgetall(client, argv):
     """HGETALL key"""
     value = _read_hash(client, argv[1])
@@ -218,7 +223,11 @@ def _parse_hrandfield(argv) -> tuple[int, bool]:
     return count, withvalues
 
 
-@command("hrandfield", -2, R, (1, 1, 1), since="6.2.0")
+@command(
+    "hrandfield", -2, R, (1, 1, 1), since="6.2.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def hrandfield(client, argv):
     """HRANDFIELD key [count [WITHVALUES]]"""
     if len(argv) == 2:
@@ -281,7 +290,11 @@ def _scan_pattern(argv) -> bytes | None:
     return pattern
 
 
-@command("hscan", -3, R, (1, 1, 1), since="2.8.0")
+@command(
+    "hscan", -3, R, (1, 1, 1), since="2.8.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def hscan(client, argv):
     """HSCAN key cursor [MATCH pattern] [COUNT count]
 

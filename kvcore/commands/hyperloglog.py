@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from kvcore import errors, hll
+from kvcore.commands.key_specs import Index, KeySpec, Range
 from kvcore.commands.table import Flag, Registry
 from kvcore.hll import HLL
 from kvcore.reply import OK, Error, Simple
@@ -58,7 +59,7 @@ def _store(db, key: bytes, value: bytes, created: bool, changes: int = 1) -> Non
         db.written(key, changes - 1)
 
 
-@command("pfadd", -2, W | Flag.FAST, (1, 1, 1), since="2.8.9")
+@command("pfadd", -2, W | Flag.FAST, (1, 1, 1), since="2.8.9", key_specs=(KeySpec("RW INSERT", Index(1)),))
 def pfadd(client, argv):
     """PFADD key [element [element ...]]"""
     db, key = client.db, argv[1]
@@ -89,7 +90,12 @@ def _keep_partial(db, key: bytes, value: bytes, sketch: HLL) -> None:
         db.mark_raw(key)
 
 
-@command("pfcount", -2, Flag.READONLY | Flag.MAY_REPLICATE, (1, -1, 1), since="2.8.9")
+@command(
+    "pfcount", -2, Flag.READONLY | Flag.MAY_REPLICATE, (1, -1, 1), since="2.8.9",
+    key_specs=(
+        KeySpec("RW ACCESS", Index(1), Range(-1), notes="RW because it may change the internal representation of the key, and propagate to replicas"),
+    ),
+)
 def pfcount(client, argv):
     """PFCOUNT key [key ...]"""
     if len(argv) > 2:
@@ -121,7 +127,13 @@ def _union(client, keys: list[bytes]) -> bytearray:
     return merged if merged is not None else bytearray(hll.REGISTERS)
 
 
-@command("pfmerge", -2, W, (1, -1, 1), since="2.8.9")
+@command(
+    "pfmerge", -2, W, (1, -1, 1), since="2.8.9",
+    key_specs=(
+        KeySpec("RW ACCESS INSERT", Index(1)),
+        KeySpec("RO ACCESS", Index(2), Range(-1)),
+    ),
+)
 def pfmerge(client, argv):
     """PFMERGE destkey [sourcekey [sourcekey ...]]"""
     db, key = client.db, argv[1]
@@ -161,7 +173,7 @@ def _raise_registers(target: HLL, merged: bytearray, max_bytes: int) -> None:
         target.dense = hll.pack(merged)
 
 
-@command("pfdebug", 3, W | Flag.ADMIN, (2, 2, 1), since="2.8.9")
+@command("pfdebug", 3, W | Flag.ADMIN, (2, 2, 1), since="2.8.9", key_specs=(KeySpec("RW ACCESS", Index(2)),))
 def pfdebug(client, argv):
     """PFDEBUG GETREG | DECODE | ENCODING | TODENSE key"""
     db, key = client.db, argv[2]

@@ -17,6 +17,7 @@ import copy
 
 from kvcore import errors, lazyfree
 from kvcore.commands.args import LLONG_MAX, parse_int
+from kvcore.commands.key_specs import Index, KeySpec, Range
 from kvcore.commands.table import Flag, Registry
 from kvcore.glob import glob_match
 from kvcore.keyspace import type_name
@@ -76,7 +77,11 @@ def _delete_live(db, keys: list[bytes]) -> int:
     return deleted
 
 
-@command("del", -2, W, (1, -1, 1))
+@command(
+    "del", -2, W, (1, -1, 1),
+    key_specs=(KeySpec("RM DELETE", Index(1), Range(-1)),),
+    tips=("request_policy:multi_shard", "response_policy:agg_sum"),
+)
 def del_(client, argv):
     """DEL key [key ...]"""
     if client.node.config["lazyfree-lazy-user-del"]:
@@ -84,27 +89,39 @@ def del_(client, argv):
     return _delete_live(client.db, argv[1:])
 
 
-@command("unlink", -2, W | F, (1, -1, 1), since="4.0.0")
+@command(
+    "unlink", -2, W | F, (1, -1, 1), since="4.0.0",
+    key_specs=(KeySpec("RM DELETE", Index(1), Range(-1)),),
+    tips=("request_policy:multi_shard", "response_policy:agg_sum"),
+)
 def unlink(client, argv):
     """UNLINK key [key ...]"""
     lazyfree.unlinked(client.db, argv[1:])
     return _delete_live(client.db, argv[1:])
 
 
-@command("exists", -2, R | F, (1, -1, 1))
+@command(
+    "exists", -2, R | F, (1, -1, 1),
+    key_specs=(KeySpec("RO", Index(1), Range(-1)),),
+    tips=("request_policy:multi_shard", "response_policy:agg_sum"),
+)
 def exists(client, argv):
     """EXISTS key [key ...]"""
     lookup = client.db.lookup_read
     return sum(1 for key in argv[1:] if lookup(key) is not None)
 
 
-@command("touch", -2, R | F, (1, -1, 1), since="3.2.1")
+@command(
+    "touch", -2, R | F, (1, -1, 1), since="3.2.1",
+    key_specs=(KeySpec("RO", Index(1), Range(-1)),),
+    tips=("request_policy:multi_shard", "response_policy:agg_sum"),
+)
 def touch(client, argv):
     """TOUCH key [key ...]"""
     return exists(client, argv)
 
 
-@command("type", 2, R | F, (1, 1, 1))
+@command("type", 2, R | F, (1, 1, 1), key_specs=(KeySpec("RO", Index(1)),))
 def type_(client, argv):
     """TYPE key"""
     value = client.db.lookup_read(argv[1])
@@ -112,7 +129,10 @@ def type_(client, argv):
 
 
 # -- listing -------------------------------------------------------------------
-@command("keys", 2, R, categories=("keyspace", "dangerous"))
+@command(
+    "keys", 2, R, categories=("keyspace", "dangerous"),
+    tips=("request_policy:all_shards", "nondeterministic_output_order"),
+)
 def keys(client, argv):
     """KEYS pattern"""
     db, pattern = client.db, argv[1]
@@ -159,7 +179,7 @@ def _scan_options(argv: list[bytes]) -> tuple[int, bytes | None, bytes | None]:
     return count, pattern, wanted
 
 
-@command("scan", -2, R, since="2.8.0")
+@command("scan", -2, R, since="2.8.0", tips=("nondeterministic_output", "request_policy:special"))
 def scan(client, argv):
     """SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]"""
     cursor = parse_cursor(argv[1])
@@ -178,7 +198,7 @@ def scan(client, argv):
     return [b"%d" % cursor, found]
 
 
-@command("randomkey", 1, R)
+@command("randomkey", 1, R, tips=("request_policy:all_shards", "nondeterministic_output"))
 def randomkey(client, argv):
     """RANDOMKEY"""
     return client.db.random_key(client.node.rng)
@@ -215,13 +235,19 @@ def carry_raw(src_db, src: bytes, dst_db, dst: bytes) -> None:
         dst_db.raw_strings[dst] = form
 
 
-@command("rename", 3, W, (1, 2, 1))
+@command("rename", 3, W, (1, 2, 1), key_specs=(KeySpec("RW ACCESS DELETE", Index(1)), KeySpec("OW UPDATE", Index(2))))
 def rename(client, argv):
     """RENAME key newkey"""
     return _rename(client, argv, nx=False)
 
 
-@command("renamenx", 3, W | F, (1, 2, 1))
+@command(
+    "renamenx", 3, W | F, (1, 2, 1),
+    key_specs=(
+        KeySpec("RW ACCESS DELETE", Index(1)),
+        KeySpec("OW INSERT", Index(2)),
+    ),
+)
 def renamenx(client, argv):
     """RENAMENX key newkey"""
     return _rename(client, argv, nx=True)
@@ -253,7 +279,13 @@ def duplicate(value):
     return copy.deepcopy(value)
 
 
-@command("copy", -3, W | Flag.DENYOOM, (1, 2, 1), since="6.2.0")
+@command(
+    "copy", -3, W | Flag.DENYOOM, (1, 2, 1), since="6.2.0",
+    key_specs=(
+        KeySpec("RO ACCESS", Index(1)),
+        KeySpec("OW UPDATE", Index(2)),
+    ),
+)
 def copy_(client, argv):
     """COPY source destination [DB destination-db] [REPLACE]"""
     src_db = dst_db = client.db
@@ -288,7 +320,7 @@ def copy_(client, argv):
     return 1
 
 
-@command("move", 3, W | F, (1, 1, 1))
+@command("move", 3, W | F, (1, 1, 1), key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def move(client, argv):
     """MOVE key db"""
     src_db, key = client.db, argv[1]
@@ -367,25 +399,25 @@ def _expire(client, argv, basetime: int, unit_ms: int):
     return 1
 
 
-@command("expire", -3, W | F, (1, 1, 1))
+@command("expire", -3, W | F, (1, 1, 1), key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def expire(client, argv):
     """EXPIRE key seconds [NX | XX | GT | LT]"""
     return _expire(client, argv, client.node.now, 1000)
 
 
-@command("pexpire", -3, W | F, (1, 1, 1), since="2.6.0")
+@command("pexpire", -3, W | F, (1, 1, 1), since="2.6.0", key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def pexpire(client, argv):
     """PEXPIRE key milliseconds [NX | XX | GT | LT]"""
     return _expire(client, argv, client.node.now, 1)
 
 
-@command("expireat", -3, W | F, (1, 1, 1), since="1.2.0")
+@command("expireat", -3, W | F, (1, 1, 1), since="1.2.0", key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def expireat(client, argv):
     """EXPIREAT key unix-time-seconds [NX | XX | GT | LT]"""
     return _expire(client, argv, 0, 1000)
 
 
-@command("pexpireat", -3, W | F, (1, 1, 1), since="2.6.0")
+@command("pexpireat", -3, W | F, (1, 1, 1), since="2.6.0", key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def pexpireat(client, argv):
     """PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]"""
     return _expire(client, argv, 0, 1)
@@ -402,31 +434,35 @@ def _ttl(client, key: bytes, in_ms: bool, absolute: bool) -> int:
     return ttl if in_ms else (ttl + 500) // 1000
 
 
-@command("ttl", 2, R | F, (1, 1, 1))
+@command("ttl", 2, R | F, (1, 1, 1), key_specs=(KeySpec("RO ACCESS", Index(1)),), tips=("nondeterministic_output",))
 def ttl(client, argv):
     """TTL key"""
     return _ttl(client, argv[1], in_ms=False, absolute=False)
 
 
-@command("pttl", 2, R | F, (1, 1, 1), since="2.6.0")
+@command(
+    "pttl", 2, R | F, (1, 1, 1), since="2.6.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def pttl(client, argv):
     """PTTL key"""
     return _ttl(client, argv[1], in_ms=True, absolute=False)
 
 
-@command("expiretime", 2, R | F, (1, 1, 1), since="7.0.0")
+@command("expiretime", 2, R | F, (1, 1, 1), since="7.0.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def expiretime(client, argv):
     """EXPIRETIME key"""
     return _ttl(client, argv[1], in_ms=False, absolute=True)
 
 
-@command("pexpiretime", 2, R | F, (1, 1, 1), since="7.0.0")
+@command("pexpiretime", 2, R | F, (1, 1, 1), since="7.0.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def pexpiretime(client, argv):
     """PEXPIRETIME key"""
     return _ttl(client, argv[1], in_ms=True, absolute=True)
 
 
-@command("persist", 2, W | F, (1, 1, 1), since="2.2.0")
+@command("persist", 2, W | F, (1, 1, 1), since="2.2.0", key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def persist(client, argv):
     """PERSIST key"""
     db, key = client.db, argv[1]
@@ -474,7 +510,11 @@ def _object_value(client, argv):
     return client.db.peek(argv[2])  # no access counted (Redis's LOOKUP_NOTOUCH)
 
 
-@command("encoding", 3, R, (2, 2, 1), parent=OBJECT, since="2.2.3")
+@command(
+    "encoding", 3, R, (2, 2, 1), parent=OBJECT, since="2.2.3",
+    key_specs=(KeySpec("RO", Index(2)),),
+    tips=("nondeterministic_output",),
+)
 def object_encoding(client, argv):
     """OBJECT ENCODING key"""
     value = _object_value(client, argv)
@@ -485,7 +525,11 @@ def object_encoding(client, argv):
     return value.encoding(client.node.config).encode()
 
 
-@command("refcount", 3, R, (2, 2, 1), parent=OBJECT, since="2.2.3")
+@command(
+    "refcount", 3, R, (2, 2, 1), parent=OBJECT, since="2.2.3",
+    key_specs=(KeySpec("RO", Index(2)),),
+    tips=("nondeterministic_output",),
+)
 def object_refcount(client, argv):
     """OBJECT REFCOUNT key"""
     value = _object_value(client, argv)
@@ -498,7 +542,11 @@ def object_refcount(client, argv):
     return 1
 
 
-@command("idletime", 3, R, (2, 2, 1), parent=OBJECT, since="2.2.3")
+@command(
+    "idletime", 3, R, (2, 2, 1), parent=OBJECT, since="2.2.3",
+    key_specs=(KeySpec("RO", Index(2)),),
+    tips=("nondeterministic_output",),
+)
 def object_idletime(client, argv):
     """OBJECT IDLETIME key"""
     value = _object_value(client, argv)
@@ -509,7 +557,11 @@ def object_idletime(client, argv):
     return client.node.evictor.idle_seconds(client.db, argv[2])
 
 
-@command("freq", 3, R, (2, 2, 1), parent=OBJECT, since="4.0.0")
+@command(
+    "freq", 3, R, (2, 2, 1), parent=OBJECT, since="4.0.0",
+    key_specs=(KeySpec("RO", Index(2)),),
+    tips=("nondeterministic_output",),
+)
 def object_freq(client, argv):
     """OBJECT FREQ key"""
     value = _object_value(client, argv)

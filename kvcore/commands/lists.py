@@ -12,6 +12,7 @@ from __future__ import annotations
 from kvcore import errors
 from kvcore.blocking import block, may_block, parse_timeout, signal_key_ready
 from kvcore.commands.args import LLONG_MIN, Cursor, index_range, parse_int
+from kvcore.commands.key_specs import Index, Keynum, KeySpec, Range
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY
 from kvcore.reply import NULL_ARRAY, OK, Error
@@ -115,31 +116,31 @@ def _push(client, argv, left: bool, create: bool):
     return len(_push_into(client, key, argv[2:], left, target))
 
 
-@command("lpush", -3, W | Flag.FAST, (1, 1, 1))
+@command("lpush", -3, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW INSERT", Index(1)),))
 def lpush(client, argv):
     """LPUSH key element [element ...]"""
     return _push(client, argv, True, True)
 
 
-@command("rpush", -3, W | Flag.FAST, (1, 1, 1))
+@command("rpush", -3, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW INSERT", Index(1)),))
 def rpush(client, argv):
     """RPUSH key element [element ...]"""
     return _push(client, argv, False, True)
 
 
-@command("lpushx", -3, W | Flag.FAST, (1, 1, 1))
+@command("lpushx", -3, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW INSERT", Index(1)),))
 def lpushx(client, argv):
     """LPUSHX key element [element ...]"""
     return _push(client, argv, True, False)
 
 
-@command("rpushx", -3, W | Flag.FAST, (1, 1, 1))
+@command("rpushx", -3, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW INSERT", Index(1)),))
 def rpushx(client, argv):
     """RPUSHX key element [element ...]"""
     return _push(client, argv, False, False)
 
 
-@command("linsert", 5, W, (1, 1, 1))
+@command("linsert", 5, W, (1, 1, 1), key_specs=(KeySpec("RW INSERT", Index(1)),))
 def linsert(client, argv):
     """LINSERT key BEFORE | AFTER pivot element"""
     where = argv[2].upper()
@@ -179,13 +180,13 @@ def _pop(client, argv, left: bool):
     return _pop_from(client, key, source, left, count)
 
 
-@command("lpop", -2, Flag.WRITE | Flag.FAST, (1, 1, 1))
+@command("lpop", -2, Flag.WRITE | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW ACCESS DELETE", Index(1)),))
 def lpop(client, argv):
     """LPOP key [count]"""
     return _pop(client, argv, True)
 
 
-@command("rpop", -2, Flag.WRITE | Flag.FAST, (1, 1, 1))
+@command("rpop", -2, Flag.WRITE | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW ACCESS DELETE", Index(1)),))
 def rpop(client, argv):
     """RPOP key [count]"""
     return _pop(client, argv, False)
@@ -206,13 +207,25 @@ def _move(client, src: bytes, dst: bytes, from_left: bool, to_left: bool):
     return value
 
 
-@command("rpoplpush", 3, W, (1, 2, 1))
+@command(
+    "rpoplpush", 3, W, (1, 2, 1),
+    key_specs=(
+        KeySpec("RW ACCESS DELETE", Index(1)),
+        KeySpec("RW INSERT", Index(2)),
+    ),
+)
 def rpoplpush(client, argv):
     """RPOPLPUSH source destination"""
     return _move(client, argv[1], argv[2], False, True)
 
 
-@command("lmove", 5, W, (1, 2, 1), since="6.2.0")
+@command(
+    "lmove", 5, W, (1, 2, 1), since="6.2.0",
+    key_specs=(
+        KeySpec("RW ACCESS DELETE", Index(1)),
+        KeySpec("RW INSERT", Index(2)),
+    ),
+)
 def lmove(client, argv):
     """LMOVE source destination LEFT | RIGHT LEFT | RIGHT"""
     from_left, to_left = _side(argv[3]), _side(argv[4])
@@ -220,7 +233,8 @@ def lmove(client, argv):
 
 
 def _mpop_keys(numkeys_index: int):
-    """The key positions of LMPOP-shaped commands (numkeys at ``numkeys_index``)."""
+    """The key positions of LMPOP-shaped commands (numkeys at ``numkeys_index``);
+    none when numkeys does not count the arguments left, as Redis's genericGetKeys."""
 
     def positions(argv: list[bytes]) -> list[int]:
         try:
@@ -228,7 +242,9 @@ def _mpop_keys(numkeys_index: int):
         except (Error, IndexError):
             return []
         first = numkeys_index + 1
-        return list(range(first, min(first + numkeys, len(argv))))
+        if numkeys < 1 or numkeys > len(argv) - first:
+            return []
+        return list(range(first, first + numkeys))
 
     return positions
 
@@ -269,7 +285,10 @@ def _mpop_from(client, key: bytes, source: ListValue, left: bool, count: int) ->
     return [key, values]
 
 
-@command("lmpop", -4, Flag.WRITE, keys_fn=_mpop_keys(1), since="7.0.0")
+@command(
+    "lmpop", -4, Flag.WRITE, keys_fn=_mpop_keys(1), since="7.0.0",
+    key_specs=(KeySpec("RW ACCESS DELETE", Index(1), Keynum(0, 1, 1)),),
+)
 def lmpop(client, argv):
     """LMPOP numkeys key [key ...] LEFT | RIGHT [COUNT count]"""
     keys, left, count = _parse_mpop(argv, 1)
@@ -283,14 +302,14 @@ def lmpop(client, argv):
 
 
 # -- reads and in-place edits -------------------------------------------------
-@command("llen", 2, R | Flag.FAST, (1, 1, 1))
+@command("llen", 2, R | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RO", Index(1)),))
 def llen(client, argv):
     """LLEN key"""
     value = _read_list(client, argv[1])
     return 0 if value is None else len(value)
 
 
-@command("lindex", 3, R, (1, 1, 1))
+@command("lindex", 3, R, (1, 1, 1), key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def lindex(client, argv):
     """LINDEX key index"""
     value = _read_list(client, argv[1])
@@ -300,7 +319,7 @@ def lindex(client, argv):
     return None if index is None else value[index]
 
 
-@command("lrange", 4, R, (1, 1, 1))
+@command("lrange", 4, R, (1, 1, 1), key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def lrange(client, argv):
     """LRANGE key start stop"""
     start, end = parse_int(argv[2]), parse_int(argv[3])
@@ -311,7 +330,7 @@ def lrange(client, argv):
     return [] if span is None else value.span(*span)
 
 
-@command("lset", 4, W, (1, 1, 1))
+@command("lset", 4, W, (1, 1, 1), key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def lset(client, argv):
     """LSET key index element"""
     db, key = client.db, argv[1]
@@ -327,7 +346,7 @@ def lset(client, argv):
     return OK
 
 
-@command("lrem", 4, Flag.WRITE, (1, 1, 1))
+@command("lrem", 4, Flag.WRITE, (1, 1, 1), key_specs=(KeySpec("RW DELETE", Index(1)),))
 def lrem(client, argv):
     """LREM key count element"""
     count = parse_int(argv[2])
@@ -342,7 +361,7 @@ def lrem(client, argv):
     return removed
 
 
-@command("ltrim", 4, Flag.WRITE, (1, 1, 1))
+@command("ltrim", 4, Flag.WRITE, (1, 1, 1), key_specs=(KeySpec("RW DELETE", Index(1)),))
 def ltrim(client, argv):
     """LTRIM key start stop"""
     start, end = parse_int(argv[2]), parse_int(argv[3])
@@ -389,7 +408,7 @@ def _non_negative(arg: bytes, error: str) -> int:
     return value
 
 
-@command("lpos", -3, R, (1, 1, 1), since="6.0.6")
+@command("lpos", -3, R, (1, 1, 1), since="6.0.6", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def lpos(client, argv):
     """LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]"""
     rank, count, maxlen = _parse_lpos(argv)
@@ -460,13 +479,13 @@ def _serve_pop(left: bool):
     return resume
 
 
-@command("blpop", -3, BLOCKING, (1, -2, 1))
+@command("blpop", -3, BLOCKING, (1, -2, 1), key_specs=(KeySpec("RW ACCESS DELETE", Index(1), Range(-2)),))
 def blpop(client, argv):
     """BLPOP key [key ...] timeout"""
     return _blocking_pop(client, argv, True)
 
 
-@command("brpop", -3, BLOCKING, (1, -2, 1))
+@command("brpop", -3, BLOCKING, (1, -2, 1), key_specs=(KeySpec("RW ACCESS DELETE", Index(1), Range(-2)),))
 def brpop(client, argv):
     """BRPOP key [key ...] timeout"""
     return _blocking_pop(client, argv, False)
@@ -504,20 +523,35 @@ def _serve_move(argv, dst: bytes, from_left: bool, to_left: bool):
     return resume
 
 
-@command("brpoplpush", 4, W | Flag.NOSCRIPT | Flag.BLOCKING, (1, 2, 1), since="2.2.0")
+@command(
+    "brpoplpush", 4, W | Flag.NOSCRIPT | Flag.BLOCKING, (1, 2, 1), since="2.2.0",
+    key_specs=(
+        KeySpec("RW ACCESS DELETE", Index(1)),
+        KeySpec("RW INSERT", Index(2)),
+    ),
+)
 def brpoplpush(client, argv):
     """BRPOPLPUSH source destination timeout"""
     return _blocking_move(client, argv, False, True, argv[3])
 
 
-@command("blmove", 6, W | Flag.NOSCRIPT | Flag.BLOCKING, (1, 2, 1), since="6.2.0")
+@command(
+    "blmove", 6, W | Flag.NOSCRIPT | Flag.BLOCKING, (1, 2, 1), since="6.2.0",
+    key_specs=(
+        KeySpec("RW ACCESS DELETE", Index(1)),
+        KeySpec("RW INSERT", Index(2)),
+    ),
+)
 def blmove(client, argv):
     """BLMOVE source destination LEFT | RIGHT LEFT | RIGHT timeout"""
     from_left, to_left = _side(argv[3]), _side(argv[4])
     return _blocking_move(client, argv, from_left, to_left, argv[5])
 
 
-@command("blmpop", -5, Flag.WRITE | Flag.BLOCKING, keys_fn=_mpop_keys(2), since="7.0.0")
+@command(
+    "blmpop", -5, Flag.WRITE | Flag.BLOCKING, keys_fn=_mpop_keys(2), since="7.0.0",
+    key_specs=(KeySpec("RW ACCESS DELETE", Index(2), Keynum(0, 1, 1)),),
+)
 def blmpop(client, argv):
     """BLMPOP timeout numkeys key [key ...] LEFT | RIGHT [COUNT count]"""
     keys, left, count = _parse_mpop(argv, 2)

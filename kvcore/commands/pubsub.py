@@ -8,6 +8,7 @@ subscription order, never hash order).
 
 from __future__ import annotations
 
+from kvcore.commands.key_specs import Index, KeySpec, Range
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY
 from kvcore.glob import glob_match
@@ -123,20 +124,28 @@ def publish(client, argv):
     return publish_message(client.node, argv[1], argv[2])
 
 
-@command("ssubscribe", -2, SUBSCRIBE_FLAGS, (1, -1, 1), since="7.0.0")
+@command(
+    "ssubscribe", -2, SUBSCRIBE_FLAGS, (1, -1, 1), since="7.0.0",
+    key_specs=(KeySpec("NOT_KEY", Index(1), Range(-1)),),
+)
 def ssubscribe(client, argv):
     """SSUBSCRIBE shardchannel [shardchannel ...]"""
     return _subscribe(client, argv, SHARD, b"ssubscribe")
 
 
-@command("sunsubscribe", -1, SUBSCRIBE_FLAGS, (1, -1, 1), since="7.0.0")
+@command(
+    "sunsubscribe", -1, SUBSCRIBE_FLAGS, (1, -1, 1), since="7.0.0",
+    key_specs=(KeySpec("NOT_KEY", Index(1), Range(-1)),),
+)
 def sunsubscribe(client, argv):
     """SUNSUBSCRIBE [shardchannel [shardchannel ...]]"""
     return _unsubscribe(client, argv, SHARD, b"sunsubscribe")
 
 
-@command("spublish", 3, Flag.PUBSUB | Flag.LOADING | Flag.STALE | Flag.FAST | Flag.MAY_REPLICATE, (1, 1, 1),
-         since="7.0.0")
+@command(
+    "spublish", 3, Flag.PUBSUB | Flag.LOADING | Flag.STALE | Flag.FAST | Flag.MAY_REPLICATE, (1, 1, 1), since="7.0.0",
+    key_specs=(KeySpec("NOT_KEY", Index(1)),),
+)
 def spublish(client, argv):
     """SPUBLISH shardchannel message"""
     receivers = 0

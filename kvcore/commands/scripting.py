@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kvcore.commands.connection import subcommand_syntax_error
+from kvcore.commands.key_specs import Index, Keynum, KeySpec
 from kvcore.commands.sets import numkeys_positions
 from kvcore.commands.table import Flag, Registry
 from kvcore.functions import library_name
@@ -52,25 +53,41 @@ def _evalsha(client, argv, read_only: bool):
     return client.node.scripts.run(client, sha, keys, args, read_only, argv)
 
 
-@command("eval", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="2.6.0")
+@command(
+    "eval", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="2.6.0",
+    key_specs=(
+        KeySpec("RW ACCESS UPDATE", Index(2), Keynum(0, 1, 1), notes="We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"),
+    ),
+)
 def eval_(client, argv):
     """EVAL script numkeys [key [key ...]] [arg [arg ...]]"""
     return _eval(client, argv, read_only=False)
 
 
-@command("eval_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0")
+@command(
+    "eval_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0",
+    key_specs=(
+        KeySpec("RO ACCESS", Index(2), Keynum(0, 1, 1), notes="We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"),
+    ),
+)
 def eval_ro(client, argv):
     """EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]"""
     return _eval(client, argv, read_only=True)
 
 
-@command("evalsha", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="2.6.0")
+@command(
+    "evalsha", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="2.6.0",
+    key_specs=(KeySpec("RW ACCESS UPDATE", Index(2), Keynum(0, 1, 1)),),
+)
 def evalsha(client, argv):
     """EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]"""
     return _evalsha(client, argv, read_only=False)
 
 
-@command("evalsha_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0")
+@command(
+    "evalsha_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0",
+    key_specs=(KeySpec("RO ACCESS", Index(2), Keynum(0, 1, 1)),),
+)
 def evalsha_ro(client, argv):
     """EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]"""
     return _evalsha(client, argv, read_only=True)
@@ -79,20 +96,29 @@ def evalsha_ro(client, argv):
 SCRIPT = REGISTRY.container("script", -2, summary="A container for Lua scripts management commands")
 
 
-@command("load", 3, Flag.NOSCRIPT | Flag.STALE, parent=SCRIPT, since="2.6.0")
+@command(
+    "load", 3, Flag.NOSCRIPT | Flag.STALE, parent=SCRIPT, since="2.6.0",
+    tips=("request_policy:all_nodes", "response_policy:all_succeeded"),
+)
 def script_load(client, argv):
     """SCRIPT LOAD script"""
     return client.node.scripts.load(argv[2]).encode()
 
 
-@command("exists", -3, Flag.NOSCRIPT | Flag.STALE, parent=SCRIPT, since="2.6.0")
+@command(
+    "exists", -3, Flag.NOSCRIPT, parent=SCRIPT, since="2.6.0",
+    tips=("request_policy:all_shards", "response_policy:agg_logical_and"),
+)
 def script_exists(client, argv):
     """SCRIPT EXISTS sha1 [sha1 ...]"""
     bodies = client.node.scripts.bodies
     return [1 if sha.decode("latin-1").lower() in bodies else 0 for sha in argv[2:]]
 
 
-@command("flush", -2, Flag.NOSCRIPT, parent=SCRIPT, since="2.6.0")
+@command(
+    "flush", -2, Flag.NOSCRIPT, parent=SCRIPT, since="2.6.0",
+    tips=("request_policy:all_nodes", "response_policy:all_succeeded"),
+)
 def script_flush(client, argv):
     """SCRIPT FLUSH [ASYNC | SYNC]"""
     if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"async", b"sync")):
@@ -101,7 +127,10 @@ def script_flush(client, argv):
     return OK
 
 
-@command("kill", 2, Flag.NOSCRIPT | Flag.ALLOW_BUSY, parent=SCRIPT, since="2.6.0")
+@command(
+    "kill", 2, Flag.NOSCRIPT | Flag.ALLOW_BUSY, parent=SCRIPT, since="2.6.0",
+    tips=("request_policy:all_shards", "response_policy:one_succeeded"),
+)
 def script_kill(client, argv):
     """SCRIPT KILL"""
     raise Error("NOTBUSY No scripts in execution right now.")
@@ -175,13 +204,23 @@ def _fcall(client, argv, read_only: bool):
     return client.node.functions.call(client, argv, read_only)
 
 
-@command("fcall", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="7.0.0")
+@command(
+    "fcall", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="7.0.0",
+    key_specs=(
+        KeySpec("RW ACCESS UPDATE", Index(2), Keynum(0, 1, 1), notes="We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"),
+    ),
+)
 def fcall(client, argv):
     """FCALL function numkeys [key [key ...]] [arg [arg ...]]"""
     return _fcall(client, argv, read_only=False)
 
 
-@command("fcall_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0")
+@command(
+    "fcall_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0",
+    key_specs=(
+        KeySpec("RO ACCESS", Index(2), Keynum(0, 1, 1), notes="We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"),
+    ),
+)
 def fcall_ro(client, argv):
     """FCALL_RO function numkeys [key [key ...]] [arg [arg ...]]"""
     return _fcall(client, argv, read_only=True)
@@ -195,7 +234,10 @@ def _changed(client) -> None:
     client.node.stats.dirty += 1  # logged and replicated as it came
 
 
-@command("load", -3, FUNCTION_WRITE, parent=FUNCTION, since="7.0.0")
+@command(
+    "load", -3, FUNCTION_WRITE, parent=FUNCTION, since="7.0.0",
+    tips=("request_policy:all_shards", "response_policy:all_succeeded"),
+)
 def function_load(client, argv):
     """FUNCTION LOAD [REPLACE] function-code"""
     replace = False
@@ -208,7 +250,10 @@ def function_load(client, argv):
     return name.encode()
 
 
-@command("delete", 3, Flag.NOSCRIPT | Flag.WRITE, parent=FUNCTION, since="7.0.0")
+@command(
+    "delete", 3, Flag.NOSCRIPT | Flag.WRITE, parent=FUNCTION, since="7.0.0",
+    tips=("request_policy:all_shards", "response_policy:all_succeeded"),
+)
 def function_delete(client, argv):
     """FUNCTION DELETE library-name"""
     libraries = client.node.functions.libraries
@@ -218,7 +263,10 @@ def function_delete(client, argv):
     return OK
 
 
-@command("flush", -2, Flag.NOSCRIPT | Flag.WRITE, parent=FUNCTION, since="7.0.0")
+@command(
+    "flush", -2, Flag.NOSCRIPT | Flag.WRITE, parent=FUNCTION, since="7.0.0",
+    tips=("request_policy:all_shards", "response_policy:all_succeeded"),
+)
 def function_flush(client, argv):
     """FUNCTION FLUSH [ASYNC | SYNC]"""
     if len(argv) > 3:
@@ -230,7 +278,7 @@ def function_flush(client, argv):
     return OK
 
 
-@command("list", -2, Flag.NOSCRIPT, parent=FUNCTION, since="7.0.0")
+@command("list", -2, Flag.NOSCRIPT, parent=FUNCTION, since="7.0.0", tips=("nondeterministic_output_order",))
 def function_list(client, argv):
     """FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]"""
     from kvcore.glob import glob_match
@@ -266,7 +314,10 @@ def function_list(client, argv):
     return out
 
 
-@command("stats", 2, Flag.NOSCRIPT | Flag.ALLOW_BUSY, parent=FUNCTION, since="7.0.0")
+@command(
+    "stats", 2, Flag.NOSCRIPT | Flag.ALLOW_BUSY, parent=FUNCTION, since="7.0.0",
+    tips=("nondeterministic_output", "request_policy:all_shards", "response_policy:special"),
+)
 def function_stats(client, argv):
     """FUNCTION STATS"""
     functions = client.node.functions
@@ -275,7 +326,10 @@ def function_stats(client, argv):
     return Map([(b"running_script", None), (b"engines", Map([(b"LUA", counts)]))])
 
 
-@command("kill", 2, Flag.NOSCRIPT | Flag.ALLOW_BUSY, parent=FUNCTION, since="7.0.0")
+@command(
+    "kill", 2, Flag.NOSCRIPT | Flag.ALLOW_BUSY, parent=FUNCTION, since="7.0.0",
+    tips=("request_policy:all_shards", "response_policy:one_succeeded"),
+)
 def function_kill(client, argv):
     """FUNCTION KILL"""
     raise Error("NOTBUSY No scripts in execution right now.")
@@ -292,7 +346,10 @@ def function_dump(client, argv):
     return body + crc64(0, body).to_bytes(8, "little")
 
 
-@command("restore", -3, FUNCTION_WRITE, parent=FUNCTION, since="7.0.0")
+@command(
+    "restore", -3, FUNCTION_WRITE, parent=FUNCTION, since="7.0.0",
+    tips=("request_policy:all_shards", "response_policy:all_succeeded"),
+)
 def function_restore(client, argv):
     """FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]"""
     from kvcore import rdb

@@ -22,6 +22,7 @@ import zlib
 from kvcore import digest, errors, info, latency, lazyfree
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
+from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, find_keys, key_flags_reply, spec_reply
 from kvcore.commands.keys import string_encoding
 from kvcore.commands.table import FLAG_NAMES, Command, Flag, Registry
 from kvcore.config import BY_NAME, OPTIONS, ConfigError
@@ -95,6 +96,8 @@ COMMAND_HELP = [
     "    commands are returned.",
     "GETKEYS <full-command>",
     "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
     "HELP",
     "    Prints this help.",
 ]
@@ -120,8 +123,8 @@ def command_info(cmd: Command) -> list:
         cmd.last_key,
         cmd.key_step,
         SetReply([Simple("@" + name) for name in acl_categories(cmd)]),
-        SetReply([]),  # tips
-        SetReply([]),  # key specs
+        SetReply([tip.encode() for tip in cmd.tips]),
+        SetReply([spec_reply(spec) for spec in cmd.key_specs]),
         [command_info(sub) for sub in cmd.subcommands.values()] if cmd.subcommands else SetReply([]),
     ]
 
@@ -139,7 +142,7 @@ def all_commands(table: dict[bytes, Command]) -> list[Command]:
     return [each for cmd in table.values() for each in (cmd, *cmd.subcommands.values())]
 
 
-@command("command", -1, INFO_FLAGS, categories=CONNECTION, since="2.8.13")
+@command("command", -1, INFO_FLAGS, categories=CONNECTION, since="2.8.13", tips=("nondeterministic_output_order",))
 def command_all(client, argv):
     """COMMAND"""
     return [command_info(cmd) for cmd in client.node.table.values()]
@@ -154,7 +157,10 @@ def command_count(client, argv):
     return len(client.node.table)
 
 
-@command("info", -2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="2.8.13")
+@command(
+    "info", -2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="2.8.13",
+    tips=("nondeterministic_output_order",),
+)
 def command_info_(client, argv):
     """COMMAND INFO [command-name ...]"""
     table = client.node.table
@@ -163,7 +169,10 @@ def command_info_(client, argv):
     return [None if cmd is None else command_info(cmd) for cmd in (find_command(table, name) for name in argv[2:])]
 
 
-@command("docs", -2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="7.0.0")
+@command(
+    "docs", -2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="7.0.0",
+    tips=("nondeterministic_output_order",),
+)
 def command_docs_(client, argv):
     """COMMAND DOCS [command-name ...]"""
     table = client.node.table
@@ -171,7 +180,10 @@ def command_docs_(client, argv):
     return Map([(cmd.fullname.encode(), command_docs(cmd)) for cmd in found if cmd is not None])
 
 
-@command("list", -2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="7.0.0")
+@command(
+    "list", -2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="7.0.0",
+    tips=("nondeterministic_output_order",),
+)
 def command_list(client, argv):
     """COMMAND LIST [FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]"""
     commands = all_commands(client.node.table)
@@ -190,23 +202,60 @@ def command_list(client, argv):
     raise Error(errors.SYNTAX)
 
 
-@command("getkeys", -4, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="2.8.13")
-def command_getkeys(client, argv):
-    """COMMAND GETKEYS command [arg ...]"""
+def keys_and_flags(cmd: Command, argv: list[bytes]) -> list[tuple[int, KeyFlag]]:
+    """The keys of a request with their flags, as Redis's getKeysFromCommandWithSpecs
+    finds them: from the key specs when their flags hold for every call and they
+    find every key (none is INCOMPLETE, as MIGRATE's KEYS), else from the command
+    itself (its flagged keys, or its key positions unflagged)."""
+    specs_say = any(not spec.flags & KeyFlag.NOT_KEY for spec in cmd.key_specs) and not any(
+        spec.flags & (KeyFlag.VARIABLE_FLAGS | KeyFlag.INCOMPLETE) for spec in cmd.key_specs)
+    found = find_keys(cmd.key_specs, argv) if specs_say else None
+    if found is not None:
+        return found
+    if cmd.flagged_keys_fn is not None:
+        return cmd.flagged_keys_fn(argv)
+    return [(i, KeyFlag.NONE) for i in cmd.key_positions(argv)]
+
+
+def has_keys(cmd: Command) -> bool:
+    """Whether COMMAND GETKEYS can say anything about a command (doesCommandHaveKeys)."""
+    if cmd.keys_fn is not None or cmd.flagged_keys_fn is not None:
+        return True
+    if cmd.key_specs:
+        return any(not spec.flags & KeyFlag.NOT_KEY for spec in cmd.key_specs)
+    return cmd.first_key > 0  # a command Redis lacks (JSON.*), declared without specs
+
+
+def request_keys(client, argv) -> tuple[list[bytes], list[tuple[int, KeyFlag]]]:
+    """COMMAND GETKEYS / GETKEYSANDFLAGS: the request after the subcommand and its keys."""
     args = argv[2:]
     cmd = client.node.table.get(args[0].lower())
     if cmd is not None and cmd.subcommands and len(args) > 1:
         cmd = cmd.subcommands.get(args[1].lower())
     if cmd is None or (cmd.subcommands and cmd.handler is None):
         raise Error("ERR Invalid command specified")
-    if not cmd.first_key and cmd.keys_fn is None:
+    if not has_keys(cmd):
         raise Error("ERR The command has no key arguments")
     if not cmd.arity_ok(len(args)):
         raise Error("ERR Invalid number of arguments specified for command")
-    positions = cmd.key_positions(args)
-    if not positions and not cmd.flags & Flag.NO_MANDATORY_KEYS:
+    found = keys_and_flags(cmd, args)
+    if not found and not cmd.flags & Flag.NO_MANDATORY_KEYS:
         raise Error("ERR Invalid arguments specified for command")
-    return [args[i] for i in positions]
+    return args, found
+
+
+@command("getkeys", -4, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="2.8.13")
+def command_getkeys(client, argv):
+    """COMMAND GETKEYS command [arg ...]"""
+    args, found = request_keys(client, argv)
+    return [args[i] for i, _ in found]
+
+
+@command("getkeysandflags", -4, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="7.0.0")
+def command_getkeysandflags(client, argv):
+    """COMMAND GETKEYSANDFLAGS command [arg ...]"""
+    args, found = request_keys(client, argv)
+    return [[args[i], key_flags_reply(flags)] for i, flags in found]
 
 
 @command("help", 2, INFO_FLAGS, parent=COMMAND, categories=CONNECTION, since="5.0.0")
@@ -218,26 +267,32 @@ def command_help(client, argv):
 # -- INFO, TIME, DBSIZE, LASTSAVE, ROLE ----------------------------------------------------
 
 
-@command("info", -1, INFO_FLAGS, categories=("dangerous",))
+@command(
+    "info", -1, INFO_FLAGS, categories=("dangerous",),
+    tips=("nondeterministic_output", "request_policy:all_shards", "response_policy:special"),
+)
 def info_(client, argv):
     """INFO [section ...]"""
     return Verbatim(info.render(client.node, argv[1:]))
 
 
-@command("time", 1, INFO_FLAGS | Flag.FAST, since="2.6.0")
+@command("time", 1, INFO_FLAGS | Flag.FAST, since="2.6.0", tips=("nondeterministic_output",))
 def time_(client, argv):
     """TIME"""
     now = client.node.now
     return [b"%d" % (now // 1000), b"%d" % (now % 1000 * 1000)]
 
 
-@command("dbsize", 1, Flag.READONLY | Flag.FAST, categories=("keyspace",))
+@command(
+    "dbsize", 1, Flag.READONLY | Flag.FAST, categories=("keyspace",),
+    tips=("request_policy:all_shards", "response_policy:agg_sum"),
+)
 def dbsize(client, argv):
     """DBSIZE"""
     return len(client.db)
 
 
-@command("lastsave", 1, INFO_FLAGS | Flag.FAST, categories=("admin", "dangerous"))
+@command("lastsave", 1, INFO_FLAGS | Flag.FAST, categories=("admin", "dangerous"), tips=("nondeterministic_output",))
 def lastsave(client, argv):
     """LASTSAVE"""
     return client.node.last_save_s
@@ -264,7 +319,10 @@ def check_flush_mode(client, argv: list[bytes], dbs) -> None:
         lazyfree.flushed_async(client.node, dbs)
 
 
-@command("flushdb", -1, Flag.WRITE, categories=KEYSPACE_DANGEROUS)
+@command(
+    "flushdb", -1, Flag.WRITE, categories=KEYSPACE_DANGEROUS,
+    tips=("request_policy:all_shards", "response_policy:all_succeeded"),
+)
 def flushdb(client, argv):
     """FLUSHDB [ASYNC | SYNC]"""
     check_flush_mode(client, argv, [client.db])
@@ -273,7 +331,10 @@ def flushdb(client, argv):
     return OK
 
 
-@command("flushall", -1, Flag.WRITE, categories=KEYSPACE_DANGEROUS)
+@command(
+    "flushall", -1, Flag.WRITE, categories=KEYSPACE_DANGEROUS,
+    tips=("request_policy:all_shards", "response_policy:all_succeeded"),
+)
 def flushall(client, argv):
     """FLUSHALL [ASYNC | SYNC]"""
     node = client.node
@@ -424,7 +485,10 @@ def _checked_pairs(client, argv: list[bytes]) -> list[tuple[str, str]]:
     return list(pairs.items())
 
 
-@command("set", -4, ADMIN, parent=CONFIG, since="2.0.0")
+@command(
+    "set", -4, ADMIN, parent=CONFIG, since="2.0.0",
+    tips=("request_policy:all_nodes", "response_policy:all_succeeded"),
+)
 def config_set(client, argv):
     """CONFIG SET parameter value [parameter value ...]"""
     if len(argv) % 2:
@@ -534,7 +598,10 @@ def slowlog_record(node, client, argv: list[bytes], usec: int = 0) -> None:
         node.slowlog.pop()
 
 
-@command("get", -2, SLOWLOG_FLAGS, parent=SLOWLOG, since="2.2.12")
+@command(
+    "get", -2, SLOWLOG_FLAGS, parent=SLOWLOG, since="2.2.12",
+    tips=("request_policy:all_nodes", "nondeterministic_output"),
+)
 def slowlog_get(client, argv):
     """SLOWLOG GET [count]"""
     if len(argv) > 3:
@@ -548,13 +615,19 @@ def slowlog_get(client, argv):
     return entries if count == -1 else entries[:count]
 
 
-@command("len", 2, SLOWLOG_FLAGS, parent=SLOWLOG, since="2.2.12")
+@command(
+    "len", 2, SLOWLOG_FLAGS, parent=SLOWLOG, since="2.2.12",
+    tips=("request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"),
+)
 def slowlog_len(client, argv):
     """SLOWLOG LEN"""
     return len(client.node.slowlog)
 
 
-@command("reset", 2, SLOWLOG_FLAGS, parent=SLOWLOG, since="2.2.12")
+@command(
+    "reset", 2, SLOWLOG_FLAGS, parent=SLOWLOG, since="2.2.12",
+    tips=("request_policy:all_nodes", "response_policy:all_succeeded"),
+)
 def slowlog_reset(client, argv):
     """SLOWLOG RESET"""
     client.node.slowlog.clear()
@@ -998,7 +1071,8 @@ def estimate_value(value) -> int:
     return ROBJ_BYTES + 64 + 16 * (len(value) if hasattr(value, "__len__") else 0)
 
 
-@command("stats", 2, parent=MEMORY, since="4.0.0")
+@command("stats", 2, parent=MEMORY, since="4.0.0",
+         tips=("nondeterministic_output", "request_policy:all_shards", "response_policy:special"))
 def memory_stats(client, argv):
     """MEMORY STATS"""
     return Map((name.encode(), _stat_reply(value)) for name, value in info.memory_stats(client.node))
@@ -1013,7 +1087,7 @@ def _stat_reply(value):
     return value
 
 
-@command("usage", -3, Flag.READONLY, (2, 2, 1), parent=MEMORY, since="4.0.0")
+@command("usage", -3, Flag.READONLY, (2, 2, 1), parent=MEMORY, since="4.0.0", key_specs=(KeySpec("RO", Index(2)),))
 def memory_usage(client, argv):
     """MEMORY USAGE key [SAMPLES count]"""
     cursor = Cursor(argv, 3)
@@ -1029,7 +1103,10 @@ def memory_usage(client, argv):
     return DICT_ENTRY_BYTES + sds_bytes(len(key)) + estimate_value(value)
 
 
-@command("doctor", 2, parent=MEMORY, since="4.0.0")
+@command(
+    "doctor", 2, parent=MEMORY, since="4.0.0",
+    tips=("nondeterministic_output", "request_policy:all_shards", "response_policy:special"),
+)
 def memory_doctor(client, argv):
     """MEMORY DOCTOR"""
     if client.node.evictor.used() < SMALL_INSTANCE_BYTES:
@@ -1043,13 +1120,16 @@ def memory_doctor(client, argv):
     return Verbatim(text.encode())
 
 
-@command("malloc-stats", 2, parent=MEMORY, since="4.0.0")
+@command(
+    "malloc-stats", 2, parent=MEMORY, since="4.0.0",
+    tips=("nondeterministic_output", "request_policy:all_shards", "response_policy:special"),
+)
 def memory_malloc_stats(client, argv):
     """MEMORY MALLOC-STATS"""
     return Verbatim(b"Stats not supported for the current allocator")
 
 
-@command("purge", 2, parent=MEMORY, since="4.0.0")
+@command("purge", 2, parent=MEMORY, since="4.0.0", tips=("request_policy:all_shards", "response_policy:all_succeeded"))
 def memory_purge(client, argv):
     """MEMORY PURGE"""
     return OK
@@ -1094,26 +1174,38 @@ LATENCY_CALM = (
 )
 
 
-@command("doctor", 2, ADMIN, parent=LATENCY, since="2.8.13")
+@command(
+    "doctor", 2, ADMIN, parent=LATENCY, since="2.8.13",
+    tips=("nondeterministic_output", "request_policy:all_nodes", "response_policy:special"),
+)
 def latency_doctor(client, argv):
     """LATENCY DOCTOR"""
     enabled = client.node.config["latency-monitor-threshold"] > 0
     return Verbatim((LATENCY_CALM if enabled else LATENCY_DISABLED).encode())
 
 
-@command("latest", 2, ADMIN, parent=LATENCY, since="2.8.13")
+@command(
+    "latest", 2, ADMIN, parent=LATENCY, since="2.8.13",
+    tips=("nondeterministic_output", "request_policy:all_nodes", "response_policy:special"),
+)
 def latency_latest(client, argv):
     """LATENCY LATEST"""
     return client.node.latency.latest()
 
 
-@command("history", 3, ADMIN, parent=LATENCY, since="2.8.13")
+@command(
+    "history", 3, ADMIN, parent=LATENCY, since="2.8.13",
+    tips=("nondeterministic_output", "request_policy:all_nodes", "response_policy:special"),
+)
 def latency_history(client, argv):
     """LATENCY HISTORY event"""
     return client.node.latency.history(argv[2].decode("utf-8", "replace"))
 
 
-@command("graph", 3, ADMIN, parent=LATENCY, since="2.8.13")
+@command(
+    "graph", 3, ADMIN, parent=LATENCY, since="2.8.13",
+    tips=("nondeterministic_output", "request_policy:all_nodes", "response_policy:special"),
+)
 def latency_graph(client, argv):
     """LATENCY GRAPH event: the header Redis prints, then one column per sample."""
     name = argv[2].decode("utf-8", "replace")
@@ -1128,7 +1220,10 @@ def latency_graph(client, argv):
     return Verbatim((header + bars + "\n").encode())
 
 
-@command("reset", -2, ADMIN, parent=LATENCY, since="2.8.13")
+@command(
+    "reset", -2, ADMIN, parent=LATENCY, since="2.8.13",
+    tips=("request_policy:all_nodes", "response_policy:all_succeeded"),
+)
 def latency_reset(client, argv):
     """LATENCY RESET [event ...]"""
     return client.node.latency.reset([arg.decode("utf-8", "replace") for arg in argv[2:]])
@@ -1139,7 +1234,10 @@ def _histogram(cmd: Command) -> Map:
     return Map([(b"calls", cmd.calls), (b"histogram_usec", Map(latency.histogram_buckets(cmd).items()))])
 
 
-@command("histogram", -2, ADMIN, parent=LATENCY, since="7.0.0")
+@command(
+    "histogram", -2, ADMIN, parent=LATENCY, since="7.0.0",
+    tips=("nondeterministic_output", "request_policy:all_nodes", "response_policy:special"),
+)
 def latency_histogram(client, argv):
     """LATENCY HISTOGRAM [command ...]"""
     table = client.node.table

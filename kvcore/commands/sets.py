@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from kvcore import errors
 from kvcore.commands.args import LLONG_MAX, parse_int
+from kvcore.commands.key_specs import Index, Keynum, KeySpec, Range
 from kvcore.commands.keys import parse_cursor
 from kvcore.commands.table import Flag, Registry
 from kvcore.glob import glob_match
@@ -90,15 +91,19 @@ def parse_numkeys(argv: list[bytes], index: int) -> int:
 
 
 def numkeys_positions(numkeys_index: int, lead: tuple[int, ...] = ()):
-    """Key positions of a command whose keys follow a numkeys argument."""
+    """Key positions of a command whose keys follow a numkeys argument, ``lead``
+    ones before it. None at all when numkeys is not a count of the arguments
+    left, as Redis's genericGetKeys: the command will reply with an error."""
 
     def positions(argv: list[bytes]) -> list[int]:
         try:
             numkeys = parse_int(argv[numkeys_index])
         except (Error, IndexError):
-            return list(lead)
+            return []
         first = numkeys_index + 1
-        return [*lead, *range(first, min(first + max(numkeys, 0), len(argv)))]
+        if numkeys < 1 or numkeys > len(argv) - first:
+            return []
+        return [*lead, *range(first, first + numkeys)]
 
     return positions
 
@@ -138,7 +143,7 @@ def _intset_limit(config) -> int:
 
 
 # -- membership ------------------------------------------------------------------
-@command("sadd", -3, W | F, (1, 1, 1))
+@command("sadd", -3, W | F, (1, 1, 1), key_specs=(KeySpec("RW INSERT", Index(1)),))
 def sadd(client, argv):
     """SADD key member [member ...]"""
     db, key, members = client.db, argv[1], argv[2:]
@@ -159,7 +164,7 @@ def sadd(client, argv):
     return added
 
 
-@command("srem", -3, Flag.WRITE | F, (1, 1, 1))
+@command("srem", -3, Flag.WRITE | F, (1, 1, 1), key_specs=(KeySpec("RW DELETE", Index(1)),))
 def srem(client, argv):
     """SREM key member [member ...]"""
     key = argv[1]
@@ -178,7 +183,13 @@ def srem(client, argv):
     return removed
 
 
-@command("smove", 4, Flag.WRITE | F, (1, 2, 1))
+@command(
+    "smove", 4, Flag.WRITE | F, (1, 2, 1),
+    key_specs=(
+        KeySpec("RW ACCESS DELETE", Index(1)),
+        KeySpec("RW INSERT", Index(2)),
+    ),
+)
 def smove(client, argv):
     """SMOVE source destination member"""
     db, src, dst, member = client.db, argv[1], argv[2], argv[3]
@@ -205,21 +216,25 @@ def smove(client, argv):
     return 1
 
 
-@command("smembers", 2, R, (1, 1, 1))
+@command(
+    "smembers", 2, R, (1, 1, 1),
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output_order",),
+)
 def smembers(client, argv):
     """SMEMBERS key"""
     value = _read(client, argv[1])
     return SetReply([] if value is None else list(value))
 
 
-@command("sismember", 3, R | F, (1, 1, 1))
+@command("sismember", 3, R | F, (1, 1, 1), key_specs=(KeySpec("RO", Index(1)),))
 def sismember(client, argv):
     """SISMEMBER key member"""
     value = _read(client, argv[1])
     return int(value is not None and argv[2] in value)
 
 
-@command("smismember", -3, R | F, (1, 1, 1), since="6.2.0")
+@command("smismember", -3, R | F, (1, 1, 1), since="6.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def smismember(client, argv):
     """SMISMEMBER key member [member ...]"""
     value = _read(client, argv[1])
@@ -228,7 +243,7 @@ def smismember(client, argv):
     return [int(member in value) for member in argv[2:]]
 
 
-@command("scard", 2, R | F, (1, 1, 1))
+@command("scard", 2, R | F, (1, 1, 1), key_specs=(KeySpec("RO", Index(1)),))
 def scard(client, argv):
     """SCARD key"""
     value = _read(client, argv[1])
@@ -236,7 +251,11 @@ def scard(client, argv):
 
 
 # -- random members ----------------------------------------------------------------
-@command("spop", -2, Flag.WRITE | F, (1, 1, 1))
+@command(
+    "spop", -2, Flag.WRITE | F, (1, 1, 1),
+    key_specs=(KeySpec("RW ACCESS DELETE", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def spop(client, argv):
     """SPOP key [count]"""
     if len(argv) > 3:
@@ -294,7 +313,11 @@ def _spop_count(client, key: bytes, count: int) -> SetReply:
     return SetReply(popped)
 
 
-@command("srandmember", -2, R, (1, 1, 1))
+@command(
+    "srandmember", -2, R, (1, 1, 1),
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def srandmember(client, argv):
     """SRANDMEMBER key [count]"""
     if len(argv) > 3:
@@ -377,13 +400,20 @@ def _difference(sets: list[SetValue | None], config) -> SetValue:
     return result
 
 
-@command("sinter", -2, R, (1, -1, 1))
+@command(
+    "sinter", -2, R, (1, -1, 1),
+    key_specs=(KeySpec("RO ACCESS", Index(1), Range(-1)),),
+    tips=("nondeterministic_output_order",),
+)
 def sinter(client, argv):
     """SINTER key [key ...]"""
     return SetReply(_intersection(_sources(client, argv[1:])))
 
 
-@command("sintercard", -3, R, keys_fn=numkeys_positions(1), since="7.0.0")
+@command(
+    "sintercard", -3, R, keys_fn=numkeys_positions(1), since="7.0.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1), Keynum(0, 1, 1)),),
+)
 def sintercard(client, argv):
     """SINTERCARD numkeys key [key ...] [LIMIT limit]"""
     numkeys = parse_numkeys(argv, 1)
@@ -400,33 +430,59 @@ def sintercard(client, argv):
     return len(_intersection(_sources(client, argv[2 : 2 + numkeys]), limit))
 
 
-@command("sinterstore", -3, W, (1, -1, 1))
+@command(
+    "sinterstore", -3, W, (1, -1, 1),
+    key_specs=(
+        KeySpec("RW UPDATE", Index(1)),
+        KeySpec("RO ACCESS", Index(2), Range(-1)),
+    ),
+)
 def sinterstore(client, argv):
     """SINTERSTORE destination key [key ...]"""
     members = _intersection(_sources(client, argv[2:]))
     return store_result(client, argv[1], SetValue.built(members, client.node.config), "sinterstore")
 
 
-@command("sunion", -2, R, (1, -1, 1))
+@command(
+    "sunion", -2, R, (1, -1, 1),
+    key_specs=(KeySpec("RO ACCESS", Index(1), Range(-1)),),
+    tips=("nondeterministic_output_order",),
+)
 def sunion(client, argv):
     """SUNION key [key ...]"""
     return SetReply(list(_union(_sources(client, argv[1:]), client.node.config)))
 
 
-@command("sunionstore", -3, W, (1, -1, 1))
+@command(
+    "sunionstore", -3, W, (1, -1, 1),
+    key_specs=(
+        KeySpec("OW UPDATE", Index(1)),
+        KeySpec("RO ACCESS", Index(2), Range(-1)),
+    ),
+)
 def sunionstore(client, argv):
     """SUNIONSTORE destination key [key ...]"""
     result = _union(_sources(client, argv[2:]), client.node.config)
     return store_result(client, argv[1], result, "sunionstore")
 
 
-@command("sdiff", -2, R, (1, -1, 1))
+@command(
+    "sdiff", -2, R, (1, -1, 1),
+    key_specs=(KeySpec("RO ACCESS", Index(1), Range(-1)),),
+    tips=("nondeterministic_output_order",),
+)
 def sdiff(client, argv):
     """SDIFF key [key ...]"""
     return SetReply(list(_difference(_sources(client, argv[1:]), client.node.config)))
 
 
-@command("sdiffstore", -3, W, (1, -1, 1))
+@command(
+    "sdiffstore", -3, W, (1, -1, 1),
+    key_specs=(
+        KeySpec("OW UPDATE", Index(1)),
+        KeySpec("RO ACCESS", Index(2), Range(-1)),
+    ),
+)
 def sdiffstore(client, argv):
     """SDIFFSTORE destination key [key ...]"""
     result = _difference(_sources(client, argv[2:]), client.node.config)
@@ -434,7 +490,11 @@ def sdiffstore(client, argv):
 
 
 # -- SSCAN ----------------------------------------------------------------------------
-@command("sscan", -3, R, (1, 1, 1), since="2.8.0")
+@command(
+    "sscan", -3, R, (1, 1, 1), since="2.8.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def sscan(client, argv):
     """SSCAN key cursor [MATCH pattern] [COUNT count]
 

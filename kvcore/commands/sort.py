@@ -22,6 +22,7 @@ import re
 
 from kvcore import errors
 from kvcore.commands.args import parse_int
+from kvcore.commands.key_specs import UNKNOWN, Index, KeyFlag, KeySpec
 from kvcore.commands.table import Flag, Registry
 from kvcore.keyspace import type_name
 from kvcore.reply import Error
@@ -109,6 +110,11 @@ def sort_keys(argv: list[bytes]) -> list[int]:
             store = i + 1
         i += 1
     return [1] if store is None else [1, store]
+
+
+def sort_key_flags(argv: list[bytes]) -> list[tuple[int, KeyFlag]]:
+    """SORT's keys with their flags: its specs leave STORE 'unknown'."""
+    return [(i, KeyFlag.RO | KeyFlag.ACCESS if i == 1 else KeyFlag.OW | KeyFlag.UPDATE) for i in sort_keys(argv)]
 
 
 def lookup_by_pattern(db, pattern: bytes, element: bytes):
@@ -245,7 +251,15 @@ def _store(db, key: bytes, output: list) -> int:
     return len(output)
 
 
-@command("sort", -2, Flag.WRITE | Flag.DENYOOM, (1, 1, 1), keys_fn=sort_keys, categories=CATEGORIES)
+@command(
+    "sort", -2, Flag.WRITE | Flag.DENYOOM, (1, 1, 1), keys_fn=sort_keys, categories=CATEGORIES,
+    flagged_keys_fn=sort_key_flags,
+    key_specs=(
+        KeySpec("RO ACCESS", Index(1)),
+        KeySpec("RO ACCESS", UNKNOWN, UNKNOWN, notes="For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+        KeySpec("OW UPDATE", UNKNOWN, UNKNOWN, notes="For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array"),
+    ),
+)
 def sort(client, argv):
     """SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]
     [STORE destination]"""
@@ -253,7 +267,12 @@ def sort(client, argv):
 
 
 @command(
-    "sort_ro", -2, Flag.READONLY, (1, 1, 1), keys_fn=lambda argv: [1], categories=CATEGORIES, since="7.0.0"
+    "sort_ro", -2, Flag.READONLY, (1, 1, 1), keys_fn=lambda argv: [1], categories=CATEGORIES, since="7.0.0",
+    key_specs=(
+        KeySpec("RO ACCESS", Index(1)),
+        KeySpec("RO ACCESS", UNKNOWN, UNKNOWN, notes="For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+    ),
+    flagged_keys_fn=lambda argv: [(1, KeyFlag.RO | KeyFlag.ACCESS)],
 )
 def sort_ro(client, argv):
     """SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]"""

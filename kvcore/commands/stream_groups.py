@@ -20,6 +20,7 @@ from kvcore import errors
 from kvcore.blocking import signal_key_ready
 from kvcore.commands.args import parse_int
 from kvcore.commands.connection import help_reply, subcommand_syntax_error
+from kvcore.commands.key_specs import Index, KeySpec
 from kvcore.commands.stream_reads import setid_record, xclaim_record
 from kvcore.commands.streams import entry_reply, notify, read_stream
 from kvcore.commands.table import Flag, Registry
@@ -109,7 +110,10 @@ def _existing_group(client, argv) -> tuple[StreamValue, ConsumerGroup]:
     return stream, group
 
 
-@command("create", -5, W | Flag.DENYOOM, (2, 2, 1), parent=XGROUP, since="5.0.0")
+@command(
+    "create", -5, W | Flag.DENYOOM, (2, 2, 1), parent=XGROUP, since="5.0.0",
+    key_specs=(KeySpec("RW INSERT", Index(2)),),
+)
 def xgroup_create(client, argv):
     """XGROUP CREATE key group id | $ [MKSTREAM] [ENTRIESREAD entries-read]"""
     mkstream, entries_read = _group_options(argv, create=True)
@@ -135,7 +139,7 @@ def xgroup_create(client, argv):
     return OK
 
 
-@command("setid", -5, W, (2, 2, 1), parent=XGROUP, since="5.0.0")
+@command("setid", -5, W, (2, 2, 1), parent=XGROUP, since="5.0.0", key_specs=(KeySpec("RW UPDATE", Index(2)),))
 def xgroup_setid(client, argv):
     """XGROUP SETID key group id | $ [ENTRIESREAD entries-read]"""
     _, entries_read = _group_options(argv, create=False)
@@ -149,7 +153,7 @@ def xgroup_setid(client, argv):
     return OK
 
 
-@command("destroy", 4, W, (2, 2, 1), parent=XGROUP, since="5.0.0")
+@command("destroy", 4, W, (2, 2, 1), parent=XGROUP, since="5.0.0", key_specs=(KeySpec("RW DELETE", Index(2)),))
 def xgroup_destroy(client, argv):
     """XGROUP DESTROY key group"""
     db, key = client.db, argv[2]
@@ -164,7 +168,10 @@ def xgroup_destroy(client, argv):
     return 1
 
 
-@command("createconsumer", 5, W | Flag.DENYOOM, (2, 2, 1), parent=XGROUP, since="6.2.0")
+@command(
+    "createconsumer", 5, W | Flag.DENYOOM, (2, 2, 1), parent=XGROUP, since="6.2.0",
+    key_specs=(KeySpec("RW INSERT", Index(2)),),
+)
 def xgroup_createconsumer(client, argv):
     """XGROUP CREATECONSUMER key group consumer"""
     _, group = _existing_group(client, argv)
@@ -175,7 +182,7 @@ def xgroup_createconsumer(client, argv):
     return int(created)
 
 
-@command("delconsumer", 5, W, (2, 2, 1), parent=XGROUP, since="5.0.0")
+@command("delconsumer", 5, W, (2, 2, 1), parent=XGROUP, since="5.0.0", key_specs=(KeySpec("RW DELETE", Index(2)),))
 def xgroup_delconsumer(client, argv):
     """XGROUP DELCONSUMER key group consumer"""
     _, group = _existing_group(client, argv)
@@ -194,7 +201,7 @@ def xgroup_help(client, argv):
 
 
 # -- XACK, XPENDING -------------------------------------------------------------------------
-@command("xack", -4, W | Flag.FAST, (1, 1, 1), since="5.0.0")
+@command("xack", -4, W | Flag.FAST, (1, 1, 1), since="5.0.0", key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def xack(client, argv):
     """XACK key group id [id ...]"""
     _, group = stream_group(client, argv[1], argv[2])
@@ -222,7 +229,11 @@ def _pending_range(argv) -> tuple[int, int, int, int, bytes | None]:
     return min_idle, start, end, count, consumer
 
 
-@command("xpending", -3, Flag.READONLY, (1, 1, 1), since="5.0.0")
+@command(
+    "xpending", -3, Flag.READONLY, (1, 1, 1), since="5.0.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def xpending(client, argv):
     """XPENDING key group [[IDLE min-idle-time] start end count [consumer]]"""
     if len(argv) != 3 and not 6 <= len(argv) <= 9:
@@ -356,7 +367,11 @@ def _leading_ids(argv: list[bytes]) -> list[int]:
     return idents
 
 
-@command("xclaim", -6, W | Flag.FAST, (1, 1, 1), since="5.0.0")
+@command(
+    "xclaim", -6, W | Flag.FAST, (1, 1, 1), since="5.0.0",
+    key_specs=(KeySpec("RW UPDATE", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def xclaim(client, argv):
     """XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds]
     [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]"""
@@ -396,7 +411,11 @@ def xclaim(client, argv):
     return reply
 
 
-@command("xautoclaim", -6, W | Flag.FAST, (1, 1, 1), since="6.2.0")
+@command(
+    "xautoclaim", -6, W | Flag.FAST, (1, 1, 1), since="6.2.0",
+    key_specs=(KeySpec("RW DELETE", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def xautoclaim(client, argv):
     """XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]"""
     min_idle = _idle_arg(argv[4], "XAUTOCLAIM")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from kvcore import errors
 from kvcore.commands.args import parse_int
 from kvcore.commands.connection import help_reply, subcommand_syntax_error
+from kvcore.commands.key_specs import Index, KeySpec
 from kvcore.commands.stream_groups import no_such_group
 from kvcore.commands.streams import entries_reply, entry_reply, read_stream
 from kvcore.commands.table import Flag, Registry
@@ -96,7 +97,10 @@ def _full_group(stream: StreamValue, group: ConsumerGroup, count: int) -> Map:
     ])
 
 
-@command("stream", -3, Flag.READONLY, (2, 2, 1), parent=XINFO, since="5.0.0")
+@command(
+    "stream", -3, Flag.READONLY, (2, 2, 1), parent=XINFO, since="5.0.0",
+    key_specs=(KeySpec("RO ACCESS", Index(2)),),
+)
 def xinfo_stream(client, argv):
     """XINFO STREAM key [FULL [COUNT count]]"""
     stream = _existing_stream(client, argv[2])
@@ -117,7 +121,10 @@ def xinfo_stream(client, argv):
     return Map(pairs)
 
 
-@command("groups", 3, Flag.READONLY, (2, 2, 1), parent=XINFO, since="5.0.0")
+@command(
+    "groups", 3, Flag.READONLY, (2, 2, 1), parent=XINFO, since="5.0.0",
+    key_specs=(KeySpec("RO ACCESS", Index(2)),),
+)
 def xinfo_groups(client, argv):
     """XINFO GROUPS key"""
     stream = _existing_stream(client, argv[2])
@@ -134,7 +141,11 @@ def xinfo_groups(client, argv):
     ]
 
 
-@command("consumers", 4, Flag.READONLY, (2, 2, 1), parent=XINFO, since="5.0.0")
+@command(
+    "consumers", 4, Flag.READONLY, (2, 2, 1), parent=XINFO, since="5.0.0",
+    key_specs=(KeySpec("RO ACCESS", Index(2)),),
+    tips=("nondeterministic_output",),
+)
 def xinfo_consumers(client, argv):
     """XINFO CONSUMERS key group"""
     stream = _existing_stream(client, argv[2])

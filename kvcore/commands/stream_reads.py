@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from kvcore import errors
 from kvcore.blocking import block, may_block
 from kvcore.commands.args import parse_int
+from kvcore.commands.key_specs import KeySpec, Keyword, Range
 from kvcore.commands.streams import entry_reply, notify, read_stream
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY, count_error
@@ -300,13 +301,19 @@ def _propagate(client, records: list[list[bytes]]) -> None:
     node.end_propagation_block(marker)
 
 
-@command("xread", -4, Flag.READONLY | Flag.BLOCKING, keys_fn=stream_keys(1), since="5.0.0")
+@command(
+    "xread", -4, Flag.READONLY | Flag.BLOCKING, keys_fn=stream_keys(1), since="5.0.0",
+    key_specs=(KeySpec("RO ACCESS", Keyword("STREAMS", 1), Range(-1, 1, 2)),),
+)
 def xread(client, argv):
     """XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]"""
     return _read(client, argv, False)
 
 
-@command("xreadgroup", -7, Flag.WRITE | Flag.BLOCKING, keys_fn=stream_keys(4), since="5.0.0")
+@command(
+    "xreadgroup", -7, Flag.WRITE | Flag.BLOCKING, keys_fn=stream_keys(4), since="5.0.0",
+    key_specs=(KeySpec("RO ACCESS", Keyword("STREAMS", 4), Range(-1, 1, 2)),),
+)
 def xreadgroup(client, argv):
     """XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]"""
     return _read(client, argv, True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from kvcore import errors
 from kvcore.blocking import signal_key_ready
 from kvcore.commands.args import parse_int
+from kvcore.commands.key_specs import Index, KeySpec
 from kvcore.commands.table import Flag, Registry
 from kvcore.reply import NULL_ARRAY, OK, Error
 from kvcore.stream_args import interval_end, interval_start, parse_id, strict_id
@@ -181,7 +182,13 @@ def _next_id(stream: StreamValue, args: TrimArgs, now_ms: int) -> int:
     return ident
 
 
-@command("xadd", -5, Flag.WRITE | Flag.DENYOOM | Flag.FAST, (1, 1, 1), since="5.0.0")
+@command(
+    "xadd", -5, Flag.WRITE | Flag.DENYOOM | Flag.FAST, (1, 1, 1), since="5.0.0",
+    key_specs=(
+        KeySpec("RW UPDATE", Index(1), notes="UPDATE instead of INSERT because of the optional trimming feature"),
+    ),
+    tips=("nondeterministic_output",),
+)
 def xadd(client, argv):
     """XADD key [NOMKSTREAM] [MAXLEN | MINID [= | ~] threshold [LIMIT count]] * | id field value [field value ...]"""
     args = parse_trim_args(client, argv, xadd=True)
@@ -217,7 +224,7 @@ def xadd(client, argv):
 
 
 # -- reads ------------------------------------------------------------------------------
-@command("xlen", 2, R | Flag.FAST, (1, 1, 1), since="5.0.0")
+@command("xlen", 2, R | Flag.FAST, (1, 1, 1), since="5.0.0", key_specs=(KeySpec("RO", Index(1)),))
 def xlen(client, argv):
     """XLEN key"""
     stream = read_stream(client, argv[1])
@@ -243,20 +250,20 @@ def _range(client, argv, reverse: bool):
     return entries_reply(stream, start, end, count or 0, reverse)
 
 
-@command("xrange", -4, R, (1, 1, 1), since="5.0.0")
+@command("xrange", -4, R, (1, 1, 1), since="5.0.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def xrange(client, argv):
     """XRANGE key start end [COUNT count]"""
     return _range(client, argv, False)
 
 
-@command("xrevrange", -4, R, (1, 1, 1), since="5.0.0")
+@command("xrevrange", -4, R, (1, 1, 1), since="5.0.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def xrevrange(client, argv):
     """XREVRANGE key end start [COUNT count]"""
     return _range(client, argv, True)
 
 
 # -- deleting ---------------------------------------------------------------------------
-@command("xdel", -3, Flag.WRITE | Flag.FAST, (1, 1, 1), since="5.0.0")
+@command("xdel", -3, Flag.WRITE | Flag.FAST, (1, 1, 1), since="5.0.0", key_specs=(KeySpec("RW DELETE", Index(1)),))
 def xdel(client, argv):
     """XDEL key id [id ...]"""
     db, key = client.db, argv[1]
@@ -275,7 +282,11 @@ def xdel(client, argv):
     return deleted
 
 
-@command("xtrim", -4, Flag.WRITE, (1, 1, 1), since="5.0.0")
+@command(
+    "xtrim", -4, Flag.WRITE, (1, 1, 1), since="5.0.0",
+    key_specs=(KeySpec("RW DELETE", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def xtrim(client, argv):
     """XTRIM key MAXLEN | MINID [= | ~] threshold [LIMIT count]"""
     args = parse_trim_args(client, argv, xadd=False)
@@ -291,7 +302,10 @@ def xtrim(client, argv):
     return deleted
 
 
-@command("xsetid", -3, Flag.WRITE | Flag.DENYOOM | Flag.FAST, (1, 1, 1), since="5.0.0")
+@command(
+    "xsetid", -3, Flag.WRITE | Flag.DENYOOM | Flag.FAST, (1, 1, 1), since="5.0.0",
+    key_specs=(KeySpec("RW UPDATE", Index(1)),),
+)
 def xsetid(client, argv):
     """XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]"""
     ident = strict_id(argv[2])

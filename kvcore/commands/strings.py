@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from kvcore import errors
 from kvcore.commands.args import LLONG_MAX, LLONG_MIN, Cursor, parse_int
+from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, Range
 from kvcore.commands.table import Flag, Registry
 from kvcore.reply import OK, Error, Map
 
@@ -47,7 +48,20 @@ def parse_expiry(client, unit: bytes, arg: bytes, name: str) -> int:
     return value
 
 
-@command("set", -3, W, (1, 1, 1))
+def set_key_flags(argv: list[bytes]) -> list[tuple[int, KeyFlag]]:
+    """SET's key flags: with GET it reads the old value too (Redis's setGetKeys)."""
+    if any(arg.lower() == b"get" for arg in argv[3:]):
+        return [(1, KeyFlag.RW | KeyFlag.ACCESS | KeyFlag.UPDATE)]
+    return [(1, KeyFlag.OW | KeyFlag.UPDATE)]
+
+
+@command(
+    "set", -3, W, (1, 1, 1),
+    key_specs=(
+        KeySpec("RW ACCESS UPDATE VARIABLE_FLAGS", Index(1), notes="RW and ACCESS due to the optional `GET` argument"),
+    ),
+    flagged_keys_fn=set_key_flags,
+)
 def set_(client, argv):
     """SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL]"""
     if len(argv) == 3:  # the common case, without building an option parser
@@ -90,7 +104,7 @@ def set_(client, argv):
     return old if get else OK
 
 
-@command("get", 2, R | Flag.FAST, (1, 1, 1))
+@command("get", 2, R | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def get(client, argv):
     """GET key"""
     value = client.db.lookup_read(argv[1])
@@ -99,7 +113,7 @@ def get(client, argv):
     return value
 
 
-@command("getset", 3, W | Flag.FAST, (1, 1, 1))
+@command("getset", 3, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def getset(client, argv):
     """GETSET key value"""
     old = client.db.get_string(argv[1])
@@ -108,7 +122,7 @@ def getset(client, argv):
     return old
 
 
-@command("getdel", 2, Flag.WRITE | Flag.FAST, (1, 1, 1))
+@command("getdel", 2, Flag.WRITE | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW ACCESS DELETE", Index(1)),))
 def getdel(client, argv):
     """GETDEL key"""
     value = client.db.get_string(argv[1])
@@ -120,7 +134,10 @@ def getdel(client, argv):
     return value
 
 
-@command("getex", -2, Flag.WRITE | Flag.FAST, (1, 1, 1))
+@command(
+    "getex", -2, Flag.WRITE | Flag.FAST, (1, 1, 1),
+    key_specs=(KeySpec("RW ACCESS UPDATE", Index(1), notes="RW and UPDATE because it changes the TTL"),),
+)
 def getex(client, argv):
     """GETEX key [EX s | PX ms | EXAT ts | PXAT ms-ts | PERSIST]"""
     cursor = Cursor(argv, 2)
@@ -155,7 +172,7 @@ def getex(client, argv):
     return value
 
 
-@command("setnx", 3, W | Flag.FAST, (1, 1, 1))
+@command("setnx", 3, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("OW INSERT", Index(1)),))
 def setnx(client, argv):
     """SETNX key value"""
     if client.db.get(argv[1]) is not None:
@@ -175,19 +192,23 @@ def _set_with_ttl(client, argv, unit: bytes, name: str):
     return OK
 
 
-@command("setex", 4, W, (1, 1, 1))
+@command("setex", 4, W, (1, 1, 1), key_specs=(KeySpec("OW UPDATE", Index(1)),))
 def setex(client, argv):
     """SETEX key seconds value"""
     return _set_with_ttl(client, argv, b"EX", "setex")
 
 
-@command("psetex", 4, W, (1, 1, 1))
+@command("psetex", 4, W, (1, 1, 1), key_specs=(KeySpec("OW UPDATE", Index(1)),))
 def psetex(client, argv):
     """PSETEX key milliseconds value"""
     return _set_with_ttl(client, argv, b"PX", "psetex")
 
 
-@command("mget", -2, R | Flag.FAST, (1, -1, 1))
+@command(
+    "mget", -2, R | Flag.FAST, (1, -1, 1),
+    key_specs=(KeySpec("RO ACCESS", Index(1), Range(-1)),),
+    tips=("request_policy:multi_shard",),
+)
 def mget(client, argv):
     """MGET key [key ...]"""
     db = client.db
@@ -198,7 +219,11 @@ def mget(client, argv):
     return out
 
 
-@command("mset", -3, W, (1, -1, 2))
+@command(
+    "mset", -3, W, (1, -1, 2),
+    key_specs=(KeySpec("OW UPDATE", Index(1), Range(-1, 2)),),
+    tips=("request_policy:multi_shard", "response_policy:all_succeeded"),
+)
 def mset(client, argv):
     """MSET key value [key value ...]"""
     if len(argv) % 2 == 0:
@@ -213,7 +238,11 @@ def mset(client, argv):
     return OK
 
 
-@command("msetnx", -3, W, (1, -1, 2))
+@command(
+    "msetnx", -3, W, (1, -1, 2),
+    key_specs=(KeySpec("OW INSERT", Index(1), Range(-1, 2)),),
+    tips=("request_policy:multi_shard", "response_policy:agg_min"),
+)
 def msetnx(client, argv):
     """MSETNX key value [key value ...]"""
     if len(argv) % 2 == 0:
@@ -227,7 +256,7 @@ def msetnx(client, argv):
     return 1
 
 
-@command("append", 3, W | Flag.FAST, (1, 1, 1))
+@command("append", 3, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW INSERT", Index(1)),))
 def append(client, argv):
     """APPEND key value"""
     db, key = client.db, argv[1]
@@ -242,7 +271,7 @@ def append(client, argv):
     return len(old or b"") + len(argv[2])
 
 
-@command("strlen", 2, R | Flag.FAST, (1, 1, 1))
+@command("strlen", 2, R | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RO", Index(1)),))
 def strlen(client, argv):
     """STRLEN key"""
     value = client.db.get_string(argv[1])
@@ -282,25 +311,25 @@ _SMALL_INT_TEXT = [b"%d" % i for i in range(_SMALL_INTS)]
 _SMALL_INT_VALUE = {text: i for i, text in enumerate(_SMALL_INT_TEXT)}
 
 
-@command("incr", 2, W | Flag.FAST, (1, 1, 1))
+@command("incr", 2, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def incr(client, argv):
     """INCR key"""
     return _incr(client, argv[1], 1)
 
 
-@command("decr", 2, W | Flag.FAST, (1, 1, 1))
+@command("decr", 2, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def decr(client, argv):
     """DECR key"""
     return _incr(client, argv[1], -1)
 
 
-@command("incrby", 3, W | Flag.FAST, (1, 1, 1))
+@command("incrby", 3, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def incrby(client, argv):
     """INCRBY key increment"""
     return _incr(client, argv[1], parse_int(argv[2]))
 
 
-@command("decrby", 3, W | Flag.FAST, (1, 1, 1))
+@command("decrby", 3, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def decrby(client, argv):
     """DECRBY key decrement"""
     delta = parse_int(argv[2])
@@ -372,7 +401,7 @@ def incr_by_float(old: bytes | None, arg: bytes) -> bytes:
     return format_long_double(result)
 
 
-@command("incrbyfloat", 3, W | Flag.FAST, (1, 1, 1))
+@command("incrbyfloat", 3, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def incrbyfloat(client, argv):
     """INCRBYFLOAT key increment"""
     db, key = client.db, argv[1]
@@ -403,7 +432,7 @@ def clamp_range(start: int, end: int, length: int) -> tuple[int, int] | None:
     return start, end
 
 
-@command("getrange", 4, R, (1, 1, 1))
+@command("getrange", 4, R, (1, 1, 1), key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def getrange(client, argv):
     """GETRANGE key start end"""
     start, end = parse_int(argv[2]), parse_int(argv[3])
@@ -416,13 +445,13 @@ def getrange(client, argv):
     return b"" if span is None else value[span[0] : span[1] + 1]
 
 
-@command("substr", 4, R, (1, 1, 1))
+@command("substr", 4, R, (1, 1, 1), key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def substr(client, argv):
     """SUBSTR key start end"""
     return getrange(client, argv)
 
 
-@command("setrange", 4, W, (1, 1, 1))
+@command("setrange", 4, W, (1, 1, 1), key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def setrange(client, argv):
     """SETRANGE key offset value"""
     offset = parse_int(argv[2])
@@ -446,7 +475,7 @@ def setrange(client, argv):
     return len(new)
 
 
-@command("lcs", -3, R, (1, 2, 1), since="7.0.0")
+@command("lcs", -3, R, (1, 2, 1), since="7.0.0", key_specs=(KeySpec("RO ACCESS", Index(1), Range(1)),))
 def lcs(client, argv):
     """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]"""
     a, b = client.db.lookup_read(argv[1]), client.db.lookup_read(argv[2])

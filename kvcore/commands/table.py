@@ -11,6 +11,8 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from kvcore.commands.key_specs import KeyFlag, KeySpec
+
 
 class Flag(enum.Flag):
     WRITE = enum.auto()
@@ -69,6 +71,9 @@ class Command:
     count the command name. Keys sit at ``first_key .. last_key`` stepping by
     ``key_step`` (``last_key`` -1 means the last argument); ``keys_fn`` finds
     them instead for commands whose key positions depend on their arguments.
+    ``key_specs`` and ``tips`` are Redis 7.0's, for COMMAND INFO and COMMAND
+    GETKEYSANDFLAGS; ``flagged_keys_fn`` gives keys with their flags where the
+    specs cannot (Redis's getkeys_proc: SET's GET, SORT's STORE...).
     """
 
     name: str
@@ -81,6 +86,9 @@ class Command:
     group: str = ""
     categories: tuple[str, ...] = ()
     keys_fn: Callable[[list[bytes]], list[int]] | None = None
+    key_specs: tuple[KeySpec, ...] = ()
+    tips: tuple[str, ...] = ()
+    flagged_keys_fn: Callable[[list[bytes]], list[tuple[int, KeyFlag]]] | None = None
     summary: str = ""
     since: str = "1.0.0"
     container: Command | None = None
@@ -123,6 +131,9 @@ class Registry:
         keys: tuple[int, int, int] = (0, 0, 0),
         *,
         keys_fn: Callable[[list[bytes]], list[int]] | None = None,
+        key_specs: tuple[KeySpec, ...] = (),
+        tips: tuple[str, ...] = (),
+        flagged_keys_fn: Callable[[list[bytes]], list[tuple[int, KeyFlag]]] | None = None,
         categories: tuple[str, ...] = (),
         summary: str = "",
         since: str = "1.0.0",
@@ -147,6 +158,9 @@ class Registry:
                 group=self.group,
                 categories=categories,
                 keys_fn=keys_fn,
+                key_specs=key_specs,
+                tips=tips,
+                flagged_keys_fn=flagged_keys_fn,
                 summary=summary or (handler.__doc__ or "").strip().split("\n")[0] if handler else summary,
                 since=since,
                 container=parent,

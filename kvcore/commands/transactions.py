@@ -8,6 +8,7 @@ command and wraps the writes it propagates in MULTI ... EXEC.
 from __future__ import annotations
 
 from kvcore import errors
+from kvcore.commands.key_specs import Index, KeySpec, Range
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import call, count_error
 from kvcore.keyspace import drop_watches
@@ -64,7 +65,7 @@ def exec_(client, argv):
     return replies
 
 
-@command("watch", -2, CONTROL, (1, -1, 1))
+@command("watch", -2, CONTROL, (1, -1, 1), key_specs=(KeySpec("RO", Index(1), Range(-1)),))
 def watch(client, argv):
     """WATCH key [key ...]"""
     if client.multi is not None:

@@ -18,6 +18,7 @@ import re
 from kvcore import errors
 from kvcore.blocking import block, may_block, parse_timeout, signal_key_ready
 from kvcore.commands.args import LLONG_MAX, index_range, parse_float, parse_int
+from kvcore.commands.key_specs import Index, Keynum, KeySpec, Range
 from kvcore.commands.keys import parse_cursor
 from kvcore.commands.sets import (
     POSITIVE,
@@ -263,19 +264,19 @@ def _apply_zadd(client, key: bytes, value: ZSetValue | None, view: View | None, 
     notify(client, event, key)
 
 
-@command("zadd", -4, W | F, (1, 1, 1), since="1.2.0")
+@command("zadd", -4, W | F, (1, 1, 1), since="1.2.0", key_specs=(KeySpec("RW UPDATE", Index(1)),))
 def zadd(client, argv):
     """ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]"""
     return _zadd(client, argv, False)
 
 
-@command("zincrby", 4, W | F, (1, 1, 1), since="1.2.0")
+@command("zincrby", 4, W | F, (1, 1, 1), since="1.2.0", key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def zincrby(client, argv):
     """ZINCRBY key increment member"""
     return _zadd(client, argv, True)
 
 
-@command("zrem", -3, Flag.WRITE | F, (1, 1, 1), since="1.2.0")
+@command("zrem", -3, Flag.WRITE | F, (1, 1, 1), since="1.2.0", key_specs=(KeySpec("RW DELETE", Index(1)),))
 def zrem(client, argv):
     """ZREM key member [member ...]"""
     key = argv[1]
@@ -289,14 +290,14 @@ def zrem(client, argv):
     return removed
 
 
-@command("zcard", 2, R | F, (1, 1, 1), since="1.2.0")
+@command("zcard", 2, R | F, (1, 1, 1), since="1.2.0", key_specs=(KeySpec("RO", Index(1)),))
 def zcard(client, argv):
     """ZCARD key"""
     value = _read(client, argv[1])
     return 0 if value is None else len(value)
 
 
-@command("zscore", 3, R | F, (1, 1, 1), since="1.2.0")
+@command("zscore", 3, R | F, (1, 1, 1), since="1.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zscore(client, argv):
     """ZSCORE key member"""
     value = _read(client, argv[1])
@@ -304,7 +305,7 @@ def zscore(client, argv):
     return None if score is None else Double(score)
 
 
-@command("zmscore", -3, R | F, (1, 1, 1), since="6.2.0")
+@command("zmscore", -3, R | F, (1, 1, 1), since="6.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zmscore(client, argv):
     """ZMSCORE key member [member ...]"""
     value = _read(client, argv[1])
@@ -323,13 +324,13 @@ def _rank(client, argv, reverse: bool):
     return len(view) - 1 - rank if reverse else rank
 
 
-@command("zrank", 3, R | F, (1, 1, 1), since="2.0.0")
+@command("zrank", 3, R | F, (1, 1, 1), since="2.0.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zrank(client, argv):
     """ZRANK key member"""
     return _rank(client, argv, False)
 
 
-@command("zrevrank", 3, R | F, (1, 1, 1), since="2.0.0")
+@command("zrevrank", 3, R | F, (1, 1, 1), since="2.0.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zrevrank(client, argv):
     """ZREVRANK key member"""
     return _rank(client, argv, True)
@@ -548,7 +549,7 @@ def _rank_window(size: int, start: int, end: int) -> tuple[int, int] | None:
     return None if span is None else (span[0], span[1] + 1)
 
 
-@command("zcount", 4, R | F, (1, 1, 1), since="2.0.0")
+@command("zcount", 4, R | F, (1, 1, 1), since="2.0.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zcount(client, argv):
     """ZCOUNT key min max"""
     spec = parse_score_range(argv[2], argv[3])
@@ -559,7 +560,7 @@ def zcount(client, argv):
     return hi - lo
 
 
-@command("zlexcount", 4, R | F, (1, 1, 1), since="2.8.9")
+@command("zlexcount", 4, R | F, (1, 1, 1), since="2.8.9", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zlexcount(client, argv):
     """ZLEXCOUNT key min max"""
     spec = parse_lex_range(argv[2], argv[3])
@@ -654,13 +655,19 @@ def _range_reply(client, argv, by=None, reverse=None):
     return _with_scores(client, select_range(value.view(), query), True)
 
 
-@command("zrange", -4, R, (1, 1, 1), since="1.2.0")
+@command("zrange", -4, R, (1, 1, 1), since="1.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zrange(client, argv):
     """ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]"""
     return _range_reply(client, argv)
 
 
-@command("zrangestore", -5, W, (1, 2, 1), since="6.2.0")
+@command(
+    "zrangestore", -5, W, (1, 2, 1), since="6.2.0",
+    key_specs=(
+        KeySpec("OW UPDATE", Index(1)),
+        KeySpec("RO ACCESS", Index(2)),
+    ),
+)
 def zrangestore(client, argv):
     """ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]"""
     query = parse_range_query(argv, 2, True)
@@ -669,31 +676,31 @@ def zrangestore(client, argv):
     return _store(client, argv[1], ZSetValue.built_in_order(pairs, client.node.config), "zrangestore")
 
 
-@command("zrevrange", -4, R, (1, 1, 1), since="1.2.0")
+@command("zrevrange", -4, R, (1, 1, 1), since="1.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zrevrange(client, argv):
     """ZREVRANGE key start stop [WITHSCORES]"""
     return _range_reply(client, argv, BY_RANK, True)
 
 
-@command("zrangebyscore", -4, R, (1, 1, 1), since="1.0.5")
+@command("zrangebyscore", -4, R, (1, 1, 1), since="1.0.5", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zrangebyscore(client, argv):
     """ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]"""
     return _range_reply(client, argv, BY_SCORE, False)
 
 
-@command("zrevrangebyscore", -4, R, (1, 1, 1), since="2.2.0")
+@command("zrevrangebyscore", -4, R, (1, 1, 1), since="2.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zrevrangebyscore(client, argv):
     """ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]"""
     return _range_reply(client, argv, BY_SCORE, True)
 
 
-@command("zrangebylex", -4, R, (1, 1, 1), since="2.8.9")
+@command("zrangebylex", -4, R, (1, 1, 1), since="2.8.9", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zrangebylex(client, argv):
     """ZRANGEBYLEX key min max [LIMIT offset count]"""
     return _range_reply(client, argv, BY_LEX, False)
 
 
-@command("zrevrangebylex", -4, R, (1, 1, 1), since="2.8.9")
+@command("zrevrangebylex", -4, R, (1, 1, 1), since="2.8.9", key_specs=(KeySpec("RO ACCESS", Index(1)),))
 def zrevrangebylex(client, argv):
     """ZREVRANGEBYLEX key max min [LIMIT offset count]"""
     return _range_reply(client, argv, BY_LEX, True)
@@ -714,21 +721,21 @@ def _remove_ranks(client, key: bytes, window_of, event: str) -> int:
     return removed
 
 
-@command("zremrangebyrank", 4, Flag.WRITE, (1, 1, 1), since="2.0.0")
+@command("zremrangebyrank", 4, Flag.WRITE, (1, 1, 1), since="2.0.0", key_specs=(KeySpec("RW DELETE", Index(1)),))
 def zremrangebyrank(client, argv):
     """ZREMRANGEBYRANK key start stop"""
     start, end = parse_int(argv[2]), parse_int(argv[3])
     return _remove_ranks(client, argv[1], lambda value: _rank_window(len(value), start, end), "zremrangebyrank")
 
 
-@command("zremrangebyscore", 4, Flag.WRITE, (1, 1, 1), since="1.2.0")
+@command("zremrangebyscore", 4, Flag.WRITE, (1, 1, 1), since="1.2.0", key_specs=(KeySpec("RW DELETE", Index(1)),))
 def zremrangebyscore(client, argv):
     """ZREMRANGEBYSCORE key min max"""
     spec = parse_score_range(argv[2], argv[3])
     return _remove_ranks(client, argv[1], lambda value: _score_window(value, spec), "zremrangebyscore")
 
 
-@command("zremrangebylex", 4, Flag.WRITE, (1, 1, 1), since="2.8.9")
+@command("zremrangebylex", 4, Flag.WRITE, (1, 1, 1), since="2.8.9", key_specs=(KeySpec("RW DELETE", Index(1)),))
 def zremrangebylex(client, argv):
     """ZREMRANGEBYLEX key min max"""
     spec = parse_lex_range(argv[2], argv[3])
@@ -760,13 +767,13 @@ def _zpop(client, argv, highest: bool):
     return _flat(pairs) if count is None else _with_scores(client, pairs, True)
 
 
-@command("zpopmin", -2, Flag.WRITE | F, (1, 1, 1), since="5.0.0")
+@command("zpopmin", -2, Flag.WRITE | F, (1, 1, 1), since="5.0.0", key_specs=(KeySpec("RW ACCESS DELETE", Index(1)),))
 def zpopmin(client, argv):
     """ZPOPMIN key [count]"""
     return _zpop(client, argv, False)
 
 
-@command("zpopmax", -2, Flag.WRITE | F, (1, 1, 1), since="5.0.0")
+@command("zpopmax", -2, Flag.WRITE | F, (1, 1, 1), since="5.0.0", key_specs=(KeySpec("RW ACCESS DELETE", Index(1)),))
 def zpopmax(client, argv):
     """ZPOPMAX key [count]"""
     return _zpop(client, argv, True)
@@ -811,7 +818,10 @@ def _mpop_from(client, key: bytes, value: ZSetValue, highest: bool, count: int) 
     return reply, _pop_record(key, highest, len(pairs))
 
 
-@command("zmpop", -4, Flag.WRITE, keys_fn=numkeys_positions(1), since="7.0.0")
+@command(
+    "zmpop", -4, Flag.WRITE, keys_fn=numkeys_positions(1), since="7.0.0",
+    key_specs=(KeySpec("RW ACCESS DELETE", Index(1), Keynum(0, 1, 1)),),
+)
 def zmpop(client, argv):
     """ZMPOP numkeys key [key ...] MIN | MAX [COUNT count]"""
     keys, highest, count = _parse_mpop(argv, 1)
@@ -854,19 +864,28 @@ def _serve_single(highest: bool):
     return resume
 
 
-@command("bzpopmin", -3, BLOCKING | Flag.NOSCRIPT | F, (1, -2, 1), since="5.0.0")
+@command(
+    "bzpopmin", -3, BLOCKING | Flag.NOSCRIPT | F, (1, -2, 1), since="5.0.0",
+    key_specs=(KeySpec("RW ACCESS DELETE", Index(1), Range(-2)),),
+)
 def bzpopmin(client, argv):
     """BZPOPMIN key [key ...] timeout"""
     return _bzpop(client, argv, False)
 
 
-@command("bzpopmax", -3, BLOCKING | Flag.NOSCRIPT | F, (1, -2, 1), since="5.0.0")
+@command(
+    "bzpopmax", -3, BLOCKING | Flag.NOSCRIPT | F, (1, -2, 1), since="5.0.0",
+    key_specs=(KeySpec("RW ACCESS DELETE", Index(1), Range(-2)),),
+)
 def bzpopmax(client, argv):
     """BZPOPMAX key [key ...] timeout"""
     return _bzpop(client, argv, True)
 
 
-@command("bzmpop", -5, BLOCKING, keys_fn=numkeys_positions(2), since="7.0.0")
+@command(
+    "bzmpop", -5, BLOCKING, keys_fn=numkeys_positions(2), since="7.0.0",
+    key_specs=(KeySpec("RW ACCESS DELETE", Index(2), Keynum(0, 1, 1)),),
+)
 def bzmpop(client, argv):
     """BZMPOP timeout numkeys key [key ...] MIN | MAX [COUNT count]"""
     keys, highest, count = _parse_mpop(argv, 2)
@@ -896,7 +915,11 @@ def _serve_multi(highest: bool, count: int):
 
 
 # -- random members --------------------------------------------------------------------
-@command("zrandmember", -2, R, (1, 1, 1), since="6.2.0")
+@command(
+    "zrandmember", -2, R, (1, 1, 1), since="6.2.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def zrandmember(client, argv):
     """ZRANDMEMBER key [count [WITHSCORES]]"""
     if len(argv) >= 3:
@@ -1091,50 +1114,84 @@ def _set_op_store(client, argv, op: str):
     return _store(client, argv[1], result, f"z{op}store")
 
 
-@command("zunion", -3, R, keys_fn=numkeys_positions(1), since="6.2.0")
+@command(
+    "zunion", -3, R, keys_fn=numkeys_positions(1), since="6.2.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1), Keynum(0, 1, 1)),),
+)
 def zunion(client, argv):
     """ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]"""
     return _set_op_reply(client, argv, UNION)
 
 
-@command("zinter", -3, R, keys_fn=numkeys_positions(1), since="6.2.0")
+@command(
+    "zinter", -3, R, keys_fn=numkeys_positions(1), since="6.2.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1), Keynum(0, 1, 1)),),
+)
 def zinter(client, argv):
     """ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]"""
     return _set_op_reply(client, argv, INTER)
 
 
-@command("zdiff", -3, R, keys_fn=numkeys_positions(1), since="6.2.0")
+@command(
+    "zdiff", -3, R, keys_fn=numkeys_positions(1), since="6.2.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1), Keynum(0, 1, 1)),),
+)
 def zdiff(client, argv):
     """ZDIFF numkeys key [key ...] [WITHSCORES]"""
     return _set_op_reply(client, argv, DIFF)
 
 
-@command("zunionstore", -4, W, (1, 1, 1), keys_fn=numkeys_positions(2, (1,)), since="2.0.0")
+@command(
+    "zunionstore", -4, W, (1, 1, 1), keys_fn=numkeys_positions(2, (1,)), since="2.0.0",
+    key_specs=(
+        KeySpec("OW UPDATE", Index(1)),
+        KeySpec("RO ACCESS", Index(2), Keynum(0, 1, 1)),
+    ),
+)
 def zunionstore(client, argv):
     """ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]"""
     return _set_op_store(client, argv, UNION)
 
 
-@command("zinterstore", -4, W, (1, 1, 1), keys_fn=numkeys_positions(2, (1,)), since="2.0.0")
+@command(
+    "zinterstore", -4, W, (1, 1, 1), keys_fn=numkeys_positions(2, (1,)), since="2.0.0",
+    key_specs=(
+        KeySpec("OW UPDATE", Index(1)),
+        KeySpec("RO ACCESS", Index(2), Keynum(0, 1, 1)),
+    ),
+)
 def zinterstore(client, argv):
     """ZINTERSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]"""
     return _set_op_store(client, argv, INTER)
 
 
-@command("zdiffstore", -4, W, (1, 1, 1), keys_fn=numkeys_positions(2, (1,)), since="6.2.0")
+@command(
+    "zdiffstore", -4, W, (1, 1, 1), keys_fn=numkeys_positions(2, (1,)), since="6.2.0",
+    key_specs=(
+        KeySpec("OW UPDATE", Index(1)),
+        KeySpec("RO ACCESS", Index(2), Keynum(0, 1, 1)),
+    ),
+)
 def zdiffstore(client, argv):
     """ZDIFFSTORE destination numkeys key [key ...]"""
     return _set_op_store(client, argv, DIFF)
 
 
-@command("zintercard", -3, R, keys_fn=numkeys_positions(1), since="7.0.0")
+@command(
+    "zintercard", -3, R, keys_fn=numkeys_positions(1), since="7.0.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1), Keynum(0, 1, 1)),),
+)
 def zintercard(client, argv):
     """ZINTERCARD numkeys key [key ...] [LIMIT limit]"""
     return len(_inter(parse_set_op(client, argv, 1, INTER, False, True)))
 
 
 # -- ZSCAN -------------------------------------------------------------------------------
-@command("zscan", -3, R, (1, 1, 1), since="2.8.0")
+@command(
+    "zscan", -3, R, (1, 1, 1), since="2.8.0",
+    key_specs=(KeySpec("RO ACCESS", Index(1)),),
+    tips=("nondeterministic_output",),
+)
 def zscan(client, argv):
     """ZSCAN key cursor [MATCH pattern] [COUNT count]
 

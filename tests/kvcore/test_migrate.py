@@ -27,6 +27,8 @@ CASES = [
     ["MIGRATE", "127.0.0.1", "1", "nokey", "0"],
     ["COMMAND", "GETKEYS", "MIGRATE", "h", "1", "", "0", "5", "KEYS", "a", "b"],
     ["COMMAND", "GETKEYS", "MIGRATE", "h", "1", "k", "0", "5", "COPY"],
+    ["COMMAND", "GETKEYSANDFLAGS", "MIGRATE", "h", "1", "", "0", "5", "KEYS", "a", "b"],
+    ["COMMAND", "GETKEYSANDFLAGS", "MIGRATE", "h", "1", "k", "0", "5"],
 ]
 
 

@@ -471,7 +471,7 @@ def test_debug_set_active_expire_stops_the_cron_expiring(node, c):
     ("local", "10.0.0.1:5", False),
 ])
 def test_debug_follows_enable_debug_command(setting, addr, allowed):
-    node = make_node(enable_debug_command=setting)
+    node = make_node(enable_debug_command=setting, protected_mode="no")
     node.open(1, node.now, addr=addr)
     node.take_effects()
     node.receive(1, encode_request("DEBUG", "SLEEP", "0"), node.now)
