@@ -41,7 +41,7 @@ def free_port() -> int:
 def _bindable(port: int) -> bool:
     with socket.socket() as sock:
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind(("0.0.0.0", port))  # every interface: kvserver and redis-server bind '*' by default
         except OSError:
             return False
         return True
