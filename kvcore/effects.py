@@ -110,6 +110,17 @@ def with_child_id(steps: tuple[tuple[str, ...], ...], ident: int) -> tuple[tuple
 
 
 @dataclass(frozen=True, slots=True)
+class Listen:
+    """Listen for clients on ``port`` at the ``bind`` addresses (redis.conf's syntax) instead of
+    where the server listens now (CONFIG SET port/bind), keeping the unix socket; if that cannot
+    be done, keep listening where it did. Reported by ``job_done(job, ok, error)``."""
+
+    job: int
+    bind: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReadFiles:
     """Read the files at ``paths`` whole (foreground, before the next effect).
 

@@ -20,14 +20,14 @@ from collections import deque
 from kvcore import errors, notifications
 from kvcore.aof import encode_command, timestamp_annotation
 from kvcore.appendonly import AppendOnly
-from kvcore.blocking import Blocking
+from kvcore.blocking import Blocking, HeldReply
 from kvcore.client import Client
 from kvcore.commands import TABLE
 from kvcore.commands.server import slowlog_record
 from kvcore.commands.table import Flag, node_table, rename_commands
 from kvcore.config import Config
 from kvcore.dispatch import run_requests
-from kvcore.effects import AppendLog, Close, LogMessage, Send, Shutdown
+from kvcore.effects import AppendLog, Close, Listen, LogMessage, Send, Shutdown
 from kvcore.eviction import Evictor
 from kvcore.functions import Functions
 from kvcore.keyspace import Database, drop_watches
@@ -36,7 +36,7 @@ from kvcore.output_limits import OutputLimits, counted
 from kvcore.pause import Pause
 from kvcore.protocol import Limits
 from kvcore.replication import ReplicationStream
-from kvcore.reply import Error
+from kvcore.reply import OK, Error
 from kvcore.scripting import Scripts
 from kvcore.snapshots import Snapshots
 from kvcore.stats import Stats
@@ -107,6 +107,7 @@ class Node:
         self.skip_checksum_validation = False  # DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE skips the CRC-64
         self.shutdown_requested = None
         self.shutdown_asap = False  # a signal asked for a shutdown: the cron makes it
+        self._relisten = None  # (job, waiting client, options before, argument) of a CONFIG SET port/bind
         self.loading = False  # replaying a log or snapshot: no expiry, no propagation (kvcore.aof)
         self._effects: list = []
         self._log_records: list[bytes] = []
@@ -303,6 +304,26 @@ class Node:
         self.aof.tick()
         self.snapshots.tick()
 
+    def listen_again(self, client: Client, before: dict[str, str], argument: str) -> None:
+        """CONFIG SET port/bind: the runtime listens as now configured; the client's reply waits.
+
+        If it cannot, every option of that CONFIG SET (``before``: their
+        earlier values) goes back, as Redis rolls back a failed apply.
+        """
+        job = self.new_job()
+        self._relisten = (job, HeldReply(client, "rebinding"), before, argument)
+        self._effects.append(Listen(job, self.config["bind"], self.config["port"]))
+
+    def _listened(self, ok: bool) -> None:
+        _, waiter, before, argument = self._relisten
+        self._relisten = None
+        if ok:
+            waiter.release(self, OK)
+            return
+        self.config.set_many(list(before.items()))
+        reason = LISTEN_FAILED.get(argument.lower(), LISTEN_FAILED["port"])
+        waiter.release(self, Error(f"ERR CONFIG SET failed (possibly related to argument '{argument}') - {reason}"))
+
     def job_done(self, job: int, ok: bool, now: int, error: str = "", written: int = 0) -> None:
         """A job the core asked for has finished; release what waited on it.
 
@@ -316,6 +337,9 @@ class Node:
             return
         self.now = now
         if self.halted:
+            return
+        if self._relisten is not None and job == self._relisten[0]:
+            self._listened(ok)
             return
         if self.snapshots.owns(job):
             self.snapshots.job_done(job, ok, error)
@@ -693,6 +717,10 @@ class Node:
 
 
 _OOM_ALLOWED_IN_MULTI = ("exec", "discard", "quit", "reset")
+LISTEN_FAILED = {  # why CONFIG SET port/bind failed, as Redis says it
+    "port": "Unable to listen on this port. Check server logs.",
+    "bind": "Failed to bind to specified addresses.",
+}
 
 
 def _uses_memory(client: Client, cmd) -> bool:

@@ -14,9 +14,11 @@ import socket
 from net.log import Log
 
 
-def open_listeners(port: int, bind: str, unixsocket: str, backlog: int, log: Log) -> list[socket.socket] | None:
+def open_listeners(port: int, bind: str, unixsocket: str, backlog: int, log: Log,
+                   required: bool = True) -> list[socket.socket] | None:
     """Bound, listening, non-blocking sockets for ``bind`` on ``port`` and ``unixsocket``; None
-    (after Redis's log lines) when a required one cannot be opened or there is none."""
+    (after Redis's log lines) when a required one cannot be opened, or there is none while
+    some are ``required`` (at start; CONFIG SET bind "" may leave only the unix socket)."""
     sockets: list[socket.socket] = []
     backlog = max(backlog, 1)
     if port:
@@ -38,7 +40,7 @@ def open_listeners(port: int, bind: str, unixsocket: str, backlog: int, log: Log
             log.warning(f"Failed opening Unix socket: {exc.strerror}")
             return _closed(sockets)
         log.notice(f"The server is now ready to accept connections at {unixsocket}")
-    if not sockets:
+    if not sockets and required:
         log.warning("Configured to not listen anywhere, exiting.")
         return None
     return sockets

@@ -22,6 +22,7 @@ from kvcore.effects import (
     CancelJob,
     Close,
     Fsync,
+    Listen,
     LogMessage,
     Pause,
     ReadFiles,
@@ -33,6 +34,7 @@ from kvcore.effects import (
 from kvcore.node import Node, ServerInfo
 from net import child, disk
 from net.conffile import rewrite_file
+from net.listen import open_listeners
 from net.log import LEVELS, WARNING, Log
 from net.logfile import LogFile
 from net.persistence import read_or_none
@@ -138,6 +140,7 @@ class Server:
         self.background: set[asyncio.Future] = set()
         self.children: dict[int, tuple[int, str, tuple]] = {}  # job -> (pid, kind, steps) of the child writing
         self.signalled = False
+        self._port, self._bind = config["port"], config["bind"]  # where the server listens (`_listen_again`)
         self._statm_fd = _open_statm()
         config.listeners.append(self._config_changed)
 
@@ -168,6 +171,33 @@ class Server:
             else:
                 listener = await self.loop.create_server(self._protocol, sock=sock)
             self.listeners.append(listener)
+
+    async def _listen_again(self, effect: Listen) -> None:
+        """CONFIG SET port/bind: listen as asked, then stop listening where the server did (its
+        unix socket stays). When the addresses overlap the old ones on the same port, the old
+        sockets must go first; if the new ones still cannot be had, the old ones come back."""
+        tcp = [listener for listener in self.listeners if listener.sockets and
+               listener.sockets[0].family in (socket.AF_INET, socket.AF_INET6)]
+        backlog = self.config["tcp-backlog"]
+        sockets = open_listeners(effect.port, effect.bind, "", backlog, self.log, required=False)
+        if sockets is None and tcp and effect.port == self._port:
+            await self._close_listeners(tcp)
+            tcp = []
+            sockets = open_listeners(effect.port, effect.bind, "", backlog, self.log, required=False)
+            if sockets is None:  # back to where it was
+                await self._listen(open_listeners(self._port, self._bind, "", backlog, self.log, required=False) or [])
+        if sockets is not None:
+            await self._close_listeners(tcp)
+            await self._listen(sockets)
+            self._port, self._bind = effect.port, effect.bind
+        self.node.job_done(effect.job, sockets is not None, now_ms(), "" if sockets is not None else "bind")
+        self.schedule_drain()
+
+    async def _close_listeners(self, listeners: list) -> None:
+        for listener in listeners:
+            listener.close()
+            self.listeners.remove(listener)
+        await asyncio.sleep(0)  # the loop lets their sockets go
 
     def _loop_error(self, loop, context: dict) -> None:
         """Errors the event loop catches go to our log, never to stderr."""
@@ -316,6 +346,11 @@ class Server:
                 pid, kind, _ = running
                 self.log.notice(f"Killing running {_CHILD_NAMES.get(kind, 'background')} child: {pid}")
                 child.stop(pid)
+            return False
+        if kind is Listen:
+            task = self.loop.create_task(self._listen_again(effect))
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
             return False
         if kind is Pause:  # DEBUG SLEEP: the whole server stops, as redis-server's usleep
             time.sleep(effect.ms / 1000)

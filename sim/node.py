@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from simpy.events import Timeout
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, CancelJob, Close, Fsync, Pause, ReadFiles, Send, Shutdown, WriteFiles
+from kvcore.effects import AppendLog, CancelJob, Close, Fsync, Listen, Pause, ReadFiles, Send, Shutdown, WriteFiles
 from kvcore.node import Node, ServerInfo
 from sim import persistence
 from sim.clock import Clock
@@ -331,7 +331,7 @@ class SimNode:
         self._schedule()  # takes the replies the job released
 
     def _background(self, effect) -> None:
-        """Fsync, shutdown and a stopped snapshot: alongside the loop."""
+        """Fsync, shutdown, a stopped snapshot and listening anew: alongside the loop."""
         kind = type(effect)
         name = kind.__name__.lower()
         self.trace.add(("effect", self.env.now, self.name, name, getattr(effect, "job", None), 0))
@@ -342,6 +342,8 @@ class SimNode:
             Timeout(self.env, delay_ms, (self, self.incarnation, effect)).callbacks.append(_fsync_done)
         elif kind is Shutdown:
             Timeout(self.env, 0, (self, self.incarnation)).callbacks.append(_shutdown)
+        elif kind is Listen:  # the simulated network has no ports: a node is reached by its name
+            self.job_finished(self.incarnation, effect.job, True, "")
 
     def job_finished(self, incarnation: int, job: int, ok: bool, error: str, written: int = 0) -> None:
         """A background job ended: the loop hears of it in turn with its other input."""

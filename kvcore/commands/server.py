@@ -388,6 +388,7 @@ def swapdb(client, argv):
 # -- SHUTDOWN, MONITOR --------------------------------------------------------------------
 
 SHUTDOWN_OPTIONS = (b"nosave", b"save", b"now", b"force", b"abort")
+LISTENING_OPTIONS = ("port", "bind")  # CONFIG SET of these makes the runtime listen anew (`Node.listen_again`)
 
 
 @command("shutdown", -1, ADMIN | Flag.NO_MULTI | Flag.ALLOW_BUSY)
@@ -493,10 +494,18 @@ def config_set(client, argv):
     """CONFIG SET parameter value [parameter value ...]"""
     if len(argv) % 2:
         raise Error(errors.SYNTAX)
+    node = client.node
+    config = node.config
+    pairs = _checked_pairs(client, argv)
+    before = {name: config.format(BY_NAME[name.lower()].name) for name, _ in pairs if name.lower() in BY_NAME}
+    listening = (config["bind"], config["port"])
     try:
-        client.node.config.set_many(_checked_pairs(client, argv))
+        config.set_many(pairs)
     except ConfigError as exc:
         raise Error("ERR " + str(exc)) from None
+    if (config["bind"], config["port"]) != listening:  # the runtime listens anew; the reply waits for it
+        node.listen_again(client, before, next(n for n, _ in pairs if n.lower() in LISTENING_OPTIONS))
+        return NO_REPLY
     return OK
 
 

@@ -11,8 +11,9 @@ import hiredis
 import pytest
 
 from kvcore.config import Config
+from kvcore.effects import Listen
 from kvcore.node import Node
-from tests.kvcore.harness import CoreClient, make_node
+from tests.kvcore.harness import CoreClient, encode_request, make_node
 
 SET_FAILED = "ERR CONFIG SET failed (possibly related to argument '{}') - {}"
 SHUTDOWN_CHOICES = "argument(s) must be one of the following: default, save, nosave, now, force"
@@ -144,3 +145,46 @@ def test_renamed_and_removed_commands():
     assert c.call("badger") == b"OK"
     assert c.call("DBSIZE") == 0
     assert str(c.call("badger", "x")) == "ERR syntax error"
+
+
+# -- CONFIG SET port / bind: the runtime listens anew ---------------------------------------------
+def listen_effects(node) -> list:
+    return [effect for effect in node.take_effects() if type(effect) is Listen]
+
+
+def test_config_set_port_asks_the_runtime_to_listen_and_answers_when_it_has():
+    node = make_node()
+    client = CoreClient(node)
+    node.receive(client.conn, encode_request("CONFIG", "SET", "port", "7001"), node.now)
+    [listen] = listen_effects(node)
+    assert (listen.bind, listen.port) == ("* -::*", 7001)
+    assert client.send_raw(b"") == []  # the reply waits for the runtime
+    node.job_done(listen.job, True, node.now)
+    client._deliver(node.take_effects())
+    assert client.send_raw(b"") == [b"OK"]
+    assert client.call("CONFIG", "GET", "port") == [b"port", b"7001"]
+
+
+@pytest.mark.parametrize(("argv", "argument", "reason"), [
+    (["port", "7001"], "port", "Unable to listen on this port. Check server logs."),
+    (["maxmemory", "123", "bind", "192.0.2.9"], "bind", "Failed to bind to specified addresses."),
+])
+def test_when_the_runtime_cannot_listen_every_option_of_that_config_set_goes_back(argv, argument, reason):
+    node = make_node()
+    client = CoreClient(node)
+    node.receive(client.conn, encode_request("CONFIG", "SET", *argv), node.now)
+    [listen] = listen_effects(node)
+    node.job_done(listen.job, False, node.now, "bind")
+    client._deliver(node.take_effects())
+    [reply] = client.send_raw(b"")
+    assert str(reply) == f"ERR CONFIG SET failed (possibly related to argument '{argument}') - {reason}"
+    assert client.call("CONFIG", "GET", "port") == [b"port", b"6379"]
+    assert client.call("CONFIG", "GET", "bind") == [b"bind", b"* -::*"]
+    assert client.call("CONFIG", "GET", "maxmemory") == [b"maxmemory", b"0"]
+
+
+def test_config_set_of_the_same_port_does_not_listen_anew():
+    node = make_node()
+    client = CoreClient(node)
+    assert client.call("CONFIG", "SET", "port", "6379") == b"OK"
+    assert listen_effects(node) == []

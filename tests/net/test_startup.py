@@ -174,6 +174,29 @@ def redis_server_default_bind():
         yield port
 
 
+def test_config_set_port_and_bind_listen_anew_or_keep_listening_where_they_did():
+    with kvserver() as (port, _), redis_server_default_bind() as redis_port:
+        for server_port in (port, redis_port):
+            moved = free_port()
+            assert resp2(server_port).config_set("port", moved)
+            assert resp2(moved).ping()
+            client = resp2(moved)
+            answers = []
+            for name, value in (("port", str(redis_port if server_port == port else port)), ("bind", "192.0.2.9")):
+                with pytest.raises(redis.ResponseError) as refused:
+                    client.config_set(name, value)
+                answers.append(str(refused.value))
+            assert client.ping() and client.config_get("port") == {"port": str(moved)}
+            assert client.config_get("bind") == {"bind": "* -::*"}
+            assert answers == [
+                "CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. "
+                "Check server logs.",
+                "CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses."]
+            assert client.config_set("bind", "127.0.0.1")  # overlapping the old addresses on the same port
+            assert resp2(moved).ping()
+            client.config_set("port", server_port)  # back, so that the fixtures stop them
+
+
 def test_several_bind_addresses():
     with kvserver(["--bind", "127.0.0.1", "127.0.0.2"]) as (port, _):
         for host in ("127.0.0.1", "127.0.0.2"):
