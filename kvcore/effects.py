@@ -142,6 +142,15 @@ class Pause:
 
 
 @dataclass(frozen=True, slots=True)
+class Crash:
+    """The process dies as a crashed redis-server does (DEBUG SEGFAULT, DEBUG PANIC): its bug
+    report in the log (``reason``: the panic's words, if any), then killed by ``signal``."""
+
+    signal: int
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LogMessage:
     """A line for the server log about a decision the core made, in redis-server's words
     (test harnesses wait for some of them). ``level``: a loglevel name ("verbose", "notice", "warning")."""

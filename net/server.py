@@ -21,6 +21,7 @@ from kvcore.effects import (
     AppendLog,
     CancelJob,
     Close,
+    Crash,
     Fsync,
     Listen,
     LogMessage,
@@ -33,7 +34,7 @@ from kvcore.effects import (
 )
 from kvcore.node import Node, ServerInfo
 from net import child, disk
-from net.conffile import rewrite_file
+from net.conffile import VERSION, rewrite_file
 from net.listen import open_listeners
 from net.log import LEVELS, WARNING, Log
 from net.logfile import LogFile
@@ -155,6 +156,7 @@ class Server:
         self.loop.set_exception_handler(self._loop_error)
         for signum in (signal.SIGTERM, signal.SIGINT):  # before listening: a client may signal once it connects
             self.loop.add_signal_handler(signum, self._signalled, signum)
+        self.loop.add_signal_handler(signal.SIGABRT, self.crash, signal.SIGABRT)
         for signum in early_signals:
             self._signalled(signum)
         await self._listen(sockets)
@@ -220,6 +222,22 @@ class Server:
         self.log.warning("User requested shutdown...")
         self.node.snapshots.shutdown_on_signal(now_ms())  # ends with a Shutdown effect, or an error logged
         self.schedule_drain()
+
+    def crash(self, signum: int, reason: str = "") -> None:
+        """Die as a crashed redis-server dies: the bug report in the log, then killed by ``signum``
+        (DEBUG SEGFAULT, DEBUG PANIC, or a SIGABRT from outside)."""
+        log = self.log
+        if reason:
+            log.warning("------------------------------------------------")
+            log.warning("!!! Software Failure. Press left mouse button to continue")
+            log.warning(f"Guru Meditation: {reason}")
+        log.raw(WARNING, "\n\n=== REDIS BUG REPORT START: Cut & paste starting from here ===")
+        log.warning(f"kvserver {VERSION} crashed by signal: {signum}, si_code: 0")
+        log.raw(WARNING, "\n=== REDIS BUG REPORT END. Make sure to include from START to END. ===\n\n")
+        if self.loop is not None:
+            self.loop.remove_signal_handler(signum)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
     def request_stop(self, code: int) -> None:
         if self.exit_code is not None and not self.exit_code.done():
@@ -347,6 +365,8 @@ class Server:
                 self.log.notice(f"Killing running {_CHILD_NAMES.get(kind, 'background')} child: {pid}")
                 child.stop(pid)
             return False
+        if kind is Crash:
+            self.crash(effect.signal, effect.reason)
         if kind is Listen:
             task = self.loop.create_task(self._listen_again(effect))
             self.background.add(task)

@@ -28,7 +28,19 @@ from dataclasses import dataclass
 from simpy.events import Timeout
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, CancelJob, Close, Fsync, Listen, Pause, ReadFiles, Send, Shutdown, WriteFiles
+from kvcore.effects import (
+    AppendLog,
+    CancelJob,
+    Close,
+    Crash,
+    Fsync,
+    Listen,
+    Pause,
+    ReadFiles,
+    Send,
+    Shutdown,
+    WriteFiles,
+)
 from kvcore.node import Node, ServerInfo
 from sim import persistence
 from sim.clock import Clock
@@ -275,6 +287,9 @@ class SimNode:
                 self.trace.add(("effect", self.env.now, self.name, "pause", effect.ms, 0))
                 self.busy = True
                 Timeout(self.env, effect.ms, (self, self.incarnation, effects, index)).callbacks.append(_paused_done)
+                return
+            elif kind is Crash:  # DEBUG SEGFAULT / PANIC: the process dies as a kill fault kills it
+                self.kill()
                 return
             elif kind is ReadFiles:  # reading what is in the page cache takes no simulated time
                 self.core.files_read(effect.job, {path: self.disk.read(path) for path in effect.paths}, self.clock.now())

@@ -27,7 +27,7 @@ from kvcore.commands.keys import string_encoding
 from kvcore.commands.table import FLAG_NAMES, Command, Flag, Registry
 from kvcore.config import BY_NAME, OPTIONS, ConfigError
 from kvcore.dispatch import NO_REPLY
-from kvcore.effects import LogMessage, Pause, RewriteConfig
+from kvcore.effects import Crash, LogMessage, Pause, RewriteConfig
 from kvcore.glob import glob_match
 from kvcore.redaction import redacted
 from kvcore.reply import OK, Attribute, BigNumber, Bool, Double, Error, Map, Push, SetReply, Simple, Verbatim
@@ -680,6 +680,8 @@ DEBUG_HELP = [
     "    Flush the AOF buffers on disk and reload the AOF in memory.",
     "OBJECT <key>",
     "    Show low level info about `key` and associated value.",
+    "PANIC",
+    "    Crash the server simulating a panic.",
     "POPULATE <count> [<prefix>] [<size>]",
     "    Create <count> string keys named key:<num>. If <prefix> is specified then",
     "    it is used instead of the 'key' prefix. These are not propagated to",
@@ -702,6 +704,8 @@ DEBUG_HELP = [
     "      existing RDB file.",
     "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
     "      file to the database.",
+    "SEGFAULT",
+    "    Crash the server with sigsegv.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -998,6 +1002,21 @@ def debug_pause_cron(client, argv):
     return OK
 
 
+SIGSEGV, SIGABRT = 11, 6
+
+
+def debug_segfault(client, argv):
+    """DEBUG SEGFAULT: the server crashes by SIGSEGV, its bug report in the log."""
+    client.node.emit(Crash(SIGSEGV))
+    return NO_REPLY
+
+
+def debug_panic(client, argv):
+    """DEBUG PANIC: the server panics (SIGABRT), as serverPanic."""
+    client.node.emit(Crash(SIGABRT, f"DEBUG PANIC called at Unix time {client.node.now // 1000}"))
+    return NO_REPLY
+
+
 DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exact as in debug.c
     (b"help", 2): debug_help,
     (b"sleep", 3): debug_sleep,
@@ -1020,6 +1039,8 @@ DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exac
     (b"log", 3): debug_log,
     (b"pause-cron", 3): debug_pause_cron,
     (b"set-disable-deny-scripts", 3): debug_ok,
+    (b"segfault", 2): debug_segfault,
+    (b"panic", 2): debug_panic,
 }
 
 

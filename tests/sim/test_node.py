@@ -67,6 +67,20 @@ def test_kill_resets_connections_refuses_new_ones_and_restarts_empty():
     assert refused.id != again.id
 
 
+def test_debug_segfault_kills_the_node_as_a_kill_fault_does():
+    lab = Lab()
+    node = lab.node()
+    client = lab.recorder("c0")
+    conn = lab.net.connect("c0", "n1")
+    lab.net.send(conn, "c0", request("SET", "k", "v"))
+    lab.run(100)
+    lab.net.send(conn, "c0", request("DEBUG", "SEGFAULT"))
+    lab.run(100)
+    assert replies(client.data()) == [b"OK"]
+    assert client.controls() == [SYN_ACK, RST]
+    assert node.core is None and not node.kill()  # down already
+
+
 def test_power_loss_is_silent_and_loses_the_disk_cache():
     lab = Lab()
     node = lab.node(config={"appendonly": "yes", "appendfsync": "no"})
