@@ -651,11 +651,14 @@ def slowlog_help(client, argv):
 
 # -- DEBUG ------------------------------------------------------------------------------
 
-DEBUG_NOT_ALLOWED = (
-    'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it '
-    "from a local connection, otherwise you need to set this option in the configuration file, and then "
-    "restart the server."
-)
+def not_allowed(command_name: str, option: str) -> str:
+    """The error of a command its enable-...-command option keeps from this client."""
+    return (f'ERR {command_name} command not allowed. If the {option} option is set to "local", you can run it '
+            "from a local connection, otherwise you need to set this option in the configuration file, and then "
+            "restart the server.")
+
+
+DEBUG_NOT_ALLOWED = not_allowed("DEBUG", "enable-debug-command")
 DEBUG_HELP = [
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "AOF-FLUSH-SLEEP <microsec>",
@@ -1172,6 +1175,65 @@ def memory_help(client, argv):
 
 
 # -- LATENCY ----------------------------------------------------------------------------
+
+# -- MODULE -------------------------------------------------------------------------------------
+# kvserver loads no modules (its JSON commands are built in): the list is empty, loading fails.
+
+MODULE = command("module", -2, since="4.0.0")(None)
+MODULE_HELP = [
+    "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LIST",
+    "    Return a list of loaded modules.",
+    "LOAD <path> [<arg> ...]",
+    "    Load a module library from <path>, passing to it any optional arguments.",
+    "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+    "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+    "UNLOAD <name>",
+    "    Unload a module.",
+    "HELP",
+    "    Prints this help.",
+]
+MODULE_ADMIN = Flag.ADMIN | Flag.NOSCRIPT | Flag.NO_ASYNC_LOADING
+
+
+@command("list", 2, Flag.ADMIN | Flag.NOSCRIPT, parent=MODULE, since="4.0.0", tips=("nondeterministic_output_order",))
+def module_list(client, argv):
+    """MODULE LIST"""
+    return []
+
+
+@command("help", 2, Flag.LOADING | Flag.STALE, parent=MODULE, since="5.0.0")
+def module_help(client, argv):
+    """MODULE HELP"""
+    return help_reply(MODULE_HELP)
+
+
+def _module_allowed(client) -> None:
+    if not protected_action_allowed(client, client.node.config["enable-module-command"]):
+        raise Error(not_allowed("MODULE", "enable-module-command"))
+
+
+@command("load", -3, MODULE_ADMIN, parent=MODULE, since="4.0.0")
+def module_load(client, argv):
+    """MODULE LOAD path [arg [arg ...]]"""
+    _module_allowed(client)
+    client.node.emit(LogMessage("warning", f"Module {argv[2].decode('utf-8', 'replace')} failed to load: "
+                                           "kvserver loads no modules"))
+    raise Error("ERR Error loading the extension. Please check the server logs.")
+
+
+@command("loadex", -3, MODULE_ADMIN, parent=MODULE, since="7.0.0")
+def module_loadex(client, argv):
+    """MODULE LOADEX path [CONFIG name value [CONFIG name value ...]] [ARGS args [args ...]]"""
+    return module_load(client, argv)
+
+
+@command("unload", 3, MODULE_ADMIN, parent=MODULE, since="4.0.0")
+def module_unload(client, argv):
+    """MODULE UNLOAD name"""
+    _module_allowed(client)
+    raise Error("ERR Error unloading module: no such module with that name")
+
 
 LATENCY = command("latency", -2, since="2.8.13")(None)
 LATENCY_HELP = [

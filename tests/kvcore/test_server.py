@@ -539,3 +539,19 @@ def test_config_set_save_keeps_the_numbers(c):
     assert c.call("CONFIG", "GET", "save") == [b"save", b"100 1 60 0"]
     assert c.call("CONFIG", "SET", "save", "") == b"OK"
     assert c.call("CONFIG", "GET", "save") == [b"save", b""]
+
+
+# -- MODULE --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv", [
+    ["MODULE", "LIST"], ["MODULE", "HELP"], ["MODULE", "LOAD", "/nonexistent.so"], ["MODULE", "UNLOAD", "m"],
+    ["MODULE", "LOADEX", "/nonexistent.so"], ["MODULE", "NOSUCH"], ["MODULE"],
+])
+def test_module_answers_as_redis_does_with_no_module_loaded(c, redis_conn, argv):
+    assert normalized(c.call(*argv)) == normalized(redis_conn.call([arg.encode() for arg in argv]))
+
+
+def test_with_module_command_enabled_loading_fails_and_nothing_unloads():
+    client = CoreClient(make_node(enable_module_command="yes"))
+    assert str(client.call("MODULE", "LOAD", "/x.so")) == "ERR Error loading the extension. Please check the server logs."
+    assert str(client.call("MODULE", "UNLOAD", "x")) == "ERR Error unloading module: no such module with that name"
+    assert client.call("MODULE", "LIST") == []
