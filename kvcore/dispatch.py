@@ -10,6 +10,7 @@ the lookup) inline and hands every other request to `execute`.
 from __future__ import annotations
 
 from kvcore import errors
+from kvcore.acl import noperm
 from kvcore.client import ReplyMode
 from kvcore.commands.table import Command, Flag
 from kvcore.protocol import quote_repr
@@ -83,7 +84,7 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
             or (len(argv) != arity if (arity := cmd.arity) > 0 else len(argv) < -arity)
             or client.skip_next
             or client.multi is not None
-            or not client.limits.authenticated
+            or not client.unrestricted
             or client.channels
             or client.patterns
             or client.shard_channels
@@ -153,7 +154,7 @@ def execute(node, client, argv: list[bytes]) -> None:
     if refusal is not None:
         if client.multi is not None and cmd.name == "exec":
             refusal = _abort_transaction(client, refusal)
-        elif client.multi is not None and refusal.text.split(" ", 1)[0] not in ("NOAUTH",):
+        elif client.multi is not None and not refusal.text.startswith("NOAUTH"):
             client.multi_error = True
         cmd.rejected_calls += 1
         _reply_error(node, client, refusal)
@@ -243,6 +244,10 @@ def _refusal(node, client, cmd: Command, argv: list[bytes]) -> Error | None:
     """The error that stops a command before it runs, if any."""
     if not client.authenticated and not cmd.flags & Flag.NO_AUTH:
         return Error(errors.NOAUTH)
+    if not client.unrestricted and not cmd.flags & Flag.NO_AUTH:
+        denial = node.acl.refusal(client, cmd, argv, "toplevel" if client.multi is None else "multi")
+        if denial is not None:
+            return Error(noperm(denial))
     gate = node.write_gate
     if gate is not None:
         refusal = gate(client, cmd, argv)

@@ -197,6 +197,11 @@ def renames_from(lines: list[ConfigLine]) -> list[tuple[str, str]]:
             if line.args[0].lower() == "rename-command" and len(line.args) == 3]
 
 
+def users_from(lines: list[ConfigLine]) -> list[list[str]]:
+    """The ``user name rule...`` directives, each as [name, rule...], applied to the ACL users at start."""
+    return [line.args[1:] for line in lines if line.args[0].lower() == "user" and len(line.args) >= 2]
+
+
 def _option_text(line: ConfigLine, name: str, values: list[str]) -> str:
     """An option's words as the text `Config.load` parses; the word-count checks of Redis's
     loadServerConfigFromString (a multi-word option given one word with spaces splits it)."""
@@ -224,10 +229,10 @@ _STRTOL = re.compile(r"[ \t\n\v\f\r]*[+-]?[0-9]+")
 
 
 def _other_directive(line: ConfigLine, commands: dict[str, bool]) -> None:
-    """Config-file directives that are no option: deprecated ones (ignored) and
-    ``rename-command`` (checked against the command table as renamed so far)."""
+    """Config-file directives that are no option: deprecated ones (ignored), ``user`` (checked
+    when the users load) and ``rename-command`` (checked against the command table as renamed so far)."""
     name = line.args[0].lower()
-    if DEPRECATED_OPTIONS.get(name) == len(line.args) - 1:
+    if DEPRECATED_OPTIONS.get(name) == len(line.args) - 1 or (name == "user" and len(line.args) >= 2):
         return
     if name != "rename-command" or len(line.args) != 3:
         raise FatalConfigError(line, "Bad directive or wrong number of arguments")

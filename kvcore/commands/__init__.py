@@ -31,6 +31,7 @@ FAMILIES = [
     "persistence",
     "replication",
     "scripting",
+    "acl",
 ]
 
 
