@@ -426,7 +426,9 @@ _NOPERM = {
 }
 _SCRIPT_NOPERM = {
     "command": "The user executing the script can't run this command or subcommand",
-    "key": "The user executing the script can't access at least one of the keys mentioned in the command",
+    "key": (
+        "The user executing the script can't access at least one of the keys mentioned in the command arguments"
+    ),
     "channel": "The user executing the script can't publish to the channel mentioned in the command",
 }
 _DRYRUN = {

@@ -111,7 +111,8 @@ class Users:
         text = name.decode("utf-8", "surrogateescape")
         user = self.users.get(text)
         if user is None or not user.enabled or not user.password_ok(password):
-            self.record(client, "auth", "toplevel", "AUTH", text)
+            request = self.node.blocking.request  # AUTH or HELLO, logged as the client spelled it
+            self.record(client, "auth", "toplevel", request[0].decode("utf-8", "surrogateescape"), text)
             return False
         client.user = user
         client.authenticated = True
@@ -129,7 +130,7 @@ class Users:
     def record(self, client, reason: str, context: str, obj: str, username: str) -> None:
         node = self.node
         info = client.info_line(node.blocking.request)
-        self.log.add(Entry(reason, context, obj.lower() if reason == "auth" else obj, username, node.now, info),
+        self.log.add(Entry(reason, context, obj, username, node.now, info),
                      node.config["acllog-max-len"])
 
     # -- the ACL file ----------------------------------------------------------------------

@@ -156,7 +156,7 @@ def acl_log(client, argv):
     log = client.node.acl.log
     if len(argv) > 3:
         raise subcommand_syntax_error(argv)
-    count = len(log.entries)
+    count = 10  # as Redis, without a count
     if len(argv) == 3:
         if argv[2].lower() == b"reset":
             log.reset()

@@ -504,10 +504,12 @@ REDACTED = b"(redacted)"
 
 
 def redacted(argv: list[bytes]) -> list[bytes]:
-    """argv with passwords hidden, as Redis shows AUTH, HELLO AUTH and CONFIG SET requirepass."""
+    """argv with passwords hidden, as Redis shows AUTH, HELLO AUTH, ACL SETUSER and CONFIG SET requirepass."""
     name = argv[0].lower()
     if name == b"auth":
         return [argv[0]] + [REDACTED] * (len(argv) - 1)
+    if name == b"acl" and len(argv) > 2 and argv[1].lower() == b"setuser":
+        return argv[:2] + [REDACTED] * (len(argv) - 2)
     out = list(argv)
     if name == b"hello":
         _redact_hello(out)

@@ -420,7 +420,8 @@ def test_scripts_run_commands_as_the_caller(node, admin):
     denied = error_text(q.call("EVAL", "return redis.call('publish','zz','1')", "0"))
     assert denied.startswith("ERR The user executing the script can't publish to the channel mentioned in the command")
     denied = error_text(q.call("EVAL", "return redis.call('get','nokey')", "0"))
-    assert denied.startswith("ERR The user executing the script can't access at least one of the keys")
+    assert denied.startswith("ERR The user executing the script can't access at least one of the keys mentioned in the "
+                              "command arguments script: ")
     assert [entry[5] for entry in admin.call("ACL", "LOG")] == [b"lua"] * 3
 
 
@@ -485,7 +486,7 @@ def test_log_entries(node, admin, x):
         [b"count", b"reason", b"context", b"object", b"username", b"age-seconds"]
     ] * 2
     auth, key = entries
-    assert auth[1:10:2] == [1, b"auth", b"toplevel", b"auth", b"nosuch"]
+    assert auth[1:10:2] == [1, b"auth", b"toplevel", b"AUTH", b"nosuch"]  # the command as sent
     assert key[1:10:2] == [2, b"key", b"toplevel", b"nokey", b"x"]  # the same refusal counted twice
     assert b" cmd=mset user=x " in key[13]
     assert len(admin.call("ACL", "LOG", "1")) == 1
@@ -508,6 +509,13 @@ def test_log_max_len(node, admin, x):
     for key in ("n1", "n2", "n3"):
         x.call("GET", key)
     assert [entry[7] for entry in admin.call("ACL", "LOG")] == [b"n3", b"n2"]
+
+
+def test_setuser_is_redacted_in_the_slowlog(admin):
+    admin.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    admin.call("ACL", "SETUSER", "sl", "on", ">secret", "~k")
+    entry = admin.call("SLOWLOG", "GET", "1")[0]
+    assert entry[3] == [b"ACL", b"SETUSER", b"(redacted)", b"(redacted)", b"(redacted)", b"(redacted)"]
 
 
 def test_help(admin):
