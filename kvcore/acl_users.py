@@ -111,8 +111,9 @@ class Users:
         text = name.decode("utf-8", "surrogateescape")
         user = self.users.get(text)
         if user is None or not user.enabled or not user.password_ok(password):
-            request = self.node.blocking.request  # AUTH or HELLO, logged as the client spelled it
-            self.record(client, "auth", "toplevel", request[0].decode("utf-8", "surrogateescape"), text)
+            command = self.node.blocking.request[0].decode("utf-8", "surrogateescape")  # AUTH or HELLO
+            client.last_command = command.lower()  # the log's client info names it, as Redis's
+            self.record(client, "auth", "toplevel", command, text)  # as the client spelled it
             return False
         client.user = user
         client.authenticated = True
@@ -139,17 +140,15 @@ class Users:
 
     def parse_file(self, path: str, data: bytes) -> dict[str, User]:
         """The users an ACL file defines (``default`` as built in unless it is there), or AclError
-        with every problem, as Redis reports them."""
-        from kvcore.protocol import split_inline
-
+        with every problem, as Redis reports them. Words are separated by spaces alone, as
+        Redis splits them (a tab or a quote is part of a word)."""
         problems: list[str] = []
         users: dict[str, User] = {}
         for number, line in enumerate(data.split(b"\n"), start=1):
-            line = line.strip(b" \t\r")
-            if not line:
+            words = [word for word in line.rstrip(b"\r").split(b" ") if word]  # spaces only: no quoting
+            if not words:
                 continue
-            words = split_inline(line)
-            if not words or len(words) < 2 or words[0] != b"user":
+            if len(words) < 2 or words[0] != b"user":
                 problems.append(f"{path}:{number} should start with user keyword followed by the username. ")
                 continue
             name = words[1].decode("utf-8", "surrogateescape")

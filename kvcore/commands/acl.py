@@ -13,7 +13,7 @@ from kvcore.commands.args import parse_int
 from kvcore.commands.connection import help_reply, subcommand_syntax_error
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY, lookup
-from kvcore.reply import OK, Error, Map
+from kvcore.reply import OK, Error, Map, SetReply
 
 REGISTRY = Registry("server")
 command = REGISTRY.command
@@ -81,7 +81,7 @@ def acl_getuser(client, argv):
         return None
     root = user.root
     return Map([
-        (b"flags", [_raw(flag) for flag in user.flags()]),
+        (b"flags", SetReply([_raw(flag) for flag in user.flags()])),
         (b"passwords", [digest.encode() for digest in user.passwords]),
         (b"commands", _raw(root.commands_text())),
         (b"keys", _raw(root.keys_text())),

@@ -613,6 +613,10 @@ def test_load_errors_change_nothing():
         "the username. WARNING: Duplicate user 'a' found on line 4. WARNING: ACL errors detected, no change to "
         "the previously active ACL rules was performed"
     )
+    assert error_text(load(node, admin, b'user a  on\tx\nuser "b c" on\n')) == (
+        "ERR users.acl:1: Syntax error. users.acl:2: Syntax error. WARNING: ACL errors detected, no change to "
+        "the previously active ACL rules was performed"
+    )
     assert error_text(load(node, admin, None)) == (
         "ERR Error loading ACLs, opening file 'users.acl': No such file or directory"
     )
@@ -641,3 +645,15 @@ def test_start_errors():
     node = make_node(aclfile="users.acl")
     node.config.users = [["b", "on"]]
     assert node.acl.load_at_start(b"")[0].startswith("Configuring Redis with users defined in redis.conf and")
+
+
+def test_functions_run_commands_as_the_caller(node, admin):
+    library = "#!lua name=lib\nredis.register_function('setit', function(keys, args) return redis.call('set', keys[1], 'v') end)"
+    assert admin.call("FUNCTION", "LOAD", library) == b"lib"
+    admin.call("ACL", "SETUSER", "q", "on", "nopass", "+@all", "-set", "~k*")
+    q = login(node, "q", "x")
+    denied = error_text(q.call("FCALL", "setit", "1", "k1"))
+    assert denied.startswith("ERR The user executing the script can't run this command or subcommand")
+    assert error_text(q.call("FCALL", "setit", "1", "other")) == NOPERM_KEY
+    admin.call("ACL", "SETUSER", "q", "+set")
+    assert q.call("FCALL", "setit", "1", "k1") == b"OK"

@@ -120,6 +120,19 @@ def test_setuser_list_and_getuser_match_redis(fresh, script):
     assert ours == theirs
 
 
+def test_getuser_and_log_in_resp3_match_redis_byte_for_byte(fresh):
+    both(fresh, [["ACL", "SETUSER", "sl", "on", ">secret", "#" + "0" * 64, "~k", "(~a +get)"]])
+    replies = []
+    for port in fresh:
+        sock = connect(port)
+        sock.sendall(encode("HELLO", "3"))
+        read_until_eof(sock, 0.5)
+        sock.sendall(encode("ACL", "GETUSER", "sl") + encode("ACL", "GETUSER", "nosuch"))
+        replies.append(read_until_eof(sock, 0.5)[0])
+        sock.close()
+    assert replies[0] == replies[1]
+
+
 CHECK_USER = ["ACL", "SETUSER", "x", "on", ">pw", "~k*", "%R~r*", "%W~w*", "&c*", "+@all", "-lpush",
               "(+lpush ~l*)"]
 CHECK_SCRIPT = [
@@ -270,6 +283,8 @@ BAD_FILES = [
     b"user alice on >p ~* +@all\n# comment\n",
     b"user alice on\nuser alice off\n",
     b"user b +nosuch bar\n",
+    b"user a on\t~x\n",
+    b'user "a b" on\n',
 ]
 
 
