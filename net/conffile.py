@@ -253,9 +253,9 @@ def rewrite_text(old: str, text: str) -> str:
     """The config file after CONFIG REWRITE, as redis-server rewrites it.
 
     ``text`` has a line per option whose value is not its default (several for
-    ``save``). Each replaces the file's lines for that option in place; extra
+    ``save``, ``user``). Each replaces the file's lines for that option in place; extra
     ones go after the marker at the end. An option the file names but ``text``
-    leaves out is written back at its default. Comments, blank lines and lines
+    leaves out is written back at its default (``user`` lines go). Comments, blank lines and lines
     this server does not know stay as they were.
     """
     wanted: dict[str, list[str]] = {}
@@ -274,7 +274,7 @@ def rewrite_text(old: str, text: str) -> str:
         if name in used:
             continue
         used.add(name)
-        out.extend(wanted.get(name) or [_default_line(name)])
+        out.extend(wanted.get(name) or ([] if name == "user" else [_default_line(name)]))
     while out and not out[-1].strip():
         out.pop()
     extra = [line for name, lines in wanted.items() if name not in used for line in lines]
@@ -294,12 +294,14 @@ def _default_line(name: str) -> str:
 
 
 def _directive_name(line: str) -> str | None:
-    """The option a config line sets, or None for comments and lines left alone."""
+    """The option a config line sets (``user`` for an ACL user), or None for comments and lines left alone."""
     if not line or line.startswith("#"):
         return None
     words = split_inline(line.encode("utf-8", "surrogateescape"))
     if not words:
         return None
+    if words[0].lower() == b"user":
+        return "user"
     option = BY_NAME.get(words[0].decode("utf-8", "surrogateescape").lower())
     return option.name if option is not None else None  # an alias's lines belong to its option
 

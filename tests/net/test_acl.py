@@ -7,6 +7,7 @@ run of them before comparing.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import redis
 
 from kvcore.key_access import READ, SPECS, WRITE
 from tests.net.util import connect, encode, read_until_eof
-from tests.servers import free_port, kvserver, redis_server_in_dir, redis_server_or_skip
+from tests.servers import free_port, kvserver, redis_server_in_dir, redis_server_or_skip, running
 
 
 @pytest.fixture(scope="module")
@@ -363,3 +364,42 @@ def test_aclfile_load_save_round_trip_as_redis(tmp_path):
             admin.close()
     assert files[0][0].startswith(b"user alice on #")
     assert all(each == files[0] for each in files)
+
+
+def test_config_rewrite_writes_the_users_as_redis(tmp_path):
+    """Without an ACL file, CONFIG REWRITE replaces the user lines with every user's."""
+    results = []
+    for name in ("kv", "redis"):
+        if name == "redis" and not shutil.which("redis-server"):
+            continue
+        workdir = tmp_path / name
+        workdir.mkdir()
+        port = free_port()
+        conf = workdir / "server.conf"
+        conf.write_text(f"port {port}\nsave \"\"\nuser b on\n# kept\n")
+        binary = KVSERVER if name == "kv" else [shutil.which("redis-server")]
+        with running([*binary, str(conf)], port, cwd=str(workdir)):
+            client = redis.Redis(port=port, protocol=2)
+            client.execute_command("ACL", "SETUSER", "c", "on", ">x", "~k", "(+get ~z)")
+            assert client.execute_command("CONFIG", "REWRITE")
+            client.close()
+        lines = conf.read_text().splitlines()
+        results.append(([line for line in lines if line.startswith("user ")], lines.index("user b on resetchannels -@all")))
+    assert results[0] == ([
+        "user b on resetchannels -@all",
+        f"user c on #{hashlib.sha256(b'x').hexdigest()} ~k resetchannels -@all (~z resetchannels -@all +get)",
+        "user default on nopass ~* &* +@all",
+    ], 2)
+    assert all(result == results[0] for result in results)
+
+
+def test_config_rewrite_drops_user_lines_when_there_is_an_aclfile(tmp_path):
+    port = free_port()
+    (tmp_path / "users.acl").write_text("user a on\n")
+    conf = tmp_path / "server.conf"
+    conf.write_text(f"port {port}\nsave \"\"\naclfile users.acl\n")
+    with running([*KVSERVER, str(conf)], port, cwd=str(tmp_path)):
+        client = redis.Redis(port=port, protocol=2)
+        assert client.execute_command("CONFIG", "REWRITE")
+        client.close()
+    assert not [line for line in conf.read_text().splitlines() if line.startswith("user")]
