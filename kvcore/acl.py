@@ -224,13 +224,20 @@ class Selector:
     def allows_everything(self) -> bool:
         return self.all_keys and self.all_channels and self.allowed >= self.catalog.names
 
+    def allows_command(self, name: str, argv: list[bytes]) -> bool:
+        if name in self.allowed:
+            return True
+        args = self.first_args.get(name)
+        return args is not None and len(argv) >= 2 and _text(argv[1]).lower() in args
+
+    def reads_every_key(self) -> bool:
+        return self.all_keys or any(pattern == b"*" and bits & READ for pattern, bits in self.keys)
+
     def check(self, cmd, argv: list[bytes]) -> Denial | None:
         """Whether this selector allows the request; the first thing it refuses if not."""
         name = cmd.fullname
-        if name not in self.allowed:
-            args = self.first_args.get(name)
-            if args is None or len(argv) < 2 or _text(argv[1]).lower() not in args:
-                return Denial("command", name)
+        if not self.allows_command(name, argv):
+            return Denial("command", name)
         if not self.all_keys:
             for key, needed in key_access(cmd, argv):
                 if not self.key_allowed(key, needed):
@@ -380,6 +387,11 @@ class User:
         parts = ["user", self.name, *self.flags(), *("#" + digest for digest in self.passwords), self.root.text()]
         parts.extend("(" + selector.text() + ")" for selector in self.selectors)
         return " ".join(parts)
+
+    def reads_every_key(self, name: str, argv: list[bytes]) -> bool:
+        """Whether a selector allows the command with read access to any key (SORT's BY and GET)."""
+        return any(selector.allows_command(name, argv) and selector.reads_every_key()
+                   for selector in (self.root, *self.selectors))
 
     def check(self, cmd, argv: list[bytes]) -> Denial | None:
         """None if some selector allows the request; else why not (a key or channel refused

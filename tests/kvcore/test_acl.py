@@ -657,3 +657,16 @@ def test_functions_run_commands_as_the_caller(node, admin):
     assert error_text(q.call("FCALL", "setit", "1", "other")) == NOPERM_KEY
     admin.call("ACL", "SETUSER", "q", "+set")
     assert q.call("FCALL", "setit", "1", "k1") == b"OK"
+
+
+def test_sort_by_and_get_need_access_to_every_key(node, admin):
+    admin.call("ACL", "SETUSER", "q", "on", "nopass", "+@all", "~k*")
+    q = login(node, "q", "x")
+    assert error_text(q.call("SORT", "k1", "BY", "w*")) == "ERR BY option of SORT denied due to insufficient ACL permissions."
+    assert error_text(q.call("SORT", "k1", "GET", "#")) == "ERR GET option of SORT denied due to insufficient ACL permissions."
+    assert error_text(q.call("SORT_RO", "k1", "GET", "#")) == (
+        "ERR GET option of SORT denied due to insufficient ACL permissions."
+    )
+    assert q.call("SORT", "k1", "BY", "nosort") == []
+    admin.call("ACL", "SETUSER", "q", "%R~*")
+    assert q.call("SORT", "k1", "BY", "w*", "GET", "#") == []

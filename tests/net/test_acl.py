@@ -148,6 +148,7 @@ CHECK_SCRIPT = [
     ["EVAL", "return redis.call('get', 'zz')", "0"],
     ["MULTI"], ["SET", "kx", "1"], ["GET", "nokey"], ["EXEC"],
     ["CONFIG", "GET", "maxmemory"], ["ACL", "WHOAMI"],
+    ["SORT", "kx", "BY", "w*"], ["SORT", "kx", "GET", "#"], ["SORT", "kx", "BY", "nosort"],
 ]
 
 
