@@ -82,16 +82,16 @@ class Catalog:
     def __init__(self, table: dict) -> None:
         from kvcore.commands.server import CATEGORY_ORDER, acl_categories  # the commands import this module
 
-        self.commands: dict[str, object] = {}
+        self.ordered: list[str] = []  # every name, each container before its subcommands
         self.subcommands: dict[str, list[str]] = {}
         self.categories: dict[str, set[str]] = {name: set() for name in CATEGORY_ORDER}
         for cmd in table.values():
             for each in (cmd, *cmd.subcommands.values()):
-                self.commands[each.fullname] = each
+                self.ordered.append(each.fullname)
                 for category in acl_categories(each):
                     self.categories[category].add(each.fullname)
             self.subcommands[cmd.fullname] = [sub.fullname for sub in cmd.subcommands.values()]
-        self.names = frozenset(self.commands)
+        self.names = frozenset(self.ordered)
 
     def members(self, category: str) -> set[str]:
         found = self.categories.get(category.lower())

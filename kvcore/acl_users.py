@@ -30,15 +30,13 @@ LOAD_FAILED = "WARNING: ACL errors detected, no change to the previously active 
 
 
 class Users:
+    """The users by name, the ACL log, and the command catalog their rules name."""
+
     def __init__(self, node) -> None:
         self.node = node
         self.catalog = Catalog(node.table)
-        self.users: dict[str, User] = {}
+        self.users: dict[str, User] = {DEFAULT: self.builtin_default()}
         self.log = AclLog()
-        default = self.new_user(DEFAULT)
-        for rule in DEFAULT_RULES:
-            default.apply(rule, False)
-        self.users[DEFAULT] = default
         self.requirepass_changed(node.config["requirepass"])
 
     @property
@@ -49,9 +47,14 @@ class Users:
         return self.node.config["acl-pubsub-default"] == "allchannels"
 
     def new_user(self, name: str) -> User:
-        user = User(name, self.catalog, self.all_channels_default())
-        user.unrestricted = user.root.allows_everything()
-        return user
+        return User(name, self.catalog, self.all_channels_default())
+
+    def builtin_default(self) -> User:
+        """``default`` as a server without ACL rules has it: on, nopass, every command, key and channel."""
+        default = self.new_user(DEFAULT)
+        for rule in DEFAULT_RULES:
+            default.apply(rule, False)
+        return default
 
     def sorted(self) -> list[User]:
         """Users in name order, as Redis lists them (its users live in a radix tree)."""
@@ -78,7 +81,7 @@ class Users:
         longer hear are disconnected, as Redis 7.0 does."""
         node = self.node
         for client in list(node.clients.values()):
-            if client.user is not old or old is None:
+            if old is None or client.user is not old:
                 continue
             client.user = new
             client.refresh_access()
@@ -174,10 +177,7 @@ class Users:
         if problems:
             raise AclError("".join(problems) + LOAD_FAILED)
         if DEFAULT not in users:
-            default = self.new_user(DEFAULT)
-            for rule in DEFAULT_RULES:
-                default.apply(rule, False)
-            users[DEFAULT] = default
+            users[DEFAULT] = self.builtin_default()
         return users
 
     def load(self, path: str, data: bytes | None) -> None:

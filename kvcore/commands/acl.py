@@ -135,7 +135,7 @@ def acl_cat(client, argv):
     members = catalog.categories.get(_text(argv[2]).lower())
     if members is None:
         raise Error(f"ERR Unknown category '{argv[2].decode('utf-8', 'replace')}'")
-    return [name.encode() for name in catalog.commands if name in members]
+    return [name.encode() for name in catalog.ordered if name in members]
 
 
 @command("genpass", -2, OPEN, parent=ACL, since="6.0.0")
