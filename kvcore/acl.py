@@ -448,13 +448,26 @@ _DRYRUN = {
     "key": "This user has no permissions to access the '%s' key",
     "channel": "This user has no permissions to access the '%s' channel",
 }
-CHANGED_SINCE_QUEUED = "NOPERM ACLs rules changed between the moment the transaction was accumulated and its execution"
+_CHANGED_SINCE_QUEUED = (
+    "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
+    "This command is no longer allowed for the following reason: %s"
+)
+_WHY_NOT_ANY_MORE = {
+    "command": "no permission to execute the command or subcommand",
+    "key": "no permission to touch the specified keys",
+    "channel": "no permission to access one of the channels used as arguments",
+}
 
 
 def noperm(denial: Denial) -> str:
     """The error a refused request gets."""
     text = _NOPERM[denial.reason]
     return text % denial.object if denial.reason == "command" else text
+
+
+def exec_noperm(denial: Denial) -> str:
+    """The error in EXEC's reply for a queued command the user may no longer run."""
+    return _CHANGED_SINCE_QUEUED % _WHY_NOT_ANY_MORE[denial.reason]
 
 
 def script_noperm(denial: Denial) -> str:

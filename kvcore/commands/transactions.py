@@ -8,7 +8,7 @@ command and wraps the writes it propagates in MULTI ... EXEC.
 from __future__ import annotations
 
 from kvcore import errors
-from kvcore.acl import CHANGED_SINCE_QUEUED
+from kvcore.acl import exec_noperm
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import call, count_error
 from kvcore.keyspace import drop_watches
@@ -67,8 +67,10 @@ def exec_(client, argv):
 
 def run_queued(node, client, cmd, argv):
     """One command of a transaction; refused if the user lost the right to it since it was queued."""
-    if not client.unrestricted and node.acl.refusal(client, cmd, argv, "multi") is not None:
-        return Error(CHANGED_SINCE_QUEUED)
+    if not client.unrestricted:
+        denial = node.acl.refusal(client, cmd, argv, "multi")
+        if denial is not None:
+            return Error(exec_noperm(denial))
     return call(node, client, cmd, argv)
 
 

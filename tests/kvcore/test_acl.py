@@ -402,12 +402,18 @@ def test_rules_changed_after_queueing_refuse_at_exec(node, admin, x):
     x.call("MULTI")
     x.call("SET", "kx", "1")
     x.call("GET", "kx")
-    admin.call("ACL", "SETUSER", "x", "-get")
+    x.call("SET", "k2", "1")
+    x.call("PUBLISH", "c1", "1")
+    admin.call("ACL", "SETUSER", "x", "-get", "resetkeys", "~kx", "resetchannels")
     replies = x.call("EXEC")
     assert replies[0] == b"OK"
-    assert error_text(replies[1]) == (
-        "NOPERM ACLs rules changed between the moment the transaction was accumulated and its execution"
-    )
+    changed = ("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
+               "This command is no longer allowed for the following reason: ")
+    assert [error_text(reply) for reply in replies[1:]] == [
+        changed + "no permission to execute the command or subcommand",
+        changed + "no permission to touch the specified keys",
+        changed + "no permission to access one of the channels used as arguments",
+    ]
     assert admin.call("ACL", "LOG", "1")[0][5] == b"multi"
 
 

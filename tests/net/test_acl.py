@@ -404,3 +404,20 @@ def test_config_rewrite_drops_user_lines_when_there_is_an_aclfile(tmp_path):
         assert client.execute_command("CONFIG", "REWRITE")
         client.close()
     assert not [line for line in conf.read_text().splitlines() if line.startswith("user")]
+
+
+def test_exec_refuses_what_the_user_lost_since_queueing_as_redis(fresh):
+    both(fresh, [["ACL", "SETUSER", "mx", "on", "nopass", "+@all", "~*", "&*"]])
+    replies = []
+    for port in fresh:
+        sock = _logged_in(port, "mx", "x")
+        sock.sendall(encode("MULTI") + encode("SET", "k", "1") + encode("GET", "k") + encode("PUBLISH", "c", "1"))
+        read_until_eof(sock, 0.3)
+        admin = redis.Redis(port=port, protocol=2)
+        admin.execute_command("ACL", "SETUSER", "mx", "-get", "resetchannels")
+        sock.sendall(encode("EXEC"))
+        replies.append(read_until_eof(sock, 0.5)[0])
+        sock.close()
+        replies.append(_log_essentials(admin.execute_command("ACL", "LOG")))
+        admin.close()
+    assert replies[:2] == replies[2:]
