@@ -176,9 +176,9 @@ def acl_dryrun(client, argv):
     request = argv[3:]
     cmd = lookup(node.table, request)
     if type(cmd) is Error:
-        if node.table.get(request[0].lower()) is None:
-            raise Error(f"ERR Command '{request[0].decode('utf-8', 'replace')}' not found")
-        raise cmd
+        if node.table.get(request[0].lower()) is not None and cmd.text.startswith("ERR wrong number"):
+            raise cmd
+        raise Error(f"ERR Command '{request[0].decode('utf-8', 'replace')}' not found")  # a subcommand too
     denial = user.check(cmd, request)
     return OK if denial is None else _raw(dryrun_text(denial))
 

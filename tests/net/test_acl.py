@@ -208,7 +208,8 @@ def test_dryrun_cat_genpass_and_help_match_redis(fresh):
     script = [
         ["ACL", "DRYRUN", "q", "get", "k1"], ["ACL", "DRYRUN", "q", "get", "zz"], ["ACL", "DRYRUN", "q", "set", "k", "v"],
         ["ACL", "DRYRUN", "q", "publish", "x", "y"], ["ACL", "DRYRUN", "nosuch", "get", "k"],
-        ["ACL", "DRYRUN", "q", "nosuch"], ["ACL", "DRYRUN", "q", "get"],
+        ["ACL", "DRYRUN", "q", "nosuch"], ["ACL", "DRYRUN", "q", "get"], ["ACL", "DRYRUN", "q", "config", "nosuch"],
+        ["ACL", "DRYRUN", "q", "config"], ["ACL", "DRYRUN", "q", "CONFIG", "GET"], ["ACL", "DRYRUN", "q", "CONFIG", "GET", "x"],
         ["ACL", "CAT"], ["ACL", "CAT", "nosuch"], ["ACL", "CAT", "a", "b"],
         ["ACL", "GENPASS", "0"], ["ACL", "GENPASS", "4097"], ["ACL", "GENPASS", "x"],
         ["ACL", "LOG", "x"], ["ACL", "LOG", "-1"], ["ACL", "LOG", "1", "2"], ["ACL", "HELP"],
