@@ -48,8 +48,14 @@ SPECS: dict[str, tuple[int, ...]] = {
 }
 
 
+# Shard channels sit where keys do (for the cluster's slot checks), but are no keys (NOT_KEY).
+_CHANNELS_AT_KEY_POSITIONS = frozenset(("spublish", "ssubscribe", "sunsubscribe"))
+
+
 def key_access(cmd, argv: list[bytes]) -> list[tuple[bytes, int]]:
     """Each key of a request with the access (READ | WRITE bits) it needs."""
+    if cmd.fullname in _CHANNELS_AT_KEY_POSITIONS:
+        return []
     positions = cmd.key_positions(argv)
     if not positions:
         return []

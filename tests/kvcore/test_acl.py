@@ -343,6 +343,8 @@ KEY_CHECKS = [
     (["PUBLISH", "cc", "1"], 0),
     (["SUBSCRIBE", "c1", "zz"], NOPERM_CHANNEL),
     (["PSUBSCRIBE", "c*x"], NOPERM_CHANNEL),
+    (["SPUBLISH", "cc", "1"], 0),  # a shard channel is no key
+    (["SPUBLISH", "zz", "1"], NOPERM_CHANNEL),
 ]
 
 

@@ -142,7 +142,7 @@ CHECK_SCRIPT = [
     ["COPY", "rx", "wx"], ["COPY", "wx", "rx"], ["SUNIONSTORE", "wd", "rs", "ks"], ["SUNIONSTORE", "rd", "rs"],
     ["LPUSH", "kl", "a"], ["LPUSH", "ll", "a"], ["LMOVE", "ll", "wl", "LEFT", "LEFT"],
     ["BITFIELD", "rb", "GET", "u8", "0"], ["BITFIELD", "rb", "SET", "u8", "0", "1"], ["SORT", "rs", "STORE", "rd"],
-    ["PUBLISH", "zz", "1"], ["PUBLISH", "cc", "1"],
+    ["PUBLISH", "zz", "1"], ["PUBLISH", "cc", "1"], ["SPUBLISH", "cc", "1"], ["SPUBLISH", "zz", "1"],
     ["EVAL", "return redis.call('get', KEYS[1])", "1", "kx"], ["EVAL", "return redis.call('get', KEYS[1])", "1", "rx"],
     ["EVAL", "return redis.call('lpush', 'kk', 'a')", "0"], ["EVAL", "return redis.call('publish', 'zz', 'a')", "0"],
     ["EVAL", "return redis.call('get', 'zz')", "0"],
