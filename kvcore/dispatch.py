@@ -154,7 +154,7 @@ def execute(node, client, argv: list[bytes]) -> None:
     if refusal is not None:
         if client.multi is not None and cmd.name == "exec":
             refusal = _abort_transaction(client, refusal)
-        elif client.multi is not None and not refusal.text.startswith("NOAUTH"):
+        elif client.multi is not None and refusal.text.split(" ", 1)[0] not in ("NOAUTH",):
             client.multi_error = True
         cmd.rejected_calls += 1
         _reply_error(node, client, refusal)

@@ -671,7 +671,7 @@ class Node:
             self.keyspace_events = notifications.enabled(value)
         if name == "requirepass":
             self.acl.requirepass_changed(value)
-            self.acl.replaced(self.acl.default, self.acl.default)
+            self.acl.replaced(self.acl.default, self.acl.default)  # its clients stay; new ones may have to log in
         elif name == "proto-max-bulk-len":
             self._limits.max_bulk_len = value
             for client in self.clients.values():

@@ -293,6 +293,15 @@ def test_deleting_a_user_disconnects_its_clients(node, admin):
     assert not admin.closed
 
 
+def test_changing_a_user_keeps_its_clients(node, admin):
+    """Redis 7.0 disconnects nobody for ACL SETUSER (but subscribers, below): not for off or resetpass."""
+    admin.call("ACL", "SETUSER", "bob", "on", ">pw", "+@all", "~*")
+    bob = login(node, "bob")
+    admin.call("ACL", "SETUSER", "bob", "off", "resetpass", "-get")
+    assert bob.call("ACL", "WHOAMI") == b"bob"
+    assert error_text(bob.call("GET", "k")) == noperm_command("get")
+
+
 def test_client_kill_user(node, admin):
     admin.call("ACL", "SETUSER", "bob", "on", ">pw", "+@all", "~*")
     bob = login(node, "bob")
