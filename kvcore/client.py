@@ -27,7 +27,7 @@ class Client:
         "reader", "limits", "out", "reply_mode", "skip_next", "user", "closing", "propagate_as",
         "created_ms", "last_ms", "multi", "multi_error", "watched", "watch_dirty",
         "channels", "patterns", "shard_channels", "monitor", "no_evict", "no_touch", "last_command",
-        "blocked", "pending", "flags_extra", "tracking", "obuf", "obuf_soft_since",
+        "blocked", "pending", "flags_extra", "tracking", "obuf", "obuf_soft_since", "unrestricted",
     )
 
     def __init__(self, conn: int, client_id: int, node, addr: str, laddr: str, limits: Limits) -> None:
@@ -47,7 +47,9 @@ class Client:
         self.reply_mode = ReplyMode.ON
         self.skip_next = False
         self.propagate_as: list[list[bytes]] | None = None
-        self.user = "default"
+        self.user = node.acl.default  # kvcore.acl.User
+        self.unrestricted = False  # authenticated as a user who may run anything (see refresh_access)
+        self.refresh_access()
         self.closing = False
         self.created_ms = node.now
         self.last_ms = node.now
@@ -91,6 +93,11 @@ class Client:
     @authenticated.setter
     def authenticated(self, value: bool) -> None:
         self.limits.authenticated = value
+        self.refresh_access()
+
+    def refresh_access(self) -> None:
+        """Whether the dispatcher may skip the ACL check: after AUTH, RESET, or a change of the user."""
+        self.unrestricted = self.limits.authenticated and self.user.unrestricted
 
     @property
     def subscriptions(self) -> int:
@@ -139,7 +146,7 @@ class Client:
             f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} "
             f"qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={omem // REPLY_BLOCK} "
             f"omem={omem} tot-mem={1024 + omem} events=r{'w' if self.obuf else ''} "
-            f"cmd={self.last_command} user={self.user} "
+            f"cmd={self.last_command} user={self.user.name} "
             f"redir={self.tracking.redirect if self.tracking is not None else -1} "
             f"resp={3 if self.resp3 else 2}"
         )

@@ -202,6 +202,9 @@ OPTIONS = [
     Option("daemonize", "no", "bool", mutable=False),
     Option("pidfile", "", "string", mutable=False),
     Option("requirepass", "", "string"),
+    Option("aclfile", "", "string", mutable=False),
+    Option("acllog-max-len", "128", "int", low=0, high=LLONG_MAX),
+    Option("acl-pubsub-default", "resetchannels", "enum", choices=("allchannels", "resetchannels")),
     Option("maxmemory", "0", "memory", low=0, high=LLONG_MAX),
     Option("maxmemory-policy", "noeviction", "enum", choices=(
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
@@ -389,13 +392,16 @@ class Config:
     """The values in force, typed, plus listeners told of every change."""
 
     def __init__(self, overrides: dict[str, str] | None = None,
-                 renamed_commands: list[tuple[str, str]] | None = None) -> None:
+                 renamed_commands: list[tuple[str, str]] | None = None,
+                 users: list[list[str]] | None = None) -> None:
         self.values = {}
         for opt in OPTIONS:
             self.values[opt.name] = self._merged(opt, opt.parse(opt.default))
         self.listeners: list[Listener] = []
         # rename-command directives (config file only, as in Redis): (name, new name or "" to remove)
         self.renamed_commands = list(renamed_commands or ())
+        # user directives (config file only): [name, rule, ...], applied to the ACL users at start
+        self.users = [list(line) for line in users or ()]
         for name, text in (overrides or {}).items():
             self.load(name, text)
 

@@ -10,6 +10,7 @@ the lookup) inline and hands every other request to `execute`.
 from __future__ import annotations
 
 from kvcore import errors
+from kvcore.acl import noperm
 from kvcore.client import ReplyMode
 from kvcore.commands.table import Command, Flag
 from kvcore.protocol import quote_repr
@@ -91,7 +92,7 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
             or (len(argv) != arity if (arity := cmd.arity) > 0 else len(argv) < -arity)
             or client.skip_next
             or client.multi is not None
-            or not client.limits.authenticated
+            or not client.unrestricted
             or client.channels
             or client.patterns
             or client.shard_channels
@@ -257,6 +258,10 @@ def _refusal(node, client, cmd: Command, argv: list[bytes]) -> Error | None:
     """The error that stops a command before it runs, if any."""
     if not client.authenticated and not cmd.flags & Flag.NO_AUTH:
         return Error(errors.NOAUTH)
+    if not client.unrestricted and not cmd.flags & Flag.NO_AUTH:
+        denial = node.acl.refusal(client, cmd, argv, "toplevel" if client.multi is None else "multi")
+        if denial is not None:
+            return Error(noperm(denial))
     gate = node.write_gate
     if gate is not None:
         refusal = gate(client, cmd, argv)

@@ -179,11 +179,12 @@ class RewriteConfig:
     """CONFIG REWRITE: update the config file at ``path`` with ``text``.
 
     ``text`` holds one redis.conf line per option whose value differs from
-    its default. The runtime rewrites the file as Redis does: each of these
+    its default, and the ACL users as ``user`` lines unless there is an ACL
+    file. The runtime rewrites the file as Redis does: each of these
     lines replaces the file's line for the same option, or is appended; an
     option the file names but ``text`` does not is back at its default
-    (``kvcore.config.BY_NAME[name].default``); comments and unknown lines
-    stay. Failures cannot reach the client: the reply (OK) is already sent.
+    (``kvcore.config.BY_NAME[name].default``), and ``user`` lines go;
+    comments and unknown lines stay. Failures cannot reach the client: the reply (OK) is already sent.
     """
 
     path: str

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections import deque
 
 from kvcore import errors, notifications
+from kvcore.acl_file import AclFile
+from kvcore.acl_users import Users
 from kvcore.aof import encode_command, timestamp_annotation
 from kvcore.appendonly import AppendOnly
 from kvcore.blocking import Blocking, HeldReply
@@ -82,6 +84,8 @@ class Node:
         self.run_id = "%040x" % rng.getrandbits(160)
         self.table = rename_commands(node_table(TABLE), self.config.renamed_commands)
         self.dbs = [Database(i, self) for i in range(self.config["databases"])]
+        self.acl = Users(self)  # ACL users; clients point at theirs
+        self.acl_file = AclFile(self)  # ACL LOAD / ACL SAVE jobs
         self.clients: dict[int, Client] = {}
         self.clients_with_output: list[Client] = []
         self.stats = Stats()
@@ -136,7 +140,8 @@ class Node:
         self._next_job = 1
         self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
         self.aof = AppendOnly(self)  # the log's files, fsyncs and rewrites
-        self._limits = Limits(self.config["proto-max-bulk-len"], not self.config["requirepass"])
+        self._limits = Limits(self.config["proto-max-bulk-len"], True)
+        self.default_user_changed()
         self.config.listeners.append(self._config_changed)
         self.keyspace_events = notifications.enabled(self.config["notify-keyspace-events"])
         self.evictor = Evictor(self)  # maxmemory: the memory model's limit, eviction, access clocks
@@ -164,7 +169,7 @@ class Node:
             self._effects.append(Send(conn, b"-" + errors.MAX_CLIENTS.encode() + b"\r\n"))
             self._effects.append(Close(conn))
             return
-        if self.config["protected-mode"] and not self.config["requirepass"] and not client.is_local:
+        if self.config["protected-mode"] and self.acl.default.nopass and not client.is_local:
             self.stats.rejected_connections += 1  # no password: only loopback and unix-socket clients
             self._effects.append(Send(conn, b"-" + errors.PROTECTED_MODE.encode() + b"\r\n"))
             self._effects.append(Close(conn))
@@ -224,6 +229,8 @@ class Node:
         self.now = now
         if self.snapshots.owns(job):
             self.snapshots.files_read(job, contents)
+        elif self.acl_file.owns(job):
+            self.acl_file.files_read(job, contents)
         else:
             self.aof.files_read(job, contents, now)
 
@@ -346,6 +353,9 @@ class Node:
             return
         if self.aof.owns(job):
             self.aof.job_done(job, ok, error, written)
+            return
+        if self.acl_file.owns(job):
+            self.acl_file.job_done(job, ok, error)
             return
         if job != self._log_job:
             return
@@ -635,6 +645,14 @@ class Node:
         """A blocked client went away: stop waiting for keys on its behalf."""
         self.blocking.forget(client)
 
+    def new_clients_authenticated(self) -> bool:
+        return self._limits.authenticated
+
+    def default_user_changed(self) -> None:
+        """New connections start authenticated as ``default`` while it is on and has ``nopass``."""
+        default = self.acl.default
+        self._limits.authenticated = default.enabled and default.nopass
+
     def find_client(self, client_id: int) -> Client | None:
         for client in self.clients.values():
             if client.id == client_id:
@@ -689,7 +707,8 @@ class Node:
         if name == "notify-keyspace-events":
             self.keyspace_events = notifications.enabled(value)
         if name == "requirepass":
-            self._limits.authenticated = not value
+            self.acl.requirepass_changed(value)
+            self.acl.replaced(self.acl.default, self.acl.default)  # its clients stay; new ones may have to log in
         elif name == "proto-max-bulk-len":
             self._limits.max_bulk_len = value
             for client in self.clients.values():

@@ -1,7 +1,7 @@
 """Passwords hidden where Redis hides them: in MONITOR's feed and the slow log.
 
-Redis 7.0 replaces the secret arguments of AUTH, HELLO ... AUTH, MIGRATE ...
-AUTH/AUTH2 and CONFIG SET of a sensitive option with ``(redacted)``.
+Redis 7.0 replaces the secret arguments of AUTH, HELLO ... AUTH, ACL SETUSER,
+MIGRATE ... AUTH/AUTH2 and CONFIG SET of a sensitive option with ``(redacted)``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ def redacted(argv: list[bytes]) -> list[bytes]:
     name = argv[0].lower()
     if name == b"auth":
         return [argv[0]] + [REDACTED] * (len(argv) - 1)
+    if name == b"acl" and len(argv) > 2 and argv[1].lower() == b"setuser":
+        return argv[:2] + [REDACTED] * (len(argv) - 2)
     out = list(argv)
     if name == b"hello":
         _redact_hello(out)

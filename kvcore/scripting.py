@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 
 from kvcore import errors
+from kvcore.acl import script_noperm
 from kvcore.lua_libraries import LuaLibraries
 from kvcore.reply import (
     NULL_ARRAY,
@@ -305,6 +306,10 @@ class Lua:
             return Error(WRONG_ARITY if cmd.text.startswith("ERR wrong number") else UNKNOWN_COMMAND)
         if cmd.flags & Flag.NOSCRIPT:
             return Error(NOT_ALLOWED)
+        if not self.client.unrestricted:
+            denial = node.acl.refusal(self.client, cmd, argv, "lua")
+            if denial is not None:
+                return Error("ERR " + script_noperm(denial))
         if self.read_only and cmd.flags & (Flag.WRITE | Flag.MAY_REPLICATE):  # as Redis 7.0: may-replicate too
             return Error(WRITE_IN_READ_ONLY)
         if self.oom_at_start and cmd.flags & Flag.DENYOOM and node.stats.dirty == self.dirty_at_start:

@@ -197,6 +197,11 @@ def renames_from(lines: list[ConfigLine]) -> list[tuple[str, str]]:
             if line.args[0].lower() == "rename-command" and len(line.args) == 3]
 
 
+def users_from(lines: list[ConfigLine]) -> list[list[str]]:
+    """The ``user name rule...`` directives, each as [name, rule...], applied to the ACL users at start."""
+    return [line.args[1:] for line in lines if line.args[0].lower() == "user" and len(line.args) >= 2]
+
+
 def _option_text(line: ConfigLine, name: str, values: list[str]) -> str:
     """An option's words as the text `Config.load` parses; the word-count checks of Redis's
     loadServerConfigFromString (a multi-word option given one word with spaces splits it)."""
@@ -224,10 +229,10 @@ _STRTOL = re.compile(r"[ \t\n\v\f\r]*[+-]?[0-9]+")
 
 
 def _other_directive(line: ConfigLine, commands: dict[str, bool]) -> None:
-    """Config-file directives that are no option: deprecated ones (ignored) and
-    ``rename-command`` (checked against the command table as renamed so far)."""
+    """Config-file directives that are no option: deprecated ones (ignored), ``user`` (checked
+    when the users load) and ``rename-command`` (checked against the command table as renamed so far)."""
     name = line.args[0].lower()
-    if DEPRECATED_OPTIONS.get(name) == len(line.args) - 1:
+    if DEPRECATED_OPTIONS.get(name) == len(line.args) - 1 or (name == "user" and len(line.args) >= 2):
         return
     if name != "rename-command" or len(line.args) != 3:
         raise FatalConfigError(line, "Bad directive or wrong number of arguments")
@@ -248,9 +253,9 @@ def rewrite_text(old: str, text: str) -> str:
     """The config file after CONFIG REWRITE, as redis-server rewrites it.
 
     ``text`` has a line per option whose value is not its default (several for
-    ``save``). Each replaces the file's lines for that option in place; extra
+    ``save``, ``user``). Each replaces the file's lines for that option in place; extra
     ones go after the marker at the end. An option the file names but ``text``
-    leaves out is written back at its default. Comments, blank lines and lines
+    leaves out is written back at its default (``user`` lines go). Comments, blank lines and lines
     this server does not know stay as they were.
     """
     wanted: dict[str, list[str]] = {}
@@ -269,7 +274,7 @@ def rewrite_text(old: str, text: str) -> str:
         if name in used:
             continue
         used.add(name)
-        out.extend(wanted.get(name) or [_default_line(name)])
+        out.extend(wanted.get(name) or ([] if name == "user" else [_default_line(name)]))
     while out and not out[-1].strip():
         out.pop()
     extra = [line for name, lines in wanted.items() if name not in used for line in lines]
@@ -289,12 +294,14 @@ def _default_line(name: str) -> str:
 
 
 def _directive_name(line: str) -> str | None:
-    """The option a config line sets, or None for comments and lines left alone."""
+    """The option a config line sets (``user`` for an ACL user), or None for comments and lines left alone."""
     if not line or line.startswith("#"):
         return None
     words = split_inline(line.encode("utf-8", "surrogateescape"))
     if not words:
         return None
+    if words[0].lower() == b"user":
+        return "user"
     option = BY_NAME.get(words[0].decode("utf-8", "surrogateescape").lower())
     return option.name if option is not None else None  # an alias's lines belong to its option
 

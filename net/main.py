@@ -15,10 +15,10 @@ import sys
 
 from kvcore.config import Config
 from kvcore.node import ServerInfo
-from net.conffile import VERSION, FatalConfigError, overrides_from, parse_command_line, renames_from
+from net.conffile import VERSION, FatalConfigError, overrides_from, parse_command_line, renames_from, users_from
 from net.listen import open_listeners
 from net.log import NOTICE, Log
-from net.persistence import load_at_start
+from net.persistence import load_acl_at_start, load_at_start
 from net.server import Server
 
 USAGE = """Usage: kvserver [/path/to/redis.conf] [options] [-]
@@ -56,7 +56,7 @@ def run(argv: list[str]) -> int:
     except FatalConfigError as exc:
         sys.stderr.write(exc.report())
         return 1
-    config = Config(overrides, renames_from(options.lines or []))
+    config = Config(overrides, renames_from(options.lines or []), users_from(options.lines or []))
     executable = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else sys.executable
     config_file = os.path.abspath(options.config_file) if options.config_file else ""
     try:
@@ -119,7 +119,7 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     log.verbose(f"Event loop: {loop_name}, seed={seed}")
     log.warning("Server initialized")
     try:
-        if not load_at_start(server.node, log):
+        if not load_acl_at_start(server.node, log) or not load_at_start(server.node, log):
             return 1
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             return runner.run(server.serve(sockets, early_signals))

@@ -1,4 +1,5 @@
-"""Loading the dataset at start-up, before serving: the log if ``appendonly yes``, else the snapshot.
+"""Loading at start-up, before serving: the ACL users (``user`` directives, ``aclfile``), then
+the dataset: the log if ``appendonly yes``, else the snapshot.
 
 The process runs in ``dir``. With the log on, `kvcore.appendonly.recover`
 reads the manifest and the files it lists (from ``appenddirname``) and
@@ -19,6 +20,15 @@ from kvcore import appendonly, rdb
 from net.log import WARNING
 
 SHORT_READ = "Short read or OOM loading DB. Unrecoverable error, aborting now."
+
+
+def load_acl_at_start(node, log) -> bool:
+    """The config's users and the ACL file; False (the server must exit 1) on any error."""
+    path = node.config["aclfile"]
+    problems = node.acl.load_at_start(read_or_none(path) if path else None)
+    for line in problems:
+        log.warning(line)
+    return not problems
 
 
 def load_at_start(node, log) -> bool:

@@ -53,12 +53,17 @@ class RecoveryFailed(Exception):
 def recover_from_disk(disk: Disk, boot: Boot) -> Node:
     """A node with the dataset its disk holds, as redis-server starts.
 
-    The manifest is read first (`kvcore.appendonly.recover`); with
+    The ACL file (``aclfile``) loads first, as redis-server loads its users
+    before the data. The manifest is read next (`kvcore.appendonly.recover`); with
     ``appendonly yes`` the log is the dataset, and its files are loaded (a
     truncated tail cut off the file); otherwise ``dbfilename`` is (empty if
     there is none).
     """
     node = Node(Config(boot.config), rng=boot.rng, info=boot.info, now=boot.now_ms)
+    aclfile = node.config["aclfile"]
+    problems = node.acl.load_at_start(disk.read(aclfile) if aclfile else None)
+    if problems:
+        raise RecoveryFailed(problems[0])
     recovery = appendonly.recover(node, disk.read)
     if not recovery.ok:
         raise RecoveryFailed(recovery.log[-1].strip() if recovery.log else "the log cannot be loaded")

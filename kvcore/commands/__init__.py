@@ -35,6 +35,7 @@ FAMILIES = [
     "persistence",
     "replication",
     "scripting",
+    "acl",
 ]
 
 

@@ -2,9 +2,8 @@
 
 They act on the calling connection's state (`kvcore.client.Client`): its
 protocol version, selected database, name, authentication, reply mode, and on
-other connections through CLIENT KILL and CLIENT UNBLOCK. There are no ACL
-users besides ``default``, whose password is ``requirepass`` (none: any
-password works for ``AUTH default <pass>``, as Redis's ``nopass`` user).
+other connections through CLIENT KILL and CLIENT UNBLOCK. AUTH and HELLO's
+AUTH log in as an ACL user (`kvcore.acl_users`).
 CLIENT PAUSE and UNPAUSE start and end the node's pause (`kvcore.pause`).
 """
 
@@ -180,20 +179,10 @@ def quit_(client, argv):
 # -- authentication and handshake -------------------------------------------------
 
 
-def password_matches(client, user: bytes, password: bytes) -> bool:
-    """Whether user/password name the default user (the only one there is)."""
-    if user != b"default":
-        return False
-    required = client.node.config["requirepass"]
-    return not required or _text(password) == required
-
-
 def authenticate(client, user: bytes, password: bytes) -> None:
     """Log the client in as user, or raise WRONGPASS (leaving it as it was)."""
-    if not password_matches(client, user, password):
+    if not client.node.acl.authenticate(client, user, password):
         raise Error(errors.WRONGPASS)
-    client.authenticated = True
-    client.user = "default"
 
 
 @command("auth", -2, HANDSHAKE)
@@ -202,7 +191,7 @@ def auth(client, argv):
     if len(argv) > 3:
         raise Error(errors.SYNTAX)
     if len(argv) == 2:
-        if not client.node.config["requirepass"]:
+        if client.node.acl.default.nopass:
             raise Error(errors.NO_PASSWORD)
         authenticate(client, b"default", argv[1])
     else:
@@ -267,8 +256,8 @@ def reset(client, argv):
     node.reset_client(client)
     client.db = node.dbs[0]
     client.resp3 = False
-    client.user = "default"
-    client.authenticated = not node.config["requirepass"]
+    client.user = node.acl.default
+    client.authenticated = node.new_clients_authenticated()
     client.multi = None
     client.multi_error = False
     client.watch_dirty = False
@@ -360,8 +349,8 @@ class KillFilter:
         self.client_id = 0
         self.skipme = True
 
-    def parse(self, argv: list[bytes]) -> None:
-        """The option/value pairs after CLIENT KILL (the new form)."""
+    def parse(self, argv: list[bytes], users) -> None:
+        """The option/value pairs after CLIENT KILL (the new form); ``users``: the node's ACL users."""
         cursor = Cursor(argv, 2)
         while cursor.more():
             option = cursor.next().lower()
@@ -379,9 +368,9 @@ class KillFilter:
             elif option == b"laddr":
                 self.laddr = _text(value)
             elif option == b"user":
-                if value != b"default":
+                self.user = users.users.get(_text(value))
+                if self.user is None:
                     raise Error(f"ERR No such user '{value.decode('utf-8', 'replace')}'")
-                self.user = "default"
             elif option == b"skipme" and value.lower() in (b"yes", b"no"):
                 self.skipme = value.lower() == b"yes"
             else:
@@ -406,7 +395,7 @@ def client_kill(client, argv):
         killer.addr = _text(argv[2])
         killer.skipme = False
     else:
-        killer.parse(argv)
+        killer.parse(argv, client.node.acl)
     node = client.node
     victims = [other for other in node.clients.values() if not other.closing and killer.matches(other, client)]
     for victim in victims:

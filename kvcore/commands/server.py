@@ -551,8 +551,13 @@ def config_rewrite(client, argv):
     node = client.node
     if not node.info.config_file:
         raise Error("ERR The server is running without a config file")
-    node.emit(RewriteConfig(node.info.config_file, config_file_text(node.config)))
+    node.emit(RewriteConfig(node.info.config_file, config_file_text(node.config) + _user_lines(node)))
     return OK
+
+
+def _user_lines(node) -> str:
+    """The ACL users as ``user`` directives, as CONFIG REWRITE writes them when there is no ACL file."""
+    return "" if node.config["aclfile"] else node.acl.file_text().decode("utf-8", "surrogateescape")
 
 
 @command("help", 2, INFO_FLAGS, parent=CONFIG, since="5.0.0")
@@ -940,7 +945,7 @@ def debug_config_rewrite_force_all(client, argv):
     node = client.node
     if not node.info.config_file:
         raise Error("ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address")  # fopen(NULL) in Redis
-    node.emit(RewriteConfig(node.info.config_file, config_file_text(node.config, force_all=True)))
+    node.emit(RewriteConfig(node.info.config_file, config_file_text(node.config, force_all=True) + _user_lines(node)))
     return OK
 
 

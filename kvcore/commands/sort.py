@@ -66,7 +66,12 @@ def c_string(data: bytes) -> bytes:
     return data.split(b"\0", 1)[0]
 
 
-def parse_spec(argv: list[bytes], readonly: bool) -> SortSpec:
+BY_DENIED = "ERR BY option of SORT denied due to insufficient ACL permissions."
+GET_DENIED = "ERR GET option of SORT denied due to insufficient ACL permissions."
+
+
+def parse_spec(argv: list[bytes], readonly: bool, any_key: bool) -> SortSpec:
+    """SORT's options; ``any_key``: the user may read every key, which BY patterns and GET need."""
     spec = SortSpec()
     j = 2
     while j < len(argv):
@@ -87,8 +92,12 @@ def parse_spec(argv: list[bytes], readonly: bool) -> SortSpec:
             spec.by = argv[j + 1]
             if b"*" not in c_string(spec.by):
                 spec.dontsort = True  # sticky, as in Redis: a later BY pattern does not undo it
+            elif not any_key:
+                raise Error(BY_DENIED)
             j += 1
         elif option == b"get" and left >= 1:
+            if not any_key:
+                raise Error(GET_DENIED)
             spec.gets.append(argv[j + 1])
             j += 1
         else:
@@ -223,7 +232,8 @@ def _selected(db, spec: SortSpec, value) -> list[bytes]:
 
 
 def _sort(client, argv, readonly: bool):
-    spec = parse_spec(argv, readonly)
+    any_key = client.unrestricted or client.user.reads_every_key("sort_ro" if readonly else "sort", argv)
+    spec = parse_spec(argv, readonly, any_key)
     db = client.db
     value = db.lookup_read(argv[1])
     if value is not None and type_name(value) not in SORTABLE:

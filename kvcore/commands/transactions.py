@@ -8,6 +8,7 @@ command and wraps the writes it propagates in MULTI ... EXEC.
 from __future__ import annotations
 
 from kvcore import errors
+from kvcore.acl import exec_noperm
 from kvcore.commands.key_specs import Index, KeySpec, Range
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import call, count_error
@@ -55,7 +56,7 @@ def exec_(client, argv):
     marker = node.begin_propagation_block()
     node.in_exec = True
     try:
-        replies = [call(node, client, cmd, args) for cmd, args in queued]
+        replies = [run_queued(node, client, cmd, args) for cmd, args in queued]
     finally:
         node.in_exec = False
         node.end_propagation_block(marker)
@@ -63,6 +64,15 @@ def exec_(client, argv):
         if type(reply) is Error:
             count_error(node, reply)  # errors in the array count as replies sent, as Redis's afterErrorReply
     return replies
+
+
+def run_queued(node, client, cmd, argv):
+    """One command of a transaction; refused if the user lost the right to it since it was queued."""
+    if not client.unrestricted:
+        denial = node.acl.refusal(client, cmd, argv, "multi")
+        if denial is not None:
+            return Error(exec_noperm(denial))
+    return call(node, client, cmd, argv)
 
 
 @command("watch", -2, CONTROL, (1, -1, 1), key_specs=(KeySpec("RO", Index(1), Range(-1)),))

@@ -174,7 +174,8 @@ def test_config_rewrite_force_all_writes_every_option_and_parses_back():
     assert len(rewrites) == 1
     text = rewrites[0].text
     written = {line.split()[0] for line in text.splitlines()}
-    assert written == {o.name for o in OPTIONS} - {"replicaof"}  # Redis writes replicaof only when set
+    # Redis writes replicaof only when set, and the ACL users as user lines (no aclfile)
+    assert written == {o.name for o in OPTIONS} - {"replicaof"} | {"user"}
     assert Config(overrides_from(parse_text(text))).values == node.config.values
 
 

@@ -187,3 +187,16 @@ def test_a_sweep_finds_a_rename_before_the_fsync(monkeypatch, faults):
     assert found is not None, f"no failure in {PLANTED_SEEDS_MAX} seeds"
     seed, what = found
     assert violations(snapshot_run(seed, faults)) == [], f"seed {seed} fails even without the bug"
+
+
+def test_acl_save_survives_a_power_loss_and_the_users_load_at_start():
+    lab = Lab()
+    node = lab.node(config={"aclfile": "users.acl"}, recover=recover_from_disk)
+    assert not node.up  # a missing ACL file stops the start, as redis-server's
+    node.disk.replace("users.acl", b"user default on nopass ~* &* +@all\n")
+    node.disk.fsync("users.acl")
+    node.start()
+    assert session(lab, ["ACL", "SETUSER", "bob", "on", ">pw", "+get"], ["ACL", "SAVE"]) == [b"OK", b"OK"]
+    node.power_off(torn_write_probability=0.0)
+    node.power_on()
+    assert session(lab, ["ACL", "USERS"]) == [[b"bob", b"default"]]
