@@ -240,3 +240,18 @@ def _part_reply(part) -> Map:
 
 def _value(value: int | str) -> int | bytes:
     return value.encode() if isinstance(value, str) else value
+
+
+def keys_and_flags(cmd, argv: list[bytes]) -> list[tuple[int, KeyFlag]]:
+    """The keys of a request with their flags, as Redis's getKeysFromCommandWithSpecs
+    finds them: from the key specs when their flags hold for every call and they
+    find every key (none is INCOMPLETE, as MIGRATE's KEYS), else from the command
+    itself (its flagged keys, or its key positions unflagged)."""
+    specs_say = any(not spec.flags & KeyFlag.NOT_KEY for spec in cmd.key_specs) and not any(
+        spec.flags & (KeyFlag.VARIABLE_FLAGS | KeyFlag.INCOMPLETE) for spec in cmd.key_specs)
+    found = find_keys(cmd.key_specs, argv) if specs_say else None
+    if found is not None:
+        return found
+    if cmd.flagged_keys_fn is not None:
+        return cmd.flagged_keys_fn(argv)
+    return [(i, KeyFlag.NONE) for i in cmd.key_positions(argv)]

@@ -22,7 +22,7 @@ import zlib
 from kvcore import digest, errors, info, latency, lazyfree
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
-from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, find_keys, key_flags_reply, spec_reply
+from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, key_flags_reply, keys_and_flags, spec_reply
 from kvcore.commands.keys import string_encoding
 from kvcore.commands.table import FLAG_NAMES, Command, Flag, Registry
 from kvcore.config import BY_NAME, OPTIONS, ConfigError
@@ -200,21 +200,6 @@ def command_list(client, argv):
     if kind == b"pattern":
         return [cmd.fullname.encode() for cmd in commands if glob_match(arg, cmd.fullname.encode(), nocase=True)]
     raise Error(errors.SYNTAX)
-
-
-def keys_and_flags(cmd: Command, argv: list[bytes]) -> list[tuple[int, KeyFlag]]:
-    """The keys of a request with their flags, as Redis's getKeysFromCommandWithSpecs
-    finds them: from the key specs when their flags hold for every call and they
-    find every key (none is INCOMPLETE, as MIGRATE's KEYS), else from the command
-    itself (its flagged keys, or its key positions unflagged)."""
-    specs_say = any(not spec.flags & KeyFlag.NOT_KEY for spec in cmd.key_specs) and not any(
-        spec.flags & (KeyFlag.VARIABLE_FLAGS | KeyFlag.INCOMPLETE) for spec in cmd.key_specs)
-    found = find_keys(cmd.key_specs, argv) if specs_say else None
-    if found is not None:
-        return found
-    if cmd.flagged_keys_fn is not None:
-        return cmd.flagged_keys_fn(argv)
-    return [(i, KeyFlag.NONE) for i in cmd.key_positions(argv)]
 
 
 def has_keys(cmd: Command) -> bool:
