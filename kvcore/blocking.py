@@ -35,14 +35,16 @@ class Blocked:
     and returns True when it did, and returns False to leave it waiting.
     """
 
-    __slots__ = ("db_index", "keys", "deadline_ms", "resume", "timeout_reply")
+    __slots__ = ("db_index", "keys", "deadline_ms", "resume", "timeout_reply", "request")
 
-    def __init__(self, db_index: int, keys: list[bytes], deadline_ms: int, resume, timeout_reply) -> None:
+    def __init__(self, db_index: int, keys: list[bytes], deadline_ms: int, resume, timeout_reply,
+                 request: list[bytes] | None = None) -> None:
         self.db_index = db_index
         self.keys = keys
         self.deadline_ms = deadline_ms
         self.resume = resume
         self.timeout_reply = timeout_reply
+        self.request = request  # the command that blocked: the slow log shows it once it is done
 
 
 class Blocking:
@@ -61,7 +63,7 @@ class Blocking:
     def block(self, client, keys: list[bytes], deadline_ms: int, resume, timeout_reply=NULL_ARRAY) -> None:
         """Mark ``client`` blocked on ``keys`` (duplicates count once) until served or timed out."""
         unique = list(dict.fromkeys(keys))
-        record = Blocked(client.db.index, unique, deadline_ms, resume, timeout_reply)
+        record = Blocked(client.db.index, unique, deadline_ms, resume, timeout_reply, self.request)
         client.blocked = record
         for key in unique:
             self.waiting.setdefault((record.db_index, key), {})[client] = None
@@ -110,6 +112,7 @@ class Blocking:
             tracking = self.node.tracking  # client-side caching: the served client is the running one
             if record.resume(client, key) if tracking is None else tracking.serve(record.resume, client, key):
                 self.release(client)
+                self._log_slow(client, record)
                 self._served.append(client)
 
     def time_out(self, now_ms: int) -> None:
@@ -123,10 +126,22 @@ class Blocking:
     def wake(self, client, reply) -> None:
         """Unblock a client with a given reply (timeout, CLIENT UNBLOCK) and run its queue."""
         self.release(client)
+        self._log_slow(client, client.blocked)
         client.reply(reply)
         self.node.unblock(client)
         if self.ready:
             self.serve_ready()
+
+    def _log_slow(self, client, record: Blocked) -> None:
+        """A blocking command is done: the slow log records it as sent, as Redis's
+        updateStatsOnUnblock (not as it is propagated, BLPOP not LPOP)."""
+        hook = self.node.slowlog_hook
+        if hook is not None and record is not None and record.request:
+            from kvcore.dispatch import lookup  # the dispatcher imports the command families, which import this
+
+            cmd = lookup(self.node.table, record.request)
+            if type(cmd) is not Error:
+                hook(client, cmd, record.request)
 
     def forget(self, client) -> None:
         """A blocked client disconnected: drop every trace of its wait."""

@@ -120,7 +120,7 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
                     _propagate_rewritten(node, client)
             elif client.propagate_as is not None:
                 client.propagate_as = None
-            if node.slowlog_hook is not None:
+            if node.slowlog_hook is not None and not _blocked_on_keys(client):
                 node.slowlog_hook(client, cmd, argv)
             if reply is not NO_REPLY:
                 if type(reply) is Error:
@@ -237,9 +237,15 @@ def call(node, client, cmd: Command, argv: list[bytes]):
     elif client.propagate_as is not None:
         client.propagate_as = None
     slowlog = node.slowlog_hook
-    if slowlog is not None:
+    if slowlog is not None and not _blocked_on_keys(client):
         slowlog(client, cmd, argv)
     return reply
+
+
+def _blocked_on_keys(client) -> bool:
+    """The command blocked its client (BLPOP...): the slow log records it once it is done
+    (kvcore.blocking), as Redis logs a blocked command when it unblocks."""
+    return client.blocked is not None and client.blocked.resume is not None
 
 
 def _propagate_rewritten(node, client) -> None:

@@ -422,6 +422,21 @@ def test_slowlog_hides_passwords(c, argv, logged):
     assert c.call("SLOWLOG", "GET", "1")[0][3] == logged
 
 
+def test_slowlog_records_a_blocking_command_as_sent_once_it_is_done(node, c):
+    waiter = CoreClient(node)
+    c.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    waiter.send_raw(encode_request("BLPOP", "l", "0"))
+    waiter.send_raw(encode_request("BLPOP", "other", "0.01"))  # queued behind the first
+    c.call("MULTI")
+    c.call("LPUSH", "l", "foo")
+    c.call("SLOWLOG", "RESET")
+    c.call("EXEC")
+    assert c.call("SLOWLOG", "GET", "1")[0][3] == [b"BLPOP", b"l", b"0"]  # served: not its LPOP
+    node.tick(node.now + 100)
+    c._deliver(node.take_effects())
+    assert c.call("SLOWLOG", "GET", "1")[0][3] == [b"BLPOP", b"other", b"0.01"]  # timed out
+
+
 def test_slowlog_keeps_the_newest_entries(c):
     c.call("CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "2")
     for value in ("1", "2", "3"):
