@@ -339,6 +339,15 @@ class CoreWorld:
 class RedisWorld:
     """The same interface over sockets to redis-server."""
 
+    @classmethod
+    def play(cls, scenario, port: int) -> None:
+        """Play ``scenario`` on the redis-server at ``port``, closing its connections whatever happens."""
+        world = cls(port)
+        try:
+            scenario(world)
+        finally:
+            world.close()
+
     def __init__(self, port: int) -> None:
         self.port = port
         self.socks: list[socket.socket] = []
@@ -562,11 +571,7 @@ def test_blocking_scenario_on_core(scenario):
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
 def test_blocking_scenario_on_redis(scenario, redis_port):
-    world = RedisWorld(redis_port)
-    try:
-        scenario(world)
-    finally:
-        world.close()
+    RedisWorld.play(scenario, redis_port)
 
 
 # -- core-only properties ------------------------------------------------------------

@@ -854,11 +854,7 @@ def test_blocking_scenario_on_core(scenario):
 
 @pytest.mark.parametrize("scenario", STREAM_SCENARIOS, ids=[s.__name__ for s in STREAM_SCENARIOS])
 def test_blocking_scenario_on_redis(scenario, redis_port):
-    world = RedisWorld(redis_port)
-    try:
-        scenario(world)
-    finally:
-        world.close()
+    RedisWorld.play(scenario, redis_port)
 
 
 def test_blocked_readers_leave_no_trace():

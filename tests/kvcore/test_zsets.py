@@ -657,11 +657,7 @@ def test_blocking_scenario_on_core(scenario):
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
 def test_blocking_scenario_on_redis(scenario, redis_port):
-    world = RedisWorld(redis_port)
-    try:
-        scenario(world)
-    finally:
-        world.close()
+    RedisWorld.play(scenario, redis_port)
 
 
 # -- propagation --------------------------------------------------------------------------
