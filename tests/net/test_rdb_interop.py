@@ -80,6 +80,17 @@ def same_dataset(ours: dict, theirs: dict) -> None:
         assert (got_pttl < 0) == (pttl < 0) and abs(got_pttl - pttl) <= TTL_SLACK_MS, key
 
 
+def written_and_checked(node, tmp_path) -> bytes:
+    """The node's RDB image, written as tmp_path/dump.rdb, which redis-check-rdb (where installed) passes."""
+    data = rdb.write(node)
+    (tmp_path / "dump.rdb").write_bytes(data)
+    check = shutil.which("redis-check-rdb")
+    if check:
+        report = subprocess.run([check, str(tmp_path / "dump.rdb")], capture_output=True, text=True, timeout=60)
+        assert "RDB looks OK" in report.stdout, report.stdout
+    return data
+
+
 def test_redis_snapshot_loads_into_a_node(tmp_path):
     with redis_server_in_dir(str(tmp_path)) as port:
         redis = connect(port)
@@ -100,12 +111,7 @@ def test_node_snapshot_loads_into_redis(tmp_path):
     c = CoreClient(node)
     populate(c)
     c.call("DEL", "doc")  # a JSON document: redis-server loads it only with RedisJSON (see below)
-    data = rdb.write(node)
-    (tmp_path / "dump.rdb").write_bytes(data)
-    check = shutil.which("redis-check-rdb")
-    if check:
-        report = subprocess.run([check, str(tmp_path / "dump.rdb")], capture_output=True, text=True, timeout=60)
-        assert "RDB looks OK" in report.stdout, report.stdout
+    data = written_and_checked(node, tmp_path)
     reloaded = make_node(now=node.now)
     rdb.load(reloaded, data)
     ours = describe(CoreClient(reloaded).call, json=False)

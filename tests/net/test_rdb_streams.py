@@ -10,12 +10,9 @@ find it well formed.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 from kvcore import rdb
 from tests.kvcore.harness import CoreClient, make_node
-from tests.net.test_rdb_interop import connect, now_ms
+from tests.net.test_rdb_interop import connect, now_ms, written_and_checked
 from tests.servers import redis_server_in_dir
 
 KEYS = [b"big", b"small", b"empty", b"wide", b"numbers"]
@@ -66,12 +63,7 @@ def test_node_streams_load_into_redis(tmp_path):
     node = make_node(now=now_ms())
     ours = CoreClient(node)
     build_streams(ours.call)
-    data = rdb.write(node)
-    (tmp_path / "dump.rdb").write_bytes(data)
-    check = shutil.which("redis-check-rdb")
-    if check:
-        report = subprocess.run([check, str(tmp_path / "dump.rdb")], capture_output=True, text=True, timeout=60)
-        assert "RDB looks OK" in report.stdout, report.stdout
+    data = written_and_checked(node, tmp_path)
     reloaded = make_node(now=node.now)
     rdb.load(reloaded, data)
     expected = describe(CoreClient(reloaded).call)
