@@ -145,7 +145,7 @@ class Client:
             f"sub={len(self.channels)} psub={len(self.patterns)} ssub={len(self.shard_channels)} "
             f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} "
             f"qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={omem // REPLY_BLOCK} "
-            f"omem={omem} tot-mem={1024 + omem} events=r{'w' if self.obuf else ''} "
+            f"omem={omem} tot-mem={1024 + omem + qbuf} events=r{'w' if self.obuf else ''} "
             f"cmd={self.last_command} user={self.user.name} "
             f"redir={self.tracking.redirect if self.tracking is not None else -1} "
             f"resp={3 if self.resp3 else 2}"

@@ -23,7 +23,7 @@ from kvcore.acl_users import Users
 from kvcore.aof import encode_command, timestamp_annotation
 from kvcore.appendonly import AppendOnly
 from kvcore.blocking import Blocking, HeldReply
-from kvcore.client import Client
+from kvcore.client import Client, request_size
 from kvcore.commands import TABLE
 from kvcore.commands.server import slowlog_record
 from kvcore.commands.table import Flag, node_table, rename_commands
@@ -193,6 +193,10 @@ class Node:
             self.pause.check(now)
         reader = client.reader
         requests, error = reader.feed(data)
+        if requests and self.config.values["maxmemory-clients"]:  # a request in hand is the client's memory too
+            self._evict_clients(client, max(map(request_size, requests)))
+            if client.closing:
+                return
         if client.blocked is not None or client.pending:
             client.pending.extend(requests)
         else:
@@ -256,17 +260,25 @@ class Node:
         """What the clients hold beyond their fixed buffers: unread output and partial requests."""
         return self.client_output + sum(client.reader.held() for client in self.partial_inputs)
 
-    def _evict_clients(self) -> None:
-        """maxmemory-clients: while the clients' buffers are over it, close the client holding the
-        most (not one with CLIENT NO-EVICT), as Redis 7.0's client eviction."""
+    def _evict_clients(self, running: Client | None = None, request_bytes: int = 0) -> None:
+        """maxmemory-clients: while the clients' buffers reach it, close the client holding the
+        most (not one with CLIENT NO-EVICT), as Redis 7.0's client eviction. ``running``
+        holds ``request_bytes`` more: the request it is about to run."""
         setting = self.config.values["maxmemory-clients"]
         limit = setting if setting > 0 else self.config.values["maxmemory"] * -setting // 100
-        while limit and self.client_memory() > limit:
+
+        def held(client: Client) -> int:
+            return counted(client.obuf) + client.reader.held() + (request_bytes if client is running else 0)
+
+        while limit:
+            in_hand = request_bytes if running is not None and self.clients.get(running.conn) is running else 0
+            if self.client_memory() + in_hand < limit:
+                return
             candidates = [client for client in self.clients.values() if not client.no_evict
-                          and (client.obuf or client in self.partial_inputs)]
+                          and (client.obuf or client in self.partial_inputs or client is running)]
             if not candidates:
                 return
-            victim = max(candidates, key=lambda client: counted(client.obuf) + client.reader.held())
+            victim = max(candidates, key=held)
             self.stats.evicted_clients += 1
             self._effects.append(LogMessage("verbose", f"Evicting client: {victim.info_line()}"))
             self._drop(victim, None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.kvcore.harness import CoreClient, make_node
+import re
+
+from tests.kvcore.harness import CoreClient, encode_request, make_node
 
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 
@@ -50,3 +52,42 @@ def test_the_limit_is_on_the_dataset_not_on_the_process():
     assert str(client.call("SET", "k", "v")) == OOM
     client.call("DEL", "big")
     assert client.call("SET", "k", "v") == b"OK"
+
+
+# -- maxmemory-clients ------------------------------------------------------------------------------
+LIMIT = 300_000
+
+
+def evicting_node():
+    node = make_node()
+    CoreClient(node).call("CONFIG", "SET", "maxmemory-clients", str(LIMIT))
+    return node
+
+
+def test_a_half_sent_request_reaching_maxmemory_clients_evicts_its_client():
+    node = evicting_node()
+    small, big = CoreClient(node), CoreClient(node)
+    big.send_raw(b"*1\r\n$%d\r\n" % LIMIT + b"v" * (LIMIT // 2))
+    assert not big.closed
+    tot_mem = [int(found) for found in re.findall(rb" tot-mem=(\d+) ", small.call("CLIENT", "LIST"))]
+    assert max(tot_mem) >= LIMIT // 2  # its query buffer counts, as the test suite's client-eviction.tcl reads it
+    big.send_raw(b"v" * (LIMIT // 2))
+    assert big.closed and node.stats.evicted_clients == 1
+    assert small.call("PING") == b"PONG"
+
+
+def test_a_request_whose_arguments_reach_the_limit_evicts_its_client_before_it_runs():
+    node = evicting_node()
+    client = CoreClient(node)
+    assert client.call("MSET", "k", "v", "k2", "v" * (LIMIT // 2)) == b"OK"
+    client.send_raw(encode_request("MSET", "k", "v", "k2", "v" * LIMIT))
+    assert client.closed and node.stats.evicted_clients == 1
+    assert CoreClient(node).call("STRLEN", "k2") == LIMIT // 2
+
+
+def test_a_no_evict_client_is_kept():
+    node = evicting_node()
+    client = CoreClient(node)
+    client.call("CLIENT", "NO-EVICT", "on")
+    client.send_raw(b"*1\r\n$%d\r\n" % LIMIT + b"v" * LIMIT)
+    assert not client.closed and node.stats.evicted_clients == 0
