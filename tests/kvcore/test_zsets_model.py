@@ -211,8 +211,11 @@ class ZSetMachine(RuleBasedStateMachine):
         combine = {"SUM": lambda a, b: a + b if not math.isnan(a + b) else 0.0, "MIN": min, "MAX": max}[how]
         result: dict[bytes, float] = {}
         names = set.intersection(*map(set, zsets)) if op == "INTER" else set().union(*zsets)
+        # Redis combines the sets from the smallest to the largest: with infinities
+        # the order decides between a sum and NaN (which SUM makes 0).
+        by_size = sorted(zip(zsets, weights), key=lambda pair: len(pair[0]))
         for member in names:
-            parts = [_weighted(w, z[member]) for z, w in zip(zsets, weights) if member in z]
+            parts = [_weighted(w, z[member]) for z, w in by_size if member in z]
             total = parts[0]
             for part in parts[1:]:
                 total = combine(total, part)
