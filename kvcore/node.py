@@ -39,7 +39,7 @@ from kvcore.pause import Pause
 from kvcore.protocol import Limits
 from kvcore.replication import ReplicationStream
 from kvcore.reply import OK, Error
-from kvcore.scripting import Scripts
+from kvcore.scripting import Scripts, declared_flags
 from kvcore.snapshots import Snapshots
 from kvcore.stats import Stats
 
@@ -473,12 +473,17 @@ class Node:
         """Evictions, then -OOM, then -MISCONF, in redis-server's processCommand order."""
         if not self.evictor.perform() and _uses_memory(client, cmd):
             return Error(errors.OOM)
-        if cmd.flags & Flag.WRITE or argv[0].lower() == b"ping":
-            if self.snapshots.refuses_writes():
-                return Error(errors.MISCONF)
-            aof_error = self.aof_write_error or self.aof.write_error()
-            if aof_error:
-                return Error(errors.MISCONF_AOF % aof_error)
+        if cmd.flags & Flag.WRITE or argv[0].lower() == b"ping" or _declares_writes(self, cmd, argv):
+            return self.disk_error()
+        return None
+
+    def disk_error(self) -> Error | None:
+        """-MISCONF while the last background save or log write failed (writes are refused)."""
+        if self.snapshots.refuses_writes():
+            return Error(errors.MISCONF)
+        aof_error = self.aof_write_error or self.aof.write_error()
+        if aof_error:
+            return Error(errors.MISCONF_AOF % aof_error)
         return None
 
     def _collect_output(self) -> tuple[list[tuple[int, bytes]], list[int]]:
@@ -752,6 +757,12 @@ LISTEN_FAILED = {  # why CONFIG SET port/bind failed, as Redis says it
     "port": "Unable to listen on this port. Check server logs.",
     "bind": "Failed to bind to specified addresses.",
 }
+
+
+def _declares_writes(node, cmd, argv: list[bytes]) -> bool:
+    """A script or function whose declared flags allow writes (Redis counts it a write command)."""
+    flags = declared_flags(node, cmd, argv)
+    return flags is not None and "no-writes" not in flags
 
 
 def _uses_memory(client: Client, cmd) -> bool:

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from kvcore.blocking import Blocked
 from kvcore.commands.table import Flag
+from kvcore.scripting import declared_flags
 
 _MAY_CHANGE = Flag.WRITE | Flag.MAY_REPLICATE
-_SCRIPT_COMMANDS = ("eval", "evalsha", "fcall")
 
 
 class Pause:
@@ -91,9 +91,7 @@ class PausedCommand(Blocked):
 
 def _may_change(node, cmd, argv: list[bytes]) -> bool:
     """Whether a command may write or replicate, scripts judged by their declared flags."""
-    if cmd.name in _SCRIPT_COMMANDS and len(argv) > 1:
-        flags = node.scripts.declared_flags(argv[1], cmd.name == "evalsha") if cmd.name != "fcall" \
-            else node.functions.declared_flags(argv[1])
-        if flags is not None:
-            return "no-writes" not in flags
+    flags = declared_flags(node, cmd, argv)
+    if flags is not None:
+        return "no-writes" not in flags
     return bool(cmd.flags & _MAY_CHANGE)

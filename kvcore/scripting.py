@@ -312,6 +312,10 @@ class Lua:
                 return Error("ERR " + script_noperm(denial))
         if self.read_only and cmd.flags & (Flag.WRITE | Flag.MAY_REPLICATE):  # as Redis 7.0: may-replicate too
             return Error(WRITE_IN_READ_ONLY)
+        if cmd.flags & Flag.WRITE and node.write_gate is not None:
+            refusal = node.disk_error()  # the last save or log write failed: no writes, as Redis's scripts
+            if refusal is not None:
+                return refusal
         if self.oom_at_start and cmd.flags & Flag.DENYOOM and node.stats.dirty == self.dirty_at_start:
             return Error(errors.OOM)
         client = self.client
@@ -423,6 +427,17 @@ class Scripts:
 
 
 SHEBANG_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
+_RUNS_CODE = ("eval", "evalsha", "fcall")
+
+
+def declared_flags(node, cmd, argv: list[bytes]) -> list[str] | None:
+    """The flags an EVAL/EVALSHA script's shebang or an FCALL function declares; None for
+    any other command, or a script that declares none (it may do anything)."""
+    if cmd.name not in _RUNS_CODE or len(argv) < 2:
+        return None
+    if cmd.name == "fcall":
+        return node.functions.declared_flags(argv[1])
+    return node.scripts.declared_flags(argv[1], cmd.name == "evalsha")
 
 
 def _shebang(body: bytes) -> tuple[bytes, list[str]]:
