@@ -36,6 +36,7 @@ FAMILIES = [
     "replication",
     "scripting",
     "acl",
+    "cluster",
 ]
 
 
