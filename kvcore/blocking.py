@@ -112,7 +112,7 @@ class Blocking:
             tracking = self.node.tracking  # client-side caching: the served client is the running one
             if record.resume(client, key) if tracking is None else tracking.serve(record.resume, client, key):
                 self.release(client)
-                self._log_slow(client, record)
+                self._done(client, record)
                 self._served.append(client)
 
     def time_out(self, now_ms: int) -> None:
@@ -126,22 +126,30 @@ class Blocking:
     def wake(self, client, reply) -> None:
         """Unblock a client with a given reply (timeout, CLIENT UNBLOCK) and run its queue."""
         self.release(client)
-        self._log_slow(client, client.blocked)
+        self._done(client, client.blocked, reply)
         client.reply(reply)
         self.node.unblock(client)
         if self.ready:
             self.serve_ready()
 
-    def _log_slow(self, client, record: Blocked) -> None:
-        """A blocking command is done: the slow log records it as sent, as Redis's
-        updateStatsOnUnblock (not as it is propagated, BLPOP not LPOP)."""
-        hook = self.node.slowlog_hook
-        if hook is not None and record is not None and record.request:
-            from kvcore.dispatch import lookup  # the dispatcher imports the command families, which import this
+    def _done(self, client, record: Blocked, reply=None) -> None:
+        """A blocking command is done, as Redis's updateStatsOnUnblock counts it: an error
+        ending it (CLIENT UNBLOCK ... ERROR) in errorstats and its failed_calls, and the
+        slow log's entry, of the command as sent (BLPOP, not the LPOP it propagates)."""
+        if record is None or not record.request:
+            return
+        # imported here: the dispatcher imports the command families, which import this module
+        from kvcore.dispatch import count_error, lookup
 
-            cmd = lookup(self.node.table, record.request)
-            if type(cmd) is not Error:
-                hook(client, cmd, record.request)
+        cmd = lookup(self.node.table, record.request)
+        if type(cmd) is Error:
+            return
+        if type(reply) is Error:
+            count_error(self.node, reply)
+            cmd.failed_calls += 1
+        hook = self.node.slowlog_hook
+        if hook is not None:
+            hook(client, cmd, record.request)
 
     def forget(self, client) -> None:
         """A blocked client disconnected: drop every trace of its wait."""

@@ -437,6 +437,17 @@ def test_slowlog_records_a_blocking_command_as_sent_once_it_is_done(node, c):
     assert c.call("SLOWLOG", "GET", "1")[0][3] == [b"BLPOP", b"other", b"0.01"]  # timed out
 
 
+def test_an_error_ending_a_blocking_command_counts_as_its_failure(node, c):
+    waiter = CoreClient(node)
+    waiter.send_raw(encode_request("BLPOP", "l", "0"))
+    c.call("CONFIG", "RESETSTAT")
+    assert c.call("CLIENT", "UNBLOCK", str(node.clients[waiter.conn].id), "ERROR") == 1
+    assert str(waiter.send_raw(b"")[0]).startswith("UNBLOCKED")
+    fields = info_fields(c, "everything")
+    assert fields["errorstat_UNBLOCKED"] == "count=1" and fields["total_error_replies"] == "1"
+    assert fields["cmdstat_blpop"].endswith("rejected_calls=0,failed_calls=1")
+
+
 def test_slowlog_keeps_the_newest_entries(c):
     c.call("CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "2")
     for value in ("1", "2", "3"):
