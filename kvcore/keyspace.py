@@ -424,12 +424,13 @@ class Database:
 
     # -- expiry ------------------------------------------------------------
     def _expire_if_due(self, key: bytes) -> bool:
-        """Delete an expired key (a primary does; a replica only hides it)."""
+        """Delete an expired key (a primary does; a replica only hides it, and not from its
+        master's stream: it waits for the master's DEL)."""
         node = self.node
         if node.loading:
             return False  # nothing expires while loading (Redis's keyIsExpired)
         if node.is_replica:
-            return True
+            return not node.master_executing
         self.delete(key)
         if node.tracking is not None:  # no client changed it: NOLOOP BCAST clients hear of it too
             node.tracking.expired(key)

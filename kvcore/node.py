@@ -1,8 +1,9 @@
 """The node: the whole server state, driven by inputs, answering with effects.
 
 Inputs (each with ``now`` in integer milliseconds): `open`, `receive`,
-`closed`, `tick`, `job_done`, `files_read`, and `output_backlog` from runtimes
-whose sockets can fall behind. Outputs: `take_effects()` returns the effects
+`closed`, `tick`, `job_done`, `files_read`, `output_backlog` from runtimes
+whose sockets can fall behind, and `connected` / `connect_failed` for the
+connections the node opens itself (`Connect`: a replica's link to its master). Outputs: `take_effects()` returns the effects
 accumulated since the last call, in the order the runtime must carry them
 out. Replies are batched per connection per drain, and replies produced with
 log records are held until the log job that carries them is done (the
@@ -34,6 +35,7 @@ from kvcore.keyspace import Database, drop_watches
 from kvcore.latency import LatencyMonitor
 from kvcore.output_limits import OutputLimits, counted
 from kvcore.protocol import Limits
+from kvcore.replica import LINK_CONNS, MasterLink
 from kvcore.replication import ReplicationStream
 from kvcore.reply import Error
 from kvcore.scripting import Scripts
@@ -128,7 +130,10 @@ class Node:
         self._waiting_inputs: deque = deque()  # (input method, its arguments)
         self._resumes_waiting = 0  # requests cut off by the freeze go first, in the order cut
         self.in_exec = False  # EXEC is running its queue: a background image must wait for the cron
-        self.replication = ReplicationStream(self)  # clients that sent SYNC and what they are sent
+        self.replication = ReplicationStream(self)  # the stream, its backlog, the replicas fed it
+        self.master_link: MasterLink | None = None  # REPLICAOF host port: the link to the master
+        self.master_executing = False  # the master client is running its stream (it sees expired keys)
+        self._next_link_conn = LINK_CONNS
         self._propagation_depth = 0
         self._next_job = 1
         self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
@@ -143,6 +148,11 @@ class Node:
         self.scripts = Scripts(self)  # EVAL's script cache and Lua interpreter
         self.functions = Functions(self)  # FUNCTION LOAD's libraries, called by FCALL
         self.evictor.policy_changed()
+        if self.config["replicaof"]:  # connected by the first tick, as Redis's replication cron does
+            host, port = self.config["replicaof"].split()
+            self.master_link = MasterLink(self, host, int(port))
+            self.is_replica = True
+            self.replication.demoted()
         self.update_write_gate()
 
     # -- inputs ------------------------------------------------------------
@@ -169,6 +179,11 @@ class Node:
             self._waiting_inputs.append((self.receive, (conn, data, now)))
             return
         self.now = now
+        link = self.master_link
+        if link is not None and conn == link.conn:
+            self.stats.total_net_input_bytes += len(data)
+            link.receive(data)
+            return
         client = self.clients.get(conn)
         if client is None or client.closing:
             return
@@ -202,9 +217,35 @@ class Node:
             self._waiting_inputs.append((self.closed, (conn, now)))
             return
         self.now = now
+        link = self.master_link
+        if link is not None and conn == link.conn:
+            link.closed()
+            return
         client = self.clients.pop(conn, None)
         if client is not None:
             self._forget(client)
+
+    def connected(self, conn: int, now: int, laddr: str = "") -> None:
+        """A connection the node asked for (`Connect`) is established."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.connected, (conn, now, laddr)))
+            return
+        self.now = now
+        link = self.master_link
+        if link is not None and conn == link.conn:
+            link.connected(laddr)
+        else:  # REPLICAOF changed its mind meanwhile
+            self._effects.append(Close(conn))
+
+    def connect_failed(self, conn: int, now: int, error: str) -> None:
+        """A connection the node asked for (`Connect`) could not be made: ``error`` says why."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.connect_failed, (conn, now, error)))
+            return
+        self.now = now
+        link = self.master_link
+        if link is not None and conn == link.conn:
+            link.connect_failed(error)
 
     def files_read(self, job: int, contents: dict[str, bytes | None], now: int) -> None:
         """The runtime read the files a `ReadFiles` effect named (None for a missing one)."""
@@ -286,6 +327,9 @@ class Node:
         if self.tracking_clients:
             self.tracking.limit()  # tracking-table-max-keys, also while no command runs
         self.unblock_timed_out()
+        if self.master_link is not None:
+            self.master_link.tick()
+        self.replication.tick()
         self._resume_log_write()
         self.aof.tick()
         self.snapshots.tick()
@@ -408,10 +452,15 @@ class Node:
         """Check every command while a maxmemory is set (evictions first), or the log or
         the last background save failed."""
         failing = self.aof_write_error or self.aof.write_error() or not self.snapshots.last_bgsave_ok
-        self.write_gate = self._refuse_writes if failing or self.config.values["maxmemory"] else None
+        read_only = self.is_replica and self.config.values["replica-read-only"]
+        self.write_gate = self._refuse_writes if failing or read_only or self.config.values["maxmemory"] else None
 
     def _refuse_writes(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
-        """Evictions, then -OOM, then -MISCONF, in redis-server's processCommand order."""
+        """Evictions, then -OOM, then -MISCONF, then -READONLY, in redis-server's processCommand
+        order; none for the master client (a replica obeys its master)."""
+        link = self.master_link
+        if link is not None and client is link.client:
+            return None
         if not self.evictor.perform() and _uses_memory(client, cmd):
             return Error(errors.OOM)
         if cmd.flags & Flag.WRITE or argv[0].lower() == b"ping":
@@ -420,6 +469,8 @@ class Node:
             aof_error = self.aof_write_error or self.aof.write_error()
             if aof_error:
                 return Error(errors.MISCONF_AOF % aof_error)
+        if self.is_replica and self.config.values["replica-read-only"] and _writes(client, cmd):
+            return Error(errors.READONLY)
         return None
 
     def _collect_output(self) -> tuple[list[tuple[int, bytes]], list[int]]:
@@ -493,6 +544,41 @@ class Node:
         else:
             run_requests(self, client, requests)
 
+    # -- replication ---------------------------------------------------------------
+    def set_master(self, host: str, port: int) -> None:
+        """REPLICAOF host port: follow that master, connecting now."""
+        if self.master_link is not None:
+            self.master_link.stop()
+        else:
+            self.replication.demoted()
+        self.is_replica = True
+        self.config.values["replicaof"] = f"{host} {port}"
+        self.master_link = MasterLink(self, host, port)
+        self.master_link.tick()
+        self.update_write_gate()
+
+    def unset_master(self) -> None:
+        """REPLICAOF NO ONE: a master again, its stream going on under a new replication id."""
+        if self.master_link is None:
+            return
+        self.master_link.stop()
+        self.master_link = None
+        self.is_replica = False
+        self.config.values["replicaof"] = ""
+        self.replication.promoted()
+        self.update_write_gate()
+
+    def new_link_conn(self) -> int:
+        """An id for a connection the node opens itself, apart from those the runtime gives."""
+        self._next_link_conn += 1
+        return self._next_link_conn
+
+    def forget_master_client(self, client: Client) -> None:
+        """The link to the master dropped: its client goes (the runtime closes the connection)."""
+        if self.clients.get(client.conn) is client:
+            del self.clients[client.conn]
+            self._forget(client)
+
     def halt(self) -> None:
         """Stop as Redis exits on a fatal disk error: no reply held or pending leaves, then exit 1."""
         self.halted = True
@@ -534,7 +620,7 @@ class Node:
         """
         if self.loading:
             return
-        if self.replication.replicas:
+        if self.replication.active:
             self.replication.propagate(db_index, argv)
         values = self.config.values
         if not values["appendonly"]:
@@ -558,7 +644,7 @@ class Node:
     def begin_propagation_block(self) -> int:
         """Mark where a group of propagated writes starts (EXEC, a command logged as several)."""
         self._propagation_depth += 1
-        if self._propagation_depth == 1 and self.replication.replicas:
+        if self._propagation_depth == 1 and self.replication.active:
             self.replication.begin_group()
         return len(self._log_records)
 
@@ -661,7 +747,7 @@ class Node:
             self._set_slowlog_hook(value)
         elif name == "appendonly":
             self.aof.config_changed(value)
-        elif name == "maxmemory":
+        elif name in ("maxmemory", "replica-read-only"):
             self.update_write_gate()
         elif name == "maxmemory-policy":
             self.evictor.policy_changed()
@@ -670,6 +756,13 @@ class Node:
 
 
 _OOM_ALLOWED_IN_MULTI = ("exec", "discard", "quit", "reset")
+
+
+def _writes(client: Client, cmd) -> bool:
+    """A write command, or an EXEC whose queue holds one (Redis's is_write_command)."""
+    if cmd.flags & Flag.WRITE:
+        return True
+    return cmd.name == "exec" and client.multi is not None and any(queued.flags & Flag.WRITE for queued, _ in client.multi)
 
 
 def _uses_memory(client: Client, cmd) -> bool:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from simpy.events import Timeout
 
 from kvcore.config import Config
-from kvcore.effects import AppendLog, CancelJob, Close, Fsync, Pause, ReadFiles, Send, Shutdown, WriteFiles
+from kvcore.effects import AppendLog, CancelJob, Close, Connect, Fsync, Pause, ReadFiles, Send, Shutdown, WriteFiles
 from kvcore.node import Node, ServerInfo
 from sim import persistence
 from sim.clock import Clock
@@ -274,6 +274,9 @@ class SimNode:
                 self.busy = True
                 Timeout(self.env, effect.ms, (self, self.incarnation, effects, index)).callbacks.append(_paused_done)
                 return
+            elif kind is Connect:  # outgoing connections (replication) are not simulated yet
+                self.trace.add(("effect", self.env.now, self.name, "connect", effect.conn, 0))
+                self.core.connect_failed(effect.conn, self.clock.now(), "not supported by this runtime yet")
             elif kind is ReadFiles:  # reading what is in the page cache takes no simulated time
                 self.core.files_read(effect.job, {path: self.disk.read(path) for path in effect.paths}, self.clock.now())
             else:

@@ -1,6 +1,6 @@
 """Server commands: INFO, CONFIG, COMMAND, SLOWLOG, DEBUG, MEMORY, LATENCY and
 the database-wide ones (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB), TIME, LASTSAVE,
-ROLE, MONITOR, SHUTDOWN.
+MONITOR, SHUTDOWN.
 
 COMMAND's replies are generated from the command table; `acl_categories`
 derives a command's ACL categories as Redis does: implied by its flags
@@ -240,12 +240,6 @@ def dbsize(client, argv):
 def lastsave(client, argv):
     """LASTSAVE"""
     return client.node.last_save_s
-
-
-@command("role", 1, Flag.NOSCRIPT | INFO_FLAGS | Flag.FAST, categories=("admin", "dangerous"), since="2.8.12")
-def role(client, argv):
-    """ROLE"""
-    return [b"master", 0, []]
 
 
 # -- FLUSHDB, FLUSHALL, SWAPDB ----------------------------------------------------------

@@ -1,0 +1,247 @@
+"""Replication between Nodes joined in memory (tests/kvcore/replication_wire.py): REPLICAOF, the
+handshake, full and partial resyncs, the stream run as the master client, promotion, WAIT.
+
+Replies and error texts are redis-server 7.0's (tests/net/test_replication.py compares the
+same scenarios with real processes)."""
+
+from __future__ import annotations
+
+import hiredis
+import pytest
+
+from tests.kvcore.replication_wire import Wire
+
+MASTER, REPLICA, OTHER = 6379, 6380, 6381
+
+
+def info(wire: Wire, node) -> dict[str, str]:
+    text = wire.call(node, "INFO", "replication").decode()
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def in_sync(wire: Wire, master, replica) -> bool:
+    """The Tcl suite's wait_for_ofs_sync: the same master_repl_offset on both sides."""
+    return info(wire, master)["master_repl_offset"] == info(wire, replica)["master_repl_offset"]
+
+
+@pytest.fixture
+def wire():
+    return Wire()
+
+
+@pytest.fixture
+def pair(wire):
+    master = wire.add(MASTER, seed=1)
+    replica = wire.add(REPLICA, seed=2)
+    return master, replica
+
+
+def follow(wire, replica, port=MASTER):
+    assert wire.call(replica, "REPLICAOF", "127.0.0.1", port) == b"OK"
+    wire.tick()
+
+
+def test_full_sync_copies_the_dataset_then_streams_writes(wire, pair):
+    master, replica = pair
+    wire.call(master, "SET", "before", "1")
+    wire.call(master, "RPUSH", "list", "a", "b")
+    wire.call(replica, "SET", "mine", "gone after the sync")
+    follow(wire, replica)
+    assert wire.call(replica, "ROLE") == [b"slave", b"127.0.0.1", MASTER, b"connected", 0]
+    assert wire.call(replica, "GET", "mine") is None
+    assert wire.call(replica, "LRANGE", "list", 0, -1) == [b"a", b"b"]
+    writer = wire.client(master)
+    writer.call("SELECT", 3)
+    writer.call("MSET", "x", "1", "y", "2")
+    client = wire.client(replica)
+    assert client.call("SELECT", 3) == b"OK" and client.call("MGET", "x", "y") == [b"1", b"2"]
+    assert in_sync(wire, master, replica)
+    assert info(wire, replica)["master_link_status"] == "up"
+    assert info(wire, replica)["master_replid"] == info(wire, master)["master_replid"]
+
+
+def test_the_handshake_is_redis_s(wire, pair):
+    master, replica = pair
+    wire.call(replica, "CONFIG", "SET", "masterauth", "secret")
+    wire.call(master, "CONFIG", "SET", "requirepass", "secret")
+    sent = []
+    receive = master.receive
+    master.receive = lambda conn, data, now: (sent.append(data), receive(conn, data, now))
+    follow(wire, replica)
+    requests = hiredis.Reader()
+    for data in sent:
+        requests.feed(data)
+    first = [requests.gets() for _ in range(5)]
+    assert first == [[b"PING"], [b"AUTH", b"secret"], [b"REPLCONF", b"listening-port", b"6380"],
+                     [b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"], [b"PSYNC", first[4][1], b"1"]]
+    assert wire.call(replica, "ROLE")[3] == b"connected"
+
+
+def test_a_wrong_masterauth_keeps_the_link_down(wire, pair):
+    master, replica = pair
+    wire.call(master, "CONFIG", "SET", "requirepass", "secret")
+    wire.call(replica, "CONFIG", "SET", "masterauth", "wrong")
+    follow(wire, replica)
+    assert info(wire, replica)["master_link_status"] == "down"
+    assert any(line.startswith("Unable to AUTH to MASTER: -WRONGPASS") for line in wire.logs[id(replica)])
+
+
+@pytest.mark.parametrize(("args", "reply"), [
+    (("127.0.0.1", "abc"), "ERR Invalid master port"),
+    (("127.0.0.1", "-1"), "ERR Invalid master port"),
+    (("127.0.0.1", "70000"), "ERR Invalid master port"),
+    (("no", "two"), "ERR Invalid master port"),
+    (("no", "one"), "OK"),
+])
+def test_replicaof_arguments(wire, pair, args, reply):
+    _, replica = pair
+    got = wire.call(replica, "REPLICAOF", *args)
+    assert str(got) if isinstance(got, hiredis.ReplyError) else got.decode() == reply
+
+
+def test_replicaof_the_same_master_again(wire, pair):
+    _, replica = pair
+    follow(wire, replica)
+    assert wire.call(replica, "SLAVEOF", "127.0.0.1", MASTER) == b"OK Already connected to specified master"
+    assert wire.call(replica, "ROLE")[3] == b"connected"
+
+
+def test_a_read_only_replica_refuses_writes_but_runs_its_masters(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    error = wire.call(replica, "SET", "k", "v")
+    assert str(error) == "READONLY You can't write against a read only replica."
+    client = wire.client(replica)
+    assert client.call("MULTI") == b"OK"
+    assert str(client.call("INCR", "n")).startswith("READONLY")
+    assert str(client.call("EXEC")).startswith("EXECABORT")
+    wire.call(master, "INCR", "n")
+    assert wire.call(replica, "GET", "n") == b"1"
+    wire.call(replica, "CONFIG", "SET", "replica-read-only", "no")
+    assert wire.call(replica, "SET", "k", "v") == b"OK"
+
+
+def test_a_replica_hides_expired_keys_until_its_master_deletes_them(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    wire.call(master, "SET", "k", "v", "PX", 500)
+    assert wire.call(replica, "GET", "k") == b"v"
+    replica.now += 1000  # the replica's clock passed the TTL; the master's has not
+    assert wire.call(replica, "GET", "k") is None
+    assert wire.call(replica, "DBSIZE") == 1  # still there: only the master's DEL removes it
+    wire.call(master, "APPEND", "k", "w")  # the master runs it on the live key; so does the replica
+    replica.now -= 1000
+    assert wire.call(replica, "GET", "k") == b"vw"
+    master.now += 1000
+    assert wire.call(master, "GET", "k") is None  # expired on the master: a DEL in the stream
+    assert wire.call(replica, "DBSIZE") == 0
+
+
+def test_a_dropped_link_resumes_with_a_partial_resync(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    wire.call(master, "SET", "a", "1")
+    wire.cut(replica)
+    assert info(wire, replica)["master_link_status"] == "down"
+    wire.call(master, "SET", "b", "2")
+    wire.tick(1000)
+    assert wire.call(replica, "MGET", "a", "b") == [b"1", b"2"]
+    stats = wire.call(master, "INFO", "stats").decode()
+    assert "sync_full:1\r" in stats and "sync_partial_ok:1\r" in stats
+    assert in_sync(wire, master, replica)
+
+
+def test_a_replica_reconnects_once_its_master_is_back(wire, pair):
+    master, replica = pair
+    wire.down.add(f"127.0.0.1:{MASTER}")
+    follow(wire, replica)
+    assert wire.call(replica, "ROLE") == [b"slave", b"127.0.0.1", MASTER, b"connect", -1]
+    assert info(wire, replica)["master_link_down_since_seconds"] == "-1"
+    wire.down.clear()
+    wire.tick(100)
+    assert wire.call(replica, "ROLE")[3] == b"connected"
+
+
+def test_a_silent_master_is_dropped_after_repl_timeout(wire, pair):
+    master, replica = pair
+    wire.call(replica, "CONFIG", "SET", "repl-timeout", "5")
+    follow(wire, replica)
+    wire.down.add(f"127.0.0.1:{MASTER}")
+    master.tick = lambda now, rss=None: None  # no more PINGs into the stream
+    wire.tick(1000, 7)
+    assert info(wire, replica)["master_link_status"] == "down"
+    assert "MASTER timeout: no data nor PING received..." in wire.logs[id(replica)]
+
+
+def test_the_master_pings_every_repl_ping_replica_period(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    offset = int(info(wire, master)["master_repl_offset"])
+    wire.tick(1000, 10)
+    assert int(info(wire, master)["master_repl_offset"]) == offset + len(b"*1\r\n$4\r\nPING\r\n")
+    assert in_sync(wire, master, replica)
+
+
+def test_promotion_keeps_the_old_history_for_the_siblings(wire, pair):
+    master, replica = pair
+    sibling = wire.add(OTHER, seed=3)
+    follow(wire, replica)
+    follow(wire, sibling)
+    wire.call(master, "SET", "a", "1")
+    before = info(wire, replica)
+    assert wire.call(replica, "REPLICAOF", "NO", "ONE") == b"OK"
+    after = info(wire, replica)
+    assert after["role"] == "master"
+    assert after["master_replid2"] == before["master_replid"] != after["master_replid"]
+    assert after["second_repl_offset"] == str(int(before["master_repl_offset"]) + 1)
+    assert wire.call(replica, "SET", "b", "2") == b"OK"
+    assert wire.call(sibling, "REPLICAOF", "127.0.0.1", REPLICA) == b"OK"
+    wire.tick()
+    assert wire.call(sibling, "MGET", "a", "b") == [b"1", b"2"]
+    assert "sync_partial_ok:1\r" in wire.call(replica, "INFO", "stats").decode()
+    assert in_sync(wire, replica, sibling)
+
+
+def test_a_chain_shares_one_offset(wire, pair):
+    master, replica = pair
+    leaf = wire.add(OTHER, seed=3)
+    follow(wire, replica)
+    follow(wire, leaf, REPLICA)
+    wire.call(master, "SET", "k", "v")
+    wire.tick(1000, 11)  # a PING of the master's passes down the chain too
+    assert wire.call(leaf, "GET", "k") == b"v"
+    assert in_sync(wire, master, leaf) and in_sync(wire, master, replica)
+
+
+def test_getack_is_answered_with_the_offset(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    wire.call(master, "SET", "k", "v")
+    assert wire.call(master, "WAIT", 1, 0) == 1
+    wire.tick(1000)  # the ACK of the cron counts the GETACK too (the one WAIT got did not)
+    assert wire.call(master, "ROLE")[2][0][2] == info(wire, master)["master_repl_offset"].encode()
+
+
+def test_wait_times_out_with_the_replicas_it_has(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    client = wire.client(master)
+    client.call("SET", "k", "v")
+    assert client.send_raw(b"WAIT 2 300\r\n") == []
+    wire.tick(200, 2)
+    assert client._replies == [1]
+    assert str(wire.call(replica, "WAIT", 1, 0)).startswith("ERR WAIT cannot be used with replica instances.")
+
+
+def test_psync_and_replconf_on_a_master(wire):
+    master = wire.add(MASTER, seed=1)
+    client = wire.client(master)
+    assert client.call("REPLCONF", "listening-port", "7000") == b"OK"
+    assert str(client.call("REPLCONF", "nonsense", "1")) == "ERR Unrecognized REPLCONF option: nonsense"
+    assert str(client.call("REPLCONF", "capa")) == "ERR syntax error"
+    assert str(client.call("PSYNC", "a", "b")) == "ERR value is not an integer or out of range"
+    replid = info(wire, master)["master_replid"]
+    replies = client.send_raw(b"PSYNC ? -1\r\n")
+    assert replies[0].startswith(b"FULLRESYNC ")
+    assert info(wire, master)["master_replid"] != replid  # the first replica starts a new history
+    assert info(wire, master)["connected_slaves"] == "1"
