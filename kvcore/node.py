@@ -148,7 +148,8 @@ class Node:
         self.scripts = Scripts(self)  # EVAL's script cache and Lua interpreter
         self.functions = Functions(self)  # FUNCTION LOAD's libraries, called by FCALL
         self.evictor.policy_changed()
-        if self.config["replicaof"]:  # connected by the first tick, as Redis's replication cron does
+        if self.config["replicaof"] and self.config["replicaof"].lower() != "no one":
+            # connected by the first tick, as by Redis's replication cron
             host, port = self.config["replicaof"].split()
             self.master_link = MasterLink(self, host, int(port))
             self.is_replica = True
@@ -554,7 +555,7 @@ class Node:
         self.is_replica = True
         self.config.values["replicaof"] = f"{host} {port}"
         self.master_link = MasterLink(self, host, port)
-        self.master_link.tick()
+        self.master_link.connect()
         self.update_write_gate()
 
     def unset_master(self) -> None:

@@ -30,6 +30,7 @@ from kvcore.protocol import Limits
 CONNECT, CONNECTING, HANDSHAKE, SYNC, CONNECTED = "connect", "connecting", "handshake", "sync", "connected"
 LINK_CONNS = 1 << 48  # the first connection id the node gives its own outgoing connections
 ACK_PERIOD_MS = 1000
+RETRY_MS = 1000  # between attempts to connect
 EOF_MARK_LEN = 40
 _PING_ACCEPTED = (b"-NOAUTH", b"-NOPERM", b"-ERR operation not permitted")
 
@@ -91,6 +92,7 @@ class MasterLink:
         self.last_io_ms = node.now
         self.last_ack_ms = 0
         self.down_since_ms = 0  # when a link that was up dropped (0: never up since REPLICAOF)
+        self.retry_at_ms = 0  # in state connect: when the cron may try again (once a second, as Redis's)
         self.transfer_read = 0
         self.full_sync: tuple[str, int] = ("", 0)  # the replication id and offset a +FULLRESYNC announced
 
@@ -111,7 +113,8 @@ class MasterLink:
         now = node.now
         timeout_ms = node.config["repl-timeout"] * 1000
         if self.state == CONNECT:
-            self._connect()
+            if now >= self.retry_at_ms:
+                self.connect()
         elif self.state in (CONNECTING, HANDSHAKE) and now - self.started_ms > timeout_ms:
             self._fail("Timeout connecting to the MASTER...")
         elif self.state == SYNC and now - self.last_io_ms > timeout_ms:
@@ -133,15 +136,19 @@ class MasterLink:
         self._log("warning", f"Error condition on socket for SYNC: {error}")
         self.conn = 0
         self._enter(CONNECT)
+        self.retry_at_ms = self.node.now + RETRY_MS
 
     def closed(self) -> None:
         """The master (or the network) ended the link."""
         if self.state == CONNECTED:
             self._log("warning", "Connection with master lost.")
             self._log("notice", "Caching the disconnected master state.")
+            self._reset()
+            self._log("notice", f"Reconnecting to MASTER {self.host}:{self.port}")
+            self.connect()  # at once, as Redis does when its master goes away
         else:
             self._log("warning", "Master closed the connection during the handshake or the transfer.")
-        self._reset()
+            self._reset()
 
     def receive(self, data: bytes) -> None:
         self.last_io_ms = self.node.now
@@ -326,7 +333,8 @@ class MasterLink:
         self._send([b"REPLCONF", b"ACK", b"%d" % self.processed_offset])
 
     # -- internals -------------------------------------------------------------------
-    def _connect(self) -> None:
+    def connect(self) -> None:
+        """Open a new connection to the master (REPLICAOF, and the cron's retries)."""
         node = self.node
         self._log("notice", f"Connecting to MASTER {self.host}:{self.port}")
         self._log("notice", "MASTER <-> REPLICA sync started")
@@ -370,6 +378,7 @@ class MasterLink:
         self.buffer = bytearray()
         self.expected = []
         self._enter(CONNECT)
+        self.retry_at_ms = node.now + RETRY_MS
 
     def stop(self) -> None:
         """REPLICAOF NO ONE or another master: close the link, whatever its state."""
