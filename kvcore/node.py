@@ -453,7 +453,8 @@ class Node:
         """Check every command while a maxmemory is set (evictions first), or the log or
         the last background save failed."""
         failing = self.aof_write_error or self.aof.write_error() or not self.snapshots.last_bgsave_ok
-        read_only = self.is_replica and self.config.values["replica-read-only"]
+        values = self.config.values
+        read_only = self.is_replica and (values["replica-read-only"] or not values["replica-serve-stale-data"])
         self.write_gate = self._refuse_writes if failing or read_only or self.config.values["maxmemory"] else None
 
     def _refuse_writes(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
@@ -472,6 +473,9 @@ class Node:
                 return Error(errors.MISCONF_AOF % aof_error)
         if self.is_replica and self.config.values["replica-read-only"] and _writes(client, cmd):
             return Error(errors.READONLY)
+        if link is not None and link.client is None and not self.config.values["replica-serve-stale-data"] \
+                and not cmd.flags & Flag.STALE:
+            return Error(errors.MASTERDOWN)
         return None
 
     def _collect_output(self) -> tuple[list[tuple[int, bytes]], list[int]]:
@@ -748,7 +752,7 @@ class Node:
             self._set_slowlog_hook(value)
         elif name == "appendonly":
             self.aof.config_changed(value)
-        elif name in ("maxmemory", "replica-read-only"):
+        elif name in ("maxmemory", "replica-read-only", "replica-serve-stale-data"):
             self.update_write_gate()
         elif name == "maxmemory-policy":
             self.evictor.policy_changed()

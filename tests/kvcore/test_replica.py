@@ -166,6 +166,21 @@ def test_a_replica_reconnects_once_its_master_is_back(wire, pair):
     assert wire.call(replica, "ROLE")[3] == b"connected"
 
 
+def test_a_replica_that_serves_no_stale_data(wire, pair):
+    master, replica = pair
+    wire.call(master, "SET", "k", "v")
+    wire.call(replica, "CONFIG", "SET", "replica-serve-stale-data", "no")
+    wire.down.add(f"127.0.0.1:{MASTER}")
+    follow(wire, replica)
+    assert str(wire.call(replica, "GET", "k")) == \
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+    assert str(wire.call(replica, "PING")).startswith("MASTERDOWN")  # as redis-server 7.0 answers it
+    assert wire.call(replica, "ROLE")[0] == b"slave"  # a command flagged stale still runs
+    wire.down.clear()
+    wire.tick(1000)
+    assert wire.call(replica, "GET", "k") == b"v"
+
+
 def test_a_silent_master_is_dropped_after_repl_timeout(wire, pair):
     master, replica = pair
     wire.call(replica, "CONFIG", "SET", "repl-timeout", "5")
