@@ -14,6 +14,7 @@ STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 BIT_OFFSET = "ERR bit offset is not an integer or out of range"
 NOAUTH = "NOAUTH Authentication required."
 READONLY = "READONLY You can't write against a read only replica."
+NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
 MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 NO_PASSWORD = (
     "ERR AUTH <password> called without any password configured for the default user. "

@@ -252,6 +252,8 @@ def _replication(node) -> list[Field]:
     if link is not None:
         fields += _master_link(node, link)
     fields.append(("connected_slaves", len(stream.replicas)))
+    if node.config["min-replicas-to-write"] and node.config["min-replicas-max-lag"]:
+        fields.append(("min_slaves_good_slaves", stream.good_replicas()))
     for index, client in enumerate(stream.replicas):
         replica = stream.links[client]
         lag = (node.now - replica.ack_ms) // 1000

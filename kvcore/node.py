@@ -455,11 +455,12 @@ class Node:
         failing = self.aof_write_error or self.aof.write_error() or not self.snapshots.last_bgsave_ok
         values = self.config.values
         read_only = self.is_replica and (values["replica-read-only"] or not values["replica-serve-stale-data"])
-        self.write_gate = self._refuse_writes if failing or read_only or self.config.values["maxmemory"] else None
+        min_replicas = values["min-replicas-to-write"] and values["min-replicas-max-lag"]
+        self.write_gate = self._refuse_writes if failing or read_only or min_replicas or values["maxmemory"] else None
 
     def _refuse_writes(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
-        """Evictions, then -OOM, then -MISCONF, then -READONLY, in redis-server's processCommand
-        order; none for the master client (a replica obeys its master)."""
+        """Evictions, then -OOM, -MISCONF, -NOREPLICAS, -READONLY and -MASTERDOWN, in
+        redis-server's processCommand order; none for the master client (a replica obeys its master)."""
         link = self.master_link
         if link is not None and client is link.client:
             return None
@@ -471,7 +472,11 @@ class Node:
             aof_error = self.aof_write_error or self.aof.write_error()
             if aof_error:
                 return Error(errors.MISCONF_AOF % aof_error)
-        if self.is_replica and self.config.values["replica-read-only"] and _writes(client, cmd):
+        values = self.config.values
+        if not self.is_replica and values["min-replicas-to-write"] and values["min-replicas-max-lag"] \
+                and _writes(client, cmd) and self.replication.good_replicas() < values["min-replicas-to-write"]:
+            return Error(errors.NOREPLICAS)
+        if self.is_replica and values["replica-read-only"] and _writes(client, cmd):
             return Error(errors.READONLY)
         if link is not None and link.client is None and not self.config.values["replica-serve-stale-data"] \
                 and not cmd.flags & Flag.STALE:
@@ -752,7 +757,8 @@ class Node:
             self._set_slowlog_hook(value)
         elif name == "appendonly":
             self.aof.config_changed(value)
-        elif name in ("maxmemory", "replica-read-only", "replica-serve-stale-data"):
+        elif name in ("maxmemory", "replica-read-only", "replica-serve-stale-data", "min-replicas-to-write",
+                      "min-replicas-max-lag"):
             self.update_write_gate()
         elif name == "maxmemory-policy":
             self.evictor.policy_changed()

@@ -42,6 +42,13 @@ class StreamError(Exception):
 def split_stream(buffer: bytearray) -> tuple[list[tuple[list[bytes], int]], int]:
     """The complete multibulk requests at the start of ``buffer``, each with its size in
     bytes, and how many bytes they take; a partial one stays for the next call."""
+    try:
+        return _split(buffer)
+    except ValueError:
+        raise StreamError("Protocol error: invalid multibulk length") from None
+
+
+def _split(buffer: bytearray) -> tuple[list[tuple[list[bytes], int]], int]:
     found = []
     pos = 0
     end = len(buffer)
@@ -93,7 +100,7 @@ class MasterLink:
         self.last_ack_ms = 0
         self.down_since_ms = 0  # when a link that was up dropped (0: never up since REPLICAOF)
         self.retry_at_ms = 0  # in state connect: when the cron may try again (once a second, as Redis's)
-        self.transfer_read = 0
+        self.laddr = ""  # this end of the connection, once connected
         self.full_sync: tuple[str, int] = ("", 0)  # the replication id and offset a +FULLRESYNC announced
 
     # -- ROLE and INFO -------------------------------------------------------
@@ -127,6 +134,7 @@ class MasterLink:
                 self.send_ack()
 
     def connected(self, laddr: str) -> None:
+        self.laddr = laddr
         self._log("notice", "Non blocking connect for SYNC fired the event.")
         self._enter(HANDSHAKE)
         self.expected = ["ping"]
@@ -185,8 +193,12 @@ class MasterLink:
             self.expected.append("auth")
         port = config["replica-announce-port"] or self.node.info.tcp_port or config["port"]
         requests.append([b"REPLCONF", b"listening-port", b"%d" % port])
+        self.expected.append("port")
+        if config["replica-announce-ip"]:
+            requests.append([b"REPLCONF", b"ip-address", config["replica-announce-ip"].encode()])
+            self.expected.append("ip")
         requests.append([b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
-        self.expected += ["port", "capa"]
+        self.expected.append("capa")
         self._send(*requests)
 
     def _reply_to_auth(self, line: bytes) -> None:
@@ -196,6 +208,10 @@ class MasterLink:
     def _reply_to_port(self, line: bytes) -> None:
         if line.startswith(b"-"):
             self._log("notice", f"(Non critical) Master does not understand REPLCONF listening-port: {_text(line)}")
+
+    def _reply_to_ip(self, line: bytes) -> None:
+        if line.startswith(b"-"):
+            self._log("notice", f"(Non critical) Master does not understand REPLCONF ip-address: {_text(line)}")
 
     def _reply_to_capa(self, line: bytes) -> None:
         if line.startswith(b"-"):
@@ -216,7 +232,7 @@ class MasterLink:
             self._log("notice", f"Full resync from master: {replid}:{offset}")
             self.full_sync_failed = True  # until the payload is loaded
             self.full_sync = (replid, offset)
-            self.transfer_size, self.transfer_read = -1, 0
+            self.transfer_size = -1
             self._enter(SYNC)
         elif words and words[0] == b"+CONTINUE":
             self._continue(words[1].decode() if len(words) > 1 else "")
@@ -295,7 +311,7 @@ class MasterLink:
         """The master client takes over the connection: its stream runs from here."""
         node = self.node
         limits = Limits(node.config["proto-max-bulk-len"], True)
-        client = Client(self.conn, node.next_client_id, node, f"{self.host}:{self.port}", "", limits)
+        client = Client(self.conn, node.next_client_id, node, f"{self.host}:{self.port}", self.laddr, limits)
         node.next_client_id += 1
         client.flags_extra = "M"
         client.reply_mode = ReplyMode.OFF

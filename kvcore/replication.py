@@ -193,6 +193,12 @@ class ReplicationStream:
         """How many online replicas acknowledged ``offset`` (WAIT)."""
         return sum(1 for client in self.replicas if self.links[client].ack_offset >= offset)
 
+    def good_replicas(self) -> int:
+        """Replicas that acknowledged within min-replicas-max-lag seconds (min-replicas-to-write)."""
+        node = self.node
+        max_lag_s = node.config["min-replicas-max-lag"]
+        return sum(1 for client in self.replicas if (node.now - self.links[client].ack_ms) // 1000 <= max_lag_s)
+
     def request_acks(self) -> None:
         """REPLCONF GETACK * into the stream: every replica answers with its offset."""
         if self.replicas:

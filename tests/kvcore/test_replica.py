@@ -264,3 +264,23 @@ def test_psync_and_replconf_on_a_master(wire):
     assert replies[0].startswith(b"FULLRESYNC ")
     assert info(wire, master)["master_replid"] != replid  # the first replica starts a new history
     assert info(wire, master)["connected_slaves"] == "1"
+
+
+def test_min_replicas_to_write(wire, pair):
+    master, replica = pair
+    wire.call(master, "CONFIG", "SET", "min-replicas-to-write", "1")
+    assert str(wire.call(master, "SET", "k", "v")) == "NOREPLICAS Not enough good replicas to write."
+    assert info(wire, master)["min_slaves_good_slaves"] == "0"
+    assert wire.call(master, "GET", "k") is None  # reads go on
+    follow(wire, replica)
+    assert wire.call(master, "SET", "k", "v") == b"OK"
+    assert info(wire, master)["min_slaves_good_slaves"] == "1"
+
+
+def test_an_announced_address(wire, pair):
+    master, replica = pair
+    wire.call(replica, "CONFIG", "SET", "replica-announce-ip", "10.0.0.7")
+    wire.call(replica, "CONFIG", "SET", "replica-announce-port", "7777")
+    follow(wire, replica)
+    assert wire.call(master, "ROLE")[2] == [[b"10.0.0.7", b"7777", b"0"]]
+    assert info(wire, master)["slave0"].startswith("ip=10.0.0.7,port=7777,state=online,")

@@ -109,6 +109,12 @@ REPLICA_FIELDS = [  # INFO replication on a replica whose link is up, in redis-s
     "repl_backlog_first_byte_offset", "repl_backlog_histlen",
 ]
 
+MASTER_FIELDS = [  # on a master with one replica (checked on redis-server too: the test runs on both)
+    "role", "connected_slaves", "slave0", "master_failover_state", "master_replid", "master_replid2",
+    "master_repl_offset", "second_repl_offset", "repl_backlog_active", "repl_backlog_size",
+    "repl_backlog_first_byte_offset", "repl_backlog_histlen",
+]
+
 
 def replication_info(client: redis.Redis) -> dict[str, str]:
     return {name: str(value) for name, value in client.info("replication").items()}
@@ -154,6 +160,9 @@ def test_kvserver_replicates_a_master(master_kind):
         same_data(master, replica)
         info = replication_info(replica)
         assert list(info) == REPLICA_FIELDS
+        assert list(replication_info(master)) == MASTER_FIELDS
+        slave0 = master.info("replication")["slave0"]
+        assert slave0["port"] == replica_port and slave0["state"] == "online" and slave0["ip"] == "127.0.0.1"
         assert info["master_link_status"] == "up" and info["master_replid"] == replication_info(master)["master_replid"]
         with pytest.raises(redis.ReadOnlyError, match="You can't write against a read only replica."):
             replica.set("k", "v")
@@ -167,6 +176,7 @@ def test_redis_server_replicates_kvserver():
         master, replica = fill_and_follow(master_port, replica_port)
         same_data(master, replica)
         assert replication_info(replica)["master_link_status"] == "up"
+        assert list(replication_info(replica)) == REPLICA_FIELDS  # the list is redis-server's
         master.set("after", "x")
         assert master.execute_command("WAIT", 1, 5000) == 1
         assert replica.get("after") == b"x"
