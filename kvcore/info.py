@@ -213,7 +213,7 @@ def _stats(node) -> list[Field]:
         ("latest_fork_usec", stats.latest_fork_usec),
         ("total_forks", stats.total_forks),
         ("migrate_cached_sockets", 0),
-        ("slave_expires_tracked_keys", 0),
+        ("slave_expires_tracked_keys", len(node.master_link.written_expires) if node.master_link is not None else 0),
         ("active_defrag_hits", 0),
         ("active_defrag_misses", 0),
         ("active_defrag_key_hits", 0),

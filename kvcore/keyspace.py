@@ -304,6 +304,9 @@ class Database:
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
         self.node.stats.dirty += 1
+        link = self.node.master_link
+        if link is not None and not self.node.master_executing:  # a write to a writable replica
+            link.written_expires[(self.index, key)] = None
         if self.watchers:
             self.touch(key)
         if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
@@ -431,6 +434,12 @@ class Database:
             return False  # nothing expires while loading (Redis's keyIsExpired)
         if node.is_replica:
             return not node.master_executing
+        self.expire_now(key)
+        return True
+
+    def expire_now(self, key: bytes) -> None:
+        """Delete a key whose time is up, as its expiry does: counted, logged as a DEL, notified."""
+        node = self.node
         self.delete(key)
         if node.tracking is not None:  # no client changed it: NOLOOP BCAST clients hear of it too
             node.tracking.expired(key)
@@ -438,7 +447,6 @@ class Database:
         node.stats.expired_keys += 1
         node.propagate(self.index, [b"DEL", key])
         node.notify_keyspace_event("expired", key, self.index)
-        return True
 
     def active_expire(self, budget: int) -> int:
         """One pass of Redis's active expiry over up to ``budget`` volatile keys.

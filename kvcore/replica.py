@@ -101,6 +101,9 @@ class MasterLink:
         self.down_since_ms = 0  # when a link that was up dropped (0: never up since REPLICAOF)
         self.retry_at_ms = 0  # in state connect: when the cron may try again (once a second, as Redis's)
         self.laddr = ""  # this end of the connection, once connected
+        # Keys given a TTL by this replica's own clients (replica-read-only no): no master
+        # will delete them, so the replica's cron does (INFO slave_expires_tracked_keys).
+        self.written_expires: dict[tuple[int, bytes], None] = {}
         self.full_sync: tuple[str, int] = ("", 0)  # the replication id and offset a +FULLRESYNC announced
 
     # -- ROLE and INFO -------------------------------------------------------
@@ -115,10 +118,12 @@ class MasterLink:
 
     # -- inputs ----------------------------------------------------------------
     def tick(self) -> None:
-        """The replication cron: connect, time out, acknowledge."""
+        """The replication cron: expire the keys this replica wrote, connect, time out, acknowledge."""
         node = self.node
         now = node.now
         timeout_ms = node.config["repl-timeout"] * 1000
+        if self.written_expires and node.active_expire_enabled:
+            self._expire_written_keys()
         if self.state == CONNECT:
             if now >= self.retry_at_ms:
                 self.connect()
@@ -132,6 +137,17 @@ class MasterLink:
                 self._fail("MASTER timeout: no data nor PING received...")
             elif now - self.last_ack_ms >= ACK_PERIOD_MS:
                 self.send_ack()
+
+    def _expire_written_keys(self) -> None:
+        node = self.node
+        for db_index, key in list(self.written_expires):
+            db = node.dbs[db_index]
+            when = db.expires.get(key)
+            if when is None:
+                del self.written_expires[(db_index, key)]
+            elif when <= node.now:
+                db.expire_now(key)
+                del self.written_expires[(db_index, key)]
 
     def connected(self, laddr: str) -> None:
         self.laddr = laddr

@@ -284,3 +284,17 @@ def test_an_announced_address(wire, pair):
     follow(wire, replica)
     assert wire.call(master, "ROLE")[2] == [[b"10.0.0.7", b"7777", b"0"]]
     assert info(wire, master)["slave0"].startswith("ip=10.0.0.7,port=7777,state=online,")
+
+
+def test_a_writable_replica_expires_the_keys_it_wrote(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    wire.call(replica, "CONFIG", "SET", "replica-read-only", "no")
+    wire.call(replica, "SET", "mine", "v", "PX", 100)
+    wire.call(master, "SET", "masters", "v", "PX", 150)
+    assert "slave_expires_tracked_keys:1\r" in wire.call(replica, "INFO", "stats").decode()
+    replica.now += 200  # past both TTLs on the replica's clock, not on the master's
+    wire.tick(10)
+    stats = wire.call(replica, "INFO", "stats").decode()
+    assert "expired_keys:1\r" in stats and "slave_expires_tracked_keys:0\r" in stats
+    assert wire.call(replica, "DBSIZE") == 1  # the master's key waits for the master's DEL
