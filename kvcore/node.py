@@ -472,12 +472,10 @@ class Node:
             aof_error = self.aof_write_error or self.aof.write_error()
             if aof_error:
                 return Error(errors.MISCONF_AOF % aof_error)
-        values = self.config.values
-        if not self.is_replica and values["min-replicas-to-write"] and values["min-replicas-max-lag"] \
-                and _writes(client, cmd) and self.replication.good_replicas() < values["min-replicas-to-write"]:
-            return Error(errors.NOREPLICAS)
-        if self.is_replica and values["replica-read-only"] and _writes(client, cmd):
-            return Error(errors.READONLY)
+        if _writes(client, cmd):
+            refusal = self.replication_refusal(client)
+            if refusal is not None:
+                return refusal
         if link is not None and link.client is None and not self.config.values["replica-serve-stale-data"] \
                 and not cmd.flags & Flag.STALE:
             return Error(errors.MASTERDOWN)
@@ -577,6 +575,19 @@ class Node:
         self.config.values["replicaof"] = ""
         self.replication.promoted()
         self.update_write_gate()
+
+    def replication_refusal(self, client: Client) -> Error | None:
+        """Why a write by ``client`` may not run now: -NOREPLICAS (too few good replicas for
+        min-replicas-to-write) or -READONLY (a read-only replica); None when it may."""
+        values = self.config.values
+        if self.is_replica:
+            link = self.master_link
+            if values["replica-read-only"] and (link is None or client is not link.client):
+                return Error(errors.READONLY)
+        elif values["min-replicas-to-write"] and values["min-replicas-max-lag"] \
+                and self.replication.good_replicas() < values["min-replicas-to-write"]:
+            return Error(errors.NOREPLICAS)
+        return None
 
     def new_link_conn(self) -> int:
         """An id for a connection the node opens itself, apart from those the runtime gives."""

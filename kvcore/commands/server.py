@@ -683,7 +683,7 @@ def atoi(arg: bytes) -> int:
 def debug_object(client, argv) -> Simple:
     """DEBUG OBJECT key"""
     key = argv[2]
-    value = client.db.peek(key)  # no access counted, as Redis looks the key up
+    value = client.db.data.get(key)  # as Redis's dictFind: no access counted, an expired key still shown
     if value is None:
         raise Error(errors.NO_SUCH_KEY)
     if type(value) is bytes:

@@ -197,18 +197,30 @@ def test_a_replica_configured_at_start_and_its_chain():
         assert middle.config_get("replicaof") == {"replicaof": f"127.0.0.1 {master_port}"}
 
 
+def replies(port: int, requests: list[tuple], lines: int) -> list[bytes]:
+    """The reply lines to pipelined requests, once ``lines`` of them came."""
+    with contextlib.closing(connect(port)) as sock:
+        sock.sendall(b"".join(encode(*request) for request in requests))
+        data = b""
+        while data.count(b"\r\n") < lines:
+            data += sock.recv(65536)
+        return data.split(b"\r\n")
+
+
 def test_replicaof_replies_as_redis_server():
     requests = [("REPLICAOF", "127.0.0.1", "abc"), ("REPLICAOF", "127.0.0.1", "70000"), ("SLAVEOF", "no", "two"),
                 ("REPLICAOF", "no", "one"), ("REPLICAOF", "a"), ("WAIT", "1", "-1"), ("WAIT", "x", "1"),
                 ("REPLCONF", "nonsense", "1"), ("REPLCONF", "capa"), ("ROLE",), ("PSYNC", "a", "b")]
-
-    def replies(port: int) -> list:
-        with contextlib.closing(connect(port)) as sock:
-            sock.sendall(b"".join(encode(*request) for request in requests))
-            data = b""
-            while data.count(b"\r\n") < len(requests) + 2:
-                data += sock.recv(65536)
-            return data.split(b"\r\n")
-
     with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
-        assert replies(kv_port) == replies(redis_port)
+        assert replies(kv_port, requests, 15) == replies(redis_port, requests, 15)
+
+
+def test_writes_without_enough_replicas_as_redis_server():
+    """min-replicas-to-write with no replica: writes, scripts that write and FUNCTION LOAD refused."""
+    requests = [("SET", "a", "b"), ("GET", "a"), ("EVAL", "return redis.call('set','a','b')", "0"),
+                ("EVAL", "return redis.pcall('set','a','b')", "0"), ("EVAL", "#!lua\nreturn redis.call('get','a')", "0"),
+                ("EVAL", "return redis.call('get','a')", "0"), ("MULTI",), ("SET", "a", "b"), ("EXEC",),
+                ("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)")]
+    extra = ["--min-replicas-to-write", "1"]
+    with redis_server_or_skip(extra) as redis_port, kvserver(["--save", "", *extra]) as (kv_port, _):
+        assert replies(kv_port, requests, 10) == replies(redis_port, requests, 10)
