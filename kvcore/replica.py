@@ -39,18 +39,17 @@ class StreamError(Exception):
     """The master sent bytes that are no request (the link is dropped)."""
 
 
-def split_stream(buffer: bytearray) -> tuple[list[tuple[list[bytes], int]], int]:
-    """The complete multibulk requests at the start of ``buffer``, each with its size in
-    bytes, and how many bytes they take; a partial one stays for the next call."""
+def split_stream(buffer: bytearray, pos: int = 0) -> tuple[list[tuple[list[bytes], int]], int]:
+    """The complete multibulk requests in ``buffer`` from ``pos``, each with its size in
+    bytes, and where they end; a partial one stays for the next call."""
     try:
-        return _split(buffer)
+        return _split(buffer, pos)
     except ValueError:
         raise StreamError("Protocol error: invalid multibulk length") from None
 
 
-def _split(buffer: bytearray) -> tuple[list[tuple[list[bytes], int]], int]:
+def _split(buffer: bytearray, pos: int) -> tuple[list[tuple[list[bytes], int]], int]:
     found = []
-    pos = 0
     end = len(buffer)
     while pos < end:
         if buffer[pos] != 0x2A:  # '*'
@@ -91,6 +90,8 @@ class MasterLink:
         self.conn = 0  # the connection of the current attempt (0: none)
         self.client: Client | None = None  # the master client, once in sync
         self.buffer = bytearray()
+        self.uncounted = 0  # bytes at the start of the buffer run inside a MULTI not yet EXECuted
+        self.db_index = 0  # the database the master client had selected (kept for a partial resync)
         self.expected: list[str] = []  # the handshake replies still due, in order
         self.full_sync_failed = False  # ask for a full resync (PSYNC ? -1)
         self.transfer_size = -1  # the payload's length; -1 before its header, -2 for an $EOF: payload
@@ -317,6 +318,7 @@ class MasterLink:
         self._log("notice", f"Done loading RDB, keys loaded: {result.keys_loaded}, keys expired: {result.keys_expired}.")
         replid, offset = self.full_sync
         node.replication.full_sync_loaded(replid, offset)
+        self.db_index = 0  # the master selects a database before its first write
         node.stats.dirty += 1  # the dataset changed as a whole: the save schedule counts it
         self.full_sync_failed = False
         self._log("notice", "MASTER <-> REPLICA sync: Finished with success")
@@ -331,6 +333,7 @@ class MasterLink:
         node.next_client_id += 1
         client.flags_extra = "M"
         client.reply_mode = ReplyMode.OFF
+        client.db = node.dbs[self.db_index]  # a partial resync goes on in the database it had selected
         node.clients[self.conn] = client
         self.client = client
         self.down_since_ms = 0
@@ -338,14 +341,19 @@ class MasterLink:
 
     # -- the stream ----------------------------------------------------------------
     def _run_stream(self) -> None:
-        """Run every complete command of the stream as the master client, counting its bytes."""
+        """Run every complete command of the stream as the master client, counting its bytes.
+
+        Inside MULTI the bytes are run (queued) but not counted until EXEC, as Redis counts
+        them: if the link drops before the EXEC, the master sends the whole transaction again.
+        """
         from kvcore.dispatch import execute  # dispatch imports the commands, which import this module
 
         node = self.node
-        requests, used = split_stream(self.buffer)
+        requests, used = split_stream(self.buffer, self.uncounted)
         if not requests:
             return
-        start = 0
+        counted = 0
+        position = self.uncounted
         client = self.client
         for argv, size in requests:
             node.master_executing = True
@@ -355,9 +363,12 @@ class MasterLink:
                 node.master_executing = False
             if self.client is not client:  # the command ended the link (REPLICAOF NO ONE in a script...)
                 return
-            node.replication.feed(bytes(self.buffer[start:start + size]))
-            start += size
-        del self.buffer[:used]
+            position += size
+            if client.multi is None:
+                node.replication.feed(bytes(self.buffer[counted:position]))
+                counted = position
+        del self.buffer[:counted]
+        self.uncounted = position - counted
 
     def send_ack(self) -> None:
         """REPLCONF ACK <offset>: how far this replica has run the stream."""
@@ -403,11 +414,13 @@ class MasterLink:
         """Back to connect: forget this attempt and the master client."""
         node = self.node
         if self.client is not None:
+            self.db_index = self.client.db.index
             node.forget_master_client(self.client)
             self.client = None
             self.down_since_ms = node.now
         self.conn = 0
         self.buffer = bytearray()
+        self.uncounted = 0
         self.expected = []
         self._enter(CONNECT)
         self.retry_at_ms = node.now + RETRY_MS

@@ -298,3 +298,40 @@ def test_a_writable_replica_expires_the_keys_it_wrote(wire, pair):
     stats = wire.call(replica, "INFO", "stats").decode()
     assert "expired_keys:1\r" in stats and "slave_expires_tracked_keys:0\r" in stats
     assert wire.call(replica, "DBSIZE") == 1  # the master's key waits for the master's DEL
+
+
+def test_a_partial_resync_goes_on_in_the_selected_database(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    writer = wire.client(master)
+    writer.call("SELECT", 9)
+    writer.call("SET", "a", "1")
+    wire.cut(replica)  # reconnects at once: +CONTINUE, with no SELECT in what follows
+    writer.call("SET", "b", "2")
+    reader = wire.client(replica)
+    reader.call("SELECT", 9)
+    assert reader.call("MGET", "a", "b") == [b"1", b"2"]
+    assert "sync_partial_ok:1\r" in wire.call(master, "INFO", "stats").decode()
+
+
+def test_a_transaction_cut_by_a_dropped_link_is_run_once_whole(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    writer = wire.client(master)
+    before = info(wire, replica)["slave_repl_offset"]
+    stream = []
+    receive = replica.receive
+    replica.receive = lambda conn, data, now: stream.append((conn, data))  # hold what the master sends
+    writer.call("MULTI")
+    writer.call("INCR", "n")
+    writer.call("INCR", "n")
+    writer.call("EXEC")
+    replica.receive = receive
+    (conn, data), = stream
+    cut = data.index(b"EXEC") - 10  # the MULTI and both INCRs arrive, not the EXEC
+    replica.receive(conn, data[:cut], replica.now)
+    counted = int(before) + data.index(b"*1\r\n$5\r\nMULTI")  # the SELECT before the MULTI, no more
+    assert info(wire, replica)["slave_repl_offset"] == str(counted)  # queued, not counted before the EXEC
+    wire.cut(replica)  # the master sends the transaction again from its MULTI
+    assert wire.call(replica, "GET", "n") == b"2"
+    assert in_sync(wire, master, replica)
