@@ -91,6 +91,7 @@ class MasterLink:
         self.client: Client | None = None  # the master client, once in sync
         self.buffer = bytearray()
         self.uncounted = 0  # bytes at the start of the buffer run inside a MULTI not yet EXECuted
+        self.running: list[bytes] = []  # the master's command being run (for the log of an error)
         self.db_index = 0  # the database the master client had selected (kept for a partial resync)
         self.expected: list[str] = []  # the handshake replies still due, in order
         self.full_sync_failed = False  # ask for a full resync (PSYNC ? -1)
@@ -356,6 +357,7 @@ class MasterLink:
         position = self.uncounted
         client = self.client
         for argv, size in requests:
+            self.running = argv
             node.master_executing = True
             try:
                 execute(node, client, argv)
@@ -369,6 +371,16 @@ class MasterLink:
                 counted = position
         del self.buffer[:counted]
         self.uncounted = position - counted
+
+    def error_replied(self, error) -> None:
+        """The master's stream made this replica answer with an error (propagation-error-behavior
+        ignore: logged, as Redis logs it, and the stream goes on)."""
+        cmd = self.node.table.get(self.running[0].lower()) if self.running else None
+        name = cmd.name if cmd is not None else "<unknown>"
+        # as Redis logs it: an ERR without its code, another code after its dash
+        text = error.text[4:] if error.text.startswith("ERR ") else "-" + error.text
+        self._log("warning", f"== CRITICAL == This replica is sending an error to its master: '{text}' "
+                             f"after processing the command '{name}'")
 
     def send_ack(self) -> None:
         """REPLCONF ACK <offset>: how far this replica has run the stream."""

@@ -100,6 +100,15 @@ class ReplicationStream:
         self.replid = replid
         self.drop_replicas()
 
+    def change_id(self) -> None:
+        """DEBUG CHANGE-REPL-ID: a new id, the old one forgotten."""
+        self.replid, self.replid2, self.second_offset = new_replid(self.node.rng), NO_REPLID, -1
+
+    def inject(self, argv: list[bytes]) -> None:
+        """DEBUG REPLICATE: a command into the stream (in the database it selected last), run nowhere here."""
+        if self.active:
+            self.feed(encode_command(argv))
+
     def promoted(self) -> None:
         """REPLICAOF NO ONE: this node's stream goes on under a new id (Redis's shiftReplicationId)."""
         self.new_history(new_replid(self.node.rng))

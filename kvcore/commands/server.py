@@ -705,6 +705,9 @@ def debug(client, argv):
         return NO_REPLY
     if sub == b"digest-value":
         return [Simple(digest.value_digest(client.db, key)) for key in argv[2:]]
+    if sub == b"replicate" and len(argv) >= 3:  # into the stream only, not run here (tests make replicas diverge)
+        client.node.replication.inject(argv[2:])
+        return OK
     handler = DEBUG_SUBCOMMANDS.get((sub, len(argv)))
     if handler is not None:
         return handler(client, argv)
@@ -903,8 +906,13 @@ def debug_digest(client, argv):
 
 
 def debug_ok(client, argv):
-    """DEBUG CHANGE-REPL-ID, DEBUG SET-DISABLE-DENY-SCRIPTS 0|1: accepted; there are no replication
-    IDs apart from the run id, and no scripts, for them to change."""
+    """DEBUG SET-DISABLE-DENY-SCRIPTS 0|1: accepted; there are no scripts for it to change."""
+    return OK
+
+
+def debug_change_repl_id(client, argv):
+    """DEBUG CHANGE-REPL-ID: the stream goes on under a new replication id, and no second one."""
+    client.node.replication.change_id()
     return OK
 
 
@@ -953,7 +961,7 @@ DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exac
     (b"htstats-key", 3): debug_htstats_key,
     (b"replybuffer", 4): debug_replybuffer,
     (b"config-rewrite-force-all", 2): debug_config_rewrite_force_all,
-    (b"change-repl-id", 2): debug_ok,
+    (b"change-repl-id", 2): debug_change_repl_id,
     (b"aof-flush-sleep", 3): debug_ok,  # the log's barrier holds whatever the timing: nothing to widen
     (b"log", 3): debug_log,
     (b"pause-cron", 3): debug_pause_cron,

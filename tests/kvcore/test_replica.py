@@ -335,3 +335,24 @@ def test_a_transaction_cut_by_a_dropped_link_is_run_once_whole(wire, pair):
     wire.cut(replica)  # the master sends the transaction again from its MULTI
     assert wire.call(replica, "GET", "n") == b"2"
     assert in_sync(wire, master, replica)
+
+
+def test_an_error_the_stream_causes_is_logged_and_the_stream_goes_on(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    assert wire.call(master, "DEBUG", "REPLICATE", "fake-command-1") == b"OK"
+    wire.call(replica, "CONFIG", "SET", "replica-read-only", "no")
+    wire.call(replica, "SET", "number", "foo")
+    wire.call(master, "INCRBY", "number", 1)
+    wire.call(replica, "LPUSH", "list", "x")
+    wire.call(master, "INCRBY", "list", 1)
+    critical = [line for line in wire.logs[id(replica)] if line.startswith("== CRITICAL ==")]
+    assert critical == [  # redis-server 7.0's words: an ERR without its code, another with its dash
+        "== CRITICAL == This replica is sending an error to its master: 'unknown command 'fake-command-1', "
+        "with args beginning with: ' after processing the command '<unknown>'",
+        "== CRITICAL == This replica is sending an error to its master: 'value is not an integer or out of "
+        "range' after processing the command 'incrby'",
+        "== CRITICAL == This replica is sending an error to its master: '-WRONGTYPE Operation against a key "
+        "holding the wrong kind of value' after processing the command 'incrby'",
+    ]
+    assert in_sync(wire, master, replica)
