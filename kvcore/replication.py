@@ -91,6 +91,32 @@ class ReplicationStream:
         for client in self.replicas:
             self._write(client, data)
 
+    # -- snapshots ---------------------------------------------------------------
+    def save_info(self) -> list[tuple[bytes, bytes]]:
+        """The AUX fields a snapshot records of the stream (repl-stream-db, repl-id, repl-offset),
+        so that a replica restarted from it can continue with PSYNC; none without a stream."""
+        node = self.node
+        link = node.master_link
+        if link is not None:
+            if link.client is None:
+                return []
+            db_index = link.client.db.index
+        elif self.backlog is not None:
+            db_index = max(self._db, 0)
+        else:
+            return []
+        return [(b"repl-stream-db", b"%d" % db_index), (b"repl-id", self.replid.encode()),
+                (b"repl-offset", b"%d" % self.offset)]
+
+    def snapshot_loaded(self, aux: dict[bytes, bytes]) -> None:
+        """A replica started from a snapshot with these fields: its PSYNC continues from them."""
+        link = self.node.master_link
+        if link is None or b"repl-id" not in aux or b"repl-offset" not in aux:
+            return
+        self.replid = aux[b"repl-id"].decode("latin-1")
+        self.offset = int(aux[b"repl-offset"])
+        link.db_index = int(aux.get(b"repl-stream-db", b"0"))
+
     # -- roles -------------------------------------------------------------------
     def new_history(self, replid: str) -> None:
         """A new id for the stream from this offset on; the old one stays valid up to here

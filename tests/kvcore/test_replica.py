@@ -9,6 +9,7 @@ from __future__ import annotations
 import hiredis
 import pytest
 
+from kvcore import rdb
 from tests.kvcore.replication_wire import Wire
 
 MASTER, REPLICA, OTHER = 6379, 6380, 6381
@@ -356,3 +357,24 @@ def test_an_error_the_stream_causes_is_logged_and_the_stream_goes_on(wire, pair)
         "holding the wrong kind of value' after processing the command 'incrby'",
     ]
     assert in_sync(wire, master, replica)
+
+
+def test_a_replica_restarted_from_its_snapshot_continues_with_a_partial_resync(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    writer = wire.client(master)
+    writer.call("SELECT", 5)
+    writer.call("SET", "a", "1")
+    image = rdb.write(replica, replica.replication.save_info())  # what SAVE or SHUTDOWN writes
+    assert rdb.parse(image).aux[b"repl-stream-db"] == b"5"
+    del wire.nodes[f"127.0.0.1:{REPLICA}"]
+    wire.cut(replica)
+    writer.call("SET", "b", "2")
+    restarted = wire.add(REPLICA + 10, seed=4, replicaof=f"127.0.0.1 {MASTER}")
+    restarted.snapshots.loaded(rdb.load(restarted, image))  # as the runtime loads dump.rdb at start
+    wire.tick()
+    assert "sync_partial_ok:1\r" in wire.call(master, "INFO", "stats").decode()
+    reader = wire.client(restarted)
+    reader.call("SELECT", 5)
+    assert reader.call("MGET", "a", "b") == [b"1", b"2"]
+    assert in_sync(wire, master, restarted)
