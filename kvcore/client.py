@@ -112,6 +112,10 @@ class Client:
         text = ""
         if self.monitor:
             text += "O"
+        elif "S" in self.flags_extra:  # a replica (kvcore.replication), or the master ("M")
+            text += "S"
+        if "M" in self.flags_extra:
+            text += "M"
         if self.subscriptions:
             text += "P"
         if self.multi is not None:

@@ -289,6 +289,8 @@ def count_error(node, error: Error) -> None:
     stats.total_error_replies += 1
     code = error.text.split(" ", 1)[0]
     stats.error_counts[code] = stats.error_counts.get(code, 0) + 1
+    if node.master_executing:  # a replica answering its master with an error: the data may diverge
+        node.master_link.error_replied(error)
 
 
 def feed_monitors(node, client, argv: list[bytes]) -> None:

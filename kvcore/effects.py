@@ -36,6 +36,21 @@ class Send:
 
 
 @dataclass(frozen=True, slots=True)
+class Connect:
+    """Open a TCP connection to ``host``:``port`` (a replica's link to its master).
+
+    ``conn`` is an id the node chose from its own range (`kvcore.replica.LINK_CONNS`); the
+    runtime reports ``node.connected(conn, now, laddr)`` or ``node.connect_failed(conn, now,
+    error)``, then the connection's bytes with ``node.receive`` and its end with
+    ``node.closed``, as for an accepted one; `Send` and `Close` name it by ``conn``.
+    """
+
+    conn: int
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
 class Close:
     """Close a connection after everything sent to it before; with ``discard``, at once,
     dropping what it has not read (a client over its output buffer limit)."""

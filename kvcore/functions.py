@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from kvcore.reply import Error
-from kvcore.scripting import CommandError, Lua, keys_and_args, refuse_when_out_of_memory
+from kvcore.scripting import CommandError, Lua, keys_and_args, refuse_writing_script
 
 FUNCTION_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
 _NAME = re.compile(rb"[A-Za-z0-9_]+")
@@ -182,7 +182,7 @@ class Functions:
         callback, flags, _ = library.functions[name]
         if read_only and "no-writes" not in flags:
             raise Error("ERR Can not execute a script with write flag using *_ro command.")
-        refuse_when_out_of_memory(self.node, flags)
+        refuse_writing_script(self.node, flags, caller)
         lua = self._interpreter()
         return lua.run(caller, callback, name, (lua.table(keys), lua.table(args)),
                        read_only or "no-writes" in flags, library.code, keys, argv, allow_oom=True)

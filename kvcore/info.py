@@ -15,6 +15,7 @@ from collections.abc import Callable
 from kvcore import latency
 from kvcore.eviction import BASE_BYTES
 from kvcore.output_limits import counted
+from kvcore.replica import CONNECTED, SYNC
 
 CLIENT_BYTES = 1024  # a connection's own structures, as CLIENT LIST's tot-mem counts them here
 
@@ -233,9 +234,9 @@ def _stats(node) -> list[Field]:
         ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", stats.rejected_connections),
-        ("sync_full", 0),
-        ("sync_partial_ok", 0),
-        ("sync_partial_err", 0),
+        ("sync_full", stats.sync_full),
+        ("sync_partial_ok", stats.sync_partial_ok),
+        ("sync_partial_err", stats.sync_partial_err),
         ("expired_keys", stats.expired_keys),
         ("expired_stale_perc", f"{stats.expired_stale_perc:.2f}"),
         ("expired_time_cap_reached_count", 0),
@@ -252,7 +253,7 @@ def _stats(node) -> list[Field]:
         ("latest_fork_usec", stats.latest_fork_usec),
         ("total_forks", stats.total_forks),
         ("migrate_cached_sockets", 0),
-        ("slave_expires_tracked_keys", 0),
+        ("slave_expires_tracked_keys", len(node.master_link.written_expires) if node.master_link is not None else 0),
         ("active_defrag_hits", 0),
         ("active_defrag_misses", 0),
         ("active_defrag_key_hits", 0),
@@ -284,20 +285,67 @@ def _tracking_totals(node) -> list[Field]:
 
 
 def _replication(node) -> list[Field]:
-    """A master with no replicas; the replication family registers the real one."""
-    return [
-        ("role", "slave" if node.is_replica else "master"),
-        ("connected_slaves", 0),
+    """The role, the link to the master (a replica), the replicas, the stream's ids and backlog."""
+    stream = node.replication
+    link = node.master_link
+    fields: list[Field] = [("role", "slave" if link is not None else "master")]
+    if link is not None:
+        fields += _master_link(node, link)
+    fields.append(("connected_slaves", len(stream.replicas)))
+    if node.config["min-replicas-to-write"] and node.config["min-replicas-max-lag"]:
+        fields.append(("min_slaves_good_slaves", stream.good_replicas()))
+    for index, client in enumerate(stream.replicas):
+        replica = stream.links[client]
+        lag = (node.now - replica.ack_ms) // 1000
+        fields.append((f"slave{index}", f"ip={stream.replica_ip(client)},port={replica.listening_port},state=online,"
+                                        f"offset={replica.ack_offset},lag={lag}"))
+    fields += [
         ("master_failover_state", "no-failover"),
-        ("master_replid", node.run_id),
-        ("master_replid2", "0" * 40),
-        ("master_repl_offset", 0),
-        ("second_repl_offset", -1),
-        ("repl_backlog_active", 0),
+        ("master_replid", stream.replid),
+        ("master_replid2", stream.replid2),
+        ("master_repl_offset", stream.offset),
+        ("second_repl_offset", stream.second_offset),
+        ("repl_backlog_active", int(stream.backlog is not None)),
         ("repl_backlog_size", node.config["repl-backlog-size"]),
-        ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
+        ("repl_backlog_first_byte_offset", stream.first_byte_offset()),
+        ("repl_backlog_histlen", stream.histlen()),
     ]
+    return fields
+
+
+def _master_link(node, link) -> list[Field]:
+    """A replica's fields about its master, as Redis 7.0 lists them."""
+    now = node.now
+    up = link.state == CONNECTED
+    fields: list[Field] = [
+        ("master_host", link.host),
+        ("master_port", link.port),
+        ("master_link_status", "up" if up else "down"),
+        ("master_last_io_seconds_ago", (now - link.last_io_ms) // 1000 if link.client is not None else -1),
+        ("master_sync_in_progress", int(link.state == SYNC)),
+        ("slave_read_repl_offset", link.read_offset()),
+        ("slave_repl_offset", link.processed_offset),
+    ]
+    if link.state == SYNC:
+        size = max(link.transfer_size, 0)
+        read = len(link.buffer)
+        fields += [
+            ("master_sync_total_bytes", size if link.transfer_size >= 0 else -1),
+            ("master_sync_read_bytes", read),
+            ("master_sync_left_bytes", size - read if link.transfer_size >= 0 else -1),
+            ("master_sync_perc", f"{read * 100 / size:.2f}" if size else "0.00"),
+            ("master_sync_last_io_seconds_ago", (now - link.last_io_ms) // 1000),
+        ]
+    if not up:
+        fields.append(("master_link_down_since_seconds",
+                       (now - link.down_since_ms) // 1000 if link.down_since_ms else -1))
+    config = node.config
+    fields += [
+        ("slave_priority", config["replica-priority"]),
+        ("slave_read_only", int(config["replica-read-only"])),
+        ("replica_announced", int(config["replica-announced"])),
+    ]
+    return fields
 
 
 def _cpu(node) -> list[Field]:

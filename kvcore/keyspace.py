@@ -329,6 +329,9 @@ class Database:
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
         self.node.stats.dirty += 1
+        link = self.node.master_link
+        if link is not None and not self.node.master_executing:  # a write to a writable replica
+            link.written_expires[(self.index, key)] = None
         if self.watchers:
             self.touch(key)
         if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
@@ -454,12 +457,21 @@ class Database:
 
     # -- expiry ------------------------------------------------------------
     def _expire_if_due(self, key: bytes) -> bool:
-        """Delete an expired key (a primary does; a replica only hides it)."""
+        """Delete an expired key (a primary does; a replica only hides it, and not from its
+        master's stream: it waits for the master's DEL)."""
         node = self.node
         if node.loading:
             return False  # nothing expires while loading (Redis's keyIsExpired)
-        if node.is_replica or node.paused:  # a paused server keeps its dataset still (kvcore.pause)
+        if node.is_replica:
+            return not node.master_executing
+        if node.paused:  # a paused server keeps its dataset still (kvcore.pause)
             return True
+        self.expire_now(key)
+        return True
+
+    def expire_now(self, key: bytes) -> None:
+        """Delete a key whose time is up, as its expiry does: counted, logged as a DEL, notified."""
+        node = self.node
         self.delete(key)
         if node.tracking is not None:  # no client changed it: NOLOOP BCAST clients hear of it too
             node.tracking.expired(key)
@@ -467,7 +479,6 @@ class Database:
         node.stats.expired_keys += 1
         node.propagate(self.index, [b"DEL", key])
         node.notify_keyspace_event("expired", key, self.index)
-        return True
 
     def active_expire(self, budget: int) -> int:
         """One pass of Redis's active expiry over up to ``budget`` volatile keys.

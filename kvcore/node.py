@@ -1,8 +1,9 @@
 """The node: the whole server state, driven by inputs, answering with effects.
 
 Inputs (each with ``now`` in integer milliseconds): `open`, `receive`,
-`closed`, `tick`, `job_done`, `files_read`, and `output_backlog` from runtimes
-whose sockets can fall behind. Outputs: `take_effects()` returns the effects
+`closed`, `tick`, `job_done`, `files_read`, `output_backlog` from runtimes
+whose sockets can fall behind, and `connected` / `connect_failed` for the
+connections the node opens itself (`Connect`: a replica's link to its master). Outputs: `take_effects()` returns the effects
 accumulated since the last call, in the order the runtime must carry them
 out. Replies are batched per connection per drain, and replies produced with
 log records are held until the log job that carries them is done (the
@@ -37,6 +38,7 @@ from kvcore.latency import LatencyMonitor
 from kvcore.output_limits import OutputLimits, counted
 from kvcore.pause import Pause
 from kvcore.protocol import Limits
+from kvcore.replica import LINK_CONNS, MasterLink
 from kvcore.replication import ReplicationStream
 from kvcore.reply import OK, Error
 from kvcore.scripting import Scripts, declared_flags
@@ -135,7 +137,10 @@ class Node:
         self._waiting_inputs: deque = deque()  # (input method, its arguments)
         self._resumes_waiting = 0  # requests cut off by the freeze go first, in the order cut
         self.in_exec = False  # EXEC is running its queue: a background image must wait for the cron
-        self.replication = ReplicationStream(self)  # clients that sent SYNC and what they are sent
+        self.replication = ReplicationStream(self)  # the stream, its backlog, the replicas fed it
+        self.master_link: MasterLink | None = None  # REPLICAOF host port: the link to the master
+        self.master_executing = False  # the master client is running its stream (it sees expired keys)
+        self._next_link_conn = LINK_CONNS
         self._propagation_depth = 0
         self._next_job = 1
         self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
@@ -151,6 +156,12 @@ class Node:
         self.scripts = Scripts(self)  # EVAL's script cache and Lua interpreter
         self.functions = Functions(self)  # FUNCTION LOAD's libraries, called by FCALL
         self.evictor.policy_changed()
+        if self.config["replicaof"] and self.config["replicaof"].lower() != "no one":
+            # connected by the first tick, as by Redis's replication cron
+            host, port = self.config["replicaof"].split()
+            self.master_link = MasterLink(self, host, int(port))
+            self.is_replica = True
+            self.replication.demoted()
         self.update_write_gate()
 
     # -- inputs ------------------------------------------------------------
@@ -182,6 +193,11 @@ class Node:
             self._waiting_inputs.append((self.receive, (conn, data, now)))
             return
         self.now = now
+        link = self.master_link
+        if link is not None and conn == link.conn:
+            self.stats.total_net_input_bytes += len(data)
+            link.receive(data)
+            return
         client = self.clients.get(conn)
         if client is None or client.closing:
             return
@@ -221,9 +237,35 @@ class Node:
             self._waiting_inputs.append((self.closed, (conn, now)))
             return
         self.now = now
+        link = self.master_link
+        if link is not None and conn == link.conn:
+            link.closed()
+            return
         client = self.clients.pop(conn, None)
         if client is not None:
             self._forget(client)
+
+    def connected(self, conn: int, now: int, laddr: str = "") -> None:
+        """A connection the node asked for (`Connect`) is established."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.connected, (conn, now, laddr)))
+            return
+        self.now = now
+        link = self.master_link
+        if link is not None and conn == link.conn:
+            link.connected(laddr)
+        else:  # REPLICAOF changed its mind meanwhile
+            self._effects.append(Close(conn))
+
+    def connect_failed(self, conn: int, now: int, error: str) -> None:
+        """A connection the node asked for (`Connect`) could not be made: ``error`` says why."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.connect_failed, (conn, now, error)))
+            return
+        self.now = now
+        link = self.master_link
+        if link is not None and conn == link.conn:
+            link.connect_failed(error)
 
     def files_read(self, job: int, contents: dict[str, bytes | None], now: int) -> None:
         """The runtime read the files a `ReadFiles` effect named (None for a missing one)."""
@@ -319,6 +361,9 @@ class Node:
         if self.tracking_clients:
             self.tracking.limit()  # tracking-table-max-keys, also while no command runs
         self.unblock_timed_out()
+        if self.master_link is not None:
+            self.master_link.tick()
+        self.replication.tick()
         self._resume_log_write()
         self.aof.tick()
         self.snapshots.tick()
@@ -467,14 +512,30 @@ class Node:
         """Check every command while a maxmemory is set (evictions first), or the log or
         the last background save failed."""
         failing = self.aof_write_error or self.aof.write_error() or not self.snapshots.last_bgsave_ok
-        self.write_gate = self._refuse_writes if failing or self.config.values["maxmemory"] else None
+        values = self.config.values
+        read_only = self.is_replica and (values["replica-read-only"] or not values["replica-serve-stale-data"])
+        min_replicas = values["min-replicas-to-write"] and values["min-replicas-max-lag"]
+        self.write_gate = self._refuse_writes if failing or read_only or min_replicas or values["maxmemory"] else None
 
     def _refuse_writes(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
-        """Evictions, then -OOM, then -MISCONF, in redis-server's processCommand order."""
+        """Evictions, then -OOM, -MISCONF, -NOREPLICAS, -READONLY and -MASTERDOWN, in
+        redis-server's processCommand order; none for the master client (a replica obeys its master)."""
+        link = self.master_link
+        if link is not None and client is link.client:
+            return None
         if not self.evictor.perform() and _uses_memory(client, cmd):
             return Error(errors.OOM)
         if cmd.flags & Flag.WRITE or argv[0].lower() == b"ping" or _declares_writes(self, cmd, argv):
-            return self.disk_error()
+            refusal = self.disk_error()
+            if refusal is not None:
+                return refusal
+        if _writes(client, cmd):
+            refusal = self.replication_refusal(client)
+            if refusal is not None:
+                return refusal
+        if link is not None and link.client is None and not self.config.values["replica-serve-stale-data"] \
+                and not cmd.flags & Flag.STALE:
+            return Error(errors.MASTERDOWN)
         return None
 
     def disk_error(self) -> Error | None:
@@ -557,6 +618,54 @@ class Node:
         else:
             run_requests(self, client, requests)
 
+    # -- replication ---------------------------------------------------------------
+    def set_master(self, host: str, port: int) -> None:
+        """REPLICAOF host port: follow that master, connecting now."""
+        if self.master_link is not None:
+            self.master_link.stop()
+        else:
+            self.replication.demoted()
+        self.is_replica = True
+        self.config.values["replicaof"] = f"{host} {port}"
+        self.master_link = MasterLink(self, host, port)
+        self.master_link.connect()
+        self.update_write_gate()
+
+    def unset_master(self) -> None:
+        """REPLICAOF NO ONE: a master again, its stream going on under a new replication id."""
+        if self.master_link is None:
+            return
+        self.master_link.stop()
+        self.master_link = None
+        self.is_replica = False
+        self.config.values["replicaof"] = ""
+        self.replication.promoted()
+        self.update_write_gate()
+
+    def replication_refusal(self, client: Client) -> Error | None:
+        """Why a write by ``client`` may not run now: -NOREPLICAS (too few good replicas for
+        min-replicas-to-write) or -READONLY (a read-only replica); None when it may."""
+        values = self.config.values
+        if self.is_replica:
+            link = self.master_link
+            if values["replica-read-only"] and (link is None or client is not link.client):
+                return Error(errors.READONLY)
+        elif values["min-replicas-to-write"] and values["min-replicas-max-lag"] \
+                and self.replication.good_replicas() < values["min-replicas-to-write"]:
+            return Error(errors.NOREPLICAS)
+        return None
+
+    def new_link_conn(self) -> int:
+        """An id for a connection the node opens itself, apart from those the runtime gives."""
+        self._next_link_conn += 1
+        return self._next_link_conn
+
+    def forget_master_client(self, client: Client) -> None:
+        """The link to the master dropped: its client goes (the runtime closes the connection)."""
+        if self.clients.get(client.conn) is client:
+            del self.clients[client.conn]
+            self._forget(client)
+
     def halt(self) -> None:
         """Stop as Redis exits on a fatal disk error: no reply held or pending leaves, then exit 1."""
         self.halted = True
@@ -598,7 +707,7 @@ class Node:
         """
         if self.loading:
             return
-        if self.replication.replicas:
+        if self.replication.active:
             self.replication.propagate(db_index, argv)
         values = self.config.values
         if not values["appendonly"]:
@@ -622,7 +731,7 @@ class Node:
     def begin_propagation_block(self) -> int:
         """Mark where a group of propagated writes starts (EXEC, a command logged as several)."""
         self._propagation_depth += 1
-        if self._propagation_depth == 1 and self.replication.replicas:
+        if self._propagation_depth == 1 and self.replication.active:
             self.replication.begin_group()
         return len(self._log_records)
 
@@ -736,6 +845,8 @@ class Node:
             self.aof.config_changed(value)
         elif name == "aof-disable-auto-gc":
             self.aof.auto_gc_changed(value)
+        elif name in ("replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag"):
+            self.update_write_gate()
         elif name == "maxmemory":
             self.update_write_gate()
             if value:  # as Redis's updateMaxmemory: evict now, not at the next command
@@ -763,6 +874,13 @@ def _declares_writes(node, cmd, argv: list[bytes]) -> bool:
     """A script or function whose declared flags allow writes (Redis counts it a write command)."""
     flags = declared_flags(node, cmd, argv)
     return flags is not None and "no-writes" not in flags
+
+
+def _writes(client: Client, cmd) -> bool:
+    """A write command, or an EXEC whose queue holds one (Redis's is_write_command)."""
+    if cmd.flags & Flag.WRITE:
+        return True
+    return cmd.name == "exec" and client.multi is not None and any(queued.flags & Flag.WRITE for queued, _ in client.multi)
 
 
 def _uses_memory(client: Client, cmd) -> bool:

@@ -1,48 +1,280 @@
-"""The replication stream a leader sends: clients that sent SYNC get every propagated write.
+"""The replication stream a node produces, its backlog, and the replicas it feeds.
 
 What is propagated is what the log gets (`Node.propagate`: deterministic
 commands, relative expiries made absolute, expired keys as DEL), encoded as
 RESP arrays, with a SELECT whenever the database differs from the last one
-sent (forced again when a replica attaches, as Redis resets slaveseldb), and
-a group of more than one write (an EXEC, or a command propagated as several)
-wrapped in MULTI ... EXEC, the SELECT before the MULTI. One write alone is
-not wrapped, as Redis 7.0's propagatePendingCommands does.
+sent (forced again when a replica attaches with a full sync, as Redis resets
+slaveseldb), and a group of more than one write (an EXEC, or a command
+propagated as several) wrapped in MULTI ... EXEC, the SELECT before the MULTI.
+One write alone is not wrapped, as Redis 7.0's propagatePendingCommands does.
 
-A replica attaches with SYNC: it gets ``$<length>\\r\\n`` and an RDB image of
-the dataset at that instant (no CRLF after it, as Redis sends the file), then
-the stream. Replies to what a replica sends are not sent, as Redis does not
-answer its replicas.
+The stream has an id (``replid``, 40 hex characters) and an offset (the bytes
+produced under it, master_repl_offset). Once a first replica attached, the
+last ``repl-backlog-size`` bytes are kept in a backlog, so that a replica
+that comes back with ``PSYNC <replid> <offset>`` gets ``+CONTINUE`` and only
+what it missed. A promoted replica keeps its former master's id as
+``replid2`` (valid up to ``second_offset``), so its former siblings can
+continue with it too.
+
+A replica attaches with SYNC (``$<length>\\r\\n`` and an RDB image of the dataset
+at that instant, no CRLF after it, then the stream) or PSYNC (``+FULLRESYNC
+<replid> <offset>`` before the same, or ``+CONTINUE``). Replies to what a
+replica sends are not sent. A node that is itself a replica produces no
+stream of its own: it passes on its master's, byte for byte (`feed`).
 """
 
 from __future__ import annotations
 
 from kvcore import rdb
 from kvcore.aof import encode_command
+from kvcore.effects import LogMessage
+
+NO_REPLID = "0" * 40
+_PING = encode_command([b"PING"])
+_GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
+
+
+class ReplicaLink:
+    """What a master knows of one replica connection (INFO's slaveN line, WAIT)."""
+
+    __slots__ = ("client", "listening_port", "ip", "capa", "online", "psync", "ack_offset", "ack_ms")
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.listening_port = 0
+        self.ip = ""  # REPLCONF ip-address (replica-announce-ip)
+        self.capa: set[bytes] = set()
+        self.online = False
+        self.psync = False  # attached with PSYNC: it sends ACKs, and is timed out without them
+        self.ack_offset = 0
+        self.ack_ms = client.node.now
 
 
 class ReplicationStream:
-    """A node's replicas and the stream they get (``node.replication``)."""
+    """A node's stream, backlog and replicas (``node.replication``)."""
 
     def __init__(self, node) -> None:
         self.node = node
-        self.replicas: list = []
+        self.replicas: list = []  # clients fed the stream
+        self.links: dict = {}  # client -> ReplicaLink, from its first REPLCONF or SYNC
+        self.replid = new_replid(node.rng)
+        self.replid2 = NO_REPLID
+        self.second_offset = -1
         self.offset = 0  # master_repl_offset: the bytes of stream produced so far
+        self.backlog: bytearray | None = None  # the stream's last bytes, once a replica attached
+        self.active = False  # writes are propagated into the stream (a master with a backlog)
+        self.last_ping_ms = node.now
+        self.waits: list[tuple] = []  # WAIT: (client, its Blocked record, offset, replicas wanted, deadline ms or 0)
         self._db = -1  # the database the stream last selected
         self._group: list[tuple[int, list[bytes]]] | None = None
 
-    def attach(self, client) -> None:
-        """SYNC: the image of this instant, then every write from now on."""
+    # -- the backlog -------------------------------------------------------------
+    def histlen(self) -> int:
+        return min(len(self.backlog), self.node.config["repl-backlog-size"]) if self.backlog is not None else 0
+
+    def first_byte_offset(self) -> int:
+        return self.offset - self.histlen() + 1 if self.backlog is not None else 0
+
+    def _create_backlog(self) -> None:
+        self.backlog = bytearray()
+        self.active = not self.node.is_replica
+
+    def feed(self, data: bytes) -> None:
+        """Bytes of stream: into the backlog and to every replica."""
+        self.offset += len(data)
+        backlog = self.backlog
+        if backlog is not None:
+            backlog += data
+            size = self.node.config["repl-backlog-size"]
+            if len(backlog) > 2 * size:  # trimmed in steps: a write does not move the whole backlog
+                del backlog[:len(backlog) - size]
+        for client in self.replicas:
+            self._write(client, data)
+
+    # -- snapshots ---------------------------------------------------------------
+    def save_info(self) -> list[tuple[bytes, bytes]]:
+        """The AUX fields a snapshot records of the stream (repl-stream-db, repl-id, repl-offset),
+        so that a replica restarted from it can continue with PSYNC; none without a stream."""
         node = self.node
-        image = rdb.write(node, extra_aux=[(b"repl-stream-db", b"0"), (b"repl-id", node.run_id.encode()),
-                                           (b"repl-offset", b"%d" % self.offset)])
-        self._write(client, b"$%d\r\n%s" % (len(image), image))
-        self.replicas.append(client)
+        link = node.master_link
+        if link is not None:
+            if link.client is None:
+                return []
+            db_index = link.client.db.index
+        elif self.backlog is not None:
+            db_index = max(self._db, 0)
+        else:
+            return []
+        return [(b"repl-stream-db", b"%d" % db_index), (b"repl-id", self.replid.encode()),
+                (b"repl-offset", b"%d" % self.offset)]
+
+    def snapshot_loaded(self, aux: dict[bytes, bytes]) -> None:
+        """A replica started from a snapshot with these fields: its PSYNC continues from them."""
+        link = self.node.master_link
+        if link is None or b"repl-id" not in aux or b"repl-offset" not in aux:
+            return
+        self.replid = aux[b"repl-id"].decode("latin-1")
+        self.offset = int(aux[b"repl-offset"])
+        link.db_index = int(aux.get(b"repl-stream-db", b"0"))
+
+    # -- roles -------------------------------------------------------------------
+    def new_history(self, replid: str) -> None:
+        """A new id for the stream from this offset on; the old one stays valid up to here
+        (a promotion, or a master that continued us under its new id)."""
+        self.replid2 = self.replid
+        self.second_offset = self.offset + 1
+        self.replid = replid
+        self.drop_replicas()
+
+    def change_id(self) -> None:
+        """DEBUG CHANGE-REPL-ID: a new id, the old one forgotten."""
+        self.replid, self.replid2, self.second_offset = new_replid(self.node.rng), NO_REPLID, -1
+
+    def inject(self, argv: list[bytes]) -> None:
+        """DEBUG REPLICATE: a command into the stream (in the database it selected last), run nowhere here."""
+        if self.active:
+            self.feed(encode_command(argv))
+
+    def promoted(self) -> None:
+        """REPLICAOF NO ONE: this node's stream goes on under a new id (Redis's shiftReplicationId)."""
+        self.new_history(new_replid(self.node.rng))
+        self.active = self.backlog is not None
         self._db = -1
+
+    def demoted(self) -> None:
+        """REPLICAOF host port: the node stops producing a stream of its own."""
+        self.active = False
+
+    def full_sync_loaded(self, replid: str, offset: int) -> None:
+        """A replica loaded its master's image: the master's stream, from its offset."""
+        self.replid, self.offset = replid, offset
+        self.replid2, self.second_offset = NO_REPLID, -1
+        self.backlog = bytearray()
+        self.drop_replicas()  # they follow a history that is gone: they must sync again
+
+    def drop_replicas(self) -> None:
+        """Disconnect every replica (they reconnect and learn of the new history)."""
+        replicas, self.replicas = self.replicas, []
+        for client in replicas:
+            self.node.close_after_reply(client)
+
+    # -- attaching ------------------------------------------------------------------
+    def link(self, client) -> ReplicaLink:
+        link = self.links.get(client)
+        if link is None:
+            link = self.links[client] = ReplicaLink(client)
+        return link
+
+    def attach(self, client, psync: bool = False) -> None:
+        """A full sync: the image of this instant, then every write from now on."""
+        node = self.node
+        if self.backlog is None:
+            self.replid, self.replid2, self.second_offset = new_replid(node.rng), NO_REPLID, -1
+            self._create_backlog()
+        node.stats.sync_full += 1
+        image = rdb.write(node, extra_aux=[(b"repl-stream-db", b"0"), (b"repl-id", self.replid.encode()),
+                                           (b"repl-offset", b"%d" % self.offset)])
+        header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync else b""
+        self._write(client, b"%s$%d\r\n%s" % (header, len(image), image))
+        self._online(client, psync)
+        self._db = -1
+
+    def try_continue(self, client, replid: bytes, offset: int) -> bool:
+        """PSYNC <replid> <offset>: +CONTINUE and the missing bytes when the backlog has them."""
+        wanted = replid.decode("latin-1")
+        known = wanted == self.replid or (wanted == self.replid2 and offset <= self.second_offset)
+        if not known or self.backlog is None or not self.first_byte_offset() <= offset <= self.offset + 1:
+            if wanted != "?":
+                self.node.stats.sync_partial_err += 1
+            return False
+        self.node.stats.sync_partial_ok += 1
+        psync2 = b"psync2" in self.link(client).capa
+        reply = b"+CONTINUE %s\r\n" % self.replid.encode() if psync2 else b"+CONTINUE\r\n"
+        missing = self.offset + 1 - offset
+        self._write(client, reply + (bytes(self.backlog[len(self.backlog) - missing:]) if missing else b""))
+        self._online(client, True)
+        return True
+
+    def _online(self, client, psync: bool) -> None:
+        link = self.link(client)
+        link.online, link.psync = True, psync
+        link.ack_ms = self.node.now
+        client.flags_extra += "S"
+        self.replicas.append(client)
+
+    def replica_ip(self, client) -> str:
+        """The address shown for a replica: the one it announced (replica-announce-ip), else
+        the one it connected from."""
+        link = self.links.get(client)
+        if link is not None and link.ip:
+            return link.ip
+        return client.addr.rsplit(":", 1)[0].strip("[]")
 
     def detach(self, client) -> None:
         if client in self.replicas:
             self.replicas.remove(client)
+        self.links.pop(client, None)
 
+    # -- what replicas say ----------------------------------------------------------
+    def acked(self, client, offset: int) -> None:
+        link = self.links.get(client)
+        if link is not None:
+            link.ack_offset = max(link.ack_offset, offset)
+            link.ack_ms = self.node.now
+            if self.waits:
+                self._serve_waits(timed_out=False)
+
+    def replicas_acked(self, offset: int) -> int:
+        """How many online replicas acknowledged ``offset`` (WAIT)."""
+        return sum(1 for client in self.replicas if self.links[client].ack_offset >= offset)
+
+    def good_replicas(self) -> int:
+        """Replicas that acknowledged within min-replicas-max-lag seconds (min-replicas-to-write)."""
+        node = self.node
+        max_lag_s = node.config["min-replicas-max-lag"]
+        return sum(1 for client in self.replicas if (node.now - self.links[client].ack_ms) // 1000 <= max_lag_s)
+
+    def request_acks(self) -> None:
+        """REPLCONF GETACK * into the stream: every replica answers with its offset."""
+        if self.replicas:
+            self.feed(_GETACK)
+
+    def _serve_waits(self, timed_out: bool) -> None:
+        """Answer the WAITs their replicas acknowledged (or, from the cron, whose time is up)."""
+        node = self.node
+        waiting = []
+        for entry in self.waits:
+            client, record, offset, wanted, deadline = entry
+            if node.clients.get(client.conn) is not client or client.blocked is not record:
+                continue  # gone, or unblocked otherwise (CLIENT UNBLOCK)
+            acked = self.replicas_acked(offset)
+            if acked >= wanted or (timed_out and deadline and deadline <= node.now):
+                node.blocking.wake(client, acked)
+            else:
+                waiting.append(entry)
+        self.waits = waiting
+
+    # -- the cron -------------------------------------------------------------------
+    def tick(self) -> None:
+        """Ping the replicas every repl-ping-replica-period; drop the silent ones past repl-timeout."""
+        node = self.node
+        now = node.now
+        if self.waits:
+            self._serve_waits(timed_out=True)
+        if not self.replicas or node.is_replica:
+            self.last_ping_ms = now
+            return
+        if now - self.last_ping_ms >= node.config["repl-ping-replica-period"] * 1000:
+            self.last_ping_ms = now
+            self.feed(_PING)
+        timeout_ms = node.config["repl-timeout"] * 1000
+        for client in list(self.replicas):
+            link = self.links[client]
+            if link.psync and now - link.ack_ms > timeout_ms:
+                node.emit(LogMessage("warning", f"Disconnecting timedout replica (streaming sync): {client.addr}"))
+                node.close_after_reply(client)
+
+    # -- propagation -----------------------------------------------------------------
     def propagate(self, db_index: int, argv: list[bytes]) -> None:
         if self._group is not None:
             self._group.append((db_index, argv))
@@ -67,13 +299,14 @@ class ReplicationStream:
                 parts.append(encode_command([b"SELECT", b"%d" % db_index]))
                 self._db = db_index
             parts.append(encode_command(argv))
-        data = b"".join(parts)
-        self.offset += len(data)
-        for client in self.replicas:
-            self._write(client, data)
+        self.feed(b"".join(parts))
 
     def _write(self, client, data: bytes) -> None:
         """Stream bytes go out whatever the replica's reply mode (its own replies do not)."""
         if not client.out:
             self.node.clients_with_output.append(client)
         client.out.append(data)
+
+
+def new_replid(rng) -> str:
+    return "%040x" % rng.getrandbits(160)

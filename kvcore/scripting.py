@@ -174,9 +174,14 @@ def keys_and_args(argv: list[bytes], numkeys_error: str = errors.NOT_INTEGER) ->
     return argv[3 : 3 + numkeys], argv[3 + numkeys :]
 
 
-def refuse_when_out_of_memory(node, flags) -> None:
-    """A script or function declared with flags that may write (neither no-writes nor allow-oom)
-    is refused before it runs while memory is over maxmemory, as Redis 7.0 refuses it."""
+def refuse_writing_script(node, flags, client) -> None:
+    """A script or function declared with flags that may write is refused before it runs on a
+    read-only replica, with too few good replicas, and (unless allow-oom) while memory is over
+    maxmemory, as Redis 7.0 refuses it."""
+    if "no-writes" not in flags:
+        refusal = node.replication_refusal(client)
+        if refusal is not None:
+            raise refusal
     limit = node.config.values["maxmemory"]
     if "no-writes" in flags or "allow-oom" in flags or not limit:
         return
@@ -319,6 +324,10 @@ class Lua:
         if self.oom_at_start and cmd.flags & Flag.DENYOOM and node.stats.dirty == self.dirty_at_start:
             return Error(errors.OOM)
         client = self.client
+        if cmd.flags & Flag.WRITE:
+            refusal = node.replication_refusal(client)
+            if refusal is not None:
+                return refusal
         reply = call(node, client, cmd, argv)
         if reply is NO_REPLY:  # a handler that replied itself: read what it queued (nothing: a nil)
             reply = _parse_resp2(b"".join(client.out)) if client.out else None
@@ -419,7 +428,7 @@ class Scripts:
             raise Error(NOSCRIPT)
         flags = self._flags.get(sha)
         if flags is not None:  # a shebang: the flags say it all before it runs, as Redis 7.0's
-            refuse_when_out_of_memory(self.node, flags)
+            refuse_writing_script(self.node, flags, caller)
         lua = self._interpreter()
         lua.globals[b"__kv_set_args"](lua.table(keys), lua.table(args))
         return lua.run(caller, function, sha, (), read_only or "no-writes" in (flags or ()), self.bodies[sha],

@@ -226,6 +226,7 @@ class Snapshots:
         self.keys_loaded = result.keys_loaded
         self.keys_expired = result.keys_expired
         self.dirty_at_last_save = self.node.stats.dirty
+        self.node.replication.snapshot_loaded(result.aux)
 
     def tick(self) -> None:
         """The cron: a scheduled BGSAVE, or the `save` schedule's (not while the log is rewritten)."""
@@ -291,11 +292,12 @@ class Snapshots:
     def _start(self, background: bool, purpose: str) -> None:
         node = self.node
         config = node.config
+        aux = node.replication.save_info()
         if background:
-            data = partial(rdb.write, node)  # taken by the runtime (net: in a forked child)
+            data = partial(rdb.write, node, aux)  # taken by the runtime (net: in a forked child)
             node.image_pending()
         else:
-            data = rdb.write(node)
+            data = rdb.write(node, aux)
         self.job = node.new_job()
         self.background, self.purpose = background, purpose
         self.data = data if purpose == RELOAD else b""

@@ -12,6 +12,7 @@ class Stats:
         "ops_samples", "last_sample_ms", "last_sample_commands", "rss",
         "total_forks", "latest_fork_usec", "total_reads_processed", "total_writes_processed",
         "lazyfreed_objects",
+        "sync_full", "sync_partial_ok", "sync_partial_err",
     )
 
     def __init__(self) -> None:
@@ -43,6 +44,9 @@ class Stats:
         self.total_forks = 0  # background images taken (net forks for each)
         self.latest_fork_usec = 0  # what the runtime reported the last one took
         self.lazyfreed_objects = 0  # what Redis would have freed in the background (kvcore.lazyfree)
+        self.sync_full = 0  # replicas given a full sync
+        self.sync_partial_ok = 0  # PSYNCs answered with +CONTINUE
+        self.sync_partial_err = 0  # PSYNCs for a history or offset the backlog does not hold
 
     def instantaneous_ops(self) -> int:
         return sum(self.ops_samples) // len(self.ops_samples) if self.ops_samples else 0

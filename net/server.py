@@ -21,6 +21,7 @@ from kvcore.effects import (
     AppendLog,
     CancelJob,
     Close,
+    Connect,
     Crash,
     Fsync,
     Listen,
@@ -115,6 +116,21 @@ class ClientConnection(asyncio.Protocol):
             self.transport.pause_reading()
 
 
+class OutgoingConnection(ClientConnection):
+    """A connection the node opened (`Connect`: a replica's link to its master), under the id it chose."""
+
+    __slots__ = ()
+
+    def __init__(self, server: Server, conn: int) -> None:
+        super().__init__(server)
+        self.conn = conn
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.set_write_buffer_limits(BACKLOG_HIGH, BACKLOG_LOW)
+        self.server.connected(self)
+
+
 class Server:
     """Listens, feeds the node, carries out its effects, ticks its cron."""
 
@@ -139,6 +155,7 @@ class Server:
         self._inputs_seen = 0  # self.inputs when the log job last put off its start
         self.tick_handle: asyncio.TimerHandle | None = None
         self.background: set[asyncio.Future] = set()
+        self.connecting: set[asyncio.Task] = set()  # outgoing connections under way (`Connect`)
         self.children: dict[int, tuple[int, str, tuple]] = {}  # job -> (pid, kind, steps) of the child writing
         self.signalled = False
         self._port, self._bind = config["port"], config["bind"]  # where the server listens (`_listen_again`)
@@ -253,6 +270,8 @@ class Server:
             child.remove_written(pid, steps)  # before the port closes, as Redis removes a killed child's file
         for listener in self.listeners:
             listener.close()
+        for task in list(self.connecting):
+            task.cancel()
         self.drain()
         if self.background:
             self.log.warning("Waiting for background disk jobs to finish...")
@@ -282,6 +301,29 @@ class Server:
             _tune_socket(sock, self.config["tcp-keepalive"])
         self.node.open(conn, now_ms(), addr, laddr)
         self.schedule_drain()
+
+    def connected(self, link: OutgoingConnection) -> None:
+        conn = link.conn
+        self.conns[conn] = link
+        self.writers[conn] = link.transport.write
+        sock = link.transport.get_extra_info("socket")
+        if sock is not None:
+            _tune_socket(sock, self.config["tcp-keepalive"])
+        self.node.connected(conn, now_ms(), _format_addr(link.transport.get_extra_info("sockname"), sock))
+        self.schedule_drain()
+
+    def _connect(self, effect: Connect) -> None:
+        """Open the connection in the background; the node hears of it as `connected` or `connect_failed`."""
+        async def connect() -> None:
+            try:
+                await self.loop.create_connection(lambda: OutgoingConnection(self, effect.conn), effect.host, effect.port)
+            except OSError as exc:
+                self.node.connect_failed(effect.conn, now_ms(), exc.strerror or str(exc))
+                self.schedule_drain()
+
+        task = self.loop.create_task(connect())
+        self.connecting.add(task)
+        task.add_done_callback(self.connecting.discard)
 
     def lost(self, client: ClientConnection) -> None:
         self.writers.pop(client.conn, None)
@@ -377,6 +419,9 @@ class Server:
             return False
         if kind is LogMessage:
             self.log.write(LEVELS.get(effect.level, WARNING), effect.text)
+            return False
+        if kind is Connect:
+            self._connect(effect)
             return False
         if kind is ReadFiles:
             self.node.files_read(effect.job, {path: read_or_none(path) for path in effect.paths}, now_ms())

@@ -32,6 +32,7 @@ from kvcore.effects import (
     AppendLog,
     CancelJob,
     Close,
+    Connect,
     Crash,
     Fsync,
     Listen,
@@ -291,6 +292,9 @@ class SimNode:
             elif kind is Crash:  # DEBUG SEGFAULT / PANIC: the process dies as a kill fault kills it
                 self.kill()
                 return
+            elif kind is Connect:  # outgoing connections (replication) are not simulated yet
+                self.trace.add(("effect", self.env.now, self.name, "connect", effect.conn, 0))
+                self.core.connect_failed(effect.conn, self.clock.now(), "not supported by this runtime yet")
             elif kind is ReadFiles:  # reading what is in the page cache takes no simulated time
                 self.core.files_read(effect.job, {path: self.disk.read(path) for path in effect.paths}, self.clock.now())
             else:

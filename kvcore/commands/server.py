@@ -1,6 +1,6 @@
 """Server commands: INFO, CONFIG, COMMAND, SLOWLOG, DEBUG, MEMORY, LATENCY and
 the database-wide ones (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB), TIME, LASTSAVE,
-ROLE, MONITOR, SHUTDOWN.
+MONITOR, SHUTDOWN.
 
 COMMAND's replies are generated from the command table; `acl_categories`
 derives a command's ACL categories as Redis does: implied by its flags
@@ -281,12 +281,6 @@ def dbsize(client, argv):
 def lastsave(client, argv):
     """LASTSAVE"""
     return client.node.last_save_s
-
-
-@command("role", 1, Flag.NOSCRIPT | INFO_FLAGS | Flag.FAST, categories=("admin", "dangerous"), since="2.8.12")
-def role(client, argv):
-    """ROLE"""
-    return [b"master", 0, []]
 
 
 # -- FLUSHDB, FLUSHALL, SWAPDB ----------------------------------------------------------
@@ -742,7 +736,7 @@ def atoi(arg: bytes) -> int:
 def debug_object(client, argv) -> Simple:
     """DEBUG OBJECT key"""
     key = argv[2]
-    value = client.db.peek(key)  # no access counted, as Redis looks the key up
+    value = client.db.data.get(key)  # as Redis's dictFind: no access counted, an expired key still shown
     if value is None:
         raise Error(errors.NO_SUCH_KEY)
     if type(value) is bytes:
@@ -764,6 +758,9 @@ def debug(client, argv):
         return NO_REPLY
     if sub == b"digest-value":
         return [Simple(digest.value_digest(client.db, key)) for key in argv[2:]]
+    if sub == b"replicate" and len(argv) >= 3:  # into the stream only, not run here (tests make replicas diverge)
+        client.node.replication.inject(argv[2:])
+        return OK
     handler = DEBUG_SUBCOMMANDS.get((sub, len(argv)))
     if handler is not None:
         return handler(client, argv)
@@ -962,8 +959,13 @@ def debug_digest(client, argv):
 
 
 def debug_ok(client, argv):
-    """DEBUG CHANGE-REPL-ID, DEBUG SET-DISABLE-DENY-SCRIPTS 0|1: accepted; there are no replication
-    IDs apart from the run id, and no scripts, for them to change."""
+    """DEBUG SET-DISABLE-DENY-SCRIPTS 0|1: accepted; there are no scripts for it to change."""
+    return OK
+
+
+def debug_change_repl_id(client, argv):
+    """DEBUG CHANGE-REPL-ID: the stream goes on under a new replication id, and no second one."""
+    client.node.replication.change_id()
     return OK
 
 
@@ -1027,7 +1029,7 @@ DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exac
     (b"htstats-key", 3): debug_htstats_key,
     (b"replybuffer", 4): debug_replybuffer,
     (b"config-rewrite-force-all", 2): debug_config_rewrite_force_all,
-    (b"change-repl-id", 2): debug_ok,
+    (b"change-repl-id", 2): debug_change_repl_id,
     (b"aof-flush-sleep", 3): debug_ok,  # the log's barrier holds whatever the timing: nothing to widen
     (b"log", 3): debug_log,
     (b"pause-cron", 3): debug_pause_cron,

@@ -4,16 +4,19 @@ as what they did, SELECT when the database changes, MULTI/EXEC only around group
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import socket
 import time
 
 import pytest
+import redis
 
 from kvcore import rdb
 from kvcore.config import Config
 from kvcore.node import Node
+from tests.net.util import connect, encode, wait_until
 from tests.servers import kvserver, redis_server_or_skip
 
 WRITES = [
@@ -94,3 +97,130 @@ def test_the_image_is_the_dataset_at_sync():
         replica.settimeout(0.3)
         with pytest.raises(TimeoutError):
             replica.recv(100)
+
+
+# -- REPLICAOF: real replicas of real masters -----------------------------------------------------
+
+REPLICA_FIELDS = [  # INFO replication on a replica whose link is up, in redis-server 7.0's order
+    "role", "master_host", "master_port", "master_link_status", "master_last_io_seconds_ago",
+    "master_sync_in_progress", "slave_read_repl_offset", "slave_repl_offset", "slave_priority",
+    "slave_read_only", "replica_announced", "connected_slaves", "master_failover_state", "master_replid",
+    "master_replid2", "master_repl_offset", "second_repl_offset", "repl_backlog_active", "repl_backlog_size",
+    "repl_backlog_first_byte_offset", "repl_backlog_histlen",
+]
+
+MASTER_FIELDS = [  # on a master with one replica (checked on redis-server too: the test runs on both)
+    "role", "connected_slaves", "slave0", "master_failover_state", "master_replid", "master_replid2",
+    "master_repl_offset", "second_repl_offset", "repl_backlog_active", "repl_backlog_size",
+    "repl_backlog_first_byte_offset", "repl_backlog_histlen",
+]
+
+
+def replication_info(client: redis.Redis) -> dict[str, str]:
+    return {name: str(value) for name, value in client.info("replication").items()}
+
+
+def wait_for_sync(master: redis.Redis, replica: redis.Redis) -> None:
+    """As the Tcl suite: the link up (ROLE's state), then wait_for_ofs_sync (equal master_repl_offset)."""
+    assert wait_until(lambda: replica.execute_command("ROLE")[3] == b"connected", 15)
+    assert wait_until(lambda: replication_info(master)["master_repl_offset"]
+                      == replication_info(replica)["master_repl_offset"], 15)
+
+
+def fill_and_follow(master_port: int, replica_port: int) -> tuple[redis.Redis, redis.Redis]:
+    master = redis.Redis(port=master_port, socket_timeout=10)
+    replica = redis.Redis(port=replica_port, socket_timeout=10)
+    master.set("before", "1")
+    master.rpush("list", "a", "b", "c")
+    master.hset("hash", mapping={"f": "v"})
+    master.set("ttl", "v", ex=1000)
+    assert replica.execute_command("REPLICAOF", "127.0.0.1", master_port) == b"OK"
+    wait_for_sync(master, replica)
+    pipe = master.pipeline(transaction=True)
+    pipe.incr("counter").sadd("set", "x", "y")
+    pipe.execute()
+    master.expire("before", 500)
+    wait_for_sync(master, replica)
+    return master, replica
+
+
+def same_data(master: redis.Redis, replica: redis.Redis) -> None:
+    """The same keys, values and expiry times (DEBUG DIGEST, which ignores the order of members)."""
+    assert sorted(replica.keys()) == sorted(master.keys())
+    assert replica.execute_command("DEBUG", "DIGEST") == master.execute_command("DEBUG", "DIGEST")
+
+
+@pytest.mark.parametrize("master_kind", ["kvserver", "redis-server"])
+def test_kvserver_replicates_a_master(master_kind):
+    master_server = kvserver(["--save", ""]) if master_kind == "kvserver" else \
+        redis_server_or_skip(["--repl-diskless-sync-delay", "0"])  # a diskless $EOF: payload at once
+    with master_server as master_port, kvserver(["--save", ""]) as (replica_port, _):
+        master_port = master_port[0] if isinstance(master_port, tuple) else master_port
+        master, replica = fill_and_follow(master_port, replica_port)
+        same_data(master, replica)
+        info = replication_info(replica)
+        assert list(info) == REPLICA_FIELDS
+        assert list(replication_info(master)) == MASTER_FIELDS
+        slave0 = master.info("replication")["slave0"]
+        assert slave0["port"] == replica_port and slave0["state"] == "online" and slave0["ip"] == "127.0.0.1"
+        assert info["master_link_status"] == "up" and info["master_replid"] == replication_info(master)["master_replid"]
+        with pytest.raises(redis.ReadOnlyError, match="You can't write against a read only replica."):
+            replica.set("k", "v")
+        assert master.execute_command("WAIT", 1, 5000) == 1
+        role = master.execute_command("ROLE")
+        assert role[0] == b"master" and role[2][0][1] == str(replica_port).encode()
+
+
+def test_redis_server_replicates_kvserver():
+    with kvserver(["--save", ""]) as (master_port, _), redis_server_or_skip() as replica_port:
+        master, replica = fill_and_follow(master_port, replica_port)
+        same_data(master, replica)
+        assert replication_info(replica)["master_link_status"] == "up"
+        assert list(replication_info(replica)) == REPLICA_FIELDS  # the list is redis-server's
+        master.set("after", "x")
+        assert master.execute_command("WAIT", 1, 5000) == 1
+        assert replica.get("after") == b"x"
+
+
+def test_a_replica_configured_at_start_and_its_chain():
+    with kvserver(["--save", ""]) as (master_port, _), \
+            kvserver(["--save", "", "--replicaof", f"127.0.0.1 {master_port}"]) as (middle_port, _), \
+            kvserver(["--save", "", "--replicaof", f"127.0.0.1 {middle_port}"]) as (leaf_port, _):
+        master = redis.Redis(port=master_port, socket_timeout=10)
+        leaf = redis.Redis(port=leaf_port, socket_timeout=10)
+        middle = redis.Redis(port=middle_port, socket_timeout=10)
+        wait_for_sync(master, middle)
+        wait_for_sync(middle, leaf)
+        master.mset({"a": "1", "b": "2"})
+        wait_for_sync(master, leaf)
+        assert leaf.mget("a", "b") == [b"1", b"2"]
+        assert middle.config_get("replicaof") == {"replicaof": f"127.0.0.1 {master_port}"}
+
+
+def replies(port: int, requests: list[tuple], lines: int) -> list[bytes]:
+    """The reply lines to pipelined requests, once ``lines`` of them came."""
+    with contextlib.closing(connect(port)) as sock:
+        sock.sendall(b"".join(encode(*request) for request in requests))
+        data = b""
+        while data.count(b"\r\n") < lines:
+            data += sock.recv(65536)
+        return data.split(b"\r\n")
+
+
+def test_replicaof_replies_as_redis_server():
+    requests = [("REPLICAOF", "127.0.0.1", "abc"), ("REPLICAOF", "127.0.0.1", "70000"), ("SLAVEOF", "no", "two"),
+                ("REPLICAOF", "no", "one"), ("REPLICAOF", "a"), ("WAIT", "1", "-1"), ("WAIT", "x", "1"),
+                ("REPLCONF", "nonsense", "1"), ("REPLCONF", "capa"), ("ROLE",), ("PSYNC", "a", "b")]
+    with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
+        assert replies(kv_port, requests, 15) == replies(redis_port, requests, 15)
+
+
+def test_writes_without_enough_replicas_as_redis_server():
+    """min-replicas-to-write with no replica: writes, scripts that write and FUNCTION LOAD refused."""
+    requests = [("SET", "a", "b"), ("GET", "a"), ("EVAL", "return redis.call('set','a','b')", "0"),
+                ("EVAL", "return redis.pcall('set','a','b')", "0"), ("EVAL", "#!lua\nreturn redis.call('get','a')", "0"),
+                ("EVAL", "return redis.call('get','a')", "0"), ("MULTI",), ("SET", "a", "b"), ("EXEC",),
+                ("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)")]
+    extra = ["--min-replicas-to-write", "1"]
+    with redis_server_or_skip(extra) as redis_port, kvserver(["--save", "", *extra]) as (kv_port, _):
+        assert replies(kv_port, requests, 10) == replies(redis_port, requests, 10)

@@ -1,0 +1,451 @@
+"""A replica's link to its master (REPLICAOF host port), as Redis 7.0's replica runs it.
+
+The link's states, named as ROLE names them::
+
+    connect ──Connect──▶ connecting ──connected──▶ handshake ──+FULLRESYNC──▶ sync ──payload──▶ connected
+       ▲                                               └──────────+CONTINUE────────────────────────┘
+       └─────────── any failure, a timeout, the connection lost (retried from the cron) ◀──────────┘
+
+The handshake is Redis's: PING; then AUTH (with masteruser/masterauth, if set), REPLCONF
+listening-port and REPLCONF capa eof capa psync2 in one write, their replies read in order;
+then PSYNC with the replication id and offset the node holds (a partial resync if the
+master's backlog still has what follows), or PSYNC ? -1 after a failed transfer. The
+payload of a full resync is ``$<len>\\r\\n<rdb>`` or the diskless ``$EOF:<mark>\\r\\n<rdb><mark>``;
+it replaces the dataset. From then on the master's stream runs as the master client: no
+replies (REPLCONF GETACK is answered with REPLCONF ACK <offset>), every byte of a command
+counted into the offset once the command ran, and the same bytes passed on to the node's
+own backlog and replicas (`ReplicationStream.feed`), so that the whole chain shares one
+offset. The cron sends REPLCONF ACK every second and drops a link that stays silent past
+repl-timeout; a link that drops is retried on the next tick.
+"""
+
+from __future__ import annotations
+
+from kvcore import rdb
+from kvcore.aof import encode_command
+from kvcore.client import Client, ReplyMode
+from kvcore.effects import Close, Connect, LogMessage, Send
+from kvcore.protocol import Limits
+
+CONNECT, CONNECTING, HANDSHAKE, SYNC, CONNECTED = "connect", "connecting", "handshake", "sync", "connected"
+LINK_CONNS = 1 << 48  # the first connection id the node gives its own outgoing connections
+ACK_PERIOD_MS = 1000
+RETRY_MS = 1000  # between attempts to connect
+EOF_MARK_LEN = 40
+_PING_ACCEPTED = (b"-NOAUTH", b"-NOPERM", b"-ERR operation not permitted")
+
+
+class StreamError(Exception):
+    """The master sent bytes that are no request (the link is dropped)."""
+
+
+def split_stream(buffer: bytearray, pos: int = 0) -> tuple[list[tuple[list[bytes], int]], int]:
+    """The complete multibulk requests in ``buffer`` from ``pos``, each with its size in
+    bytes, and where they end; a partial one stays for the next call."""
+    try:
+        return _split(buffer, pos)
+    except ValueError:
+        raise StreamError("Protocol error: invalid multibulk length") from None
+
+
+def _split(buffer: bytearray, pos: int) -> tuple[list[tuple[list[bytes], int]], int]:
+    found = []
+    end = len(buffer)
+    while pos < end:
+        if buffer[pos] != 0x2A:  # '*'
+            raise StreamError(f"Protocol error: expected '*', got '{chr(buffer[pos])}'")
+        line_end = buffer.find(b"\r\n", pos)
+        if line_end < 0:
+            break
+        count = int(buffer[pos + 1:line_end])
+        cursor = line_end + 2
+        argv = []
+        for _ in range(count):
+            line_end = buffer.find(b"\r\n", cursor)
+            if line_end < 0 or buffer[cursor] != 0x24:  # '$'
+                if line_end >= 0:
+                    raise StreamError("Protocol error: expected '$'")
+                break
+            size = int(buffer[cursor + 1:line_end])
+            start = line_end + 2
+            if start + size + 2 > end:
+                break
+            argv.append(bytes(buffer[start:start + size]))
+            cursor = start + size + 2
+        if len(argv) < count:
+            break
+        found.append((argv, cursor - pos))
+        pos = cursor
+    return found, pos
+
+
+class MasterLink:
+    """The node's link to its master (``node.master_link``) while it is a replica."""
+
+    def __init__(self, node, host: str, port: int) -> None:
+        self.node = node
+        self.host = host
+        self.port = port
+        self.state = CONNECT
+        self.conn = 0  # the connection of the current attempt (0: none)
+        self.client: Client | None = None  # the master client, once in sync
+        self.buffer = bytearray()
+        self.uncounted = 0  # bytes at the start of the buffer run inside a MULTI not yet EXECuted
+        self.running: list[bytes] = []  # the master's command being run (for the log of an error)
+        self.db_index = 0  # the database the master client had selected (kept for a partial resync)
+        self.expected: list[str] = []  # the handshake replies still due, in order
+        self.full_sync_failed = False  # ask for a full resync (PSYNC ? -1)
+        self.transfer_size = -1  # the payload's length; -1 before its header, -2 for an $EOF: payload
+        self.eof_mark = b""
+        self.started_ms = node.now  # of the current state
+        self.last_io_ms = node.now
+        self.last_ack_ms = 0
+        self.down_since_ms = 0  # when a link that was up dropped (0: never up since REPLICAOF)
+        self.retry_at_ms = 0  # in state connect: when the cron may try again (once a second, as Redis's)
+        self.laddr = ""  # this end of the connection, once connected
+        # Keys given a TTL by this replica's own clients (replica-read-only no): no master
+        # will delete them, so the replica's cron does (INFO slave_expires_tracked_keys).
+        self.written_expires: dict[tuple[int, bytes], None] = {}
+        self.full_sync: tuple[str, int] = ("", 0)  # the replication id and offset a +FULLRESYNC announced
+
+    # -- ROLE and INFO -------------------------------------------------------
+    @property
+    def processed_offset(self) -> int:
+        """The stream offset of the last command run (slave_repl_offset)."""
+        return self.node.replication.offset
+
+    def read_offset(self) -> int:
+        """The stream offset read so far, run or not (slave_read_repl_offset)."""
+        return self.node.replication.offset + (len(self.buffer) if self.state == CONNECTED else 0)
+
+    # -- inputs ----------------------------------------------------------------
+    def tick(self) -> None:
+        """The replication cron: expire the keys this replica wrote, connect, time out, acknowledge."""
+        node = self.node
+        now = node.now
+        timeout_ms = node.config["repl-timeout"] * 1000
+        if self.written_expires and node.active_expire_enabled:
+            self._expire_written_keys()
+        if self.state == CONNECT:
+            if now >= self.retry_at_ms:
+                self.connect()
+        elif self.state in (CONNECTING, HANDSHAKE) and now - self.started_ms > timeout_ms:
+            self._fail("Timeout connecting to the MASTER...")
+        elif self.state == SYNC and now - self.last_io_ms > timeout_ms:
+            self._fail("Timeout receiving bulk data from MASTER... If the problem persists "
+                       "try to set the 'repl-timeout' parameter in redis.conf to a larger value.")
+        elif self.state == CONNECTED:
+            if now - self.last_io_ms > timeout_ms:
+                self._fail("MASTER timeout: no data nor PING received...")
+            elif now - self.last_ack_ms >= ACK_PERIOD_MS:
+                self.send_ack()
+
+    def _expire_written_keys(self) -> None:
+        node = self.node
+        for db_index, key in list(self.written_expires):
+            db = node.dbs[db_index]
+            when = db.expires.get(key)
+            if when is None:
+                del self.written_expires[(db_index, key)]
+            elif when <= node.now:
+                db.expire_now(key)
+                del self.written_expires[(db_index, key)]
+
+    def connected(self, laddr: str) -> None:
+        self.laddr = laddr
+        self._log("notice", "Non blocking connect for SYNC fired the event.")
+        self._enter(HANDSHAKE)
+        self.expected = ["ping"]
+        self._send([b"PING"])
+
+    def connect_failed(self, error: str) -> None:
+        self._log("warning", f"Error condition on socket for SYNC: {error}")
+        self.conn = 0
+        self._enter(CONNECT)
+        self.retry_at_ms = self.node.now + RETRY_MS
+
+    def closed(self) -> None:
+        """The master (or the network) ended the link."""
+        if self.state == CONNECTED:
+            self._log("warning", "Connection with master lost.")
+            self._log("notice", "Caching the disconnected master state.")
+            self._reset()
+            self._log("notice", f"Reconnecting to MASTER {self.host}:{self.port}")
+            self.connect()  # at once, as Redis does when its master goes away
+        else:
+            self._log("warning", "Master closed the connection during the handshake or the transfer.")
+            self._reset()
+
+    def receive(self, data: bytes) -> None:
+        self.last_io_ms = self.node.now
+        self.buffer += data
+        try:
+            if self.state == HANDSHAKE:
+                self._handshake()
+            if self.state == SYNC:
+                self._transfer()
+            if self.state == CONNECTED:
+                self._run_stream()
+        except StreamError as exc:
+            self._fail(str(exc))
+
+    # -- the handshake -----------------------------------------------------------
+    def _handshake(self) -> None:
+        while self.state == HANDSHAKE and self.expected:
+            line = self._line()
+            if line is None:
+                return
+            step = self.expected.pop(0)
+            getattr(self, "_reply_to_" + step)(line)
+
+    def _reply_to_ping(self, line: bytes) -> None:
+        if line.startswith(b"-") and not line.startswith(_PING_ACCEPTED):
+            self._fail(f"Error reply to PING from master: '{_text(line)}'")
+            return
+        self._log("notice", "Master replied to PING, replication can continue...")
+        config = self.node.config
+        requests = []
+        if config["masterauth"]:
+            auth = [b"AUTH", config["masteruser"].encode(), config["masterauth"].encode()]
+            requests.append(auth if config["masteruser"] else [b"AUTH", auth[2]])
+            self.expected.append("auth")
+        port = config["replica-announce-port"] or self.node.info.tcp_port or config["port"]
+        requests.append([b"REPLCONF", b"listening-port", b"%d" % port])
+        self.expected.append("port")
+        if config["replica-announce-ip"]:
+            requests.append([b"REPLCONF", b"ip-address", config["replica-announce-ip"].encode()])
+            self.expected.append("ip")
+        requests.append([b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+        self.expected.append("capa")
+        self._send(*requests)
+
+    def _reply_to_auth(self, line: bytes) -> None:
+        if line.startswith(b"-"):
+            self._fail(f"Unable to AUTH to MASTER: {_text(line)}")
+
+    def _reply_to_port(self, line: bytes) -> None:
+        if line.startswith(b"-"):
+            self._log("notice", f"(Non critical) Master does not understand REPLCONF listening-port: {_text(line)}")
+
+    def _reply_to_ip(self, line: bytes) -> None:
+        if line.startswith(b"-"):
+            self._log("notice", f"(Non critical) Master does not understand REPLCONF ip-address: {_text(line)}")
+
+    def _reply_to_capa(self, line: bytes) -> None:
+        if line.startswith(b"-"):
+            self._log("notice", f"(Non critical) Master does not understand REPLCONF capa: {_text(line)}")
+        stream = self.node.replication
+        if self.full_sync_failed:
+            self._log("notice", "Partial resynchronization not possible (no cached master)")
+            self._send([b"PSYNC", b"?", b"-1"])
+        else:
+            self._log("notice", "Trying a partial resynchronization (request %s:%d)." % (stream.replid, stream.offset + 1))
+            self._send([b"PSYNC", stream.replid.encode(), b"%d" % (stream.offset + 1)])
+        self.expected.append("psync")
+
+    def _reply_to_psync(self, line: bytes) -> None:
+        words = line.split()
+        if words and words[0] == b"+FULLRESYNC" and len(words) == 3:
+            replid, offset = words[1].decode(), int(words[2])
+            self._log("notice", f"Full resync from master: {replid}:{offset}")
+            self.full_sync_failed = True  # until the payload is loaded
+            self.full_sync = (replid, offset)
+            self.transfer_size = -1
+            self._enter(SYNC)
+        elif words and words[0] == b"+CONTINUE":
+            self._continue(words[1].decode() if len(words) > 1 else "")
+        elif line.startswith((b"-NOMASTERLINK", b"-LOADING")):
+            self._fail(f"Master is currently unable to PSYNC but should be in the future: {_text(line)}")
+        else:
+            self._fail(f"Unexpected reply to PSYNC from master: {_text(line)}")
+
+    def _continue(self, replid: str) -> None:
+        """+CONTINUE: the master's backlog holds what follows our offset; a new id means it was promoted."""
+        stream = self.node.replication
+        self._log("notice", "Successful partial resynchronization with master.")
+        if replid and replid != stream.replid:
+            stream.new_history(replid)
+            self._log("notice", f"Master replication ID changed to {replid}")
+        self._log("notice", "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
+        self._online()
+
+    # -- the payload ---------------------------------------------------------------
+    def _transfer(self) -> None:
+        if self.transfer_size == -1 and not self._payload_header():
+            return
+        buffer = self.buffer
+        if self.transfer_size >= 0:
+            if len(buffer) < self.transfer_size:
+                return
+            payload = bytes(buffer[:self.transfer_size])
+            del buffer[:self.transfer_size]
+        else:
+            if len(buffer) < EOF_MARK_LEN or buffer[-EOF_MARK_LEN:] != self.eof_mark:
+                return
+            payload = bytes(buffer[:-EOF_MARK_LEN])
+            del buffer[:]
+        self._load(payload)
+
+    def _payload_header(self) -> bool:
+        while True:
+            line = self._line()
+            if line is None:
+                return False
+            if line:  # the master sends empty lines while it prepares the payload
+                break
+        if line.startswith(b"-"):
+            raise StreamError(f"MASTER aborted replication with an error: {_text(line)}")
+        if line.startswith(b"$EOF:") and len(line) == 5 + EOF_MARK_LEN:
+            self.eof_mark = line[5:]
+            self.transfer_size = -2
+            self._log("notice", "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
+        elif line.startswith(b"$") and line[1:].isdigit():
+            self.transfer_size = int(line[1:])
+            self._log("notice", f"MASTER <-> REPLICA sync: receiving {self.transfer_size} bytes from master to disk")
+        else:
+            raise StreamError(f"Bad protocol from MASTER, the first byte is not '$' (we received '{_text(line)}'), "
+                              "are you sure the host and port are right?")
+        return True
+
+    def _load(self, payload: bytes) -> None:
+        node = self.node
+        self._log("notice", "MASTER <-> REPLICA sync: Flushing old data")
+        self._log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
+        try:
+            result = rdb.load(node, payload)
+        except rdb.RdbError as exc:
+            self._fail(f"Failed trying to load the MASTER synchronization DB from socket: {exc}")
+            return
+        self._log("notice", f"Done loading RDB, keys loaded: {result.keys_loaded}, keys expired: {result.keys_expired}.")
+        replid, offset = self.full_sync
+        node.replication.full_sync_loaded(replid, offset)
+        self.db_index = 0  # the master selects a database before its first write
+        node.stats.dirty += 1  # the dataset changed as a whole: the save schedule counts it
+        self.full_sync_failed = False
+        self._log("notice", "MASTER <-> REPLICA sync: Finished with success")
+        self._online()
+        self.send_ack()  # a master sending a diskless payload waits for it before streaming
+
+    def _online(self) -> None:
+        """The master client takes over the connection: its stream runs from here."""
+        node = self.node
+        limits = Limits(node.config["proto-max-bulk-len"], True)
+        client = Client(self.conn, node.next_client_id, node, f"{self.host}:{self.port}", self.laddr, limits)
+        node.next_client_id += 1
+        client.flags_extra = "M"
+        client.reply_mode = ReplyMode.OFF
+        client.db = node.dbs[self.db_index]  # a partial resync goes on in the database it had selected
+        node.clients[self.conn] = client
+        self.client = client
+        self.down_since_ms = 0
+        self._enter(CONNECTED)
+
+    # -- the stream ----------------------------------------------------------------
+    def _run_stream(self) -> None:
+        """Run every complete command of the stream as the master client, counting its bytes.
+
+        Inside MULTI the bytes are run (queued) but not counted until EXEC, as Redis counts
+        them: if the link drops before the EXEC, the master sends the whole transaction again.
+        """
+        from kvcore.dispatch import execute  # dispatch imports the commands, which import this module
+
+        node = self.node
+        requests, used = split_stream(self.buffer, self.uncounted)
+        if not requests:
+            return
+        counted = 0
+        position = self.uncounted
+        client = self.client
+        for argv, size in requests:
+            self.running = argv
+            node.master_executing = True
+            try:
+                execute(node, client, argv)
+            finally:
+                node.master_executing = False
+            if self.client is not client:  # the command ended the link (REPLICAOF NO ONE in a script...)
+                return
+            position += size
+            if client.multi is None:
+                node.replication.feed(bytes(self.buffer[counted:position]))
+                counted = position
+        del self.buffer[:counted]
+        self.uncounted = position - counted
+
+    def error_replied(self, error) -> None:
+        """The master's stream made this replica answer with an error (propagation-error-behavior
+        ignore: logged, as Redis logs it, and the stream goes on)."""
+        cmd = self.node.table.get(self.running[0].lower()) if self.running else None
+        name = cmd.name if cmd is not None else "<unknown>"
+        # as Redis logs it: an ERR without its code, another code after its dash
+        text = error.text[4:] if error.text.startswith("ERR ") else "-" + error.text
+        self._log("warning", f"== CRITICAL == This replica is sending an error to its master: '{text}' "
+                             f"after processing the command '{name}'")
+
+    def send_ack(self) -> None:
+        """REPLCONF ACK <offset>: how far this replica has run the stream."""
+        self.last_ack_ms = self.node.now
+        self._send([b"REPLCONF", b"ACK", b"%d" % self.processed_offset])
+
+    # -- internals -------------------------------------------------------------------
+    def connect(self) -> None:
+        """Open a new connection to the master (REPLICAOF, and the cron's retries)."""
+        node = self.node
+        self._log("notice", f"Connecting to MASTER {self.host}:{self.port}")
+        self._log("notice", "MASTER <-> REPLICA sync started")
+        self.conn = node.new_link_conn()
+        self.buffer = bytearray()
+        self._enter(CONNECTING)
+        node.emit(Connect(self.conn, self.host, self.port))
+
+    def _enter(self, state: str) -> None:
+        self.state = state
+        self.started_ms = self.last_io_ms = self.node.now
+
+    def _line(self) -> bytes | None:
+        """The next reply line of the handshake (without its CRLF), or None until it is whole."""
+        buffer = self.buffer
+        end = buffer.find(b"\n")
+        if end < 0:
+            return None
+        line = bytes(buffer[:end]).rstrip(b"\r")
+        del buffer[:end + 1]
+        return line
+
+    def _send(self, *requests: list[bytes]) -> None:
+        self.node.emit(Send(self.conn, b"".join(encode_command(argv) for argv in requests)))
+
+    def _fail(self, why: str) -> None:
+        """Drop the connection of this attempt; the cron tries again."""
+        self._log("warning", why)
+        if self.conn:
+            self.node.emit(Close(self.conn))
+        self._reset()
+
+    def _reset(self) -> None:
+        """Back to connect: forget this attempt and the master client."""
+        node = self.node
+        if self.client is not None:
+            self.db_index = self.client.db.index
+            node.forget_master_client(self.client)
+            self.client = None
+            self.down_since_ms = node.now
+        self.conn = 0
+        self.buffer = bytearray()
+        self.uncounted = 0
+        self.expected = []
+        self._enter(CONNECT)
+        self.retry_at_ms = node.now + RETRY_MS
+
+    def stop(self) -> None:
+        """REPLICAOF NO ONE or another master: close the link, whatever its state."""
+        if self.conn:
+            self.node.emit(Close(self.conn))
+        self._reset()
+
+    def _log(self, level: str, text: str) -> None:
+        self.node.emit(LogMessage(level, text))
+
+
+def _text(line: bytes) -> str:
+    return line.decode("utf-8", "replace")

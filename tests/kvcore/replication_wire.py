@@ -1,0 +1,106 @@
+"""Nodes joined in memory: a replica's `Connect` reaches another node as an accepted connection,
+and the bytes either sends reach the other. No sockets, no clock: tests move ``now`` themselves."""
+
+from __future__ import annotations
+
+from kvcore.effects import Close, Connect, LogMessage, Send
+from kvcore.node import Node
+from tests.kvcore.harness import CoreClient, make_node
+
+ACCEPTED_CONNS = 1 << 40  # the ids a node gives the links accepted from its replicas (below LINK_CONNS)
+
+
+class WiredClient(CoreClient):
+    """A test's connection to one node of a `Wire`: what its requests make the nodes send each
+    other is delivered too (a plain CoreClient would drop the stream to the replicas)."""
+
+    def __init__(self, node: Node, wire: Wire) -> None:
+        self.wire = wire
+        conn = max((conn for conn in node.clients if conn < ACCEPTED_CONNS), default=0) + 1
+        super().__init__(node, conn)
+
+    def send_raw(self, data: bytes) -> list:
+        self.node.receive(self.conn, data, self.node.now)
+        self.wire.run()
+        replies, self._replies = self._replies, []
+        return replies
+
+
+class Wire:
+    """Every node of a test, by "host:port"; `run` delivers effects until none is left."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self.routes: dict[tuple[int, int], tuple[Node, int]] = {}  # (node id, conn) -> (peer node, peer conn)
+        self.logs: dict[int, list[str]] = {}
+        self.down: set[str] = set()  # addresses that refuse connections
+        self._next = ACCEPTED_CONNS
+
+    def add(self, port: int, seed: int = 0, **options: str) -> Node:
+        node = make_node(seed=seed, port=str(port), **options)
+        node.info.tcp_port = port
+        self.nodes[f"127.0.0.1:{port}"] = node
+        self.logs[id(node)] = []
+        return node
+
+    def client(self, node: Node) -> WiredClient:
+        return WiredClient(node, self)
+
+    def call(self, node: Node, *args):
+        """A request on a fresh connection, and its reply, after the wire is quiet."""
+        return WiredClient(node, self).call(*args)
+
+    def tick(self, ms: int = 100, times: int = 1) -> None:
+        for _ in range(times):
+            for node in self.nodes.values():
+                node.now += ms
+                node.tick(node.now)
+            self.run()
+
+    def run(self) -> None:
+        busy = True
+        while busy:
+            busy = False
+            for node in list(self.nodes.values()):
+                effects = node.take_effects()
+                busy = busy or bool(effects)
+                for effect in effects:
+                    self._carry(node, effect)
+
+    def _carry(self, node: Node, effect) -> None:
+        kind = type(effect)
+        route = self.routes.get((id(node), getattr(effect, "conn", None)))
+        if kind is Connect:
+            address = f"{effect.host}:{effect.port}"
+            peer = self.nodes.get(address)
+            if peer is None or address in self.down:
+                node.connect_failed(effect.conn, node.now, "Connection refused")
+                return
+            self._next += 1
+            peer.open(self._next, peer.now, addr=f"127.0.0.1:{50000 + self._next % 10000}", laddr=address)
+            self.routes[(id(node), effect.conn)] = (peer, self._next)
+            self.routes[(id(peer), self._next)] = (node, effect.conn)
+            node.connected(effect.conn, node.now, f"127.0.0.1:{50000 + self._next % 10000}")
+        elif kind is LogMessage:
+            self.logs[id(node)].append(effect.text)
+        elif route is not None and kind is Send:
+            peer, conn = route
+            peer.receive(conn, effect.data, peer.now)
+        elif route is not None and kind is Close:
+            peer, conn = route
+            del self.routes[(id(node), effect.conn)]
+            self.routes.pop((id(peer), conn), None)
+            peer.closed(conn, peer.now)
+            node.closed(effect.conn, node.now)
+        elif getattr(node, "harness_clients", None):  # replies to the test's clients
+            next(iter(node.harness_clients.values()))._deliver([effect])
+
+    def cut(self, node: Node) -> None:
+        """Every connection of ``node`` to another node drops (a network failure)."""
+        for (owner, conn), (peer, peer_conn) in list(self.routes.items()):
+            if owner == id(node):
+                del self.routes[(owner, conn)]
+                self.routes.pop((id(peer), peer_conn), None)
+                node.closed(conn, node.now)
+                peer.closed(peer_conn, peer.now)
+        self.run()

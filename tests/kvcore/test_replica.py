@@ -1,0 +1,380 @@
+"""Replication between Nodes joined in memory (tests/kvcore/replication_wire.py): REPLICAOF, the
+handshake, full and partial resyncs, the stream run as the master client, promotion, WAIT.
+
+Replies and error texts are redis-server 7.0's (tests/net/test_replication.py compares the
+same scenarios with real processes)."""
+
+from __future__ import annotations
+
+import hiredis
+import pytest
+
+from kvcore import rdb
+from tests.kvcore.replication_wire import Wire
+
+MASTER, REPLICA, OTHER = 6379, 6380, 6381
+
+
+def info(wire: Wire, node) -> dict[str, str]:
+    text = wire.call(node, "INFO", "replication").decode()
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def in_sync(wire: Wire, master, replica) -> bool:
+    """The Tcl suite's wait_for_ofs_sync: the same master_repl_offset on both sides."""
+    return info(wire, master)["master_repl_offset"] == info(wire, replica)["master_repl_offset"]
+
+
+@pytest.fixture
+def wire():
+    return Wire()
+
+
+@pytest.fixture
+def pair(wire):
+    master = wire.add(MASTER, seed=1)
+    replica = wire.add(REPLICA, seed=2)
+    return master, replica
+
+
+def follow(wire, replica, port=MASTER):
+    assert wire.call(replica, "REPLICAOF", "127.0.0.1", port) == b"OK"
+    wire.tick()
+
+
+def test_full_sync_copies_the_dataset_then_streams_writes(wire, pair):
+    master, replica = pair
+    wire.call(master, "SET", "before", "1")
+    wire.call(master, "RPUSH", "list", "a", "b")
+    wire.call(replica, "SET", "mine", "gone after the sync")
+    follow(wire, replica)
+    assert wire.call(replica, "ROLE") == [b"slave", b"127.0.0.1", MASTER, b"connected", 0]
+    assert wire.call(replica, "GET", "mine") is None
+    assert wire.call(replica, "LRANGE", "list", 0, -1) == [b"a", b"b"]
+    writer = wire.client(master)
+    writer.call("SELECT", 3)
+    writer.call("MSET", "x", "1", "y", "2")
+    client = wire.client(replica)
+    assert client.call("SELECT", 3) == b"OK" and client.call("MGET", "x", "y") == [b"1", b"2"]
+    assert in_sync(wire, master, replica)
+    assert info(wire, replica)["master_link_status"] == "up"
+    assert info(wire, replica)["master_replid"] == info(wire, master)["master_replid"]
+
+
+def test_the_handshake_is_redis_s(wire, pair):
+    master, replica = pair
+    wire.call(replica, "CONFIG", "SET", "masterauth", "secret")
+    wire.call(master, "CONFIG", "SET", "requirepass", "secret")
+    sent = []
+    receive = master.receive
+    master.receive = lambda conn, data, now: (sent.append(data), receive(conn, data, now))
+    follow(wire, replica)
+    requests = hiredis.Reader()
+    for data in sent:
+        requests.feed(data)
+    first = [requests.gets() for _ in range(5)]
+    assert first == [[b"PING"], [b"AUTH", b"secret"], [b"REPLCONF", b"listening-port", b"6380"],
+                     [b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"], [b"PSYNC", first[4][1], b"1"]]
+    assert wire.call(replica, "ROLE")[3] == b"connected"
+
+
+def test_a_wrong_masterauth_keeps_the_link_down(wire, pair):
+    master, replica = pair
+    wire.call(master, "CONFIG", "SET", "requirepass", "secret")
+    wire.call(replica, "CONFIG", "SET", "masterauth", "wrong")
+    follow(wire, replica)
+    assert info(wire, replica)["master_link_status"] == "down"
+    assert any(line.startswith("Unable to AUTH to MASTER: -WRONGPASS") for line in wire.logs[id(replica)])
+
+
+@pytest.mark.parametrize(("args", "reply"), [
+    (("127.0.0.1", "abc"), "ERR Invalid master port"),
+    (("127.0.0.1", "-1"), "ERR Invalid master port"),
+    (("127.0.0.1", "70000"), "ERR Invalid master port"),
+    (("no", "two"), "ERR Invalid master port"),
+    (("no", "one"), "OK"),
+])
+def test_replicaof_arguments(wire, pair, args, reply):
+    _, replica = pair
+    got = wire.call(replica, "REPLICAOF", *args)
+    assert str(got) if isinstance(got, hiredis.ReplyError) else got.decode() == reply
+
+
+def test_replicaof_the_same_master_again(wire, pair):
+    _, replica = pair
+    follow(wire, replica)
+    assert wire.call(replica, "SLAVEOF", "127.0.0.1", MASTER) == b"OK Already connected to specified master"
+    assert wire.call(replica, "ROLE")[3] == b"connected"
+
+
+def test_a_read_only_replica_refuses_writes_but_runs_its_masters(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    error = wire.call(replica, "SET", "k", "v")
+    assert str(error) == "READONLY You can't write against a read only replica."
+    client = wire.client(replica)
+    assert client.call("MULTI") == b"OK"
+    assert str(client.call("INCR", "n")).startswith("READONLY")
+    assert str(client.call("EXEC")).startswith("EXECABORT")
+    wire.call(master, "INCR", "n")
+    assert wire.call(replica, "GET", "n") == b"1"
+    wire.call(replica, "CONFIG", "SET", "replica-read-only", "no")
+    assert wire.call(replica, "SET", "k", "v") == b"OK"
+
+
+def test_a_replica_hides_expired_keys_until_its_master_deletes_them(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    wire.call(master, "SET", "k", "v", "PX", 500)
+    assert wire.call(replica, "GET", "k") == b"v"
+    replica.now += 1000  # the replica's clock passed the TTL; the master's has not
+    assert wire.call(replica, "GET", "k") is None
+    assert wire.call(replica, "DBSIZE") == 1  # still there: only the master's DEL removes it
+    wire.call(master, "APPEND", "k", "w")  # the master runs it on the live key; so does the replica
+    replica.now -= 1000
+    assert wire.call(replica, "GET", "k") == b"vw"
+    master.now += 1000
+    assert wire.call(master, "GET", "k") is None  # expired on the master: a DEL in the stream
+    assert wire.call(replica, "DBSIZE") == 0
+
+
+def test_a_dropped_link_resumes_with_a_partial_resync(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    wire.call(master, "SET", "a", "1")
+    wire.down.add(f"127.0.0.1:{MASTER}")
+    wire.cut(replica)  # it tries to reconnect at once, and then once a second
+    assert info(wire, replica)["master_link_status"] == "down"
+    wire.call(master, "SET", "b", "2")
+    wire.down.clear()
+    wire.tick(1000)
+    assert wire.call(replica, "MGET", "a", "b") == [b"1", b"2"]
+    stats = wire.call(master, "INFO", "stats").decode()
+    assert "sync_full:1\r" in stats and "sync_partial_ok:1\r" in stats
+    assert in_sync(wire, master, replica)
+
+
+def test_a_replica_reconnects_once_its_master_is_back(wire, pair):
+    master, replica = pair
+    wire.down.add(f"127.0.0.1:{MASTER}")
+    follow(wire, replica)
+    assert wire.call(replica, "ROLE") == [b"slave", b"127.0.0.1", MASTER, b"connect", -1]
+    assert info(wire, replica)["master_link_down_since_seconds"] == "-1"
+    wire.down.clear()
+    wire.tick(500)
+    assert wire.call(replica, "ROLE")[3] == b"connect"  # tried again once a second, as Redis does
+    wire.tick(500)
+    assert wire.call(replica, "ROLE")[3] == b"connected"
+
+
+def test_a_replica_that_serves_no_stale_data(wire, pair):
+    master, replica = pair
+    wire.call(master, "SET", "k", "v")
+    wire.call(replica, "CONFIG", "SET", "replica-serve-stale-data", "no")
+    wire.down.add(f"127.0.0.1:{MASTER}")
+    follow(wire, replica)
+    assert str(wire.call(replica, "GET", "k")) == \
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+    assert str(wire.call(replica, "PING")).startswith("MASTERDOWN")  # as redis-server 7.0 answers it
+    assert wire.call(replica, "ROLE")[0] == b"slave"  # a command flagged stale still runs
+    wire.down.clear()
+    wire.tick(1000)
+    assert wire.call(replica, "GET", "k") == b"v"
+
+
+def test_a_silent_master_is_dropped_after_repl_timeout(wire, pair):
+    master, replica = pair
+    wire.call(replica, "CONFIG", "SET", "repl-timeout", "5")
+    follow(wire, replica)
+    wire.down.add(f"127.0.0.1:{MASTER}")
+    master.tick = lambda now, rss=None: None  # no more PINGs into the stream
+    wire.tick(1000, 7)
+    assert info(wire, replica)["master_link_status"] == "down"
+    assert "MASTER timeout: no data nor PING received..." in wire.logs[id(replica)]
+
+
+def test_the_master_pings_every_repl_ping_replica_period(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    offset = int(info(wire, master)["master_repl_offset"])
+    wire.tick(1000, 10)
+    assert int(info(wire, master)["master_repl_offset"]) == offset + len(b"*1\r\n$4\r\nPING\r\n")
+    assert in_sync(wire, master, replica)
+
+
+def test_promotion_keeps_the_old_history_for_the_siblings(wire, pair):
+    master, replica = pair
+    sibling = wire.add(OTHER, seed=3)
+    follow(wire, replica)
+    follow(wire, sibling)
+    wire.call(master, "SET", "a", "1")
+    before = info(wire, replica)
+    assert wire.call(replica, "REPLICAOF", "NO", "ONE") == b"OK"
+    after = info(wire, replica)
+    assert after["role"] == "master"
+    assert after["master_replid2"] == before["master_replid"] != after["master_replid"]
+    assert after["second_repl_offset"] == str(int(before["master_repl_offset"]) + 1)
+    assert wire.call(replica, "SET", "b", "2") == b"OK"
+    assert wire.call(sibling, "REPLICAOF", "127.0.0.1", REPLICA) == b"OK"
+    wire.tick()
+    assert wire.call(sibling, "MGET", "a", "b") == [b"1", b"2"]
+    assert "sync_partial_ok:1\r" in wire.call(replica, "INFO", "stats").decode()
+    assert in_sync(wire, replica, sibling)
+
+
+def test_a_chain_shares_one_offset(wire, pair):
+    master, replica = pair
+    leaf = wire.add(OTHER, seed=3)
+    follow(wire, replica)
+    follow(wire, leaf, REPLICA)
+    wire.call(master, "SET", "k", "v")
+    wire.tick(1000, 11)  # a PING of the master's passes down the chain too
+    assert wire.call(leaf, "GET", "k") == b"v"
+    assert in_sync(wire, master, leaf) and in_sync(wire, master, replica)
+
+
+def test_getack_is_answered_with_the_offset(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    wire.call(master, "SET", "k", "v")
+    assert wire.call(master, "WAIT", 1, 0) == 1
+    wire.tick(1000)  # the ACK of the cron counts the GETACK too (the one WAIT got did not)
+    assert wire.call(master, "ROLE")[2][0][2] == info(wire, master)["master_repl_offset"].encode()
+
+
+def test_wait_times_out_with_the_replicas_it_has(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    client = wire.client(master)
+    client.call("SET", "k", "v")
+    assert client.send_raw(b"WAIT 2 300\r\n") == []
+    wire.tick(200, 2)
+    assert client._replies == [1]
+    assert str(wire.call(replica, "WAIT", 1, 0)).startswith("ERR WAIT cannot be used with replica instances.")
+
+
+def test_psync_and_replconf_on_a_master(wire):
+    master = wire.add(MASTER, seed=1)
+    client = wire.client(master)
+    assert client.call("REPLCONF", "listening-port", "7000") == b"OK"
+    assert str(client.call("REPLCONF", "nonsense", "1")) == "ERR Unrecognized REPLCONF option: nonsense"
+    assert str(client.call("REPLCONF", "capa")) == "ERR syntax error"
+    assert str(client.call("PSYNC", "a", "b")) == "ERR value is not an integer or out of range"
+    replid = info(wire, master)["master_replid"]
+    replies = client.send_raw(b"PSYNC ? -1\r\n")
+    assert replies[0].startswith(b"FULLRESYNC ")
+    assert info(wire, master)["master_replid"] != replid  # the first replica starts a new history
+    assert info(wire, master)["connected_slaves"] == "1"
+
+
+def test_min_replicas_to_write(wire, pair):
+    master, replica = pair
+    wire.call(master, "CONFIG", "SET", "min-replicas-to-write", "1")
+    assert str(wire.call(master, "SET", "k", "v")) == "NOREPLICAS Not enough good replicas to write."
+    assert info(wire, master)["min_slaves_good_slaves"] == "0"
+    assert wire.call(master, "GET", "k") is None  # reads go on
+    follow(wire, replica)
+    assert wire.call(master, "SET", "k", "v") == b"OK"
+    assert info(wire, master)["min_slaves_good_slaves"] == "1"
+
+
+def test_an_announced_address(wire, pair):
+    master, replica = pair
+    wire.call(replica, "CONFIG", "SET", "replica-announce-ip", "10.0.0.7")
+    wire.call(replica, "CONFIG", "SET", "replica-announce-port", "7777")
+    follow(wire, replica)
+    assert wire.call(master, "ROLE")[2] == [[b"10.0.0.7", b"7777", b"0"]]
+    assert info(wire, master)["slave0"].startswith("ip=10.0.0.7,port=7777,state=online,")
+
+
+def test_a_writable_replica_expires_the_keys_it_wrote(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    wire.call(replica, "CONFIG", "SET", "replica-read-only", "no")
+    wire.call(replica, "SET", "mine", "v", "PX", 100)
+    wire.call(master, "SET", "masters", "v", "PX", 150)
+    assert "slave_expires_tracked_keys:1\r" in wire.call(replica, "INFO", "stats").decode()
+    replica.now += 200  # past both TTLs on the replica's clock, not on the master's
+    wire.tick(10)
+    stats = wire.call(replica, "INFO", "stats").decode()
+    assert "expired_keys:1\r" in stats and "slave_expires_tracked_keys:0\r" in stats
+    assert wire.call(replica, "DBSIZE") == 1  # the master's key waits for the master's DEL
+
+
+def test_a_partial_resync_goes_on_in_the_selected_database(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    writer = wire.client(master)
+    writer.call("SELECT", 9)
+    writer.call("SET", "a", "1")
+    wire.cut(replica)  # reconnects at once: +CONTINUE, with no SELECT in what follows
+    writer.call("SET", "b", "2")
+    reader = wire.client(replica)
+    reader.call("SELECT", 9)
+    assert reader.call("MGET", "a", "b") == [b"1", b"2"]
+    assert "sync_partial_ok:1\r" in wire.call(master, "INFO", "stats").decode()
+
+
+def test_a_transaction_cut_by_a_dropped_link_is_run_once_whole(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    writer = wire.client(master)
+    before = info(wire, replica)["slave_repl_offset"]
+    stream = []
+    receive = replica.receive
+    replica.receive = lambda conn, data, now: stream.append((conn, data))  # hold what the master sends
+    writer.call("MULTI")
+    writer.call("INCR", "n")
+    writer.call("INCR", "n")
+    writer.call("EXEC")
+    replica.receive = receive
+    (conn, data), = stream
+    cut = data.index(b"EXEC") - 10  # the MULTI and both INCRs arrive, not the EXEC
+    replica.receive(conn, data[:cut], replica.now)
+    counted = int(before) + data.index(b"*1\r\n$5\r\nMULTI")  # the SELECT before the MULTI, no more
+    assert info(wire, replica)["slave_repl_offset"] == str(counted)  # queued, not counted before the EXEC
+    wire.cut(replica)  # the master sends the transaction again from its MULTI
+    assert wire.call(replica, "GET", "n") == b"2"
+    assert in_sync(wire, master, replica)
+
+
+def test_an_error_the_stream_causes_is_logged_and_the_stream_goes_on(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    assert wire.call(master, "DEBUG", "REPLICATE", "fake-command-1") == b"OK"
+    wire.call(replica, "CONFIG", "SET", "replica-read-only", "no")
+    wire.call(replica, "SET", "number", "foo")
+    wire.call(master, "INCRBY", "number", 1)
+    wire.call(replica, "LPUSH", "list", "x")
+    wire.call(master, "INCRBY", "list", 1)
+    critical = [line for line in wire.logs[id(replica)] if line.startswith("== CRITICAL ==")]
+    assert critical == [  # redis-server 7.0's words: an ERR without its code, another with its dash
+        "== CRITICAL == This replica is sending an error to its master: 'unknown command 'fake-command-1', "
+        "with args beginning with: ' after processing the command '<unknown>'",
+        "== CRITICAL == This replica is sending an error to its master: 'value is not an integer or out of "
+        "range' after processing the command 'incrby'",
+        "== CRITICAL == This replica is sending an error to its master: '-WRONGTYPE Operation against a key "
+        "holding the wrong kind of value' after processing the command 'incrby'",
+    ]
+    assert in_sync(wire, master, replica)
+
+
+def test_a_replica_restarted_from_its_snapshot_continues_with_a_partial_resync(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    writer = wire.client(master)
+    writer.call("SELECT", 5)
+    writer.call("SET", "a", "1")
+    image = rdb.write(replica, replica.replication.save_info())  # what SAVE or SHUTDOWN writes
+    assert rdb.parse(image).aux[b"repl-stream-db"] == b"5"
+    del wire.nodes[f"127.0.0.1:{REPLICA}"]
+    wire.cut(replica)
+    writer.call("SET", "b", "2")
+    restarted = wire.add(REPLICA + 10, seed=4, replicaof=f"127.0.0.1 {MASTER}")
+    restarted.snapshots.loaded(rdb.load(restarted, image))  # as the runtime loads dump.rdb at start
+    wire.tick()
+    assert "sync_partial_ok:1\r" in wire.call(master, "INFO", "stats").decode()
+    reader = wire.client(restarted)
+    reader.call("SELECT", 5)
+    assert reader.call("MGET", "a", "b") == [b"1", b"2"]
+    assert in_sync(wire, master, restarted)
