@@ -252,7 +252,7 @@ def _stats(node) -> list[Field]:
         ("pubsubshard_channels", len(node.pubsub_shard_channels)),
         ("latest_fork_usec", stats.latest_fork_usec),
         ("total_forks", stats.total_forks),
-        ("migrate_cached_sockets", 0),
+        ("migrate_cached_sockets", len(node.migrations.sockets)),
         ("slave_expires_tracked_keys", len(node.master_link.written_expires) if node.master_link is not None else 0),
         ("active_defrag_hits", 0),
         ("active_defrag_misses", 0),

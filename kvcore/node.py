@@ -35,6 +35,7 @@ from kvcore.eviction import Evictor
 from kvcore.functions import Functions
 from kvcore.keyspace import Database, drop_watches
 from kvcore.latency import LatencyMonitor
+from kvcore.migrate import Migrations
 from kvcore.output_limits import OutputLimits, counted
 from kvcore.pause import Pause
 from kvcore.protocol import Limits
@@ -105,6 +106,7 @@ class Node:
         self.tracking = None  # kvcore.tracking.Tracking, from the first CLIENT TRACKING ON
         self.tracking_clients = 0  # clients with tracking on
         self.pause = Pause(self)  # CLIENT PAUSE
+        self.migrations = Migrations(self)  # MIGRATE's cached connections and transfers
         self.paused = False  # a pause is on: every request takes the dispatcher's checked path
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE
         self.cron_paused = False  # DEBUG PAUSE-CRON
@@ -193,10 +195,13 @@ class Node:
             self._waiting_inputs.append((self.receive, (conn, data, now)))
             return
         self.now = now
-        link = self.master_link
-        if link is not None and conn == link.conn:
+        if conn >= LINK_CONNS:  # a connection of the node's own: to its master, or a MIGRATE target
             self.stats.total_net_input_bytes += len(data)
-            link.receive(data)
+            link = self.master_link
+            if link is not None and conn == link.conn:
+                link.receive(data)
+            elif self.migrations.owns(conn):
+                self.migrations.receive(conn, data)
             return
         client = self.clients.get(conn)
         if client is None or client.closing:
@@ -241,6 +246,9 @@ class Node:
         if link is not None and conn == link.conn:
             link.closed()
             return
+        if self.migrations.owns(conn):
+            self.migrations.closed(conn)
+            return
         client = self.clients.pop(conn, None)
         if client is not None:
             self._forget(client)
@@ -254,6 +262,8 @@ class Node:
         link = self.master_link
         if link is not None and conn == link.conn:
             link.connected(laddr)
+        elif self.migrations.owns(conn):
+            self.migrations.connected(conn)
         else:  # REPLICAOF changed its mind meanwhile
             self._effects.append(Close(conn))
 
@@ -266,6 +276,8 @@ class Node:
         link = self.master_link
         if link is not None and conn == link.conn:
             link.connect_failed(error)
+        elif self.migrations.owns(conn):
+            self.migrations.connect_failed(conn)
 
     def files_read(self, job: int, contents: dict[str, bytes | None], now: int) -> None:
         """The runtime read the files a `ReadFiles` effect named (None for a missing one)."""
@@ -367,6 +379,8 @@ class Node:
         self._resume_log_write()
         self.aof.tick()
         self.snapshots.tick()
+        if self.migrations.sockets:
+            self.migrations.tick()
 
     def listen_again(self, client: Client, before: dict[str, str], argument: str) -> None:
         """CONFIG SET port/bind: the runtime listens as now configured; the client's reply waits.

@@ -13,6 +13,7 @@ from kvcore import errors, rdb
 from kvcore.commands.args import LLONG_MAX, parse_int
 from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, Keyword, Range
 from kvcore.commands.table import Flag, Registry
+from kvcore.dispatch import NO_REPLY
 from kvcore.effects import LogMessage
 from kvcore.redaction import MIGRATE_OPTIONS_START
 from kvcore.reply import OK, Error, Simple
@@ -136,34 +137,44 @@ def _restore_expired(client, key: bytes, replace: bool):
 
 # -- MIGRATE ---------------------------------------------------------------------------------
 MIGRATE_KEY_NOT_EMPTY = "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string"
-MIGRATE_UNSUPPORTED = "ERR MIGRATE of existing keys is not supported by kvserver yet"
 NOKEY = Simple("NOKEY")
 
 
-def _migrate_options(argv: list[bytes]) -> int:
-    """Check MIGRATE's options as Redis reads them; where its keys start (KEYS, else the key argument)."""
-    i = MIGRATE_OPTIONS_START
-    while i < len(argv):
-        option = argv[i].lower()
-        if option in (b"copy", b"replace"):
-            i += 1
-        elif option == b"auth" and len(argv) - i > 1:
-            i += 2
-        elif option == b"auth2" and len(argv) - i > 2:
-            i += 3
-        elif option == b"keys":
-            if argv[3]:
-                raise Error(MIGRATE_KEY_NOT_EMPTY)
-            return i + 1
-        else:
-            raise Error(errors.SYNTAX)
-    return 3
+class MigrateOptions:
+    """MIGRATE's options as Redis reads them, and where its keys start (KEYS, else the key argument)."""
+
+    def __init__(self, argv: list[bytes]) -> None:
+        self.copy = self.replace = False
+        self.auth: list[bytes] = []  # [password] or [username, password]
+        self.first_key = 3
+        i = MIGRATE_OPTIONS_START
+        while i < len(argv):
+            option = argv[i].lower()
+            if option in (b"copy", b"replace"):
+                setattr(self, option.decode(), True)
+                i += 1
+            elif option == b"auth" and len(argv) - i > 1:
+                self.auth = argv[i + 1:i + 2]
+                i += 2
+            elif option == b"auth2" and len(argv) - i > 2:
+                self.auth = argv[i + 1:i + 3]
+                i += 3
+            elif option == b"keys":
+                if argv[3]:
+                    raise Error(MIGRATE_KEY_NOT_EMPTY)
+                self.first_key = i + 1
+                return
+            else:
+                raise Error(errors.SYNTAX)
+
+    def keys(self, argv: list[bytes]) -> list[bytes]:
+        return argv[self.first_key:] if self.first_key > 3 else argv[3:4]
 
 
 def _migrate_keys(argv: list[bytes]) -> list[int]:
     """MIGRATE's key positions (COMMAND GETKEYS): the key argument, or what follows KEYS."""
     try:
-        first = _migrate_options(argv)
+        first = MigrateOptions(argv).first_key
     except Error:
         return [3]
     return [3] if first == 3 else list(range(first, len(argv)))
@@ -186,14 +197,17 @@ def migrate(client, argv):
     """MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password]
     [KEYS key [key ...]]
 
-    Only the case Redis answers without a connection is done: none of the keys
-    exists (NOKEY, not an error: a key may just have expired). Moving keys needs
-    a connection to the target, which the core does not ask runtimes for yet.
+    NOKEY when none of the keys exists (not an error: a key may just have
+    expired), without connecting; else the client waits while kvcore.migrate
+    RESTOREs their payloads on the target.
     """
-    first = _migrate_options(argv)
-    parse_int(argv[5])  # the timeout, then the database, as Redis checks them
-    parse_int(argv[4])
+    options = MigrateOptions(argv)
+    timeout_ms = parse_int(argv[5])  # the timeout, then the database, as Redis checks them
+    db_index = parse_int(argv[4])
     lookup = client.db.lookup_read
-    if not any(lookup(key) is not None for key in (argv[first:] if first > 3 else argv[3:4])):
+    keys = [key for key in options.keys(argv) if lookup(key) is not None]
+    if not keys:
         return NOKEY
-    raise Error(MIGRATE_UNSUPPORTED)
+    client.node.migrations.start(client, argv[1].decode("utf-8", "replace"), parse_int(argv[2]), db_index,
+                                 timeout_ms if timeout_ms > 0 else 1000, keys, options)
+    return NO_REPLY

@@ -1,8 +1,5 @@
-"""MIGRATE: its arguments, errors and key positions as Redis checks them, and NOKEY, compared with redis-server.
-
-Moving existing keys (a connection to the target) is not done yet: it is refused
-with an error that says so.
-"""
+"""MIGRATE: its arguments, errors and key positions as Redis checks them (compared with redis-server),
+and keys moved between nodes joined in memory (tests/kvcore/replication_wire.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +7,7 @@ import hiredis
 import pytest
 
 from tests.kvcore.harness import CoreClient, make_node
+from tests.kvcore.replication_wire import Wire
 
 CASES = [
     ["MIGRATE", "127.0.0.1", "1", "nokey", "0", "100"],
@@ -43,12 +41,69 @@ def test_migrate_answers_as_redis(argv, redis_conn):
     assert plain(ours) == plain(redis_conn.call([arg.encode() for arg in argv]))
 
 
-def test_moving_an_existing_key_is_refused_and_keeps_it():
-    client = CoreClient(make_node())
+@pytest.fixture
+def wire():
+    wire = Wire()
+    wire.add(7001)
+    wire.add(7002)
+    return wire
+
+
+def test_a_key_moves_with_its_ttl_and_the_source_logs_a_del(wire):
+    source, target = wire.nodes["127.0.0.1:7001"], wire.nodes["127.0.0.1:7002"]
+    client = wire.client(source)
+    client.call("RPUSH", "list", "a", "b")
+    client.call("SET", "k", "v", "PX", "5000")
+    logged = []
+    source.propagate = lambda db_index, argv: logged.append(argv)
+    assert client.call("MIGRATE", "127.0.0.1", "7002", "", "3", "1000", "KEYS", "list", "k", "nokey") == b"OK"
+    assert client.call("EXISTS", "list", "k") == 0
+    assert logged == [[b"DEL", b"list", b"k"]]
+    there = wire.client(target)
+    there.call("SELECT", "3")
+    assert there.call("LRANGE", "list", "0", "-1") == [b"a", b"b"]
+    assert 4000 < there.call("PTTL", "k") <= 5000
+    assert _info(client, "migrate_cached_sockets") == "1"
+
+
+def test_copy_keeps_the_key_and_an_existing_one_there_is_an_error_unless_replace(wire):
+    source, target = wire.nodes["127.0.0.1:7001"], wire.nodes["127.0.0.1:7002"]
+    client = wire.client(source)
+    client.call("SET", "k", "mine")
+    wire.call(target, "SET", "k", "theirs")
+    reply = client.call("MIGRATE", "127.0.0.1", "7002", "k", "0", "1000", "COPY")
+    assert str(reply) == "ERR Target instance replied with error: BUSYKEY Target key name already exists."
+    assert client.call("MIGRATE", "127.0.0.1", "7002", "k", "0", "1000", "COPY", "REPLACE") == b"OK"
+    assert client.call("GET", "k") == b"mine" and wire.call(target, "GET", "k") == b"mine"
+
+
+def test_a_refused_auth_moves_nothing(wire):
+    source, target = wire.nodes["127.0.0.1:7001"], wire.nodes["127.0.0.1:7002"]
+    wire.call(target, "CONFIG", "SET", "requirepass", "secret")
+    client = wire.client(source)
     client.call("SET", "k", "v")
-    reply = client.call("MIGRATE", "127.0.0.1", "1", "k", "0", "100")
-    assert str(reply) == "ERR MIGRATE of existing keys is not supported by kvserver yet"
+    reply = client.call("MIGRATE", "127.0.0.1", "7002", "k", "0", "1000", "AUTH", "wrong")
+    assert str(reply).startswith("ERR Target instance replied with error: WRONGPASS")
     assert client.call("GET", "k") == b"v"
+    assert client.call("MIGRATE", "127.0.0.1", "7002", "k", "0", "1000", "AUTH", "secret") == b"OK"
+
+
+def test_an_unreachable_target_is_an_ioerr_and_idle_connections_close_after_ten_seconds(wire):
+    source = wire.nodes["127.0.0.1:7001"]
+    client = wire.client(source)
+    client.call("SET", "k", "v")
+    assert str(client.call("MIGRATE", "127.0.0.1", "7999", "k", "0", "1000")) == \
+        "IOERR error or timeout connecting to the client"
+    assert client.call("GET", "k") == b"v" and _info(client, "migrate_cached_sockets") == "0"
+    assert client.call("MIGRATE", "127.0.0.1", "7002", "k", "0", "1000", "COPY") == b"OK"
+    wire.tick(1000, times=9)
+    assert _info(client, "migrate_cached_sockets") == "1"
+    wire.tick(1000, times=2)
+    assert _info(client, "migrate_cached_sockets") == "0"
+
+
+def _info(client, field: str) -> str:
+    return client.call("INFO", "stats").decode().split(field + ":")[1].split("\r\n")[0]
 
 
 def test_monitor_hides_migrate_passwords():
