@@ -15,7 +15,9 @@ the order they were held, through every check again.
 
 Keys do not expire while paused: a read finds an expired key missing, but
 it is not deleted (no DEL is logged or replicated) until the pause ends;
-active expiry and eviction wait too.
+active expiry and eviction wait too, and a replica runs nothing of its
+master's stream (it reads it: slave_read_repl_offset grows, slave_repl_offset
+does not).
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class Pause:
         for client in held:
             if node.clients.get(client.conn) is client and type(client.blocked) is PausedCommand:
                 node.unblock(client)
+        if node.master_link is not None:
+            node.master_link.unpaused()
 
     def holds(self, client, cmd, argv: list[bytes]) -> bool:
         """Whether this request waits for the end of the pause."""

@@ -184,10 +184,18 @@ class MasterLink:
                 self._handshake()
             if self.state == SYNC:
                 self._transfer()
-            if self.state == CONNECTED:
+            if self.state == CONNECTED and not self.node.paused:  # a paused replica holds its master's stream
                 self._run_stream()
         except StreamError as exc:
             self._fail(str(exc))
+
+    def unpaused(self) -> None:
+        """CLIENT PAUSE ended: run what the master sent meanwhile."""
+        if self.state == CONNECTED and self.buffer:
+            try:
+                self._run_stream()
+            except StreamError as exc:
+                self._fail(str(exc))
 
     # -- the handshake -----------------------------------------------------------
     def _handshake(self) -> None:

@@ -378,3 +378,18 @@ def test_a_replica_restarted_from_its_snapshot_continues_with_a_partial_resync(w
     reader.call("SELECT", 5)
     assert reader.call("MGET", "a", "b") == [b"1", b"2"]
     assert in_sync(wire, master, restarted)
+
+
+def test_a_paused_replica_reads_its_masters_stream_but_runs_it_only_after_the_pause(wire, pair):
+    master, replica = pair
+    follow(wire, replica)
+    wire.call(master, "SET", "foo", "bar")
+    ran = info(wire, replica)["slave_repl_offset"]
+    wire.call(replica, "CLIENT", "PAUSE", "100000", "WRITE")
+    wire.call(master, "SET", "foo2", "bar2")
+    fields = info(wire, replica)
+    assert fields["slave_read_repl_offset"] == info(wire, master)["master_repl_offset"]
+    assert fields["slave_repl_offset"] == ran and wire.call(replica, "GET", "foo2") is None
+    wire.call(replica, "CLIENT", "UNPAUSE")
+    assert wire.call(replica, "GET", "foo2") == b"bar2"
+    assert info(wire, replica)["slave_repl_offset"] == info(wire, master)["master_repl_offset"]
