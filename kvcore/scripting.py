@@ -58,7 +58,7 @@ STEP_MS = 5  # what a million Lua instructions stand for, in ms of lua-time-limi
 # its text. The error handler is
 # Redis 7.0's __redis__err__handler, looking past the library's own frames.
 _PRELUDE = """
-local kv_call, kv_pcall, kv_random, kv_seed, kv_log, kv_sha1hex, kv_budget = ...
+local kv_call, kv_pcall, kv_random, kv_seed, kv_log, kv_sha1hex, kv_budget, kv_acl_check = ...
 local getinfo = debug.getinfo
 redis = {}
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
@@ -68,6 +68,11 @@ redis.call = function(...)
   return reply
 end
 redis.pcall = function(...) return kv_pcall({...}, select('#', ...)) end
+redis.acl_check_cmd = function(...)
+  local ok, allowed = kv_acl_check({...}, select('#', ...))
+  if not ok then error(allowed, 0) end
+  return allowed
+end
 redis.error_reply = function(text) return {err = text} end
 redis.sha1hex = function(...)
   if select('#', ...) ~= 1 then error('wrong number of arguments', 2) end
@@ -219,7 +224,7 @@ class Lua:
         self.prng = type(node.rng)(node.rng.getrandbits(64))  # math.random's own generator, seeded by the node
         LuaLibraries(self.runtime)  # cjson and bit, before the sandbox closes the globals
         self.runtime.execute(_PRELUDE, self._call, self._pcall, self._random, self._seed, self._log,
-                             lambda text: sha1hex(text).encode(), self._budget)
+                             lambda text: sha1hex(text).encode(), self._budget, self._acl_check)
 
     def compile(self, code: bytes):
         """The function of a chunk of code, or None and the compiler's message."""
@@ -286,6 +291,18 @@ class Lua:
         """redis.pcall: a command's reply as a Lua value, an error as {err=...}."""
         return _to_lua(self.runtime, self._command(self._arguments(args, count)))
 
+    def _acl_check(self, args, count):
+        """redis.acl_check_cmd: whether the caller's user may run that command (nothing logged)."""
+        from kvcore.dispatch import resolve
+
+        argv = _command_argv(self._arguments(args, count))
+        if type(argv) is Error:
+            return False, _error_table(self.runtime, argv.text)
+        cmd = resolve(self.node.table, argv)[0] if argv else None
+        if cmd is None:
+            return False, _error_table(self.runtime, "ERR Invalid command passed to redis.acl_check_cmd()")
+        return True, self.client.user.check(cmd, argv) is None
+
     def _arguments(self, args, count) -> tuple:
         rawget = self.globals[b"rawget"]
         return tuple(rawget(args, index) for index in range(1, int(count) + 1))
@@ -298,14 +315,9 @@ class Lua:
         node = self.node
         if not args:
             return Error(NO_ARGUMENTS)
-        argv = []
-        for arg in args:
-            if type(arg) is bytes:
-                argv.append(arg)
-            elif type(arg) in (int, float):
-                argv.append(_number_text(arg))
-            else:
-                return Error(BAD_ARGUMENT)
+        argv = _command_argv(args)
+        if type(argv) is Error:
+            return argv
         cmd = lookup(node.table, argv)
         if type(cmd) is Error:
             return Error(WRONG_ARITY if cmd.text.startswith("ERR wrong number") else UNKNOWN_COMMAND)
@@ -470,6 +482,19 @@ def _shebang(body: bytes) -> tuple[bytes, list[str]]:
 
 
 # -- conversions ---------------------------------------------------------------
+
+def _command_argv(args: tuple) -> list[bytes] | Error:
+    """A script's command arguments as Redis takes them: strings, numbers as their text."""
+    argv = []
+    for arg in args:
+        if type(arg) is bytes:
+            argv.append(arg)
+        elif type(arg) in (int, float):
+            argv.append(_number_text(arg))
+        else:
+            return Error(BAD_ARGUMENT)
+    return argv
+
 
 def _text(value) -> str:
     return value.decode("utf-8", "replace") if type(value) is bytes else str(value)

@@ -331,3 +331,15 @@ def test_a_runaway_script_that_wrote_nothing_is_stopped_past_the_busy_threshold(
     written = "redis.call('set', 'w', '1'); local i = 0; while i < 20000000 do i = i + 1 end; return i"
     assert client.call("EVAL", written, "0") == 20000000  # a script that wrote runs to its end, as Redis's
     assert client.call("PING") == b"PONG"
+
+
+def test_acl_check_cmd_says_whether_the_callers_user_may_run_a_command():
+    """As Redis's scripting.tcl: true, false for a command or a key the user lacks, an error for no command."""
+    client = CoreClient(make_node())
+    client.call("ACL", "SETUSER", "bob", "on", "nopass", "+set", "+eval", "~xx")
+    assert client.call("AUTH", "bob", "any") == b"OK"
+    assert client.call("EVAL", "return redis.acl_check_cmd('set', 'xx', 1)", "1", "xx") == 1
+    assert client.call("EVAL", "return redis.acl_check_cmd('hset', 'xx', 'f', 1)", "1", "xx") is None
+    assert client.call("EVAL", "return redis.acl_check_cmd('set', 'yy', 1)", "0") is None
+    reply = client.call("EVAL", "return redis.acl_check_cmd('invalid-cmd', 'arg')", "0")
+    assert str(reply).startswith("ERR Invalid command passed to redis.acl_check_cmd()")
