@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from kvcore.reply import Error
-from kvcore.scripting import CommandError, Lua, keys_and_args, refuse_writing_script
+from kvcore.scripting import CommandError, Lua, keys_and_args, number_text, refuse_writing_script
 
 FUNCTION_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
 _NAME = re.compile(rb"[A-Za-z0-9_]+")
@@ -27,11 +27,10 @@ local register, log = ...
 local load_redis = setmetatable({
   register_function = register, log = log,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
-  setresp = function() end,
 }, {__index = function(t, name)
   error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
 end})
-local load_api = {redis = load_redis, string = string, math = math, table = table}
+local load_api = {redis = load_redis}  -- as Redis 7.0: nothing but this while a library loads
 local api = load_api
 local env = setmetatable({}, {
   __index = function(t, name)
@@ -158,8 +157,12 @@ class Functions:
                 raise CommandError("ERR redis.register_function must get a callback argument")
         elif len(args) == 2:
             name, callback = args
+            if type(name) not in (bytes, int, float):
+                raise CommandError("ERR first argument to redis.register_function must be a string")
         else:
             raise CommandError("ERR wrong number of arguments to redis.register_function")
+        if type(name) in (int, float):  # a number is a string to Lua (lua_isstring)
+            name = number_text(name)
         if type(name) is not bytes:
             raise CommandError("ERR function name argument given to redis.register_function must be a string")
         if _lua_type(callback) != "function":

@@ -490,7 +490,7 @@ def _command_argv(args: tuple) -> list[bytes] | Error:
         if type(arg) is bytes:
             argv.append(arg)
         elif type(arg) in (int, float):
-            argv.append(_number_text(arg))
+            argv.append(number_text(arg))
         else:
             return Error(BAD_ARGUMENT)
     return argv
@@ -500,7 +500,7 @@ def _text(value) -> str:
     return value.decode("utf-8", "replace") if type(value) is bytes else str(value)
 
 
-def _number_text(number) -> bytes:
+def number_text(number) -> bytes:
     """A Lua number passed to redis.call, as Redis prints it (shortest form, integers plain)."""
     if type(number) is int or (number.is_integer() and abs(number) < 1e17):
         return b"%d" % number

@@ -343,3 +343,21 @@ def test_acl_check_cmd_says_whether_the_callers_user_may_run_a_command():
     assert client.call("EVAL", "return redis.acl_check_cmd('set', 'yy', 1)", "0") is None
     reply = client.call("EVAL", "return redis.acl_check_cmd('invalid-cmd', 'arg')", "0")
     assert str(reply).startswith("ERR Invalid command passed to redis.acl_check_cmd()")
+
+
+@pytest.mark.parametrize("body", [
+    "redis.register_function(nil, function() return 1 end)",
+    "redis.register_function{function_name=5, callback=function() return 1 end}",
+    "local x = math.random()\nredis.register_function('f', function() return 1 end)",
+    "local x = string.len('a')\nredis.register_function('f', function() return 1 end)",
+    "redis.setresp(3)\nredis.register_function('f', function() return 1 end)",
+    "redis.log(redis.LOG_NOTICE, 'x')\nredis.register_function('f', function() return 1 end)",
+])
+def test_a_library_loads_with_nothing_but_redis_s_registration_api(body, redis_conn):
+    """As Redis 7.0: while a library loads only redis.register_function and redis.log exist."""
+    code = "#!lua name=loadenv\n" + body
+    ours = CoreClient(make_node()).call("FUNCTION", "LOAD", "REPLACE", code)
+    theirs = redis_conn.call([b"FUNCTION", b"LOAD", b"REPLACE", code.encode()])
+    redis_conn.call([b"FUNCTION", b"FLUSH"])
+    assert (str(ours) if isinstance(ours, ReplyError) else ours) == \
+        (str(theirs) if isinstance(theirs, ReplyError) else theirs)
