@@ -48,6 +48,7 @@ class Connect:
     conn: int
     host: str
     port: int
+    source: str = ""  # the local address to connect from (bind-source-addr); "": the system's choice
 
 
 @dataclass(frozen=True, slots=True)

@@ -404,7 +404,7 @@ class MasterLink:
         self.conn = node.new_link_conn()
         self.buffer = bytearray()
         self._enter(CONNECTING)
-        node.emit(Connect(self.conn, self.host, self.port))
+        node.emit(Connect(self.conn, self.host, self.port, node.config["bind-source-addr"]))
 
     def _enter(self, state: str) -> None:
         self.state = state

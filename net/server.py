@@ -316,7 +316,8 @@ class Server:
         """Open the connection in the background; the node hears of it as `connected` or `connect_failed`."""
         async def connect() -> None:
             try:
-                await self.loop.create_connection(lambda: OutgoingConnection(self, effect.conn), effect.host, effect.port)
+                await self.loop.create_connection(lambda: OutgoingConnection(self, effect.conn), effect.host,
+                                                  effect.port, local_addr=(effect.source, 0) if effect.source else None)
             except OSError as exc:
                 self.node.connect_failed(effect.conn, now_ms(), exc.strerror or str(exc))
                 self.schedule_drain()

@@ -224,3 +224,14 @@ def test_writes_without_enough_replicas_as_redis_server():
     extra = ["--min-replicas-to-write", "1"]
     with redis_server_or_skip(extra) as redis_port, kvserver(["--save", "", *extra]) as (kv_port, _):
         assert replies(kv_port, requests, 10) == replies(redis_port, requests, 10)
+
+
+def test_a_replica_connects_from_bind_source_addr():
+    """As networking.tcl: the master sees the replica at the address it connected from."""
+    with kvserver(["--save", "", "--protected-mode", "no"]) as (master_port, _), \
+            kvserver(["--save", "", "--bind-source-addr", "127.0.0.2"]) as (replica_port, _):
+        master = redis.Redis(port=master_port, socket_timeout=10)
+        replica = redis.Redis(port=replica_port, socket_timeout=10)
+        assert replica.execute_command("REPLICAOF", "127.0.0.1", master_port) == b"OK"
+        wait_for_sync(master, replica)
+        assert master.info("replication")["slave0"]["ip"] == "127.0.0.2"
