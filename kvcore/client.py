@@ -108,6 +108,11 @@ class Client:
         """Connected over the loopback interface or a unix socket (Redis's connIsLocal)."""
         return not self.addr or self.addr.startswith(_LOCAL_PREFIXES)
 
+    @property
+    def is_replica_link(self) -> bool:
+        """The connection of one of this node's replicas (not a MONITOR): replication's own."""
+        return "S" in self.flags_extra and not self.monitor
+
     def flags(self) -> str:
         text = ""
         if self.monitor:

@@ -85,13 +85,9 @@ def _server(node) -> list[Field]:
     ]
 
 
-def _is_replica_link(client) -> bool:
-    return "S" in client.flags_extra and not client.monitor
-
-
 def _clients(node) -> list[Field]:
     clients = node.clients.values()
-    replicas = sum(1 for client in clients if _is_replica_link(client))
+    replicas = sum(1 for client in clients if client.is_replica_link)
     blocked = [client for client in clients if client.blocked is not None]
     return [
         ("connected_clients", len(node.clients) - replicas),

@@ -68,7 +68,7 @@ class Pause:
 
     def holds(self, client, cmd, argv: list[bytes]) -> bool:
         """Whether this request waits for the end of the pause."""
-        if "S" in client.flags_extra and not client.monitor:  # a replica link is never paused
+        if client.is_replica_link:  # a replica is never paused
             return False
         if not self.writes_only:
             return True
