@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kvcore.commands.connection import subcommand_syntax_error
 from kvcore.commands.key_specs import Index, Keynum, KeySpec
 from kvcore.commands.sets import numkeys_positions
@@ -15,6 +17,13 @@ command = REGISTRY.command
 
 EVAL_FLAGS = Flag.NOSCRIPT | Flag.SKIP_MONITOR | Flag.MAY_REPLICATE | Flag.NO_MANDATORY_KEYS | Flag.STALE
 RO_FLAGS = (EVAL_FLAGS & ~Flag.MAY_REPLICATE) | Flag.READONLY  # EVAL_RO, EVALSHA_RO, FCALL_RO
+# The keys a script or function declares (numkeys, then the keys), as Redis 7.0's key specs give
+# them; EVAL and FCALL carry a note that EVALSHA's do not.
+SCRIPT_KEYS = KeySpec("RW ACCESS UPDATE", Index(2), Keynum(0, 1, 1))
+SCRIPT_RO_KEYS = KeySpec("RO ACCESS", Index(2), Keynum(0, 1, 1))
+_WORST = "We cannot tell how the keys will be used so we assume the worst, "
+SCRIPT_KEYS_NOTED = (replace(SCRIPT_KEYS, notes=_WORST + "RW and UPDATE"),)
+SCRIPT_RO_KEYS_NOTED = (replace(SCRIPT_RO_KEYS, notes=_WORST + "RO and ACCESS"),)
 SCRIPT_HELP = [
     "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "DEBUG (YES|SYNC|NO)",
@@ -55,9 +64,7 @@ def _evalsha(client, argv, read_only: bool):
 
 @command(
     "eval", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="2.6.0",
-    key_specs=(
-        KeySpec("RW ACCESS UPDATE", Index(2), Keynum(0, 1, 1), notes="We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"),
-    ),
+    key_specs=SCRIPT_KEYS_NOTED,
 )
 def eval_(client, argv):
     """EVAL script numkeys [key [key ...]] [arg [arg ...]]"""
@@ -66,9 +73,7 @@ def eval_(client, argv):
 
 @command(
     "eval_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0",
-    key_specs=(
-        KeySpec("RO ACCESS", Index(2), Keynum(0, 1, 1), notes="We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"),
-    ),
+    key_specs=SCRIPT_RO_KEYS_NOTED,
 )
 def eval_ro(client, argv):
     """EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]"""
@@ -77,7 +82,7 @@ def eval_ro(client, argv):
 
 @command(
     "evalsha", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="2.6.0",
-    key_specs=(KeySpec("RW ACCESS UPDATE", Index(2), Keynum(0, 1, 1)),),
+    key_specs=(SCRIPT_KEYS,),
 )
 def evalsha(client, argv):
     """EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]"""
@@ -86,7 +91,7 @@ def evalsha(client, argv):
 
 @command(
     "evalsha_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0",
-    key_specs=(KeySpec("RO ACCESS", Index(2), Keynum(0, 1, 1)),),
+    key_specs=(SCRIPT_RO_KEYS,),
 )
 def evalsha_ro(client, argv):
     """EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]"""
@@ -206,9 +211,7 @@ def _fcall(client, argv, read_only: bool):
 
 @command(
     "fcall", -3, EVAL_FLAGS, keys_fn=_eval_keys, since="7.0.0",
-    key_specs=(
-        KeySpec("RW ACCESS UPDATE", Index(2), Keynum(0, 1, 1), notes="We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"),
-    ),
+    key_specs=SCRIPT_KEYS_NOTED,
 )
 def fcall(client, argv):
     """FCALL function numkeys [key [key ...]] [arg [arg ...]]"""
@@ -217,9 +220,7 @@ def fcall(client, argv):
 
 @command(
     "fcall_ro", -3, RO_FLAGS, keys_fn=_eval_keys, since="7.0.0",
-    key_specs=(
-        KeySpec("RO ACCESS", Index(2), Keynum(0, 1, 1), notes="We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"),
-    ),
+    key_specs=SCRIPT_RO_KEYS_NOTED,
 )
 def fcall_ro(client, argv):
     """FCALL_RO function numkeys [key [key ...]] [arg [arg ...]]"""
