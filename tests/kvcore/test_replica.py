@@ -97,7 +97,7 @@ def test_a_wrong_masterauth_keeps_the_link_down(wire, pair):
 def test_replicaof_arguments(wire, pair, args, reply):
     _, replica = pair
     got = wire.call(replica, "REPLICAOF", *args)
-    assert str(got) if isinstance(got, hiredis.ReplyError) else got.decode() == reply
+    assert (str(got) if isinstance(got, hiredis.ReplyError) else got.decode()) == reply
 
 
 def test_replicaof_the_same_master_again(wire, pair):
