@@ -7,8 +7,11 @@ and hand over.
 
 from __future__ import annotations
 
+from kvcore import errors
 from kvcore.blocking import Blocked
 from kvcore.client import ReplyMode
+from kvcore.commands.args import parse_int
+from kvcore.commands.connection import TIMEOUT_NOT_INTEGER
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY
 from kvcore.effects import LogMessage
@@ -119,7 +122,7 @@ def sync(client, argv):
 def psync(client, argv):
     """PSYNC replicationid offset: +CONTINUE from the backlog, else +FULLRESYNC and the image."""
     if _may_sync(client):
-        offset = _integer(argv[2])
+        offset = parse_int(argv[2])
         stream = client.node.replication
         if not stream.try_continue(client, argv[1], offset):
             stream.attach(client, psync=True)
@@ -138,14 +141,14 @@ def replconf(client, argv):
     for index in range(1, len(argv), 2):
         option, value = argv[index].lower(), argv[index + 1]
         if option == b"listening-port":
-            stream.link(client).listening_port = _integer(value)
+            stream.link(client).listening_port = parse_int(value)
         elif option == b"ip-address":
             stream.link(client).ip = value.decode("utf-8", "replace")
         elif option == b"capa":
             stream.link(client).capa.add(value.lower())
         elif option == b"ack":
             if client in stream.replicas:
-                stream.acked(client, _integer(value))
+                stream.acked(client, parse_int(value))
             return NO_REPLY
         elif option == b"getack":
             link = node.master_link
@@ -157,13 +160,6 @@ def replconf(client, argv):
     return OK
 
 
-def _integer(value: bytes) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise Error("ERR value is not an integer or out of range") from None
-
-
 @_GENERIC.command("wait", 3, Flag.NOSCRIPT, categories=("connection",), since="3.0.0",
                   tips=("request_policy:all_shards", "response_policy:agg_min"))
 def wait(client, argv):
@@ -171,7 +167,7 @@ def wait(client, argv):
     node = client.node
     if node.is_replica:
         raise Error(WAIT_ON_REPLICA)
-    wanted = _integer(argv[1])
+    wanted = parse_int(argv[1])
     timeout_ms = _timeout_ms(argv[2])
     stream = node.replication
     offset = stream.offset
@@ -186,12 +182,9 @@ def wait(client, argv):
 
 
 def _timeout_ms(arg: bytes) -> int:
-    try:
-        value = int(arg)
-    except ValueError:
-        raise Error("ERR timeout is not an integer or out of range") from None
+    value = parse_int(arg, TIMEOUT_NOT_INTEGER)
     if value < 0:
-        raise Error("ERR timeout is negative")
+        raise Error(errors.TIMEOUT_NEGATIVE)
     return value
 
 
