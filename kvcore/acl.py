@@ -64,12 +64,13 @@ def password_hash(password: bytes) -> str:
     return hashlib.sha256(password).hexdigest()
 
 
-def _text(arg: bytes) -> str:
+def text(arg: bytes) -> str:
+    """A name or pattern as rules are written (bytes kept as they are)."""
     return arg.decode("utf-8", "surrogateescape")
 
 
-def _raw(text: str) -> bytes:
-    return text.encode("utf-8", "surrogateescape")
+def raw(words: str) -> bytes:
+    return words.encode("utf-8", "surrogateescape")
 
 
 class Catalog:
@@ -149,8 +150,8 @@ class Selector:
                 raise AclError(CHANNEL_AFTER_ALL)
             if op == "&*":
                 self.channels, self.all_channels = [], True
-            elif _raw(op[1:]) not in self.channels:
-                self.channels.append(_raw(op[1:]))
+            elif raw(op[1:]) not in self.channels:
+                self.channels.append(raw(op[1:]))
         elif lower in ("allchannels", "resetchannels"):
             self.channels, self.all_channels = [], lower == "allchannels"
         else:
@@ -196,28 +197,29 @@ class Selector:
         if op == "~*":
             self.keys, self.all_keys = [], True
             return
-        raw = _raw(pattern)
+        encoded = raw(pattern)
         for existing in self.keys:
-            if existing[0] == raw:
+            if existing[0] == encoded:
                 existing[1] |= bits
                 return
-        self.keys.append([raw, bits])
+        self.keys.append([encoded, bits])
 
     # -- text ------------------------------------------------------------------------
     def keys_text(self) -> str:
         if self.all_keys:
             return "~*"
-        return " ".join(_KEY_PREFIX[bits] + _text(pattern) for pattern, bits in self.keys)
+        return " ".join(_KEY_PREFIX[bits] + text(pattern) for pattern, bits in self.keys)
 
     def channels_text(self) -> str:
-        return "&*" if self.all_channels else " ".join("&" + _text(channel) for channel in self.channels)
+        return "&*" if self.all_channels else " ".join("&" + text(channel) for channel in self.channels)
 
     def commands_text(self) -> str:
         return " ".join(describe_commands(self))
 
     def text(self) -> str:
         """As ACL LIST prints a selector: keys, channels, commands."""
-        channels = "&*" if self.all_channels else " ".join(["resetchannels", *("&" + _text(c) for c in self.channels)])
+        channels = self.channels_text() if self.all_channels else \
+            " ".join(filter(None, ["resetchannels", self.channels_text()]))
         return " ".join(part for part in (self.keys_text(), channels, self.commands_text()) if part)
 
     # -- checks ----------------------------------------------------------------------
@@ -228,7 +230,7 @@ class Selector:
         if name in self.allowed:
             return True
         args = self.first_args.get(name)
-        return args is not None and len(argv) >= 2 and _text(argv[1]).lower() in args
+        return args is not None and len(argv) >= 2 and text(argv[1]).lower() in args
 
     def reads_every_key(self) -> bool:
         return self.all_keys or any(pattern == b"*" and bits & READ for pattern, bits in self.keys)
@@ -241,12 +243,12 @@ class Selector:
         if not self.all_keys:
             for key, needed in key_access(cmd, argv):
                 if not self.key_allowed(key, needed):
-                    return Denial("key", _text(key))
+                    return Denial("key", text(key))
         if not self.all_channels and name in CHANNEL_ARGS:
             every, patterns = CHANNEL_ARGS[name]
             for channel in argv[1:] if every else argv[1:2]:
                 if not self.channel_allowed(channel, patterns):
-                    return Denial("channel", _text(channel))
+                    return Denial("channel", text(channel))
         return None
 
     def key_allowed(self, key: bytes, needed: int) -> bool:
@@ -347,12 +349,12 @@ class User:
         elif lower in ("sanitize-payload", "skip-sanitize-payload"):
             self.sanitize = lower
         elif op[:1] in (">", "#"):
-            digest = password_hash(_raw(op[1:])) if op[0] == ">" else _checked_hash(op[1:])
+            digest = password_hash(raw(op[1:])) if op[0] == ">" else _checked_hash(op[1:])
             if digest not in self.passwords:
                 self.passwords.append(digest)
             self.nopass = False
         elif op[:1] in ("<", "!"):
-            digest = password_hash(_raw(op[1:])) if op[0] == "<" else _checked_hash(op[1:])
+            digest = password_hash(raw(op[1:])) if op[0] == "<" else _checked_hash(op[1:])
             if digest not in self.passwords:
                 raise AclError(NO_SUCH_PASSWORD)
             self.passwords.remove(digest)
@@ -461,8 +463,8 @@ _WHY_NOT_ANY_MORE = {
 
 def noperm(denial: Denial) -> str:
     """The error a refused request gets."""
-    text = _NOPERM[denial.reason]
-    return text % denial.object if denial.reason == "command" else text
+    message = _NOPERM[denial.reason]
+    return message % denial.object if denial.reason == "command" else message
 
 
 def exec_noperm(denial: Denial) -> str:

@@ -8,11 +8,11 @@ group.
 from __future__ import annotations
 
 from kvcore import errors
-from kvcore.acl import AclError, dryrun_text
+from kvcore.acl import AclError, dryrun_text, raw, text
 from kvcore.commands.args import parse_int
 from kvcore.commands.connection import help_reply, subcommand_syntax_error
 from kvcore.commands.table import Flag, Registry
-from kvcore.dispatch import NO_REPLY, lookup
+from kvcore.dispatch import NO_REPLY, resolve
 from kvcore.reply import OK, Error, Map, SetReply
 
 REGISTRY = Registry("server")
@@ -55,19 +55,11 @@ ACL_HELP = [
 ]
 
 
-def _text(arg: bytes) -> str:
-    return arg.decode("utf-8", "surrogateescape")
-
-
-def _raw(text: str) -> bytes:
-    return text.encode("utf-8", "surrogateescape")
-
-
 @command("setuser", -3, ADMIN, parent=ACL, since="6.0.0")
 def acl_setuser(client, argv):
     """ACL SETUSER username [rule [rule ...]]"""
     try:
-        client.node.acl.setuser(_text(argv[2]), [_text(arg) for arg in argv[3:]])
+        client.node.acl.setuser(text(argv[2]), [text(arg) for arg in argv[3:]])
     except AclError as exc:
         raise Error(f"ERR {exc}") from None
     return OK
@@ -76,21 +68,21 @@ def acl_setuser(client, argv):
 @command("getuser", 3, ADMIN, parent=ACL, since="6.0.0")
 def acl_getuser(client, argv):
     """ACL GETUSER username"""
-    user = client.node.acl.users.get(_text(argv[2]))
+    user = client.node.acl.users.get(text(argv[2]))
     if user is None:
         return None
     root = user.root
     return Map([
-        (b"flags", SetReply([_raw(flag) for flag in user.flags()])),
+        (b"flags", SetReply([raw(flag) for flag in user.flags()])),
         (b"passwords", [digest.encode() for digest in user.passwords]),
-        (b"commands", _raw(root.commands_text())),
-        (b"keys", _raw(root.keys_text())),
-        (b"channels", _raw(root.channels_text())),
+        (b"commands", raw(root.commands_text())),
+        (b"keys", raw(root.keys_text())),
+        (b"channels", raw(root.channels_text())),
         (b"selectors", [
             Map([
-                (b"commands", _raw(selector.commands_text())),
-                (b"keys", _raw(selector.keys_text())),
-                (b"channels", _raw(selector.channels_text())),
+                (b"commands", raw(selector.commands_text())),
+                (b"keys", raw(selector.keys_text())),
+                (b"channels", raw(selector.channels_text())),
             ])
             for selector in user.selectors
         ]),
@@ -100,7 +92,7 @@ def acl_getuser(client, argv):
 @command("deluser", -3, ADMIN, parent=ACL, since="6.0.0")
 def acl_deluser(client, argv):
     """ACL DELUSER username [username ...]"""
-    names = [_text(arg) for arg in argv[2:]]
+    names = [text(arg) for arg in argv[2:]]
     if "default" in names:
         raise Error("ERR The 'default' user cannot be removed")
     return client.node.acl.deluser(names)
@@ -109,19 +101,19 @@ def acl_deluser(client, argv):
 @command("users", 2, ADMIN, parent=ACL, since="6.0.0")
 def acl_users(client, argv):
     """ACL USERS"""
-    return [_raw(user.name) for user in client.node.acl.sorted()]
+    return [raw(user.name) for user in client.node.acl.sorted()]
 
 
 @command("list", 2, ADMIN, parent=ACL, since="6.0.0")
 def acl_list(client, argv):
     """ACL LIST"""
-    return [_raw(user.text()) for user in client.node.acl.sorted()]
+    return [raw(user.text()) for user in client.node.acl.sorted()]
 
 
 @command("whoami", 2, OPEN, parent=ACL, since="6.0.0")
 def acl_whoami(client, argv):
     """ACL WHOAMI"""
-    return _raw(client.user.name)
+    return raw(client.user.name)
 
 
 @command("cat", -2, OPEN, parent=ACL, since="6.0.0")
@@ -132,7 +124,7 @@ def acl_cat(client, argv):
         raise subcommand_syntax_error(argv)
     if len(argv) == 2:
         return [name.encode() for name in catalog.categories]
-    members = catalog.categories.get(_text(argv[2]).lower())
+    members = catalog.categories.get(text(argv[2]).lower())
     if members is None:
         raise Error(f"ERR Unknown category '{argv[2].decode('utf-8', 'replace')}'")
     return [name.encode() for name in catalog.ordered if name in members]
@@ -170,17 +162,17 @@ def acl_log(client, argv):
 def acl_dryrun(client, argv):
     """ACL DRYRUN username command [arg [arg ...]]"""
     node = client.node
-    user = node.acl.users.get(_text(argv[2]))
+    user = node.acl.users.get(text(argv[2]))
     if user is None:
         raise Error(f"ERR User '{argv[2].decode('utf-8', 'replace')}' not found")
     request = argv[3:]
-    cmd = lookup(node.table, request)
-    if type(cmd) is Error:
-        if node.table.get(request[0].lower()) is not None and cmd.text.startswith("ERR wrong number"):
-            raise cmd
+    cmd, error = resolve(node.table, request)
+    if error is not None:
+        if cmd is not None:  # a known command with the wrong arity
+            raise error
         raise Error(f"ERR Command '{request[0].decode('utf-8', 'replace')}' not found")  # a subcommand too
     denial = user.check(cmd, request)
-    return OK if denial is None else _raw(dryrun_text(denial))
+    return OK if denial is None else raw(dryrun_text(denial))
 
 
 @command("load", 2, ADMIN, parent=ACL, since="6.0.0")
