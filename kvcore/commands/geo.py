@@ -287,12 +287,19 @@ def _finish(client, search: Search, found: list, event: str):
 
 
 def _georadius_keys(argv: list[bytes]) -> list[int]:
-    """The source key, and a STORE / STOREDIST destination."""
-    keys = [1]
-    for i in range(2, len(argv) - 1):
+    """The source key, and the STORE / STOREDIST destination.
+
+    Options start after the radius (index 5 at the earliest, so a member named
+    "store" is not taken for the keyword); of several STORE options the last wins,
+    as it does when the command runs."""
+    destination = None
+    i = 5
+    while i < len(argv) - 1:
         if argv[i].lower() in (b"store", b"storedist"):
-            keys.append(i + 1)
-    return keys
+            destination = i + 1
+            i += 1
+        i += 1
+    return [1] if destination is None else [1, destination]
 
 
 @command(

@@ -99,7 +99,8 @@ MOVABLE_SAMPLES = [
     "lmpop 2 a b left", "blmpop 0 1 a right count 2", "xread count 2 streams a b 0 0", "xread streams a 0",
     "xreadgroup group g c streams a b > >", "xreadgroup group g c count 1 noack streams a >",
     "georadius k 1 2 3 m store d", "georadius k 1 2 3 m storedist d", "georadius k 1 2 3 m withdist",
-    "georadiusbymember k m 3 km store d", "sort k store d", "sort k by w get # limit 0 1", "sort_ro k get #",
+    "georadiusbymember k m 3 km store d", "georadiusbymember k store 3 km",
+    "sort k store d", "sort k by w get # limit 0 1", "sort_ro k get #",
     "set k v get", "set k v ex 10", "bitfield k get u8 0", "bitfield k set u8 0 1",
 ]
 
@@ -186,7 +187,8 @@ GETKEYS_SAMPLES = [
     "xread streams a b 0 0", "xread count 1 block 0 streams a 0", "xread count 1 streams a", "xread streams a b c",
     "xreadgroup group g c streams a >", "xreadgroup group g c count 1 noack streams a b > >",
     "georadius k 1 2 3 m store d", "georadius k 1 2 3 m storedist d", "georadius k 1 2 3 m store d storedist e",
-    "georadius k 1 2 3 m withcoord", "georadiusbymember k m 3 km store d", "georadius_ro k 1 2 3 m",
+    "georadius k 1 2 3 m withcoord", "georadiusbymember k m 3 km store d", "georadiusbymember k store 3 km",
+    "georadius_ro k 1 2 3 m",
     "geosearchstore d s frommember m byradius 1 m", "sort k", "sort k by w get # store d", "sort_ro k get #",
     # ranges, several specs, subcommands
     "del a b c", "rename a b", "copy a b", "smove a b m", "rpoplpush a b", "blmove a b left right 0",
