@@ -15,9 +15,8 @@ from __future__ import annotations
 import re
 
 from kvcore.reply import Error
-from kvcore.scripting import CommandError, Lua, keys_and_args, number_text, refuse_writing_script
+from kvcore.scripting import SHEBANG_FLAGS, CommandError, Lua, keys_and_args, number_text, refuse_writing_script
 
-FUNCTION_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
 _NAME = re.compile(rb"[A-Za-z0-9_]+")
 BAD_NAME = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"
 
@@ -220,7 +219,7 @@ def _flags(table) -> list[str]:
     flags = []
     for _, value in sorted(table.items()):
         flag = value.decode("utf-8", "replace") if type(value) is bytes else ""
-        if flag not in FUNCTION_FLAGS:
+        if flag not in SHEBANG_FLAGS:  # a function declares the flags a script's shebang may
             raise CommandError("ERR unknown flag given")
         flags.append(flag)
     return flags

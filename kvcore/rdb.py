@@ -304,9 +304,14 @@ def encode_value(value, config) -> tuple[int, bytes]:
 
 
 def dump_payload(value, config) -> bytes:
-    """DUMP's serialization: type, value, RDB version (2 bytes LE), CRC-64 (8 bytes LE)."""
+    """DUMP's serialization: type, value, then the sealing payload_ok checks."""
     kind, body = encode_value(value, config)
-    payload = bytes((kind,)) + body + RDB_VERSION.to_bytes(2, "little")
+    return sealed_payload(bytes((kind,)) + body)
+
+
+def sealed_payload(body: bytes) -> bytes:
+    """A DUMP / FUNCTION DUMP payload: the body, RDB version (2 bytes LE), CRC-64 (8 bytes LE)."""
+    payload = body + RDB_VERSION.to_bytes(2, "little")
     return payload + crc64(0, payload).to_bytes(8, "little")
 
 

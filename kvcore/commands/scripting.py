@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kvcore.commands.connection import subcommand_syntax_error
+from kvcore.commands.connection import help_reply, subcommand_syntax_error
 from kvcore.commands.key_specs import Index, Keynum, KeySpec
 from kvcore.commands.sets import numkeys_positions
 from kvcore.commands.table import Flag, Registry
@@ -14,6 +14,7 @@ from kvcore.scripting import keys_and_args
 
 REGISTRY = Registry("scripting")
 command = REGISTRY.command
+NOT_BUSY = "NOTBUSY No scripts in execution right now."  # SCRIPT KILL / FUNCTION KILL: nothing ever runs long
 
 EVAL_FLAGS = Flag.NOSCRIPT | Flag.SKIP_MONITOR | Flag.MAY_REPLICATE | Flag.NO_MANDATORY_KEYS | Flag.STALE
 RO_FLAGS = (EVAL_FLAGS & ~Flag.MAY_REPLICATE) | Flag.READONLY  # EVAL_RO, EVALSHA_RO, FCALL_RO
@@ -138,7 +139,7 @@ def script_flush(client, argv):
 )
 def script_kill(client, argv):
     """SCRIPT KILL"""
-    raise Error("NOTBUSY No scripts in execution right now.")
+    raise Error(NOT_BUSY)
 
 
 @command("debug", 3, Flag.NOSCRIPT, parent=SCRIPT, since="3.2.0")
@@ -155,7 +156,7 @@ def script_debug(client, argv):
 @command("help", 2, Flag.LOADING | Flag.STALE, parent=SCRIPT, since="5.0.0")
 def script_help(client, argv):
     """SCRIPT HELP"""
-    return [Simple(line) for line in SCRIPT_HELP]
+    return help_reply(SCRIPT_HELP)
 
 
 
@@ -333,18 +334,16 @@ def function_stats(client, argv):
 )
 def function_kill(client, argv):
     """FUNCTION KILL"""
-    raise Error("NOTBUSY No scripts in execution right now.")
+    raise Error(NOT_BUSY)
 
 
 @command("dump", 2, Flag.NOSCRIPT, parent=FUNCTION, since="7.0.0")
 def function_dump(client, argv):
     """FUNCTION DUMP"""
     from kvcore import rdb
-    from kvcore.crc64 import crc64
 
     node = client.node
-    body = rdb.function_records(node, node.config["rdbcompression"]) + rdb.RDB_VERSION.to_bytes(2, "little")
-    return body + crc64(0, body).to_bytes(8, "little")
+    return rdb.sealed_payload(rdb.function_records(node, node.config["rdbcompression"]))
 
 
 @command(
@@ -354,7 +353,6 @@ def function_dump(client, argv):
 def function_restore(client, argv):
     """FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]"""
     from kvcore import rdb
-    from kvcore.crc64 import crc64
 
     if len(argv) > 4:
         raise subcommand_syntax_error(argv)
@@ -362,8 +360,7 @@ def function_restore(client, argv):
     if policy not in (b"flush", b"append", b"replace"):
         raise Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
     payload = argv[2]
-    if len(payload) < 10 or int.from_bytes(payload[-10:-8], "little") > rdb.RDB_VERSION \
-            or crc64(0, payload[:-8]) != int.from_bytes(payload[-8:], "little"):
+    if not rdb.payload_ok(payload):
         raise Error(BAD_PAYLOAD)
     cursor, codes = rdb.Cursor(payload[:-10], 0), []
     try:
@@ -393,4 +390,4 @@ def function_restore(client, argv):
 @command("help", 2, Flag.LOADING | Flag.STALE, parent=FUNCTION, since="7.0.0")
 def function_help(client, argv):
     """FUNCTION HELP"""
-    return [Simple(line) for line in FUNCTION_HELP]
+    return help_reply(FUNCTION_HELP)
