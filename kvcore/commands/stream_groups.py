@@ -21,8 +21,9 @@ from kvcore.blocking import signal_key_ready
 from kvcore.commands.args import parse_int
 from kvcore.commands.connection import help_reply, subcommand_syntax_error
 from kvcore.commands.key_specs import Index, KeySpec
+from kvcore.commands.sets import notify
 from kvcore.commands.stream_reads import setid_record, xclaim_record
-from kvcore.commands.streams import entry_reply, notify, read_stream
+from kvcore.commands.streams import entry_reply, read_stream
 from kvcore.commands.table import Flag, Registry
 from kvcore.reply import NULL_ARRAY, OK, Error
 from kvcore.stream_args import interval_end, interval_start, parse_id, strict_id

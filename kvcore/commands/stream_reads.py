@@ -25,7 +25,8 @@ from kvcore import errors
 from kvcore.blocking import block, may_block
 from kvcore.commands.args import parse_int
 from kvcore.commands.key_specs import KeySpec, Keyword, Range
-from kvcore.commands.streams import entry_reply, notify, read_stream
+from kvcore.commands.sets import notify
+from kvcore.commands.streams import entry_reply, read_stream
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY, count_error
 from kvcore.reply import NULL_ARRAY, Error, Map

@@ -16,6 +16,7 @@ from kvcore import errors
 from kvcore.blocking import signal_key_ready
 from kvcore.commands.args import parse_int
 from kvcore.commands.key_specs import Index, KeySpec
+from kvcore.commands.sets import notify, typed
 from kvcore.commands.table import Flag, Registry
 from kvcore.reply import NULL_ARRAY, OK, Error
 from kvcore.stream_args import interval_end, interval_start, parse_id, strict_id
@@ -43,16 +44,9 @@ ENTRIES_ADDED_TOO_SMALL = "ERR The entries_added specified in XSETID is smaller 
 
 
 # -- shared pieces (the other stream modules use them too) -------------------------
-def notify(client, event: str, key: bytes) -> None:
-    client.node.notify_keyspace_event(event, key, client.db.index)
-
-
 def read_stream(client, key: bytes) -> StreamValue | None:
     """The stream at key for a read (hit/miss counted), None if missing, WRONGTYPE if another type."""
-    value = client.db.lookup_read(key)
-    if value is not None and type(value) is not StreamValue:
-        raise Error(errors.WRONGTYPE)
-    return value
+    return typed(client.db.lookup_read(key), StreamValue)
 
 
 def entry_reply(ident: int, flat: tuple) -> list:
