@@ -126,11 +126,11 @@ def _read_id(cursor: Cursor) -> int:
     return make_id(ms, cursor.length())
 
 
-def _read_node(value: StreamValue, key: bytes, blob: bytes, at: int) -> None:
+def _read_node(value: StreamValue, key: bytes, blob: bytes, at: int, deep: bool) -> None:
     """One node: its entries into the stream (live) or the node (deleted), checked as a listpack of a stream."""
     if len(key) != 16:
         raise RdbError("Stream node key entry is not the size of a stream ID", at)
-    items = listpack.entries(blob)
+    items = listpack.entries(blob, deep)
     if not items:
         raise RdbError("Empty listpack inside stream", at)
     master = int.from_bytes(key, "big")
@@ -186,7 +186,7 @@ def read_stream(cursor: Cursor, config, deep: bool, kind: int) -> StreamValue:
     for _ in range(cursor.length()):
         at = cursor.pos
         key = cursor.string()
-        _read_node(value, key, cursor.string(), at)
+        _read_node(value, key, cursor.string(), at, deep)
     length = cursor.length()
     value.last_id = _read_id(cursor)
     if kind >= TYPE_STREAM_LISTPACKS_2:

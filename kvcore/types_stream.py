@@ -174,10 +174,10 @@ class ConsumerGroup:
         self.pending = IdMap()  # id -> PendingEntry
         self.consumers: dict[bytes, Consumer] = {}
 
-    def consumer(self, name: bytes, now_ms: int, create: bool = True) -> tuple[Consumer | None, bool]:
-        """The named consumer, made if asked and missing; whether it was made."""
+    def consumer(self, name: bytes, now_ms: int) -> tuple[Consumer, bool]:
+        """The named consumer, made if missing; whether it was made."""
         found = self.consumers.get(name)
-        if found is not None or not create:
+        if found is not None:
             return found, False
         found = self.consumers[name] = Consumer(name, now_ms)
         return found, True
@@ -291,7 +291,7 @@ class StreamValue:
         return ids[-1] if ids else 0
 
     def get(self, ident: int) -> tuple | None:
-        return self.entries.items.get(ident)
+        return self.entries.get(ident)
 
     def range(self, start: int, end: int, count: int = 0, reverse: bool = False) -> list[tuple[int, tuple]]:
         items = self.entries.items
@@ -430,12 +430,12 @@ class StreamValue:
                 return self.entries_added - len(self) + 1
         return INVALID_ENTRIES_READ
 
-    def has_tombstones(self, start: int, end: int = ID_MAX) -> bool:
-        """streamRangeHasTombstones: whether a deleted entry may lie between ``start`` and ``end``."""
+    def has_tombstones(self, start: int) -> bool:
+        """streamRangeHasTombstones to the stream's end: whether a deleted entry may lie from ``start`` on."""
         tomb = self.max_deleted_id
         if not len(self) or not tomb or self.first_id > tomb:
             return False
-        return start <= tomb <= end
+        return start <= tomb
 
     def lag(self, group: ConsumerGroup) -> int | None:
         """How many entries the group has yet to read, or None when that cannot be known."""
