@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 
+from kvcore.allocation import allocation
 from kvcore.eviction import ELEMENT_BYTES
 from kvcore.listpack import HEADER_SIZE, encode_entry
 
@@ -258,8 +259,6 @@ class StreamValue:
         """MEMORY USAGE's figure, as objectComputeSize reckons a stream with its default 5 samples:
         the stream's structs and radix tree, its listpacks' allocations (the last one preallocated,
         the others averaged from the first five), and the groups' structs, PELs and consumers."""
-        from kvcore.commands.server import allocation  # jemalloc's size classes, as MEMORY USAGE uses them
-
         size = STREAM_STRUCT_BYTES + _rax_bytes(len(self.nodes), self.radix_tree_nodes())
         if self.nodes:
             sizes = [allocation(node.size) for node in self.nodes[:-1]]

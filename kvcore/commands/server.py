@@ -20,6 +20,7 @@ import struct
 import zlib
 
 from kvcore import digest, errors, info, latency, lazyfree
+from kvcore.allocation import allocation, sds_bytes
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
 from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, key_flags_reply, keys_and_flags, spec_reply
@@ -1061,21 +1062,6 @@ MEMORY_HELP = [
 DICT_ENTRY_BYTES = 24
 ROBJ_BYTES = 16
 SMALL_INSTANCE_BYTES = 5 * 1024 * 1024
-
-
-def allocation(size: int) -> int:
-    """The jemalloc size class that holds ``size`` bytes."""
-    if size <= 8:
-        return 8
-    if size <= 128:
-        return (size + 15) // 16 * 16
-    step = 1 << ((size - 1).bit_length() - 3)
-    return (size + step - 1) // step * step
-
-
-def sds_bytes(length: int) -> int:
-    header = 1 if length < 32 else 3 if length < 256 else 5 if length < 65536 else 9
-    return allocation(header + length + 1)
 
 
 def estimate_value(value) -> int:

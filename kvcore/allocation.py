@@ -1,0 +1,19 @@
+"""What Redis's allocator hands out, for MEMORY USAGE's figures: jemalloc's size
+classes, and the allocation an sds string of a given length takes."""
+
+from __future__ import annotations
+
+
+def allocation(size: int) -> int:
+    """The jemalloc size class that holds ``size`` bytes."""
+    if size <= 8:
+        return 8
+    if size <= 128:
+        return (size + 15) // 16 * 16
+    step = 1 << ((size - 1).bit_length() - 3)
+    return (size + step - 1) // step * step
+
+
+def sds_bytes(length: int) -> int:
+    header = 1 if length < 32 else 3 if length < 256 else 5 if length < 65536 else 9
+    return allocation(header + length + 1)
