@@ -202,6 +202,12 @@ def sha1hex(body: bytes) -> str:
     return hashlib.sha1(body).hexdigest()
 
 
+def sha_argument(arg: bytes) -> str:
+    """An EVALSHA / SCRIPT EXISTS argument as the cache keys scripts (lowercase hex): any
+    other length simply misses."""
+    return arg.decode("latin-1").lower()
+
+
 class Lua:
     """One Lua interpreter with Redis's library, and the running of its functions.
 
@@ -423,7 +429,7 @@ class Scripts:
         """The flags a script's shebang declares (EVAL's body, or EVALSHA's cached SHA1);
         None when it has no shebang or is unknown: it may do anything."""
         if is_sha:
-            return self._flags.get(script.decode("latin-1").lower()) if len(script) == 40 else None
+            return self._flags.get(sha_argument(script))
         flags = self._flags.get(sha1hex(script))
         if flags is not None or not script.startswith(b"#!"):
             return flags

@@ -10,7 +10,7 @@ from kvcore.commands.sets import numkeys_positions
 from kvcore.commands.table import Flag, Registry
 from kvcore.functions import library_name
 from kvcore.reply import OK, Error, Map, SetReply, Simple
-from kvcore.scripting import keys_and_args
+from kvcore.scripting import keys_and_args, sha_argument
 
 REGISTRY = Registry("scripting")
 command = REGISTRY.command
@@ -57,10 +57,7 @@ def _eval(client, argv, read_only: bool):
 
 def _evalsha(client, argv, read_only: bool):
     keys, args = keys_and_args(argv)
-    sha = argv[1].decode("latin-1").lower()
-    if len(sha) != 40:
-        raise Error("NOSCRIPT No matching script. Please use EVAL.")
-    return client.node.scripts.run(client, sha, keys, args, read_only, argv)
+    return client.node.scripts.run(client, sha_argument(argv[1]), keys, args, read_only, argv)
 
 
 @command(
@@ -118,7 +115,7 @@ def script_load(client, argv):
 def script_exists(client, argv):
     """SCRIPT EXISTS sha1 [sha1 ...]"""
     bodies = client.node.scripts.bodies
-    return [1 if sha.decode("latin-1").lower() in bodies else 0 for sha in argv[2:]]
+    return [1 if sha_argument(sha) in bodies else 0 for sha in argv[2:]]
 
 
 @command(
