@@ -251,12 +251,17 @@ def _blocked_on_keys(client) -> bool:
 def _propagate_rewritten(node, client) -> None:
     """Log what a write asked to be logged as (``client.propagate_as``) instead of itself."""
     rewritten, client.propagate_as = client.propagate_as, None
-    if len(rewritten) == 1:
-        node.propagate(client.db.index, rewritten[0])
+    propagate_records(node, client.db.index, rewritten)
+
+
+def propagate_records(node, db_index: int, records: list[list[bytes]]) -> None:
+    """Log several writes as one (wrapped in MULTI ... EXEC when more than one)."""
+    if len(records) == 1:
+        node.propagate(db_index, records[0])
         return
     marker = node.begin_propagation_block()
-    for record in rewritten:
-        node.propagate(client.db.index, record)
+    for record in records:
+        node.propagate(db_index, record)
     node.end_propagation_block(marker)
 
 

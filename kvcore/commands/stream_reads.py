@@ -28,7 +28,7 @@ from kvcore.commands.key_specs import KeySpec, Keyword, Range
 from kvcore.commands.sets import notify
 from kvcore.commands.streams import entry_reply, read_stream
 from kvcore.commands.table import Flag, Registry
-from kvcore.dispatch import NO_REPLY, count_error
+from kvcore.dispatch import NO_REPLY, count_error, propagate_records
 from kvcore.reply import NULL_ARRAY, Error, Map
 from kvcore.stream_args import strict_id
 from kvcore.types_stream import ID_MAX, ConsumerGroup, StreamValue, format_id
@@ -278,7 +278,7 @@ def _resume(args: ReadArgs):
             reader = GroupReader(client, key, stream, group, args.consumer, args.noack)
             entries = reader.new_entries(after, count)
             client.db.changed_silently(key)
-            _propagate(client, reader.records)
+            propagate_records(client.node, client.db.index, reader.records)
         client.reply(keyed_reply(client, [(key, entries)]))
         return True
 
@@ -292,14 +292,6 @@ def _fail(client, text: str) -> None:
     count_error(client.node, error)
     client.node.table[b"xreadgroup"].failed_calls += 1
     client.reply(error)
-
-
-def _propagate(client, records: list[list[bytes]]) -> None:
-    node = client.node
-    marker = node.begin_propagation_block()
-    for record in records:
-        node.propagate(client.db.index, record)
-    node.end_propagation_block(marker)
 
 
 @command(
