@@ -22,7 +22,7 @@ from kvcore.commands.args import parse_int
 from kvcore.commands.connection import help_reply, subcommand_syntax_error
 from kvcore.commands.key_specs import Index, KeySpec
 from kvcore.commands.sets import notify
-from kvcore.commands.stream_reads import setid_record, xclaim_record
+from kvcore.commands.stream_reads import active_consumer, setid_record, xclaim_record
 from kvcore.commands.streams import entry_reply, read_stream
 from kvcore.commands.table import Flag, Registry
 from kvcore.reply import NULL_ARRAY, OK, Error
@@ -294,10 +294,7 @@ class Claim:
     def take(self, ident: int, nack: PendingEntry, delivery_ms: int, retry_count: int | None):
         """Make the claiming consumer own the entry; its reply item."""
         if self.consumer is None:
-            self.consumer, created = self.group.consumer(self.name, self.client.node.now)
-            self.consumer.seen_ms = self.client.node.now
-            if created:
-                notify(self.client, "xgroup-createconsumer", self.key)
+            self.consumer, _ = active_consumer(self.client, self.key, self.group, self.name)
         self.group.transfer(ident, nack, self.consumer)
         nack.delivery_ms = delivery_ms
         if retry_count is not None:

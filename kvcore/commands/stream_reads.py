@@ -31,7 +31,7 @@ from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY, count_error, propagate_records
 from kvcore.reply import NULL_ARRAY, Error, Map
 from kvcore.stream_args import strict_id
-from kvcore.types_stream import ID_MAX, ConsumerGroup, StreamValue, format_id
+from kvcore.types_stream import ID_MAX, Consumer, ConsumerGroup, StreamValue, format_id
 
 REGISTRY = Registry("stream")
 command = REGISTRY.command
@@ -156,18 +156,25 @@ def keyed_reply(client, pairs: list) -> object:
 
 
 # -- serving a group reader ---------------------------------------------------------------
+def active_consumer(client, key: bytes, group: ConsumerGroup, name: bytes) -> tuple[Consumer, bool]:
+    """The consumer reading or claiming now (made, and announced, if missing), seen now; whether it was made."""
+    now = client.node.now
+    consumer, created = group.consumer(name, now)
+    consumer.seen_ms = now
+    if created:
+        notify(client, "xgroup-createconsumer", key)
+    return consumer, created
+
+
 class GroupReader:
     """One XREADGROUP's view of a group: delivers entries and collects what to propagate."""
 
     def __init__(self, client, key: bytes, stream: StreamValue, group: ConsumerGroup, consumer_name: bytes,
                  noack: bool) -> None:
         self.client, self.key, self.stream, self.group, self.noack = client, key, stream, group, noack
-        now = client.node.now
-        consumer, created = group.consumer(consumer_name, now)
-        consumer.seen_ms = now
+        consumer, created = active_consumer(client, key, group, consumer_name)
         self.records: list[list[bytes]] = []
         if created:
-            notify(client, "xgroup-createconsumer", key)
             client.node.stats.dirty += 1
             if noack:  # no XCLAIM will make it on a replica
                 self.records.append([b"XGROUP", b"CREATECONSUMER", key, group.name, consumer_name])
