@@ -247,9 +247,7 @@ def keys_and_flags(cmd, argv: list[bytes]) -> list[tuple[int, KeyFlag]]:
     finds them: from the key specs when their flags hold for every call and they
     find every key (none is INCOMPLETE, as MIGRATE's KEYS), else from the command
     itself (its flagged keys, or its key positions unflagged)."""
-    specs_say = any(not spec.flags & KeyFlag.NOT_KEY for spec in cmd.key_specs) and not any(
-        spec.flags & (KeyFlag.VARIABLE_FLAGS | KeyFlag.INCOMPLETE) for spec in cmd.key_specs)
-    found = find_keys(cmd.key_specs, argv) if specs_say else None
+    found = find_keys(cmd.key_specs, argv) if cmd.specs_find_keys else None
     if found is not None:
         return found
     if cmd.flagged_keys_fn is not None:

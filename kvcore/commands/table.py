@@ -98,6 +98,13 @@ class Command:
     failed_calls: int = 0
     rejected_calls: int = 0
     slow_usecs: dict[int, int] = field(default_factory=dict)  # calls that took time: usec -> count (kvcore.latency)
+    # Whether the key specs alone find the keys with their flags (kvcore.commands.key_specs.keys_and_flags):
+    # some spec names keys, and none has flags that vary by call or misses keys. Fixed per command.
+    specs_find_keys: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.specs_find_keys = any(not spec.flags & KeyFlag.NOT_KEY for spec in self.key_specs) and not any(
+            spec.flags & (KeyFlag.VARIABLE_FLAGS | KeyFlag.INCOMPLETE) for spec in self.key_specs)
 
     @property
     def fullname(self) -> str:
