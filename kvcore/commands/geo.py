@@ -302,28 +302,24 @@ def _georadius_keys(argv: list[bytes]) -> list[int]:
     return [1] if destination is None else [1, destination]
 
 
-@command(
-    "georadius", -6, W, (1, 1, 1), keys_fn=_georadius_keys, since="3.2.0",
-    key_specs=(
+def _radius_specs(options_from: int) -> tuple[KeySpec, ...]:
+    """GEORADIUS's and GEORADIUSBYMEMBER's key specs: the source, and a destination after
+    STORE or STOREDIST looked for from ``options_from``."""
+    return (
         KeySpec("RO ACCESS", Index(1)),
-        KeySpec("OW UPDATE", Keyword("STORE", 6)),
-        KeySpec("OW UPDATE", Keyword("STOREDIST", 6)),
-    ),
-)
+        KeySpec("OW UPDATE", Keyword("STORE", options_from)),
+        KeySpec("OW UPDATE", Keyword("STOREDIST", options_from)),
+    )
+
+
+@command("georadius", -6, W, (1, 1, 1), keys_fn=_georadius_keys, since="3.2.0", key_specs=_radius_specs(6))
 def georadius(client, argv):
     """GEORADIUS key longitude latitude radius M | KM | FT | MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]]
     [ASC | DESC] [STORE key | STOREDIST key]"""
     return _georadius_generic(client, argv, 1, RADIUS_COORDS)
 
 
-@command(
-    "georadiusbymember", -5, W, (1, 1, 1), keys_fn=_georadius_keys, since="3.2.0",
-    key_specs=(
-        KeySpec("RO ACCESS", Index(1)),
-        KeySpec("OW UPDATE", Keyword("STORE", 5)),
-        KeySpec("OW UPDATE", Keyword("STOREDIST", 5)),
-    ),
-)
+@command("georadiusbymember", -5, W, (1, 1, 1), keys_fn=_georadius_keys, since="3.2.0", key_specs=_radius_specs(5))
 def georadiusbymember(client, argv):
     """GEORADIUSBYMEMBER key member radius M | KM | FT | MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]]
     [ASC | DESC] [STORE key | STOREDIST key]"""
