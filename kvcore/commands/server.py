@@ -1152,8 +1152,6 @@ def memory_help(client, argv):
     return help_reply(MEMORY_HELP)
 
 
-# -- LATENCY ----------------------------------------------------------------------------
-
 # -- MODULE -------------------------------------------------------------------------------------
 # kvserver loads no modules (its JSON commands are built in): the list is empty, loading fails.
 
@@ -1212,6 +1210,8 @@ def module_unload(client, argv):
     _module_allowed(client)
     raise Error("ERR Error unloading module: no such module with that name")
 
+
+# -- LATENCY ----------------------------------------------------------------------------
 
 LATENCY = command("latency", -2, since="2.8.13")(None)
 LATENCY_HELP = [
