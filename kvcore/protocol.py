@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - hiredis is a declared dependency
 INLINE_MAX_SIZE = 64 * 1024
 INT_MAX = 2**31 - 1
 _FAST_HOLD_MAX = 64 * 1024
+_JOIN_CHECK_MAX = 64 * 1024
 _BULK_SPAN = [n + 5 + len(str(n)) for n in range(256)]  # the bytes of $<n>\r\n<n bytes>\r\n
 # hiredis allocates an aggregate's whole array from its count up front: a count
 # of 100000 or more goes to the reference parser instead. Arrays are checked with
@@ -35,6 +36,49 @@ def _huge_count(data) -> bool:
     if 0x7E in data or 0x3E in data or 0x7C in data:  # '~', '>', '|'
         return _HUGE_OTHER.search(data) is not None
     return False
+
+
+def _only_bulk_strings(buf, requests: list[list]) -> bool:
+    """Whether ``buf`` is exactly ``requests``, each a multibulk of bulk strings, once hiredis holds none of it.
+
+    hiredis also takes types Redis refuses in a request, and it consumes an
+    aggregate's header before the aggregate is complete. Non-string scalars and
+    nested aggregates are not bytes (``join`` raises TypeError); simple strings
+    (``+``), big numbers (``(``) and verbatim strings (``=``) are bytes, and the
+    headers of maps, sets, pushes and attributes (``%~>|``) or one ``*`` more
+    than the requests' own may start an aggregate hiredis has begun: a buffer
+    holding any of those bytes anywhere is left to `_bulk_spans`. Big buffers
+    are too, rather than copied by ``join``.
+    """
+    if (
+        len(buf) > _JOIN_CHECK_MAX
+        or 0x2B in buf or 0x28 in buf or 0x3D in buf  # '+', '(', '='
+        or 0x25 in buf or 0x7E in buf or 0x3E in buf or 0x7C in buf  # '%', '~', '>', '|'
+        or buf.count(0x2A) != len(requests)  # '*'
+    ):
+        return False
+    join = b"".join
+    for request in requests:
+        join(request)
+    return True
+
+
+def _bulk_spans(buf, requests: list[list]) -> int:
+    """Where the requests end in ``buf``, each argument checked to be a bulk string (ValueError if not).
+
+    hiredis's numbers are canonical, so only the type bytes can differ from a
+    multibulk of bulk strings: every argument must start with '$' (hiredis would
+    also take '+', '=', '('... that Redis refuses). TypeError, IndexError for other shapes.
+    """
+    taken = 0
+    for request in requests:
+        taken += 4 if len(request) < 10 else 3 + len(str(len(request)))
+        for arg in request:
+            if buf[taken] != 0x24:  # '$'
+                raise ValueError
+            n = len(arg)
+            taken += _BULK_SPAN[n] if n < 256 else n + (8 if n < 1000 else 5 + len(str(n)))
+    return taken
 
 
 class Limits:
@@ -292,22 +336,15 @@ class RequestReader:
         fast.feed(data)
         requests: list[list[bytes]] = []
         gets = fast.gets
-        taken = 0  # where the requests returned so far end in buf
         try:
             while (request := gets()) is not False:
                 if type(request) is not list or not request:
                     return self._fall_back(buf)
-                # hiredis's numbers are canonical, so only the type bytes can differ
-                # from a multibulk of bulk strings: every argument must start with
-                # '$' (hiredis would also take '+', '=', '('... that Redis refuses).
-                # ValueError where they differ; TypeError, IndexError for other shapes.
-                taken += 4 if len(request) < 10 else 3 + len(str(len(request)))
-                for arg in request:
-                    if buf[taken] != 0x24:  # '$'
-                        raise ValueError
-                    n = len(arg)
-                    taken += _BULK_SPAN[n] if n < 256 else n + (8 if n < 1000 else 5 + len(str(n)))
                 requests.append(request)
+            if not fast.has_data() and _only_bulk_strings(buf, requests):
+                taken = len(buf)
+            else:
+                taken = _bulk_spans(buf, requests)
         except (hiredis.ProtocolError, ValueError, TypeError, IndexError):
             return self._fall_back(buf)
         if taken == len(buf):
