@@ -15,7 +15,7 @@ from collections.abc import Callable
 from kvcore import latency
 from kvcore.eviction import BASE_BYTES
 from kvcore.output_limits import counted
-from kvcore.replica import CONNECTED, SYNC
+from kvcore import replica  # the module, not its names: kvcore.replica imports this one through kvcore.rdb
 
 CLIENT_BYTES = 1024  # a connection's own structures, as CLIENT LIST's tot-mem counts them here
 
@@ -291,10 +291,10 @@ def _replication(node) -> list[Field]:
     if node.config["min-replicas-to-write"] and node.config["min-replicas-max-lag"]:
         fields.append(("min_slaves_good_slaves", stream.good_replicas()))
     for index, client in enumerate(stream.replicas):
-        replica = stream.links[client]
-        lag = (node.now - replica.ack_ms) // 1000
-        fields.append((f"slave{index}", f"ip={stream.replica_ip(client)},port={replica.listening_port},state=online,"
-                                        f"offset={replica.ack_offset},lag={lag}"))
+        attached = stream.links[client]
+        lag = (node.now - attached.ack_ms) // 1000
+        fields.append((f"slave{index}", f"ip={stream.replica_ip(client)},port={attached.listening_port},state=online,"
+                                        f"offset={attached.ack_offset},lag={lag}"))
     fields += [
         ("master_failover_state", "no-failover"),
         ("master_replid", stream.replid),
@@ -312,17 +312,17 @@ def _replication(node) -> list[Field]:
 def _master_link(node, link) -> list[Field]:
     """A replica's fields about its master, as Redis 7.0 lists them."""
     now = node.now
-    up = link.state == CONNECTED
+    up = link.state == replica.CONNECTED
     fields: list[Field] = [
         ("master_host", link.host),
         ("master_port", link.port),
         ("master_link_status", "up" if up else "down"),
         ("master_last_io_seconds_ago", (now - link.last_io_ms) // 1000 if link.client is not None else -1),
-        ("master_sync_in_progress", int(link.state == SYNC)),
+        ("master_sync_in_progress", int(link.state == replica.SYNC)),
         ("slave_read_repl_offset", link.read_offset()),
         ("slave_repl_offset", link.processed_offset),
     ]
-    if link.state == SYNC:
+    if link.state == replica.SYNC:
         size = max(link.transfer_size, 0)
         read = len(link.buffer)
         fields += [

@@ -162,6 +162,7 @@ class Node:
             # connected by the first tick, as by Redis's replication cron
             host, port = self.config["replicaof"].split()
             self.master_link = MasterLink(self, host, int(port))
+            self.master_link.full_sync_failed = True  # no cached master, unless a snapshot loaded says otherwise
             self.is_replica = True
             self.replication.demoted()
         self.update_write_gate()

@@ -252,6 +252,9 @@ class MasterLink:
         self.expected.append("psync")
 
     def _reply_to_psync(self, line: bytes) -> None:
+        if not line:  # a keepalive newline while the master waits to start the transfer (diskless sync delay)
+            self.expected.insert(0, "psync")
+            return
         words = line.split()
         if words and words[0] == b"+FULLRESYNC" and len(words) == 3:
             replid, offset = words[1].decode(), int(words[2])

@@ -116,6 +116,7 @@ class ReplicationStream:
         self.replid = aux[b"repl-id"].decode("latin-1")
         self.offset = int(aux[b"repl-offset"])
         link.db_index = int(aux.get(b"repl-stream-db", b"0"))
+        link.full_sync_failed = False  # the snapshot's stream is a master to continue from
 
     # -- roles -------------------------------------------------------------------
     def new_history(self, replid: str) -> None:

@@ -100,7 +100,7 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     info.os_name = f"{uname.sysname} {uname.release} {uname.machine}"
     info.arch_bits = 64 if sys.maxsize > 2**32 else 32
     info.total_memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    log.role = "M"
+    log.role = "S" if config["replicaof"] and config["replicaof"].lower() != "no one" else "M"
     early_signals: list[int] = []  # a client may signal once the port is bound: kept for the loop
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda number, _: early_signals.append(number))

@@ -419,6 +419,7 @@ class Server:
             time.sleep(effect.ms / 1000)
             return False
         if kind is LogMessage:
+            self.log.role = "S" if self.node.is_replica else "M"  # as Redis marks a replica's lines
             self.log.write(LEVELS.get(effect.level, WARNING), effect.text)
             return False
         if kind is Connect:

@@ -393,3 +393,46 @@ def test_a_paused_replica_reads_its_masters_stream_but_runs_it_only_after_the_pa
     wire.call(replica, "CLIENT", "UNPAUSE")
     assert wire.call(replica, "GET", "foo2") == b"bar2"
     assert info(wire, replica)["slave_repl_offset"] == info(wire, master)["master_repl_offset"]
+
+
+def test_a_replica_configured_at_start_asks_for_a_full_sync(wire, pair):
+    """No snapshot told it of a master's stream: PSYNC ? -1, which the master does not count as a
+    failed partial resync (redis-server's "no cached master")."""
+    master, _ = pair
+    sent = []
+    receive = master.receive
+    master.receive = lambda conn, data, now: (sent.append(data), receive(conn, data, now))
+    replica = wire.add(REPLICA + 10, seed=4, replicaof=f"127.0.0.1 {MASTER}")
+    wire.tick()
+    assert [b"PSYNC", b"?", b"-1"] in requests_in(sent)
+    stats = wire.call(master, "INFO", "stats").decode()
+    assert "sync_full:1\r" in stats and "sync_partial_err:0\r" in stats
+    assert wire.call(replica, "ROLE")[3] == b"connected"
+
+
+def test_keepalive_newlines_before_the_psync_reply_are_skipped(wire, pair):
+    """A Redis 7.0 master waiting out repl-diskless-sync-delay sends a newline a second before +FULLRESYNC."""
+    master, replica = pair
+    receive = replica.receive
+
+    def newline_first(conn, data, now):
+        if data.startswith(b"+FULLRESYNC"):
+            receive(conn, b"\n", now)
+            receive(conn, b"\n", now)
+        receive(conn, data, now)
+
+    replica.receive = newline_first
+    wire.call(master, "SET", "k", "v")
+    follow(wire, replica)
+    assert wire.call(replica, "ROLE")[3] == b"connected"
+    assert wire.call(replica, "GET", "k") == b"v"
+
+
+def requests_in(chunks: list[bytes]) -> list:
+    reader = hiredis.Reader()
+    for data in chunks:
+        reader.feed(data)
+    out = []
+    while (request := reader.gets()) is not False:
+        out.append(request)
+    return out

@@ -197,6 +197,20 @@ def test_a_replica_configured_at_start_and_its_chain():
         assert middle.config_get("replicaof") == {"replicaof": f"127.0.0.1 {master_port}"}
 
 
+def test_a_replica_configured_at_start_waits_out_a_diskless_sync_delay():
+    """redis-server delays a diskless transfer (repl-diskless-sync-delay) and sends a newline a second
+    meanwhile; a replica started with replicaof asks for a full sync (PSYNC ? -1) and waits for it."""
+    with redis_server_or_skip(["--repl-diskless-sync-delay", "3"]) as master_port, \
+            kvserver(["--save", "", "--replicaof", f"127.0.0.1 {master_port}"]) as (replica_port, _):
+        master = redis.Redis(port=master_port, socket_timeout=10)
+        replica = redis.Redis(port=replica_port, socket_timeout=10)
+        master.set("k", "v")
+        wait_for_sync(master, replica)
+        assert replica.get("k") == b"v"
+        stats = master.info("stats")
+        assert (stats["sync_full"], stats["sync_partial_err"]) == (1, 0)
+
+
 def replies(port: int, requests: list[tuple], lines: int) -> list[bytes]:
     """The reply lines to pipelined requests, once ``lines`` of them came."""
     with contextlib.closing(connect(port)) as sock:
