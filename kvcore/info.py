@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kvcore import latency
+from kvcore import (
+    latency,
+    replica,  # the module, not its names: kvcore.replica imports this one through kvcore.rdb
+)
 from kvcore.eviction import BASE_BYTES
 from kvcore.output_limits import counted
-from kvcore import replica  # the module, not its names: kvcore.replica imports this one through kvcore.rdb
 
 CLIENT_BYTES = 1024  # a connection's own structures, as CLIENT LIST's tot-mem counts them here
 
@@ -292,7 +294,7 @@ def _replication(node) -> list[Field]:
         fields.append(("min_slaves_good_slaves", stream.good_replicas()))
     for index, client in enumerate(stream.replicas):
         attached = stream.links[client]
-        lag = (node.now - attached.ack_ms) // 1000
+        lag = (node.steady() - attached.ack_ms) // 1000
         fields.append((f"slave{index}", f"ip={stream.replica_ip(client)},port={attached.listening_port},state=online,"
                                         f"offset={attached.ack_offset},lag={lag}"))
     fields += [
@@ -310,8 +312,8 @@ def _replication(node) -> list[Field]:
 
 
 def _master_link(node, link) -> list[Field]:
-    """A replica's fields about its master, as Redis 7.0 lists them."""
-    now = node.now
+    """A replica's fields about its master, as Redis 7.0 lists them (its timers read node.steady())."""
+    now = node.steady()
     up = link.state == replica.CONNECTED
     fields: list[Field] = [
         ("master_host", link.host),
@@ -334,7 +336,7 @@ def _master_link(node, link) -> list[Field]:
         ]
     if not up:
         fields.append(("master_link_down_since_seconds",
-                       (now - link.down_since_ms) // 1000 if link.down_since_ms else -1))
+                       (now - link.down_since_ms) // 1000 if link.down_since_ms is not None else -1))
     config = node.config
     fields += [
         ("slave_priority", config["replica-priority"]),

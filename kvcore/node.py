@@ -84,6 +84,8 @@ class Node:
         self.info = info or ServerInfo()
         self.now = now
         self.start_ms = now
+        self._steady_ms = 0  # `steady()`: the time seen to pass, and the clock reading it was last taken at
+        self._steady_at = now
         self.run_id = "%040x" % rng.getrandbits(160)
         self.table = rename_commands(node_table(TABLE), self.config.renamed_commands)
         self.dbs = [Database(i, self) for i in range(self.config["databases"])]
@@ -382,6 +384,16 @@ class Node:
         self.snapshots.tick()
         if self.migrations.sockets:
             self.migrations.tick()
+
+    def steady(self) -> int:
+        """Milliseconds seen to pass on this node's clock, never going back: a clock stepped
+        backward counts as no time, so timers measured with this (replication's) do not
+        wait out the step, as they would with the wall clock."""
+        now = self.now
+        if now > self._steady_at:
+            self._steady_ms += now - self._steady_at
+        self._steady_at = now
+        return self._steady_ms
 
     def listen_again(self, client: Client, before: dict[str, str], argument: str) -> None:
         """CONFIG SET port/bind: the runtime listens as now configured; the client's reply waits.

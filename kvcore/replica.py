@@ -97,10 +97,11 @@ class MasterLink:
         self.full_sync_failed = False  # ask for a full resync (PSYNC ? -1)
         self.transfer_size = -1  # the payload's length; -1 before its header, -2 for an $EOF: payload
         self.eof_mark = b""
-        self.started_ms = node.now  # of the current state
-        self.last_io_ms = node.now
+        # Timers read node.steady(), not the wall clock (a stepped clock stalls none of them).
+        self.started_ms = node.steady()  # of the current state
+        self.last_io_ms = self.started_ms
         self.last_ack_ms = 0
-        self.down_since_ms = 0  # when a link that was up dropped (0: never up since REPLICAOF)
+        self.down_since_ms: int | None = None  # when a link that was up dropped (None: never up since REPLICAOF)
         self.retry_at_ms = 0  # in state connect: when the cron may try again (once a second, as Redis's)
         self.laddr = ""  # this end of the connection, once connected
         # Keys given a TTL by this replica's own clients (replica-read-only no): no master
@@ -122,7 +123,7 @@ class MasterLink:
     def tick(self) -> None:
         """The replication cron: expire the keys this replica wrote, connect, time out, acknowledge."""
         node = self.node
-        now = node.now
+        now = node.steady()
         timeout_ms = node.config["repl-timeout"] * 1000
         if self.written_expires and node.active_expire_enabled:
             self._expire_written_keys()
@@ -162,7 +163,7 @@ class MasterLink:
         self._log("warning", f"Error condition on socket for SYNC: {error}")
         self.conn = 0
         self._enter(CONNECT)
-        self.retry_at_ms = self.node.now + RETRY_MS
+        self.retry_at_ms = self.node.steady() + RETRY_MS
 
     def closed(self) -> None:
         """The master (or the network) ended the link."""
@@ -177,7 +178,7 @@ class MasterLink:
             self._reset()
 
     def receive(self, data: bytes) -> None:
-        self.last_io_ms = self.node.now
+        self.last_io_ms = self.node.steady()
         self.buffer += data
         try:
             if self.state == HANDSHAKE:
@@ -348,7 +349,7 @@ class MasterLink:
         client.db = node.dbs[self.db_index]  # a partial resync goes on in the database it had selected
         node.clients[self.conn] = client
         self.client = client
-        self.down_since_ms = 0
+        self.down_since_ms = None
         self._enter(CONNECTED)
 
     # -- the stream ----------------------------------------------------------------
@@ -395,7 +396,7 @@ class MasterLink:
 
     def send_ack(self) -> None:
         """REPLCONF ACK <offset>: how far this replica has run the stream."""
-        self.last_ack_ms = self.node.now
+        self.last_ack_ms = self.node.steady()
         self._send([b"REPLCONF", b"ACK", b"%d" % self.processed_offset])
 
     # -- internals -------------------------------------------------------------------
@@ -411,7 +412,7 @@ class MasterLink:
 
     def _enter(self, state: str) -> None:
         self.state = state
-        self.started_ms = self.last_io_ms = self.node.now
+        self.started_ms = self.last_io_ms = self.node.steady()
 
     def _line(self) -> bytes | None:
         """The next reply line of the handshake (without its CRLF), or None until it is whole."""
@@ -440,13 +441,13 @@ class MasterLink:
             self.db_index = self.client.db.index
             node.forget_master_client(self.client)
             self.client = None
-            self.down_since_ms = node.now
+            self.down_since_ms = node.steady()
         self.conn = 0
         self.buffer = bytearray()
         self.uncounted = 0
         self.expected = []
         self._enter(CONNECT)
-        self.retry_at_ms = node.now + RETRY_MS
+        self.retry_at_ms = node.steady() + RETRY_MS
 
     def stop(self) -> None:
         """REPLICAOF NO ONE or another master: close the link, whatever its state."""

@@ -47,7 +47,7 @@ class ReplicaLink:
         self.online = False
         self.psync = False  # attached with PSYNC: it sends ACKs, and is timed out without them
         self.ack_offset = 0
-        self.ack_ms = client.node.now
+        self.ack_ms = client.node.steady()
 
 
 class ReplicationStream:
@@ -63,7 +63,7 @@ class ReplicationStream:
         self.offset = 0  # master_repl_offset: the bytes of stream produced so far
         self.backlog: bytearray | None = None  # the stream's last bytes, once a replica attached
         self.active = False  # writes are propagated into the stream (a master with a backlog)
-        self.last_ping_ms = node.now
+        self.last_ping_ms = node.steady()
         self.waits: list[tuple] = []  # WAIT: (client, its Blocked record, offset, replicas wanted, deadline ms or 0)
         self._db = -1  # the database the stream last selected
         self._group: list[tuple[int, list[bytes]]] | None = None
@@ -199,7 +199,7 @@ class ReplicationStream:
     def _online(self, client, psync: bool) -> None:
         link = self.link(client)
         link.online, link.psync = True, psync
-        link.ack_ms = self.node.now
+        link.ack_ms = self.node.steady()
         client.flags_extra += "S"
         self.replicas.append(client)
 
@@ -221,7 +221,7 @@ class ReplicationStream:
         link = self.links.get(client)
         if link is not None:
             link.ack_offset = max(link.ack_offset, offset)
-            link.ack_ms = self.node.now
+            link.ack_ms = self.node.steady()
             if self.waits:
                 self._serve_waits(timed_out=False)
 
@@ -233,7 +233,7 @@ class ReplicationStream:
         """Replicas that acknowledged within min-replicas-max-lag seconds (min-replicas-to-write)."""
         node = self.node
         max_lag_s = node.config["min-replicas-max-lag"]
-        return sum(1 for client in self.replicas if (node.now - self.links[client].ack_ms) // 1000 <= max_lag_s)
+        return sum(1 for client in self.replicas if (node.steady() - self.links[client].ack_ms) // 1000 <= max_lag_s)
 
     def request_acks(self) -> None:
         """REPLCONF GETACK * into the stream: every replica answers with its offset."""
@@ -257,9 +257,10 @@ class ReplicationStream:
 
     # -- the cron -------------------------------------------------------------------
     def tick(self) -> None:
-        """Ping the replicas every repl-ping-replica-period; drop the silent ones past repl-timeout."""
+        """Ping the replicas every repl-ping-replica-period; drop the silent ones past repl-timeout
+        (both timed with node.steady(): a stepped clock stalls neither)."""
         node = self.node
-        now = node.now
+        now = node.steady()
         if self.waits:
             self._serve_waits(timed_out=True)
         if not self.replicas or node.is_replica:

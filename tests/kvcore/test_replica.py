@@ -436,3 +436,25 @@ def requests_in(chunks: list[bytes]) -> list:
     while (request := reader.gets()) is not False:
         out.append(request)
     return out
+
+
+def test_a_clock_stepped_back_stalls_no_replication_timer(wire, pair):
+    """Retries, ACKs, PINGs and timeouts run on node.steady(): a day's step back on either side
+    neither delays a reconnect by a day nor keeps a dead link for one (found by kvsim's clock faults)."""
+    master, replica = pair
+    wire.down.add(f"127.0.0.1:{MASTER}")
+    follow(wire, replica)
+    replica.now -= 86_400_000
+    wire.down.clear()
+    wire.tick(1000, 2)  # the first tick sees the step (no time passed), the next a second
+    assert wire.call(replica, "ROLE")[3] == b"connected"
+    acked = master.replication.links[master.replication.replicas[0]].ack_offset
+    wire.call(master, "SET", "k", "v")
+    replica.now -= 86_400_000
+    wire.tick(1000, 3)
+    assert master.replication.links[master.replication.replicas[0]].ack_offset > acked
+    wire.call(replica, "CONFIG", "SET", "repl-timeout", "3")
+    master.tick = lambda now, rss=None: None  # silent from now on
+    replica.now -= 86_400_000
+    wire.tick(1000, 6)
+    assert "MASTER timeout: no data nor PING received..." in wire.logs[id(replica)]
