@@ -4,9 +4,11 @@ One `simpy.Environment` per run; one integer seed decides everything, each
 component drawing from its own stream (`rng`). Modules, each owning one thing:
 
 - `world`: `RunConfig` (everything that decides a run), `World` (builds and
-  plays the phases: faults, liveness, final reads), `Result`.
+  plays the phases: faults, liveness, final reads, convergence), `Result`.
 - `node`: a real kvcore `Node` on a simulated machine: inputs in, effects
-  carried out; kill, power loss, pause, restart through a `recover` hook.
+  carried out (its own outgoing connections too); kill, power loss, pause,
+  restart through a `recover` hook.
+- `replication`: which nodes replicate which, and whether replicas caught up.
 - `net`: hosts, links and TCP-like connections: segments, latency, lag,
   partitions. `disk`: files with a volatile cache, fsync, torn writes, faults.
   `clock`: a machine's clock, an offset from simulated time.

@@ -59,6 +59,8 @@ def command(config: RunConfig, verb: str = "run") -> list[str]:
     args = ["kvsim", verb, "--seed", str(config.seed), "--workload", config.workload, "--nodes", str(config.nodes),
             "--clients", str(config.clients), "--duration", format_ms(config.duration_ms),
             "--faults", ",".join(config.faults) or "none"]
+    if config.replicas:
+        args += ["--replicas", str(config.replicas)]
     if config.only_faults is not None:
         args += ["--only-faults", ",".join(map(str, config.only_faults)) or "none"]
     if config.think_ms_mean != DEFAULT.think_ms_mean:
@@ -80,7 +82,10 @@ def run_options(with_seed: bool = True):
     def decorate(fn):
         options = [
             click.option("--workload", type=click.Choice(list(WORKLOADS)), default=DEFAULT.workload, show_default=True),
-            click.option("--nodes", type=click.IntRange(1), default=DEFAULT.nodes, show_default=True),
+            click.option("--nodes", type=click.IntRange(1), default=DEFAULT.nodes, show_default=True,
+                         help="primaries (keys are spread over them)"),
+            click.option("--replicas", type=click.IntRange(0), default=DEFAULT.replicas, show_default=True,
+                         help="replicas of each primary, which must catch up with it at the end"),
             click.option("--clients", type=click.IntRange(1), default=DEFAULT.clients, show_default=True),
             click.option("--duration", type=DURATION, default="60s", show_default=True, help="the fault phase"),
             click.option("--faults", default="none", show_default=True,
@@ -101,7 +106,7 @@ def run_options(with_seed: bool = True):
     return decorate
 
 
-def make_config(seed: int | None, workload: str, nodes: int, clients: int, duration: int, faults: str,
+def make_config(seed: int | None, workload: str, nodes: int, replicas: int, clients: int, duration: int, faults: str,
                 only_faults: str | None, think: int, liveness: int, core_config: tuple[str, ...]) -> RunConfig:
     try:
         kinds = parse_kinds(faults)
@@ -117,7 +122,7 @@ def make_config(seed: int | None, workload: str, nodes: int, clients: int, durat
             raise click.BadParameter(f"{item!r} is not name=value", param_hint="--config")
         pairs.append((name.strip(), value.strip()))
     return RunConfig(
-        seed=0 if seed is None else seed, workload=workload, nodes=nodes, clients=clients, duration_ms=duration,
+        seed=0 if seed is None else seed, workload=workload, nodes=nodes, replicas=replicas, clients=clients, duration_ms=duration,
         faults=kinds, only_faults=only, think_ms_mean=think, liveness_ms_max=liveness, config=tuple(pairs),
     )
 
@@ -131,7 +136,8 @@ def format_summary(result: Result) -> str:
     config = result.config
     speed = result.sim_ms / 1000 / result.wall_s if result.wall_s else 0.0
     lines = [
-        f"kvsim  seed {config.seed}  workload {config.workload}  nodes {config.nodes}  clients {config.clients}  "
+        f"kvsim  seed {config.seed}  workload {config.workload}  nodes {config.nodes}  replicas {config.replicas}  "
+        f"clients {config.clients}  "
         f"duration {format_ms(config.duration_ms)}  faults {','.join(config.faults) or 'none'}",
         "operations  " + "   ".join(f"{kind} {count}" for kind, count in result.ops.items()),
         "faults      " + ("   ".join(f"{kind} {count}" for kind, count in result.faults.items()) or "none"),

@@ -212,6 +212,12 @@ class Network:
             if pipe.queue and not pipe.armed:
                 pipe.arm(link.latency_ms())
 
+    def host_named(self, name: str) -> str | None:
+        """The host a name or an address (as a node's configuration names it) stands for."""
+        if name in self.hosts:
+            return name
+        return next((host for host, address in self.addresses.items() if address == name), None)
+
     def address(self, host: str, conn: Conn) -> str:
         """`host`'s address as its peer on `conn` sees it (ip:port)."""
         port = 6379 if host == conn.b else 32768 + conn.id % 28000

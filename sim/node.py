@@ -9,6 +9,10 @@ simulated time it takes, as it blocks Redis's event loop.
 Inputs that arrive at the same instant are handled in one batch before the
 effects are drained, like one iteration of Redis's event loop.
 
+Connections go both ways: clients connect to the node, and the node opens
+its own (`Connect`: a replica's link to its master) under the ids the core
+chose; both are kept by the core's id, and carried by the same pipes.
+
 Lifecycle faults: `kill` (the process dies: its connections are reset, the
 disk cache survives), `power_off`/`power_on` (the machine dies: connections go
 silent, the disk cache is lost), `pause`/`resume` (the process stops, its
@@ -51,8 +55,9 @@ from sim.rng import derive
 from sim.trace import Trace
 
 PID_BASE = 1000
+PORT = 6379  # every node listens here, on its own address
 
-_OPEN, _DATA, _CLOSED, _TICK, _JOB = 0, 1, 2, 3, 4
+_OPEN, _DATA, _CLOSED, _TICK, _JOB, _CONNECTED, _CONNECT_FAILED = 0, 1, 2, 3, 4, 5, 6
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,9 @@ class SimNode:
         self.scheduled = False
         self.incarnation = 0  # bumped by every stop: stale timers see a different one
         self.inbox: deque[tuple] = deque()
-        self.conns: dict[int, Conn] = {}
+        self.conns: dict[int, Conn] = {}  # by the core's id: an accepted one's is the network's
+        self.outgoing: dict[int, int] = {}  # the network's id of a connection the node opened -> the core's
+        self.connecting: set[int] = set()  # the core's ids of those not yet accepted
         self.log_path = ""  # the log file the process appends to (fsynced when it moves on)
         self.background_jobs: dict[int, object] = {}  # job -> its running sim.persistence.SnapshotJob
         net.add_host(name, self, address)
@@ -116,7 +123,7 @@ class SimNode:
         self.incarnation += 1
         boot = Boot(
             self.name, self.config, derive(self.seed, f"node/{self.name}/core/{self.incarnation}"),
-            self.clock.now(), ServerInfo(pid=PID_BASE + self.incarnation, tcp_port=6379, os_name="Linux 6.1.0 x86_64"),
+            self.clock.now(), ServerInfo(pid=PID_BASE + self.incarnation, tcp_port=PORT, os_name="Linux 6.1.0 x86_64"),
         )
         try:
             self.core = self.recover(self.disk, boot)
@@ -181,6 +188,8 @@ class SimNode:
         self.trace.add(("node", self.env.now, self.name, why, self.incarnation))
         self.core = None
         self.conns = {}
+        self.outgoing = {}
+        self.connecting = set()
         self.inbox.clear()
         self.busy = False
         self.stalled = None
@@ -197,14 +206,22 @@ class SimNode:
         if item is SYN:
             self._accept(conn)
             return
-        if conn.id not in self.conns:
-            if type(item) is bytes:
+        core_id = self.outgoing.get(conn.id) if conn.a == self.name else conn.id
+        if core_id not in self.conns:
+            if type(item) is bytes or item is SYN_ACK:
                 self.net.send(conn, self.name, RST)  # a stale connection: the kernel resets it
             return
         if type(item) is bytes:
-            self.inbox.append((_DATA, conn, item))
+            self.inbox.append((_DATA, core_id, item))
+        elif core_id in self.connecting:
+            self.connecting.discard(core_id)
+            if item is SYN_ACK:
+                self.inbox.append((_CONNECTED, core_id, conn))
+            else:
+                self.conns.pop(core_id)
+                self.inbox.append((_CONNECT_FAILED, core_id, "Connection refused"))
         else:
-            self.inbox.append((_CLOSED, conn, item))
+            self.inbox.append((_CLOSED, core_id, item))
         if not self.scheduled:
             self._schedule()
 
@@ -215,7 +232,7 @@ class SimNode:
             return
         self.conns[conn.id] = conn
         self.net.send(conn, self.name, SYN_ACK)  # the kernel accepts even while the process is paused
-        self.inbox.append((_OPEN, conn, None))
+        self.inbox.append((_OPEN, conn.id, conn))
         if not self.scheduled:
             self._schedule()
 
@@ -247,20 +264,26 @@ class SimNode:
         inbox = self.inbox
         net = self.net
         while inbox:
-            kind, conn, data = inbox.popleft()
+            kind, conn_id, data = inbox.popleft()
             if kind == _DATA:
-                core.receive(conn.id, data, now)
+                core.receive(conn_id, data, now)
             elif kind == _OPEN:
-                core.open(conn.id, now, net.address(conn.a, conn), net.address(self.name, conn))
+                core.open(conn_id, now, net.address(data.a, data), net.address(self.name, data))
             elif kind == _CLOSED:
-                if self.conns.pop(conn.id, None) is not None:
-                    core.closed(conn.id, now)
+                conn = self.conns.pop(conn_id, None)
+                if conn is not None:
+                    self.outgoing.pop(conn.id, None)
+                    core.closed(conn_id, now)
                     if data is FIN:
-                        net.send(conn, self.name, FIN)  # the server closes its side on EOF
+                        net.send(conn, self.name, FIN)  # the node closes its side on EOF
             elif kind == _TICK:
                 core.tick(now)
+            elif kind == _CONNECTED:
+                core.connected(conn_id, now, net.address(self.name, data))
+            elif kind == _CONNECT_FAILED:
+                core.connect_failed(conn_id, now, data)
             else:
-                core.job_done(conn, data[0], now, data[1], data[2])
+                core.job_done(conn_id, data[0], now, data[1], data[2])
         self._execute(core.take_effects(), 0)
 
     def _execute(self, effects: list, start: int) -> None:
@@ -272,11 +295,13 @@ class SimNode:
                 conn = self.conns.get(effect.conn)
                 self.trace.add(("effect", self.env.now, self.name, "send", effect.conn, len(effect.data)))
                 if conn is not None:
-                    conn.ba.push(effect.data)  # a node is always the accepting end
+                    conn.pipe_from(self.name).push(effect.data)
             elif kind is Close:
                 conn = self.conns.pop(effect.conn, None)
                 self.trace.add(("effect", self.env.now, self.name, "close", effect.conn, 0))
                 if conn is not None:
+                    self.outgoing.pop(conn.id, None)
+                    self.connecting.discard(effect.conn)
                     self.net.send(conn, self.name, FIN)
             elif kind is AppendLog:
                 self._append_log(effects, index, effect)
@@ -292,15 +317,27 @@ class SimNode:
             elif kind is Crash:  # DEBUG SEGFAULT / PANIC: the process dies as a kill fault kills it
                 self.kill()
                 return
-            elif kind is Connect:  # outgoing connections (replication) are not simulated yet
-                self.trace.add(("effect", self.env.now, self.name, "connect", effect.conn, 0))
-                self.core.connect_failed(effect.conn, self.clock.now(), "not supported by this runtime yet")
+            elif kind is Connect:
+                self._connect(effect)
             elif kind is ReadFiles:  # reading what is in the page cache takes no simulated time
                 self.core.files_read(effect.job, {path: self.disk.read(path) for path in effect.paths}, self.clock.now())
             else:
                 self._background(effect)
         if self.inbox:
             self._schedule()
+
+    def _connect(self, effect: Connect) -> None:
+        """Open a connection the core asked for; the answer comes back as input (`receive`)."""
+        self.trace.add(("effect", self.env.now, self.name, "connect", effect.conn, 0))
+        peer = self.net.host_named(effect.host)
+        if peer is None or effect.port != PORT:
+            error = "Name or service not known" if peer is None else "Connection refused"
+            self.inbox.append((_CONNECT_FAILED, effect.conn, error))
+            return
+        conn = self.net.connect(self.name, peer)
+        self.conns[effect.conn] = conn
+        self.outgoing[conn.id] = effect.conn
+        self.connecting.add(effect.conn)
 
     def _append_log(self, effects: list, index: int, effect: AppendLog) -> None:
         if effect.path != self.log_path:

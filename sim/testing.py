@@ -8,8 +8,8 @@
     def test_no_anomaly_without_crashes(world):
         assert_valid(world)
 
-`worlds` draws a `RunConfig` (seed, workload, nodes, clients, duration and a
-subset of fault kinds); Hypothesis shrinks a failing one toward fewer
+`worlds` draws a `RunConfig` (seed, workload, nodes, replicas, clients,
+duration and a subset of fault kinds); Hypothesis shrinks a failing one toward fewer
 clients, fewer faults, a shorter run and a smaller seed. The helpers run it
 and raise `AssertionError` with the summary and the command that replays it.
 Hypothesis is a test dependency: import this module from tests only.
@@ -33,6 +33,7 @@ def worlds(
     workloads: Iterable[str] = tuple(WORKLOADS),
     faults: Iterable[str] = tuple(KINDS),
     nodes: tuple[int, int] = (1, 1),
+    replicas: tuple[int, int] = (0, 0),
     clients: tuple[int, int] = (1, 5),
     duration_ms: tuple[int, int] = (1000, 5000),
     seeds: tuple[int, int] = (0, 2**32 - 1),
@@ -44,6 +45,7 @@ def worlds(
         seed=st.integers(*seeds),
         workload=st.sampled_from(tuple(workloads)),
         nodes=st.integers(*nodes),
+        replicas=st.integers(*replicas),
         clients=st.integers(*clients),
         duration_ms=st.integers(duration_ms[0] // DURATION_STEP_MS, duration_ms[1] // DURATION_STEP_MS).map(
             lambda steps: max(1, steps) * DURATION_STEP_MS

@@ -6,7 +6,9 @@ the run from it and `run()` plays its phases:
 1. faults: clients run the workload while the nemesis plays the schedule;
 2. liveness: every fault is healed and every node restarted; each client must
    complete an operation within `liveness_ms_max`;
-3. final: clients stop; once they are idle, one reader reads every key used.
+3. final: clients stop; once they are idle, one reader reads every key used;
+4. converge (with replicas): every replica must catch up with its primary
+   (`sim.replication`).
 
 It then checks the history and returns a `Result`. Time is integer simulated
 milliseconds; history times are nanoseconds, as jepsen_like wants.
@@ -22,7 +24,7 @@ import simpy
 
 from jepsen_like.history import NEMESIS, Event, pair
 from jepsen_like.verdict import Verdict
-from sim import checks
+from sim import checks, replication
 from sim.client import OP_TIMEOUT_MS, FinalReader, SimClient
 from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
 from sim.nemesis import Nemesis
@@ -46,7 +48,8 @@ class RunConfig:
 
     seed: int = 0
     workload: str = "register"
-    nodes: int = 1
+    nodes: int = 1  # primaries: keys are spread over them
+    replicas: int = 0  # per primary
     clients: int = 5
     duration_ms: int = 60_000
     faults: tuple[str, ...] = ()  # fault kinds, or ("swarm",)
@@ -60,6 +63,8 @@ class RunConfig:
             raise ValueError(f"unknown workload {self.workload!r} (known: {', '.join(WORKLOADS)})")
         if self.nodes < 1 or self.clients < 1 or self.duration_ms < 1:
             raise ValueError("nodes, clients and duration must be positive")
+        if self.replicas < 0:
+            raise ValueError("replicas must not be negative")
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -133,12 +138,18 @@ class World:
         self.workload = WORKLOADS[config.workload]
         self.net = Network(self.env, config.seed, self.trace)
         options = dict(config.config)
+        if config.replicas:
+            options = {**replication.TIMEOUTS, **options}
+            self.converge_ms_max = replication.converge_ms_max(options)
         recover = recover or recover_from_disk  # by default, what the nodes' disks hold
         self.nodes = {
-            f"n{i + 1}": SimNode(self.env, self.net, self.trace, config.seed, f"n{i + 1}", f"10.0.0.{i + 1}", options, recover)
-            for i in range(config.nodes)
+            name: SimNode(self.env, self.net, self.trace, config.seed, name, address,
+                          options if primary is None else {**options, "replicaof": f"{primary} 6379"}, recover)
+            for name, address, primary in replication.layout(config.nodes, config.replicas)
         }
-        self.node_names = list(self.nodes)
+        self.node_names = list(self.nodes)[: config.nodes]  # the primaries, which clients use
+        self.convergence = replication.Convergence(replication.groups(config.nodes, config.replicas))
+        self.converged: Verdict | None = None
         self.clients = [
             SimClient(self, i, derive(config.seed, f"client/{i}"), i, config.think_ms_mean) for i in range(config.clients)
         ]
@@ -150,6 +161,7 @@ class World:
         only = None if config.only_faults is None else set(config.only_faults)
         self.nemesis = Nemesis(self, self.fault_events, self.fault_options, only)
         self.served: dict[str, int | None] = {}
+        self._reads_done = self.env.event()
         self._final_done = self.env.event()
         self._clock_skew()
 
@@ -203,6 +215,9 @@ class World:
         yield self.env.timeout(self.config.duration_ms)
         yield from self._liveness()
         yield from self._final()
+        yield from self._converge()
+        self.trace.add(("phase", self.env.now, "end"))
+        self._final_done.succeed()
 
     def _liveness(self):
         env = self.env
@@ -227,15 +242,26 @@ class World:
             yield env.timeout(POLL_MS)
         self.trace.add(("phase", env.now, "final"))
         keys = sorted(self.keys, key=key_index)
-        reader = FinalReader(self, len(self.clients), derive(self.config.seed, "client/final"), keys, self._finish)
+        reader = FinalReader(self, len(self.clients), derive(self.config.seed, "client/final"), keys, self._read_all)
         reader.start()
-        yield env.timeout(FINAL_MS_MAX)
-        self._finish()
+        yield self._reads_done | env.timeout(FINAL_MS_MAX)
 
-    def _finish(self) -> None:
-        if not self._final_done.triggered:
-            self.trace.add(("phase", self.env.now, "end"))
-            self._final_done.succeed()
+    def _read_all(self) -> None:
+        if not self._reads_done.triggered:
+            self._reads_done.succeed()
+
+    def _converge(self):
+        """Wait (up to `converge_ms_max`) for every replica to catch up, then judge them."""
+        if not self.convergence.groups:
+            return
+        env = self.env
+        self.trace.add(("phase", env.now, "converge"))
+        started_ms = env.now
+        cores = {name: node.core for name, node in self.nodes.items()}
+        while self.convergence.lagging(cores) and env.now - started_ms < self.converge_ms_max:
+            yield env.timeout(POLL_MS)
+            cores = {name: node.core for name, node in self.nodes.items()}
+        self.converged = self.convergence.verdict(cores, env.now - started_ms)
 
     # -- judging ------------------------------------------------------------------
     def _judge(self, sim_ms: int, wall_s: float, cpu_s: float) -> Result:
@@ -248,6 +274,8 @@ class World:
         verdicts = checks.check(self.workload.checkers, self.config.workload, ops, LINEARIZABILITY_TIME_S)
         verdicts["liveness"] = checks.liveness(self.served, self.config.liveness_ms_max)
         verdicts["client"] = checks.client_anomalies(self.anomalies)
+        if self.converged is not None:
+            verdicts["convergence"] = self.converged
         faults = {kind: self.nemesis.counts.get(kind, 0) for kind in enabled_kinds(self.config.faults, self.config.seed)}
         trace_hash = self.trace.hexdigest()
         records = None if self.trace.records is None else self.trace.kept()
@@ -259,7 +287,8 @@ class World:
 
 def fault_schedule(config: RunConfig) -> list[FaultEvent]:
     """The run's fault events, by index (before `only_faults` keeps some)."""
-    shape = Shape(tuple(f"n{i + 1}" for i in range(config.nodes)), tuple(f"c{i}" for i in range(config.clients)))
+    nodes = tuple(name for name, _, _ in replication.layout(config.nodes, config.replicas))
+    shape = Shape(nodes, tuple(f"c{i}" for i in range(config.clients)))
     return schedule(plan(config.faults, config.seed), config.seed, config.duration_ms, shape)
 
 

@@ -6,10 +6,11 @@ the simulator has to find it from the outside, through the checkers.
 
 from __future__ import annotations
 
-from kvcore import protocol
+from kvcore import protocol, replica
 from kvcore.commands import strings
 from kvcore.effects import Send
 from kvcore.node import Node
+from kvcore.replication import ReplicationStream
 from kvcore.types_hash import HashValue
 from kvcore.types_zset import SkipList
 
@@ -124,3 +125,28 @@ def skiplist_range_misses_last_member(monkeypatch) -> None:
         return window(value, start, stop - 1 if stop == len(value) else stop)
 
     monkeypatch.setattr(SkipList, "window", window_short)
+
+
+def partial_resync_skips_a_byte(monkeypatch) -> None:
+    """A master continuing a replica (+CONTINUE) sends its backlog from one byte past the
+    replica's offset: an off-by-one in where the missing bytes start."""
+
+    def try_continue(stream, client, replid, offset):
+        return try_continue_(stream, client, replid, offset + 1)
+
+    try_continue_ = ReplicationStream.try_continue
+    monkeypatch.setattr(ReplicationStream, "try_continue", try_continue)
+
+
+def replica_runs_one_command_per_read(monkeypatch) -> None:
+    """A replica runs only the first command of what it read from its master, though it counts
+    (and passes on) the bytes of them all: a loop that returns too early."""
+
+    def first_only(buffer, pos=0):
+        requests, used = split_stream_(buffer, pos)
+        if len(requests) < 2:
+            return requests, used
+        return [(requests[0][0], sum(size for _, size in requests))], used
+
+    split_stream_ = replica.split_stream
+    monkeypatch.setattr(replica, "split_stream", first_only)

@@ -99,8 +99,15 @@ def test_shrink_prints_a_smaller_failing_run():
     assert "--only-faults" in result.output
 
 
+def test_a_replicated_run_judges_convergence():
+    result = _kvsim("run", "--seed", "4", "--replicas", "2", "--faults", "partition,pause", *SHORT, "--json")
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.output)["verdicts"]["convergence"]
+    assert verdict["outcome"] == "valid" and "all 2 replicas caught up" in verdict["reason"]
+
+
 def test_command_round_trips_a_config():
-    config = RunConfig(seed=9, workload="set", nodes=2, clients=3, duration_ms=1500, faults=("kill", "lag"),
+    config = RunConfig(seed=9, workload="set", nodes=2, replicas=1, clients=3, duration_ms=1500, faults=("kill", "lag"),
                        only_faults=(1, 4), think_ms_mean=50, config=(("appendonly", "yes"),))
     result = _kvsim(*command(config)[1:], "--json")
     assert json.loads(result.output)["config"] == config.to_json()

@@ -18,7 +18,7 @@ CONFIGS = [
     RunConfig(seed=seed, workload=workload, clients=3, duration_ms=4000, faults=faults)
     for seed, workload in enumerate(WORKLOADS, start=1)
     for faults in [(kind,) for kind in KINDS] + [("swarm",)]
-]
+] + [RunConfig(seed=seed, nodes=2, replicas=1, clients=3, duration_ms=4000, faults=("swarm",)) for seed in (1, 2)]
 SCRIPT = """
 import json, sys
 from sim.world import RunConfig, run

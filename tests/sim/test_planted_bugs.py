@@ -45,6 +45,16 @@ CASES = {
         RunConfig(workload="register", clients=3, duration_ms=5000, faults=("clock",)),
         {"linearizability", "durability"},
     ),
+    "partial-resync-skips-a-byte": (
+        planted.partial_resync_skips_a_byte,
+        RunConfig(workload="register", replicas=1, clients=3, duration_ms=10_000, faults=("partition",)),
+        {"convergence"},
+    ),
+    "replica-runs-one-command-per-read": (
+        planted.replica_runs_one_command_per_read,
+        RunConfig(workload="counter", replicas=1, clients=5, duration_ms=5000, faults=("pause",)),
+        {"convergence"},
+    ),
 }
 
 

@@ -22,10 +22,16 @@ def test_a_kill_loses_acknowledged_writes(world):
         assert_fails(world, "durability")
 
 
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(worlds(replicas=(1, 2), clients=(1, 3), duration_ms=(2000, 6000)))
+def test_replicas_catch_up_whatever_the_faults(world):
+    assert_valid(world, ["convergence", "client"])
+
+
 @settings(max_examples=20, deadline=None, derandomize=True)
-@given(worlds(nodes=(1, 3), clients=(2, 4), duration_ms=(1000, 2000)))
+@given(worlds(nodes=(1, 3), replicas=(0, 2), clients=(2, 4), duration_ms=(1000, 2000)))
 def test_worlds_stay_within_the_asked_ranges(world):
-    assert 1 <= world.nodes <= 3 and 2 <= world.clients <= 4
+    assert 1 <= world.nodes <= 3 and 0 <= world.replicas <= 2 and 2 <= world.clients <= 4
     assert 1000 <= world.duration_ms <= 2000 and world.duration_ms % 500 == 0
 
 

@@ -1,0 +1,109 @@
+"""Replication in a world: who replicates whom, and whether the replicas caught up.
+
+With ``RunConfig.replicas`` R, each primary ``n<i>`` (address 10.0.0.<i>) has R
+replicas ``n<i>r<j>`` (10.0.<j>.<i>), started with ``replicaof 10.0.0.<i> 6379``
+and restarted with it after every fault, as a configured redis-server would be.
+Clients talk to primaries only; faults hit replicas and the links between
+them as they hit any node. Every node of a replicated world runs with
+replication timeouts scaled to the faults (`TIMEOUTS`: seconds, where Redis's
+defaults are a minute), so that links drop and replicas resync, partially
+from the backlog or in full, within a run; ``--config`` overrides them.
+
+Once the final reads are done (nothing writes any more), every replica must
+catch up with its primary within `CONVERGE_MS_MAX`: its link up, at the same
+replication id and offset (everything the primary produced has been run), and
+holding the same data (`dataset_state`: every value and every TTL). Catching
+up is waited for; a replica at its primary's offset with other data is a
+divergence, reported at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from jepsen_like import convergence
+from jepsen_like.verdict import Verdict, invalid, valid
+from kvcore.digest import dataset_digest
+from kvcore.replica import CONNECTED
+
+TIMEOUTS = {"repl-timeout": "2", "repl-ping-replica-period": "1"}  # seconds; repl-timeout must exceed the period
+CONVERGE_MS_MIN = 20_000
+
+
+def converge_ms_max(options: dict[str, str]) -> int:
+    """How long replicas may take to catch up: two link timeouts (one to notice a dead link,
+    one for a stalled resync), then room for a reconnect and a full sync."""
+    return max(CONVERGE_MS_MIN, 2 * int(options["repl-timeout"]) * 1000 + 10_000)
+
+
+def replica_name(primary: str, index: int) -> str:
+    return f"{primary}r{index}"
+
+
+def layout(primaries: int, replicas: int) -> list[tuple[str, str, str | None]]:
+    """Every node of a world as (name, address, its primary's address or None), primaries first."""
+    nodes: list[tuple[str, str, str | None]] = [(f"n{i}", f"10.0.0.{i}", None) for i in range(1, primaries + 1)]
+    for j in range(1, replicas + 1):
+        nodes += [(replica_name(f"n{i}", j), f"10.0.{j}.{i}", f"10.0.0.{i}") for i in range(1, primaries + 1)]
+    return nodes
+
+
+def groups(primaries: int, replicas: int) -> dict[str, list[str]]:
+    """Each primary's replicas, by name."""
+    return {f"n{i}": [replica_name(f"n{i}", j) for j in range(1, replicas + 1)] for i in range(1, primaries + 1)}
+
+
+def dataset_state(core) -> str:
+    """One digest of a node's data: every value (DEBUG DIGEST's) and every TTL, exactly."""
+    state = hashlib.sha1(dataset_digest(core).encode())
+    for db in core.dbs:
+        for key, when in sorted(db.expires.items()):
+            state.update(b"%d %s %d\n" % (db.index, key.hex().encode(), when))
+    return state.hexdigest()
+
+
+def lag(primary, replica) -> str | None:
+    """Why ``replica`` (a core, None if down) has not caught up with ``primary``; None if it has."""
+    if primary is None:
+        return "its primary is down"
+    if replica is None:
+        return "down"
+    link = replica.master_link
+    if link is None or link.state != CONNECTED:
+        return f"its link is {'gone' if link is None else link.state}"
+    ours, theirs = replica.replication, primary.replication
+    if (ours.replid, ours.offset) != (theirs.replid, theirs.offset):
+        return f"at {ours.replid[:8]}:{ours.offset}, its primary at {theirs.replid[:8]}:{theirs.offset}"
+    return None
+
+
+class Convergence:
+    """The wait for replicas to catch up, and its verdict."""
+
+    def __init__(self, groups: dict[str, list[str]]) -> None:
+        self.groups = {primary: names for primary, names in groups.items() if names}
+
+    def lagging(self, cores: dict) -> dict[str, str]:
+        """Every replica that has not caught up, with why."""
+        out = {}
+        for primary, names in self.groups.items():
+            for name in names:
+                why = lag(cores[primary], cores[name])
+                if why is not None:
+                    out[name] = why
+        return out
+
+    def verdict(self, cores: dict, waited_ms: int) -> Verdict:
+        """After the wait: replicas still behind, or the first group whose data differ, or all in sync."""
+        behind = self.lagging(cores)
+        if behind:
+            return invalid(convergence.CHECKER, f"{len(behind)} replicas had not caught up {waited_ms} ms after "
+                           "the final reads", replicas=behind, waited_ms=waited_ms)
+        for primary, names in self.groups.items():
+            states = {name: dataset_state(cores[name]) for name in [primary, *names]}
+            verdict = convergence.check(states, reference=primary)
+            if not verdict.valid:
+                return verdict
+        count = sum(map(len, self.groups.values()))
+        return valid(convergence.CHECKER, f"all {count} replicas caught up with their primaries {waited_ms} ms "
+                     "after the final reads, with the same data", waited_ms=waited_ms)
