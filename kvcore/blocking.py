@@ -85,7 +85,10 @@ class Blocking:
             self.ready[slot] = None
 
     def serve_ready(self) -> None:
-        """Serve every ready key, then let the served clients run their queued requests."""
+        """Serve every ready key, then let the served clients run their queued requests
+        (not while a busy script runs: its writes are served once it ends, as Redis does)."""
+        if self.node.scripts.busy is not None:
+            return
         while self.ready:
             ready, self.ready = self.ready, {}
             for db_index, key in ready:

@@ -23,6 +23,7 @@ BAD_NAME = "Library names can only contain letters, numbers, or underscores(_) a
 # The environment library code loads in, and its switch to the full globals afterwards.
 _LOADER = """
 local register, log = ...
+local globals = getfenv(1)  -- the real globals table (scripts' _G is a proxy of it)
 local load_redis = setmetatable({
   register_function = register, log = log,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
@@ -33,7 +34,7 @@ local load_api = {redis = load_redis}  -- as Redis 7.0: nothing but this while a
 local api = load_api
 local env = setmetatable({}, {
   __index = function(t, name)
-    local value = rawget(api == load_api and load_api or _G, name)
+    local value = rawget(api == load_api and load_api or globals, name)
     if value == nil then
       error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
     end
@@ -45,7 +46,7 @@ __kv_define('__kv_load_library', function(chunk)
   setfenv(chunk, env)
   api = load_api
   local ok, err = xpcall(chunk, __kv_handler)
-  api = _G
+  api = globals
   return ok, err
 end)
 """

@@ -42,7 +42,7 @@ from kvcore.protocol import Limits
 from kvcore.replica import LINK_CONNS, MasterLink
 from kvcore.replication import ReplicationStream
 from kvcore.reply import OK, Error
-from kvcore.scripting import Scripts, declared_flags
+from kvcore.scripting import PROPAGATE_ALL, PROPAGATE_LOG, PROPAGATE_REPLICAS, Scripts, declared_flags
 from kvcore.snapshots import Snapshots
 from kvcore.stats import Stats
 
@@ -158,6 +158,8 @@ class Node:
         self.client_output = 0  # the clients' unsent output, as Redis counts it (counted omem), in used_memory
         self.partial_inputs: dict[Client, None] = {}  # clients holding part of a request (in used_memory too)
         self.scripts = Scripts(self)  # EVAL's script cache and Lua interpreter
+        self.busy_runtime = None  # set by a runtime that serves clients while a script runs long (kvcore.busy)
+        self.propagation_targets = PROPAGATE_ALL  # a script's redis.set_repl narrows it
         self.functions = Functions(self)  # FUNCTION LOAD's libraries, called by FCALL
         self.evictor.policy_changed()
         if self.config["replicaof"] and self.config["replicaof"].lower() != "no one":
@@ -503,6 +505,34 @@ class Node:
             effects.extend(Close(conn) for conn in closes)
         return effects
 
+    def busy_effects(self) -> list:
+        """What a busy runtime carries out while a script runs long (kvcore.busy): the replies to
+        every client but the script's caller, closes, log lines and a shutdown; log writes wait.
+
+        A reply goes at once (nothing a client may do meanwhile reads what the script wrote),
+        unless an earlier reply to its client still waits for the log: then after it, in order.
+        """
+        caller = self.scripts.busy.caller
+        keep = [caller] if caller in self.clients_with_output else []
+        others = [client for client in self.clients_with_output if client is not caller]
+        self.clients_with_output = others
+        sends, closes = self._collect_output()
+        self.clients_with_output = keep
+        waiting = set()
+        for _, held_sends, held_closes in self._held:
+            waiting.update(conn for conn, _ in held_sends)
+            waiting.update(held_closes)
+        if waiting:
+            late = [(conn, data) for conn, data in sends if conn in waiting]
+            late_closes = [conn for conn in closes if conn in waiting]
+            if late or late_closes:
+                self._held.append((self._durable_records + len(self._log_records), late, late_closes))
+            sends = [(conn, data) for conn, data in sends if conn not in waiting]
+            closes = [conn for conn in closes if conn not in waiting]
+        effects = [effect for effect in self._effects if type(effect) in (LogMessage, Shutdown)]
+        self._effects = [effect for effect in self._effects if type(effect) not in (LogMessage, Shutdown)]
+        return effects + [Send(conn, data) for conn, data in sends] + [Close(conn) for conn in closes]
+
     def _start_log_job(self, effects: list) -> None:
         self._log_job = self._next_job
         self._next_job += 1
@@ -542,11 +572,17 @@ class Node:
         values = self.config.values
         read_only = self.is_replica and (values["replica-read-only"] or not values["replica-serve-stale-data"])
         min_replicas = values["min-replicas-to-write"] and values["min-replicas-max-lag"]
-        self.write_gate = self._refuse_writes if failing or read_only or min_replicas or values["maxmemory"] else None
+        busy = self.scripts.busy is not None
+        self.write_gate = self._refuse_writes if failing or read_only or min_replicas or values["maxmemory"] or busy \
+            else None
 
     def _refuse_writes(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
-        """Evictions, then -OOM, -MISCONF, -NOREPLICAS, -READONLY and -MASTERDOWN, in
-        redis-server's processCommand order; none for the master client (a replica obeys its master)."""
+        """-BUSY while a script runs long; evictions, then -OOM, -MISCONF, -NOREPLICAS, -READONLY
+        and -MASTERDOWN, in redis-server's processCommand order; none for the master client (a
+        replica obeys its master)."""
+        busy = self.scripts.busy
+        if busy is not None and not cmd.flags & Flag.ALLOW_BUSY:
+            return Error(busy.refusal)
         link = self.master_link
         if link is not None and client is link.client:
             return None
@@ -734,10 +770,11 @@ class Node:
         """
         if self.loading:
             return
-        if self.replication.active:
+        targets = self.propagation_targets
+        if self.replication.active and targets & PROPAGATE_REPLICAS:
             self.replication.propagate(db_index, argv)
         values = self.config.values
-        if not values["appendonly"]:
+        if not values["appendonly"] or not targets & PROPAGATE_LOG:
             return
         if values["aof-timestamp-enabled"] and self.now // 1000 > self._log_second:
             self._log_second = self.now // 1000

@@ -130,12 +130,15 @@ class Verbatim:
 
 
 class BigNumber:
-    """A big number (``(`` in RESP3, a bulk string in RESP2)."""
+    """A big number (``(`` in RESP3, a bulk string in RESP2): an int, or the digits a script gave."""
 
     __slots__ = ("value",)
 
-    def __init__(self, value: int) -> None:
+    def __init__(self, value: int | bytes) -> None:
         self.value = value
+
+    def digits(self) -> bytes:
+        return self.value if type(self.value) is bytes else b"%d" % self.value
 
 
 class Push:

@@ -140,9 +140,9 @@ def _verbatim(reply: Verbatim, resp3: bool, out: list[bytes]) -> None:
 
 def _big_number(reply: BigNumber, resp3: bool, out: list[bytes]) -> None:
     if resp3:
-        out.append(b"(%d\r\n" % reply.value)
+        out.append(b"(" + reply.digits() + b"\r\n")
     else:
-        _encode_into(b"%d" % reply.value, resp3, out)
+        _encode_into(reply.digits(), resp3, out)
 
 
 def _attribute(reply: Attribute, resp3: bool, out: list[bytes]) -> None:

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import hashlib
 
-from kvcore import errors
+from kvcore import busy, errors
 from kvcore.acl import script_noperm
+from kvcore.effects import LogMessage
 from kvcore.lua_libraries import LuaLibraries
 from kvcore.reply import (
     NULL_ARRAY,
@@ -48,8 +49,14 @@ NOT_ALLOWED = "ERR This Redis command is not allowed from script"
 WRITE_IN_READ_ONLY = "ERR Write commands are not allowed from read-only scripts."
 NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
 SCRIPT_STOPPED = ("ERR Script killed: it ran past busy-reply-threshold (lua-time-limit) without writing, "
-                  "and kvserver cannot serve SCRIPT KILL while a script runs")
-STEP_MS = 5  # what a million Lua instructions stand for, in ms of lua-time-limit
+                  "and this runtime cannot serve SCRIPT KILL while a script runs")
+# Between two calls of the instruction hook (`Lua._budget`): Redis's is 100,000, but a redis.call
+# costs many more instructions' worth here, and a script that loops on them must be heard of as often.
+HOOK_INSTRUCTIONS = 10_000
+# Where Node.propagate sends a write (Redis's PROPAGATE_AOF and PROPAGATE_REPL): redis.set_repl's flags.
+PROPAGATE_LOG, PROPAGATE_REPLICAS = 1, 2
+PROPAGATE_ALL = PROPAGATE_LOG | PROPAGATE_REPLICAS
+INSTRUCTIONS_PER_MS = 200_000  # time, as instructions stand for it without a busy runtime (kvcore.busy)
 
 # The library and sandbox, in Lua. redis.call and redis.pcall hand their
 # arguments to the Python side as one table (a script may pass thousands: a
@@ -58,8 +65,10 @@ STEP_MS = 5  # what a million Lua instructions stand for, in ms of lua-time-limi
 # its text. The error handler is
 # Redis 7.0's __redis__err__handler, looking past the library's own frames.
 _PRELUDE = """
-local kv_call, kv_pcall, kv_random, kv_seed, kv_log, kv_sha1hex, kv_budget, kv_acl_check = ...
+local kv_call, kv_pcall, kv_random, kv_seed, kv_log, kv_sha1hex, kv_budget, kv_acl_check, kv_setresp, kv_set_repl = ...
 local getinfo = debug.getinfo
+local setfenv = setfenv
+local script_env  -- what scripts see as their globals (set up at the end)
 redis = {}
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.call = function(...)
@@ -80,8 +89,14 @@ redis.sha1hex = function(...)
 end
 redis.status_reply = function(text) return {ok = text} end
 redis.log = function(level, ...) kv_log(level, table.concat({...}, ' ')) end
-redis.setresp = function(version) end
-redis.set_repl = function(flags) end
+redis.setresp = function(...)
+  local problem = kv_setresp(select('#', ...), ...)
+  if problem then error(problem, 0) end
+end
+redis.set_repl = function(...)
+  local problem = kv_set_repl(select('#', ...), ...)
+  if problem then error(problem, 0) end
+end
 redis.replicate_commands = function() return true end
 redis.breakpoint = function() return false end
 redis.debug = function() end
@@ -102,7 +117,9 @@ os, io, loadfile, dofile, require, package, module, newproxy, gcinfo, print =
 local lua_loadstring = loadstring
 loadstring = function(code, name)  -- no precompiled chunks, as Redis's Lua refuses them
   if type(code) == 'string' and string.sub(code, 1, 1) == '\\27' then return nil, 'binary chunks are not allowed' end
-  return lua_loadstring(code, name)
+  local f, problem = lua_loadstring(code, name)
+  if f then setfenv(f, script_env) end
+  return f, problem
 end
 __kv_handler = function(err)
   local info = getinfo(2, 'nSl')
@@ -118,10 +135,20 @@ __kv_handler = function(err)
   return err
 end
 local sethook = debug.sethook
-local function budget() kv_budget() end
+local killed_text = '%s'
+local function killed()  -- at each line of the script's own code once it was killed
+  local info = getinfo(2, 'S')
+  if info and string.sub(info.source, 1, 6) == '@user_' then error(killed_text, 0) end
+end
+local function budget()  -- may the script go on?
+  if kv_budget() then
+    sethook(killed, 'l')  -- killed: again at every line, so that no pcall can swallow it
+    error(killed_text, 0)
+  end
+end
 __kv_run = function(f, ...)
   local n, args = select('#', ...), {...}
-  sethook(budget, '', 1000000)  -- every million instructions: may the script go on?
+  sethook(budget, '', %d)
   local ok, result = xpcall(function() return f(unpack(args, 1, n)) end, __kv_handler)
   sethook()
   return ok, result
@@ -145,8 +172,9 @@ end
 for _, name in ipairs({'redis', 'cjson', 'cmsgpack', 'bit', 'string', 'math', 'table', 'coroutine'}) do
   lua_rawset(_G, name, readonly(_G[name]))
 end
-__kv_set_args = function(keys, argv) lua_rawset(_G, 'KEYS', keys); lua_rawset(_G, 'ARGV', argv) end
-__kv_define = function(name, value) lua_rawset(_G, name, value) end  -- for kvcore's own later glue
+local globals = _G  -- the real table (scripts' _G becomes a proxy of it below)
+__kv_set_args = function(keys, argv) lua_rawset(globals, 'KEYS', keys); lua_rawset(globals, 'ARGV', argv) end
+__kv_define = function(name, value) lua_rawset(globals, name, value) end  -- for kvcore's own later glue
 setmetatable = function(t, meta)
   if protected[t] then refuse() end
   return lua_setmetatable(t, meta)
@@ -164,6 +192,13 @@ local globals_meta = {
 globals_meta.__metatable = lua_setmetatable({}, {__index = globals_meta, __newindex = refuse})
 protected[_G], protected[globals_meta.__metatable] = true, true
 lua_setmetatable(_G, globals_meta)
+-- Scripts run in an empty proxy of the globals: every assignment to a global, new or not,
+-- is refused, as Redis 7.0's read-only globals table refuses it; their _G is the proxy.
+local env_meta = {__index = _G, __newindex = refuse}
+env_meta.__metatable = lua_setmetatable({}, {__index = env_meta, __newindex = refuse})
+script_env = lua_setmetatable({}, env_meta)
+protected[script_env], protected[env_meta.__metatable] = true, true
+lua_rawset(_G, '_G', script_env)
 """
 
 
@@ -224,13 +259,18 @@ class Lua:
         self.globals = self.runtime.globals()
         self.client = None  # the caller, while its script runs
         self.read_only = False
-        self.steps = 0  # million-instruction steps of the running script (`_budget`)
+        self.resp3 = False  # redis.setresp(3): commands' replies reach the script in RESP3 shapes
+        self.steps = 0  # hook calls in the running script (`_budget`)
+        self.started_ms = 0  # the node's clock as it started
+        self.name = ""  # what FUNCTION STATS and the slow-script log call it, and its request
+        self.request: list[bytes] = []
         self.dirty_at_start = 0  # stats.dirty as it started: whether it has written
         self.oom_at_start = False  # memory was over maxmemory as it started (`_command`)
         self.prng = type(node.rng)(node.rng.getrandbits(64))  # math.random's own generator, seeded by the node
         LuaLibraries(self.runtime)  # cjson and bit, before the sandbox closes the globals
-        self.runtime.execute(_PRELUDE, self._call, self._pcall, self._random, self._seed, self._log,
-                             lambda text: sha1hex(text).encode(), self._budget, self._acl_check)
+        self.runtime.execute(_PRELUDE % (busy.KILLED, HOOK_INSTRUCTIONS), self._call, self._pcall, self._random, self._seed, self._log,
+                             lambda text: sha1hex(text).encode(), self._budget, self._acl_check, self._setresp,
+                             self._set_repl)
 
     def compile(self, code: bytes):
         """The function of a chunk of code, or None and the compiler's message."""
@@ -264,7 +304,10 @@ class Lua:
         caller.resp3, caller.out = False, []
         self.client = caller
         self.read_only = read_only
+        self.resp3 = False
         self.steps = 0
+        self.started_ms = node.now
+        self.name, self.request = name, request
         self.dirty_at_start = node.stats.dirty
         limit = node.config.values["maxmemory"]
         self.oom_at_start = not allow_oom and bool(limit) and node.evictor.used() > limit
@@ -274,6 +317,9 @@ class Lua:
         try:
             ok, result = self.globals[b"__kv_run"](function, *args)
         finally:
+            if node.scripts.busy is not None:
+                self._end_busy()
+            node.propagation_targets = PROPAGATE_ALL
             node.in_exec = False
             node.end_propagation_block(marker)
             caller.db, caller.resp3, caller.out = saved
@@ -283,7 +329,7 @@ class Lua:
                 tracking.script_keys = None
         if not ok:
             raise Error(_error_text(result, name, self.chunk, code))
-        return _from_lua(result, self.globals[b"rawget"])
+        return _from_lua(result, self.globals[b"rawget"], self.resp3)
 
     # -- the Lua side's callbacks -------------------------------------------
     def _call(self, args, count):
@@ -291,11 +337,30 @@ class Lua:
         reply = self._command(self._arguments(args, count))
         if type(reply) is Error:
             return False, _error_table(self.runtime, reply.text)
-        return True, _to_lua(self.runtime, reply)
+        return True, _to_lua(self.runtime, reply, self.resp3)
 
     def _pcall(self, args, count):
         """redis.pcall: a command's reply as a Lua value, an error as {err=...}."""
-        return _to_lua(self.runtime, self._command(self._arguments(args, count)))
+        return _to_lua(self.runtime, self._command(self._arguments(args, count)), self.resp3)
+
+    def _setresp(self, count, version=None):
+        """redis.setresp(2|3): the protocol of the replies the script's commands give it."""
+        if int(count) != 1:
+            return _error_table(self.runtime, "ERR redis.setresp() requires one argument.")
+        if version not in (2, 3):
+            return _error_table(self.runtime, "ERR RESP version must be 2 or 3.")
+        self.resp3 = self.client.resp3 = version == 3
+        return None
+
+    def _set_repl(self, count, flags=None):
+        """redis.set_repl(flags): where the script's next writes are propagated (log, replicas, both, none)."""
+        if int(count) != 1:
+            return _error_table(self.runtime, "ERR redis.set_repl() requires one argument.")
+        if type(flags) not in (int, float) or int(flags) & ~PROPAGATE_ALL:
+            return _error_table(self.runtime, "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
+                                "REPL_ALL or REPL_NONE.")
+        self.node.propagation_targets = int(flags)
+        return None
 
     def _acl_check(self, args, count):
         """redis.acl_check_cmd: whether the caller's user may run that command (nothing logged)."""
@@ -327,7 +392,7 @@ class Lua:
         cmd = lookup(node.table, argv)
         if type(cmd) is Error:
             return Error(WRONG_ARITY if cmd.text.startswith("ERR wrong number") else UNKNOWN_COMMAND)
-        if cmd.flags & Flag.NOSCRIPT:
+        if cmd.flags & Flag.NOSCRIPT and not node.scripts.deny_disabled:
             return Error(NOT_ALLOWED)
         if not self.client.unrestricted:
             denial = node.acl.refusal(self.client, cmd, argv, "lua")
@@ -354,20 +419,54 @@ class Lua:
             count_error(node, reply)  # errorstats count errors inside scripts, as Redis's
         return reply
 
-    def _budget(self, *_) -> None:
-        """The instruction-count hook (a million instructions a step): stop a script that ran past
-        busy-reply-threshold (lua-time-limit) and wrote nothing.
+    def _budget(self, *_) -> bool:
+        """The instruction hook (every HOOK_INSTRUCTIONS): whether the script is to stop now.
 
-        Redis serves other clients meanwhile and lets one send SCRIPT KILL; the core
-        cannot serve anyone while a script runs, so it ends such a script itself
-        rather than hang the server. The count stands for time (at about 200
-        million Lua instructions a second) so that the outcome is deterministic. A
-        script that wrote goes on, as Redis refuses to kill one (UNKILLABLE).
+        With a busy runtime (kvcore.busy), a script past busy-reply-threshold
+        (lua-time-limit) turns the node busy: from then on every hook lets the
+        runtime serve the other clients, one of whom may kill it. Without one,
+        the instructions stand for time, and a script past the threshold that
+        wrote nothing ends itself rather than hang the server; one that wrote
+        goes on, as Redis refuses to kill one (UNKILLABLE).
         """
         self.steps += 1
-        limit_ms = self.node.config.values["busy-reply-threshold"]
-        if limit_ms and self.steps * STEP_MS > limit_ms and self.node.stats.dirty == self.dirty_at_start:
-            raise CommandError(SCRIPT_STOPPED)
+        node = self.node
+        limit_ms = node.config.values["busy-reply-threshold"]
+        runtime = node.busy_runtime
+        if runtime is None:
+            if limit_ms and self.steps * HOOK_INSTRUCTIONS // INSTRUCTIONS_PER_MS > limit_ms \
+                    and node.stats.dirty == self.dirty_at_start:
+                raise CommandError(SCRIPT_STOPPED)
+            return False
+        now = runtime.now()
+        scripts = node.scripts
+        if scripts.busy is None:
+            if not limit_ms or now - self.started_ms < limit_ms:
+                return False
+            self._start_busy(now)
+        frozen = node.now  # the script's own time stands still (expiry as it started), whatever others see
+        runtime.serve()
+        node.now = frozen
+        if scripts.busy.killed:
+            node.emit(LogMessage("warning", "Lua script killed by user with SCRIPT KILL."))
+            return True
+        return False
+
+    def _start_busy(self, now: int) -> None:
+        node = self.node
+        eval_mode = self.chunk == "@user_script"
+        node.scripts.busy = busy_script = busy.BusyScript(
+            self.client, self.name, self.request, eval_mode, self.started_ms, self.dirty_at_start)
+        node.emit(LogMessage("warning", f"Slow script detected: still in execution after {now - self.started_ms} "
+                             f"milliseconds. You can try killing the script using the {busy_script.kill_command()} "
+                             f"command. Script name is: {self.name}."))
+        node.update_write_gate()
+
+    def _end_busy(self) -> None:
+        node = self.node
+        node.scripts.busy = None
+        node.update_write_gate()
+        node.busy_runtime.done()
 
     def _random(self, low=None, high=None):
         """math.random as Lua 5.1 defines it."""
@@ -382,8 +481,6 @@ class Lua:
         self.prng.seed(int(seed) if seed is not None else 0)
 
     def _log(self, level, text) -> None:
-        from kvcore.effects import LogMessage
-
         names = {0: "debug", 1: "verbose", 2: "notice", 3: "warning"}
         self.node.emit(LogMessage(names.get(int(level), "warning"), _text(text)))
 
@@ -398,6 +495,8 @@ class Scripts:
         self._flags: dict[str, list[str]] = {}  # the shebang flags of scripts that have a shebang
         self._lua: Lua | None = None
         self.running = 0  # scripts (EVAL or FCALL) running now: MONITOR names their commands' client "lua"
+        self.busy: busy.BusyScript | None = None  # one past busy-reply-threshold, while it runs
+        self.deny_disabled = False  # DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may run noscript commands
 
     def flush(self) -> None:
         """SCRIPT FLUSH: forget every script, and start a new interpreter."""
@@ -536,34 +635,50 @@ def _error_text(error, name: str, chunk: str, code: bytes) -> str:
     return f"{text} script: {name}, on {_text(source)}:{int(line)}."
 
 
-def _to_lua(lua, reply):
-    """A command's reply as Redis hands it to Lua (RESP2 shapes)."""
+def _to_lua(lua, reply, resp3: bool = False):
+    """A command's reply as Redis hands it to Lua: RESP2 shapes, or with redis.setresp(3) RESP3's
+    (a map as {map=...}, a set as {set=...}, {double=...}, {big_number=...}, {verbatim_string=...},
+    booleans, and a null as nil)."""
     kind = type(reply)
     if kind is bytes or kind is int:
         return reply
     if reply is None or reply is NULL_ARRAY:
-        return False
+        return None if resp3 else False
     if kind is Simple:
         return lua.table_from({b"ok": reply.text.encode()})
     if kind is Error:
         return _error_table(lua, reply.text)
-    if kind is list or kind is SetReply or kind is Push:
+    if kind is list or kind is Push:
         items = reply if kind is list else reply.items
-        return lua.table_from([_to_lua(lua, item) for item in items])
+        return lua.table_from([_to_lua(lua, item, resp3) for item in items])
+    if kind is SetReply:
+        if resp3:
+            return lua.table_from({b"set": lua.table_from({_to_lua(lua, item, resp3): True for item in reply.items})})
+        return lua.table_from([_to_lua(lua, item) for item in reply.items])
     if kind is Map:
+        if resp3:
+            pairs = {_to_lua(lua, key, resp3): _to_lua(lua, value, resp3) for key, value in reply.pairs}
+            return lua.table_from({b"map": lua.table_from(pairs)})
         return lua.table_from([_to_lua(lua, part) for pair in reply.pairs for part in pair])
     if kind is Double:
+        if resp3:
+            return lua.table_from({b"double": reply.value})
         return reply.text or format_double(reply.value)
     if kind is Bool:
-        return 1 if reply.value else False
+        return reply.value if resp3 else int(reply.value)  # RESP2 has no booleans: :1 and :0
     if kind is Verbatim:
+        if resp3:
+            return lua.table_from({b"verbatim_string": lua.table_from(
+                {b"format": reply.fmt.encode(), b"string": reply.text})})
         return reply.text
     if kind is BigNumber:
-        return b"%d" % reply.value
+        if resp3:
+            return lua.table_from({b"big_number": reply.digits()})
+        return reply.digits()
     if kind is Attribute:
-        return _to_lua(lua, reply.reply)
+        return _to_lua(lua, reply.reply, resp3)  # attributes are not shown to scripts, as Redis's
     if kind is Raw:
-        return _to_lua(lua, _parse_resp2(reply.data))
+        return _to_lua(lua, _parse_resp2(reply.data), resp3)
     if kind is bool:
         return 1 if reply else False
     return _text(repr(reply)).encode()
@@ -572,14 +687,14 @@ def _to_lua(lua, reply):
 LUA_NESTING_MAX = 200  # deeper tables in a script's result become an error, as Redis's stack limit
 
 
-def _from_lua(value, rawget, depth: int = 0):
+def _from_lua(value, rawget, resp3: bool = False, depth: int = 0):
     """A script's result as a reply: Redis's rules for Lua values (tables read raw: their
-    metatables are not consulted)."""
+    metatables are not consulted). A boolean is RESP3's after redis.setresp(3), else 1 or nil."""
     kind = type(value)
     if kind is bytes:
         return value
     if kind is bool:
-        return 1 if value else None
+        return Bool(value) if resp3 else (1 if value else None)
     if kind is int or kind is float:
         return int(value)
     if value is None or _lua_type(value) != "table":
@@ -592,12 +707,38 @@ def _from_lua(value, rawget, depth: int = 0):
     ok = rawget(value, b"ok")
     if type(ok) is bytes:
         return Simple(_text(ok))
+    typed = _typed_from_lua(value, rawget, resp3, depth)
+    if typed is not None:
+        return typed
     items = []
     index = 1
     while (item := rawget(value, index)) is not None:
-        items.append(_from_lua(item, rawget, depth + 1))
+        items.append(_from_lua(item, rawget, resp3, depth + 1))
         index += 1
     return items
+
+
+def _typed_from_lua(table, rawget, resp3: bool, depth: int):
+    """The RESP3 reply a table with a double, big_number, verbatim_string, map or set field stands for."""
+    double = rawget(table, b"double")
+    if type(double) in (int, float):
+        return Double(float(double))
+    big = rawget(table, b"big_number")
+    if type(big) is bytes:
+        return BigNumber(big.replace(b"\r", b" ").replace(b"\n", b" "))
+    verbatim = rawget(table, b"verbatim_string")
+    if verbatim is not None and _lua_type(verbatim) == "table":
+        fmt, text = rawget(verbatim, b"format"), rawget(verbatim, b"string")
+        if type(fmt) is bytes and type(text) is bytes:
+            return Verbatim(text, _text(fmt))
+    pairs = rawget(table, b"map")
+    if pairs is not None and _lua_type(pairs) == "table":
+        return Map([(_from_lua(key, rawget, resp3, depth + 1), _from_lua(item, rawget, resp3, depth + 1))
+                    for key, item in pairs.items()])
+    members = rawget(table, b"set")
+    if members is not None and _lua_type(members) == "table":
+        return SetReply([_from_lua(key, rawget, resp3, depth + 1) for key in members.keys()])
+    return None
 
 
 def _lua_type(value) -> str:

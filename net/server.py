@@ -35,6 +35,7 @@ from kvcore.effects import (
 )
 from kvcore.node import Node, ServerInfo
 from net import child, disk
+from net.busy import BusyServing
 from net.conffile import VERSION, rewrite_file
 from net.listen import open_listeners
 from net.log import LEVELS, WARNING, Log
@@ -116,6 +117,27 @@ class ClientConnection(asyncio.Protocol):
             self.transport.pause_reading()
 
 
+class AdoptedConnection(ClientConnection):
+    """A connection accepted while a script was busy (net.busy), taken over by the loop: the node
+    knows it already."""
+
+    __slots__ = ()
+
+    def __init__(self, server: Server, conn: int) -> None:
+        super().__init__(server)
+        self.conn = conn
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.set_write_buffer_limits(BACKLOG_HIGH, BACKLOG_LOW)
+        server = self.server
+        if self.conn in server.conns:
+            server.conns[self.conn] = self
+            server.writers[self.conn] = transport.write
+        else:  # the node closed it meanwhile
+            transport.close()
+
+
 class OutgoingConnection(ClientConnection):
     """A connection the node opened (`Connect`: a replica's link to its master), under the id it chose."""
 
@@ -138,6 +160,7 @@ class Server:
         self.config = config
         self.log = log
         self.node = Node(config, rng=rng, info=info, now=now_ms())
+        self.node.busy_runtime = BusyServing(self)
         self.conns: dict[int, ClientConnection] = {}
         self.writers: dict[int, object] = {}  # conn -> its transport's write
         self.backlogged: dict[int, ClientConnection] = {}  # conns with output unsent past BACKLOG_HIGH
@@ -286,21 +309,58 @@ class Server:
 
     # -- connections -------------------------------------------------------
     def opened(self, client: ClientConnection) -> None:
-        conn = self.next_conn
-        self.next_conn += 1
-        client.conn = conn
+        conn = client.conn = self.new_conn_id()
         self.conns[conn] = client
         transport = client.transport
         self.writers[conn] = transport.write
         sock = transport.get_extra_info("socket")
-        laddr = _format_addr(transport.get_extra_info("sockname"), sock)
-        # A unix-socket client has no name of its own: Redis shows the socket's path for both
-        addr = laddr if sock is not None and sock.family == socket.AF_UNIX else \
-            _format_addr(transport.get_extra_info("peername"), sock)
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            _tune_socket(sock, self.config["tcp-keepalive"])
+        if sock is None:
+            addr = laddr = "?:0"
+        else:
+            addr, laddr = accepted_addresses(sock, self.config["tcp-keepalive"])
         self.node.open(conn, now_ms(), addr, laddr)
         self.schedule_drain()
+
+    def new_conn_id(self) -> int:
+        conn = self.next_conn
+        self.next_conn += 1
+        return conn
+
+    def adopt(self, raw) -> None:
+        """A connection accepted while a script was busy (net.busy) joins the loop under its id."""
+        async def adopt() -> None:
+            try:
+                await self.loop.connect_accepted_socket(lambda: AdoptedConnection(self, raw.conn), raw.sock)
+            except OSError:  # closed before the loop took it
+                if self.conns.get(raw.conn) is raw:
+                    self.conns.pop(raw.conn)
+                    self.writers.pop(raw.conn, None)
+                    self.node.closed(raw.conn, now_ms())
+                    self.schedule_drain()
+
+        task = self.loop.create_task(adopt())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    def exit_now(self, code: int) -> None:
+        """End the process where it stands (SHUTDOWN NOSAVE while a script is busy): what the log
+        file holds is fsynced, the pid file and unix socket removed, nothing else saved. The ports
+        close first, so that a client that saw its connection end cannot connect again."""
+        for listener in self.listeners:
+            for sock in listener.sockets or ():
+                try:
+                    os.close(sock.fileno())
+                except OSError:
+                    pass
+        self.log.warning("User requested shutdown...")
+        error = self.log_file.close()
+        if error:
+            self.log.warning(f"Fail to fsync the AOF file: {error}")
+        for path in (self.config["unixsocket"], self.config["pidfile"]):
+            if path:
+                disk.remove_quietly(path)
+        self.log.warning("kvserver is now ready to exit, bye bye...")
+        os._exit(code)
 
     def connected(self, link: OutgoingConnection) -> None:
         conn = link.conn
@@ -589,6 +649,18 @@ def _open_statm() -> int:
         return os.open("/proc/self/statm", os.O_RDONLY)
     except OSError:
         return -1
+
+
+def accepted_addresses(sock, keepalive_s: int) -> tuple[str, str]:
+    """An accepted socket's peer and local addresses as Redis shows them (tuning a TCP one)."""
+    laddr = _format_addr(sock.getsockname(), sock)
+    if sock.family == socket.AF_UNIX:  # a unix-socket client has no name of its own: Redis shows the path for both
+        return laddr, laddr
+    _tune_socket(sock, keepalive_s)
+    try:
+        return _format_addr(sock.getpeername(), sock), laddr
+    except OSError:
+        return "?:0", laddr
 
 
 def _format_addr(name, sock) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from kvcore import busy
 from kvcore.commands.connection import help_reply, subcommand_syntax_error
 from kvcore.commands.key_specs import Index, Keynum, KeySpec
 from kvcore.commands.sets import numkeys_positions
@@ -14,7 +15,6 @@ from kvcore.scripting import keys_and_args, sha_argument
 
 REGISTRY = Registry("scripting")
 command = REGISTRY.command
-NOT_BUSY = "NOTBUSY No scripts in execution right now."  # SCRIPT KILL / FUNCTION KILL: nothing ever runs long
 
 EVAL_FLAGS = Flag.NOSCRIPT | Flag.SKIP_MONITOR | Flag.MAY_REPLICATE | Flag.NO_MANDATORY_KEYS | Flag.STALE
 RO_FLAGS = (EVAL_FLAGS & ~Flag.MAY_REPLICATE) | Flag.READONLY  # EVAL_RO, EVALSHA_RO, FCALL_RO
@@ -136,7 +136,7 @@ def script_flush(client, argv):
 )
 def script_kill(client, argv):
     """SCRIPT KILL"""
-    raise Error(NOT_BUSY)
+    return busy.kill(client.node, is_eval=True) or OK
 
 
 @command("debug", 3, Flag.NOSCRIPT, parent=SCRIPT, since="3.2.0")
@@ -319,10 +319,17 @@ def function_list(client, argv):
 )
 def function_stats(client, argv):
     """FUNCTION STATS"""
-    functions = client.node.functions
+    node = client.node
+    running = node.scripts.busy
+    if running is not None and running.eval_mode:
+        raise Error(running.refusal)  # an EVAL is no function: Redis answers -BUSY
+    if running is not None:
+        running = Map([(b"name", running.name.encode()), (b"command", running.request),
+                       (b"duration_ms", node.now - running.started_ms)])
+    functions = node.functions
     count = sum(len(library.functions) for library in functions.libraries.values())
     counts = Map([(b"libraries_count", len(functions.libraries)), (b"functions_count", count)])
-    return Map([(b"running_script", None), (b"engines", Map([(b"LUA", counts)]))])
+    return Map([(b"running_script", running), (b"engines", Map([(b"LUA", counts)]))])
 
 
 @command(
@@ -331,7 +338,7 @@ def function_stats(client, argv):
 )
 def function_kill(client, argv):
     """FUNCTION KILL"""
-    raise Error(NOT_BUSY)
+    return busy.kill(client.node, is_eval=False) or OK
 
 
 @command("dump", 2, Flag.NOSCRIPT, parent=FUNCTION, since="7.0.0")

@@ -386,6 +386,8 @@ def shutdown(client, argv):
         node.shutdown_asap = False  # a signal's shutdown the cron has not made yet
         node.emit(LogMessage("notice", "Shutdown manually aborted."))
         return OK
+    if node.scripts.busy is not None and b"nosave" not in options:
+        raise Error(node.scripts.busy.refusal)  # only SHUTDOWN NOSAVE ends a server busy with a script
     node.shutdown_requested = [option.decode() for option in options]  # what persistence will honour
     node.snapshots.shutdown(client)  # saves first when asked or scheduled, then emits Shutdown
     return NO_REPLY
@@ -972,7 +974,8 @@ def debug_change_repl_id(client, argv):
 
 def debug_sleep(client, argv):
     """DEBUG SLEEP seconds: the server stops (a `Pause` the runtime carries out before the reply);
-    the commands after it, in the same EXEC too, see the time it slept, as in Redis."""
+    the commands after it, in the same EXEC too, see the time it slept, as in Redis, but not
+    those of a script, whose time stands still at its start (Redis 7.0's script time snapshot)."""
     try:
         seconds = float(argv[2].decode("ascii", "replace"))
     except ValueError:
@@ -980,7 +983,8 @@ def debug_sleep(client, argv):
     ms = max(int(seconds * 1000), 0)
     if ms:
         node = client.node
-        node.now += ms
+        if not node.scripts.running:
+            node.now += ms
         node.emit(Pause(ms))
         latency.command_took(node, client, node.table[b"debug"], argv, ms * 1000)
     return OK
@@ -999,6 +1003,12 @@ def debug_pause_cron(client, argv):
 
 
 SIGSEGV, SIGABRT = 11, 6
+
+
+def debug_set_disable_deny_scripts(client, argv):
+    """DEBUG SET-DISABLE-DENY-SCRIPTS 0|1: whether scripts may run commands flagged noscript."""
+    client.node.scripts.deny_disabled = bool(parse_int(argv[2]))
+    return OK
 
 
 def debug_segfault(client, argv):
@@ -1034,7 +1044,7 @@ DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exac
     (b"aof-flush-sleep", 3): debug_ok,  # the log's barrier holds whatever the timing: nothing to widen
     (b"log", 3): debug_log,
     (b"pause-cron", 3): debug_pause_cron,
-    (b"set-disable-deny-scripts", 3): debug_ok,
+    (b"set-disable-deny-scripts", 3): debug_set_disable_deny_scripts,
     (b"segfault", 2): debug_segfault,
     (b"panic", 2): debug_panic,
 }

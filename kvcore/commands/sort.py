@@ -218,8 +218,9 @@ def _selected(db, spec: SortSpec, value) -> list[bytes]:
     """The elements SORT outputs, in order, LIMIT applied."""
     kind = "list" if value is None else type_name(value)
     elements = [] if value is None else list(value)
-    if spec.dontsort and kind == "set" and spec.store is not None:
-        spec.dontsort, spec.alpha, spec.by = False, True, None  # a stored result must be deterministic
+    if spec.dontsort and kind == "set" and (spec.store is not None or db.node.scripts.running):
+        # a stored result, or one a script sees, must be deterministic (replicas run the same)
+        spec.dontsort, spec.alpha, spec.by = False, True, None
     start, end = _window(spec, len(elements))
     if spec.dontsort:
         if spec.desc and kind != "set":

@@ -1,0 +1,79 @@
+"""What scripts see of replies and what they return, in both protocols, compared with redis-server:
+redis.setresp(3)'s RESP3 shapes, Lua values made RESP3 replies, booleans, read-only globals,
+redis.set_repl's checks, SORT's order inside a script, and time standing still in a script."""
+
+from __future__ import annotations
+
+import hiredis
+import pytest
+
+from tests.net.util import connect, encode
+from tests.servers import kvserver, redis_server_or_skip
+
+TYPES = ["string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib", "verbatim", "true",
+         "false"]
+SCRIPTS = [
+    *(f"redis.setresp({resp}); return redis.call('debug', 'protocol', '{kind}')" for resp in (2, 3) for kind in TYPES),
+    "return {big_number='123'}",
+    "return {double=3.5}",
+    "return {map={a=1}}",
+    "return {set={a=true}}",
+    "return {verbatim_string={format='txt', string='hi'}}",
+    "return true",
+    "return false",
+    "redis.setresp(3); return true",
+    "redis.setresp(3); return {false, true}",
+    "redis.setresp(3); return redis.call('hgetall', 'h')",
+    "redis.setresp(4)",
+    "redis.setresp()",
+    "redis.set_repl(12345)",
+    "redis.set_repl(redis.REPL_AOF); return redis.call('set', 'k', 'v')",
+    "redis = 1",
+    "_G.x = 1",
+    "x = 1",
+    "redis.call = 1",
+    "redis.call('sadd', 's', 'b', 'c', 'a', 'aa'); return redis.call('sort', 's', 'by', 'nosort')",
+    "redis.call('set', 'ttl', 'v', 'px', 1); redis.call('debug', 'sleep', '0.01'); return redis.call('exists', 'ttl')",
+]
+NOT_YET = object()
+
+
+def replies(port: int, protocol: int) -> list:
+    sock = connect(port)
+    reader = hiredis.Reader(notEnoughData=NOT_YET)  # RESP3's false is no "not yet"
+    out = []
+    for request in [("HELLO", protocol), ("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"), ("HSET", "h", "f", "v"),
+                    *(("EVAL", script, "0") for script in SCRIPTS)]:
+        sock.sendall(encode(*request))
+        while (reply := reader.gets()) is NOT_YET:
+            reader.feed(sock.recv(65536))
+        out.append(str(reply) if isinstance(reply, hiredis.ReplyError) else reply)
+    sock.close()
+    return out[1:]  # HELLO's reply differs by server, as it should
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_script_replies_as_redis_server(protocol):
+    extra = ["--enable-debug-command", "yes"]
+    with redis_server_or_skip(extra) as redis_port, kvserver(["--save", "", *extra]) as (kv_port, _):
+        expected, got = replies(redis_port, protocol), replies(kv_port, protocol)
+    for script, want, have in zip(["DEBUG", "HSET", *SCRIPTS], expected, got):
+        assert have == want, script
+
+
+def test_a_malformed_big_number_is_sent_as_redis_server_sends_it():
+    """Its CR and LF become spaces (hiredis refuses to parse the result: compared as bytes)."""
+    request = encode("HELLO", 3) + encode("EVAL", "return {big_number='123\\r\\n123'}", "0")
+    with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
+        results = []
+        for port in (redis_port, kv_port):
+            sock = connect(port)
+            sock.sendall(request)
+            data = b""
+            while not data.endswith(b"(123  123\r\n"):
+                chunk = sock.recv(65536)
+                assert chunk, data
+                data += chunk
+            sock.close()
+            results.append(data.rsplit(b"\r\n(", 1)[1])
+    assert results[0] == results[1] == b"123  123\r\n"
