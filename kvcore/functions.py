@@ -24,12 +24,21 @@ BAD_NAME = "Library names can only contain letters, numbers, or underscores(_) a
 _LOADER = """
 local register, log = ...
 local globals = getfenv(1)  -- the real globals table (scripts' _G is a proxy of it)
-local load_redis = setmetatable({
+local load_fields = {
   register_function = register, log = log,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
-}, {__index = function(t, name)
-  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-end})
+}
+local load_redis = setmetatable({}, {  -- read-only, as every table Redis hands a library
+  __index = function(t, name)
+    local value = load_fields[name]
+    if value == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return value
+  end,
+  __newindex = function(t, name, value) error("Attempt to modify a readonly table", 2) end,
+  __metatable = false,
+})
 local load_api = {redis = load_redis}  -- as Redis 7.0: nothing but this while a library loads
 local api = load_api
 local env = setmetatable({}, {

@@ -597,7 +597,7 @@ class Node:
             if refusal is not None:
                 return refusal
         if link is not None and link.client is None and not self.config.values["replica-serve-stale-data"] \
-                and not cmd.flags & Flag.STALE:
+                and _denies_stale(client, cmd):
             return Error(errors.MASTERDOWN)
         return None
 
@@ -762,15 +762,16 @@ class Node:
         the dispatcher; otherwise the dispatcher finds no hook and pays nothing."""
         self.slowlog_hook = self._log_slow if threshold_us == 0 else None
 
-    def propagate(self, db_index: int, argv: list[bytes]) -> None:
-        """Record a write for the log (and, later, replicas), as Redis's propagate().
+    def propagate(self, db_index: int, argv: list[bytes], targets: int = PROPAGATE_ALL) -> None:
+        """Record a write for the log and the replicas (``targets`` narrows that: PUBLISH goes to
+        replicas only), as Redis's propagate().
 
         With aof-timestamp-enabled, the first record of each second is preceded
         by a ``#TS:`` annotation, as feedAppendOnlyFile writes it.
         """
         if self.loading:
             return
-        targets = self.propagation_targets
+        targets &= self.propagation_targets
         if self.replication.active and targets & PROPAGATE_REPLICAS:
             self.replication.propagate(db_index, argv)
         values = self.config.values
@@ -945,6 +946,15 @@ def _writes(client: Client, cmd) -> bool:
     if cmd.flags & Flag.WRITE:
         return True
     return cmd.name == "exec" and client.multi is not None and any(queued.flags & Flag.WRITE for queued, _ in client.multi)
+
+
+def _denies_stale(client: Client, cmd) -> bool:
+    """What a replica whose link is down refuses with replica-serve-stale-data no: a command not
+    flagged stale, or an EXEC whose queue holds one (Redis's is_denystale_command)."""
+    if not cmd.flags & Flag.STALE:
+        return True
+    return cmd.name == "exec" and client.multi is not None and any(
+        not queued.flags & Flag.STALE for queued, _ in client.multi)
 
 
 def _uses_memory(client: Client, cmd) -> bool:

@@ -13,6 +13,7 @@ from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY
 from kvcore.glob import glob_match
 from kvcore.reply import Push, Simple
+from kvcore.scripting import PROPAGATE_REPLICAS
 
 REGISTRY = Registry("pubsub")
 command = REGISTRY.command
@@ -120,8 +121,14 @@ def publish_message(node, channel: bytes, message: bytes) -> int:
 
 @command("publish", 3, Flag.PUBSUB | Flag.LOADING | Flag.STALE | Flag.FAST | Flag.MAY_REPLICATE)
 def publish(client, argv):
-    """PUBLISH channel message"""
+    """PUBLISH channel message (replicated, so that the replicas' subscribers hear it too)"""
+    _replicate(client, argv)
     return publish_message(client.node, argv[1], argv[2])
+
+
+def _replicate(client, argv: list[bytes]) -> None:
+    """PUBLISH and SPUBLISH reach the replicas' subscribers: into the replication stream, not the log."""
+    client.node.propagate(client.db.index, argv, PROPAGATE_REPLICAS)
 
 
 @command(
@@ -148,6 +155,7 @@ def sunsubscribe(client, argv):
 )
 def spublish(client, argv):
     """SPUBLISH shardchannel message"""
+    _replicate(client, argv)
     receivers = 0
     for subscriber in client.node.pubsub_shard_channels.get(argv[1], ()):
         subscriber.push(Push([b"smessage", argv[1], argv[2]]))

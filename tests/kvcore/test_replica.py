@@ -458,3 +458,18 @@ def test_a_clock_stepped_back_stalls_no_replication_timer(wire, pair):
     replica.now -= 86_400_000
     wire.tick(1000, 6)
     assert "MASTER timeout: no data nor PING received..." in wire.logs[id(replica)]
+
+
+def test_publish_reaches_the_replicas_subscribers_but_not_the_log(wire):
+    master = wire.add(MASTER, seed=1, appendonly="yes")
+    replica = wire.add(REPLICA, seed=2)
+    follow(wire, replica)
+    listener = wire.client(replica)
+    assert listener.call("SUBSCRIBE", "news")[0] == b"subscribe"
+    publisher = wire.client(master)
+    publisher.call("PUBLISH", "news", "one")
+    publisher.call("MULTI")
+    publisher.call("PUBLISH", "news", "two")
+    publisher.call("EXEC")
+    assert listener._replies == [[b"message", b"news", b"one"], [b"message", b"news", b"two"]]
+    assert not any(b"PUBLISH" in record.upper() for record in master._log_records)
