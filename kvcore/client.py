@@ -28,6 +28,7 @@ class Client:
         "created_ms", "last_ms", "multi", "multi_error", "watched", "watch_dirty",
         "channels", "patterns", "shard_channels", "monitor", "no_evict", "no_touch", "last_command",
         "blocked", "pending", "flags_extra", "tracking", "obuf", "obuf_soft_since", "unrestricted",
+        "ldb_mode", "ldb",
     )
 
     def __init__(self, conn: int, client_id: int, node, addr: str, laddr: str, limits: Limits) -> None:
@@ -70,6 +71,8 @@ class Client:
         self.tracking = None  # kvcore.tracking.TrackingState while CLIENT TRACKING is on
         self.obuf = 0  # output the runtime holds unsent, as it last reported (Node.output_backlog)
         self.obuf_soft_since: int | None = None  # second the soft output limit was first reached
+        self.ldb_mode: str | None = None  # SCRIPT DEBUG: "yes" (forked) or "sync" (kvcore.ldb)
+        self.ldb = None  # the debugging session its requests go to, while one lasts
 
     def reply(self, value) -> None:
         """Queue a reply, honouring CLIENT REPLY OFF/SKIP."""

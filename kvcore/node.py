@@ -223,7 +223,9 @@ class Node:
             self._evict_clients(client, max(map(request_size, requests)))
             if client.closing:
                 return
-        if client.blocked is not None or client.pending:
+        if client.ldb is not None:  # a Lua debugging session reads them (kvcore.ldb)
+            client.ldb.feed(requests)
+        elif client.blocked is not None or client.pending:
             client.pending.extend(requests)
         else:
             run_requests(self, client, requests)

@@ -260,6 +260,7 @@ class Lua:
         self.client = None  # the caller, while its script runs
         self.read_only = False
         self.resp3 = False  # redis.setresp(3): commands' replies reach the script in RESP3 shapes
+        self.trace: list[str] | None = None  # a debugger session's log of the commands the script runs (kvcore.ldb)
         self.steps = 0  # hook calls in the running script (`_budget`)
         self.started_ms = 0  # the node's clock as it started
         self.name = ""  # what FUNCTION STATS and the slow-script log call it, and its request
@@ -312,6 +313,7 @@ class Lua:
         limit = node.config.values["maxmemory"]
         self.oom_at_start = not allow_oom and bool(limit) and node.evictor.used() > limit
         node.scripts.running += 1
+        targets = node.propagation_targets  # redis.set_repl narrows them for this script only
         marker = node.begin_propagation_block()
         node.in_exec = True  # no background image in the middle of a script
         try:
@@ -319,7 +321,7 @@ class Lua:
         finally:
             if node.scripts.busy is not None:
                 self._end_busy()
-            node.propagation_targets = PROPAGATE_ALL
+            node.propagation_targets = targets
             node.in_exec = False
             node.end_propagation_block(marker)
             caller.db, caller.resp3, caller.out = saved
@@ -378,8 +380,47 @@ class Lua:
         rawget = self.globals[b"rawget"]
         return tuple(rawget(args, index) for index in range(1, int(count) + 1))
 
+    def command_for(self, caller, args: tuple):
+        """A command the debugger's ``redis`` runs for ``caller`` as a script would (kvcore.ldb)."""
+        node = self.node
+        saved = caller.resp3, caller.out
+        caller.resp3, caller.out = False, []
+        self.client, self.read_only = caller, False
+        node.scripts.running += 1
+        try:
+            return self._command(args)
+        finally:
+            node.scripts.running -= 1
+            caller.resp3, caller.out = saved
+            self.client = None
+
+    def debug_eval(self, code: bytes) -> tuple[bool, str]:
+        """The debugger's ``eval``: run code in a call frame of its own; whether it ran, and its
+        result (or error) as the debugger shows Lua values."""
+        from lupa import lua51
+
+        function, problem = self.compile(b"return " + code)
+        if function is None:
+            function, problem = self.compile(code)
+        if function is None:
+            return False, problem
+        try:
+            return True, lua_repr(function(), self.globals[b"rawget"])
+        except lua51.LuaError as exc:
+            return False, _text(str(exc).encode())
+
     def _command(self, args: tuple):
         """Run a command a script asked for; its reply (an Error for Redis's refusals)."""
+        if self.trace is not None:
+            from kvcore.ldb import reply_line
+
+            reply = self._run_command(args)
+            self.trace += ["<redis> " + " ".join(_text(arg) if type(arg) is bytes else str(arg) for arg in args),
+                           reply_line(reply)]
+            return reply
+        return self._run_command(args)
+
+    def _run_command(self, args: tuple):
         from kvcore.commands.table import Flag
         from kvcore.dispatch import NO_REPLY, call, count_error, lookup
 
@@ -505,7 +546,15 @@ class Scripts:
         self._flags = {}
         self._lua = None
 
-    def _interpreter(self) -> Lua:
+    def compile_error(self, body: bytes) -> Error | None:
+        """The error EVAL gives for a body that does not compile, if it does not."""
+        try:
+            self.load(body)
+        except Error as exc:
+            return exc
+        return None
+
+    def interpreter(self) -> Lua:
         if self._lua is None:
             self._lua = Lua(self.node, "user_script")
         return self._lua
@@ -515,7 +564,7 @@ class Scripts:
         sha = sha1hex(body)
         if sha not in self._compiled:
             code, flags = _shebang(body)
-            function, problem = self._interpreter().compile(code)
+            function, problem = self.interpreter().compile(code)
             if function is None:
                 raise Error("ERR Error compiling script (new function): " + problem)
             self._compiled[sha] = function
@@ -546,7 +595,7 @@ class Scripts:
         flags = self._flags.get(sha)
         if flags is not None:  # a shebang: the flags say it all before it runs, as Redis 7.0's
             refuse_writing_script(self.node, flags, caller)
-        lua = self._interpreter()
+        lua = self.interpreter()
         lua.globals[b"__kv_set_args"](lua.table(keys), lua.table(args))
         return lua.run(caller, function, sha, (), read_only or "no-writes" in (flags or ()), self.bodies[sha],
                        keys, request, allow_oom=flags is not None)
@@ -739,6 +788,30 @@ def _typed_from_lua(table, rawget, resp3: bool, depth: int):
     if members is not None and _lua_type(members) == "table":
         return SetReply([_from_lua(key, rawget, resp3, depth + 1) for key in members.keys()])
     return None
+
+
+def lua_repr(value, rawget, depth: int = 0) -> str:
+    """A Lua value as the debugger shows it (ldbLogStackValue): strings quoted, tables in braces."""
+    kind = type(value)
+    if value is None:
+        return "nil"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is bytes:
+        return '"%s"' % _text(value)
+    if kind is int or kind is float:
+        return format_double(float(value)).decode() if kind is float and not value.is_integer() else str(int(value))
+    if _lua_type(value) != "table" or depth > 8:
+        return _lua_type(value)
+    items = []
+    index = 1
+    while (item := rawget(value, index)) is not None:
+        items.append(lua_repr(item, rawget, depth + 1))
+        index += 1
+    if items:
+        return "{" + "; ".join(items) + "}"
+    return "{" + "; ".join(f"[{lua_repr(key, rawget, depth + 1)}]={lua_repr(item, rawget, depth + 1)}"
+                           for key, item in value.items()) + "}"
 
 
 def _lua_type(value) -> str:

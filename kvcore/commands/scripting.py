@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kvcore import busy
+from kvcore import busy, ldb
 from kvcore.commands.connection import help_reply, subcommand_syntax_error
 from kvcore.commands.key_specs import Index, Keynum, KeySpec
 from kvcore.commands.sets import numkeys_positions
@@ -50,12 +50,16 @@ _eval_keys = numkeys_positions(2)  # the keys after numkeys, as EVAL's and FCALL
 
 
 def _eval(client, argv, read_only: bool):
+    if client.ldb_mode is not None:
+        return ldb.start(client, argv)
     keys, args = keys_and_args(argv)
     scripts = client.node.scripts
     return scripts.run(client, scripts.load(argv[1]), keys, args, read_only, argv)
 
 
 def _evalsha(client, argv, read_only: bool):
+    if client.ldb_mode is not None:
+        raise Error("ERR Please use EVAL instead of EVALSHA for debugging")
     keys, args = keys_and_args(argv)
     return client.node.scripts.run(client, sha_argument(argv[1]), keys, args, read_only, argv)
 
@@ -142,12 +146,13 @@ def script_kill(client, argv):
 @command("debug", 3, Flag.NOSCRIPT, parent=SCRIPT, since="3.2.0")
 def script_debug(client, argv):
     """SCRIPT DEBUG YES | SYNC | NO"""
+    if client.multi is not None:
+        raise Error("ERR SCRIPT DEBUG must be called outside MULTI")
     mode = argv[2].lower()
-    if mode == b"no":
-        return OK
-    if mode in (b"yes", b"sync"):
-        raise Error("ERR The Lua debugger is not available in this server")
-    raise Error("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+    if mode not in (b"yes", b"sync", b"no"):
+        raise Error("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+    client.ldb_mode = None if mode == b"no" else mode.decode()
+    return OK
 
 
 @command("help", 2, Flag.LOADING | Flag.STALE, parent=SCRIPT, since="5.0.0")
