@@ -944,10 +944,12 @@ def _declares_writes(node, cmd, argv: list[bytes]) -> bool:
 
 
 def _writes(client: Client, cmd) -> bool:
-    """A write command, or an EXEC whose queue holds one (Redis's is_write_command)."""
+    """A write command, or an EXEC whose queue holds one, a script whose shebang allows writes
+    counting as one (Redis's is_write_command)."""
     if cmd.flags & Flag.WRITE:
         return True
-    return cmd.name == "exec" and client.multi is not None and any(queued.flags & Flag.WRITE for queued, _ in client.multi)
+    return cmd.name == "exec" and client.multi is not None and any(
+        queued.flags & Flag.WRITE or _declares_writes(client.node, queued, argv) for queued, argv in client.multi)
 
 
 def _denies_stale(client: Client, cmd) -> bool:

@@ -441,14 +441,17 @@ class Lua:
                 return Error("ERR " + script_noperm(denial))
         if self.read_only and cmd.flags & (Flag.WRITE | Flag.MAY_REPLICATE):  # as Redis 7.0: may-replicate too
             return Error(WRITE_IN_READ_ONLY)
-        if cmd.flags & Flag.WRITE and node.write_gate is not None:
+        # Once the script wrote, no state that changed meanwhile fails its next writes (a half-done
+        # script is worse): disk errors, a read-only replica and missing replicas refuse only the first.
+        clean = node.stats.dirty == self.dirty_at_start
+        if cmd.flags & Flag.WRITE and node.write_gate is not None and clean:
             refusal = node.disk_error()  # the last save or log write failed: no writes, as Redis's scripts
             if refusal is not None:
                 return refusal
-        if self.oom_at_start and cmd.flags & Flag.DENYOOM and node.stats.dirty == self.dirty_at_start:
+        if self.oom_at_start and cmd.flags & Flag.DENYOOM and clean:
             return Error(errors.OOM)
         client = self.client
-        if cmd.flags & Flag.WRITE:
+        if cmd.flags & Flag.WRITE and clean:
             refusal = node.replication_refusal(client)
             if refusal is not None:
                 return refusal

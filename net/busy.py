@@ -154,11 +154,15 @@ class BusyServing:
                 return
             except OSError:
                 data = b""
-            if not data:  # the loop sees the end of a connection it owns; one of ours ends here
+            if not data:  # the peer left: the node hears of it now (a script may wait for a replica to go)
                 self._unpoll(conn)
-                if conn in self.accepted:
-                    self._close(conn)
-                    self.server.node.closed(conn, now)
+                server = self.server
+                client = server.conns.pop(conn, None)
+                server.writers.pop(conn, None)
+                self.accepted.pop(conn, None)
+                if client is not None:
+                    client.transport.close()
+                server.node.closed(conn, now)
                 return
             self.server.node.receive(conn, data, now)
 
