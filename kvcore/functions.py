@@ -28,28 +28,25 @@ local load_fields = {
   register_function = register, log = log,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
 }
-local load_redis = setmetatable({}, {  -- read-only, as every table Redis hands a library
-  __index = function(t, name)
-    local value = load_fields[name]
+local function strict(lookup)  -- an __index reading through lookup, a missing name an error as Redis's
+  return function(t, name)
+    local value = lookup(name)
     if value == nil then
       error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
     end
     return value
-  end,
-  __newindex = function(t, name, value) error("Attempt to modify a readonly table", 2) end,
-  __metatable = false,
+  end
+end
+local function refuse(t, name, value) error("Attempt to modify a readonly table", 2) end
+-- read-only, as every table Redis hands a library
+local load_redis = setmetatable({}, {
+  __index = strict(function(name) return load_fields[name] end), __newindex = refuse, __metatable = false,
 })
 local load_api = {redis = load_redis}  -- as Redis 7.0: nothing but this while a library loads
 local api = load_api
 local env = setmetatable({}, {
-  __index = function(t, name)
-    local value = rawget(api == load_api and load_api or globals, name)
-    if value == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-    end
-    return value
-  end,
-  __newindex = function(t, name, value) error("Attempt to modify a readonly table", 2) end,
+  __index = strict(function(name) return rawget(api == load_api and load_api or globals, name) end),
+  __newindex = refuse,
 })
 __kv_define('__kv_load_library', function(chunk)
   setfenv(chunk, env)

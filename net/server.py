@@ -117,39 +117,45 @@ class ClientConnection(asyncio.Protocol):
             self.transport.pause_reading()
 
 
-class AdoptedConnection(ClientConnection):
+class KnownConnection(ClientConnection):
+    """A connection whose id was chosen before the loop made its transport; `joined` says what then."""
+
+    __slots__ = ()
+
+    def __init__(self, server: Server, conn: int) -> None:
+        super().__init__(server)
+        self.conn = conn
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.set_write_buffer_limits(BACKLOG_HIGH, BACKLOG_LOW)
+        self.joined()
+
+    def joined(self) -> None:
+        raise NotImplementedError
+
+
+class AdoptedConnection(KnownConnection):
     """A connection accepted while a script was busy (net.busy), taken over by the loop: the node
     knows it already."""
 
     __slots__ = ()
 
-    def __init__(self, server: Server, conn: int) -> None:
-        super().__init__(server)
-        self.conn = conn
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.set_write_buffer_limits(BACKLOG_HIGH, BACKLOG_LOW)
+    def joined(self) -> None:
         server = self.server
         if self.conn in server.conns:
             server.conns[self.conn] = self
-            server.writers[self.conn] = transport.write
+            server.writers[self.conn] = self.transport.write
         else:  # the node closed it meanwhile
-            transport.close()
+            self.transport.close()
 
 
-class OutgoingConnection(ClientConnection):
+class OutgoingConnection(KnownConnection):
     """A connection the node opened (`Connect`: a replica's link to its master), under the id it chose."""
 
     __slots__ = ()
 
-    def __init__(self, server: Server, conn: int) -> None:
-        super().__init__(server)
-        self.conn = conn
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.set_write_buffer_limits(BACKLOG_HIGH, BACKLOG_LOW)
+    def joined(self) -> None:
         self.server.connected(self)
 
 
