@@ -290,6 +290,8 @@ def _reply_error(node, client, error: Error) -> None:
 
 def count_error(node, error: Error) -> None:
     """An error reply sent: INFO's total_error_replies and errorstats (also for one inside EXEC's array)."""
+    if error.counted:
+        return
     stats = node.stats
     stats.total_error_replies += 1
     code = error.text.split(" ", 1)[0]

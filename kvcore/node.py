@@ -48,7 +48,8 @@ from kvcore.stats import Stats
 
 VERSION = "7.0.15"
 OUTPUT_LIMIT_CLOSE = "scheduled to be closed ASAP for overcoming of output buffer limits."
-_NOT_WRITES = (b"#", b"*2\r\n$6\r\nSELECT\r\n")  # log records that are no write: annotations, SELECT
+_NOT_WRITES = (b"#", b"*2\r\n$6\r\nSELECT\r\n")
+_CODE_COMMANDS = ("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro")  # log records that are no write: annotations, SELECT
 
 
 class ServerInfo:
@@ -599,7 +600,7 @@ class Node:
             if refusal is not None:
                 return refusal
         if link is not None and link.client is None and not self.config.values["replica-serve-stale-data"] \
-                and _denies_stale(client, cmd):
+                and _denies_stale(client, cmd, argv):
             return Error(errors.MASTERDOWN)
         return None
 
@@ -952,13 +953,24 @@ def _writes(client: Client, cmd) -> bool:
         queued.flags & Flag.WRITE or _declares_writes(client.node, queued, argv) for queued, argv in client.multi)
 
 
-def _denies_stale(client: Client, cmd) -> bool:
+def _denies_stale(client: Client, cmd, argv: list[bytes]) -> bool:
     """What a replica whose link is down refuses with replica-serve-stale-data no: a command not
-    flagged stale, or an EXEC whose queue holds one (Redis's is_denystale_command)."""
-    if not cmd.flags & Flag.STALE:
+    flagged stale, a script or function that does not declare allow-stale, or an EXEC whose
+    queue holds one (Redis's is_denystale_command)."""
+    if not cmd.flags & Flag.STALE or _code_without_allow_stale(client.node, cmd, argv):
         return True
     return cmd.name == "exec" and client.multi is not None and any(
-        not queued.flags & Flag.STALE for queued, _ in client.multi)
+        not queued.flags & Flag.STALE or _code_without_allow_stale(client.node, queued, queued_argv)
+        for queued, queued_argv in client.multi)
+
+
+def _code_without_allow_stale(node, cmd, argv: list[bytes]) -> bool:
+    """EVAL and FCALL are flagged stale for the scripts that declare allow-stale; Redis refuses
+    the others (those without a shebang too) on a stale replica."""
+    if cmd.name not in _CODE_COMMANDS:
+        return False
+    flags = declared_flags(node, node.table[cmd.name.removesuffix("_ro").encode()], argv)
+    return flags is None or "allow-stale" not in flags
 
 
 def _uses_memory(client: Client, cmd) -> bool:

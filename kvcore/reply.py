@@ -31,8 +31,11 @@ class Error(Exception):
     """An error reply; ``text`` starts with its code (``ERR``, ``WRONGTYPE``...).
 
     It is an exception too, so argument parsers deep in a handler can raise it
-    and the dispatcher turns it into the reply.
+    and the dispatcher turns it into the reply. ``counted``: already in the error
+    stats (a command's error that a script passed on was counted where it happened).
     """
+
+    counted = False
 
     def __init__(self, text: str) -> None:
         super().__init__(text)

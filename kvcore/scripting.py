@@ -330,7 +330,9 @@ class Lua:
             if tracking is not None:
                 tracking.script_keys = None
         if not ok:
-            raise Error(_error_text(result, name, self.chunk, code))
+            error = Error(_error_text(result, name, self.chunk, code))
+            error.counted = type(result) is not bytes and result[b"counted"] is True
+            raise error
         return _from_lua(result, self.globals[b"rawget"], self.resp3)
 
     # -- the Lua side's callbacks -------------------------------------------
@@ -338,7 +340,7 @@ class Lua:
         """redis.call: a command's reply as a Lua value; its error raised in the script."""
         reply = self._command(self._arguments(args, count))
         if type(reply) is Error:
-            return False, _error_table(self.runtime, reply.text)
+            return False, _error_table(self.runtime, reply.text, reply.counted)
         return True, _to_lua(self.runtime, reply, self.resp3)
 
     def _pcall(self, args, count):
@@ -421,7 +423,7 @@ class Lua:
         return self._run_command(args)
 
     def _run_command(self, args: tuple):
-        from kvcore.commands.table import Flag
+        from kvcore.commands.table import Flag  # the commands import this module
         from kvcore.dispatch import NO_REPLY, call, count_error, lookup
 
         node = self.node
@@ -435,8 +437,31 @@ class Lua:
             return Error(WRONG_ARITY if cmd.text.startswith("ERR wrong number") else UNKNOWN_COMMAND)
         if cmd.flags & Flag.NOSCRIPT and not node.scripts.deny_disabled:
             return Error(NOT_ALLOWED)
-        if not self.client.unrestricted:
-            denial = node.acl.refusal(self.client, cmd, argv, "lua")
+        refusal = self._refusal(cmd, argv)
+        if refusal is not None:  # counted as Redis counts a command the script layer rejects
+            cmd.rejected_calls += 1
+            count_error(node, refusal)
+            refusal.counted = True
+            return refusal
+        client = self.client
+        reply = call(node, client, cmd, argv)
+        if reply is NO_REPLY:  # a handler that replied itself: read what it queued (nothing: a nil)
+            reply = _parse_resp2(b"".join(client.out)) if client.out else None
+            client.out = []
+        if type(reply) is Error:
+            count_error(node, reply)  # errorstats count errors inside scripts, as Redis's
+            reply.counted = True
+        return reply
+
+    def _refusal(self, cmd, argv: list[bytes]) -> Error | None:
+        """Why the script may not run this command now (ACL, read-only script, disk, memory,
+        stale or read-only replica, missing replicas), in Redis's order."""
+        from kvcore.commands.table import Flag
+
+        node = self.node
+        client = self.client
+        if not client.unrestricted:
+            denial = node.acl.refusal(client, cmd, argv, "lua")
             if denial is not None:
                 return Error("ERR " + script_noperm(denial))
         if self.read_only and cmd.flags & (Flag.WRITE | Flag.MAY_REPLICATE):  # as Redis 7.0: may-replicate too
@@ -450,18 +475,13 @@ class Lua:
                 return refusal
         if self.oom_at_start and cmd.flags & Flag.DENYOOM and clean:
             return Error(errors.OOM)
-        client = self.client
+        link = node.master_link
+        if link is not None and link.client is None and not node.config.values["replica-serve-stale-data"] \
+                and not cmd.flags & Flag.STALE:
+            return Error("ERR Can not execute the command on a stale replica")
         if cmd.flags & Flag.WRITE and clean:
-            refusal = node.replication_refusal(client)
-            if refusal is not None:
-                return refusal
-        reply = call(node, client, cmd, argv)
-        if reply is NO_REPLY:  # a handler that replied itself: read what it queued (nothing: a nil)
-            reply = _parse_resp2(b"".join(client.out)) if client.out else None
-            client.out = []
-        if type(reply) is Error:
-            count_error(node, reply)  # errorstats count errors inside scripts, as Redis's
-        return reply
+            return node.replication_refusal(client)
+        return None
 
     def _budget(self, *_) -> bool:
         """The instruction hook (every HOOK_INSTRUCTIONS): whether the script is to stop now.
@@ -664,7 +684,10 @@ def number_text(number) -> bytes:
     return repr(number).encode()
 
 
-def _error_table(lua, text: str):
+def _error_table(lua, text: str, counted: bool = False):
+    """An error as Lua sees it ({err=...}); ``counted``: the error stats have it already."""
+    if counted:
+        return lua.table_from({b"err": text.encode(), b"counted": True})
     return lua.table_from({b"err": text.encode()})
 
 
@@ -699,7 +722,7 @@ def _to_lua(lua, reply, resp3: bool = False):
     if kind is Simple:
         return lua.table_from({b"ok": reply.text.encode()})
     if kind is Error:
-        return _error_table(lua, reply.text)
+        return _error_table(lua, reply.text, reply.counted)
     if kind is list or kind is Push:
         items = reply if kind is list else reply.items
         return lua.table_from([_to_lua(lua, item, resp3) for item in items])
@@ -755,7 +778,9 @@ def _from_lua(value, rawget, resp3: bool = False, depth: int = 0):
         return Error("ERR reached lua stack limit")
     err = rawget(value, b"err")
     if type(err) is bytes:
-        return Error(_text(err))
+        error = Error(_text(err))
+        error.counted = rawget(value, b"counted") is True
+        return error
     ok = rawget(value, b"ok")
     if type(ok) is bytes:
         return Simple(_text(ok))

@@ -4,6 +4,8 @@ redis.set_repl's checks, SORT's order inside a script, and time standing still i
 
 from __future__ import annotations
 
+import re
+
 import hiredis
 import pytest
 
@@ -77,3 +79,41 @@ def test_a_malformed_big_number_is_sent_as_redis_server_sends_it():
             sock.close()
             results.append(data.rsplit(b"\r\n(", 1)[1])
     assert results[0] == results[1] == b"123  123\r\n"
+
+
+STATS_SCRIPTS = [
+    ("return redis.call('incr', KEYS[1])", 1), ("local t = redis.pcall('incr', KEYS[1]) return 1", 1),
+    ("return redis.pcall('incr', KEYS[1])", 1), ("return redis.call('nosuch')", 0),
+    ("return redis.error_reply('MY err')", 0),
+]
+OOM_SCRIPTS = [("return redis.call('set', KEYS[1], 'y')", 1), ("local t = redis.pcall('set', KEYS[1], 'y') return 1", 1)]
+
+
+def error_stats(port: int) -> list[str]:
+    """Errors inside scripts counted once, where they happen; commands the script layer rejects as rejected."""
+    sock = connect(port)
+    reader = hiredis.Reader(notEnoughData=NOT_YET)
+
+    def call(*args):
+        sock.sendall(encode(*args))
+        while (reply := reader.gets()) is NOT_YET:
+            reader.feed(sock.recv(65536))
+        return reply
+
+    call("SET", "x", "a")
+    call("CONFIG", "RESETSTAT")
+    for script, keys in STATS_SCRIPTS:
+        call("EVAL", script, keys, "x")
+    call("CONFIG", "SET", "maxmemory", "1")
+    for script, keys in OOM_SCRIPTS:
+        call("EVAL", script, keys, "x")
+    call("CONFIG", "SET", "maxmemory", "0")
+    lines = b"".join(call("INFO", section) for section in ("errorstats", "stats", "commandstats")).decode()
+    sock.close()
+    return [re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", line) for line in lines.splitlines()
+            if line.startswith(("errorstat_", "total_error_replies", "cmdstat_set:", "cmdstat_incr:", "cmdstat_eval:"))]
+
+
+def test_errors_inside_scripts_are_counted_as_redis_server_counts_them():
+    with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
+        assert sorted(error_stats(kv_port)) == sorted(error_stats(redis_port))  # commandstats: hash order in Redis
