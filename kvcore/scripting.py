@@ -82,12 +82,29 @@ redis.acl_check_cmd = function(...)
   if not ok then error(allowed, 0) end
   return allowed
 end
-redis.error_reply = function(text) return {err = text} end
+local function one_string(...)
+  local text = ...
+  if select('#', ...) ~= 1 or type(text) ~= 'string' then return nil end
+  return text
+end
+redis.error_reply = function(...)  -- as Redis: a leading '-' optional, and a text without a code gets ERR
+  local text = one_string(...)
+  if not text then return {err = 'ERR wrong number or type of arguments'} end
+  if string.sub(text, 1, 1) ~= '-' then text = '-' .. text end
+  local space = string.find(text, ' ', 1, true)
+  local code, message = 'ERR', string.sub(text, 2)
+  if space then code, message = string.sub(text, 2, space - 1), string.sub(text, space + 1) end
+  return {err = code .. ' ' .. (string.gsub(string.gsub(message, '^[\\r\\n]+', ''), '[\\r\\n]+$', ''))}
+end
 redis.sha1hex = function(...)
   if select('#', ...) ~= 1 then error('wrong number of arguments', 2) end
   return kv_sha1hex(tostring(...))
 end
-redis.status_reply = function(text) return {ok = text} end
+redis.status_reply = function(...)
+  local text = one_string(...)
+  if not text then return {err = 'ERR wrong number or type of arguments'} end
+  return {ok = text}
+end
 redis.log = function(level, ...) kv_log(level, table.concat({...}, ' ')) end
 redis.setresp = function(...)
   local problem = kv_setresp(select('#', ...), ...)
