@@ -219,6 +219,7 @@ def test_busy_port_fails(tmp_path):
 def test_pidfile(tmp_path):
     pidfile = tmp_path / "kv.pid"
     with kvserver(["--pidfile", str(pidfile)]) as (_, proc):
+        assert wait_until(pidfile.exists, 5)  # written just after the port is bound, as Redis's: a client may be faster
         assert pidfile.read_text().strip() == str(proc.pid)
         proc.terminate()
         proc.wait(10)
