@@ -774,11 +774,10 @@ class Node:
         """
         if self.loading:
             return
-        targets &= self.propagation_targets
-        if self.replication.active and targets & PROPAGATE_REPLICAS:
+        if self.replication.active and targets & self.propagation_targets & PROPAGATE_REPLICAS:
             self.replication.propagate(db_index, argv)
         values = self.config.values
-        if not values["appendonly"] or not targets & PROPAGATE_LOG:
+        if not values["appendonly"] or not targets & self.propagation_targets & PROPAGATE_LOG:
             return
         if values["aof-timestamp-enabled"] and self.now // 1000 > self._log_second:
             self._log_second = self.now // 1000
