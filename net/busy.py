@@ -8,7 +8,9 @@ script's caller, whose requests wait as Redis leaves them unread), hands
 what it reads to the node, which answers -BUSY to all but a few commands,
 and writes the node's replies at once. New connections are accepted on
 copies of the listening sockets and handed to the loop when the script ends
-(`done`). A SHUTDOWN NOSAVE meanwhile ends the process there and then.
+(`done`). A SHUTDOWN NOSAVE meanwhile ends the process there and then, and so
+does a second SIGINT, as redis-server's "You insist"; a first SIGTERM or SIGINT
+is logged and its shutdown made once the script ends.
 
 A connection the loop accepted in the very iteration the script started is not
 yet known to the server (the loop tells it on its next turn): it is served
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import signal
 import socket
 
 from kvcore.effects import Close, LogMessage, Send, Shutdown
@@ -63,6 +66,7 @@ class BusyServing:
         self.listening: list[socket.socket] = []  # copies of the listening sockets
         self.accepted: dict[int, RawConnection] = {}
         self.polled: dict[int, object] = {}  # conn -> what the selector has for it
+        self.signals: list[int] = []  # SIGTERM/SIGINT received while the script ran
 
     def now(self) -> int:
         from net.server import now_ms
@@ -74,6 +78,8 @@ class BusyServing:
         if self.selector is None:
             self._start()
         server = self.server
+        if self.signals:
+            self._signalled()
         now = self.now()
         for key, _ in self.selector.select(0):
             key.data(key.fileobj, now)
@@ -104,11 +110,17 @@ class BusyServing:
         for raw in accepted.values():
             if not raw.is_closing():
                 self.server.adopt(raw)
+        self.server.watch_signals()  # the loop's handlers again
+        signals, self.signals = self.signals, []
+        for signum in signals[:1]:  # the shutdown it asked for, now that the loop runs
+            self.server.loop.call_soon(self.server.signalled_while_busy, signum)
 
     # -- polling -------------------------------------------------------------------
     def _start(self) -> None:
         server = self.server
         self.selector = selectors.DefaultSelector()
+        for signum in (signal.SIGTERM, signal.SIGINT):  # the loop cannot run its handlers now
+            signal.signal(signum, lambda number, _: self.signals.append(number))
         caller = server.node.scripts.busy.caller
         for listener in server.listeners:
             for listening in listener.sockets or ():
@@ -186,6 +198,16 @@ class BusyServing:
         client = server.conns.get(conn)
         if client is not None:
             client.transport.close()
+
+    def _signalled(self) -> None:
+        """A signal while the script runs: a second SIGINT ends the process (no save), as Redis's."""
+        log = self.server.log
+        if self.signals[-1] == signal.SIGINT and (len(self.signals) > 1 or self.server.signalled):
+            log.warning("You insist... exiting now.")
+            self._exit(1)
+        if len(self.signals) == 1:
+            name = "SIGTERM" if self.signals[0] == signal.SIGTERM else "SIGINT"
+            log.warning(f"Received {name} scheduling shutdown...")
 
     def _exit(self, code: int) -> None:
         """SHUTDOWN NOSAVE while the script runs: the process ends now, as redis-server's does."""

@@ -200,8 +200,7 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self.exit_code = self.loop.create_future()
         self.loop.set_exception_handler(self._loop_error)
-        for signum in (signal.SIGTERM, signal.SIGINT):  # before listening: a client may signal once it connects
-            self.loop.add_signal_handler(signum, self._signalled, signum)
+        self.watch_signals()  # before listening: a client may signal once it connects
         self.loop.add_signal_handler(signal.SIGABRT, self.crash, signal.SIGABRT)
         for signum in early_signals:
             self._signalled(signum)
@@ -255,6 +254,18 @@ class Server:
 
     def _protocol(self) -> ClientConnection:
         return ClientConnection(self)
+
+    def watch_signals(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(signum, self._signalled, signum)
+
+    def signalled_while_busy(self, signum: int) -> None:
+        """A signal a busy script's runtime heard (net.busy), already logged: its shutdown, as `_signalled`'s."""
+        if not self.signalled:
+            self.signalled = True
+            self.log.warning("User requested shutdown...")
+            self.node.snapshots.shutdown_on_signal(now_ms())
+            self.schedule_drain()
 
     def _signalled(self, signum: int) -> None:
         """SIGTERM/SIGINT: the core decides (a final save first if one is due), as SHUTDOWN."""

@@ -5,6 +5,7 @@ SHUTDOWN NOSAVE, MULTI...; every reply is compared with redis-server's."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import time
 
@@ -123,3 +124,23 @@ def test_a_script_that_wrote_cannot_be_killed_but_shutdown_nosave_ends_the_serve
         results = {name: scenario(port, unkillable_then_shutdown) for name, port in ports.items()}
     assert results["kvserver"] == results["redis-server"]
     assert results["kvserver"][0][1].startswith("UNKILLABLE") and results["kvserver"][-1] == "refused"
+
+
+def test_signals_during_a_busy_script():
+    """A second SIGINT ends the process at once ("You insist"); a SIGTERM's shutdown waits for the script."""
+    with kvserver(["--save", ""]) as (port, proc):
+        scenario(port, lambda port: Conn(port).send("EVAL", LOOP, "0"))
+        time.sleep(BUSY_AFTER_S)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.1)
+        assert proc.poll() is None and Conn(port).call("PING")[1].startswith("BUSY")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 1
+    with kvserver(["--save", ""]) as (port, proc):
+        scenario(port, lambda port: Conn(port).send("EVAL", LOOP, "0"))
+        time.sleep(BUSY_AFTER_S)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.1)
+        assert proc.poll() is None
+        assert Conn(port).call("SCRIPT", "KILL") == b"OK"
+        assert proc.wait(10) == 0
