@@ -83,6 +83,34 @@ def _parse_save(text: str) -> str:
 _DECIMAL = re.compile(r"[+-]?[0-9]+")
 
 
+TITLE_VARIABLES = ("title", "listen-addr", "server-mode", "port", "tls-port", "unixsocket", "config-file")
+
+
+def expand_title(template: str, variables: dict[str, str]) -> str | None:
+    """proc-title-template with its {variables} filled in (``{{`` and ``}}`` are braces), trimmed
+    of spaces, as Redis's sdstemplate; None for a malformed template or an unknown variable."""
+    out = []
+    i = 0
+    while i < len(template):
+        char = template[i]
+        if char in "{}" and template[i + 1 : i + 2] == char:
+            out.append(char)
+            i += 2
+        elif char == "}":
+            return None
+        elif char == "{":
+            end = template.find("}", i)
+            value = variables.get(template[i + 1 : end]) if end > 0 else None
+            if value is None:
+                return None
+            out.append(value)
+            i = end + 1
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out).strip(" ")
+
+
 @dataclass(frozen=True)
 class Option:
     name: str
@@ -124,6 +152,10 @@ class Option:
             from kvcore import output_limits
 
             output_limits.parse(text)  # checked here; `Config` merges it with the classes it leaves out
+            return text
+        elif self.kind == "title":
+            if expand_title(text, dict.fromkeys(TITLE_VARIABLES, "")) is None:
+                raise ConfigError("template format is invalid or contains unknown variables")
             return text
         elif self.kind == "enum":
             lower = text.lower()
@@ -330,7 +362,7 @@ ACCEPTED_ONLY = [
     Option("maxmemory-eviction-tenacity", "10", "int"),
     Option("oom-score-adj", "no", "enum", choices=("no", "yes", "relative", "absolute")),
     Option("oom-score-adj-values", "0 200 800", "string"),
-    Option("proc-title-template", "{title} {listen-addr} {server-mode}", "string"),
+    Option("proc-title-template", "{title} {listen-addr} {server-mode}", "title"),
     Option("propagation-error-behavior", "ignore", "enum", choices=("ignore", "panic", "panic-on-replicas")),
     Option("rdb-del-sync-files", "no", "bool"),
     Option("rdb-save-incremental-fsync", "yes", "bool"),

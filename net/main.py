@@ -15,6 +15,7 @@ import sys
 
 from kvcore.config import Config
 from kvcore.node import ServerInfo
+from net import proctitle
 from net.conffile import VERSION, FatalConfigError, overrides_from, parse_command_line, renames_from, users_from
 from net.listen import open_listeners
 from net.log import NOTICE, Log
@@ -110,6 +111,7 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     pidfile = config["pidfile"]
     if pidfile:  # once the port is bound, before the load, as redis-server's createPidFile
         _write_pidfile(pidfile, pid, log)
+    proctitle.update(config, config_file)
     server = Server(config, log, info, random.Random(seed))
     loop_name, loop_factory = _event_loop()
     if config["always-show-logo"] or (not config["logfile"] and sys.stdout.isatty()):

@@ -34,7 +34,7 @@ from kvcore.effects import (
     WriteFiles,
 )
 from kvcore.node import Node, ServerInfo
-from net import child, disk
+from net import child, disk, proctitle
 from net.busy import BusyServing
 from net.conffile import VERSION, rewrite_file
 from net.listen import open_listeners
@@ -646,6 +646,8 @@ class Server:
     def _config_changed(self, name: str, value) -> None:
         if name == "loglevel":
             self.log.set_level(value)
+        elif name in ("proc-title-template", "port", "bind", "unixsocket"):
+            proctitle.update(self.config, self.node.info.config_file)
         elif name == "dir":
             try:
                 os.chdir(value)

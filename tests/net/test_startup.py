@@ -470,3 +470,15 @@ def test_protected_configs_refused_unless_enabled(tmp_path):
             client.execute_command("DEBUG", "HELP")
     with kvserver(["--enable-protected-configs", "local"]) as (port, _):
         assert resp2(port).config_set("dir", str(tmp_path))
+
+
+def test_process_title_follows_the_template():
+    with kvserver(["--bind", "127.0.0.1"]) as (port, proc):
+        cmdline = f"/proc/{proc.pid}/cmdline"
+        assert wait_until(lambda: open(cmdline, "rb").read().split(b"\0")[0].endswith(b"127.0.0.1:%d" % port), 5)
+        client = resp2(port)
+        client.config_set("proc-title-template", "TEST {title} {listen-addr} {port} {tls-port}")
+        title = open(cmdline, "rb").read().split(b"\0")[0].decode()
+        assert title.split() == ["TEST", sys.executable, f"127.0.0.1:{port}", str(port), "0"]
+        with pytest.raises(redis.ResponseError, match="template format is invalid or contains unknown variables"):
+            client.config_set("proc-title-template", "{invalid-var}")
