@@ -92,7 +92,7 @@ class Session:
             if client.ldb is not self:
                 return  # the session ended: the connection closes after its last reply
             if argv:
-                self._command([arg for arg in argv])
+                self._command(argv)
 
     def _command(self, argv: list[bytes]) -> None:
         name = argv[0].lower()
@@ -209,13 +209,12 @@ class Session:
 
 def start(client, argv: list[bytes]):
     """EVAL in debug mode: open the session; the first stop's lines are the reply."""
-    session = Session(client, argv, forked=client.ldb_mode == "yes")
     node = client.node
     problem = node.scripts.compile_error(argv[1])
     if problem is not None:
         return problem
     keys_and_args(argv)  # its numkeys error before any session
-    client.ldb = session
+    client.ldb = session = Session(client, argv, forked=client.ldb_mode == "yes")
     if session.forked:  # nothing of it reaches the log or the replicas, as a forked session's
         session.saved_targets, node.propagation_targets = node.propagation_targets, 0
     return [Simple(line) for line in session.start()]

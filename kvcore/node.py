@@ -48,8 +48,10 @@ from kvcore.stats import Stats
 
 VERSION = "7.0.15"
 OUTPUT_LIMIT_CLOSE = "scheduled to be closed ASAP for overcoming of output buffer limits."
-_NOT_WRITES = (b"#", b"*2\r\n$6\r\nSELECT\r\n")
-_CODE_COMMANDS = ("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro")  # log records that are no write: annotations, SELECT
+_NOT_WRITES = (b"#", b"*2\r\n$6\r\nSELECT\r\n")  # log records that are no write: annotations, SELECT
+# Commands that run code, each with the one whose declared flags say what its code may do.
+_CODE_COMMANDS = {"eval": b"eval", "eval_ro": b"eval", "evalsha": b"evalsha", "evalsha_ro": b"evalsha",
+                  "fcall": b"fcall", "fcall_ro": b"fcall"}
 
 
 class ServerInfo:
@@ -599,8 +601,7 @@ class Node:
             refusal = self.replication_refusal(client)
             if refusal is not None:
                 return refusal
-        if link is not None and link.client is None and not self.config.values["replica-serve-stale-data"] \
-                and _denies_stale(client, cmd, argv):
+        if self.stale() and _denies_stale(client, cmd, argv):
             return Error(errors.MASTERDOWN)
         return None
 
@@ -707,6 +708,11 @@ class Node:
         self.config.values["replicaof"] = ""
         self.replication.promoted()
         self.update_write_gate()
+
+    def stale(self) -> bool:
+        """A replica whose link to its master is down, under replica-serve-stale-data no."""
+        link = self.master_link
+        return link is not None and link.client is None and not self.config.values["replica-serve-stale-data"]
 
     def replication_refusal(self, client: Client) -> Error | None:
         """Why a write by ``client`` may not run now: -NOREPLICAS (too few good replicas for
@@ -966,9 +972,10 @@ def _denies_stale(client: Client, cmd, argv: list[bytes]) -> bool:
 def _code_without_allow_stale(node, cmd, argv: list[bytes]) -> bool:
     """EVAL and FCALL are flagged stale for the scripts that declare allow-stale; Redis refuses
     the others (those without a shebang too) on a stale replica."""
-    if cmd.name not in _CODE_COMMANDS:
+    declaring = _CODE_COMMANDS.get(cmd.name)
+    if declaring is None:
         return False
-    flags = declared_flags(node, node.table[cmd.name.removesuffix("_ro").encode()], argv)
+    flags = declared_flags(node, node.table[declaring], argv)
     return flags is None or "allow-stale" not in flags
 
 

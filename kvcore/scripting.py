@@ -53,10 +53,10 @@ SCRIPT_STOPPED = ("ERR Script killed: it ran past busy-reply-threshold (lua-time
 # Between two calls of the instruction hook (`Lua._budget`): Redis's is 100,000, but a redis.call
 # costs many more instructions' worth here, and a script that loops on them must be heard of as often.
 HOOK_INSTRUCTIONS = 10_000
+INSTRUCTIONS_PER_MS = 200_000  # time, as instructions stand for it without a busy runtime (kvcore.busy)
 # Where Node.propagate sends a write (Redis's PROPAGATE_AOF and PROPAGATE_REPL): redis.set_repl's flags.
 PROPAGATE_LOG, PROPAGATE_REPLICAS = 1, 2
 PROPAGATE_ALL = PROPAGATE_LOG | PROPAGATE_REPLICAS
-INSTRUCTIONS_PER_MS = 200_000  # time, as instructions stand for it without a busy runtime (kvcore.busy)
 
 # The library and sandbox, in Lua. redis.call and redis.pcall hand their
 # arguments to the Python side as one table (a script may pass thousands: a
@@ -492,9 +492,7 @@ class Lua:
                 return refusal
         if self.oom_at_start and cmd.flags & Flag.DENYOOM and clean:
             return Error(errors.OOM)
-        link = node.master_link
-        if link is not None and link.client is None and not node.config.values["replica-serve-stale-data"] \
-                and not cmd.flags & Flag.STALE:
+        if node.stale() and not cmd.flags & Flag.STALE:
             return Error("ERR Can not execute the command on a stale replica")
         if cmd.flags & Flag.WRITE and clean:
             return node.replication_refusal(client)
@@ -804,12 +802,15 @@ def _from_lua(value, rawget, resp3: bool = False, depth: int = 0):
     typed = _typed_from_lua(value, rawget, resp3, depth)
     if typed is not None:
         return typed
-    items = []
+    return [_from_lua(item, rawget, resp3, depth + 1) for item in _sequence(value, rawget)]
+
+
+def _sequence(table, rawget):
+    """A Lua table's items 1, 2, ... up to the first nil, read raw (as Redis reads an array)."""
     index = 1
-    while (item := rawget(value, index)) is not None:
-        items.append(_from_lua(item, rawget, resp3, depth + 1))
+    while (item := rawget(table, index)) is not None:
+        yield item
         index += 1
-    return items
 
 
 def _typed_from_lua(table, rawget, resp3: bool, depth: int):
@@ -848,11 +849,7 @@ def lua_repr(value, rawget, depth: int = 0) -> str:
         return format_double(float(value)).decode() if kind is float and not value.is_integer() else str(int(value))
     if _lua_type(value) != "table" or depth > 8:
         return _lua_type(value)
-    items = []
-    index = 1
-    while (item := rawget(value, index)) is not None:
-        items.append(lua_repr(item, rawget, depth + 1))
-        index += 1
+    items = [lua_repr(item, rawget, depth + 1) for item in _sequence(value, rawget)]
     if items:
         return "{" + "; ".join(items) + "}"
     return "{" + "; ".join(f"[{lua_repr(key, rawget, depth + 1)}]={lua_repr(item, rawget, depth + 1)}"

@@ -120,3 +120,32 @@ def error_stats(port: int) -> list[str]:
 def test_errors_inside_scripts_are_counted_as_redis_server_counts_them():
     with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
         assert sorted(error_stats(kv_port)) == sorted(error_stats(redis_port))  # commandstats: hash order in Redis
+
+
+STALE_SCRIPTS = [
+    ("return 1", 0), ("#!lua flags=no-writes\nreturn 1", 0), ("#!lua flags=allow-stale,no-writes\nreturn 1", 0),
+    ("#!lua flags=allow-stale,no-writes\nreturn redis.call('get', KEYS[1])", 1),
+    ("#!lua flags=allow-stale,no-writes\nreturn redis.call('ping')", 0),
+]
+
+
+def stale_replies(port: int) -> list:
+    """On a replica whose master is unreachable, with replica-serve-stale-data no."""
+    sock = connect(port)
+    reader = hiredis.Reader(notEnoughData=NOT_YET)
+    out = []
+    for request in [("CONFIG", "SET", "replica-serve-stale-data", "no"), ("REPLICAOF", "127.0.0.1", "1"),
+                    *(("EVAL", script, keys, "x") for script, keys in STALE_SCRIPTS)]:
+        sock.sendall(encode(*request))
+        while (reply := reader.gets()) is NOT_YET:
+            reader.feed(sock.recv(65536))
+        out.append(str(reply) if isinstance(reply, hiredis.ReplyError) else reply)
+    sock.close()
+    return out
+
+
+def test_scripts_on_a_stale_replica_as_redis_server():
+    with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
+        expected, got = stale_replies(redis_port), stale_replies(kv_port)
+    assert got == expected
+    assert got[2].startswith("MASTERDOWN") and got[4] == 1
