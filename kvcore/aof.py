@@ -74,11 +74,31 @@ raises an exception on a corrupt image. `default_rdb_loader` is kvcore.rdb's."""
 
 # -- records -------------------------------------------------------------------
 def encode_command(argv: list[bytes]) -> bytes:
-    """One record: the command as a RESP multibulk of bulk strings."""
-    parts = [b"*%d\r\n" % len(argv)]
+    """One record: the command as a RESP multibulk of bulk strings.
+
+    Every write is encoded here (for the log and the replicas), so the
+    headers of short arguments come from tables and the commonest shape
+    (two or three arguments: INCR, SET, SADD, INCRBY...) is one join.
+    """
+    if len(argv) == 3:
+        a, b, c = argv
+        if len(a) < _SHORT and len(b) < _SHORT and len(c) < _SHORT:
+            return b"".join((b"*3\r\n", _BULK_HEADER[len(a)], a, b"\r\n", _BULK_HEADER[len(b)], b, b"\r\n",
+                             _BULK_HEADER[len(c)], c, b"\r\n"))
+    elif len(argv) == 2:
+        a, b = argv
+        if len(a) < _SHORT and len(b) < _SHORT:
+            return b"".join((b"*2\r\n", _BULK_HEADER[len(a)], a, b"\r\n", _BULK_HEADER[len(b)], b, b"\r\n"))
+    parts = [_MULTIBULK_HEADER[len(argv)] if len(argv) < _SHORT else b"*%d\r\n" % len(argv)]
     for arg in argv:
-        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+        size = len(arg)
+        parts += (_BULK_HEADER[size] if size < _SHORT else b"$%d\r\n" % size, arg, b"\r\n")
     return b"".join(parts)
+
+
+_SHORT = 256
+_BULK_HEADER = tuple(b"$%d\r\n" % size for size in range(_SHORT))
+_MULTIBULK_HEADER = tuple(b"*%d\r\n" % count for count in range(_SHORT))
 
 
 def timestamp_annotation(unix_seconds: int) -> bytes:

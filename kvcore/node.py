@@ -791,15 +791,7 @@ class Node:
         if db_index != self._log_db:
             self._log_records.append(encode_command([b"SELECT", b"%d" % db_index]))
             self._log_db = db_index
-        # encode_command's bytes, in one formatting for the commonest shapes (SET, INCR, ...)
-        if len(argv) == 3:
-            a, b, c = argv
-            self._log_records.append(b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b, len(c), c))
-        elif len(argv) == 2:
-            a, b = argv
-            self._log_records.append(b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b))
-        else:
-            self._log_records.append(encode_command(argv))
+        self._log_records.append(encode_command(argv))
 
     def begin_propagation_block(self) -> int:
         """Mark where a group of propagated writes starts (EXEC, a command logged as several)."""
