@@ -107,7 +107,7 @@ class Database:
         the common case pays nothing for them.
         """
         expires = self.expires
-        if expires and key in expires and expires[key] <= self.node.now and self._expire_if_due(key):
+        if expires and key in expires and expires[key] < self.node.now and self._expire_if_due(key):
             return None
         return self.data.get(key)
 
@@ -151,7 +151,7 @@ class Database:
     def lookup_read(self, key: bytes):
         """`get` plus keyspace hit/miss accounting, as Redis's lookupKeyRead."""
         expires = self.expires
-        if expires and key in expires and expires[key] <= self.node.now and self._expire_if_due(key):
+        if expires and key in expires and expires[key] < self.node.now and self._expire_if_due(key):
             value = None
         else:
             value = self.data.get(key)  # `get`, inline: this is the read path of every read command
@@ -453,7 +453,7 @@ class Database:
     def logically_expired(self, key: bytes) -> bool:
         """Whether key has a TTL in the past, deleted yet or not (Redis's keyIsExpired)."""
         when = self.expires.get(key)
-        return when is not None and when <= self.node.now and not self.node.loading
+        return when is not None and when < self.node.now and not self.node.loading
 
     # -- expiry ------------------------------------------------------------
     def _expire_if_due(self, key: bytes) -> bool:
@@ -500,7 +500,7 @@ class Database:
                 self.expire_cursor = 0
             batch = self.expire_walk[self.expire_cursor : self.expire_cursor + 20]
             self.expire_cursor += len(batch)
-            expired = [k for k in batch if self.expires.get(k, now + 1) <= now]
+            expired = [k for k in batch if self.expires.get(k, now) < now]
             for key in expired:
                 self._expire_if_due(key)
             deleted += len(expired)

@@ -148,7 +148,7 @@ class MasterLink:
             when = db.expires.get(key)
             if when is None:
                 del self.written_expires[(db_index, key)]
-            elif when <= node.now:
+            elif when < node.now:
                 db.expire_now(key)
                 del self.written_expires[(db_index, key)]
 

@@ -141,7 +141,7 @@ def keys(client, argv):
     return [
         key
         for key in db.data
-        if (everything or glob_match(pattern, key)) and (key not in expires or expires[key] > now)
+        if (everything or glob_match(pattern, key)) and (key not in expires or expires[key] >= now)
     ]
 
 

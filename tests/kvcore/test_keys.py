@@ -396,7 +396,10 @@ def test_lazyfree_expire_propagates_unlink():
     assert run_logged(node, ["SET", "k", "v"], ["EXPIRE", "k", "0"]) == [[b"SET", b"k", b"v"], [b"UNLINK", b"k"]]
 
 
-@pytest.mark.parametrize("elapsed_ms, ttl, pttl", [(0, 100, 100_000), (499, 100, 99_501), (501, 99, 99_499), (100_000, -2, -2)])
+@pytest.mark.parametrize(
+    "elapsed_ms, ttl, pttl",
+    [(0, 100, 100_000), (499, 100, 99_501), (501, 99, 99_499), (100_000, 0, 0), (100_001, -2, -2)],
+)
 def test_ttl_rounds_to_the_nearest_second(core, elapsed_ms, ttl, pttl):
     core.call("SET", "k", "v")
     core.call("PEXPIRE", "k", "100000")
@@ -416,14 +419,14 @@ def test_expired_keys_are_invisible_to_every_reader(core):
     node = core.node
     core.call("MSET", "a", "1", "b", "2")
     core.call("PEXPIRE", "a", "10")
-    node.now += 10
+    node.now += 11  # past the deadline: at it the key still lives (now > when)
     assert core.call("KEYS", "*") == [b"b"]
     assert b"a" in node.dbs[0].data  # KEYS only hides: Redis's keyIsExpired
     assert core.call("SCAN", "0") == [b"0", [b"b"]]
     assert b"a" not in node.dbs[0].data  # SCAN expires what it meets
     core.call("SET", "c", "3")
     core.call("PEXPIRE", "c", "10")
-    node.now += 10
+    node.now += 11  # past the deadline: at it the key still lives (now > when)
     for command, reply in (
         (["EXISTS", "c"], 0), (["TYPE", "c"], b"none"), (["TTL", "c"], -2),
         (["OBJECT", "ENCODING", "c"], None), (["RENAME", "c", "d"], NO_KEY), (["DEL", "c"], 0),
@@ -431,13 +434,13 @@ def test_expired_keys_are_invisible_to_every_reader(core):
         assert core.call(*command) == reply
         core.call("SET", "c", "3")
         core.call("PEXPIRE", "c", "10")
-        node.now += 10
+        node.now += 11  # past the deadline: at it the key still lives (now > when)
 
 
 def test_del_of_an_expired_key_counts_nothing_and_logs_the_expiry_only():
     node = make_node(now=NOW, appendonly="yes")
     run_logged(node, ["SET", "k", "v"], ["PEXPIRE", "k", "10"])
-    node.now += 10
+    node.now += 11  # past the deadline: at it the key still lives (now > when)
     assert run_logged(node, ["DEL", "k"]) == [[b"DEL", b"k"]]
     assert node.stats.expired_keys == 1
 

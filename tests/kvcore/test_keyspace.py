@@ -124,7 +124,7 @@ def test_scan_filters_before_expiring(db):
     fill(db, [b"a", b"b"])
     db.set_expire(b"a", NOW + 10)
     db.set_expire(b"b", NOW + 10)
-    node.now = NOW + 10
+    node.now = NOW + 11
     assert db.scan(0, 10, lambda k: k == b"b") == (0, [])
     assert b"a" in db.data and b"b" not in db.data  # only the key that passed the filter was expired
 
@@ -143,7 +143,7 @@ def test_scan_survives_compaction_caused_by_its_own_lazy_expiry(db):
     fill(db, volatile + stable)
     for k in volatile:
         db.set_expire(k, NOW + 5)
-    db.node.now = NOW + 5
+    db.node.now = NOW + 6
     assert set(scan_all(db, 100)) == set(stable)
     assert db.order.base > 0  # the scan did compact
 
@@ -232,7 +232,7 @@ def test_random_key_only_returns_live_keys(db):
     for i in range(49):
         db.delete(key(i))
     assert {db.random_key(rng) for _ in range(20)} == {key(49)}
-    db.set_expire(key(49), NOW)
+    db.set_expire(key(49), NOW - 1)
     assert db.random_key(rng) is None
     assert len(db) == 0
 
@@ -240,8 +240,8 @@ def test_random_key_only_returns_live_keys(db):
 def test_random_key_on_a_replica_whose_keys_all_expired_terminates(db):
     node = db.node
     fill(db, [b"a", b"b"])
-    db.set_expire(b"a", NOW)
-    db.set_expire(b"b", NOW)
+    db.set_expire(b"a", NOW - 1)
+    db.set_expire(b"b", NOW - 1)
     node.is_replica = True
     assert db.random_key(random.Random(3)) in (b"a", b"b")
     assert len(db) == 2  # a replica hides expired keys but never deletes them
@@ -255,9 +255,9 @@ def test_lazy_expiry_deletes_and_propagates_del_without_dirtying():
     db.set_expire(b"a", NOW + 100)
     node.take_effects()
     dirty = node.stats.dirty
-    node.now = NOW + 99
+    node.now = NOW + 100  # at the deadline the key still lives (Redis: expired when now > when)
     assert db.get(b"a") == b"v"
-    node.now = NOW + 100
+    node.now = NOW + 101
     assert db.get(b"a") is None
     assert node.stats.dirty == dirty and node.stats.expired_keys == 1
     assert logged_commands(node) == [[b"SELECT", b"0"], [b"DEL", b"a"]]
@@ -271,7 +271,7 @@ def test_active_expiry_removes_expired_keys_and_propagates():
         db.set_expire(key(i), NOW + 10)
     node.take_effects()
     assert db.active_expire(1000) == 0
-    node.now = NOW + 10
+    node.now = NOW + 11
     assert db.active_expire(1000) == 50
     assert len(db) == 50 and not db.expires
     assert node.stats.expired_keys == 50
@@ -285,7 +285,7 @@ def test_active_expiry_stops_when_few_keys_in_a_batch_had_expired():
     fill(db, [key(i) for i in range(200)])
     for i in range(200):
         db.set_expire(key(i), NOW + (10 if i == 0 else 10_000))
-    node.now = NOW + 10
+    node.now = NOW + 11
     assert db.active_expire(1000) == 1  # one batch of 20 with 1 expired: not worth going on
     assert db.expire_cursor == 20
 
@@ -296,7 +296,7 @@ def test_active_expiry_cursor_walks_the_whole_volatile_set():
     fill(db, [key(i) for i in range(100)])
     for i in range(100):
         db.set_expire(key(i), NOW + (10 if i == 95 else 10_000))
-    node.now = NOW + 10
+    node.now = NOW + 11
     for _ in range(5):
         db.active_expire(20)
     assert key(95) not in db.data

@@ -101,9 +101,9 @@ def test_lazy_expiry_uses_the_node_clock():
     node = make_node(now=1000)
     c = CoreClient(node)
     assert c.call("SET", "k", "v", "PX", "100") == b"OK"
-    node.now = 1099
-    assert c.call("GET", "k") == b"v"
     node.now = 1100
+    assert c.call("GET", "k") == b"v"
+    node.now = 1101
     assert c.call("GET", "k") is None
 
 
