@@ -365,7 +365,13 @@ def _replay(node, data: bytes, filename: str, load_truncated: bool, rdb_loader) 
             if not stream.eof:
                 result.log.append(UNRECOVERABLE % (filename, exc.reason))
                 return _failed(result, at)
-            return _unexpected_eof(result, filename, valid_up_to, load_truncated, at)
+            # Cut inside a transaction: back to before its MULTI, where redis-check-aof --fix
+            # cuts too. Redis 7.0's loader cuts after the transaction's last whole command,
+            # which leaves an open MULTI in the file: the commands appended after the restart
+            # would join it at the next load, and the torn transaction's first half would run
+            # with them (found by kvsim's expiry sweep).
+            cut = before_multi if client.multi is not None else valid_up_to
+            return _unexpected_eof(result, filename, cut, load_truncated, at)
         if argv is None:
             break
         cmd = _lookup(table, argv)

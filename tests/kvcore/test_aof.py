@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 
+import hiredis
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -186,12 +187,19 @@ def test_unfinished_multi_with_aof_load_truncated_no_fails():
     assert result.error.startswith(f"Unexpected end of file reading the append only file {FILE}.")
 
 
-def test_a_cut_inside_a_multi_truncates_after_the_last_queued_command():
-    """As Redis: the offset is the last whole command's, the MULTI stays (the next load reverts it)."""
-    data = cmd("SET", "a", 1) + cmd("MULTI") + cmd("SET", "b", 2)
-    result, node = loaded(data + b"*3\r\n$3")
-    assert (result.status, result.truncate_to) == (aof.TRUNCATED, len(data))
+def test_a_cut_inside_a_multi_truncates_before_the_multi():
+    """Not Redis 7.0's offset (after the last whole command, leaving the MULTI open in the file):
+    a transaction appended after the restart would close it at the next load, running the torn
+    transaction's first half. kvsim's expiry sweep found that (a SET whose PEXPIREAT was cut)."""
+    head = cmd("SET", "a", 1)
+    torn = head + cmd("MULTI") + cmd("SET", "b", 2) + b"*3\r\n$3"
+    result, node = loaded(torn)
+    assert (result.status, result.truncate_to) == (aof.TRUNCATED, len(head))
     assert dataset(node) == {(0, b"a"): ("string", b"1", None)}
+    appended = torn[: result.truncate_to] + cmd("MULTI") + cmd("SET", "c", 3) + cmd("EXEC")
+    result, node = loaded(appended)
+    assert result.status != aof.TRUNCATED
+    assert dataset(node) == {(0, b"a"): ("string", b"1", None), (0, b"c"): ("string", b"3", None)}
 
 
 def test_nested_multi_is_dropped_as_exec_would_refuse_it():
@@ -711,7 +719,22 @@ def test_load_matches_redis_server_on_random_files():
         ours = None
         if result.status != aof.FAILED:
             ours = (dataset(node), len(data) if result.truncate_to is None else result.truncate_to)
-        assert ours == redis_load(data, load_truncated), data
+        theirs = redis_load(data, load_truncated)
+        if ours is not None and theirs is not None and ours[1] < theirs[1]:
+            assert _open_multi(data[ours[1] : theirs[1]]), data  # cut before the torn transaction
+            ours = (ours[0], theirs[1])
+        assert ours == theirs, data
+
+
+def _open_multi(tail: bytes) -> bool:
+    """Whether ``tail`` is a MULTI and commands queued after it, without their EXEC: where
+    kvsim cuts a log torn inside a transaction, and Redis 7.0 keeps (see above)."""
+    reader = hiredis.Reader()
+    reader.feed(tail)
+    commands = []
+    while (command := reader.gets()) is not False:
+        commands.append(command[0].lower())
+    return bool(commands) and commands[0] == b"multi" and b"exec" not in commands
 
 
 def redis_dataset(conn) -> dict:
