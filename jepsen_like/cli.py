@@ -1,6 +1,6 @@
 """The `check` command: judge a history file with one checker.
 
-    check --model register|counter|set|append HISTORY.jsonl [--time-limit S] [--json]
+    check --model register|counter|set|append|expiry HISTORY.jsonl [--time-limit S] [--json]
 
 Prints the verdict and its evidence (readable text, or one JSON object with
 --json) and exits 0 valid, 1 invalid, 2 unknown, 3 malformed history (or an
@@ -20,21 +20,24 @@ from typing import Any
 
 import click
 
-from jepsen_like import history, linearizability, list_append, sets
+from jepsen_like import expiry, history, linearizability, list_append, sets
 from jepsen_like.verdict import EXIT_MALFORMED, Verdict
 
-MODELS = ("register", "counter", "set", "append")
+MODELS = ("register", "counter", "set", "append", "expiry")
 TIME_LIMIT_S_DEFAULT = 60.0
 
 
-def judge(model: str, ops: Sequence[history.Operation], time_limit_s: float | None = None) -> Verdict:
-    """Run the checker that `--model` names."""
+def judge(model: str, ops: Sequence[history.Operation], time_limit_s: float | None = None,
+          disruptions: Sequence[int] = ()) -> Verdict:
+    """Run the checker that `--model` names (`disruptions`: the nemesis's, for expiry)."""
     if model in ("register", "counter"):
         return linearizability.check(ops, model, time_limit_s)
     if model == "set":
         return sets.check(ops)
     if model == "append":
         return list_append.check(ops)
+    if model == "expiry":
+        return expiry.check(ops, disruptions)
     raise ValueError(f"unknown model {model!r} (known: {', '.join(MODELS)})")
 
 
@@ -48,8 +51,8 @@ def judge(model: str, ops: Sequence[history.Operation], time_limit_s: float | No
 def check(ctx: click.Context, model: str, history_path: Path, time_limit_s: float, as_json: bool) -> None:
     """Check a JSON Lines history: exit 0 valid, 1 invalid, 2 unknown, 3 malformed."""
     try:
-        ops = history.read(history_path)
-        verdict = judge(model, ops, time_limit_s or None)
+        events = history.load(history_path)
+        verdict = judge(model, history.pair(events), time_limit_s or None, expiry.disruptions(events))
     except (history.HistoryError, OSError, UnicodeDecodeError) as exc:
         _malformed(history_path, exc, as_json)
         ctx.exit(EXIT_MALFORMED)

@@ -1,7 +1,7 @@
 """Judging a run: each workload's checkers from jepsen_like, plus the world's own facts.
 
-From jepsen_like: `linearizability` (register, counter), `set`, `list-append`
-and `durability`. Durability is asked about the final reads: every write
+From jepsen_like: `linearizability` (register, counter), `set`, `list-append`,
+`expiry` and `durability`. Durability is asked about the final reads: every write
 acknowledged before they began must show in them (no loss allowed), so a
 write lost by a crash fails the run. A register's successful cas is a write
 of its new value. Keys the final reader never reached make it unknown.
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jepsen_like import durability as durability_checker
-from jepsen_like import linearizability, list_append, sets
+from jepsen_like import expiry, linearizability, list_append, sets
 from jepsen_like.history import Operation
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
 
@@ -27,8 +27,10 @@ FINAL_PROCESS = "final"
 EVIDENCE_ITEMS_MAX = 10
 
 
-def check(checkers: Sequence[str], workload: str, ops: Sequence[Operation], time_limit_s: float) -> dict[str, Verdict]:
-    """Every named checker's verdict on the operations (nemesis events already left out)."""
+def check(checkers: Sequence[str], workload: str, ops: Sequence[Operation], time_limit_s: float,
+          disruptions: Sequence[int] = ()) -> dict[str, Verdict]:
+    """Every named checker's verdict on the operations (nemesis events already left out;
+    `disruptions`: when a node may have lost its memory or its clock jumped, for `expiry`)."""
     verdicts = {}
     for name in checkers:
         if name == "linearizability":
@@ -39,6 +41,8 @@ def check(checkers: Sequence[str], workload: str, ops: Sequence[Operation], time
             verdicts[name] = list_append.check(ops)
         elif name == "durability":
             verdicts[name] = durability(ops)
+        elif name == "expiry":
+            verdicts[name] = expiry.check(ops, disruptions)
         else:
             raise ValueError(f"unknown checker {name!r}")
     return verdicts

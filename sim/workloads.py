@@ -16,6 +16,10 @@ correct server would give raises `Unexpected`.
 - zset: ZADD of unique members (each member's score is the member), ZRANGE
   WITHSCORES in the final reads, which must come in score order; set and
   durability, over the members.
+- expiry: unique elements written with a TTL (SET PX/EX, PSETEX, SETEX, or SET
+  then PEXPIRE/EXPIRE), read with GET and PTTL; each in a transaction with
+  TIME, so that every operation knows the server time it ran at; expiry
+  (served exactly until the deadline, with that TTL).
 
 Keys are used a few at a time and retired as simulated time goes by (Jepsen's
 independent keys), which keeps each key's history small for the checkers.
@@ -36,6 +40,8 @@ KEY_EPOCH_MS = 2000
 REGISTER_VALUES = 10
 REGISTER_TTL_S = 30 * 86_400  # a month: more than clock faults move a clock forward in any run of sensible length
 COUNTER_DELTA_MAX = 5
+EXPIRY_TTL_MS_MAX = 2500  # most keys expire while still in use (KEY_EPOCH_MS)
+EXPIRY_TTL_MS_SHORT = 50  # some expire before the next operation: deadlines are met at every distance
 UID_STRIDE = 1_000_000_000  # client i's unique values are (i + 1) * UID_STRIDE + n
 
 # Errors that mean "refused, not executed": the operation fails cleanly.
@@ -218,6 +224,57 @@ def _list_read(key: bytes) -> Conversation:
     return ("ok", _ints(reply))
 
 
+# -- expiry -------------------------------------------------------------------
+
+
+def _in_transaction(commands: list[list[bytes]]) -> Conversation:
+    """Run commands and TIME in one MULTI/EXEC (one server time for all); their replies, then
+    that time in milliseconds."""
+    replies = yield [[b"MULTI"], *commands, [b"TIME"], [b"EXEC"]]
+    _ok(replies[0])
+    for queued in replies[1:-1]:
+        if queued != b"QUEUED":
+            _refused_or_unexpected(queued, "QUEUED")
+    done = replies[-1]
+    if type(done) is not list or len(done) != len(commands) + 1:
+        _refused_or_unexpected(done, f"{len(commands) + 1} replies")
+    time = done[-1]
+    if type(time) is not list or len(time) != 2:
+        raise Unexpected(f"TIME replied {time!r}")
+    seconds, micros = (_int(part, "TIME's integers") for part in time)
+    return done[:-1], seconds * 1000 + micros // 1000
+
+
+def _expiring_set(key: bytes, element: int, ttl_ms: int, form: str) -> list[list[bytes]]:
+    """The commands that store element at key with a TTL, in one of Redis's ways (`EXPIRY_FORMS`)."""
+    value, ms, s = b"%d" % element, b"%d" % ttl_ms, b"%d" % (ttl_ms // 1000)
+    return {
+        "set-px": [[b"SET", key, value, b"PX", ms]],
+        "set-ex": [[b"SET", key, value, b"EX", s]],
+        "psetex": [[b"PSETEX", key, ms, value]],
+        "setex": [[b"SETEX", key, s, value]],
+        "set-pexpire": [[b"SET", key, value], [b"PEXPIRE", key, ms]],
+        "set-expire": [[b"SET", key, value], [b"EXPIRE", key, s]],
+    }[form]
+
+
+EXPIRY_FORMS = ("set-px", "set-ex", "psetex", "setex", "set-pexpire", "set-expire")
+SECONDS_FORMS = ("set-ex", "setex", "set-expire")
+
+
+def _expiry_write(key: bytes, element: int, ttl_ms: int, form: str) -> Conversation:
+    replies, at = yield from _in_transaction(_expiring_set(key, element, ttl_ms, form))
+    _ok(replies[0])
+    if len(replies) > 1 and replies[1] != 1:
+        raise Unexpected(f"{form} gave the key just set no TTL: {replies[1]!r}")
+    return ("ok", [element, ttl_ms, at])
+
+
+def _expiry_read(key: bytes) -> Conversation:
+    (value, pttl), at = yield from _in_transaction([[b"GET", key], [b"PTTL", key]])
+    return ("ok", [_int_or_none(value), _int(pttl, "an integer"), at])
+
+
 # -- the table ----------------------------------------------------------------
 
 
@@ -241,6 +298,12 @@ class Workload:
         raw = key.encode()
         if f == "read":
             return self.final_read(key)
+        if f == "write" and self.name == "expiry":
+            form = rng.choice(EXPIRY_FORMS)
+            ttl_ms = rng.randint(1, EXPIRY_TTL_MS_SHORT if rng.random() < 0.2 else EXPIRY_TTL_MS_MAX)
+            if form in SECONDS_FORMS:
+                ttl_ms = max(1, ttl_ms // 1000) * 1000
+            return Op(f, key, [uid, ttl_ms], _expiry_write(raw, uid, ttl_ms, form))
         if f == "write":
             value = rng.randrange(REGISTER_VALUES)
             return Op(f, key, value, _register_write(raw, value))
@@ -259,7 +322,7 @@ class Workload:
 
 
 _READERS = {"register": _register_read, "counter": _counter_read, "set": _set_read, "append": _list_read,
-            "hash": _hash_read, "zset": _zset_read}
+            "hash": _hash_read, "zset": _zset_read, "expiry": _expiry_read}
 _ADDERS = {"set": _set_add, "hash": _hash_add, "zset": _zset_add}  # each workload's "add"
 
 
@@ -272,5 +335,6 @@ WORKLOADS: dict[str, Workload] = {
         Workload("append", (("read", 0.3), ("append", 1.0)), ("list-append", "durability")),
         Workload("hash", (("add", 1.0),), ("set", "durability")),
         Workload("zset", (("add", 1.0),), ("set", "durability")),
+        Workload("expiry", (("read", 0.6), ("write", 1.0)), ("expiry",)),
     )
 }

@@ -22,6 +22,7 @@ from typing import Any
 
 import simpy
 
+from jepsen_like import expiry
 from jepsen_like.history import NEMESIS, Event, pair
 from jepsen_like.verdict import Verdict
 from sim import checks, replication
@@ -271,7 +272,8 @@ class World:
         counts = {"ok": 0, "fail": 0, "info": 0}
         for op in ops:
             counts[op.type] += 1
-        verdicts = checks.check(self.workload.checkers, self.config.workload, ops, LINEARIZABILITY_TIME_S)
+        verdicts = checks.check(self.workload.checkers, self.config.workload, ops, LINEARIZABILITY_TIME_S,
+                                expiry.disruptions(events))
         verdicts["liveness"] = checks.liveness(self.served, self.config.liveness_ms_max)
         verdicts["client"] = checks.client_anomalies(self.anomalies)
         if self.converged is not None:

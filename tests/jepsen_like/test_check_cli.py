@@ -103,3 +103,15 @@ def test_every_model_is_reachable(tmp_path, workload, model):
 def test_group_mounts_check(tmp_path):
     result = CliRunner().invoke(main, ["check", "--model", "register", write(tmp_path / "h.jsonl", STALE_READ)])
     assert result.exit_code == 1
+
+
+def test_expiry_hears_the_nemesis_in_the_file(tmp_path):
+    """A kill between a write and the read that misses its key excuses it; without it, early."""
+    write_then_miss = [
+        ev(0, "invoke", "write", [7, 100]), ev(0, "ok", "write", [7, 100, 1000]),
+        ev(1, "invoke", "read"), ev(1, "ok", "read", [None, -2, 1050]),
+    ]
+    killed = write_then_miss[:2] + [ev("nemesis", "info", "kill", {"event": "start"}, None)] + write_then_miss[2:]
+    assert run("--model", "expiry", write(tmp_path / "a.jsonl", timed(*write_then_miss))).exit_code == 1
+    result = run("--model", "expiry", write(tmp_path / "b.jsonl", timed(*killed)))
+    assert result.exit_code == 0, result.output

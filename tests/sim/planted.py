@@ -9,6 +9,7 @@ from __future__ import annotations
 from kvcore import protocol, replica
 from kvcore.commands import strings
 from kvcore.effects import Send
+from kvcore.keyspace import Database
 from kvcore.node import Node
 from kvcore.replication import ReplicationStream
 from kvcore.types_hash import HashValue
@@ -150,3 +151,39 @@ def replica_runs_one_command_per_read(monkeypatch) -> None:
 
     split_stream_ = replica.split_stream
     monkeypatch.setattr(replica, "split_stream", first_only)
+
+
+def expiry_in_the_deadline_millisecond(monkeypatch) -> None:
+    """Reads delete a key in the very millisecond of its deadline, where Redis still serves it
+    (keyIsExpired: expired when now > when); kvcore had this bug until the expiry workload."""
+    get, lookup_read = Database.get, Database.lookup_read
+
+    def expire_at_deadline(db, key):
+        if db.expires.get(key) == db.node.now:
+            db._expire_if_due(key)
+
+    def buggy_get(db, key):
+        expire_at_deadline(db, key)
+        return get(db, key)
+
+    def buggy_lookup_read(db, key):
+        expire_at_deadline(db, key)
+        return lookup_read(db, key)
+
+    monkeypatch.setattr(Database, "get", buggy_get)
+    monkeypatch.setattr(Database, "lookup_read", buggy_lookup_read)
+
+
+def reads_skip_lazy_expiry(monkeypatch) -> None:
+    """Reads no longer expire keys themselves: a key past its deadline is served until the
+    server cron's active expiry cycle happens to delete it."""
+    def buggy_lookup_read(db, key):
+        value = db.data.get(key)
+        stats = db.node.stats
+        if value is None:
+            stats.keyspace_misses += 1
+        else:
+            stats.keyspace_hits += 1
+        return value
+
+    monkeypatch.setattr(Database, "lookup_read", buggy_lookup_read)

@@ -45,6 +45,16 @@ CASES = {
         RunConfig(workload="register", clients=3, duration_ms=5000, faults=("clock",)),
         {"linearizability", "durability"},
     ),
+    "expiry-in-the-deadline-millisecond": (
+        planted.expiry_in_the_deadline_millisecond,
+        RunConfig(workload="expiry", clients=5, duration_ms=5000),
+        {"expiry"},
+    ),
+    "reads-skip-lazy-expiry": (
+        planted.reads_skip_lazy_expiry,
+        RunConfig(workload="expiry", clients=3, duration_ms=5000),
+        {"expiry"},
+    ),
     "partial-resync-skips-a-byte": (
         planted.partial_resync_skips_a_byte,
         RunConfig(workload="register", replicas=1, clients=3, duration_ms=10_000, faults=("partition",)),

@@ -1,0 +1,150 @@
+"""Expiry: a value is served exactly until its deadline, with the TTL it was given.
+
+Owns the expiry checker. Each write puts a unique element with a TTL; the
+server's clock is read in the same transaction as every operation, so each
+completed operation knows the server time it ran at (milliseconds), and each
+acknowledged write its deadline ``at + ttl``. Redis's rule: a key lives while
+``now <= deadline`` (keyIsExpired: expired when now > when).
+
+History (functions ``write`` and ``read``):
+
+- write: invoked with ``[element, ttl_ms]``; its ``ok`` carries
+  ``[element, ttl_ms, at_ms]``.
+- read: its ``ok`` carries ``[element or null, pttl_ms, at_ms]`` (GET and PTTL).
+
+Anomalies, per key:
+
+- stale: a read returned an element after its write's deadline;
+- wrong ttl: a read's PTTL differs from the deadline of the element it
+  returned (``at + pttl != deadline``), says the key has none (-1), or no key
+  (-2) beside an element;
+- unexpected: a read returned an element no write attempted;
+- early: a read found no key although a write acknowledged before the read
+  began was still within its deadline, no other write could have come
+  between them, and no disruption (`disruptions`) came between them either.
+
+Times in `disruptions` are the history's (nanoseconds): a node may have lost
+its memory then (kill, power loss, a disk fault), or its clock jumped (a key
+expired by a clock stepped forward stays gone when the clock steps back).
+The checker cannot tell which node a key lived on, so any disruption between
+a write and a read excuses a missing key. Stale reads and wrong TTLs need no
+such excuse: they are judged by the server's own clock at the read.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from jepsen_like.history import NEMESIS, Event, HistoryError, Operation, by_key, canonical
+from jepsen_like.verdict import Verdict, invalid, valid
+
+CHECKER = "expiry"
+FUNCTIONS = ("write", "read")
+CRASH_FAULTS = ("kill", "power", "disk")  # nemesis events after which a node may have lost its memory
+CLOCK_FAULTS = ("clock",)  # nemesis events that step a node's clock, at their start and at their end
+NO_TTL, NO_KEY = -1, -2
+SHOWN_MAX = 20  # anomalies listed per kind
+
+
+def disruptions(events: Iterable[Event]) -> list[int]:
+    """When a node may have lost its memory (a crash-like fault starts) or its clock jumped."""
+    times = []
+    for event in events:
+        if event.process != NEMESIS:
+            continue
+        starts = str((event.value or {}).get("event", "")).startswith("start")
+        if event.f in CLOCK_FAULTS or (event.f in CRASH_FAULTS and starts):
+            times.append(event.time)
+    return sorted(times)
+
+
+def check(ops: Sequence[Operation], disruptions: Sequence[int] = ()) -> Verdict:
+    """Judge an expiry history; `disruptions`: sorted times at which a node may have lost its
+    data or its clock jumped (`disruptions()` finds them among a history's nemesis events)."""
+    found: dict[str, list[dict[str, Any]]] = {"stale": [], "wrong_ttl": [], "unexpected": [], "early": []}
+    reads = 0
+    for key, key_ops in by_key(ops):
+        _validate(key_ops)
+        writes = [op for op in key_ops if op.f == "write"]
+        key_reads = [op for op in key_ops if op.f == "read" and op.ok]
+        reads += len(key_reads)
+        by_element = {canonical(op.value[0]): op for op in writes if op.type != "fail"}
+        for read in key_reads:
+            element, pttl, at = read.result
+            if element is None:
+                _judge_missing(key, read, writes, disruptions, found)
+            else:
+                _judge_served(key, read, by_element.get(canonical(element)), found)
+    summary = {"keys": len({op.key for op in ops}), "reads": reads}
+    problems = {kind: items[:SHOWN_MAX] for kind, items in found.items() if items}
+    if problems:
+        counts = ", ".join(f"{len(found[kind])} {kind.replace('_', ' ')}" for kind in problems)
+        return invalid(CHECKER, f"reads that break expiry: {counts}", **problems, **summary)
+    return valid(CHECKER, f"all {reads} reads agree with their writes' deadlines", **summary)
+
+
+def deadline(write: Operation) -> int | None:
+    """The server time (ms) up to which an acknowledged write's element lives; None if unknown."""
+    if not write.ok:
+        return None
+    _, ttl, at = write.result
+    return at + ttl
+
+
+def _judge_served(key: Any, read: Operation, write: Operation | None, found: dict) -> None:
+    element, pttl, at = read.result
+    if write is None:
+        found["unexpected"].append({"key": key, "read": read.to_json()})
+        return
+    if pttl in (NO_TTL, NO_KEY):
+        found["wrong_ttl"].append({"key": key, "pttl": pttl, "read": read.to_json(), "write": write.to_json()})
+        return
+    due = deadline(write)
+    if due is None:
+        return  # the write's outcome is unknown: so is its deadline
+    if at > due:
+        found["stale"].append({"key": key, "deadline_ms": due, "read_at_ms": at,
+                               "read": read.to_json(), "write": write.to_json()})
+    elif at + pttl != due:
+        found["wrong_ttl"].append({"key": key, "deadline_ms": due, "read_at_ms": at, "pttl": pttl,
+                                   "read": read.to_json(), "write": write.to_json()})
+
+
+def _judge_missing(key: Any, read: Operation, writes: list[Operation], disruptions: Sequence[int],
+                   found: dict) -> None:
+    """A read found no key: wrong if the one write that must have come last before it was still live."""
+    _, _, at = read.result
+    before = [op for op in writes if op.ok and op.complete.time < read.invoke.time]
+    if not before:
+        return
+    last = max(before, key=lambda op: op.complete.time)
+    rivals = [op for op in writes if op is not last and op.type != "fail"
+              and op.invoke.time < read.complete.time
+              and (op.complete is None or op.complete.time > last.invoke.time)]
+    if rivals:
+        return  # another write may have come between them, with a shorter TTL
+    if _disrupted_between(disruptions, last.invoke.time, read.complete.time):
+        return
+    due = deadline(last)
+    if at <= due:
+        found["early"].append({"key": key, "deadline_ms": due, "read_at_ms": at,
+                               "read": read.to_json(), "write": last.to_json()})
+
+
+def _disrupted_between(disruptions: Sequence[int], start: int, end: int) -> bool:
+    index = bisect_left(disruptions, start)
+    return index < len(disruptions) and disruptions[index] <= end
+
+
+def _validate(ops: list[Operation]) -> None:
+    for op in ops:
+        if op.f not in FUNCTIONS:
+            raise HistoryError(op.invoke.line, f"the expiry workload has no function {op.f!r} (it knows write, read)")
+        if op.f == "write" and not (isinstance(op.value, list) and len(op.value) == 2):
+            raise HistoryError(op.invoke.line, f"an expiry write is invoked with [element, ttl_ms], not {op.value!r}")
+        if op.ok and not (isinstance(op.result, list) and len(op.result) == 3
+                          and all(isinstance(item, int) for item in op.result[1:])):
+            raise HistoryError(op.complete.line, f"an expiry {op.f} must complete with [element, ms, at_ms], "
+                                                 f"not {op.result!r}")
