@@ -54,10 +54,20 @@ class AclError(ValueError):
 
 @dataclass(slots=True)
 class Denial:
-    """Why a user may not run a request: reason ("command", "key", "channel") and the object refused."""
+    """Why a user may not run a request: reason ("command", "key", "channel"), the object refused
+    and its position in the request (0 for the command)."""
 
     reason: str
     object: str
+    position: int = 0
+
+    def outranks(self, other: Denial) -> bool:
+        """Whether this refusal says more than ``other`` (Redis 7.0's most relevant error of a
+        user's selectors: a channel over a key over the command, then the one further on)."""
+        return (_RANK[self.reason], self.position) > (_RANK[other.reason], other.position)
+
+
+_RANK = {"command": 1, "key": 2, "channel": 4}  # Redis's ACL_DENIED_CMD, ACL_DENIED_KEY, ACL_DENIED_CHANNEL
 
 
 def password_hash(password: bytes) -> str:
@@ -241,14 +251,14 @@ class Selector:
         if not self.allows_command(name, argv):
             return Denial("command", name)
         if not self.all_keys:
-            for key, needed in key_access(cmd, argv):
-                if not self.key_allowed(key, needed):
-                    return Denial("key", text(key))
+            for position, needed in key_access(cmd, argv):
+                if not self.key_allowed(argv[position], needed):
+                    return Denial("key", text(argv[position]), position)
         if not self.all_channels and name in CHANNEL_ARGS:
             every, patterns = CHANNEL_ARGS[name]
-            for channel in argv[1:] if every else argv[1:2]:
-                if not self.channel_allowed(channel, patterns):
-                    return Denial("channel", text(channel))
+            for position in range(1, len(argv) if every else min(2, len(argv))):
+                if not self.channel_allowed(argv[position], patterns):
+                    return Denial("channel", text(argv[position]), position)
         return None
 
     def key_allowed(self, key: bytes, needed: int) -> bool:
@@ -396,14 +406,13 @@ class User:
                    for selector in (self.root, *self.selectors))
 
     def check(self, cmd, argv: list[bytes]) -> Denial | None:
-        """None if some selector allows the request; else why not (a key or channel refused
-        by a selector that allows the command says more than a refused command)."""
+        """None if some selector allows the request; else the refusal that says most (`Denial.outranks`)."""
         refusal = None
         for selector in (self.root, *self.selectors):
             denial = selector.check(cmd, argv)
             if denial is None:
                 return None
-            if refusal is None or (refusal.reason == "command" and denial.reason != "command"):
+            if refusal is None or denial.outranks(refusal):
                 refusal = denial
         return refusal
 

@@ -16,8 +16,8 @@ READ = 1
 WRITE = 2
 
 
-def key_access(cmd, argv: list[bytes]) -> list[tuple[bytes, int]]:
-    """Each key of a request with the access (READ | WRITE bits) it needs."""
+def key_access(cmd, argv: list[bytes]) -> list[tuple[int, int]]:
+    """Each key of a request, as its position in argv, with the access (READ | WRITE bits) it needs."""
     # Imported here: the command families import this module (through kvcore.acl), and
     # importing from the kvcore.commands package builds the command table from them.
     from kvcore.commands.key_specs import KeyFlag, keys_and_flags
@@ -30,6 +30,6 @@ def key_access(cmd, argv: list[bytes]) -> list[tuple[bytes, int]]:
     found = keys_and_flags(cmd, argv)
     if not specs:  # a command Redis 7.0 does not have (JSON.*): as its flags say
         needed = READ if cmd.flags & Flag.READONLY else READ | WRITE
-        return [(argv[pos], needed) for pos, _ in found]
-    return [(argv[pos], (READ if flags & KeyFlag.ACCESS else 0) | (WRITE if flags & writes else 0))
+        return [(pos, needed) for pos, _ in found]
+    return [(pos, (READ if flags & KeyFlag.ACCESS else 0) | (WRITE if flags & writes else 0))
             for pos, flags in found if not flags & KeyFlag.NOT_KEY]

@@ -176,6 +176,20 @@ def _log_essentials(entries) -> list:
     return [entry[1:10:2] for entry in entries]
 
 
+def test_the_refusal_logged_for_a_user_with_selectors_is_redis_s(fresh):
+    """Of the selectors' refusals, the one Redis logs: a channel over a key over the command,
+    then the one furthest into the request."""
+    both(fresh, [["ACL", "SETUSER", "sel", "on", ">pw", "+mget", "+publish", "~key", "&c1",
+                  "(+mget ~key ~otherkey)", "(+publish +get ~x)"]])
+    requests = [["GET", "key"], ["MGET", "otherkey", "someotherkey"], ["MGET", "key", "otherkey", "someotherkey"],
+                ["PUBLISH", "c2", "m"], ["GET", "y"], ["SET", "key", "v"]]
+    for request in requests:
+        ours, theirs = both(fresh, [request], user=("sel", "pw"))
+        assert ours == theirs, request
+    ours_log, theirs_log = both(fresh, [["ACL", "LOG"]])
+    assert _log_essentials(ours_log[0]) == _log_essentials(theirs_log[0])
+
+
 def test_subscribe_channel_checks_match_redis(fresh):
     both(fresh, [["ACL", "SETUSER", "s", "on", ">pw", "+@all", "&news.*"]])
     for port in fresh:
@@ -255,7 +269,8 @@ def test_key_access_is_what_redis_key_flags_ask_for(ports):
         cmd = TABLE[argv[0].lower().encode()]
         if cmd.subcommands:
             cmd = cmd.subcommands[argv[1].lower().encode()]
-        assert key_access(cmd, [arg.encode() for arg in argv]) == expected, sample
+        request = [arg.encode() for arg in argv]
+        assert [(request[position], needed) for position, needed in key_access(cmd, request)] == expected, sample
     conn.close()
 
 
