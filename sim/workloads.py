@@ -16,6 +16,9 @@ correct server would give raises `Unexpected`.
 - zset: ZADD of unique members (each member's score is the member), ZRANGE
   WITHSCORES in the final reads, which must come in score order; set and
   durability, over the members.
+- queue: RPUSH of unique elements, LPOP and BLPOP (which waits up to
+  `QUEUE_BLOCK_S` for one), LRANGE in the final reads; the queue checker
+  (each element out once, in the order it went in, or left: it sees losses too).
 - expiry: unique elements written with a TTL (SET PX/EX, PSETEX, SETEX, or SET
   then PEXPIRE/EXPIRE), read with GET and PTTL; each in a transaction with
   TIME, so that every operation knows the server time it ran at; expiry
@@ -40,6 +43,7 @@ KEY_EPOCH_MS = 2000
 REGISTER_VALUES = 10
 REGISTER_TTL_S = 30 * 86_400  # a month: more than clock faults move a clock forward in any run of sensible length
 COUNTER_DELTA_MAX = 5
+QUEUE_BLOCK_S = b"0.3"  # BLPOP's timeout: well within the client's operation timeout
 EXPIRY_TTL_MS_MAX = 2500  # most keys expire while still in use (KEY_EPOCH_MS)
 EXPIRY_TTL_MS_SHORT = 50  # some expire before the next operation: deadlines are met at every distance
 UID_STRIDE = 1_000_000_000  # client i's unique values are (i + 1) * UID_STRIDE + n
@@ -224,6 +228,23 @@ def _list_read(key: bytes) -> Conversation:
     return ("ok", _ints(reply))
 
 
+# -- queue ----------------------------------------------------------------------
+
+
+def _dequeue(key: bytes) -> Conversation:
+    (reply,) = yield [[b"LPOP", key]]
+    return ("ok", _int_or_none(reply))
+
+
+def _blocking_dequeue(key: bytes) -> Conversation:
+    (reply,) = yield [[b"BLPOP", key, QUEUE_BLOCK_S]]
+    if reply is None:
+        return ("ok", None)  # timed out: the queue stayed empty
+    if type(reply) is not list or len(reply) != 2 or reply[0] != key:
+        _refused_or_unexpected(reply, "[key, element] or nil")
+    return ("ok", _int(reply[1], "an integer element"))
+
+
 # -- expiry -------------------------------------------------------------------
 
 
@@ -315,6 +336,10 @@ class Workload:
             return Op(f, key, delta, _counter_incr(raw, delta))
         if f == "add":
             return Op(f, key, uid, _ADDERS[self.name](raw, uid))
+        if f == "enqueue":
+            return Op(f, key, uid, _append(raw, uid))
+        if f == "dequeue":
+            return Op(f, key, None, _dequeue(raw) if rng.random() < 0.5 else _blocking_dequeue(raw))
         return Op(f, key, uid, _append(raw, uid))
 
     def final_read(self, key: str) -> Op:
@@ -322,7 +347,7 @@ class Workload:
 
 
 _READERS = {"register": _register_read, "counter": _counter_read, "set": _set_read, "append": _list_read,
-            "hash": _hash_read, "zset": _zset_read, "expiry": _expiry_read}
+            "hash": _hash_read, "zset": _zset_read, "expiry": _expiry_read, "queue": _list_read}
 _ADDERS = {"set": _set_add, "hash": _hash_add, "zset": _zset_add}  # each workload's "add"
 
 
@@ -335,6 +360,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload("append", (("read", 0.3), ("append", 1.0)), ("list-append", "durability")),
         Workload("hash", (("add", 1.0),), ("set", "durability")),
         Workload("zset", (("add", 1.0),), ("set", "durability")),
+        Workload("queue", (("enqueue", 0.55), ("dequeue", 1.0)), ("queue",)),
         Workload("expiry", (("read", 0.6), ("write", 1.0)), ("expiry",)),
     )
 }

@@ -115,3 +115,14 @@ def test_expiry_hears_the_nemesis_in_the_file(tmp_path):
     assert run("--model", "expiry", write(tmp_path / "a.jsonl", timed(*write_then_miss))).exit_code == 1
     result = run("--model", "expiry", write(tmp_path / "b.jsonl", timed(*killed)))
     assert result.exit_code == 0, result.output
+
+
+def test_queue_is_reachable(tmp_path):
+    out_of_order = timed(
+        ev(0, "invoke", "enqueue", 1), ev(0, "ok", "enqueue", 1),
+        ev(0, "invoke", "enqueue", 2), ev(0, "ok", "enqueue", 2),
+        ev(1, "invoke", "dequeue"), ev(1, "ok", "dequeue", 2),
+        ev(2, "invoke", "read"), ev(2, "ok", "read", [1]),
+    )
+    result = run("--model", "queue", write(tmp_path / "q.jsonl", out_of_order))
+    assert result.exit_code == 1 and result.output.startswith("INVALID (queue)"), result.output

@@ -7,7 +7,7 @@ the simulator has to find it from the outside, through the checkers.
 from __future__ import annotations
 
 from kvcore import protocol, replica
-from kvcore.commands import strings
+from kvcore.commands import lists, strings
 from kvcore.effects import Send
 from kvcore.keyspace import Database
 from kvcore.node import Node
@@ -187,3 +187,29 @@ def reads_skip_lazy_expiry(monkeypatch) -> None:
         return value
 
     monkeypatch.setattr(Database, "lookup_read", buggy_lookup_read)
+
+
+def pop_takes_the_tail_of_a_longer_list(monkeypatch) -> None:
+    """LPOP (and BLPOP) take the last element instead of the first once a list holds more than
+    two, as a regression in the list's second representation would."""
+    pop_from = lists._pop_from
+
+    def buggy_pop_from(client, key, source, left, count):
+        return pop_from(client, key, source, left and len(source) <= 2, count)
+
+    monkeypatch.setattr(lists, "_pop_from", buggy_pop_from)
+
+
+def woken_blpop_leaves_its_element(monkeypatch) -> None:
+    """A BLPOP woken by a push replies with the list's head but leaves it in the list."""
+    def buggy_serve_pop(left):
+        def resume(client, key):
+            source = client.db.get(key)
+            if type(source) is not lists.ListValue:
+                return False
+            client.reply([key, source[0] if left else source[-1]])
+            return True
+
+        return resume
+
+    monkeypatch.setattr(lists, "_serve_pop", buggy_serve_pop)

@@ -55,6 +55,16 @@ CASES = {
         RunConfig(workload="expiry", clients=3, duration_ms=5000),
         {"expiry"},
     ),
+    "pop-takes-the-tail-of-a-longer-list": (
+        planted.pop_takes_the_tail_of_a_longer_list,
+        RunConfig(workload="queue", clients=5, duration_ms=5000),
+        {"queue"},
+    ),
+    "woken-blpop-leaves-its-element": (
+        planted.woken_blpop_leaves_its_element,
+        RunConfig(workload="queue", clients=5, duration_ms=5000),
+        {"queue"},
+    ),
     "partial-resync-skips-a-byte": (
         planted.partial_resync_skips_a_byte,
         RunConfig(workload="register", replicas=1, clients=3, duration_ms=10_000, faults=("partition",)),

@@ -19,7 +19,8 @@ def test_a_killed_node_restarts_empty_and_the_register_run_fails(seed):
 
 
 # Workloads whose checkers see lost writes (expiry's excuses what a crash may lose).
-LOSS_SEEING = [name for name, workload in WORKLOADS.items() if {"durability", "linearizability"} & set(workload.checkers)]
+LOSS_SEEING = [name for name, workload in WORKLOADS.items()
+               if {"durability", "linearizability", "queue"} & set(workload.checkers)]
 
 
 @pytest.mark.parametrize("workload", LOSS_SEEING)
