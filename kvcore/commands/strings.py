@@ -101,6 +101,8 @@ def set_(client, argv):
         db.set_expire(key, when)
         notify(client, "expire", key)
         client.propagate_as = [[b"SET", key, argv[2], b"PXAT", b"%d" % when]]
+    elif get:  # logged and replicated without GET, as Redis (the old value is the caller's only)
+        client.propagate_as = [argv[:3] + [arg for arg in argv[3:] if arg.lower() != b"get"]]
     return old if get else OK
 
 
@@ -119,6 +121,7 @@ def getset(client, argv):
     old = client.db.get_string(argv[1])
     client.db.set(argv[1], argv[2])
     notify(client, "set", argv[1])
+    client.propagate_as = [[b"SET", argv[1], argv[2]]]  # as Redis logs and replicates it
     return old
 
 
