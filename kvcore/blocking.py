@@ -26,6 +26,7 @@ from kvcore import errors
 from kvcore.reply import NULL_ARRAY, Error
 
 _LLONG_LIMIT = 2**63
+FORCED_UNBLOCK = "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
 
 
 class Blocked:
@@ -159,6 +160,16 @@ class Blocking:
         self.release(client)
         client.blocked = None
 
+    def disconnect_all(self) -> None:
+        """A master becomes a replica: every client in a blocking command (on keys, or WAIT) is
+        refused and closed, as Redis's disconnectAllBlockedClients: its wait would otherwise be
+        served by writes the new master streams. A client held by CLIENT PAUSE is not."""
+        node = self.node
+        for client in list(node.clients.values()):
+            if type(client.blocked) is Blocked:
+                node.close_after_reply(client)
+                self.wake(client, Error(FORCED_UNBLOCK))
+
     def release(self, client) -> None:
         """Take a client off every key it waits on (it stays marked blocked)."""
         record = client.blocked
@@ -212,6 +223,13 @@ def parse_timeout(client, arg: bytes) -> int:
     return client.node.now + millis if millis else 0
 
 
+class JobWait(Blocked):
+    """A client waiting for a job's outcome (`HeldReply`): blocked here, though Redis runs the
+    job in its own thread of control (SAVE) and blocks nobody."""
+
+    __slots__ = ()
+
+
 class HeldReply:
     """A client whose reply waits for a job the runtime carries out (SAVE, DEBUG RELOAD, DEBUG LOADAOF).
 
@@ -222,7 +240,7 @@ class HeldReply:
     __slots__ = ("client", "record")
 
     def __init__(self, client, what: str) -> None:
-        client.blocked = Blocked(client.db.index, [], 0, None, Error(f"ERR the {what} was not finished"))
+        client.blocked = JobWait(client.db.index, [], 0, None, Error(f"ERR the {what} was not finished"))
         self.client, self.record = client, client.blocked
 
     def live(self, node) -> bool:

@@ -692,6 +692,7 @@ class Node:
             self.master_link.stop()
         else:
             self.replication.demoted()
+        self.blocking.disconnect_all()
         self.is_replica = True
         self.config.values["replicaof"] = f"{host} {port}"
         self.master_link = MasterLink(self, host, port)

@@ -16,7 +16,7 @@ import redis
 from kvcore import rdb
 from kvcore.config import Config
 from kvcore.node import Node
-from tests.net.util import connect, encode, wait_until
+from tests.net.util import connect, encode, read_until_eof, wait_until
 from tests.servers import kvserver, redis_server_or_skip
 
 WRITES = [
@@ -227,6 +227,34 @@ def test_replicaof_replies_as_redis_server():
                 ("REPLCONF", "nonsense", "1"), ("REPLCONF", "capa"), ("ROLE",), ("PSYNC", "a", "b")]
     with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
         assert replies(kv_port, requests, 15) == replies(redis_port, requests, 15)
+
+
+def _blocked_clients_when_demoted(port: int, master_port: int) -> list[tuple[bytes, bool]]:
+    """What a client in BLPOP, one in WAIT and one in BLPOP with a request queued behind it
+    get when the server is made a replica: the bytes, and whether the server closed."""
+    waiting = [connect(port) for _ in range(3)]
+    waiting[0].sendall(encode("BLPOP", "q", "0"))
+    waiting[1].sendall(encode("WAIT", "1", "0"))
+    waiting[2].sendall(encode("BLPOP", "q", "0") + encode("PING"))
+    time.sleep(0.2)
+    admin = connect(port)
+    admin.sendall(encode("REPLICAOF", "127.0.0.1", str(master_port)))
+    assert admin.recv(100) == b"+OK\r\n"
+    seen = [read_until_eof(sock, 2.0) for sock in waiting]
+    admin.sendall(encode("REPLICAOF", "NO", "ONE"))
+    admin.recv(100)
+    for sock in (*waiting, admin):
+        sock.close()
+    return seen
+
+
+def test_a_master_made_replica_refuses_and_closes_its_blocked_clients():
+    """As Redis's disconnectAllBlockedClients: -UNBLOCKED, then the connection closes."""
+    with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
+        theirs = _blocked_clients_when_demoted(redis_port, kv_port)
+        ours = _blocked_clients_when_demoted(kv_port, redis_port)
+    assert theirs[0][0].startswith(b"-UNBLOCKED force unblock")
+    assert ours == theirs
 
 
 def test_writes_without_enough_replicas_as_redis_server():
