@@ -84,7 +84,14 @@ def _server(node) -> list[Field]:
         ("executable", info.executable),
         ("config_file", info.config_file),
         ("io_threads_active", 0),
-    ]
+    ] + ([("shutdown_in_milliseconds", node.shutdown_wait.remaining_ms())] if node.shutdown_wait.waiting else [])
+
+
+def _replication_buffers(node) -> int:
+    """Redis 7.0's shared replication buffer: the backlog and what a replica has yet to read,
+    whichever reaches further back (the replicas' unsent output, as the runtime reported it)."""
+    stream = node.replication
+    return max([stream.histlen(), *(client.obuf for client in stream.replicas)])
 
 
 def _clients(node) -> list[Field]:
@@ -182,7 +189,7 @@ def _memory(node) -> list[Field]:
         ("mem_fragmentation_bytes", rss - used),
         ("mem_not_counted_for_evict", 0),
         ("mem_replication_backlog", 0),
-        ("mem_total_replication_buffers", 0),
+        ("mem_total_replication_buffers", _replication_buffers(node)),
         ("mem_clients_slaves", 0),
         ("mem_clients_normal", clients),
         ("mem_cluster_links", 0),

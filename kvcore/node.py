@@ -43,6 +43,7 @@ from kvcore.replica import LINK_CONNS, MasterLink
 from kvcore.replication import ReplicationStream
 from kvcore.reply import OK, Error
 from kvcore.scripting import PROPAGATE_ALL, PROPAGATE_LOG, PROPAGATE_REPLICAS, Scripts, declared_flags
+from kvcore.shutdown import ShutdownWait
 from kvcore.snapshots import Snapshots
 from kvcore.stats import Stats
 
@@ -111,6 +112,7 @@ class Node:
         self.tracking = None  # kvcore.tracking.Tracking, from the first CLIENT TRACKING ON
         self.tracking_clients = 0  # clients with tracking on
         self.pause = Pause(self)  # CLIENT PAUSE
+        self.shutdown_wait = ShutdownWait(self)  # a shutdown waiting for the replicas to catch up
         self.migrations = Migrations(self)  # MIGRATE's cached connections and transfers
         self.paused = False  # a pause is on: every request takes the dispatcher's checked path
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE
@@ -373,6 +375,8 @@ class Node:
         self._sample_ops()
         if self.shutdown_asap:
             self.snapshots.shutdown_if_asked()
+        if self.shutdown_wait.waiting:
+            self.shutdown_wait.tick()
         if self.paused:
             self.pause.check(now)
         budget = 25 * self.config["active-expire-effort"] * 10

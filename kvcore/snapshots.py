@@ -192,6 +192,8 @@ class Snapshots:
         node = self.node
         if node.shutdown_asap:
             node.shutdown_asap = False
+            if node.shutdown_wait.waiting or node.shutdown_wait.begin(None, []):
+                return  # it waits for the replicas (kvcore.shutdown)
             node.shutdown_requested = []
             self.shutdown(None)
 

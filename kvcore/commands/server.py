@@ -381,14 +381,21 @@ def shutdown(client, argv):
         raise Error(errors.SYNTAX)
     node = client.node
     if b"abort" in options:
-        if not node.shutdown_asap:
-            raise Error("ERR No shutdown in progress.")
-        node.shutdown_asap = False  # a signal's shutdown the cron has not made yet
+        if not node.shutdown_wait.abort():
+            if not node.shutdown_asap:
+                raise Error("ERR No shutdown in progress.")
+            node.shutdown_asap = False  # a signal's shutdown the cron has not made yet
         node.emit(LogMessage("notice", "Shutdown manually aborted."))
         return OK
     if node.scripts.busy is not None and b"nosave" not in options:
         raise Error(node.scripts.busy.refusal)  # only SHUTDOWN NOSAVE ends a server busy with a script
-    node.shutdown_requested = [option.decode() for option in options]  # what persistence will honour
+    words = [option.decode() for option in options]
+    if node.shutdown_wait.waiting:
+        node.shutdown_wait.hold(client)  # one is under way: this caller waits for its end too
+        return NO_REPLY
+    if node.shutdown_wait.begin(client, words):
+        return NO_REPLY  # it waits for the replicas first (kvcore.shutdown)
+    node.shutdown_requested = words  # what persistence will honour
     node.snapshots.shutdown(client)  # saves first when asked or scheduled, then emits Shutdown
     return NO_REPLY
 

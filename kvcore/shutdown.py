@@ -1,0 +1,100 @@
+"""A shutdown that waits for the replicas to have every write, as Redis 7.0's.
+
+SHUTDOWN (or SIGTERM/SIGINT, made by the cron) with replicas that have not
+acknowledged the whole stream does not exit at once, unless NOW or
+``shutdown-timeout 0``: writes are paused, the replicas are asked for their
+offsets (REPLCONF GETACK), INFO server shows ``shutdown_in_milliseconds``,
+and the cron finishes the shutdown (the save, then the exit: kvcore.snapshots)
+as soon as every replica caught up or the time is up, logging the replicas
+still behind. SHUTDOWN callers wait meanwhile; another SHUTDOWN waits with
+them. SHUTDOWN ABORT cancels it: the callers get an error and writes go on.
+"""
+
+from __future__ import annotations
+
+from kvcore.blocking import HeldReply
+from kvcore.effects import LogMessage
+from kvcore.reply import Error
+
+ABORTED = "ERR Errors trying to SHUTDOWN. Check logs."
+_FOREVER = 2**63 - 1  # the pause lasts until the shutdown ends
+
+
+class ShutdownWait:
+    """``node.shutdown_wait``: the shutdown waiting for replicas, if one is."""
+
+    def __init__(self, node) -> None:
+        self.node = node
+        self.deadline_ms = 0  # 0: no shutdown is waiting
+        self.options: list[str] = []
+        self.callers: list[HeldReply] = []
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.deadline_ms)
+
+    def begin(self, client, options: list[str]) -> bool:
+        """A shutdown is asked for (``client`` None: a signal's): True when it waits, the
+        caller held; False when it goes ahead now (nothing to wait for, NOW, no timeout)."""
+        node = self.node
+        timeout_s = node.config["shutdown-timeout"]
+        if "now" in options or not timeout_s or self._replicas_caught_up():
+            return False
+        self.deadline_ms = node.now + timeout_s * 1000
+        self.options = options
+        self.hold(client)
+        if not node.paused:
+            node.replication.request_acks()
+        node.pause.start(_FOREVER, writes_only=True)
+        node.emit(LogMessage("notice", "Waiting for replicas before shutting down."))
+        return True
+
+    def hold(self, client) -> None:
+        """Another SHUTDOWN while one waits: its caller waits for the same end."""
+        if client is not None:
+            self.callers.append(HeldReply(client, "shutdown"))
+
+    def tick(self) -> None:
+        """The cron's part: finish once the replicas caught up or the time is up."""
+        node = self.node
+        if not self.waiting or (node.now < self.deadline_ms and not self._replicas_caught_up()):
+            return
+        self._log_lagging()
+        callers, self.callers = self.callers, []
+        self.deadline_ms = 0
+        node.pause.end()
+        live = [caller.client for caller in callers if caller.live(node)]
+        for client in live:
+            client.blocked = None
+        node.shutdown_requested = self.options
+        node.snapshots.shutdown(live[0] if live else None)
+        for client in live[1:]:
+            node.close_after_reply(client)
+
+    def abort(self) -> bool:
+        """SHUTDOWN ABORT: False when no shutdown waits."""
+        if not self.waiting:
+            return False
+        self.deadline_ms = 0
+        callers, self.callers = self.callers, []
+        for caller in callers:
+            caller.release(self.node, Error(ABORTED))
+        self.node.pause.end()
+        return True
+
+    def remaining_ms(self) -> int:
+        return max(self.deadline_ms - self.node.now, 0)
+
+    def _replicas_caught_up(self) -> bool:
+        stream = self.node.replication
+        return all(stream.links[client].ack_offset == stream.offset for client in stream.replicas)
+
+    def _log_lagging(self) -> None:
+        node, stream = self.node, self.node.replication
+        for client in stream.replicas:
+            link = stream.links[client]
+            if link.ack_offset != stream.offset:
+                lag = (node.steady() - link.ack_ms) // 1000
+                node.emit(LogMessage("warning", f"Lagging replica {stream.replica_ip(client)}:{link.listening_port} "
+                                                f"reported offset {link.ack_offset} behind master, lag={lag}, "
+                                                f"state=online."))
