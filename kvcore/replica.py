@@ -98,8 +98,7 @@ class MasterLink:
         self.transfer_size = -1  # the payload's length; -1 before its header, -2 for an $EOF: payload
         self.eof_mark = b""
         # Timers read node.steady(), not the wall clock (a stepped clock stalls none of them).
-        self.started_ms = node.steady()  # of the current state
-        self.last_io_ms = self.started_ms
+        self.last_io_ms = node.steady()  # of the last bytes read, or the start of the current state
         self.last_ack_ms = 0
         self.down_since_ms: int | None = None  # when a link that was up dropped (None: never up since REPLICAOF)
         self.retry_at_ms = 0  # in state connect: when the cron may try again (once a second, as Redis's)
@@ -130,7 +129,7 @@ class MasterLink:
         if self.state == CONNECT:
             if now >= self.retry_at_ms:
                 self.connect()
-        elif self.state in (CONNECTING, HANDSHAKE) and now - self.started_ms > timeout_ms:
+        elif self.state in (CONNECTING, HANDSHAKE) and now - self.last_io_ms > timeout_ms:  # as Redis: since the last I/O
             self._fail("Timeout connecting to the MASTER...")
         elif self.state == SYNC and now - self.last_io_ms > timeout_ms:
             self._fail("Timeout receiving bulk data from MASTER... If the problem persists "
@@ -412,7 +411,7 @@ class MasterLink:
 
     def _enter(self, state: str) -> None:
         self.state = state
-        self.started_ms = self.last_io_ms = self.node.steady()
+        self.last_io_ms = self.node.steady()
 
     def _line(self) -> bytes | None:
         """The next reply line of the handshake (without its CRLF), or None until it is whole."""

@@ -19,7 +19,12 @@ continue with it too.
 A replica attaches with SYNC (``$<length>\\r\\n`` and an RDB image of the dataset
 at that instant, no CRLF after it, then the stream) or PSYNC (``+FULLRESYNC
 <replid> <offset>`` before the same, or ``+CONTINUE``). Replies to what a
-replica sends are not sent. A node that is itself a replica produces no
+replica sends are not sent. With ``repl-diskless-sync`` (Redis's default) a
+replica that can read a diskless payload (REPLCONF capa eof) waits, as in
+Redis, ``repl-diskless-sync-delay`` seconds for others to join its transfer
+(or until ``repl-diskless-sync-max-replicas`` are waiting), sent a newline
+each second meanwhile; they all then get the same image, as
+``$EOF:<mark>\\r\\n<image><mark>``. A node that is itself a replica produces no
 stream of its own: it passes on its master's, byte for byte (`feed`).
 """
 
@@ -65,6 +70,9 @@ class ReplicationStream:
         self.active = False  # writes are propagated into the stream (a master with a backlog)
         self.last_ping_ms = node.steady()
         self.waits: list[tuple] = []  # WAIT: (client, its Blocked record, offset, replicas wanted, deadline ms or 0)
+        self.delayed: list[tuple] = []  # (client, psync): full syncs waiting for a diskless transfer to start
+        self.delayed_since = 0  # node.steady() when the first of them asked
+        self.last_newline_ms = 0
         self._db = -1  # the database the stream last selected
         self._group: list[tuple[int, list[bytes]]] | None = None
 
@@ -167,17 +175,41 @@ class ReplicationStream:
         return link
 
     def attach(self, client, psync: bool = False) -> None:
-        """A full sync: the image of this instant, then every write from now on."""
+        """A full sync: the image of this instant, then every write from now on; or, diskless
+        with a delay, the same once the delay is over (`tick`)."""
+        node = self.node
+        node.stats.sync_full += 1  # counted when asked for, as Redis's syncCommand
+        diskless = node.config["repl-diskless-sync"] and b"eof" in self.link(client).capa
+        if not diskless or not node.config["repl-diskless-sync-delay"]:
+            self._full_sync([(client, psync)], diskless)
+            return
+        if not self.delayed:
+            self.delayed_since = self.last_newline_ms = node.steady()
+            node.emit(LogMessage("notice", "Delay next BGSAVE for diskless SYNC"))
+        self.delayed.append((client, psync))
+
+    def _start_delayed(self) -> None:
+        """Every delayed replica's transfer, of one image."""
+        waiting, self.delayed = self.delayed, []
+        self.node.emit(LogMessage("notice", "Starting BGSAVE for SYNC with target: replicas sockets"))
+        self._full_sync(waiting, diskless=True)
+
+    def _full_sync(self, replicas: list[tuple], diskless: bool) -> None:
         node = self.node
         if self.backlog is None:
             self.replid, self.replid2, self.second_offset = new_replid(node.rng), NO_REPLID, -1
             self._create_backlog()
-        node.stats.sync_full += 1
         image = rdb.write(node, extra_aux=[(b"repl-stream-db", b"0"), (b"repl-id", self.replid.encode()),
                                            (b"repl-offset", b"%d" % self.offset)])
-        header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync else b""
-        self._write(client, b"%s$%d\r\n%s" % (header, len(image), image))
-        self._online(client, psync)
+        if diskless:
+            mark = b"%040x" % node.rng.getrandbits(160)
+            payload = b"$EOF:%s\r\n%s%s" % (mark, image, mark)
+        else:
+            payload = b"$%d\r\n%s" % (len(image), image)
+        for client, psync in replicas:
+            header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync else b""
+            self._write(client, header + payload)
+            self._online(client, psync)
         self._db = -1
 
     def try_continue(self, client, replid: bytes, offset: int) -> bool:
@@ -214,6 +246,7 @@ class ReplicationStream:
     def detach(self, client) -> None:
         if client in self.replicas:
             self.replicas.remove(client)
+        self.delayed = [entry for entry in self.delayed if entry[0] is not client]
         self.links.pop(client, None)
 
     # -- what replicas say ----------------------------------------------------------
@@ -263,6 +296,8 @@ class ReplicationStream:
         now = node.steady()
         if self.waits:
             self._serve_waits(timed_out=True)
+        if self.delayed:
+            self._tick_delayed(now)
         if not self.replicas or node.is_replica:
             self.last_ping_ms = now
             return
@@ -275,6 +310,19 @@ class ReplicationStream:
             if link.psync and now - link.ack_ms > timeout_ms:
                 node.emit(LogMessage("warning", f"Disconnecting timedout replica (streaming sync): {client.addr}"))
                 node.close_after_reply(client)
+
+    def _tick_delayed(self, now: int) -> None:
+        """Start the delayed transfer once its delay is over or enough replicas wait; until
+        then a newline a second keeps the replicas from timing out (Redis's replicationCron)."""
+        config = self.node.config
+        enough = config["repl-diskless-sync-max-replicas"]
+        if now - self.delayed_since >= config["repl-diskless-sync-delay"] * 1000 \
+                or (enough and len(self.delayed) >= enough):
+            self._start_delayed()
+        elif now - self.last_newline_ms >= 1000:
+            self.last_newline_ms = now
+            for client, _ in self.delayed:
+                self._write(client, b"\n")
 
     # -- propagation -----------------------------------------------------------------
     def propagate(self, db_index: int, argv: list[bytes]) -> None:

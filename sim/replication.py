@@ -26,7 +26,7 @@ from jepsen_like.verdict import Verdict, invalid, valid
 from kvcore.digest import dataset_digest
 from kvcore.replica import CONNECTED
 
-TIMEOUTS = {"repl-timeout": "2", "repl-ping-replica-period": "1"}  # seconds; repl-timeout must exceed the period
+TIMEOUTS = {"repl-timeout": "2", "repl-ping-replica-period": "1", "repl-diskless-sync-delay": "1"}  # seconds; repl-timeout must exceed the period
 CONVERGE_MS_MIN = 20_000
 
 

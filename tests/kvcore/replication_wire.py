@@ -37,7 +37,9 @@ class Wire:
         self._next = ACCEPTED_CONNS
 
     def add(self, port: int, seed: int = 0, **options: str) -> Node:
-        node = make_node(seed=seed, port=str(port), **options)
+        """A node on the wire; full syncs start at once unless told (as Redis's test suite sets
+        repl-diskless-sync-delay 0)."""
+        node = make_node(seed=seed, port=str(port), **{"repl_diskless_sync_delay": "0", **options})
         node.info.tcp_port = port
         self.nodes[f"127.0.0.1:{port}"] = node
         self.logs[id(node)] = []

@@ -211,6 +211,45 @@ def test_a_replica_configured_at_start_waits_out_a_diskless_sync_delay():
         assert (stats["sync_full"], stats["sync_partial_err"]) == (1, 0)
 
 
+def _delayed_full_sync(master_port: int, replica_ports: list[int]) -> list:
+    """Two replicas ask for a full sync of a master delaying diskless transfers (3 s): what a
+    raw PSYNC gets before the payload, the master's replica states meanwhile, then whether both
+    are in sync after the delay and how many full syncs that took."""
+    master = redis.Redis(port=master_port, socket_timeout=10)
+    master.set("k", "v")
+    raw = connect(master_port)
+    raw.settimeout(5)
+    raw.sendall(encode("REPLCONF", "capa", "eof", "capa", "psync2"))
+    assert raw.recv(5) == b"+OK\r\n"
+    raw.sendall(encode("PSYNC", "?", "-1"))
+    seen = raw.recv(1)  # a keepalive newline a second while the transfer waits
+    replicas = [redis.Redis(port=port, socket_timeout=10) for port in replica_ports]
+    for replica in replicas:
+        replica.replicaof("127.0.0.1", master_port)
+    states = sorted(value["state"] for key, value in wait_for(lambda: master.info("replication"), 3).items()
+                    if key.startswith("slave"))
+    raw.close()
+    for replica in replicas:
+        wait_for_sync(master, replica)
+    return [seen, states, [replica.get("k") for replica in replicas], master.info("stats")["sync_full"]]
+
+
+def wait_for(read, slaves: int):
+    """INFO replication once it lists ``slaves`` replicas."""
+    assert wait_until(lambda: read()["connected_slaves"] == slaves)
+    return read()
+
+
+def test_a_master_delays_a_diskless_transfer_as_redis_server():
+    extra = ["--repl-diskless-sync-delay", "3"]
+    with redis_server_or_skip(extra) as redis_port, kvserver(["--save", "", *extra]) as (kv_port, _), \
+            kvserver(["--save", ""]) as (first, _), kvserver(["--save", ""]) as (second, _):
+        theirs = _delayed_full_sync(redis_port, [first, second])
+        ours = _delayed_full_sync(kv_port, [first, second])
+    assert theirs[1] == ["wait_bgsave"] * 3
+    assert ours == theirs
+
+
 def replies(port: int, requests: list[tuple], lines: int) -> list[bytes]:
     """The reply lines to pipelined requests, once ``lines`` of them came."""
     with contextlib.closing(connect(port)) as sock:
