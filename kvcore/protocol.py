@@ -48,13 +48,18 @@ def _only_bulk_strings(buf, requests: list[list]) -> bool:
     headers of maps, sets, pushes and attributes (``%~>|``) or one ``*`` more
     than the requests' own may start an aggregate hiredis has begun: a buffer
     holding any of those bytes anywhere is left to `_bulk_spans`. Big buffers
-    are too, rather than copied by ``join``.
+    are too, rather than copied by ``join``. hiredis also consumes the type byte
+    of a top-level item it has only begun (a trailing ``$``, ``:``, ``-``...):
+    the buffer must end a line, and hold no more ``$`` than the requests'
+    arguments (nor ``!``, a blob error's) lest a begun bulk string be dropped.
     """
     if (
         len(buf) > _JOIN_CHECK_MAX
-        or 0x2B in buf or 0x28 in buf or 0x3D in buf  # '+', '(', '='
+        or buf[-2:] != b"\r\n"
+        or 0x2B in buf or 0x28 in buf or 0x3D in buf or 0x21 in buf  # '+', '(', '=', '!'
         or 0x25 in buf or 0x7E in buf or 0x3E in buf or 0x7C in buf  # '%', '~', '>', '|'
         or buf.count(0x2A) != len(requests)  # '*'
+        or buf.count(0x24) != sum(map(len, requests))  # '$'
     ):
         return False
     join = b"".join

@@ -111,6 +111,15 @@ def test_fast_path_equals_reference_for_any_split(data, cuts):
     assert feed_in_chunks(RequestReader(), data, cuts) == reference
 
 
+@pytest.mark.parametrize("tail", [b"$", b":", b"-", b"!", b"$5\r\n", b"!5\r\n"])
+def test_a_segment_ending_in_the_type_byte_of_an_inline_line_keeps_it(tail):
+    """hiredis takes the byte as the start of a reply it waits to finish: the request after the
+    multibulk is an inline line starting with it, as Redis reads it (found by the test above)."""
+    data = encode_request(b"GET", b"k") + tail + b"0\r\n\r\n"
+    cut = len(encode_request(b"GET", b"k")) + len(tail)
+    assert feed_in_chunks(RequestReader(), data, [cut]) == ReferenceParser().feed(data)
+
+
 def test_equivalence_check_notices_a_difference():
     """A dropped request must be visible to the comparison used above."""
     data = encode_request(b"PING") * 2
