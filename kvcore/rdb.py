@@ -960,15 +960,16 @@ class LoadResult:
     where the file ended (``end``: an AOF's commands may follow), and the keys of the
     empty collections it skipped (``empty_keys``)."""
 
-    __slots__ = ("keys_loaded", "keys_expired", "aux", "end", "empty_keys")
+    __slots__ = ("keys_loaded", "keys_expired", "aux", "end", "empty_keys", "dropped")
 
     def __init__(self, keys_loaded: int, keys_expired: int, aux: dict[bytes, bytes], end: int = 0,
-                 empty_keys: list[bytes] | None = None) -> None:
+                 empty_keys: list[bytes] | None = None, dropped: list[tuple[int, bytes]] | None = None) -> None:
         self.keys_loaded = keys_loaded
         self.keys_expired = keys_expired
         self.aux = aux
         self.end = end
         self.empty_keys = empty_keys or []
+        self.dropped = dropped or []  # (db index, key) of each key dropped as expired, in the file's order
 
 
 def load(node, data: bytes, drop_expired: bool = True, flush: bool = True, merge: bool = False) -> LoadResult:
@@ -994,7 +995,8 @@ def load(node, data: bytes, drop_expired: bool = True, flush: bool = True, merge
         node.functions.flush()
     for code in parsed.functions:
         node.functions.load(code, replace=True)
-    loaded = expired = 0
+    loaded = 0
+    dropped: list[tuple[int, bytes]] = []
     for index, (values, expires) in parsed.databases.items():
         db = node.dbs[index]
         if flush:
@@ -1004,22 +1006,23 @@ def load(node, data: bytes, drop_expired: bool = True, flush: bool = True, merge
             for key, value in values.items():
                 db.set(key, value)
         if expires:
-            expired += _install_expires(node, db, expires, drop_expired and not node.is_replica)
+            dropped += _install_expires(node, db, expires, drop_expired and not node.is_replica)
         db.recount()
         loaded += len(values)
-    return LoadResult(loaded, expired, parsed.aux, parsed.end, parsed.empty_keys)
+    return LoadResult(loaded, len(dropped), parsed.aux, parsed.end, parsed.empty_keys, dropped)
 
 
-def _install_expires(node, db, expires: dict[bytes, int], drop_expired: bool) -> int:
+def _install_expires(node, db, expires: dict[bytes, int], drop_expired: bool) -> list[tuple[int, bytes]]:
+    """Install the TTLs; the keys already expired are dropped instead (when ``drop_expired``)."""
     if not drop_expired:
         db.expires.update(expires)
-        return 0
+        return []
     now = node.now
-    dropped = 0
+    dropped = []
     for key, when in expires.items():
         if when < now:
             del db.data[key]
-            dropped += 1
+            dropped.append((db.index, key))
         else:
             db.expires[key] = when
     return dropped

@@ -116,15 +116,27 @@ class ReplicationStream:
         return [(b"repl-stream-db", b"%d" % db_index), (b"repl-id", self.replid.encode()),
                 (b"repl-offset", b"%d" % self.offset)]
 
-    def snapshot_loaded(self, aux: dict[bytes, bytes]) -> None:
-        """A replica started from a snapshot with these fields: its PSYNC continues from them."""
+    def snapshot_loaded(self, aux: dict[bytes, bytes], dropped: list[tuple[int, bytes]] = ()) -> None:
+        """A node started from a snapshot with these fields. A replica's PSYNC continues from them.
+        A master continues the saved stream under a new id, as Redis 7.0's loadDataFromDisk: the
+        saved id is its second one (valid up to the saved offset), and the backlog starts there
+        with the deletions of the keys that expired while it was down (``dropped``), so that its
+        replicas continue with it."""
         link = self.node.master_link
-        if link is None or b"repl-id" not in aux or b"repl-offset" not in aux:
+        if b"repl-id" not in aux or b"repl-offset" not in aux:
             return
-        self.replid = aux[b"repl-id"].decode("latin-1")
-        self.offset = int(aux[b"repl-offset"])
-        link.db_index = int(aux.get(b"repl-stream-db", b"0"))
-        link.full_sync_failed = False  # the snapshot's stream is a master to continue from
+        saved_id, saved_offset = aux[b"repl-id"].decode("latin-1"), int(aux[b"repl-offset"])
+        if link is not None:
+            self.replid, self.offset = saved_id, saved_offset
+            link.db_index = int(aux.get(b"repl-stream-db", b"0"))
+            link.full_sync_failed = False  # the snapshot's stream is a master to continue from
+            return
+        self.replid2, self.second_offset, self.offset = saved_id, saved_offset + 1, saved_offset
+        self._create_backlog()
+        self._db = -1
+        deletion = b"UNLINK" if self.node.config["lazyfree-lazy-expire"] else b"DEL"
+        if dropped:
+            self._send([(db_index, [deletion, key]) for db_index, key in dropped])
 
     # -- roles -------------------------------------------------------------------
     def new_history(self, replid: str) -> None:

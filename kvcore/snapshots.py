@@ -228,7 +228,7 @@ class Snapshots:
         self.keys_loaded = result.keys_loaded
         self.keys_expired = result.keys_expired
         self.dirty_at_last_save = self.node.stats.dirty
-        self.node.replication.snapshot_loaded(result.aux)
+        self.node.replication.snapshot_loaded(result.aux, result.dropped)
 
     def tick(self) -> None:
         """The cron: a scheduled BGSAVE, or the `save` schedule's (not while the log is rewritten)."""

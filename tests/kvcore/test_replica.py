@@ -380,6 +380,31 @@ def test_a_replica_restarted_from_its_snapshot_continues_with_a_partial_resync(w
     assert in_sync(wire, master, restarted)
 
 
+def test_a_master_restarted_from_its_snapshot_lets_its_replica_continue(wire, pair):
+    """Redis 7.0's master restart: a new id, the saved one second (valid to the saved offset),
+    the backlog starting there with the deletions of keys that expired meanwhile."""
+    master, replica = pair
+    follow(wire, replica)
+    wire.call(master, "SET", "lives", "1")
+    wire.call(master, "SET", "dies", "1", "PX", "10")
+    saved = info(wire, master)
+    image = rdb.write(master, master.replication.save_info())  # what SHUTDOWN writes
+    del wire.nodes[f"127.0.0.1:{MASTER}"]
+    wire.cut(master)  # the replica's link drops; it reconnects to the restarted master
+    restarted = wire.add(MASTER, seed=7, now=master.now + 50)
+    restarted.snapshots.loaded(rdb.load(restarted, image))  # as the runtime loads dump.rdb at start
+    fields = info(wire, restarted)
+    offset = int(saved["master_repl_offset"])
+    deletion = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*2\r\n$3\r\nDEL\r\n$4\r\ndies\r\n"
+    assert fields["master_replid"] != saved["master_replid"] and fields["master_replid2"] == saved["master_replid"]
+    assert (int(fields["second_repl_offset"]), int(fields["master_repl_offset"])) == (offset + 1, offset + len(deletion))
+    assert (fields["repl_backlog_first_byte_offset"], fields["repl_backlog_histlen"]) == (str(offset + 1), str(len(deletion)))
+    wire.tick(times=30)  # the replica reconnects
+    assert "sync_partial_ok:1\r" in wire.call(restarted, "INFO", "stats").decode()
+    assert wire.call(replica, "GET", "dies") is None and wire.call(replica, "GET", "lives") == b"1"
+    assert in_sync(wire, restarted, replica)
+
+
 def test_a_paused_replica_reads_its_masters_stream_but_runs_it_only_after_the_pause(wire, pair):
     master, replica = pair
     follow(wire, replica)
