@@ -155,12 +155,12 @@ class Selector:
             self._key_rule(op)
         elif lower in ("allkeys", "resetkeys"):
             self.keys, self.all_keys = [], lower == "allkeys"
+        elif op == "&*":  # as allchannels, whatever the selector held (Redis 7.0)
+            self.channels, self.all_channels = [], True
         elif op.startswith("&"):
             if self.all_channels:
                 raise AclError(CHANNEL_AFTER_ALL)
-            if op == "&*":
-                self.channels, self.all_channels = [], True
-            elif raw(op[1:]) not in self.channels:
+            if raw(op[1:]) not in self.channels:
                 self.channels.append(raw(op[1:]))
         elif lower in ("allchannels", "resetchannels"):
             self.channels, self.all_channels = [], lower == "allchannels"

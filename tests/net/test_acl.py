@@ -110,6 +110,8 @@ SETUSER_SCRIPTS = [
     [["ACL", "SETUSER", "u", "+nosuch"], ["ACL", "SETUSER", "u", "+config|nosuch"], ["ACL", "SETUSER", "u", "-get|x"]],
     [["ACL", "SETUSER", "u", "skip-sanitize-payload", "on", "nopass"], ["ACL", "SETUSER", "u", "clearselectors"]],
     [["ACL", "SETUSER", "a"], ["ACL", "SETUSER", "b"], ["ACL", "DELUSER", "a", "x"], ["ACL", "USERS"]],
+    [["ACL", "SETUSER", "u", "allchannels", "&*"], ["ACL", "SETUSER", "u", "&*", "&foo"],
+     ["ACL", "SETUSER", "v", "resetchannels", "&*", "&*"], ["ACL", "GETUSER", "v"]],
     [["ACL", "DELUSER", "default"], ["ACL", "DELUSER", "a", "default"]],
     [["CONFIG", "SET", "acl-pubsub-default", "allchannels"], ["ACL", "SETUSER", "u", "reset"],
      ["ACL", "SETUSER", "v"], ["CONFIG", "SET", "acl-pubsub-default", "resetchannels"]],
@@ -318,6 +320,12 @@ def test_users_in_the_config_and_an_aclfile_stop_the_start(tmp_path):
     ours = start_result(KVSERVER, ["kv.conf", "--port", str(free_port())], tmp_path)
     assert ours.returncode == 1
     assert "Configuring Redis with users defined in redis.conf and at the same setting an ACL file" in ours.stdout
+
+
+def test_the_default_user_is_built_under_acl_pubsub_default_allchannels():
+    """Its &* rule on a selector that already has every channel is no error (it stopped the start)."""
+    with kvserver(["--save", "", "--acl-pubsub-default", "allchannels"]) as (port, _):
+        assert redis.Redis(port=port).execute_command("ACL", "LIST") == [b"user default on nopass ~* &* +@all"]
 
 
 def test_a_bad_user_directive_stops_the_start(tmp_path):
