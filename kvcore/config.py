@@ -54,6 +54,20 @@ def _parse_percentiles(text: str) -> str:
     return " ".join(f"{value:g}" for value in values)
 
 
+def _parse_oom_values(text: str) -> str:
+    """oom-score-adj-values: three scores (master, replica, background child), each -2000..2000."""
+    words = text.split()
+    if len(words) != 3:
+        raise ConfigError("wrong number of arguments")
+    try:
+        values = [int(word) for word in words]
+    except ValueError:
+        values = [-2001]
+    if any(not -2000 <= value <= 2000 for value in values):
+        raise ConfigError("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
+    return " ".join(map(str, values))
+
+
 def _parse_int(text: str) -> int:
     try:
         return int(text)
@@ -148,6 +162,8 @@ class Option:
             return _parse_save(text)
         elif self.kind == "percentiles":
             return _parse_percentiles(text)
+        elif self.kind == "oom":
+            return _parse_oom_values(text)
         elif self.kind == "obuf":
             from kvcore import output_limits
 
@@ -361,7 +377,7 @@ ACCEPTED_ONLY = [
     Option("maxmemory-clients", "0", "memory", low=-100, high=LLONG_MAX, percent=True),
     Option("maxmemory-eviction-tenacity", "10", "int"),
     Option("oom-score-adj", "no", "enum", choices=("no", "yes", "relative", "absolute")),
-    Option("oom-score-adj-values", "0 200 800", "string"),
+    Option("oom-score-adj-values", "0 200 800", "oom"),
     Option("proc-title-template", "{title} {listen-addr} {server-mode}", "title"),
     Option("propagation-error-behavior", "ignore", "enum", choices=("ignore", "panic", "panic-on-replicas")),
     Option("rdb-del-sync-files", "no", "bool"),
@@ -462,6 +478,12 @@ class Config:
             self.values[name] = value
             for listener in self.listeners:
                 listener(name, value)
+
+    def changed(self, name: str, value) -> None:
+        """An option the node itself changed (REPLICAOF sets replicaof): listeners hear of it too."""
+        self.values[name] = value
+        for listener in self.listeners:
+            listener(name, value)
 
     def _merged(self, option: Option, value):
         """client-output-buffer-limit changes only the classes it names."""

@@ -698,7 +698,7 @@ class Node:
             self.replication.demoted()
         self.blocking.disconnect_all()
         self.is_replica = True
-        self.config.values["replicaof"] = f"{host} {port}"
+        self.config.changed("replicaof", f"{host} {port}")
         self.master_link = MasterLink(self, host, port)
         self.master_link.connect()
         self.update_write_gate()
@@ -710,7 +710,7 @@ class Node:
         self.master_link.stop()
         self.master_link = None
         self.is_replica = False
-        self.config.values["replicaof"] = ""
+        self.config.changed("replicaof", "")
         self.replication.promoted()
         self.update_write_gate()
 

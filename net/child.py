@@ -25,12 +25,13 @@ _MAX_FD = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
 
 
 def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...],
-          delay_s: float = 0.0) -> tuple[int, int, int]:
+          delay_s: float = 0.0, in_child: Callable[[], object] | None = None) -> tuple[int, int, int]:
     """Fork a child that writes the image; its pid, the read end of its report pipe, and the
     microseconds the fork took (the parent's pause, INFO's latest_fork_usec).
 
-    ``delay_s``: how long the child pauses once the image is written (`key_save_delay_s`).
-    Raises OSError when the fork fails (the pipe is closed then).
+    ``delay_s``: how long the child pauses once the image is written (`key_save_delay_s`);
+    ``in_child``: run first in the child (its OOM score). Raises OSError when the fork fails
+    (the pipe is closed then).
     """
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
@@ -43,6 +44,8 @@ def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...],
         raise
     if pid == 0:
         os.close(read_fd)
+        if in_child is not None:
+            in_child()
         _run_child(make_image, with_child_id(steps, os.getpid()), write_fd, delay_s, parent)  # never returns
     os.close(write_fd)
     return pid, read_fd, (time.perf_counter_ns() - started) // 1000

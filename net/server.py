@@ -34,7 +34,7 @@ from kvcore.effects import (
     WriteFiles,
 )
 from kvcore.node import Node, ServerInfo
-from net import child, disk, proctitle
+from net import child, disk, oom, proctitle
 from net.busy import BusyServing
 from net.conffile import VERSION, rewrite_file
 from net.listen import open_listeners
@@ -177,6 +177,7 @@ class Server:
         self.listeners: list[asyncio.base_events.Server] = []
         self.exit_code: asyncio.Future | None = None
         self.log_file = LogFile()
+        self.oom = oom.OomScore()
         self.inputs = 0  # data_received calls so far: tells whether more requests came in (`_log_turn`)
         self._log_due = False  # the next drain may start a log job (see `_log_turn`)
         self._log_turn_pending = False
@@ -200,6 +201,7 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self.exit_code = self.loop.create_future()
         self.loop.set_exception_handler(self._loop_error)
+        self.adjust_oom_score()
         self.watch_signals()  # before listening: a client may signal once it connects
         self.loop.add_signal_handler(signal.SIGABRT, self.crash, signal.SIGABRT)
         for signum in early_signals:
@@ -559,7 +561,8 @@ class Server:
         try:
             keys = sum(len(db.data) for db in self.node.dbs)
             delay_s = child.key_save_delay_s(self.config["rdb-key-save-delay"], keys)
-            pid, report_fd, fork_usec = child.start(effect.data, effect.steps, delay_s)
+            pid, report_fd, fork_usec = child.start(effect.data, effect.steps, delay_s,
+                                                    lambda: self.oom.apply(self.config, oom.CHILD))
         except OSError as exc:
             self.node.image_taken(now_ms())
             self.log.warning(f"Can't start a background job: fork: {disk.error_text(exc)}")
@@ -643,11 +646,19 @@ class Server:
         except (OSError, IndexError, ValueError):
             return None
 
+    def adjust_oom_score(self) -> None:
+        """oom-score-adj for this process's class (net.oom), now (at start, and as it changes)."""
+        error = self.oom.apply(self.config, oom.REPLICA if self.node.is_replica else oom.MASTER)
+        if error:
+            self.log.warning(error)
+
     def _config_changed(self, name: str, value) -> None:
         if name == "loglevel":
             self.log.set_level(value)
         elif name in ("proc-title-template", "port", "bind", "unixsocket"):
             proctitle.update(self.config, self.node.info.config_file)
+        elif name in ("oom-score-adj", "oom-score-adj-values", "replicaof"):
+            self.adjust_oom_score()
         elif name == "dir":
             try:
                 os.chdir(value)
