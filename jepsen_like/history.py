@@ -249,6 +249,12 @@ def by_key(ops: Iterable[Operation]) -> Iterator[tuple[Any, list[Operation]]]:
         yield key, groups[key]
 
 
+def final_read(ops: Iterable[Operation]) -> Operation | None:
+    """The last `ok` read to complete: what a key held at the end (None if no read succeeded)."""
+    reads = [op for op in ops if op.f == "read" and op.ok]
+    return max(reads, key=lambda op: op.complete.line) if reads else None
+
+
 def key_order(key: Any) -> tuple[int, Any]:
     """Sort key for history keys: None first, then integers, then strings."""
     if key is None:

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from jepsen_like.history import HistoryError, Operation, by_key, canonical
+from jepsen_like.history import HistoryError, Operation, by_key, canonical, final_read
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
 
 CHECKER = "list-append"
@@ -90,7 +90,7 @@ def _anomalies(key: Any, appends: dict[str, Operation], reads: list[Operation]) 
     for read in reads:
         found += _element_anomalies(key, appends, read)
     found += _order_anomalies(key, reads)
-    final = max(reads, key=lambda op: op.complete.line)
+    final = final_read(reads)
     present = {canonical(element) for element in final.result}
     for op in appends.values():
         if op.ok and op.complete.line < final.invoke.line and canonical(op.value) not in present:

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from jepsen_like.history import HistoryError, Operation, by_key, canonical
+from jepsen_like.history import HistoryError, Operation, by_key, canonical, final_read
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
 
 CHECKER = "queue"
@@ -39,12 +39,11 @@ def check(ops: Sequence[Operation]) -> Verdict:
         _validate(key_ops)
         enqueues = [op for op in key_ops if op.f == "enqueue"]
         acked += sum(1 for op in enqueues if op.ok)
-        reads = [op for op in key_ops if op.f == "read" and op.ok]
-        if not reads:
+        final = final_read(key_ops)
+        if final is None:
             if any(op.ok for op in enqueues):
                 unread.append(key)
             continue
-        final = max(reads, key=lambda op: op.complete.line)
         found = _judge_key(enqueues, [op for op in key_ops if op.f == "dequeue"], final)
         if found:
             problems.append({"key": key, **found})

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from jepsen_like.history import HistoryError, Operation, by_key, canonical
+from jepsen_like.history import HistoryError, Operation, by_key, canonical, final_read
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
 
 CHECKER = "set"
@@ -37,12 +37,12 @@ def check(ops: Sequence[Operation]) -> Verdict:
         _validate(key_ops)
         adds = [op for op in key_ops if op.f == "add"]
         acked += sum(1 for op in adds if op.ok)
-        reads = [op for op in key_ops if op.f == "read" and op.ok]
-        if not reads:
+        final = final_read(key_ops)
+        if final is None:
             if any(op.ok for op in adds):
                 unread.append(key)
             continue
-        found = _judge_key(key, adds, max(reads, key=lambda op: op.complete.line))
+        found = _judge_key(key, adds, final)
         if found is not None:
             problems.append(found)
     summary = {"keys": len({op.key for op in ops}), "acknowledged_adds": acked}
