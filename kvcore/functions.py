@@ -15,7 +15,16 @@ from __future__ import annotations
 import re
 
 from kvcore.reply import Error
-from kvcore.scripting import SHEBANG_FLAGS, CommandError, Lua, keys_and_args, number_text, refuse_writing_script
+from kvcore.scripting import (
+    HOOK_INSTRUCTIONS,
+    INSTRUCTIONS_PER_MS,
+    SHEBANG_FLAGS,
+    CommandError,
+    Lua,
+    keys_and_args,
+    number_text,
+    refuse_writing_script,
+)
 
 _NAME = re.compile(rb"[A-Za-z0-9_]+")
 BAD_NAME = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"
@@ -48,14 +57,15 @@ local env = setmetatable({}, {
   __index = strict(function(name) return rawget(api == load_api and load_api or globals, name) end),
   __newindex = refuse,
 })
-__kv_define('__kv_load_library', function(chunk)
+__kv_define('__kv_load_library', function(chunk, over_time)
   setfenv(chunk, env)
   api = load_api
-  local ok, err = xpcall(chunk, __kv_handler)
+  local ok, err = __kv_run_limited(chunk, over_time, 'FUNCTION LOAD timeout')
   api = globals
   return ok, err
 end)
 """
+LOAD_TIMEOUT_MS = 500  # as Redis's: a library's load run is stopped past it
 
 
 class Library:
@@ -118,7 +128,7 @@ class Functions:
         library = Library(name, code)
         self._registering = library
         try:
-            ok, error = lua.globals[b"__kv_load_library"](chunk)
+            ok, error = lua.globals[b"__kv_load_library"](chunk, self._load_timer())
         finally:
             self._registering = None
         if not ok:
@@ -131,6 +141,21 @@ class Functions:
                 raise Error(f"ERR Function {function} already exists")
         self.libraries[name] = library
         return name
+
+    def _load_timer(self):
+        """Whether the load run is past LOAD_TIMEOUT_MS, asked every HOOK_INSTRUCTIONS: on the
+        runtime's clock if it has one (kvcore.busy), else counting instructions as time."""
+        runtime = self.node.busy_runtime
+        if runtime is not None:
+            started = runtime.now()
+            return lambda: runtime.now() - started > LOAD_TIMEOUT_MS
+        steps = [0]
+
+        def over() -> bool:
+            steps[0] += 1
+            return steps[0] * HOOK_INSTRUCTIONS // INSTRUCTIONS_PER_MS > LOAD_TIMEOUT_MS
+
+        return over
 
     def _register(self, *args) -> None:
         """redis.register_function(name, callback) or redis.register_function{...}."""

@@ -170,6 +170,17 @@ __kv_run = function(f, ...)
   sethook()
   return ok, result
 end
+local hook_instructions = %d
+__kv_run_limited = function(f, over, text)  -- f(), stopped with the error text once over() says so
+  local function stopped()
+    local info = getinfo(2, 'S')
+    if info and string.sub(info.source, 1, 6) == '@user_' then error(text, 0) end
+  end
+  sethook(function() if over() then sethook(stopped, 'l'); error(text, 0) end end, '', hook_instructions)
+  local ok, result = xpcall(f, __kv_handler)
+  sethook()
+  return ok, result
+end
 __kv_compile = function(body, chunk)
   local f, problem = loadstring(body, chunk)
   return f or false, problem or false
@@ -286,7 +297,7 @@ class Lua:
         self.oom_at_start = False  # memory was over maxmemory as it started (`_command`)
         self.prng = type(node.rng)(node.rng.getrandbits(64))  # math.random's own generator, seeded by the node
         LuaLibraries(self.runtime)  # cjson and bit, before the sandbox closes the globals
-        self.runtime.execute(_PRELUDE % (busy.KILLED, HOOK_INSTRUCTIONS), self._call, self._pcall, self._random, self._seed, self._log,
+        self.runtime.execute(_PRELUDE % (busy.KILLED, HOOK_INSTRUCTIONS, HOOK_INSTRUCTIONS), self._call, self._pcall, self._random, self._seed, self._log,
                              lambda text: sha1hex(text).encode(), self._budget, self._acl_check, self._setresp,
                              self._set_repl)
 

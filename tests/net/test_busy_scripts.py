@@ -144,3 +144,21 @@ def test_signals_during_a_busy_script():
         assert proc.poll() is None
         assert Conn(port).call("SCRIPT", "KILL") == b"OK"
         assert proc.wait(10) == 0
+
+
+def endless_library_load(port: int) -> list:
+    """A library whose load run never ends: stopped past 500 ms, and the server serves on."""
+    conn = Conn(port)
+    started = time.monotonic()
+    replies = [conn.call("FUNCTION", "LOAD", "#!lua name=lib\nlocal a = 1\nwhile 1 do a = a + 1 end\n")]
+    replies.append(time.monotonic() - started < 5)
+    replies += [conn.call("FUNCTION", "LIST"), conn.call("PING")]
+    conn.close()
+    return replies
+
+
+def test_a_library_load_run_times_out_as_redis_server():
+    with both() as ports:
+        theirs, ours = (endless_library_load(ports[name]) for name in ("redis-server", "kvserver"))
+    assert theirs[0] == ("error", "ERR Error registering functions: ERR FUNCTION LOAD timeout")
+    assert ours == theirs
