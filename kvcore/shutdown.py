@@ -8,15 +8,21 @@ and the cron finishes the shutdown (the save, then the exit: kvcore.snapshots)
 as soon as every replica caught up or the time is up, logging the replicas
 still behind. SHUTDOWN callers wait meanwhile; another SHUTDOWN waits with
 them. SHUTDOWN ABORT cancels it: the callers get an error and writes go on.
+
+Every shutdown, waited for or not, finishes here (`finish`): the replicas
+still behind are logged with how many are in sync, and one that would lose
+an initial AOF being written fails (unless FORCE), as finishShutdown does.
 """
 
 from __future__ import annotations
 
+from kvcore.appendonly import WAIT_REWRITE
 from kvcore.blocking import HeldReply
 from kvcore.effects import LogMessage
 from kvcore.reply import Error
 
 ABORTED = "ERR Errors trying to SHUTDOWN. Check logs."
+FAILED = "Errors trying to shut down the server. Check the logs for more information."
 _FOREVER = 2**63 - 1  # the pause lasts until the shutdown ends
 
 
@@ -59,17 +65,34 @@ class ShutdownWait:
         node = self.node
         if not self.waiting or (node.now < self.deadline_ms and not self._replicas_caught_up()):
             return
-        self._log_lagging()
         callers, self.callers = self.callers, []
         self.deadline_ms = 0
         node.pause.end()
         live = [caller.client for caller in callers if caller.live(node)]
+        if not self.finish(None, self.options):
+            for caller in callers:
+                caller.release(node, Error(ABORTED))
+            return
         for client in live:
             client.blocked = None
-        node.shutdown_requested = self.options
-        node.snapshots.shutdown(live[0] if live else None)
-        for client in live[1:]:
             node.close_after_reply(client)
+
+    def finish(self, client, options: list[str]) -> bool:
+        """The shutdown itself (``client``: the SHUTDOWN caller that did not wait, if any): the
+        replicas logged, then the save and the exit (kvcore.snapshots). False when it cannot."""
+        node = self.node
+        self._log_replicas()
+        if node.aof.state == WAIT_REWRITE:  # the log being turned on has no file yet
+            if "force" not in options:
+                node.emit(LogMessage("warning", "Writing initial AOF, can't exit."))
+                node.emit(LogMessage("warning", FAILED))
+                if client is not None:
+                    client.reply(Error(ABORTED))
+                return False
+            node.emit(LogMessage("warning", "Writing initial AOF. Exit anyway."))
+        node.shutdown_requested = options
+        node.snapshots.shutdown(client)
+        return True
 
     def abort(self) -> bool:
         """SHUTDOWN ABORT: False when no shutdown waits."""
@@ -89,12 +112,18 @@ class ShutdownWait:
         stream = self.node.replication
         return all(stream.links[client].ack_offset == stream.offset for client in stream.replicas)
 
-    def _log_lagging(self) -> None:
+    def _log_replicas(self) -> None:
+        """Each replica behind (by how many bytes), then how many are in sync, as finishShutdown."""
         node, stream = self.node, self.node.replication
+        lagging = 0
         for client in stream.replicas:
             link = stream.links[client]
             if link.ack_offset != stream.offset:
+                lagging += 1
                 lag = (node.steady() - link.ack_ms) // 1000
                 node.emit(LogMessage("warning", f"Lagging replica {stream.replica_ip(client)}:{link.listening_port} "
-                                                f"reported offset {link.ack_offset} behind master, lag={lag}, "
-                                                f"state=online."))
+                                                f"reported offset {stream.offset - link.ack_offset} behind master, "
+                                                f"lag={lag}, state=online."))
+        if stream.replicas:
+            count = len(stream.replicas)
+            node.emit(LogMessage("notice", f"{count - lagging} of {count} replicas are in sync when shutting down."))

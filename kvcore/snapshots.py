@@ -192,10 +192,8 @@ class Snapshots:
         node = self.node
         if node.shutdown_asap:
             node.shutdown_asap = False
-            if node.shutdown_wait.waiting or node.shutdown_wait.begin(None, []):
-                return  # it waits for the replicas (kvcore.shutdown)
-            node.shutdown_requested = []
-            self.shutdown(None)
+            if not node.shutdown_wait.waiting and not node.shutdown_wait.begin(None, []):
+                node.shutdown_wait.finish(None, [])  # else it waits for the replicas (kvcore.shutdown)
 
     def debug_reload(self, client, argv: list[bytes]) -> None:
         """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save (unless NOSAVE), then load the file back,

@@ -393,10 +393,8 @@ def shutdown(client, argv):
     if node.shutdown_wait.waiting:
         node.shutdown_wait.hold(client)  # one is under way: this caller waits for its end too
         return NO_REPLY
-    if node.shutdown_wait.begin(client, words):
-        return NO_REPLY  # it waits for the replicas first (kvcore.shutdown)
-    node.shutdown_requested = words  # what persistence will honour
-    node.snapshots.shutdown(client)  # saves first when asked or scheduled, then emits Shutdown
+    if not node.shutdown_wait.begin(client, words):  # else it waits for the replicas first (kvcore.shutdown)
+        node.shutdown_wait.finish(client, words)  # saves first when asked or scheduled, then exits
     return NO_REPLY
 
 
