@@ -21,7 +21,7 @@ from collections import deque
 from kvcore import errors, notifications
 from kvcore.acl_file import AclFile
 from kvcore.acl_users import Users
-from kvcore.aof import encode_command, timestamp_annotation
+from kvcore.aof import CLIENT_ID_AOF, encode_command, timestamp_annotation
 from kvcore.appendonly import AppendOnly
 from kvcore.blocking import Blocking, HeldReply
 from kvcore.client import Client, request_size
@@ -723,6 +723,8 @@ class Node:
         """Why a write by ``client`` may not run now: -NOREPLICAS (too few good replicas for
         min-replicas-to-write) or -READONLY (a read-only replica); None when it may."""
         values = self.config.values
+        if client.id == CLIENT_ID_AOF:  # the log being loaded is obeyed, its scripts' writes too (mustObeyClient)
+            return None
         if self.is_replica:
             link = self.master_link
             if values["replica-read-only"] and (link is None or client is not link.client):

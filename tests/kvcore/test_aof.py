@@ -202,6 +202,16 @@ def test_a_cut_inside_a_multi_truncates_before_the_multi():
     assert dataset(node) == {(0, b"a"): ("string", b"1", None), (0, b"c"): ("string", b"3", None)}
 
 
+def test_a_read_only_replica_runs_the_writes_of_its_logs_scripts():
+    """The loading client is obeyed, as Redis's mustObeyClient (Redis's integration/aof 'EVAL can
+    process writes from AOF in read-only replicas')."""
+    node = make_node(replicaof="127.0.0.1 1", replica_read_only="yes")
+    data = cmd("SELECT", 9) + cmd("EVAL", "redis.call('set',KEYS[1],'100')", 1, "foo") \
+        + cmd("EVAL", "redis.call('incr',KEYS[1])", 1, "foo") + cmd("EVAL", "redis.call('incr',KEYS[1])", 1, "foo")
+    assert aof.load_commands(node, data, filename=FILE).status == aof.OK
+    assert node.is_replica and dataset(node) == {(9, b"foo"): ("string", b"102", None)}
+
+
 def test_nested_multi_is_dropped_as_exec_would_refuse_it():
     """redis-server 7.0.15 loaded this to a=1 n=1 (the inner MULTI errors inside EXEC)."""
     data = (
