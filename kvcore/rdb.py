@@ -315,11 +315,13 @@ def sealed_payload(body: bytes) -> bytes:
     return payload + crc64(0, payload).to_bytes(8, "little")
 
 
-def write(node, extra_aux: list[tuple[bytes, bytes]] = (), aof_base: bool = False) -> bytes:
+def write(node, extra_aux: list[tuple[bytes, bytes]] = (), aof_base: bool = False,
+          functions_only: bool = False) -> bytes:
     """A whole RDB file of the node's databases, as redis-server 7.0's rdbSave writes it.
 
     ``extra_aux`` (name, value) fields go after used-mem, where Redis puts
     its replication fields (repl-stream-db, repl-id, repl-offset).
+    ``functions_only``: the libraries without the keys (REPLCONF rdb-filter-only functions).
     """
     config = node.config
     compress = config["rdbcompression"]
@@ -338,7 +340,7 @@ def write(node, extra_aux: list[tuple[bytes, bytes]] = (), aof_base: bool = Fals
         _put_string(parts, value, compress)
     parts.append(function_records(node, compress))
     for db in node.dbs:
-        if db.data:
+        if db.data and not functions_only:
             _put_database(parts, db, config, compress)
     parts.append(bytes((OP_EOF,)))
     body = b"".join(parts)

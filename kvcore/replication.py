@@ -42,7 +42,8 @@ _GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 class ReplicaLink:
     """What a master knows of one replica connection (INFO's slaveN line, WAIT)."""
 
-    __slots__ = ("client", "listening_port", "ip", "capa", "online", "psync", "ack_offset", "ack_ms")
+    __slots__ = ("client", "listening_port", "ip", "capa", "online", "psync", "ack_offset", "ack_ms",
+                 "functions_only")
 
     def __init__(self, client) -> None:
         self.client = client
@@ -53,6 +54,7 @@ class ReplicaLink:
         self.psync = False  # attached with PSYNC: it sends ACKs, and is timed out without them
         self.ack_offset = 0
         self.ack_ms = client.node.steady()
+        self.functions_only = False  # REPLCONF rdb-filter-only functions: an image of the libraries only
 
 
 class ReplicationStream:
@@ -211,16 +213,19 @@ class ReplicationStream:
         if self.backlog is None:
             self.replid, self.replid2, self.second_offset = new_replid(node.rng), NO_REPLID, -1
             self._create_backlog()
-        image = rdb.write(node, extra_aux=[(b"repl-stream-db", b"0"), (b"repl-id", self.replid.encode()),
-                                           (b"repl-offset", b"%d" % self.offset)])
-        if diskless:
-            mark = b"%040x" % node.rng.getrandbits(160)
-            payload = b"$EOF:%s\r\n%s%s" % (mark, image, mark)
-        else:
-            payload = b"$%d\r\n%s" % (len(image), image)
+        aux = [(b"repl-stream-db", b"0"), (b"repl-id", self.replid.encode()), (b"repl-offset", b"%d" % self.offset)]
+        payloads: dict[bool, bytes] = {}  # one image for all, and one of the libraries for those asking
         for client, psync in replicas:
+            functions_only = self.link(client).functions_only
+            if functions_only not in payloads:
+                image = rdb.write(node, aux, functions_only=functions_only)
+                if diskless:
+                    mark = b"%040x" % node.rng.getrandbits(160)
+                    payloads[functions_only] = b"$EOF:%s\r\n%s%s" % (mark, image, mark)
+                else:
+                    payloads[functions_only] = b"$%d\r\n%s" % (len(image), image)
             header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync else b""
-            self._write(client, header + payload)
+            self._write(client, header + payloads[functions_only])
             self._online(client, psync)
         self._db = -1
 

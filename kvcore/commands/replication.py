@@ -155,7 +155,13 @@ def replconf(client, argv):
             if link is not None and link.client is client:
                 link.send_ack()
             return NO_REPLY
-        elif option not in (b"rdb-only", b"rdb-filter-only"):
+        elif option == b"rdb-filter-only":
+            filters = value.lower().split()
+            unknown = [word for word in filters if word != b"functions"]
+            if unknown:
+                raise Error(f"ERR Unsupported rdb-filter-only option: {unknown[0].decode('utf-8', 'replace')}")
+            stream.link(client).functions_only = bool(filters)
+        elif option != b"rdb-only":
             raise Error(f"ERR Unrecognized REPLCONF option: {argv[index].decode('utf-8', 'replace')}")
     return OK
 

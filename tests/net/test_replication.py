@@ -316,3 +316,25 @@ def test_a_replica_connects_from_bind_source_addr():
         assert replica.execute_command("REPLICAOF", "127.0.0.1", master_port) == b"OK"
         wait_for_sync(master, replica)
         assert master.info("replication")["slave0"]["ip"] == "127.0.0.2"
+
+
+def _rdb_dump(port: int, tmp_path, flag: str) -> tuple[dict, int]:
+    """What redis-cli --rdb (or --functions-rdb) saves from a server with a key and a library."""
+    import subprocess
+
+    conn = redis.Redis(port=port, socket_timeout=10)
+    conn.set("k", "v")
+    conn.function_load("#!lua name=mylib\nredis.register_function('f', function() return 1 end)", replace=True)
+    path = tmp_path / f"{port}.rdb"
+    subprocess.run(["redis-cli", "-p", str(port), flag, str(path)], check=True, capture_output=True, timeout=30)
+    parsed = rdb.parse(path.read_bytes())
+    return {index: sorted(values) for index, (values, _) in parsed.databases.items()}, len(parsed.functions)
+
+
+@pytest.mark.parametrize("flag", ["--rdb", "--functions-rdb"])
+def test_redis_cli_dumps_an_rdb_as_from_redis_server(tmp_path, flag):
+    """--functions-rdb asks for REPLCONF rdb-filter-only functions: the libraries without the keys."""
+    with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
+        theirs, ours = _rdb_dump(redis_port, tmp_path, flag), _rdb_dump(kv_port, tmp_path, flag)
+    assert theirs == (({} if flag == "--functions-rdb" else {0: [b"k"]}), 1)
+    assert ours == theirs
