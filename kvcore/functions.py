@@ -36,6 +36,7 @@ local globals = getfenv(1)  -- the real globals table (scripts' _G is a proxy of
 local load_fields = {
   register_function = register, log = log,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = globals.redis.REDIS_VERSION, REDIS_VERSION_NUM = globals.redis.REDIS_VERSION_NUM,
 }
 local function strict(lookup)  -- an __index reading through lookup, a missing name an error as Redis's
   return function(t, name)
@@ -171,15 +172,23 @@ class Functions:
                 raise CommandError("ERR calling redis.register_function with a single argument is only "
                                    "applicable to Lua table (representing named arguments).")
             name = callback = None
-            for key, value in args[0].items():
+            for key, value in args[0].items():  # each checked as it comes, as Redis's
                 if key == b"function_name":
+                    if type(value) not in (bytes, int, float):
+                        raise CommandError("ERR function_name argument given to redis.register_function "
+                                           "must be a string")
                     name = value
                 elif key == b"callback":
+                    if _lua_type(value) != "function":
+                        raise CommandError("ERR callback argument given to redis.register_function must be a function")
                     callback = value
                 elif key == b"flags":
                     flags = _flags(value)
                 elif key == b"description":
-                    description = value
+                    if type(value) not in (bytes, int, float):
+                        raise CommandError("ERR description argument given to redis.register_function "
+                                           "must be a string")
+                    description = number_text(value) if type(value) in (int, float) else value
                 else:
                     raise CommandError("ERR unknown argument given to redis.register_function")
             if name is None:

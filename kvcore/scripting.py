@@ -71,6 +71,7 @@ local setfenv = setfenv
 local script_env  -- what scripts see as their globals (set up at the end)
 redis = {}
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = '%s', %d
 redis.call = function(...)
   local ok, reply = kv_call({...}, select('#', ...))
   if not ok then error(reply, 0) end
@@ -297,7 +298,11 @@ class Lua:
         self.oom_at_start = False  # memory was over maxmemory as it started (`_command`)
         self.prng = type(node.rng)(node.rng.getrandbits(64))  # math.random's own generator, seeded by the node
         LuaLibraries(self.runtime)  # cjson and bit, before the sandbox closes the globals
-        self.runtime.execute(_PRELUDE % (busy.KILLED, HOOK_INSTRUCTIONS, HOOK_INSTRUCTIONS), self._call, self._pcall, self._random, self._seed, self._log,
+        from kvcore.node import VERSION  # kvcore.node imports the command table, which imports this
+
+        major, minor, patch = map(int, VERSION.split("."))
+        self.runtime.execute(_PRELUDE % (VERSION, major << 16 | minor << 8 | patch, busy.KILLED, HOOK_INSTRUCTIONS,
+                                         HOOK_INSTRUCTIONS), self._call, self._pcall, self._random, self._seed, self._log,
                              lambda text: sha1hex(text).encode(), self._budget, self._acl_check, self._setresp,
                              self._set_repl)
 

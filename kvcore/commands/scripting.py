@@ -288,15 +288,13 @@ def function_list(client, argv):
     from kvcore.glob import glob_match
 
     pattern, with_code, i = None, False, 2
-    while i < len(argv):
+    while i < len(argv):  # an option given twice is an unknown argument, as Redis 7.0's
         option = argv[i].lower()
-        if option == b"withcode":
+        if option == b"withcode" and not with_code:
             with_code = True
-        elif option == b"libraryname":
+        elif option == b"libraryname" and pattern is None:
             if i + 1 >= len(argv):
                 raise Error("ERR library name argument was not given")
-            if pattern is not None:
-                raise Error("ERR library name can be given once")
             pattern = argv[i + 1]
             i += 1
         else:

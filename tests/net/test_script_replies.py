@@ -39,6 +39,7 @@ SCRIPTS = [
     "redis.call = 1",
     "redis.call('sadd', 's', 'b', 'c', 'a', 'aa'); return redis.call('sort', 's', 'by', 'nosort')",
     "redis.call('set', 'ttl', 'v', 'px', 1); redis.call('debug', 'sleep', '0.01'); return redis.call('exists', 'ttl')",
+    "return {redis.REDIS_VERSION, redis.REDIS_VERSION_NUM}",
 ]
 NOT_YET = object()
 
@@ -64,6 +65,38 @@ def test_script_replies_as_redis_server(protocol):
         expected, got = replies(redis_port, protocol), replies(kv_port, protocol)
     for script, want, have in zip(["DEBUG", "HSET", *SCRIPTS], expected, got):
         assert have == want, script
+
+
+LIBRARIES = [
+    "redis.register_function{function_name='v', callback=function() return redis.REDIS_VERSION end, description=5}",
+    "local n = redis.REDIS_VERSION_NUM redis.register_function('n', function() return n end)",
+    "redis.register_function{function_name=function() end, callback=function() return 1 end}",
+    "redis.register_function{function_name='f', callback='bad'}",
+    "redis.register_function{function_name='f', callback=function() return 1 end, description=function() end}",
+]
+
+
+def library_replies(port: int) -> list:
+    sock = connect(port)
+    reader = hiredis.Reader()
+    out = []
+    requests = [("FUNCTION", "LOAD", "REPLACE", f"#!lua name=lib{index}\n{code}") for index, code in enumerate(LIBRARIES)]
+    requests += [("FCALL", "v", "0"), ("FCALL", "n", "0"), ("FUNCTION", "LIST", "LIBRARYNAME", "lib0"),
+                 ("FUNCTION", "LIST", "WITHCODE", "WITHCODE"), ("FUNCTION", "LIST", "LIBRARYNAME", "a", "LIBRARYNAME", "b")]
+    for request in requests:
+        sock.sendall(encode(*request))
+        while (reply := reader.gets()) is False:
+            reader.feed(sock.recv(65536))
+        out.append(str(reply) if isinstance(reply, hiredis.ReplyError) else reply)
+    sock.close()
+    return out
+
+
+def test_library_registration_and_listing_as_redis_server():
+    """The load run's redis table (REDIS_VERSION too), register_function's named arguments checked
+    one by one, FUNCTION LIST's options given twice."""
+    with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
+        assert library_replies(kv_port) == library_replies(redis_port)
 
 
 def test_a_malformed_big_number_is_sent_as_redis_server_sends_it():
