@@ -198,8 +198,18 @@ def renames_from(lines: list[ConfigLine]) -> list[tuple[str, str]]:
 
 
 def users_from(lines: list[ConfigLine]) -> list[list[str]]:
-    """The ``user name rule...`` directives, each as [name, rule...], applied to the ACL users at start."""
-    return [line.args[1:] for line in lines if line.args[0].lower() == "user" and len(line.args) >= 2]
+    """The ``user name rule...`` directives, each as [name, rule...], applied to the ACL users at start;
+    a name given twice is fatal, as Redis's."""
+    users, seen = [], set()
+    for line in lines:
+        if line.args[0].lower() == "user" and len(line.args) >= 2:
+            name = line.args[1]
+            if name in seen:
+                raise FatalConfigError(line, f"Error in user declaration '{name}': Duplicate user found. "
+                                             "A user can only be defined once in config files")
+            seen.add(name)
+            users.append(line.args[1:])
+    return users
 
 
 def _option_text(line: ConfigLine, name: str, values: list[str]) -> str:

@@ -54,10 +54,11 @@ def run(argv: list[str]) -> int:
             print(USAGE, end="")
             return 0
         overrides = overrides_from(options.lines or [])
+        users = users_from(options.lines or [])
     except FatalConfigError as exc:
         sys.stderr.write(exc.report())
         return 1
-    config = Config(overrides, renames_from(options.lines or []), users_from(options.lines or []))
+    config = Config(overrides, renames_from(options.lines or []), users)
     executable = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else sys.executable
     config_file = os.path.abspath(options.config_file) if options.config_file else ""
     try:

@@ -337,6 +337,18 @@ def test_a_bad_user_directive_stops_the_start(tmp_path):
     assert "Critical error while loading ACLs. Exiting." in ours.stdout
 
 
+@pytest.mark.parametrize("name", ["foo", "default"])
+def test_a_user_given_twice_stops_the_start_as_redis(tmp_path, name):
+    args = ["--port", str(free_port()), "--user", name, "--user", name]
+    ours = start_result(KVSERVER, args, tmp_path)
+    redis_binary = shutil.which("redis-server")
+    if redis_binary is None:
+        pytest.skip("redis-server not installed")
+    theirs = start_result([redis_binary], args, tmp_path)
+    assert (ours.returncode, ours.stderr) == (theirs.returncode, theirs.stderr) == (1, theirs.stderr)
+    assert "Duplicate user found" in ours.stderr
+
+
 USER_DIRECTIVES = ["--user", "b", "on", "--user", "default", "on", ">pw", "+@all", "~*"]
 
 
