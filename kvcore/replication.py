@@ -73,6 +73,7 @@ class ReplicationStream:
         self.last_ping_ms = node.steady()
         self.waits: list[tuple] = []  # WAIT: (client, its Blocked record, offset, replicas wanted, deadline ms or 0)
         self.delayed: list[tuple] = []  # (client, psync): full syncs waiting for a diskless transfer to start
+        self.unacked: dict = {}  # client -> (psync, stream held): sent a diskless payload, not yet ACKed
         self.delayed_since = 0  # node.steady() when the first of them asked
         self.last_newline_ms = 0
         self._db = -1  # the database the stream last selected
@@ -100,6 +101,8 @@ class ReplicationStream:
                 del backlog[:len(backlog) - size]
         for client in self.replicas:
             self._write(client, data)
+        for _, held in self.unacked.values():
+            held += data
 
     # -- snapshots ---------------------------------------------------------------
     def save_info(self) -> list[tuple[bytes, bytes]]:
@@ -226,7 +229,10 @@ class ReplicationStream:
                     payloads[functions_only] = b"$%d\r\n%s" % (len(image), image)
             header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync else b""
             self._write(client, header + payloads[functions_only])
-            self._online(client, psync)
+            if diskless:  # the stream waits for its first ACK: the payload's end is the end of what it read
+                self.unacked[client] = (psync, bytearray())
+            else:
+                self._online(client, psync)
         self._db = -1
 
     def try_continue(self, client, replid: bytes, offset: int) -> bool:
@@ -263,11 +269,16 @@ class ReplicationStream:
     def detach(self, client) -> None:
         if client in self.replicas:
             self.replicas.remove(client)
+        self.unacked.pop(client, None)
         self.delayed = [entry for entry in self.delayed if entry[0] is not client]
         self.links.pop(client, None)
 
     # -- what replicas say ----------------------------------------------------------
     def acked(self, client, offset: int) -> None:
+        if client in self.unacked:  # loaded its diskless payload: online now, the stream held for it sent
+            psync, held = self.unacked.pop(client)
+            self._write(client, bytes(held))
+            self._online(client, psync)
         link = self.links.get(client)
         if link is not None:
             link.ack_offset = max(link.ack_offset, offset)

@@ -147,7 +147,7 @@ def replconf(client, argv):
         elif option == b"capa":
             stream.link(client).capa.add(value.lower())
         elif option == b"ack":
-            if client in stream.replicas:
+            if client in stream.replicas or client in stream.unacked:
                 stream.acked(client, parse_int(value))
             return NO_REPLY
         elif option == b"getack":
