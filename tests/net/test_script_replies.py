@@ -44,18 +44,24 @@ SCRIPTS = [
 NOT_YET = object()
 
 
-def replies(port: int, protocol: int) -> list:
+def collect(port: int, requests) -> list:
+    """Each request's reply, one after the other on one connection (errors as their text)."""
     sock = connect(port)
     reader = hiredis.Reader(notEnoughData=NOT_YET)  # RESP3's false is no "not yet"
     out = []
-    for request in [("HELLO", protocol), ("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"), ("HSET", "h", "f", "v"),
-                    *(("EVAL", script, "0") for script in SCRIPTS)]:
+    for request in requests:
         sock.sendall(encode(*request))
         while (reply := reader.gets()) is NOT_YET:
             reader.feed(sock.recv(65536))
         out.append(str(reply) if isinstance(reply, hiredis.ReplyError) else reply)
     sock.close()
-    return out[1:]  # HELLO's reply differs by server, as it should
+    return out
+
+
+def replies(port: int, protocol: int) -> list:
+    requests = [("HELLO", protocol), ("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"), ("HSET", "h", "f", "v"),
+                *(("EVAL", script, "0") for script in SCRIPTS)]
+    return collect(port, requests)[1:]  # HELLO's reply differs by server, as it should
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
@@ -77,19 +83,10 @@ LIBRARIES = [
 
 
 def library_replies(port: int) -> list:
-    sock = connect(port)
-    reader = hiredis.Reader()
-    out = []
     requests = [("FUNCTION", "LOAD", "REPLACE", f"#!lua name=lib{index}\n{code}") for index, code in enumerate(LIBRARIES)]
     requests += [("FCALL", "v", "0"), ("FCALL", "n", "0"), ("FUNCTION", "LIST", "LIBRARYNAME", "lib0"),
                  ("FUNCTION", "LIST", "WITHCODE", "WITHCODE"), ("FUNCTION", "LIST", "LIBRARYNAME", "a", "LIBRARYNAME", "b")]
-    for request in requests:
-        sock.sendall(encode(*request))
-        while (reply := reader.gets()) is False:
-            reader.feed(sock.recv(65536))
-        out.append(str(reply) if isinstance(reply, hiredis.ReplyError) else reply)
-    sock.close()
-    return out
+    return collect(port, requests)
 
 
 def test_library_registration_and_listing_as_redis_server():
@@ -164,17 +161,8 @@ STALE_SCRIPTS = [
 
 def stale_replies(port: int) -> list:
     """On a replica whose master is unreachable, with replica-serve-stale-data no."""
-    sock = connect(port)
-    reader = hiredis.Reader(notEnoughData=NOT_YET)
-    out = []
-    for request in [("CONFIG", "SET", "replica-serve-stale-data", "no"), ("REPLICAOF", "127.0.0.1", "1"),
-                    *(("EVAL", script, keys, "x") for script, keys in STALE_SCRIPTS)]:
-        sock.sendall(encode(*request))
-        while (reply := reader.gets()) is NOT_YET:
-            reader.feed(sock.recv(65536))
-        out.append(str(reply) if isinstance(reply, hiredis.ReplyError) else reply)
-    sock.close()
-    return out
+    return collect(port, [("CONFIG", "SET", "replica-serve-stale-data", "no"), ("REPLICAOF", "127.0.0.1", "1"),
+                          *(("EVAL", script, keys, "x") for script, keys in STALE_SCRIPTS)])
 
 
 def test_scripts_on_a_stale_replica_as_redis_server():
