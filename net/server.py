@@ -191,6 +191,7 @@ class Server:
         self._port, self._bind = config["port"], config["bind"]  # where the server listens (`_listen_again`)
         self._statm_fd = _open_statm()
         config.listeners.append(self._config_changed)
+        self.adjust_oom_score()  # at start, before the port is open (Redis: before loading)
 
     # -- running -----------------------------------------------------------
     async def serve(self, sockets: list[socket.socket], early_signals: list[int]) -> int:
@@ -201,7 +202,6 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self.exit_code = self.loop.create_future()
         self.loop.set_exception_handler(self._loop_error)
-        self.adjust_oom_score()
         self.watch_signals()  # before listening: a client may signal once it connects
         self.loop.add_signal_handler(signal.SIGABRT, self.crash, signal.SIGABRT)
         for signum in early_signals:

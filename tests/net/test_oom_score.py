@@ -24,7 +24,7 @@ def test_the_score_follows_the_class_and_goes_back_when_disabled():
     base = score(os.getpid())  # a child starts with its parent's
     with kvserver(["--save", "", "--oom-score-adj-values", "10 20 30", "--oom-score-adj", "yes"]) as (port, proc):
         conn = redis.Redis(port=port, socket_timeout=10)
-        assert score(proc.pid) == base + 10
+        assert wait_until(lambda: score(proc.pid) == base + 10)  # set at start, just after the port opens
         conn.config_set("oom-score-adj-values", "15 20 30")
         assert score(proc.pid) == base + 15
         conn.replicaof("localhost", 1)
