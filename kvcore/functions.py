@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from kvcore.protocol import split_inline
 from kvcore.reply import Error
 from kvcore.scripting import (
     HOOK_INSTRUCTIONS,
@@ -235,15 +236,20 @@ def library_name(code: bytes) -> str:
     """The library name of a ``#!lua name=<name>`` first line, or Redis's error."""
     if not code.startswith(b"#!"):
         raise Error("ERR Missing library metadata")
-    words = code.partition(b"\n")[0].decode("utf-8", "replace").split()
+    parts = split_inline(code.partition(b"\n")[0])  # sdssplitargs: name="foo" is name=foo
+    if not parts:
+        raise Error("ERR Invalid library metadata")
+    words = [part.decode("utf-8", "replace") for part in parts]
     engine = words[0][2:]
     if engine.lower() != "lua":
         raise Error(f"ERR Engine '{engine}' not found")
     name = None
     for word in words[1:]:
-        if not word.startswith("name="):
+        if word[:5].lower() != "name=":
             raise Error(f"ERR Invalid metadata value given: {word}")
-        name = word[len("name="):]
+        if name is not None:
+            raise Error("ERR Invalid metadata value, name argument was given multiple times")
+        name = word[5:]
     if name is None:
         raise Error("ERR Library name was not given")
     if not _NAME.fullmatch(name.encode()):

@@ -84,6 +84,9 @@ LIBRARIES = [
 
 def library_replies(port: int) -> list:
     requests = [("FUNCTION", "LOAD", "REPLACE", f"#!lua name=lib{index}\n{code}") for index, code in enumerate(LIBRARIES)]
+    body = "\nredis.register_function('h', function() return 1 end)"
+    requests += [("FUNCTION", "LOAD", "REPLACE", header + body) for header in (
+        "#!lua name=foo name=bar", '#!lua name="quoted"', "#!lua NAME=upper", '#!lua name="open', "#!lua name=x y")]
     requests += [("FCALL", "v", "0"), ("FCALL", "n", "0"), ("FUNCTION", "LIST", "LIBRARYNAME", "lib0"),
                  ("FUNCTION", "LIST", "WITHCODE", "WITHCODE"), ("FUNCTION", "LIST", "LIBRARYNAME", "a", "LIBRARYNAME", "b")]
     return collect(port, requests)
@@ -91,7 +94,7 @@ def library_replies(port: int) -> list:
 
 def test_library_registration_and_listing_as_redis_server():
     """The load run's redis table (REDIS_VERSION too), register_function's named arguments checked
-    one by one, FUNCTION LIST's options given twice."""
+    one by one, the metadata line split as sdssplitargs, FUNCTION LIST's options given twice."""
     with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
         assert library_replies(kv_port) == library_replies(redis_port)
 
