@@ -17,11 +17,10 @@ import re
 from kvcore.protocol import split_inline
 from kvcore.reply import Error
 from kvcore.scripting import (
-    HOOK_INSTRUCTIONS,
-    INSTRUCTIONS_PER_MS,
     SHEBANG_FLAGS,
     CommandError,
     Lua,
+    instructions_ms,
     keys_and_args,
     number_text,
     refuse_writing_script,
@@ -155,7 +154,7 @@ class Functions:
 
         def over() -> bool:
             steps[0] += 1
-            return steps[0] * HOOK_INSTRUCTIONS // INSTRUCTIONS_PER_MS > LOAD_TIMEOUT_MS
+            return instructions_ms(steps[0]) > LOAD_TIMEOUT_MS
 
         return over
 

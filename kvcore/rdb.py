@@ -958,20 +958,24 @@ RESTORABLE_TYPES = frozenset(range(0, 8)) | frozenset(range(9, 20))  # rdbIsObje
 
 
 class LoadResult:
-    """What `load` did: keys loaded and keys skipped as already expired, the AUX fields,
-    where the file ended (``end``: an AOF's commands may follow), and the keys of the
-    empty collections it skipped (``empty_keys``)."""
+    """What `load` did: keys loaded, the keys skipped as already expired (``dropped``: (db
+    index, key) in the file's order), the AUX fields, where the file ended (``end``: an
+    AOF's commands may follow), and the keys of the empty collections it skipped
+    (``empty_keys``)."""
 
-    __slots__ = ("keys_loaded", "keys_expired", "aux", "end", "empty_keys", "dropped")
+    __slots__ = ("keys_loaded", "dropped", "aux", "end", "empty_keys")
 
-    def __init__(self, keys_loaded: int, keys_expired: int, aux: dict[bytes, bytes], end: int = 0,
-                 empty_keys: list[bytes] | None = None, dropped: list[tuple[int, bytes]] | None = None) -> None:
+    def __init__(self, keys_loaded: int, dropped: list[tuple[int, bytes]], aux: dict[bytes, bytes], end: int = 0,
+                 empty_keys: list[bytes] | None = None) -> None:
         self.keys_loaded = keys_loaded
-        self.keys_expired = keys_expired
+        self.dropped = dropped
         self.aux = aux
         self.end = end
         self.empty_keys = empty_keys or []
-        self.dropped = dropped or []  # (db index, key) of each key dropped as expired, in the file's order
+
+    @property
+    def keys_expired(self) -> int:
+        return len(self.dropped)
 
 
 def load(node, data: bytes, drop_expired: bool = True, flush: bool = True, merge: bool = False) -> LoadResult:
@@ -1011,7 +1015,7 @@ def load(node, data: bytes, drop_expired: bool = True, flush: bool = True, merge
             dropped += _install_expires(node, db, expires, drop_expired and not node.is_replica)
         db.recount()
         loaded += len(values)
-    return LoadResult(loaded, len(dropped), parsed.aux, parsed.end, parsed.empty_keys, dropped)
+    return LoadResult(loaded, dropped, parsed.aux, parsed.end, parsed.empty_keys)
 
 
 def _install_expires(node, db, expires: dict[bytes, int], drop_expired: bool) -> list[tuple[int, bytes]]:

@@ -54,6 +54,13 @@ SCRIPT_STOPPED = ("ERR Script killed: it ran past busy-reply-threshold (lua-time
 # costs many more instructions' worth here, and a script that loops on them must be heard of as often.
 HOOK_INSTRUCTIONS = 10_000
 INSTRUCTIONS_PER_MS = 200_000  # time, as instructions stand for it without a busy runtime (kvcore.busy)
+
+
+def instructions_ms(hook_calls: int) -> int:
+    """The time ``hook_calls`` calls of the instruction hook stand for, without a runtime's clock."""
+    return hook_calls * HOOK_INSTRUCTIONS // INSTRUCTIONS_PER_MS
+
+
 # Where Node.propagate sends a write (Redis's PROPAGATE_AOF and PROPAGATE_REPL): redis.set_repl's flags.
 PROPAGATE_LOG, PROPAGATE_REPLICAS = 1, 2
 PROPAGATE_ALL = PROPAGATE_LOG | PROPAGATE_REPLICAS
@@ -164,14 +171,14 @@ local function budget()  -- may the script go on?
     error(killed_text, 0)
   end
 end
+local hook_instructions = %d
 __kv_run = function(f, ...)
   local n, args = select('#', ...), {...}
-  sethook(budget, '', %d)
+  sethook(budget, '', hook_instructions)
   local ok, result = xpcall(function() return f(unpack(args, 1, n)) end, __kv_handler)
   sethook()
   return ok, result
 end
-local hook_instructions = %d
 __kv_run_limited = function(f, over, text)  -- f(), stopped with the error text once over() says so
   local function stopped()
     local info = getinfo(2, 'S')
@@ -301,8 +308,8 @@ class Lua:
         from kvcore.node import VERSION  # kvcore.node imports the command table, which imports this
 
         major, minor, patch = map(int, VERSION.split("."))
-        self.runtime.execute(_PRELUDE % (VERSION, major << 16 | minor << 8 | patch, busy.KILLED, HOOK_INSTRUCTIONS,
-                                         HOOK_INSTRUCTIONS), self._call, self._pcall, self._random, self._seed, self._log,
+        self.runtime.execute(_PRELUDE % (VERSION, major << 16 | minor << 8 | patch, busy.KILLED, HOOK_INSTRUCTIONS),
+                             self._call, self._pcall, self._random, self._seed, self._log,
                              lambda text: sha1hex(text).encode(), self._budget, self._acl_check, self._setresp,
                              self._set_repl)
 
@@ -529,7 +536,7 @@ class Lua:
         limit_ms = node.config.values["busy-reply-threshold"]
         runtime = node.busy_runtime
         if runtime is None:
-            if limit_ms and self.steps * HOOK_INSTRUCTIONS // INSTRUCTIONS_PER_MS > limit_ms \
+            if limit_ms and instructions_ms(self.steps) > limit_ms \
                     and node.stats.dirty == self.dirty_at_start:
                 raise CommandError(SCRIPT_STOPPED)
             return False

@@ -9,9 +9,12 @@ as soon as every replica caught up or the time is up, logging the replicas
 still behind. SHUTDOWN callers wait meanwhile; another SHUTDOWN waits with
 them. SHUTDOWN ABORT cancels it: the callers get an error and writes go on.
 
-Every shutdown, waited for or not, finishes here (`finish`): the replicas
+Every shutdown, waited for or not, finishes here (`_finish`): the replicas
 still behind are logged with how many are in sync, and one that would lose
 an initial AOF being written fails (unless FORCE), as finishShutdown does.
+
+The writes are held with CLIENT PAUSE's machinery (kvcore.pause): a pause a
+client set meanwhile ends with the wait, where Redis keeps the two apart.
 """
 
 from __future__ import annotations
@@ -39,45 +42,68 @@ class ShutdownWait:
     def waiting(self) -> bool:
         return bool(self.deadline_ms)
 
-    def begin(self, client, options: list[str]) -> bool:
-        """A shutdown is asked for (``client`` None: a signal's): True when it waits, the
-        caller held; False when it goes ahead now (nothing to wait for, NOW, no timeout)."""
-        node = self.node
-        timeout_s = node.config["shutdown-timeout"]
-        if "now" in options or not timeout_s or self._replicas_caught_up():
-            return False
-        self.deadline_ms = node.now + timeout_s * 1000
-        self.options = options
-        self.hold(client)
-        if not node.paused:
-            node.replication.request_acks()
-        node.pause.start(_FOREVER, writes_only=True)
-        node.emit(LogMessage("notice", "Waiting for replicas before shutting down."))
-        return True
-
-    def hold(self, client) -> None:
-        """Another SHUTDOWN while one waits: its caller waits for the same end."""
-        if client is not None:
-            self.callers.append(HeldReply(client, "shutdown"))
+    def request(self, client, options: list[str]) -> None:
+        """SHUTDOWN (``client``, its options) or a signal's (None, no options): it waits for the
+        replicas (another SHUTDOWN while one waits joins it), or finishes now (NOW, no
+        shutdown-timeout, nothing to wait for)."""
+        if self.waiting:
+            self._hold(client)
+        elif not self._begin(client, options):
+            self._finish(client, options)
 
     def tick(self) -> None:
         """The cron's part: finish once the replicas caught up or the time is up."""
         node = self.node
         if not self.waiting or (node.now < self.deadline_ms and not self._replicas_caught_up()):
             return
-        callers, self.callers = self.callers, []
-        self.deadline_ms = 0
-        node.pause.end()
-        live = [caller.client for caller in callers if caller.live(node)]
-        if not self.finish(None, self.options):
+        callers = self._stop_waiting()
+        if not self._finish(None, self.options):
             for caller in callers:
                 caller.release(node, Error(ABORTED))
             return
-        for client in live:
-            client.blocked = None
-            node.close_after_reply(client)
+        for caller in callers:
+            if caller.live(node):
+                caller.client.blocked = None
+                node.close_after_reply(caller.client)
 
-    def finish(self, client, options: list[str]) -> bool:
+    def abort(self) -> bool:
+        """SHUTDOWN ABORT: False when no shutdown waits."""
+        if not self.waiting:
+            return False
+        for caller in self._stop_waiting():
+            caller.release(self.node, Error(ABORTED))
+        return True
+
+    def remaining_ms(self) -> int:
+        return max(self.deadline_ms - self.node.now, 0)
+
+    def _begin(self, client, options: list[str]) -> bool:
+        """True when the shutdown waits for the replicas (writes paused, the caller held)."""
+        node = self.node
+        timeout_s = node.config["shutdown-timeout"]
+        if "now" in options or not timeout_s or self._replicas_caught_up():
+            return False
+        self.deadline_ms = node.now + timeout_s * 1000
+        self.options = options
+        self._hold(client)
+        if not node.paused:
+            node.replication.request_acks()
+        node.pause.start(_FOREVER, writes_only=True)
+        node.emit(LogMessage("notice", "Waiting for replicas before shutting down."))
+        return True
+
+    def _hold(self, client) -> None:
+        if client is not None:
+            self.callers.append(HeldReply(client, "shutdown"))
+
+    def _stop_waiting(self) -> list[HeldReply]:
+        """The wait ends (finished or aborted): writes go on; the callers, to answer."""
+        callers, self.callers = self.callers, []
+        self.deadline_ms = 0
+        self.node.pause.end()
+        return callers
+
+    def _finish(self, client, options: list[str]) -> bool:
         """The shutdown itself (``client``: the SHUTDOWN caller that did not wait, if any): the
         replicas logged, then the save and the exit (kvcore.snapshots). False when it cannot."""
         node = self.node
@@ -93,20 +119,6 @@ class ShutdownWait:
         node.shutdown_requested = options
         node.snapshots.shutdown(client)
         return True
-
-    def abort(self) -> bool:
-        """SHUTDOWN ABORT: False when no shutdown waits."""
-        if not self.waiting:
-            return False
-        self.deadline_ms = 0
-        callers, self.callers = self.callers, []
-        for caller in callers:
-            caller.release(self.node, Error(ABORTED))
-        self.node.pause.end()
-        return True
-
-    def remaining_ms(self) -> int:
-        return max(self.deadline_ms - self.node.now, 0)
 
     def _replicas_caught_up(self) -> bool:
         stream = self.node.replication

@@ -192,8 +192,7 @@ class Snapshots:
         node = self.node
         if node.shutdown_asap:
             node.shutdown_asap = False
-            if not node.shutdown_wait.waiting and not node.shutdown_wait.begin(None, []):
-                node.shutdown_wait.finish(None, [])  # else it waits for the replicas (kvcore.shutdown)
+            node.shutdown_wait.request(None, [])  # kvcore.shutdown
 
     def debug_reload(self, client, argv: list[bytes]) -> None:
         """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save (unless NOSAVE), then load the file back,

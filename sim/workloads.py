@@ -266,25 +266,21 @@ def _in_transaction(commands: list[list[bytes]]) -> Conversation:
     return done[:-1], seconds * 1000 + micros // 1000
 
 
-def _expiring_set(key: bytes, element: int, ttl_ms: int, form: str) -> list[list[bytes]]:
-    """The commands that store element at key with a TTL, in one of Redis's ways (`EXPIRY_FORMS`)."""
-    value, ms, s = b"%d" % element, b"%d" % ttl_ms, b"%d" % (ttl_ms // 1000)
-    return {
-        "set-px": [[b"SET", key, value, b"PX", ms]],
-        "set-ex": [[b"SET", key, value, b"EX", s]],
-        "psetex": [[b"PSETEX", key, ms, value]],
-        "setex": [[b"SETEX", key, s, value]],
-        "set-pexpire": [[b"SET", key, value], [b"PEXPIRE", key, ms]],
-        "set-expire": [[b"SET", key, value], [b"EXPIRE", key, s]],
-    }[form]
-
-
-EXPIRY_FORMS = ("set-px", "set-ex", "psetex", "setex", "set-pexpire", "set-expire")
-SECONDS_FORMS = ("set-ex", "setex", "set-expire")
+# Redis's ways of storing a value with a TTL: (key, value, ms, seconds) -> the commands.
+EXPIRY_FORMS = {
+    "set-px": lambda key, value, ms, s: [[b"SET", key, value, b"PX", ms]],
+    "set-ex": lambda key, value, ms, s: [[b"SET", key, value, b"EX", s]],
+    "psetex": lambda key, value, ms, s: [[b"PSETEX", key, ms, value]],
+    "setex": lambda key, value, ms, s: [[b"SETEX", key, s, value]],
+    "set-pexpire": lambda key, value, ms, s: [[b"SET", key, value], [b"PEXPIRE", key, ms]],
+    "set-expire": lambda key, value, ms, s: [[b"SET", key, value], [b"EXPIRE", key, s]],
+}
+SECONDS_FORMS = ("set-ex", "setex", "set-expire")  # their TTLs are whole seconds
 
 
 def _expiry_write(key: bytes, element: int, ttl_ms: int, form: str) -> Conversation:
-    replies, at = yield from _in_transaction(_expiring_set(key, element, ttl_ms, form))
+    commands = EXPIRY_FORMS[form](key, b"%d" % element, b"%d" % ttl_ms, b"%d" % (ttl_ms // 1000))
+    replies, at = yield from _in_transaction(commands)
     _ok(replies[0])
     if len(replies) > 1 and replies[1] != 1:
         raise Unexpected(f"{form} gave the key just set no TTL: {replies[1]!r}")
@@ -320,7 +316,7 @@ class Workload:
         if f == "read":
             return self.final_read(key)
         if f == "write" and self.name == "expiry":
-            form = rng.choice(EXPIRY_FORMS)
+            form = rng.choice(tuple(EXPIRY_FORMS))
             ttl_ms = rng.randint(1, EXPIRY_TTL_MS_SHORT if rng.random() < 0.2 else EXPIRY_TTL_MS_MAX)
             if form in SECONDS_FORMS:
                 ttl_ms = max(1, ttl_ms // 1000) * 1000

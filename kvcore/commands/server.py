@@ -389,12 +389,7 @@ def shutdown(client, argv):
         return OK
     if node.scripts.busy is not None and b"nosave" not in options:
         raise Error(node.scripts.busy.refusal)  # only SHUTDOWN NOSAVE ends a server busy with a script
-    words = [option.decode() for option in options]
-    if node.shutdown_wait.waiting:
-        node.shutdown_wait.hold(client)  # one is under way: this caller waits for its end too
-        return NO_REPLY
-    if not node.shutdown_wait.begin(client, words):  # else it waits for the replicas first (kvcore.shutdown)
-        node.shutdown_wait.finish(client, words)  # saves first when asked or scheduled, then exits
+    node.shutdown_wait.request(client, [option.decode() for option in options])  # kvcore.shutdown
     return NO_REPLY
 
 
