@@ -322,10 +322,14 @@ class MasterLink:
         node = self.node
         self._log("notice", "MASTER <-> REPLICA sync: Flushing old data")
         self._log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
+        # As Redis: the log stops for the load (a rewrite in flight goes), and starts again
+        # through a rewrite, whose base is the loaded data: the old log does not hold them.
+        node.aof.config_changed(False)
         try:
             result = rdb.load(node, payload)
         except rdb.RdbError as exc:
             self._fail(f"Failed trying to load the MASTER synchronization DB from socket: {exc}")
+            node.aof.config_changed(node.config["appendonly"])
             return
         self._log("notice", f"Done loading RDB, keys loaded: {result.keys_loaded}, keys expired: {result.keys_expired}.")
         replid, offset = self.full_sync
@@ -335,6 +339,7 @@ class MasterLink:
         self.full_sync_failed = False
         self._log("notice", "MASTER <-> REPLICA sync: Finished with success")
         self._online()
+        node.aof.config_changed(node.config["appendonly"])
         self.send_ack()  # a master sending a diskless payload waits for it before streaming
 
     def _online(self) -> None:

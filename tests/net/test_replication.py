@@ -338,3 +338,20 @@ def test_redis_cli_dumps_an_rdb_as_from_redis_server(tmp_path, flag):
         theirs, ours = _rdb_dump(redis_port, tmp_path, flag), _rdb_dump(kv_port, tmp_path, flag)
     assert theirs == (({} if flag == "--functions-rdb" else {0: [b"k"]}), 1)
     assert ours == theirs
+
+
+def test_a_replica_logging_a_full_sync_comes_back_with_it(tmp_path):
+    """With appendonly yes, a replica's full sync restarts its log through a rewrite (as Redis's
+    restartAOFAfterSYNC): the old log does not hold the loaded data, the new base does."""
+    with kvserver(["--save", ""]) as (master_port, _):
+        with kvserver(["--save", "", "--appendonly", "yes"], cwd=str(tmp_path)) as (replica_port, _):
+            master, replica = fill_and_follow(master_port, replica_port)
+            assert wait_until(lambda: replica.info("persistence")["aof_rewrite_in_progress"] == 0, 10)
+            master.set("after-sync", "x")
+            wait_for_sync(master, replica)
+            digest = replica.execute_command("DEBUG", "DIGEST")
+            assert replica.info("persistence")["aof_rewrites"] == 1
+        with kvserver(["--save", "", "--appendonly", "yes"], cwd=str(tmp_path)) as (restarted_port, _):
+            restarted = redis.Redis(port=restarted_port, socket_timeout=10)
+            assert restarted.get("after-sync") == b"x"
+            assert restarted.execute_command("DEBUG", "DIGEST") == digest
