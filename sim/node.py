@@ -167,6 +167,12 @@ class SimNode:
         elif self.core is None:
             self.start()
 
+    def terminate(self) -> None:
+        """SIGTERM: the core stops as redis-server does on it (a final save first, if one is due)."""
+        if self.core is not None:
+            self.core.snapshots.shutdown_on_signal(self.clock.now())
+            self._schedule()
+
     def pause(self) -> bool:
         if self.core is None or self.paused:
             return False

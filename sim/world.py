@@ -8,7 +8,9 @@ the run from it and `run()` plays its phases:
    complete an operation within `liveness_ms_max`;
 3. final: clients stop; once they are idle, one reader reads every key used;
 4. converge (with replicas): every replica must catch up with its primary
-   (`sim.replication`).
+   (`sim.replication`);
+5. restart: every node that keeps its data on disk is stopped cleanly and
+   started again, and must come back with the data it held (`sim.restart`).
 
 It then checks the history and returns a `Result`. Time is integer simulated
 milliseconds; history times are nanoseconds, as jepsen_like wants.
@@ -25,7 +27,7 @@ import simpy
 from jepsen_like import expiry
 from jepsen_like.history import NEMESIS, Event, pair
 from jepsen_like.verdict import Verdict
-from sim import checks, replication
+from sim import checks, replication, restart
 from sim.client import OP_TIMEOUT_MS, FinalReader, SimClient
 from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
 from sim.nemesis import Nemesis
@@ -151,6 +153,7 @@ class World:
         self.node_names = list(self.nodes)[: config.nodes]  # the primaries, which clients use
         self.convergence = replication.Convergence(replication.groups(config.nodes, config.replicas))
         self.converged: Verdict | None = None
+        self.restarted: dict[str, Verdict] = {}
         self.clients = [
             SimClient(self, i, derive(config.seed, f"client/{i}"), i, config.think_ms_mean) for i in range(config.clients)
         ]
@@ -217,6 +220,8 @@ class World:
         yield from self._liveness()
         yield from self._final()
         yield from self._converge()
+        self.trace.add(("phase", self.env.now, "restart"))
+        yield from restart.restart_all(self.env, self.nodes, self.restarted)
         self.trace.add(("phase", self.env.now, "end"))
         self._final_done.succeed()
 
@@ -278,6 +283,7 @@ class World:
         verdicts["client"] = checks.client_anomalies(self.anomalies)
         if self.converged is not None:
             verdicts["convergence"] = self.converged
+        verdicts.update(self.restarted)
         faults = {kind: self.nemesis.counts.get(kind, 0) for kind in enabled_kinds(self.config.faults, self.config.seed)}
         trace_hash = self.trace.hexdigest()
         records = None if self.trace.records is None else self.trace.kept()

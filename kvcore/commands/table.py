@@ -150,7 +150,7 @@ class Registry:
 
         With ``parent`` the command is a subcommand (``CONFIG GET``) of it.
         The decorator returns the function itself, so handlers can call each
-        other; `declared` finds the `Command` of a handler.
+        other.
         """
 
         def declare(handler: Handler | None):

@@ -6,8 +6,9 @@ the simulator has to find it from the outside, through the checkers.
 
 from __future__ import annotations
 
-from kvcore import protocol, replica
-from kvcore.commands import lists, strings
+from kvcore import protocol, rdb, replica
+from kvcore.appendonly import AppendOnly
+from kvcore.commands import TABLE, lists, strings
 from kvcore.effects import Send
 from kvcore.keyspace import Database
 from kvcore.node import Node
@@ -213,3 +214,46 @@ def woken_blpop_leaves_its_element(monkeypatch) -> None:
         return resume
 
     monkeypatch.setattr(lists, "_serve_pop", buggy_serve_pop)
+
+
+def listpack_scores_lose_their_high_bits(monkeypatch) -> None:
+    """A snapshot stores a small sorted set's integral scores as 32-bit integers (a wrong width in
+    the listpack encoder), so a score past 2**31 comes back wrapped from the file."""
+    listpack_score = rdb._listpack_score
+
+    def buggy_listpack_score(score):
+        stored = listpack_score(score)
+        return (stored + 2**31) % 2**32 - 2**31 if type(stored) is int else stored
+
+    monkeypatch.setattr(rdb, "_listpack_score", buggy_listpack_score)
+
+
+def set_logs_its_relative_ttl(monkeypatch) -> None:
+    """SET with EX or PX is logged and replicated as given instead of with its deadline (PXAT),
+    so every replay of the log sets a later deadline than the one the key had."""
+    set_command = TABLE[b"set"]
+    handler = set_command.handler
+
+    def buggy_set(client, argv):
+        reply = handler(client, argv)
+        if any(arg.upper() in (b"EX", b"PX") for arg in argv[3:]):
+            client.propagate_as = None
+        return reply
+
+    monkeypatch.setattr(set_command, "handler", buggy_set)
+
+
+def replica_log_runs_through_a_full_sync(monkeypatch) -> None:
+    """A replica with appendonly yes loads a full sync without restarting its log through a
+    rewrite (Redis's restartAOFAfterSYNC): its log never holds what the sync loaded."""
+    load = replica.MasterLink._load
+
+    def buggy_load(link, payload):
+        config_changed = AppendOnly.config_changed
+        AppendOnly.config_changed = lambda aof, on: None
+        try:
+            load(link, payload)
+        finally:
+            AppendOnly.config_changed = config_changed
+
+    monkeypatch.setattr(replica.MasterLink, "_load", buggy_load)

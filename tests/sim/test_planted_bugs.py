@@ -75,6 +75,22 @@ CASES = {
         RunConfig(workload="counter", replicas=1, clients=5, duration_ms=5000, faults=("pause",)),
         {"convergence"},
     ),
+    "listpack-scores-lose-their-high-bits": (
+        planted.listpack_scores_lose_their_high_bits,
+        RunConfig(workload="zset", clients=3, duration_ms=3000),
+        {"restart"},
+    ),
+    "set-logs-its-relative-ttl": (
+        planted.set_logs_its_relative_ttl,
+        RunConfig(workload="register", clients=3, duration_ms=3000, config=(("appendonly", "yes"),)),
+        {"restart"},
+    ),
+    "replica-log-runs-through-a-full-sync": (
+        planted.replica_log_runs_through_a_full_sync,
+        RunConfig(workload="set", replicas=1, clients=3, duration_ms=5000, faults=("partition",),
+                  config=(("appendonly", "yes"),)),
+        {"restart"},
+    ),
 }
 
 

@@ -11,7 +11,9 @@ from sim.world import RunConfig, World
 
 
 def run_world(**options) -> tuple[World, object]:
-    world = World(RunConfig(**options))
+    """A run whose nodes are left as the run left them: with nothing kept on disk (no save
+    points), the final restart phase (sim.restart) passes them by."""
+    world = World(RunConfig(**options, config=(("save", ""),)))
     return world, world.run()
 
 

@@ -1,0 +1,123 @@
+"""The restart check: a node stopped cleanly comes back with the data it held.
+
+After the final reads (and the replicas' catching up), every node that keeps
+its data on disk (``appendonly yes``, or save points, with which a shutdown
+saves a snapshot) is stopped as SIGTERM stops redis-server and started
+again, one node at a time; what it loads must be what it held, key by key
+(each value's DEBUG DIGEST-VALUE and its deadline). Keys whose deadline passed
+in between are left out of both sides. With ``appendonly yes`` it is done
+twice: from the log as the run left it (every command as it was logged and
+propagated), then after BGREWRITEAOF (the rewritten base: a snapshot with
+``aof-use-rdb-preamble``, commands without).
+
+Faults are healed by then, so a difference is a bug in what is saved, logged
+or loaded, even in a run with no faults at all, where nothing else restarts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jepsen_like import convergence
+from jepsen_like.verdict import Verdict, invalid, unknown, valid
+from kvcore.digest import object_digest
+
+if TYPE_CHECKING:
+    from sim.node import SimNode
+
+CHECKER = "restart"
+POLL_MS = 50
+STOP_MS_MAX = 30_000  # a clean stop waits for replicas (shutdown-timeout, 10 s) and saves
+REWRITE_MS_MAX = 30_000
+SKIPPED_NO_DATA = "keeps no data on disk (appendonly no, no save points)"
+
+Dataset = dict[tuple[int, bytes], tuple[str, int | None]]
+
+
+def keeps_data(node: SimNode) -> bool:
+    """Does a clean stop leave the node's data on its disk?"""
+    core = node.core
+    return bool(core.config["appendonly"] or core.snapshots.save_params())
+
+
+def dataset(core) -> Dataset:
+    """Every key of every database: (database, key) -> (value digest, deadline or None)."""
+    out = {}
+    for db in core.dbs:
+        expires = db.expires
+        for key, value in db.data.items():
+            when = expires.get(key)
+            out[(db.index, key)] = ("%040x" % object_digest(value, when is not None), when)
+    return out
+
+
+def alive(data: Dataset, now_ms: int) -> Dataset:
+    """The keys not expired at `now_ms` (a key lives through its deadline's millisecond)."""
+    return {key: entry for key, entry in data.items() if entry[1] is None or entry[1] >= now_ms}
+
+
+def compare(name: str, how: str, before: Dataset, after: Dataset, now_ms: int) -> Verdict | None:
+    """None if the node came back with its data; else the invalid verdict naming the first difference."""
+    states = {"before": alive(before, now_ms), "after": alive(after, now_ms)}
+    verdict = convergence.check(states, reference="before")
+    if verdict.valid:
+        return None
+    return invalid(CHECKER, f"{name} came back from {how} with other data: {verdict.reason}",
+                   node=name, restart=how, **verdict.evidence)
+
+
+def restart_all(env, nodes: dict[str, SimNode], results: dict[str, Any]):
+    """The restart phase (a SimPy process body): each node in turn; `results` gets the verdict."""
+    checked = []
+    skipped = {}
+    for name, node in nodes.items():
+        if node.core is None:
+            skipped[name] = "down"
+            continue
+        if not keeps_data(node):
+            skipped[name] = SKIPPED_NO_DATA
+            continue
+        failure = yield from _restart_once(env, node, "the log" if node.core.config["appendonly"] else "a snapshot")
+        if failure is None and node.core.config["appendonly"]:
+            failure = yield from _rewrite(env, node)
+            if failure is None:
+                failure = yield from _restart_once(env, node, "the rewritten log")
+        if failure is not None:
+            results[CHECKER] = failure
+            return
+        checked.append(name)
+    if not checked:
+        results[CHECKER] = unknown(CHECKER, "no node was restarted", skipped=skipped)
+    else:
+        results[CHECKER] = valid(CHECKER, f"{len(checked)} nodes came back from a clean restart with their data",
+                                 nodes=checked, skipped=skipped)
+
+
+def _restart_once(env, node: SimNode, how: str):
+    before = dataset(node.core)
+    node.terminate()
+    waited = 0
+    while node.core is not None and waited < STOP_MS_MAX:
+        yield env.timeout(POLL_MS)
+        waited += POLL_MS
+    if node.core is not None:
+        return invalid(CHECKER, f"{node.name} did not stop within {STOP_MS_MAX} ms of SIGTERM", node=node.name)
+    node.start()
+    if node.core is None:
+        return invalid(CHECKER, f"{node.name} did not start again after a clean stop", node=node.name)
+    return compare(node.name, how, before, dataset(node.core), node.clock.now())
+
+
+def _rewrite(env, node: SimNode):
+    node.core.aof.bgrewriteaof(in_exec=False)
+    node.schedule_run()
+    waited = 0
+    while node.core is not None and (node.core.aof.in_progress() or node.core.aof.scheduled):
+        if waited >= REWRITE_MS_MAX:
+            return invalid(CHECKER, f"{node.name}'s BGREWRITEAOF did not finish within {REWRITE_MS_MAX} ms",
+                           node=node.name)
+        yield env.timeout(POLL_MS)
+        waited += POLL_MS
+    if node.core is None:
+        return invalid(CHECKER, f"{node.name} went down during BGREWRITEAOF", node=node.name)
+    return None
