@@ -23,6 +23,10 @@ correct server would give raises `Unexpected`.
   then PEXPIRE/EXPIRE), read with GET and PTTL; each in a transaction with
   TIME, so that every operation knows the server time it ran at; expiry
   (served exactly until the deadline, with that TTL).
+- mixed: Redis's write commands across every type (`sim.mixed`), alone, in
+  transactions, in scripts, in database 1, with TTLs; no checker of its own:
+  the restart and convergence checks judge the state it leaves, and TYPE the
+  final reads.
 
 Keys are used a few at a time and retired as simulated time goes by (Jepsen's
 independent keys), which keeps each key's history small for the checkers.
@@ -37,6 +41,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hiredis import ReplyError
+
+from sim import mixed
 
 KEYS_PER_EPOCH = 3
 KEY_EPOCH_MS = 2000
@@ -292,6 +298,28 @@ def _expiry_read(key: bytes) -> Conversation:
     return ("ok", [_int_or_none(value), _int(pttl, "an integer"), at])
 
 
+# -- mixed --------------------------------------------------------------------
+
+
+def _mixed(commands: list[list[bytes]]) -> Conversation:
+    replies = yield commands
+    for command, reply in zip(commands, replies):
+        for each in reply if command[0] == b"EXEC" and type(reply) is list else (reply,):
+            if type(each) is ReplyError and not str(each).startswith(mixed.ALLOWED_ERRORS):
+                _refused_or_unexpected(each, "no error")
+    return ("ok", None)
+
+
+def _mixed_types(key: bytes) -> Conversation:
+    """Every key of the family holds its family's type, or nothing."""
+    k = key.decode()
+    replies = yield mixed.types_read(k)
+    for suffix, reply in zip(mixed.KEY_SUFFIXES, replies):
+        if reply not in (mixed.expected_type(suffix).encode(), b"none"):
+            _refused_or_unexpected(reply, f"TYPE {mixed.expected_type(suffix)} or none for {suffix} of {k}")
+    return ("ok", None)
+
+
 # -- the table ----------------------------------------------------------------
 
 
@@ -315,6 +343,9 @@ class Workload:
         raw = key.encode()
         if f == "read":
             return self.final_read(key)
+        if self.name == "mixed":
+            name, commands = mixed.operation(rng, key)
+            return Op(f, key, name, _mixed(commands))
         if f == "write" and self.name == "expiry":
             form = rng.choice(tuple(EXPIRY_FORMS))
             ttl_ms = rng.randint(1, EXPIRY_TTL_MS_SHORT if rng.random() < 0.2 else EXPIRY_TTL_MS_MAX)
@@ -343,7 +374,7 @@ class Workload:
 
 
 _READERS = {"register": _register_read, "counter": _counter_read, "set": _set_read, "append": _list_read,
-            "hash": _hash_read, "zset": _zset_read, "expiry": _expiry_read, "queue": _list_read}
+            "hash": _hash_read, "zset": _zset_read, "expiry": _expiry_read, "queue": _list_read, "mixed": _mixed_types}
 _ADDERS = {"set": _set_add, "hash": _hash_add, "zset": _zset_add}  # each workload's "add"
 
 
@@ -358,5 +389,6 @@ WORKLOADS: dict[str, Workload] = {
         Workload("zset", (("add", 1.0),), ("set", "durability")),
         Workload("queue", (("enqueue", 0.55), ("dequeue", 1.0)), ("queue",)),
         Workload("expiry", (("read", 0.6), ("write", 1.0)), ("expiry",)),
+        Workload("mixed", (("write", 1.0),), ()),
     )
 }

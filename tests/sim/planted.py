@@ -257,3 +257,28 @@ def replica_log_runs_through_a_full_sync(monkeypatch) -> None:
             AppendOnly.config_changed = config_changed
 
     monkeypatch.setattr(replica.MasterLink, "_load", buggy_load)
+
+
+def spop_logged_as_given(monkeypatch) -> None:
+    """SPOP is logged and replicated as SPOP instead of as the SREMs of what it popped, so a
+    replica or a replay of the log pops other members."""
+    _drop_rewrite(monkeypatch, b"spop")
+
+
+def xadd_logs_its_star(monkeypatch) -> None:
+    """XADD with ``*`` is logged and replicated as given instead of with the ID it chose, so a
+    replica or a replay of the log makes entries with other IDs."""
+    _drop_rewrite(monkeypatch, b"xadd")
+
+
+def _drop_rewrite(monkeypatch, name: bytes) -> None:
+    """The command `name` propagates its own arguments, whatever it rewrote them to."""
+    command = TABLE[name]
+    handler = command.handler
+
+    def buggy(client, argv):
+        reply = handler(client, argv)
+        client.propagate_as = None
+        return reply
+
+    monkeypatch.setattr(command, "handler", buggy)

@@ -91,6 +91,16 @@ CASES = {
                   config=(("appendonly", "yes"),)),
         {"restart"},
     ),
+    "spop-logged-as-given": (
+        planted.spop_logged_as_given,
+        RunConfig(workload="mixed", replicas=1, clients=3, duration_ms=5000),
+        {"convergence", "restart"},
+    ),
+    "xadd-logs-its-star": (
+        planted.xadd_logs_its_star,
+        RunConfig(workload="mixed", clients=3, duration_ms=5000, config=(("appendonly", "yes"),)),
+        {"restart"},
+    ),
 }
 
 
