@@ -23,6 +23,10 @@ correct server would give raises `Unexpected`.
   then PEXPIRE/EXPIRE), read with GET and PTTL; each in a transaction with
   TIME, so that every operation knows the server time it ran at; expiry
   (served exactly until the deadline, with that TTL).
+- pubsub: PUBLISH and SPUBLISH of unique messages to a few channels, heard by
+  subscribers (`sim.subscriber`: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, each for a
+  while, then leaving); the pubsub checker (each message heard once, in one
+  order, none missed while listening, receiver counts that fit).
 - mixed: Redis's write commands across every type (`sim.mixed`), alone, in
   transactions, in scripts, in database 1, with TTLs; no checker of its own:
   the restart and convergence checks judge the state it leaves, and TYPE the
@@ -52,6 +56,7 @@ COUNTER_DELTA_MAX = 5
 QUEUE_BLOCK_S = b"0.3"  # BLPOP's timeout: well within the client's operation timeout
 EXPIRY_TTL_MS_MAX = 2500  # most keys expire while still in use (KEY_EPOCH_MS)
 EXPIRY_TTL_MS_SHORT = 50  # some expire before the next operation: deadlines are met at every distance
+PUBSUB_CHANNELS = 3
 UID_STRIDE = 1_000_000_000  # client i's unique values are (i + 1) * UID_STRIDE + n
 
 # Errors that mean "refused, not executed": the operation fails cleanly.
@@ -320,6 +325,21 @@ def _mixed_types(key: bytes) -> Conversation:
     return ("ok", None)
 
 
+# -- pubsub -------------------------------------------------------------------
+
+
+def _publish(channel: bytes, message: int, kind: bytes) -> Conversation:
+    (reply,) = yield [[kind, channel, b"%d" % message]]
+    return ("ok", _int(reply, "a receiver count"))
+
+
+def _numsub(channel: bytes) -> Conversation:
+    (reply,) = yield [[b"PUBSUB", b"NUMSUB", channel]]
+    if type(reply) is not list or len(reply) != 2 or reply[0] != channel:
+        _refused_or_unexpected(reply, "[channel, count]")
+    return ("ok", _int(reply[1], "a subscriber count"))
+
+
 # -- the table ----------------------------------------------------------------
 
 
@@ -330,11 +350,14 @@ class Workload:
     name: str
     mix: tuple[tuple[str, float], ...]  # (f, cumulative probability)
     checkers: tuple[str, ...]
+    subscribers: int = 0  # listening clients besides the others (sim.subscriber)
 
     def next_op(self, rng: random.Random, client: int, serial: int, now_ms: int) -> Op:
         """The next operation of `client` (its `serial`-th), on a key in use at `now_ms`."""
-        index = (now_ms // KEY_EPOCH_MS) * KEYS_PER_EPOCH + rng.randrange(KEYS_PER_EPOCH)
-        key = key_name(index)
+        if self.subscribers:  # the channels stay: subscribers listen to them the whole run
+            key = key_name(rng.randrange(PUBSUB_CHANNELS))
+        else:
+            key = key_name((now_ms // KEY_EPOCH_MS) * KEYS_PER_EPOCH + rng.randrange(KEYS_PER_EPOCH))
         roll = rng.random()
         f = next(name for name, upto in self.mix if roll < upto)
         return self._op(f, key, rng, (client + 1) * UID_STRIDE + serial)
@@ -363,6 +386,9 @@ class Workload:
             return Op(f, key, delta, _counter_incr(raw, delta))
         if f == "add":
             return Op(f, key, uid, _ADDERS[self.name](raw, uid))
+        if f == "publish":
+            kind = b"SPUBLISH" if rng.random() < 1 / 3 else b"PUBLISH"
+            return Op(f, key, [uid, kind.decode()], _publish(raw, uid, kind))
         if f == "enqueue":
             return Op(f, key, uid, _append(raw, uid))
         if f == "dequeue":
@@ -374,7 +400,8 @@ class Workload:
 
 
 _READERS = {"register": _register_read, "counter": _counter_read, "set": _set_read, "append": _list_read,
-            "hash": _hash_read, "zset": _zset_read, "expiry": _expiry_read, "queue": _list_read, "mixed": _mixed_types}
+            "hash": _hash_read, "zset": _zset_read, "expiry": _expiry_read, "queue": _list_read, "mixed": _mixed_types,
+            "pubsub": _numsub}
 _ADDERS = {"set": _set_add, "hash": _hash_add, "zset": _zset_add}  # each workload's "add"
 
 
@@ -390,5 +417,6 @@ WORKLOADS: dict[str, Workload] = {
         Workload("queue", (("enqueue", 0.55), ("dequeue", 1.0)), ("queue",)),
         Workload("expiry", (("read", 0.6), ("write", 1.0)), ("expiry",)),
         Workload("mixed", (("write", 1.0),), ()),
+        Workload("pubsub", (("publish", 1.0),), ("pubsub",), subscribers=2 * PUBSUB_CHANNELS),
     )
 }

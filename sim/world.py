@@ -6,7 +6,8 @@ the run from it and `run()` plays its phases:
 1. faults: clients run the workload while the nemesis plays the schedule;
 2. liveness: every fault is healed and every node restarted; each client must
    complete an operation within `liveness_ms_max`;
-3. final: clients stop; once they are idle, one reader reads every key used;
+3. final: clients stop; once they are idle (and subscribers, if any, have
+   heard what was published and left), one reader reads every key used;
 4. converge (with replicas): every replica must catch up with its primary
    (`sim.replication`);
 5. restart: every node that keeps its data on disk is stopped cleanly and
@@ -35,12 +36,14 @@ from sim.net import Network
 from sim.node import Recover, SimNode
 from sim.persistence import recover_from_disk
 from sim.rng import derive
+from sim.subscriber import MODES, Subscriber
 from sim.trace import Trace
-from sim.workloads import WORKLOADS, key_index
+from sim.workloads import PUBSUB_CHANNELS, WORKLOADS, key_index, key_name
 
 NS_PER_MS = 1_000_000
 POLL_MS = 50
 IDLE_WAIT_MS_MAX = 2 * OP_TIMEOUT_MS
+SETTLE_MS = 500  # the healed network delivers what is in flight well within this
 FINAL_MS_MAX = 30_000
 LINEARIZABILITY_TIME_S = 30.0
 
@@ -157,6 +160,11 @@ class World:
         self.clients = [
             SimClient(self, i, derive(config.seed, f"client/{i}"), i, config.think_ms_mean) for i in range(config.clients)
         ]
+        self.subscribers = [
+            Subscriber(self, i, derive(config.seed, f"subscriber/{i}"), key_name(i % PUBSUB_CHANNELS),
+                       MODES[(i + i // PUBSUB_CHANNELS) % len(MODES)])
+            for i in range(self.workload.subscribers)
+        ]
         self.history: list[tuple] = []
         self.anomalies: list[dict[str, Any]] = []
         self.keys: dict[str, None] = {}
@@ -190,6 +198,9 @@ class World:
         if kind == "invoke":
             self.keys[key] = None
 
+    def now_ns(self) -> int:
+        return self.env.now * NS_PER_MS
+
     def record_nemesis(self, f: str, value: Any) -> None:
         self.history.append((NEMESIS, "info", f, None, value, self.env.now * NS_PER_MS))
 
@@ -213,7 +224,7 @@ class World:
         self.trace.add(("phase", 0, "faults"))
         for node in self.nodes.values():
             node.start()
-        for client in self.clients:
+        for client in [*self.clients, *self.subscribers]:
             client.start()
         self.nemesis.start()
         yield self.env.timeout(self.config.duration_ms)
@@ -246,6 +257,13 @@ class World:
         deadline_ms = env.now + IDLE_WAIT_MS_MAX
         while any(not client.idle for client in self.clients) and env.now < deadline_ms:
             yield env.timeout(POLL_MS)
+        if self.subscribers:  # what was published reaches them, then they leave
+            yield env.timeout(SETTLE_MS)
+            for subscriber in self.subscribers:
+                subscriber.stop()
+            deadline_ms = env.now + IDLE_WAIT_MS_MAX
+            while any(not subscriber.idle for subscriber in self.subscribers) and env.now < deadline_ms:
+                yield env.timeout(POLL_MS)
         self.trace.add(("phase", env.now, "final"))
         keys = sorted(self.keys, key=key_index)
         reader = FinalReader(self, len(self.clients), derive(self.config.seed, "client/final"), keys, self._read_all)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kvcore import protocol, rdb, replica
 from kvcore.appendonly import AppendOnly
-from kvcore.commands import TABLE, lists, strings
+from kvcore.commands import TABLE, lists, pubsub, strings
 from kvcore.effects import Send
 from kvcore.keyspace import Database
 from kvcore.node import Node
@@ -282,3 +282,27 @@ def _drop_rewrite(monkeypatch, name: bytes) -> None:
         return reply
 
     monkeypatch.setattr(command, "handler", buggy)
+
+
+def publish_counts_only_channel_subscribers(monkeypatch) -> None:
+    """PUBLISH delivers to pattern subscribers but leaves them out of the count it replies."""
+    publish_message = pubsub.publish_message
+
+    def buggy_publish_message(node, channel, message):
+        publish_message(node, channel, message)
+        return len(node.pubsub_channels.get(channel, ()))
+
+    monkeypatch.setattr(pubsub, "publish_message", buggy_publish_message)
+
+
+def glob_class_closing_a_pattern_never_matches(monkeypatch) -> None:
+    """A character class at the very end of a pattern (``news.[ab]``) matches nothing, so pattern
+    subscribers miss what such a pattern should hear."""
+    glob_match = pubsub.glob_match
+
+    def buggy_glob_match(pattern, string, nocase=False):
+        if pattern.endswith(b"]") and b"[" in pattern:
+            return False
+        return glob_match(pattern, string, nocase)
+
+    monkeypatch.setattr(pubsub, "glob_match", buggy_glob_match)

@@ -101,6 +101,16 @@ CASES = {
         RunConfig(workload="mixed", clients=3, duration_ms=5000, config=(("appendonly", "yes"),)),
         {"restart"},
     ),
+    "publish-counts-only-channel-subscribers": (
+        planted.publish_counts_only_channel_subscribers,
+        RunConfig(workload="pubsub", clients=3, duration_ms=5000),
+        {"pubsub"},
+    ),
+    "glob-class-closing-a-pattern-never-matches": (
+        planted.glob_class_closing_a_pattern_never_matches,
+        RunConfig(workload="pubsub", clients=3, duration_ms=5000),
+        {"pubsub"},
+    ),
 }
 
 
