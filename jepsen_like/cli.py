@@ -1,6 +1,6 @@
 """The `check` command: judge a history file with one checker.
 
-    check --model register|counter|set|append|queue|expiry|pubsub HISTORY.jsonl [--time-limit S] [--json]
+    check --model register|counter|set|append|queue|expiry|pubsub|bank HISTORY.jsonl [--time-limit S] [--json]
 
 Prints the verdict and its evidence (readable text, or one JSON object with
 --json) and exits 0 valid, 1 invalid, 2 unknown, 3 malformed history (or an
@@ -20,10 +20,10 @@ from typing import Any
 
 import click
 
-from jepsen_like import expiry, history, linearizability, list_append, pubsub, queue, sets
+from jepsen_like import bank, expiry, history, linearizability, list_append, pubsub, queue, sets
 from jepsen_like.verdict import EXIT_MALFORMED, Verdict
 
-MODELS = ("register", "counter", "set", "append", "queue", "expiry", "pubsub")
+MODELS = ("register", "counter", "set", "append", "queue", "expiry", "pubsub", "bank")
 TIME_LIMIT_S_DEFAULT = 60.0
 
 
@@ -42,6 +42,8 @@ def judge(model: str, ops: Sequence[history.Operation], time_limit_s: float | No
         return expiry.check(ops, disruptions)
     if model == "pubsub":
         return pubsub.check(ops)
+    if model == "bank":
+        return bank.check(ops)
     raise ValueError(f"unknown model {model!r} (known: {', '.join(MODELS)})")
 
 

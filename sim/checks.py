@@ -1,7 +1,7 @@
 """Judging a run: each workload's checkers from jepsen_like, plus the world's own facts.
 
 From jepsen_like: `linearizability` (register, counter), `set`, `list-append`,
-`queue`, `expiry`, `pubsub` and `durability`. Durability is asked about the final reads: every write
+`queue`, `expiry`, `pubsub`, `bank` and `durability`. Durability is asked about the final reads: every write
 acknowledged before they began must show in them (no loss allowed), so a
 write lost by a crash fails the run. A register's successful cas is a write
 of its new value. Keys the final reader never reached make it unknown.
@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from jepsen_like import bank, expiry, linearizability, list_append, pubsub, queue, sets
 from jepsen_like import durability as durability_checker
-from jepsen_like import expiry, linearizability, list_append, pubsub, queue, sets
 from jepsen_like.history import Operation
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
 
@@ -43,6 +43,8 @@ def check(checkers: Sequence[str], workload: str, ops: Sequence[Operation], time
             verdicts[name] = durability(ops)
         elif name == "queue":
             verdicts[name] = queue.check(ops)
+        elif name == "bank":
+            verdicts[name] = bank.check(ops)
         elif name == "pubsub":
             verdicts[name] = pubsub.check(ops)
         elif name == "expiry":

@@ -23,6 +23,11 @@ correct server would give raises `Unexpected`.
   then PEXPIRE/EXPIRE), read with GET and PTTL; each in a transaction with
   TIME, so that every operation knows the server time it ran at; expiry
   (served exactly until the deadline, with that TTL).
+- bank: transfers between a bank's accounts, either blind (DECRBY and INCRBY in
+  MULTI/EXEC) or watched (WATCH, MGET, then SET both in MULTI/EXEC, or a
+  DISCARDed transaction when the source has too little), and MGET of every
+  account; the bank checker (every read sums to 0: no transfer half done, no
+  update lost).
 - pubsub: PUBLISH and SPUBLISH of unique messages to a few channels, heard by
   subscribers (`sim.subscriber`: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, each for a
   while, then leaving); the pubsub checker (each message heard once, in one
@@ -57,6 +62,9 @@ QUEUE_BLOCK_S = b"0.3"  # BLPOP's timeout: well within the client's operation ti
 EXPIRY_TTL_MS_MAX = 2500  # most keys expire while still in use (KEY_EPOCH_MS)
 EXPIRY_TTL_MS_SHORT = 50  # some expire before the next operation: deadlines are met at every distance
 PUBSUB_CHANNELS = 3
+BANK_ACCOUNTS = 4
+BANK_AMOUNT_MAX = 5
+BANK_POISON = 1000  # what a discarded transaction would take from an account, were it not discarded
 UID_STRIDE = 1_000_000_000  # client i's unique values are (i + 1) * UID_STRIDE + n
 
 # Errors that mean "refused, not executed": the operation fails cleanly.
@@ -325,6 +333,63 @@ def _mixed_types(key: bytes) -> Conversation:
     return ("ok", None)
 
 
+# -- bank ---------------------------------------------------------------------
+
+
+def bank_accounts(key: bytes) -> list[bytes]:
+    """A bank's accounts: one hash tag, so that transactions over them are one slot's."""
+    return [b"{%s}:%d" % (key, i) for i in range(BANK_ACCOUNTS)]
+
+
+def _bank_read(key: bytes) -> Conversation:
+    (reply,) = yield [[b"MGET", *bank_accounts(key)]]
+    if type(reply) is not list:
+        _refused_or_unexpected(reply, "an array of balances")
+    return ("ok", [0 if balance is None else _int(balance, "a balance") for balance in reply])
+
+
+def _blind_transfer(source: bytes, target: bytes, amount: int) -> Conversation:
+    """DECRBY and INCRBY in one transaction: all or nothing, whatever the balances."""
+    replies = yield [[b"MULTI"], [b"DECRBY", source, b"%d" % amount], [b"INCRBY", target, b"%d" % amount],
+                     [b"EXEC"]]
+    _ok(replies[0])
+    for queued in replies[1:3]:
+        if queued != b"QUEUED":
+            _refused_or_unexpected(queued, "QUEUED")
+    done = replies[3]
+    if type(done) is not list or len(done) != 2:
+        _refused_or_unexpected(done, "[balance, balance]")
+    _int(done[0], "a balance")
+    _int(done[1], "a balance")
+    return ("ok", None)
+
+
+def _watched_transfer(source: bytes, target: bytes, amount: int) -> Conversation:
+    """Read both balances under WATCH, then write both in a transaction if the source has the amount;
+    if it has not, a transaction setting a poisoned balance is discarded."""
+    watched, balances = yield [[b"WATCH", source, target], [b"MGET", source, target]]
+    _ok(watched)
+    if type(balances) is not list or len(balances) != 2:
+        _refused_or_unexpected(balances, "two balances")
+    have, other = (0 if balance is None else _int(balance, "a balance") for balance in balances)
+    if have < amount:
+        multi, queued, discarded = yield [[b"MULTI"], [b"SET", source, b"%d" % (have - BANK_POISON)], [b"DISCARD"]]
+        _ok(multi)
+        _ok(discarded)
+        return ("fail", None)
+    replies = yield [[b"MULTI"], [b"SET", source, b"%d" % (have - amount)], [b"SET", target, b"%d" % (other + amount)],
+                     [b"EXEC"]]
+    _ok(replies[0])
+    done = replies[3]
+    if done is None:
+        return ("fail", None)  # a balance changed since WATCH: aborted
+    if type(done) is not list or len(done) != 2:
+        _refused_or_unexpected(done, "[OK, OK] or nil")
+    _ok(done[0])
+    _ok(done[1])
+    return ("ok", None)
+
+
 # -- pubsub -------------------------------------------------------------------
 
 
@@ -386,6 +451,12 @@ class Workload:
             return Op(f, key, delta, _counter_incr(raw, delta))
         if f == "add":
             return Op(f, key, uid, _ADDERS[self.name](raw, uid))
+        if f == "transfer":
+            source, target = rng.sample(range(BANK_ACCOUNTS), 2)
+            amount = rng.randint(1, BANK_AMOUNT_MAX)
+            accounts = bank_accounts(raw)
+            transfer = _watched_transfer if rng.random() < 0.5 else _blind_transfer
+            return Op(f, key, [source, target, amount], transfer(accounts[source], accounts[target], amount))
         if f == "publish":
             kind = b"SPUBLISH" if rng.random() < 1 / 3 else b"PUBLISH"
             return Op(f, key, [uid, kind.decode()], _publish(raw, uid, kind))
@@ -401,7 +472,7 @@ class Workload:
 
 _READERS = {"register": _register_read, "counter": _counter_read, "set": _set_read, "append": _list_read,
             "hash": _hash_read, "zset": _zset_read, "expiry": _expiry_read, "queue": _list_read, "mixed": _mixed_types,
-            "pubsub": _numsub}
+            "pubsub": _numsub, "bank": _bank_read}
 _ADDERS = {"set": _set_add, "hash": _hash_add, "zset": _zset_add}  # each workload's "add"
 
 
@@ -416,6 +487,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload("zset", (("add", 1.0),), ("set", "durability")),
         Workload("queue", (("enqueue", 0.55), ("dequeue", 1.0)), ("queue",)),
         Workload("expiry", (("read", 0.6), ("write", 1.0)), ("expiry",)),
+        Workload("bank", (("read", 0.3), ("transfer", 1.0)), ("bank",)),
         Workload("mixed", (("write", 1.0),), ()),
         Workload("pubsub", (("publish", 1.0),), ("pubsub",), subscribers=2 * PUBSUB_CHANNELS),
     )

@@ -306,3 +306,20 @@ def glob_class_closing_a_pattern_never_matches(monkeypatch) -> None:
         return glob_match(pattern, string, nocase)
 
     monkeypatch.setattr(pubsub, "glob_match", buggy_glob_match)
+
+
+def watch_misses_the_last_watcher(monkeypatch) -> None:
+    """A write to a WATCHed key marks every watcher dirty but the last (a loop one short), so the
+    last one's transaction commits over what it read before: a lost update."""
+    touch = Database.touch
+
+    def buggy_touch(db, key):
+        clients = db.watchers.get(key)
+        if not clients:
+            return
+        last = clients[-1]
+        db.watchers[key] = clients[:-1]
+        touch(db, key)
+        db.watchers.setdefault(key, []).append(last)
+
+    monkeypatch.setattr(Database, "touch", buggy_touch)

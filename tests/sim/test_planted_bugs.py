@@ -111,6 +111,11 @@ CASES = {
         RunConfig(workload="pubsub", clients=3, duration_ms=5000),
         {"pubsub"},
     ),
+    "watch-misses-the-last-watcher": (
+        planted.watch_misses_the_last_watcher,
+        RunConfig(workload="bank", clients=5, duration_ms=5000),
+        {"bank"},
+    ),
 }
 
 
