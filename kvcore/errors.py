@@ -1,5 +1,6 @@
 """Every error text the server sends, word for word as redis-server 7.0 does."""
 
+LOADING = "LOADING Redis is loading the dataset in memory"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 SYNTAX = "ERR syntax error"
 NOT_INTEGER = "ERR value is not an integer or out of range"

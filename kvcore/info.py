@@ -220,8 +220,11 @@ def _script_memory(node) -> list[Field]:
 
 
 def _persistence(node) -> list[Field]:
-    """Snapshot fields, then the log's (kvcore.snapshots, kvcore.appendonly)."""
-    return node.snapshots.info_fields() + node.aof.info_fields()
+    """Snapshot fields, then the log's (kvcore.snapshots, kvcore.appendonly), then a load's progress."""
+    fields = node.snapshots.info_fields() + node.aof.info_fields()
+    if node.loading_file is not None:
+        fields += node.loading_file.info_fields(node.now)
+    return fields
 
 
 def _stats(node) -> list[Field]:

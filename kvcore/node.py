@@ -124,6 +124,7 @@ class Node:
         self.shutdown_asap = False  # a signal asked for a shutdown: the cron makes it
         self._relisten = None  # (job, waiting client, options before, argument) of a CONFIG SET port/bind
         self.loading = False  # replaying a log or snapshot: no expiry, no propagation (kvcore.aof)
+        self.loading_file = None  # a snapshot loading while clients are served (kvcore.loading)
         self._effects: list = []
         self._log_records: list[bytes] = []
         self._log_db = -1
@@ -581,14 +582,17 @@ class Node:
         values = self.config.values
         read_only = self.is_replica and (values["replica-read-only"] or not values["replica-serve-stale-data"])
         min_replicas = values["min-replicas-to-write"] and values["min-replicas-max-lag"]
-        busy = self.scripts.busy is not None
+        busy = self.scripts.busy is not None or self.loading_file is not None
         self.write_gate = self._refuse_writes if failing or read_only or min_replicas or values["maxmemory"] or busy \
             else None
 
     def _refuse_writes(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
-        """-BUSY while a script runs long; evictions, then -OOM, -MISCONF, -NOREPLICAS, -READONLY
-        and -MASTERDOWN, in redis-server's processCommand order; none for the master client (a
-        replica obeys its master)."""
+        """-LOADING while the dataset loads (before -BUSY, as Redis checks them) and -BUSY while a
+        script runs long; evictions, then -OOM, -MISCONF, -NOREPLICAS, -READONLY and -MASTERDOWN,
+        in redis-server's processCommand order; none for the master client (a replica obeys its
+        master)."""
+        if self.loading_file is not None and not cmd.flags & Flag.LOADING:
+            return Error(errors.LOADING)
         busy = self.scripts.busy
         if busy is not None and not cmd.flags & Flag.ALLOW_BUSY:
             return Error(busy.refusal)

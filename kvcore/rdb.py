@@ -484,10 +484,12 @@ class Snapshot:
     of empty collections, skipped (Redis logs them).
     """
 
-    __slots__ = ("version", "aux", "databases", "end", "empty_keys", "functions")
+    __slots__ = ("version", "aux", "databases", "end", "empty_keys", "functions", "selected", "keys_read")
 
     def __init__(self, version: int) -> None:
         self.version = version
+        self.selected = 0  # the database the records being read go to (SELECTDB)
+        self.keys_read = 0
         self.aux: dict[bytes, bytes] = {}
         self.databases: dict[int, tuple[dict[bytes, object], dict[bytes, int]]] = {}
         self.end = 0  # the offset just past the file (an AOF's commands may follow)
@@ -514,23 +516,58 @@ def parse(data: bytes, config=None, databases: int = 16, verify_checksum: bool =
     ``config`` gives the encoding thresholds the values are loaded with
     (defaults when None).
     """
-    data = bytes(data)
-    config = config or Config()
-    if data[:5] != MAGIC or not data[5:9].isdigit():
-        raise RdbError("Wrong signature trying to load DB from file", 0)
-    version = int(data[5:9])
-    if not 1 <= version <= RDB_VERSION_MAX_READ:
-        raise RdbError("Can't handle RDB format version %d" % version, 5)
-    parsed = Snapshot(version)
-    cursor = Cursor(data, 9)
-    count = _read_records(cursor, parsed, config, databases, config["sanitize-dump-payload"] == "yes")
-    parsed.databases = {index: tables for index, tables in parsed.databases.items() if tables[0]}
-    if count != sum(len(values) for values, _ in parsed.databases.values()):
-        raise RdbError("Duplicated key found in RDB file", 9)
-    if version >= 5:
-        _check_trailer(cursor, verify_checksum)
-    parsed.end = cursor.pos
-    return parsed
+    reader = RdbReader(data, config, databases, verify_checksum)
+    reader.step()
+    return reader.snapshot()
+
+
+class RdbReader:
+    """An RDB file read a step at a time, as a server that serves clients while it loads reads it.
+
+    `step` reads whole keys until a byte budget is used up (or to the end);
+    once `done`, `snapshot` checks what only the end can show (duplicated
+    keys, the checksum) and gives the file's `Snapshot`. Errors are
+    `RdbError`s with the offset, from either.
+    """
+
+    def __init__(self, data: bytes, config=None, databases: int = 16, verify_checksum: bool = True) -> None:
+        data = bytes(data)
+        self.config = config or Config()
+        if data[:5] != MAGIC or not data[5:9].isdigit():
+            raise RdbError("Wrong signature trying to load DB from file", 0)
+        version = int(data[5:9])
+        if not 1 <= version <= RDB_VERSION_MAX_READ:
+            raise RdbError("Can't handle RDB format version %d" % version, 5)
+        self.parsed = Snapshot(version)
+        self.cursor = Cursor(data, 9)
+        self.databases = databases
+        self.verify_checksum = verify_checksum
+        self.done = False
+
+    @property
+    def position(self) -> int:
+        return self.cursor.pos
+
+    @property
+    def size(self) -> int:
+        return self.cursor.end
+
+    def step(self, budget: int | None = None) -> bool:
+        """Read keys until `budget` more bytes were read (None: all of them); True at the end."""
+        pause_at = None if budget is None else self.cursor.pos + budget
+        deep = self.config["sanitize-dump-payload"] == "yes"
+        self.done = _read_records(self.cursor, self.parsed, self.config, self.databases, deep, pause_at)
+        return self.done
+
+    def snapshot(self) -> Snapshot:
+        parsed, cursor = self.parsed, self.cursor
+        parsed.databases = {index: tables for index, tables in parsed.databases.items() if tables[0]}
+        if parsed.keys_read != sum(len(values) for values, _ in parsed.databases.values()):
+            raise RdbError("Duplicated key found in RDB file", 9)
+        if parsed.version >= 5:
+            _check_trailer(cursor, self.verify_checksum)
+        parsed.end = cursor.pos
+        return parsed
 
 
 def _check_trailer(cursor: Cursor, verify: bool) -> None:
@@ -540,15 +577,17 @@ def _check_trailer(cursor: Cursor, verify: bool) -> None:
         raise RdbError("RDB CRC error: wrong checksum %016x" % stored, at)
 
 
-def _read_records(cursor: Cursor, parsed: Snapshot, config, databases: int, deep: bool) -> int:
-    """The record loop of rdbLoadRio; returns how many keys it read. ``deep``: sanitize values deeply."""
+def _read_records(cursor: Cursor, parsed: Snapshot, config, databases: int, deep: bool,
+                  pause_at: int | None = None) -> bool:
+    """The record loop of rdbLoadRio, to the end (True) or, with `pause_at`, to the first key
+    that ends past it (False). ``deep``: sanitize values deeply."""
     try:
-        return _record_loop(cursor, parsed, config, databases, deep)
+        return _record_loop(cursor, parsed, config, databases, deep, pause_at)
     except IndexError:
         raise RdbError(EOF_ERROR, cursor.end) from None
 
 
-def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int, deep: bool) -> int:
+def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int, deep: bool, pause_at: int | None) -> bool:
     """String keys and values with 6-bit lengths (the common case) are read inline.
 
     Reading past the end raises IndexError (or leaves a slice short, which
@@ -556,9 +595,9 @@ def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int, deep:
     """
     data = cursor.data
     end = cursor.end
-    values, expires = parsed.database(0)
+    values, expires = parsed.database(parsed.selected)
     expire = None
-    count = 0
+    count = parsed.keys_read
     pos = cursor.pos
     while True:
         kind = data[pos]
@@ -594,7 +633,8 @@ def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int, deep:
         else:
             cursor.pos = pos + 1
             if kind == OP_EOF:
-                return count
+                parsed.keys_read = count
+                return True
             if kind == OP_EXPIRETIME_MS:
                 expire = _UNPACK_MS(cursor.take(8))[0]
             elif kind == OP_EXPIRETIME:
@@ -605,6 +645,7 @@ def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int, deep:
                     raise RdbError("Data file was created with a Redis server configured to handle "
                                    "more than %d databases" % databases, pos)
                 values, expires = parsed.database(index)
+                parsed.selected = index
             else:
                 _read_opcode(cursor, kind, parsed)
             pos = cursor.pos
@@ -613,6 +654,10 @@ def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int, deep:
         if expire is not None:
             expires[key] = expire
             expire = None
+        if pause_at is not None and pos >= pause_at:
+            cursor.pos = pos
+            parsed.keys_read = count
+            return False
 
 
 def _read_opcode(cursor: Cursor, kind: int, parsed: Snapshot) -> None:
@@ -989,7 +1034,12 @@ def load(node, data: bytes, drop_expired: bool = True, flush: bool = True, merge
     an error unless ``merge`` lets the file's win. On an RdbError the node's
     data is left unchanged.
     """
-    parsed = parse(data, node.config, len(node.dbs), node.config["rdbchecksum"])
+    return install(node, parse(data, node.config, len(node.dbs), node.config["rdbchecksum"]), drop_expired,
+                   flush, merge)
+
+
+def install(node, parsed: Snapshot, drop_expired: bool = True, flush: bool = True, merge: bool = False) -> LoadResult:
+    """Put what a file held in the node, as `load` does (a file read in steps ends here)."""
     if not flush and not merge:
         if any(library_name(code) in node.functions.libraries for code in parsed.functions):
             raise RdbError("Function library already exists", 0)

@@ -153,7 +153,8 @@ class Snapshots:
         server running (the client gets an error), unless FORCE.
         """
         options = self.node.shutdown_requested or []
-        if "nosave" in options or ("save" not in options and not self.save_params()):
+        if "nosave" in options or ("save" not in options and not self.save_params()) \
+                or self.node.loading_file is not None:  # half a dataset is not saved, as Redis
             self._exit(client)
             return
         self.shutdown_force = "force" in options

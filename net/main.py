@@ -20,7 +20,7 @@ from net.conffile import VERSION, FatalConfigError, overrides_from, parse_comman
 from net.listen import open_listeners
 from net.log import NOTICE, Log
 from net.persistence import load_acl_at_start, load_at_start
-from net.server import Server
+from net.server import Server, now_ms
 
 USAGE = """Usage: kvserver [/path/to/redis.conf] [options] [-]
        kvserver - (read config from stdin)
@@ -122,7 +122,7 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     log.verbose(f"Event loop: {loop_name}, seed={seed}")
     log.warning("Server initialized")
     try:
-        if not load_acl_at_start(server.node, log) or not load_at_start(server.node, log):
+        if not load_acl_at_start(server.node, log) or not load_at_start(server.node, log, now_ms()):
             return 1
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             return runner.run(server.serve(sockets, early_signals))

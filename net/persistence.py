@@ -1,5 +1,6 @@
-"""Loading at start-up, before serving: the ACL users (``user`` directives, ``aclfile``), then
-the dataset: the log if ``appendonly yes``, else the snapshot.
+"""Loading at start-up: the ACL users (``user`` directives, ``aclfile``), then the dataset: the
+log if ``appendonly yes``, before serving; else the snapshot, while serving (`kvcore.loading`:
+clients are answered -LOADING until it is in; `net.server` runs its steps).
 
 The process runs in ``dir``. With the log on, `kvcore.appendonly.recover`
 reads the manifest and the files it lists (from ``appenddirname``) and
@@ -7,7 +8,7 @@ replays them; a truncated tail is cut off the file here, as Redis truncates
 it, and a corrupt file stops the start. Without it, ``dbfilename`` is loaded;
 a file that does not exist means an empty dataset; one that cannot be read
 or parsed stops the start, logged as redis-server logs it (with the offset
-where the file went wrong). A stopped start exits with code 1. Writing files
+where the file went wrong, `log_rdb_error`). A stopped start exits with code 1. Writing files
 (`WriteFiles` effects) is carried out by `net.server` with `net.disk.run_steps`.
 """
 
@@ -17,6 +18,7 @@ import os
 import time
 
 from kvcore import appendonly, rdb
+from kvcore.loading import Loading
 from net.log import WARNING
 
 SHORT_READ = "Short read or OOM loading DB. Unrecoverable error, aborting now."
@@ -31,11 +33,12 @@ def load_acl_at_start(node, log) -> bool:
     return not problems
 
 
-def load_at_start(node, log) -> bool:
-    """Load the dataset; False (the server must exit 1) if it cannot be loaded."""
+def load_at_start(node, log, now: int) -> bool:
+    """Load the log, or start loading the snapshot (`node.loading_file`); False (the server
+    must exit 1) if the dataset cannot be loaded."""
     if not _load_log(node, log):
         return False
-    return node.config["appendonly"] or _load_snapshot(node, log)
+    return node.config["appendonly"] or _open_snapshot(node, log, now)
 
 
 def _load_log(node, log) -> bool:
@@ -67,8 +70,8 @@ def read_or_none(path: str) -> bytes | None:
         return None
 
 
-def _load_snapshot(node, log) -> bool:
-    """Load ``dbfilename`` if it exists."""
+def _open_snapshot(node, log, now: int) -> bool:
+    """Read ``dbfilename`` if it exists and start loading it (its header checked)."""
     path = node.config["dbfilename"]
     try:
         with open(path, "rb") as handle:
@@ -78,23 +81,25 @@ def _load_snapshot(node, log) -> bool:
     except OSError as exc:
         log.warning(f"Fatal error loading the DB: {exc.strerror}. Exiting.")
         return False
-    started = time.perf_counter()
     try:
-        result = rdb.load(node, data)
+        Loading(node, data, now)
     except rdb.RdbError as exc:
-        if exc.message == rdb.EOF_ERROR:
-            log.warning(SHORT_READ)
-        error = f"Internal error in RDB reading offset {exc.offset}, function at rdb.c:0 -> {exc.message}"
-        log.warning(error)
-        log.raw(WARNING, f"--- RDB ERROR DETECTED ---\n[offset {exc.offset}] {error}\n")  # redis-check-rdb's report
-        log.warning("Terminating server after rdb file reading failure.")
+        log_rdb_error(log, exc)
         return False
-    node.snapshots.loaded(result)
-    _log_loaded(node, log, result, time.perf_counter() - started)
     return True
 
 
-def _log_loaded(node, log, result: rdb.LoadResult, took_s: float) -> None:
+def log_rdb_error(log, exc: rdb.RdbError) -> None:
+    """A snapshot that cannot be loaded, as redis-server reports it before it exits."""
+    if exc.message == rdb.EOF_ERROR:
+        log.warning(SHORT_READ)
+    error = f"Internal error in RDB reading offset {exc.offset}, function at rdb.c:0 -> {exc.message}"
+    log.warning(error)
+    log.raw(WARNING, f"--- RDB ERROR DETECTED ---\n[offset {exc.offset}] {error}\n")  # redis-check-rdb's report
+    log.warning("Terminating server after rdb file reading failure.")
+
+
+def log_loaded(node, log, result: rdb.LoadResult, took_s: float) -> None:
     aux = result.aux
     if b"redis-ver" in aux:
         log.notice(f"Loading RDB produced by version {aux[b'redis-ver'].decode('utf-8', 'replace')}")

@@ -34,13 +34,14 @@ from kvcore.effects import (
     WriteFiles,
 )
 from kvcore.node import Node, ServerInfo
+from kvcore.rdb import RdbError
 from net import child, disk, oom, proctitle
 from net.busy import BusyServing
 from net.conffile import VERSION, rewrite_file
 from net.listen import open_listeners
 from net.log import LEVELS, WARNING, Log
 from net.logfile import LogFile
-from net.persistence import read_or_none
+from net.persistence import log_loaded, log_rdb_error, read_or_none
 
 READ_PAUSE_BYTES = 8 * 1024 * 1024  # unsent output past which a client's requests are not read
 BACKLOG_HIGH = 64 * 1024  # unsent output past which the node hears of it (Node.output_backlog)...
@@ -207,11 +208,36 @@ class Server:
         for signum in early_signals:
             self._signalled(signum)
         await self._listen(sockets)
-        self.log.notice("Ready to accept connections")
-        self._tick()
+        if self.node.loading_file is not None and not await self._load_snapshot():
+            self.request_stop(1)
+        if not self.exit_code.done():  # else a signal ended the load
+            self.log.notice("Ready to accept connections")
+            self._tick()
         code = await self.exit_code
         await self._stop()
         return code
+
+    async def _load_snapshot(self) -> bool:
+        """Load the snapshot a step at a time, serving clients between steps (`kvcore.loading`),
+        sleeping ``key-load-delay`` microseconds per key as redis-server's debugging option does;
+        False if the file turned out corrupt. A signal meanwhile ends the load, and the server."""
+        loading = self.node.loading_file
+        started = time.perf_counter()
+        while not loading.done:
+            try:
+                keys = loading.step(now_ms())
+            except RdbError as exc:
+                log_rdb_error(self.log, exc)
+                return False
+            delay_us = self.config["key-load-delay"]
+            if delay_us > 0 and keys:
+                time.sleep(keys * delay_us / 1_000_000)
+            self.schedule_drain()
+            await asyncio.sleep(0)  # one turn of the loop: clients are served
+            if self.exit_code.done():
+                return True  # a signal: the server stops
+        log_loaded(self.node, self.log, loading.result, time.perf_counter() - started)
+        return True
 
     async def _listen(self, sockets: list[socket.socket]) -> None:
         for sock in sockets:
@@ -277,6 +303,10 @@ class Server:
             self.request_stop(1)
             return
         self.signalled = True
+        if self.node.loading_file is not None:  # nothing to save: the data are not all in
+            self.log.warning("Received shutdown signal during loading, scheduling shutdown.")
+            self.request_stop(0)
+            return
         self.log.warning(f"Received {name} scheduling shutdown...")
         self.log.warning("User requested shutdown...")
         self.node.snapshots.shutdown_on_signal(now_ms())  # ends with a Shutdown effect, or an error logged
@@ -632,7 +662,8 @@ class Server:
         try:
             for client in list(self.backlogged.values()):
                 client.report_backlog()
-            self.node.tick(now_ms(), rss=self.rss_bytes())
+            if self.node.loading_file is None:  # while loading, Redis runs no cron but its loading one
+                self.node.tick(now_ms(), rss=self.rss_bytes())
         except Exception:
             self.log.warning(f"Error in the server cron:\n{traceback.format_exc()}")
         self.schedule_drain()

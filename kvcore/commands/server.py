@@ -30,6 +30,7 @@ from kvcore.config import BY_NAME, OPTIONS, ConfigError
 from kvcore.dispatch import NO_REPLY
 from kvcore.effects import Crash, LogMessage, Pause, RewriteConfig
 from kvcore.glob import glob_match
+from kvcore.loading import DENY_LOADING
 from kvcore.redaction import redacted
 from kvcore.reply import OK, Attribute, BigNumber, Bool, Double, Error, Map, Push, SetReply, Simple, Verbatim
 
@@ -464,6 +465,8 @@ def _checked_pairs(client, argv: list[bytes]) -> list[tuple[str, str]]:
         problem = _set_problem(client, option, pairs)
         if problem:
             raise Error(f"ERR CONFIG SET failed (possibly related to argument '{name}') - {problem}")
+        if option.name in DENY_LOADING and client.node.loading_file is not None:
+            raise Error(errors.LOADING)
         pairs[option.name] = argv[i + 1].decode("utf-8", "surrogateescape")
     return list(pairs.items())
 
