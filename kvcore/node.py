@@ -575,6 +575,12 @@ class Node:
     def pending_log_bytes(self) -> int:
         return sum(len(record) for record in self._log_records)
 
+    @property
+    def shutting_down(self) -> bool:
+        """A shutdown was asked for and is neither done nor given up (Redis's shutdown_asap, or a
+        shutdown waiting for replicas or saving): a second SIGINT then exits at once."""
+        return self.shutdown_asap or self.shutdown_wait.waiting or self.shutdown_requested is not None
+
     def update_write_gate(self) -> None:
         """Check every command while a maxmemory is set (evictions first), or the log or
         the last background save failed."""

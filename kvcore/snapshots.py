@@ -165,7 +165,7 @@ class Snapshots:
         if self.job is not None:
             self.shutdown_pending = True
             return
-        self._start(background=False, purpose=SHUTDOWN)
+        self._start_final_save()
 
     def flushed(self) -> None:
         """FLUSHALL: a background save is stopped (its image is of what was just flushed), as
@@ -267,7 +267,7 @@ class Snapshots:
         if background:
             if self.shutdown_pending:
                 self.shutdown_pending = False
-                self._start(background=False, purpose=SHUTDOWN)
+                self._start_final_save()
             return
         if purpose == SHUTDOWN:
             self._shutdown_saved(ok)
@@ -277,6 +277,10 @@ class Snapshots:
             self._release(OK if ok else Error("ERR"))
 
     # -- internals -------------------------------------------------------------------
+    def _start_final_save(self) -> None:
+        self.node.emit(LogMessage("notice", "Saving the final RDB snapshot before exiting."))
+        self._start(background=False, purpose=SHUTDOWN)
+
     def _start_background(self) -> None:
         self.saves += 1
         self.scheduled = False

@@ -10,6 +10,7 @@ logic lives here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -298,7 +299,7 @@ class Server:
     def _signalled(self, signum: int) -> None:
         """SIGTERM/SIGINT: the core decides (a final save first if one is due), as SHUTDOWN."""
         name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
-        if self.signalled and signum == signal.SIGINT:
+        if self.node.shutting_down and signum == signal.SIGINT:
             self.log.warning("You insist... exiting now.")
             self.request_stop(1)
             return
@@ -586,7 +587,13 @@ class Server:
         what arrived meanwhile: True, it has effects again.
         """
         if not effect.background:
-            self._files_written(effect, disk.run_steps(effect.steps, effect.data), len(effect.data))
+            delay_s = 0.0
+            if effect.kind == "rdb":  # rdbSaveRio sleeps per key in the foreground too
+                keys = sum(len(db.data) for db in self.node.dbs)
+                delay_s = child.key_save_delay_s(self.config["rdb-key-save-delay"], keys)
+            with self._signals_during(effect.steps):
+                error = disk.run_steps(effect.steps, effect.data, delay_s)
+            self._files_written(effect, error, len(effect.data))
             return True
         try:
             keys = sum(len(db.data) for db in self.node.dbs)
@@ -603,6 +610,30 @@ class Server:
         self.log.notice(f"{_STARTED.get(effect.kind, 'Background job started')} by pid {pid}")
         self._in_background(child.wait, (pid, report_fd, effect.steps), lambda result: self._child_done(effect, *result))
         return True
+
+    @contextlib.contextmanager
+    def _signals_during(self, steps: tuple[tuple[str, ...], ...]):
+        """A foreground write blocks the loop, not signals, as in redis-server: a SIGINT after a
+        shutdown was asked for (before or during the write) ends the process at once, without
+        the temp file it was writing ("You insist"). The loop still hears of every signal once
+        the write is done (the wakeup fd)."""
+        asked: list[int] = []
+
+        def handler(signum, _frame) -> None:
+            if signum == signal.SIGINT and (self.node.shutting_down or asked):
+                self.log.warning("You insist... exiting now.")
+                for step in steps:
+                    if step[0] == "write":
+                        disk.remove_quietly(step[1])
+                os._exit(1)
+            asked.append(signum)
+
+        previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
 
     def _child_done(self, effect: WriteFiles, written: int, error: str) -> None:
         del self.children[effect.job]

@@ -28,6 +28,8 @@ RDB_FIELDS = [
 ]
 MODULE_FIELDS = ["module_fork_in_progress", "module_fork_last_cow_size"]
 
+FINAL_SAVE = LogMessage("notice", "Saving the final RDB snapshot before exiting.")  # as prepareForShutdown logs
+
 
 class Runtime:
     """Keeps the node's snapshot effects; `finish` reports the oldest one done."""
@@ -286,9 +288,9 @@ def test_shutdown_with_a_schedule_saves_then_exits(runtime, c):
     c.call("SET", "a", "1")
     assert c.send_raw(encode_request("SHUTDOWN")) == []
     assert len(runtime.snapshots) == 1 and not runtime.snapshots[0].background
-    assert runtime.others == []  # not before the save is done
+    assert runtime.others == [FINAL_SAVE]  # not the exit: not before the save is done
     runtime.finish(c)
-    assert runtime.others == [Shutdown(0)] and c.closed
+    assert runtime.others == [FINAL_SAVE, Shutdown(0)] and c.closed
 
 
 @pytest.mark.parametrize(("config", "argv", "saves"), [
@@ -302,14 +304,14 @@ def test_shutdown_saves_when_asked_or_scheduled(config, argv, saves):
     runtime, c = Runtime(node), CoreClient(node)
     c.send_raw(encode_request(*argv))
     assert bool(runtime.snapshots) == saves
-    assert (runtime.others == [Shutdown(0)]) != saves
+    assert (Shutdown(0) in runtime.others) != saves
 
 
 def test_a_failed_shutdown_save_keeps_the_server_running(node, runtime, c):
     c.send_raw(encode_request("SHUTDOWN"))
     runtime.finish(c, ok=False)
     assert [text(reply) for reply in c.send_raw(b"")] == ["ERR Errors trying to SHUTDOWN. Check logs."]
-    assert runtime.others == [LogMessage("warning", "Error trying to save the DB, can't exit.")]
+    assert runtime.others == [FINAL_SAVE, LogMessage("warning", "Error trying to save the DB, can't exit.")]
     assert not c.closed and node.shutdown_requested is None
     assert c.call("PING") == b"PONG"
 
@@ -317,18 +319,18 @@ def test_a_failed_shutdown_save_keeps_the_server_running(node, runtime, c):
 def test_shutdown_force_exits_even_when_the_save_fails(runtime, c):
     c.send_raw(encode_request("SHUTDOWN", "FORCE"))
     runtime.finish(c, ok=False)
-    assert runtime.others == [Shutdown(0)] and c.closed
+    assert runtime.others == [FINAL_SAVE, Shutdown(0)] and c.closed
 
 
 def test_shutdown_during_a_bgsave_stops_it_and_saves_at_once(node, runtime, c):
     c.call("BGSAVE")
     background = runtime.snapshots.pop(0)
     c.send_raw(encode_request("SHUTDOWN"))
-    assert runtime.others == [CancelJob(background.job)]
+    assert runtime.others == [CancelJob(background.job), FINAL_SAVE]
     assert len(runtime.snapshots) == 1 and not runtime.snapshots[0].background
     node.job_done(background.job, False, node.now, "child process terminated by signal 10")  # ignored
     runtime.finish(c)
-    assert runtime.others == [CancelJob(background.job), Shutdown(0)]
+    assert runtime.others == [CancelJob(background.job), FINAL_SAVE, Shutdown(0)]
 
 
 def test_flushall_stops_a_bgsave_without_failing_it():
@@ -350,7 +352,7 @@ def test_a_signal_saves_like_shutdown(node, runtime, c):
     node.snapshots.shutdown_on_signal(T0 + 10)
     c._deliver(node.take_effects())
     runtime.finish(c)
-    assert runtime.others == [Shutdown(0)]
+    assert runtime.others == [FINAL_SAVE, Shutdown(0)]
 
 
 def test_a_signal_while_the_cron_is_paused_waits_for_it_and_shutdown_abort_cancels_it(node, runtime, c):
@@ -376,7 +378,7 @@ def test_a_signal_while_the_cron_is_paused_shuts_down_once_it_runs_again(node, r
     node.tick(T0 + 100)
     c._deliver(node.take_effects())
     runtime.finish(c)
-    assert runtime.others == [Shutdown(0)]
+    assert runtime.others == [FINAL_SAVE, Shutdown(0)]
 
 
 # -- DEBUG RELOAD, loading, INFO ----------------------------------------------------------------

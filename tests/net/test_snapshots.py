@@ -247,6 +247,7 @@ def test_shutdown_stops_a_slow_bgsave_child_and_saves_in_the_foreground(tmp_path
         assert wait_until(lambda: child_pid(log, "Background saving started") is not None)
         pid = child_pid(log, "Background saving started")
         client.set("c", 3)  # after the child's image: only the final save has it
+        client.config_set("rdb-key-save-delay", 0)  # the final save would sleep too, as Redis's does
         with contextlib.suppress(redis.ConnectionError):
             client.shutdown()
         assert proc.wait(10) == 0
@@ -361,3 +362,20 @@ def test_killing_a_rewrite_child_and_a_failed_final_save_are_logged_as_redis_log
         with contextlib.suppress(redis.ConnectionError):
             client.shutdown(nosave=True)
         assert proc.wait(10) == 0
+
+
+def test_a_second_sigint_during_the_final_save_exits_at_once_without_its_temp_file(tmp_path):
+    """Redis's shutdown.tcl: a SIGINT while the shutdown's save runs (slowed by rdb-key-save-delay,
+    which the foreground save obeys too) ends the process, temp file removed ("You insist")."""
+    log = tmp_path / "server.log"
+    with kvserver_in(tmp_path, "--save", "3600 1", "--logfile", str(log)) as (client, proc):
+        client.mset({str(i): i for i in range(20)})
+        client.config_set("rdb-key-save-delay", 100_000)  # two seconds for the twenty keys
+        proc.send_signal(signal.SIGINT)
+        temp = tmp_path / f"temp-{proc.pid}.rdb"
+        assert wait_until(temp.exists, 5, 0.01)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(5) == 1
+    assert not temp.exists() and not (tmp_path / "dump.rdb").exists()
+    text = log.read_text()
+    assert text.index("Saving the final RDB snapshot before exiting.") < text.index("You insist... exiting now.")
