@@ -153,7 +153,7 @@ class Evictor:
         limit = config["maxmemory"]
         if not limit or node.paused or (node.is_replica and config["replica-ignore-maxmemory"]):
             return True
-        used = self.used()
+        used = self.used() - node.not_counted_for_evict()
         if used <= limit:
             return True
         if config["maxmemory-policy"] == "noeviction":

@@ -117,14 +117,24 @@ def memory_figures(node) -> tuple[int, int, int, int, int]:
     """
     used = node.evictor.used()
     rss = node.stats.rss or used
-    clients = sum(CLIENT_BYTES + counted(client.obuf) + client.reader.buffered() for client in node.clients.values())
+    clients = sum(map(client_bytes, node.clients.values()))
     dataset = used - BASE_BYTES - node.client_memory()
     return used, rss, clients, dataset, node.evictor.peak
+
+
+def client_bytes(client) -> int:
+    return CLIENT_BYTES + counted(client.obuf) + client.reader.buffered()
+
+
+def replica_client_bytes(node) -> int:
+    """mem_clients_slaves: the replicas' connections on this master (in the clients' figure too)."""
+    return sum(map(client_bytes, node.replication.replicas))
 
 
 def memory_stats(node) -> list[tuple[str, object]]:
     """MEMORY STATS: Redis 7.0's fields, from the same figures as INFO memory."""
     used, rss, clients, dataset, peak = memory_figures(node)
+    replicas = replica_client_bytes(node)
     keys = sum(len(db.data) for db in node.dbs)
     overhead = BASE_BYTES + clients
     per_db = [(f"db.{db.index}", [("overhead.hashtable.main", _table_bytes(len(db.data)) + len(db.data) * 16),
@@ -133,7 +143,8 @@ def memory_stats(node) -> list[tuple[str, object]]:
               for db in node.dbs if db.data]
     return [
         ("peak.allocated", peak), ("total.allocated", used), ("startup.allocated", BASE_BYTES),
-        ("replication.backlog", 0), ("clients.slaves", 0), ("clients.normal", clients), ("cluster.links", 0),
+        ("replication.backlog", 0), ("clients.slaves", replicas), ("clients.normal", clients - replicas),
+        ("cluster.links", 0),
         ("aof.buffer", node.pending_log_bytes()), ("lua.caches", sum(len(b) for b in node.scripts.bodies.values())),
         ("functions.caches", 0), *per_db,
         ("overhead.total", overhead), ("keys.count", keys),
@@ -157,6 +168,7 @@ def _table_bytes(entries: int) -> int:
 
 def _memory(node) -> list[Field]:
     used, rss, clients, dataset, peak = memory_figures(node)
+    replicas = replica_client_bytes(node)
     maxmemory = node.config["maxmemory"]
     return [
         ("used_memory", used),
@@ -187,11 +199,11 @@ def _memory(node) -> list[Field]:
         ("rss_overhead_bytes", 0),
         ("mem_fragmentation_ratio", "%.2f" % (rss / used)),
         ("mem_fragmentation_bytes", rss - used),
-        ("mem_not_counted_for_evict", 0),
+        ("mem_not_counted_for_evict", node.not_counted_for_evict()),
         ("mem_replication_backlog", 0),
         ("mem_total_replication_buffers", _replication_buffers(node)),
-        ("mem_clients_slaves", 0),
-        ("mem_clients_normal", clients),
+        ("mem_clients_slaves", replicas),
+        ("mem_clients_normal", clients - replicas),
         ("mem_cluster_links", 0),
         ("mem_aof_buffer", node.pending_log_bytes()),
         ("mem_allocator", "libc"),

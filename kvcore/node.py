@@ -327,6 +327,11 @@ class Node:
         """What the clients hold beyond their fixed buffers: unread output and partial requests."""
         return self.client_output + sum(client.reader.held() for client in self.partial_inputs)
 
+    def not_counted_for_evict(self) -> int:
+        """Memory in used_memory that maxmemory leaves out (Redis's freeMemoryGetNotCountedMemory):
+        what the replicas have yet to read, or evicting keys would only make it grow."""
+        return sum(counted(client.obuf) for client in self.replication.replicas)
+
     def _evict_clients(self, running: Client | None = None, request_bytes: int = 0) -> None:
         """maxmemory-clients: while the clients' buffers reach it, close the client holding the
         most (not one with CLIENT NO-EVICT), as Redis 7.0's client eviction. ``running``
@@ -931,14 +936,15 @@ class Node:
             self.update_write_gate()
         elif name == "maxmemory":
             self.update_write_gate()
-            if value:  # as Redis's updateMaxmemory: evict now, not at the next command
+            if value:  # as Redis's updateMaxmemory: evict now, not at the next command...
                 used = self.evictor.used()
                 if value < used:
                     self._effects.append(LogMessage("warning", (
                         f"WARNING: the new maxmemory value set via CONFIG SET ({value}) is smaller than the current "
                         f"memory usage ({used}). This will result in key eviction and/or the inability to accept "
                         "new write commands depending on the maxmemory-policy.")))
-                self.evictor.perform()
+                if not self.in_exec and not self.scripts.running:  # not in the middle of a transaction
+                    self.evictor.perform()  # or script: the next command's gate evicts, as Redis
         elif name == "maxmemory-policy":
             self.evictor.policy_changed()
         elif name == "client-output-buffer-limit":

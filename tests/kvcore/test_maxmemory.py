@@ -91,3 +91,39 @@ def test_a_no_evict_client_is_kept():
     client.call("CLIENT", "NO-EVICT", "on")
     client.send_raw(b"*1\r\n$%d\r\n" % LIMIT + b"v" * LIMIT)
     assert not client.closed and node.stats.evicted_clients == 0
+
+
+def info_memory(client: CoreClient) -> dict[str, str]:
+    text = client.call("INFO", "memory").decode()
+    return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line)
+
+
+def test_what_a_replica_has_yet_to_read_is_its_own_and_not_counted_for_eviction():
+    """Redis's maxmemory.tcl 'slave buffer are counted correctly': a stopped replica's unread stream
+    shows as mem_clients_slaves and mem_not_counted_for_evict, and makes no key go."""
+    node = make_node(maxmemory_policy="allkeys-random")
+    client = CoreClient(node, 1)
+    for j in range(10):
+        client.call("SET", f"key:{j}", "x" * 1000)
+    node.open(2, node.now, "127.0.0.1:40002", "127.0.0.1:6379")  # a replica: what it is sent is not read here
+    node.receive(2, encode_request("SYNC"), node.now)
+    client.send_raw(b"")
+    assert node.replication.replicas == [node.clients[2]]
+    before = info_memory(client)
+    client.call("CONFIG", "SET", "maxmemory", int(before["used_memory"]) + 32 * 1024)
+    node.output_backlog(2, 5_000_000, node.now)  # the runtime: five megabytes the replica has not read
+    after = info_memory(client)
+    assert int(after["mem_clients_slaves"]) > 4_900_000
+    assert int(after["mem_not_counted_for_evict"]) > 4_900_000
+    assert int(after["mem_clients_normal"]) < 100_000
+    assert client.call("SET", "key:0", "y" * 1000) == b"OK" and client.call("DBSIZE") == 10
+
+
+def test_lowering_maxmemory_inside_a_transaction_evicts_after_it():
+    """Redis's 'propagation with eviction in MULTI': EXEC runs on; the next command evicts."""
+    node = make_node(maxmemory_policy="allkeys-lru")
+    client = CoreClient(node, 1)
+    assert replies(client, "MULTI", "INCR x", "CONFIG SET maxmemory 1", "INCR x") == [
+        b"OK", b"QUEUED", b"QUEUED", b"QUEUED"]
+    assert client.call("EXEC") == [1, b"OK", 2]
+    assert client.call("DBSIZE") == 0
