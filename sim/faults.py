@@ -226,16 +226,18 @@ class ClockFault(FaultOptions):
 KINDS: dict[str, type[FaultOptions]] = {
     cls.KIND: cls for cls in (PartitionFault, KillFault, PowerFault, LagFault, PauseFault, DiskFault, ClockFault)
 }
+ALIASES = {"crash": "kill"}  # a process crash is what a kill does to it
 SWARM = "swarm"
 SWARM_KIND_PROBABILITY = 0.5
 
 
 def parse_kinds(text: str) -> tuple[str, ...]:
-    """``"partition,kill"`` -> ("partition", "kill"); ``swarm`` and ``none`` are allowed."""
-    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    """``"partition,kill"`` -> ("partition", "kill"); ``crash`` is ``kill``; ``swarm`` and
+    ``none`` are allowed."""
+    names = tuple(dict.fromkeys(ALIASES.get(name.strip(), name.strip()) for name in text.split(",") if name.strip()))
     for name in names:
         if name not in KINDS and name not in (SWARM, "none"):
-            raise ValueError(f"unknown fault {name!r} (known: {', '.join(KINDS)}, swarm, none)")
+            raise ValueError(f"unknown fault {name!r} (known: {', '.join(KINDS)}, crash, swarm, none)")
     return tuple(name for name in names if name != "none")
 
 

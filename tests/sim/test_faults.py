@@ -14,6 +14,7 @@ SHAPE = Shape(("n1",), ("c0", "c1", "c2"))
 
 def test_parse_kinds():
     assert parse_kinds("kill, partition,kill") == ("kill", "partition")
+    assert parse_kinds("partition,crash") == ("partition", "kill")  # as the project's pitch spells it
     assert parse_kinds("none") == ()
     assert parse_kinds("swarm") == ("swarm",)
     with pytest.raises(ValueError, match="unknown fault 'quake'"):
