@@ -96,11 +96,7 @@ def restart_all(env, nodes: dict[str, SimNode], results: dict[str, Any]):
 def _restart_once(env, node: SimNode, how: str):
     before = dataset(node.core)
     node.terminate()
-    waited = 0
-    while node.core is not None and waited < STOP_MS_MAX:
-        yield env.timeout(POLL_MS)
-        waited += POLL_MS
-    if node.core is not None:
+    if not (yield from _wait_until(env, lambda: node.core is None, STOP_MS_MAX)):
         return invalid(CHECKER, f"{node.name} did not stop within {STOP_MS_MAX} ms of SIGTERM", node=node.name)
     node.start()
     if node.core is None:
@@ -111,13 +107,21 @@ def _restart_once(env, node: SimNode, how: str):
 def _rewrite(env, node: SimNode):
     node.core.aof.bgrewriteaof(in_exec=False)
     node.schedule_run()
-    waited = 0
-    while node.core is not None and (node.core.aof.in_progress() or node.core.aof.scheduled):
-        if waited >= REWRITE_MS_MAX:
-            return invalid(CHECKER, f"{node.name}'s BGREWRITEAOF did not finish within {REWRITE_MS_MAX} ms",
-                           node=node.name)
-        yield env.timeout(POLL_MS)
-        waited += POLL_MS
-    if node.core is None:
+    aof = node.core.aof
+    if not (yield from _wait_until(env, lambda: not (aof.in_progress() or aof.scheduled), REWRITE_MS_MAX)):
+        return invalid(CHECKER, f"{node.name}'s BGREWRITEAOF did not finish within {REWRITE_MS_MAX} ms",
+                       node=node.name)
+    if node.core is None or node.core.aof is not aof:
         return invalid(CHECKER, f"{node.name} went down during BGREWRITEAOF", node=node.name)
     return None
+
+
+def _wait_until(env, done, limit_ms: int):
+    """Poll `done()` every `POLL_MS` of simulated time: True once it holds, False after `limit_ms`."""
+    waited = 0
+    while not done():
+        if waited >= limit_ms:
+            return False
+        yield env.timeout(POLL_MS)
+        waited += POLL_MS
+    return True
