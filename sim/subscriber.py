@@ -1,8 +1,9 @@
 """Simulated subscribers: the pubsub workload's listeners, each recording what it heard.
 
 A subscriber listens to one channel in one mode (SUBSCRIBE, PSUBSCRIBE with a
-pattern that matches only that channel, or SSUBSCRIBE), one subscription at a
-time, each on a new connection. A subscription is one operation in the
+pattern that matches only that channel, or SSUBSCRIBE), in RESP2 or RESP3
+(HELLO 3 first: confirmations and messages come as push frames), one
+subscription at a time, each on a new connection. A subscription is one operation in the
 history: invoked when the subscribe request is sent, completed ``ok`` once it
 was confirmed and is over, with what it heard: when it was confirmed, when the
 subscriber began to leave, how it ended ("unsubscribed": the server confirmed
@@ -45,7 +46,7 @@ def pattern_for(channel: str) -> str:
 class Subscriber:
     """One listening client (host ``s<index>``, process ``sub<index>``)."""
 
-    def __init__(self, world, index: int, rng: random.Random, channel: str, mode: str) -> None:
+    def __init__(self, world, index: int, rng: random.Random, channel: str, mode: str, resp3: bool = False) -> None:
         self.world = world
         self.env = world.env
         self.net = world.net
@@ -55,6 +56,8 @@ class Subscriber:
         self.channel = channel
         self.mode = mode
         self.name = (pattern_for(channel) if mode == "pattern" else channel).encode()
+        self.resp3 = resp3
+        self.hello_pending = False
         self.state = IDLE
         self.conn: Conn | None = None
         self.reader = hiredis.Reader()
@@ -99,7 +102,8 @@ class Subscriber:
         self.state = SUBSCRIBING
         self.heard = None
         self.world.record(self.process, "invoke", "subscribe", self.channel, self.mode)
-        self.conn.ab.push(encode([[SUBSCRIBE[self.mode], self.name]]))
+        self.hello_pending = self.resp3
+        self.conn.ab.push(encode([*([[b"HELLO", b"3"]] if self.resp3 else []), [SUBSCRIBE[self.mode], self.name]]))
         self._after(OP_TIMEOUT_MS, self._timed_out)
 
     def _confirmed(self) -> None:
@@ -161,9 +165,16 @@ class Subscriber:
                 self._reply(reply)
 
     def _reply(self, reply) -> None:
-        """A confirmation or a message, in the states where a correct server sends them."""
-        kind = reply[0] if type(reply) is list and reply else None
-        if self.state == SUBSCRIBING and reply == [SUBSCRIBE[self.mode].lower(), self.name, 1]:
+        """A confirmation or a message, in the states where a correct server sends them (push
+        frames in RESP3, arrays in RESP2)."""
+        if isinstance(reply, list) and (type(reply) is hiredis.PushNotification) != self.resp3:
+            self._anomaly(f"{reply!r} {'not ' if self.resp3 else ''}as a push frame in RESP{3 if self.resp3 else 2}")
+            return
+        kind = reply[0] if isinstance(reply, list) and reply else None
+        if self.state == SUBSCRIBING and self.hello_pending and type(reply) is dict and reply.get(b"proto") == 3:
+            self.hello_pending = False
+        elif self.state == SUBSCRIBING and not self.hello_pending \
+                and reply == [SUBSCRIBE[self.mode].lower(), self.name, 1]:
             self._confirmed()
         elif self.state == LEAVING and reply == [UNSUBSCRIBE[self.mode].lower(), self.name, 0]:
             self._end(UNSUBSCRIBED, FIN)

@@ -162,7 +162,7 @@ class World:
         ]
         self.subscribers = [
             Subscriber(self, i, derive(config.seed, f"subscriber/{i}"), key_name(i % PUBSUB_CHANNELS),
-                       MODES[(i + i // PUBSUB_CHANNELS) % len(MODES)])
+                       MODES[(i + i // PUBSUB_CHANNELS) % len(MODES)], resp3=i // PUBSUB_CHANNELS % 2 == 1)
             for i in range(self.workload.subscribers)
         ]
         self.history: list[tuple] = []

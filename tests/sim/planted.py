@@ -6,13 +6,14 @@ the simulator has to find it from the outside, through the checkers.
 
 from __future__ import annotations
 
-from kvcore import protocol, rdb, replica
+from kvcore import protocol, rdb, replica, resp
 from kvcore.appendonly import AppendOnly
 from kvcore.commands import TABLE, lists, pubsub, strings
 from kvcore.effects import Send
 from kvcore.keyspace import Database
 from kvcore.node import Node
 from kvcore.replication import ReplicationStream
+from kvcore.reply import Push
 from kvcore.types_hash import HashValue
 from kvcore.types_zset import SkipList
 
@@ -323,3 +324,10 @@ def watch_misses_the_last_watcher(monkeypatch) -> None:
         db.watchers.setdefault(key, []).append(last)
 
     monkeypatch.setattr(Database, "touch", buggy_touch)
+
+
+def resp3_pushes_sent_as_arrays(monkeypatch) -> None:
+    """A push frame (a pub/sub message, a subscribe confirmation) is encoded as an array in RESP3
+    too, as if the connection's protocol were not consulted; RESP3 clients take it for a reply."""
+    push = resp._ENCODERS[Push]
+    monkeypatch.setitem(resp._ENCODERS, Push, lambda reply, resp3, out: push(reply, False, out))

@@ -116,6 +116,11 @@ CASES = {
         RunConfig(workload="bank", clients=5, duration_ms=5000),
         {"bank"},
     ),
+    "resp3-pushes-sent-as-arrays": (
+        planted.resp3_pushes_sent_as_arrays,
+        RunConfig(workload="pubsub", clients=3, duration_ms=3000),
+        {"client"},
+    ),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from jepsen_like.history import pair
-from sim.subscriber import pattern_for
+from sim.subscriber import MODES, pattern_for
 from sim.world import RunConfig, World, run
 
 
@@ -29,6 +29,11 @@ def test_a_kill_breaks_subscriptions_and_they_come_back():
     assert result.faults["kill"] > 0 and result.verdicts["pubsub"].valid is True
     ended = Counter(op.result["ended"] for op in subscriptions(result) if op.ok)
     assert ended["broken"] > 0 and ended["unsubscribed"] > 0
+
+
+def test_half_the_subscribers_speak_resp3():
+    world = World(RunConfig(seed=1, workload="pubsub", clients=1, duration_ms=1000))
+    assert {(s.mode, s.resp3) for s in world.subscribers} == {(mode, resp3) for mode in MODES for resp3 in (0, 1)}
 
 
 def test_patterns_match_their_channel_only():
