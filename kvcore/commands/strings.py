@@ -502,6 +502,8 @@ def lcs(client, argv):
             raise Error(errors.SYNTAX)
     if want_len and want_idx:
         raise Error("ERR If you want both the length and indexes, please just use IDX.")
+    if (len(a) + 1) * (len(b) + 1) * 4 > client.node.config["proto-max-bulk-len"]:  # Redis's uint32 table
+        raise Error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
     table = _lcs_table(a, b)
     if want_len:
         return table[len(a)][len(b)]
