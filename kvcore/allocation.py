@@ -14,6 +14,15 @@ def allocation(size: int) -> int:
     return (size + step - 1) // step * step
 
 
+def sds_header(length: int) -> int:
+    """The header of an sds string of ``length`` bytes (sdshdr5, 8, 16 or 32)."""
+    return 1 if length < 32 else 3 if length < 256 else 5 if length < 65536 else 9
+
+
 def sds_bytes(length: int) -> int:
-    header = 1 if length < 32 else 3 if length < 256 else 5 if length < 65536 else 9
-    return allocation(header + length + 1)
+    return allocation(sds_header(length) + length + 1)
+
+
+def sds_usable(length: int) -> int:
+    """The room an sds made for ``length`` bytes has: its size class less header and NUL."""
+    return sds_bytes(length) - sds_header(length) - 1

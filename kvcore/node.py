@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from kvcore import errors, notifications
+from kvcore import errors, notifications, querybuf
 from kvcore.acl_file import AclFile
 from kvcore.acl_users import Users
 from kvcore.aof import CLIENT_ID_AOF, encode_command, timestamp_annotation
@@ -224,7 +224,13 @@ class Node:
         if self.paused:
             self.pause.check(now)
         reader = client.reader
+        size = len(data)
+        held = reader.buffered() if reader.partial else 0
+        if held or size > client.qbuf_alloc or client.qbuf_peak < _READ_LEN:  # else the model stays as it is
+            querybuf.read(client, held, size)
         requests, error = reader.feed(data)
+        if requests and held + size >= _BIG_ARG:  # else no argument was big
+            querybuf.processed(client, requests)
         if requests and self.config.values["maxmemory-clients"]:  # a request in hand is the client's memory too
             self._evict_clients(client, max(map(request_size, requests)))
             if client.closing:
@@ -389,7 +395,7 @@ class Node:
         for db in self.dbs:
             if db.expires and self.active_expire_enabled and not self.paused:
                 db.active_expire(budget)
-        self._close_idle_clients()
+        self._clients_cron()
         if self.tracking_clients:
             self.tracking.limit()  # tracking-table-max-keys, also while no command runs
         self.unblock_timed_out()
@@ -908,12 +914,13 @@ class Node:
             stats.last_sample_ms = self.now
             stats.last_sample_commands = stats.total_commands_processed
 
-    def _close_idle_clients(self) -> None:
-        timeout_s = self.config["timeout"]
-        if not timeout_s:
-            return
+    def _clients_cron(self) -> None:
+        """Each client: closed past ``timeout`` idle; its query buffer model resized (kvcore.querybuf)."""
+        timeout_ms = self.config["timeout"] * 1000
+        now = self.now
         for client in self.clients.values():
-            if client.blocked is None and not client.subscriptions and self.now - client.last_ms > timeout_s * 1000:
+            querybuf.cron(client, now)
+            if timeout_ms and client.blocked is None and not client.subscriptions and now - client.last_ms > timeout_ms:
                 self.close_after_reply(client)
 
     def _config_changed(self, name: str, value) -> None:
@@ -952,6 +959,7 @@ class Node:
 
 
 _OOM_ALLOWED_IN_MULTI = ("exec", "discard", "quit", "reset")
+_READ_LEN, _BIG_ARG = querybuf.READ_LEN, querybuf.BIG_ARG  # module globals for the hot path
 LISTEN_FAILED = {  # why CONFIG SET port/bind failed, as Redis says it
     "port": "Unable to listen on this port. Check server logs.",
     "bind": "Failed to bind to specified addresses.",

@@ -1,0 +1,59 @@
+"""A model of Redis's query buffer allocation, for CLIENT LIST's qbuf-free.
+
+Python holds no such buffer, but Redis's clients (and its test suite) read
+its size: ``qbuf`` + ``qbuf-free`` is what the connection's buffer has
+allocated. As readQueryFromClient and clientsCronResizeQueryBuffer grow and
+shrink it in Redis 7.0:
+
+- a read asks for room for `READ_LEN` more bytes: the first allocation is
+  exactly that, later ones double (greedy) up to a megabyte at a time, each
+  rounded up to its jemalloc size class (16 KB: 20474 usable bytes, as
+  redis-server's CLIENT LIST shows); the peak remembers the largest need;
+- a request with an argument of `BIG_ARG` bytes or more leaves behind a
+  buffer of that argument's size (Redis hands its buffer over to the argument
+  and allocates a new one as large);
+- the cron frees what a client idle for over 2 s does not use, and trims a
+  buffer past `RESIZE_THRESHOLD` to its recent peak when it is twice that.
+"""
+
+from __future__ import annotations
+
+from kvcore.allocation import sds_usable
+
+READ_LEN = 16 * 1024  # PROTO_IOBUF_LEN
+BIG_ARG = 32 * 1024  # PROTO_MBULK_BIG_ARG
+RESIZE_THRESHOLD = 32 * 1024  # PROTO_RESIZE_THRESHOLD
+SLACK_KEPT = 4 * 1024  # a buffer wasting less than this is left alone
+GREEDY_MAX = 1024 * 1024  # SDS_MAX_PREALLOC
+IDLE_S = 2
+
+
+def read(client, held: int, incoming: int) -> None:
+    """Bytes arrive: the room Redis made for them (``held``: bytes of a request still incomplete)."""
+    client.qbuf_peak = max(client.qbuf_peak, held + READ_LEN)
+    needed = held + max(incoming, READ_LEN) if client.qbuf_alloc < READ_LEN else held + incoming
+    if needed <= client.qbuf_alloc:
+        return
+    if client.qbuf_alloc < READ_LEN:
+        client.qbuf_alloc = sds_usable(needed)
+    else:
+        client.qbuf_alloc = sds_usable(needed * 2 if needed < GREEDY_MAX else needed + GREEDY_MAX)
+
+
+def processed(client, requests: list[list[bytes]]) -> None:
+    """The requests read (from at least `BIG_ARG` bytes): one with a big argument leaves a
+    buffer that argument's size."""
+    big = [len(arg) for argv in requests for arg in argv if len(arg) >= BIG_ARG]
+    if big:
+        client.qbuf_alloc = sds_usable(big[-1] + 2)
+
+
+def cron(client, now: int) -> None:
+    """clientsCronResizeQueryBuffer."""
+    used = client.reader.buffered()
+    if client.qbuf_alloc - used > SLACK_KEPT:
+        if now - client.last_ms > IDLE_S * 1000:
+            client.qbuf_alloc = used
+        elif client.qbuf_alloc > RESIZE_THRESHOLD and client.qbuf_alloc // 2 > client.qbuf_peak:
+            client.qbuf_alloc = max(used, client.qbuf_peak)
+    client.qbuf_peak = used
