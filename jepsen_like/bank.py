@@ -21,11 +21,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from jepsen_like.history import Operation, by_key
-from jepsen_like.verdict import Verdict, invalid, unknown, valid
+from jepsen_like.verdict import Verdict, anomaly_counts, invalid, shown, unknown, valid
 
 CHECKER = "bank"
 TOTAL = 0
-ANOMALIES_SHOWN_MAX = 20
 
 
 def check(ops: Sequence[Operation], total: int = TOTAL) -> Verdict:
@@ -46,11 +45,9 @@ def check(ops: Sequence[Operation], total: int = TOTAL) -> Verdict:
             if sum(balances) != total:
                 anomalies.append({"type": "wrong-total", **where, "total": sum(balances)})
     if anomalies:
-        counts: dict[str, int] = {}
-        for anomaly in anomalies:
-            counts[anomaly["type"]] = counts.get(anomaly["type"], 0) + 1
-        return invalid(CHECKER, ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())),
-                       anomaly_counts=counts, anomalies=anomalies[:ANOMALIES_SHOWN_MAX])
+        counts = anomaly_counts(anomalies)
+        return invalid(CHECKER, ", ".join(f"{n} {kind}" for kind, n in counts.items()),
+                       anomaly_counts=counts, anomalies=shown(anomalies))
     if not reads:
         return unknown(CHECKER, "no read succeeded")
     return valid(CHECKER, f"all {reads} reads sum to {total}", reads=reads)

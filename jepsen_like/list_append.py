@@ -25,11 +25,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from jepsen_like.history import HistoryError, Operation, by_key, canonical, final_read
-from jepsen_like.verdict import Verdict, invalid, unknown, valid
+from jepsen_like.verdict import Verdict, anomaly_counts, invalid, shown, unknown, valid
 
 CHECKER = "list-append"
 FUNCTIONS = ("append", "read")
-ANOMALIES_SHOWN_MAX = 20  # per anomaly type; the counts are always complete
 
 
 def check(ops: Sequence[Operation]) -> Verdict:
@@ -43,28 +42,17 @@ def check(ops: Sequence[Operation]) -> Verdict:
             anomalies += _anomalies(key, appends, reads)
         elif any(op.ok for op in appends.values()):
             unread.append(key)
-    counts = Counter(anomaly["type"] for anomaly in anomalies)
-    summary = {"keys": len({op.key for op in ops}), "anomaly_counts": dict(sorted(counts.items()))}
+    counts = anomaly_counts(anomalies)
+    summary = {"keys": len({op.key for op in ops}), "anomaly_counts": counts}
     if anomalies:
-        kinds = ", ".join(f"{counts[kind]} {kind}" for kind in sorted(counts))
-        shown = _cap(sorted(anomalies, key=lambda anomaly: anomaly["type"]))
-        return invalid(CHECKER, f"anomalies: {kinds}", anomalies=shown, unread_keys=unread, **summary)
+        kinds = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+        return invalid(CHECKER, f"anomalies: {kinds}", unread_keys=unread, **summary,
+                       anomalies=shown(sorted(anomalies, key=lambda anomaly: anomaly["type"])))
     if unread:
         return unknown(CHECKER, f"{len(unread)} keys with acknowledged appends were never read",
                        unread_keys=unread, **summary)
     return valid(CHECKER, "every read is a prefix of one order of appends, and no acknowledged append is lost",
                  **summary)
-
-
-def _cap(anomalies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """At most ANOMALIES_SHOWN_MAX anomalies of each type."""
-    out: list[dict[str, Any]] = []
-    per_type: Counter[str] = Counter()
-    for anomaly in anomalies:
-        per_type[anomaly["type"]] += 1
-        if per_type[anomaly["type"]] <= ANOMALIES_SHOWN_MAX:
-            out.append(anomaly)
-    return out
 
 
 def _appends(ops: list[Operation]) -> dict[str, Operation]:

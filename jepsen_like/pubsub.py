@@ -37,13 +37,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from jepsen_like.history import Operation, by_key
-from jepsen_like.verdict import Verdict, invalid, unknown, valid
+from jepsen_like.verdict import Verdict, anomaly_counts, invalid, shown, unknown, valid
 
 CHECKER = "pubsub"
 FUNCTIONS = ("publish", "subscribe")
 UNSUBSCRIBED, BROKEN = "unsubscribed", "broken"
 REACHES = {"PUBLISH": ("channel", "pattern"), "SPUBLISH": ("shard",)}
-ANOMALIES_SHOWN_MAX = 20  # per anomaly type; the counts are always complete
 
 
 def check(ops: Sequence[Operation]) -> Verdict:
@@ -63,13 +62,9 @@ def check(ops: Sequence[Operation]) -> Verdict:
         anomalies += _reordered(channel, subscriptions)
         anomalies += _miscounted(channel, publishes, subscriptions, attempts)
     if anomalies:
-        counts: dict[str, int] = {}
-        for anomaly in anomalies:
-            counts[anomaly["type"]] = counts.get(anomaly["type"], 0) + 1
-        shown = [a for i, a in enumerate(anomalies) if sum(b["type"] == a["type"] for b in anomalies[:i])
-                 < ANOMALIES_SHOWN_MAX]
-        return invalid(CHECKER, ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())),
-                       anomaly_counts=counts, anomalies=shown)
+        counts = anomaly_counts(anomalies)
+        return invalid(CHECKER, ", ".join(f"{n} {kind}" for kind, n in counts.items()),
+                       anomaly_counts=counts, anomalies=shown(anomalies))
     if not subscriptions_total:
         return unknown(CHECKER, "no subscription was confirmed")
     return valid(CHECKER, f"{subscriptions_total} subscriptions heard {heard_total} messages, each once, in one "

@@ -8,6 +8,7 @@ A checker never raises to say "invalid": it returns a verdict. It raises
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_UNKNOWN = 2
 EXIT_MALFORMED = 3
+ANOMALIES_SHOWN_MAX = 20  # per anomaly type in a verdict's evidence; the counts are always complete
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,19 @@ def invalid(checker: str, reason: str, **evidence: Any) -> Verdict:
 
 def unknown(checker: str, reason: str, **evidence: Any) -> Verdict:
     return Verdict(None, checker, reason, evidence)
+
+
+def anomaly_counts(anomalies: list[dict[str, Any]]) -> dict[str, int]:
+    """How many anomalies of each ``type``, by type name."""
+    return dict(sorted(Counter(anomaly["type"] for anomaly in anomalies).items()))
+
+
+def shown(anomalies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first `ANOMALIES_SHOWN_MAX` anomalies of each type, in their order."""
+    out: list[dict[str, Any]] = []
+    per_type: Counter[str] = Counter()
+    for anomaly in anomalies:
+        per_type[anomaly["type"]] += 1
+        if per_type[anomaly["type"]] <= ANOMALIES_SHOWN_MAX:
+            out.append(anomaly)
+    return out

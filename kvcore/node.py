@@ -384,6 +384,8 @@ class Node:
         self.now = now
         if rss is not None:
             self.stats.rss = rss
+        if self.loading_file is not None:  # while it loads, Redis runs no cron but its loading one
+            return
         self._sample_ops()
         if self.shutdown_asap:
             self.snapshots.shutdown_if_asked()

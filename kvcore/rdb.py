@@ -525,7 +525,7 @@ class RdbReader:
     """An RDB file read a step at a time, as a server that serves clients while it loads reads it.
 
     `step` reads whole keys until a byte budget is used up (or to the end);
-    once `done`, `snapshot` checks what only the end can show (duplicated
+    once it has read the end, `snapshot` checks what only the end can show (duplicated
     keys, the checksum) and gives the file's `Snapshot`. Errors are
     `RdbError`s with the offset, from either.
     """
@@ -542,7 +542,6 @@ class RdbReader:
         self.cursor = Cursor(data, 9)
         self.databases = databases
         self.verify_checksum = verify_checksum
-        self.done = False
 
     @property
     def position(self) -> int:
@@ -556,8 +555,7 @@ class RdbReader:
         """Read keys until `budget` more bytes were read (None: all of them); True at the end."""
         pause_at = None if budget is None else self.cursor.pos + budget
         deep = self.config["sanitize-dump-payload"] == "yes"
-        self.done = _read_records(self.cursor, self.parsed, self.config, self.databases, deep, pause_at)
-        return self.done
+        return _read_records(self.cursor, self.parsed, self.config, self.databases, deep, pause_at)
 
     def snapshot(self) -> Snapshot:
         parsed, cursor = self.parsed, self.cursor

@@ -304,11 +304,10 @@ class Server:
             self.request_stop(1)
             return
         self.signalled = True
-        if self.node.loading_file is not None:  # nothing to save: the data are not all in
+        if self.node.loading_file is not None:  # the core saves nothing then: the data are not all in
             self.log.warning("Received shutdown signal during loading, scheduling shutdown.")
-            self.request_stop(0)
-            return
-        self.log.warning(f"Received {name} scheduling shutdown...")
+        else:
+            self.log.warning(f"Received {name} scheduling shutdown...")
         self.log.warning("User requested shutdown...")
         self.node.snapshots.shutdown_on_signal(now_ms())  # ends with a Shutdown effect, or an error logged
         self.schedule_drain()
@@ -587,17 +586,13 @@ class Server:
         what arrived meanwhile: True, it has effects again.
         """
         if not effect.background:
-            delay_s = 0.0
-            if effect.kind == "rdb":  # rdbSaveRio sleeps per key in the foreground too
-                keys = sum(len(db.data) for db in self.node.dbs)
-                delay_s = child.key_save_delay_s(self.config["rdb-key-save-delay"], keys)
+            delay_s = self._key_save_delay_s() if effect.kind == "rdb" else 0.0  # rdbSaveRio sleeps here too
             with self._signals_during(effect.steps):
                 error = disk.run_steps(effect.steps, effect.data, delay_s)
             self._files_written(effect, error, len(effect.data))
             return True
         try:
-            keys = sum(len(db.data) for db in self.node.dbs)
-            delay_s = child.key_save_delay_s(self.config["rdb-key-save-delay"], keys)
+            delay_s = self._key_save_delay_s()
             pid, report_fd, fork_usec = child.start(effect.data, effect.steps, delay_s,
                                                     lambda: self.oom.apply(self.config, oom.CHILD))
         except OSError as exc:
@@ -610,6 +605,10 @@ class Server:
         self.log.notice(f"{_STARTED.get(effect.kind, 'Background job started')} by pid {pid}")
         self._in_background(child.wait, (pid, report_fd, effect.steps), lambda result: self._child_done(effect, *result))
         return True
+
+    def _key_save_delay_s(self) -> float:
+        """``rdb-key-save-delay`` for an image of the whole dataset."""
+        return child.key_save_delay_s(self.config["rdb-key-save-delay"], sum(len(db.data) for db in self.node.dbs))
 
     @contextlib.contextmanager
     def _signals_during(self, steps: tuple[tuple[str, ...], ...]):
@@ -693,8 +692,7 @@ class Server:
         try:
             for client in list(self.backlogged.values()):
                 client.report_backlog()
-            if self.node.loading_file is None:  # while loading, Redis runs no cron but its loading one
-                self.node.tick(now_ms(), rss=self.rss_bytes())
+            self.node.tick(now_ms(), rss=self.rss_bytes())
         except Exception:
             self.log.warning(f"Error in the server cron:\n{traceback.format_exc()}")
         self.schedule_drain()

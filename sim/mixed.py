@@ -28,6 +28,7 @@ Argv = list[bytes]
 SIZES = (1, 1, 1, 2, 3, 5, 20, 150)  # elements per command: sometimes past the listpack limits at once
 TTL_MS_MAX = 3000
 BLOCK_S = b"0.05"  # blocking commands' timeout: a push by another client may serve them first
+JSON_SHARE = 0.05
 SCRIPT_SHARE = 0.05
 TRANSACTION_SHARE = 0.1
 DATABASE_1_SHARE = 0.05
@@ -41,7 +42,6 @@ ALLOWED_ERRORS = (
     "ERR The XGROUP subcommand requires the key to exist",  # XGROUP SETID, DELCONSUMER of a missing stream
 )
 BLOCKING = {b"BLMOVE", b"BLPOP", b"BZPOPMIN"}  # a script runs them without blocking: left out of scripts
-JSON_SHARE = 0.05
 
 
 def _bytes(*parts) -> Argv:
@@ -243,7 +243,7 @@ def operation(rng: random.Random, key: str) -> tuple[str, list[Argv]]:
         key = f"{k}:{family}{rng.choice(('', '2'))}"
         ttl = rng.choice(((b"PEXPIRE", rng.randint(1, TTL_MS_MAX)), (b"EXPIRE", rng.randint(1, 3)),
                           (b"PERSIST",)))
-        return ttl[0].decode().lower(), [[*_bytes(ttl[0], key, *ttl[1:])]]
+        return ttl[0].decode().lower(), [_bytes(ttl[0], key, *ttl[1:])]
     roll -= EXPIRE_SHARE
     if roll < TRANSACTION_SHARE:
         other = FAMILIES[rng.choice(tuple(FAMILIES))][1](rng, k)

@@ -16,11 +16,11 @@ or loaded, even in a run with no faults at all, where nothing else restarts.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jepsen_like import convergence
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
-from kvcore.digest import object_digest
+from kvcore.digest import value_digest
 
 if TYPE_CHECKING:
     from sim.node import SimNode
@@ -42,13 +42,7 @@ def keeps_data(node: SimNode) -> bool:
 
 def dataset(core) -> Dataset:
     """Every key of every database: (database, key) -> (value digest, deadline or None)."""
-    out = {}
-    for db in core.dbs:
-        expires = db.expires
-        for key, value in db.data.items():
-            when = expires.get(key)
-            out[(db.index, key)] = ("%040x" % object_digest(value, when is not None), when)
-    return out
+    return {(db.index, key): (value_digest(db, key), db.expires.get(key)) for db in core.dbs for key in db.data}
 
 
 def alive(data: Dataset, now_ms: int) -> Dataset:
@@ -66,8 +60,9 @@ def compare(name: str, how: str, before: Dataset, after: Dataset, now_ms: int) -
                    node=name, restart=how, **verdict.evidence)
 
 
-def restart_all(env, nodes: dict[str, SimNode], results: dict[str, Any]):
-    """The restart phase (a SimPy process body): each node in turn; `results` gets the verdict."""
+def restart_all(env, nodes: dict[str, SimNode]):
+    """The restart phase (a SimPy process body, used with ``yield from``): each node in turn; its
+    value is the verdict."""
     checked = []
     skipped = {}
     for name, node in nodes.items():
@@ -83,14 +78,12 @@ def restart_all(env, nodes: dict[str, SimNode], results: dict[str, Any]):
             if failure is None:
                 failure = yield from _restart_once(env, node, "the rewritten log")
         if failure is not None:
-            results[CHECKER] = failure
-            return
+            return failure
         checked.append(name)
     if not checked:
-        results[CHECKER] = unknown(CHECKER, "no node was restarted", skipped=skipped)
-    else:
-        results[CHECKER] = valid(CHECKER, f"{len(checked)} nodes came back from a clean restart with their data",
-                                 nodes=checked, skipped=skipped)
+        return unknown(CHECKER, "no node was restarted", skipped=skipped)
+    return valid(CHECKER, f"{len(checked)} nodes came back from a clean restart with their data",
+                 nodes=checked, skipped=skipped)
 
 
 def _restart_once(env, node: SimNode, how: str):

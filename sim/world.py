@@ -156,7 +156,7 @@ class World:
         self.node_names = list(self.nodes)[: config.nodes]  # the primaries, which clients use
         self.convergence = replication.Convergence(replication.groups(config.nodes, config.replicas))
         self.converged: Verdict | None = None
-        self.restarted: dict[str, Verdict] = {}
+        self.restarted: Verdict | None = None
         self.clients = [
             SimClient(self, i, derive(config.seed, f"client/{i}"), i, config.think_ms_mean) for i in range(config.clients)
         ]
@@ -192,9 +192,8 @@ class World:
         return names[0] if len(names) == 1 else names[key_index(key) % len(names)]
 
     def record(self, process: int | str, kind: str, f: str, key: str, value: Any) -> None:
-        now = self.env.now
-        self.history.append((process, kind, f, key, value, now * NS_PER_MS))
-        self.trace.add(("op", now, process, kind, f, key, value))
+        self.history.append((process, kind, f, key, value, self.now_ns()))
+        self.trace.add(("op", self.env.now, process, kind, f, key, value))
         if kind == "invoke":
             self.keys[key] = None
 
@@ -202,14 +201,14 @@ class World:
         return self.env.now * NS_PER_MS
 
     def record_nemesis(self, f: str, value: Any) -> None:
-        self.history.append((NEMESIS, "info", f, None, value, self.env.now * NS_PER_MS))
+        self.history.append((NEMESIS, "info", f, None, value, self.now_ns()))
 
     def next_process(self, process: int | str) -> int | str:
         """A client's process after an info operation (Jepsen: a crashed process never returns)."""
         return process + self.config.clients if isinstance(process, int) else process
 
     def anomaly(self, process: int | str, what: str) -> None:
-        self.anomalies.append({"process": process, "time": self.env.now * NS_PER_MS, "what": what})
+        self.anomalies.append({"process": process, "time": self.now_ns(), "what": what})
         self.trace.add(("op", self.env.now, process, "anomaly", "", None, what))
 
     # -- the run ----------------------------------------------------------------
@@ -232,7 +231,7 @@ class World:
         yield from self._final()
         yield from self._converge()
         self.trace.add(("phase", self.env.now, "restart"))
-        yield from restart.restart_all(self.env, self.nodes, self.restarted)
+        self.restarted = yield from restart.restart_all(self.env, self.nodes)
         self.trace.add(("phase", self.env.now, "end"))
         self._final_done.succeed()
 
@@ -254,21 +253,23 @@ class World:
         env = self.env
         for client in self.clients:
             client.stop()
-        deadline_ms = env.now + IDLE_WAIT_MS_MAX
-        while any(not client.idle for client in self.clients) and env.now < deadline_ms:
-            yield env.timeout(POLL_MS)
+        yield from self._until_idle(self.clients)
         if self.subscribers:  # what was published reaches them, then they leave
             yield env.timeout(SETTLE_MS)
             for subscriber in self.subscribers:
                 subscriber.stop()
-            deadline_ms = env.now + IDLE_WAIT_MS_MAX
-            while any(not subscriber.idle for subscriber in self.subscribers) and env.now < deadline_ms:
-                yield env.timeout(POLL_MS)
+            yield from self._until_idle(self.subscribers)
         self.trace.add(("phase", env.now, "final"))
         keys = sorted(self.keys, key=key_index)
         reader = FinalReader(self, len(self.clients), derive(self.config.seed, "client/final"), keys, self._read_all)
         reader.start()
         yield self._reads_done | env.timeout(FINAL_MS_MAX)
+
+    def _until_idle(self, group: list):
+        """Wait until every member of `group` is idle, or `IDLE_WAIT_MS_MAX` has passed."""
+        deadline_ms = self.env.now + IDLE_WAIT_MS_MAX
+        while any(not member.idle for member in group) and self.env.now < deadline_ms:
+            yield self.env.timeout(POLL_MS)
 
     def _read_all(self) -> None:
         if not self._reads_done.triggered:
@@ -301,7 +302,8 @@ class World:
         verdicts["client"] = checks.client_anomalies(self.anomalies)
         if self.converged is not None:
             verdicts["convergence"] = self.converged
-        verdicts.update(self.restarted)
+        if self.restarted is not None:
+            verdicts[restart.CHECKER] = self.restarted
         faults = {kind: self.nemesis.counts.get(kind, 0) for kind in enabled_kinds(self.config.faults, self.config.seed)}
         trace_hash = self.trace.hexdigest()
         records = None if self.trace.records is None else self.trace.kept()

@@ -4,6 +4,7 @@ import pytest
 
 from jepsen_like import history, list_append
 from jepsen_like.history import HistoryError
+from jepsen_like.verdict import ANOMALIES_SHOWN_MAX
 
 
 def judge(text):
@@ -110,7 +111,7 @@ def test_many_anomalies_are_counted_in_full_and_shown_in_part():
     verdict = judge(text)
     assert verdict.evidence["anomaly_counts"]["unexpected-element"] == 50
     shown = [a for a in verdict.evidence["anomalies"] if a["type"] == "unexpected-element"]
-    assert len(shown) == list_append.ANOMALIES_SHOWN_MAX
+    assert len(shown) == ANOMALIES_SHOWN_MAX
 
 
 @pytest.mark.parametrize(("text", "line", "words"), [
