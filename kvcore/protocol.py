@@ -21,6 +21,7 @@ INLINE_MAX_SIZE = 64 * 1024
 INT_MAX = 2**31 - 1
 _FAST_HOLD_MAX = 64 * 1024
 _JOIN_CHECK_MAX = 64 * 1024
+_SPANS_FIRST_MAX_ARGS = 5  # a lone request of up to this many arguments is checked by `_bulk_spans` alone
 _BULK_SPAN = [n + 5 + len(str(n)) for n in range(256)]  # the bytes of $<n>\r\n<n bytes>\r\n
 # hiredis allocates an aggregate's whole array from its count up front: a count
 # of 100000 or more goes to the reference parser instead. Arrays are checked with
@@ -72,11 +73,15 @@ def _bulk_spans(buf, requests: list[list]) -> int:
     """Where the requests end in ``buf``, each argument checked to be a bulk string (ValueError if not).
 
     hiredis's numbers are canonical, so only the type bytes can differ from a
-    multibulk of bulk strings: every argument must start with '$' (hiredis would
-    also take '+', '=', '('... that Redis refuses). TypeError, IndexError for other shapes.
+    multibulk of bulk strings: every request must start with '*' (hiredis also
+    reads a set, push or attribute as a list) and every argument with '$' (hiredis
+    would also take '+', '=', '('... that Redis refuses). TypeError, IndexError for
+    other shapes.
     """
     taken = 0
     for request in requests:
+        if buf[taken] != 0x2A:  # '*'
+            raise ValueError
         taken += 4 if len(request) < 10 else 3 + len(str(len(request)))
         for arg in request:
             if buf[taken] != 0x24:  # '$'
@@ -346,7 +351,9 @@ class RequestReader:
                 if type(request) is not list or not request:
                     return self._fall_back(buf)
                 requests.append(request)
-            if not fast.has_data() and _only_bulk_strings(buf, requests):
+            if len(requests) == 1 and len(requests[0]) <= _SPANS_FIRST_MAX_ARGS:
+                taken = _bulk_spans(buf, requests)  # cheaper than the whole-buffer checks for a short request
+            elif not fast.has_data() and _only_bulk_strings(buf, requests):
                 taken = len(buf)
             else:
                 taken = _bulk_spans(buf, requests)
