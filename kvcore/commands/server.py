@@ -32,7 +32,7 @@ from kvcore.effects import Crash, LogMessage, Pause, RewriteConfig
 from kvcore.glob import glob_match
 from kvcore.loading import DENY_LOADING
 from kvcore.redaction import redacted
-from kvcore.reply import OK, Attribute, BigNumber, Bool, Double, Error, Map, Push, SetReply, Simple, Verbatim
+from kvcore.reply import OK, Attribute, BigNumber, Bool, Double, Error, Map, Push, Raw, SetReply, Simple, Verbatim
 
 REGISTRY = Registry("server")
 command = REGISTRY.command
@@ -268,6 +268,24 @@ def time_(client, argv):
     """TIME"""
     now = client.node.now
     return [b"%d" % (now // 1000), b"%d" % (now % 1000 * 1000)]
+
+
+@command("lolwut", -1, Flag.READONLY | Flag.FAST, since="5.0.0")
+def lolwut(client, argv):
+    """LOLWUT [VERSION version]: the server's version. Versions 5 and 6 take their canvas sizes
+    as Redis does (integers, or an error), but their computer art is not drawn."""
+    from kvcore.node import VERSION  # kvcore.node imports the command table, which imports this
+
+    args = argv[1:]
+    if len(args) >= 2 and args[0].lower() == b"version":
+        version = parse_int(args[1])
+        args = args[2:]
+        for arg in args[:LOLWUT_SIZES.get(version, 0)]:
+            parse_int(arg)
+    return Verbatim(b"Redis ver. %s\n" % VERSION.encode())
+
+
+LOLWUT_SIZES = {5: 3, 6: 2}  # the integer arguments each art version reads
 
 
 @command(
@@ -663,6 +681,9 @@ DEBUG_HELP = [
     "    Output a hex signature representing the current DB content.",
     "DIGEST-VALUE <key> [<key> ...]",
     "    Output a hex signature of the values of all the specified keys.",
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate Redis errors.",
     "LOG <message>",
     "    Write <message> to the server log.",
     "HTSTATS <dbid>",
@@ -993,6 +1014,13 @@ def debug_sleep(client, argv):
     return OK
 
 
+def debug_error(client, argv):
+    """DEBUG ERROR message: the message as an error reply, verbatim (no ``ERR``, newlines as
+    spaces); written raw as Redis does, so not counted as an error the server replied."""
+    text = argv[2].replace(b"\r", b" ").replace(b"\n", b" ")
+    return Raw(b"-%s\r\n" % text)
+
+
 def debug_log(client, argv):
     """DEBUG LOG message: a warning line in the server log."""
     client.node.emit(LogMessage("warning", "DEBUG LOG: " + argv[2].decode("utf-8", "replace")))
@@ -1046,6 +1074,7 @@ DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exac
     (b"change-repl-id", 2): debug_change_repl_id,
     (b"aof-flush-sleep", 3): debug_ok,  # the log's barrier holds whatever the timing: nothing to widen
     (b"log", 3): debug_log,
+    (b"error", 3): debug_error,
     (b"pause-cron", 3): debug_pause_cron,
     (b"set-disable-deny-scripts", 3): debug_set_disable_deny_scripts,
     (b"segfault", 2): debug_segfault,

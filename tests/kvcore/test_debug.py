@@ -109,6 +109,12 @@ CASES = [
     ("debug replybuffer resizing", wrong_args("replybuffer"), wrong_args("replybuffer")),
     ("debug stringmatch-len", wrong_args("stringmatch-len"), wrong_args("stringmatch-len")),  # not in 7.0
     ("debug jmap", wrong_args("jmap"), wrong_args("jmap")),  # not in 7.0
+    ("debug error LOADING", b"-LOADING\r\n", b"-LOADING\r\n"),
+    ("debug error", wrong_args("error"), wrong_args("error")),
+    ("debug error a b", wrong_args("error"), wrong_args("error")),
+    ("lolwut", b"$18\r\nRedis ver. 7.0.15\n\r\n", b"=22\r\ntxt:Redis ver. 7.0.15\n\r\n"),
+    ("lolwut version 5 x", b"-ERR value is not an integer or out of range\r\n",
+     b"-ERR value is not an integer or out of range\r\n"),
     ("debug config-rewrite-force-all", b"-ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address\r\n",
      b"-ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address\r\n"),  # no config file
 ]
@@ -130,6 +136,18 @@ def test_debug_subcommands_reply_as_redis(resp3):
         expected = resp3_bytes if resp3 else resp2_bytes
         if expected is not None:
             assert (request, got) == (request, expected)
+
+
+def test_debug_error_replies_its_message_uncounted_as_an_error():
+    """Clients fake server errors with it (redis-py's tests: LOADING, READONLY, OOM): Redis writes
+    the message raw, newlines made spaces, and counts no error reply for it."""
+    node = make_node(enable_debug_command="yes")
+    CoreClient(node)
+    node.receive(1, encode_request("DEBUG", "ERROR", "READONLY\r\nx"), node.now)
+    assert [e.data for e in node.take_effects() if isinstance(e, Send)] == [b"-READONLY  x\r\n"]
+    stats = raw(node, 1, "info stats")
+    assert b"total_error_replies:0\r\n" in stats
+    assert b"errorstat" not in raw(node, 1, "info errorstats")
 
 
 def test_help_lists_the_new_subcommands_as_redis_words_them():

@@ -91,7 +91,7 @@ def pick(draw, *options):
 
 @st.composite
 def database_commands(draw):
-    k = draw(keys)
+    k, v = draw(keys), draw(values)
     choices = [
         lambda: [b"PING", *draw(st.lists(values, max_size=2))],
         lambda: [b"ECHO", *draw(st.lists(values, max_size=2))],
@@ -108,7 +108,10 @@ def database_commands(draw):
         lambda: [b"LATENCY", *pick(draw, [b"LATEST"], [b"RESET"], [b"RESET", b"x"], [b"HISTORY", b"x"],
                                    [b"GRAPH", b"cmd"], [b"DOCTOR"], [b"NOSUCH"], [])],
         lambda: [b"DEBUG", *pick(draw, [b"SLEEP", b"0"], [b"SET-ACTIVE-EXPIRE", b"1"], [b"OBJECT", b"nokey"],
-                                 [b"NOSUCH"], [b"SLEEP"], [])],
+                                 [b"NOSUCH"], [b"SLEEP"], [], [b"ERROR", v], [b"ERROR", b"LOADING a\r\nb"],
+                                 [b"ERROR"], [b"error", v, v])],
+        lambda: [b"LOLWUT", *pick(draw, [], [b"VERSION", b"7"], [b"version", b"1"], [b"VERSION", v], [b"VERSION"],
+                                  [b"VERSION", b"5", v], [b"VERSION", b"6", b"1", v], [b"VERSION", b"7", v], [v])],
     ]
     return choices[draw(st.integers(0, len(choices) - 1))]()
 
