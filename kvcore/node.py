@@ -361,6 +361,11 @@ class Node:
             self._effects.append(LogMessage("verbose", f"Evicting client: {victim.info_line()}"))
             self._drop(victim, None)
 
+    def kill(self, client: Client) -> None:
+        """Close another client at once, what it was not sent yet dropped (CLIENT KILL, as Redis's
+        freeClient: a replica killed in a transaction gets none of the writes after the kill)."""
+        self._drop(client, None)
+
     def _drop(self, client: Client, reason: str | None) -> None:
         """Close a client at once, unread output and all (Redis's freeClientAsync), saying why."""
         if reason is not None:

@@ -399,7 +399,10 @@ def client_kill(client, argv):
     node = client.node
     victims = [other for other in node.clients.values() if not other.closing and killer.matches(other, client)]
     for victim in victims:
-        client.node.close_after_reply(victim)  # the caller still gets its reply first
+        if victim is client:
+            node.close_after_reply(victim)  # the caller still gets its reply first
+        else:
+            node.kill(victim)
     if len(argv) == 3:
         if not victims:
             raise Error(NO_SUCH_CLIENT)

@@ -284,6 +284,18 @@ def test_client_kill_closes_another_client(node, c):
     assert drive(node, victim.conn, "PING") == ({}, [])
 
 
+def test_client_kill_drops_what_the_victim_was_not_sent(node, c):
+    """As Redis's freeClient: a message published to it in the same transaction never leaves
+    (a replica killed in a MULTI likewise misses the writes after it, and must resync)."""
+    victim = CoreClient(node)
+    victim.call("SUBSCRIBE", "ch")
+    node.receive(c.conn, b"".join(encode_request(*argv) for argv in (
+        ("MULTI",), ("PUBLISH", "ch", "lost"), ("CLIENT", "KILL", "ID", "2"), ("EXEC",))), node.now)
+    effects = node.take_effects()
+    assert [e for e in effects if isinstance(e, Send) and e.conn == victim.conn] == []
+    assert [(e.conn, e.discard) for e in effects if isinstance(e, Close)] == [(victim.conn, True)]
+
+
 def test_client_kill_old_form_by_address_and_self(node, c):
     victim = CoreClient(node)
     assert drive(node, c.conn, "CLIENT", "KILL", node.clients[victim.conn].addr) == ({c.conn: [b"OK"]}, [victim.conn])
