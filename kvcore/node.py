@@ -124,7 +124,8 @@ class Node:
         self.shutdown_asap = False  # a signal asked for a shutdown: the cron makes it
         self._relisten = None  # (job, waiting client, options before, argument) of a CONFIG SET port/bind
         self.loading = False  # replaying a log or snapshot: no expiry, no propagation (kvcore.aof)
-        self.loading_file = None  # a snapshot loading while clients are served (kvcore.loading)
+        self.loading_file = None  # a snapshot loading while clients are served (kvcore.loading, kvcore.replica)
+        self.async_loading = False  # a replica loads its master's payload while serving the old dataset
         self._effects: list = []
         self._log_records: list[bytes] = []
         self._log_db = -1
@@ -390,6 +391,9 @@ class Node:
         if rss is not None:
             self.stats.rss = rss
         if self.loading_file is not None:  # while it loads, Redis runs no cron but its loading one
+            link = self.master_link
+            if link is not None and link.loading is self.loading_file:  # reading the payload times out
+                link.tick()
             return
         self._sample_ops()
         if self.shutdown_asap:
@@ -606,7 +610,7 @@ class Node:
         values = self.config.values
         read_only = self.is_replica and (values["replica-read-only"] or not values["replica-serve-stale-data"])
         min_replicas = values["min-replicas-to-write"] and values["min-replicas-max-lag"]
-        busy = self.scripts.busy is not None or self.loading_file is not None
+        busy = self.scripts.busy is not None or self.loading_file is not None or self.async_loading
         self.write_gate = self._refuse_writes if failing or read_only or min_replicas or values["maxmemory"] or busy \
             else None
 
@@ -616,6 +620,8 @@ class Node:
         in redis-server's processCommand order; none for the master client (a replica obeys its
         master)."""
         if self.loading_file is not None and not cmd.flags & Flag.LOADING:
+            return Error(errors.LOADING)
+        if self.async_loading and cmd.flags & Flag.NO_ASYNC_LOADING:
             return Error(errors.LOADING)
         busy = self.scripts.busy
         if busy is not None and not cmd.flags & Flag.ALLOW_BUSY:

@@ -79,6 +79,31 @@ def _split(buffer: bytearray, pos: int) -> tuple[list[tuple[list[bytes], int]], 
     return found, pos
 
 
+class PayloadLoading:
+    """A payload read into the dataset as it arrives (``repl-diskless-load``), as a load:
+    clients get -LOADING meanwhile (`Node._refuse_writes`) and INFO shows its progress. The
+    old dataset stays until the payload is complete, so a transfer cut short leaves it
+    whole (Redis's swapdb; on-empty-db loads this way only into an empty dataset)."""
+
+    def __init__(self, link, now: int) -> None:
+        self.link = link
+        self.started_ms = now
+
+    def info_fields(self, now: int) -> list[tuple[str, object]]:
+        total = max(self.link.transfer_size, 0)  # unknown for an $EOF: payload
+        loaded = len(self.link.buffer)
+        elapsed_s = (now - self.started_ms) / 1000
+        rate = loaded / elapsed_s if elapsed_s > 0 else 0
+        return [
+            ("loading_start_time", self.started_ms // 1000),
+            ("loading_total_bytes", total),
+            ("loading_rdb_used_mem", 0),
+            ("loading_loaded_bytes", loaded),
+            ("loading_loaded_perc", "%.2f" % (loaded * 100 / total if total else 0)),
+            ("loading_eta_seconds", int((total - loaded) / rate) if rate and total else 1),
+        ]
+
+
 class MasterLink:
     """The node's link to its master (``node.master_link``) while it is a replica."""
 
@@ -107,6 +132,7 @@ class MasterLink:
         # will delete them, so the replica's cron does (INFO slave_expires_tracked_keys).
         self.written_expires: dict[tuple[int, bytes], None] = {}
         self.full_sync: tuple[str, int] = ("", 0)  # the replication id and offset a +FULLRESYNC announced
+        self.loading: PayloadLoading | None = None  # the payload loads as it arrives (repl-diskless-load)
 
     # -- ROLE and INFO -------------------------------------------------------
     @property
@@ -316,10 +342,37 @@ class MasterLink:
         else:
             raise StreamError(f"Bad protocol from MASTER, the first byte is not '$' (we received '{_text(line)}'), "
                               "are you sure the host and port are right?")
+        self._start_loading()
         return True
+
+    def _start_loading(self) -> None:
+        """With repl-diskless-load, the dataset is loading from now on: to clients (-LOADING, or,
+        when the payload continues the replica's own history under swapdb, Redis 7.0's async
+        loading: the old dataset served meanwhile, only a few commands refused)."""
+        node = self.node
+        mode = node.config["repl-diskless-load"]
+        if mode != "swapdb" and not (mode == "on-empty-db" and not any(db.data for db in node.dbs)):
+            return
+        if mode == "swapdb" and self.full_sync[0] == node.replication.replid:
+            node.async_loading = True
+        else:
+            self.loading = node.loading_file = PayloadLoading(self, node.now)
+            node.loading = True
+        node.update_write_gate()
+
+    def _end_loading(self) -> None:
+        node = self.node
+        if node.async_loading or self.loading is not None:
+            node.async_loading = False
+            if self.loading is not None and node.loading_file is self.loading:
+                node.loading_file = None
+                node.loading = False
+            self.loading = None
+            node.update_write_gate()
 
     def _load(self, payload: bytes) -> None:
         node = self.node
+        self._end_loading()
         self._log("notice", "MASTER <-> REPLICA sync: Flushing old data")
         self._log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
         # As Redis: the log stops for the load (a rewrite in flight goes), and starts again
@@ -446,6 +499,7 @@ class MasterLink:
             node.forget_master_client(self.client)
             self.client = None
             self.down_since_ms = node.steady()
+        self._end_loading()  # a payload cut short: the old dataset stays
         self.conn = 0
         self.buffer = bytearray()
         self.uncounted = 0

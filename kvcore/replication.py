@@ -57,6 +57,31 @@ class ReplicaLink:
         self.functions_only = False  # REPLCONF rdb-filter-only functions: an image of the libraries only
 
 
+class PacedPayload:
+    """A diskless payload sent no faster than Redis's child writes it under ``rdb-key-save-delay``
+    (microseconds per key, a debugging option tests use to catch a replica mid-load): by each
+    cron tick, the share of its bytes that the share of its keys' time passed allows."""
+
+    __slots__ = ("data", "sent", "started_ms", "duration_ms")
+
+    def __init__(self, data: bytes, started_ms: int, duration_ms: int) -> None:
+        self.data = data
+        self.sent = 0
+        self.started_ms = started_ms
+        self.duration_ms = duration_ms
+
+    def due(self, now: int) -> bytes:
+        """The bytes to send now (what is due and not sent yet)."""
+        share = min(1.0, (now - self.started_ms) / self.duration_ms)
+        end = max(self.sent, int(len(self.data) * share))
+        part, self.sent = self.data[self.sent:end], end
+        return part
+
+    @property
+    def done(self) -> bool:
+        return self.sent == len(self.data)
+
+
 class ReplicationStream:
     """A node's stream, backlog and replicas (``node.replication``)."""
 
@@ -74,6 +99,7 @@ class ReplicationStream:
         self.waits: list[tuple] = []  # WAIT: (client, its Blocked record, offset, replicas wanted, deadline ms or 0)
         self.delayed: list[tuple] = []  # (client, psync): full syncs waiting for a diskless transfer to start
         self.unacked: dict = {}  # client -> (psync, stream held): sent a diskless payload, not yet ACKed
+        self.paced: dict = {}  # client -> PacedPayload: its diskless payload, still being sent (rdb-key-save-delay)
         self.delayed_since = 0  # node.steady() when the first of them asked
         self.last_newline_ms = 0
         self._db = -1  # the database the stream last selected
@@ -196,6 +222,7 @@ class ReplicationStream:
         with a delay, the same once the delay is over (`tick`)."""
         node = self.node
         node.stats.sync_full += 1  # counted when asked for, as Redis's syncCommand
+        _mark_replica(client)
         diskless = node.config["repl-diskless-sync"] and b"eof" in self.link(client).capa
         if not diskless or not node.config["repl-diskless-sync-delay"]:
             self._full_sync([(client, psync)], diskless)
@@ -218,6 +245,7 @@ class ReplicationStream:
             self._create_backlog()
         aux = [(b"repl-stream-db", b"0"), (b"repl-id", self.replid.encode()), (b"repl-offset", b"%d" % self.offset)]
         payloads: dict[bool, bytes] = {}  # one image for all, and one of the libraries for those asking
+        keys = sum(len(db.data) for db in node.dbs)
         for client, psync in replicas:
             functions_only = self.link(client).functions_only
             if functions_only not in payloads:
@@ -228,7 +256,12 @@ class ReplicationStream:
                 else:
                     payloads[functions_only] = b"$%d\r\n%s" % (len(image), image)
             header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync else b""
-            self._write(client, header + payloads[functions_only])
+            delay_ms = max(node.config["rdb-key-save-delay"], 0) * keys // 1000 if diskless else 0
+            if delay_ms:
+                self._write(client, header)
+                self.paced[client] = PacedPayload(payloads[functions_only], node.steady(), delay_ms)
+            else:
+                self._write(client, header + payloads[functions_only])
             if diskless:  # the stream waits for its first ACK: the payload's end is the end of what it read
                 self.unacked[client] = (psync, bytearray())
             else:
@@ -255,7 +288,7 @@ class ReplicationStream:
         link = self.link(client)
         link.online, link.psync = True, psync
         link.ack_ms = self.node.steady()
-        client.flags_extra += "S"
+        _mark_replica(client)
         self.replicas.append(client)
 
     def replica_ip(self, client) -> str:
@@ -270,6 +303,7 @@ class ReplicationStream:
         if client in self.replicas:
             self.replicas.remove(client)
         self.unacked.pop(client, None)
+        self.paced.pop(client, None)
         self.delayed = [entry for entry in self.delayed if entry[0] is not client]
         self.links.pop(client, None)
 
@@ -326,6 +360,10 @@ class ReplicationStream:
             self._serve_waits(timed_out=True)
         if self.delayed:
             self._tick_delayed(now)
+        for client, payload in list(self.paced.items()):
+            self._write(client, payload.due(now))
+            if payload.done:
+                del self.paced[client]
         if not self.replicas or node.is_replica:
             self.last_ping_ms = now
             return
@@ -384,6 +422,12 @@ class ReplicationStream:
         if not client.out:
             self.node.clients_with_output.append(client)
         client.out.append(data)
+
+
+def _mark_replica(client) -> None:
+    """A replica from its SYNC on (CLIENT LIST flags=S, CLIENT KILL TYPE replica), its transfer too."""
+    if "S" not in client.flags_extra:
+        client.flags_extra += "S"
 
 
 def new_replid(rng) -> str:

@@ -360,7 +360,7 @@ class Snapshots:
         running = self.in_progress()
         return [
             ("loading", int(node.loading)),
-            ("async_loading", 0),
+            ("async_loading", int(node.async_loading)),
             ("current_cow_peak", 0),
             ("current_cow_size", 0),
             ("current_cow_size_age", 0),

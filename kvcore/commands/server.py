@@ -483,7 +483,7 @@ def _checked_pairs(client, argv: list[bytes]) -> list[tuple[str, str]]:
         problem = _set_problem(client, option, pairs)
         if problem:
             raise Error(f"ERR CONFIG SET failed (possibly related to argument '{name}') - {problem}")
-        if option.name in DENY_LOADING and client.node.loading_file is not None:
+        if option.name in DENY_LOADING and (client.node.loading_file is not None or client.node.async_loading):
             raise Error(errors.LOADING)
         pairs[option.name] = argv[i + 1].decode("utf-8", "surrogateescape")
     return list(pairs.items())

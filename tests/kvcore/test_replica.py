@@ -498,3 +498,74 @@ def test_publish_reaches_the_replicas_subscribers_but_not_the_log(wire):
     publisher.call("EXEC")
     assert listener._replies == [[b"message", b"news", b"one"], [b"message", b"news", b"two"]]
     assert not any(b"PUBLISH" in record.upper() for record in master._log_records)
+
+
+LOADING = "LOADING Redis is loading the dataset in memory"
+
+
+def loading_fields(wire: Wire, node) -> tuple[str, str]:
+    text = wire.call(node, "INFO", "persistence").decode()
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return fields["loading"], fields["async_loading"]
+
+
+def slow_diskless_master(wire: Wire, master) -> None:
+    """As Redis's replication.tcl: 10 keys written at 100 ms a key (rdb-key-save-delay) make a
+    one-second transfer, long enough to see the replica mid-load."""
+    wire.call(master, "DEBUG", "POPULATE", 10, "master", 10)
+    wire.call(master, "CONFIG", "SET", "repl-diskless-sync", "yes")
+    wire.call(master, "CONFIG", "SET", "rdb-key-save-delay", 100_000)
+
+
+def test_a_diskless_load_refuses_clients_and_a_cut_transfer_keeps_the_old_dataset(wire, pair):
+    master, replica = pair
+    slow_diskless_master(wire, master)
+    wire.call(replica, "CONFIG", "SET", "repl-diskless-load", "swapdb")
+    wire.call(replica, "SET", "mine", "old")
+    follow(wire, replica)
+    wire.tick(100)
+    assert loading_fields(wire, replica) == ("1", "0")
+    assert str(wire.call(replica, "GET", "mine")) == LOADING
+    assert wire.call(master, "CLIENT", "KILL", "TYPE", "replica") == 1
+    assert loading_fields(wire, replica) == ("0", "0")
+    assert wire.call(replica, "GET", "mine") == b"old"
+    wire.tick(1000)  # it reconnects, and this transfer is let finish
+    wire.tick(100, times=12)
+    assert loading_fields(wire, replica) == ("0", "0")
+    assert wire.call(replica, "GET", "mine") is None
+    assert wire.call(replica, "DBSIZE") == 10
+
+
+def test_a_payload_is_read_whole_before_loading_without_diskless_load(wire, pair):
+    master, replica = pair
+    slow_diskless_master(wire, master)
+    wire.call(replica, "SET", "mine", "old")
+    follow(wire, replica)
+    wire.tick(100)
+    assert loading_fields(wire, replica) == ("0", "0")
+    assert wire.call(replica, "GET", "mine") == b"old"  # Redis reads it to a file first
+
+
+def test_a_full_sync_of_the_same_history_loads_while_the_old_dataset_is_served(wire, pair):
+    """Redis 7.0's async loading (swapdb, and the master's replication id is the replica's own)."""
+    master, replica = pair
+    wire.call(replica, "CONFIG", "SET", "repl-diskless-load", "swapdb")
+    wire.call(replica, "CONFIG", "SET", "replica-read-only", "no")
+    follow(wire, replica)
+    wire.call(replica, "SET", "mine", "old")
+    slow_diskless_master(wire, master)
+    wire.call(master, "CONFIG", "SET", "repl-backlog-size", 16384)
+    wire.down.add(f"127.0.0.1:{MASTER}")
+    wire.cut(replica)
+    wire.call(master, "SET", "big", "x" * 40000)  # past the backlog: the replica cannot continue
+    wire.down.clear()
+    wire.tick(1000)
+    wire.tick(100)
+    assert loading_fields(wire, replica) == ("0", "1")
+    assert wire.call(replica, "GET", "mine") == b"old"
+    assert str(wire.call(replica, "REPLICAOF", "NO", "ONE")) == LOADING
+    assert str(wire.call(replica, "CONFIG", "SET", "appendonly", "no")) == LOADING
+    wire.tick(100, times=12)
+    assert loading_fields(wire, replica) == ("0", "0")
+    assert wire.call(replica, "GET", "mine") is None
+    assert wire.call(replica, "DBSIZE") == 11
