@@ -619,8 +619,8 @@ class Node:
         script runs long; evictions, then -OOM, -MISCONF, -NOREPLICAS, -READONLY and -MASTERDOWN,
         in redis-server's processCommand order; none for the master client (a replica obeys its
         master)."""
-        if self.loading_file is not None and not cmd.flags & Flag.LOADING:
-            return Error(errors.LOADING)
+        if (self.loading or self.loading_file is not None) and not cmd.flags & Flag.LOADING:  # a slow script
+            return Error(errors.LOADING)  # replayed from the log makes others wait with -LOADING, not -BUSY
         if self.async_loading and cmd.flags & Flag.NO_ASYNC_LOADING:
             return Error(errors.LOADING)
         busy = self.scripts.busy

@@ -8,6 +8,7 @@ from collections import deque
 
 import hiredis
 
+from kvcore import aof
 from kvcore.busy import BUSY_EVAL, UNKILLABLE
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 
@@ -104,3 +105,14 @@ def test_without_a_busy_runtime_a_long_script_ends_itself():
     client = CoreClient(node)
     assert "busy-reply-threshold" in str(client.call("EVAL", SPIN, "0"))
     assert node.scripts.busy is None
+
+
+def test_a_slow_script_replayed_from_the_log_makes_others_wait_with_loading():
+    """As Redis checks loading before a busy script (its aof.tcl: EVAL timeout from the AOF)."""
+    node, runtime, caller, other, third = busy_node(lambda caller, other, third: [
+        (other, ("PING",)), (third, ("SCRIPT", "KILL"))] + [(other, ("PING",))] * 50)
+    script = "redis.call('set', KEYS[1], 'y'); for i = 1, 300000 do redis.call('ping') end return 'ok'"
+    aof.load_commands(node, encode_request("EVAL", script, "1", "x"))
+    loading = "LOADING Redis is loading the dataset in memory"
+    assert replies_of(other)[:1] == replies_of(third) == [loading]
+    assert other.call("GET", "x") == b"y" and other.call("PING") == b"PONG"
