@@ -481,8 +481,9 @@ class Server:
                 elif kind is Close:
                     client = conns.get(effect.conn)
                     if client is not None:
-                        if effect.discard:  # over its output limit: what it has not read goes too
+                        if effect.discard:  # killed, or over its output limit: what it has not read goes too
                             writers.pop(effect.conn, None)
+                            _end_now(client.transport)
                             client.transport.abort()
                         else:
                             client.transport.close()
@@ -762,6 +763,20 @@ def _format_addr(name, sock) -> str:
         text = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
         return f"{text}:0"
     return "?:0"
+
+
+def _end_now(transport) -> None:
+    """End the connection before the next effect goes out, as Redis's freeClient closes at once
+    (the loop's own close happens only at the end of its iteration: a reply written meanwhile,
+    to another client, could reach that client before this peer saw its connection end)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return
+    try:
+        with socket.socket(fileno=os.dup(sock.fileno())) as own:  # the transport's socket refuses shutdown()
+            own.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _tune_socket(sock, keepalive_s: int) -> None:

@@ -17,7 +17,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from tests.net.util import encode, no_retry, resp2, skip_if_missing
+from tests.net.util import connect, encode, no_retry, read_exactly, read_until_eof, resp2, skip_if_missing
 
 needs_redis_tools = pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-tools not installed")
 
@@ -220,3 +220,18 @@ def test_redis_benchmark_completes(port):
     names = [row.split(",")[0].strip('"') for row in done.stdout.splitlines()[1:]]
     assert names == ["PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"]
     assert all(float(re.findall(r'"([\d.]+)"', row)[0]) > 0 for row in done.stdout.splitlines()[1:])
+
+
+def test_a_killed_client_is_closed_before_the_replies_that_follow_go_out(port):
+    """CLIENT KILL ends the victim's connection at once, as Redis's freeClient: here before a
+    DEBUG SLEEP in the same transaction, so the victim sees its end before the killer's reply
+    can exist (a replica killed so then notices before any client can ask it)."""
+    victim, killer = connect(port), connect(port)
+    victim.sendall(encode("CLIENT", "ID"))
+    victim_id = victim.recv(100).strip(b":\r\n")
+    killer.sendall(b"".join(encode(*argv) for argv in (
+        ("MULTI",), ("CLIENT", "KILL", "ID", victim_id), ("DEBUG", "SLEEP", "0.5"), ("EXEC",))))
+    assert read_until_eof(victim) == (b"", True)
+    assert select.select([killer], [], [], 0)[0] == []  # the transaction's reply is not written yet
+    assert read_exactly(killer, 5) == b"+OK\r\n"
+    killer.close()
