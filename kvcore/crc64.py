@@ -4,6 +4,10 @@
 checksum of everything before it, and DUMP payloads with the checksum of the
 type, value and version. Both little-endian.
 
+`crc64` is crcmod's C function where crcmod was built with its extension
+(about 450 MB/s here, six times `crc64_python`: a 200 MB full sync or
+snapshot spends 0.4 s on its checksum, not 2.7 s); `crc64_python` otherwise.
+
 Pure Python cannot run a byte-at-a-time table loop much faster than 5 MB/s, so
 long inputs are cut into chunks and each chunk into ``K`` lanes of
 ``LANE_BYTES`` bytes checksummed side by side, one byte of every lane per
@@ -39,8 +43,29 @@ TABLE = _byte_table()
 _PLANES = [bytes((entry >> (8 * j)) & 0xFF for entry in TABLE) for j in range(8)]
 
 
+def _crcmod_function():
+    """crcmod's C function for this CRC, or None (crcmod missing, or installed without its
+    extension: its pure-Python fallback is slower than `crc64_python`)."""
+    try:
+        import crcmod
+        from crcmod.crcmod import _usingExtension
+    except ImportError:
+        return None
+    return crcmod.mkCrcFun((1 << 64) | 0xAD93D23594C935A9, initCrc=0, rev=True, xorOut=0) if _usingExtension else None
+
+
+_CRCMOD = _crcmod_function()
+
+
 def crc64(crc: int, data) -> int:
     """The CRC-64 of ``data`` continuing from ``crc`` (0 to start), as Redis's crc64()."""
+    if _CRCMOD is not None:
+        return _CRCMOD(data, crc)
+    return crc64_python(crc, data)
+
+
+def crc64_python(crc: int, data) -> int:
+    """`crc64` in pure Python."""
     data = bytes(data)
     size = len(data)
     pos = 0

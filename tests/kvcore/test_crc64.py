@@ -6,7 +6,18 @@ import random
 
 import pytest
 
-from kvcore.crc64 import LANE_BYTES, LANES_MAX, LANES_MIN, crc64
+from kvcore import crc64 as crc64_module
+from kvcore.crc64 import LANE_BYTES, LANES_MAX, LANES_MIN
+
+# Both implementations: crcmod's C function (where built) and the pure-Python one.
+IMPLEMENTATIONS = [crc64_module.crc64_python]
+if crc64_module._CRCMOD is not None:
+    IMPLEMENTATIONS.append(crc64_module.crc64)
+
+
+@pytest.fixture(params=IMPLEMENTATIONS, ids=lambda fn: fn.__name__)
+def crc64(request):
+    return request.param
 
 JONES_REFLECTED = 0x95AC9329AC4BC9B5
 
@@ -20,12 +31,12 @@ def bitwise_crc64(crc: int, data: bytes) -> int:
     return crc
 
 
-def test_redis_check_value():
+def test_redis_check_value(crc64):
     # crc64.c's self test in redis-server: crc64(0, "123456789") == 0xe9c6d914c4b8d9ca
     assert crc64(0, b"123456789") == 0xE9C6D914C4B8D9CA
 
 
-def test_empty_input_keeps_the_crc():
+def test_empty_input_keeps_the_crc(crc64):
     assert crc64(0, b"") == 0
     assert crc64(12345, b"") == 12345
 
@@ -41,7 +52,7 @@ SIZES = [
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_matches_the_definition(size):
+def test_matches_the_definition(crc64, size):
     data = random.Random(size).randbytes(size)
     expected = bitwise_crc64(0, data) if size < 100_000 else None
     got = crc64(0, data)
@@ -52,7 +63,7 @@ def test_matches_the_definition(size):
     assert crc64(crc64(0, data[:cut]), data[cut:]) == got
 
 
-def test_large_input_agrees_with_chunked_plain_computation():
+def test_large_input_agrees_with_chunked_plain_computation(crc64):
     data = random.Random(1).randbytes(LANE_BYTES * LANES_MAX + 12345)
     # the plain loop over pieces of less than one lane chunk each must agree
     crc = 0
@@ -62,14 +73,19 @@ def test_large_input_agrees_with_chunked_plain_computation():
     assert crc64(0, data) == crc
 
 
-def test_continuation_from_nonzero_crc_through_lanes():
+def test_continuation_from_nonzero_crc_through_lanes(crc64):
     data = random.Random(2).randbytes(LANE_BYTES * LANES_MIN * 2 + 3)
     start = bitwise_crc64(0, b"prefix")
     assert crc64(start, data) == bitwise_crc64(start, data)
 
 
-def test_accepts_bytearray_and_memoryview():
+def test_accepts_bytearray_and_memoryview(crc64):
     data = bytes(range(256)) * 40
     expected = bitwise_crc64(0, data)
     assert crc64(0, bytearray(data)) == expected
     assert crc64(0, memoryview(data)) == expected
+
+
+def test_the_c_function_is_used_where_crcmod_has_its_extension():
+    crcmod = pytest.importorskip("crcmod.crcmod")
+    assert (crc64_module._CRCMOD is not None) == crcmod._usingExtension
