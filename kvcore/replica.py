@@ -198,6 +198,9 @@ class MasterLink:
             self._reset()
             self._log("notice", f"Reconnecting to MASTER {self.host}:{self.port}")
             self.connect()  # at once, as Redis does when its master goes away
+        elif self.node.async_loading or self.loading is not None:
+            self._cut_while_loading()
+            self._reset()
         else:
             self._log("warning", "Master closed the connection during the handshake or the transfer.")
             self._reset()
@@ -332,33 +335,48 @@ class MasterLink:
                 break
         if line.startswith(b"-"):
             raise StreamError(f"MASTER aborted replication with an error: {_text(line)}")
+        diskless = self._diskless_load()
+        target = "to parser" if diskless else "to disk"
         if line.startswith(b"$EOF:") and len(line) == 5 + EOF_MARK_LEN:
             self.eof_mark = line[5:]
             self.transfer_size = -2
-            self._log("notice", "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
+            self._log("notice", f"MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {target}")
         elif line.startswith(b"$") and line[1:].isdigit():
             self.transfer_size = int(line[1:])
-            self._log("notice", f"MASTER <-> REPLICA sync: receiving {self.transfer_size} bytes from master to disk")
+            self._log("notice", f"MASTER <-> REPLICA sync: receiving {self.transfer_size} bytes from master {target}")
         else:
             raise StreamError(f"Bad protocol from MASTER, the first byte is not '$' (we received '{_text(line)}'), "
                               "are you sure the host and port are right?")
-        self._start_loading()
+        if diskless:
+            self._start_loading()
         return True
 
-    def _start_loading(self) -> None:
-        """With repl-diskless-load, the dataset is loading from now on: to clients (-LOADING, or,
-        when the payload continues the replica's own history under swapdb, Redis 7.0's async
-        loading: the old dataset served meanwhile, only a few commands refused)."""
+    def _diskless_load(self) -> bool:
+        """repl-diskless-load swapdb, or on-empty-db with nothing to lose (Redis's useDisklessLoad)."""
         node = self.node
         mode = node.config["repl-diskless-load"]
-        if mode != "swapdb" and not (mode == "on-empty-db" and not any(db.data for db in node.dbs)):
-            return
-        if mode == "swapdb" and self.full_sync[0] == node.replication.replid:
+        return mode == "swapdb" or (mode == "on-empty-db" and not any(db.data for db in node.dbs))
+
+    def _start_loading(self) -> None:
+        """The dataset is loading from now on, to clients: -LOADING, or, when the payload continues
+        the replica's own history under swapdb, Redis 7.0's async loading (the old dataset served
+        meanwhile, only a few commands refused)."""
+        node = self.node
+        if node.config["repl-diskless-load"] == "swapdb" and self.full_sync[0] == node.replication.replid:
             node.async_loading = True
         else:
             self.loading = node.loading_file = PayloadLoading(self, node.now)
             node.loading = True
         node.update_write_gate()
+        self._log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
+
+    def _cut_while_loading(self) -> None:
+        """The master went away mid-payload: the load fails as Redis's reading from the socket does."""
+        self._log("warning", f"Internal error in RDB reading offset {len(self.buffer)} function at rdb.c:0 -> "
+                             "Unexpected EOF reading RDB file")
+        self._log("warning", "Failed trying to load the MASTER synchronization DB from socket, check server logs.")
+        if self.node.config["repl-diskless-load"] == "swapdb":
+            self._log("notice", "MASTER <-> REPLICA sync: Discarding temporary DB in background")
 
     def _end_loading(self) -> None:
         node = self.node
@@ -372,9 +390,11 @@ class MasterLink:
 
     def _load(self, payload: bytes) -> None:
         node = self.node
-        self._end_loading()
-        self._log("notice", "MASTER <-> REPLICA sync: Flushing old data")
-        self._log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
+        if node.async_loading or self.loading is not None:  # announced when the payload began
+            self._end_loading()
+        else:
+            self._log("notice", "MASTER <-> REPLICA sync: Flushing old data")
+            self._log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
         # As Redis: the log stops for the load (a rewrite in flight goes), and starts again
         # through a rewrite, whose base is the loaded data: the old log does not hold them.
         node.aof.config_changed(False)

@@ -529,6 +529,10 @@ def test_a_diskless_load_refuses_clients_and_a_cut_transfer_keeps_the_old_datase
     assert wire.call(master, "CLIENT", "KILL", "TYPE", "replica") == 1
     assert loading_fields(wire, replica) == ("0", "0")
     assert wire.call(replica, "GET", "mine") == b"old"
+    log = wire.logs[id(replica)]
+    assert "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to parser" in log
+    assert any(line.startswith("Internal error in RDB reading offset ") for line in log)  # as Redis logs the cut
+    assert "Failed trying to load the MASTER synchronization DB from socket, check server logs." in log
     wire.tick(1000)  # it reconnects, and this transfer is let finish
     wire.tick(100, times=12)
     assert loading_fields(wire, replica) == ("0", "0")
