@@ -160,6 +160,14 @@ class OutgoingConnection(KnownConnection):
     def joined(self) -> None:
         self.server.connected(self)
 
+    def eof_received(self) -> bool:
+        # The peer (a master) ended the link: the node hears it now, in the order the loop read
+        # it, not after the loop's deferred connection_lost (a replica must not answer a request
+        # read in the same pass as still linked).
+        super().eof_received()
+        self.server.lost(self)
+        return False
+
 
 class Server:
     """Listens, feeds the node, carries out its effects, ticks its cron."""
