@@ -27,7 +27,7 @@ _WRITE = Flag.WRITE.value
 _REPLY_ON = ReplyMode.ON  # a module global: enum member access through the class is slow
 _NO_MULTI = Flag.NO_MULTI.value
 _UNMONITORED = (Flag.SKIP_MONITOR | Flag.ADMIN).value
-_MULTI_CONTROL = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset", b"unwatch"}
+_MULTI_CONTROL = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"}
 _SUBSCRIBED_ALLOWED = {
     b"subscribe", b"psubscribe", b"ssubscribe", b"unsubscribe", b"punsubscribe",
     b"sunsubscribe", b"ping", b"quit", b"reset",
@@ -155,7 +155,9 @@ def execute(node, client, argv: list[bytes]) -> None:
         return
     cmd, error = resolve(node.table, argv)
     if error is not None:
-        if client.multi is not None:
+        if client.multi is not None and cmd is not None and cmd.name == "exec":  # EXEC x: the transaction goes
+            error = _abort_transaction(client, Error(error.text.removeprefix("ERR ")))
+        elif client.multi is not None:
             client.multi_error = True
         if cmd is not None:
             cmd.rejected_calls += 1

@@ -22,7 +22,7 @@ from kvcore.scripting import (
     Lua,
     instructions_ms,
     keys_and_args,
-    number_text,
+    lua_tostring,
     refuse_writing_script,
 )
 
@@ -31,7 +31,7 @@ BAD_NAME = "Library names can only contain letters, numbers, or underscores(_) a
 
 # The environment library code loads in, and its switch to the full globals afterwards.
 _LOADER = """
-local register, log = ...
+local register, log, getfenv, setfenv = ...
 local globals = getfenv(1)  -- the real globals table (scripts' _G is a proxy of it)
 local load_fields = {
   register_function = register, log = log,
@@ -108,7 +108,7 @@ class Functions:
     def _interpreter(self) -> Lua:
         if self._lua is None:
             self._lua = Lua(self.node, "user_function")
-            self._lua.runtime.execute(_LOADER, self._register, self._lua._log)
+            self._lua.runtime.execute(_LOADER, self._register, self._lua._log, *self._lua.environment_functions)
         return self._lua
 
     def flush(self) -> None:
@@ -188,7 +188,7 @@ class Functions:
                     if type(value) not in (bytes, int, float):
                         raise CommandError("ERR description argument given to redis.register_function "
                                            "must be a string")
-                    description = number_text(value) if type(value) in (int, float) else value
+                    description = lua_tostring(value) if type(value) in (int, float) else value
                 else:
                     raise CommandError("ERR unknown argument given to redis.register_function")
             if name is None:
@@ -202,7 +202,7 @@ class Functions:
         else:
             raise CommandError("ERR wrong number of arguments to redis.register_function")
         if type(name) in (int, float):  # a number is a string to Lua (lua_isstring)
-            name = number_text(name)
+            name = lua_tostring(name)
         if type(name) is not bytes:
             raise CommandError("ERR function name argument given to redis.register_function must be a string")
         if _lua_type(callback) != "function":

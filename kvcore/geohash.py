@@ -117,8 +117,8 @@ class Shape:
         half_height = self.conversion * (self.radius if self.radius is not None else self.height / 2)
         half_width = self.conversion * (self.radius if self.radius is not None else self.width / 2)
         lat_delta = (half_height / EARTH_RADIUS_M) / _D_R
-        top = (half_width / EARTH_RADIUS_M / math.cos((self.lat + lat_delta) * _D_R)) / _D_R
-        bottom = (half_width / EARTH_RADIUS_M / math.cos((self.lat - lat_delta) * _D_R)) / _D_R
+        top = (half_width / EARTH_RADIUS_M / _cos((self.lat + lat_delta) * _D_R)) / _D_R
+        bottom = (half_width / EARTH_RADIUS_M / _cos((self.lat - lat_delta) * _D_R)) / _D_R
         delta = bottom if self.lat < 0 else top
         return self.lon - delta, self.lat - lat_delta, self.lon + delta, self.lat + lat_delta
 
@@ -128,7 +128,7 @@ class Shape:
         if self.radius is not None:
             metres = self.radius * self.conversion
         else:
-            metres = math.sqrt((self.width / 2) ** 2 + (self.height / 2) ** 2) * self.conversion
+            metres = math.hypot(self.width / 2, self.height / 2) * self.conversion  # inf past a double's range
         step = _steps(metres, self.lat)
         centre, neighbours = _around(self.lon, self.lat, step)
         north, south, east, west = (area(neighbours[name], step) for name in ("north", "south", "east", "west"))
@@ -157,6 +157,11 @@ class Shape:
             boxes.append((bits, step))
             last = bits
         return boxes
+
+
+def _cos(radians: float) -> float:
+    """C's cos: NaN for an infinite angle (a radius past a double's range), where Python raises."""
+    return math.cos(radians) if math.isfinite(radians) else math.nan
 
 
 def box_scores(bits: int, step: int) -> tuple[int, int]:

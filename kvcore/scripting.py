@@ -73,8 +73,8 @@ PROPAGATE_ALL = PROPAGATE_LOG | PROPAGATE_REPLICAS
 # Redis 7.0's __redis__err__handler, looking past the library's own frames.
 _PRELUDE = """
 local kv_call, kv_pcall, kv_random, kv_seed, kv_log, kv_sha1hex, kv_budget, kv_acl_check, kv_setresp, kv_set_repl = ...
-local getinfo = debug.getinfo
-local setfenv = setfenv
+local getinfo, sethook = debug.getinfo, debug.sethook
+local setfenv, getfenv = setfenv, getfenv
 local script_env  -- what scripts see as their globals (set up at the end)
 redis = {}
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
@@ -137,8 +137,12 @@ pcall = function(...)  -- Redis's: an {err=...} error is caught as its text
 end
 math.random = function(m, n) return kv_random(m, n) end
 math.randomseed = function(seed) kv_seed(seed) end
-os, io, loadfile, dofile, require, package, module, newproxy, gcinfo, print =
-  nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
+-- Not in Redis's Lua: the OS, files, modules, the debug library, environments, and lupa's door
+-- to the Python interpreter (python.eval ran any Python in the server). lupa itself reads
+-- debug.traceback for its error messages: that alone stays.
+os, io, loadfile, dofile, require, package, module, newproxy, print, _G.setfenv, _G.getfenv, python =
+  nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
+debug = {traceback = debug.traceback}
 local lua_loadstring = loadstring
 loadstring = function(code, name)  -- no precompiled chunks, as Redis's Lua refuses them
   if type(code) == 'string' and string.sub(code, 1, 1) == '\\27' then return nil, 'binary chunks are not allowed' end
@@ -159,7 +163,6 @@ __kv_handler = function(err)
   if info then err.source = info.source; err.line = info.currentline end
   return err
 end
-local sethook = debug.sethook
 local killed_text = '%s'
 local function killed()  -- at each line of the script's own code once it was killed
   local info = getinfo(2, 'S')
@@ -235,6 +238,7 @@ env_meta.__metatable = lua_setmetatable({}, {__index = env_meta, __newindex = re
 script_env = lua_setmetatable({}, env_meta)
 protected[script_env], protected[env_meta.__metatable] = true, true
 lua_rawset(_G, '_G', script_env)
+return getfenv, setfenv  -- for kvcore's own later glue (kvcore.functions), out of the scripts' reach
 """
 
 
@@ -291,7 +295,8 @@ class Lua:
 
         self.node = node
         self.chunk = "@" + chunk
-        self.runtime = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True)
+        self.runtime = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
+                                        register_builtins=False)
         self.globals = self.runtime.globals()
         self.client = None  # the caller, while its script runs
         self.read_only = False
@@ -308,10 +313,10 @@ class Lua:
         from kvcore.node import VERSION  # kvcore.node imports the command table, which imports this
 
         major, minor, patch = map(int, VERSION.split("."))
-        self.runtime.execute(_PRELUDE % (VERSION, major << 16 | minor << 8 | patch, busy.KILLED, HOOK_INSTRUCTIONS),
-                             self._call, self._pcall, self._random, self._seed, self._log,
-                             lambda text: sha1hex(text).encode(), self._budget, self._acl_check, self._setresp,
-                             self._set_repl)
+        self.environment_functions = self.runtime.execute(  # getfenv, setfenv
+            _PRELUDE % (VERSION, major << 16 | minor << 8 | patch, busy.KILLED, HOOK_INSTRUCTIONS),
+            self._call, self._pcall, self._random, self._seed, self._log,
+            lambda text: sha1hex(text).encode(), self._budget, self._acl_check, self._setresp, self._set_repl)
 
     def compile(self, code: bytes):
         """The function of a chunk of code, or None and the compiler's message."""
@@ -655,6 +660,8 @@ class Scripts:
             raise Error(NOSCRIPT)
         flags = self._flags.get(sha)
         if flags is not None:  # a shebang: the flags say it all before it runs, as Redis 7.0's
+            if read_only and "no-writes" not in flags:
+                raise Error("ERR Can not execute a script with write flag using *_ro command.")
             refuse_writing_script(self.node, flags, caller)
         lua = self.interpreter()
         lua.globals[b"__kv_set_args"](lua.table(keys), lua.table(args))
@@ -682,6 +689,8 @@ def _shebang(body: bytes) -> tuple[bytes, list[str]]:
     if not body.startswith(b"#!"):
         return body, []
     line, newline, rest = body.partition(b"\n")
+    if not newline:
+        raise Error("ERR Invalid script shebang")
     words = line.decode("utf-8", "replace").split()
     if words[0] != "#!lua":
         raise Error(f"ERR Unexpected engine in script shebang: {words[0]}")
@@ -716,10 +725,14 @@ def _text(value) -> str:
 
 
 def number_text(number) -> bytes:
-    """A Lua number passed to redis.call, as Redis prints it (shortest form, integers plain)."""
-    if type(number) is int or (number.is_integer() and abs(number) < 1e17):
-        return b"%d" % number
-    return repr(number).encode()
+    """A Lua number passed to redis.call, as Redis prints it: ``%.17g`` of the double (0.1 is
+    0.10000000000000001, -0 stays -0, 1e17 is 1e+17)."""
+    return b"%.17g" % float(number)
+
+
+def lua_tostring(number) -> bytes:
+    """A Lua number as Lua itself makes it a string (LUA_NUMBER_FMT, ``%.14g``)."""
+    return b"%.14g" % float(number)
 
 
 def _error_table(lua, text: str, counted: bool = False):
@@ -797,6 +810,7 @@ def _to_lua(lua, reply, resp3: bool = False):
     return _text(repr(reply)).encode()
 
 
+LUA_INTEGER_LIMIT = 2**63
 LUA_NESTING_MAX = 200  # deeper tables in a script's result become an error, as Redis's stack limit
 
 
@@ -809,6 +823,8 @@ def _from_lua(value, rawget, resp3: bool = False, depth: int = 0):
     if kind is bool:
         return Bool(value) if resp3 else (1 if value else None)
     if kind is int or kind is float:
+        if not -LUA_INTEGER_LIMIT <= value < LUA_INTEGER_LIMIT:  # inf and nan too: C's cast on x86-64,
+            return -LUA_INTEGER_LIMIT  # which Redis's (long long) of the Lua number is
         return int(value)
     if value is None or _lua_type(value) != "table":
         return None  # functions, userdata... as Redis: a nil
@@ -820,8 +836,8 @@ def _from_lua(value, rawget, resp3: bool = False, depth: int = 0):
         error.counted = rawget(value, b"counted") is True
         return error
     ok = rawget(value, b"ok")
-    if type(ok) is bytes:
-        return Simple(_text(ok))
+    if type(ok) is bytes:  # no line breaks in a status: they would forge replies (Redis maps them to spaces)
+        return Simple(_text(ok.replace(b"\r", b" ").replace(b"\n", b" ")))
     typed = _typed_from_lua(value, rawget, resp3, depth)
     if typed is not None:
         return typed

@@ -415,6 +415,8 @@ def shutdown(client, argv):
 @command("monitor", 1, ADMIN)
 def monitor(client, argv):
     """MONITOR"""
+    if client.node.in_exec:  # a transaction's client expects one reply per command (Redis's DENY_BLOCKING)
+        raise Error("ERR MONITOR isn't allowed for DENY BLOCKING client")
     if client.monitor:
         return NO_REPLY
     client.monitor = True

@@ -11,9 +11,10 @@ from kvcore import errors
 from kvcore.acl import exec_noperm
 from kvcore.commands.key_specs import Index, KeySpec, Range
 from kvcore.commands.table import Flag, Registry
-from kvcore.dispatch import call, count_error
+from kvcore.dispatch import NO_REPLY, call, count_error
 from kvcore.keyspace import drop_watches
-from kvcore.reply import NULL_ARRAY, OK, Error
+from kvcore.reply import NULL_ARRAY, OK, Error, Raw
+from kvcore.resp import encode
 
 REGISTRY = Registry("transactions")
 command = REGISTRY.command
@@ -55,15 +56,32 @@ def exec_(client, argv):
     node = client.node
     marker = node.begin_propagation_block()
     node.in_exec = True
+    replies, written, direct = [], [], False
     try:
-        replies = [run_queued(node, client, cmd, args) for cmd, args in queued]
+        for cmd, args in queued:
+            out = client.out
+            mark = len(out)
+            replies.append(run_queued(node, client, cmd, args))
+            written.append(out[mark:])
+            if len(out) > mark or replies[-1] is NO_REPLY:
+                del out[mark:]
+                direct = True
     finally:
         node.in_exec = False
         node.end_propagation_block(marker)
     for reply in replies:
         if type(reply) is Error:
             count_error(node, reply)  # errors in the array count as replies sent, as Redis's afterErrorReply
-    return replies
+    if not direct:
+        return replies
+    # A command that writes its own output (SUBSCRIBE's confirmations, a message published to this
+    # very client) has it inside the array, as in Redis's EXEC reply, whose header counts commands.
+    parts = [b"*%d\r\n" % len(queued)]
+    for reply, own in zip(replies, written):
+        parts += own
+        if reply is not NO_REPLY:
+            parts.append(encode(reply, client.resp3))
+    return Raw(b"".join(parts))
 
 
 def run_queued(node, client, cmd, argv):

@@ -7,6 +7,7 @@ Replies are compared with redis-server's by the differential tests
 from __future__ import annotations
 
 from kvcore import geohash
+from tests.kvcore.differential.runner import RedisConnection
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.test_keyspace import logged_commands
 
@@ -38,3 +39,27 @@ def test_geoadd_is_logged_as_the_zadd_it_made():
     node.take_effects()
     node.receive(client.conn, encode_request("GEOADD", "Sicily", "CH", *map(str, PALERMO), "Palermo"), node.now)
     assert logged_commands(node)[-1] == [b"zadd", b"Sicily", b"CH", b"%d" % PALERMO_SCORE, b"Palermo"]
+
+
+HUGE_RADII = [  # past a double's range once squared or turned to degrees: Redis's C gets inf and NaN
+    ("GEOSEARCH", "g", "FROMLONLAT", "0", "0", "BYRADIUS", "inf", "km"),
+    ("GEORADIUS", "g", "0", "0", "1e308", "km"),
+    ("GEOSEARCH", "g", "FROMLONLAT", "0", "0", "BYBOX", "1e300", "1", "m"),
+    ("GEORADIUSBYMEMBER", "g", "a", "inf", "m"),
+    ("GEOSEARCH", "g", "FROMLONLAT", "0", "0", "BYBOX", "inf", "inf", "m", "ASC", "WITHDIST"),
+]
+
+
+def test_huge_radii_search_everything_as_redis(redis_port):
+    """They used to drop the connection (Python raises where C overflows quietly)."""
+    redis = RedisConnection(redis_port)
+    try:
+        redis.call([b"FLUSHALL"])
+        redis.call([b"GEOADD", b"g", b"0", b"0", b"a", b"100", b"50", b"b"])
+        expected = [redis.call([arg.encode() for arg in argv]) for argv in HUGE_RADII]
+    finally:
+        redis.call([b"FLUSHALL"])
+        redis.close()
+    c = CoreClient(make_node())
+    c.call("GEOADD", "g", "0", "0", "a", "100", "50", "b")
+    assert [c.call(*argv) for argv in HUGE_RADII] == expected

@@ -16,6 +16,31 @@ def script(body: str, *args: str) -> list[bytes]:
 
 
 SCENARIOS = {
+    "sandbox_and_reply_edges": [  # found by a differential hunt: python.eval ran Python in the server
+        script("return python.eval('6*7')", "0"),
+        script("return type(python)", "0"),
+        script("return setfenv", "0"),
+        script("return getfenv(1)", "0"),
+        script("return type(gcinfo)", "0"),
+        script("return redis.status_reply('OK\\r\\n:1')", "0"),
+        script("return {ok = 'A\\nB'}", "0"),
+        script("return {err = 'ERR x\\r\\n:1'}", "0"),
+        script("return 1/0", "0"),
+        script("return -1/0", "0"),
+        script("return 0/0", "0"),
+        script("return 2^63", "0"),
+        script("return 2^64", "0"),
+        script("return -2^63", "0"),
+        script("return 1e20", "0"),
+        [b"FUNCTION", b"LOAD", b"#!lua name=escape\nredis.register_function('f', function() return python end)"],
+        [b"FCALL", b"f", b"0"],
+        [b"EVAL_RO", b"#!lua\nreturn 1", b"0"],
+        [b"EVAL_RO", b"#!lua flags=no-writes\nreturn 1", b"0"],
+        [b"EVAL", b"#!lua", b"0"],
+        script("redis.call('set', 'n', 0.1); return redis.call('get', 'n')", "0"),
+        script("redis.call('set', 'n', 1e17); return redis.call('get', 'n')", "0"),
+        script("redis.call('set', 'n', 2^62); return redis.call('get', 'n')", "0"),
+    ],
     "replies_to_lua_and_back": [
         script("return redis.call('set', KEYS[1], ARGV[1])", "1", "k", "v"),
         script("return redis.call('get', KEYS[1])", "1", "k"),

@@ -225,3 +225,46 @@ def test_an_error_inside_exec_counts_in_errorstats_as_redis():
     assert "errorstat_ERR:count=2\r\n" in text and "total_error_replies:2\r\n" in text
     assert "cmdstat_auth:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1\r\n" in text
     assert "cmdstat_exec:calls=2,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1\r\n" in text
+
+
+def test_subscribing_in_a_transaction_puts_the_confirmations_in_the_exec_array():
+    """As Redis: EXEC's header counts the commands, each command's own output follows (SUBSCRIBE
+    of two channels: two confirmations). The connection used to be dropped (found by a
+    differential hunt)."""
+    c = CoreClient(make_node())
+    replies = c.send_raw(b"".join(encode_request(*argv) for argv in (
+        ("MULTI",), ("SUBSCRIBE", "c", "d"), ("PUBLISH", "c", "m"), ("EXEC",), ("PING",))))
+    assert replies[:4] == [b"OK", b"QUEUED", b"QUEUED",
+                           [[b"subscribe", b"c", 1], [b"subscribe", b"d", 2]]]
+    assert replies[4:] == [[b"message", b"c", b"m"], 1, [b"pong", b""]]  # past the header's count of 2
+
+
+EDGES = {  # found by a differential hunt; each sequence's replies are redis-server's
+    "exec_with_arguments_aborts": [("MULTI",), ("SET", "a", "1"), ("EXEC", "x"), ("EXEC",), ("GET", "a")],
+    "unwatch_is_queued": [("WATCH", "a"), ("MULTI",), ("UNWATCH",), ("SET", "b", "2"), ("EXEC",)],
+    "monitor_refused_in_exec": [("MULTI",), ("MONITOR",), ("EXEC",), ("PING",)],
+    "subscribe_in_exec": [("MULTI",), ("SUBSCRIBE", "c"), ("EXEC",), ("PING",)],
+}
+
+
+def _plain(reply):
+    """Errors as comparable values, nested ones too (ReplyError instances never compare equal)."""
+    if isinstance(reply, Exception):
+        return ("error", str(reply))
+    return [_plain(item) for item in reply] if isinstance(reply, list) else reply
+
+
+def _edge_replies(call, steps) -> list:
+    return [_plain(call([arg.encode() for arg in argv])) for argv in steps]
+
+
+@pytest.mark.parametrize("name", sorted(EDGES))
+def test_transaction_edges_reply_as_redis(name, redis_port):
+    redis = RedisConnection(redis_port)
+    try:
+        redis.call([b"FLUSHALL"])
+        expected = _edge_replies(redis.call, EDGES[name])
+    finally:
+        redis.close()
+    core = CoreClient(make_node())
+    assert _edge_replies(lambda argv: core.call(*argv), EDGES[name]) == expected
