@@ -55,7 +55,9 @@ local load_redis = setmetatable({}, {
 local load_api = {redis = load_redis}  -- as Redis 7.0: nothing but this while a library loads
 local api = load_api
 local env = setmetatable({}, {
-  __index = strict(function(name) return rawget(api == load_api and load_api or globals, name) end),
+  __index = strict(function(name)  -- lupa's own `debug` stays out of sight, as Redis's Lua has none
+    if name ~= 'debug' then return rawget(api == load_api and load_api or globals, name) end
+  end),
   __newindex = refuse,
 })
 __kv_define('__kv_load_library', function(chunk, over_time)

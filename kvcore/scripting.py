@@ -233,7 +233,17 @@ protected[_G], protected[globals_meta.__metatable] = true, true
 lua_setmetatable(_G, globals_meta)
 -- Scripts run in an empty proxy of the globals: every assignment to a global, new or not,
 -- is refused, as Redis 7.0's read-only globals table refuses it; their _G is the proxy.
-local env_meta = {__index = _G, __newindex = refuse}
+local env_meta = {
+  __index = function(t, name)  -- the globals, but for lupa's own `debug` (Redis's Lua has none)
+    local value
+    if name ~= 'debug' then value = rawget(globals, name) end
+    if value == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return value
+  end,
+  __newindex = refuse,
+}
 env_meta.__metatable = lua_setmetatable({}, {__index = env_meta, __newindex = refuse})
 script_env = lua_setmetatable({}, env_meta)
 protected[script_env], protected[env_meta.__metatable] = true, true

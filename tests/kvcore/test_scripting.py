@@ -19,6 +19,8 @@ SCENARIOS = {
     "sandbox_and_reply_edges": [  # found by a differential hunt: python.eval ran Python in the server
         script("return python.eval('6*7')", "0"),
         script("return type(python)", "0"),
+        script("return type(debug)", "0"),
+        script("return debug.getregistry()", "0"),
         script("return setfenv", "0"),
         script("return getfenv(1)", "0"),
         script("return type(gcinfo)", "0"),
@@ -33,6 +35,8 @@ SCENARIOS = {
         script("return -2^63", "0"),
         script("return 1e20", "0"),
         [b"FUNCTION", b"LOAD", b"#!lua name=escape\nredis.register_function('f', function() return python end)"],
+        [b"FCALL", b"f", b"0"],
+        [b"FUNCTION", b"LOAD", b"REPLACE", b"#!lua name=escape\nredis.register_function('f', function() return debug end)"],
         [b"FCALL", b"f", b"0"],
         [b"EVAL_RO", b"#!lua\nreturn 1", b"0"],
         [b"EVAL_RO", b"#!lua flags=no-writes\nreturn 1", b"0"],
