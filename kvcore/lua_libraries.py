@@ -143,13 +143,22 @@ def _bit(number) -> int:
     return value - (1 << 32) if value & 0x80000000 else value
 
 
+_BIT_MAGIC = 6755399441055744.0  # 2**52 + 2**51: adding it leaves the rounded integer in the low mantissa bits
+
+
+def _bits(number) -> int:
+    """LuaBitOp's argument conversion: the double plus 2**52 + 2**51, its low 32 bits (so rounded
+    to nearest, ties to even; inf and NaN give 0; 2**51 + 1 is past the double's precision)."""
+    return struct.unpack("<Q", struct.pack("<d", float(number) + _BIT_MAGIC))[0] & 0xFFFFFFFF
+
+
 def _bitop(op: str, *args):
     """LuaBitOp's functions, on 32-bit signed results."""
-    values = [int(arg) & 0xFFFFFFFF for arg in args if type(arg) in (int, float)]
+    values = [_bits(arg) for arg in args if type(arg) in (int, float)]
     if op == "tobit":
         return _bit(values[0])
     if op == "tohex":
-        digits = int(args[1]) if len(args) > 1 else 8
+        digits = _bit(values[1]) if len(values) > 1 else 8
         text = "%08x" % values[0]
         text = text[-abs(digits):] if digits else text
         return (text.upper() if digits < 0 else text).encode()

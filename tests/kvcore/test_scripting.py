@@ -16,6 +16,12 @@ def script(body: str, *args: str) -> list[bytes]:
 
 
 SCENARIOS = {
+    "bit_library_rounds_as_luabitop": [  # the double plus 2^52+2^51, its low 32 bits
+        script("return {bit.tobit(3.99), bit.tobit(2.5), bit.tobit(3.5), bit.tobit(-3.99), bit.tobit(1e20)}", "0"),
+        script("return {bit.tohex(2^51+1), bit.tohex(1/0), bit.tohex(0/0), bit.tohex(255, -4), bit.tohex(255, 2.6)}",
+               "0"),
+        script("return {bit.band(0xffffffff, 7.5), bit.lshift(1, 33.2), bit.tobit(2^32+5)}", "0"),
+    ],
     "sandbox_and_reply_edges": [  # found by a differential hunt: python.eval ran Python in the server
         script("return python.eval('6*7')", "0"),
         script("return type(python)", "0"),
