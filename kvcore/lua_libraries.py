@@ -216,8 +216,7 @@ class MessagePack:
         if kind is int or (kind is float and value.is_integer() and abs(value) < 2**63):
             return _pack_int(int(value))
         if kind is float:
-            return (b"\xca" + struct.pack(">f", value)) if struct.unpack(">f", struct.pack(">f", value))[0] == value \
-                else b"\xcb" + struct.pack(">d", value)
+            return (b"\xca" + struct.pack(">f", value)) if _exact_float32(value) else b"\xcb" + struct.pack(">d", value)
         if kind is bytes:
             size = len(value)
             head = bytes((0xA0 | size,)) if size < 32 else b"\xd9" + bytes((size,)) if size < 256 \
@@ -322,6 +321,15 @@ def _take(data: bytes, pos: int, size: int) -> bytes:
     if pos + size > len(data):
         raise IndexError
     return data[pos : pos + size]
+
+
+def _exact_float32(value: float) -> bool:
+    """Whether a float32 holds the double exactly (lua-cmsgpack's ``(float)n == n``; past float32's
+    range C's cast gives inf, where Python's struct raises)."""
+    try:
+        return struct.unpack(">f", struct.pack(">f", value))[0] == value
+    except OverflowError:
+        return False
 
 
 def _pack_int(value: int) -> bytes:

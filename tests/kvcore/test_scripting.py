@@ -22,6 +22,10 @@ SCENARIOS = {
                "0"),
         script("return {bit.band(0xffffffff, 7.5), bit.lshift(1, 33.2), bit.tobit(2^32+5)}", "0"),
     ],
+    "cmsgpack_doubles_past_float32": [  # packed as float64, as lua-cmsgpack's (float)n == n decides
+        script("return {cmsgpack.pack(1e100), cmsgpack.pack(-1e300), cmsgpack.pack(3.5e38), cmsgpack.pack(1/0)}", "0"),
+        script("return {cmsgpack.pack(1.5), cmsgpack.pack(0.1)}", "0"),
+    ],
     "sandbox_and_reply_edges": [  # found by a differential hunt: python.eval ran Python in the server
         script("return python.eval('6*7')", "0"),
         script("return type(python)", "0"),
