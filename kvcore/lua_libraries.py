@@ -101,29 +101,41 @@ class LuaLibraries:
         if type(text) is not bytes:
             raise CommandError("bad argument #1 to 'decode' (string expected)")
         try:
-            value = json.loads(text.decode("latin-1"), parse_constant=_constant)
+            # Bytes that are not UTF-8 come back as they were (surrogateescape); \u escapes become
+            # UTF-8, surrogate pairs joined, as lua-cjson writes them.
+            value = json.loads(text.decode("utf-8", "surrogateescape"), parse_constant=_constant,
+                               parse_int=_json_integer)
         except ValueError as exc:
             raise CommandError(f"Expected value but found invalid token at character {getattr(exc, 'pos', 0) + 1}") \
                 from None
         if _depth(value) > self.settings["decode_max_depth"]:
             raise CommandError(f"Found too many nested data structures ({self.settings['decode_max_depth'] + 1})")
-        return self._to_lua(value)
+        try:
+            return self._to_lua(value)
+        except UnicodeEncodeError:  # a lone surrogate escape
+            raise CommandError("Expected value but found invalid unicode escape code at character 1") from None
 
     def _to_lua(self, value):
         if value is None:
             return self.null
         if isinstance(value, str):
-            return value.encode("latin-1", "replace")
+            return value.encode("utf-8", "surrogateescape")
         if isinstance(value, list):
             return self.runtime.table_from([self._to_lua(item) for item in value])
         if isinstance(value, dict):
-            return self.runtime.table_from({key.encode("latin-1", "replace"): self._to_lua(item)
+            return self.runtime.table_from({key.encode("utf-8", "surrogateescape"): self._to_lua(item)
                                             for key, item in value.items()})
         return value
 
 
 def _string(data: bytes) -> str:
     return json.dumps(data.decode("latin-1"), ensure_ascii=False).replace("/", "\\/")
+
+
+def _json_integer(text: str) -> int | float:
+    """A JSON integer as Lua holds it: a double (lua-cjson's strtod) once past 2^53."""
+    value = int(text)
+    return value if -(2**53) <= value <= 2**53 else float(value)
 
 
 def _constant(name: str) -> float:

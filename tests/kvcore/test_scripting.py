@@ -22,6 +22,11 @@ SCENARIOS = {
                "0"),
         script("return {bit.band(0xffffffff, 7.5), bit.lshift(1, 33.2), bit.tobit(2^32+5)}", "0"),
     ],
+    "cjson_decodes_escapes_to_utf8_and_big_integers_to_doubles": [
+        [b"EVAL", b"return cjson.decode(ARGV[1])", b"0", b'"\\u00e9 \\ud83d\\ude00 \xc3\xa9 \xff"'],
+        [b"EVAL", b"return cjson.encode(cjson.decode(ARGV[1]))", b"0", b'[123456789012345678901234567890, 12345678901234567]'],
+        [b"EVAL", b"return cjson.encode(cjson.decode(ARGV[1]))", b"0", b'{"k\\u00e9": 1}'],
+    ],
     "cmsgpack_doubles_past_float32": [  # packed as float64, as lua-cmsgpack's (float)n == n decides
         script("return {cmsgpack.pack(1e100), cmsgpack.pack(-1e300), cmsgpack.pack(3.5e38), cmsgpack.pack(1/0)}", "0"),
         script("return {cmsgpack.pack(1.5), cmsgpack.pack(0.1)}", "0"),
