@@ -20,6 +20,7 @@ where in the script they happened (`script: <sha>, on @user_script:<line>.`).
 from __future__ import annotations
 
 import hashlib
+import math
 
 from kvcore import busy, errors
 from kvcore.acl import script_noperm
@@ -406,9 +407,10 @@ class Lua:
         """redis.setresp(2|3): the protocol of the replies the script's commands give it."""
         if int(count) != 1:
             return _error_table(self.runtime, "ERR redis.setresp() requires one argument.")
-        if version not in (2, 3):
+        number = _lua_tonumber(version)  # as Redis's (int)lua_tonumber: '3' and 3.5 are 3
+        if not math.isfinite(number) or int(number) not in (2, 3):
             return _error_table(self.runtime, "ERR RESP version must be 2 or 3.")
-        self.resp3 = self.client.resp3 = version == 3
+        self.resp3 = self.client.resp3 = int(number) == 3
         return None
 
     def _set_repl(self, count, flags=None):
@@ -728,6 +730,19 @@ def _command_argv(args: tuple) -> list[bytes] | Error:
         else:
             return Error(BAD_ARGUMENT)
     return argv
+
+
+def _lua_tonumber(value) -> float:
+    """Lua's lua_tonumber: a number, a string that reads as one (decimal or 0x hex), else 0."""
+    if type(value) in (int, float):
+        return value
+    if type(value) is bytes:
+        text = value.strip()
+        try:
+            return float(int(text, 16)) if text.lower().startswith((b"0x", b"-0x")) else float(text)
+        except ValueError:
+            return 0
+    return 0
 
 
 def _text(value) -> str:

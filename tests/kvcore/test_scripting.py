@@ -27,6 +27,12 @@ SCENARIOS = {
         [b"EVAL", b"return cjson.encode(cjson.decode(ARGV[1]))", b"0", b'[123456789012345678901234567890, 12345678901234567]'],
         [b"EVAL", b"return cjson.encode(cjson.decode(ARGV[1]))", b"0", b'{"k\\u00e9": 1}'],
     ],
+    "setresp_reads_its_argument_as_lua_tonumber": [
+        script("redis.setresp('3'); return redis.call('hgetall', 'nokey')", "0"),
+        script("redis.setresp(3.5); return redis.call('hgetall', 'nokey')", "0"),
+        script("redis.setresp('x')", "0"),
+        script("redis.setresp(1/0)", "0"),
+    ],
     "cmsgpack_doubles_past_float32": [  # packed as float64, as lua-cmsgpack's (float)n == n decides
         script("return {cmsgpack.pack(1e100), cmsgpack.pack(-1e300), cmsgpack.pack(3.5e38), cmsgpack.pack(1/0)}", "0"),
         script("return {cmsgpack.pack(1.5), cmsgpack.pack(0.1)}", "0"),
