@@ -237,8 +237,9 @@ def library_name(code: bytes) -> str:
     """The library name of a ``#!lua name=<name>`` first line, or Redis's error."""
     if not code.startswith(b"#!"):
         raise Error("ERR Missing library metadata")
-    parts = split_inline(code.partition(b"\n")[0])  # sdssplitargs: name="foo" is name=foo
-    if not parts:
+    line, newline, _ = code.partition(b"\n")
+    parts = split_inline(line)  # sdssplitargs: name="foo" is name=foo
+    if not parts or not newline:
         raise Error("ERR Invalid library metadata")
     words = [part.decode("utf-8", "replace") for part in parts]
     engine = words[0][2:]

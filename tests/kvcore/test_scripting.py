@@ -27,6 +27,10 @@ SCENARIOS = {
         [b"EVAL", b"return cjson.encode(cjson.decode(ARGV[1]))", b"0", b'[123456789012345678901234567890, 12345678901234567]'],
         [b"EVAL", b"return cjson.encode(cjson.decode(ARGV[1]))", b"0", b'{"k\\u00e9": 1}'],
     ],
+    "library_metadata_needs_its_newline": [
+        [b"FUNCTION", b"LOAD", b"#!lua name=x"],
+        [b"FUNCTION", b"LOAD", b"#!lua name=x\n"],
+    ],
     "setresp_reads_its_argument_as_lua_tonumber": [
         script("redis.setresp('3'); return redis.call('hgetall', 'nokey')", "0"),
         script("redis.setresp(3.5); return redis.call('hgetall', 'nokey')", "0"),
