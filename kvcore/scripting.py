@@ -710,7 +710,8 @@ def _shebang(body: bytes) -> tuple[bytes, list[str]]:
     for word in words[1:]:
         if not word.startswith("flags="):
             raise Error(f"ERR Unknown lua shebang option: {word}")
-        for flag in filter(None, word[len("flags="):].split(",")):
+        listed = word[len("flags="):]
+        for flag in listed.split(",") if listed else ():  # an empty one among others is refused
             if flag not in SHEBANG_FLAGS:
                 raise Error(f"ERR Unexpected flag in script shebang: {flag}")
             flags.append(flag)

@@ -27,6 +27,11 @@ SCENARIOS = {
         [b"EVAL", b"return cjson.encode(cjson.decode(ARGV[1]))", b"0", b'[123456789012345678901234567890, 12345678901234567]'],
         [b"EVAL", b"return cjson.encode(cjson.decode(ARGV[1]))", b"0", b'{"k\\u00e9": 1}'],
     ],
+    "shebang_flags_empty_or_with_an_empty_one": [
+        script("#!lua flags=\nreturn 1", "0"),
+        script("#!lua flags=no-writes,,\nreturn 1", "0"),
+        script("#!lua flags=,\nreturn 1", "0"),
+    ],
     "library_metadata_needs_its_newline": [
         [b"FUNCTION", b"LOAD", b"#!lua name=x"],
         [b"FUNCTION", b"LOAD", b"#!lua name=x\n"],
