@@ -26,7 +26,6 @@ command = REGISTRY.command
 W, R = Flag.WRITE | Flag.DENYOOM, Flag.READONLY
 UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
 BAD_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
-GEOADD_SYNTAX = "ERR syntax error. Try GEOADD key [x1] [y1] [name1] [x2] [y2] [name2] ... "
 STORE_WITH = "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
 SEARCHSTORE_WITH = "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
 
@@ -67,7 +66,7 @@ def geoadd(client, argv):
         raise Error(errors.SYNTAX)
     rest = argv[index:]
     if not rest or len(rest) % 3:
-        raise Error(GEOADD_SYNTAX)
+        raise Error(errors.SYNTAX)
     rewritten = [b"zadd", argv[1], *flags]
     for i in range(0, len(rest), 3):
         lon, lat = _coordinates(rest[i], rest[i + 1])

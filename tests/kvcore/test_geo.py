@@ -6,6 +6,8 @@ Replies are compared with redis-server's by the differential tests
 
 from __future__ import annotations
 
+import pytest
+
 from kvcore import geohash
 from tests.kvcore.differential.runner import RedisConnection
 from tests.kvcore.harness import CoreClient, encode_request, make_node
@@ -63,3 +65,15 @@ def test_huge_radii_search_everything_as_redis(redis_port):
     c = CoreClient(make_node())
     c.call("GEOADD", "g", "0", "0", "a", "100", "50", "b")
     assert [c.call(*argv) for argv in HUGE_RADII] == expected
+
+
+@pytest.mark.parametrize("argv", [("GEOADD", "g", "nx", "ch", "ch"), ("GEOADD", "g", "1", "1", "a", "2"),
+                                  ("GEOADD", "g", "GT", "1", "1", "x"), ("GEOADD", "g", "nx", "xx", "1", "1", "a")])
+def test_geoadd_syntax_errors_are_redis_s_plain_one(argv, redis_port):
+    redis = RedisConnection(redis_port)
+    try:
+        expected = str(redis.call([arg.encode() for arg in argv]))
+    finally:
+        redis.call([b"FLUSHALL"])
+        redis.close()
+    assert str(CoreClient(make_node()).call(*argv)) == expected == "ERR syntax error"
