@@ -430,7 +430,9 @@ class Lua:
         argv = _command_argv(self._arguments(args, count))
         if type(argv) is Error:
             return False, _error_table(self.runtime, argv.text)
-        cmd = resolve(self.node.table, argv)[0] if argv else None
+        if not argv:
+            return False, _error_table(self.runtime, NO_ARGUMENTS)
+        cmd = resolve(self.node.table, argv)[0]
         if cmd is None:
             return False, _error_table(self.runtime, "ERR Invalid command passed to redis.acl_check_cmd()")
         return True, self.client.user.check(cmd, argv) is None

@@ -32,6 +32,7 @@ SCENARIOS = {
         script("#!lua flags=no-writes,,\nreturn 1", "0"),
         script("#!lua flags=,\nreturn 1", "0"),
     ],
+    "acl_check_cmd_without_arguments": [script("return redis.acl_check_cmd()", "0")],
     "library_metadata_needs_its_newline": [
         [b"FUNCTION", b"LOAD", b"#!lua name=x"],
         [b"FUNCTION", b"LOAD", b"#!lua name=x\n"],
