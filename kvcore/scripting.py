@@ -212,6 +212,13 @@ end
 for _, name in ipairs({'redis', 'cjson', 'cmsgpack', 'bit', 'string', 'math', 'table', 'coroutine'}) do
   lua_rawset(_G, name, readonly(_G[name]))
 end
+-- Strings' metatable: methods through the read-only string library, and what getmetatable('')
+-- shows a read-only copy (a script could otherwise break string methods for every later script).
+do
+  local string_meta = getmetatable('')
+  string_meta.__index = rawget(_G, 'string')
+  string_meta.__metatable = readonly({__index = string_meta.__index})
+end
 local globals = _G  -- the real table (scripts' _G becomes a proxy of it below)
 __kv_set_args = function(keys, argv) lua_rawset(globals, 'KEYS', keys); lua_rawset(globals, 'ARGV', argv) end
 __kv_define = function(name, value) lua_rawset(globals, name, value) end  -- for kvcore's own later glue

@@ -32,6 +32,11 @@ SCENARIOS = {
         script("#!lua flags=no-writes,,\nreturn 1", "0"),
         script("#!lua flags=,\nreturn 1", "0"),
     ],
+    "string_metatable_is_read_only": [  # it was writable: one script could break string methods for all
+        script("getmetatable('').__index = 1; return 1", "0"),
+        script("getmetatable('').foo = 1; return 1", "0"),
+        script("return {('abc'):upper(), getmetatable('').__index == string}", "0"),
+    ],
     "acl_check_cmd_without_arguments": [script("return redis.acl_check_cmd()", "0")],
     "library_metadata_needs_its_newline": [
         [b"FUNCTION", b"LOAD", b"#!lua name=x"],
