@@ -65,15 +65,20 @@ class Loading:
     def info_fields(self, now: int) -> list[tuple[str, object]]:
         """INFO persistence's loading_* fields, as Redis shows them while it loads."""
         reader = self.reader
-        total, loaded = reader.size, reader.position
-        elapsed_s = (now - self.started_ms) / 1000
-        rate = loaded / elapsed_s if elapsed_s > 0 else 0
         used_mem = reader.parsed.aux.get(b"used-mem", b"0")
-        return [
-            ("loading_start_time", self.started_ms // 1000),
-            ("loading_total_bytes", total),
-            ("loading_rdb_used_mem", int(used_mem) if used_mem.isdigit() else 0),
-            ("loading_loaded_bytes", loaded),
-            ("loading_loaded_perc", "%.2f" % (loaded * 100 / total if total else 0)),
-            ("loading_eta_seconds", int((total - loaded) / rate) if rate else 1),
-        ]
+        return progress_fields(self.started_ms, now, reader.size, reader.position,
+                               int(used_mem) if used_mem.isdigit() else 0)
+
+
+def progress_fields(started_ms: int, now: int, total: int, loaded: int, used_mem: int = 0) -> list[tuple[str, object]]:
+    """The loading_* fields of a load begun at ``started_ms`` (``total`` 0: its size unknown)."""
+    elapsed_s = (now - started_ms) / 1000
+    rate = loaded / elapsed_s if elapsed_s > 0 else 0
+    return [
+        ("loading_start_time", started_ms // 1000),
+        ("loading_total_bytes", total),
+        ("loading_rdb_used_mem", used_mem),
+        ("loading_loaded_bytes", loaded),
+        ("loading_loaded_perc", "%.2f" % (loaded * 100 / total if total else 0)),
+        ("loading_eta_seconds", int((total - loaded) / rate) if rate and total else 1),
+    ]

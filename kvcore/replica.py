@@ -25,6 +25,7 @@ from kvcore import rdb
 from kvcore.aof import encode_command
 from kvcore.client import Client, ReplyMode
 from kvcore.effects import Close, Connect, LogMessage, Send
+from kvcore.loading import progress_fields
 from kvcore.protocol import Limits
 
 CONNECT, CONNECTING, HANDSHAKE, SYNC, CONNECTED = "connect", "connecting", "handshake", "sync", "connected"
@@ -91,17 +92,7 @@ class PayloadLoading:
 
     def info_fields(self, now: int) -> list[tuple[str, object]]:
         total = max(self.link.transfer_size, 0)  # unknown for an $EOF: payload
-        loaded = len(self.link.buffer)
-        elapsed_s = (now - self.started_ms) / 1000
-        rate = loaded / elapsed_s if elapsed_s > 0 else 0
-        return [
-            ("loading_start_time", self.started_ms // 1000),
-            ("loading_total_bytes", total),
-            ("loading_rdb_used_mem", 0),
-            ("loading_loaded_bytes", loaded),
-            ("loading_loaded_perc", "%.2f" % (loaded * 100 / total if total else 0)),
-            ("loading_eta_seconds", int((total - loaded) / rate) if rate and total else 1),
-        ]
+        return progress_fields(self.started_ms, now, total, len(self.link.buffer))
 
 
 class MasterLink:
@@ -198,7 +189,7 @@ class MasterLink:
             self._reset()
             self._log("notice", f"Reconnecting to MASTER {self.host}:{self.port}")
             self.connect()  # at once, as Redis does when its master goes away
-        elif self.node.async_loading or self.loading is not None:
+        elif self.payload_loading:
             self._cut_while_loading()
             self._reset()
         else:
@@ -378,9 +369,14 @@ class MasterLink:
         if self.node.config["repl-diskless-load"] == "swapdb":
             self._log("notice", "MASTER <-> REPLICA sync: Discarding temporary DB in background")
 
+    @property
+    def payload_loading(self) -> bool:
+        """The payload arriving is loading as it comes (repl-diskless-load), asynchronously or not."""
+        return self.node.async_loading or self.loading is not None
+
     def _end_loading(self) -> None:
         node = self.node
-        if node.async_loading or self.loading is not None:
+        if self.payload_loading:
             node.async_loading = False
             if self.loading is not None and node.loading_file is self.loading:
                 node.loading_file = None
@@ -390,7 +386,7 @@ class MasterLink:
 
     def _load(self, payload: bytes) -> None:
         node = self.node
-        if node.async_loading or self.loading is not None:  # announced when the payload began
+        if self.payload_loading:  # announced when the payload began
             self._end_loading()
         else:
             self._log("notice", "MASTER <-> REPLICA sync: Flushing old data")

@@ -761,7 +761,7 @@ def _text(value) -> str:
 
 def number_text(number) -> bytes:
     """A Lua number passed to redis.call, as Redis prints it: ``%.17g`` of the double (0.1 is
-    0.10000000000000001, -0 stays -0, 1e17 is 1e+17)."""
+    0.10000000000000001, 1e17 is 1e+17; a Lua -0 arrives from lupa as the int 0, so it prints 0)."""
     return b"%.17g" % float(number)
 
 
@@ -858,8 +858,8 @@ def _from_lua(value, rawget, resp3: bool = False, depth: int = 0):
     if kind is bool:
         return Bool(value) if resp3 else (1 if value else None)
     if kind is int or kind is float:
-        if not -LUA_INTEGER_LIMIT <= value < LUA_INTEGER_LIMIT:  # inf and nan too: C's cast on x86-64,
-            return -LUA_INTEGER_LIMIT  # which Redis's (long long) of the Lua number is
+        if not -LUA_INTEGER_LIMIT <= value < LUA_INTEGER_LIMIT:  # inf and NaN too: Redis's (long long)
+            return -LUA_INTEGER_LIMIT  # cast of such a Lua number gives LLONG_MIN on x86-64
         return int(value)
     if value is None or _lua_type(value) != "table":
         return None  # functions, userdata... as Redis: a nil
