@@ -324,7 +324,7 @@ def _replication(node) -> list[Field]:
         fields.append((f"slave{index}", f"ip={stream.replica_ip(client)},port={stream.links[client].listening_port},"
                                         "state=wait_bgsave,offset=0,lag=0"))
     fields += [
-        ("master_failover_state", "no-failover"),
+        ("master_failover_state", node.failover.state),
         ("master_replid", stream.replid),
         ("master_replid2", stream.replid2),
         ("master_repl_offset", stream.offset),

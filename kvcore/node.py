@@ -32,6 +32,7 @@ from kvcore.config import Config
 from kvcore.dispatch import run_requests
 from kvcore.effects import AppendLog, Close, Listen, LogMessage, Send, Shutdown
 from kvcore.eviction import Evictor
+from kvcore.failover import Failover
 from kvcore.functions import Functions
 from kvcore.keyspace import Database, drop_watches
 from kvcore.latency import LatencyMonitor
@@ -111,7 +112,8 @@ class Node:
         self.pubsub_shard_channels: dict[bytes, dict[Client, None]] = {}
         self.tracking = None  # kvcore.tracking.Tracking, from the first CLIENT TRACKING ON
         self.tracking_clients = 0  # clients with tracking on
-        self.pause = Pause(self)  # CLIENT PAUSE
+        self.pause = Pause(self)  # CLIENT PAUSE, and the pauses of a shutdown or failover
+        self.failover = Failover(self)  # FAILOVER
         self.shutdown_wait = ShutdownWait(self)  # a shutdown waiting for the replicas to catch up
         self.migrations = Migrations(self)  # MIGRATE's cached connections and transfers
         self.paused = False  # a pause is on: every request takes the dispatcher's checked path
@@ -410,6 +412,7 @@ class Node:
         if self.tracking_clients:
             self.tracking.limit()  # tracking-table-max-keys, also while no command runs
         self.unblock_timed_out()
+        self.failover.update()
         if self.master_link is not None:
             self.master_link.tick()
         self.replication.tick()

@@ -28,42 +28,65 @@ from kvcore.scripting import declared_flags
 
 _MAY_CHANGE = Flag.WRITE | Flag.MAY_REPLICATE
 
+# What a pause is for (Redis's pause_purpose).
+CLIENT_COMMAND = "client"
+SHUTDOWN = "shutdown"
+FAILOVER = "failover"
+FOREVER = 2**63 - 1  # the end of a pause that lasts until its purpose ends it
+
 
 class Pause:
-    """``node.pause``: the current pause, if any, and the clients it holds."""
+    """``node.pause``: the pauses in force, by purpose, and the clients they hold.
+
+    As Redis 7.0's pauseClients, each purpose (CLIENT PAUSE, a SHUTDOWN waiting
+    for its replicas, a FAILOVER) has its own end and mode and is ended on its
+    own: CLIENT UNPAUSE does not lift a failover's pause. What holds clients is
+    their union: the latest end, the strictest mode.
+    """
 
     def __init__(self, node) -> None:
         self.node = node
-        self.until = 0  # the end (node ms); 0: no pause
+        self.purposes: dict[str, tuple[int, bool]] = {}  # purpose -> (end in node ms, WRITE only)
+        self.until = 0  # the latest end (node ms); 0: no pause
         self.writes_only = False  # WRITE (else ALL)
         self.held: list = []  # clients waiting for the end, in the order they were held
 
-    def start(self, until: int, writes_only: bool) -> None:
-        """CLIENT PAUSE: the later end and the stricter mode of this pause and the current one."""
-        if self.until:
-            self.writes_only = self.writes_only and writes_only
-            self.until = max(self.until, until)
-        else:
-            self.writes_only = writes_only
-            self.until = until
-        self.node.paused = True
+    def start(self, until: int, writes_only: bool, purpose: str = CLIENT_COMMAND) -> None:
+        """A pause for ``purpose``: a later end and a stricter mode than it had, if it had one."""
+        current = self.purposes.get(purpose)
+        if current is not None:
+            until, writes_only = max(current[0], until), current[1] and writes_only
+        self.purposes[purpose] = (until, writes_only)
+        self._update()
 
     def check(self, now: int) -> None:
-        """End the pause if its time has passed (at an input or a tick, never inside a command)."""
-        if self.until and now >= self.until:
-            self.end()
+        """End the pauses whose time has passed (at an input or a tick, never inside a command)."""
+        ended = [purpose for purpose, (until, _) in self.purposes.items() if now >= until]
+        if ended:
+            for purpose in ended:
+                del self.purposes[purpose]
+            self._update()
 
-    def end(self) -> None:
-        """CLIENT UNPAUSE, or the end time passed: the held clients run what they sent."""
+    def end(self, purpose: str = CLIENT_COMMAND) -> None:
+        """CLIENT UNPAUSE, the end of a shutdown's wait or of a failover."""
+        if self.purposes.pop(purpose, None) is not None:
+            self._update()
+
+    def _update(self) -> None:
+        """The union of the pauses; when it ends or loosens (ALL to WRITE) the held clients run
+        what they sent (those still paused are held again)."""
         node = self.node
-        self.until = 0
-        self.writes_only = False
-        node.paused = False
+        was_writes_only = self.writes_only
+        self.until = max((until for until, _ in self.purposes.values()), default=0)
+        self.writes_only = all(writes_only for _, writes_only in self.purposes.values())
+        node.paused = bool(self.purposes)
+        if node.paused and (self.writes_only == was_writes_only or not self.writes_only):
+            return
         held, self.held = self.held, []
         for client in held:
             if node.clients.get(client.conn) is client and type(client.blocked) is PausedCommand:
                 node.unblock(client)
-        if node.master_link is not None:
+        if not node.paused and node.master_link is not None:
             node.master_link.unpaused()
 
     def holds(self, client, cmd, argv: list[bytes]) -> bool:

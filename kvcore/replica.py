@@ -25,6 +25,7 @@ from kvcore import rdb
 from kvcore.aof import encode_command
 from kvcore.client import Client, ReplyMode
 from kvcore.effects import Close, Connect, LogMessage, Send
+from kvcore.failover import IN_PROGRESS
 from kvcore.loading import progress_fields
 from kvcore.protocol import Limits
 
@@ -268,14 +269,19 @@ class MasterLink:
             self._send([b"PSYNC", b"?", b"-1"])
         else:
             self._log("notice", "Trying a partial resynchronization (request %s:%d)." % (stream.replid, stream.offset + 1))
-            self._send([b"PSYNC", stream.replid.encode(), b"%d" % (stream.offset + 1)])
+            self._send([b"PSYNC", stream.replid.encode(), b"%d" % (stream.offset + 1), *self._failover_argument()])
         self.expected.append("psync")
+
+    def _failover_argument(self) -> list[bytes]:
+        """FAILOVER after PSYNC's arguments when this node hands its master role to this master."""
+        return [b"FAILOVER"] if self.node.failover.state == IN_PROGRESS else []
 
     def _reply_to_psync(self, line: bytes) -> None:
         if not line:  # a keepalive newline while the master waits to start the transfer (diskless sync delay)
             self.expected.insert(0, "psync")
             return
         words = line.split()
+        accepted = True
         if words and words[0] == b"+FULLRESYNC" and len(words) == 3:
             replid, offset = words[1].decode(), int(words[2])
             self._log("notice", f"Full resync from master: {replid}:{offset}")
@@ -287,8 +293,11 @@ class MasterLink:
             self._continue(words[1].decode() if len(words) > 1 else "")
         elif line.startswith((b"-NOMASTERLINK", b"-LOADING")):
             self._fail(f"Master is currently unable to PSYNC but should be in the future: {_text(line)}")
+            accepted = False
         else:
             self._fail(f"Unexpected reply to PSYNC from master: {_text(line)}")
+            accepted = False
+        self.node.failover.psync_answered(accepted)
 
     def _continue(self, replid: str) -> None:
         """+CONTINUE: the master's backlog holds what follows our offset; a new id means it was promoted."""

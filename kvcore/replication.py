@@ -367,7 +367,7 @@ class ReplicationStream:
         if not self.replicas or node.is_replica:
             self.last_ping_ms = now
             return
-        if now - self.last_ping_ms >= node.config["repl-ping-replica-period"] * 1000:
+        if now - self.last_ping_ms >= node.config["repl-ping-replica-period"] * 1000 and not node.failover.pings_held:
             self.last_ping_ms = now
             self.feed(_PING)
         timeout_ms = node.config["repl-timeout"] * 1000

@@ -13,12 +13,13 @@ Every shutdown, waited for or not, finishes here (`_finish`): the replicas
 still behind are logged with how many are in sync, and one that would lose
 an initial AOF being written fails (unless FORCE), as finishShutdown does.
 
-The writes are held with CLIENT PAUSE's machinery (kvcore.pause): a pause a
-client set meanwhile ends with the wait, where Redis keeps the two apart.
+The writes are held with CLIENT PAUSE's machinery (kvcore.pause), under a
+purpose of their own: CLIENT UNPAUSE does not lift them.
 """
 
 from __future__ import annotations
 
+from kvcore import pause
 from kvcore.appendonly import WAIT_REWRITE
 from kvcore.blocking import HeldReply
 from kvcore.effects import LogMessage
@@ -26,7 +27,6 @@ from kvcore.reply import Error
 
 ABORTED = "ERR Errors trying to SHUTDOWN. Check logs."
 FAILED = "Errors trying to shut down the server. Check the logs for more information."
-_FOREVER = 2**63 - 1  # the pause lasts until the shutdown ends
 
 
 class ShutdownWait:
@@ -88,7 +88,7 @@ class ShutdownWait:
         self._hold(client)
         if not node.paused:
             node.replication.request_acks()
-        node.pause.start(_FOREVER, writes_only=True)
+        node.pause.start(pause.FOREVER, writes_only=True, purpose=pause.SHUTDOWN)
         node.emit(LogMessage("notice", "Waiting for replicas before shutting down."))
         return True
 
@@ -100,7 +100,7 @@ class ShutdownWait:
         """The wait ends (finished or aborted): writes go on; the callers, to answer."""
         callers, self.callers = self.callers, []
         self.deadline_ms = 0
-        self.node.pause.end()
+        self.node.pause.end(pause.SHUTDOWN)
         return callers
 
     def _finish(self, client, options: list[str]) -> bool:

@@ -15,6 +15,7 @@ from kvcore.commands.connection import TIMEOUT_NOT_INTEGER
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY
 from kvcore.effects import LogMessage
+from kvcore.failover import NO_FAILOVER, find_replica
 from kvcore.reply import OK, Error, Simple
 
 REGISTRY = Registry("server")
@@ -24,6 +25,7 @@ _GENERIC = Registry("generic")
 PENDING_OUTPUT = "ERR SYNC and PSYNC are invalid with pending output"
 NO_MASTER_LINK = "NOMASTERLINK Can't SYNC while not connected with my master"
 INVALID_PORT = "ERR Invalid master port"
+SYNC_WHILE_FAILING_OVER = "NOMASTERLINK Can't SYNC while failing over"
 WAIT_ON_REPLICA = (
     "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica "
     "is configured to be writable (which is not the default) writes to replicas are just local and are "
@@ -42,6 +44,8 @@ def replicaof(client, argv):
     node = client.node
     if node.config["cluster-enabled"]:
         raise Error("ERR REPLICAOF not allowed in cluster mode.")
+    if node.failover.state != NO_FAILOVER:
+        raise Error("ERR REPLICAOF not allowed while failing over.")
     host, port_text = argv[1], argv[2]
     if host.lower() == b"no" and port_text.lower() == b"one":
         if node.is_replica:
@@ -64,6 +68,54 @@ def replicaof(client, argv):
         return Simple("OK Already connected to specified master")
     node.set_master(name, port)
     node.emit(LogMessage("notice", f"REPLICAOF {name}:{port} enabled (user request from '{client.info_line(argv)}')"))
+    return OK
+
+
+@command("failover", -1, Flag.ADMIN | Flag.NOSCRIPT | Flag.STALE, categories=DANGEROUS, since="6.2.0")
+def failover(client, argv):
+    """FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]"""
+    node = client.node
+    if node.config["cluster-enabled"]:
+        raise Error("ERR FAILOVER not allowed in cluster mode.")
+    if len(argv) == 2 and argv[1].lower() == b"abort":
+        if node.failover.state == NO_FAILOVER:
+            raise Error("ERR No failover in progress.")
+        node.failover.abort("Failover manually aborted")
+        return OK
+    timeout_ms, force, host, port = 0, False, None, 0
+    index = 1
+    while index < len(argv):
+        word = argv[index].lower()
+        if word == b"timeout" and index + 1 < len(argv) and not timeout_ms:
+            timeout_ms = parse_int(argv[index + 1])
+            if timeout_ms <= 0:
+                raise Error("ERR FAILOVER timeout must be greater than 0")
+            index += 2
+        elif word == b"to" and index + 2 < len(argv) and host is None:
+            port = parse_int(argv[index + 2])
+            host = argv[index + 1].decode("utf-8", "replace")
+            index += 3
+        elif word == b"force" and not force:
+            force = True
+            index += 1
+        else:
+            raise Error(errors.SYNTAX)
+    if node.failover.state != NO_FAILOVER:
+        raise Error("ERR FAILOVER already in progress.")
+    if node.is_replica:
+        raise Error("ERR FAILOVER is not valid when server is a replica.")
+    stream = node.replication
+    if not (stream.replicas or stream.unacked or stream.delayed):
+        raise Error("ERR FAILOVER requires connected replicas.")
+    if force and not (timeout_ms and host is not None):
+        raise Error("ERR FAILOVER with force option requires both a timeout and target HOST and IP.")
+    if host is not None:
+        target = find_replica(stream, host, port)
+        if target is None:
+            raise Error("ERR FAILOVER target HOST and PORT is not a replica.")
+        if target not in stream.replicas:
+            raise Error("ERR FAILOVER target replica is not online.")
+    node.failover.start(host, port, timeout_ms, force)
     return OK
 
 
@@ -91,11 +143,24 @@ def role(client, argv):
 
 # -- a master's side -----------------------------------------------------------------
 
-def _may_sync(client) -> bool:
-    """SYNC and PSYNC's checks; False when the client is a replica already (nothing is sent)."""
+def _may_sync(client, argv: list[bytes]) -> bool:
+    """SYNC and PSYNC's checks; False when the client is a replica already (nothing is sent).
+
+    A PSYNC whose fourth argument is FAILOVER comes from a master handing over
+    its role (kvcore.failover): with this node's replication id, this node
+    becomes a master first, and the PSYNC goes on as any other.
+    """
     node = client.node
     if client in node.replication.replicas:
         return False
+    if len(argv) > 3 and argv[0].lower() == b"psync" and argv[3].lower() == b"failover":
+        if argv[1].decode("latin-1").lower() != node.replication.replid.lower():
+            raise Error("ERR PSYNC FAILOVER replid must match my replid.")
+        if node.is_replica:
+            node.unset_master()
+            node.emit(LogMessage("notice", f"MASTER MODE enabled (failover request from '{client.info_line(argv)}')"))
+    if node.failover.state != NO_FAILOVER:
+        raise Error(SYNC_WHILE_FAILING_OVER)
     link = node.master_link
     if link is not None and link.client is None:
         raise Error(NO_MASTER_LINK)
@@ -111,7 +176,7 @@ def sync(client, argv):
     Nothing the replica sends is answered after this, as Redis does not
     answer its replicas.
     """
-    if _may_sync(client):
+    if _may_sync(client, argv):
         client.node.replication.attach(client)
         client.reply_mode = ReplyMode.OFF
     return NO_REPLY
@@ -121,7 +186,7 @@ def sync(client, argv):
          since="2.8.0")
 def psync(client, argv):
     """PSYNC replicationid offset: +CONTINUE from the backlog, else +FULLRESYNC and the image."""
-    if _may_sync(client):
+    if _may_sync(client, argv):
         offset = parse_int(argv[2])
         stream = client.node.replication
         if not stream.try_continue(client, argv[1], offset):
@@ -149,6 +214,7 @@ def replconf(client, argv):
         elif option == b"ack":
             if client in stream.replicas or client in stream.unacked:
                 stream.acked(client, parse_int(value))
+                node.failover.update()
             return NO_REPLY
         elif option == b"getack":
             link = node.master_link

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hiredis
 import pytest
 
+from kvcore import pause
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 
 
@@ -172,4 +173,19 @@ def test_client_unblock_leaves_a_paused_client_held(node):
     assert admin.call("CLIENT", "UNBLOCK", str(writer_id)) == 0
     assert writer.send_raw(b"") == []
     admin.call("CLIENT", "UNPAUSE")
+    assert writer.send_raw(b"") == [b"OK"]
+
+
+def test_each_purpose_ends_its_own_pause_and_a_loosened_pause_lets_reads_go(node):
+    """As Redis's pause purposes: CLIENT UNPAUSE leaves a failover's (or shutdown's) pause on;
+    an ALL pause ending under a WRITE one releases the reads it held, not the writes."""
+    admin, writer, reader = clients(node, 3)
+    node.pause.start(node.now + 60_000, writes_only=True, purpose=pause.FAILOVER)
+    admin.call("CLIENT", "PAUSE", "60000", "ALL")
+    assert writer.send_raw(encode_request("SET", "k", "v")) == []
+    assert reader.send_raw(encode_request("GET", "k")) == []
+    node.pause.end(pause.CLIENT_COMMAND)
+    assert reader.send_raw(b"") == [None]
+    assert writer.send_raw(b"") == []
+    node.pause.end(pause.FAILOVER)
     assert writer.send_raw(b"") == [b"OK"]
