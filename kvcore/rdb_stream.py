@@ -154,8 +154,9 @@ def _read_node(value: StreamValue, key: bytes, blob: bytes, at: int, deep: bool)
             (count,) = _ints(items[pos + 3 : pos + 4], at)
             flat = tuple(map(_text, items[pos + 4 : pos + 4 + 2 * count]))
             pos += 4 + 2 * count
-        if flags > 3 or ident <= last or len(flat) % 2 or not flat or _ints(items[pos : pos + 1], at) != [pos - start]:
-            raise RdbError(BAD_LISTPACK, at)
+        backward = _ints(items[pos : pos + 1], at)  # the entry's element count, for reading backwards
+        if flags > 3 or ident <= last or len(flat) % 2 or not flat or (deep and backward != [pos - start]):
+            raise RdbError(BAD_LISTPACK, at)  # (a wrong count only a sanitizing load checks, as Redis)
         pos += 1
         last = ident
         counted[flags & FLAG_DELETED] += 1

@@ -183,6 +183,11 @@ SANITIZATION = [
      "111d1d0000000400816d028361626304816e028920372e35653178797a0aff0a0028038aaaf07e7a5f", "OK", "OK"),
     ("LZF string of length 0", "00c3020001610a001556036dc21cccb6", "OK", "OK"),
     ("a string-encoding byte read as a length (0xC2: 2)", "01c2016101620a004d85dbd3f3ce330c", "OK", "OK"),
+    ("stream entry with a wrong element count (read backwards only)",
+     "0f011000000173dedf7d9b00000000000000004042420000001800030100010201846974656d058576616c75650600010201000100"
+     "010101000156010201220100010101825f3103050102012c010001010102010501ff038100000173dedf7dc70001076d7967726f75"
+     "708100000173dedf7d9b000100000173dedf7d9b0000000000000000f97ddfde73010000010105416c696365eb7ddfde7301000001"
+     "00000173dedf7d9b00000000000000000900e4d5da684bb9c046", BAD_FORMAT, "OK"),  # corrupt-dump.tcl's "bad lp_count"
 ]
 
 
@@ -202,6 +207,10 @@ def test_restored_odd_values_read_as_redis_reads_them():
         b"a", b"b"]
     reply, c = restore(bytes.fromhex(SANITIZATION[0][1]), skip_checksum=False)
     assert sorted(c.call("SMEMBERS", "key")) == [b"1", b"3", b"5"]  # kvsim keeps an intset sorted
+    reply, c = restore(bytes.fromhex(SANITIZATION[8][1]), skip_checksum=False)
+    assert c.call("XRANGE", "key", "-", "+") == [  # as redis-server 7.0.15 reads it
+        [b"1597172055451-0", [b"item", b"1", b"value", b"0"]], [b"1597172055485-0", [b"item", b"1", b"value", b"_1"]],
+        [b"1597172055495-0", [b"item", b"1", b"value", b"2"]]]
 
 
 def test_zzl_strtod():
