@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+from kvcore import replybuf
 from kvcore.output_limits import REPLY_BLOCK, counted
 from kvcore.protocol import Limits, RequestReader
 from kvcore.resp import encode
@@ -28,7 +29,7 @@ class Client:
         "created_ms", "last_ms", "multi", "multi_error", "watched", "watch_dirty",
         "channels", "patterns", "shard_channels", "monitor", "no_evict", "no_touch", "last_command",
         "blocked", "pending", "flags_extra", "tracking", "obuf", "obuf_soft_since", "unrestricted",
-        "ldb_mode", "ldb", "qbuf_alloc", "qbuf_peak",
+        "ldb_mode", "ldb", "qbuf_alloc", "qbuf_peak", "rbuf_size", "rbuf_peak", "rbuf_reset_ms",
     )
 
     def __init__(self, conn: int, client_id: int, node, addr: str, laddr: str, limits: Limits) -> None:
@@ -45,6 +46,8 @@ class Client:
         self.reader = RequestReader(limits)
         self.qbuf_alloc = 0  # what Redis's query buffer would have allocated (kvcore.querybuf)
         self.qbuf_peak = 0
+        self.rbuf_size = self.rbuf_peak = replybuf.CHUNK  # Redis's reply buffer (kvcore.replybuf)
+        self.rbuf_reset_ms = node.now // 1000
         self.limits = self.reader.limits  # authentication state and request limits
         self.out: list[bytes] = []
         self.reply_mode = ReplyMode.ON
@@ -158,7 +161,7 @@ class Client:
             f"idle={(now - self.last_ms) // 1000} flags={self.flags()} db={self.db.index} "
             f"sub={len(self.channels)} psub={len(self.patterns)} ssub={len(self.shard_channels)} "
             f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} "
-            f"qbuf-free={max(self.qbuf_alloc - qbuf, 0)} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={omem // REPLY_BLOCK} "
+            f"qbuf-free={max(self.qbuf_alloc - qbuf, 0)} argv-mem=0 multi-mem=0 rbs={self.rbuf_size} rbp={self.rbuf_peak} obl=0 oll={omem // REPLY_BLOCK} "
             f"omem={omem} tot-mem={1024 + omem + qbuf} events=r{'w' if self.obuf else ''} "
             f"cmd={self.last_command} user={self.user.name} "
             f"redir={self.tracking.redirect if self.tracking is not None else -1} "

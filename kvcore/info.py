@@ -288,8 +288,8 @@ def _stats(node) -> list[Field]:
         ("total_writes_processed", stats.total_writes_processed),
         ("io_threaded_reads_processed", 0),
         ("io_threaded_writes_processed", 0),
-        ("reply_buffer_shrinks", 0),
-        ("reply_buffer_expands", 0),
+        ("reply_buffer_shrinks", stats.reply_buffer_shrinks),
+        ("reply_buffer_expands", stats.reply_buffer_expands),
     ]
 
 

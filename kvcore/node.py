@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from kvcore import errors, notifications, querybuf
+from kvcore import errors, notifications, querybuf, replybuf
 from kvcore.acl_file import AclFile
 from kvcore.acl_users import Users
 from kvcore.aof import CLIENT_ID_AOF, encode_command, timestamp_annotation
@@ -114,6 +114,7 @@ class Node:
         self.tracking_clients = 0  # clients with tracking on
         self.pause = Pause(self)  # CLIENT PAUSE, and the pauses of a shutdown or failover
         self.failover = Failover(self)  # FAILOVER
+        self.reply_buffers = replybuf.ReplyBufferPolicy()  # DEBUG REPLYBUFFER
         self.shutdown_wait = ShutdownWait(self)  # a shutdown waiting for the replicas to catch up
         self.migrations = Migrations(self)  # MIGRATE's cached connections and transfers
         self.paused = False  # a pause is on: every request takes the dispatcher's checked path
@@ -667,6 +668,8 @@ class Node:
                 if out:
                     data = b"".join(out)  # of a single part: that part, not a copy
                     client.out = []
+                    if len(data) > client.rbuf_peak:  # the reply buffer's peak (kvcore.replybuf)
+                        client.rbuf_peak = min(len(data), client.rbuf_size)
                     if limit and client.obuf + len(data) >= limit and not client.closing \
                             and self.output_limits.exceeded(client, client.obuf + len(data)):
                         self._drop(client, OUTPUT_LIMIT_CLOSE)
@@ -931,11 +934,13 @@ class Node:
             stats.last_sample_commands = stats.total_commands_processed
 
     def _clients_cron(self) -> None:
-        """Each client: closed past ``timeout`` idle; its query buffer model resized (kvcore.querybuf)."""
+        """Each client: closed past ``timeout`` idle; its query and reply buffer models resized
+        (kvcore.querybuf, kvcore.replybuf)."""
         timeout_ms = self.config["timeout"] * 1000
         now = self.now
         for client in self.clients.values():
             querybuf.cron(client, now)
+            replybuf.cron(client, self, now)
             if timeout_ms and client.blocked is None and not client.subscriptions and now - client.last_ms > timeout_ms:
                 self.close_after_reply(client)
 

@@ -12,7 +12,7 @@ class Stats:
         "ops_samples", "last_sample_ms", "last_sample_commands", "rss",
         "total_forks", "latest_fork_usec", "total_reads_processed", "total_writes_processed",
         "lazyfreed_objects",
-        "sync_full", "sync_partial_ok", "sync_partial_err",
+        "sync_full", "sync_partial_ok", "sync_partial_err", "reply_buffer_shrinks", "reply_buffer_expands",
     )
 
     def __init__(self) -> None:
@@ -47,6 +47,8 @@ class Stats:
         self.sync_full = 0  # replicas given a full sync
         self.sync_partial_ok = 0  # PSYNCs answered with +CONTINUE
         self.sync_partial_err = 0  # PSYNCs for a history or offset the backlog does not hold
+        self.reply_buffer_shrinks = 0  # clients' reply buffers resized by the cron (kvcore.replybuf)
+        self.reply_buffer_expands = 0
 
     def instantaneous_ops(self) -> int:
         return sum(self.ops_samples) // len(self.ops_samples) if self.ops_samples else 0

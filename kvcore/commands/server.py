@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from kvcore import digest, errors, info, latency, lazyfree
+from kvcore import digest, errors, info, latency, lazyfree, replybuf
 from kvcore.allocation import allocation, sds_bytes
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
@@ -940,13 +940,20 @@ def _c_float(value: float) -> float:
 
 
 def debug_replybuffer(client, argv):
-    """DEBUG REPLYBUFFER PEAK-RESET-TIME never|reset|ms / RESIZING 0|1: checked; output buffers have no
-    peak or resize cron here, so they change nothing."""
-    option = argv[2].lower()
+    """DEBUG REPLYBUFFER PEAK-RESET-TIME never|reset|ms / RESIZING 0|1: the reply buffers' cron
+    (kvcore.replybuf)."""
+    policy = client.node.reply_buffers
+    option, value = argv[2].lower(), argv[3]
     if option == b"peak-reset-time":
-        if argv[3].lower() not in (b"never", b"reset"):
-            parse_int(argv[3])
-    elif option != b"resizing":
+        if value.lower() == b"never":
+            policy.peak_reset_ms = -1
+        elif value.lower() == b"reset":
+            policy.peak_reset_ms = replybuf.PEAK_RESET_MS
+        else:
+            policy.peak_reset_ms = parse_int(value)
+    elif option == b"resizing":
+        policy.resizing = bool(atoi(value))
+    else:
         raise subcommand_syntax_error(argv)
     return OK
 
