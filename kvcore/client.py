@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from kvcore import replybuf
+from kvcore import client_memory, replybuf
 from kvcore.output_limits import REPLY_BLOCK, counted
 from kvcore.protocol import Limits, RequestReader
 from kvcore.resp import encode
@@ -154,15 +154,17 @@ class Client:
         """
         now = self.node.now
         omem = counted(self.obuf)
-        qbuf = self.reader.buffered() + (request_size(running) if running else 0)
+        qbuf = client_memory.unparsed(self) + (request_size(running) if running else 0)
         return (
             f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.conn} "
             f"name={self.name.decode('utf-8', 'replace')} age={(now - self.created_ms) // 1000} "
             f"idle={(now - self.last_ms) // 1000} flags={self.flags()} db={self.db.index} "
             f"sub={len(self.channels)} psub={len(self.patterns)} ssub={len(self.shard_channels)} "
             f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} "
-            f"qbuf-free={max(self.qbuf_alloc - qbuf, 0)} argv-mem=0 multi-mem=0 rbs={self.rbuf_size} rbp={self.rbuf_peak} obl=0 oll={omem // REPLY_BLOCK} "
-            f"omem={omem} tot-mem={1024 + omem + qbuf} events=r{'w' if self.obuf else ''} "
+            f"qbuf-free={max(self.qbuf_alloc - qbuf, 0)} argv-mem={client_memory.argv_shown(self, running)} "
+            f"multi-mem={client_memory.multi_queued(self)} rbs={self.rbuf_size} rbp={self.rbuf_peak} obl=0 "
+            f"oll={omem // REPLY_BLOCK} omem={omem} tot-mem={client_memory.usage(self, running)} "
+            f"events=r{'w' if self.obuf else ''} "
             f"cmd={self.last_command} user={self.user.name} "
             f"redir={self.tracking.redirect if self.tracking is not None else -1} "
             f"resp={3 if self.resp3 else 2}"

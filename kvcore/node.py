@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections import deque
 
-from kvcore import errors, notifications, querybuf, replybuf
+from kvcore import client_memory, errors, notifications, querybuf, replybuf
 from kvcore.acl_file import AclFile
 from kvcore.acl_users import Users
 from kvcore.aof import CLIENT_ID_AOF, encode_command, timestamp_annotation
 from kvcore.appendonly import AppendOnly
 from kvcore.blocking import Blocking, HeldReply
-from kvcore.client import Client, request_size
+from kvcore.client import Client
 from kvcore.commands import TABLE
 from kvcore.commands.server import slowlog_record
 from kvcore.commands.table import Flag, node_table, rename_commands
@@ -235,8 +235,10 @@ class Node:
         requests, error = reader.feed(data)
         if requests and held + size >= _BIG_ARG:  # else no argument was big
             querybuf.processed(client, requests)
-        if requests and self.config.values["maxmemory-clients"]:  # a request in hand is the client's memory too
-            self._evict_clients(client, max(map(request_size, requests)))
+        if reader.partial and (reader.buffered() >= querybuf.BIG_HEADER_SEEN or not reader.in_fast):
+            querybuf.reading(client)
+        if requests and self.config.values["maxmemory-clients"]:  # what it read counts before they run
+            self._evict_clients()
             if client.closing:
                 return
         if client.ldb is not None:  # a Lua debugging session reads them (kvcore.ldb)
@@ -342,28 +344,32 @@ class Node:
         what the replicas have yet to read, or evicting keys would only make it grow."""
         return sum(counted(client.obuf) for client in self.replication.replicas)
 
-    def _evict_clients(self, running: Client | None = None, request_bytes: int = 0) -> None:
-        """maxmemory-clients: while the clients' buffers reach it, close the client holding the
-        most (not one with CLIENT NO-EVICT), as Redis 7.0's client eviction. ``running``
-        holds ``request_bytes`` more: the request it is about to run."""
+    def _evict_clients(self) -> None:
+        """maxmemory-clients: while the normal and pub/sub clients' memory (CLIENT LIST's tot-mem,
+        kvcore.client_memory) reaches it, close the one using the most that may be evicted (not
+        CLIENT NO-EVICT), as Redis 7.0's client eviction. A client about to run a request is
+        measured as Redis last measured it, without that request's arguments (their bytes were
+        its query buffer's). Every client is measured each time (Redis keeps them in size
+        buckets): the setting is off unless set."""
         setting = self.config.values["maxmemory-clients"]
         limit = setting if setting > 0 else self.config.values["maxmemory"] * -setting // 100
-
-        def held(client: Client) -> int:
-            return counted(client.obuf) + client.reader.held() + (request_bytes if client is running else 0)
-
         while limit:
-            in_hand = request_bytes if running is not None and self.clients.get(running.conn) is running else 0
-            if self.client_memory() + in_hand < limit:
+            usages = {client: client_memory.usage(client) for client in self.clients.values()
+                      if not self._replication_link(client)}
+            if sum(usages.values()) < limit:
                 return
-            candidates = [client for client in self.clients.values() if not client.no_evict
-                          and (client.obuf or client in self.partial_inputs or client is running)]
+            candidates = [client for client in usages if not client.no_evict]
             if not candidates:
                 return
-            victim = max(candidates, key=held)
+            victim = max(candidates, key=usages.__getitem__)
             self.stats.evicted_clients += 1
             self._effects.append(LogMessage("verbose", f"Evicting client: {victim.info_line()}"))
             self._drop(victim, None)
+
+    def _replication_link(self, client: Client) -> bool:
+        """A replica's connection, or this replica's master's: never evicted, nor counted
+        among the clients maxmemory-clients limits."""
+        return client.is_replica_link or (self.master_link is not None and client is self.master_link.client)
 
     def kill(self, client: Client) -> None:
         """Close another client at once, what it was not sent yet dropped (CLIENT KILL, as Redis's

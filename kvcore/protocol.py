@@ -205,6 +205,12 @@ class ReferenceParser:
         """The memory of the request being read: the bytes still unparsed and the arguments parsed."""
         return self.buffered() + sum(map(len, self._args))
 
+    def partial_state(self) -> tuple[int, int, int, int]:
+        """The request being read, as Redis's query buffer holds it: (bytes not parsed yet, bytes
+        of the arguments parsed, how many, the length of the argument being read or -1)."""
+        reading = self._bulk_len if self._mode == 1 else -1
+        return len(self._buf) - self._pos, sum(map(len, self._args)), len(self._args), reading
+
     def idle(self) -> bool:
         """Between requests with nothing buffered (not even a request half read)."""
         return self._mode == 0 and self._pos == len(self._buf)
@@ -327,6 +333,20 @@ class RequestReader:
     def held(self) -> int:
         """What a request being read holds (its parsed arguments too): client memory, as argv-mem."""
         return len(self._held) + self._slow.held()
+
+    @property
+    def in_fast(self) -> bool:
+        """hiredis holds the request being read (else the reference parser does)."""
+        return self._in_fast
+
+    def partial_state(self) -> tuple[int, int, int, int]:
+        """`ReferenceParser.partial_state` of the request being read (hiredis holds at most
+        64 KB of it: those bytes are parsed again to tell)."""
+        if self._in_fast:
+            parser = ReferenceParser(self.limits)
+            parser.feed(bytes(self._held))
+            return parser.partial_state()
+        return self._slow.partial_state()
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         """Add bytes; return the requests now complete and a protocol error, if any."""

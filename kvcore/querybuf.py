@@ -26,6 +26,7 @@ RESIZE_THRESHOLD = 32 * 1024  # PROTO_RESIZE_THRESHOLD
 SLACK_KEPT = 4 * 1024  # a buffer wasting less than this is left alone
 GREEDY_MAX = 1024 * 1024  # SDS_MAX_PREALLOC
 IDLE_S = 2
+BIG_HEADER_SEEN = 256  # bytes hiredis holds of a request before `reading` looks for a big argument
 
 
 def read(client, held: int, incoming: int) -> None:
@@ -40,6 +41,15 @@ def read(client, held: int, incoming: int) -> None:
         client.qbuf_alloc = sds_usable(needed * 2 if needed < GREEDY_MAX else needed + GREEDY_MAX)
 
 
+def reading(client) -> None:
+    """Part of a request is held: if it is in an argument of `BIG_ARG` bytes or more, Redis made
+    room for all of it at its header (and its next reads ask for the rest, its peak)."""
+    length = client.reader.partial_state()[3]
+    if length >= BIG_ARG:
+        client.qbuf_alloc = max(client.qbuf_alloc, sds_usable(length + 2))
+        client.qbuf_peak = max(client.qbuf_peak, length + 2)
+
+
 def processed(client, requests: list[list[bytes]]) -> None:
     """The requests read (from at least `BIG_ARG` bytes): one with a big argument leaves a
     buffer that argument's size."""
@@ -49,11 +59,12 @@ def processed(client, requests: list[list[bytes]]) -> None:
 
 
 def cron(client, now: int) -> None:
-    """clientsCronResizeQueryBuffer."""
+    """clientsCronResizeQueryBuffer: never below an argument being read, nor its peak."""
     used = client.reader.buffered()
+    reading = client.reader.partial_state()[3] if client.reader.partial else -1
     if client.qbuf_alloc - used > SLACK_KEPT:
         if now - client.last_ms > IDLE_S * 1000:
             client.qbuf_alloc = used
         elif client.qbuf_alloc > RESIZE_THRESHOLD and client.qbuf_alloc // 2 > client.qbuf_peak:
-            client.qbuf_alloc = max(used, client.qbuf_peak)
-    client.qbuf_peak = used
+            client.qbuf_alloc = max(used, client.qbuf_peak, reading)
+    client.qbuf_peak = max(used, reading)
