@@ -154,6 +154,8 @@ def execute(node, client, argv: list[bytes]) -> None:
         _execute_without_reply(node, client, argv)
         return
     cmd, error = resolve(node.table, argv)
+    # CLIENT LIST's cmd: the command looked up, even one refused or held next (NULL: none), as Redis
+    client.last_command = "NULL" if cmd is None else cmd.name if cmd.container is None else cmd.fullname
     if error is not None:
         if client.multi is not None and cmd is not None and cmd.name == "exec":  # EXEC x: the transaction goes
             error = _abort_transaction(client, Error(error.text.removeprefix("ERR ")))

@@ -7,8 +7,8 @@
                                                                         no-failover, as a replica
 
 While it waits, writes are paused (a pause of its own, kvcore.pause) so the
-master's offset stands still for the replicas to catch up with, and the
-master does not ping them (a PING would move it). Once a replica (the one
+master's offset stands still for the replicas to catch up with (no GETACK
+goes into the stream meanwhile, nor, under a TIMEOUT, a PING). Once a replica (the one
 named with TO, else the first found) has acknowledged the whole stream, the
 master becomes a replica of it, and its PSYNC carries a FAILOVER argument:
 the target, seeing its own replication id, becomes a master before
@@ -98,8 +98,10 @@ class Failover:
 
     @property
     def pings_held(self) -> bool:
-        """Whether the master keeps from pinging its replicas (their offsets are being compared)."""
-        return self.state == WAIT_FOR_SYNC
+        """Whether the master keeps from pinging its replicas while their offsets are compared:
+        as Redis 7.0, only when the failover has a TIMEOUT (without one, a ping a period
+        moves the offset, and the replicas' next acknowledgements catch up with it)."""
+        return self.state == WAIT_FOR_SYNC and bool(self.end_ms)
 
     def _fail_over(self) -> None:
         self.state = IN_PROGRESS

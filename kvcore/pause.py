@@ -86,8 +86,10 @@ class Pause:
         for client in held:
             if node.clients.get(client.conn) is client and type(client.blocked) is PausedCommand:
                 node.unblock(client)
-        if not node.paused and node.master_link is not None:
-            node.master_link.unpaused()
+        if not node.paused:
+            node.replication.acks_after_pause()
+            if node.master_link is not None:
+                node.master_link.unpaused()
 
     def holds(self, client, cmd, argv: list[bytes]) -> bool:
         """Whether this request waits for the end of the pause."""

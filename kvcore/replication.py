@@ -97,6 +97,7 @@ class ReplicationStream:
         self.active = False  # writes are propagated into the stream (a master with a backlog)
         self.last_ping_ms = node.steady()
         self.waits: list[tuple] = []  # WAIT: (client, its Blocked record, offset, replicas wanted, deadline ms or 0)
+        self.acks_wanted = False  # a GETACK put off by a pause (`request_acks`)
         self.delayed: list[tuple] = []  # (client, psync): full syncs waiting for a diskless transfer to start
         self.unacked: dict = {}  # client -> (psync, stream held): sent a diskless payload, not yet ACKed
         self.paced: dict = {}  # client -> PacedPayload: its diskless payload, still being sent (rdb-key-save-delay)
@@ -331,9 +332,19 @@ class ReplicationStream:
         return sum(1 for client in self.replicas if (node.steady() - self.links[client].ack_ms) // 1000 <= max_lag_s)
 
     def request_acks(self) -> None:
-        """REPLCONF GETACK * into the stream: every replica answers with its offset."""
-        if self.replicas:
+        """REPLCONF GETACK * into the stream: every replica answers with its offset. Not while
+        clients are paused (it would move the offset a failover waits on): when the pause ends,
+        if this node is a master still (`acks_after_pause`), as Redis's beforeSleep."""
+        if self.node.paused:
+            self.acks_wanted = True
+        elif self.replicas:
             self.feed(_GETACK)
+
+    def acks_after_pause(self) -> None:
+        if self.acks_wanted:
+            self.acks_wanted = False
+            if not self.node.is_replica:
+                self.request_acks()
 
     def _serve_waits(self, timed_out: bool) -> None:
         """Answer the WAITs their replicas acknowledged (or, from the cron, whose time is up)."""
@@ -364,10 +375,10 @@ class ReplicationStream:
             self._write(client, payload.due(now))
             if payload.done:
                 del self.paced[client]
-        if not self.replicas or node.is_replica:
+        if not self.replicas or node.is_replica:  # a replica's replicas get its master's pings
             self.last_ping_ms = now
-            return
-        if now - self.last_ping_ms >= node.config["repl-ping-replica-period"] * 1000 and not node.failover.pings_held:
+        elif now - self.last_ping_ms >= node.config["repl-ping-replica-period"] * 1000 \
+                and not node.failover.pings_held:
             self.last_ping_ms = now
             self.feed(_PING)
         timeout_ms = node.config["repl-timeout"] * 1000

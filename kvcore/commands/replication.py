@@ -154,11 +154,13 @@ def _may_sync(client, argv: list[bytes]) -> bool:
     if client in node.replication.replicas:
         return False
     if len(argv) > 3 and argv[0].lower() == b"psync" and argv[3].lower() == b"failover":
+        node.emit(LogMessage("warning", f"Failover request received for replid {argv[1].decode('utf-8', 'replace')}."))
+        if not node.is_replica:
+            raise Error("ERR PSYNC FAILOVER can't be sent to a master.")
         if argv[1].decode("latin-1").lower() != node.replication.replid.lower():
             raise Error("ERR PSYNC FAILOVER replid must match my replid.")
-        if node.is_replica:
-            node.unset_master()
-            node.emit(LogMessage("notice", f"MASTER MODE enabled (failover request from '{client.info_line(argv)}')"))
+        node.unset_master()
+        node.emit(LogMessage("notice", f"MASTER MODE enabled (failover request from '{client.info_line(argv)}')"))
     if node.failover.state != NO_FAILOVER:
         raise Error(SYNC_WHILE_FAILING_OVER)
     link = node.master_link

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pty
 import re
@@ -18,6 +19,7 @@ import redis
 import redis.asyncio
 
 from tests.net.util import connect, encode, no_retry, read_exactly, read_until_eof, resp2, skip_if_missing
+from tests.servers import kvserver, redis_server_or_skip
 
 needs_redis_tools = pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-tools not installed")
 
@@ -235,3 +237,28 @@ def test_a_killed_client_is_closed_before_the_replies_that_follow_go_out(port):
     assert select.select([killer], [], [], 0)[0] == []  # the transaction's reply is not written yet
     assert read_exactly(killer, 5) == b"+OK\r\n"
     killer.close()
+
+
+def _last_commands(port: int) -> list[str]:
+    """CLIENT LIST's cmd for a client after each request, read from another connection."""
+    observer = resp2(port)
+    seen = []
+    with contextlib.closing(socket.create_connection(("127.0.0.1", port))) as sock:
+        for request in [("CLIENT", "SETNAME", "c"), ("SET", "k"), ("NOSUCHCOMMAND",), ("CLIENT", "NOSUCH"),
+                        ("CLIENT",), ("GET", "k", "extra"), ("MULTI",), ("SET", "k", "v"), ("EXEC",),
+                        ("CLIENT", "SETNAME")]:
+            sock.sendall(encode(*request))
+            time.sleep(0.05)
+            sock.recv(65536)
+            line = next(line for line in observer.execute_command("CLIENT", "LIST").decode().splitlines()
+                        if " name=c " in line)
+            seen.append(re.search(r" cmd=(\S+)", line).group(1))
+    observer.close()
+    return seen
+
+
+def test_client_list_cmd_names_the_command_looked_up_even_refused_as_redis_server():
+    with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
+        theirs = _last_commands(redis_port)
+        assert _last_commands(kv_port) == theirs
+    assert "NULL" in theirs and "set" in theirs

@@ -69,6 +69,7 @@ def _refusals(master_kind: str) -> list[str]:
             ("FAILOVER", "TO", "127.0.0.1", "1"), ("FAILOVER", "TO", "otherhost", port), ("FAILOVER", "ABORT"),
             ("FAILOVER", "TO", "127.0.0.1"), ("FAILOVER", "FORCE", "FORCE"), ("FAILOVER", "ABORT", "TIMEOUT", "5"),
         ]]
+        refusals.append(_error(master, "PSYNC", "0" * 40, "1", "FAILOVER"))
         refusals.append(_error(replica, "FAILOVER"))
         refusals.append(_error(replica, "PSYNC", "0" * 40, "1", "FAILOVER"))
         return refusals
@@ -174,3 +175,36 @@ def test_a_target_refusing_the_psync_aborts_the_failover():
         replica.acl_setuser("default", reset=False, commands=["+psync"])
         master.set("k", "v1")
         assert wait_until(lambda: replica.get("k") == b"v1")
+
+
+def _offsets_around_a_paused_wait(kind: str) -> tuple[int, int]:
+    """How far master_repl_offset moved with a WAIT under CLIENT PAUSE WRITE, and after the pause."""
+    with master_and_replicas(kind, [kind]) as nodes:
+        master = nodes[0][0]
+        before = master.info("replication")["master_repl_offset"]
+        master.execute_command("CLIENT", "PAUSE", 5000, "WRITE")
+        assert master.execute_command("WAIT", 2, 200) == 1
+        during = master.info("replication")["master_repl_offset"]
+        master.execute_command("CLIENT", "UNPAUSE")
+        assert wait_until(lambda: master.info("replication")["master_repl_offset"] > during)
+        return during - before, master.info("replication")["master_repl_offset"] - before
+
+
+def test_a_wait_asks_for_acknowledgements_only_once_a_pause_is_over():
+    """A failover waits on the offset: WAIT's REPLCONF GETACK goes into the stream after the pause."""
+    assert _offsets_around_a_paused_wait("kvserver") == _offsets_around_a_paused_wait("redis-server")
+
+
+def test_a_replica_drops_its_own_silent_replica_after_repl_timeout():
+    with master_and_replicas("kvserver", ["kvserver"]) as nodes, server("kvserver") as (sub_port, sub_pid):
+        _, middle_port, _ = nodes[1]
+        middle = nodes[1][0]
+        sub = redis.Redis(port=sub_port, socket_timeout=10)
+        sub.replicaof("127.0.0.1", middle_port)
+        assert wait_until(lambda: middle.info("replication")["connected_slaves"] == 1)
+        middle.config_set("repl-timeout", 1)
+        os.kill(sub_pid, signal.SIGSTOP)
+        try:
+            assert wait_until(lambda: middle.info("replication")["connected_slaves"] == 0)
+        finally:
+            os.kill(sub_pid, signal.SIGCONT)
