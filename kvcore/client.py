@@ -154,7 +154,9 @@ class Client:
         """
         now = self.node.now
         omem = counted(self.obuf)
-        qbuf = client_memory.unparsed(self) + (request_size(running) if running else 0)
+        # the running client's buffer still holds its request and everything after it, unparsed;
+        # another's holds what its next request has not yet had parsed into arguments
+        qbuf = self.reader.buffered() + request_size(running) if running else client_memory.unparsed(self)
         return (
             f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.conn} "
             f"name={self.name.decode('utf-8', 'replace')} age={(now - self.created_ms) // 1000} "

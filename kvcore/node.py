@@ -49,6 +49,7 @@ from kvcore.snapshots import Snapshots
 from kvcore.stats import Stats
 
 VERSION = "7.0.15"
+MIN_CLIENT_EVICTION_LIMIT = 128 * 1024  # a maxmemory-clients below is taken as this (the server stays reachable)
 OUTPUT_LIMIT_CLOSE = "scheduled to be closed ASAP for overcoming of output buffer limits."
 _NOT_WRITES = (b"#", b"*2\r\n$6\r\nSELECT\r\n")  # log records that are no write: annotations, SELECT
 # Commands that run code, each with the one whose declared flags say what its code may do.
@@ -353,6 +354,8 @@ class Node:
         buckets): the setting is off unless set."""
         setting = self.config.values["maxmemory-clients"]
         limit = setting if setting > 0 else self.config.values["maxmemory"] * -setting // 100
+        if limit:
+            limit = max(limit, MIN_CLIENT_EVICTION_LIMIT)
         while limit:
             usages = {client: client_memory.usage(client) for client in self.clients.values()
                       if not self._replication_link(client)}
@@ -365,6 +368,10 @@ class Node:
             self.stats.evicted_clients += 1
             self._effects.append(LogMessage("verbose", f"Evicting client: {victim.info_line()}"))
             self._drop(victim, None)
+
+    def drop_over_output_limit(self, client: Client) -> None:
+        """Close a client whose output passed its class's limit (client-output-buffer-limit)."""
+        self._drop(client, OUTPUT_LIMIT_CLOSE)
 
     def _replication_link(self, client: Client) -> bool:
         """A replica's connection, or this replica's master's: never evicted, nor counted
@@ -738,14 +745,16 @@ class Node:
     # -- replication ---------------------------------------------------------------
     def set_master(self, host: str, port: int) -> None:
         """REPLICAOF host port: follow that master, connecting now."""
-        if self.master_link is not None:
+        if self.master_link is not None:  # its stream goes on from the new master: in the same database
             self.master_link.stop()
-        else:
+            db_index = self.master_link.db_index
+        else:  # as Redis's master cached from this node itself
             self.replication.demoted()
+            db_index = self.replication.selected_db()
         self.blocking.disconnect_all()
         self.is_replica = True
         self.config.changed("replicaof", f"{host} {port}")
-        self.master_link = MasterLink(self, host, port)
+        self.master_link = MasterLink(self, host, port, db_index)
         self.master_link.connect()
         self.update_write_gate()
 

@@ -78,7 +78,7 @@ _SMALLEST_ELEMENT = 4  # bytes of the shortest element of a reply (RESP3 null: "
 
 
 def client_class(node, client) -> str:
-    if client in node.replication.replicas:
+    if client.is_replica_link:  # from its SYNC on, still loading its payload too, as Redis's CLIENT_SLAVE
         return "slave"
     if client.channels or client.patterns or client.shard_channels:
         return "pubsub"
@@ -105,7 +105,10 @@ class OutputLimits:
         The soft limit counts from the first time it was seen reached, in whole seconds.
         """
         size = counted(unsent)
-        hard, soft, seconds = self.by_class[client_class(self.node, client)]
+        kind = client_class(self.node, client)
+        hard, soft, seconds = self.by_class[kind]
+        if kind == "slave" and hard:  # a replica's output is the backlog's: never held to less (as Redis)
+            hard = max(hard, self.node.config["repl-backlog-size"])
         if hard and size >= hard:
             return True
         now_s = self.node.now // 1000

@@ -100,7 +100,7 @@ class PayloadLoading:
 class MasterLink:
     """The node's link to its master (``node.master_link``) while it is a replica."""
 
-    def __init__(self, node, host: str, port: int) -> None:
+    def __init__(self, node, host: str, port: int, db_index: int = 0) -> None:
         self.node = node
         self.host = host
         self.port = port
@@ -110,7 +110,7 @@ class MasterLink:
         self.buffer = bytearray()
         self.uncounted = 0  # bytes at the start of the buffer run inside a MULTI not yet EXECuted
         self.running: list[bytes] = []  # the master's command being run (for the log of an error)
-        self.db_index = 0  # the database the master client had selected (kept for a partial resync)
+        self.db_index = db_index  # the database the master client had selected (kept for a partial resync)
         self.expected: list[str] = []  # the handshake replies still due, in order
         self.full_sync_failed = False  # ask for a full resync (PSYNC ? -1)
         self.transfer_size = -1  # the payload's length; -1 before its header, -2 for an $EOF: payload

@@ -99,7 +99,7 @@ class ReplicationStream:
         self.waits: list[tuple] = []  # WAIT: (client, its Blocked record, offset, replicas wanted, deadline ms or 0)
         self.acks_wanted = False  # a GETACK put off by a pause (`request_acks`)
         self.delayed: list[tuple] = []  # (client, psync): full syncs waiting for a diskless transfer to start
-        self.unacked: dict = {}  # client -> (psync, stream held): sent a diskless payload, not yet ACKed
+        self.unacked: dict = {}  # client -> (psync, offset of its image): sent a diskless payload, not yet ACKed
         self.paced: dict = {}  # client -> PacedPayload: its diskless payload, still being sent (rdb-key-save-delay)
         self.delayed_since = 0  # node.steady() when the first of them asked
         self.last_newline_ms = 0
@@ -108,7 +108,22 @@ class ReplicationStream:
 
     # -- the backlog -------------------------------------------------------------
     def histlen(self) -> int:
-        return min(len(self.backlog), self.node.config["repl-backlog-size"]) if self.backlog is not None else 0
+        """repl_backlog_histlen: the backlog's size, or more while a replica still needs older bytes."""
+        return min(len(self.backlog), self._kept()) if self.backlog is not None else 0
+
+    def _kept(self) -> int:
+        """How much of the stream's end the backlog keeps: repl-backlog-size, or, as Redis 7.0's
+        shared replication buffer, back to the image of a replica loading its diskless payload
+        (what follows the image is sent from here once it has loaded)."""
+        size = self.node.config["repl-backlog-size"]
+        if self.unacked:
+            return max(size, self.offset - min(image for _, image in self.unacked.values()))
+        return size
+
+    def held_for(self, client) -> int:
+        """The stream bytes kept for a replica loading its payload (its output, as Redis counts it)."""
+        entry = self.unacked.get(client)
+        return self.offset - entry[1] if entry is not None else 0
 
     def first_byte_offset(self) -> int:
         return self.offset - self.histlen() + 1 if self.backlog is not None else 0
@@ -125,13 +140,17 @@ class ReplicationStream:
             backlog += data
             size = self.node.config["repl-backlog-size"]
             if len(backlog) > 2 * size:  # trimmed in steps: a write does not move the whole backlog
-                del backlog[:len(backlog) - size]
+                kept = self._kept()
+                if len(backlog) > kept:
+                    del backlog[:len(backlog) - kept]
         for client in self.replicas:
             self._write(client, data)
-        for _, held in self.unacked.values():
-            held += data
 
     # -- snapshots ---------------------------------------------------------------
+    def selected_db(self) -> int:
+        """The database the stream is in (its last SELECT), 0 before any."""
+        return max(self._db, 0)
+
     def save_info(self) -> list[tuple[bytes, bytes]]:
         """The AUX fields a snapshot records of the stream (repl-stream-db, repl-id, repl-offset),
         so that a replica restarted from it can continue with PSYNC; none without a stream."""
@@ -142,7 +161,7 @@ class ReplicationStream:
                 return []
             db_index = link.client.db.index
         elif self.backlog is not None:
-            db_index = max(self._db, 0)
+            db_index = self.selected_db()
         else:
             return []
         return [(b"repl-stream-db", b"%d" % db_index), (b"repl-id", self.replid.encode()),
@@ -206,9 +225,11 @@ class ReplicationStream:
         self.drop_replicas()  # they follow a history that is gone: they must sync again
 
     def drop_replicas(self) -> None:
-        """Disconnect every replica (they reconnect and learn of the new history)."""
+        """Disconnect every replica, those still syncing too (they reconnect and learn of the new
+        history)."""
         replicas, self.replicas = self.replicas, []
-        for client in replicas:
+        syncing = [*self.unacked, *(client for client, _ in self.delayed)]
+        for client in [*replicas, *syncing]:
             self.node.close_after_reply(client)
 
     # -- attaching ------------------------------------------------------------------
@@ -264,7 +285,7 @@ class ReplicationStream:
             else:
                 self._write(client, header + payloads[functions_only])
             if diskless:  # the stream waits for its first ACK: the payload's end is the end of what it read
-                self.unacked[client] = (psync, bytearray())
+                self.unacked[client] = (psync, self.offset)
             else:
                 self._online(client, psync)
         self._db = -1
@@ -310,9 +331,10 @@ class ReplicationStream:
 
     # -- what replicas say ----------------------------------------------------------
     def acked(self, client, offset: int) -> None:
-        if client in self.unacked:  # loaded its diskless payload: online now, the stream held for it sent
-            psync, held = self.unacked.pop(client)
-            self._write(client, bytes(held))
+        if client in self.unacked:  # loaded its diskless payload: online now, the stream since its image sent
+            held = self.held_for(client)
+            psync, _ = self.unacked.pop(client)
+            self._write(client, bytes(self.backlog[len(self.backlog) - held:]) if held else b"")
             self._online(client, psync)
         link = self.links.get(client)
         if link is not None:
@@ -375,6 +397,8 @@ class ReplicationStream:
             self._write(client, payload.due(now))
             if payload.done:
                 del self.paced[client]
+        for client in [client for client in self.unacked if node.output_limits.exceeded(client, self.held_for(client))]:
+            node.drop_over_output_limit(client)  # what it has yet to be sent is its output, as in Redis
         if not self.replicas or node.is_replica:  # a replica's replicas get its master's pings
             self.last_ping_ms = now
         elif now - self.last_ping_ms >= node.config["repl-ping-replica-period"] * 1000 \

@@ -358,6 +358,7 @@ class Snapshots:
         """INFO persistence's loading and rdb fields, as Redis 7.0 lists them."""
         node = self.node
         running = self.in_progress()
+        sending = bool(node.replication.paced)  # a diskless payload Redis's child would still be writing
         return [
             ("loading", int(node.loading)),
             ("async_loading", int(node.async_loading)),
@@ -368,7 +369,7 @@ class Snapshots:
             ("current_save_keys_processed", 0),
             ("current_save_keys_total", self.keys_at_start if running else 0),
             ("rdb_changes_since_last_save", self.changes()),
-            ("rdb_bgsave_in_progress", int(running)),
+            ("rdb_bgsave_in_progress", int(running or sending)),
             ("rdb_last_save_time", node.last_save_s),
             ("rdb_last_bgsave_status", "ok" if self.last_bgsave_ok else "err"),
             ("rdb_last_bgsave_time_sec", self.last_bgsave_time_s),

@@ -219,7 +219,7 @@ def test_other_clients_qbuf_holds_only_their_unparsed_bytes():
     c, other = CoreClient(node), CoreClient(node)
     other.send_raw(b"*1\r\n$4\r\nPI")
     lines = c.call("CLIENT", "LIST").decode().splitlines()
-    assert " qbuf=26 " in lines[0] and " qbuf=10 " in lines[1]
+    assert " qbuf=26 " in lines[0] and " qbuf=2 " in lines[1]  # its headers parsed, as redis-server 7.0.15 shows
 
 
 # -- MONITOR and EXEC ---------------------------------------------------------------------------
