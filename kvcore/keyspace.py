@@ -148,8 +148,16 @@ class Database:
             raise Error(errors.WRONGTYPE)
         return value
 
+    def read_string(self, key: bytes):
+        """`lookup_read` of a string (WRONGTYPE otherwise): GET's lookup, which GETSET, GETDEL,
+        GETEX and SET ... GET share in Redis (keyspace hits and misses, ``keymiss``)."""
+        value = self.lookup_read(key)
+        if value is not None and type(value) is not bytes:
+            raise Error(errors.WRONGTYPE)
+        return value
+
     def lookup_read(self, key: bytes):
-        """`get` plus keyspace hit/miss accounting, as Redis's lookupKeyRead."""
+        """`get` plus keyspace hit/miss accounting and the ``keymiss`` event, as Redis's lookupKeyRead."""
         expires = self.expires
         if expires and key in expires and expires[key] < self.node.now and self._expire_if_due(key):
             value = None
@@ -158,6 +166,8 @@ class Database:
         stats = self.node.stats
         if value is None:
             stats.keyspace_misses += 1
+            if self.node.keyspace_events:
+                self.node.notify_keyspace_event("keymiss", key, self.index)
         else:
             stats.keyspace_hits += 1
         return value
@@ -171,9 +181,13 @@ class Database:
 
     # -- writing -----------------------------------------------------------
     def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
-        """Store a value, replacing any other, dropping its TTL unless told not to."""
+        """Store a value, replacing any other, dropping its TTL unless told not to. A key whose
+        time is up expires first (Redis's lookupKeyWrite): ``expired``, then ``new``."""
         data, node = self.data, self.node
         old = data.get(key)
+        if old is not None and self.expires and self._due_for_write(key):
+            self.expire_now(key)
+            old = None
         if old is None:
             self.order.keys.append(key)  # ScanOrder.append, inline
             data[key] = value
@@ -241,6 +255,10 @@ class Database:
         """
         data = self.data
         expires = self.expires
+        if expires:
+            for i in range(start, len(argv), 2):
+                if argv[i] in data and self._due_for_write(argv[i]):
+                    self.expire_now(argv[i])
         order = self.order.keys
         used = self._used
         for i in range(start, len(argv), 2):
@@ -456,6 +474,14 @@ class Database:
         return when is not None and when < self.node.now and not self.node.loading
 
     # -- expiry ------------------------------------------------------------
+    def _due_for_write(self, key: bytes) -> bool:
+        """Whether a write finds ``key``'s time up and deletes it first (on a replica too, unless
+        its master writes: Redis's EXPIRE_FORCE_DELETE_EXPIRED)."""
+        when = self.expires.get(key)
+        node = self.node
+        return when is not None and when < node.now and not node.loading \
+            and not (node.is_replica and node.master_executing)
+
     def _expire_if_due(self, key: bytes) -> bool:
         """Delete an expired key (a primary does; a replica only hides it, and not from its
         master's stream: it waits for the master's DEL)."""

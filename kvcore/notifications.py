@@ -22,7 +22,7 @@ EVENT_CLASSES = {
     **dict.fromkeys(["hset", "hdel", "hincrby", "hincrbyfloat"], "h"),
     **dict.fromkeys(
         ["zadd", "zincr", "zrem", "zremrangebyscore", "zremrangebyrank", "zremrangebylex", "zpopmin", "zpopmax",
-         "zunionstore", "zinterstore", "zdiffstore", "zrangestore"],
+         "zunionstore", "zinterstore", "zdiffstore", "zrangestore", "georadiusstore", "geosearchstore"],
         "z",
     ),
     **dict.fromkeys(

@@ -42,7 +42,7 @@ SCRIPT_HELP = [
     "LOAD <script>",
     "    Load a script into the scripts cache without executing it.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ]
 
 
@@ -203,7 +203,7 @@ FUNCTION_HELP = [
     "      libraries with the new libraries (notice that even on this option there is a chance of failure",
     "      in case of functions name collision with another library).",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ]
 BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 

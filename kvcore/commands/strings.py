@@ -92,7 +92,7 @@ def set_(client, argv):
             raise Error(errors.SYNTAX)
     when = parse_expiry(client, expiry_unit, expiry_arg, "set") if expiry_unit else None
     db, key = client.db, argv[1]
-    old = db.get_string(key) if get else db.get(key)
+    old = db.read_string(key) if get else db.get(key)
     if (condition == b"NX" and old is not None) or (condition == b"XX" and old is None):
         return old if get else None
     db.set(key, argv[2], keep_ttl=keep_ttl)
@@ -118,7 +118,7 @@ def get(client, argv):
 @command("getset", 3, W | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW ACCESS UPDATE", Index(1)),))
 def getset(client, argv):
     """GETSET key value"""
-    old = client.db.get_string(argv[1])
+    old = client.db.read_string(argv[1])
     client.db.set(argv[1], argv[2])
     notify(client, "set", argv[1])
     client.propagate_as = [[b"SET", argv[1], argv[2]]]  # as Redis logs and replicates it
@@ -128,7 +128,7 @@ def getset(client, argv):
 @command("getdel", 2, Flag.WRITE | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RW ACCESS DELETE", Index(1)),))
 def getdel(client, argv):
     """GETDEL key"""
-    value = client.db.get_string(argv[1])
+    value = client.db.read_string(argv[1])
     if value is not None:
         client.db.delete(argv[1])
         notify(client, "del", argv[1])
@@ -155,7 +155,7 @@ def getex(client, argv):
         else:
             raise Error(errors.SYNTAX)
     db, key = client.db, argv[1]
-    value = db.get_string(key)
+    value = db.read_string(key)
     if value is None or unit is None:
         return value
     if unit == b"PERSIST":

@@ -9,6 +9,7 @@ then the __keyevent@<db>__:<event> one.
 from __future__ import annotations
 
 import socket
+import time
 
 import hiredis
 import pytest
@@ -101,6 +102,21 @@ CASES = [
          ("srem", "s"), ("del", "s"), ("new", "d"), ("sadd", "d")],
     ),
     (
+        "keymiss on every read that finds nothing, not on writes", "KEm",
+        [["SET", "here", "1"]],
+        [["GET", "nokey"], ["MGET", "here", "gone"], ["EXISTS", "x"], ["TYPE", "t"], ["TTL", "ttl"], ["HGET", "h", "f"],
+         ["SET", "s", "v", "GET"], ["GETSET", "g", "v"], ["DEL", "nothing"], ["INCR", "counter"]],
+        [("keymiss", "nokey"), ("keymiss", "gone"), ("keymiss", "x"), ("keymiss", "t"), ("keymiss", "ttl"),
+         ("keymiss", "h"), ("keymiss", "s"), ("keymiss", "g")],
+    ),
+    (
+        "geo stores are sorted-set events", "KEz",
+        [["GEOADD", "g", "13.361389", "38.115556", "Palermo"]],
+        [["GEOSEARCHSTORE", "dst", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"],
+         ["GEORADIUS", "g", "15", "37", "200", "km", "STORE", "dst2"]],
+        [("geosearchstore", "dst"), ("georadiusstore", "dst2")],
+    ),
+    (
         "flushdb and flushall publish nothing per key", "KEAn",
         [["SET", "a", "1"], ["RPUSH", "l", "x"]],
         [["FLUSHDB"], ["SET", "b", "1"], ["FLUSHALL"]],
@@ -185,3 +201,72 @@ def test_config_keeps_redis_spelling_of_n_next_to_a():
     c = CoreClient(make_node())
     c.call("CONFIG", "SET", "notify-keyspace-events", "KEAn")
     assert c.call("CONFIG", "GET", "notify-keyspace-events") == [b"notify-keyspace-events", b"AKE"]
+
+
+OVERWRITES = [["MSET", "k", "v"], ["SETEX", "k", "100", "v"], ["SINTERSTORE", "k", "nokey"], ["BITOP", "OR", "k", "b"]]
+
+
+def _events_overwriting_an_expired_key(call, wait, listen) -> list:
+    """What each write publishes over a key whose time is up (active expiry off)."""
+    out = []
+    for argv in OVERWRITES:
+        call("SET", "b", "x")
+        call("SET", "k", "1", "PX", "20")
+        wait()
+        out.append(listen(lambda argv=argv: call(*argv)))
+    return out
+
+
+def test_a_write_over_an_expired_key_expires_it_first(redis_port):
+    """expired, then new (Redis's lookupKeyWrite deletes it), counted in expired_keys: as redis-server."""
+    node = make_node()
+    listener, writer = CoreClient(node), CoreClient(node)
+    writer.call("CONFIG", "SET", "notify-keyspace-events", "KEAn")
+    writer.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+
+    def core_listen(action) -> list:
+        listener.call("PSUBSCRIBE", b"__keyevent@0__:*")
+        action()
+        messages = listener.send_raw(encode_request("PUNSUBSCRIBE"))
+        return [m[2:] for m in messages if m[0] == b"pmessage"]
+
+    def core_wait() -> None:
+        node.now += 50
+
+    ours = _events_overwriting_an_expired_key(writer.call, core_wait, core_listen)
+    assert ours[0][:2] == [[b"__keyevent@0__:expired", b"k"], [b"__keyevent@0__:new", b"k"]]
+
+    reader = hiredis.Reader()
+    listener_sock, writer_sock = (socket.create_connection(("127.0.0.1", redis_port)) for _ in range(2))
+
+    def read_one(sock):
+        while (reply := reader.gets()) is False:
+            reader.feed(sock.recv(65536))
+        return reply
+
+    def redis_call(*argv):
+        writer_sock.sendall(encode_request(*argv))
+        return read_one(writer_sock)
+
+    def redis_listen(action) -> list:
+        listener_sock.sendall(encode_request("PSUBSCRIBE", b"__keyevent@0__:*"))
+        read_one(listener_sock)
+        action()
+        listener_sock.sendall(encode_request("PUNSUBSCRIBE"))
+        messages = []
+        while (message := read_one(listener_sock))[0] != b"punsubscribe":
+            messages.append(message[2:])
+        return messages
+
+    try:
+        redis_call("FLUSHALL")
+        redis_call("CONFIG", "SET", "notify-keyspace-events", "KEAn")
+        redis_call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        theirs = _events_overwriting_an_expired_key(redis_call, lambda: time.sleep(0.05), redis_listen)
+    finally:
+        redis_call("CONFIG", "SET", "notify-keyspace-events", "")
+        redis_call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        redis_call("FLUSHALL")
+        listener_sock.close()
+        writer_sock.close()
+    assert ours == theirs
