@@ -118,6 +118,16 @@ def restore(client, argv):
     return OK
 
 
+@command(
+    "restore-asking", -4, Flag.WRITE | Flag.DENYOOM | Flag.ASKING, (1, 1, 1), categories=("keyspace", "dangerous"),
+    since="3.0.0", key_specs=(KeySpec("OW UPDATE", Index(1)),), summary="An internal command for migrating keys in Redis Cluster",
+)
+def restore_asking(client, argv):
+    """RESTORE-ASKING key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]: RESTORE
+    as MIGRATE sends it to a cluster node importing the key's slot."""
+    return restore(client, argv)
+
+
 def deep_sanitize(node) -> bool:
     """sanitize-dump-payload: ``yes`` always, ``clients`` except while loading (a log being
     replayed); with ``no`` only Redis's shallow checks (plus what decoding needs) are made."""

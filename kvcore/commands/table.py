@@ -34,6 +34,7 @@ class Flag(enum.Flag):
     ALLOW_BUSY = enum.auto()
     NO_MANDATORY_KEYS = enum.auto()
     NO_ASYNC_LOADING = enum.auto()
+    ASKING = enum.auto()  # accepted for a slot being imported in cluster mode (RESTORE-ASKING)
     NONE = 0
 
 
@@ -50,6 +51,7 @@ FLAG_NAMES = [
     (Flag.STALE, "stale"),
     (Flag.SKIP_MONITOR, "skip_monitor"),
     (Flag.SKIP_SLOWLOG, "skip_slowlog"),
+    (Flag.ASKING, "asking"),
     (Flag.FAST, "fast"),
     (Flag.NO_AUTH, "no_auth"),
     (Flag.MAY_REPLICATE, "may_replicate"),  # COMMAND INFO hides it, as Redis does

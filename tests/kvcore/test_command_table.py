@@ -110,6 +110,8 @@ INFOS = [
     [b"memory|usage", -3, [b"readonly"], 2, 2, 1, [b"@read", b"@slow"]],
     [b"shutdown", -1, [b"admin", b"noscript", b"loading", b"stale", b"no_multi", b"allow_busy"], 0, 0, 0,
      [b"@admin", b"@slow", b"@dangerous"]],
+    [b"restore-asking", -4, [b"write", b"denyoom", b"asking"], 1, 1, 1, [b"@keyspace", b"@write", b"@slow", b"@dangerous"]],
+    [b"failover", -1, [b"admin", b"noscript", b"stale"], 0, 0, 0, [b"@admin", b"@slow", b"@dangerous"]],
 ]
 
 
