@@ -114,3 +114,9 @@ def kvserver(extra: list[str] | None = None, cwd: str | None = None):
     args = [sys.executable, "-m", "net.main", "--port", str(port), *(extra or [])]
     with tempfile.TemporaryDirectory() as workdir, running(args, port, cwd=cwd or workdir) as proc:
         yield port, proc
+
+
+def measured_on_both(measure, kv_extra: list[str] | None = None) -> tuple[object, object]:
+    """``measure(port)`` on a fresh redis-server and on a fresh kvserver: (redis-server's, kvserver's)."""
+    with redis_server_or_skip() as redis_port, kvserver(kv_extra or ["--save", ""]) as (kv_port, _):
+        return measure(redis_port), measure(kv_port)

@@ -11,7 +11,7 @@ import time
 import redis
 
 from tests.net.util import encode
-from tests.servers import kvserver, redis_server_or_skip
+from tests.servers import measured_on_both
 
 
 def _tot_mem(observer: redis.Redis, name: str) -> int:
@@ -60,7 +60,6 @@ def _figures(port: int) -> list[tuple[str, int]]:
 
 
 def test_tot_mem_as_redis_server():
-    with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
-        theirs = _figures(redis_port)
-        assert _figures(kv_port) == theirs
+    theirs, ours = measured_on_both(_figures)
+    assert ours == theirs
     assert dict(theirs)["in a 100 KB argument"] > 100_000  # room made for the whole argument at its header

@@ -19,7 +19,7 @@ import redis
 import redis.asyncio
 
 from tests.net.util import connect, encode, no_retry, read_exactly, read_until_eof, resp2, skip_if_missing
-from tests.servers import kvserver, redis_server_or_skip
+from tests.servers import measured_on_both
 
 needs_redis_tools = pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-tools not installed")
 
@@ -258,7 +258,6 @@ def _last_commands(port: int) -> list[str]:
 
 
 def test_client_list_cmd_names_the_command_looked_up_even_refused_as_redis_server():
-    with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
-        theirs = _last_commands(redis_port)
-        assert _last_commands(kv_port) == theirs
+    theirs, ours = measured_on_both(_last_commands)
+    assert ours == theirs
     assert "NULL" in theirs and "set" in theirs

@@ -43,6 +43,16 @@ def master_and_replicas(master_kind: str, replica_kinds: list[str]):
         yield nodes
 
 
+@contextlib.contextmanager
+def stopped(pid: int):
+    """A server stopped (SIGSTOP) for the block, resumed after it whatever happens."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
 def _in_sync(master: redis.Redis, replica: redis.Redis) -> bool:
     info = replica.info("replication")
     return info["master_link_status"] == "up" and info["slave_repl_offset"] == master.info("replication")[
@@ -106,23 +116,19 @@ def test_failover_to_a_named_replica(master_kind, target_kind):
 
 def test_failover_to_any_replica_picks_the_one_caught_up():
     with master_and_replicas("kvserver", ["kvserver", "kvserver"]) as nodes:
-        (master, _, _), (stopped, _, stopped_pid), (live, _, _) = nodes
-        os.kill(stopped_pid, signal.SIGSTOP)
-        try:
+        (master, _, _), (_, _, behind_pid), (live, _, _) = nodes
+        with stopped(behind_pid):
             master.set("k", "v1")
             assert master.execute_command("FAILOVER")
             assert wait_until(lambda: _state(master) == "no-failover")
             assert live.role()[0] == b"master" and master.role()[0] == b"slave"
-        finally:
-            os.kill(stopped_pid, signal.SIGCONT)
         assert live.get("k") == b"v1"
 
 
 def test_writes_wait_while_the_replica_catches_up_and_client_unpause_does_not_release_them():
     with master_and_replicas("kvserver", ["kvserver"]) as nodes:
         (master, port, _), (replica, replica_port, replica_pid) = nodes
-        os.kill(replica_pid, signal.SIGSTOP)
-        try:
+        with stopped(replica_pid):
             master.set("k", "v1")
             assert master.execute_command("FAILOVER", "TO", "127.0.0.1", replica_port, "TIMEOUT", 60000)
             assert _state(master) == "waiting-for-sync"
@@ -139,8 +145,6 @@ def test_writes_wait_while_the_replica_catches_up_and_client_unpause_does_not_re
             assert _state(master) == "no-failover"
             writer.settimeout(5)
             assert writer.recv(100) == b"+OK\r\n"  # the pause of the failover ended with it
-        finally:
-            os.kill(replica_pid, signal.SIGCONT)
         assert master.role()[0] == b"master"
         assert wait_until(lambda: replica.get("held") == b"1")
 
@@ -148,8 +152,7 @@ def test_writes_wait_while_the_replica_catches_up_and_client_unpause_does_not_re
 def test_a_timeout_aborts_unless_forced():
     with master_and_replicas("kvserver", ["kvserver"]) as nodes:
         (master, _, _), (replica, replica_port, replica_pid) = nodes
-        os.kill(replica_pid, signal.SIGSTOP)
-        try:
+        with stopped(replica_pid):
             master.set("k", "v1")
             assert master.execute_command("FAILOVER", "TO", "127.0.0.1", replica_port, "TIMEOUT", 200)
             assert wait_until(lambda: _state(master) == "no-failover")
@@ -158,8 +161,6 @@ def test_a_timeout_aborts_unless_forced():
             assert master.execute_command("FAILOVER", "TO", "127.0.0.1", replica_port, "TIMEOUT", 200, "FORCE")
             assert wait_until(lambda: _state(master) == "failover-in-progress")
             assert master.role()[0] == b"slave"  # never two masters
-        finally:
-            os.kill(replica_pid, signal.SIGCONT)
         assert wait_until(lambda: _state(master) == "no-failover")
         assert replica.role()[0] == b"master" and replica.get("k") == b"v2"
         assert wait_until(lambda: _in_sync(replica, master))
@@ -203,8 +204,5 @@ def test_a_replica_drops_its_own_silent_replica_after_repl_timeout():
         sub.replicaof("127.0.0.1", middle_port)
         assert wait_until(lambda: middle.info("replication")["connected_slaves"] == 1)
         middle.config_set("repl-timeout", 1)
-        os.kill(sub_pid, signal.SIGSTOP)
-        try:
+        with stopped(sub_pid):
             assert wait_until(lambda: middle.info("replication")["connected_slaves"] == 0)
-        finally:
-            os.kill(sub_pid, signal.SIGCONT)

@@ -8,7 +8,7 @@ import time
 
 import redis
 
-from tests.servers import kvserver, redis_server_or_skip
+from tests.servers import measured_on_both
 
 
 def _rbs(observer: redis.Redis) -> int:
@@ -35,7 +35,6 @@ def _sizes(port: int) -> list[int]:
 
 
 def test_reply_buffer_sizes_as_redis_server():
-    with redis_server_or_skip() as redis_port, kvserver(["--save", ""]) as (kv_port, _):
-        theirs = _sizes(redis_port)
-        assert _sizes(kv_port) == theirs
+    theirs, ours = measured_on_both(_sizes)
+    assert ours == theirs
     assert theirs[0] < 2048 and theirs[-1] == 16384
