@@ -749,6 +749,9 @@ class Node:
             self.master_link.stop()
             db_index = self.master_link.db_index
         else:  # as Redis's master cached from this node itself
+            self.emit(LogMessage("notice", "Before turning into a replica, using my own master parameters to "
+                                           "synthesize a cached master: I may be able to synchronize with the new "
+                                           "master with just a partial transfer."))
             self.replication.demoted()
             db_index = self.replication.selected_db()
         self.blocking.disconnect_all()

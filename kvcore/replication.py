@@ -210,6 +210,8 @@ class ReplicationStream:
     def promoted(self) -> None:
         """REPLICAOF NO ONE: this node's stream goes on under a new id (Redis's shiftReplicationId)."""
         self.new_history(new_replid(self.node.rng))
+        self.node.emit(LogMessage("warning", f"Setting secondary replication ID to {self.replid2}, valid up to "
+                                             f"offset: {self.second_offset}. New replication ID is {self.replid}"))
         self.active = self.backlog is not None
         self._db = -1
 
@@ -322,6 +324,11 @@ class ReplicationStream:
         return client.addr.rsplit(":", 1)[0].strip("[]")
 
     def detach(self, client) -> None:
+        """A replica's connection closed (or a client that never was one)."""
+        if client.is_replica_link:
+            port = self.links[client].listening_port if client in self.links else 0
+            name = f"{self.replica_ip(client)}:{port or '<unknown-replica-port>'}"  # Redis's replicationGetSlaveName
+            self.node.emit(LogMessage("warning", f"Connection with replica {name} lost."))
         if client in self.replicas:
             self.replicas.remove(client)
         self.unacked.pop(client, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 
 import pytest
@@ -206,3 +207,23 @@ def test_a_replica_drops_its_own_silent_replica_after_repl_timeout():
         middle.config_set("repl-timeout", 1)
         with stopped(sub_pid):
             assert wait_until(lambda: middle.info("replication")["connected_slaves"] == 0)
+
+
+def test_the_logs_tell_the_handover_as_redis_servers(tmp_path):
+    """Redis 7.0's lines, with kvserver's own values: the old master caching itself as a master and
+    losing its replica's connection, the target shifting its replication id."""
+    logs = [str(tmp_path / "master.log"), str(tmp_path / "target.log")]
+    with kvserver([*FAST, "--logfile", logs[0]]) as (master_port, _), \
+            kvserver([*FAST, "--logfile", logs[1]]) as (target_port, _):
+        master, target = redis.Redis(port=master_port), redis.Redis(port=target_port)
+        target.replicaof("127.0.0.1", master_port)
+        assert wait_until(lambda: _in_sync(master, target))
+        assert master.execute_command("FAILOVER", "TO", "127.0.0.1", target_port)
+        assert wait_until(lambda: _state(master) == "no-failover")
+        master_log, target_log = (open(path).read() for path in logs)
+    assert "Before turning into a replica, using my own master parameters to synthesize a cached master: " \
+           "I may be able to synchronize with the new master with just a partial transfer." in master_log
+    assert f"Connection with replica 127.0.0.1:{target_port} lost." in master_log
+    assert re.search(r"Setting secondary replication ID to [0-9a-f]{40}, valid up to offset: \d+\. "
+                     r"New replication ID is [0-9a-f]{40}", target_log)
+    assert "MASTER MODE enabled (failover request from 'id=" in target_log
