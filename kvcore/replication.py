@@ -247,6 +247,11 @@ class ReplicationStream:
         node = self.node
         node.stats.sync_full += 1  # counted when asked for, as Redis's syncCommand
         _mark_replica(client)
+        if self.backlog is None:  # from the first full sync on, a delayed one too (Redis's syncCommand)
+            self.replid, self.replid2, self.second_offset = new_replid(node.rng), NO_REPLID, -1
+            self._create_backlog()
+            node.emit(LogMessage("notice", f"Replication backlog created, my new replication IDs are "
+                                           f"'{self.replid}' and '{self.replid2}'"))
         diskless = node.config["repl-diskless-sync"] and b"eof" in self.link(client).capa
         if not diskless or not node.config["repl-diskless-sync-delay"]:
             self._full_sync([(client, psync)], diskless)
@@ -264,9 +269,6 @@ class ReplicationStream:
 
     def _full_sync(self, replicas: list[tuple], diskless: bool) -> None:
         node = self.node
-        if self.backlog is None:
-            self.replid, self.replid2, self.second_offset = new_replid(node.rng), NO_REPLID, -1
-            self._create_backlog()
         aux = [(b"repl-stream-db", b"0"), (b"repl-id", self.replid.encode()), (b"repl-offset", b"%d" % self.offset)]
         payloads: dict[bool, bytes] = {}  # one image for all, and one of the libraries for those asking
         keys = sum(len(db.data) for db in node.dbs)

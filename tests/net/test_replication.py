@@ -17,7 +17,7 @@ from kvcore import rdb
 from kvcore.config import Config
 from kvcore.node import Node
 from tests.net.util import connect, encode, read_until_eof, wait_until
-from tests.servers import kvserver, redis_server_or_skip
+from tests.servers import kvserver, measured_on_both, redis_server_or_skip
 
 WRITES = [
     "SET foo bar", "SET k v EX 100", "SELECT 9", "INCR n", "MULTI", "SET a 1", "GET a", "EXEC",
@@ -355,3 +355,20 @@ def test_a_replica_logging_a_full_sync_comes_back_with_it(tmp_path):
             restarted = redis.Redis(port=restarted_port, socket_timeout=10)
             assert restarted.get("after-sync") == b"x"
             assert restarted.execute_command("DEBUG", "DIGEST") == digest
+
+
+def _backlog_while_a_sync_waits(master_port: int) -> tuple[int, int]:
+    """repl_backlog_active before any replica, and while the first one waits out a diskless delay."""
+    master = redis.Redis(port=master_port)
+    master.config_set("repl-diskless-sync", "yes")
+    master.config_set("repl-diskless-sync-delay", 5)
+    before = master.info("replication")["repl_backlog_active"]
+    with kvserver(["--save", ""]) as (replica_port, _):
+        redis.Redis(port=replica_port).replicaof("127.0.0.1", master_port)
+        assert wait_until(lambda: master.info("replication")["connected_slaves"] == 1)
+        return before, master.info("replication")["repl_backlog_active"]
+
+
+def test_the_backlog_is_made_at_the_first_sync_even_a_delayed_one_as_redis_server():
+    theirs, ours = measured_on_both(_backlog_while_a_sync_waits)
+    assert ours == theirs == (0, 1)

@@ -55,7 +55,8 @@ def test_a_replica_comes_back_by_partial_resync_from_what_a_loading_replica_keep
         master.config_set("rdb-key-save-delay", 1_000_000)  # the second replica's payload takes forever
         _fill(master, "a", 10, 100)
         second.replicaof("127.0.0.1", master_port)
-        assert wait_until(lambda: master.info("persistence")["rdb_bgsave_in_progress"] == 1)
+        assert wait_until(lambda: master.info("persistence")["rdb_bgsave_in_progress"] == 1
+                          and second.role()[3] == b"sync")
         _fill(master, "b", 2000, 1000)
         assert master.info("replication")["repl_backlog_histlen"] > 2000 * 1000  # beyond repl-backlog-size
         assert wait_until(lambda: _offset(first, "slave_repl_offset") == _offset(master, "master_repl_offset"))
