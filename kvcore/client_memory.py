@@ -1,9 +1,10 @@
 """What one client connection holds, as Redis 7.0's getClientMemoryUsage counts it.
 
-CLIENT LIST's ``tot-mem`` (and ``qbuf``, ``argv-mem``, ``multi-mem``), INFO's
-``mem_clients_normal`` and the figure ``maxmemory-clients`` evicts by. The
-parts, each from a model of the buffer Redis would hold (figures checked
-against redis-server 7.0.15):
+CLIENT LIST's ``tot-mem`` (and ``qbuf``, ``argv-mem``, ``multi-mem``) and the
+figure ``maxmemory-clients`` evicts by. (INFO's memory figures keep their own,
+smaller model, kvcore.info: used_memory counts only what clients hold beyond
+their fixed buffers.) The parts, each from a model of the buffer Redis would
+hold (figures checked against redis-server 7.0.15):
 
 - the client structure itself (`CLIENT_STRUCT`) and its reply buffer
   (``rbs``: kvcore.replybuf);

@@ -50,6 +50,7 @@ def test_a_replica_comes_back_by_partial_resync_from_what_a_loading_replica_keep
     with servers(kind, 3) as [(master, master_port, _), (first, _, _), (second, second_port, second_pid)]:
         master.config_set("repl-backlog-size", 16384)
         master.config_set("client-output-buffer-limit", "replica 0 0 0")
+        master.config_set("repl-diskless-sync-delay", 0)
         first.replicaof("127.0.0.1", master_port)
         assert wait_until(lambda: first.info("replication")["master_link_status"] == "up")
         master.config_set("rdb-key-save-delay", 1_000_000)  # the second replica's payload takes forever
@@ -84,8 +85,8 @@ def test_a_replica_output_limit_below_the_backlog_size_is_the_backlog_size(kind)
         master.config_set("client-output-buffer-limit", "replica 512k 0 0")
         replica.replicaof("127.0.0.1", master_port)
         assert wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
-        big = "A" * (10 * 1024 * 1024)
-        pipe = master.pipeline(transaction=True)  # the replica is cut off, then comes back to 20 MB of backlog
+        big = "A" * (4 * 1024 * 1024)
+        pipe = master.pipeline(transaction=True)  # the replica is cut off, then comes back to 8 MB of backlog
         pipe.execute_command("CLIENT", "KILL", "TYPE", "replica")
         pipe.set("key", big)
         pipe.set("key", big)
