@@ -763,9 +763,12 @@ class Node:
 
     def unset_master(self) -> None:
         """REPLICAOF NO ONE: a master again, its stream going on under a new replication id."""
-        if self.master_link is None:
+        link = self.master_link
+        if link is None:
             return
-        self.master_link.stop()
+        link.stop()
+        if not link.full_sync_failed:  # the history it could have continued from with that master
+            self.emit(LogMessage("notice", "Discarding previously cached master state."))
         self.master_link = None
         self.is_replica = False
         self.config.changed("replicaof", "")

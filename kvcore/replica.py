@@ -537,7 +537,11 @@ class MasterLink:
         self.retry_at_ms = node.steady() + self._retry_ms()
 
     def stop(self) -> None:
-        """REPLICAOF NO ONE or another master: close the link, whatever its state."""
+        """REPLICAOF NO ONE or another master: close the link, whatever its state (a link in sync
+        is kept as a cached master, for a partial resync, as Redis logs it)."""
+        if self.client is not None:
+            self._log("warning", "Connection with master lost.")
+            self._log("notice", "Caching the disconnected master state.")
         if self.conn:
             self.node.emit(Close(self.conn))
         self._reset()

@@ -17,7 +17,7 @@ from kvcore import rdb
 from kvcore.config import Config
 from kvcore.node import Node
 from tests.net.util import connect, encode, read_until_eof, wait_until
-from tests.servers import kvserver, measured_on_both, redis_server_or_skip
+from tests.servers import kvserver, measured_on_both, redis_server_in_dir, redis_server_or_skip
 
 WRITES = [
     "SET foo bar", "SET k v EX 100", "SELECT 9", "INCR n", "MULTI", "SET a 1", "GET a", "EXEC",
@@ -372,3 +372,31 @@ def _backlog_while_a_sync_waits(master_port: int) -> tuple[int, int]:
 def test_the_backlog_is_made_at_the_first_sync_even_a_delayed_one_as_redis_server():
     theirs, ours = measured_on_both(_backlog_while_a_sync_waits)
     assert ours == theirs == (0, 1)
+
+
+def _log_after_replicaof_no_one(kind: str, tmp_path) -> list[str]:
+    """The lines a replica in sync logs when made a master, without times, ids and addresses."""
+    log = str(tmp_path / f"{kind}.log")
+    with contextlib.ExitStack() as stack:
+        if kind == "redis-server":
+            master_port = stack.enter_context(redis_server_or_skip())
+            replica_port = stack.enter_context(redis_server_in_dir(str(tmp_path), ["--logfile", log]))
+        else:
+            master_port, _ = stack.enter_context(kvserver(["--save", ""]))
+            replica_port, _ = stack.enter_context(kvserver(["--save", "", "--logfile", log]))
+        replica = redis.Redis(port=replica_port)
+        replica.replicaof("127.0.0.1", master_port)
+        assert wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+        replica.replicaof("no", "one")
+        assert wait_until(lambda: "MASTER MODE enabled" in open(log).read())
+        lines = open(log).read().splitlines()
+    start = max(i for i, line in enumerate(lines) if "MASTER <-> REPLICA sync: Finished with success" in line
+                or "Successful partial resynchronization" in line)
+    return [re.sub(r"[0-9a-f]{40}", "<id>", line.split(" ", 5)[5]).split(" (user request from")[0]
+            for line in lines[start + 1:]]
+
+
+def test_a_replica_made_master_logs_as_redis_server(tmp_path):
+    theirs = _log_after_replicaof_no_one("redis-server", tmp_path)
+    assert _log_after_replicaof_no_one("kvserver", tmp_path) == theirs
+    assert "# Connection with master lost." in theirs and "* Discarding previously cached master state." in theirs
