@@ -53,21 +53,25 @@ def unparsed(client) -> int:
     return client.reader.partial_state()[0] if client.reader.partial else client.reader.buffered()
 
 
-def argv_bytes(client, running: list[bytes] | None = None) -> int:
-    """argv-mem: the arguments of the request being run, else those parsed of one being read."""
+def _arguments(client, running: list[bytes] | None) -> tuple[int, int]:
+    """(bytes, count) of the arguments of the request being run, else of those parsed of one being read."""
     if running is not None:
-        return sum(map(len, running)) + len(running) * POINTER
+        return sum(map(len, running)), len(running)
     if not client.reader.partial:
-        return 0
+        return 0, 0
     _, size, count, _ = client.reader.partial_state()
+    return size, count
+
+
+def argv_bytes(client, running: list[bytes] | None = None) -> int:
+    """The arguments' memory: their bytes and a pointer each."""
+    size, count = _arguments(client, running)
     return size + count * POINTER
 
 
 def argv_shown(client, running: list[bytes] | None = None) -> int:
     """CLIENT LIST's argv-mem: the arguments' bytes alone."""
-    if running is not None:
-        return sum(map(len, running))
-    return client.reader.partial_state()[1] if client.reader.partial else 0
+    return _arguments(client, running)[0]
 
 
 def multi_queued(client) -> int:

@@ -119,8 +119,7 @@ class Failover:
 def find_replica(stream, host: str, port: int):
     """The replica at host:port as it announced itself, online or still syncing, or None
     (Redis's findReplica)."""
-    attached = [*stream.replicas, *stream.unacked, *(client for client, _ in stream.delayed)]
-    for client in attached:
+    for client in stream.attached():
         if _same_replica((stream.replica_ip(client), stream.links[client].listening_port), host, port):
             return client
     return None

@@ -311,7 +311,7 @@ def _replication(node) -> list[Field]:
     fields: list[Field] = [("role", "slave" if link is not None else "master")]
     if link is not None:
         fields += _master_link(node, link)
-    fields.append(("connected_slaves", len(stream.replicas) + len(stream.unacked) + len(stream.delayed)))
+    fields.append(("connected_slaves", len(stream.attached())))
     if node.config["min-replicas-to-write"] and node.config["min-replicas-max-lag"]:
         fields.append(("min_slaves_good_slaves", stream.good_replicas()))
     for index, client in enumerate(stream.replicas):
@@ -319,7 +319,7 @@ def _replication(node) -> list[Field]:
         lag = (node.steady() - attached.ack_ms) // 1000
         fields.append((f"slave{index}", f"ip={stream.replica_ip(client)},port={attached.listening_port},state=online,"
                                         f"offset={attached.ack_offset},lag={lag}"))
-    waiting = [*stream.unacked, *(client for client, _ in stream.delayed)]  # sent a payload, or waiting for it
+    waiting = stream.syncing()  # sent a payload, or waiting for it
     for index, client in enumerate(waiting, start=len(stream.replicas)):
         fields.append((f"slave{index}", f"ip={stream.replica_ip(client)},port={stream.links[client].listening_port},"
                                         "state=wait_bgsave,offset=0,lag=0"))

@@ -41,13 +41,12 @@ class Pause:
     As Redis 7.0's pauseClients, each purpose (CLIENT PAUSE, a SHUTDOWN waiting
     for its replicas, a FAILOVER) has its own end and mode and is ended on its
     own: CLIENT UNPAUSE does not lift a failover's pause. What holds clients is
-    their union: the latest end, the strictest mode.
+    their union: the strictest mode, until the last of them ends.
     """
 
     def __init__(self, node) -> None:
         self.node = node
         self.purposes: dict[str, tuple[int, bool]] = {}  # purpose -> (end in node ms, WRITE only)
-        self.until = 0  # the latest end (node ms); 0: no pause
         self.writes_only = False  # WRITE (else ALL)
         self.held: list = []  # clients waiting for the end, in the order they were held
 
@@ -77,7 +76,6 @@ class Pause:
         what they sent (those still paused are held again)."""
         node = self.node
         was_writes_only = self.writes_only
-        self.until = max((until for until, _ in self.purposes.values()), default=0)
         self.writes_only = all(writes_only for _, writes_only in self.purposes.values())
         node.paused = bool(self.purposes)
         if node.paused and (self.writes_only == was_writes_only or not self.writes_only):

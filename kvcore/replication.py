@@ -226,12 +226,19 @@ class ReplicationStream:
         self.backlog = bytearray()
         self.drop_replicas()  # they follow a history that is gone: they must sync again
 
+    def syncing(self) -> list:
+        """The replicas not online yet: loading a payload sent them, or waiting for one."""
+        return [*self.unacked, *(client for client, _ in self.delayed)]
+
+    def attached(self) -> list:
+        """Every replica, online or syncing (Redis's server.slaves)."""
+        return [*self.replicas, *self.syncing()]
+
     def drop_replicas(self) -> None:
         """Disconnect every replica, those still syncing too (they reconnect and learn of the new
         history)."""
-        replicas, self.replicas = self.replicas, []
-        syncing = [*self.unacked, *(client for client, _ in self.delayed)]
-        for client in [*replicas, *syncing]:
+        attached, self.replicas = self.attached(), []
+        for client in attached:
             self.node.close_after_reply(client)
 
     # -- attaching ------------------------------------------------------------------

@@ -105,7 +105,7 @@ def failover(client, argv):
     if node.is_replica:
         raise Error("ERR FAILOVER is not valid when server is a replica.")
     stream = node.replication
-    if not (stream.replicas or stream.unacked or stream.delayed):
+    if not stream.attached():
         raise Error("ERR FAILOVER requires connected replicas.")
     if force and not (timeout_ms and host is not None):
         raise Error("ERR FAILOVER with force option requires both a timeout and target HOST and IP.")

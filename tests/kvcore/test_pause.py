@@ -71,8 +71,10 @@ def test_a_new_pause_keeps_the_later_end_and_the_stricter_mode(node):
     admin.call("CLIENT", "PAUSE", "1000", "ALL")
     admin_after = CoreClient(node)  # unpaused only by time now
     node.pause.start(start + 10, True)  # a shorter WRITE pause changes neither
-    assert (node.pause.until, node.pause.writes_only) == (start + 1000, False)
+    assert node.pause.purposes[pause.CLIENT_COMMAND] == (start + 1000, False) and not node.pause.writes_only
     assert other.send_raw(encode_request("GET", "k")) == []
+    node.tick(start + 10)
+    assert other.send_raw(b"") == []  # still held: the shorter end is not the pause's
     node.tick(start + 1000)
     assert other.send_raw(b"") == [None]
     assert admin_after.call("PING") == b"PONG"
