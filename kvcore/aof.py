@@ -29,6 +29,7 @@ import hiredis
 
 from kvcore import aof_manifest
 from kvcore.client import Client, ReplyMode
+from kvcore.corrupt import CorruptValue
 from kvcore.protocol import Limits
 from kvcore.reply import Error
 from kvcore.types_stream import ID_MAX, format_id
@@ -963,6 +964,8 @@ def rewrite_key(key: bytes, value) -> list[list[bytes]]:
     """The commands that recreate one value (without its TTL)."""
     if type(value) is bytes:
         return [[b"SET", key, value]]
+    if type(value) is CorruptValue:  # restored undecoded: it comes back as it came in
+        return [[b"RESTORE", key, b"0", value.payload]]
     kind = value.TYPE
     if kind == "list":
         return _batches(b"RPUSH", key, [[item] for item in value])

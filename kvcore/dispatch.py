@@ -9,7 +9,7 @@ the lookup) inline and hands every other request to `execute`.
 
 from __future__ import annotations
 
-from kvcore import errors
+from kvcore import corrupt, errors
 from kvcore.acl import noperm
 from kvcore.client import ReplyMode
 from kvcore.commands.table import Command, Flag
@@ -109,7 +109,7 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
             try:
                 reply = cmd.handler(client, argv)
             except Error as exc:
-                reply = exc
+                reply = _error_reply(node, client, argv, exc)
             cmd.calls += 1
             stats.total_commands_processed += 1
             client.last_command = cmd.name
@@ -200,6 +200,21 @@ def _abort_transaction(client, refusal: Error) -> Error:
     return Error(f"EXECABORT Transaction discarded because of: {refusal.text}")
 
 
+def _error_reply(node, client, argv: list[bytes], exc: Error):
+    """A handler's error as its reply; but a WRONGTYPE met at a value RESTORE kept undecoded
+    (kvcore.corrupt) is the command reading it, and a `corrupt.Fatal` one reading what Redis
+    cannot: the server fails Redis's assertion instead."""
+    if exc.text is errors.WRONGTYPE:
+        value = corrupt.touched(client.db, argv)
+        if value is not None:
+            node.emit(value.crash_on_read)
+            return NO_REPLY
+    elif type(exc) is corrupt.Fatal:
+        node.emit(exc.crash)
+        return NO_REPLY
+    return exc
+
+
 def _execute_without_reply(node, client, argv: list[bytes]) -> None:
     """The request after CLIENT REPLY SKIP: run it, send nothing it answers."""
     client.skip_next = False
@@ -223,7 +238,7 @@ def call(node, client, cmd: Command, argv: list[bytes]):
     try:
         reply = cmd.handler(client, argv)
     except Error as exc:
-        reply = exc
+        reply = _error_reply(node, client, argv, exc)
     if tracking is not None:
         tracking.after_call(client, cmd, argv, outer)  # remember the keys a tracking client read
     if node.monitors and not cmd.flags._value_ & _UNMONITORED:

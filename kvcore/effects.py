@@ -159,11 +159,18 @@ class Pause:
 
 @dataclass(frozen=True, slots=True)
 class Crash:
-    """The process dies as a crashed redis-server does (DEBUG SEGFAULT, DEBUG PANIC): its bug
-    report in the log (``reason``: the panic's words, if any), then killed by ``signal``."""
+    """The process dies as a crashed redis-server does (DEBUG SEGFAULT, DEBUG PANIC, a failed
+    assertion): its bug report in the log, then killed by ``signal``. ``reason``: a panic's
+    words; ``details``: lines the report starts with (an assertion's, a hex dump's). A panic or
+    an assertion (either given) exits with status 1 instead under ``use-exit-on-panic``."""
 
     signal: int
     reason: str = ""
+    details: tuple[str, ...] = ()
+
+    @property
+    def panic(self) -> bool:
+        return bool(self.reason or self.details)
 
 
 @dataclass(frozen=True, slots=True)

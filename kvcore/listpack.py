@@ -28,11 +28,16 @@ COUNT_UNKNOWN = 65535
 
 
 class ListpackError(ValueError):
-    """A blob that is not a well-formed listpack; ``offset`` is where, within it."""
+    """A blob that is not a well-formed listpack; ``offset`` is where within it (the entry's start
+    for a bad entry, ``decoded`` holding those before it). ``in_content``: the header and
+    terminator are right, so Redis's shallow check (lpValidateIntegrity without deep) lets the
+    blob through."""
 
-    def __init__(self, message: str, offset: int) -> None:
+    def __init__(self, message: str, offset: int, in_content: bool = True) -> None:
         super().__init__(message)
         self.offset = offset
+        self.in_content = in_content
+        self.decoded: list = []  # the entries before the bad one
 
 
 def entries(blob, deep: bool = True) -> list:
@@ -47,11 +52,24 @@ def entries(blob, deep: bool = True) -> list:
     """
     size = len(blob)
     if size < HEADER_SIZE + 1 or int.from_bytes(blob[0:4], "little") != size:
-        raise ListpackError("listpack header does not match its size", 0)
+        raise ListpackError("listpack header does not match its size", 0, False)
     end = size - 1
     if blob[end] != EOF:
-        raise ListpackError("listpack does not end with its terminator", end)
+        raise ListpackError("listpack does not end with its terminator", end, False)
     out: list = []
+    try:
+        _decode_into(out, blob, end, deep)
+    except ListpackError as exc:
+        exc.decoded = out
+        raise
+    count = blob[4] | (blob[5] << 8)
+    if count != COUNT_UNKNOWN and count != len(out):
+        raise ListpackError("listpack holds %d entries, not %d" % (len(out), count), 4)
+    return out
+
+
+def _decode_into(out: list, blob, end: int, deep: bool) -> None:
+    """Append the entries to ``out``: on a bad one, those before it are there."""
     append = out.append
     pos = HEADER_SIZE
     while True:
@@ -61,7 +79,7 @@ def entries(blob, deep: bool = True) -> list:
             if stop >= end:
                 raise ListpackError("listpack entry runs past its end", pos)
             if deep and blob[stop] != stop - pos and _decode_backlen(blob, stop) != stop - pos:
-                raise ListpackError("listpack entry backlen does not match its size", stop)
+                raise ListpackError("listpack entry backlen does not match its size", pos)
             append(first if first < 0x80 else bytes(blob[pos + 1 : stop]))
             pos = stop + 1
             continue
@@ -89,15 +107,11 @@ def entries(blob, deep: bool = True) -> list:
         if start > end or following > end:
             raise ListpackError("listpack entry runs past its end", pos)
         if deep and _decode_backlen(blob, following - 1) != stop - pos:
-            raise ListpackError("listpack entry backlen does not match its size", stop)
+            raise ListpackError("listpack entry backlen does not match its size", pos)
         append(bytes(blob[start:stop]) if value is None else value)
         pos = following
     if pos != end:
         raise ListpackError("listpack terminator before its end", pos)
-    count = blob[4] | (blob[5] << 8)
-    if count != COUNT_UNKNOWN and count != len(out):
-        raise ListpackError("listpack holds %d entries, not %d" % (len(out), count), 4)
-    return out
 
 
 def _decode_backlen(blob, pos: int) -> int:

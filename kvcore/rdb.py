@@ -34,11 +34,14 @@ from __future__ import annotations
 import math
 import re
 import struct
+from signal import SIGABRT
 
 from kvcore import intset, listpack, lzf, ziplist
 from kvcore.commands.json import JsonValue, dumps, parse_json
 from kvcore.config import Config
+from kvcore.corrupt import CorruptValue, assertion_failed
 from kvcore.crc64 import crc64
+from kvcore.effects import Crash
 from kvcore.functions import library_name
 from kvcore.reply import Error
 from kvcore.types_hash import HashValue
@@ -123,12 +126,21 @@ _JSON_NAME_ID = JSON_MODULE_ID >> 10
 
 
 class RdbError(ValueError):
-    """A file or payload that cannot be loaded; ``offset`` is the byte where that was found."""
+    """A file or payload that cannot be loaded; ``offset`` is the byte where that was found.
 
-    def __init__(self, message: str, offset: int) -> None:
+    ``in_content``: only a deep sanitization finds it (Redis's shallow checks pass);
+    ``crash``: how redis-server, trusting the content, dies as it loads it;
+    ``crash_on_read``: how it dies when a command reads it (a failed assertion if not given).
+    """
+
+    def __init__(self, message: str, offset: int, in_content: bool = False, crash: Crash | None = None,
+                 crash_on_read: Crash | None = None) -> None:
         super().__init__("%s (at offset %d)" % (message, offset))
         self.message = message
         self.offset = offset
+        self.in_content = in_content
+        self.crash = crash
+        self.crash_on_read = crash_on_read
 
 
 # -- writing -------------------------------------------------------------------
@@ -724,7 +736,9 @@ def _read_value(cursor: Cursor, kind: int, config, deep: bool):
         return reader(cursor, config, deep)
     except RdbError:
         raise
-    except (listpack.ListpackError, ziplist.ZiplistError, intset.IntsetError) as exc:
+    except listpack.ListpackError as exc:
+        raise RdbError(_INTEGRITY_ERRORS.get(kind, str(exc)), at, exc.in_content) from None
+    except (ziplist.ZiplistError, intset.IntsetError) as exc:
         raise RdbError(_INTEGRITY_ERRORS.get(kind, str(exc)), at) from None
     except (ValueError, IndexError, OverflowError, struct.error, MemoryError) as exc:
         raise RdbError(_INTEGRITY_ERRORS.get(kind, "Bad value: %s" % exc), at) from None
@@ -741,6 +755,9 @@ _INTEGRITY_ERRORS = {  # rdbLoadObject's messages for a blob that fails its inte
     TYPE_ZSET_LISTPACK: "Zset listpack integrity check failed.",
     TYPE_LIST_QUICKLIST_2: "Listpack integrity check failed.",
     TYPE_SET_LISTPACK: "Set listpack integrity check failed.",
+    TYPE_STREAM_LISTPACKS: "Stream listpack integrity check failed.",
+    TYPE_STREAM_LISTPACKS_2: "Stream listpack integrity check failed.",
+    TYPE_STREAM_LISTPACKS_3: "Stream listpack integrity check failed.",
 }
 
 
@@ -860,7 +877,14 @@ def _read_zset_packed(cursor: Cursor, config, deep: bool, ziplists: bool = False
     for member, score in zip(items[0::2], items[1::2]):
         member = member if type(member) is bytes else b"%d" % member
         pairs.append((member, float(score) if type(score) is int else zzl_strtod(score)))
-    scores = _checked_scores(pairs, at, message)
+    try:
+        scores = _checked_scores(pairs, at, message)
+    except RdbError:
+        if ziplists:  # converted to a listpack as it loads, so checked deeply whatever the setting
+            raise
+        converted = len(pairs) > config["zset-max-listpack-entries"]  # zsetConvert asserts on the duplicate
+        crash = assertion_failed("dictAdd(zs->dict,ele,&node->score) == DICT_OK")
+        raise RdbError(message, at, True, crash if converted else None) from None
     if not scores:
         return None
     value = ZSetValue(scores)
@@ -917,7 +941,14 @@ def _read_hash_packed(cursor: Cursor, config, deep: bool, ziplists: bool = False
     at = cursor.pos
     blob = cursor.string()
     items = ziplist.strings(blob) if ziplists else listpack.strings(blob, deep)
-    value = _new_hash(items, at, _INTEGRITY_ERRORS[TYPE_HASH_ZIPLIST if ziplists else TYPE_HASH_LISTPACK])
+    try:
+        value = _new_hash(items, at, _INTEGRITY_ERRORS[TYPE_HASH_ZIPLIST if ziplists else TYPE_HASH_LISTPACK])
+    except RdbError as exc:
+        if ziplists:  # converted to a listpack as it loads, so checked deeply whatever the setting
+            raise
+        converted = len(items) // 2 > config["hash-max-listpack-entries"]  # where trusting Redis meets the duplicate
+        crash = Crash(SIGABRT, "Listpack corruption detected", _hex_dump("listpack with dup elements dump", blob))
+        raise RdbError(exc.message, at, True, crash if converted else None) from None
     if value is not None:
         value.hashtable = len(value) > config["hash-max-listpack-entries"]
     return value
@@ -1095,16 +1126,46 @@ def payload_ok(payload: bytes, verify_checksum: bool = True) -> bool:
 def restore_value(payload: bytes, config, deep: bool = True):
     """The value a (verified) DUMP payload holds; RdbError if it holds none or it is corrupt.
 
-    ``deep``: sanitize deeply (sanitize-dump-payload). Whatever the payload,
-    the outcome is a whole value or an RdbError, never another exception.
+    ``deep``: sanitize deeply (sanitize-dump-payload). Without it, content
+    that only a deep check refuses is taken as Redis takes it: kept undecoded
+    as a `CorruptValue`, or, where Redis's load itself trips on it, an RdbError
+    with the ``crash`` that ends the server. Whatever the payload, the outcome
+    is one of those, never another exception.
     """
     kind = payload[0]
     if kind not in RESTORABLE_TYPES:
         raise RdbError("Unknown RDB encoding type %d" % kind, 0)
-    value = _read_value(Cursor(payload, 1), kind, config, deep)  # as Redis, a value may run into the footer
+    try:
+        value = _read_value(Cursor(payload, 1), kind, config, deep)  # as Redis, a value may run into the footer
+    except RdbError as exc:
+        if deep or not exc.in_content or exc.crash is not None:
+            raise
+        return CorruptValue(*_CORRUPT_TYPES[kind], payload, exc.crash_on_read or assertion_failed(LP_VALID_ENTRY))
     if value is None:
         raise RdbError(EMPTY_KEY, 1)
     return value
+
+
+LP_VALID_ENTRY = "lpValidateNext(lp, &p, lpbytes)"  # lpAssertValidEntry's assertion, on a broken listpack entry
+
+_CORRUPT_TYPES = {  # the TYPE and OBJECT ENCODING of a payload kept undecoded, by the types that can be
+    TYPE_HASH_LISTPACK: ("hash", "listpack"),
+    TYPE_ZSET_LISTPACK: ("zset", "listpack"),
+    TYPE_LIST_QUICKLIST_2: ("list", "quicklist"),
+    TYPE_STREAM_LISTPACKS: ("stream", "stream"),
+    TYPE_STREAM_LISTPACKS_2: ("stream", "stream"),
+}
+
+
+def _hex_dump(description: str, blob: bytes) -> tuple[str, ...]:
+    """serverLogHexDump's lines: the description, then the bytes in hex, 64 digits a line."""
+    text = blob.hex()
+    return ("%s (hexdump of %d bytes):" % (description, len(blob)), *(text[i : i + 64] for i in range(0, len(text), 64)))
+
+
+def _put_corrupt(parts: list, value: CorruptValue, config, compress: bool) -> int:
+    parts.append(value.body)
+    return value.kind
 
 
 # Streams' codec builds on this module's primitives, so it registers itself last.
@@ -1113,4 +1174,5 @@ from kvcore.rdb_stream import put_stream  # noqa: E402
 from kvcore.types_stream import StreamValue  # noqa: E402
 
 _WRITERS[StreamValue] = put_stream
+_WRITERS[CorruptValue] = _put_corrupt
 _READERS.update(_STREAM_READERS)

@@ -22,9 +22,13 @@ written are Redis's own, byte for byte.
 from __future__ import annotations
 
 import struct
+from signal import SIGABRT
 
 from kvcore import listpack
+from kvcore.corrupt import assertion_failed
+from kvcore.effects import Crash
 from kvcore.rdb import (
+    LP_VALID_ENTRY,
     TYPE_STREAM_LISTPACKS,
     TYPE_STREAM_LISTPACKS_2,
     TYPE_STREAM_LISTPACKS_3,
@@ -49,6 +53,7 @@ from kvcore.types_stream import (
 
 FLAG_DELETED = 1
 BAD_LISTPACK = "Stream listpack integrity check failed."
+EMPTY_NODE = "Empty listpack inside stream"
 _MS = struct.Struct("<q")
 _U64 = 1 << 64
 
@@ -126,14 +131,38 @@ def _read_id(cursor: Cursor) -> int:
     return make_id(ms, cursor.length())
 
 
-def _read_node(value: StreamValue, key: bytes, blob: bytes, at: int, deep: bool) -> None:
-    """One node: its entries into the stream (live) or the node (deleted), checked as a listpack of a stream."""
+def _read_node(value: StreamValue, key: bytes, blob: bytes, at: int, edge_read: bool) -> None:
+    """One node: its entries into the stream (live) or the node (deleted), checked as a listpack of a stream.
+
+    What only a deep check finds is an RdbError ``in_content``; Redis's shallow
+    load reads the node's first entry all the same (lpFirst), and asserts
+    there when that entry is broken; with ``edge_read`` (a first-version
+    stream with no live entry read yet) it also reads on to the first live
+    entry's ID and fields (streamGetEdgeID finds the first ID it lacks).
+    """
     if len(key) != 16:
         raise RdbError("Stream node key entry is not the size of a stream ID", at)
-    items = listpack.entries(blob, deep)
+    try:
+        items = listpack.entries(blob, True)
+    except listpack.ListpackError as exc:
+        if not exc.in_content:
+            raise RdbError(BAD_LISTPACK, at) from None
+        if blob[listpack.HEADER_SIZE] == listpack.EOF:
+            raise RdbError(EMPTY_NODE, at) from None
+        trips = exc.offset == listpack.HEADER_SIZE or (edge_read and not _first_live_entry_read(exc.decoded))
+        raise RdbError(BAD_LISTPACK, at, True, assertion_failed(LP_VALID_ENTRY) if trips else None) from None
     if not items:
-        raise RdbError("Empty listpack inside stream", at)
+        raise RdbError(EMPTY_NODE, at)
     master = int.from_bytes(key, "big")
+    if value.nodes and master == value.nodes[-1].master_id:
+        raise RdbError("Listpack re-added with existing key", at)
+    try:
+        _read_entries(value, master, items, len(blob), at)
+    except (RdbError, TypeError, ValueError, IndexError):
+        raise RdbError(BAD_LISTPACK, at, True) from None
+
+
+def _read_entries(value: StreamValue, master: int, items: list, size: int, at: int) -> None:
     if value.nodes and master <= value.nodes[-1].last_id:
         raise RdbError(BAD_LISTPACK, at)
     live, deleted, field_count = _ints(items[0:3], at)
@@ -155,8 +184,10 @@ def _read_node(value: StreamValue, key: bytes, blob: bytes, at: int, deep: bool)
             flat = tuple(map(_text, items[pos + 4 : pos + 4 + 2 * count]))
             pos += 4 + 2 * count
         backward = _ints(items[pos : pos + 1], at)  # the entry's element count, for reading backwards
-        if flags > 3 or ident <= last or len(flat) % 2 or not flat or (deep and backward != [pos - start]):
-            raise RdbError(BAD_LISTPACK, at)  # (a wrong count only a sanitizing load checks, as Redis)
+        if flags > 3 or ident <= last or len(flat) % 2 or not flat:
+            raise RdbError(BAD_LISTPACK, at)
+        if backward != [pos - start]:  # only a deep check refuses it; forward, Redis never reads it
+            value.backward_crash = assertion_failed(LP_VALID_ENTRY)
         pos += 1
         last = ident
         counted[flags & FLAG_DELETED] += 1
@@ -167,8 +198,23 @@ def _read_node(value: StreamValue, key: bytes, blob: bytes, at: int, deep: bool)
     if counted != [live, deleted]:
         raise RdbError(BAD_LISTPACK, at)
     node.live, node.deleted, node.last_id = live, deleted, last
-    node.body_bytes = len(blob) - int_size(live) - int_size(deleted)
+    node.body_bytes = size - int_size(live) - int_size(deleted)
     value.add_node(node)
+
+
+def _first_live_entry_read(items: list) -> bool:
+    """Whether ``items`` (a node's first entries) reach the first field of its first live entry, as
+    an iterator reads to that entry's ID: the master entry, then each deleted entry whole."""
+    try:
+        field_count = items[2]
+        pos = 4 + field_count
+        while True:
+            flags = items[pos]
+            if not flags & FLAG_DELETED:
+                return len(items) > pos + (3 if flags & FLAG_SAMEFIELDS else 4)
+            pos += 4 + field_count if flags & FLAG_SAMEFIELDS else 5 + 2 * items[pos + 3]
+    except (IndexError, TypeError):
+        return False
 
 
 def _ints(items: list, at: int) -> list[int]:
@@ -182,12 +228,12 @@ def _text(item) -> bytes:
     return item if type(item) is bytes else b"%d" % item
 
 
-def read_stream(cursor: Cursor, config, deep: bool, kind: int) -> StreamValue:
+def read_stream(cursor: Cursor, kind: int) -> StreamValue:
     value = StreamValue()
     for _ in range(cursor.length()):
         at = cursor.pos
         key = cursor.string()
-        _read_node(value, key, cursor.string(), at, deep)
+        _read_node(value, key, cursor.string(), at, kind == TYPE_STREAM_LISTPACKS and not value.entries)
     length = cursor.length()
     value.last_id = _read_id(cursor)
     if kind >= TYPE_STREAM_LISTPACKS_2:
@@ -196,8 +242,9 @@ def read_stream(cursor: Cursor, config, deep: bool, kind: int) -> StreamValue:
         value.entries_added = cursor.length()
     else:
         value.entries_added = length
-    if length != len(value):
-        raise RdbError("Stream length inconsistent with its entries", cursor.pos)
+    if length != len(value):  # Redis's shallow load trusts the count (it checks only an empty stream's)
+        no_max_id = Crash(SIGABRT, "Corrupt stream, length is %d, but no max id" % length) if not value else None
+        raise RdbError("Stream length inconsistent with its entries", cursor.pos, bool(value.nodes), None, no_max_id)
     for _ in range(cursor.length()):
         _read_group(cursor, value, kind)
     return value
@@ -250,9 +297,12 @@ def reader(kind: int):
     def read(cursor: Cursor, config, deep: bool) -> StreamValue:
         at = cursor.pos
         try:
-            return read_stream(cursor, config, deep, kind)
+            value = read_stream(cursor, kind)
         except (TypeError, KeyError, AttributeError):
             raise RdbError(BAD_LISTPACK, at) from None
+        if deep and value.backward_crash is not None:
+            raise RdbError(BAD_LISTPACK, at, True)
+        return value
 
     return read
 

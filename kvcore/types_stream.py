@@ -24,6 +24,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 
 from kvcore.allocation import allocation
+from kvcore.corrupt import Fatal
+from kvcore.effects import Crash
 from kvcore.eviction import ELEMENT_BYTES
 from kvcore.listpack import HEADER_SIZE, encode_entry
 
@@ -229,7 +231,7 @@ class StreamValue:
     """A Redis stream."""
 
     __slots__ = ("entries", "last_id", "max_deleted_id", "entries_added", "groups", "nodes", "_node_keys",
-                 "_bytes")
+                 "_bytes", "backward_crash")
     TYPE = "stream"
 
     def __init__(self) -> None:
@@ -241,6 +243,7 @@ class StreamValue:
         self.nodes: list[StreamNode] = []
         self._node_keys: list[int] = []  # each node's master ID, for bisect
         self._bytes = 0  # the nodes' listpack bytes, for the memory model
+        self.backward_crash: Crash | None = None  # restored unsanitized, its nodes cannot be read backward
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -293,6 +296,8 @@ class StreamValue:
         return self.entries.get(ident)
 
     def range(self, start: int, end: int, count: int = 0, reverse: bool = False) -> list[tuple[int, tuple]]:
+        if reverse and self.backward_crash is not None:
+            raise Fatal(self.backward_crash)
         items = self.entries.items
         return [(ident, items[ident]) for ident in self.entries.between(start, end, count, reverse)]
 

@@ -320,17 +320,26 @@ class Server:
         self.node.snapshots.shutdown_on_signal(now_ms())  # ends with a Shutdown effect, or an error logged
         self.schedule_drain()
 
-    def crash(self, signum: int, reason: str = "") -> None:
+    def crash(self, signum: int, reason: str = "", details: tuple[str, ...] = ()) -> None:
         """Die as a crashed redis-server dies: the bug report in the log, then killed by ``signum``
-        (DEBUG SEGFAULT, DEBUG PANIC, or a SIGABRT from outside)."""
+        (DEBUG SEGFAULT, or a SIGABRT from outside). A panic (``reason``) or a failed assertion
+        (``details``) is reported by the server itself, not by its signal handler, and exits with
+        status 1 under use-exit-on-panic."""
         log = self.log
-        if reason:
+        panic = bool(reason or details)
+        if panic:
             log.warning("------------------------------------------------")
+        if reason:
             log.warning("!!! Software Failure. Press left mouse button to continue")
             log.warning(f"Guru Meditation: {reason}")
+        for line in details:
+            log.warning(line)
         log.raw(WARNING, "\n\n=== REDIS BUG REPORT START: Cut & paste starting from here ===")
-        log.warning(f"kvserver {VERSION} crashed by signal: {signum}, si_code: 0")
+        if not panic:
+            log.warning(f"kvserver {VERSION} crashed by signal: {signum}, si_code: 0")
         log.raw(WARNING, "\n=== REDIS BUG REPORT END. Make sure to include from START to END. ===\n\n")
+        if panic and self.node.config["use-exit-on-panic"]:
+            os._exit(1)
         if self.loop is not None:
             self.loop.remove_signal_handler(signum)
         signal.signal(signum, signal.SIG_DFL)
@@ -527,7 +536,7 @@ class Server:
                 child.stop(pid)
             return False
         if kind is Crash:
-            self.crash(effect.signal, effect.reason)
+            self.crash(effect.signal, effect.reason, effect.details)
         if kind is Listen:
             task = self.loop.create_task(self._listen_again(effect))
             self.background.add(task)

@@ -95,9 +95,13 @@ def restore(client, argv):
     node = client.node
     if not rdb.payload_ok(payload, not node.skip_checksum_validation):
         raise Error(BAD_PAYLOAD)
+    deep = deep_sanitize(node)
     try:
-        value = rdb.restore_value(payload, node.config, deep_sanitize(node))
+        value = rdb.restore_value(payload, node.config, deep)
     except rdb.RdbError as exc:
+        if exc.crash is not None and not deep:  # unsanitized, the load trusted what it could not read
+            node.emit(exc.crash)
+            return NO_REPLY
         if exc.message not in (rdb.EOF_ERROR, rdb.EMPTY_KEY):  # rdbReportCorruptRDB, verbose under RESTORE
             node.emit(LogMessage("verbose", CORRUPT_LOG % exc.message))
         raise Error(BAD_FORMAT) from None

@@ -1,10 +1,12 @@
-"""RESTORE of corrupt payloads: refused with Redis 7.0's "Bad data format", never a crash or a broken key.
+"""RESTORE of corrupt payloads: refused with Redis 7.0's "Bad data format" where Redis refuses them,
+never a broken key; what Redis takes unsanitized and then dies reading, kvsim takes undecoded and
+dies reading the same way.
 
 The payloads come from Redis's own integration/corrupt-dump.tcl (each cites
 its test) and were checked against redis-server 7.0.15 with the same
 sanitize-dump-payload and checksum settings; the fuzz test mutates valid DUMP
 payloads (recomputing the CRC-64) and checks that whatever RESTORE does leaves
-a key every read command can serve.
+a key every read command can serve, or one kept undecoded that reading ends the server.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kvcore import intset, listpack, rdb, ziplist
+from kvcore.corrupt import CorruptValue
 from kvcore.crc64 import crc64
-from kvcore.effects import LogMessage
+from kvcore.effects import Crash, LogMessage
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.test_rdb import NOW, populate, rdb_file, record, reloaded
 from tests.kvcore.test_rdb import ziplist as make_ziplist
@@ -28,6 +31,12 @@ BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 
 def with_crc(body: bytes) -> bytes:
     return body + crc64(0, body).to_bytes(8, "little")
+
+
+def crash_of(c: CoreClient, *argv) -> Crash | None:
+    """The crash a request ends the node with (None if it answers)."""
+    c.node.receive(c.conn, encode_request(*argv), c.node.now)
+    return next((effect for effect in c.node.take_effects() if type(effect) is Crash), None)
 
 
 def restore(payload: bytes, sanitize: str = "no", skip_checksum: bool = True, **options):
@@ -109,9 +118,9 @@ CORRUPT = [
      "04c0210900f68ab67a8587724d"),
     ("fuzzer findings - hash listpack first element too long entry len", "yes",
      "1015150000000600f00100010101825f310302010201ff0a0094210afa06529f44"),
-    ("fuzzer findings - gcc asan reports false leak on assert", "no",  # Redis takes it, then asserts on LPOP
+    ("fuzzer findings - gcc asan reports false leak on assert", "yes",
      "120102131300000010000000030000f3fe025f3104f1ff0a00198d3d74859429bd"),
-    ("fuzzer findings - lpFind invalid access", "no",  # Redis takes it (shallow check), kvsim cannot decode it
+    ("fuzzer findings - lpFind invalid access", "yes",
      "103939000000140006010601030182"
      "5f33030701825f370300010001040104010901825f39030501825f350308010801010182"
      "5f31030201f001ff0a0029d7e452797a9582"),
@@ -173,9 +182,9 @@ def test_zset_nan_score_is_refused_whatever_the_sanitization():
 SANITIZATION = [
     ("intset out of order", "0b0e02000000030000000500010003000a0022355a2af37cc7f4", BAD_FORMAT, "OK"),
     ("listpack quicklist node with a wrong count", "12010210100000000500816102826262030501ff0a00740dcc320b3cd0e7",
-     BAD_FORMAT, BAD_FORMAT),  # Redis takes it unsanitized (and trusts the count); kvsim cannot
+     BAD_FORMAT, "OK"),  # Redis takes it unsanitized (and trusts the count): kvsim keeps it undecoded
     ("listpack hash with a duplicate field", "101111000000040081610201018161020201ff0a0028706449a4bb8d3d",
-     BAD_FORMAT, BAD_FORMAT),  # Redis takes it unsanitized; a hash cannot hold it here
+     BAD_FORMAT, "OK"),  # Redis takes it unsanitized: kvsim keeps it undecoded
     ("intset with a duplicate", "0b0c0200000002000000050005000a002d1d385838bcf206", BAD_FORMAT, BAD_FORMAT),
     ("listpack entry with a wrong backlen", "12010210100000000300816103826262030501ff0a004566bbcb91ce21ba",
      BAD_FORMAT, "OK"),  # redis-server crashes on it unsanitized; kvsim reads it forward
@@ -211,6 +220,77 @@ def test_restored_odd_values_read_as_redis_reads_them():
     assert c.call("XRANGE", "key", "-", "+") == [  # as redis-server 7.0.15 reads it
         [b"1597172055451-0", [b"item", b"1", b"value", b"0"]], [b"1597172055485-0", [b"item", b"1", b"value", b"_1"]],
         [b"1597172055495-0", [b"item", b"1", b"value", b"2"]]]
+
+
+# Payloads from corrupt-dump.tcl that redis-server 7.0 takes unsanitized, then dies on.
+STREAM_FIRST_ENTRY_TOO_LONG = bytes.fromhex(  # "listpack too long entry len"
+    "0f0110000000000000000200000000000000024055550000000f0001010001020188310000000000000009883200000000000000"
+    "0900010001000100010202893100000000000000098861000000000000000988320000000000000009886200000000000000090801"
+    "ff0a01000009004063c93703a2e568")
+STREAM_BAD_ENCODING_LATER = bytes.fromhex(  # "fuzzer findings - infinite loop"
+    "0f0110000001753aa6d09300000000000000004042420000001800030100010201846974656d058576616c7565060001020100010001"
+    "0101000105010201000101010101825f3103fd01020100010201010102010501ff0381000001753aa6d0930201076d7967726f757081"
+    "000001753aa6d0930001000001753aa6d093000000000000000094d0a63a75010000010105416c69636594d0a63a7501000001000001"
+    "753aa6d09300000000000000000900c409ad697eeea62f")
+HASH_DUPLICATE = bytes.fromhex("101717000000040082610003826200038261000382640003ff0a00c0cfa687e5a7c5be")
+
+
+@pytest.mark.parametrize(("payload", "kind", "encoding", "read"), [
+    (STREAM_BAD_ENCODING_LATER, b"stream", b"stream", ("XRANGE", "key", "-", "+")),
+    (HASH_DUPLICATE, b"hash", b"listpack", ("HGETALL", "key")),
+    (bytes.fromhex(SANITIZATION[1][1]), b"list", b"quicklist", ("LRANGE", "key", 0, -1)),
+])
+def test_unsanitized_content_redis_cannot_read_is_kept_and_reading_it_fails_redis_assertion(
+        payload, kind, encoding, read):
+    reply, c = restore(payload)
+    assert reply == b"OK"
+    assert (c.call("TYPE", "key"), c.call("OBJECT", "ENCODING", "key")) == (kind, encoding)
+    dumped = c.call("DUMP", "key")
+    assert dumped[:-10] == payload[:-10]  # as it came in (with this server's RDB version), to go elsewhere as it is
+    assert c.call("RESTORE", "copy", 0, dumped) == b"OK"
+    assert c.call("RENAME", "key", "other") == b"OK"
+    crash = crash_of(c, *read[:1], "other", *read[2:])
+    assert crash.details[0] == "=== ASSERTION FAILED ===" and crash.panic
+    reply, c = restore(payload, "yes")
+    assert reply_text(reply) == BAD_FORMAT
+
+
+def test_a_corrupt_value_rewrites_as_the_restore_that_made_it():
+    from kvcore.aof import rewrite_key
+
+    _, c = restore(HASH_DUPLICATE)
+    assert rewrite_key(b"key", c.node.dbs[0].data[b"key"]) == [[b"RESTORE", b"key", b"0", HASH_DUPLICATE]]
+    assert c.call("DEL", "key") == 1
+
+
+def test_unsanitized_loads_that_trip_on_the_content_crash_the_server_as_redis_does():
+    c = CoreClient(make_node())
+    c.call("CONFIG", "SET", "sanitize-dump-payload", "no")
+    c.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", 1)
+    crash = crash_of(c, "RESTORE", "key", 0, STREAM_FIRST_ENTRY_TOO_LONG)  # lpFirst asserts
+    assert crash.details == ("=== ASSERTION FAILED ===", "==> 'lpValidateNext(lp, &p, lpbytes)' is not true")
+    c.call("CONFIG", "SET", "hash-max-listpack-entries", 1)  # the load converts the hash: the duplicate panics
+    crash = crash_of(c, "RESTORE", "key", 0, HASH_DUPLICATE)
+    assert crash.reason == "Listpack corruption detected"
+    assert crash.details[:2] == ("listpack with dup elements dump (hexdump of 23 bytes):", HASH_DUPLICATE[2:25].hex())
+
+
+def test_a_stream_whose_count_holds_no_entries_panics_where_redis_looks_for_its_last_id():
+    node = listpack.encode([0, 1, 1, b"a", 0, 3, 0, 0, 1, 4])  # one entry, 1-1, deleted; yet a length of 2
+    length = rdb.encode_length
+    body = [bytes((rdb.TYPE_STREAM_LISTPACKS_2,)), length(1), length(16), (1 << 64).to_bytes(16, "big"),
+            length(len(node)), node, length(2), length(1), length(1), length(1), length(1), length(1), length(1),
+            length(1), length(0)]
+    payload = with_crc(b"".join(body) + b"\x0a\x00")
+    reply, c = restore(payload)
+    assert reply == b"OK"
+    assert crash_of(c, "XREAD", "STREAMS", "key", "$").reason == "Corrupt stream, length is 2, but no max id"
+
+
+def test_a_stream_entry_count_only_backward_reads_use_fails_only_them():
+    reply, c = restore(bytes.fromhex(SANITIZATION[8][1]))
+    assert len(c.call("XRANGE", "key", "-", "+")) == 3
+    assert crash_of(c, "XREVRANGE", "key", "+", "-").details[0] == "=== ASSERTION FAILED ==="
 
 
 def test_zzl_strtod():
@@ -370,13 +450,18 @@ def test_fuzzed_payloads_restore_whole_or_not_at_all(seed, mutations, sanitize):
     except rdb.RdbError:
         pass  # the only exception decoding may raise
     reply, c = restore(payload, sanitize, skip_checksum=False)
-    digest = c.call("DEBUG", "DIGEST")
-    assert not isinstance(digest, hiredis.ReplyError)
     if reply != b"OK":
         assert reply_text(reply) in (BAD_FORMAT, BAD_PAYLOAD)  # a mutation may hit the RDB version
         assert c.call("EXISTS", "key") == 0
+        assert not isinstance(c.call("DEBUG", "DIGEST"), hiredis.ReplyError)
         return
     kind = c.call("TYPE", "key")
+    if type(c.node.dbs[0].data[b"key"]) is CorruptValue:  # taken unsanitized as Redis takes it: reading it crashes
+        assert sanitize == "no"
+        assert c.call("DUMP", "key")[:-10] == payload[:-10]
+        assert crash_of(c, "DEBUG", "DIGEST-VALUE", "key") is not None
+        return
+    assert not isinstance(c.call("DEBUG", "DIGEST"), hiredis.ReplyError)
     for command in [("DEBUG", "DIGEST-VALUE"), ("OBJECT", "ENCODING"), ("DUMP",)]:
         assert not isinstance(c.call(*command, "key"), hiredis.ReplyError), command
     for command, *args in READS[kind]:

@@ -1223,7 +1223,7 @@ def test_stream_types_15_19_21_load(kind):
         parts += [rdb.encode_length(1), rdb.encode_length(2), rdb.encode_length(1), rdb.encode_length(1),
                   rdb.encode_length(5)]
     data = b"".join(parts) + _group_bytes(kind)
-    value = read_stream(rdb.Cursor(data), None, True, kind)
+    value = read_stream(rdb.Cursor(data), kind)
     assert value.range(0, ID_MAX) == [(make_id(1, 2), (b"a", b"2"))]
     assert (value.last_id, value.entries_added) == (make_id(1, 2), 1 if kind == rdb.TYPE_STREAM_LISTPACKS else 5)
     assert value.max_deleted_id == (0 if kind == rdb.TYPE_STREAM_LISTPACKS else make_id(1, 1))

@@ -1,0 +1,81 @@
+"""Values RESTORE took in unsanitized whose content does not decode.
+
+With ``sanitize-dump-payload no`` redis-server checks only a payload's
+headers (a listpack's size and terminator, a stream node's first entry); a
+blob whose entries are broken is kept, and the first command that reads it
+fails an assertion that ends the server. kvsim keeps such a value as the
+payload it came in: TYPE, EXISTS, DEL, RENAME, DUMP and a rewrite see a value
+of its type, and a command that needs its content ends the server with
+Redis's assertion report rather than answering from a guess. Every typed
+lookup refuses a `CorruptValue` as another type, so the one place that tells
+the two apart is the WRONGTYPE path (`touched`), which costs nothing while no
+error happens.
+
+A value that decodes forward but not backward (a stream entry's element
+count, a listpack backlen) is kept decoded, as Redis reads it forward; a
+backward read raises `Fatal`.
+"""
+
+from __future__ import annotations
+
+from signal import SIGABRT
+
+from kvcore.effects import Crash
+from kvcore.reply import Error
+
+FOOTER_SIZE = 10  # a DUMP payload ends with the RDB version (2 bytes) and a CRC64 (8)
+
+
+class CorruptValue:
+    """The value of a ``payload`` (as DUMP made it) of type ``TYPE``, kept undecoded;
+    ``crash_on_read``: how the server dies when a command reads it."""
+
+    __slots__ = ("TYPE", "payload", "_encoding", "crash_on_read")
+
+    def __init__(self, type_name: str, encoding: str, payload: bytes, crash_on_read: Crash) -> None:
+        self.TYPE = type_name
+        self._encoding = encoding
+        self.payload = payload
+        self.crash_on_read = crash_on_read
+
+    @property
+    def kind(self) -> int:
+        return self.payload[0]
+
+    @property
+    def body(self) -> bytes:
+        """The RDB encoding of the value after its type byte, as the payload holds it."""
+        return self.payload[1:-FOOTER_SIZE]
+
+    def encoding(self, config) -> str:
+        return self._encoding
+
+    def weight(self) -> int:
+        return len(self.payload)
+
+    def copy(self) -> CorruptValue:
+        return self  # never changed in place: a command that would change it ends the server
+
+
+def assertion_failed(expression: str) -> Crash:
+    """The report of a serverAssert that fails (as `_serverAssert` logs it), ending the server."""
+    return Crash(SIGABRT, details=("=== ASSERTION FAILED ===", f"==> '{expression}' is not true"))
+
+
+def touched(db, argv: list[bytes]) -> CorruptValue | None:
+    """The first `CorruptValue` in ``db`` at a key a command's arguments name."""
+    data = db.data
+    for arg in argv[1:]:
+        value = data.get(arg)
+        if type(value) is CorruptValue:
+            return value
+    return None
+
+
+class Fatal(Error):
+    """Raised by a handler that reads what redis-server cannot: the dispatcher ends the server
+    with ``crash`` instead of replying."""
+
+    def __init__(self, crash: Crash) -> None:
+        super().__init__("ERR server crashed")
+        self.crash = crash
