@@ -3,6 +3,8 @@ classes, and the allocation an sds string of a given length takes."""
 
 from __future__ import annotations
 
+ROBJ_BYTES = 16  # a value's object header (redisObject)
+
 
 def allocation(size: int) -> int:
     """The jemalloc size class that holds ``size`` bytes."""

@@ -8,8 +8,10 @@ payload it came in: TYPE, EXISTS, DEL, RENAME, DUMP and a rewrite see a value
 of its type, and a command that needs its content ends the server with
 Redis's assertion report rather than answering from a guess. Every typed
 lookup refuses a `CorruptValue` as another type, so the one place that tells
-the two apart is the WRONGTYPE path (`touched`), which costs nothing while no
-error happens.
+the two apart is the WRONGTYPE path (`touched`: a command of the value's
+family reads it, any other meets another type), which costs nothing while no
+error happens; code that reaches into the value any other way (SORT, DEBUG
+DIGEST) finds every attribute of its content raising `Fatal`.
 
 A value that decodes forward but not backward (a stream entry's element
 count, a listpack backlen) is kept decoded, as Redis reads it forward; a
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from signal import SIGABRT
 
+from kvcore.allocation import ROBJ_BYTES, allocation
 from kvcore.effects import Crash
 from kvcore.reply import Error
 
@@ -56,18 +59,35 @@ class CorruptValue:
     def copy(self) -> CorruptValue:
         return self  # never changed in place: a command that would change it ends the server
 
+    def memory_usage(self) -> int:
+        return ROBJ_BYTES + allocation(len(self.payload))
+
+    # Anything else is its content: code that reaches for it (SORT, DEBUG DIGEST...) is a read.
+    def __getattr__(self, name: str):
+        raise Fatal(self.crash_on_read)
+
+    def __iter__(self):
+        raise Fatal(self.crash_on_read)
+
+    def __len__(self) -> int:
+        raise Fatal(self.crash_on_read)
+
 
 def assertion_failed(expression: str) -> Crash:
     """The report of a serverAssert that fails (as `_serverAssert` logs it), ending the server."""
     return Crash(SIGABRT, details=("=== ASSERTION FAILED ===", f"==> '{expression}' is not true"))
 
 
-def touched(db, argv: list[bytes]) -> CorruptValue | None:
-    """The first `CorruptValue` in ``db`` at a key a command's arguments name."""
+_READ_BY = {"list": "list", "hash": "hash", "zset": ("sorted-set", "geo"), "stream": "stream"}  # command groups
+
+
+def touched(db, argv: list[bytes], group: str) -> CorruptValue | None:
+    """The first `CorruptValue` in ``db`` at a key the arguments of a command of ``group`` (its
+    family) name, that such a command reads; to any other it is a value of another type."""
     data = db.data
     for arg in argv[1:]:
         value = data.get(arg)
-        if type(value) is CorruptValue:
+        if type(value) is CorruptValue and group in _READ_BY[value.TYPE]:
             return value
     return None
 

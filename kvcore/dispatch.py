@@ -109,7 +109,7 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
             try:
                 reply = cmd.handler(client, argv)
             except Error as exc:
-                reply = _error_reply(node, client, argv, exc)
+                reply = _error_reply(node, client, cmd, argv, exc)
             cmd.calls += 1
             stats.total_commands_processed += 1
             client.last_command = cmd.name
@@ -200,12 +200,12 @@ def _abort_transaction(client, refusal: Error) -> Error:
     return Error(f"EXECABORT Transaction discarded because of: {refusal.text}")
 
 
-def _error_reply(node, client, argv: list[bytes], exc: Error):
+def _error_reply(node, client, cmd: Command, argv: list[bytes], exc: Error):
     """A handler's error as its reply; but a WRONGTYPE met at a value RESTORE kept undecoded
     (kvcore.corrupt) is the command reading it, and a `corrupt.Fatal` one reading what Redis
     cannot: the server fails Redis's assertion instead."""
     if exc.text is errors.WRONGTYPE:
-        value = corrupt.touched(client.db, argv)
+        value = corrupt.touched(client.db, argv, cmd.group)
         if value is not None:
             node.emit(value.crash_on_read)
             return NO_REPLY
@@ -238,7 +238,7 @@ def call(node, client, cmd: Command, argv: list[bytes]):
     try:
         reply = cmd.handler(client, argv)
     except Error as exc:
-        reply = _error_reply(node, client, argv, exc)
+        reply = _error_reply(node, client, cmd, argv, exc)
     if tracking is not None:
         tracking.after_call(client, cmd, argv, outer)  # remember the keys a tracking client read
     if node.monitors and not cmd.flags._value_ & _UNMONITORED:

@@ -20,7 +20,7 @@ import struct
 import zlib
 
 from kvcore import digest, errors, info, latency, lazyfree, replybuf
-from kvcore.allocation import allocation, sds_bytes
+from kvcore.allocation import ROBJ_BYTES, allocation, sds_bytes
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
 from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, key_flags_reply, keys_and_flags, spec_reply
@@ -1111,7 +1111,6 @@ MEMORY_HELP = [
     "    Prints this help.",
 ]
 DICT_ENTRY_BYTES = 24
-ROBJ_BYTES = 16
 SMALL_INSTANCE_BYTES = 5 * 1024 * 1024
 
 

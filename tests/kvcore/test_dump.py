@@ -255,6 +255,16 @@ def test_unsanitized_content_redis_cannot_read_is_kept_and_reading_it_fails_redi
     assert reply_text(reply) == BAD_FORMAT
 
 
+def test_whatever_reaches_for_a_corrupt_values_content_reads_it():
+    for read in [("SORT", "key"), ("DEBUG", "DIGEST"), ("LINDEX", "key", 0)]:
+        _, c = restore(bytes.fromhex(SANITIZATION[1][1]))  # a list
+        assert crash_of(c, *read) is not None, read
+    _, c = restore(bytes.fromhex(SANITIZATION[1][1]))
+    assert reply_text(c.call("SMEMBERS", "key")).startswith("WRONGTYPE")  # a set command does not read a list
+    assert c.call("MEMORY", "USAGE", "key") > len(SANITIZATION[1][1]) // 2  # its size is in its header
+    assert c.call("EXPIRE", "key", 100) == 1 and c.call("TTL", "key") == 100
+
+
 def test_a_corrupt_value_rewrites_as_the_restore_that_made_it():
     from kvcore.aof import rewrite_key
 
