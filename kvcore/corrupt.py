@@ -20,10 +20,8 @@ backward read raises `Fatal`.
 
 from __future__ import annotations
 
-from signal import SIGABRT
-
 from kvcore.allocation import ROBJ_BYTES, allocation
-from kvcore.effects import Crash
+from kvcore.effects import SIGABRT, Crash
 from kvcore.reply import Error
 
 FOOTER_SIZE = 10  # a DUMP payload ends with the RDB version (2 bytes) and a CRC64 (8)
@@ -71,6 +69,11 @@ class CorruptValue:
 
     def __len__(self) -> int:
         raise Fatal(self.crash_on_read)
+
+
+def panic(reason: str, *details: str) -> Crash:
+    """A serverPanic with ``reason`` (``details`` logged first), ending the server."""
+    return Crash(SIGABRT, reason, details)
 
 
 def assertion_failed(expression: str) -> Crash:

@@ -157,6 +157,9 @@ class Pause:
     ms: int
 
 
+SIGABRT, SIGSEGV = 6, 11  # the signals a crash ends the process by (Linux's numbers)
+
+
 @dataclass(frozen=True, slots=True)
 class Crash:
     """The process dies as a crashed redis-server does (DEBUG SEGFAULT, DEBUG PANIC, a failed

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from kvcore import errors
-from kvcore.eviction import KEY_BYTES, value_bytes
+from kvcore import errors, latency
+from kvcore.eviction import ELEMENT_BYTES, KEY_BYTES, value_bytes
 from kvcore.reply import Error
 
 _COMPACT_MIN = 1024
@@ -495,9 +495,13 @@ class Database:
         self.expire_now(key)
         return True
 
-    def expire_now(self, key: bytes) -> None:
-        """Delete a key whose time is up, as its expiry does: counted, logged as a DEL, notified."""
+    def expire_now(self, key: bytes) -> int:
+        """Delete a key whose time is up, as its expiry does: counted, logged as a DEL, notified.
+        Returns the milliseconds freeing it is modelled to take (the ``expire-del`` latency event)."""
         node = self.node
+        value = self.data.get(key)
+        ms = 0 if type(value) is bytes or node.config.values["lazyfree-lazy-expire"] else \
+            latency.freeing_ms(value_bytes(value) // ELEMENT_BYTES)
         self.delete(key)
         if node.tracking is not None:  # no client changed it: NOLOOP BCAST clients hear of it too
             node.tracking.expired(key)
@@ -505,6 +509,9 @@ class Database:
         node.stats.expired_keys += 1
         node.propagate(self.index, [b"DEL", key])
         node.notify_keyspace_event("expired", key, self.index)
+        if ms:
+            latency.sample(node, "expire-del", ms)
+        return ms
 
     def active_expire(self, budget: int) -> int:
         """One pass of Redis's active expiry over up to ``budget`` volatile keys.
@@ -519,7 +526,7 @@ class Database:
         if not self.expires or self.node.is_replica:
             return 0
         now = self.node.now
-        deleted = checked = 0
+        deleted = checked = freeing_ms = 0
         while checked < budget:
             if self.expire_cursor >= len(self.expire_walk):
                 self.expire_walk = list(self.expires)
@@ -528,11 +535,14 @@ class Database:
             self.expire_cursor += len(batch)
             expired = [k for k in batch if self.expires.get(k, now) < now]
             for key in expired:
-                self._expire_if_due(key)
+                if not self.node.paused:
+                    freeing_ms += self.expire_now(key)
             deleted += len(expired)
             checked += len(batch)
             if len(expired) * 10 <= len(batch) or not self.expires:
                 break
+        if freeing_ms:
+            latency.sample(self.node, "expire-cycle", freeing_ms)
         return deleted
 
     # -- iteration ---------------------------------------------------------

@@ -1,7 +1,8 @@
 """Command durations and the latency monitor.
 
 The core measures no time: a command counts as taking 1 us, except DEBUG
-SLEEP, which takes the time it sleeps (the runtime really stops for it).
+SLEEP, which takes the time it sleeps (the runtime really stops for it);
+freeing an expired collection is modelled from its size (`freeing_ms`).
 That duration reaches everything Redis derives from a command's duration:
 INFO commandstats ``usec``, INFO latencystats percentiles, LATENCY HISTOGRAM
 buckets, the slow log, and the latency monitor's ``command`` event (one
@@ -56,15 +57,28 @@ class LatencyMonitor:
         return sum(self.events.pop(name, None) is not None for name in dict.fromkeys(names))
 
 
+FREE_NS_PER_ELEMENT = 30  # the modelled time freeing one element of a collection takes the main thread
+
+
+def freeing_ms(elements: int) -> int:
+    """The whole milliseconds freeing ``elements`` is modelled to take: the core measures no time,
+    yet a big value expiring is what Redis's ``expire-cycle`` and ``expire-del`` events report."""
+    return elements * FREE_NS_PER_ELEMENT // 1_000_000
+
+
+def sample(node, event: str, ms: int) -> None:
+    """latencyAddSampleIfNeeded: ``event`` took ``ms``, kept when at least latency-monitor-threshold."""
+    threshold_ms = node.config.values["latency-monitor-threshold"]
+    if threshold_ms and ms >= threshold_ms:
+        node.latency.add(event, node.now // 1000, ms)
+
+
 def command_took(node, client, cmd, argv: list[bytes], usec: int) -> None:
     """A command took ``usec`` (DEBUG SLEEP): count it where Redis counts a command's duration."""
     cmd.usec += usec
     cmd.slow_usecs[usec] = cmd.slow_usecs.get(usec, 0) + 1
-    config = node.config.values
-    threshold_ms = config["latency-monitor-threshold"]
-    if threshold_ms and usec // 1000 >= threshold_ms:
-        node.latency.add("command", node.now // 1000, usec // 1000)
-    slower_than = config["slowlog-log-slower-than"]
+    sample(node, "command", usec // 1000)
+    slower_than = node.config.values["slowlog-log-slower-than"]
     if slower_than == 0:
         node.command_usec = usec  # the dispatcher's hook logs every command: this one with its time
     elif 0 < slower_than <= usec:

@@ -34,12 +34,11 @@ from __future__ import annotations
 import math
 import re
 import struct
-from signal import SIGABRT
 
 from kvcore import intset, listpack, lzf, ziplist
 from kvcore.commands.json import JsonValue, dumps, parse_json
 from kvcore.config import Config
-from kvcore.corrupt import CorruptValue, assertion_failed
+from kvcore.corrupt import CorruptValue, assertion_failed, panic
 from kvcore.crc64 import crc64
 from kvcore.effects import Crash
 from kvcore.functions import library_name
@@ -947,7 +946,7 @@ def _read_hash_packed(cursor: Cursor, config, deep: bool, ziplists: bool = False
         if ziplists:  # converted to a listpack as it loads, so checked deeply whatever the setting
             raise
         converted = len(items) // 2 > config["hash-max-listpack-entries"]  # where trusting Redis meets the duplicate
-        crash = Crash(SIGABRT, "Listpack corruption detected", _hex_dump("listpack with dup elements dump", blob))
+        crash = panic("Listpack corruption detected", *_hex_dump("listpack with dup elements dump", blob))
         raise RdbError(exc.message, at, True, crash if converted else None) from None
     if value is not None:
         value.hashtable = len(value) > config["hash-max-listpack-entries"]

@@ -22,11 +22,9 @@ written are Redis's own, byte for byte.
 from __future__ import annotations
 
 import struct
-from signal import SIGABRT
 
 from kvcore import listpack
-from kvcore.corrupt import assertion_failed
-from kvcore.effects import Crash
+from kvcore.corrupt import assertion_failed, panic
 from kvcore.rdb import (
     LP_VALID_ENTRY,
     TYPE_STREAM_LISTPACKS,
@@ -243,7 +241,7 @@ def read_stream(cursor: Cursor, kind: int) -> StreamValue:
     else:
         value.entries_added = length
     if length != len(value):  # Redis's shallow load trusts the count (it checks only an empty stream's)
-        no_max_id = Crash(SIGABRT, "Corrupt stream, length is %d, but no max id" % length) if not value else None
+        no_max_id = panic("Corrupt stream, length is %d, but no max id" % length) if not value else None
         raise RdbError("Stream length inconsistent with its entries", cursor.pos, bool(value.nodes), None, no_max_id)
     for _ in range(cursor.length()):
         _read_group(cursor, value, kind)

@@ -28,7 +28,7 @@ from kvcore.commands.keys import string_encoding
 from kvcore.commands.table import FLAG_NAMES, Command, Flag, Registry
 from kvcore.config import BY_NAME, OPTIONS, ConfigError
 from kvcore.dispatch import NO_REPLY
-from kvcore.effects import Crash, LogMessage, Pause, RewriteConfig
+from kvcore.effects import SIGABRT, SIGSEGV, Crash, LogMessage, Pause, RewriteConfig
 from kvcore.glob import glob_match
 from kvcore.loading import DENY_LOADING
 from kvcore.redaction import redacted
@@ -1042,7 +1042,6 @@ def debug_pause_cron(client, argv):
     return OK
 
 
-SIGSEGV, SIGABRT = 11, 6
 
 
 def debug_set_disable_deny_scripts(client, argv):

@@ -68,3 +68,22 @@ def test_percentiles_config_is_checked_as_redis():
     assert client.call("CONFIG", "SET", "latency-tracking-info-percentiles", "0.0 50.0 100.0") == b"OK"
     assert client.call("CONFIG", "GET", "latency-tracking-info-percentiles") == [
         b"latency-tracking-info-percentiles", b"0 50 100"]
+
+
+def test_a_big_collection_expiring_is_an_expire_cycle_and_expire_del_event():
+    node = make_node()
+    c = CoreClient(node)
+    c.call("CONFIG", "SET", "latency-monitor-threshold", 1)
+    c.call("SADD", "big", *range(40_000))  # modelled at 30 ns an element: over 1 ms to free
+    c.call("SADD", "small", *range(100))
+    c.call("PEXPIRE", "big", 1)
+    c.call("PEXPIRE", "small", 1)
+    node.tick(node.now + 100)
+    assert c.call("DBSIZE") == 0
+    assert sorted(event[0] for event in c.call("LATENCY", "LATEST")) == [b"expire-cycle", b"expire-del"]
+    c.call("LATENCY", "RESET")
+    c.call("CONFIG", "SET", "lazyfree-lazy-expire", "yes")  # freed in the background: no latency
+    c.call("SADD", "big", *range(40_000))
+    c.call("PEXPIRE", "big", 1)
+    node.tick(node.now + 100)
+    assert c.call("LATENCY", "LATEST") == []

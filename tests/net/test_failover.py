@@ -55,9 +55,11 @@ def stopped(pid: int):
 
 
 def _in_sync(master: redis.Redis, replica: redis.Redis) -> bool:
-    info = replica.info("replication")
-    return info["master_link_status"] == "up" and info["slave_repl_offset"] == master.info("replication")[
-        "master_repl_offset"]
+    """The replica has all the master wrote, and the master counts it online (after its first ACK)."""
+    info, master_info = replica.info("replication"), master.info("replication")
+    replicas = [value for name, value in master_info.items() if name.startswith("slave") and isinstance(value, dict)]
+    return (info["master_link_status"] == "up" and info["slave_repl_offset"] == master_info["master_repl_offset"]
+            and all(entry["state"] == "online" for entry in replicas))
 
 
 def _state(client: redis.Redis) -> str:
