@@ -632,7 +632,7 @@ def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int, deep:
         elif kind < OP_FUNCTION2:
             cursor.pos = pos + 1
             key = cursor.string()
-            value = _read_value(cursor, kind, config, deep)
+            value = read_value_or_undecoded(cursor, kind, config, deep)
             pos = cursor.pos
             if value is None:
                 expire = None  # an empty collection: skipped, as Redis does
@@ -719,6 +719,20 @@ def _skip_module_data(cursor: Cursor) -> None:
             raise RdbError("Unknown module opcode %d" % op, at)
 
 
+def read_value_or_undecoded(cursor: Cursor, kind: int, config, deep: bool):
+    """`_read_value`; but without ``deep``, content that only a deep check refuses is taken as
+    Redis takes it: kept undecoded (`CorruptValue`), its bytes as they are."""
+    at = cursor.pos
+    try:
+        return _read_value(cursor, kind, config, deep)
+    except RdbError as exc:
+        if deep or not exc.in_content or exc.crash is not None or kind not in _UNDECODED_TYPES:
+            raise
+        type_name, encoding = _UNDECODED_TYPES[kind]
+        body = bytes((kind,)) + bytes(cursor.data[at : cursor.pos])
+        return CorruptValue(type_name, encoding, sealed_payload(body), exc.crash_on_read or assertion_failed(LP_VALID_ENTRY))
+
+
 def _read_value(cursor: Cursor, kind: int, config, deep: bool):
     """rdbLoadObject: the value of a type; None for an empty collection.
 
@@ -769,8 +783,10 @@ def _read_list(cursor: Cursor, config, deep: bool) -> ListValue | None:
 
 
 def _read_quicklist(cursor: Cursor, config, deep: bool, containers: bool = True):
-    """A quicklist of listpacks (or of ziplists without ``containers``); empty nodes are skipped, as Redis does."""
+    """A quicklist of listpacks (or of ziplists without ``containers``); empty nodes are skipped, as Redis does.
+    A listpack only a deep check refuses is raised once the whole value is read."""
     value = ListValue()
+    unreadable = None
     for _ in range(cursor.length()):
         at = cursor.pos
         container = cursor.length() if containers else QUICKLIST_PACKED
@@ -782,9 +798,16 @@ def _read_quicklist(cursor: Cursor, config, deep: bool, containers: bool = True)
         if container == QUICKLIST_PLAIN:
             value.append(blob)
         elif containers:
-            value.extend(listpack.strings(blob, deep))
+            try:
+                value.extend(listpack.strings(blob, deep))
+            except listpack.ListpackError as exc:
+                if not exc.in_content:
+                    raise
+                unreadable = unreadable or exc
         else:
             value.extend(ziplist.strings(blob))
+    if unreadable is not None:
+        raise unreadable
     return value or None
 
 
@@ -1134,12 +1157,7 @@ def restore_value(payload: bytes, config, deep: bool = True):
     kind = payload[0]
     if kind not in RESTORABLE_TYPES:
         raise RdbError("Unknown RDB encoding type %d" % kind, 0)
-    try:
-        value = _read_value(Cursor(payload, 1), kind, config, deep)  # as Redis, a value may run into the footer
-    except RdbError as exc:
-        if deep or not exc.in_content or exc.crash is not None:
-            raise
-        return CorruptValue(*_CORRUPT_TYPES[kind], payload, exc.crash_on_read or assertion_failed(LP_VALID_ENTRY))
+    value = read_value_or_undecoded(Cursor(payload, 1), kind, config, deep)  # a value may run into the footer, as in Redis
     if value is None:
         raise RdbError(EMPTY_KEY, 1)
     return value
@@ -1147,7 +1165,7 @@ def restore_value(payload: bytes, config, deep: bool = True):
 
 LP_VALID_ENTRY = "lpValidateNext(lp, &p, lpbytes)"  # lpAssertValidEntry's assertion, on a broken listpack entry
 
-_CORRUPT_TYPES = {  # the TYPE and OBJECT ENCODING of a payload kept undecoded, by the types that can be
+_UNDECODED_TYPES = {  # the TYPE and OBJECT ENCODING of a value kept undecoded, by the types that can be
     TYPE_HASH_LISTPACK: ("hash", "listpack"),
     TYPE_ZSET_LISTPACK: ("zset", "listpack"),
     TYPE_LIST_QUICKLIST_2: ("list", "quicklist"),

@@ -227,11 +227,19 @@ def _text(item) -> bytes:
 
 
 def read_stream(cursor: Cursor, kind: int) -> StreamValue:
+    """A stream; a node only a deep check refuses is raised once the whole value is read (so a
+    file's reader can go on after it, `kvcore.rdb.read_value_or_undecoded`)."""
     value = StreamValue()
+    unreadable = None
     for _ in range(cursor.length()):
         at = cursor.pos
         key = cursor.string()
-        _read_node(value, key, cursor.string(), at, kind == TYPE_STREAM_LISTPACKS and not value.entries)
+        try:
+            _read_node(value, key, cursor.string(), at, kind == TYPE_STREAM_LISTPACKS and not value.entries)
+        except RdbError as exc:
+            if not exc.in_content or exc.crash is not None:
+                raise
+            unreadable = unreadable or exc
     length = cursor.length()
     value.last_id = _read_id(cursor)
     if kind >= TYPE_STREAM_LISTPACKS_2:
@@ -240,11 +248,13 @@ def read_stream(cursor: Cursor, kind: int) -> StreamValue:
         value.entries_added = cursor.length()
     else:
         value.entries_added = length
-    if length != len(value):  # Redis's shallow load trusts the count (it checks only an empty stream's)
+    if unreadable is None and length != len(value):  # Redis's shallow load trusts the count (not an empty stream's)
         no_max_id = panic("Corrupt stream, length is %d, but no max id" % length) if not value else None
         raise RdbError("Stream length inconsistent with its entries", cursor.pos, bool(value.nodes), None, no_max_id)
     for _ in range(cursor.length()):
         _read_group(cursor, value, kind)
+    if unreadable is not None:
+        raise unreadable
     return value
 
 

@@ -265,6 +265,19 @@ def test_whatever_reaches_for_a_corrupt_values_content_reads_it():
     assert c.call("EXPIRE", "key", 100) == 1 and c.call("TTL", "key") == 100
 
 
+@pytest.mark.parametrize("payload", [HASH_DUPLICATE, STREAM_BAD_ENCODING_LATER, bytes.fromhex(SANITIZATION[1][1])])
+def test_a_corrupt_value_goes_through_a_snapshot_as_it_is_and_the_keys_after_it_too(payload):
+    _, c = restore(payload)
+    c.call("SET", "zzz", "after")
+    parsed = rdb.parse(rdb.write(c.node), c.node.config)  # a save and a load (a restart, a full sync)
+    loaded = parsed.databases[0][0]
+    assert type(loaded[b"key"]) is CorruptValue and loaded[b"zzz"] == b"after"
+    assert loaded[b"key"].payload == c.node.dbs[0].data[b"key"].payload
+    c.call("CONFIG", "SET", "sanitize-dump-payload", "yes")  # a load that sanitizes refuses it, as Redis's
+    with pytest.raises(rdb.RdbError):
+        rdb.parse(rdb.write(c.node), c.node.config)
+
+
 def test_a_corrupt_value_rewrites_as_the_restore_that_made_it():
     from kvcore.aof import rewrite_key
 

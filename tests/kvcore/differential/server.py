@@ -31,7 +31,16 @@ def memory_reports(expected, actual) -> bool:
     return normalize(expected, APPROX) == normalize(actual, APPROX)
 
 
+def version_line(expected, actual) -> bool:
+    """LOLWUT: versions 5 and 6 draw random art above the version line (kvsim draws none), so
+    only that last line, or the error, must be the same."""
+    if isinstance(expected, bytes) and isinstance(actual, bytes):
+        return expected.rstrip(b"\n").rpartition(b"\n")[2] == actual.rstrip(b"\n").rpartition(b"\n")[2]
+    return normalize(expected, EXACT) == normalize(actual, EXACT)
+
+
 COMPARE = {
+    b"lolwut": version_line,
     b"time": SHAPE,
     b"lastsave": SHAPE,
     b"memory": memory_reports,  # exact for strings SET whole; APPEND leaves Redis spare room
