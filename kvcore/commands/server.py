@@ -273,19 +273,26 @@ def time_(client, argv):
 @command("lolwut", -1, Flag.READONLY | Flag.FAST, since="5.0.0")
 def lolwut(client, argv):
     """LOLWUT [VERSION version]: the server's version. Versions 5 and 6 take their canvas sizes
-    as Redis does (integers, or an error), but their computer art is not drawn."""
+    as Redis does (integers, or an error) and credit their computer art, but do not draw it
+    (Redis draws it from an unseeded random source)."""
     from kvcore.node import VERSION  # kvcore.node imports the command table, which imports this
 
     args = argv[1:]
+    version = 0
     if len(args) >= 2 and args[0].lower() == b"version":
         version = parse_int(args[1])
         args = args[2:]
         for arg in args[:LOLWUT_SIZES.get(version, 0)]:
             parse_int(arg)
-    return Verbatim(b"Redis ver. %s\n" % VERSION.encode())
+    return Verbatim(b"%sRedis ver. %s\n" % (LOLWUT_CREDITS.get(version, b""), VERSION.encode()))
 
 
 LOLWUT_SIZES = {5: 3, 6: 2}  # the integer arguments each art version reads
+LOLWUT_CREDITS = {
+    5: b"Georg Nees - schotter, plotter on paper, 1968. ",
+    6: b"Dedicated to the 8 bit game developers of past and present.\n"
+       b"Original 8 bit image from Plaguemon by hikikomori. ",
+}
 
 
 @command(

@@ -292,3 +292,11 @@ def test_debug_sleep_pauses_the_runtime_and_moves_the_clock_for_what_follows_in_
     assert effects.index(Pause(200)) < max(i for i, e in enumerate(effects) if type(e) is Send)  # before the reply
     assert client.call("EXISTS", "k") == 0
     assert client.call("DEBUG", "SLEEP", "0") == b"OK" and node.now == start + 200  # no pause for nothing
+
+
+def test_lolwut_art_versions_end_with_redis_credit_line():
+    c = CoreClient(make_node())
+    assert c.call("LOLWUT", "VERSION", "5", "1").endswith(b"Georg Nees - schotter, plotter on paper, 1968. "
+                                                          b"Redis ver. 7.0.15\n")
+    assert c.call("LOLWUT", "VERSION", "6").endswith(b"Original 8 bit image from Plaguemon by hikikomori. "
+                                                     b"Redis ver. 7.0.15\n")
