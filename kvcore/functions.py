@@ -230,7 +230,8 @@ class Functions:
         refuse_writing_script(self.node, flags, caller)
         lua = self._interpreter()
         return lua.run(caller, callback, name, (lua.table(keys), lua.table(args)),
-                       read_only or "no-writes" in flags, library.code, keys, argv, allow_oom=True)
+                       read_only or "no-writes" in flags, library.code, keys, argv, allow_oom=True,
+                       cross_slot="allow-cross-slot-keys" in flags)
 
 
 def library_name(code: bytes) -> str:

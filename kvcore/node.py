@@ -25,6 +25,7 @@ from kvcore.aof import CLIENT_ID_AOF, encode_command, timestamp_annotation
 from kvcore.appendonly import AppendOnly
 from kvcore.blocking import Blocking, HeldReply
 from kvcore.client import Client
+from kvcore.cluster import ClusterState
 from kvcore.commands import TABLE
 from kvcore.commands.server import slowlog_record
 from kvcore.commands.table import Flag, node_table, rename_commands
@@ -154,6 +155,7 @@ class Node:
         self.in_exec = False  # EXEC is running its queue: a background image must wait for the cron
         self.replication = ReplicationStream(self)  # the stream, its backlog, the replicas fed it
         self.master_link: MasterLink | None = None  # REPLICAOF host port: the link to the master
+        self.cluster = ClusterState(self) if self.config["cluster-enabled"] else None  # cluster-enabled: one node
         self.master_executing = False  # the master client is running its stream (it sees expired keys)
         self._next_link_conn = LINK_CONNS
         self._propagation_depth = 0
@@ -629,7 +631,7 @@ class Node:
         min_replicas = values["min-replicas-to-write"] and values["min-replicas-max-lag"]
         busy = self.scripts.busy is not None or self.loading_file is not None or self.async_loading
         self.write_gate = self._refuse_writes if failing or read_only or min_replicas or values["maxmemory"] or busy \
-            else None
+            or self.cluster is not None else None
 
     def _refuse_writes(self, client: Client, cmd, argv: list[bytes]) -> Error | None:
         """-LOADING while the dataset loads (before -BUSY, as Redis checks them) and -BUSY while a
@@ -643,9 +645,12 @@ class Node:
         busy = self.scripts.busy
         if busy is not None and not cmd.flags & Flag.ALLOW_BUSY:
             return Error(busy.refusal)
-        link = self.master_link
-        if link is not None and client is link.client:
+        if self.obeys(client):
             return None
+        if self.cluster is not None:
+            refusal = self.cluster.refusal(client, cmd, argv)
+            if refusal is not None:
+                return refusal
         if not self.evictor.perform() and _uses_memory(client, cmd):
             return Error(errors.OOM)
         if cmd.flags & Flag.WRITE or argv[0].lower() == b"ping" or _declares_writes(self, cmd, argv):
@@ -659,6 +664,11 @@ class Node:
         if self.stale() and _denies_stale(client, cmd, argv):
             return Error(errors.MASTERDOWN)
         return None
+
+    def obeys(self, client: Client) -> bool:
+        """Whether ``client`` is this replica's master, whose commands are not refused (mustObeyClient)."""
+        link = self.master_link
+        return link is not None and client is link.client
 
     def disk_error(self) -> Error | None:
         """-MISCONF while the last background save or log write failed (writes are refused)."""

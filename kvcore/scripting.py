@@ -24,6 +24,7 @@ import math
 
 from kvcore import busy, errors
 from kvcore.acl import script_noperm
+from kvcore.cluster import key_slot
 from kvcore.effects import LogMessage
 from kvcore.lua_libraries import LuaLibraries
 from kvcore.reply import (
@@ -326,6 +327,8 @@ class Lua:
         self.request: list[bytes] = []
         self.dirty_at_start = 0  # stats.dirty as it started: whether it has written
         self.oom_at_start = False  # memory was over maxmemory as it started (`_command`)
+        self.one_slot = False  # a cluster node's script that may use keys of one slot only (kvcore.cluster)
+        self.slot: int | None = None  # that slot, once known
         self.prng = type(node.rng)(node.rng.getrandbits(64))  # math.random's own generator, seeded by the node
         LuaLibraries(self.runtime)  # cjson and bit, before the sandbox closes the globals
         from kvcore.node import VERSION  # kvcore.node imports the command table, which imports this
@@ -345,7 +348,7 @@ class Lua:
         return self.runtime.table_from(items)
 
     def run(self, caller, function, name: str, args: tuple, read_only: bool, code: bytes = b"",
-            keys: list[bytes] = (), request: list[bytes] = (), allow_oom: bool = False):
+            keys: list[bytes] = (), request: list[bytes] = (), allow_oom: bool = False, cross_slot: bool = True):
         """Call a script's function for ``caller`` (its writes propagated as one group); the reply.
 
         The script's commands run as the caller (tracking and NOLOOP see it), with
@@ -354,7 +357,9 @@ class Lua:
         ``keys``: the keys it declared, which a read inside it makes a tracking caller track;
         ``request``: the EVAL or FCALL, which MONITOR shows before the commands it runs;
         ``allow_oom``: its first write may come while memory is over maxmemory (else refused,
-        as Redis's scriptVerifyOOM: a script cannot be stopped after it wrote).
+        as Redis's scriptVerifyOOM: a script cannot be stopped after it wrote);
+        ``cross_slot``: on a cluster node, its keys may be in several slots (an EVAL without a shebang,
+        or one declaring allow-cross-slot-keys).
         """
         node = self.node
         if node.monitors:
@@ -375,6 +380,8 @@ class Lua:
         self.dirty_at_start = node.stats.dirty
         limit = node.config.values["maxmemory"]
         self.oom_at_start = not allow_oom and bool(limit) and node.evictor.used() > limit
+        self.one_slot = node.cluster is not None and not cross_slot
+        self.slot = key_slot(keys[0]) if self.one_slot and keys else None
         node.scripts.running += 1
         targets = node.propagation_targets  # redis.set_repl narrows them for this script only
         marker = node.begin_propagation_block()
@@ -544,7 +551,11 @@ class Lua:
         if node.stale() and not cmd.flags & Flag.STALE:
             return Error("ERR Can not execute the command on a stale replica")
         if cmd.flags & Flag.WRITE and clean:
-            return node.replication_refusal(client)
+            refusal = node.replication_refusal(client)
+            if refusal is not None:
+                return refusal
+        if node.cluster is not None and not node.loading and not node.obeys(client):
+            return node.cluster.script_refusal(self, cmd, argv)
         return None
 
     def _budget(self, *_) -> bool:
@@ -687,7 +698,8 @@ class Scripts:
         lua = self.interpreter()
         lua.globals[b"__kv_set_args"](lua.table(keys), lua.table(args))
         return lua.run(caller, function, sha, (), read_only or "no-writes" in (flags or ()), self.bodies[sha],
-                       keys, request, allow_oom=flags is not None)
+                       keys, request, allow_oom=flags is not None,
+                       cross_slot=flags is None or "allow-cross-slot-keys" in flags)
 
 
 SHEBANG_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
