@@ -8,13 +8,15 @@ other request with keys: ``-CROSSSLOT`` for keys in different slots,
 ``-CLUSTERDOWN`` for a slot no one serves or while not every slot is served
 (``cluster-require-full-coverage``). Nodes do not meet (there is no cluster
 bus yet): CLUSTER MEET and the commands naming another node answer as for
-an unknown node. The node's ID, epochs and slots last as long as the
-process (no ``nodes.conf`` yet).
+an unknown node. The node's ID, epochs and slots are kept in
+``cluster-config-file`` (nodes.conf, in Redis's format), written whenever
+they change and read at start.
 """
 
 from __future__ import annotations
 
 from kvcore.commands.table import Flag
+from kvcore.effects import WriteFiles
 from kvcore.reply import Error
 
 SLOTS = 16384
@@ -115,6 +117,45 @@ class ClusterState:
         slots = " ".join(str(a) if a == b else f"{a}-{b}" for a, b in self.ranges())
         return (f"{self.myid} :{port}@{bus_port} myself,master - 0 0 {self.config_epoch} connected"
                 + (f" {slots}" if slots else "") + "\n")
+
+    # -- nodes.conf -------------------------------------------------------------------
+    def config_text(self) -> bytes:
+        return (self.nodes_line() + f"vars currentEpoch {self.current_epoch} lastVoteEpoch 0\n").encode()
+
+    def changed(self) -> None:
+        """Write nodes.conf (to a temporary file, fsynced, renamed over it), as Redis saves it on every change."""
+        node = self.node
+        path = node.config["cluster-config-file"]
+        job = node.new_job()
+        temp = f"{path}.tmp-{job}"
+        steps = (("write", temp), ("fsync", temp), ("rename", temp, path))
+        node.emit(WriteFiles(job, path, self.config_text(), False, steps, kind="nodes.conf"))
+
+    def load_at_start(self, text: bytes | None) -> tuple[bool, str]:
+        """nodes.conf as the server starts (None: there is none, and it is written now): whether
+        it could be read, and the line to log. Only this node's line and the vars line matter to
+        a node of one."""
+        if text is None:
+            self.changed()
+            return True, f"No cluster configuration found, I'm {self.myid}"
+        try:
+            for line in text.decode().splitlines():
+                fields = line.split()
+                if not fields:
+                    continue
+                if fields[0] == "vars":
+                    values = dict(zip(fields[1::2], fields[2::2]))
+                    self.current_epoch = int(values.get("currentEpoch", 0))
+                elif "myself" in fields[2].split(","):
+                    self.myid, self.config_epoch = fields[0], int(fields[6])
+                    for run in fields[8:]:
+                        if run.startswith("["):
+                            continue  # a slot migrating or importing
+                        first, _, last = run.partition("-")
+                        self.slots[int(first) : int(last or first) + 1] = b"\x01" * (int(last or first) - int(first) + 1)
+        except (ValueError, IndexError, UnicodeDecodeError):
+            return False, "Unrecoverable error: corrupted cluster config file."
+        return True, f"Node configuration loaded, I'm {self.myid}"
 
     # -- the checks on a request -------------------------------------------------------
     def refusal(self, client, cmd, argv: list[bytes]) -> Error | None:

@@ -19,7 +19,7 @@ from net import proctitle
 from net.conffile import VERSION, FatalConfigError, overrides_from, parse_command_line, renames_from, users_from
 from net.listen import open_listeners
 from net.log import NOTICE, Log
-from net.persistence import load_acl_at_start, load_at_start
+from net.persistence import load_acl_at_start, load_at_start, load_cluster_at_start
 from net.server import Server, now_ms
 
 USAGE = """Usage: kvserver [/path/to/redis.conf] [options] [-]
@@ -78,11 +78,11 @@ def run(argv: list[str]) -> int:
         log.close()
 
 
-def banner(port: int, pid: int) -> str:
+def banner(port: int, pid: int, mode: str = "standalone") -> str:
     """The start banner shown where redis-server shows its logo (``always-show-logo``, or a
     terminal); test harnesses find the server's pid in its ``PID:`` line."""
     return (f"\n    kvserver {VERSION} (Redis-compatible, kvsim) 64 bit\n"
-            f"    Running in standalone mode\n    Port: {port}\n    PID: {pid}\n\n")
+            f"    Running in {mode} mode\n    Port: {port}\n    PID: {pid}\n\n")
 
 
 def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
@@ -115,14 +115,16 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     proctitle.update(config, config_file)
     server = Server(config, log, info, random.Random(seed))
     loop_name, loop_factory = _event_loop()
+    mode = "cluster" if config["cluster-enabled"] else "standalone"
     if config["always-show-logo"] or (not config["logfile"] and sys.stdout.isatty()):
-        log.raw(NOTICE, banner(config["port"], pid))
+        log.raw(NOTICE, banner(config["port"], pid, mode))
     else:
-        log.notice(f"Running mode=standalone, port={config['port']}.")
+        log.notice(f"Running mode={mode}, port={config['port']}.")
     log.verbose(f"Event loop: {loop_name}, seed={seed}")
     log.warning("Server initialized")
     try:
-        if not load_acl_at_start(server.node, log) or not load_at_start(server.node, log, now_ms()):
+        if not load_acl_at_start(server.node, log) or not load_cluster_at_start(server.node, log) \
+                or not load_at_start(server.node, log, now_ms()):
             return 1
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             return runner.run(server.serve(sockets, early_signals))

@@ -33,6 +33,16 @@ def load_acl_at_start(node, log) -> bool:
     return not problems
 
 
+def load_cluster_at_start(node, log) -> bool:
+    """cluster-enabled: the node's nodes.conf (written now if there is none); False (the server
+    must exit 1) if it cannot be read."""
+    if node.cluster is None:
+        return True
+    ok, line = node.cluster.load_at_start(read_or_none(node.config["cluster-config-file"]))
+    (log.notice if ok else log.warning)(line)
+    return ok
+
+
 def load_at_start(node, log, now: int) -> bool:
     """Load the log, or start loading the snapshot (`node.loading_file`); False (the server
     must exit 1) if the dataset cannot be loaded."""

@@ -135,6 +135,7 @@ def cluster_assign(client, argv):
             raise Error(f"ERR Slot {slot} is already unassigned")
     for slot in slots:
         cluster.slots[slot] = 1 if adding else 0
+    cluster.changed()
     return OK
 
 
@@ -144,6 +145,7 @@ def cluster_flushslots(client, argv):
     if len(client.node.dbs[0]):
         raise Error("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.")
     cluster.slots[:] = bytes(SLOTS)
+    cluster.changed()
     return OK
 
 
@@ -212,6 +214,7 @@ def cluster_bumpepoch(client, argv):
         return Simple(f"STILL {cluster.config_epoch}")
     cluster.current_epoch += 1
     cluster.config_epoch = cluster.current_epoch
+    cluster.changed()
     return Simple(f"BUMPED {cluster.config_epoch}")
 
 
@@ -225,6 +228,7 @@ def cluster_set_config_epoch(client, argv):
         raise Error("ERR Node config epoch is already non-zero")
     cluster.config_epoch = epoch
     cluster.current_epoch = max(cluster.current_epoch, epoch)
+    cluster.changed()
     return OK
 
 
@@ -269,6 +273,7 @@ def cluster_setslot(client, argv):
             raise Error("ERR I'm already the owner of hash slot %d" % slot)
         if action == b"node":
             cluster.slots[slot] = 1
+            cluster.changed()
         return OK  # migrating to itself or importing from itself: nothing moves
     raise Error("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")
 
@@ -301,12 +306,13 @@ def cluster_reset(client, argv):
     if len(argv) == 3 and argv[2].lower() == b"hard":
         cluster.current_epoch = cluster.config_epoch = 0
         cluster.myid = "%040x" % client.node.rng.getrandbits(160)
+    cluster.changed()
     return OK
 
 
 def cluster_saveconfig(client, argv):
-    """CLUSTER SAVECONFIG (nothing to save: the node's state lasts as long as the process)"""
-    _cluster(client)
+    """CLUSTER SAVECONFIG"""
+    _cluster(client).changed()
     return OK
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hiredis
 
 from kvcore import cluster
-from tests.kvcore.harness import CoreClient, make_node
+from kvcore.effects import WriteFiles
+from tests.kvcore.harness import CoreClient, encode_request, make_node
 
 ALL = ("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
 
@@ -134,3 +135,17 @@ def test_scripts_with_a_shebang_and_functions_keep_to_one_slot():
     assert text(c.call("EVAL", "#!lua\nredis.call('set', 'foo', 'bar')", 1, "bar")).startswith(error)
     c.call("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() " + cross + " end)")
     assert text(c.call("FCALL", "f", 0)).startswith(error)
+
+
+def test_nodes_conf_is_written_on_every_change_and_read_back():
+    c = cluster_node(port="7000")
+    c.node.receive(c.conn, encode_request("CLUSTER", "ADDSLOTS", 3), c.node.now)
+    writes = [effect for effect in c.node.take_effects() if type(effect) is WriteFiles]
+    assert [effect.kind for effect in writes] == ["nodes.conf"]
+    assert writes[0].data == c.call("CLUSTER", "NODES") + b"vars currentEpoch 0 lastVoteEpoch 0\n"
+    other = cluster.ClusterState(make_node(cluster_enabled="yes"))
+    assert other.load_at_start(writes[0].data) == (True, f"Node configuration loaded, I'm {other.myid}")
+    assert other.myid == c.call("CLUSTER", "MYID").decode() and other.assigned == 1 and other.slots[3]
+    assert other.load_at_start(b"garbage")[0] is False
+    fresh = cluster.ClusterState(make_node(cluster_enabled="yes"))
+    assert fresh.load_at_start(None) == (True, f"No cluster configuration found, I'm {fresh.myid}")

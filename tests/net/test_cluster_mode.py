@@ -73,3 +73,20 @@ def test_a_cluster_node_of_one_answers_as_redis_server():
         if request[:2] in (["CLUSTER", "SLOTS"], ["CLUSTER", "SHARDS"]):
             want, got = str(want).replace(str(redis_port), "<port>"), str(got).replace(str(kv_port), "<port>")
         assert want == got, request
+
+
+def test_the_node_keeps_its_id_epochs_and_slots_in_nodes_conf_across_a_restart(tmp_path):
+    options = [*CLUSTER, "--dir", str(tmp_path)]
+    with kvserver(options, cwd=str(tmp_path)) as (port, _):
+        client = redis.Redis(port=port)
+        myid = client.execute_command("CLUSTER", "MYID")
+        client.execute_command("CLUSTER", "ADDSLOTSRANGE", "0", "100", "200", "300")
+        client.execute_command("CLUSTER", "BUMPEPOCH")
+    conf = (tmp_path / "nodes.conf").read_bytes()
+    assert conf == myid + b" :%d@%d myself,master - 0 0 1 connected 0-100 200-300\nvars currentEpoch 1 lastVoteEpoch 0\n" % (
+        port, port + 10000)
+    with kvserver(options, cwd=str(tmp_path)) as (port, _):
+        client = redis.Redis(port=port)
+        assert client.execute_command("CLUSTER", "MYID") == myid
+        assert b"cluster_slots_assigned:202\r\n" in client.execute_command("CLUSTER", "INFO")
+        assert b"cluster_my_epoch:1\r\n" in client.execute_command("CLUSTER", "INFO")
