@@ -177,6 +177,20 @@ class Crash:
 
 
 @dataclass(frozen=True, slots=True)
+class SendImage:
+    """A full sync's payload for replicas, written to their connections by a forked child as
+    redis-server's child writes it, so a slow replica stalls the child, not the server: to each
+    conn of ``targets`` its own first bytes then ``payload``, spread over ``delay_s`` seconds
+    (rdb-key-save-delay). Nothing else is sent to those connections until the job is reported
+    by ``job_done(job, ok, error)``; a `CancelJob` kills the child."""
+
+    job: int
+    targets: tuple[tuple[int, bytes], ...]
+    payload: bytes
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class LogMessage:
     """A line for the server log about a decision the core made, in redis-server's words
     (test harnesses wait for some of them). ``level``: a loglevel name ("verbose", "notice", "warning")."""

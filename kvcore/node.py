@@ -494,6 +494,9 @@ class Node:
         if self.acl_file.owns(job):
             self.acl_file.job_done(job, ok, error)
             return
+        if self.replication.owns(job):
+            self.replication.transfer_done(job, ok, error)
+            return
         if job != self._log_job:
             return
         self._log_job = None

@@ -24,15 +24,18 @@ replica that can read a diskless payload (REPLCONF capa eof) waits, as in
 Redis, ``repl-diskless-sync-delay`` seconds for others to join its transfer
 (or until ``repl-diskless-sync-max-replicas`` are waiting), sent a newline
 each second meanwhile; they all then get the same image, as
-``$EOF:<mark>\\r\\n<image><mark>``. A node that is itself a replica produces no
-stream of its own: it passes on its master's, byte for byte (`feed`).
+``$EOF:<mark>\\r\\n<image><mark>``. The image is made at once; a forked child
+sends it (`SendImage`), so a slow replica holds up that child, not the
+server, and `rdb_bgsave_in_progress` is 1 meanwhile. A node that is itself a
+replica produces no stream of its own: it passes on its master's, byte for
+byte (`feed`).
 """
 
 from __future__ import annotations
 
 from kvcore import rdb
 from kvcore.aof import encode_command
-from kvcore.effects import LogMessage
+from kvcore.effects import CancelJob, LogMessage, SendImage
 
 NO_REPLID = "0" * 40
 _PING = encode_command([b"PING"])
@@ -57,29 +60,14 @@ class ReplicaLink:
         self.functions_only = False  # REPLCONF rdb-filter-only functions: an image of the libraries only
 
 
-class PacedPayload:
-    """A diskless payload sent no faster than Redis's child writes it under ``rdb-key-save-delay``
-    (microseconds per key, a debugging option tests use to catch a replica mid-load): by each
-    cron tick, the share of its bytes that the share of its keys' time passed allows."""
+class Transfer:
+    """The replicas a child is sending one full sync's payload to (``diskless``: as ``$EOF:``)."""
 
-    __slots__ = ("data", "sent", "started_ms", "duration_ms")
+    __slots__ = ("clients", "diskless")
 
-    def __init__(self, data: bytes, started_ms: int, duration_ms: int) -> None:
-        self.data = data
-        self.sent = 0
-        self.started_ms = started_ms
-        self.duration_ms = duration_ms
-
-    def due(self, now: int) -> bytes:
-        """The bytes to send now (what is due and not sent yet)."""
-        share = min(1.0, (now - self.started_ms) / self.duration_ms)
-        end = max(self.sent, int(len(self.data) * share))
-        part, self.sent = self.data[self.sent:end], end
-        return part
-
-    @property
-    def done(self) -> bool:
-        return self.sent == len(self.data)
+    def __init__(self, clients: list, diskless: bool) -> None:
+        self.clients = clients
+        self.diskless = diskless
 
 
 class ReplicationStream:
@@ -100,7 +88,7 @@ class ReplicationStream:
         self.acks_wanted = False  # a GETACK put off by a pause (`request_acks`)
         self.delayed: list[tuple] = []  # (client, psync): full syncs waiting for a diskless transfer to start
         self.unacked: dict = {}  # client -> (psync, offset of its image): sent a diskless payload, not yet ACKed
-        self.paced: dict = {}  # client -> PacedPayload: its diskless payload, still being sent (rdb-key-save-delay)
+        self.transfers: dict[int, Transfer] = {}  # job -> a full sync's payload a child is sending (SendImage)
         self.delayed_since = 0  # node.steady() when the first of them asked
         self.last_newline_ms = 0
         self._db = -1  # the database the stream last selected
@@ -275,10 +263,13 @@ class ReplicationStream:
         self._full_sync(waiting, diskless=True)
 
     def _full_sync(self, replicas: list[tuple], diskless: bool) -> None:
+        """Send the replicas the image (one for all, and one of the libraries for those asking), each
+        through a child (`SendImage`); their stream waits meanwhile (`unacked`) from the image's offset."""
         node = self.node
         aux = [(b"repl-stream-db", b"0"), (b"repl-id", self.replid.encode()), (b"repl-offset", b"%d" % self.offset)]
-        payloads: dict[bool, bytes] = {}  # one image for all, and one of the libraries for those asking
-        keys = sum(len(db.data) for db in node.dbs)
+        payloads: dict[bool, bytes] = {}
+        targets: dict[bool, list[tuple[int, bytes]]] = {}
+        receivers: dict[bool, list] = {}
         for client, psync in replicas:
             functions_only = self.link(client).functions_only
             if functions_only not in payloads:
@@ -289,17 +280,36 @@ class ReplicationStream:
                 else:
                     payloads[functions_only] = b"$%d\r\n%s" % (len(image), image)
             header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync else b""
-            delay_ms = max(node.config["rdb-key-save-delay"], 0) * keys // 1000 if diskless else 0
-            if delay_ms:
-                self._write(client, header)
-                self.paced[client] = PacedPayload(payloads[functions_only], node.steady(), delay_ms)
-            else:
-                self._write(client, header + payloads[functions_only])
-            if diskless:  # the stream waits for its first ACK: the payload's end is the end of what it read
-                self.unacked[client] = (psync, self.offset)
-            else:
-                self._online(client, psync)
+            first, client.out = b"".join(client.out), []  # what it still had to be sent goes first, in order
+            targets.setdefault(functions_only, []).append((client.conn, first + header))
+            receivers.setdefault(functions_only, []).append(client)
+            self.unacked[client] = (psync, self.offset)
+        keys = sum(len(db.data) for db in node.dbs)
+        delay_s = max(node.config["rdb-key-save-delay"], 0) * keys / 1e6  # the child sleeps so long a key
+        for functions_only, payload in payloads.items():
+            job = node.new_job()
+            self.transfers[job] = Transfer(receivers[functions_only], diskless)
+            node.emit(SendImage(job, tuple(targets[functions_only]), payload, delay_s))
         self._db = -1
+
+    def owns(self, job: int) -> bool:
+        return job in self.transfers
+
+    def transfer_done(self, job: int, ok: bool, error: str) -> None:
+        """A child sent a full sync's payload (or died): a disk-based sync's replica is online now,
+        a diskless one once it ACKs what it loaded; when the child died, its replicas are dropped
+        (they sync again), as Redis drops them when its child fails."""
+        transfer = self.transfers.pop(job)
+        for client in transfer.clients:
+            if client not in self.unacked:
+                continue  # gone meanwhile
+            if not ok:
+                self.node.emit(LogMessage("warning", f"Diskless rdb transfer to {client.addr} failed: {error}"
+                                          if transfer.diskless else "SYNC failed. BGSAVE child returned an error"))
+                self.unacked.pop(client)
+                self.node.close_after_reply(client)
+            elif not transfer.diskless:
+                self._stream_from_image(client)
 
     def try_continue(self, client, replid: bytes, offset: int) -> bool:
         """PSYNC <replid> <offset>: +CONTINUE and the missing bytes when the backlog has them."""
@@ -341,23 +351,32 @@ class ReplicationStream:
         if client in self.replicas:
             self.replicas.remove(client)
         self.unacked.pop(client, None)
-        self.paced.pop(client, None)
+        for job, transfer in list(self.transfers.items()):
+            if client in transfer.clients:
+                transfer.clients.remove(client)
+                if not transfer.clients:  # a child sending to no one: killed, as Redis kills a useless one
+                    del self.transfers[job]
+                    self.node.emit(CancelJob(job))
         self.delayed = [entry for entry in self.delayed if entry[0] is not client]
         self.links.pop(client, None)
 
     # -- what replicas say ----------------------------------------------------------
     def acked(self, client, offset: int) -> None:
         if client in self.unacked:  # loaded its diskless payload: online now, the stream since its image sent
-            held = self.held_for(client)
-            psync, _ = self.unacked.pop(client)
-            self._write(client, bytes(self.backlog[len(self.backlog) - held:]) if held else b"")
-            self._online(client, psync)
+            self._stream_from_image(client)
         link = self.links.get(client)
         if link is not None:
             link.ack_offset = max(link.ack_offset, offset)
             link.ack_ms = self.node.steady()
             if self.waits:
                 self._serve_waits(timed_out=False)
+
+    def _stream_from_image(self, client) -> None:
+        """A replica has its image: online, sent the stream since the image's offset."""
+        held = self.held_for(client)
+        psync, _ = self.unacked.pop(client)
+        self._write(client, bytes(self.backlog[len(self.backlog) - held:]) if held else b"")
+        self._online(client, psync)
 
     def replicas_acked(self, offset: int) -> int:
         """How many online replicas acknowledged ``offset`` (WAIT)."""
@@ -409,10 +428,6 @@ class ReplicationStream:
             self._serve_waits(timed_out=True)
         if self.delayed:
             self._tick_delayed(now)
-        for client, payload in list(self.paced.items()):
-            self._write(client, payload.due(now))
-            if payload.done:
-                del self.paced[client]
         for client in [client for client in self.unacked if node.output_limits.exceeded(client, self.held_for(client))]:
             node.drop_over_output_limit(client)  # what it has yet to be sent is its output, as in Redis
         if not self.replicas or node.is_replica:  # a replica's replicas get its master's pings

@@ -358,7 +358,7 @@ class Snapshots:
         """INFO persistence's loading and rdb fields, as Redis 7.0 lists them."""
         node = self.node
         running = self.in_progress()
-        sending = bool(node.replication.paced)  # a diskless payload Redis's child would still be writing
+        sending = bool(node.replication.transfers)  # a child sending a full sync's payload
         return [
             ("loading", int(node.loading)),
             ("async_loading", int(node.async_loading)),

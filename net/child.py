@@ -1,4 +1,4 @@
-"""Background snapshots and AOF rewrites in a forked child, as redis-server does them.
+"""Background snapshots, AOF rewrites and full syncs' sending in a forked child, as redis-server does them.
 
 The child shares the parent's memory copy-on-write, so the image it makes
 (the effect's image function, `kvcore.effects.WriteFiles`) is the dataset at
@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import select
 import signal
 import time
 from collections.abc import Callable
@@ -33,9 +34,25 @@ def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...],
     ``in_child``: run first in the child (its OOM score). Raises OSError when the fork fails
     (the pipe is closed then).
     """
-    read_fd, write_fd = os.pipe()
     parent = os.getpid()
     started = time.perf_counter_ns()
+    pid, read_fd, write_fd = _fork_with_pipe()
+    if pid == 0:
+        steps = with_child_id(steps, os.getpid())
+
+        def write_image() -> tuple[int, str]:
+            data = make_image()
+            return len(data), disk.run_steps(steps, data, delay_s)
+
+        _live_as_child(parent, write_fd, (), in_child, write_image)  # never returns
+    os.close(write_fd)
+    return pid, read_fd, (time.perf_counter_ns() - started) // 1000
+
+
+def _fork_with_pipe() -> tuple[int, int, int]:
+    """fork() with a report pipe: (pid, read end, write end); the child has closed the read end.
+    Raises OSError when the fork fails (the pipe is closed then)."""
+    read_fd, write_fd = os.pipe()
     try:
         pid = os.fork()
     except OSError:
@@ -44,11 +61,7 @@ def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...],
         raise
     if pid == 0:
         os.close(read_fd)
-        if in_child is not None:
-            in_child()
-        _run_child(make_image, with_child_id(steps, os.getpid()), write_fd, delay_s, parent)  # never returns
-    os.close(write_fd)
-    return pid, read_fd, (time.perf_counter_ns() - started) // 1000
+    return pid, read_fd, write_fd
 
 
 def stop(pid: int) -> None:
@@ -97,12 +110,70 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _close_inherited(keep: int) -> None:
-    """Close every descriptor the child inherited but the report pipe and stdio: a client
+def _close_inherited(*keep: int) -> None:
+    """Close every descriptor the child inherited but those it uses (``keep``) and stdio: a client
     socket the parent closes must close (its peer sees the end) without waiting for the
     child, and the listening sockets must not outlive the server."""
-    os.closerange(3, keep)
-    os.closerange(keep + 1, _MAX_FD)
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, _MAX_FD)
+
+
+def start_sending(targets: list[tuple[int, bytes]], payload: bytes, delay_s: float,
+                  in_child: Callable[[], object] | None = None) -> tuple[int, int]:
+    """Fork a child that writes to each socket of ``targets`` its first bytes then ``payload``
+    (a full sync's, `kvcore.effects.SendImage`), no faster than ``delay_s`` allows; its pid and the
+    read end of its report pipe (`wait` reads it). Raises OSError when the fork fails."""
+    parent = os.getpid()
+    pid, read_fd, write_fd = _fork_with_pipe()
+    if pid == 0:
+        _live_as_child(parent, write_fd, tuple(fd for fd, _ in targets), in_child,
+                       lambda: _send_all(targets, payload, delay_s))  # never returns
+    os.close(write_fd)
+    return pid, read_fd
+
+
+def _send_all(targets: list[tuple[int, bytes]], payload: bytes, delay_s: float) -> tuple[int, str]:
+    """Write to every socket (non-blocking: they are the server's) as it can take it: the bytes
+    sent, and an error when no replica got all of them. A replica that hangs up is left out."""
+    pending = {fd: [memoryview(first + payload), 0, len(first)] for fd, first in targets}
+    started = time.monotonic()
+    sent = 0
+    done = 0
+    while pending:
+        elapsed = time.monotonic() - started
+        allowed = len(payload) if delay_s <= 0 else int(len(payload) * min(1.0, elapsed / delay_s))
+        writable = [fd for fd, (data, pos, first) in pending.items() if pos < first + allowed]
+        if not writable:
+            time.sleep(0.01)
+            continue
+        _, ready, _ = select.select([], writable, [], 0.1)
+        for fd in ready:
+            data, pos, first = pending[fd]
+            try:
+                written = os.write(fd, data[pos : min(first + allowed, pos + (1 << 20))])
+            except BlockingIOError:
+                continue
+            except OSError:
+                del pending[fd]
+                continue
+            pending[fd][1] = pos + written
+            sent += written
+            if pos + written == len(data):
+                del pending[fd]
+                done += 1
+    return sent, "" if done else "every replica hung up"
+
+
+def _quiet_signals() -> None:
+    """The child's signals: its own, not the parent's loop's (a signal to it must not wake the
+    parent); Ctrl-C reaches the whole process group, and the parent decides."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # `stop`
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def key_save_delay_s(delay_us: int, keys: int) -> float:
@@ -113,21 +184,21 @@ def key_save_delay_s(delay_us: int, keys: int) -> float:
     return keys / -delay_us / 1e6
 
 
-def _run_child(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...], report_fd: int,
-               delay_s: float, parent: int) -> None:
-    """The child's whole life: it never returns to the event loop it inherited."""
+def _live_as_child(parent: int, report_fd: int, keep: tuple[int, ...], in_child: Callable[[], object] | None,
+                   work: Callable[[], tuple[int, str]]) -> None:
+    """A child's whole life: it never returns to the event loop it inherited. ``keep``: the
+    descriptors its work uses; ``in_child``: run first (its OOM score); ``work()``: the size of
+    what it made or sent, and an error text ("" for none), reported on the pipe."""
     code = 1
     try:
+        if in_child is not None:
+            in_child()
         _die_with(parent)
-        _close_inherited(keep=report_fd)
-        signal.set_wakeup_fd(-1)  # a signal to the child must not wake the parent's loop
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # `stop`
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+        _close_inherited(report_fd, *keep)
+        _quiet_signals()
         gc.disable()  # a collection would touch (and copy) every page of the heap
-        data = make_image()
-        error = disk.run_steps(steps, data, delay_s)
-        disk.write_all(report_fd, f"{len(data)}\n{error}".encode())
+        size, error = work()
+        disk.write_all(report_fd, f"{size}\n{error}".encode())
         code = 1 if error else 0
     except BaseException as exc:  # noqa: BLE001 - whatever happens, the child reports and exits
         try:

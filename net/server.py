@@ -31,11 +31,13 @@ from kvcore.effects import (
     ReadFiles,
     RewriteConfig,
     Send,
+    SendImage,
     Shutdown,
     WriteFiles,
 )
 from kvcore.node import Node, ServerInfo
 from kvcore.rdb import RdbError
+from kvcore.replica import PayloadLoading
 from net import child, disk, oom, proctitle
 from net.busy import BusyServing
 from net.conffile import VERSION, rewrite_file
@@ -159,6 +161,25 @@ class OutgoingConnection(KnownConnection):
 
     def joined(self) -> None:
         self.server.connected(self)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.reading_paused or self.transport.is_closing():
+            return
+        delay_us = self.server.config["key-load-delay"]
+        if delay_us > 0 and isinstance(self.node.loading_file, PayloadLoading):
+            # A replica loading its master's payload as it comes (repl-diskless-load) under the
+            # debugging option key-load-delay: redis-server sleeps so long a key while it parses,
+            # reading the socket no faster; here a key's delay a read, so its master's sending
+            # child is held up as it is by redis-server.
+            self.reading_paused = True
+            self.transport.pause_reading()
+            self.server.loop.call_later(delay_us / 1_000_000, self._read_again)
+
+    def _read_again(self) -> None:
+        if self.reading_paused and not self.transport.is_closing():
+            self.reading_paused = False
+            self.transport.resume_reading()
 
     def eof_received(self) -> bool:
         # The peer (a master) ended the link: the node hears it now, in the order the loop read
@@ -525,6 +546,9 @@ class Server:
             return False
         if kind is WriteFiles:
             return self._write_files(effect)
+        if kind is SendImage:
+            self._send_image(effect)
+            return False
         if kind is RewriteConfig:
             self._rewrite_config(effect)
             return False
@@ -623,6 +647,36 @@ class Server:
         self.log.notice(f"{_STARTED.get(effect.kind, 'Background job started')} by pid {pid}")
         self._in_background(child.wait, (pid, report_fd, effect.steps), lambda result: self._child_done(effect, *result))
         return True
+
+    def _send_image(self, effect: SendImage) -> None:
+        """A full sync's payload, written to the replicas' sockets by a forked child (as Redis's
+        child writes it): the loop serves on while they take it at their pace."""
+        targets = []
+        for conn, first in effect.targets:
+            connection = self.conns.get(conn)
+            sock = None if connection is None else connection.transport.get_extra_info("socket")
+            if sock is not None:
+                targets.append((sock.fileno(), first))
+        try:
+            pid, report_fd = child.start_sending(targets, effect.payload, effect.delay_s,
+                                                 lambda: self.oom.apply(self.config, oom.CHILD))
+        except OSError as exc:
+            self.log.warning(f"Can't start a background job: fork: {disk.error_text(exc)}")
+            self.node.job_done(effect.job, False, now_ms(), f"fork: {disk.error_text(exc)}")
+            return
+        self.children[effect.job] = (pid, "sync", ())
+        self.log.notice(f"Background RDB transfer started by pid {pid}")
+
+        def sent(result: tuple[int, str]) -> None:
+            self.children.pop(effect.job, None)
+            error = result[1] if isinstance(result, tuple) else str(result)
+            if error:
+                self.log.warning(f"Background transfer error: {error}")
+            else:
+                self.log.notice("Background RDB transfer terminated with success")
+            self.node.job_done(effect.job, not error, now_ms(), error)
+
+        self._in_background(child.wait, (pid, report_fd, ()), sent)
 
     def _key_save_delay_s(self) -> float:
         """``rdb-key-save-delay`` for an image of the whole dataset."""
@@ -746,7 +800,7 @@ class Server:
             self.config.values["dir"] = os.getcwd()  # CONFIG GET dir is absolute, as Redis's getcwd()
 
 
-_CHILD_NAMES = {"rdb": "RDB", "aof-base": "AOF rewrite"}  # "Killing running AOF rewrite child: <pid>", as Redis
+_CHILD_NAMES = {"rdb": "RDB", "sync": "RDB", "aof-base": "AOF rewrite"}  # "Killing running AOF rewrite child: <pid>", as Redis
 _STARTED = {"rdb": "Background saving started", "aof-base": "Background append only file rewriting started"}
 _FAILED = {"rdb": "Failed saving the DB:", "aof-base": "Background AOF rewrite failed:"}
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096

@@ -43,6 +43,7 @@ from kvcore.effects import (
     Pause,
     ReadFiles,
     Send,
+    SendImage,
     Shutdown,
     WriteFiles,
 )
@@ -302,6 +303,13 @@ class SimNode:
                 self.trace.add(("effect", self.env.now, self.name, "send", effect.conn, len(effect.data)))
                 if conn is not None:
                     conn.pipe_from(self.name).push(effect.data)
+            elif kind is SendImage:  # the child's sending: the simulated network takes it as one send
+                for conn_id, first in effect.targets:
+                    conn = self.conns.get(conn_id)
+                    self.trace.add(("effect", self.env.now, self.name, "send", conn_id, len(first) + len(effect.payload)))
+                    if conn is not None:
+                        conn.pipe_from(self.name).push(first + effect.payload)
+                self.job_finished(self.incarnation, effect.job, True, "")
             elif kind is Close:
                 conn = self.conns.pop(effect.conn, None)
                 self.trace.add(("effect", self.env.now, self.name, "close", effect.conn, 0))

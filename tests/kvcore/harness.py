@@ -9,7 +9,7 @@ import tracemalloc
 import hiredis
 
 from kvcore.config import Config
-from kvcore.effects import Close, Send, WriteFiles
+from kvcore.effects import Close, Send, SendImage, WriteFiles
 from kvcore.node import Node
 
 
@@ -55,18 +55,28 @@ class CoreClient:
         assert len(replies) == 1, replies
         return replies[0]
 
+    def _feed(self, data: bytes) -> None:
+        self._reader.feed(data)
+        while True:
+            reply = self._reader.gets()
+            if reply is False:
+                break
+            self._replies.append(reply)
+
     def _deliver(self, effects) -> None:
         for effect in effects:
             target = self.node.harness_clients.get(getattr(effect, "conn", None))
             if isinstance(effect, Send) and target is not None:
-                target._reader.feed(effect.data)
-                while True:
-                    reply = target._reader.gets()
-                    if reply is False:
-                        break
-                    target._replies.append(reply)
+                target._feed(effect.data)
             elif isinstance(effect, Close) and target is not None:
                 target.closed = True
+            elif isinstance(effect, SendImage):  # a full sync's payload (net's child sends it): whole, at once
+                for conn, first in effect.targets:
+                    receiver = self.node.harness_clients.get(conn)
+                    if receiver is not None:
+                        receiver._feed(first + effect.payload)
+                self.node.job_done(effect.job, True, self.node.now)
+                self._deliver(self.node.take_effects())
 
 
 def make_node(seed: int = 0, now: int = 1_700_000_000_000, **options: str) -> Node:

@@ -3,7 +3,7 @@ and the bytes either sends reach the other. No sockets, no clock: tests move ``n
 
 from __future__ import annotations
 
-from kvcore.effects import Close, Connect, LogMessage, Send
+from kvcore.effects import CancelJob, Close, Connect, LogMessage, Send, SendImage
 from kvcore.node import Node
 from tests.kvcore.harness import CoreClient, make_node
 
@@ -34,6 +34,7 @@ class Wire:
         self.routes: dict[tuple[int, int], tuple[Node, int]] = {}  # (node id, conn) -> (peer node, peer conn)
         self.logs: dict[int, list[str]] = {}
         self.down: set[str] = set()  # addresses that refuse connections
+        self.sending: list = []  # [node, SendImage, started ms, bytes sent to each target]: payloads on their way
         self._next = ACCEPTED_CONNS
 
     def add(self, port: int, seed: int = 0, **options: str) -> Node:
@@ -57,6 +58,7 @@ class Wire:
             for node in self.nodes.values():
                 node.now += ms
                 node.tick(node.now)
+            self._send_due()
             self.run()
 
     def run(self) -> None:
@@ -88,6 +90,11 @@ class Wire:
         elif route is not None and kind is Send:
             peer, conn = route
             peer.receive(conn, effect.data, peer.now)
+        elif kind is SendImage:  # a full sync's payload, as net's child sends it: spread over its delay
+            self.sending.append([node, effect, node.now, [0] * len(effect.targets)])
+            self._send_due()
+        elif kind is CancelJob:
+            self.sending = [entry for entry in self.sending if entry[1].job != effect.job]
         elif route is not None and kind is Close:
             peer, conn = route
             del self.routes[(id(node), effect.conn)]
@@ -96,6 +103,25 @@ class Wire:
             node.closed(effect.conn, node.now)
         elif getattr(node, "harness_clients", None):  # replies to the test's clients
             next(iter(node.harness_clients.values()))._deliver([effect])
+
+    def _send_due(self) -> None:
+        """Deliver the share of each payload its delay allows by now; report the finished ones."""
+        for entry in list(self.sending):
+            node, effect, started, sent = entry
+            delay_ms = effect.delay_s * 1000
+            share = 1.0 if delay_ms <= 0 else min(1.0, (node.now - started) / delay_ms)
+            for index, (conn, first) in enumerate(effect.targets):
+                data = first + effect.payload
+                end = len(first) + int(len(effect.payload) * share)
+                chunk, sent[index] = data[sent[index] : end], max(sent[index], end)
+                target = self.routes.get((id(node), conn))
+                if chunk and target is not None:
+                    target[0].receive(target[1], chunk, target[0].now)
+                elif chunk and conn in getattr(node, "harness_clients", {}):
+                    node.harness_clients[conn]._feed(chunk)
+            if share >= 1.0:
+                self.sending.remove(entry)
+                node.job_done(effect.job, True, node.now)
 
     def cut(self, node: Node) -> None:
         """Every connection of ``node`` to another node drops (a network failure)."""

@@ -10,6 +10,8 @@ import hiredis
 import pytest
 
 from kvcore import rdb
+from kvcore.effects import CancelJob, SendImage
+from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.replication_wire import Wire
 
 MASTER, REPLICA, OTHER = 6379, 6380, 6381
@@ -573,3 +575,25 @@ def test_a_full_sync_of_the_same_history_loads_while_the_old_dataset_is_served(w
     assert loading_fields(wire, replica) == ("0", "0")
     assert wire.call(replica, "GET", "mine") is None
     assert wire.call(replica, "DBSIZE") == 11
+
+
+def test_a_full_sync_is_sent_by_a_child_that_is_stopped_when_no_replica_wants_it():
+    node = make_node(repl_diskless_sync="no")
+    node.open(7, node.now, addr="127.0.0.1:50007", laddr="127.0.0.1:6379")
+    node.take_effects()
+    node.receive(7, encode_request("SET", "k", "v"), node.now)
+    node.take_effects()
+    node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
+    (image,) = [effect for effect in node.take_effects() if type(effect) is SendImage]
+    ((conn, first),) = image.targets
+    assert conn == 7 and first.startswith(b"+FULLRESYNC ")
+    assert image.payload.startswith(b"$") and b"REDIS" in image.payload
+    assert node.replication.transfers and "rdb_bgsave_in_progress:1" in node_info(node)
+    node.closed(7, node.now)
+    assert CancelJob(image.job) in node.take_effects()
+    assert not node.replication.transfers and "rdb_bgsave_in_progress:0" in node_info(node)
+
+
+def node_info(node) -> str:
+    client = CoreClient(node)
+    return client.call("INFO", "persistence").decode()
