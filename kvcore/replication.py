@@ -87,7 +87,7 @@ class ReplicationStream:
         self.waits: list[tuple] = []  # WAIT: (client, its Blocked record, offset, replicas wanted, deadline ms or 0)
         self.acks_wanted = False  # a GETACK put off by a pause (`request_acks`)
         self.delayed: list[tuple] = []  # (client, psync): full syncs waiting for a diskless transfer to start
-        self.unacked: dict = {}  # client -> (psync, offset of its image): sent a diskless payload, not yet ACKed
+        self.unacked: dict = {}  # client -> (psync, offset of its image): its image on its way (or, diskless, not ACKed)
         self.transfers: dict[int, Transfer] = {}  # job -> a full sync's payload a child is sending (SendImage)
         self.delayed_since = 0  # node.steady() when the first of them asked
         self.last_newline_ms = 0
