@@ -311,6 +311,13 @@ class ReplicationStream:
             elif not transfer.diskless:
                 self._stream_from_image(client)
 
+    def stop_transfers(self) -> None:
+        """FLUSHALL: the children sending an image of what was just flushed are killed and their
+        replicas dropped (they sync again), as Redis kills its RDB child."""
+        for job in list(self.transfers):
+            self.node.emit(CancelJob(job))
+            self.transfer_done(job, False, "child killed")
+
     def try_continue(self, client, replid: bytes, offset: int) -> bool:
         """PSYNC <replid> <offset>: +CONTINUE and the missing bytes when the backlog has them."""
         wanted = replid.decode("latin-1")

@@ -172,6 +172,7 @@ class Snapshots:
         Redis kills the child; with save points the empty dataset is saved at once, as rdbSave."""
         if self.in_progress():
             self._cancel_background()
+        self.node.replication.stop_transfers()
         if not self.save_params():
             return
         if self.job is not None:

@@ -10,7 +10,7 @@ import hiredis
 import pytest
 
 from kvcore import rdb
-from kvcore.effects import CancelJob, SendImage
+from kvcore.effects import CancelJob, Close, SendImage
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.replication_wire import Wire
 
@@ -592,6 +592,18 @@ def test_a_full_sync_is_sent_by_a_child_that_is_stopped_when_no_replica_wants_it
     node.closed(7, node.now)
     assert CancelJob(image.job) in node.take_effects()
     assert not node.replication.transfers and "rdb_bgsave_in_progress:0" in node_info(node)
+
+
+def test_flushall_kills_the_child_sending_an_image_of_what_it_flushed():
+    node = make_node(repl_diskless_sync="no")
+    node.open(7, node.now, addr="127.0.0.1:50007", laddr="127.0.0.1:6379")
+    node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
+    (image,) = [effect for effect in node.take_effects() if type(effect) is SendImage]
+    node.open(8, node.now, addr="127.0.0.1:50008", laddr="127.0.0.1:6379")
+    node.receive(8, encode_request("FLUSHALL"), node.now)
+    effects = node.take_effects()
+    assert CancelJob(image.job) in effects and Close(7) in effects  # the replica syncs again
+    assert "rdb_bgsave_in_progress:0" in node_info(node)
 
 
 def node_info(node) -> str:
