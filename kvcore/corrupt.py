@@ -1,4 +1,4 @@
-"""Values RESTORE took in unsanitized whose content does not decode.
+"""Values RESTORE or a load took in unsanitized whose content does not decode.
 
 With ``sanitize-dump-payload no`` redis-server checks only a payload's
 headers (a listpack's size and terminator, a stream node's first entry); a

@@ -378,7 +378,7 @@ class Node:
     def _replication_link(self, client: Client) -> bool:
         """A replica's connection, or this replica's master's: never evicted, nor counted
         among the clients maxmemory-clients limits."""
-        return client.is_replica_link or (self.master_link is not None and client is self.master_link.client)
+        return client.is_replica_link or self.obeys(client)
 
     def kill(self, client: Client) -> None:
         """Close another client at once, what it was not sent yet dropped (CLIENT KILL, as Redis's
