@@ -225,13 +225,13 @@ class Node:
         if client is None or client.closing:
             return
         stats = self.stats
-        stats.total_net_input_bytes += len(data)
+        size = len(data)
+        stats.total_net_input_bytes += size
         stats.total_reads_processed += 1
         client.last_ms = now
         if self.paused:
             self.pause.check(now)
         reader = client.reader
-        size = len(data)
         held = reader.buffered() if reader.partial else 0
         if held or size > client.qbuf_alloc or client.qbuf_peak < _READ_LEN:  # else the model stays as it is
             querybuf.read(client, held, size)
@@ -555,8 +555,9 @@ class Node:
             if sends or closes:
                 self._held.append((produced, sends, closes))
         else:
-            effects.extend(Send(conn, data) for conn, data in sends)
-            effects.extend(Close(conn) for conn in closes)
+            effects += [Send(conn, data) for conn, data in sends]
+            if closes:
+                effects += [Close(conn) for conn in closes]
         return effects
 
     def busy_effects(self) -> list:
