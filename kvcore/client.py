@@ -30,6 +30,7 @@ class Client:
         "channels", "patterns", "shard_channels", "monitor", "no_evict", "no_touch", "last_command",
         "blocked", "pending", "flags_extra", "tracking", "obuf", "obuf_soft_since", "unrestricted",
         "ldb_mode", "ldb", "qbuf_alloc", "qbuf_peak", "rbuf_size", "rbuf_peak", "rbuf_reset_ms",
+        "asking", "read_from_replica",
     )
 
     def __init__(self, conn: int, client_id: int, node, addr: str, laddr: str, limits: Limits) -> None:
@@ -69,6 +70,8 @@ class Client:
         self.monitor = False
         self.no_evict = False
         self.no_touch = False
+        self.asking = False  # cluster: ASKING was the command before
+        self.read_from_replica = False  # cluster: READONLY (a replica serves its master's slots' reads)
         self.last_command = "NULL"
         self.blocked = None
         self.pending: list[list[bytes]] = []

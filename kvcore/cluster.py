@@ -16,10 +16,12 @@ they change and read at start.
 from __future__ import annotations
 
 from kvcore.commands.table import Flag
-from kvcore.effects import WriteFiles
+from kvcore.effects import LogMessage, WriteFiles
 from kvcore.reply import Error
 
 SLOTS = 16384
+TRYAGAIN = "TRYAGAIN Multiple keys request during rehashing of slot"
+SHARD_PUBSUB = ("ssubscribe", "sunsubscribe", "spublish")  # a replica serves them for its master's slots
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 DOWN = "CLUSTERDOWN The cluster is down"
 DOWN_READ_ONLY = "CLUSTERDOWN The cluster is down and only accepts read commands"
@@ -59,71 +61,295 @@ def key_slot(key: bytes) -> int:
     return crc16(key) & (SLOTS - 1)
 
 
+class ClusterNode:
+    """A node of the cluster as this one sees it (itself too): its address, role, epoch and health."""
+
+    __slots__ = ("id", "ip", "port", "cport", "master_id", "config_epoch", "flags", "ping_sent",
+                 "pong_received", "link", "inbound", "fail_reports", "fail_time", "created", "repl_offset")
+
+    def __init__(self, node_id: str, ip: str = "", port: int = 0, cport: int = 0, now: int = 0) -> None:
+        self.id = node_id
+        self.ip = ip
+        self.port = port
+        self.cport = cport
+        self.master_id = ""  # the master it replicates ("": it is a master)
+        self.config_epoch = 0
+        self.flags: set[str] = set()  # myself, handshake, meet, pfail, fail, noaddr
+        self.ping_sent = 0  # ms of the PING not answered yet (0: none)
+        self.pong_received = 0
+        self.link = None  # kvcore.cluster_bus.Link: this node's connection to it
+        self.inbound = None  # its connection to this node
+        self.fail_reports: dict[str, int] = {}  # master id -> when it last said this node is failing
+        self.fail_time = 0
+        self.created = now
+        self.repl_offset = 0
+
+    @property
+    def is_master(self) -> bool:
+        return not self.master_id
+
+    @property
+    def failing(self) -> bool:
+        return "pfail" in self.flags or "fail" in self.flags
+
+    def flag_text(self) -> str:
+        names = [name for name in ("myself",) if name in self.flags]
+        names.append("master" if self.is_master else "slave")
+        names += [name for name in ("pfail", "fail", "handshake", "noaddr") if name in self.flags]
+        return ",".join(names)
+
+
+def new_node_id(rng) -> str:
+    return "%040x" % rng.getrandbits(160)
+
+
+def slot_runs(slots) -> list[tuple[int, int]]:
+    """Sorted slot numbers as (first, last) runs."""
+    runs: list[list[int]] = []
+    for slot in slots:
+        if runs and runs[-1][1] == slot - 1:
+            runs[-1][1] = slot
+        else:
+            runs.append([slot, slot])
+    return [(first, last) for first, last in runs]
+
+
 class ClusterState:
-    """``node.cluster``: this node's ID, its epochs and the slots it serves."""
+    """``node.cluster``: the nodes this one knows, who serves each slot, and the checks on keys.
+
+    The nodes talk over the cluster bus (`kvcore.cluster_bus`); this holds what
+    they agree on: every node's role and config epoch, each slot's owner, the
+    slots migrating from or importing to this node.
+    """
 
     def __init__(self, node) -> None:
-        self.node = node
-        self.myid = "%040x" % node.rng.getrandbits(160)
-        self.current_epoch = 0
-        self.config_epoch = 0
-        self.slots = bytearray(SLOTS)  # 1: served here
+        from kvcore.cluster_bus import Bus  # the bus reads this module's names
 
-    # -- state -------------------------------------------------------------------------
+        self.node = node
+        self.myself = ClusterNode(new_node_id(node.rng), now=node.now)
+        self.myself.flags.add("myself")
+        self.nodes: dict[str, ClusterNode] = {self.myself.id: self.myself}
+        self.current_epoch = 0
+        self.last_vote_epoch = 0
+        self.owners: list[ClusterNode | None] = [None] * SLOTS
+        self.migrating: dict[int, ClusterNode] = {}
+        self.importing: dict[int, ClusterNode] = {}
+        self.forgotten: dict[str, int] = {}  # CLUSTER FORGET: node id -> until when gossip may not add it
+        self.state_ok = False
+        self.bus = Bus(self)
+
+    # -- who is who ---------------------------------------------------------------------
+    @property
+    def myid(self) -> str:
+        return self.myself.id
+
+    @property
+    def config_epoch(self) -> int:
+        return self.myself.config_epoch
+
+    @config_epoch.setter
+    def config_epoch(self, epoch: int) -> None:
+        self.myself.config_epoch = epoch
+
+    def serves(self, slot: int) -> bool:
+        return self.owners[slot] is self.myself
+
     @property
     def assigned(self) -> int:
-        return self.slots.count(1)
+        return SLOTS - self.owners.count(None)
+
+    def slots_of(self, owner: ClusterNode) -> list[int]:
+        return [slot for slot, who in enumerate(self.owners) if who is owner]
+
+    def ranges(self, owner: ClusterNode | None = None) -> list[tuple[int, int]]:
+        """The slots ``owner`` (this node by default) serves, as (first, last) runs."""
+        return slot_runs(self.slots_of(owner or self.myself))
+
+    def masters_of(self) -> list[ClusterNode]:
+        return [n for n in self.nodes.values() if n.is_master and "handshake" not in n.flags]
+
+    def replicas_of(self, master: ClusterNode) -> list[ClusterNode]:
+        return sorted((n for n in self.nodes.values() if n.master_id == master.id), key=lambda n: n.id)
+
+    def master_of(self, member: ClusterNode) -> ClusterNode:
+        """The master of a node's shard (itself for a master, as far as this node knows)."""
+        return self.nodes.get(member.master_id, member) if member.master_id else member
+
+    def epoch_of(self, member: ClusterNode) -> int:
+        return self.master_of(member).config_epoch
+
+    def size(self) -> int:
+        """Masters serving at least one slot."""
+        return len({id(owner) for owner in self.owners if owner is not None})
+
+    def assign(self, slot: int, owner: ClusterNode | None) -> None:
+        """Give a slot to a node (None: to none); this node's keys in a slot it loses go (Redis's dirty slots)."""
+        before = self.owners[slot]
+        self.owners[slot] = owner
+        if before is self.myself and owner is not self.myself and owner is not None:
+            db = self.node.dbs[0]
+            for key in [key for key in db.data if key_slot(key) == slot]:
+                db.delete(key)
+
+    def update_state(self) -> None:
+        """clusterUpdateState: ok while every slot is served by a node not failing (or when full
+        coverage is not required) and the masters this node can reach are a majority."""
+        state = self.assigned > 0 or not self.node.config["cluster-require-full-coverage"]
+        if self.node.config["cluster-require-full-coverage"]:
+            state = all(owner is not None and "fail" not in owner.flags for owner in self.owners)
+        owners = {id(owner): owner for owner in self.owners if owner is not None}
+        reachable = sum(1 for owner in owners.values() if not owner.failing)
+        if reachable < len(owners) // 2 + 1:
+            state = False
+        self.state_ok = state
 
     @property
     def ok(self) -> bool:
-        return self.assigned == SLOTS or (not self.node.config["cluster-require-full-coverage"] and self.assigned > 0)
+        return self.state_ok
 
-    def ranges(self) -> list[tuple[int, int]]:
-        """The slots served here, as (first, last) runs."""
-        runs = []
-        start = None
-        for slot in range(SLOTS + 1):
-            served = slot < SLOTS and self.slots[slot]
-            if served and start is None:
-                start = slot
-            elif not served and start is not None:
-                runs.append((start, slot - 1))
-                start = None
-        return runs
+    def redirect_blocked(self) -> None:
+        """clusterRedirectBlockedClientIfNeeded: a client blocked on keys of a slot this node no
+        longer serves gets -MOVED (or -CLUSTERDOWN), not an endless wait."""
+        from kvcore.blocking import Blocked
+
+        for client in list(self.node.clients.values()):
+            record = client.blocked
+            if type(record) is not Blocked or not record.keys:
+                continue
+            if not self.ok:
+                self.node.blocking.wake(client, Error(DOWN))
+                continue
+            slot = key_slot(record.keys[0])
+            owner = self.owners[slot]
+            cmd = self.node.table.get(record.request[0].lower()) if record.request else None
+            if client.read_from_replica and owner is not None and owner.id == self.myself.master_id \
+                    and cmd is not None and not cmd.flags & Flag.WRITE:
+                continue  # a READONLY client of a replica may wait on its master's keys
+            if owner is not self.myself and slot not in self.importing:
+                error = UNBOUND if owner is None else f"MOVED {slot} {self._endpoint(owner)}"
+                self.node.blocking.wake(client, Error(error))
+
+    # -- role changes -----------------------------------------------------------------
+    def set_my_master(self, master: ClusterNode) -> None:
+        """clusterSetMaster: replicate that master (its slots are no longer this node's)."""
+        me = self.myself
+        for slot in self.slots_of(me):
+            self.owners[slot] = None
+        self.migrating.clear()
+        self.importing.clear()
+        me.master_id = master.id
+        self.node.set_master(master.ip, master.port)
+        self.changed()
+
+    def take_over(self) -> None:
+        """A replica becomes the master of its shard: its master's slots, under a new config epoch
+        that wins them everywhere."""
+        me = self.myself
+        old = self.nodes[me.master_id]
+        self.current_epoch += 1
+        me.config_epoch = self.current_epoch
+        me.master_id = ""
+        for slot in self.slots_of(old):
+            self.owners[slot] = me
+        self.node.unset_master()
+        self.bus.broadcast(b"pong", [])
+        self.changed()
+
+    def lost_all_slots_to(self, winner: ClusterNode) -> None:
+        """A master whose last slot another master claimed with a newer epoch: its replica now (as
+        a master failed over comes back)."""
+        self.node.emit(LogMessage("warning", "Configuration change detected. Reconfiguring myself as a replica "
+                                             f"of {winner.id}"))
+        self.myself.master_id = winner.id
+        self.migrating.clear()
+        self.importing.clear()
+        self.node.set_master(winner.ip, winner.port)
+
+    def reset(self, hard: bool) -> None:
+        """CLUSTER RESET: forget every other node and every slot; a replica becomes an empty master;
+        HARD: a new ID and epochs from zero."""
+        me = self.myself
+        if not me.is_master:
+            me.master_id = ""
+            self.node.unset_master()
+            for db in self.node.dbs:
+                db.clear()
+        for member in [n for n in self.nodes.values() if n is not me]:
+            self.bus.forget(member)
+        self.owners = [None] * SLOTS
+        self.migrating.clear()
+        self.importing.clear()
+        if hard:
+            self.current_epoch = self.last_vote_epoch = me.config_epoch = 0
+            del self.nodes[me.id]
+            me.id = new_node_id(self.node.rng)
+            self.nodes[me.id] = me
+        self.changed()
 
     # -- what CLUSTER shows ------------------------------------------------------------
     def info(self) -> str:
         assigned = self.assigned
+        owners = [owner for owner in self.owners if owner is not None]
+        pfail = sum(1 for owner in owners if "pfail" in owner.flags)
+        fail = sum(1 for owner in owners if "fail" in owner.flags)
         lines = [
             f"cluster_state:{'ok' if self.ok else 'fail'}",
             f"cluster_slots_assigned:{assigned}",
-            f"cluster_slots_ok:{assigned}",
-            "cluster_slots_pfail:0",
-            "cluster_slots_fail:0",
-            "cluster_known_nodes:1",
-            f"cluster_size:{1 if assigned else 0}",
+            f"cluster_slots_ok:{assigned - pfail - fail}",
+            f"cluster_slots_pfail:{pfail}",
+            f"cluster_slots_fail:{fail}",
+            f"cluster_known_nodes:{len(self.nodes)}",
+            f"cluster_size:{self.size()}",
             f"cluster_current_epoch:{self.current_epoch}",
-            f"cluster_my_epoch:{self.config_epoch}",
-            "cluster_stats_messages_sent:0",
-            "cluster_stats_messages_received:0",
-            "total_cluster_links_buffer_limit_exceeded:0",
+            f"cluster_my_epoch:{self.epoch_of(self.myself)}",
         ]
+        lines += self.bus.stats_lines()
+        lines.append("total_cluster_links_buffer_limit_exceeded:0")
         return "\r\n".join(lines) + "\r\n"
 
+    def announced_port(self) -> int:
+        return self.node.config["cluster-announce-port"] or self.node.config["port"]
+
+    def announced_cport(self) -> int:
+        config = self.node.config
+        return config["cluster-announce-bus-port"] or config["cluster-port"] or config["port"] + 10000
+
+    def announced_ip(self) -> str:
+        return self.node.config["cluster-announce-ip"] or self.myself.ip
+
+    def node_line(self, member: ClusterNode, for_file: bool = False) -> str:
+        """A node's CLUSTER NODES line (nodes.conf's too)."""
+        if member is self.myself:
+            ip, port, cport = self.announced_ip(), self.announced_port(), self.announced_cport()
+        else:
+            ip, port, cport = member.ip, member.port, member.cport
+        connected = member is self.myself or (member.link is not None and member.link.up)
+        fields = [member.id, f"{ip}:{port}@{cport}", member.flag_text(), member.master_id or "-",
+                  str(member.ping_sent), str(member.pong_received), str(self.epoch_of(member)),
+                  "connected" if connected else "disconnected"]
+        fields += [str(a) if a == b else f"{a}-{b}" for a, b in self.ranges(member)]
+        if member is self.myself:
+            fields += [f"[{slot}->-{to.id}]" for slot, to in sorted(self.migrating.items())]
+            fields += [f"[{slot}-<-{source.id}]" for slot, source in sorted(self.importing.items())]
+        return " ".join(fields) + "\n"
+
+    def nodes_text(self) -> str:
+        members = [self.myself] + [n for n in self.nodes.values() if n is not self.myself]
+        return "".join(self.node_line(member) for member in members)
+
     def nodes_line(self) -> str:
-        """This node's CLUSTER NODES line (it knows no IP of its own until another node tells it)."""
-        port = self.node.config["port"]
-        bus_port = self.node.config["cluster-port"] or port + 10000
-        slots = " ".join(str(a) if a == b else f"{a}-{b}" for a, b in self.ranges())
-        return (f"{self.myid} :{port}@{bus_port} myself,master - 0 0 {self.config_epoch} connected"
-                + (f" {slots}" if slots else "") + "\n")
+        return self.node_line(self.myself)
 
     # -- nodes.conf -------------------------------------------------------------------
     def config_text(self) -> bytes:
-        return (self.nodes_line() + f"vars currentEpoch {self.current_epoch} lastVoteEpoch 0\n").encode()
+        members = [n for n in self.nodes.values() if "handshake" not in n.flags]
+        return ("".join(self.node_line(member, True) for member in members)
+                + f"vars currentEpoch {self.current_epoch} lastVoteEpoch {self.last_vote_epoch}\n").encode()
 
     def changed(self) -> None:
-        """Write nodes.conf (to a temporary file, fsynced, renamed over it), as Redis saves it on every change."""
+        """Write nodes.conf (to a temporary file, fsynced, renamed over it), as Redis saves it on
+        every change; the cluster's state is worked out again."""
+        self.update_state()
         node = self.node
         path = node.config["cluster-config-file"]
         job = node.new_job()
@@ -133,57 +359,103 @@ class ClusterState:
 
     def load_at_start(self, text: bytes | None) -> tuple[bool, str]:
         """nodes.conf as the server starts (None: there is none, and it is written now): whether
-        it could be read, and the line to log. Only this node's line and the vars line matter to
-        a node of one."""
+        it could be read, and the line to log."""
         if text is None:
             self.changed()
             return True, f"No cluster configuration found, I'm {self.myid}"
         try:
-            for line in text.decode().splitlines():
-                fields = line.split()
-                if not fields:
-                    continue
-                if fields[0] == "vars":
-                    values = dict(zip(fields[1::2], fields[2::2]))
-                    self.current_epoch = int(values.get("currentEpoch", 0))
-                elif "myself" in fields[2].split(","):
-                    self.myid, self.config_epoch = fields[0], int(fields[6])
-                    for run in fields[8:]:
-                        if run.startswith("["):
-                            continue  # a slot migrating or importing
-                        first, _, last = run.partition("-")
-                        self.slots[int(first) : int(last or first) + 1] = b"\x01" * (int(last or first) - int(first) + 1)
+            self._load(text.decode())
         except (ValueError, IndexError, UnicodeDecodeError):
             return False, "Unrecoverable error: corrupted cluster config file."
+        self.update_state()
         return True, f"Node configuration loaded, I'm {self.myid}"
+
+    def _load(self, text: str) -> None:
+        lines = [line.split() for line in text.splitlines() if line.split()]
+        for fields in lines:
+            if fields[0] == "vars":
+                values = dict(zip(fields[1::2], fields[2::2]))
+                self.current_epoch = int(values.get("currentEpoch", 0))
+                self.last_vote_epoch = int(values.get("lastVoteEpoch", 0))
+                continue
+            flags = fields[2].split(",")
+            address, _, cport = fields[1].partition("@")
+            ip, _, port = address.rpartition(":")
+            if "myself" in flags:
+                member = self.myself
+                del self.nodes[member.id]
+                member.id = fields[0]
+                member.ip = ip
+            else:
+                member = ClusterNode(fields[0], ip, int(port), int(cport.split(",")[0] or 0), self.node.now)
+                member.flags.update(flag for flag in flags if flag in ("fail", "noaddr"))
+            self.nodes[member.id] = member
+            member.master_id = "" if fields[3] == "-" else fields[3]
+            member.config_epoch = int(fields[6])
+            for run in fields[8:]:
+                if run.startswith("["):
+                    continue  # a slot migrating or importing
+                first, _, last = run.partition("-")
+                for slot in range(int(first), int(last or first) + 1):
+                    self.owners[slot] = member
 
     # -- the checks on a request -------------------------------------------------------
     def refusal(self, client, cmd, argv: list[bytes]) -> Error | None:
-        """getNodeByQuery for a node of one: the error for a request whose keys it may not serve
-        (EXEC: for the keys of every command queued)."""
+        """getNodeByQuery: the error for a request whose keys this node may not serve (EXEC: for
+        the keys of every command queued): -MOVED to their slot's owner, -ASK for a key missing
+        from a slot migrating away, -CROSSSLOT, -CLUSTERDOWN."""
+        asking = client.asking
+        if cmd.name != "asking":
+            client.asking = False  # ASKING is good for the one command after it
         requests = (client.multi or []) if cmd.name == "exec" else [(cmd, argv)]
-        return self._route(requests)[0]
+        return self._route(requests, client, asking)[0]
 
-    def _route(self, requests) -> tuple[Error | None, int | None]:
+    def _route(self, requests, client=None, asking: bool = False) -> tuple[Error | None, int | None]:
         """The refusal for requests (or None) and the slot of their keys (None without keys)."""
         slot = None
         writes = False
+        keys = []
+        shard_pubsub = all(queued.name in SHARD_PUBSUB for queued, _ in requests)
         for queued, queued_argv in requests:
             for index in queued.key_positions(queued_argv):
                 this = key_slot(queued_argv[index])
                 if slot is None:
                     slot = this
-                    if not self.slots[slot]:
+                    if self.owners[slot] is None:
                         return Error(UNBOUND), slot
                 elif this != slot:
                     return Error(CROSSSLOT), slot
+                keys.append(queued_argv[index])
             writes = writes or bool(queued.flags & Flag.WRITE)
-        if slot is not None and not self.ok:
+        if slot is None:
+            return None, None
+        if not self.ok and not (shard_pubsub and self.node.config["cluster-allow-pubsubshard-when-down"]):
             if not self.node.config["cluster-allow-reads-when-down"]:
                 return Error(DOWN), slot
             if writes:
                 return Error(DOWN_READ_ONLY), slot
-        return None, slot
+        owner = self.owners[slot]
+        migrating = owner is self.myself and slot in self.migrating
+        importing = not migrating and slot in self.importing
+        if (migrating or importing) and not shard_pubsub:
+            db = self.node.dbs[0]
+            present = sum(1 for key in keys if db.peek(key) is not None)
+            missing = len(keys) - present
+            if migrating and missing:
+                if present:
+                    return Error(TRYAGAIN), slot
+                return Error(f"ASK {slot} {self._endpoint(self.migrating[slot])}"), slot
+            if importing and (asking or any(queued.flags & Flag.ASKING for queued, _ in requests)):
+                return (Error(TRYAGAIN) if len(keys) > 1 and missing else None), slot
+        if owner is self.myself:
+            return None, slot
+        if client is not None and (client.read_from_replica or shard_pubsub) and not writes \
+                and self.myself.master_id == owner.id:
+            return None, slot
+        return Error(f"MOVED {slot} {self._endpoint(owner)}"), slot
+
+    def _endpoint(self, member: ClusterNode) -> str:
+        return f"{member.ip}:{member.port}"
 
     def script_refusal(self, script, cmd, argv: list[bytes]) -> Error | None:
         """scriptVerifyClusterState: a command a script runs must have keys this node serves, and

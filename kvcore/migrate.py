@@ -84,11 +84,12 @@ class Migrations:
         if socket.last_db != db_index:
             commands.append([b"SELECT", b"%d" % db_index])
             selects = db_index
+        restore = b"RESTORE-ASKING" if node.cluster is not None else b"RESTORE"  # the target may be importing the slot
         for key in keys:
             expires_at = db.expires.get(key)
             ttl = 0 if expires_at is None else max(expires_at - node.now, 1)
             payload = rdb.dump_payload(db.data[key], node.config)
-            commands.append([b"RESTORE", key, b"%d" % ttl, payload, *([b"REPLACE"] if options.replace else [])])
+            commands.append([restore, key, b"%d" % ttl, payload, *([b"REPLACE"] if options.replace else [])])
         request = b"".join(encode_command(argv) for argv in commands)
         socket.transfer = Transfer(HeldReply(client, "migration"), db, keys, options.copy, request, len(commands),
                                    node.now + timeout_ms, selects)

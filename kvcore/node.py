@@ -207,6 +207,18 @@ class Node:
             return
         self.clients[conn] = client
 
+    def bus_accepted(self, conn: int, now: int, addr: str = "", laddr: str = "") -> None:
+        """Another cluster node connected to this one's cluster bus port (``conn`` from the runtime's
+        `BUS_CONNS` range)."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.bus_accepted, (conn, now, addr, laddr)))
+            return
+        self.now = now
+        if self.cluster is None:
+            self._effects.append(Close(conn))
+            return
+        self.cluster.bus.accepted(conn, addr, laddr)
+
     def receive(self, conn: int, data: bytes, now: int) -> None:
         """Bytes arrived on a connection: parse and run every complete request."""
         if self.images_pending:
@@ -220,6 +232,8 @@ class Node:
                 link.receive(data)
             elif self.migrations.owns(conn):
                 self.migrations.receive(conn, data)
+            elif self.cluster is not None and self.cluster.bus.owns(conn):
+                self.cluster.bus.receive(conn, data)
             return
         client = self.clients.get(conn)
         if client is None or client.closing:
@@ -277,6 +291,9 @@ class Node:
         if self.migrations.owns(conn):
             self.migrations.closed(conn)
             return
+        if self.cluster is not None and self.cluster.bus.owns(conn):
+            self.cluster.bus.closed(conn)
+            return
         client = self.clients.pop(conn, None)
         if client is not None:
             self._forget(client)
@@ -292,6 +309,8 @@ class Node:
             link.connected(laddr)
         elif self.migrations.owns(conn):
             self.migrations.connected(conn)
+        elif self.cluster is not None and self.cluster.bus.owns(conn):
+            self.cluster.bus.connected(conn, laddr)
         else:  # REPLICAOF changed its mind meanwhile
             self._effects.append(Close(conn))
 
@@ -306,6 +325,8 @@ class Node:
             link.connect_failed(error)
         elif self.migrations.owns(conn):
             self.migrations.connect_failed(conn)
+        elif self.cluster is not None and self.cluster.bus.owns(conn):
+            self.cluster.bus.connect_failed(conn)
 
     def files_read(self, job: int, contents: dict[str, bytes | None], now: int) -> None:
         """The runtime read the files a `ReadFiles` effect named (None for a missing one)."""
@@ -437,6 +458,8 @@ class Node:
         self.snapshots.tick()
         if self.migrations.sockets:
             self.migrations.tick()
+        if self.cluster is not None:
+            self.cluster.bus.cron()
 
     def steady(self) -> int:
         """Milliseconds seen to pass on this node's clock, never going back: a clock stepped

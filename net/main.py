@@ -109,6 +109,12 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
     sockets = open_listeners(config["port"], config["bind"], config["unixsocket"], config["tcp-backlog"], log)
     if sockets is None:
         return 1
+    bus_sockets: list = []
+    if config["cluster-enabled"]:  # the cluster bus: cluster-port, else the port + 10000
+        bus_port = config["cluster-port"] or config["port"] + 10000
+        bus_sockets = open_listeners(bus_port, config["bind"], "", config["tcp-backlog"], log)
+        if bus_sockets is None:
+            return 1
     pidfile = config["pidfile"]
     if pidfile:  # once the port is bound, before the load, as redis-server's createPidFile
         _write_pidfile(pidfile, pid, log)
@@ -127,7 +133,7 @@ def _serve(config: Config, log: Log, executable: str, config_file: str) -> int:
                 or not load_at_start(server.node, log, now_ms()):
             return 1
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(server.serve(sockets, early_signals))
+            return runner.run(server.serve(sockets, early_signals, bus_sockets))
     finally:
         if pidfile:
             _remove_quietly(pidfile)

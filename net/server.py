@@ -17,6 +17,7 @@ import socket
 import time
 import traceback
 
+from kvcore.cluster_bus import BUS_CONNS
 from kvcore.config import Config
 from kvcore.effects import (
     AppendLog,
@@ -190,6 +191,18 @@ class OutgoingConnection(KnownConnection):
         return False
 
 
+class BusConnection(ClientConnection):
+    """A cluster node connected to this one's cluster bus port: its messages go to the node's bus
+    (`kvcore.cluster_bus`), under an id from `BUS_CONNS`."""
+
+    __slots__ = ()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.set_write_buffer_limits(BACKLOG_HIGH, BACKLOG_LOW)
+        self.server.opened_bus(self)
+
+
 class Server:
     """Listens, feeds the node, carries out its effects, ticks its cron."""
 
@@ -225,7 +238,8 @@ class Server:
         self.adjust_oom_score()  # at start, before the port is open (Redis: before loading)
 
     # -- running -----------------------------------------------------------
-    async def serve(self, sockets: list[socket.socket], early_signals: list[int]) -> int:
+    async def serve(self, sockets: list[socket.socket], early_signals: list[int],
+                    bus_sockets: list[socket.socket] = ()) -> int:
         """Serve on the listening ``sockets`` (`net.listen`) until a shutdown is asked for, then stop; the exit code.
 
         ``early_signals``: SIGTERM/SIGINT that arrived before the loop ran (during the load): handled now.
@@ -238,6 +252,8 @@ class Server:
         for signum in early_signals:
             self._signalled(signum)
         await self._listen(sockets)
+        for sock in bus_sockets:  # cluster-enabled: the cluster bus port
+            self.listeners.append(await self.loop.create_server(lambda: BusConnection(self), sock=sock))
         if self.node.loading_file is not None and not await self._load_snapshot():
             self.request_stop(1)
         if not self.exit_code.done():  # else a signal ended the load
@@ -406,6 +422,16 @@ class Server:
         else:
             addr, laddr = accepted_addresses(sock, self.config["tcp-keepalive"])
         self.node.open(conn, now_ms(), addr, laddr)
+        self.schedule_drain()
+
+    def opened_bus(self, link: BusConnection) -> None:
+        conn = link.conn = BUS_CONNS + self.next_conn
+        self.next_conn += 1
+        self.conns[conn] = link
+        self.writers[conn] = link.transport.write
+        sock = link.transport.get_extra_info("socket")
+        addr, laddr = ("?:0", "?:0") if sock is None else accepted_addresses(sock, self.config["tcp-keepalive"])
+        self.node.bus_accepted(conn, now_ms(), addr, laddr)
         self.schedule_drain()
 
     def new_conn_id(self) -> int:

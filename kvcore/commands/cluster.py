@@ -32,8 +32,9 @@ def _cluster(client):
 
 @command("readonly", 1, Flag.LOADING | Flag.STALE | Flag.FAST, categories=CONNECTION, since="3.0.0")
 def readonly(client, argv):
-    """READONLY (a node of one has no replicas to read from: nothing changes)"""
+    """READONLY: as a replica, serve reads of the slots of its master"""
     _cluster(client)
+    client.read_from_replica = True
     return OK
 
 
@@ -41,13 +42,15 @@ def readonly(client, argv):
 def readwrite(client, argv):
     """READWRITE"""
     _cluster(client)
+    client.read_from_replica = False
     return OK
 
 
 @command("asking", 1, Flag.FAST, categories=CONNECTION, since="3.0.0")
 def asking(client, argv):
-    """ASKING (no slot migrates to a node of one)"""
+    """ASKING: the next command may use a slot being imported here"""
     _cluster(client)
+    client.asking = True
     return OK
 
 
@@ -129,12 +132,13 @@ def cluster_assign(client, argv):
     slots = _slot_list(argv, sub.endswith(b"range"))
     adding = sub.startswith(b"add")
     for slot in slots:
-        if adding and cluster.slots[slot]:
+        if adding and cluster.owners[slot] is not None:
             raise Error(f"ERR Slot {slot} is already busy")
-        if not adding and not cluster.slots[slot]:
+        if not adding and cluster.owners[slot] is None:
             raise Error(f"ERR Slot {slot} is already unassigned")
     for slot in slots:
-        cluster.slots[slot] = 1 if adding else 0
+        cluster.importing.pop(slot, None)
+        cluster.assign(slot, cluster.myself if adding else None)
     cluster.changed()
     return OK
 
@@ -144,7 +148,8 @@ def cluster_flushslots(client, argv):
     cluster = _cluster(client)
     if len(client.node.dbs[0]):
         raise Error("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.")
-    cluster.slots[:] = bytes(SLOTS)
+    for slot in cluster.slots_of(cluster.myself):
+        cluster.assign(slot, None)
     cluster.changed()
     return OK
 
@@ -161,24 +166,47 @@ def cluster_myid(client, argv):
 
 def cluster_nodes(client, argv):
     """CLUSTER NODES"""
-    return Verbatim(_cluster(client).nodes_line().encode())
+    return Verbatim(_cluster(client).nodes_text().encode())
+
+
+def _endpoint(cluster, member) -> list:
+    """A node as CLUSTER SLOTS shows it: IP, port, ID and its (here empty) metadata."""
+    ip = cluster.announced_ip() if member is cluster.myself else member.ip
+    port = cluster.announced_port() if member is cluster.myself else member.port
+    return [ip.encode(), port, member.id.encode(), Map([])]
 
 
 def cluster_slots(client, argv):
-    """CLUSTER SLOTS: each run of slots, served here (with no IP known, Redis shows an empty one)."""
+    """CLUSTER SLOTS: each run of slots with one owner, in slot order: the owner, then its replicas
+    not failed."""
     cluster = _cluster(client)
-    me = [b"", client.node.config["port"], cluster.myid.encode(), Map([])]  # the last: no hostname to announce
-    return [[first, last, me] for first, last in cluster.ranges()]
+    rows = []
+    for owner in {id(o): o for o in cluster.owners if o is not None}.values():
+        replicas = [_endpoint(cluster, r) for r in cluster.replicas_of(owner) if "fail" not in r.flags]
+        for first, last in cluster.ranges(owner):
+            rows.append([first, last, _endpoint(cluster, owner), *replicas])
+    return sorted(rows, key=lambda row: row[0])
 
 
 def cluster_shards(client, argv):
-    """CLUSTER SHARDS: the one shard, this node its master."""
+    """CLUSTER SHARDS: each master's slots, then it and its replicas."""
     cluster = _cluster(client)
-    me = Map([(b"id", cluster.myid.encode()), (b"port", client.node.config["port"]), (b"ip", b""),
-              (b"endpoint", b""), (b"role", b"master"), (b"replication-offset", client.node.replication.offset),
-              (b"health", b"online")])
-    slots = [bound for run in cluster.ranges() for bound in run]
-    return [Map([(b"slots", slots), (b"nodes", [me])])]
+    shards = []
+    for master in sorted(cluster.masters_of(), key=lambda m: m.id):
+        members = [master] + cluster.replicas_of(master)
+        slots = [bound for run in cluster.ranges(master) for bound in run]
+        shards.append(Map([(b"slots", slots), (b"nodes", [_shard_member(cluster, m) for m in members])]))
+    return shards
+
+
+def _shard_member(cluster, member) -> Map:
+    me = member is cluster.myself
+    ip = (cluster.announced_ip() if me else member.ip).encode()
+    node = cluster.node
+    offset = node.replication.offset if me else member.repl_offset
+    return Map([(b"id", member.id.encode()), (b"port", cluster.announced_port() if me else member.port),
+                (b"ip", ip), (b"endpoint", ip), (b"role", b"master" if member.is_master else b"replica"),
+                (b"replication-offset", offset), (b"health", b"fail" if member.failing else b"online")])
 
 
 def cluster_keyslot(client, argv):
@@ -210,7 +238,8 @@ def cluster_getkeysinslot(client, argv):
 def cluster_bumpepoch(client, argv):
     """CLUSTER BUMPEPOCH: a new config epoch, unless the node's is already the greatest there is."""
     cluster = _cluster(client)
-    if cluster.config_epoch and cluster.config_epoch == max(cluster.config_epoch, cluster.current_epoch):
+    greatest = max(member.config_epoch for member in cluster.nodes.values())
+    if cluster.config_epoch and cluster.config_epoch == greatest:
         return Simple(f"STILL {cluster.config_epoch}")
     cluster.current_epoch += 1
     cluster.config_epoch = cluster.current_epoch
@@ -224,6 +253,8 @@ def cluster_set_config_epoch(client, argv):
     epoch = parse_int(argv[2])
     if epoch < 0:
         raise Error(f"ERR Invalid config epoch specified: {epoch}")
+    if len(cluster.nodes) > 1:
+        raise Error("ERR The user can assign a config epoch only when the node does not know any other node.")
     if cluster.config_epoch:
         raise Error("ERR Node config epoch is already non-zero")
     cluster.config_epoch = epoch
@@ -233,66 +264,168 @@ def cluster_set_config_epoch(client, argv):
 
 
 def cluster_links(client, argv):
-    """CLUSTER LINKS: a node of one has no links to other nodes."""
-    _cluster(client)
-    return []
-
-
-def cluster_unknown_node(client, argv):
-    """CLUSTER COUNT-FAILURE-REPORTS / FORGET / REPLICATE / REPLICAS / SLAVES <node-id>: the only
-    node known is this one."""
+    """CLUSTER LINKS: each bus connection to or from a known node."""
     cluster = _cluster(client)
-    node_id = argv[2].decode("utf-8", "replace")
-    sub = argv[1].lower()
-    if node_id == cluster.myid and sub == b"forget":
+    return [Map([(b"direction", direction.encode()), (b"node", link.node.id.encode()),
+                 (b"create-time", link.created), (b"events", b"rw" if direction == "to" else b"r"),
+                 (b"send-buffer-allocated", 0), (b"send-buffer-used", 0)])
+            for link, direction in cluster.bus.link_rows()]
+
+
+def _known(cluster, arg: bytes):
+    member = cluster.nodes.get(arg.decode("utf-8", "replace"))
+    if member is None:
+        raise Error(UNKNOWN_NODE % arg.decode("utf-8", "replace"))
+    return member
+
+
+def cluster_count_failure_reports(client, argv):
+    """CLUSTER COUNT-FAILURE-REPORTS node-id"""
+    cluster = _cluster(client)
+    return len(_known(cluster, argv[2]).fail_reports)
+
+
+def cluster_forget(client, argv):
+    """CLUSTER FORGET node-id: the node goes, and gossip may not bring it back for a minute."""
+    cluster = _cluster(client)
+    member = _known(cluster, argv[2])
+    if member is cluster.myself:
         raise Error("ERR I tried hard but I can't forget myself...")
-    if node_id == cluster.myid and sub == b"replicate":
+    if cluster.myself.master_id == member.id:
+        raise Error("ERR Can't forget my master!")
+    cluster.forgotten[member.id] = client.node.now + 60_000
+    cluster.bus.forget(member)
+    cluster.changed()
+    return OK
+
+
+def cluster_replicate(client, argv):
+    """CLUSTER REPLICATE node-id: this node becomes a replica of that master."""
+    cluster = _cluster(client)
+    member = _known(cluster, argv[2])
+    if member is cluster.myself:
         raise Error("ERR Can't replicate myself")
-    if node_id == cluster.myid and sub in (b"replicas", b"slaves"):
-        return []
-    if node_id == cluster.myid and sub == b"count-failure-reports":
-        return 0
-    raise Error(UNKNOWN_NODE % node_id)
+    if not member.is_master:
+        raise Error("ERR I can only replicate a master, not a replica.")
+    me = cluster.myself
+    if me.is_master and (cluster.slots_of(me) or len(client.node.dbs[0])):
+        raise Error("ERR To set a master the node must be empty and without assigned slots.")
+    cluster.set_my_master(member)
+    return OK
+
+
+def cluster_replicas(client, argv):
+    """CLUSTER REPLICAS / SLAVES node-id: the CLUSTER NODES lines of its replicas."""
+    cluster = _cluster(client)
+    member = _known(cluster, argv[2])
+    if not member.is_master:
+        raise Error("ERR The specified node is not a master")
+    return [cluster.node_line(replica).rstrip("\n").encode() for replica in cluster.replicas_of(member)]
 
 
 def cluster_setslot(client, argv):
     """CLUSTER SETSLOT slot IMPORTING|MIGRATING|NODE node-id | STABLE"""
     cluster = _cluster(client)
-    _slot(argv[2], "ERR Invalid slot")
+    if not cluster.myself.is_master:
+        raise Error("ERR Please use SETSLOT only with masters.")
+    slot = _slot(argv[2], "ERR Invalid slot")
     action = argv[3].lower()
     if action == b"stable" and len(argv) == 4:
+        cluster.migrating.pop(slot, None)
+        cluster.importing.pop(slot, None)
+        cluster.changed()
         return OK
-    if action in (b"importing", b"migrating", b"node") and len(argv) == 5:
-        node_id = argv[4].decode("utf-8", "replace")
-        if node_id != cluster.myid:
-            raise Error(UNKNOWN_NODE % node_id)
-        slot = int(argv[2])
-        if action == b"migrating" and not cluster.slots[slot]:
+    if action not in (b"importing", b"migrating", b"node") or len(argv) != 5:
+        raise Error("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")
+    node_id = argv[4].decode("utf-8", "replace")
+    member = cluster.nodes.get(node_id)
+    if action == b"migrating":
+        if not cluster.serves(slot):
             raise Error("ERR I'm not the owner of hash slot %d" % slot)
-        if action == b"importing" and cluster.slots[slot]:
+        if member is None:
+            raise Error(f"ERR I don't know about node {node_id}")
+        if not member.is_master:
+            raise Error("ERR Target node is not a master")
+        cluster.migrating[slot] = member
+    elif action == b"importing":
+        if cluster.serves(slot):
             raise Error("ERR I'm already the owner of hash slot %d" % slot)
-        if action == b"node":
-            cluster.slots[slot] = 1
-            cluster.changed()
-        return OK  # migrating to itself or importing from itself: nothing moves
-    raise Error("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")
+        if member is None:
+            raise Error(f"ERR I don't know about node {node_id}")
+        if not member.is_master:
+            raise Error("ERR Target node is not a master")
+        cluster.importing[slot] = member
+    else:
+        _set_slot_node(client, cluster, slot, member, node_id)
+    cluster.changed()
+    return OK
+
+
+def _set_slot_node(client, cluster, slot: int, member, node_id: str) -> None:
+    """SETSLOT NODE: the slot's owner from now on; a slot imported here takes a new config epoch,
+    so that this node's claim wins (clusterBumpConfigEpochWithoutConsensus)."""
+    if member is None:
+        raise Error(UNKNOWN_NODE % node_id)
+    if not member.is_master:
+        raise Error("ERR Target node is not a master")
+    if cluster.serves(slot) and member is not cluster.myself \
+            and any(key_slot(key) == slot for key in client.node.dbs[0].data):
+        raise Error(f"ERR Can't assign hashslot {slot} to a different node while I still hold keys for this "
+                    "hash slot.")
+    if member is not cluster.myself:
+        cluster.migrating.pop(slot, None)
+    imported = member is cluster.myself and cluster.importing.pop(slot, None) is not None
+    was_mine = cluster.serves(slot)
+    cluster.assign(slot, member)
+    if was_mine and member is not cluster.myself and not cluster.slots_of(cluster.myself) \
+            and client.node.config["cluster-allow-replica-migration"]:
+        cluster.lost_all_slots_to(member)  # a master left without slots: a replica of who took them
+    if imported:
+        greatest = max(m.config_epoch for m in cluster.nodes.values())
+        if cluster.config_epoch == 0 or cluster.config_epoch != greatest:
+            cluster.current_epoch += 1
+            cluster.config_epoch = cluster.current_epoch
 
 
 def cluster_meet(client, argv):
-    """CLUSTER MEET ip port [cluster-bus-port]: nodes cannot meet yet (no cluster bus)."""
-    _cluster(client)
+    """CLUSTER MEET ip port [cluster-bus-port]: a handshake with that node begins."""
+    cluster = _cluster(client)
     for arg in argv[3:5]:
         if not arg.isdigit() or int(arg) > 65535:
             raise Error(f"ERR Invalid TCP base port specified: {arg.decode('utf-8', 'replace')}")
-    raise Error("ERR This node does not meet other nodes: kvserver's cluster mode has one node")
+    if len(argv) > 5:
+        raise Error("ERR syntax error")
+    ip = argv[2].decode("utf-8", "replace")
+    port = int(argv[3])
+    cport = int(argv[4]) if len(argv) == 5 else port + 10000
+    if not _valid_ip(ip):
+        raise Error(f"ERR Invalid node address specified: {ip}:{port}")
+    cluster.bus.meet(ip, port, cport)
+    return OK
+
+
+def _valid_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def cluster_failover(client, argv):
-    """CLUSTER FAILOVER [FORCE|TAKEOVER]"""
-    _cluster(client)
+    """CLUSTER FAILOVER [FORCE|TAKEOVER]: a replica takes its master's slots under a new epoch
+    (without an election: as TAKEOVER does)."""
+    cluster = _cluster(client)
     if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"force", b"takeover")):
         raise Error("ERR syntax error")
-    raise Error("ERR You should send CLUSTER FAILOVER to a replica")
+    if cluster.myself.is_master:
+        raise Error("ERR You should send CLUSTER FAILOVER to a replica")
+    if cluster.myself.master_id not in cluster.nodes:
+        raise Error("ERR I'm a replica but my master is unknown to me")
+    cluster.take_over()
+    return OK
 
 
 def cluster_reset(client, argv):
@@ -300,19 +433,35 @@ def cluster_reset(client, argv):
     cluster = _cluster(client)
     if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"hard", b"soft")):
         raise Error("ERR syntax error")
-    if len(client.node.dbs[0]):
+    if cluster.myself.is_master and len(client.node.dbs[0]):
         raise Error("ERR CLUSTER RESET can't be called with master nodes containing keys")
-    cluster.slots[:] = bytes(SLOTS)
-    if len(argv) == 3 and argv[2].lower() == b"hard":
-        cluster.current_epoch = cluster.config_epoch = 0
-        cluster.myid = "%040x" % client.node.rng.getrandbits(160)
-    cluster.changed()
+    cluster.reset(hard=len(argv) == 3 and argv[2].lower() == b"hard")
     return OK
 
 
 def cluster_saveconfig(client, argv):
     """CLUSTER SAVECONFIG"""
     _cluster(client).changed()
+    return OK
+
+
+def debug_clusterlink(client, argv):
+    """DEBUG CLUSTERLINK KILL to|from|all node-id: close this node's bus links with that node."""
+    cluster = client.node.cluster
+    if cluster is None:
+        raise Error("ERR Debug option only available for cluster mode enabled setup!")
+    if argv[2].lower() != b"kill":
+        raise Error("ERR Unknown subcommand or wrong number of arguments for 'clusterlink'. Try DEBUG HELP.")
+    member = cluster.nodes.get(argv[4].decode("utf-8", "replace"))
+    if member is None:
+        raise Error(f"ERR Unknown node {argv[4].decode('utf-8', 'replace')}")
+    direction = argv[3].lower()
+    if direction not in (b"to", b"from", b"all"):
+        raise Error(f"ERR Unknown direction {argv[3].decode('utf-8', 'replace')}")
+    links = {b"to": [member.link], b"from": [member.inbound], b"all": [member.link, member.inbound]}[direction]
+    for link in links:
+        if link is not None:
+            cluster.bus.drop(link)
     return OK
 
 
@@ -364,8 +513,8 @@ HANDLERS = {
     "nodes": cluster_nodes, "slots": cluster_slots, "shards": cluster_shards, "keyslot": cluster_keyslot,
     "countkeysinslot": cluster_countkeysinslot, "getkeysinslot": cluster_getkeysinslot,
     "bumpepoch": cluster_bumpepoch, "set-config-epoch": cluster_set_config_epoch, "links": cluster_links,
-    "count-failure-reports": cluster_unknown_node, "forget": cluster_unknown_node,
-    "replicate": cluster_unknown_node, "replicas": cluster_unknown_node, "slaves": cluster_unknown_node,
+    "count-failure-reports": cluster_count_failure_reports, "forget": cluster_forget,
+    "replicate": cluster_replicate, "replicas": cluster_replicas, "slaves": cluster_replicas,
     "setslot": cluster_setslot, "meet": cluster_meet, "failover": cluster_failover, "reset": cluster_reset,
     "saveconfig": cluster_saveconfig, "help": cluster_help,
 }

@@ -126,9 +126,15 @@ def publish(client, argv):
     return publish_message(client.node, argv[1], argv[2])
 
 
-def _replicate(client, argv: list[bytes]) -> None:
-    """PUBLISH and SPUBLISH reach the replicas' subscribers: into the replication stream, not the log."""
-    client.node.propagate(client.db.index, argv, PROPAGATE_REPLICAS)
+def _replicate(client, argv: list[bytes], shard: bool = False) -> None:
+    """PUBLISH and SPUBLISH reach the replicas' subscribers: into the replication stream, not the
+    log; on a cluster node, over the cluster bus instead (PUBLISH to every node, SPUBLISH to the
+    nodes of the shard)."""
+    node = client.node
+    if node.cluster is None:
+        node.propagate(client.db.index, argv, PROPAGATE_REPLICAS)
+    elif not node.obeys(client):
+        node.cluster.bus.publish(argv[1], argv[2], shard)
 
 
 @command(
@@ -155,10 +161,15 @@ def sunsubscribe(client, argv):
 )
 def spublish(client, argv):
     """SPUBLISH shardchannel message"""
-    _replicate(client, argv)
+    _replicate(client, argv, shard=True)
+    return publish_shard_message(client.node, argv[1], argv[2])
+
+
+def publish_shard_message(node, channel: bytes, message: bytes) -> int:
+    """Deliver to a shard channel's subscribers; count them."""
     receivers = 0
-    for subscriber in client.node.pubsub_shard_channels.get(argv[1], ()):
-        subscriber.push(Push([b"smessage", argv[1], argv[2]]))
+    for subscriber in node.pubsub_shard_channels.get(channel, ()):
+        subscriber.push(Push([b"smessage", channel, message]))
         receivers += 1
     return receivers
 

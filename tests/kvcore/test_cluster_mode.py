@@ -145,7 +145,7 @@ def test_nodes_conf_is_written_on_every_change_and_read_back():
     assert writes[0].data == c.call("CLUSTER", "NODES") + b"vars currentEpoch 0 lastVoteEpoch 0\n"
     other = cluster.ClusterState(make_node(cluster_enabled="yes"))
     assert other.load_at_start(writes[0].data) == (True, f"Node configuration loaded, I'm {other.myid}")
-    assert other.myid == c.call("CLUSTER", "MYID").decode() and other.assigned == 1 and other.slots[3]
+    assert other.myid == c.call("CLUSTER", "MYID").decode() and other.assigned == 1 and other.serves(3)
     assert other.load_at_start(b"garbage")[0] is False
     fresh = cluster.ClusterState(make_node(cluster_enabled="yes"))
     assert fresh.load_at_start(None) == (True, f"No cluster configuration found, I'm {fresh.myid}")

@@ -1,0 +1,444 @@
+"""The cluster bus: how cluster nodes meet, gossip, agree on who serves each slot, and notice a failure.
+
+Every node keeps a connection to each node it knows (``ClusterNode.link``, to
+the node's bus port) and accepts one from each (``inbound``). A message starts
+with the sender's header, as Redis's clusterMsg: its ID, epochs, role, master,
+the slots its shard serves, its announced address and the replication offset,
+then a gossip section about the other nodes it knows. From those, as the
+cluster spec describes:
+
+- CLUSTER MEET makes a node in handshake (a made-up ID) and sends it MEET; the
+  PONG tells its real ID. A node that hears of an unknown node in gossip
+  meets it the same way, so one MEET joins a node to the whole cluster.
+- A master's claim on a slot wins when the slot has no owner or its owner's
+  config epoch is older; two masters with the same config epoch resolve it as
+  Redis does (the smaller ID takes a new epoch).
+- A node whose PONG is late by cluster-node-timeout is PFAIL; when a majority
+  of the masters serving slots say so in their gossip, it is FAIL, and that
+  is broadcast. A failing node's slots make the cluster down.
+- PUBLISH reaches every node, SPUBLISH the nodes of the publisher's shard.
+
+The messages are RESP arrays, not Redis's binary layout: kvserver nodes form a
+cluster among themselves. Not done: replica failover and election (a failed
+master's replicas are not promoted), UPDATE messages, replica migration.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import hiredis
+
+from kvcore.cluster import SLOTS, ClusterNode, new_node_id
+from kvcore.effects import Close, Connect, Send
+from kvcore.resp import encode
+
+MEET, PING, PONG, FAIL, PUBLISH, PUBLISHSHARD = b"meet", b"ping", b"pong", b"fail", b"publish", b"publishshard"
+BUS_CONNS = 1 << 50  # the first id a runtime gives a connection accepted on the bus port (past every
+# id the node gives its own connections, kvcore.replica.LINK_CONNS: node.receive's rare branch)
+CRON_MS = 100  # clusterCron's period
+FAIL_UNDO_FACTOR = 2  # a failed master with slots is cleared when reachable this many node timeouts after
+
+
+class Link:
+    """A bus connection: ``outbound`` from this node to ``node``, or accepted from it."""
+
+    __slots__ = ("conn", "node", "outbound", "created", "up", "reader", "addr", "laddr")
+
+    def __init__(self, conn: int, member: ClusterNode | None, outbound: bool, now: int) -> None:
+        self.conn = conn
+        self.node = member
+        self.outbound = outbound
+        self.created = now
+        self.up = not outbound  # an accepted one is up; an outbound one once connected
+        self.reader = hiredis.Reader()
+        self.addr = self.laddr = ""  # the peer's address and this end's (host:port)
+
+
+class Bus:
+    """``node.cluster.bus``: the links, the messages on them and the cluster's cron."""
+
+    def __init__(self, cluster) -> None:
+        self.cluster = cluster
+        self.node = cluster.node
+        self.links: dict[int, Link] = {}
+        self.sent: Counter = Counter()
+        self.received: Counter = Counter()
+        self.last_cron = 0
+        self.iteration = 0
+        self._dirty = False  # the nodes' table changed: nodes.conf is written once the message is handled
+
+    def owns(self, conn: int) -> bool:
+        return conn in self.links
+
+    # -- the runtime's reports ------------------------------------------------------------
+    def accepted(self, conn: int, addr: str, laddr: str) -> None:
+        link = Link(conn, None, False, self.node.now)
+        link.addr, link.laddr = addr, laddr
+        self.links[conn] = link
+
+    def connected(self, conn: int, laddr: str) -> None:
+        link = self.links[conn]
+        link.up = True
+        link.laddr = laddr
+        member = link.node
+        ping_sent = member.ping_sent
+        self._send(link, MEET if "meet" in member.flags else PING)
+        member.flags.discard("meet")
+        if ping_sent:  # a PING still unanswered keeps its time, so that the node can still time out
+            member.ping_sent = ping_sent
+
+    def connect_failed(self, conn: int) -> None:
+        self.drop(self.links[conn], close=False)
+
+    def closed(self, conn: int) -> None:
+        self.drop(self.links[conn], close=False)
+
+    def drop(self, link: Link, close: bool = True) -> None:
+        """Forget a link (and close it): an outbound one is made again by the cron."""
+        self.links.pop(link.conn, None)
+        member = link.node
+        if member is not None:
+            if member.link is link:
+                member.link = None
+            if member.inbound is link:
+                member.inbound = None
+        if close:
+            self.node.emit(Close(link.conn))
+
+    def receive(self, conn: int, data: bytes) -> None:
+        link = self.links.get(conn)
+        if link is None:
+            return
+        link.reader.feed(data)
+        try:
+            while (message := link.reader.gets()) is not False:
+                if conn not in self.links:
+                    return
+                self._handle(link, message)
+        except (hiredis.ProtocolError, ValueError, IndexError, TypeError, UnicodeDecodeError):
+            self.drop(link)  # not a kvserver's bus message: the link goes, as Redis drops a bad one
+        if self._dirty:
+            self._dirty = False
+            self.cluster.changed()
+
+    # -- sending ----------------------------------------------------------------------------
+    def _header(self, kind: bytes) -> list:
+        cluster = self.cluster
+        me = cluster.myself
+        runs = [bound for run in cluster.ranges(cluster.master_of(me)) for bound in run]
+        return [kind, me.id.encode(), cluster.current_epoch, cluster.epoch_of(me), me.master_id.encode(), runs,
+                self.node.config["cluster-announce-ip"].encode(), cluster.announced_port(),
+                cluster.announced_cport(), b"ok" if cluster.ok else b"fail", self.node.replication.offset]
+
+    def _gossip(self) -> list:
+        now = self.node.now
+        return [[n.id.encode(), n.ip.encode(), n.port, n.cport, n.flag_text().encode(),
+                 n.ping_sent and now - n.ping_sent, n.pong_received and now - n.pong_received]
+                for n in self.cluster.nodes.values()
+                if n is not self.cluster.myself and not n.flags & {"handshake", "noaddr"}]
+
+    def _send(self, link: Link, kind: bytes, payload: list | None = None) -> None:
+        message = self._header(kind) + [self._gossip() if kind in (MEET, PING, PONG) else [], payload or []]
+        self.node.emit(Send(link.conn, encode(message, False)))
+        self.sent[kind] += 1
+        if kind in (PING, MEET) and link.node is not None:
+            link.node.ping_sent = self.node.now
+
+    def broadcast(self, kind: bytes, payload: list, members=None) -> None:
+        """Send to every node with a link up (or to ``members``)."""
+        for member in members if members is not None else list(self.cluster.nodes.values()):
+            link = member.link
+            if link is not None and link.up and "handshake" not in member.flags:
+                self._send(link, kind, payload)
+
+    def publish(self, channel: bytes, message: bytes, shard: bool) -> None:
+        """PUBLISH to every node; SPUBLISH to the other nodes of this node's shard."""
+        if not shard:
+            self.broadcast(PUBLISH, [channel, message])
+            return
+        cluster = self.cluster
+        master = cluster.master_of(cluster.myself)
+        shard_members = [master] + cluster.replicas_of(master)
+        self.broadcast(PUBLISHSHARD, [channel, message], [m for m in shard_members if m is not cluster.myself])
+
+    # -- receiving --------------------------------------------------------------------------
+    def _handle(self, link: Link, message: list) -> None:
+        (kind, sender_id, current_epoch, config_epoch, master_id, runs, ip, port, cport, _state, offset,
+         gossip, payload) = message
+        cluster = self.cluster
+        now = self.node.now
+        self.received[kind] += 1
+        sender_id = sender_id.decode()
+        sender = cluster.nodes.get(sender_id)
+        if sender is not None and "handshake" in sender.flags:
+            sender = None
+        if sender is not None and not link.outbound and link.node is None:
+            if sender.inbound is not None:
+                self.drop(sender.inbound)
+            link.node, sender.inbound = sender, link
+        if sender is not None:
+            if current_epoch > cluster.current_epoch:
+                cluster.current_epoch = current_epoch
+                self._dirty = True
+            sender.repl_offset = offset
+        if kind in (PING, MEET):
+            if (kind == MEET or not cluster.myself.ip) and not self.node.config["cluster-announce-ip"]:
+                my_ip = link.laddr.rpartition(":")[0]
+                if my_ip and my_ip != cluster.myself.ip:
+                    cluster.myself.ip = my_ip
+                    self._dirty = True
+            if sender is None and kind == MEET:
+                sender = ClusterNode(sender_id, ip.decode() or link.addr.rpartition(":")[0], port, cport, now)
+                cluster.nodes[sender_id] = sender
+                link.node, sender.inbound = sender, link
+                self._dirty = True
+            self._send(link, PONG)
+        if kind == PONG and link.outbound:
+            sender = self._ponged(link, sender_id, sender)
+        if sender is None:
+            return  # from a node not known (yet): only a MEET or a handshake's PONG are heard
+        if kind in (PING, PONG, MEET):
+            self._update_sender(sender, link, ip.decode(), port, cport, master_id.decode(), config_epoch, runs)
+            self._gossip_heard(sender, gossip)
+        elif kind == FAIL:
+            failing = cluster.nodes.get(payload[0].decode())
+            if failing is not None and failing is not cluster.myself and "fail" not in failing.flags:
+                self._mark_failed(failing, broadcast=False)
+        elif kind == PUBLISH:
+            from kvcore.commands.pubsub import publish_message
+
+            publish_message(self.node, payload[0], payload[1])
+        elif kind == PUBLISHSHARD:
+            from kvcore.commands.pubsub import publish_shard_message
+
+            publish_shard_message(self.node, payload[0], payload[1])
+
+    def _ponged(self, link: Link, sender_id: str, sender: ClusterNode | None) -> ClusterNode | None:
+        """A PONG on this node's own link: the node is alive; a handshake learns the node's ID."""
+        cluster = self.cluster
+        member = link.node
+        if "handshake" in member.flags:
+            if sender is not None:  # a node already known by that ID: the handshake was needless
+                self.forget(member)
+                return sender
+            del cluster.nodes[member.id]
+            member.id = sender_id
+            member.flags.discard("handshake")
+            cluster.nodes[sender_id] = member
+            self._dirty = True
+            sender = member
+        if member is not sender:
+            return sender
+        member.pong_received = self.node.now
+        member.ping_sent = 0
+        if "pfail" in member.flags:
+            member.flags.discard("pfail")
+            cluster.update_state()
+        elif "fail" in member.flags and self._may_clear_fail(member):
+            member.flags.discard("fail")
+            self._dirty = True
+        return sender
+
+    def _may_clear_fail(self, member: ClusterNode) -> bool:
+        """clearNodeFailureIfNeeded: a replica or a master without slots at once; a master with
+        slots once nobody took them over for a while."""
+        if not member.is_master or member not in self.cluster.owners:
+            return True
+        return self.node.now - member.fail_time > FAIL_UNDO_FACTOR * self.node.config["cluster-node-timeout"]
+
+    def _update_sender(self, sender: ClusterNode, link: Link, ip: str, port: int, cport: int, master_id: str,
+                       config_epoch: int, runs: list) -> None:
+        cluster = self.cluster
+        if (port, cport) != (sender.port, sender.cport) or (ip and ip != sender.ip):
+            moved = cport != sender.cport or (ip and ip != sender.ip)
+            sender.port, sender.cport = port, cport
+            sender.ip = ip or sender.ip
+            if moved and sender.link is not None and link is not sender.link:
+                self.drop(sender.link)  # reconnect to where it says it is
+            self._dirty = True
+        if master_id != sender.master_id:
+            if master_id and sender.is_master:
+                for slot in cluster.slots_of(sender):
+                    cluster.assign(slot, None)
+            sender.master_id = master_id
+            self._dirty = True
+        if sender.is_master and config_epoch != sender.config_epoch:
+            sender.config_epoch = config_epoch
+            self._dirty = True
+        if sender.is_master:
+            self._claims(sender, runs)
+            self._epoch_collision(sender)
+
+    def _claims(self, sender: ClusterNode, runs: list) -> None:
+        """clusterUpdateSlotsConfigWith: the sender's slots are its own where no one serves them
+        or their owner's config epoch is older."""
+        cluster = self.cluster
+        me = cluster.myself
+        had_slots = me.is_master and me in cluster.owners
+        for first, last in zip(runs[::2], runs[1::2]):
+            for slot in range(first, min(last, SLOTS - 1) + 1):
+                owner = cluster.owners[slot]
+                if owner is sender or slot in cluster.importing:
+                    continue
+                if owner is None or owner.config_epoch < sender.config_epoch:
+                    cluster.assign(slot, sender)
+                    cluster.migrating.pop(slot, None)
+                    self._dirty = True
+        if had_slots and me not in cluster.owners and self.node.config["cluster-allow-replica-migration"]:
+            cluster.lost_all_slots_to(sender)
+
+    def _epoch_collision(self, sender: ClusterNode) -> None:
+        """clusterHandleConfigEpochCollision: of two masters with one config epoch, the one with
+        the smaller ID takes a new one."""
+        cluster = self.cluster
+        me = cluster.myself
+        if sender.config_epoch != me.config_epoch or not me.is_master or sender.id <= me.id:
+            return
+        cluster.current_epoch += 1
+        me.config_epoch = cluster.current_epoch
+        self._dirty = True
+
+    def _gossip_heard(self, sender: ClusterNode, gossip: list) -> None:
+        """clusterProcessGossipSection: failure reports, and nodes to meet."""
+        cluster = self.cluster
+        now = self.node.now
+        for gossip_id, gossip_ip, gossip_port, gossip_cport, flags, _ping_age, _pong_age in gossip:
+            gossip_id = gossip_id.decode()
+            if gossip_id == cluster.myself.id:
+                continue
+            flags = flags.decode().split(",")
+            known = cluster.nodes.get(gossip_id)
+            if known is not None:
+                if sender.is_master:
+                    if "fail" in flags or "pfail" in flags:
+                        known.fail_reports[sender.id] = now
+                        self._fail_if_agreed(known)
+                    else:
+                        known.fail_reports.pop(sender.id, None)
+                continue
+            if "noaddr" in flags or cluster.forgotten.get(gossip_id, 0) > now:
+                continue
+            self.meet(gossip_ip.decode(), gossip_port, gossip_cport, meet=False)
+
+    # -- meeting and forgetting ---------------------------------------------------------------
+    def meet(self, ip: str, port: int, cport: int, meet: bool = True) -> None:
+        """clusterStartHandshake: a node in handshake at that address (none if one is already)."""
+        cluster = self.cluster
+        for member in cluster.nodes.values():
+            if "handshake" in member.flags and (member.ip, member.port, member.cport) == (ip, port, cport):
+                return
+        member = ClusterNode(new_node_id(self.node.rng), ip, port, cport, self.node.now)
+        member.flags.add("handshake")
+        if meet:
+            member.flags.add("meet")
+        cluster.nodes[member.id] = member
+
+    def forget(self, member: ClusterNode) -> None:
+        """Remove a node: its links, its slots, the reports it made."""
+        cluster = self.cluster
+        for link in (member.link, member.inbound):
+            if link is not None:
+                self.drop(link)
+        cluster.nodes.pop(member.id, None)
+        for slot in cluster.slots_of(member):
+            cluster.assign(slot, None)
+        for other in cluster.nodes.values():
+            other.fail_reports.pop(member.id, None)
+
+    # -- failure detection --------------------------------------------------------------------
+    def _fail_if_agreed(self, member: ClusterNode) -> None:
+        """markNodeAsFailingIfNeeded: PFAIL here and reported by a majority of the masters → FAIL."""
+        if "pfail" not in member.flags or "fail" in member.flags:
+            return
+        cluster = self.cluster
+        timeout = self.node.config["cluster-node-timeout"]
+        now = self.node.now
+        member.fail_reports = {who: when for who, when in member.fail_reports.items()
+                               if now - when <= timeout * 2 and who in cluster.nodes}
+        agreeing = len(member.fail_reports) + (1 if cluster.myself.is_master else 0)
+        if agreeing >= cluster.size() // 2 + 1:
+            self._mark_failed(member, broadcast=True)
+
+    def _mark_failed(self, member: ClusterNode, broadcast: bool) -> None:
+        member.flags.discard("pfail")
+        member.flags.add("fail")
+        member.fail_time = self.node.now
+        if broadcast:
+            self.broadcast(FAIL, [member.id.encode()])
+        self._dirty = True
+
+    # -- the cron ---------------------------------------------------------------------------------
+    def cron(self) -> None:
+        """clusterCron, every 100 ms: links made again, pings, timeouts, the state."""
+        now = self.node.now
+        if now - self.last_cron < CRON_MS:
+            return
+        self.last_cron = now
+        self.iteration += 1
+        cluster = self.cluster
+        timeout = self.node.config["cluster-node-timeout"]
+        for member in list(cluster.nodes.values()):
+            if member is cluster.myself or "noaddr" in member.flags:
+                continue
+            if "handshake" in member.flags and now - member.created > max(timeout, 1000):
+                self.forget(member)
+                continue
+            if member.link is None:
+                conn = self.node.new_link_conn()
+                link = Link(conn, member, True, now)
+                self.links[conn] = link
+                member.link = link
+                self.node.emit(Connect(conn, member.ip, member.cport))
+        if self.iteration % 10 == 0:
+            self._ping_oldest()
+        for member in list(cluster.nodes.values()):
+            if member is cluster.myself or member.flags & {"handshake", "noaddr"}:
+                continue
+            link = member.link
+            if link is not None and link.up and member.ping_sent and now - link.created > timeout \
+                    and now - member.ping_sent > timeout // 2:
+                self.drop(link)  # a link that may be stuck: made again
+                link = None
+            if link is not None and link.up and not member.ping_sent and now - member.pong_received > timeout // 2:
+                self._send(link, PING)
+            if member.ping_sent and now - member.ping_sent > timeout and not member.failing:
+                member.flags.add("pfail")
+            if "pfail" in member.flags:
+                self._fail_if_agreed(member)
+        if self._dirty:
+            self._dirty = False
+            cluster.changed()
+        else:
+            cluster.update_state()
+        if self.node.blocking.waiting:
+            cluster.redirect_blocked()
+
+    def _ping_oldest(self) -> None:
+        """Once a second, of five nodes picked at random, PING the one heard from longest ago."""
+        candidates = [m for m in self.cluster.nodes.values() if m is not self.cluster.myself
+                      and m.link is not None and m.link.up and not m.ping_sent and not m.flags & {"handshake"}]
+        if not candidates:
+            return
+        picked = [candidates[self.node.rng.randrange(len(candidates))] for _ in range(5)]
+        oldest = min(picked, key=lambda m: m.pong_received)
+        self._send(oldest.link, PING)
+
+    # -- what CLUSTER INFO and LINKS show -------------------------------------------------------
+    def stats_lines(self) -> list[str]:
+        lines = [f"cluster_stats_messages_{kind.decode()}_sent:{count}" for kind, count in sorted(self.sent.items())]
+        lines.append(f"cluster_stats_messages_sent:{sum(self.sent.values())}")
+        lines += [f"cluster_stats_messages_{kind.decode()}_received:{count}"
+                  for kind, count in sorted(self.received.items())]
+        lines.append(f"cluster_stats_messages_received:{sum(self.received.values())}")
+        return lines
+
+    def link_rows(self) -> list[tuple[Link, str]]:
+        """(link, direction) of every link joined to a known node."""
+        rows = []
+        for member in self.cluster.nodes.values():
+            if member.link is not None and member.link.up:
+                rows.append((member.link, "to"))
+            if member.inbound is not None:
+                rows.append((member.inbound, "from"))
+        return rows

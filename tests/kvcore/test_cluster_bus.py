@@ -1,0 +1,257 @@
+"""The cluster bus on real kvcore nodes wired by an in-memory network, time advanced by hand:
+meeting by gossip, slot ownership, redirections, failure detection, shard pub/sub."""
+
+from __future__ import annotations
+
+import hiredis
+
+from kvcore.cluster import ClusterState, key_slot
+from kvcore.cluster_bus import BUS_CONNS
+from kvcore.effects import Close, Connect, Send
+from tests.kvcore.harness import encode_request, make_node
+
+BASE_PORT = 7000
+TIMEOUT_MS = 500
+
+
+class BusNetwork:
+    """Cluster nodes whose bus connections and clients' requests go through memory. A node
+    `stopped` (as by SIGSTOP) neither ticks nor hears anything; what is sent to it is lost."""
+
+    def __init__(self, count: int) -> None:
+        self.nodes = [make_node(seed=i, port=str(BASE_PORT + i), cluster_enabled="yes",
+                                cluster_node_timeout=str(TIMEOUT_MS)) for i in range(count)]
+        self.now = self.nodes[0].now
+        self.peers: dict[tuple[int, int], tuple[int, int]] = {}  # (node, conn) -> (node, conn)
+        self.next_accepted = BUS_CONNS
+        self.stopped: set[int] = set()
+        self.readers: dict[tuple[int, int], hiredis.Reader] = {}
+        self.replies: dict[tuple[int, int], list] = {}
+        for i, node in enumerate(self.nodes):
+            node.open(1, self.now, addr="127.0.0.1:50000", laddr=f"127.0.0.1:{BASE_PORT + i}")
+            self.readers[(i, 1)] = hiredis.Reader()
+        self.pump()
+
+    def index_of_bus_port(self, port: int) -> int | None:
+        index = port - 10000 - BASE_PORT
+        return index if 0 <= index < len(self.nodes) else None
+
+    def pump(self) -> None:
+        """Carry out every node's effects until none are left."""
+        busy = True
+        while busy:
+            busy = False
+            for i, node in enumerate(self.nodes):
+                effects = node.take_effects()
+                busy = busy or bool(effects)
+                for effect in effects:
+                    self._carry(i, effect)
+
+    def _carry(self, i: int, effect) -> None:
+        node = self.nodes[i]
+        if type(effect) is Connect:
+            target = self.index_of_bus_port(effect.port)
+            if target is None or target in self.stopped:
+                node.connect_failed(effect.conn, self.now, "Connection refused")
+                return
+            accepted = self.next_accepted = self.next_accepted + 1
+            self.peers[(i, effect.conn)] = (target, accepted)
+            self.peers[(target, accepted)] = (i, effect.conn)
+            self.nodes[target].bus_accepted(accepted, self.now, "127.0.0.1:40000", f"127.0.0.1:{effect.port}")
+            node.connected(effect.conn, self.now, "127.0.0.1:40000")
+        elif type(effect) is Send:
+            if (i, effect.conn) in self.readers:
+                reader = self.readers[(i, effect.conn)]
+                reader.feed(effect.data)
+                while (reply := reader.gets()) is not False:
+                    self.replies.setdefault((i, effect.conn), []).append(reply)
+                return
+            peer = self.peers.get((i, effect.conn))
+            if peer is not None and peer[0] not in self.stopped:
+                self.nodes[peer[0]].receive(peer[1], effect.data, self.now)
+        elif type(effect) is Close:
+            peer = self.peers.pop((i, effect.conn), None)
+            if peer is not None:
+                self.peers.pop(peer, None)
+                self.nodes[peer[0]].closed(peer[1], self.now)
+
+    def call(self, i: int, *args):
+        self.nodes[i].receive(1, encode_request(*args), self.now)
+        self.pump()
+        return self.replies.pop((i, 1)).pop(0)
+
+    def advance(self, ms: int) -> None:
+        """Let ``ms`` pass, the cron of each running node every 100 ms."""
+        for _ in range(ms // 100):
+            self.now += 100
+            for i, node in enumerate(self.nodes):
+                if i not in self.stopped:
+                    node.tick(self.now)
+            self.pump()
+
+    def info(self, i: int) -> dict[str, str]:
+        text = self.call(i, "CLUSTER", "INFO").decode()
+        return dict(line.split(":", 1) for line in text.split("\r\n") if line)
+
+    def myid(self, i: int) -> bytes:
+        return self.call(i, "CLUSTER", "MYID")
+
+
+def joined(count: int) -> BusNetwork:
+    """``count`` masters joined by node 0 meeting node 1 and each node meeting the next: the rest
+    is learned by gossip."""
+    net = BusNetwork(count)
+    for i in range(count - 1):
+        assert net.call(i, "CLUSTER", "MEET", "127.0.0.1", BASE_PORT + i + 1) == b"OK"
+    net.advance(2000)
+    return net
+
+
+def with_slots(count: int) -> BusNetwork:
+    """Three masters (of ``count`` nodes) with the slots split in three."""
+    net = joined(count)
+    for i, (first, last) in enumerate([(0, 5460), (5461, 10922), (10923, 16383)]):
+        assert net.call(i, "CLUSTER", "ADDSLOTSRANGE", first, last) == b"OK"
+    net.advance(1000)
+    return net
+
+
+def test_one_meet_each_and_gossip_join_every_node():
+    net = joined(4)
+    for i in range(4):
+        assert net.info(i)["cluster_known_nodes"] == "4"
+        nodes = net.call(i, "CLUSTER", "NODES").decode()
+        assert "handshake" not in nodes and nodes.count("connected") == 4, nodes
+        assert f"127.0.0.1:{BASE_PORT + i}@{BASE_PORT + i + 10000} myself,master" in nodes  # its own IP, learned
+    assert net.call(0, "CLUSTER", "MYID") in net.call(3, "CLUSTER", "NODES")  # 3 never met 0 itself
+
+
+def test_masters_take_distinct_config_epochs():
+    net = joined(4)
+    epochs = {net.info(i)["cluster_my_epoch"] for i in range(4)}
+    assert len(epochs) == 4, epochs
+
+
+def test_every_node_agrees_on_the_slots_and_redirects_to_their_owner():
+    net = with_slots(3)
+    slots = [net.call(i, "CLUSTER", "SLOTS") for i in range(3)]
+    assert slots[0] == slots[1] == slots[2]
+    assert [(first, last, owner[1]) for first, last, owner in slots[0]] == [
+        (0, 5460, BASE_PORT), (5461, 10922, BASE_PORT + 1), (10923, 16383, BASE_PORT + 2)]
+    assert all(net.info(i)["cluster_state"] == "ok" and net.info(i)["cluster_size"] == "3" for i in range(3))
+    assert key_slot(b"foo") == 12182
+    assert str(net.call(0, "SET", "foo", "bar")) == f"MOVED 12182 127.0.0.1:{BASE_PORT + 2}"
+    assert net.call(2, "SET", "foo", "bar") == b"OK"
+    assert net.call(2, "GET", "foo") == b"bar"
+
+
+def test_a_migrating_slot_asks_for_missing_keys_and_the_importer_serves_asking_clients():
+    net = with_slots(3)
+    source, target = net.myid(2), net.myid(0)
+    net.call(2, "SET", "foo", "here")
+    assert net.call(0, "CLUSTER", "SETSLOT", 12182, "IMPORTING", source) == b"OK"
+    assert net.call(2, "CLUSTER", "SETSLOT", 12182, "MIGRATING", target) == b"OK"
+    assert net.call(2, "GET", "foo") == b"here"  # still here: served
+    assert str(net.call(2, "GET", "{foo}x")) == f"ASK 12182 127.0.0.1:{BASE_PORT}"
+    assert str(net.call(2, "MGET", "foo", "{foo}x")) == "TRYAGAIN Multiple keys request during rehashing of slot"
+    assert str(net.call(0, "GET", "{foo}x")).startswith("MOVED 12182")  # without ASKING
+    assert net.call(0, "ASKING") == b"OK"
+    assert net.call(0, "SET", "{foo}x", "new") == b"OK"
+    assert str(net.call(0, "GET", "{foo}x")).startswith("MOVED")  # ASKING is for one command
+    assert net.call(0, "CLUSTER", "SETSLOT", 12182, "NODE", target) == b"OK"
+    net.advance(500)
+    assert str(net.call(1, "GET", "{foo}x")) == f"MOVED 12182 127.0.0.1:{BASE_PORT}"  # the new epoch won
+
+
+def test_a_stopped_master_is_failed_by_the_majority_and_the_cluster_goes_down():
+    net = with_slots(3)
+    net.call(2, "SET", "foo", "bar")
+    net.stopped.add(2)
+    net.advance(3000)
+    lost = net.myid(2).decode()
+    for i in (0, 1):
+        line = next(line for line in net.call(i, "CLUSTER", "NODES").decode().splitlines() if line.startswith(lost))
+        assert "master,fail" in line, line
+        assert net.info(i)["cluster_state"] == "fail"
+    assert str(net.call(0, "GET", "x")) == "CLUSTERDOWN The cluster is down"
+    net.stopped.clear()
+    net.advance(3000)
+    assert all(net.info(i)["cluster_state"] == "ok" for i in range(3))
+
+
+def test_a_minority_only_suspects_and_is_down():
+    net = with_slots(3)
+    net.stopped.update((1, 2))  # node 0 alone: no majority to agree that the others failed
+    net.advance(3000)
+    info = net.info(0)
+    assert (info["cluster_slots_pfail"], info["cluster_slots_fail"]) == ("10923", "0")
+    assert info["cluster_state"] == "fail"  # it reaches 1 master of 3
+
+
+def test_a_replica_is_known_everywhere_and_shown_with_its_master_slots():
+    net = with_slots(4)
+    master = net.myid(0)
+    assert net.call(3, "CLUSTER", "REPLICATE", master) == b"OK"
+    net.advance(1000)
+    replica = net.myid(3)
+    for i in range(4):
+        first = net.call(i, "CLUSTER", "SLOTS")[0]
+        assert first[2][2] == master and first[3][2] == replica
+    assert net.call(1, "CLUSTER", "REPLICAS", master)[0].startswith(replica + b" 127.0.0.1:7003@17003 slave " + master)
+    assert str(net.call(3, "CLUSTER", "REPLICATE", net.myid(3))) == "ERR Can't replicate myself"
+    assert str(net.call(1, "CLUSTER", "REPLICATE", master)) == \
+        "ERR To set a master the node must be empty and without assigned slots."
+
+
+def test_publish_reaches_every_node_and_spublish_the_shard():
+    net = with_slots(4)
+    net.call(3, "CLUSTER", "REPLICATE", net.myid(2))
+    net.advance(1000)
+    for i in range(4):
+        net.nodes[i].open(2, net.now, addr="127.0.0.1:50001", laddr="127.0.0.1:7000")
+        net.readers[(i, 2)] = hiredis.Reader()
+        net.nodes[i].receive(2, encode_request("SUBSCRIBE", "news") + encode_request("SSUBSCRIBE", "foo"), net.now)
+    net.pump()
+    for i in range(4):
+        net.replies.pop((i, 2))
+    net.call(0, "PUBLISH", "news", "hello")
+    assert all(net.replies.pop((i, 2)) == [[b"message", b"news", b"hello"]] for i in range(4))
+    assert net.call(2, "SPUBLISH", "foo", "shard") == 1  # foo's slot is node 2's: its replica hears it too
+    assert net.replies.pop((3, 2)) == [[b"smessage", b"foo", b"shard"]]
+    assert (0, 2) not in net.replies and (1, 2) not in net.replies
+
+
+def test_a_forgotten_node_does_not_come_back_by_gossip():
+    net = joined(3)
+    gone = net.myid(2)
+    assert net.call(0, "CLUSTER", "FORGET", gone) == b"OK"
+    net.advance(2000)
+    assert gone not in net.call(0, "CLUSTER", "NODES")
+    assert net.info(0)["cluster_known_nodes"] == "2"
+    assert str(net.call(0, "CLUSTER", "FORGET", net.myid(0))) == "ERR I tried hard but I can't forget myself..."
+
+
+def test_nodes_conf_keeps_the_other_nodes():
+    net = with_slots(3)
+    text = net.nodes[0].cluster.config_text()
+    loaded = ClusterState(make_node(seed=9, cluster_enabled="yes", port=str(BASE_PORT)))
+    assert loaded.load_at_start(text)[0]
+    assert set(loaded.nodes) == set(net.nodes[0].cluster.nodes)
+    assert loaded.ranges(loaded.nodes[net.myid(2).decode()]) == [(10923, 16383)]
+
+    def lasting(conf: bytes) -> list[list[str]]:  # without the ping and pong times and the link state
+        return [fields[:4] + fields[6:7] + fields[8:] for fields in map(str.split, conf.decode().splitlines())]
+
+    assert lasting(loaded.config_text()) == lasting(text)
+
+
+def test_cluster_links_and_killing_one():
+    net = joined(3)
+    links = net.call(0, "CLUSTER", "LINKS")
+    assert len(links) == 4
+    other = net.myid(1)
+    assert net.call(0, "DEBUG", "CLUSTERLINK", "KILL", "to", other) == b"OK"
+    assert len(net.call(0, "CLUSTER", "LINKS")) == 3
+    net.advance(200)
+    assert len(net.call(0, "CLUSTER", "LINKS")) == 4
+    assert str(net.call(0, "DEBUG", "CLUSTERLINK", "KILL", "sideways", other)) == "ERR Unknown direction sideways"
