@@ -65,7 +65,8 @@ class ClusterNode:
     """A node of the cluster as this one sees it (itself too): its address, role, epoch and health."""
 
     __slots__ = ("id", "ip", "port", "cport", "master_id", "config_epoch", "flags", "ping_sent",
-                 "pong_received", "link", "inbound", "fail_reports", "fail_time", "created", "repl_offset")
+                 "pong_received", "link", "inbound", "fail_reports", "fail_time", "created", "repl_offset",
+                 "voted_time", "data_received", "orphaned_time")
 
     def __init__(self, node_id: str, ip: str = "", port: int = 0, cport: int = 0, now: int = 0) -> None:
         self.id = node_id
@@ -74,7 +75,7 @@ class ClusterNode:
         self.cport = cport
         self.master_id = ""  # the master it replicates ("": it is a master)
         self.config_epoch = 0
-        self.flags: set[str] = set()  # myself, handshake, meet, pfail, fail, noaddr
+        self.flags: set[str] = set()  # myself, handshake, meet, pfail, fail, noaddr, migrate_to (had replicas)
         self.ping_sent = 0  # ms of the PING not answered yet (0: none)
         self.pong_received = 0
         self.link = None  # kvcore.cluster_bus.Link: this node's connection to it
@@ -83,6 +84,9 @@ class ClusterNode:
         self.fail_time = 0
         self.created = now
         self.repl_offset = 0
+        self.voted_time = 0  # as a master this node knows: when this node last voted for a replica of it
+        self.data_received = 0  # when it last sent this node a message: it is alive, whatever its PONGs
+        self.orphaned_time = 0  # since when, as a master that had replicas, it has none working
 
     @property
     def is_master(self) -> bool:
@@ -123,7 +127,8 @@ class ClusterState:
     """
 
     def __init__(self, node) -> None:
-        from kvcore.cluster_bus import Bus  # the bus reads this module's names
+        from kvcore.cluster_bus import Bus  # these read this module's names
+        from kvcore.cluster_failover import Failover
 
         self.node = node
         self.myself = ClusterNode(new_node_id(node.rng), now=node.now)
@@ -137,6 +142,7 @@ class ClusterState:
         self.forgotten: dict[str, int] = {}  # CLUSTER FORGET: node id -> until when gossip may not add it
         self.state_ok = False
         self.bus = Bus(self)
+        self.failover = Failover(self)
 
     # -- who is who ---------------------------------------------------------------------
     @property
@@ -238,6 +244,7 @@ class ClusterState:
         self.migrating.clear()
         self.importing.clear()
         me.master_id = master.id
+        master.flags.add("migrate_to")
         self.node.set_master(master.ip, master.port)
         self.changed()
 
@@ -263,6 +270,7 @@ class ClusterState:
         self.myself.master_id = winner.id
         self.migrating.clear()
         self.importing.clear()
+        self.failover.reset_manual()
         self.node.set_master(winner.ip, winner.port)
 
     def reset(self, hard: bool) -> None:
@@ -398,6 +406,9 @@ class ClusterState:
                 first, _, last = run.partition("-")
                 for slot in range(int(first), int(last or first) + 1):
                     self.owners[slot] = member
+        for member in list(self.nodes.values()):
+            if member.master_id in self.nodes:
+                self.nodes[member.master_id].flags.add("migrate_to")
 
     # -- the checks on a request -------------------------------------------------------
     def refusal(self, client, cmd, argv: list[bytes]) -> Error | None:

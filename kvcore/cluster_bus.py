@@ -11,16 +11,17 @@ cluster spec describes:
   PONG tells its real ID. A node that hears of an unknown node in gossip
   meets it the same way, so one MEET joins a node to the whole cluster.
 - A master's claim on a slot wins when the slot has no owner or its owner's
-  config epoch is older; two masters with the same config epoch resolve it as
-  Redis does (the smaller ID takes a new epoch).
+  config epoch is older (an older claim gets the claimant an UPDATE about the
+  owner); two masters with the same config epoch resolve it as Redis does
+  (the smaller ID takes a new epoch).
 - A node whose PONG is late by cluster-node-timeout is PFAIL; when a majority
   of the masters serving slots say so in their gossip, it is FAIL, and that
   is broadcast. A failing node's slots make the cluster down.
 - PUBLISH reaches every node, SPUBLISH the nodes of the publisher's shard.
 
-The messages are RESP arrays, not Redis's binary layout: kvserver nodes form a
-cluster among themselves. Not done: replica failover and election (a failed
-master's replicas are not promoted), UPDATE messages, replica migration.
+A replica's election is `kvcore.cluster_failover`'s. The messages are RESP
+arrays, not Redis's binary layout: kvserver nodes form a cluster among
+themselves. Not done: replica migration to orphaned masters.
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ from collections import Counter
 import hiredis
 
 from kvcore.cluster import SLOTS, ClusterNode, new_node_id
+from kvcore.cluster_failover import AUTH_ACK, AUTH_REQUEST, MFSTART
 from kvcore.effects import Close, Connect, Send
 from kvcore.resp import encode
 
 MEET, PING, PONG, FAIL, PUBLISH, PUBLISHSHARD = b"meet", b"ping", b"pong", b"fail", b"publish", b"publishshard"
+UPDATE = b"update"
+TYPE_NUMBERS = {PING: 0, PONG: 1, MEET: 2, FAIL: 3, PUBLISH: 4, AUTH_REQUEST: 5, AUTH_ACK: 6, UPDATE: 7,
+                MFSTART: 8, b"module": 9, PUBLISHSHARD: 10}  # Redis's, as DEBUG DROP-CLUSTER-PACKET-FILTER names them
 BUS_CONNS = 1 << 50  # the first id a runtime gives a connection accepted on the bus port (past every
 # id the node gives its own connections, kvcore.replica.LINK_CONNS: node.receive's rare branch)
 CRON_MS = 100  # clusterCron's period
@@ -67,6 +72,7 @@ class Bus:
         self.last_cron = 0
         self.iteration = 0
         self._dirty = False  # the nodes' table changed: nodes.conf is written once the message is handled
+        self.drop_filter = -1  # DEBUG DROP-CLUSTER-PACKET-FILTER: the type of message to ignore (-1: none)
 
     def owns(self, conn: int) -> bool:
         return conn in self.links
@@ -89,6 +95,9 @@ class Bus:
             member.ping_sent = ping_sent
 
     def connect_failed(self, conn: int) -> None:
+        member = self.links[conn].node
+        if member is not None and not member.ping_sent:
+            member.ping_sent = self.node.now  # as if a PING went: an unreachable node times out too
         self.drop(self.links[conn], close=False)
 
     def closed(self, conn: int) -> None:
@@ -129,7 +138,8 @@ class Bus:
         runs = [bound for run in cluster.ranges(cluster.master_of(me)) for bound in run]
         return [kind, me.id.encode(), cluster.current_epoch, cluster.epoch_of(me), me.master_id.encode(), runs,
                 self.node.config["cluster-announce-ip"].encode(), cluster.announced_port(),
-                cluster.announced_cport(), b"ok" if cluster.ok else b"fail", self.node.replication.offset]
+                cluster.announced_cport(), b"ok" if cluster.ok else b"fail", self.node.replication.offset,
+                1 if cluster.failover.paused_for_manual() else 0]
 
     def _gossip(self) -> list:
         now = self.node.now
@@ -144,6 +154,11 @@ class Bus:
         self.sent[kind] += 1
         if kind in (PING, MEET) and link.node is not None:
             link.node.ping_sent = self.node.now
+
+    def send_to(self, member: ClusterNode, kind: bytes, payload: list | None = None) -> None:
+        """A message to one node, if this node's link to it is up."""
+        if member.link is not None and member.link.up:
+            self._send(member.link, kind, payload)
 
     def broadcast(self, kind: bytes, payload: list, members=None) -> None:
         """Send to every node with a link up (or to ``members``)."""
@@ -165,10 +180,12 @@ class Bus:
     # -- receiving --------------------------------------------------------------------------
     def _handle(self, link: Link, message: list) -> None:
         (kind, sender_id, current_epoch, config_epoch, master_id, runs, ip, port, cport, _state, offset,
-         gossip, payload) = message
+         paused, gossip, payload) = message
         cluster = self.cluster
         now = self.node.now
         self.received[kind] += 1
+        if TYPE_NUMBERS.get(kind) == self.drop_filter:
+            return
         sender_id = sender_id.decode()
         sender = cluster.nodes.get(sender_id)
         if sender is not None and "handshake" in sender.flags:
@@ -182,6 +199,9 @@ class Bus:
                 cluster.current_epoch = current_epoch
                 self._dirty = True
             sender.repl_offset = offset
+            sender.data_received = now
+            if sender.id == cluster.myself.master_id:
+                cluster.failover.heard_master_offset(bool(paused), offset)
         if kind in (PING, MEET):
             if (kind == MEET or not cluster.myself.ip) and not self.node.config["cluster-announce-ip"]:
                 my_ip = link.laddr.rpartition(":")[0]
@@ -205,6 +225,14 @@ class Bus:
             failing = cluster.nodes.get(payload[0].decode())
             if failing is not None and failing is not cluster.myself and "fail" not in failing.flags:
                 self._mark_failed(failing, broadcast=False)
+        elif kind == UPDATE:
+            self._updated(*payload)
+        elif kind == AUTH_REQUEST:
+            cluster.failover.vote_if_allowed(sender, current_epoch, config_epoch, runs, bool(payload[0]))
+        elif kind == AUTH_ACK:
+            cluster.failover.voted(sender, current_epoch)
+        elif kind == MFSTART:
+            cluster.failover.manual_requested(sender)
         elif kind == PUBLISH:
             from kvcore.commands.pubsub import publish_message
 
@@ -261,21 +289,28 @@ class Bus:
             if master_id and sender.is_master:
                 for slot in cluster.slots_of(sender):
                     cluster.assign(slot, None)
+            elif not master_id and sender is not cluster.myself:
+                sender.flags.add("migrate_to")  # a replica turned master: worth a replica of its own
             sender.master_id = master_id
+            if master_id in cluster.nodes:
+                cluster.nodes[master_id].flags.add("migrate_to")
             self._dirty = True
         if sender.is_master and config_epoch != sender.config_epoch:
             sender.config_epoch = config_epoch
             self._dirty = True
         if sender.is_master:
-            self._claims(sender, runs)
+            self._claims(sender, runs, link)
             self._epoch_collision(sender)
 
-    def _claims(self, sender: ClusterNode, runs: list) -> None:
+    def _claims(self, sender: ClusterNode, runs: list, link: Link | None = None) -> None:
         """clusterUpdateSlotsConfigWith: the sender's slots are its own where no one serves them
-        or their owner's config epoch is older."""
+        or their owner's config epoch is older. A claim on a slot whose owner is newer gets the
+        sender (on ``link``) an UPDATE about that owner."""
         cluster = self.cluster
         me = cluster.myself
-        had_slots = me.is_master and me in cluster.owners
+        ours = cluster.master_of(me)  # the master of this node's shard
+        had_slots = ours in cluster.owners
+        newer = None
         for first, last in zip(runs[::2], runs[1::2]):
             for slot in range(first, min(last, SLOTS - 1) + 1):
                 owner = cluster.owners[slot]
@@ -285,8 +320,24 @@ class Bus:
                     cluster.assign(slot, sender)
                     cluster.migrating.pop(slot, None)
                     self._dirty = True
-        if had_slots and me not in cluster.owners and self.node.config["cluster-allow-replica-migration"]:
-            cluster.lost_all_slots_to(sender)
+                elif owner.config_epoch > sender.config_epoch and newer is None:
+                    newer = owner
+        if newer is not None and link is not None:
+            runs_of_newer = [bound for run in cluster.ranges(newer) for bound in run]
+            self._send(link, UPDATE, [newer.id.encode(), newer.config_epoch, runs_of_newer])
+        if had_slots and ours not in cluster.owners and (self.node.config["cluster-allow-replica-migration"]
+                                                          or not me.is_master):
+            cluster.lost_all_slots_to(sender)  # a failover took the shard's slots: follow the new master
+
+    def _updated(self, node_id: bytes, config_epoch: int, runs: list) -> None:
+        """UPDATE: another node's newer view of a master's epoch and slots, taken if it is newer."""
+        member = self.cluster.nodes.get(node_id.decode())
+        if member is None or member.config_epoch >= config_epoch:
+            return
+        member.master_id = ""
+        member.config_epoch = config_epoch
+        self._dirty = True
+        self._claims(member, runs)
 
     def _epoch_collision(self, sender: ClusterNode) -> None:
         """clusterHandleConfigEpochCollision: of two masters with one config epoch, the one with
@@ -396,16 +447,23 @@ class Bus:
             if member is cluster.myself or member.flags & {"handshake", "noaddr"}:
                 continue
             link = member.link
+            silent = now - member.data_received
             if link is not None and link.up and member.ping_sent and now - link.created > timeout \
-                    and now - member.ping_sent > timeout // 2:
+                    and now - member.ping_sent > timeout // 2 and silent > timeout // 2:
                 self.drop(link)  # a link that may be stuck: made again
                 link = None
             if link is not None and link.up and not member.ping_sent and now - member.pong_received > timeout // 2:
                 self._send(link, PING)
-            if member.ping_sent and now - member.ping_sent > timeout and not member.failing:
+            if member.ping_sent and min(now - member.ping_sent, silent) > timeout and not member.failing:
                 member.flags.add("pfail")
             if "pfail" in member.flags:
                 self._fail_if_agreed(member)
+        me = cluster.myself
+        master = cluster.nodes.get(me.master_id)
+        if master is not None and self.node.master_link is None and master.ip:
+            self.node.set_master(master.ip, master.port)  # a replica (restarted, say) not replicating yet
+        cluster.failover.cron()
+        cluster.failover.migrate_if_orphans()
         if self._dirty:
             self._dirty = False
             cluster.changed()

@@ -276,7 +276,9 @@ def keys_and_args(argv: list[bytes], numkeys_error: str = errors.NOT_INTEGER) ->
 def refuse_writing_script(node, flags, client) -> None:
     """A script or function declared with flags that may write is refused before it runs on a
     read-only replica, with too few good replicas, and (unless allow-oom) while memory is over
-    maxmemory, as Redis 7.0 refuses it."""
+    maxmemory, as Redis 7.0 refuses it; one declared no-cluster on a cluster node, first."""
+    if "no-cluster" in flags and node.cluster is not None:
+        raise Error("ERR Can not run script on cluster, 'no-cluster' flag is set.")
     if "no-writes" not in flags:
         refusal = node.replication_refusal(client)
         if refusal is not None:

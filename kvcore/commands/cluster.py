@@ -415,16 +415,22 @@ def _valid_ip(text: str) -> bool:
 
 
 def cluster_failover(client, argv):
-    """CLUSTER FAILOVER [FORCE|TAKEOVER]: a replica takes its master's slots under a new epoch
-    (without an election: as TAKEOVER does)."""
+    """CLUSTER FAILOVER [FORCE|TAKEOVER]: this replica becomes its master's master (kvcore.cluster_failover)."""
     cluster = _cluster(client)
-    if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"force", b"takeover")):
+    option = argv[2].lower() if len(argv) == 3 else None
+    if len(argv) > 3 or option not in (None, b"force", b"takeover"):
         raise Error("ERR syntax error")
     if cluster.myself.is_master:
         raise Error("ERR You should send CLUSTER FAILOVER to a replica")
-    if cluster.myself.master_id not in cluster.nodes:
+    master = cluster.nodes.get(cluster.myself.master_id)
+    if master is None:
         raise Error("ERR I'm a replica but my master is unknown to me")
-    cluster.take_over()
+    if option is None and ("fail" in master.flags or master.link is None or not master.link.up):
+        raise Error("ERR Master is down or failed, please use CLUSTER FAILOVER FORCE")
+    if option == b"takeover":
+        cluster.take_over()
+    else:
+        cluster.failover.start_manual(force=option == b"force")
     return OK
 
 
@@ -462,6 +468,15 @@ def debug_clusterlink(client, argv):
     for link in links:
         if link is not None:
             cluster.bus.drop(link)
+    return OK
+
+
+def debug_drop_cluster_packet_filter(client, argv):
+    """DEBUG DROP-CLUSTER-PACKET-FILTER type: ignore the bus messages of that type (-1: none)."""
+    cluster = client.node.cluster
+    if cluster is None:
+        raise Error("ERR Debug option only available for cluster mode enabled setup!")
+    cluster.bus.drop_filter = parse_int(argv[2])
     return OK
 
 

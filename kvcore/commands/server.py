@@ -22,7 +22,7 @@ import zlib
 from kvcore import digest, errors, info, latency, lazyfree, replybuf
 from kvcore.allocation import ROBJ_BYTES, allocation, sds_bytes
 from kvcore.commands.args import Cursor, parse_int
-from kvcore.commands.cluster import debug_clusterlink
+from kvcore.commands.cluster import debug_clusterlink, debug_drop_cluster_packet_filter
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
 from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, key_flags_reply, keys_and_flags, spec_reply
 from kvcore.commands.keys import string_encoding
@@ -1075,6 +1075,7 @@ DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exac
     (b"sleep", 3): debug_sleep,
     (b"set-active-expire", 3): debug_set_active_expire,
     (b"clusterlink", 5): debug_clusterlink,
+    (b"drop-cluster-packet-filter", 3): debug_drop_cluster_packet_filter,
     (b"set-skip-checksum-validation", 3): debug_set_skip_checksum_validation,
     (b"object", 3): debug_object,
     (b"loadaof", 2): debug_loadaof,

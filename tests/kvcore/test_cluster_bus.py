@@ -255,3 +255,79 @@ def test_cluster_links_and_killing_one():
     net.advance(200)
     assert len(net.call(0, "CLUSTER", "LINKS")) == 4
     assert str(net.call(0, "DEBUG", "CLUSTERLINK", "KILL", "sideways", other)) == "ERR Unknown direction sideways"
+
+
+def shard_with_replica() -> BusNetwork:
+    """Three masters with the slots, node 3 a replica of node 2."""
+    net = with_slots(4)
+    net.call(3, "CLUSTER", "REPLICATE", net.myid(2))
+    net.advance(1000)
+    return net
+
+
+def role_of(net: BusNetwork, seen_by: int, member: int) -> str:
+    member_id = net.myid(member).decode()
+    line = next(line for line in net.call(seen_by, "CLUSTER", "NODES").decode().splitlines()
+                if line.startswith(member_id))
+    return line.split()[2]
+
+
+def test_the_replica_of_a_failed_master_is_elected_and_the_old_master_follows_it():
+    net = shard_with_replica()
+    old_epoch = int(net.info(2)["cluster_my_epoch"])
+    net.stopped.add(2)
+    net.advance(5000)
+    assert role_of(net, 0, 3) == "master" and role_of(net, 1, 3) == "master"
+    assert [row[2][2] for row in net.call(0, "CLUSTER", "SLOTS") if row[0] == 10923] == [net.myid(3)]
+    assert int(net.info(3)["cluster_my_epoch"]) > old_epoch
+    assert all(net.info(i)["cluster_state"] == "ok" for i in (0, 1, 3))
+    net.stopped.clear()
+    net.advance(3000)
+    assert role_of(net, 2, 2) == "myself,slave" and role_of(net, 0, 2) == "slave"
+    assert net.call(2, "CLUSTER", "NODES").decode().count("slave " + net.myid(3).decode()) == 1
+
+
+def test_no_election_without_a_majority_of_masters_voting():
+    net = shard_with_replica()
+    net.stopped.add(2)
+    while "fail" not in role_of(net, 3, 2).split(","):
+        net.advance(100)
+    net.stopped.add(1)  # the masters agreed node 2 failed; now one of the two left can vote
+    net.advance(8000)
+    assert role_of(net, 3, 3) == "myself,slave"
+
+
+def test_cluster_failover_by_hand_and_its_refusals():
+    net = shard_with_replica()
+    assert str(net.call(2, "CLUSTER", "FAILOVER")) == "ERR You should send CLUSTER FAILOVER to a replica"
+    assert str(net.call(3, "CLUSTER", "FAILOVER", "SOFTLY")) == "ERR syntax error"
+    assert net.call(3, "CLUSTER", "FAILOVER") == b"OK"  # the master pauses writes, the replica is level: elected
+    net.advance(1500)
+    assert role_of(net, 3, 3) == "myself,master" and role_of(net, 3, 2) == "slave"
+    assert net.nodes[2].pause.purposes == {}  # the old master's pause ended as it turned replica
+    assert net.call(2, "CLUSTER", "FAILOVER", "FORCE") == b"OK"  # and back, without the master's pause
+    net.advance(1500)
+    assert role_of(net, 0, 2) == "master" and role_of(net, 0, 3) == "slave"
+
+
+def test_a_master_back_with_an_old_claim_is_told_by_update_who_serves_its_slots_now():
+    net = shard_with_replica()
+    net.stopped.add(2)
+    net.advance(5000)  # node 3 elected in its place
+    net.stopped = {3}  # the new master away, the old one back: only nodes 0 and 1 can tell it
+    net.advance(1000)
+    assert role_of(net, 2, 2) == "myself,slave"
+    assert net.call(2, "CLUSTER", "NODES").decode().count("myself,slave " + net.myid(3).decode()) == 1
+
+
+def test_a_master_left_without_replicas_gets_one_from_the_master_with_most():
+    net = with_slots(6)
+    for replica, master in ((3, 0), (4, 0), (5, 1)):
+        net.call(replica, "CLUSTER", "REPLICATE", net.myid(master))
+    net.advance(1000)
+    net.stopped.add(5)  # node 1 loses its only replica
+    net.advance(10000)
+    moved = min((3, 4), key=lambda i: net.myid(i))
+    stayed = ({3, 4} - {moved}).pop()
+    assert net.call(moved, "CLUSTER", "NODES").decode().count("myself,slave " + net.myid(1).decode()) == 1
+    assert net.call(stayed, "CLUSTER", "NODES").decode().count("myself,slave " + net.myid(0).decode()) == 1
