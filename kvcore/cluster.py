@@ -27,6 +27,7 @@ DOWN = "CLUSTERDOWN The cluster is down"
 DOWN_READ_ONLY = "CLUSTERDOWN The cluster is down and only accepts read commands"
 UNBOUND = "CLUSTERDOWN Hash slot not served"
 SCRIPT_CROSSSLOT = "ERR Script attempted to access keys that do not hash to the same slot"
+_END = object()  # past the last slot: ends the last run
 
 
 def _crc16_table() -> list[int]:
@@ -107,17 +108,6 @@ def new_node_id(rng) -> str:
     return "%040x" % rng.getrandbits(160)
 
 
-def slot_runs(slots) -> list[tuple[int, int]]:
-    """Sorted slot numbers as (first, last) runs."""
-    runs: list[list[int]] = []
-    for slot in slots:
-        if runs and runs[-1][1] == slot - 1:
-            runs[-1][1] = slot
-        else:
-            runs.append([slot, slot])
-    return [(first, last) for first, last in runs]
-
-
 class ClusterState:
     """``node.cluster``: the nodes this one knows, who serves each slot, and the checks on keys.
 
@@ -136,7 +126,8 @@ class ClusterState:
         self.nodes: dict[str, ClusterNode] = {self.myself.id: self.myself}
         self.current_epoch = 0
         self.last_vote_epoch = 0
-        self.owners: list[ClusterNode | None] = [None] * SLOTS
+        self.owners: list[ClusterNode | None] = [None] * SLOTS  # changed by set_owner / assign only
+        self._runs_cache: dict[int, list[tuple[int, int]]] | None = None
         self.migrating: dict[int, ClusterNode] = {}
         self.importing: dict[int, ClusterNode] = {}
         self.forgotten: dict[str, int] = {}  # CLUSTER FORGET: node id -> until when gossip may not add it
@@ -164,12 +155,36 @@ class ClusterState:
     def assigned(self) -> int:
         return SLOTS - self.owners.count(None)
 
-    def slots_of(self, owner: ClusterNode) -> list[int]:
-        return [slot for slot, who in enumerate(self.owners) if who is owner]
+    def _runs(self) -> dict[int, list[tuple[int, int]]]:
+        """Every owner's slots as (first, last) runs, by id(owner): worked out in one pass over
+        the slots after a change, as messages and CLUSTER NODES read them often."""
+        if self._runs_cache is None:
+            runs: dict[int, list[tuple[int, int]]] = {}
+            owners = self.owners
+            start, current = 0, owners[0]
+            for slot in range(1, SLOTS + 1):
+                owner = owners[slot] if slot < SLOTS else _END
+                if owner is not current:
+                    if current is not None:
+                        runs.setdefault(id(current), []).append((start, slot - 1))
+                    start, current = slot, owner
+            self._runs_cache = runs
+        return self._runs_cache
 
     def ranges(self, owner: ClusterNode | None = None) -> list[tuple[int, int]]:
         """The slots ``owner`` (this node by default) serves, as (first, last) runs."""
-        return slot_runs(self.slots_of(owner or self.myself))
+        return self._runs().get(id(owner or self.myself), [])
+
+    def slots_of(self, owner: ClusterNode) -> list[int]:
+        return [slot for first, last in self.ranges(owner) for slot in range(first, last + 1)]
+
+    def has_slots(self, owner: ClusterNode) -> bool:
+        return id(owner) in self._runs()
+
+    def set_owner(self, slot: int, owner: ClusterNode | None) -> None:
+        """Record a slot's owner (no more: `assign` also drops this node's keys in a slot it loses)."""
+        self.owners[slot] = owner
+        self._runs_cache = None
 
     def masters_of(self) -> list[ClusterNode]:
         return [n for n in self.nodes.values() if n.is_master and "handshake" not in n.flags]
@@ -186,12 +201,12 @@ class ClusterState:
 
     def size(self) -> int:
         """Masters serving at least one slot."""
-        return len({id(owner) for owner in self.owners if owner is not None})
+        return len(self._runs())
 
     def assign(self, slot: int, owner: ClusterNode | None) -> None:
         """Give a slot to a node (None: to none); this node's keys in a slot it loses go (Redis's dirty slots)."""
         before = self.owners[slot]
-        self.owners[slot] = owner
+        self.set_owner(slot, owner)
         if before is self.myself and owner is not self.myself and owner is not None:
             db = self.node.dbs[0]
             for key in [key for key in db.data if key_slot(key) == slot]:
@@ -202,10 +217,10 @@ class ClusterState:
         coverage is not required) and the masters this node can reach are a majority."""
         state = self.assigned > 0 or not self.node.config["cluster-require-full-coverage"]
         if self.node.config["cluster-require-full-coverage"]:
-            state = all(owner is not None and "fail" not in owner.flags for owner in self.owners)
-        owners = {id(owner): owner for owner in self.owners if owner is not None}
-        reachable = sum(1 for owner in owners.values() if not owner.failing)
-        if reachable < len(owners) // 2 + 1:
+            state = self.assigned == SLOTS and not any("fail" in n.flags for n in self.nodes.values()
+                                                       if self.has_slots(n))
+        masters = [n for n in self.nodes.values() if self.has_slots(n)]
+        if sum(1 for owner in masters if not owner.failing) < len(masters) // 2 + 1:
             state = False
         self.state_ok = state
 
@@ -240,7 +255,7 @@ class ClusterState:
         """clusterSetMaster: replicate that master (its slots are no longer this node's)."""
         me = self.myself
         for slot in self.slots_of(me):
-            self.owners[slot] = None
+            self.set_owner(slot, None)
         self.migrating.clear()
         self.importing.clear()
         me.master_id = master.id
@@ -257,7 +272,7 @@ class ClusterState:
         me.config_epoch = self.current_epoch
         me.master_id = ""
         for slot in self.slots_of(old):
-            self.owners[slot] = me
+            self.set_owner(slot, me)
         self.node.unset_master()
         self.bus.broadcast(b"pong", [])
         self.changed()
@@ -285,6 +300,7 @@ class ClusterState:
         for member in [n for n in self.nodes.values() if n is not me]:
             self.bus.forget(member)
         self.owners = [None] * SLOTS
+        self._runs_cache = None
         self.migrating.clear()
         self.importing.clear()
         if hard:
@@ -297,9 +313,8 @@ class ClusterState:
     # -- what CLUSTER shows ------------------------------------------------------------
     def info(self) -> str:
         assigned = self.assigned
-        owners = [owner for owner in self.owners if owner is not None]
-        pfail = sum(1 for owner in owners if "pfail" in owner.flags)
-        fail = sum(1 for owner in owners if "fail" in owner.flags)
+        pfail = sum(len(self.slots_of(n)) for n in self.nodes.values() if "pfail" in n.flags)
+        fail = sum(len(self.slots_of(n)) for n in self.nodes.values() if "fail" in n.flags)
         lines = [
             f"cluster_state:{'ok' if self.ok else 'fail'}",
             f"cluster_slots_assigned:{assigned}",
@@ -405,7 +420,7 @@ class ClusterState:
                     continue  # a slot migrating or importing
                 first, _, last = run.partition("-")
                 for slot in range(int(first), int(last or first) + 1):
-                    self.owners[slot] = member
+                    self.set_owner(slot, member)
         for member in list(self.nodes.values()):
             if member.master_id in self.nodes:
                 self.nodes[member.master_id].flags.add("migrate_to")

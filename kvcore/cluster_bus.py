@@ -271,7 +271,7 @@ class Bus:
     def _may_clear_fail(self, member: ClusterNode) -> bool:
         """clearNodeFailureIfNeeded: a replica or a master without slots at once; a master with
         slots once nobody took them over for a while."""
-        if not member.is_master or member not in self.cluster.owners:
+        if not member.is_master or not self.cluster.has_slots(member):
             return True
         return self.node.now - member.fail_time > FAIL_UNDO_FACTOR * self.node.config["cluster-node-timeout"]
 
@@ -309,7 +309,7 @@ class Bus:
         cluster = self.cluster
         me = cluster.myself
         ours = cluster.master_of(me)  # the master of this node's shard
-        had_slots = ours in cluster.owners
+        had_slots = cluster.has_slots(ours)
         newer = None
         for first, last in zip(runs[::2], runs[1::2]):
             for slot in range(first, min(last, SLOTS - 1) + 1):
@@ -325,7 +325,7 @@ class Bus:
         if newer is not None and link is not None:
             runs_of_newer = [bound for run in cluster.ranges(newer) for bound in run]
             self._send(link, UPDATE, [newer.id.encode(), newer.config_epoch, runs_of_newer])
-        if had_slots and ours not in cluster.owners and (self.node.config["cluster-allow-replica-migration"]
+        if had_slots and not cluster.has_slots(ours) and (self.node.config["cluster-allow-replica-migration"]
                                                           or not me.is_master):
             cluster.lost_all_slots_to(sender)  # a failover took the shard's slots: follow the new master
 

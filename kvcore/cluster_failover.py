@@ -105,7 +105,7 @@ class Failover:
         manual = bool(self.manual_end) and self.manual_can_start
         if not manual and ("fail" not in master.flags or config["cluster-replica-no-failover"]):
             return
-        if not cluster.slots_of(master):
+        if not cluster.has_slots(master):
             return
         timeout = config["cluster-node-timeout"]
         if not manual and self._data_too_old(timeout):
@@ -177,7 +177,7 @@ class Failover:
                 and not working.get(member.id)
             if orphaned:
                 member.orphaned_time = member.orphaned_time or self.node.now
-                if target is None and cluster.slots_of(member):
+                if target is None and cluster.has_slots(member):
                     target = member
             else:
                 member.orphaned_time = 0
@@ -204,7 +204,7 @@ class Failover:
         me = cluster.myself
         me.master_id = ""
         for slot in cluster.slots_of(master):
-            cluster.owners[slot] = me
+            cluster.set_owner(slot, me)
         me.config_epoch = max(self.auth_epoch, cluster.current_epoch)
         self.node.unset_master()
         self.reset_manual()
@@ -213,7 +213,7 @@ class Failover:
 
     def voted(self, voter, voter_epoch: int) -> None:
         """FAILOVER_AUTH_ACK: a master's vote, counted if it is for this election."""
-        if voter.is_master and self.cluster.slots_of(voter) and voter_epoch >= self.auth_epoch:
+        if voter.is_master and self.cluster.has_slots(voter) and voter_epoch >= self.auth_epoch:
             self.voters.add(voter.id)
 
     # -- as a master -------------------------------------------------------------------------
@@ -222,7 +222,7 @@ class Failover:
         cluster = self.cluster
         me = cluster.myself
         now = self.node.now
-        if not me.is_master or not cluster.slots_of(me):
+        if not me.is_master or not cluster.has_slots(me):
             return
         if request_epoch < cluster.current_epoch or cluster.last_vote_epoch == cluster.current_epoch:
             return

@@ -181,7 +181,7 @@ def cluster_slots(client, argv):
     not failed."""
     cluster = _cluster(client)
     rows = []
-    for owner in {id(o): o for o in cluster.owners if o is not None}.values():
+    for owner in [n for n in cluster.nodes.values() if cluster.has_slots(n)]:
         replicas = [_endpoint(cluster, r) for r in cluster.replicas_of(owner) if "fail" not in r.flags]
         for first, last in cluster.ranges(owner):
             rows.append([first, last, _endpoint(cluster, owner), *replicas])
@@ -308,7 +308,7 @@ def cluster_replicate(client, argv):
     if not member.is_master:
         raise Error("ERR I can only replicate a master, not a replica.")
     me = cluster.myself
-    if me.is_master and (cluster.slots_of(me) or len(client.node.dbs[0])):
+    if me.is_master and (cluster.has_slots(me) or len(client.node.dbs[0])):
         raise Error("ERR To set a master the node must be empty and without assigned slots.")
     cluster.set_my_master(member)
     return OK
@@ -377,7 +377,7 @@ def _set_slot_node(client, cluster, slot: int, member, node_id: str) -> None:
     imported = member is cluster.myself and cluster.importing.pop(slot, None) is not None
     was_mine = cluster.serves(slot)
     cluster.assign(slot, member)
-    if was_mine and member is not cluster.myself and not cluster.slots_of(cluster.myself) \
+    if was_mine and member is not cluster.myself and not cluster.has_slots(cluster.myself) \
             and client.node.config["cluster-allow-replica-migration"]:
         cluster.lost_all_slots_to(member)  # a master left without slots: a replica of who took them
     if imported:
