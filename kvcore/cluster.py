@@ -28,6 +28,7 @@ DOWN_READ_ONLY = "CLUSTERDOWN The cluster is down and only accepts read commands
 UNBOUND = "CLUSTERDOWN Hash slot not served"
 SCRIPT_CROSSSLOT = "ERR Script attempted to access keys that do not hash to the same slot"
 _END = object()  # past the last slot: ends the last run
+_FLAG_NAMES = {"pfail": "fail?"}
 
 
 def _crc16_table() -> list[int]:
@@ -76,7 +77,8 @@ class ClusterNode:
         self.cport = cport
         self.master_id = ""  # the master it replicates ("": it is a master)
         self.config_epoch = 0
-        self.flags: set[str] = set()  # myself, handshake, meet, pfail, fail, noaddr, migrate_to (had replicas)
+        self.flags: set[str] = set()  # myself, handshake, meet, pfail, fail, noaddr, nofailover, migrate_to
+        # (had replicas)
         self.ping_sent = 0  # ms of the PING not answered yet (0: none)
         self.pong_received = 0
         self.link = None  # kvcore.cluster_bus.Link: this node's connection to it
@@ -98,9 +100,11 @@ class ClusterNode:
         return "pfail" in self.flags or "fail" in self.flags
 
     def flag_text(self) -> str:
+        """The flags as CLUSTER NODES shows them (PFAIL is ``fail?``)."""
         names = [name for name in ("myself",) if name in self.flags]
         names.append("master" if self.is_master else "slave")
-        names += [name for name in ("pfail", "fail", "handshake", "noaddr") if name in self.flags]
+        names += [_FLAG_NAMES.get(name, name) for name in ("pfail", "fail", "handshake", "noaddr", "nofailover")
+                  if name in self.flags]
         return ",".join(names)
 
 
@@ -215,6 +219,10 @@ class ClusterState:
     def update_state(self) -> None:
         """clusterUpdateState: ok while every slot is served by a node not failing (or when full
         coverage is not required) and the masters this node can reach are a majority."""
+        if self.node.config["cluster-replica-no-failover"]:  # clusterUpdateMyselfFlags
+            self.myself.flags.add("nofailover")
+        else:
+            self.myself.flags.discard("nofailover")
         state = self.assigned > 0 or not self.node.config["cluster-require-full-coverage"]
         if self.node.config["cluster-require-full-coverage"]:
             state = self.assigned == SLOTS and not any("fail" in n.flags for n in self.nodes.values()
@@ -391,6 +399,9 @@ class ClusterState:
         except (ValueError, IndexError, UnicodeDecodeError):
             return False, "Unrecoverable error: corrupted cluster config file."
         self.update_state()
+        master = self.nodes.get(self.myself.master_id)
+        if master is not None and master.ip:  # a replica before its data loads: expired keys stay, as Redis's
+            self.node.set_master(master.ip, master.port)
         return True, f"Node configuration loaded, I'm {self.myid}"
 
     def _load(self, text: str) -> None:
@@ -411,7 +422,7 @@ class ClusterState:
                 member.ip = ip
             else:
                 member = ClusterNode(fields[0], ip, int(port), int(cport.split(",")[0] or 0), self.node.now)
-                member.flags.update(flag for flag in flags if flag in ("fail", "noaddr"))
+                member.flags.update(flag for flag in flags if flag in ("fail", "noaddr", "nofailover"))
             self.nodes[member.id] = member
             member.master_id = "" if fields[3] == "-" else fields[3]
             member.config_epoch = int(fields[6])
@@ -452,7 +463,7 @@ class ClusterState:
                 elif this != slot:
                     return Error(CROSSSLOT), slot
                 keys.append(queued_argv[index])
-            writes = writes or bool(queued.flags & Flag.WRITE)
+            writes = writes or bool(queued.flags & Flag.WRITE) or self._script_writes(queued, queued_argv)
         if slot is None:
             return None, None
         if not self.ok and not (shard_pubsub and self.node.config["cluster-allow-pubsubshard-when-down"]):
@@ -479,6 +490,13 @@ class ClusterState:
                 and self.myself.master_id == owner.id:
             return None, slot
         return Error(f"MOVED {slot} {self._endpoint(owner)}"), slot
+
+    def _script_writes(self, cmd, argv: list[bytes]) -> bool:
+        """A script or function declared (shebang, flags) without no-writes: a write to Redis."""
+        from kvcore.scripting import declared_flags  # scripting imports this module
+
+        flags = declared_flags(self.node, cmd, argv)
+        return flags is not None and "no-writes" not in flags
 
     def _endpoint(self, member: ClusterNode) -> str:
         return f"{member.ip}:{member.port}"

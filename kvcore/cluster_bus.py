@@ -37,6 +37,7 @@ from kvcore.resp import encode
 
 MEET, PING, PONG, FAIL, PUBLISH, PUBLISHSHARD = b"meet", b"ping", b"pong", b"fail", b"publish", b"publishshard"
 UPDATE = b"update"
+PAUSED, NOFAILOVER = 1, 2  # a header's flags: a master paused for a manual failover; no failover for this replica
 TYPE_NUMBERS = {PING: 0, PONG: 1, MEET: 2, FAIL: 3, PUBLISH: 4, AUTH_REQUEST: 5, AUTH_ACK: 6, UPDATE: 7,
                 MFSTART: 8, b"module": 9, PUBLISHSHARD: 10}  # Redis's, as DEBUG DROP-CLUSTER-PACKET-FILTER names them
 BUS_CONNS = 1 << 50  # the first id a runtime gives a connection accepted on the bus port (past every
@@ -139,7 +140,8 @@ class Bus:
         return [kind, me.id.encode(), cluster.current_epoch, cluster.epoch_of(me), me.master_id.encode(), runs,
                 self.node.config["cluster-announce-ip"].encode(), cluster.announced_port(),
                 cluster.announced_cport(), b"ok" if cluster.ok else b"fail", self.node.replication.offset,
-                1 if cluster.failover.paused_for_manual() else 0]
+                (PAUSED if cluster.failover.paused_for_manual() else 0)
+                | (NOFAILOVER if self.node.config["cluster-replica-no-failover"] else 0)]
 
     def _gossip(self) -> list:
         now = self.node.now
@@ -180,7 +182,7 @@ class Bus:
     # -- receiving --------------------------------------------------------------------------
     def _handle(self, link: Link, message: list) -> None:
         (kind, sender_id, current_epoch, config_epoch, master_id, runs, ip, port, cport, _state, offset,
-         paused, gossip, payload) = message
+         header_flags, gossip, payload) = message
         cluster = self.cluster
         now = self.node.now
         self.received[kind] += 1
@@ -200,8 +202,11 @@ class Bus:
                 self._dirty = True
             sender.repl_offset = offset
             sender.data_received = now
+            if bool(header_flags & NOFAILOVER) != ("nofailover" in sender.flags):
+                sender.flags ^= {"nofailover"}
+                self._dirty = True
             if sender.id == cluster.myself.master_id:
-                cluster.failover.heard_master_offset(bool(paused), offset)
+                cluster.failover.heard_master_offset(bool(header_flags & PAUSED), offset)
         if kind in (PING, MEET):
             if (kind == MEET or not cluster.myself.ip) and not self.node.config["cluster-announce-ip"]:
                 my_ip = link.laddr.rpartition(":")[0]
@@ -311,12 +316,15 @@ class Bus:
         ours = cluster.master_of(me)  # the master of this node's shard
         had_slots = cluster.has_slots(ours)
         newer = None
+        claimed = migrated = 0  # the sender's slots, and those of them that were this shard's
         for first, last in zip(runs[::2], runs[1::2]):
             for slot in range(first, min(last, SLOTS - 1) + 1):
+                claimed += 1
                 owner = cluster.owners[slot]
                 if owner is sender or slot in cluster.importing:
                     continue
                 if owner is None or owner.config_epoch < sender.config_epoch:
+                    migrated += owner is ours
                     cluster.assign(slot, sender)
                     cluster.migrating.pop(slot, None)
                     self._dirty = True
@@ -326,7 +334,7 @@ class Bus:
             runs_of_newer = [bound for run in cluster.ranges(newer) for bound in run]
             self._send(link, UPDATE, [newer.id.encode(), newer.config_epoch, runs_of_newer])
         if had_slots and not cluster.has_slots(ours) and (self.node.config["cluster-allow-replica-migration"]
-                                                          or not me.is_master):
+                                                          or claimed == migrated):
             cluster.lost_all_slots_to(sender)  # a failover took the shard's slots: follow the new master
 
     def _updated(self, node_id: bytes, config_epoch: int, runs: list) -> None:
@@ -362,7 +370,7 @@ class Bus:
             known = cluster.nodes.get(gossip_id)
             if known is not None:
                 if sender.is_master:
-                    if "fail" in flags or "pfail" in flags:
+                    if "fail" in flags or "fail?" in flags:
                         known.fail_reports[sender.id] = now
                         self._fail_if_agreed(known)
                     else:

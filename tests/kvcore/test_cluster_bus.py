@@ -331,3 +331,28 @@ def test_a_master_left_without_replicas_gets_one_from_the_master_with_most():
     stayed = ({3, 4} - {moved}).pop()
     assert net.call(moved, "CLUSTER", "NODES").decode().count("myself,slave " + net.myid(1).decode()) == 1
     assert net.call(stayed, "CLUSTER", "NODES").decode().count("myself,slave " + net.myid(0).decode()) == 1
+
+
+def test_bytes_that_are_not_a_bus_message_close_that_link_only():
+    net = joined(2)
+    node = net.nodes[0]
+    node.bus_accepted(BUS_CONNS - 1, net.now, "127.0.0.1:1", "127.0.0.1:17000")
+    node.receive(BUS_CONNS - 1, b"RCmb\x00\x01binary header of redis-server's bus", net.now)
+    assert Close(BUS_CONNS - 1) in node.take_effects()
+    node.bus_accepted(BUS_CONNS - 2, net.now, "127.0.0.1:1", "127.0.0.1:17000")
+    node.receive(BUS_CONNS - 2, b"*2\r\n$4\r\nping\r\n$1\r\nx\r\n", net.now)  # RESP, but not a message
+    assert Close(BUS_CONNS - 2) in node.take_effects()
+    assert net.info(0)["cluster_known_nodes"] == "2" and net.call(0, "PING") == b"PONG"
+
+
+def test_flags_shown_as_redis_shows_them_nofailover_travels_and_pfail_is_fail_question_mark():
+    net = shard_with_replica()
+    assert net.call(3, "CONFIG", "SET", "cluster-replica-no-failover", "yes") == b"OK"
+    net.advance(2000)
+    assert role_of(net, 0, 3) == "slave,nofailover" and role_of(net, 3, 3) == "myself,slave,nofailover"
+    net.stopped.update((1, 2))  # node 0 suspects them, no majority to agree
+    net.advance(2000)
+    assert role_of(net, 0, 1) == "master,fail?"
+    net.stopped.clear()
+    net.advance(2000)
+    assert role_of(net, 0, 2) == "master"  # never failed, and no failover either
