@@ -258,6 +258,19 @@ class ClusterState:
                 error = UNBOUND if owner is None else f"MOVED {slot} {self._endpoint(owner)}"
                 self.node.blocking.wake(client, Error(error))
 
+    def my_offset(self) -> int:
+        """replicationGetSlaveOffset for a replica (0 while a full sync's payload is on its way or
+        loading: such a replica is not offered to clients), the stream's offset for a master."""
+        link = self.node.master_link
+        if link is None:
+            return self.node.replication.offset
+        if link.state == "sync" or self.node.loading_file is not None:
+            return 0
+        return link.processed_offset
+
+    def offset_of(self, member: ClusterNode) -> int:
+        return self.my_offset() if member is self.myself else member.repl_offset
+
     # -- role changes -----------------------------------------------------------------
     def set_my_master(self, master: ClusterNode) -> None:
         """clusterSetMaster: replicate that master (its slots are no longer this node's)."""

@@ -139,7 +139,7 @@ class Bus:
         runs = [bound for run in cluster.ranges(cluster.master_of(me)) for bound in run]
         return [kind, me.id.encode(), cluster.current_epoch, cluster.epoch_of(me), me.master_id.encode(), runs,
                 self.node.config["cluster-announce-ip"].encode(), cluster.announced_port(),
-                cluster.announced_cport(), b"ok" if cluster.ok else b"fail", self.node.replication.offset,
+                cluster.announced_cport(), b"ok" if cluster.ok else b"fail", cluster.my_offset(),
                 (PAUSED if cluster.failover.paused_for_manual() else 0)
                 | (NOFAILOVER if self.node.config["cluster-replica-no-failover"] else 0)]
 

@@ -182,7 +182,8 @@ def cluster_slots(client, argv):
     cluster = _cluster(client)
     rows = []
     for owner in [n for n in cluster.nodes.values() if cluster.has_slots(n)]:
-        replicas = [_endpoint(cluster, r) for r in cluster.replicas_of(owner) if "fail" not in r.flags]
+        replicas = [_endpoint(cluster, r) for r in cluster.replicas_of(owner)
+                    if "fail" not in r.flags and cluster.offset_of(r)]  # loading, or never synced: not shown
         for first, last in cluster.ranges(owner):
             rows.append([first, last, _endpoint(cluster, owner), *replicas])
     return sorted(rows, key=lambda row: row[0])
@@ -202,11 +203,11 @@ def cluster_shards(client, argv):
 def _shard_member(cluster, member) -> Map:
     me = member is cluster.myself
     ip = (cluster.announced_ip() if me else member.ip).encode()
-    node = cluster.node
-    offset = node.replication.offset if me else member.repl_offset
+    offset = cluster.offset_of(member)
     return Map([(b"id", member.id.encode()), (b"port", cluster.announced_port() if me else member.port),
                 (b"ip", ip), (b"endpoint", ip), (b"role", b"master" if member.is_master else b"replica"),
-                (b"replication-offset", offset), (b"health", b"fail" if member.failing else b"online")])
+                (b"replication-offset", offset),
+                (b"health", b"fail" if member.failing else b"online" if offset or member.is_master else b"loading")])
 
 
 def cluster_keyslot(client, argv):

@@ -82,6 +82,12 @@ def test_a_replica_copies_its_master_and_a_stopped_master_fails_the_cluster():
 
         assert wait_until(lambda: all(seen_as_replica(c) for c in clients), 10)
 
+        def offered(client) -> bool:
+            row = next(row for row in client.execute_command("CLUSTER", "SLOTS") if row[0] == 10923)
+            return [node[2].decode() for node in row[3:]] == [replica]
+
+        assert wait_until(lambda: all(offered(c) for c in clients), 10)  # it has data: offered for reads
+
         subscriber = clients[1].pubsub()
         subscriber.subscribe("news")
         assert subscriber.get_message(timeout=5)["type"] == "subscribe"
