@@ -208,10 +208,17 @@ class ClusterState:
         return len(self._runs())
 
     def assign(self, slot: int, owner: ClusterNode | None) -> None:
-        """Give a slot to a node (None: to none); this node's keys in a slot it loses go (Redis's dirty slots)."""
+        """Give a slot to a node (None: to none); this node's keys in a slot it loses go (Redis's dirty
+        slots), and on every node of the shard that served it, its shard channels' subscribers."""
         before = self.owners[slot]
         self.set_owner(slot, owner)
-        if before is self.myself and owner is not self.myself and owner is not None:
+        if before is None or owner is before:
+            return
+        if self.node.pubsub_shard_channels and self.master_of(self.myself) is before:  # its shard served it
+            from kvcore.commands.pubsub import unsubscribe_shard_channels_in_slot  # commands import this
+
+            unsubscribe_shard_channels_in_slot(self.node, slot, key_slot)
+        if before is self.myself and owner is not None:
             db = self.node.dbs[0]
             for key in [key for key in db.data if key_slot(key) == slot]:
                 db.delete(key)
@@ -320,8 +327,9 @@ class ClusterState:
                 db.clear()
         for member in [n for n in self.nodes.values() if n is not me]:
             self.bus.forget(member)
-        self.owners = [None] * SLOTS
-        self._runs_cache = None
+        for slot in range(SLOTS):
+            if self.owners[slot] is not None:
+                self.assign(slot, None)  # shard channels' subscribers told, as for any slot lost
         self.migrating.clear()
         self.importing.clear()
         if hard:

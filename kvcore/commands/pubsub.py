@@ -63,6 +63,15 @@ def unsubscribe_client(client, channel: bytes, kind: str) -> bool:
     return True
 
 
+def unsubscribe_shard_channels_in_slot(node, slot: int, key_slot) -> None:
+    """A cluster node no longer serves the slot: every client subscribed to a shard channel of it is
+    unsubscribed and told so (sunsubscribe), as Redis's removeChannelsInSlot."""
+    for channel in [channel for channel in node.pubsub_shard_channels if key_slot(channel) == slot]:
+        for client in list(node.pubsub_shard_channels.get(channel, ())):
+            unsubscribe_client(client, channel, SHARD)
+            _confirm(client, b"sunsubscribe", channel, _count(client, SHARD))
+
+
 @command("subscribe", -2, SUBSCRIBE_FLAGS)
 def subscribe(client, argv):
     """SUBSCRIBE channel [channel ...]"""

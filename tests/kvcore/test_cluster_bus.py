@@ -358,3 +358,16 @@ def test_flags_shown_as_redis_shows_them_nofailover_travels_and_pfail_is_fail_qu
     net.stopped.clear()
     net.advance(2000)
     assert role_of(net, 0, 2) == "master"  # never failed, and no failover either
+
+
+def test_subscribers_of_a_shard_channel_are_unsubscribed_when_its_slot_leaves():
+    net = with_slots(3)
+    node = net.nodes[2]
+    node.open(2, net.now, addr="127.0.0.1:50001", laddr="127.0.0.1:7002")
+    net.readers[(2, 2)] = hiredis.Reader()
+    node.receive(2, encode_request("SSUBSCRIBE", "foo"), net.now)  # slot 12182, node 2's
+    net.pump()
+    assert net.replies.pop((2, 2)) == [[b"ssubscribe", b"foo", 1]]
+    assert net.call(2, "CLUSTER", "SETSLOT", 12182, "NODE", net.myid(0)) == b"OK"
+    assert net.replies.pop((2, 2)) == [[b"sunsubscribe", b"foo", 0]]
+    assert node.pubsub_shard_channels == {}
