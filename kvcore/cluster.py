@@ -68,7 +68,7 @@ class ClusterNode:
 
     __slots__ = ("id", "ip", "port", "cport", "master_id", "config_epoch", "flags", "ping_sent",
                  "pong_received", "link", "inbound", "fail_reports", "fail_time", "created", "repl_offset",
-                 "voted_time", "data_received", "orphaned_time")
+                 "voted_time", "data_received", "orphaned_time", "hostname")
 
     def __init__(self, node_id: str, ip: str = "", port: int = 0, cport: int = 0, now: int = 0) -> None:
         self.id = node_id
@@ -90,6 +90,7 @@ class ClusterNode:
         self.voted_time = 0  # as a master this node knows: when this node last voted for a replica of it
         self.data_received = 0  # when it last sent this node a message: it is alive, whatever its PONGs
         self.orphaned_time = 0  # since when, as a master that had replicas, it has none working
+        self.hostname = ""  # its cluster-announce-hostname
 
     @property
     def is_master(self) -> bool:
@@ -369,14 +370,32 @@ class ClusterState:
     def announced_ip(self) -> str:
         return self.node.config["cluster-announce-ip"] or self.myself.ip
 
+    def hostname_of(self, member: ClusterNode) -> str:
+        return self.node.config["cluster-announce-hostname"] if member is self.myself else member.hostname
+
+    def ip_of(self, member: ClusterNode) -> str:
+        return self.announced_ip() if member is self.myself else member.ip
+
+    def preferred_endpoint(self, member: ClusterNode) -> str | None:
+        """cluster-preferred-endpoint-type: the node's IP, its hostname ("?" without one), or
+        None (unknown-endpoint)."""
+        kind = self.node.config["cluster-preferred-endpoint-type"]
+        if kind == "ip":
+            return self.ip_of(member)
+        if kind == "hostname":
+            return self.hostname_of(member) or "?"
+        return None
+
     def node_line(self, member: ClusterNode, for_file: bool = False) -> str:
         """A node's CLUSTER NODES line (nodes.conf's too)."""
         if member is self.myself:
             ip, port, cport = self.announced_ip(), self.announced_port(), self.announced_cport()
         else:
             ip, port, cport = member.ip, member.port, member.cport
+        hostname = self.hostname_of(member)
         connected = member is self.myself or (member.link is not None and member.link.up)
-        fields = [member.id, f"{ip}:{port}@{cport}", member.flag_text(), member.master_id or "-",
+        fields = [member.id, f"{ip}:{port}@{cport}" + (f",{hostname}" if hostname else ""), member.flag_text(),
+                  member.master_id or "-",
                   str(member.ping_sent), str(member.pong_received), str(self.epoch_of(member)),
                   "connected" if connected else "disconnected"]
         fields += [str(a) if a == b else f"{a}-{b}" for a, b in self.ranges(member)]
@@ -435,6 +454,7 @@ class ClusterState:
                 continue
             flags = fields[2].split(",")
             address, _, cport = fields[1].partition("@")
+            cport, _, hostname = cport.partition(",")
             ip, _, port = address.rpartition(":")
             if "myself" in flags:
                 member = self.myself
@@ -442,7 +462,8 @@ class ClusterState:
                 member.id = fields[0]
                 member.ip = ip
             else:
-                member = ClusterNode(fields[0], ip, int(port), int(cport.split(",")[0] or 0), self.node.now)
+                member = ClusterNode(fields[0], ip, int(port), int(cport or 0), self.node.now)
+                member.hostname = hostname
                 member.flags.update(flag for flag in flags if flag in ("fail", "noaddr", "nofailover"))
             self.nodes[member.id] = member
             member.master_id = "" if fields[3] == "-" else fields[3]
@@ -520,7 +541,7 @@ class ClusterState:
         return flags is not None and "no-writes" not in flags
 
     def _endpoint(self, member: ClusterNode) -> str:
-        return f"{member.ip}:{member.port}"
+        return f"{self.preferred_endpoint(member) or ''}:{member.port}"
 
     def script_refusal(self, script, cmd, argv: list[bytes]) -> Error | None:
         """scriptVerifyClusterState: a command a script runs must have keys this node serves, and

@@ -10,6 +10,7 @@ cluster spec describes:
 - CLUSTER MEET makes a node in handshake (a made-up ID) and sends it MEET; the
   PONG tells its real ID. A node that hears of an unknown node in gossip
   meets it the same way, so one MEET joins a node to the whole cluster.
+- Each header carries the sender's announced hostname.
 - A master's claim on a slot wins when the slot has no owner or its owner's
   config epoch is older (an older claim gets the claimant an UPDATE about the
   owner); two masters with the same config epoch resolve it as Redis does
@@ -141,7 +142,8 @@ class Bus:
                 self.node.config["cluster-announce-ip"].encode(), cluster.announced_port(),
                 cluster.announced_cport(), b"ok" if cluster.ok else b"fail", cluster.my_offset(),
                 (PAUSED if cluster.failover.paused_for_manual() else 0)
-                | (NOFAILOVER if self.node.config["cluster-replica-no-failover"] else 0)]
+                | (NOFAILOVER if self.node.config["cluster-replica-no-failover"] else 0),
+                self.node.config["cluster-announce-hostname"].encode()]
 
     def _gossip(self) -> list:
         now = self.node.now
@@ -182,7 +184,7 @@ class Bus:
     # -- receiving --------------------------------------------------------------------------
     def _handle(self, link: Link, message: list) -> None:
         (kind, sender_id, current_epoch, config_epoch, master_id, runs, ip, port, cport, _state, offset,
-         header_flags, gossip, payload) = message
+         header_flags, hostname, gossip, payload) = message
         cluster = self.cluster
         now = self.node.now
         self.received[kind] += 1
@@ -196,17 +198,6 @@ class Bus:
             if sender.inbound is not None:
                 self.drop(sender.inbound)
             link.node, sender.inbound = sender, link
-        if sender is not None:
-            if current_epoch > cluster.current_epoch:
-                cluster.current_epoch = current_epoch
-                self._dirty = True
-            sender.repl_offset = offset
-            sender.data_received = now
-            if bool(header_flags & NOFAILOVER) != ("nofailover" in sender.flags):
-                sender.flags ^= {"nofailover"}
-                self._dirty = True
-            if sender.id == cluster.myself.master_id:
-                cluster.failover.heard_master_offset(bool(header_flags & PAUSED), offset)
         if kind in (PING, MEET):
             if (kind == MEET or not cluster.myself.ip) and not self.node.config["cluster-announce-ip"]:
                 my_ip = link.laddr.rpartition(":")[0]
@@ -223,6 +214,19 @@ class Bus:
             sender = self._ponged(link, sender_id, sender)
         if sender is None:
             return  # from a node not known (yet): only a MEET or a handshake's PONG are heard
+        if current_epoch > cluster.current_epoch:
+            cluster.current_epoch = current_epoch
+            self._dirty = True
+        sender.repl_offset = offset
+        sender.data_received = now
+        if hostname.decode() != sender.hostname:
+            sender.hostname = hostname.decode()
+            self._dirty = True
+        if bool(header_flags & NOFAILOVER) != ("nofailover" in sender.flags):
+            sender.flags ^= {"nofailover"}
+            self._dirty = True
+        if sender.id == cluster.myself.master_id:
+            cluster.failover.heard_master_offset(bool(header_flags & PAUSED), offset)
         if kind in (PING, PONG, MEET):
             self._update_sender(sender, link, ip.decode(), port, cport, master_id.decode(), config_epoch, runs)
             self._gossip_heard(sender, gossip)

@@ -129,7 +129,7 @@ def expand_title(template: str, variables: dict[str, str]) -> str | None:
 class Option:
     name: str
     default: str
-    kind: str  # int, memory, bool, string, enum, flags, events, save, percentiles, obuf
+    kind: str  # int, memory, bool, string, enum, flags, events, save, percentiles, obuf, hostname
     mutable: bool = True
     choices: tuple[str, ...] = ()
     low: int | None = None
@@ -172,6 +172,12 @@ class Option:
         elif self.kind == "title":
             if expand_title(text, dict.fromkeys(TITLE_VARIABLES, "")) is None:
                 raise ConfigError("template format is invalid or contains unknown variables")
+            return text
+        elif self.kind == "hostname":  # isValidAuxString, as cluster-announce-hostname checks it
+            if len(text) >= 256:
+                raise ConfigError("Hostnames must be less than 256 characters")
+            if any(not (char.isascii() and (char.isalnum() or char in "-.")) for char in text):
+                raise ConfigError("Hostnames may only contain alphanumeric characters, hyphens or dots")
             return text
         elif self.kind == "enum":
             lower = text.lower()
@@ -348,7 +354,7 @@ ACCEPTED_ONLY = [
     Option("cluster-allow-reads-when-down", "no", "bool"),
     Option("cluster-allow-replica-migration", "yes", "bool"),
     Option("cluster-announce-bus-port", "0", "int"),
-    Option("cluster-announce-hostname", "", "string"),
+    Option("cluster-announce-hostname", "", "hostname"),
     Option("cluster-announce-ip", "", "string"),
     Option("cluster-announce-port", "0", "int"),
     Option("cluster-announce-tls-port", "0", "int"),

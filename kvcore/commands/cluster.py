@@ -170,10 +170,16 @@ def cluster_nodes(client, argv):
 
 
 def _endpoint(cluster, member) -> list:
-    """A node as CLUSTER SLOTS shows it: IP, port, ID and its (here empty) metadata."""
-    ip = cluster.announced_ip() if member is cluster.myself else member.ip
+    """A node as CLUSTER SLOTS shows it (addNodeToNodeReply): its preferred endpoint, port, ID, and
+    the other endpoints it has (IP, hostname) as metadata."""
     port = cluster.announced_port() if member is cluster.myself else member.port
-    return [ip.encode(), port, member.id.encode(), Map([])]
+    preferred = cluster.preferred_endpoint(member)
+    kind = cluster.node.config["cluster-preferred-endpoint-type"]
+    hostname = cluster.hostname_of(member)
+    metadata = [(b"ip", cluster.ip_of(member).encode())] if kind != "ip" else []
+    if kind != "hostname" and hostname:
+        metadata.append((b"hostname", hostname.encode()))
+    return [None if preferred is None else preferred.encode(), port, member.id.encode(), Map(metadata)]
 
 
 def cluster_slots(client, argv):
@@ -202,12 +208,16 @@ def cluster_shards(client, argv):
 
 def _shard_member(cluster, member) -> Map:
     me = member is cluster.myself
-    ip = (cluster.announced_ip() if me else member.ip).encode()
     offset = cluster.offset_of(member)
-    return Map([(b"id", member.id.encode()), (b"port", cluster.announced_port() if me else member.port),
-                (b"ip", ip), (b"endpoint", ip), (b"role", b"master" if member.is_master else b"replica"),
-                (b"replication-offset", offset),
-                (b"health", b"fail" if member.failing else b"online" if offset or member.is_master else b"loading")])
+    preferred = cluster.preferred_endpoint(member)
+    hostname = cluster.hostname_of(member)
+    fields = [(b"id", member.id.encode()), (b"port", cluster.announced_port() if me else member.port),
+              (b"ip", cluster.ip_of(member).encode()), (b"endpoint", (preferred or "").encode())]
+    if hostname:
+        fields.append((b"hostname", hostname.encode()))
+    fields += [(b"role", b"master" if member.is_master else b"replica"), (b"replication-offset", offset),
+               (b"health", b"fail" if member.failing else b"online" if offset or member.is_master else b"loading")]
+    return Map(fields)
 
 
 def cluster_keyslot(client, argv):

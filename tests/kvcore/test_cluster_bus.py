@@ -371,3 +371,19 @@ def test_subscribers_of_a_shard_channel_are_unsubscribed_when_its_slot_leaves():
     assert net.call(2, "CLUSTER", "SETSLOT", 12182, "NODE", net.myid(0)) == b"OK"
     assert net.replies.pop((2, 2)) == [[b"sunsubscribe", b"foo", 0]]
     assert node.pubsub_shard_channels == {}
+
+
+def test_announced_hostnames_travel_and_serve_as_the_preferred_endpoint():
+    net = with_slots(3)
+    assert net.call(2, "CONFIG", "SET", "cluster-announce-hostname", "them.com") == b"OK"
+    net.advance(2000)
+    assert f"127.0.0.1:{BASE_PORT + 2}@{BASE_PORT + 10002},them.com " in net.call(0, "CLUSTER", "NODES").decode()
+    row = net.call(0, "CLUSTER", "SLOTS")[2]
+    assert row[2][0] == b"127.0.0.1" and row[2][3] == [b"hostname", b"them.com"]
+    assert str(net.call(0, "GET", "foo")) == f"MOVED 12182 127.0.0.1:{BASE_PORT + 2}"
+    assert net.call(0, "CONFIG", "SET", "cluster-preferred-endpoint-type", "hostname") == b"OK"
+    row = net.call(0, "CLUSTER", "SLOTS")[2]
+    assert row[2][0] == b"them.com" and row[2][3] == [b"ip", b"127.0.0.1"]
+    assert str(net.call(0, "GET", "foo")) == f"MOVED 12182 them.com:{BASE_PORT + 2}"
+    assert str(net.call(0, "GET", "{user1}.a")) == f"MOVED 8106 ?:{BASE_PORT + 1}"  # node 1 has no hostname
+    assert "Hostnames may only contain" in str(net.call(0, "CONFIG", "SET", "cluster-announce-hostname", "?.com"))
