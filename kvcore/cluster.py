@@ -231,14 +231,10 @@ class ClusterState:
             self.myself.flags.add("nofailover")
         else:
             self.myself.flags.discard("nofailover")
-        state = self.assigned > 0 or not self.node.config["cluster-require-full-coverage"]
-        if self.node.config["cluster-require-full-coverage"]:
-            state = self.assigned == SLOTS and not any("fail" in n.flags for n in self.nodes.values()
-                                                       if self.has_slots(n))
         masters = [n for n in self.nodes.values() if self.has_slots(n)]
-        if sum(1 for owner in masters if not owner.failing) < len(masters) // 2 + 1:
-            state = False
-        self.state_ok = state
+        covered = not self.node.config["cluster-require-full-coverage"] or (
+            self.assigned == SLOTS and not any("fail" in n.flags for n in masters))
+        self.state_ok = covered and sum(1 for n in masters if not n.failing) >= len(masters) // 2 + 1
 
     @property
     def ok(self) -> bool:
@@ -293,18 +289,23 @@ class ClusterState:
         self.changed()
 
     def take_over(self) -> None:
-        """A replica becomes the master of its shard: its master's slots, under a new config epoch
-        that wins them everywhere."""
+        """CLUSTER FAILOVER TAKEOVER: the shard's master now, under a new epoch and without votes."""
+        self.current_epoch += 1
+        self.become_shard_master(self.current_epoch)
+
+    def become_shard_master(self, config_epoch: int) -> None:
+        """This replica is the master of its shard from now on: its master's slots, under
+        ``config_epoch`` (newer than the old master's, so the claim wins everywhere), told to all."""
         me = self.myself
         old = self.nodes[me.master_id]
-        self.current_epoch += 1
-        me.config_epoch = self.current_epoch
         me.master_id = ""
+        me.config_epoch = config_epoch
         for slot in self.slots_of(old):
             self.set_owner(slot, me)
         self.node.unset_master()
-        self.bus.broadcast(b"pong", [])
+        self.failover.reset_manual()
         self.changed()
+        self.bus.broadcast(b"pong", [])
 
     def lost_all_slots_to(self, winner: ClusterNode) -> None:
         """A master whose last slot another master claimed with a newer epoch: its replica now (as
@@ -386,7 +387,7 @@ class ClusterState:
             return self.hostname_of(member) or "?"
         return None
 
-    def node_line(self, member: ClusterNode, for_file: bool = False) -> str:
+    def node_line(self, member: ClusterNode) -> str:
         """A node's CLUSTER NODES line (nodes.conf's too)."""
         if member is self.myself:
             ip, port, cport = self.announced_ip(), self.announced_port(), self.announced_cport()
@@ -408,13 +409,10 @@ class ClusterState:
         members = [self.myself] + [n for n in self.nodes.values() if n is not self.myself]
         return "".join(self.node_line(member) for member in members)
 
-    def nodes_line(self) -> str:
-        return self.node_line(self.myself)
-
     # -- nodes.conf -------------------------------------------------------------------
     def config_text(self) -> bytes:
         members = [n for n in self.nodes.values() if "handshake" not in n.flags]
-        return ("".join(self.node_line(member, True) for member in members)
+        return ("".join(self.node_line(member) for member in members)
                 + f"vars currentEpoch {self.current_epoch} lastVoteEpoch {self.last_vote_epoch}\n").encode()
 
     def changed(self) -> None:

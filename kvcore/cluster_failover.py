@@ -89,7 +89,7 @@ class Failover:
             self._log("warning", "Manual failover timed out.")
             self.reset_manual()
         if self.manual_end and not self.manual_can_start and self.manual_master_offset >= 0 \
-                and self.node.replication.offset >= self.manual_master_offset:
+                and self.cluster.my_offset() >= self.manual_master_offset:
             self.manual_can_start = True
             self._log("notice", "All master replication stream processed, manual failover can start.")
         self._election()
@@ -118,7 +118,7 @@ class Failover:
             self.voters.clear()
             if not manual:
                 self._log("notice", f"Start of election delayed for {self.auth_time - now} milliseconds "
-                                    f"(rank #{self.auth_rank}, offset {self.node.replication.offset}).")
+                                    f"(rank #{self.auth_rank}, offset {cluster.my_offset()}).")
             return
         if not self.auth_sent and not manual:  # replicas' offsets moved meanwhile: so does the delay
             rank = self._rank(master)
@@ -137,7 +137,7 @@ class Failover:
             return
         if len(self.voters) >= cluster.size() // 2 + 1:
             self._log("notice", "Failover election won: I'm the new master.")
-            self._replace_master(master)
+            cluster.become_shard_master(max(self.auth_epoch, cluster.current_epoch))
 
     def _data_too_old(self, timeout: int) -> bool:
         """cluster-replica-validity-factor: a replica cut off from its master for longer than the
@@ -193,23 +193,9 @@ class Failover:
 
     def _rank(self, master) -> int:
         """How many other replicas of the master have processed more of its stream."""
-        mine = self.node.replication.offset
+        mine = self.cluster.my_offset()  # as the other replicas' headers report theirs
         return sum(1 for replica in self.cluster.replicas_of(master)
                    if replica is not self.cluster.myself and replica.repl_offset > mine)
-
-    def _replace_master(self, master) -> None:
-        """clusterFailoverReplaceYourMaster: a master with the old master's slots, under the
-        election's epoch."""
-        cluster = self.cluster
-        me = cluster.myself
-        me.master_id = ""
-        for slot in cluster.slots_of(master):
-            cluster.set_owner(slot, me)
-        me.config_epoch = max(self.auth_epoch, cluster.current_epoch)
-        self.node.unset_master()
-        self.reset_manual()
-        cluster.changed()
-        cluster.bus.broadcast(b"pong", [])
 
     def voted(self, voter, voter_epoch: int) -> None:
         """FAILOVER_AUTH_ACK: a master's vote, counted if it is for this election."""
