@@ -73,6 +73,7 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
     get_command = node.table.get
     blocking = node.blocking
     stats = node.stats
+    config_values = node.config.values
     name = cmd = last_simple = last_wire = None
     for index, argv in enumerate(requests):
         if client.closing:
@@ -115,7 +116,8 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
             client.last_command = cmd.name
             if stats.dirty != dirty_before and cmd.flags._value_ & _WRITE:
                 if client.propagate_as is None:
-                    node.propagate(client.db.index, argv)
+                    if node.replication.active or config_values["appendonly"]:  # else propagate does nothing
+                        node.propagate(client.db.index, argv)
                 else:
                     _propagate_rewritten(node, client)
             elif client.propagate_as is not None:

@@ -9,6 +9,7 @@ import pytest
 
 from kvcore.crc64 import crc64
 from tests.kvcore.harness import CoreClient, encode_request, make_node
+from tests.kvcore.test_propagation import LogClient, logging_node, records
 from tests.kvcore.test_rdb import NOW, describe, populate
 
 BUSYKEY = "BUSYKEY Target key name already exists."
@@ -147,17 +148,15 @@ def test_idletime_and_freq_are_accepted(c):
 
 
 def test_propagation_rewrites_relative_ttls_and_expired_replaces():
-    node = make_node(now=NOW)
-    c = CoreClient(node)
+    node = logging_node(now=NOW)
+    c = LogClient(node)
     c.call("SET", "a", "v")
     payload = c.call("DUMP", "a")
-    log = []
-    node.propagate = lambda index, argv: log.append(argv)
     c.call("RESTORE", "b", 1000, payload, "REPLACE")
     c.call("RESTORE", "c", 0, payload)
     c.call("RESTORE", "a", 1, payload, "ABSTTL", "REPLACE")
     c.call("RESTORE", "d", 1, payload, "ABSTTL")  # nothing happened: nothing to propagate
-    assert log == [
+    assert records(node)[2:] == [
         [b"RESTORE", b"b", b"%d" % (NOW + 1000), payload, b"REPLACE", b"ABSTTL"],
         [b"RESTORE", b"c", b"0", payload],
         [b"DEL", b"a"],
