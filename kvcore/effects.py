@@ -148,6 +148,12 @@ class ReadFiles:
     paths: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class StepLoading:
+    """A load began in the core (``node.loading_file``, a replica's full sync): call its ``step(now)``
+    until it is ``done``, serving connections between steps and sleeping ``key-load-delay``
+    microseconds a key read, as the start-up load is run."""
+
 
 @dataclass(frozen=True, slots=True)
 class Pause:

@@ -45,13 +45,17 @@ class Loading:
         try:
             if self.reader.step(node.config["loading-process-events-interval-bytes"]):
                 self.result = rdb.install(node, self.reader.snapshot())
-                node.snapshots.loaded(self.result)
         except rdb.RdbError:
             self._end()
             raise
         if self.result is not None:
             self._end()
+            self.installed(self.result)
         return parsed.keys_read - before
+
+    def installed(self, result: rdb.LoadResult) -> None:
+        """The keys are in (the node no longer loading): the file becomes the last save."""
+        self.node.snapshots.loaded(result)
 
     @property
     def done(self) -> bool:

@@ -24,9 +24,9 @@ from __future__ import annotations
 from kvcore import rdb
 from kvcore.aof import encode_command
 from kvcore.client import Client, ReplyMode
-from kvcore.effects import Close, Connect, LogMessage, Send
+from kvcore.effects import Close, Connect, LogMessage, Send, StepLoading
 from kvcore.failover import IN_PROGRESS
-from kvcore.loading import progress_fields
+from kvcore.loading import Loading, progress_fields
 from kvcore.protocol import Limits
 
 CONNECT, CONNECTING, HANDSHAKE, SYNC, CONNECTED = "connect", "connecting", "handshake", "sync", "connected"
@@ -97,6 +97,42 @@ class PayloadLoading:
         return progress_fields(self.started_ms, now, total, len(self.link.buffer))
 
 
+class SyncLoading(Loading):
+    """A disk-based full sync's payload, loaded in steps as the start-up load is (the runtime
+    steps it, serving clients and the cluster bus between steps), as Redis's rdbLoad of the
+    received file is. The link reads no more of its master until it is loaded."""
+
+    def __init__(self, link, payload: bytes, now: int) -> None:
+        super().__init__(link.node, payload, now)
+        self.link = link
+        self.failed = False
+
+    def step(self, now: int) -> int:
+        try:
+            return super().step(now)
+        except rdb.RdbError as exc:
+            self.failed = True
+            self.link.sync_load_failed(exc)
+            return 0
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None or self.failed
+
+    def installed(self, result: rdb.LoadResult) -> None:
+        link = self.link
+        if link.sync_loading is not self:  # the link was dropped meanwhile: the data stay, unfollowed
+            link.node.aof.config_changed(link.node.config["appendonly"])
+            return
+        link.sync_loading = None
+        link.sync_loaded(result)
+        if link.lost_while_loading:
+            link.lost_while_loading = False
+            link.closed()
+        elif link.buffer:  # what the master streamed while the payload loaded
+            link.receive(b"")
+
+
 class MasterLink:
     """The node's link to its master (``node.master_link``) while it is a replica."""
 
@@ -126,6 +162,8 @@ class MasterLink:
         self.written_expires: dict[tuple[int, bytes], None] = {}
         self.full_sync: tuple[str, int] = ("", 0)  # the replication id and offset a +FULLRESYNC announced
         self.loading: PayloadLoading | None = None  # the payload loads as it arrives (repl-diskless-load)
+        self.sync_loading: SyncLoading | None = None  # a disk-based payload, complete, loading in steps
+        self.lost_while_loading = False  # the master closed the link meanwhile (heard once loaded)
 
     # -- ROLE and INFO -------------------------------------------------------
     @property
@@ -184,8 +222,11 @@ class MasterLink:
         self.retry_at_ms = self.node.steady() + self._retry_ms()
 
     def closed(self) -> None:
-        """The master (or the network) ended the link."""
-        if self.state == CONNECTED:
+        """The master (or the network) ended the link (unread while a payload loads, as Redis's
+        link is: the loss is heard once the replica is online)."""
+        if self.sync_loading is not None:
+            self.lost_while_loading = True
+        elif self.state == CONNECTED:
             self._log("warning", "Connection with master lost.")
             self._log("notice", "Caching the disconnected master state.")
             self._reset()
@@ -201,6 +242,8 @@ class MasterLink:
     def receive(self, data: bytes) -> None:
         self.last_io_ms = self.node.steady()
         self.buffer += data
+        if self.sync_loading is not None:
+            return
         try:
             if self.state == HANDSHAKE:
                 self._handshake()
@@ -399,20 +442,31 @@ class MasterLink:
 
     def _load(self, payload: bytes) -> None:
         node = self.node
-        if self.payload_loading:  # announced when the payload began
-            self._end_loading()
-        else:
-            self._log("notice", "MASTER <-> REPLICA sync: Flushing old data")
-            self._log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
         # As Redis: the log stops for the load (a rewrite in flight goes), and starts again
         # through a rewrite, whose base is the loaded data: the old log does not hold them.
         node.aof.config_changed(False)
+        if not self.payload_loading:  # a disk-based payload: loaded in steps, as Redis's rdbLoad
+            self._log("notice", "MASTER <-> REPLICA sync: Flushing old data")
+            self._log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
+            self.sync_loading = SyncLoading(self, payload, node.now)
+            node.emit(StepLoading())
+            return
+        self._end_loading()  # announced when the payload began
         try:
             result = rdb.load(node, payload)
         except rdb.RdbError as exc:
-            self._fail(f"Failed trying to load the MASTER synchronization DB from socket: {exc}")
-            node.aof.config_changed(node.config["appendonly"])
+            self.sync_load_failed(exc)
             return
+        self.sync_loaded(result)
+
+    def sync_load_failed(self, exc: rdb.RdbError) -> None:
+        self.sync_loading = None
+        self._fail(f"Failed trying to load the MASTER synchronization DB from socket: {exc}")
+        self.node.aof.config_changed(self.node.config["appendonly"])
+
+    def sync_loaded(self, result: rdb.LoadResult) -> None:
+        """The payload is in: the replica is online, at the offset its +FULLRESYNC announced."""
+        node = self.node
         self._log("notice", f"Done loading RDB, keys loaded: {result.keys_loaded}, keys expired: {result.keys_expired}.")
         replid, offset = self.full_sync
         node.replication.full_sync_loaded(replid, offset)
@@ -529,6 +583,8 @@ class MasterLink:
             self.client = None
             self.down_since_ms = node.steady()
         self._end_loading()  # a payload cut short: the old dataset stays
+        self.sync_loading = None
+        self.lost_while_loading = False
         self.conn = 0
         self.buffer = bytearray()
         self.uncounted = 0

@@ -34,6 +34,7 @@ from kvcore.effects import (
     Send,
     SendImage,
     Shutdown,
+    StepLoading,
     WriteFiles,
 )
 from kvcore.node import Node, ServerInfo
@@ -264,26 +265,31 @@ class Server:
         return code
 
     async def _load_snapshot(self) -> bool:
-        """Load the snapshot a step at a time, serving clients between steps (`kvcore.loading`),
-        sleeping ``key-load-delay`` microseconds per key as redis-server's debugging option does;
+        """Load the snapshot a step at a time, serving clients between steps (`kvcore.loading`);
         False if the file turned out corrupt. A signal meanwhile ends the load, and the server."""
-        loading = self.node.loading_file
         started = time.perf_counter()
-        while not loading.done:
-            try:
-                keys = loading.step(now_ms())
-            except RdbError as exc:
-                log_rdb_error(self.log, exc)
-                return False
+        try:
+            loading = await self._step_loading()
+        except RdbError as exc:
+            log_rdb_error(self.log, exc)
+            return False
+        if loading.done:
+            log_loaded(self.node, self.log, loading.result, time.perf_counter() - started)
+        return True
+
+    async def _step_loading(self):
+        """Step ``node.loading_file`` until it is done or a signal stops the server, sleeping
+        ``key-load-delay`` microseconds a key as redis-server's debugging option does and giving
+        the loop a turn after each step (`StepLoading`)."""
+        loading = self.node.loading_file
+        while not loading.done and not self.exit_code.done():
+            keys = loading.step(now_ms())
             delay_us = self.config["key-load-delay"]
             if delay_us > 0 and keys:
                 time.sleep(keys * delay_us / 1_000_000)
             self.schedule_drain()
             await asyncio.sleep(0)  # one turn of the loop: clients are served
-            if self.exit_code.done():
-                return True  # a signal: the server stops
-        log_loaded(self.node, self.log, loading.result, time.perf_counter() - started)
-        return True
+        return loading
 
     async def _listen(self, sockets: list[socket.socket]) -> None:
         for sock in sockets:
@@ -451,9 +457,7 @@ class Server:
                     self.node.closed(raw.conn, now_ms())
                     self.schedule_drain()
 
-        task = self.loop.create_task(adopt())
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        self._start_task(adopt())
 
     def exit_now(self, code: int) -> None:
         """End the process where it stands (SHUTDOWN NOSAVE while a script is busy): what the log
@@ -588,9 +592,7 @@ class Server:
         if kind is Crash:
             self.crash(effect.signal, effect.reason, effect.details)
         if kind is Listen:
-            task = self.loop.create_task(self._listen_again(effect))
-            self.background.add(task)
-            task.add_done_callback(self.background.discard)
+            self._start_task(self._listen_again(effect))
             return False
         if kind is Pause:  # DEBUG SLEEP: the whole server stops, as redis-server's usleep
             time.sleep(effect.ms / 1000)
@@ -602,6 +604,9 @@ class Server:
         if kind is Connect:
             self._connect(effect)
             return False
+        if kind is StepLoading:
+            self._start_task(self._step_loading())
+            return False
         if kind is ReadFiles:
             self.node.files_read(effect.job, {path: read_or_none(path) for path in effect.paths}, now_ms())
             return True
@@ -612,6 +617,12 @@ class Server:
             return False
         self.node.job_done(job, False, now_ms(), "not supported by this runtime yet")
         return True
+
+    def _start_task(self, coroutine) -> None:
+        """Run ``coroutine`` beside the loop's other work, held until it ends."""
+        task = self.loop.create_task(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     def _append_log(self, effect: AppendLog) -> None:
         """Write (and under always fsync) the records; a failed write leaves no partial record."""

@@ -45,6 +45,7 @@ from kvcore.effects import (
     Send,
     SendImage,
     Shutdown,
+    StepLoading,
     WriteFiles,
 )
 from kvcore.node import Node, ServerInfo
@@ -58,7 +59,7 @@ from sim.trace import Trace
 PID_BASE = 1000
 PORT = 6379  # every node listens here, on its own address
 
-_OPEN, _DATA, _CLOSED, _TICK, _JOB, _CONNECTED, _CONNECT_FAILED = 0, 1, 2, 3, 4, 5, 6
+_OPEN, _DATA, _CLOSED, _TICK, _JOB, _CONNECTED, _CONNECT_FAILED, _LOAD_STEP = 0, 1, 2, 3, 4, 5, 6, 7
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,12 @@ class SimNode:
                 core.connected(conn_id, now, net.address(self.name, data))
             elif kind == _CONNECT_FAILED:
                 core.connect_failed(conn_id, now, data)
+            elif kind == _LOAD_STEP:
+                loading = core.loading_file
+                if loading is not None and not loading.done:
+                    loading.step(now)
+                    if not loading.done:
+                        self._next_load_step()
             else:
                 core.job_done(conn_id, data[0], now, data[1], data[2])
         self._execute(core.take_effects(), 0)
@@ -333,11 +340,23 @@ class SimNode:
                 return
             elif kind is Connect:
                 self._connect(effect)
+            elif kind is StepLoading:
+                self._next_load_step()
             elif kind is ReadFiles:  # reading what is in the page cache takes no simulated time
                 self.core.files_read(effect.job, {path: self.disk.read(path) for path in effect.paths}, self.clock.now())
             else:
                 self._background(effect)
         if self.inbox:
+            self._schedule()
+
+    def _next_load_step(self) -> None:
+        """A load's next step runs in a later loop iteration, after the input that came meanwhile
+        (steps take no simulated time)."""
+        Timeout(self.env, 0, (self, self.incarnation)).callbacks.append(_load_step)
+
+    def load_step(self, incarnation: int) -> None:
+        if incarnation == self.incarnation:
+            self.inbox.append((_LOAD_STEP, None, None))
             self._schedule()
 
     def _connect(self, effect: Connect) -> None:
@@ -441,6 +460,11 @@ def _run(event: Timeout) -> None:
 def _tick(event: Timeout) -> None:
     node, incarnation = event._value
     node.tick(incarnation)
+
+
+def _load_step(event: Timeout) -> None:
+    node, incarnation = event._value
+    node.load_step(incarnation)
 
 
 def _log_done(event: Timeout) -> None:

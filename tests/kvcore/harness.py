@@ -9,7 +9,7 @@ import tracemalloc
 import hiredis
 
 from kvcore.config import Config
-from kvcore.effects import Close, Send, SendImage, WriteFiles
+from kvcore.effects import Close, Send, SendImage, StepLoading, WriteFiles
 from kvcore.node import Node
 
 
@@ -77,6 +77,16 @@ class CoreClient:
                         receiver._feed(first + effect.payload)
                 self.node.job_done(effect.job, True, self.node.now)
                 self._deliver(self.node.take_effects())
+            elif isinstance(effect, StepLoading):
+                load_to_end(self.node)
+                self._deliver(self.node.take_effects())
+
+
+def load_to_end(node: Node) -> None:
+    """Step the node's load (`StepLoading`) to its end at once, as a runtime with nothing else to serve."""
+    loading = node.loading_file
+    while loading is not None and not loading.done:
+        loading.step(node.now)
 
 
 def make_node(seed: int = 0, now: int = 1_700_000_000_000, **options: str) -> Node:

@@ -3,9 +3,9 @@ and the bytes either sends reach the other. No sockets, no clock: tests move ``n
 
 from __future__ import annotations
 
-from kvcore.effects import CancelJob, Close, Connect, LogMessage, Send, SendImage
+from kvcore.effects import CancelJob, Close, Connect, LogMessage, Send, SendImage, StepLoading
 from kvcore.node import Node
-from tests.kvcore.harness import CoreClient, make_node
+from tests.kvcore.harness import CoreClient, load_to_end, make_node
 
 ACCEPTED_CONNS = 1 << 40  # the ids a node gives the links accepted from its replicas (below LINK_CONNS)
 
@@ -93,6 +93,8 @@ class Wire:
         elif kind is SendImage:  # a full sync's payload, as net's child sends it: spread over its delay
             self.sending.append([node, effect, node.now, [0] * len(effect.targets)])
             self._send_due()
+        elif kind is StepLoading:
+            load_to_end(node)
         elif kind is CancelJob:
             self.sending = [entry for entry in self.sending if entry[1].job != effect.job]
         elif route is not None and kind is Close:

@@ -16,6 +16,7 @@ import redis
 from kvcore import rdb
 from kvcore.config import Config
 from kvcore.node import Node
+from tests.net.test_loading import RawClient
 from tests.net.util import connect, encode, read_until_eof, wait_until
 from tests.servers import kvserver, measured_on_both, redis_server_in_dir, redis_server_or_skip
 
@@ -209,6 +210,35 @@ def test_a_replica_configured_at_start_waits_out_a_diskless_sync_delay():
         assert replica.get("k") == b"v"
         stats = master.info("stats")
         assert (stats["sync_full"], stats["sync_partial_err"]) == (1, 0)
+
+
+def _disk_based_sync_loading(replica_port: int) -> list:
+    """A replica with repl-diskless-load disabled loads its master's 300 keys slowly (key-load-delay):
+    what it answers meanwhile (INFO's loading, a GET, ROLE), then its keys once the link is up."""
+    with kvserver(["--save", "", "--repl-diskless-sync-delay", "0"]) as (master_port, _):
+        master = redis.Redis(port=master_port, socket_timeout=10)
+        master.execute_command("DEBUG", "POPULATE", 300, "key", 1000)
+        replica = redis.Redis(port=replica_port, socket_timeout=10)
+        replica.config_set("repl-diskless-load", "disabled")
+        replica.config_set("key-load-delay", 5000)
+        replica.config_set("loading-process-events-interval-bytes", 1024)
+        replica.replicaof("127.0.0.1", master_port)
+        assert wait_until(lambda: replica.info("persistence")["loading"] == 1, 10)
+        raw = RawClient(replica_port)
+        seen = [raw("GET", "key:1"), raw("ROLE")[3], replica.info("replication")["master_link_status"]]
+        assert wait_until(lambda: replica.info("replication")["master_link_status"] == "up", 20)
+        master.set("after", "x")
+        wait_for_sync(master, replica)
+        return seen + [replica.dbsize(), replica.get("after"), replica.info("persistence")["loading"]]
+
+
+def test_a_disk_based_sync_loads_in_steps_serving_clients_as_redis_server():
+    """Redis's rdbLoad of the received file serves clients every loading-process-events-interval-bytes
+    (-LOADING for most commands): kvserver steps the load as it does its start-up load."""
+    redis_sees, kv_sees = measured_on_both(_disk_based_sync_loading)
+    assert kv_sees == redis_sees
+    assert kv_sees[0] == "LOADING Redis is loading the dataset in memory"
+    assert kv_sees[3:] == [301, b"x", 0]
 
 
 def _delayed_full_sync(master_port: int, replica_ports: list[int]) -> list:
