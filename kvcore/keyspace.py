@@ -347,8 +347,11 @@ class Database:
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
         self.node.stats.dirty += 1
-        link = self.node.master_link
-        if link is not None and not self.node.master_executing:  # a write to a writable replica
+        node = self.node
+        link = node.master_link
+        if link is not None and not node.master_executing and not node.config.values["replica-read-only"]:
+            # a write to a writable replica (not the master's, nor a read-only replica's log
+            # replayed at start: Redis's rememberSlaveKeyWithExpire)
             link.written_expires[(self.index, key)] = None
         if self.watchers:
             self.touch(key)

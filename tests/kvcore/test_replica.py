@@ -9,7 +9,7 @@ from __future__ import annotations
 import hiredis
 import pytest
 
-from kvcore import rdb
+from kvcore import aof, rdb
 from kvcore.effects import CancelJob, Close, SendImage
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.replication_wire import Wire
@@ -301,6 +301,19 @@ def test_a_writable_replica_expires_the_keys_it_wrote(wire, pair):
     stats = wire.call(replica, "INFO", "stats").decode()
     assert "expired_keys:1\r" in stats and "slave_expires_tracked_keys:0\r" in stats
     assert wire.call(replica, "DBSIZE") == 1  # the master's key waits for the master's DEL
+
+
+def test_a_read_only_replica_keeps_the_expired_keys_its_log_replayed(wire, pair):
+    """Redis remembers a key's TTL for the replica's cron only on a writable replica: a read-only one
+    restarted from its log keeps the keys whose TTL passed meanwhile until its master deletes them."""
+    master, replica = pair
+    follow(wire, replica)
+    result = aof.load_commands(replica, encode_request("SET", "logged", "v", "PXAT", replica.now + 100))
+    assert result.status == aof.OK
+    assert "slave_expires_tracked_keys:0\r" in wire.call(replica, "INFO", "stats").decode()
+    replica.now += 200
+    wire.tick(10)
+    assert wire.call(replica, "DBSIZE") == 1
 
 
 def test_a_partial_resync_goes_on_in_the_selected_database(wire, pair):
