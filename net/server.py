@@ -409,7 +409,10 @@ class Server:
             self.log.warning("Waiting for background disk jobs to finish...")
             await asyncio.wait(self.background, timeout=BACKGROUND_WAIT_S)
         self._close_aof()
-        for client in list(self.conns.values()):
+        closing = list(self.conns.values())
+        self.conns.clear()  # the node hears of no more connections: a replica does not reconnect now
+        self.writers.clear()
+        for client in closing:
             client.transport.close()
         await asyncio.sleep(0)
         if self.config["unixsocket"]:
