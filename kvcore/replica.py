@@ -448,8 +448,10 @@ class MasterLink:
         if not self.payload_loading:  # a disk-based payload: loaded in steps, as Redis's rdbLoad
             self._log("notice", "MASTER <-> REPLICA sync: Flushing old data")
             self._log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
-            self.sync_loading = SyncLoading(self, payload, node.now)
-            node.emit(StepLoading())
+            loading = self.sync_loading = SyncLoading(self, payload, node.now)
+            loading.step(node.now)  # Redis serves nobody before the first interval's bytes are in
+            if not loading.done:
+                node.emit(StepLoading())
             return
         self._end_loading()  # announced when the payload began
         try:
