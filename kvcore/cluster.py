@@ -358,7 +358,7 @@ class ClusterState:
             f"cluster_my_epoch:{self.epoch_of(self.myself)}",
         ]
         lines += self.bus.stats_lines()
-        lines.append("total_cluster_links_buffer_limit_exceeded:0")
+        lines.append(f"total_cluster_links_buffer_limit_exceeded:{self.bus.links_freed_over_limit}")
         return "\r\n".join(lines) + "\r\n"
 
     def announced_port(self) -> int:

@@ -33,7 +33,7 @@ import hiredis
 
 from kvcore.cluster import SLOTS, ClusterNode, new_node_id
 from kvcore.cluster_failover import AUTH_ACK, AUTH_REQUEST, MFSTART
-from kvcore.effects import Close, Connect, Send
+from kvcore.effects import Close, Connect, LogMessage, Send
 from kvcore.resp import encode
 
 MEET, PING, PONG, FAIL, PUBLISH, PUBLISHSHARD = b"meet", b"ping", b"pong", b"fail", b"publish", b"publishshard"
@@ -50,7 +50,7 @@ FAIL_UNDO_FACTOR = 2  # a failed master with slots is cleared when reachable thi
 class Link:
     """A bus connection: ``outbound`` from this node to ``node``, or accepted from it."""
 
-    __slots__ = ("conn", "node", "outbound", "created", "up", "reader", "addr", "laddr")
+    __slots__ = ("conn", "node", "outbound", "created", "up", "reader", "addr", "laddr", "unsent")
 
     def __init__(self, conn: int, member: ClusterNode | None, outbound: bool, now: int) -> None:
         self.conn = conn
@@ -60,6 +60,7 @@ class Link:
         self.up = not outbound  # an accepted one is up; an outbound one once connected
         self.reader = hiredis.Reader()
         self.addr = self.laddr = ""  # the peer's address and this end's (host:port)
+        self.unsent = 0  # bytes sent to it that the runtime still holds (its send buffer)
 
 
 class Bus:
@@ -75,6 +76,7 @@ class Bus:
         self.iteration = 0
         self._dirty = False  # the nodes' table changed: nodes.conf is written once the message is handled
         self.drop_filter = -1  # DEBUG DROP-CLUSTER-PACKET-FILTER: the type of message to ignore (-1: none)
+        self.links_freed_over_limit = 0  # total_cluster_links_buffer_limit_exceeded
 
     def owns(self, conn: int) -> bool:
         return conn in self.links
@@ -105,8 +107,14 @@ class Bus:
     def closed(self, conn: int) -> None:
         self.drop(self.links[conn], close=False)
 
-    def drop(self, link: Link, close: bool = True) -> None:
-        """Forget a link (and close it): an outbound one is made again by the cron."""
+    def output_backlog(self, conn: int, size: int) -> None:
+        """The runtime holds ``size`` bytes sent on a link (its send buffer, for CLUSTER LINKS and
+        cluster-link-sendbuf-limit)."""
+        self.links[conn].unsent = size
+
+    def drop(self, link: Link, close: bool = True, discard: bool = False) -> None:
+        """Forget a link (and close it; with ``discard``, what it has yet to send dropped): an
+        outbound one is made again by the cron."""
         self.links.pop(link.conn, None)
         member = link.node
         if member is not None:
@@ -115,7 +123,7 @@ class Bus:
             if member.inbound is link:
                 member.inbound = None
         if close:
-            self.node.emit(Close(link.conn))
+            self.node.emit(Close(link.conn, discard))
 
     def receive(self, conn: int, data: bytes) -> None:
         link = self.links.get(conn)
@@ -441,6 +449,7 @@ class Bus:
         self.iteration += 1
         cluster = self.cluster
         timeout = self.node.config["cluster-node-timeout"]
+        self._free_links_over_limit()
         for member in list(cluster.nodes.values()):
             if member is cluster.myself or "noaddr" in member.flags:
                 continue
@@ -502,6 +511,20 @@ class Bus:
                   for kind, count in sorted(self.received.items())]
         lines.append(f"cluster_stats_messages_received:{sum(self.received.values())}")
         return lines
+
+    def _free_links_over_limit(self) -> None:
+        """clusterNodeCronFreeLinkOnBufferLimitReached: a link whose send buffer grew past
+        cluster-link-sendbuf-limit (a peer that stopped reading) is freed; the cron makes an
+        outbound one again."""
+        limit = self.node.config["cluster-link-sendbuf-limit"]
+        if not limit:
+            return
+        for link in [link for link in self.links.values() if link.unsent > limit and link.node is not None]:
+            self.links_freed_over_limit += 1
+            self.node.emit(LogMessage("warning", f"Freeing cluster link({'to' if link.outbound else 'from'} node "
+                                                 f"{link.node.id}, used memory: {link.unsent}) due to exceeding "
+                                                 "send buffer memory limit."))
+            self.drop(link, discard=True)
 
     def link_rows(self) -> list[tuple[Link, str]]:
         """(link, direction) of every link joined to a known node."""

@@ -344,13 +344,16 @@ class Node:
     def output_backlog(self, conn: int, size: int, now: int) -> None:
         """The runtime holds ``size`` bytes sent to a connection and not yet taken by the
         kernel (it reports when that starts, changes and ends, and at each tick while it
-        lasts): CLIENT LIST's omem, and the output buffer limits."""
+        lasts): CLIENT LIST's omem, and the output buffer limits (a cluster bus link's send
+        buffer, `kvcore.cluster_bus`)."""
         if self.images_pending:
             self._waiting_inputs.append((self.output_backlog, (conn, size, now)))
             return
         self.now = now
         client = self.clients.get(conn)
         if client is None or client.closing:
+            if self.cluster is not None and self.cluster.bus.owns(conn):
+                self.cluster.bus.output_backlog(conn, size)
             return
         self.client_output += counted(size) - counted(client.obuf)
         client.obuf = size

@@ -279,7 +279,7 @@ def cluster_links(client, argv):
     cluster = _cluster(client)
     return [Map([(b"direction", direction.encode()), (b"node", link.node.id.encode()),
                  (b"create-time", link.created), (b"events", b"rw" if direction == "to" else b"r"),
-                 (b"send-buffer-allocated", 0), (b"send-buffer-used", 0)])
+                 (b"send-buffer-allocated", link.unsent), (b"send-buffer-used", link.unsent)])
             for link, direction in cluster.bus.link_rows()]
 
 

@@ -259,6 +259,32 @@ def test_cluster_links_and_killing_one():
     assert str(net.call(0, "DEBUG", "CLUSTERLINK", "KILL", "sideways", other)) == "ERR Unknown direction sideways"
 
 
+def test_a_link_whose_send_buffer_passes_the_limit_is_freed_and_made_again():
+    """cluster-link-sendbuf-limit, as Redis's 24-links: the runtime reports a link's unsent bytes
+    (a peer that stopped reading); past the limit the cron frees it and connects again."""
+    net = joined(2)
+    peer = net.myid(1)
+
+    def link(direction: str) -> dict:
+        rows = [dict(zip(row[::2], row[1::2])) for row in net.call(0, "CLUSTER", "LINKS")]
+        return next(row for row in rows if row[b"node"] == peer and row[b"direction"] == direction)
+
+    to_before, from_before = link(b"to"), link(b"from")
+    conn = next(c for c, bus_link in net.nodes[0].cluster.bus.links.items() if bus_link.outbound)
+    net.nodes[0].output_backlog(conn, 300 * 1024, net.now)
+    assert link(b"to")[b"send-buffer-used"] == 300 * 1024
+    net.advance(200)
+    assert net.info(0)["total_cluster_links_buffer_limit_exceeded"] == "0"  # no limit by default
+    assert net.call(0, "CONFIG", "SET", "cluster-link-sendbuf-limit", 256 * 1024) == b"OK"
+    net.advance(100)
+    net.now += 1  # the new link is made at a later millisecond
+    net.advance(100)
+    assert net.info(0)["total_cluster_links_buffer_limit_exceeded"] == "1"
+    assert link(b"to")[b"create-time"] > to_before[b"create-time"]
+    assert link(b"to")[b"send-buffer-used"] == 0
+    assert link(b"from")[b"create-time"] == from_before[b"create-time"]
+
+
 def shard_with_replica() -> BusNetwork:
     """Three masters with the slots, node 3 a replica of node 2."""
     net = with_slots(4)
