@@ -28,6 +28,9 @@ DOWN_READ_ONLY = "CLUSTERDOWN The cluster is down and only accepts read commands
 UNBOUND = "CLUSTERDOWN Hash slot not served"
 SCRIPT_CROSSSLOT = "ERR Script attempted to access keys that do not hash to the same slot"
 _END = object()  # past the last slot: ends the last run
+WRITABLE_DELAY_MS = 2000  # a master's state stays fail this long after the first update (Redis's)
+MIN_REJOIN_DELAY_MS, MAX_REJOIN_DELAY_MS = 500, 5000  # the node timeout, clamped: a master back from
+# the minority side of a partition waits so long before it serves again
 _FLAG_NAMES = {"pfail": "fail?"}
 
 
@@ -137,6 +140,8 @@ class ClusterState:
         self.importing: dict[int, ClusterNode] = {}
         self.forgotten: dict[str, int] = {}  # CLUSTER FORGET: node id -> until when gossip may not add it
         self.state_ok = False
+        self.first_update_ms: int | None = None
+        self.among_minority_ms = 0  # when this node last saw too few masters to reach a majority
         self.bus = Bus(self)
         self.failover = Failover(self)
 
@@ -226,15 +231,37 @@ class ClusterState:
 
     def update_state(self) -> None:
         """clusterUpdateState: ok while every slot is served by a node not failing (or when full
-        coverage is not required) and the masters this node can reach are a majority."""
-        if self.node.config["cluster-replica-no-failover"]:  # clusterUpdateMyselfFlags
+        coverage is not required) and the masters this node can reach are a majority.
+
+        As Redis, a master turns ok no sooner than WRITABLE_DELAY_MS after the first update (a
+        rebooted master gives the cluster time to reconfigure it before it takes writes), nor
+        sooner than the rejoin delay after it was on the minority side.
+        """
+        node = self.node
+        now = node.steady()
+        if node.config["cluster-replica-no-failover"]:  # clusterUpdateMyselfFlags
             self.myself.flags.add("nofailover")
         else:
             self.myself.flags.discard("nofailover")
+        if self.first_update_ms is None:
+            self.first_update_ms = now
+        is_master = not self.myself.master_id
+        if is_master and not self.state_ok and now - self.first_update_ms < WRITABLE_DELAY_MS:
+            return
         masters = [n for n in self.nodes.values() if self.has_slots(n)]
-        covered = not self.node.config["cluster-require-full-coverage"] or (
+        covered = not node.config["cluster-require-full-coverage"] or (
             self.assigned == SLOTS and not any("fail" in n.flags for n in masters))
-        self.state_ok = covered and sum(1 for n in masters if not n.failing) >= len(masters) // 2 + 1
+        majority = sum(1 for n in masters if not n.failing) >= len(masters) // 2 + 1
+        if not majority:
+            self.among_minority_ms = now
+        new_state = covered and majority
+        if new_state == self.state_ok:
+            return
+        rejoin_delay = min(max(node.config["cluster-node-timeout"], MIN_REJOIN_DELAY_MS), MAX_REJOIN_DELAY_MS)
+        if new_state and is_master and now - self.among_minority_ms < rejoin_delay:
+            return
+        node.emit(LogMessage("warning", f"Cluster state changed: {'ok' if new_state else 'fail'}"))
+        self.state_ok = new_state
 
     @property
     def ok(self) -> bool:
