@@ -122,8 +122,8 @@ SCENARIOS = {
         ("sg", ["RPUSH", "list1", "foo"]),
     ],
     "lazy expiry invalidates": [
-        ("r", ["HELLO", "3"]), ("r", ["CLIENT", "TRACKING", "on"]), ("sg", ["SET", "k", "v", "PX", "1"]),
-        ("r", ["GET", "k"]), (SLEEP, 30), ("sg", ["GET", "k"]),
+        ("r", ["HELLO", "3"]), ("r", ["CLIENT", "TRACKING", "on"]), ("sg", ["SET", "k", "v", "PX", "200"]),
+        ("r", ["GET", "k"]), (SLEEP, 250), ("sg", ["GET", "k"]),
     ],
     "client tracking errors": [
         ("r", ["CLIENT", "TRACKING", "maybe"]), ("r", ["CLIENT", "TRACKING"]), ("r", ["CLIENT", "TRACKING", "on", "foo"]),
