@@ -19,21 +19,26 @@ _ports_given: set[int] = set()
 _ports_lock = threading.Lock()
 
 
-def free_port() -> int:
-    """A loopback port no earlier call handed out, free now.
+BUS_OFFSET = 10000  # a cluster node's bus port is its port + 10000
+
+
+def free_port(bus: bool = False) -> int:
+    """A loopback port no earlier call handed out, free now (with ``bus``, port + 10000 too,
+    both below the ephemeral range, for a cluster node's bus).
 
     The kernel's port 0 would do for one server at a time, but tests start many
     at once: it may hand a just-closed port to two of them, and the client of
     one then talks to the other (and a test stops a server still starting up).
     The first port tried depends on the pid, so two test runs rarely meet.
     """
-    span = _PORTS_TO - _PORTS_FROM
+    span = _PORTS_TO - _PORTS_FROM - (BUS_OFFSET if bus else 0)
     with _ports_lock:
         start = os.getpid() * 97 % span
         for step in range(span):
             port = _PORTS_FROM + (start + step) % span
-            if port not in _ports_given and _bindable(port):
-                _ports_given.add(port)
+            wanted = (port, port + BUS_OFFSET) if bus else (port,)
+            if not any(p in _ports_given for p in wanted) and all(_bindable(p) for p in wanted):
+                _ports_given.update(wanted)
                 return port
     raise RuntimeError("no free loopback port left")
 
@@ -89,7 +94,7 @@ def redis_server_in_dir(workdir: str, extra: list[str] | None = None):
     binary = shutil.which("redis-server")
     if binary is None:
         raise FileNotFoundError("redis-server")
-    port = free_port()
+    port = free_port(bus="--cluster-enabled" in (extra or []))
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", workdir, "--enable-debug-command", "yes", *(extra or [])]
     with running(args, port):
@@ -110,7 +115,7 @@ def redis_server_or_skip(extra: list[str] | None = None):
 @contextlib.contextmanager
 def kvserver(extra: list[str] | None = None, cwd: str | None = None):
     """A real kvserver process on a free port; yields (port, process)."""
-    port = free_port()
+    port = free_port(bus="--cluster-enabled" in (extra or []))
     args = [sys.executable, "-m", "net.main", "--port", str(port), *(extra or [])]
     with tempfile.TemporaryDirectory() as workdir, running(args, port, cwd=cwd or workdir) as proc:
         yield port, proc
