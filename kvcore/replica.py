@@ -462,7 +462,6 @@ class MasterLink:
         self.sync_loaded(result)
 
     def sync_load_failed(self, exc: rdb.RdbError) -> None:
-        self.sync_loading = None
         self._fail(f"Failed trying to load the MASTER synchronization DB from socket: {exc}")
         self.node.aof.config_changed(self.node.config["appendonly"])
 
