@@ -495,7 +495,8 @@ class MasterLink:
 
     # -- the stream ----------------------------------------------------------------
     def _run_stream(self) -> None:
-        """Run every complete command of the stream as the master client, counting its bytes.
+        """Run every complete command of the stream as the master client, counting its bytes, and
+        serve the clients blocked on the keys each one wrote.
 
         Inside MULTI the bytes are run (queued) but not counted until EXEC, as Redis counts
         them: if the link drops before the EXEC, the master sends the whole transaction again.
@@ -509,6 +510,7 @@ class MasterLink:
         counted = 0
         position = self.uncounted
         client = self.client
+        blocking = node.blocking
         for argv, size in requests:
             self.running = argv
             node.master_executing = True
@@ -518,6 +520,8 @@ class MasterLink:
                 node.master_executing = False
             if self.client is not client:  # the command ended the link (REPLICAOF NO ONE in a script...)
                 return
+            if blocking.ready:  # a replica's XREAD BLOCK is served after each command, as Redis's processCommand
+                blocking.serve_ready()
             position += size
             if client.multi is None:
                 node.replication.feed(bytes(self.buffer[counted:position]))

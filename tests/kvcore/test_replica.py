@@ -124,6 +124,20 @@ def test_a_read_only_replica_refuses_writes_but_runs_its_masters(wire, pair):
     assert wire.call(replica, "SET", "k", "v") == b"OK"
 
 
+def test_a_reader_blocked_on_a_replica_is_served_by_its_masters_stream(wire, pair):
+    """As Redis's processCommand, after each command of the stream: an entry the next one
+    deletes is still served (the runtest-cluster 16-transactions-on-replica scenario)."""
+    master, replica = pair
+    follow(wire, replica)
+    reader = wire.client(replica)
+    assert reader.send_raw(encode_request("XREAD", "BLOCK", 0, "STREAMS", "s", "$")) == []
+    writer = wire.client(master)
+    replies = writer.send_raw(encode_request("XADD", "s", "1-1", "f", "v") + encode_request("DEL", "s"))
+    assert replies == [b"1-1", 1]
+    assert reader._replies == [[[b"s", [[b"1-1", [b"f", b"v"]]]]]]
+    assert wire.call(replica, "EXISTS", "s") == 0
+
+
 def test_a_replica_hides_expired_keys_until_its_master_deletes_them(wire, pair):
     master, replica = pair
     follow(wire, replica)
