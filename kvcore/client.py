@@ -14,9 +14,11 @@ class ReplyMode(enum.Enum):
     ON = "on"
     OFF = "off"
     SKIP = "skip"
+    REPLICA = "replica"  # a replica's connection: anything answering it ends it (Node.replica_replied)
 
 
 _REPLY_ON = ReplyMode.ON  # a module global: enum member access through the class is slow
+_REPLY_REPLICA = ReplyMode.REPLICA
 _LOCAL_PREFIXES = ("127.", "::1", "[::1]", "/")  # loopback addresses, and unix sockets' paths
 
 
@@ -89,6 +91,8 @@ class Client:
             if not out:
                 self.node.clients_with_output.append(self)
             out.append(encode(value, self.resp3))
+        elif self.reply_mode is _REPLY_REPLICA:
+            self.node.replica_replied(self, value)
 
     def push(self, value) -> None:
         """Queue an out-of-band message (pub/sub, MONITOR): never suppressed."""

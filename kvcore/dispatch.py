@@ -25,6 +25,8 @@ QUEUED = Simple("QUEUED")
 # Flag tests on the hot path use the integer values: enum.Flag's `&` is slow.
 _WRITE = Flag.WRITE.value
 _REPLY_ON = ReplyMode.ON  # a module global: enum member access through the class is slow
+_REPLY_REPLICA = ReplyMode.REPLICA
+_KEYSPACE = (Flag.WRITE | Flag.READONLY | Flag.MAY_REPLICATE).value
 _NO_MULTI = Flag.NO_MULTI.value
 _UNMONITORED = (Flag.SKIP_MONITOR | Flag.ADMIN).value
 _MULTI_CONTROL = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"}
@@ -92,6 +94,7 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
             or cmd.subcommands
             or (len(argv) != arity if (arity := cmd.arity) > 0 else len(argv) < -arity)
             or client.skip_next
+            or client.reply_mode is not _REPLY_ON
             or client.multi is not None
             or not client.unrestricted
             or client.channels
@@ -128,21 +131,21 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
                 if type(reply) is Error:
                     cmd.failed_calls += 1
                     count_error(node, reply)
-                if client.reply_mode is _REPLY_ON:  # client.reply(reply), inline
-                    out = client.out
-                    if not out:
-                        node.clients_with_output.append(client)
-                    # The commonest replies without a call: a simple string (OK, PONG)
-                    # is encoded once per batch, a small integer comes from a table.
-                    kind = type(reply)
-                    if kind is Simple:
-                        if reply is not last_simple:
-                            last_simple, last_wire = reply, encode(reply, client.resp3)
-                        out.append(last_wire)
-                    elif kind is int and 0 <= reply < 10000:
-                        out.append(SMALL_INT_REPLIES[reply])
-                    else:
-                        out.append(encode(reply, client.resp3))
+                # client.reply(reply), inline (its reply mode is on)
+                out = client.out
+                if not out:
+                    node.clients_with_output.append(client)
+                # The commonest replies without a call: a simple string (OK, PONG)
+                # is encoded once per batch, a small integer comes from a table.
+                kind = type(reply)
+                if kind is Simple:
+                    if reply is not last_simple:
+                        last_simple, last_wire = reply, encode(reply, client.resp3)
+                    out.append(last_wire)
+                elif kind is int and 0 <= reply < 10000:
+                    out.append(SMALL_INT_REPLIES[reply])
+                else:
+                    out.append(encode(reply, client.resp3))
         if blocking.ready:
             blocking.serve_ready()
         if client.blocked is not None:
@@ -301,6 +304,8 @@ def _refusal(node, client, cmd: Command, argv: list[bytes]) -> Error | None:
             return refusal
     if client.subscriptions and not client.resp3 and argv[0].lower() not in _SUBSCRIBED_ALLOWED:
         return Error(_SUBSCRIBED_ERROR % cmd.fullname)
+    if client.reply_mode is _REPLY_REPLICA and cmd.flags._value_ & _KEYSPACE:  # not even a read: pauses skip replicas
+        return Error(errors.REPLICA_KEYSPACE)
     return None
 
 

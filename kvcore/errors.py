@@ -66,6 +66,18 @@ def unknown_subcommand(sub: bytes, container: str) -> str:
 
 def invalid_expire(name: str) -> str:
     return "ERR invalid expire time in '%s' command" % name
+
+
+REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
+
+
+def critical_error_line(source: str, target: str, error_text: str, command: str) -> str:
+    """Redis's warning for an error sent over a replication link, where it means the data may
+    diverge (afterErrorReply): an ERR shown without its code, another code after its dash."""
+    text = error_text[4:] if error_text.startswith("ERR ") else "-" + error_text
+    return (f"== CRITICAL == This {source} is sending an error to its {target}: '{text}' "
+            f"after processing the command '{command}'")
+
 PROTECTED_MODE = (
     "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
     "default user. In this mode connections are only accepted from the loopback interface. If you want to connect "

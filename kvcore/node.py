@@ -24,7 +24,7 @@ from kvcore.acl_users import Users
 from kvcore.aof import CLIENT_ID_AOF, encode_command, timestamp_annotation
 from kvcore.appendonly import AppendOnly
 from kvcore.blocking import Blocking, HeldReply
-from kvcore.client import Client
+from kvcore.client import Client, ReplyMode
 from kvcore.cluster import ClusterState
 from kvcore.commands import TABLE
 from kvcore.commands.server import slowlog_record
@@ -741,6 +741,20 @@ class Node:
         return sends, closes
 
     # -- services used by commands -------------------------------------------
+    def replica_replied(self, client: Client, reply) -> None:
+        """A command of a replica's connection made a reply: a master never answers its replicas,
+        so the connection is closed, as Redis's logInvalidUseAndFreeClientAsync does (an error
+        is logged too: the replica may have expected the command to change its data)."""
+        command = "<unknown>" if client.last_command == "NULL" else client.last_command
+        effects = self._effects
+        effects.append(LogMessage("warning", f"Replica generated a reply to command '{command}', "
+                                             f"disconnecting it: {client.info_line()}"))
+        if type(reply) is Error:
+            effects.append(LogMessage("warning", errors.critical_error_line("master", "replica", reply.text, command)))
+        client.reply_mode = ReplyMode.OFF
+        client.out = []
+        self.close_after_reply(client)
+
     def close_after_reply(self, client: Client) -> None:
         """Close a client once the replies queued for it so far are sent."""
         if not client.closing:

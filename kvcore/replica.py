@@ -21,7 +21,7 @@ repl-timeout; a link that drops is retried on the next tick.
 
 from __future__ import annotations
 
-from kvcore import rdb
+from kvcore import errors, rdb
 from kvcore.aof import encode_command
 from kvcore.client import Client, ReplyMode
 from kvcore.effects import Close, Connect, LogMessage, Send, StepLoading
@@ -534,10 +534,7 @@ class MasterLink:
         ignore: logged, as Redis logs it, and the stream goes on)."""
         cmd = self.node.table.get(self.running[0].lower()) if self.running else None
         name = cmd.name if cmd is not None else "<unknown>"
-        # as Redis logs it: an ERR without its code, another code after its dash
-        text = error.text[4:] if error.text.startswith("ERR ") else "-" + error.text
-        self._log("warning", f"== CRITICAL == This replica is sending an error to its master: '{text}' "
-                             f"after processing the command '{name}'")
+        self._log("warning", errors.critical_error_line("replica", "master", error.text, name))
 
     def send_ack(self) -> None:
         """REPLCONF ACK <offset>: how far this replica has run the stream."""

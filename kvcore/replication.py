@@ -322,7 +322,24 @@ class ReplicationStream:
         """PSYNC <replid> <offset>: +CONTINUE and the missing bytes when the backlog has them."""
         wanted = replid.decode("latin-1")
         known = wanted == self.replid or (wanted == self.replid2 and offset <= self.second_offset)
-        if not known or self.backlog is None or not self.first_byte_offset() <= offset <= self.offset + 1:
+        refusal = None
+        if not known:
+            if wanted == "?":
+                refusal = f"Full resync requested by replica {self.replica_name(client)}"
+            elif wanted in (self.replid, self.replid2):
+                refusal = (f"Partial resynchronization not accepted: Requested offset for second ID was {offset}, "
+                           f"but I can reply up to {self.second_offset}")
+            else:
+                refusal = (f"Partial resynchronization not accepted: Replication ID mismatch (Replica asked for "
+                           f"'{wanted}', my replication IDs are '{self.replid}' and '{self.replid2}')")
+        elif self.backlog is None or not self.first_byte_offset() <= offset <= self.offset + 1:
+            refusal = (f"Unable to partial resync with replica {self.replica_name(client)} for lack of backlog "
+                       f"(Replica request was: {offset}).")
+        if refusal is not None:
+            self.node.emit(LogMessage("notice", refusal))
+            if known and offset > self.offset:
+                self.node.emit(LogMessage("warning", f"Warning: replica {self.replica_name(client)} tried to PSYNC "
+                                                     f"with an offset that is greater than the master replication offset."))
             if wanted != "?":
                 self.node.stats.sync_partial_err += 1
             return False
@@ -330,6 +347,8 @@ class ReplicationStream:
         psync2 = b"psync2" in self.link(client).capa
         reply = b"+CONTINUE %s\r\n" % self.replid.encode() if psync2 else b"+CONTINUE\r\n"
         missing = self.offset + 1 - offset
+        self.node.emit(LogMessage("notice", f"Partial resynchronization request from {self.replica_name(client)} "
+                                            f"accepted. Sending {missing} bytes of backlog starting from offset {offset}."))
         self._write(client, reply + (bytes(self.backlog[len(self.backlog) - missing:]) if missing else b""))
         self._online(client, True)
         return True
@@ -349,12 +368,17 @@ class ReplicationStream:
             return link.ip
         return client.addr.rsplit(":", 1)[0].strip("[]")
 
+    def replica_name(self, client) -> str:
+        """How the log names a replica (Redis's replicationGetSlaveName): its address and the
+        port it listens on."""
+        link = self.links.get(client)
+        port = link.listening_port if link is not None else 0
+        return f"{self.replica_ip(client)}:{port or '<unknown-replica-port>'}"
+
     def detach(self, client) -> None:
         """A replica's connection closed (or a client that never was one)."""
         if client.is_replica_link:
-            port = self.links[client].listening_port if client in self.links else 0
-            name = f"{self.replica_ip(client)}:{port or '<unknown-replica-port>'}"  # Redis's replicationGetSlaveName
-            self.node.emit(LogMessage("warning", f"Connection with replica {name} lost."))
+            self.node.emit(LogMessage("warning", f"Connection with replica {self.replica_name(client)} lost."))
         if client in self.replicas:
             self.replicas.remove(client)
         self.unacked.pop(client, None)

@@ -168,6 +168,8 @@ def _may_sync(client, argv: list[bytes]) -> bool:
         raise Error(NO_MASTER_LINK)
     if client.out:
         raise Error(PENDING_OUTPUT)
+    name = node.replication.replica_name(client)
+    node.emit(LogMessage("notice", f"Replica {name} asks for synchronization"))
     return True
 
 
@@ -175,12 +177,12 @@ def _may_sync(client, argv: list[bytes]) -> bool:
 def sync(client, argv):
     """SYNC: the dataset as an RDB image, then every write, as Redis feeds a replica.
 
-    Nothing the replica sends is answered after this, as Redis does not
-    answer its replicas.
+    Nothing the replica sends is answered after this: a command that would be
+    closes the connection (`Node.replica_replied`), as Redis does.
     """
     if _may_sync(client, argv):
         client.node.replication.attach(client)
-        client.reply_mode = ReplyMode.OFF
+        client.reply_mode = ReplyMode.REPLICA
     return NO_REPLY
 
 
@@ -189,11 +191,16 @@ def sync(client, argv):
 def psync(client, argv):
     """PSYNC replicationid offset: +CONTINUE from the backlog, else +FULLRESYNC and the image."""
     if _may_sync(client, argv):
-        offset = parse_int(argv[2])
         stream = client.node.replication
+        try:
+            offset = parse_int(argv[2])
+        except Error:
+            name = stream.replica_name(client)
+            client.node.emit(LogMessage("warning", f"Replica {name} asks for synchronization but with a wrong offset"))
+            raise
         if not stream.try_continue(client, argv[1], offset):
             stream.attach(client, psync=True)
-        client.reply_mode = ReplyMode.OFF
+        client.reply_mode = ReplyMode.REPLICA
     return NO_REPLY
 
 

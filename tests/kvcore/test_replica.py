@@ -283,6 +283,49 @@ def test_psync_and_replconf_on_a_master(wire):
     assert info(wire, master)["connected_slaves"] == "1"
 
 
+def test_a_psync_with_a_wrong_offset_is_refused_and_logged(wire):
+    master = wire.add(MASTER, seed=1)
+    client = wire.client(master)
+    assert str(client.call("PSYNC", "replicationid", "offset_str")) == "ERR value is not an integer or out of range"
+    assert "Replica 127.0.0.1:<unknown-replica-port> asks for synchronization but with a wrong offset" \
+        in wire.logs[id(master)]
+    assert client.call("PING") == b"PONG"
+
+
+@pytest.mark.parametrize("sync, command, reply_name", [
+    (("SYNC",), ("PING",), "ping"),
+    (("SYNC",), ("XINFO", "HELP"), "xinfo|help"),
+    (("PSYNC", "replicationid", -1), ("SLOWLOG", "GET"), "slowlog|get"),
+    (("PSYNC", "replicationid", -1), ("NOSUCHCOMMAND",), "<unknown>"),
+])
+def test_a_replica_connection_that_makes_the_master_reply_is_closed(wire, sync, command, reply_name):
+    """As Redis 7.0.15's integration/replication.tcl: a master never answers its replicas, so a
+    command that would be answered ends the connection, logged."""
+    master = wire.add(MASTER, seed=1)
+    rogue = wire.client(master)
+    rogue.send_raw(encode_request(*sync))
+    assert not rogue.closed
+    assert rogue.send_raw(encode_request(*command)) == []
+    assert rogue.closed
+    assert any(line.startswith(f"Replica generated a reply to command '{reply_name}', disconnecting it: id=")
+               for line in wire.logs[id(master)])
+    assert wire.call(master, "PING") == b"PONG"
+    assert info(wire, master)["connected_slaves"] == "0"
+
+
+def test_a_replica_connection_may_not_touch_the_keyspace(wire):
+    master = wire.add(MASTER, seed=1)
+    wire.call(master, "SET", "foo", "bar")
+    rogue = wire.client(master)
+    assert rogue.send_raw(encode_request("PSYNC", "?", -1))[0].startswith(b"FULLRESYNC ")
+    rogue.send_raw(encode_request("GET", "foo"))
+    assert rogue.closed
+    logs = wire.logs[id(master)]
+    assert "Full resync requested by replica 127.0.0.1:<unknown-replica-port>" in logs
+    assert "== CRITICAL == This master is sending an error to its replica: 'Replica can't interact with the " \
+           "keyspace' after processing the command 'get'" in logs
+
+
 def test_min_replicas_to_write(wire, pair):
     master, replica = pair
     wire.call(master, "CONFIG", "SET", "min-replicas-to-write", "1")
