@@ -188,12 +188,14 @@ class SendImage:
     redis-server's child writes it, so a slow replica stalls the child, not the server: to each
     conn of ``targets`` its own first bytes then ``payload``, spread over ``delay_s`` seconds
     (rdb-key-save-delay). Nothing else is sent to those connections until the job is reported
-    by ``job_done(job, ok, error)``; a `CancelJob` kills the child."""
+    by ``job_done(job, ok, error)``; a `CancelJob` kills the child. Not ``diskless``: Redis saves
+    the image as a snapshot first, and its log says so (here the child sends it all the same)."""
 
     job: int
     targets: tuple[tuple[int, bytes], ...]
     payload: bytes
     delay_s: float = 0.0
+    diskless: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -259,13 +259,13 @@ class ReplicationStream:
     def _start_delayed(self) -> None:
         """Every delayed replica's transfer, of one image."""
         waiting, self.delayed = self.delayed, []
-        self.node.emit(LogMessage("notice", "Starting BGSAVE for SYNC with target: replicas sockets"))
         self._full_sync(waiting, diskless=True)
 
     def _full_sync(self, replicas: list[tuple], diskless: bool) -> None:
         """Send the replicas the image (one for all, and one of the libraries for those asking), each
         through a child (`SendImage`); their stream waits meanwhile (`unacked`) from the image's offset."""
         node = self.node
+        node.emit(LogMessage("notice", f"Starting BGSAVE for SYNC with target: {'replicas sockets' if diskless else 'disk'}"))
         aux = [(b"repl-stream-db", b"0"), (b"repl-id", self.replid.encode()), (b"repl-offset", b"%d" % self.offset)]
         payloads: dict[bool, bytes] = {}
         targets: dict[bool, list[tuple[int, bytes]]] = {}
@@ -289,7 +289,7 @@ class ReplicationStream:
         for functions_only, payload in payloads.items():
             job = node.new_job()
             self.transfers[job] = Transfer(receivers[functions_only], diskless)
-            node.emit(SendImage(job, tuple(targets[functions_only]), payload, delay_s))
+            node.emit(SendImage(job, tuple(targets[functions_only]), payload, delay_s, diskless))
         self._db = -1
 
     def owns(self, job: int) -> bool:
@@ -300,15 +300,24 @@ class ReplicationStream:
         a diskless one once it ACKs what it loaded; when the child died, its replicas are dropped
         (they sync again), as Redis drops them when its child fails."""
         transfer = self.transfers.pop(job)
-        for client in transfer.clients:
-            if client not in self.unacked:
-                continue  # gone meanwhile
+        node = self.node
+        alive = transfer.clients  # those gone meanwhile were taken out (`detach`)
+        if ok and transfer.diskless:
+            node.emit(LogMessage("warning", f"Diskless rdb transfer, done reading from pipe, {len(alive)} replicas still up."))
+        for client in alive:
             if not ok:
-                self.node.emit(LogMessage("warning", f"Diskless rdb transfer to {client.addr} failed: {error}"
-                                          if transfer.diskless else "SYNC failed. BGSAVE child returned an error"))
-                self.unacked.pop(client)
-                self.node.close_after_reply(client)
-            elif not transfer.diskless:
+                if client in self.unacked:  # (not a diskless replica that acked its load already)
+                    node.emit(LogMessage("warning", f"Diskless rdb transfer to {client.addr} failed: {error}"
+                                         if transfer.diskless else "SYNC failed. BGSAVE child returned an error"))
+                    self.unacked.pop(client)
+                    node.close_after_reply(client)
+                continue
+            name = self.replica_name(client)
+            if transfer.diskless:
+                node.emit(LogMessage("notice", f"Streamed RDB transfer with replica {name} succeeded (socket). "
+                                               f"Waiting for REPLCONF ACK from slave to enable streaming"))
+            node.emit(LogMessage("notice", f"Synchronization with replica {name} succeeded"))
+            if not transfer.diskless and client in self.unacked:  # a diskless one: once it acks its load
                 self._stream_from_image(client)
 
     def stop_transfers(self) -> None:
@@ -387,6 +396,9 @@ class ReplicationStream:
                 transfer.clients.remove(client)
                 if not transfer.clients:  # a child sending to no one: killed, as Redis kills a useless one
                     del self.transfers[job]
+                    if transfer.diskless:
+                        self.node.emit(LogMessage("warning", "Diskless rdb transfer, last replica dropped, "
+                                                             "killing fork child."))
                     self.node.emit(CancelJob(job))
         self.delayed = [entry for entry in self.delayed if entry[0] is not client]
         self.links.pop(client, None)

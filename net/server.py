@@ -705,15 +705,17 @@ class Server:
             self.node.job_done(effect.job, False, now_ms(), f"fork: {disk.error_text(exc)}")
             return
         self.children[effect.job] = (pid, "sync", ())
-        self.log.notice(f"Background RDB transfer started by pid {pid}")
+        # a disk-based sync's child is a BGSAVE to Redis (whose parent then sends the file)
+        job_name = "RDB transfer" if effect.diskless else "saving"
+        self.log.notice(f"Background {job_name} started by pid {pid}")
 
         def sent(result: tuple[int, str]) -> None:
             self.children.pop(effect.job, None)
             error = result[1] if isinstance(result, tuple) else str(result)
             if error:
-                self.log.warning(f"Background transfer error: {error}")
+                self.log.warning(f"Background {'transfer' if effect.diskless else 'saving'} error: {error}")
             else:
-                self.log.notice("Background RDB transfer terminated with success")
+                self.log.notice(f"Background {job_name} terminated with success")
             self.node.job_done(effect.job, not error, now_ms(), error)
 
         self._in_background(child.wait, (pid, report_fd, ()), sent)

@@ -63,6 +63,43 @@ def test_full_sync_copies_the_dataset_then_streams_writes(wire, pair):
     assert info(wire, replica)["master_replid"] == info(wire, master)["master_replid"]
 
 
+@pytest.mark.parametrize("diskless", ["yes", "no"])
+def test_a_full_sync_is_logged_in_redis_s_words(wire, diskless):
+    """The master's lines Redis's replication tests wait for, as redis-server 7.0 writes them (a
+    former master asks to continue its own history: refused, as the master has another)."""
+    master = wire.add(MASTER, seed=1, repl_diskless_sync=diskless)
+    replica = wire.add(REPLICA, seed=2)
+    follow(wire, replica)
+    name = f"127.0.0.1:{REPLICA}"
+    expected = [f"Replica {name} asks for synchronization", "Partial resynchronization not accepted"]
+    if diskless == "yes":
+        expected += ["Starting BGSAVE for SYNC with target: replicas sockets",
+                     "Diskless rdb transfer, done reading from pipe, 1 replicas still up.",
+                     f"Streamed RDB transfer with replica {name} succeeded (socket). "
+                     "Waiting for REPLCONF ACK from slave to enable streaming"]
+    else:
+        expected += ["Starting BGSAVE for SYNC with target: disk"]
+    expected += [f"Synchronization with replica {name} succeeded"]
+    logs = wire.logs[id(master)]
+    positions = [next((index for index, line in enumerate(logs) if line.startswith(text)), None) for text in expected]
+    assert None not in positions and positions == sorted(positions), logs
+    offset = int(info(wire, master)["master_repl_offset"])
+    wire.cut(replica)
+    wire.tick(1000, 2)
+    assert f"Partial resynchronization request from {name} accepted. Sending 0 bytes of backlog starting from " \
+           f"offset {offset + 1}." in logs
+
+
+def test_a_diskless_transfer_whose_replicas_all_dropped_is_killed_and_logged(wire, pair):
+    master, replica = pair
+    slow_diskless_master(wire, master)
+    follow(wire, replica)
+    assert "rdb_bgsave_in_progress:1" in wire.call(master, "INFO", "persistence").decode()
+    wire.cut(replica)
+    assert "Diskless rdb transfer, last replica dropped, killing fork child." in wire.logs[id(master)]
+    assert "rdb_bgsave_in_progress:0" in wire.call(master, "INFO", "persistence").decode()
+
+
 def test_the_handshake_is_redis_s(wire, pair):
     master, replica = pair
     wire.call(replica, "CONFIG", "SET", "masterauth", "secret")

@@ -429,3 +429,35 @@ def test_a_replica_made_master_logs_as_redis_server(tmp_path):
     theirs = _log_after_replicaof_no_one("redis-server", tmp_path)
     assert _log_after_replicaof_no_one("kvserver", tmp_path) == theirs
     assert "# Connection with master lost." in theirs and "* Discarding previously cached master state." in theirs
+
+
+_SYNC_LINES = ("asks for synchronization", "Partial resynchronization", "Full resync", "Starting BGSAVE for SYNC",
+               "Background saving started", "Background RDB transfer started", "Diskless rdb transfer",
+               "Streamed RDB transfer", "Synchronization with replica")
+
+
+def _master_log_of_a_sync(kind: str, diskless: str, tmp_path) -> list[str]:
+    """The lines a master logs about a replica's full sync, without times, pids, ids and addresses."""
+    log = str(tmp_path / f"{kind}-{diskless}.log")
+    options = ["--logfile", log, "--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0"]
+    with contextlib.ExitStack() as stack:
+        if kind == "redis-server":
+            master_port = stack.enter_context(redis_server_in_dir(str(tmp_path), options))
+            replica_port = stack.enter_context(redis_server_or_skip())
+        else:
+            master_port, _ = stack.enter_context(kvserver(["--save", "", *options]))
+            replica_port, _ = stack.enter_context(kvserver(["--save", ""]))
+        replica = redis.Redis(port=replica_port)
+        replica.replicaof("127.0.0.1", master_port)
+        assert wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+        assert wait_until(lambda: "Synchronization with replica" in open(log).read())
+        lines = open(log).read().splitlines()
+    kept = [line.split(" ", 5)[5] for line in lines if any(text in line for text in _SYNC_LINES)]
+    return [re.sub(r"127\.0\.0\.1:\d+|[0-9a-f]{40}|pid \d+", "<x>", line) for line in kept]
+
+
+@pytest.mark.parametrize("diskless", ["yes", "no"])
+def test_a_master_logs_a_full_sync_as_redis_server(diskless, tmp_path):
+    theirs = _master_log_of_a_sync("redis-server", diskless, tmp_path)
+    assert _master_log_of_a_sync("kvserver", diskless, tmp_path) == theirs
+    assert any("Synchronization with replica" in line for line in theirs)
