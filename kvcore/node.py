@@ -362,6 +362,18 @@ class Node:
         elif self.config.values["maxmemory-clients"]:
             self._evict_clients()
 
+    def sync_payload_taken(self, conn: int, now: int) -> None:
+        """The runtime saw the replica on ``conn`` take bytes of its full sync's payload (a diskless
+        one that takes none for repl-timeout is dropped, as Redis drops a stuck replica that
+        would hold its child up)."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.sync_payload_taken, (conn, now)))
+            return
+        self.now = now
+        client = self.clients.get(conn)
+        if client is not None:
+            self.replication.payload_taken(client)
+
     def client_memory(self) -> int:
         """What the clients hold beyond their fixed buffers: unread output and partial requests."""
         return self.client_output + sum(client.reader.held() for client in self.partial_inputs)

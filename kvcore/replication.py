@@ -61,13 +61,16 @@ class ReplicaLink:
 
 
 class Transfer:
-    """The replicas a child is sending one full sync's payload to (``diskless``: as ``$EOF:``)."""
+    """The replicas a child is sending one full sync's payload to (``diskless``: as ``$EOF:``),
+    and when each last took some of it (Redis's repl_last_partial_write: a diskless one that
+    takes nothing for repl-timeout is dropped)."""
 
-    __slots__ = ("clients", "diskless")
+    __slots__ = ("clients", "diskless", "taken_ms")
 
-    def __init__(self, clients: list, diskless: bool) -> None:
+    def __init__(self, clients: list, diskless: bool, now_ms: int) -> None:
         self.clients = clients
         self.diskless = diskless
+        self.taken_ms = dict.fromkeys(clients, now_ms)
 
 
 class ReplicationStream:
@@ -288,7 +291,7 @@ class ReplicationStream:
         delay_s = max(node.config["rdb-key-save-delay"], 0) * keys / 1e6  # the child sleeps so long a key
         for functions_only, payload in payloads.items():
             job = node.new_job()
-            self.transfers[job] = Transfer(receivers[functions_only], diskless)
+            self.transfers[job] = Transfer(receivers[functions_only], diskless, node.steady())
             node.emit(SendImage(job, tuple(targets[functions_only]), payload, delay_s, diskless))
         self._db = -1
 
@@ -394,6 +397,7 @@ class ReplicationStream:
         for job, transfer in list(self.transfers.items()):
             if client in transfer.clients:
                 transfer.clients.remove(client)
+                del transfer.taken_ms[client]
                 if not transfer.clients:  # a child sending to no one: killed, as Redis kills a useless one
                     del self.transfers[job]
                     if transfer.diskless:
@@ -483,8 +487,21 @@ class ReplicationStream:
         for client in list(self.replicas):
             link = self.links[client]
             if link.psync and now - link.ack_ms > timeout_ms:
-                node.emit(LogMessage("warning", f"Disconnecting timedout replica (streaming sync): {client.addr}"))
+                node.emit(LogMessage("warning", f"Disconnecting timedout replica (streaming sync): "
+                                                f"{self.replica_name(client)}"))
                 node.close_after_reply(client)
+        for transfer in list(self.transfers.values()):
+            if transfer.diskless:  # a stuck disk-based one would not hold the child up, in Redis
+                for client in [client for client in transfer.clients if now - transfer.taken_ms[client] > timeout_ms]:
+                    node.emit(LogMessage("warning", f"Disconnecting timedout replica (full sync): "
+                                                    f"{self.replica_name(client)}"))
+                    node.kill(client)
+
+    def payload_taken(self, client) -> None:
+        """The replica took bytes of its full sync's payload (the runtime sees it)."""
+        for transfer in self.transfers.values():
+            if client in transfer.taken_ms:
+                transfer.taken_ms[client] = self.node.steady()
 
     def _tick_delayed(self, now: int) -> None:
         """Start the delayed transfer once its delay is over or enough replicas wait; until

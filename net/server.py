@@ -47,6 +47,7 @@ from net.listen import open_listeners
 from net.log import LEVELS, WARNING, Log
 from net.logfile import LogFile
 from net.persistence import log_loaded, log_rdb_error, read_or_none
+from net.sync_watch import SyncWatch
 
 READ_PAUSE_BYTES = 8 * 1024 * 1024  # unsent output past which a client's requests are not read
 BACKLOG_HIGH = 64 * 1024  # unsent output past which the node hears of it (Node.output_backlog)...
@@ -232,6 +233,7 @@ class Server:
         self.background: set[asyncio.Future] = set()
         self.connecting: set[asyncio.Task] = set()  # outgoing connections under way (`Connect`)
         self.children: dict[int, tuple[int, str, tuple]] = {}  # job -> (pid, kind, steps) of the child writing
+        self.sync_watch = SyncWatch()  # whether the replicas of the children sending full syncs take them
         self.signalled = False
         self._port, self._bind = config["port"], config["bind"]  # where the server listens (`_listen_again`)
         self._statm_fd = _open_statm()
@@ -693,10 +695,9 @@ class Server:
         child writes it): the loop serves on while they take it at their pace."""
         targets = []
         for conn, first in effect.targets:
-            connection = self.conns.get(conn)
-            sock = None if connection is None else connection.transport.get_extra_info("socket")
-            if sock is not None:
-                targets.append((sock.fileno(), first))
+            fd = self._fd_of(conn)
+            if fd is not None:
+                targets.append((fd, first))
         try:
             pid, report_fd = child.start_sending(targets, effect.payload, effect.delay_s,
                                                  lambda: self.oom.apply(self.config, oom.CHILD))
@@ -705,12 +706,14 @@ class Server:
             self.node.job_done(effect.job, False, now_ms(), f"fork: {disk.error_text(exc)}")
             return
         self.children[effect.job] = (pid, "sync", ())
+        self.sync_watch.start(effect.job, [conn for conn, _ in effect.targets])
         # a disk-based sync's child is a BGSAVE to Redis (whose parent then sends the file)
         job_name = "RDB transfer" if effect.diskless else "saving"
         self.log.notice(f"Background {job_name} started by pid {pid}")
 
         def sent(result: tuple[int, str]) -> None:
             self.children.pop(effect.job, None)
+            self.sync_watch.stop(effect.job)
             error = result[1] if isinstance(result, tuple) else str(result)
             if error:
                 self.log.warning(f"Background {'transfer' if effect.diskless else 'saving'} error: {error}")
@@ -806,10 +809,17 @@ class Server:
         try:
             for client in list(self.backlogged.values()):
                 client.report_backlog()
+            for conn in self.sync_watch.taken(self._fd_of):
+                self.node.sync_payload_taken(conn, now_ms())
             self.node.tick(now_ms(), rss=self.rss_bytes())
         except Exception:
             self.log.warning(f"Error in the server cron:\n{traceback.format_exc()}")
         self.schedule_drain()
+
+    def _fd_of(self, conn: int) -> int | None:
+        connection = self.conns.get(conn)
+        sock = None if connection is None else connection.transport.get_extra_info("socket")
+        return None if sock is None else sock.fileno()
 
     def rss_bytes(self) -> int | None:
         if self._statm_fd < 0:

@@ -119,6 +119,7 @@ class Wire:
                 target = self.routes.get((id(node), conn))
                 if chunk and target is not None:
                     target[0].receive(target[1], chunk, target[0].now)
+                    node.sync_payload_taken(conn, node.now)
                 elif chunk and conn in getattr(node, "harness_clients", {}):
                     node.harness_clients[conn]._feed(chunk)
             if share >= 1.0:

@@ -10,7 +10,7 @@ import hiredis
 import pytest
 
 from kvcore import aof, rdb
-from kvcore.effects import CancelJob, Close, SendImage
+from kvcore.effects import CancelJob, Close, LogMessage, SendImage
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.replication_wire import Wire
 
@@ -716,3 +716,31 @@ def test_flushall_kills_the_child_sending_an_image_of_what_it_flushed():
 def node_info(node) -> str:
     client = CoreClient(node)
     return client.call("INFO", "persistence").decode()
+
+
+def test_a_diskless_replica_that_takes_nothing_for_repl_timeout_is_dropped():
+    """As Redis's replicationCron: a stuck replica would hold up the child sending to every one."""
+    node = make_node(repl_diskless_sync="yes", repl_diskless_sync_delay="1", repl_timeout="5")
+    for conn in (7, 8):
+        node.open(conn, node.now, addr=f"127.0.0.1:5000{conn}", laddr="127.0.0.1:6379")
+        node.receive(conn, encode_request("REPLCONF", "listening-port", 6000 + conn), node.now)
+        node.receive(conn, encode_request("REPLCONF", "capa", "eof"), node.now)
+        node.take_effects()  # the replies sent: a PSYNC is refused while output is pending
+        node.receive(conn, encode_request("PSYNC", "?", "-1"), node.now)
+    node.now += 1000
+    node.tick(node.now)
+    (image,) = [effect for effect in node.take_effects() if type(effect) is SendImage]  # one for both
+    for _ in range(6):  # replica 7 takes bytes every second, replica 8 none
+        node.now += 1000
+        node.sync_payload_taken(7, node.now)
+        node.tick(node.now)
+    effects = node.take_effects()
+    texts = [effect.text for effect in effects if type(effect) is LogMessage]
+    assert "Disconnecting timedout replica (full sync): 127.0.0.1:6008" in texts
+    assert Close(8, discard=True) in effects and not any(type(effect) is CancelJob for effect in effects)
+    node.now += 6000
+    node.tick(node.now)
+    effects = node.take_effects()
+    assert "Diskless rdb transfer, last replica dropped, killing fork child." in [
+        effect.text for effect in effects if type(effect) is LogMessage]
+    assert CancelJob(image.job) in effects

@@ -3,6 +3,7 @@ slow replica takes it, the child is seen and can be killed, and it dies with the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import subprocess
 import redis
 
 from tests.net.util import wait_until
-from tests.servers import kvserver
+from tests.servers import kvserver, redis_server_in_dir
 
 
 def children(pid: int) -> list[int]:
@@ -59,3 +60,36 @@ def _zombie(pid: int) -> bool:
             return stat.read().split(") ")[1].startswith("Z")
     except OSError:
         return True
+
+
+def _stuck_replica_dropped(kind: str, tmp_path) -> tuple[bool, int]:
+    """Two replicas of a diskless sync, one stopped (SIGSTOP) mid-transfer: whether the master
+    logs it timed out, and how many keys the other one got."""
+    log = str(tmp_path / f"{kind}.log")
+    options = ["--logfile", log, "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "5",
+               "--repl-diskless-sync-max-replicas", "2", "--repl-timeout", "2", "--rdbcompression", "no"]
+    with contextlib.ExitStack() as stack:
+        if kind == "redis-server":
+            master_port = stack.enter_context(redis_server_in_dir(str(tmp_path), options))
+        else:
+            master_port, _ = stack.enter_context(kvserver(["--save", "", *options]))
+        (stuck_port, stuck_proc), (fast_port, _) = (stack.enter_context(kvserver(["--save", ""])) for _ in range(2))
+        master = redis.Redis(port=master_port)
+        master.execute_command("DEBUG", "POPULATE", 3000, "key", 10000)  # 30 MB: more than socket buffers hold
+        stuck, fast = redis.Redis(port=stuck_port), redis.Redis(port=fast_port)
+        stuck.replicaof("127.0.0.1", master_port)
+        assert wait_until(lambda: master.info("replication")["connected_slaves"] == 1)
+        stuck_proc.send_signal(signal.SIGSTOP)
+        try:
+            fast.replicaof("127.0.0.1", master_port)
+            assert wait_until(lambda: fast.info("replication")["master_link_status"] == "up", 30)
+            assert wait_until(lambda: in_progress(master) == 0, 10)
+            dropped = "Disconnecting timedout replica (full sync)" in open(log).read()
+        finally:
+            stuck_proc.send_signal(signal.SIGCONT)
+        return dropped, fast.dbsize()
+
+
+def test_a_stuck_replica_of_a_diskless_sync_is_dropped_as_redis_server(tmp_path):
+    theirs = _stuck_replica_dropped("redis-server", tmp_path)
+    assert _stuck_replica_dropped("kvserver", tmp_path) == theirs == (True, 3000)
