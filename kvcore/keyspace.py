@@ -172,6 +172,11 @@ class Database:
             stats.keyspace_hits += 1
         return value
 
+    def lookup_read_untouched(self, key: bytes):
+        """`lookup_read` without counting an access under an LRU/LFU policy (Redis's
+        LOOKUP_NOTOUCH: EXISTS, TYPE, TTL and SCAN's TYPE filter leave OBJECT IDLETIME as it was)."""
+        return Database.lookup_read(self, key)
+
     def exists(self, key: bytes) -> bool:
         return self.get(key) is not None
 
@@ -572,7 +577,7 @@ class Database:
             if key in seen or key not in data:
                 continue
             seen.add(key)
-            if accept(key) and self.get(key) is not None:
+            if accept(key) and self.peek(key) is not None:  # expired or not, untouched
                 found.append(key)
         if position >= len(keys):
             return 0, found

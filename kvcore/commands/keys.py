@@ -107,7 +107,7 @@ def unlink(client, argv):
 )
 def exists(client, argv):
     """EXISTS key [key ...]"""
-    lookup = client.db.lookup_read
+    lookup = client.db.lookup_read_untouched
     return sum(1 for key in argv[1:] if lookup(key) is not None)
 
 
@@ -117,14 +117,15 @@ def exists(client, argv):
     tips=("request_policy:multi_shard", "response_policy:agg_sum"),
 )
 def touch(client, argv):
-    """TOUCH key [key ...]"""
-    return exists(client, argv)
+    """TOUCH key [key ...]: EXISTS, but an access to each key found."""
+    lookup = client.db.lookup_read
+    return sum(1 for key in argv[1:] if lookup(key) is not None)
 
 
 @command("type", 2, R | F, (1, 1, 1), key_specs=(KeySpec("RO", Index(1)),))
 def type_(client, argv):
     """TYPE key"""
-    value = client.db.lookup_read(argv[1])
+    value = client.db.lookup_read_untouched(argv[1])
     return Simple("none" if value is None else type_name(value))
 
 
@@ -191,7 +192,7 @@ def scan(client, argv):
             return False
         if wanted is None:
             return True
-        value = db.lookup_read(key)
+        value = db.lookup_read_untouched(key)
         return value is not None and type_name(value).encode() == wanted
 
     cursor, found = db.scan(cursor, count, accept)
@@ -425,7 +426,7 @@ def pexpireat(client, argv):
 
 def _ttl(client, key: bytes, in_ms: bool, absolute: bool) -> int:
     db = client.db
-    if db.lookup_read(key) is None:
+    if db.lookup_read_untouched(key) is None:
         return -2
     when = db.ttl_ms(key)
     if when is None:
@@ -507,7 +508,15 @@ OBJECT = REGISTRY.container("object", -2, summary="A container for object intros
 
 
 def _object_value(client, argv):
-    return client.db.peek(argv[2])  # no access counted (Redis's LOOKUP_NOTOUCH)
+    """The key's value as OBJECT looks it up: a keyspace hit or miss, but no access counted
+    (Redis's LOOKUP_NOTOUCH) and no keymiss event (LOOKUP_NONOTIFY)."""
+    value = client.db.peek(argv[2])
+    stats = client.node.stats
+    if value is None:
+        stats.keyspace_misses += 1
+    else:
+        stats.keyspace_hits += 1
+    return value
 
 
 @command(

@@ -274,6 +274,22 @@ def test_idletime_under_an_lru_policy_counts_from_the_last_access():
     assert client.call("OBJECT", "IDLETIME", "key") == 2
 
 
+def test_ttl_type_exists_and_a_typed_scan_are_no_access():
+    """introspection-2.tcl: they look the key up as Redis's LOOKUP_NOTOUCH (hits still counted)."""
+    node = make_node()
+    client = CoreClient(node)
+    client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    client.call("SET", "foo", "bar")
+    node.now += 3000
+    for request in (("TTL", "foo"), ("PTTL", "foo"), ("TYPE", "foo"), ("EXISTS", "foo"),
+                    ("SCAN", 0, "TYPE", "string")):
+        client.call(*request)
+    assert client.call("OBJECT", "IDLETIME", "foo") == 3
+    assert client.call("OBJECT", "IDLETIME", "nokey") is None
+    stats = client.call("INFO", "stats").decode()
+    assert "keyspace_hits:6" in stats and "keyspace_misses:1" in stats  # OBJECT's lookups count too
+
+
 def test_freq_under_an_lfu_policy_grows_with_accesses_and_decays_with_time():
     node = make_node()
     client = CoreClient(node)
