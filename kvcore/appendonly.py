@@ -95,6 +95,7 @@ class AppendOnly:
         self.last_rewrite_try_ms = -REWRITE_RETRY_MS
         self.waiting_for_log = False  # a rewrite waits for the log write in flight
         self.current_size = 0
+        self.last_cow_bytes = 0  # what copy-on-write cost the last rewrite's child
         self.base_size = 0
         self.incr_size = 0  # written to the current incr
         self.fsync_job: int | None = None
@@ -303,6 +304,7 @@ class AppendOnly:
         elif self.state == WAIT_REWRITE:
             self._restart_temp_incr()
         rewrite.image_job = node.new_job()
+        node.child_info.started(rewrite.image_job, sum(len(db.data) for db in node.dbs))
         steps = (("mkdir", self.dirname), ("write", temp), ("fsync", temp))
         node.image_pending()  # the runtime takes the image of this instant (net: in a forked child)
         node.emit(WriteFiles(rewrite.image_job, temp, self._image, True, steps, "aof-base"))
@@ -346,6 +348,7 @@ class AppendOnly:
                 rewrite.aborted = True
         elif job == rewrite.image_job:
             rewrite.size = written
+            self.last_cow_bytes = self.node.child_info.ended(job)
             if ok and not rewrite.aborted:
                 self._install(rewrite)
                 return
@@ -526,7 +529,7 @@ class AppendOnly:
             ("aof_rewrites", self.rewrites),
             ("aof_rewrites_consecutive_failures", self.consecutive_failures),
             ("aof_last_write_status", "err" if node.aof_write_error else "ok"),
-            ("aof_last_cow_size", 0),
+            ("aof_last_cow_size", self.last_cow_bytes),
             ("module_fork_in_progress", 0),
             ("module_fork_last_cow_size", 0),
         ]

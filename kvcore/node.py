@@ -24,6 +24,7 @@ from kvcore.acl_users import Users
 from kvcore.aof import CLIENT_ID_AOF, encode_command, timestamp_annotation
 from kvcore.appendonly import AppendOnly
 from kvcore.blocking import Blocking, HeldReply
+from kvcore.child_info import ChildInfo
 from kvcore.client import Client, ReplyMode
 from kvcore.cluster import ClusterState
 from kvcore.commands import TABLE
@@ -161,6 +162,7 @@ class Node:
         self._propagation_depth = 0
         self._next_job = 1
         self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
+        self.child_info = ChildInfo()  # what the child of a background save or rewrite reports
         self.aof = AppendOnly(self)  # the log's files, fsyncs and rewrites
         self._limits = Limits(self.config["proto-max-bulk-len"], True)
         self.default_user_changed()
@@ -361,6 +363,15 @@ class Node:
             self._drop(client, OUTPUT_LIMIT_CLOSE)
         elif self.config.values["maxmemory-clients"]:
             self._evict_clients()
+
+    def child_progress(self, job: int, done: float, cow_bytes: int, now: int) -> None:
+        """The child of a background job reported: ``done``, the share of its work done (0 to 1),
+        and what copy-on-write has cost it so far (kvcore.child_info)."""
+        if self.images_pending:
+            self._waiting_inputs.append((self.child_progress, (job, done, cow_bytes, now)))
+            return
+        self.now = now
+        self.child_info.progress(job, done, cow_bytes, now)
 
     def sync_payload_taken(self, conn: int, now: int) -> None:
         """The runtime saw the replica on ``conn`` take bytes of its full sync's payload (a diskless

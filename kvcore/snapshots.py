@@ -85,6 +85,7 @@ class Snapshots:
         self.keys_at_start = 0
         self.waiter: HeldReply | None = None  # the client whose reply waits for the foreground job
         self.dirty_at_last_save = 0
+        self.last_cow_bytes = 0  # what copy-on-write cost the last background save's child
         self.last_bgsave_ok = True
         self.last_try_s = 0
         self.last_bgsave_time_s = -1
@@ -260,6 +261,7 @@ class Snapshots:
             self.last_bgsave_ok = False
         if background:
             self.last_bgsave_time_s = (node.now - self.started_ms) // 1000
+            self.last_cow_bytes = node.child_info.ended(job)
         node.update_write_gate()
         if self.flushed_pending and not self.shutdown_pending:
             self.flushed_pending = False
@@ -309,6 +311,8 @@ class Snapshots:
         self.started_ms = node.now
         self.dirty_at_start = node.stats.dirty
         self.keys_at_start = sum(len(db.data) for db in node.dbs)
+        if background:
+            node.child_info.started(self.job, self.keys_at_start)
         path = config["dbfilename"]
         # A background save's temp file is its child's (one stopped may still be removing its file).
         temp = "temp-%s.rdb" % (CHILD_ID if background else node.info.pid)
@@ -363,12 +367,7 @@ class Snapshots:
         return [
             ("loading", int(node.loading)),
             ("async_loading", int(node.async_loading)),
-            ("current_cow_peak", 0),
-            ("current_cow_size", 0),
-            ("current_cow_size_age", 0),
-            ("current_fork_perc", "0.00"),
-            ("current_save_keys_processed", 0),
-            ("current_save_keys_total", self.keys_at_start if running else 0),
+            *node.child_info.info_fields(node.now),
             ("rdb_changes_since_last_save", self.changes()),
             ("rdb_bgsave_in_progress", int(running or sending)),
             ("rdb_last_save_time", node.last_save_s),
@@ -376,7 +375,7 @@ class Snapshots:
             ("rdb_last_bgsave_time_sec", self.last_bgsave_time_s),
             ("rdb_current_bgsave_time_sec", (node.now - self.started_ms) // 1000 if running else -1),
             ("rdb_saves", self.saves),
-            ("rdb_last_cow_size", 0),
+            ("rdb_last_cow_size", self.last_cow_bytes),
             ("rdb_last_load_keys_expired", self.keys_expired),
             ("rdb_last_load_keys_loaded", self.keys_loaded),
         ]

@@ -5,7 +5,9 @@ The child shares the parent's memory copy-on-write, so the image it makes
 the instant of the fork, while the parent goes on serving. The child makes
 the image, carries out the job's file steps (`net.disk.run_steps`), reports
 the image's size and any error on a pipe, and exits. The parent waits for it
-in a thread (`wait`).
+in a thread (`wait`). Before that report, about once a second, the child
+reports its progress on the same pipe as Redis's does on its child info pipe:
+the share of its work done and what copy-on-write has cost it (`kvcore.child_info`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from net import disk
 
 _PR_SET_PDEATHSIG = 1
 _MAX_FD = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
+PROGRESS_INTERVAL_S = 1.0  # as Redis's child sends its current info
+_PROGRESS = b"~"  # starts a progress line on the report pipe: "~<share done> <cow bytes>\n"
 
 
 def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...],
@@ -42,7 +46,9 @@ def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...],
 
         def write_image() -> tuple[int, str]:
             data = make_image()
-            return len(data), disk.run_steps(steps, data, delay_s)
+            error = disk.run_steps(steps, data, delay_s, lambda seconds: _pause_reporting(write_fd, seconds))
+            _report_progress(write_fd, 1.0)
+            return len(data), error
 
         _live_as_child(parent, write_fd, (), in_child, write_image)  # never returns
     os.close(write_fd)
@@ -72,18 +78,25 @@ def stop(pid: int) -> None:
         pass
 
 
-def wait(pid: int, report_fd: int, steps: tuple[tuple[str, ...], ...]) -> tuple[int, str]:
-    """Block until the child exits: the size of its image, and the error text ("" for success).
+def wait(pid: int, report_fd: int, steps: tuple[tuple[str, ...], ...],
+         on_progress: Callable[[float, int], object] | None = None) -> tuple[int, str]:
+    """Block until the child exits: the size of its image, and the error text ("" for success);
+    ``on_progress(share done, cow bytes)`` hears its progress reports meanwhile.
 
     A child killed by a signal may leave its temp file: it is removed, as
     Redis's parent removes a killed child's temp file.
     """
-    _, status = os.waitpid(pid, 0)
-    parts = []
-    while chunk := os.read(report_fd, 65536):
-        parts.append(chunk)
+    report = b""
+    while chunk := os.read(report_fd, 65536):  # until the child exits (or dies): its end of the pipe closes
+        report += chunk
+        while report.startswith(_PROGRESS) and b"\n" in report:
+            line, report = report.split(b"\n", 1)
+            done, cow = line[1:].split()
+            if on_progress is not None:
+                on_progress(float(done), int(cow))
     os.close(report_fd)
-    size, _, error = b"".join(parts).decode("utf-8", "replace").partition("\n")
+    _, status = os.waitpid(pid, 0)
+    size, _, error = report.decode("utf-8", "replace").partition("\n")
     if os.WIFSIGNALED(status):
         remove_written(pid, steps)
         return 0, f"child process terminated by signal {os.WTERMSIG(status)}"
@@ -174,6 +187,31 @@ def _quiet_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # `stop`
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pause_reporting(report_fd: int, seconds: float) -> None:
+    """Sleep (rdb-key-save-delay: the keys are being saved), reporting progress meanwhile."""
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) < seconds:
+        _report_progress(report_fd, elapsed / seconds)
+        time.sleep(min(PROGRESS_INTERVAL_S, seconds - elapsed))
+
+
+def _report_progress(report_fd: int, done: float) -> None:
+    disk.write_all(report_fd, b"%s%.6f %d\n" % (_PROGRESS, done, _cow_bytes()))
+
+
+def _cow_bytes() -> int:
+    """What copy-on-write has cost this child so far: its private dirty memory (as Redis's
+    zmalloc_get_private_dirty reads it; 0 where /proc does not tell)."""
+    try:
+        with open("/proc/self/smaps_rollup", "rb") as rollup:
+            for line in rollup:
+                if line.startswith(b"Private_Dirty:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def key_save_delay_s(delay_us: int, keys: int) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import time
+from collections.abc import Callable
 
 
 def error_text(exc: OSError) -> str:
@@ -40,7 +41,8 @@ def fsync(fd: int) -> str:
     return ""
 
 
-def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes, write_delay_s: float = 0.0) -> str:
+def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes, write_delay_s: float = 0.0,
+              pause: Callable[[float], object] = time.sleep) -> str:
     """Carry out a `WriteFiles`'s steps in order; stop at the first failure.
 
     ``("write", name)`` creates or truncates ``name`` with ``data``,
@@ -49,7 +51,8 @@ def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes, write_delay_s: fl
     ``("fsync-dir",)`` syncs the directory of the files named so far,
     ``("mkdir", name)`` and ``("remove", name)`` (never fails). A file
     written but not renamed before a failure is removed. ``write_delay_s``:
-    a pause after the write (``rdb-key-save-delay`` in a child).
+    a pause after the write (``rdb-key-save-delay``), taken by ``pause`` (a child reports
+    its progress meanwhile).
     """
     temp = None
     directory = "."
@@ -61,7 +64,7 @@ def run_steps(steps: tuple[tuple[str, ...], ...], data: bytes, write_delay_s: fl
                 directory = os.path.dirname(temp) or "."
                 _write_file(temp, data)
                 if write_delay_s:
-                    time.sleep(write_delay_s)
+                    pause(write_delay_s)
             elif op == "truncate":
                 _write_file(step[1], b"")
             elif op == "touch":

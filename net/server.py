@@ -687,8 +687,21 @@ class Server:
         self.node.image_taken(now_ms(), fork_usec)
         self.children[effect.job] = (pid, effect.kind, effect.steps)
         self.log.notice(f"{_STARTED.get(effect.kind, 'Background job started')} by pid {pid}")
-        self._in_background(child.wait, (pid, report_fd, effect.steps), lambda result: self._child_done(effect, *result))
+        self._in_background(child.wait, (pid, report_fd, effect.steps, self._progress_reporter(effect.job)),
+                            lambda result: self._child_done(effect, *result))
         return True
+
+    def _progress_reporter(self, job: int):
+        """What a child's waiting thread calls with its progress reports: they reach the node on the loop."""
+        loop = self.loop
+
+        def reported(done: float, cow_bytes: int) -> None:
+            loop.call_soon_threadsafe(self._child_progress, job, done, cow_bytes)
+
+        return reported
+
+    def _child_progress(self, job: int, done: float, cow_bytes: int) -> None:
+        self.node.child_progress(job, done, cow_bytes, now_ms())
 
     def _send_image(self, effect: SendImage) -> None:
         """A full sync's payload, written to the replicas' sockets by a forked child (as Redis's

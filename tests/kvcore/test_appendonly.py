@@ -174,6 +174,23 @@ def test_a_rewrite_without_the_log_writes_only_a_base():
     assert files.files[MANIFEST] == b"file appendonly.aof.1.base.rdb seq 1 type b\n"
 
 
+def test_a_rewrite_s_child_reports_its_progress_and_its_cow():
+    files = Files()
+    files.hold = True
+    node = files.start()
+    for key in range(4):
+        files.call(node, "SET", f"k{key}", "v")
+    files.call(node, "BGREWRITEAOF")
+    (image,) = files.held
+    node.child_progress(image.job, 0.25, 12288, node.now)
+    fields = info(files, node)
+    assert (fields["current_fork_perc"], fields["current_save_keys_processed"], fields["current_cow_size"]) == \
+        ("25.00", "1", "12288")
+    files.finish_held(node, 0)
+    fields = info(files, node)
+    assert (fields["aof_last_cow_size"], fields["rdb_last_cow_size"], fields["current_cow_size"]) == ("12288", "0", "0")
+
+
 def test_one_child_at_a_time_as_redis():
     files = Files()
     node = files.start(appendonly="yes")

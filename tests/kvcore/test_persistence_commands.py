@@ -158,6 +158,24 @@ def test_bgsave_answers_at_once_and_the_image_is_the_moment_it_was_asked(node, r
     assert fields["rdb_saves"] == "1" and fields["rdb_last_save_time"] == str((T0 + 2500) // 1000)
 
 
+
+def test_the_child_s_progress_shows_in_info_while_it_saves_and_its_cow_after(node, runtime, c):
+    """As Redis's child info pipe: the share of keys saved and the copy-on-write so far, then the last one."""
+    for key in range(8):
+        c.call("SET", f"k{key}", "v")
+    c.call("BGSAVE")
+    job = runtime.snapshots[0].job
+    node.child_progress(job, 0.5, 8192, node.now)
+    node.child_progress(job + 100, 1.0, 1 << 30, node.now)  # another job's report changes nothing
+    node.now += 2000
+    fields = info_fields(c)
+    assert [fields[name] for name in RDB_FIELDS[2:8]] == ["8192", "8192", "2", "50.00", "4", "8"]
+    node.child_progress(job, 1.0, 4096, node.now)
+    runtime.finish(c)
+    fields = info_fields(c)
+    assert [fields[name] for name in RDB_FIELDS[2:8]] == ["0", "0", "0", "0.00", "0", "0"]
+    assert fields["rdb_last_cow_size"] == "4096"
+
 @pytest.mark.parametrize("args", [["x"], ["schedule", "x"], ["now"]])
 def test_bgsave_takes_only_schedule(c, args):
     assert text(c.call("BGSAVE", *args)) == "ERR syntax error"

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import redis
@@ -379,3 +380,27 @@ def test_a_second_sigint_during_the_final_save_exits_at_once_without_its_temp_fi
     assert not temp.exists() and not (tmp_path / "dump.rdb").exists()
     text = log.read_text()
     assert text.index("Saving the final RDB snapshot before exiting.") < text.index("You insist... exiting now.")
+
+
+def _child_progress_seen(port: int) -> tuple[bool, bool, bool]:
+    """A two-second BGSAVE (at least), writes meanwhile: whether INFO showed the child's share of keys
+    saved and its copy-on-write while it ran, and its copy-on-write after."""
+    client = redis.Redis(port=port)
+    client.execute_command("DEBUG", "POPULATE", 5000, "key", 500)
+    client.config_set("rdb-key-save-delay", 400)
+    client.bgsave()
+    progress = cow = False
+    while client.info("persistence")["rdb_bgsave_in_progress"]:
+        fields = client.info("persistence")
+        progress |= fields["current_fork_perc"] > 0 and 0 < fields["current_save_keys_processed"] < 5000
+        cow |= fields["current_cow_size"] > 0
+        client.setrange("key:1", 0, "B" * 500)
+        time.sleep(0.2)
+    return progress, cow, client.info("persistence")["rdb_last_cow_size"] > 0
+
+
+def test_info_shows_the_child_s_progress_as_redis_server(tmp_path):
+    with redis_server_in_dir(str(tmp_path)) as port:
+        theirs = _child_progress_seen(port)
+    with kvserver(["--save", ""]) as (port, _):
+        assert _child_progress_seen(port) == theirs == (True, True, True)
