@@ -304,7 +304,7 @@ class AppendOnly:
         elif self.state == WAIT_REWRITE:
             self._restart_temp_incr()
         rewrite.image_job = node.new_job()
-        node.child_info.started(rewrite.image_job, sum(len(db.data) for db in node.dbs))
+        node.child_info.started(rewrite.image_job, node.dbs)
         steps = (("mkdir", self.dirname), ("write", temp), ("fsync", temp))
         node.image_pending()  # the runtime takes the image of this instant (net: in a forked child)
         node.emit(WriteFiles(rewrite.image_job, temp, self._image, True, steps, "aof-base"))

@@ -15,16 +15,19 @@ class ChildInfo:
 
     def __init__(self) -> None:
         self.job: int | None = None
+        self.used_at_fork: list[tuple[int, int]] = []  # each database's keys and TTLs when it forked
         self.keys_total = 0
         self.keys_processed = 0
         self.cow_bytes = 0
         self.cow_peak = 0
         self.cow_updated_ms: int | None = None
 
-    def started(self, job: int, keys_total: int) -> None:
-        """A child was asked for: its figures start from nothing."""
+    def started(self, job: int, dbs) -> None:
+        """A child was asked for, of ``dbs`` as they are: its figures start from nothing."""
         self.__init__()
-        self.job, self.keys_total = job, keys_total
+        self.job = job
+        self.used_at_fork = [(len(db.data), len(db.expires)) for db in dbs]
+        self.keys_total = sum(keys for keys, _ in self.used_at_fork)
 
     def progress(self, job: int, done: float, cow_bytes: int, now_ms: int) -> None:
         """The child of ``job`` has done this share of its work, at this copy-on-write cost."""

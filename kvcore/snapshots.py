@@ -312,7 +312,7 @@ class Snapshots:
         self.dirty_at_start = node.stats.dirty
         self.keys_at_start = sum(len(db.data) for db in node.dbs)
         if background:
-            node.child_info.started(self.job, self.keys_at_start)
+            node.child_info.started(self.job, node.dbs)
         path = config["dbfilename"]
         # A background save's temp file is its child's (one stopped may still be removing its file).
         temp = "temp-%s.rdb" % (CHILD_ID if background else node.info.pid)

@@ -884,6 +884,7 @@ def debug_quicklist_packed_threshold(client, argv):
 NOT_HASH_TABLE = "ERR The value stored at the specified key is not represented using an hash table"
 HASH_TABLE_ENCODINGS = ("hashtable", "skiplist")  # a sorted set's skiplist comes with a dict
 DICT_MIN_SIZE = 4
+DICT_FORCE_RESIZE_RATIO = 5  # a table grows during a fork once it holds more than this many keys a slot
 DICT_STATS_VECTLEN = 50
 FLOAT32 = struct.Struct("f")
 
@@ -895,7 +896,10 @@ def debug_htstats(client, argv):
     if not 0 <= dbid < len(dbs):
         raise Error("ERR Out of range database")
     db = dbs[dbid]
-    text = "[Dictionary HT]\n" + hash_table_stats(db.data) + "[Expires HT]\n" + hash_table_stats(db.expires)
+    at_fork = client.node.child_info.used_at_fork  # while a child runs, Redis grows no table without need
+    keys_then, ttls_then = at_fork[dbid] if at_fork else (None, None)
+    text = "[Dictionary HT]\n" + hash_table_stats(db.data, keys_then) + \
+        "[Expires HT]\n" + hash_table_stats(db.expires, ttls_then)
     return Verbatim(text.encode())
 
 
@@ -909,19 +913,25 @@ def debug_htstats_key(client, argv):
     return Verbatim(hash_table_stats(value.scores if value.TYPE == "zset" else value).encode())
 
 
-def hash_table_stats(keys) -> str:
+def hash_table_stats(keys, used_at_fork: int | None = None) -> str:
     """dictGetStats for a dict holding ``keys`` (a sized iterable of bytes), in Redis's words.
 
     The table is sized as Redis grows it (a power of two, at least 4 and at
-    least the element count, never shrunk or rehashing); keys go to slots by
-    CRC-32, as Redis's seeded SipHash cannot be reproduced. Percentages are
-    computed in C floats, as Redis does.
+    least the element count, never shrunk or rehashing); while a child
+    process runs (``used_at_fork``: the count when it forked), only once it
+    holds more than DICT_FORCE_RESIZE_RATIO times its size, as Redis avoids
+    copy-on-write. Keys go to slots by CRC-32, as Redis's seeded SipHash
+    cannot be reproduced. Percentages are computed in C floats, as Redis does.
     """
     header = "Hash table 0 stats (main hash table):\n"
     used = len(keys)
     if not used:
         return header + "No stats available for empty dictionaries\n"
-    size = max(DICT_MIN_SIZE, 1 << (used - 1).bit_length())
+    size = _table_size(used)
+    if used_at_fork is not None:
+        size_at_fork = _table_size(used_at_fork)
+        if (used - 1) // size_at_fork <= DICT_FORCE_RESIZE_RATIO:  # as checked before each insert
+            size = size_at_fork
     chains = [0] * size
     for key in keys:
         chains[zlib.crc32(key) & (size - 1)] += 1
@@ -940,6 +950,10 @@ def hash_table_stats(keys) -> str:
         if count:
             lines.append(f"   {length}: {count} ({_c_float(_c_float(count / size) * 100):.2f}%)\n")
     return "".join(lines)
+
+
+def _table_size(used: int) -> int:
+    return max(DICT_MIN_SIZE, 1 << (used - 1).bit_length())
 
 
 def _c_float(value: float) -> float:

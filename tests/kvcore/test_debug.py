@@ -179,6 +179,29 @@ def test_htstats_table_size_grows_as_redis_dicts_do(count, size):
     assert sum(n * k for n, k in chains.items()) == count
 
 
+def test_a_table_does_not_grow_while_a_child_runs_unless_far_too_full():
+    """other.tcl's "Don't rehash if redis has child process": Redis spares the child copy-on-write."""
+    node = make_node(enable_debug_command="yes")
+    c = CoreClient(node)
+    c.call("SELECT", "9")
+    c.call("DEBUG", "POPULATE", "4096")
+
+    def table_size() -> int:
+        return int(re.search(r"table size: (\d+)", c.call("DEBUG", "HTSTATS", "9").decode()).group(1))
+
+    c.call("BGSAVE")
+    c.call("MSET", "k1", "v1", "k2", "v2")
+    assert table_size() == 4096
+    node.job_done(node.snapshots.job, True, node.now)
+    c.call("SET", "k3", "v3")
+    assert table_size() == 8192
+    c.call("BGSAVE")
+    c.call("DEBUG", "POPULATE", str(6 * 8192 - 4099), "more")  # six keys a slot: still not (Redis divides)
+    assert table_size() == 8192
+    c.call("SET", "k4", "v4")  # more: it grows all the same
+    assert table_size() == 65536
+
+
 def test_config_rewrite_force_all_writes_every_option_and_parses_back():
     from kvcore.config import OPTIONS, Config
     from net.conffile import overrides_from, parse_text
