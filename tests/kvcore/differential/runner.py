@@ -68,6 +68,8 @@ def typed_key(key):
 def normalize(reply, mode: str):
     if isinstance(reply, hiredis.ReplyError):
         return ("error", str(reply))
+    if isinstance(reply, list) and any(isinstance(item, (hiredis.ReplyError, list)) for item in reply):
+        reply = [normalize(item, EXACT) for item in reply]  # errors in arrays (EXEC's), compared by text
     if mode == UNORDERED and isinstance(reply, list):
         return ("set", sorted(map(repr, reply)))
     if mode == SHAPE:
@@ -104,9 +106,9 @@ class Differential:
 
     def run(self, commands: list[list[bytes]], compare: dict[bytes, str]) -> None:
         """Raise AssertionError at the first reply that differs."""
+        self.redis.call([b"RESET"])  # out of a MULTI or a WATCH the last run left, in db 0, RESP2
         self.redis.call([b"FLUSHALL"])
-        self.redis.call([b"SELECT", b"0"])
-        self.redis.call([b"HELLO", b"%d" % self.protocol])  # a RESET or HELLO in the last run may have switched it
+        self.redis.call([b"HELLO", b"%d" % self.protocol])
         node = make_node(now=int(time.time() * 1000))
         core = CoreClient(node)
         if self.protocol == 3:
