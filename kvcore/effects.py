@@ -188,8 +188,8 @@ class SendImage:
     redis-server's child writes it, so a slow replica stalls the child, not the server: to each
     conn of ``targets`` its own first bytes then ``payload``, spread over ``delay_s`` seconds
     (rdb-key-save-delay). Nothing else is sent to those connections until the job is reported
-    by ``job_done(job, ok, error)``; a `CancelJob` kills the child. Not ``diskless``: Redis saves
-    the image as a snapshot first, and its log says so (here the child sends it all the same)."""
+    by ``job_done(job, ok, error)``; a `CancelJob` kills the child. Not ``diskless``: the file a
+    disk-based sync saved (Redis's parent sends it itself, and logs no child)."""
 
     job: int
     targets: tuple[tuple[int, bytes], ...]

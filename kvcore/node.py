@@ -338,6 +338,8 @@ class Node:
         self.now = now
         if self.snapshots.owns(job):
             self.snapshots.files_read(job, contents)
+        elif self.replication.owns_read(job):
+            self.replication.files_read(contents)
         elif self.acl_file.owns(job):
             self.acl_file.files_read(job, contents)
         else:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from kvcore import rdb
 from kvcore.aof import encode_command
-from kvcore.effects import CancelJob, LogMessage, SendImage
+from kvcore.effects import CancelJob, LogMessage, ReadFiles, SendImage
 
 NO_REPLID = "0" * 40
 _PING = encode_command([b"PING"])
@@ -73,6 +73,19 @@ class Transfer:
         self.taken_ms = dict.fromkeys(clients, now_ms)
 
 
+class DiskSync:
+    """The replicas of a disk-based full sync while its image is saved as a snapshot (Redis's BGSAVE
+    for replication, `kvcore.snapshots`), then read back (``read_job``) to be sent; those asking
+    meanwhile share it. ``offset``: the stream's offset at the image."""
+
+    __slots__ = ("clients", "offset", "read_job")
+
+    def __init__(self, offset: int) -> None:
+        self.clients: list = []
+        self.offset = offset
+        self.read_job: int | None = None
+
+
 class ReplicationStream:
     """A node's stream, backlog and replicas (``node.replication``)."""
 
@@ -92,6 +105,8 @@ class ReplicationStream:
         self.delayed: list[tuple] = []  # (client, psync): full syncs waiting for a diskless transfer to start
         self.unacked: dict = {}  # client -> (psync, offset of its image): its image on its way (or, diskless, not ACKed)
         self.transfers: dict[int, Transfer] = {}  # job -> a full sync's payload a child is sending (SendImage)
+        self.disk_sync: DiskSync | None = None  # a disk-based sync's snapshot being saved, or read back
+        self.waiting_bgsave: list[tuple] = []  # (client, psync): disk-based syncs waiting for another child to end
         self.delayed_since = 0  # node.steady() when the first of them asked
         self.last_newline_ms = 0
         self._db = -1  # the database the stream last selected
@@ -219,7 +234,7 @@ class ReplicationStream:
 
     def syncing(self) -> list:
         """The replicas not online yet: loading a payload sent them, or waiting for one."""
-        return [*self.unacked, *(client for client, _ in self.delayed)]
+        return [*self.unacked, *(client for client, _ in (*self.delayed, *self.waiting_bgsave))]
 
     def attached(self) -> list:
         """Every replica, online or syncing (Redis's server.slaves)."""
@@ -250,9 +265,14 @@ class ReplicationStream:
             self._create_backlog()
             node.emit(LogMessage("notice", f"Replication backlog created, my new replication IDs are "
                                            f"'{self.replid}' and '{self.replid2}'"))
-        diskless = node.config["repl-diskless-sync"] and b"eof" in self.link(client).capa
-        if not diskless or not node.config["repl-diskless-sync-delay"]:
-            self._full_sync([(client, psync)], diskless)
+        link = self.link(client)
+        # a replica asking for the libraries only gets them through a socket, as in Redis
+        diskless = (node.config["repl-diskless-sync"] or link.functions_only) and b"eof" in link.capa
+        if not diskless:
+            self._sync_through_disk([(client, psync)])
+            return
+        if not node.config["repl-diskless-sync-delay"]:
+            self._full_sync([(client, psync)])
             return
         if not self.delayed:
             self.delayed_since = self.last_newline_ms = node.steady()
@@ -262,13 +282,84 @@ class ReplicationStream:
     def _start_delayed(self) -> None:
         """Every delayed replica's transfer, of one image."""
         waiting, self.delayed = self.delayed, []
-        self._full_sync(waiting, diskless=True)
+        self._full_sync(waiting)
 
-    def _full_sync(self, replicas: list[tuple], diskless: bool) -> None:
-        """Send the replicas the image (one for all, and one of the libraries for those asking), each
-        through a child (`SendImage`); their stream waits meanwhile (`unacked`) from the image's offset."""
+    def _sync_through_disk(self, replicas: list[tuple]) -> None:
+        """A disk-based full sync: the image is saved as a snapshot first, as Redis's BGSAVE for
+        replication (which then counts as the last save), read back once saved and sent
+        (`snapshot_saved`, `files_read`). While that BGSAVE runs, replicas asking share its
+        image; while another child runs, they wait for it to end (`tick`)."""
         node = self.node
-        node.emit(LogMessage("notice", f"Starting BGSAVE for SYNC with target: {'replicas sockets' if diskless else 'disk'}"))
+        sync = self.disk_sync
+        if sync is not None and sync.read_job is None:
+            node.emit(LogMessage("notice", "Waiting for end of BGSAVE for SYNC"))
+            self._await_image(sync, replicas)
+            return
+        if sync is not None or node.snapshots.job is not None or node.aof.in_progress():
+            node.emit(LogMessage("notice", "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE "
+                                           "for SYNC" if node.snapshots.in_progress() else
+                                 "No BGSAVE in progress, but another BG operation is active. BGSAVE for replication "
+                                 "delayed"))
+            self.waiting_bgsave += replicas
+            return
+        node.emit(LogMessage("notice", "Starting BGSAVE for SYNC with target: disk"))
+        self.disk_sync = sync = DiskSync(self.offset)
+        node.snapshots.save_for_replication()
+        self._await_image(sync, replicas)
+        self._db = -1
+
+    def _await_image(self, sync: DiskSync, replicas: list[tuple]) -> None:
+        for client, psync in replicas:
+            if psync:
+                self._write(client, b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), sync.offset))
+            sync.clients.append(client)
+            self.unacked[client] = (psync, sync.offset)
+
+    def snapshot_saved(self, ok: bool) -> None:
+        """The BGSAVE of a disk-based sync ended: its file is read back to be sent, or, if it
+        failed, its replicas are dropped (they sync again)."""
+        sync = self.disk_sync
+        if sync is None:
+            return
+        if not ok or not sync.clients:
+            self.disk_sync = None
+            self._drop_disk_sync(sync, "SYNC failed. BGSAVE child returned an error")
+            return
+        sync.read_job = self.node.new_job()
+        self.node.emit(ReadFiles(sync.read_job, (self.node.config["dbfilename"],)))
+
+    def owns_read(self, job: int) -> bool:
+        return self.disk_sync is not None and self.disk_sync.read_job == job
+
+    def files_read(self, contents: dict[str, bytes | None]) -> None:
+        """The snapshot of a disk-based sync, read back: sent by a child (Redis's parent sends
+        the file itself) to each of its replicas."""
+        sync, self.disk_sync = self.disk_sync, None
+        node = self.node
+        image = contents.get(node.config["dbfilename"])
+        if image is None:
+            self._drop_disk_sync(sync, "SYNC failed. Can't open/stat DB after BGSAVE: No such file or directory")
+            return
+        targets = []
+        for client in sync.clients:
+            first, client.out = b"".join(client.out), []  # what it still had to be sent goes first, in order
+            targets.append((client.conn, first))
+        job = node.new_job()
+        self.transfers[job] = Transfer(sync.clients, False, node.steady())
+        node.emit(SendImage(job, tuple(targets), b"$%d\r\n%s" % (len(image), image), 0.0, False))
+
+    def _drop_disk_sync(self, sync: DiskSync, reason: str) -> None:
+        for client in sync.clients:
+            self.node.emit(LogMessage("warning", reason))
+            self.unacked.pop(client, None)
+            self.node.close_after_reply(client)
+
+    def _full_sync(self, replicas: list[tuple]) -> None:
+        """A diskless full sync: send the replicas the image (one for all, and one of the libraries
+        for those asking), each through a child (`SendImage`) writing to their sockets; their stream
+        waits meanwhile (`unacked`) from the image's offset."""
+        node = self.node
+        node.emit(LogMessage("notice", "Starting BGSAVE for SYNC with target: replicas sockets"))
         aux = [(b"repl-stream-db", b"0"), (b"repl-id", self.replid.encode()), (b"repl-offset", b"%d" % self.offset)]
         payloads: dict[bool, bytes] = {}
         targets: dict[bool, list[tuple[int, bytes]]] = {}
@@ -277,11 +368,8 @@ class ReplicationStream:
             functions_only = self.link(client).functions_only
             if functions_only not in payloads:
                 image = rdb.write(node, aux, functions_only=functions_only)
-                if diskless:
-                    mark = b"%040x" % node.rng.getrandbits(160)
-                    payloads[functions_only] = b"$EOF:%s\r\n%s%s" % (mark, image, mark)
-                else:
-                    payloads[functions_only] = b"$%d\r\n%s" % (len(image), image)
+                mark = b"%040x" % node.rng.getrandbits(160)
+                payloads[functions_only] = b"$EOF:%s\r\n%s%s" % (mark, image, mark)
             header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync else b""
             first, client.out = b"".join(client.out), []  # what it still had to be sent goes first, in order
             targets.setdefault(functions_only, []).append((client.conn, first + header))
@@ -291,8 +379,8 @@ class ReplicationStream:
         delay_s = max(node.config["rdb-key-save-delay"], 0) * keys / 1e6  # the child sleeps so long a key
         for functions_only, payload in payloads.items():
             job = node.new_job()
-            self.transfers[job] = Transfer(receivers[functions_only], diskless, node.steady())
-            node.emit(SendImage(job, tuple(targets[functions_only]), payload, delay_s, diskless))
+            self.transfers[job] = Transfer(receivers[functions_only], True, node.steady())
+            node.emit(SendImage(job, tuple(targets[functions_only]), payload, delay_s))
         self._db = -1
 
     def owns(self, job: int) -> bool:
@@ -324,11 +412,17 @@ class ReplicationStream:
                 self._stream_from_image(client)
 
     def stop_transfers(self) -> None:
-        """FLUSHALL: the children sending an image of what was just flushed are killed and their
-        replicas dropped (they sync again), as Redis kills its RDB child."""
-        for job in list(self.transfers):
-            self.node.emit(CancelJob(job))
-            self.transfer_done(job, False, "child killed")
+        """FLUSHALL: the children making an image of what was just flushed (a diskless transfer's,
+        a disk-based sync's BGSAVE, stopped by Snapshots.flushed) are killed and their replicas
+        dropped (they sync again), as Redis kills its RDB child. A saved file being sent goes on,
+        as Redis's parent sends it: the FLUSHALL follows it in the stream."""
+        for job, transfer in list(self.transfers.items()):
+            if transfer.diskless:
+                self.node.emit(CancelJob(job))
+                self.transfer_done(job, False, "child killed")
+        sync, self.disk_sync = self.disk_sync, None  # its BGSAVE was stopped (Snapshots.flushed)
+        if sync is not None:
+            self._drop_disk_sync(sync, "SYNC failed. BGSAVE child returned an error")
 
     def try_continue(self, client, replid: bytes, offset: int) -> bool:
         """PSYNC <replid> <offset>: +CONTINUE and the missing bytes when the backlog has them."""
@@ -405,6 +499,14 @@ class ReplicationStream:
                                                              "killing fork child."))
                     self.node.emit(CancelJob(job))
         self.delayed = [entry for entry in self.delayed if entry[0] is not client]
+        self.waiting_bgsave = [entry for entry in self.waiting_bgsave if entry[0] is not client]
+        sync = self.disk_sync
+        if sync is not None and client in sync.clients:
+            sync.clients.remove(client)
+            # a BGSAVE no replica waits for is stopped, unless saves are configured (then it is wanted)
+            if not sync.clients and sync.read_job is None and not self.node.snapshots.save_params():
+                self.disk_sync = None
+                self.node.snapshots.stop_for_replication()
         self.links.pop(client, None)
 
     # -- what replicas say ----------------------------------------------------------
@@ -475,6 +577,11 @@ class ReplicationStream:
             self._serve_waits(timed_out=True)
         if self.delayed:
             self._tick_delayed(now)
+        if self.waiting_bgsave and self.disk_sync is None and node.snapshots.job is None \
+                and not node.aof.in_progress():
+            waiting, self.waiting_bgsave = self.waiting_bgsave, []
+            self._sync_through_disk(waiting)
+        self._keep_presync_alive(now)
         for client in [client for client in self.unacked if node.output_limits.exceeded(client, self.held_for(client))]:
             node.drop_over_output_limit(client)  # what it has yet to be sent is its output, as in Redis
         if not self.replicas or node.is_replica:  # a replica's replicas get its master's pings
@@ -504,17 +611,23 @@ class ReplicationStream:
                 transfer.taken_ms[client] = self.node.steady()
 
     def _tick_delayed(self, now: int) -> None:
-        """Start the delayed transfer once its delay is over or enough replicas wait; until
-        then a newline a second keeps the replicas from timing out (Redis's replicationCron)."""
+        """Start the delayed transfer once its delay is over or enough replicas wait."""
         config = self.node.config
         enough = config["repl-diskless-sync-max-replicas"]
         if now - self.delayed_since >= config["repl-diskless-sync-delay"] * 1000 \
                 or (enough and len(self.delayed) >= enough):
             self._start_delayed()
-        elif now - self.last_newline_ms >= 1000:
-            self.last_newline_ms = now
-            for client, _ in self.delayed:
-                self._write(client, b"\n")
+
+    def _keep_presync_alive(self, now: int) -> None:
+        """A newline a second to the replicas waiting for their image to be made (a delayed
+        diskless transfer, a disk-based sync's BGSAVE) keeps them from timing out, as Redis's
+        replicationCron sends."""
+        if now - self.last_newline_ms < 1000:
+            return
+        self.last_newline_ms = now
+        saving = self.disk_sync.clients if self.disk_sync is not None and self.disk_sync.read_job is None else []
+        for client in [*(client for client, _ in (*self.delayed, *self.waiting_bgsave)), *saving]:
+            self._write(client, b"\n")
 
     # -- propagation -----------------------------------------------------------------
     def propagate(self, db_index: int, argv: list[bytes]) -> None:

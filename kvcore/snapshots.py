@@ -45,6 +45,7 @@ SCHEDULED = Simple("Background saving scheduled")
 
 # What a foreground job does when it is done.
 SAVE, SHUTDOWN, RELOAD, FLUSHED = "save", "shutdown", "reload", "flushed"
+SYNC = "sync"  # a background save for a disk-based full sync (kvcore.replication)
 
 
 def write_steps(temp: str, path: str) -> tuple[tuple[str, ...], ...]:
@@ -77,7 +78,7 @@ class Snapshots:
         self.node = node
         self.job: int | None = None
         self.background = False
-        self.purpose = ""  # a foreground job's: SAVE, SHUTDOWN or RELOAD
+        self.purpose = ""  # a foreground job's: SAVE, SHUTDOWN or RELOAD; SYNC, a full sync's background one
         self.reload_options = (True, False)  # DEBUG RELOAD's: (flush first, merge)
         self.data = b""  # the image in flight (DEBUG RELOAD loads it back)
         self.started_ms = 0
@@ -268,6 +269,8 @@ class Snapshots:
             self._start(background=False, purpose=FLUSHED)
             return
         if background:
+            if purpose == SYNC:
+                node.replication.snapshot_saved(ok)
             if self.shutdown_pending:
                 self.shutdown_pending = False
                 self._start_final_save()
@@ -284,11 +287,20 @@ class Snapshots:
         self.node.emit(LogMessage("notice", "Saving the final RDB snapshot before exiting."))
         self._start(background=False, purpose=SHUTDOWN)
 
-    def _start_background(self) -> None:
+    def save_for_replication(self) -> None:
+        """A BGSAVE whose file a disk-based full sync sends (`ReplicationStream.snapshot_saved`)."""
+        self._start_background(SYNC)
+
+    def stop_for_replication(self) -> None:
+        """The BGSAVE of a full sync no replica waits for any more: stopped, as Redis kills it."""
+        if self.in_progress() and self.purpose == SYNC:
+            self._cancel_background()
+
+    def _start_background(self, purpose: str = "") -> None:
         self.saves += 1
         self.scheduled = False
         self.last_try_s = self.node.now // 1000
-        self._start(background=True, purpose="")
+        self._start(background=True, purpose=purpose)
 
     def _cancel_background(self) -> None:
         """Forget the background save in flight (the last save's status stays as it was)."""
@@ -363,7 +375,7 @@ class Snapshots:
         """INFO persistence's loading and rdb fields, as Redis 7.0 lists them."""
         node = self.node
         running = self.in_progress()
-        sending = bool(node.replication.transfers)  # a child sending a full sync's payload
+        sending = any(transfer.diskless for transfer in node.replication.transfers.values())  # a child's socket target
         return [
             ("loading", int(node.loading)),
             ("async_loading", int(node.async_loading)),

@@ -720,18 +720,17 @@ class Server:
             return
         self.children[effect.job] = (pid, "sync", ())
         self.sync_watch.start(effect.job, [conn for conn, _ in effect.targets])
-        # a disk-based sync's child is a BGSAVE to Redis (whose parent then sends the file)
-        job_name = "RDB transfer" if effect.diskless else "saving"
-        self.log.notice(f"Background {job_name} started by pid {pid}")
+        if effect.diskless:  # a disk-based sync's file is sent by Redis's parent: it logs nothing of it
+            self.log.notice(f"Background RDB transfer started by pid {pid}")
 
         def sent(result: tuple[int, str]) -> None:
             self.children.pop(effect.job, None)
             self.sync_watch.stop(effect.job)
             error = result[1] if isinstance(result, tuple) else str(result)
-            if error:
-                self.log.warning(f"Background {'transfer' if effect.diskless else 'saving'} error: {error}")
-            else:
-                self.log.notice(f"Background {job_name} terminated with success")
+            if error and effect.diskless:
+                self.log.warning(f"Background transfer error: {error}")
+            elif effect.diskless:
+                self.log.notice("Background RDB transfer terminated with success")
             self.node.job_done(effect.job, not error, now_ms(), error)
 
         self._in_background(child.wait, (pid, report_fd, ()), sent)

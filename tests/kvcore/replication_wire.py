@@ -3,7 +3,7 @@ and the bytes either sends reach the other. No sockets, no clock: tests move ``n
 
 from __future__ import annotations
 
-from kvcore.effects import CancelJob, Close, Connect, LogMessage, Send, SendImage, StepLoading
+from kvcore.effects import CancelJob, Close, Connect, LogMessage, ReadFiles, Send, SendImage, StepLoading, WriteFiles
 from kvcore.node import Node
 from tests.kvcore.harness import CoreClient, load_to_end, make_node
 
@@ -33,6 +33,7 @@ class Wire:
         self.nodes: dict[str, Node] = {}
         self.routes: dict[tuple[int, int], tuple[Node, int]] = {}  # (node id, conn) -> (peer node, peer conn)
         self.logs: dict[int, list[str]] = {}
+        self.files: dict[int, dict[str, bytes]] = {}  # each node's disk: its snapshots, written at once
         self.down: set[str] = set()  # addresses that refuse connections
         self.sending: list = []  # [node, SendImage, started ms, bytes sent to each target]: payloads on their way
         self._next = ACCEPTED_CONNS
@@ -44,6 +45,7 @@ class Wire:
         node.info.tcp_port = port
         self.nodes[f"127.0.0.1:{port}"] = node
         self.logs[id(node)] = []
+        self.files[id(node)] = {}
         return node
 
     def client(self, node: Node) -> WiredClient:
@@ -95,6 +97,16 @@ class Wire:
             self._send_due()
         elif kind is StepLoading:
             load_to_end(node)
+        elif kind is WriteFiles:  # as a runtime writes a snapshot (its image was taken: harness.take_images_at_once)
+            files = self.files[id(node)]
+            for step in effect.steps:
+                if step[0] == "write":
+                    files[step[1]] = effect.data
+                elif step[0] == "rename":
+                    files[step[2]] = files.pop(step[1])
+            node.job_done(effect.job, True, node.now, "", len(effect.data))
+        elif kind is ReadFiles:
+            node.files_read(effect.job, {path: self.files[id(node)].get(path) for path in effect.paths}, node.now)
         elif kind is CancelJob:
             self.sending = [entry for entry in self.sending if entry[1].job != effect.job]
         elif route is not None and kind is Close:

@@ -109,13 +109,16 @@ def info_memory(client: CoreClient) -> dict[str, str]:
 def test_what_a_replica_has_yet_to_read_is_its_own_and_not_counted_for_eviction():
     """Redis's maxmemory.tcl 'slave buffer are counted correctly': a stopped replica's unread stream
     shows as mem_clients_slaves and mem_not_counted_for_evict, and makes no key go."""
-    node = make_node(maxmemory_policy="allkeys-random")
+    node = make_node(maxmemory_policy="allkeys-random", repl_diskless_sync_delay="0")
     client = CoreClient(node, 1)
     for j in range(10):
         client.call("SET", f"key:{j}", "x" * 1000)
     node.open(2, node.now, "127.0.0.1:40002", "127.0.0.1:6379")  # a replica: what it is sent is not read here
+    node.receive(2, encode_request("REPLCONF", "capa", "eof"), node.now)  # a diskless sync, sent at once
+    node.take_effects()
     node.receive(2, encode_request("SYNC"), node.now)
-    client.send_raw(b"")
+    client.send_raw(b"")  # the payload sent
+    node.receive(2, encode_request("REPLCONF", "ACK", "0"), node.now)  # and loaded: the stream flows
     assert node.replication.replicas == [node.clients[2]]
     before = info_memory(client)
     client.call("CONFIG", "SET", "maxmemory", int(before["used_memory"]) + 32 * 1024)

@@ -10,7 +10,7 @@ import hiredis
 import pytest
 
 from kvcore import aof, rdb
-from kvcore.effects import CancelJob, Close, LogMessage, SendImage
+from kvcore.effects import CancelJob, Close, LogMessage, ReadFiles, Send, SendImage, WriteFiles
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.replication_wire import Wire
 
@@ -684,17 +684,95 @@ def test_a_full_sync_of_the_same_history_loads_while_the_old_dataset_is_served(w
     assert wire.call(replica, "DBSIZE") == 11
 
 
-def test_a_full_sync_is_sent_by_a_child_that_is_stopped_when_no_replica_wants_it():
-    node = make_node(repl_diskless_sync="no")
-    node.open(7, node.now, addr="127.0.0.1:50007", laddr="127.0.0.1:6379")
+def disk_sync_node(**options: str):
+    """A master doing disk-based syncs, whose effects a test carries out itself."""
+    node = make_node(repl_diskless_sync="no", **options)
+    for conn in (7, 8, 9):
+        node.open(conn, node.now, addr=f"127.0.0.1:5000{conn}", laddr="127.0.0.1:6379")
     node.take_effects()
-    node.receive(7, encode_request("SET", "k", "v"), node.now)
+    return node
+
+
+def effects_of(node, kind) -> list:
+    return [effect for effect in node.take_effects() if type(effect) is kind]
+
+
+def test_a_disk_based_sync_saves_a_snapshot_then_sends_the_file_as_redis():
+    """Redis's BGSAVE for replication: the file is saved (it counts as the last save), then sent."""
+    node = disk_sync_node(save="")
+    node.receive(9, encode_request("SET", "k", "v"), node.now)
     node.take_effects()
     node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
-    (image,) = [effect for effect in node.take_effects() if type(effect) is SendImage]
+    effects = node.take_effects()
+    (save,) = [effect for effect in effects if type(effect) is WriteFiles]
+    assert save.background and save.path == "dump.rdb" and not any(type(e) is SendImage for e in effects)
+    assert any(type(e) is Send and e.conn == 7 and e.data.startswith(b"+FULLRESYNC ") for e in effects)
+    assert "rdb_bgsave_in_progress:1" in node_info(node)
+    node.receive(8, encode_request("PSYNC", "?", "-1"), node.now)  # shares the BGSAVE in progress
+    assert not effects_of(node, WriteFiles)
+    node.job_done(save.job, True, node.now, "", len(save.data))
+    (read,) = effects_of(node, ReadFiles)
+    assert read.paths == ("dump.rdb",)
+    node.files_read(read.job, {"dump.rdb": save.data}, node.now)
+    (image,) = effects_of(node, SendImage)
+    assert [conn for conn, _ in image.targets] == [7, 8] and not image.diskless
+    assert image.payload == b"$%d\r\n%s" % (len(save.data), save.data)
+    fields = node_info(node)
+    assert "rdb_bgsave_in_progress:0" in fields and "rdb_changes_since_last_save:0" in fields
+    node.job_done(image.job, True, node.now)
+    node.take_effects()
+    assert info_of(node)["connected_slaves"] == "2" and "state=online" in info_of(node)["slave1"]
+
+
+def test_a_sync_asked_during_another_bgsave_waits_for_its_own():
+    node = disk_sync_node(save="")
+    node.receive(9, encode_request("BGSAVE"), node.now)
+    (user_save,) = effects_of(node, WriteFiles)
+    node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
+    effects = node.take_effects()
+    assert LogMessage("notice", "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC") \
+        in effects and not any(type(e) is Send and e.conn == 7 for e in effects)
+    assert "state=wait_bgsave" in info_of(node)["slave0"]
+    node.job_done(user_save.job, True, node.now)
+    node.now += 100
+    node.tick(node.now)
+    (sync_save,) = effects_of(node, WriteFiles)
+    assert sync_save.job != user_save.job
+
+
+@pytest.mark.parametrize("save, stopped", [("", True), ("900 1", False)])
+def test_a_sync_bgsave_no_replica_waits_for_is_stopped_unless_saves_are_configured(save, stopped):
+    """replication.tcl's "Kill rdb child process if its dumping RDB is not useful"."""
+    node = disk_sync_node(save=save)
+    node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
+    (sync_save,) = effects_of(node, WriteFiles)
+    node.closed(7, node.now)
+    assert (CancelJob(sync_save.job) in node.take_effects()) is stopped
+    assert ("rdb_bgsave_in_progress:1" in node_info(node)) is not stopped
+    if not stopped:
+        node.job_done(sync_save.job, True, node.now)
+        assert not effects_of(node, ReadFiles)  # saved, and sent to no one
+
+
+def test_flushall_stops_the_bgsave_of_a_sync_and_drops_its_replica():
+    node = disk_sync_node(save="")
+    node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
+    (sync_save,) = effects_of(node, WriteFiles)
+    node.receive(9, encode_request("FLUSHALL"), node.now)
+    effects = node.take_effects()
+    assert CancelJob(sync_save.job) in effects and Close(7) in effects  # the replica syncs again
+    assert "rdb_bgsave_in_progress:0" in node_info(node)
+
+
+def test_a_diskless_transfer_is_stopped_when_no_replica_wants_it():
+    node = make_node(repl_diskless_sync="yes", repl_diskless_sync_delay="0")
+    node.open(7, node.now, addr="127.0.0.1:50007", laddr="127.0.0.1:6379")
+    node.receive(7, encode_request("REPLCONF", "capa", "eof"), node.now)
+    node.take_effects()
+    node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
+    (image,) = effects_of(node, SendImage)
     ((conn, first),) = image.targets
-    assert conn == 7 and first.startswith(b"+FULLRESYNC ")
-    assert image.payload.startswith(b"$") and b"REDIS" in image.payload
+    assert conn == 7 and first.startswith(b"+FULLRESYNC ") and image.payload.startswith(b"$EOF:")
     assert node.replication.transfers and "rdb_bgsave_in_progress:1" in node_info(node)
     node.closed(7, node.now)
     assert CancelJob(image.job) in node.take_effects()
@@ -702,15 +780,22 @@ def test_a_full_sync_is_sent_by_a_child_that_is_stopped_when_no_replica_wants_it
 
 
 def test_flushall_kills_the_child_sending_an_image_of_what_it_flushed():
-    node = make_node(repl_diskless_sync="no")
+    node = make_node(repl_diskless_sync="yes", repl_diskless_sync_delay="0")
     node.open(7, node.now, addr="127.0.0.1:50007", laddr="127.0.0.1:6379")
+    node.receive(7, encode_request("REPLCONF", "capa", "eof"), node.now)
+    node.take_effects()
     node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
-    (image,) = [effect for effect in node.take_effects() if type(effect) is SendImage]
+    (image,) = effects_of(node, SendImage)
     node.open(8, node.now, addr="127.0.0.1:50008", laddr="127.0.0.1:6379")
     node.receive(8, encode_request("FLUSHALL"), node.now)
     effects = node.take_effects()
     assert CancelJob(image.job) in effects and Close(7) in effects  # the replica syncs again
     assert "rdb_bgsave_in_progress:0" in node_info(node)
+
+
+def info_of(node) -> dict[str, str]:
+    text = CoreClient(node).call("INFO", "replication").decode()
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
 
 
 def node_info(node) -> str:
@@ -744,3 +829,20 @@ def test_a_diskless_replica_that_takes_nothing_for_repl_timeout_is_dropped():
     assert "Diskless rdb transfer, last replica dropped, killing fork child." in [
         effect.text for effect in effects if type(effect) is LogMessage]
     assert CancelJob(image.job) in effects
+
+
+def test_flushall_lets_a_saved_file_being_sent_go_on_as_redis_s_parent_sends_it():
+    """list.tcl's attach_to_replication_stream reads its SYNC's whole payload, then FLUSHALLs: the
+    sending child may not be reaped yet, but the replica must stay and get the FLUSHALL."""
+    node = disk_sync_node(save="")
+    node.receive(7, encode_request("SYNC"), node.now)
+    (sync_save,) = effects_of(node, WriteFiles)
+    node.job_done(sync_save.job, True, node.now)
+    (read,) = effects_of(node, ReadFiles)
+    node.files_read(read.job, {"dump.rdb": sync_save.data}, node.now)
+    (image,) = effects_of(node, SendImage)
+    node.receive(9, encode_request("FLUSHALL"), node.now)
+    assert not any(type(effect) in (CancelJob, Close) for effect in node.take_effects())
+    node.job_done(image.job, True, node.now)
+    sent = b"".join(effect.data for effect in node.take_effects() if type(effect) is Send and effect.conn == 7)
+    assert sent.endswith(b"*1\r\n$8\r\nFLUSHALL\r\n"), sent

@@ -461,3 +461,32 @@ def test_a_master_logs_a_full_sync_as_redis_server(diskless, tmp_path):
     theirs = _master_log_of_a_sync("redis-server", diskless, tmp_path)
     assert _master_log_of_a_sync("kvserver", diskless, tmp_path) == theirs
     assert any("Synchronization with replica" in line for line in theirs)
+
+
+def _disk_sync_traces(kind: str, tmp_path) -> tuple:
+    """A disk-based full sync of a master saving nothing by itself: what it leaves on disk and in INFO."""
+    workdir = tmp_path / kind
+    workdir.mkdir()
+    options = ["--repl-diskless-sync", "no", "--dir", str(workdir)]
+    with contextlib.ExitStack() as stack:
+        if kind == "redis-server":
+            master_port = stack.enter_context(redis_server_in_dir(str(workdir), options))
+            replica_port = stack.enter_context(redis_server_or_skip())
+        else:
+            master_port, _ = stack.enter_context(kvserver(["--save", "", *options]))
+            replica_port, _ = stack.enter_context(kvserver(["--save", ""]))
+        master, replica = redis.Redis(port=master_port), redis.Redis(port=replica_port)
+        master.set("k", "v")
+        replica.replicaof("127.0.0.1", master_port)
+        assert wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+        assert replica.get("k") == b"v"
+        fields = master.info("persistence")
+        saved = rdb.parse((workdir / "dump.rdb").read_bytes())
+        return ({index: sorted(values) for index, (values, _) in saved.databases.items()},
+                fields["rdb_changes_since_last_save"], fields["rdb_saves"], fields["rdb_last_bgsave_status"])
+
+
+def test_a_disk_based_sync_saves_dump_rdb_first_as_redis_server(tmp_path):
+    theirs = _disk_sync_traces("redis-server", tmp_path)
+    assert _disk_sync_traces("kvserver", tmp_path) == theirs
+    assert theirs == ({0: [b"k"]}, 0, 1, "ok")
