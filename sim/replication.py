@@ -25,9 +25,16 @@ from jepsen_like import convergence
 from jepsen_like.verdict import Verdict, invalid, valid
 from kvcore.digest import dataset_digest
 from kvcore.replica import CONNECTED
+from sim.rng import derive
 
 TIMEOUTS = {"repl-timeout": "2", "repl-ping-replica-period": "1", "repl-diskless-sync-delay": "1"}  # seconds; repl-timeout must exceed the period
 CONVERGE_MS_MIN = 20_000
+
+
+def sync_mode(seed: int) -> dict[str, str]:
+    """Full syncs diskless (a child writes the image to the replicas) or disk-based (a BGSAVE,
+    then its file sent), as the seed draws: both meet the faults."""
+    return {"repl-diskless-sync": "yes" if derive(seed, "replication/diskless").random() < 0.5 else "no"}
 
 
 def converge_ms_max(options: dict[str, str]) -> int:

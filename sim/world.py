@@ -145,7 +145,7 @@ class World:
         self.net = Network(self.env, config.seed, self.trace)
         options = dict(config.config)
         if config.replicas:
-            options = {**replication.TIMEOUTS, **options}
+            options = {**replication.TIMEOUTS, **replication.sync_mode(config.seed), **options}
             self.converge_ms_max = replication.converge_ms_max(options)
         recover = recover or recover_from_disk  # by default, what the nodes' disks hold
         self.nodes = {
