@@ -340,6 +340,8 @@ class ReplicationStream:
         if image is None:
             self._drop_disk_sync(sync, "SYNC failed. Can't open/stat DB after BGSAVE: No such file or directory")
             return
+        if not sync.clients:  # they all left while it was read
+            return
         targets = []
         for client in sync.clients:
             first, client.out = b"".join(client.out), []  # what it still had to be sent goes first, in order

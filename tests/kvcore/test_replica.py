@@ -846,3 +846,14 @@ def test_flushall_lets_a_saved_file_being_sent_go_on_as_redis_s_parent_sends_it(
     node.job_done(image.job, True, node.now)
     sent = b"".join(effect.data for effect in node.take_effects() if type(effect) is Send and effect.conn == 7)
     assert sent.endswith(b"*1\r\n$8\r\nFLUSHALL\r\n"), sent
+
+
+def test_a_saved_file_whose_replicas_all_left_while_it_was_read_is_sent_to_no_one():
+    node = disk_sync_node(save="")
+    node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
+    (sync_save,) = effects_of(node, WriteFiles)
+    node.job_done(sync_save.job, True, node.now)
+    (read,) = effects_of(node, ReadFiles)
+    node.closed(7, node.now)
+    node.files_read(read.job, {"dump.rdb": sync_save.data}, node.now)
+    assert not effects_of(node, SendImage) and not node.replication.transfers
