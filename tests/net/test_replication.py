@@ -436,20 +436,29 @@ _SYNC_LINES = ("asks for synchronization", "Partial resynchronization", "Full re
                "Streamed RDB transfer", "Synchronization with replica")
 
 
+@contextlib.contextmanager
+def _synced_pair(kind: str, workdir: str, master_options: list[str]):
+    """A master (saving nothing by itself) in ``workdir`` and a replica in sync with it, both
+    ``kind`` ("redis-server" or "kvserver"); yields (master, replica) clients."""
+    with contextlib.ExitStack() as stack:
+        if kind == "redis-server":
+            master_port = stack.enter_context(redis_server_in_dir(workdir, master_options))
+            replica_port = stack.enter_context(redis_server_or_skip())
+        else:
+            master_port, _ = stack.enter_context(kvserver(["--save", "", "--dir", workdir, *master_options]))
+            replica_port, _ = stack.enter_context(kvserver(["--save", ""]))
+        master, replica = redis.Redis(port=master_port), redis.Redis(port=replica_port)
+        master.set("k", "v")
+        replica.replicaof("127.0.0.1", master_port)
+        assert wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+        yield master, replica
+
+
 def _master_log_of_a_sync(kind: str, diskless: str, tmp_path) -> list[str]:
     """The lines a master logs about a replica's full sync, without times, pids, ids and addresses."""
     log = str(tmp_path / f"{kind}-{diskless}.log")
     options = ["--logfile", log, "--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0"]
-    with contextlib.ExitStack() as stack:
-        if kind == "redis-server":
-            master_port = stack.enter_context(redis_server_in_dir(str(tmp_path), options))
-            replica_port = stack.enter_context(redis_server_or_skip())
-        else:
-            master_port, _ = stack.enter_context(kvserver(["--save", "", *options]))
-            replica_port, _ = stack.enter_context(kvserver(["--save", ""]))
-        replica = redis.Redis(port=replica_port)
-        replica.replicaof("127.0.0.1", master_port)
-        assert wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+    with _synced_pair(kind, str(tmp_path), options):
         assert wait_until(lambda: "Synchronization with replica" in open(log).read())
         lines = open(log).read().splitlines()
     kept = [line.split(" ", 5)[5] for line in lines if any(text in line for text in _SYNC_LINES)]
@@ -467,18 +476,7 @@ def _disk_sync_traces(kind: str, tmp_path) -> tuple:
     """A disk-based full sync of a master saving nothing by itself: what it leaves on disk and in INFO."""
     workdir = tmp_path / kind
     workdir.mkdir()
-    options = ["--repl-diskless-sync", "no", "--dir", str(workdir)]
-    with contextlib.ExitStack() as stack:
-        if kind == "redis-server":
-            master_port = stack.enter_context(redis_server_in_dir(str(workdir), options))
-            replica_port = stack.enter_context(redis_server_or_skip())
-        else:
-            master_port, _ = stack.enter_context(kvserver(["--save", "", *options]))
-            replica_port, _ = stack.enter_context(kvserver(["--save", ""]))
-        master, replica = redis.Redis(port=master_port), redis.Redis(port=replica_port)
-        master.set("k", "v")
-        replica.replicaof("127.0.0.1", master_port)
-        assert wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+    with _synced_pair(kind, str(workdir), ["--repl-diskless-sync", "no"]) as (master, replica):
         assert replica.get("k") == b"v"
         fields = master.info("persistence")
         saved = rdb.parse((workdir / "dump.rdb").read_bytes())
