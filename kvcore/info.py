@@ -322,7 +322,7 @@ def _replication(node) -> list[Field]:
     waiting = stream.syncing()  # sent a payload, or waiting for it
     for index, client in enumerate(waiting, start=len(stream.replicas)):
         fields.append((f"slave{index}", f"ip={stream.replica_ip(client)},port={stream.links[client].listening_port},"
-                                        "state=wait_bgsave,offset=0,lag=0"))
+                                        f"state={stream.sync_state(client)},offset=0,lag=0"))
     fields += [
         ("master_failover_state", node.failover.state),
         ("master_replid", stream.replid),

@@ -236,6 +236,15 @@ class ReplicationStream:
         """The replicas not online yet: loading a payload sent them, or waiting for one."""
         return [*self.unacked, *(client for client, _ in (*self.delayed, *self.waiting_bgsave))]
 
+    def sync_state(self, client) -> str:
+        """A syncing replica's state in INFO, as Redis names it: sent a saved file (send_bulk), sent
+        its whole diskless payload (online: Redis waits for its ACK only to stream), or waiting."""
+        for transfer in self.transfers.values():
+            if client in transfer.clients:
+                return "wait_bgsave" if transfer.diskless else "send_bulk"
+        link = self.links.get(client)
+        return "online" if client in self.unacked and link is not None and link.online else "wait_bgsave"
+
     def attached(self) -> list:
         """Every replica, online or syncing (Redis's server.slaves)."""
         return [*self.replicas, *self.syncing()]
@@ -412,6 +421,8 @@ class ReplicationStream:
             node.emit(LogMessage("notice", f"Synchronization with replica {name} succeeded"))
             if not transfer.diskless and client in self.unacked:  # a diskless one: once it acks its load
                 self._stream_from_image(client)
+            elif client in self.unacked:
+                self.links[client].online = True  # INFO says so; the stream waits for its ACK
 
     def stop_transfers(self) -> None:
         """FLUSHALL: the children making an image of what was just flushed (a diskless transfer's,

@@ -716,6 +716,7 @@ def test_a_disk_based_sync_saves_a_snapshot_then_sends_the_file_as_redis():
     node.files_read(read.job, {"dump.rdb": save.data}, node.now)
     (image,) = effects_of(node, SendImage)
     assert [conn for conn, _ in image.targets] == [7, 8] and not image.diskless
+    assert "state=send_bulk" in info_of(node)["slave0"]
     assert image.payload == b"$%d\r\n%s" % (len(save.data), save.data)
     fields = node_info(node)
     assert "rdb_bgsave_in_progress:0" in fields and "rdb_changes_since_last_save:0" in fields
@@ -777,6 +778,22 @@ def test_a_diskless_transfer_is_stopped_when_no_replica_wants_it():
     node.closed(7, node.now)
     assert CancelJob(image.job) in node.take_effects()
     assert not node.replication.transfers and "rdb_bgsave_in_progress:0" in node_info(node)
+
+
+def test_a_diskless_replica_is_online_in_info_once_its_payload_is_sent_though_streamed_to_after_its_ack():
+    """As Redis's updateSlavesWaitingBgsave puts it online at the transfer's end (replicaPutOnline)."""
+    node = make_node(repl_diskless_sync="yes", repl_diskless_sync_delay="0")
+    node.open(7, node.now, addr="127.0.0.1:50007", laddr="127.0.0.1:6379")
+    node.receive(7, encode_request("REPLCONF", "capa", "eof"), node.now)
+    node.take_effects()
+    node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
+    (image,) = effects_of(node, SendImage)
+    assert "state=wait_bgsave" in info_of(node)["slave0"]
+    node.job_done(image.job, True, node.now)
+    node.take_effects()
+    assert "state=online,offset=0" in info_of(node)["slave0"] and node.replication.unacked
+    node.receive(7, encode_request("REPLCONF", "ACK", "0"), node.now)
+    assert not node.replication.unacked and node.replication.replicas
 
 
 def test_flushall_kills_the_child_sending_an_image_of_what_it_flushed():
