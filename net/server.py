@@ -49,7 +49,7 @@ from net.logfile import LogFile
 from net.persistence import log_loaded, log_rdb_error, read_or_none
 from net.sync_watch import SyncWatch
 
-READ_PAUSE_BYTES = 8 * 1024 * 1024  # unsent output past which a client's requests are not read
+READ_PAUSE_BYTES = 64 * 1024 * 1024  # unsent output past which a client's requests are not read (Redis never stops: a guard against a runaway)
 BACKLOG_HIGH = 64 * 1024  # unsent output past which the node hears of it (Node.output_backlog)...
 BACKLOG_LOW = 16 * 1024  # ...until it is back under this
 HZ_MAX = 500

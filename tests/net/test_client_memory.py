@@ -63,3 +63,24 @@ def test_tot_mem_as_redis_server():
     theirs, ours = measured_on_both(_figures)
     assert ours == theirs
     assert dict(theirs)["in a 100 KB argument"] > 100_000  # room made for the whole argument at its header
+
+
+def _grows_past_10_mb(port: int) -> bool:
+    """client-eviction.tcl's "client total memory grows": a client asking for a 1 MB value again and
+    again without reading the replies; whether its tot-mem passes 10 MB (Redis never stops reading)."""
+    observer = redis.Redis(port=port)
+    observer.setrange("k", 1 << 20, "v")
+    with contextlib.closing(socket.create_connection(("127.0.0.1", port))) as sock:
+        _send(sock, "CLIENT", "SETNAME", "greedy")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            sock.sendall(encode("GET", "k"))
+            time.sleep(0.01)
+            if _tot_mem(observer, "greedy") > 10 << 20:
+                return True
+    return False
+
+
+def test_a_client_that_does_not_read_its_replies_is_still_served_as_by_redis_server():
+    theirs, ours = measured_on_both(_grows_past_10_mb)
+    assert ours == theirs is True
