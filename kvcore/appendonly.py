@@ -496,6 +496,7 @@ class AppendOnly:
         """Kill the rewrite's child (`CancelJob`), as Redis's killAppendOnlyChild: not a failure."""
         rewrite, self.rewrite = self.rewrite, None
         self.node.emit(CancelJob(rewrite.image_job))
+        self.node.child_info.ended(rewrite.image_job)
 
     # -- files ----------------------------------------------------------------------------------
     def _persist(self, manifest, before: tuple = ()) -> int:

@@ -83,7 +83,6 @@ class Snapshots:
         self.data = b""  # the image in flight (DEBUG RELOAD loads it back)
         self.started_ms = 0
         self.dirty_at_start = 0
-        self.keys_at_start = 0
         self.waiter: HeldReply | None = None  # the client whose reply waits for the foreground job
         self.dirty_at_last_save = 0
         self.last_cow_bytes = 0  # what copy-on-write cost the last background save's child
@@ -303,8 +302,10 @@ class Snapshots:
         self._start(background=True, purpose=purpose)
 
     def _cancel_background(self) -> None:
-        """Forget the background save in flight (the last save's status stays as it was)."""
+        """Forget the background save in flight (the last save's status stays as it was, and its
+        child's reports go: Redis resets them when it kills the child)."""
         self.node.emit(CancelJob(self.job))
+        self.node.child_info.ended(self.job)
         self.job = None
         self.background = False
 
@@ -322,7 +323,6 @@ class Snapshots:
         self.data = data if purpose == RELOAD else b""
         self.started_ms = node.now
         self.dirty_at_start = node.stats.dirty
-        self.keys_at_start = sum(len(db.data) for db in node.dbs)
         if background:
             node.child_info.started(self.job, node.dbs)
         path = config["dbfilename"]

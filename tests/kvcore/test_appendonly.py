@@ -191,6 +191,20 @@ def test_a_rewrite_s_child_reports_its_progress_and_its_cow():
     assert (fields["aof_last_cow_size"], fields["rdb_last_cow_size"], fields["current_cow_size"]) == ("12288", "0", "0")
 
 
+def test_a_rewrite_stopped_takes_its_child_s_progress_with_it():
+    files = Files()
+    files.hold = True
+    node = files.start(appendonly="yes")
+    files.call(node, "SET", "k", "v")
+    files.call(node, "BGREWRITEAOF")
+    node.child_progress(files.held[0].job, 0.5, 4096, node.now)
+    assert info(files, node)["current_save_keys_total"] == "1"
+    files.call(node, "CONFIG", "SET", "appendonly", "no")  # kills the rewrite's child, as Redis
+    fields = info(files, node)
+    assert (fields["current_save_keys_total"], fields["current_cow_size"], fields["aof_rewrite_in_progress"]) == \
+        ("0", "0", "0")
+
+
 def test_one_child_at_a_time_as_redis():
     files = Files()
     node = files.start(appendonly="yes")

@@ -176,6 +176,16 @@ def test_the_child_s_progress_shows_in_info_while_it_saves_and_its_cow_after(nod
     assert [fields[name] for name in RDB_FIELDS[2:8]] == ["0", "0", "0", "0.00", "0", "0"]
     assert fields["rdb_last_cow_size"] == "4096"
 
+
+def test_a_killed_child_s_progress_leaves_info(node, runtime, c):
+    """FLUSHALL kills the saving child: INFO's current figures go with it, as Redis resets them."""
+    c.call("SET", "a", "1")
+    c.call("BGSAVE")
+    node.child_progress(runtime.snapshots[0].job, 0.5, 8192, node.now)
+    c.call("FLUSHALL")
+    fields = info_fields(c)
+    assert [fields[name] for name in RDB_FIELDS[2:8]] == ["0", "0", "0", "0.00", "0", "0"]
+
 @pytest.mark.parametrize("args", [["x"], ["schedule", "x"], ["now"]])
 def test_bgsave_takes_only_schedule(c, args):
     assert text(c.call("BGSAVE", *args)) == "ERR syntax error"
