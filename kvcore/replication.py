@@ -62,15 +62,14 @@ class ReplicaLink:
 
 class Transfer:
     """The replicas a child is sending one full sync's payload to (``diskless``: as ``$EOF:``),
-    and when each last took some of it (Redis's repl_last_partial_write: a diskless one that
+    each with when it last took some of it (Redis's repl_last_partial_write: a diskless one that
     takes nothing for repl-timeout is dropped)."""
 
-    __slots__ = ("clients", "diskless", "taken_ms")
+    __slots__ = ("clients", "diskless")
 
     def __init__(self, clients: list, diskless: bool, now_ms: int) -> None:
-        self.clients = clients
+        self.clients: dict = dict.fromkeys(clients, now_ms)  # client -> node.steady() it last took bytes
         self.diskless = diskless
-        self.taken_ms = dict.fromkeys(clients, now_ms)
 
 
 class DiskSync:
@@ -403,7 +402,7 @@ class ReplicationStream:
         (they sync again), as Redis drops them when its child fails."""
         transfer = self.transfers.pop(job)
         node = self.node
-        alive = transfer.clients  # those gone meanwhile were taken out (`detach`)
+        alive = list(transfer.clients)  # those gone meanwhile were taken out (`detach`)
         if ok and transfer.diskless:
             node.emit(LogMessage("warning", f"Diskless rdb transfer, done reading from pipe, {len(alive)} replicas still up."))
         for client in alive:
@@ -503,8 +502,7 @@ class ReplicationStream:
         self.unacked.pop(client, None)
         for job, transfer in list(self.transfers.items()):
             if client in transfer.clients:
-                transfer.clients.remove(client)
-                del transfer.taken_ms[client]
+                del transfer.clients[client]
                 if not transfer.clients:  # a child sending to no one: killed, as Redis kills a useless one
                     del self.transfers[job]
                     if transfer.diskless:
@@ -612,7 +610,7 @@ class ReplicationStream:
                 node.close_after_reply(client)
         for transfer in list(self.transfers.values()):
             if transfer.diskless:  # a stuck disk-based one would not hold the child up, in Redis
-                for client in [client for client in transfer.clients if now - transfer.taken_ms[client] > timeout_ms]:
+                for client in [client for client, taken_ms in transfer.clients.items() if now - taken_ms > timeout_ms]:
                     node.emit(LogMessage("warning", f"Disconnecting timedout replica (full sync): "
                                                     f"{self.replica_name(client)}"))
                     node.kill(client)
@@ -620,8 +618,8 @@ class ReplicationStream:
     def payload_taken(self, client) -> None:
         """The replica took bytes of its full sync's payload (the runtime sees it)."""
         for transfer in self.transfers.values():
-            if client in transfer.taken_ms:
-                transfer.taken_ms[client] = self.node.steady()
+            if client in transfer.clients:
+                transfer.clients[client] = self.node.steady()
 
     def _tick_delayed(self, now: int) -> None:
         """Start the delayed transfer once its delay is over or enough replicas wait."""
