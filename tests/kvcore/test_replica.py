@@ -765,13 +765,19 @@ def test_flushall_stops_the_bgsave_of_a_sync_and_drops_its_replica():
     assert "rdb_bgsave_in_progress:0" in node_info(node)
 
 
-def test_a_diskless_transfer_is_stopped_when_no_replica_wants_it():
+def diskless_sync_started():
+    """A master sending a replica (conn 7, PSYNC with capa eof) its diskless payload: the node, the SendImage."""
     node = make_node(repl_diskless_sync="yes", repl_diskless_sync_delay="0")
     node.open(7, node.now, addr="127.0.0.1:50007", laddr="127.0.0.1:6379")
     node.receive(7, encode_request("REPLCONF", "capa", "eof"), node.now)
     node.take_effects()
     node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
     (image,) = effects_of(node, SendImage)
+    return node, image
+
+
+def test_a_diskless_transfer_is_stopped_when_no_replica_wants_it():
+    node, image = diskless_sync_started()
     ((conn, first),) = image.targets
     assert conn == 7 and first.startswith(b"+FULLRESYNC ") and image.payload.startswith(b"$EOF:")
     assert node.replication.transfers and "rdb_bgsave_in_progress:1" in node_info(node)
@@ -782,12 +788,7 @@ def test_a_diskless_transfer_is_stopped_when_no_replica_wants_it():
 
 def test_a_diskless_replica_is_online_in_info_once_its_payload_is_sent_though_streamed_to_after_its_ack():
     """As Redis's updateSlavesWaitingBgsave puts it online at the transfer's end (replicaPutOnline)."""
-    node = make_node(repl_diskless_sync="yes", repl_diskless_sync_delay="0")
-    node.open(7, node.now, addr="127.0.0.1:50007", laddr="127.0.0.1:6379")
-    node.receive(7, encode_request("REPLCONF", "capa", "eof"), node.now)
-    node.take_effects()
-    node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
-    (image,) = effects_of(node, SendImage)
+    node, image = diskless_sync_started()
     assert "state=wait_bgsave" in info_of(node)["slave0"]
     node.job_done(image.job, True, node.now)
     node.take_effects()
@@ -797,12 +798,7 @@ def test_a_diskless_replica_is_online_in_info_once_its_payload_is_sent_though_st
 
 
 def test_flushall_kills_the_child_sending_an_image_of_what_it_flushed():
-    node = make_node(repl_diskless_sync="yes", repl_diskless_sync_delay="0")
-    node.open(7, node.now, addr="127.0.0.1:50007", laddr="127.0.0.1:6379")
-    node.receive(7, encode_request("REPLCONF", "capa", "eof"), node.now)
-    node.take_effects()
-    node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
-    (image,) = effects_of(node, SendImage)
+    node, image = diskless_sync_started()
     node.open(8, node.now, addr="127.0.0.1:50008", laddr="127.0.0.1:6379")
     node.receive(8, encode_request("FLUSHALL"), node.now)
     effects = node.take_effects()
