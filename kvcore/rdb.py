@@ -495,12 +495,13 @@ class Snapshot:
     of empty collections, skipped (Redis logs them).
     """
 
-    __slots__ = ("version", "aux", "databases", "end", "empty_keys", "functions", "selected", "keys_read")
+    __slots__ = ("version", "aux", "databases", "end", "empty_keys", "functions", "selected", "keys_read", "resume_at")
 
     def __init__(self, version: int) -> None:
         self.version = version
         self.selected = 0  # the database the records being read go to (SELECTDB)
         self.keys_read = 0
+        self.resume_at = 0  # the offset just past the last key (or function, or empty key) read whole
         self.aux: dict[bytes, bytes] = {}
         self.databases: dict[int, tuple[dict[bytes, object], dict[bytes, int]]] = {}
         self.end = 0  # the offset just past the file (an AOF's commands may follow)
@@ -544,13 +545,8 @@ class RdbReader:
     def __init__(self, data: bytes, config=None, databases: int = 16, verify_checksum: bool = True) -> None:
         data = bytes(data)
         self.config = config or Config()
-        if data[:5] != MAGIC or not data[5:9].isdigit():
-            raise RdbError("Wrong signature trying to load DB from file", 0)
-        version = int(data[5:9])
-        if not 1 <= version <= RDB_VERSION_MAX_READ:
-            raise RdbError("Can't handle RDB format version %d" % version, 5)
-        self.parsed = Snapshot(version)
-        self.cursor = Cursor(data, 9)
+        self.parsed = Snapshot(read_header(data))
+        self.cursor = Cursor(data, HEADER_SIZE)
         self.databases = databases
         self.verify_checksum = verify_checksum
 
@@ -566,30 +562,52 @@ class RdbReader:
         """Read keys until `budget` more bytes were read (None: all of them); True at the end."""
         pause_at = None if budget is None else self.cursor.pos + budget
         deep = self.config["sanitize-dump-payload"] == "yes"
-        return _read_records(self.cursor, self.parsed, self.config, self.databases, deep, pause_at)
+        return read_records(self.cursor, self.parsed, self.config, self.databases, deep, pause_at)
 
     def snapshot(self) -> Snapshot:
         parsed, cursor = self.parsed, self.cursor
-        parsed.databases = {index: tables for index, tables in parsed.databases.items() if tables[0]}
-        if parsed.keys_read != sum(len(values) for values, _ in parsed.databases.values()):
-            raise RdbError("Duplicated key found in RDB file", 9)
+        check_keys(parsed)
         if parsed.version >= 5:
-            _check_trailer(cursor, self.verify_checksum)
+            check_trailer(cursor, self.verify_checksum)
         parsed.end = cursor.pos
         return parsed
 
 
-def _check_trailer(cursor: Cursor, verify: bool) -> None:
+HEADER_SIZE = 9  # "REDIS" and four digits of version
+
+
+def read_header(data: bytes) -> int:
+    """The version of the RDB file ``data`` starts (with at least HEADER_SIZE bytes)."""
+    if data[:5] != MAGIC or not data[5:9].isdigit():
+        raise RdbError("Wrong signature trying to load DB from file", 0)
+    version = int(data[5:9])
+    if not 1 <= version <= RDB_VERSION_MAX_READ:
+        raise RdbError("Can't handle RDB format version %d" % version, 5)
+    return version
+
+
+def check_keys(parsed: Snapshot) -> None:
+    """What only the end shows: a key read twice. Databases left empty go."""
+    parsed.databases = {index: tables for index, tables in parsed.databases.items() if tables[0]}
+    if parsed.keys_read != sum(len(values) for values, _ in parsed.databases.values()):
+        raise RdbError("Duplicated key found in RDB file", 9)
+
+
+def check_trailer(cursor: Cursor, verify: bool, crc_before: int = 0) -> None:
+    """Read the checksum at the cursor: that of the bytes before it, which continue
+    ``crc_before`` (the CRC-64 of what came before ``cursor.data``)."""
     at = cursor.pos
     stored = int.from_bytes(cursor.take(8), "little")
-    if verify and stored and stored != crc64(0, cursor.data[:at]):
+    if verify and stored and stored != crc64(crc_before, cursor.data[:at]):
         raise RdbError("RDB CRC error: wrong checksum %016x" % stored, at)
 
 
-def _read_records(cursor: Cursor, parsed: Snapshot, config, databases: int, deep: bool,
-                  pause_at: int | None = None) -> bool:
+def read_records(cursor: Cursor, parsed: Snapshot, config, databases: int, deep: bool,
+                 pause_at: int | None = None) -> bool:
     """The record loop of rdbLoadRio, to the end (True) or, with `pause_at`, to the first key
-    that ends past it (False). ``deep``: sanitize values deeply."""
+    that ends past it (False). ``deep``: sanitize values deeply. ``parsed.keys_read`` and
+    ``resume_at`` follow each record that adds to ``parsed``: a reading cut off by the end of
+    the data can start again there (`kvcore.rdb_feed`)."""
     try:
         return _record_loop(cursor, parsed, config, databases, deep, pause_at)
     except IndexError:
@@ -637,6 +655,7 @@ def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int, deep:
             if value is None:
                 expire = None  # an empty collection: skipped, as Redis does
                 parsed.empty_keys.append(key)
+                parsed.resume_at = pos
                 continue
             values[key] = value
         else:
@@ -657,15 +676,18 @@ def _record_loop(cursor: Cursor, parsed: Snapshot, config, databases: int, deep:
                 parsed.selected = index
             else:
                 _read_opcode(cursor, kind, parsed)
+                if kind == OP_FUNCTION2:
+                    parsed.resume_at = cursor.pos
             pos = cursor.pos
             continue
         count += 1
         if expire is not None:
             expires[key] = expire
             expire = None
+        parsed.resume_at = pos
+        parsed.keys_read = count
         if pause_at is not None and pos >= pause_at:
             cursor.pos = pos
-            parsed.keys_read = count
             return False
 
 

@@ -28,6 +28,7 @@ from kvcore.effects import Close, Connect, LogMessage, Send, StepLoading
 from kvcore.failover import IN_PROGRESS
 from kvcore.loading import Loading, progress_fields
 from kvcore.protocol import Limits
+from kvcore.rdb_feed import RdbFeed
 
 CONNECT, CONNECTING, HANDSHAKE, SYNC, CONNECTED = "connect", "connecting", "handshake", "sync", "connected"
 LINK_CONNS = 1 << 48  # the first connection id the node gives its own outgoing connections
@@ -94,7 +95,7 @@ class PayloadLoading:
 
     def info_fields(self, now: int) -> list[tuple[str, object]]:
         total = max(self.link.transfer_size, 0)  # unknown for an $EOF: payload
-        return progress_fields(self.started_ms, now, total, len(self.link.buffer))
+        return progress_fields(self.started_ms, now, total, self.link.feed.position)
 
 
 class SyncLoading(Loading):
@@ -162,6 +163,10 @@ class MasterLink:
         self.written_expires: dict[tuple[int, bytes], None] = {}
         self.full_sync: tuple[str, int] = ("", 0)  # the replication id and offset a +FULLRESYNC announced
         self.loading: PayloadLoading | None = None  # the payload loads as it arrives (repl-diskless-load)
+        self.feed: RdbFeed | None = None  # what reads that payload as it arrives
+        self.payload_keys_read = 0  # keys it read, of this payload or the last (net's key-load-delay)
+        self.payload_left = 0  # bytes of a $<size> payload still to come
+        self.mark_seen = b""  # the last bytes of an $EOF: payload read so far (its end mark?)
         self.sync_loading: SyncLoading | None = None  # a disk-based payload, complete, loading in steps
         self.lost_while_loading = False  # the master closed the link meanwhile (heard once loaded)
 
@@ -360,6 +365,9 @@ class MasterLink:
     def _transfer(self) -> None:
         if self.transfer_size == -1 and not self._payload_header():
             return
+        if self.feed is not None:
+            self._feed_payload()
+            return
         buffer = self.buffer
         if self.transfer_size >= 0:
             if len(buffer) < self.transfer_size:
@@ -372,6 +380,42 @@ class MasterLink:
             payload = bytes(buffer[:-EOF_MARK_LEN])
             del buffer[:]
         self._load(payload)
+
+    def _feed_payload(self) -> None:
+        """A diskless load reads the payload as it comes (`kvcore.rdb_feed`); what follows its
+        end (the $EOF: mark, then the master's stream) stays in the buffer."""
+        buffer, feed = self.buffer, self.feed
+        if self.transfer_size >= 0:
+            chunk = bytes(buffer[:self.payload_left])
+            self.payload_left -= len(chunk)
+            last = not self.payload_left
+        else:
+            chunk = bytes(buffer)
+            self.mark_seen = (self.mark_seen + chunk)[-EOF_MARK_LEN:]
+            last = self.mark_seen == self.eof_mark
+        del buffer[:len(chunk)]
+        try:
+            done = feed.feed(chunk, last)
+            self.payload_keys_read = feed.keys_read
+            if not done:
+                if self.transfer_size >= 0 and last:  # all its bytes came, and it did not end
+                    raise rdb.RdbError(rdb.EOF_ERROR, feed.position)
+                return
+            if self.transfer_size < 0:  # the mark must follow the payload at once
+                if len(feed.rest) < EOF_MARK_LEN:
+                    return
+                if feed.rest[:EOF_MARK_LEN] != self.eof_mark:
+                    raise rdb.RdbError("Replication stream EOF marker is broken", feed.position)
+            buffer[:0] = feed.rest[EOF_MARK_LEN if self.transfer_size < 0 else len(feed.rest):]
+            snapshot = feed.snapshot()
+        except rdb.RdbError as exc:
+            self._stop_log()
+            self._end_loading()
+            self.sync_load_failed(exc)
+            return
+        self._stop_log()
+        self._end_loading()
+        self.sync_loaded(rdb.install(self.node, snapshot))
 
     def _payload_header(self) -> bool:
         while True:
@@ -386,10 +430,11 @@ class MasterLink:
         target = "to parser" if diskless else "to disk"
         if line.startswith(b"$EOF:") and len(line) == 5 + EOF_MARK_LEN:
             self.eof_mark = line[5:]
+            self.mark_seen = b""
             self.transfer_size = -2
             self._log("notice", f"MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {target}")
         elif line.startswith(b"$") and line[1:].isdigit():
-            self.transfer_size = int(line[1:])
+            self.transfer_size = self.payload_left = int(line[1:])
             self._log("notice", f"MASTER <-> REPLICA sync: receiving {self.transfer_size} bytes from master {target}")
         else:
             raise StreamError(f"Bad protocol from MASTER, the first byte is not '$' (we received '{_text(line)}'), "
@@ -409,6 +454,8 @@ class MasterLink:
         the replica's own history under swapdb, Redis 7.0's async loading (the old dataset served
         meanwhile, only a few commands refused)."""
         node = self.node
+        self.feed = RdbFeed(node.config, len(node.dbs), node.config["rdbchecksum"])
+        self.payload_keys_read = 0
         if node.config["repl-diskless-load"] == "swapdb" and self.full_sync[0] == node.replication.replid:
             node.async_loading = True
         else:
@@ -419,7 +466,7 @@ class MasterLink:
 
     def _cut_while_loading(self) -> None:
         """The master went away mid-payload: the load fails as Redis's reading from the socket does."""
-        self._log("warning", f"Internal error in RDB reading offset {len(self.buffer)} function at rdb.c:0 -> "
+        self._log("warning", f"Internal error in RDB reading offset {self.feed.position} function at rdb.c:0 -> "
                              "Unexpected EOF reading RDB file")
         self._log("warning", "Failed trying to load the MASTER synchronization DB from socket, check server logs.")
         if self.node.config["repl-diskless-load"] == "swapdb":
@@ -432,6 +479,7 @@ class MasterLink:
 
     def _end_loading(self) -> None:
         node = self.node
+        self.feed = None
         if self.payload_loading:
             node.async_loading = False
             if self.loading is not None and node.loading_file is self.loading:
@@ -441,25 +489,20 @@ class MasterLink:
             node.update_write_gate()
 
     def _load(self, payload: bytes) -> None:
+        """A disk-based payload, complete: loaded in steps, as Redis's rdbLoad of the file."""
         node = self.node
-        # As Redis: the log stops for the load (a rewrite in flight goes), and starts again
-        # through a rewrite, whose base is the loaded data: the old log does not hold them.
-        node.aof.config_changed(False)
-        if not self.payload_loading:  # a disk-based payload: loaded in steps, as Redis's rdbLoad
-            self._log("notice", "MASTER <-> REPLICA sync: Flushing old data")
-            self._log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
-            loading = self.sync_loading = SyncLoading(self, payload, node.now)
-            loading.step(node.now)  # Redis serves nobody before the first interval's bytes are in
-            if not loading.done:
-                node.emit(StepLoading())
-            return
-        self._end_loading()  # announced when the payload began
-        try:
-            result = rdb.load(node, payload)
-        except rdb.RdbError as exc:
-            self.sync_load_failed(exc)
-            return
-        self.sync_loaded(result)
+        self._stop_log()
+        self._log("notice", "MASTER <-> REPLICA sync: Flushing old data")
+        self._log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
+        loading = self.sync_loading = SyncLoading(self, payload, node.now)
+        loading.step(node.now)  # Redis serves nobody before the first interval's bytes are in
+        if not loading.done:
+            node.emit(StepLoading())
+
+    def _stop_log(self) -> None:
+        """As Redis: the log stops for the load (a rewrite in flight goes), and starts again
+        through a rewrite, whose base is the loaded data: the old log does not hold them."""
+        self.node.aof.config_changed(False)
 
     def sync_load_failed(self, exc: rdb.RdbError) -> None:
         self._fail(f"Failed trying to load the MASTER synchronization DB from socket: {exc}")

@@ -39,7 +39,6 @@ from kvcore.effects import (
 )
 from kvcore.node import Node, ServerInfo
 from kvcore.rdb import RdbError
-from kvcore.replica import PayloadLoading
 from net import child, disk, oom, proctitle
 from net.busy import BusyServing
 from net.conffile import VERSION, rewrite_file
@@ -166,18 +165,21 @@ class OutgoingConnection(KnownConnection):
         self.server.connected(self)
 
     def data_received(self, data: bytes) -> None:
+        link = self.node.master_link
+        keys_before = link.payload_keys_read if link is not None else 0
         super().data_received(data)
         if self.reading_paused or self.transport.is_closing():
             return
         delay_us = self.server.config["key-load-delay"]
-        if delay_us > 0 and isinstance(self.node.loading_file, PayloadLoading):
+        keys = link.payload_keys_read - keys_before if link is not None else 0
+        if delay_us > 0 and keys > 0:
             # A replica loading its master's payload as it comes (repl-diskless-load) under the
             # debugging option key-load-delay: redis-server sleeps so long a key while it parses,
-            # reading the socket no faster; here a key's delay a read, so its master's sending
-            # child is held up as it is by redis-server.
+            # reading the socket no faster; here the socket is not read for the keys' delay, so
+            # that its master's sending child is held up as redis-server's is.
             self.reading_paused = True
             self.transport.pause_reading()
-            self.server.loop.call_later(delay_us / 1_000_000, self._read_again)
+            self.server.loop.call_later(keys * delay_us / 1_000_000, self._read_again)
 
     def _read_again(self) -> None:
         if self.reading_paused and not self.transport.is_closing():

@@ -649,6 +649,58 @@ def test_a_diskless_load_refuses_clients_and_a_cut_transfer_keeps_the_old_datase
     assert wire.call(replica, "DBSIZE") == 10
 
 
+def test_a_diskless_load_reads_the_keys_as_the_payload_arrives(wire, pair):
+    """As Redis's replica parses from the socket: the payload is not held whole first."""
+    master, replica = pair
+    slow_diskless_master(wire, master)
+    wire.call(replica, "CONFIG", "SET", "repl-diskless-load", "on-empty-db")
+    follow(wire, replica)
+    link = replica.master_link
+    seen = []
+    for _ in range(8):
+        wire.tick(100)
+        fields = dict(line.split(":", 1) for line in wire.call(replica, "INFO", "persistence").decode().splitlines()
+                      if ":" in line)
+        seen.append((link.payload_keys_read, int(fields["loading_loaded_bytes"])))
+        assert len(link.buffer) < 100  # read into keys, not gathered
+    keys, loaded = zip(*seen)
+    assert any(0 < count < 10 for count in keys) and list(keys) == sorted(keys)
+    assert loaded[0] < loaded[-1] and list(loaded) == sorted(loaded)
+    wire.tick(100, times=4)
+    assert wire.call(replica, "DBSIZE") == 10 and link.payload_keys_read == 10
+    assert wire.call(replica, "DEBUG", "DIGEST") == wire.call(master, "DEBUG", "DIGEST")
+
+
+def test_a_sized_payload_that_ends_before_its_rdb_does_fails_the_load(wire, pair):
+    """A disk-based master's $<size> payload, loaded as it comes: all its bytes in and the RDB
+    not ended is Redis's "Unexpected EOF", not a wait for more."""
+    master, replica = pair
+    wire.call(master, "DEBUG", "POPULATE", 10, "master", 10)
+    wire.call(master, "CONFIG", "SET", "repl-diskless-sync", "no")
+    wire.call(replica, "CONFIG", "SET", "repl-diskless-load", "on-empty-db")
+    receive = replica.receive
+    left = [0]  # payload bytes still to pass on; the last four are dropped
+
+    def cut_short(conn, data, now):
+        if left[0] == 0 and data[:1] == b"$" and data[1:2].isdigit():
+            header, _, data = data.partition(b"\r\n")
+            left[0] = int(header[1:])
+            receive(conn, b"$%d\r\n" % (left[0] - 4), now)
+        if left[0] > 0:
+            passed, left[0] = data[:max(left[0] - 4, 0)], left[0] - len(data)
+            data = passed + data[len(passed) + 4:] if left[0] <= 0 else passed
+        if data:
+            receive(conn, data, now)
+
+    replica.receive = cut_short
+    follow(wire, replica)
+    wire.tick(100, times=3)
+    log = wire.logs[id(replica)]
+    assert any("Failed trying to load the MASTER synchronization DB from socket: Unexpected EOF" in line
+               for line in log)
+    assert loading_fields(wire, replica) == ("0", "0")
+
+
 def test_a_payload_is_read_whole_before_loading_without_diskless_load(wire, pair):
     master, replica = pair
     slow_diskless_master(wire, master)

@@ -240,6 +240,38 @@ def test_a_disk_based_sync_loads_in_steps_serving_clients_as_redis_server():
     assert kv_sees[3:] == [301, b"x", 0]
 
 
+def _diskless_load(master_port: int, replica_port: int) -> list:
+    """A replica loading a 20 MB diskless payload as it comes at 0.5 ms a key (key-load-delay):
+    half a second in, whether its master's child still sends and the replica still loads; then
+    whether it ends with the master's data."""
+    master = redis.Redis(port=master_port, socket_timeout=10)
+    master.config_set("repl-diskless-sync", "yes")
+    master.config_set("repl-diskless-sync-delay", 0)
+    master.config_set("rdbcompression", "no")  # DEBUG POPULATE's values are mostly padding
+    master.execute_command("DEBUG", "POPULATE", 4000, "key", 5000)
+    replica = redis.Redis(port=replica_port, socket_timeout=10)
+    replica.config_set("repl-diskless-load", "swapdb")
+    replica.config_set("key-load-delay", 500)
+    replica.replicaof("127.0.0.1", master_port)
+    assert wait_until(lambda: replica.info("persistence")["loading"] == 1, 10)
+    time.sleep(0.5)
+    midway = [master.info("persistence")["rdb_bgsave_in_progress"], replica.info("persistence")["loading"]]
+    replica.config_set("key-load-delay", 0)
+    wait_for_sync(master, replica)
+    same_data(master, replica)
+    return midway
+
+
+@pytest.mark.parametrize("master_kind", ["kvserver", "redis-server"])
+def test_a_diskless_load_reads_at_its_own_pace_holding_up_its_master(master_kind):
+    """As Redis's replica parses the payload from the socket: a slow load (its master's child
+    blocked on the socket meanwhile) rather than the whole payload read first."""
+    master_server = kvserver(["--save", ""]) if master_kind == "kvserver" else redis_server_or_skip()
+    with master_server as master_port, kvserver(["--save", ""]) as (replica_port, _):
+        master_port = master_port[0] if isinstance(master_port, tuple) else master_port
+        assert _diskless_load(master_port, replica_port) == [1, 1]
+
+
 def _delayed_full_sync(master_port: int, replica_ports: list[int]) -> list:
     """Two replicas ask for a full sync of a master delaying diskless transfers (3 s): what a
     raw PSYNC gets before the payload, the master's replica states meanwhile, then whether both
