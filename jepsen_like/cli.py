@@ -1,6 +1,6 @@
 """The `check` command: judge a history file with one checker.
 
-    check --model register|counter|set|append|queue|expiry|pubsub|bank HISTORY.jsonl [--time-limit S] [--json]
+    check --model register|counter|set|append|queue|expiry|cache|pubsub|bank HISTORY.jsonl [--time-limit S] [--json]
 
 Prints the verdict and its evidence (readable text, or one JSON object with
 --json) and exits 0 valid, 1 invalid, 2 unknown, 3 malformed history (or an
@@ -20,16 +20,16 @@ from typing import Any
 
 import click
 
-from jepsen_like import bank, expiry, history, linearizability, list_append, pubsub, queue, sets
+from jepsen_like import bank, cache, expiry, history, linearizability, list_append, pubsub, queue, sets
 from jepsen_like.verdict import EXIT_MALFORMED, Verdict
 
-MODELS = ("register", "counter", "set", "append", "queue", "expiry", "pubsub", "bank")
+MODELS = ("register", "counter", "set", "append", "queue", "expiry", "cache", "pubsub", "bank")
 TIME_LIMIT_S_DEFAULT = 60.0
 
 
 def judge(model: str, ops: Sequence[history.Operation], time_limit_s: float | None = None,
           disruptions: Sequence[int] = ()) -> Verdict:
-    """Run the checker that `--model` names (`disruptions`: the nemesis's, for expiry)."""
+    """Run the checker that `--model` names (`disruptions`: the nemesis's, for expiry and cache)."""
     if model in ("register", "counter"):
         return linearizability.check(ops, model, time_limit_s)
     if model == "set":
@@ -40,6 +40,8 @@ def judge(model: str, ops: Sequence[history.Operation], time_limit_s: float | No
         return queue.check(ops)
     if model == "expiry":
         return expiry.check(ops, disruptions)
+    if model == "cache":
+        return cache.check(ops, disruptions)
     if model == "pubsub":
         return pubsub.check(ops)
     if model == "bank":

@@ -32,6 +32,12 @@ correct server would give raises `Unexpected`.
   subscribers (`sim.subscriber`: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, each for a
   while, then leaving); the pubsub checker (each message heard once, in one
   order, none missed while listening, receiver counts that fit).
+- cache: SET of unique elements padded to `CACHE_VALUE_BYTES`, with a TTL far
+  ahead on odd keys (volatile) and none on even ones, each followed by INFO
+  memory in the same round trip, and GET; the server runs under a small
+  ``maxmemory`` and a policy the seed draws (`cache_options`), every client
+  on keys of its own; the cache checker (nothing lost that the policy may
+  not evict, nothing stale or unexpected, memory bounded).
 - mixed: Redis's write commands across every type (`sim.mixed`), alone, in
   transactions, in scripts, in database 1, with TTLs; no checker of its own:
   the restart and convergence checks judge the state it leaves, and TYPE the
@@ -51,7 +57,9 @@ from typing import Any
 
 from hiredis import ReplyError
 
+from kvcore.eviction import BASE_BYTES
 from sim import mixed
+from sim.rng import derive
 
 KEYS_PER_EPOCH = 3
 KEY_EPOCH_MS = 2000
@@ -66,6 +74,11 @@ BANK_ACCOUNTS = 4
 BANK_AMOUNT_MAX = 5
 BANK_POISON = 1000  # what a discarded transaction would take from an account, were it not discarded
 UID_STRIDE = 1_000_000_000  # client i's unique values are (i + 1) * UID_STRIDE + n
+CACHE_KEYS_PER_CLIENT = 40
+CACHE_VALUE_BYTES = 1000
+CACHE_ROOM_BYTES = 16 * 1024  # maxmemory over an empty server's weight: about 14 values fit
+CACHE_POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
+                  "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl")
 
 # Errors that mean "refused, not executed": the operation fails cleanly.
 REFUSALS = ("LOADING", "MISCONF", "BUSY", "OOM", "READONLY", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "EXECABORT")
@@ -311,6 +324,46 @@ def _expiry_read(key: bytes) -> Conversation:
     return ("ok", [_int_or_none(value), _int(pttl, "an integer"), at])
 
 
+# -- cache --------------------------------------------------------------------
+
+
+def cache_options(seed: int) -> dict[str, str]:
+    """The cache workload's server: little room over an empty server, and a policy the seed draws."""
+    return {"maxmemory": str(BASE_BYTES + CACHE_ROOM_BYTES),
+            "maxmemory-policy": derive(seed, "cache/policy").choice(CACHE_POLICIES)}
+
+
+def cache_key_volatile(key: bytes) -> bool:
+    return key_index(key.decode()) % 2 == 1
+
+
+def _cache_write(key: bytes, element: int) -> Conversation:
+    value = b"%d:" % element
+    set_command = [b"SET", key, value.ljust(CACHE_VALUE_BYTES, b".")]
+    if cache_key_volatile(key):
+        set_command += [b"EX", b"%d" % REGISTER_TTL_S]
+    stored, info = yield [set_command, [b"INFO", b"memory"]]
+    _ok(stored)
+    if type(info) is not bytes:
+        _refused_or_unexpected(info, "INFO memory")
+    fields = dict(line.split(b":", 1) for line in info.splitlines() if b":" in line)
+    try:
+        figures = [int(fields[b"used_memory"]), int(fields[b"maxmemory"]), fields[b"maxmemory_policy"].decode()]
+    except (KeyError, ValueError):
+        raise Unexpected(f"INFO memory without used_memory, maxmemory and maxmemory_policy: {info!r}") from None
+    return ("ok", figures)
+
+
+def _cache_read(key: bytes) -> Conversation:
+    (value,) = yield [[b"GET", key]]
+    if value is None:
+        return ("ok", None)
+    element, colon, _ = value.partition(b":") if type(value) is bytes else (b"", b"", b"")
+    if not colon or not element.isdigit():
+        raise Unexpected(f"a cache value is its element and padding, not {value!r}")
+    return ("ok", int(element))
+
+
 # -- mixed --------------------------------------------------------------------
 
 
@@ -421,6 +474,8 @@ class Workload:
         """The next operation of `client` (its `serial`-th), on a key in use at `now_ms`."""
         if self.subscribers:  # the channels stay: subscribers listen to them the whole run
             key = key_name(rng.randrange(PUBSUB_CHANNELS))
+        elif self.name == "cache":  # each client's own keys, kept the whole run: they fill the memory
+            key = key_name(client * CACHE_KEYS_PER_CLIENT + rng.randrange(CACHE_KEYS_PER_CLIENT))
         else:
             key = key_name((now_ms // KEY_EPOCH_MS) * KEYS_PER_EPOCH + rng.randrange(KEYS_PER_EPOCH))
         roll = rng.random()
@@ -434,6 +489,8 @@ class Workload:
         if self.name == "mixed":
             name, commands = mixed.operation(rng, key)
             return Op(f, key, name, _mixed(commands))
+        if f == "write" and self.name == "cache":
+            return Op(f, key, [uid, cache_key_volatile(raw)], _cache_write(raw, uid))
         if f == "write" and self.name == "expiry":
             form = rng.choice(tuple(EXPIRY_FORMS))
             ttl_ms = rng.randint(1, EXPIRY_TTL_MS_SHORT if rng.random() < 0.2 else EXPIRY_TTL_MS_MAX)
@@ -472,7 +529,7 @@ class Workload:
 
 _READERS = {"register": _register_read, "counter": _counter_read, "set": _set_read, "append": _list_read,
             "hash": _hash_read, "zset": _zset_read, "expiry": _expiry_read, "queue": _list_read, "mixed": _mixed_types,
-            "pubsub": _numsub, "bank": _bank_read}
+            "pubsub": _numsub, "bank": _bank_read, "cache": _cache_read}
 _ADDERS = {"set": _set_add, "hash": _hash_add, "zset": _zset_add}  # each workload's "add"
 
 
@@ -488,6 +545,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload("queue", (("enqueue", 0.55), ("dequeue", 1.0)), ("queue",)),
         Workload("expiry", (("read", 0.6), ("write", 1.0)), ("expiry",)),
         Workload("bank", (("read", 0.3), ("transfer", 1.0)), ("bank",)),
+        Workload("cache", (("read", 0.4), ("write", 1.0)), ("cache",)),
         Workload("mixed", (("write", 1.0),), ()),
         Workload("pubsub", (("publish", 1.0),), ("pubsub",), subscribers=2 * PUBSUB_CHANNELS),
     )

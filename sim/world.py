@@ -38,7 +38,7 @@ from sim.persistence import recover_from_disk
 from sim.rng import derive
 from sim.subscriber import MODES, Subscriber
 from sim.trace import Trace
-from sim.workloads import PUBSUB_CHANNELS, WORKLOADS, key_index, key_name
+from sim.workloads import PUBSUB_CHANNELS, WORKLOADS, cache_options, key_index, key_name
 
 NS_PER_MS = 1_000_000
 POLL_MS = 50
@@ -144,6 +144,8 @@ class World:
         self.workload = WORKLOADS[config.workload]
         self.net = Network(self.env, config.seed, self.trace)
         options = dict(config.config)
+        if config.workload == "cache":
+            options = {**cache_options(config.seed), **options}
         if config.replicas:
             options = {**replication.TIMEOUTS, **replication.sync_mode(config.seed), **options}
             self.converge_ms_max = replication.converge_ms_max(options)

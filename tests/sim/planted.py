@@ -10,6 +10,7 @@ from kvcore import protocol, rdb, replica, resp
 from kvcore.appendonly import AppendOnly
 from kvcore.commands import TABLE, lists, pubsub, strings
 from kvcore.effects import Send
+from kvcore.eviction import Evictor
 from kvcore.keyspace import Database
 from kvcore.node import Node
 from kvcore.replication import ReplicationStream
@@ -331,3 +332,31 @@ def resp3_pushes_sent_as_arrays(monkeypatch) -> None:
     too, as if the connection's protocol were not consulted; RESP3 clients take it for a reply."""
     push = resp._ENCODERS[Push]
     monkeypatch.setitem(resp._ENCODERS, Push, lambda reply, resp3, out: push(reply, False, out))
+
+
+def volatile_eviction_takes_any_key(monkeypatch) -> None:
+    """The volatile-* policies sample every key instead of only those with a TTL (the flag
+    dropped on its way to the sampler): keys that should stay are evicted."""
+    pick = Evictor._pick
+
+    def buggy_pick(evictor, policy):
+        return pick(evictor, policy.replace("volatile-", "allkeys-"))
+
+    monkeypatch.setattr(Evictor, "_pick", buggy_pick)
+
+
+def maxmemory_taken_as_kilobytes(monkeypatch) -> None:
+    """Eviction compares the used bytes with maxmemory read as kilobytes (a unit slip): it never
+    evicts nor refuses a write at a sensible limit, and memory grows without bound."""
+    perform = Evictor.perform
+
+    def buggy_perform(evictor):
+        values = evictor.node.config.values
+        limit = values["maxmemory"]
+        values["maxmemory"] = limit * 1024
+        try:
+            return perform(evictor)
+        finally:
+            values["maxmemory"] = limit
+
+    monkeypatch.setattr(Evictor, "perform", buggy_perform)

@@ -116,6 +116,16 @@ CASES = {
         RunConfig(workload="bank", clients=5, duration_ms=5000),
         {"bank"},
     ),
+    "volatile-eviction-takes-any-key": (
+        planted.volatile_eviction_takes_any_key,
+        RunConfig(workload="cache", clients=3, duration_ms=5000),
+        {"cache"},
+    ),
+    "maxmemory-taken-as-kilobytes": (
+        planted.maxmemory_taken_as_kilobytes,
+        RunConfig(workload="cache", clients=3, duration_ms=5000),
+        {"cache"},
+    ),
     "resp3-pushes-sent-as-arrays": (
         planted.resp3_pushes_sent_as_arrays,
         RunConfig(workload="pubsub", clients=3, duration_ms=3000),
