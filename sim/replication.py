@@ -25,6 +25,8 @@ from jepsen_like import convergence
 from jepsen_like.verdict import Verdict, invalid, valid
 from kvcore.digest import dataset_digest
 from kvcore.replica import CONNECTED
+from kvcore.types_stream import StreamValue
+from sim.dataset import groups_state
 from sim.rng import derive
 
 TIMEOUTS = {"repl-timeout": "2", "repl-ping-replica-period": "1", "repl-diskless-sync-delay": "1"}  # seconds; repl-timeout must exceed the period
@@ -61,11 +63,14 @@ def groups(primaries: int, replicas: int) -> dict[str, list[str]]:
 
 
 def dataset_state(core) -> str:
-    """One digest of a node's data: every value (DEBUG DIGEST's) and every TTL, exactly."""
+    """One digest of a node's data: every value (DEBUG DIGEST's), every TTL, and every stream's
+    consumer groups (`sim.dataset`), exactly."""
     state = hashlib.sha1(dataset_digest(core).encode())
     for db in core.dbs:
         for key, when in sorted(db.expires.items()):
             state.update(b"%d %s %d\n" % (db.index, key.hex().encode(), when))
+        for key in sorted(key for key, value in db.data.items() if type(value) is StreamValue and value.groups):
+            state.update(b"%d %s %s\n" % (db.index, key.hex().encode(), groups_state(db.data[key]).encode()))
     return state.hexdigest()
 
 

@@ -4,7 +4,8 @@ After the final reads (and the replicas' catching up), every node that keeps
 its data on disk (``appendonly yes``, or save points, with which a shutdown
 saves a snapshot) is stopped as SIGTERM stops redis-server and started
 again, one node at a time; what it loads must be what it held, key by key
-(each value's DEBUG DIGEST-VALUE and its deadline). Keys whose deadline passed
+(each value's DEBUG DIGEST-VALUE and its deadline, and a stream's consumer
+groups: `sim.dataset`). Keys whose deadline passed
 in between are left out of both sides. With ``appendonly yes`` it is done
 twice: from the log as the run left it (every command as it was logged and
 propagated), then after BGREWRITEAOF (the rewritten base: a snapshot with
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from jepsen_like import convergence
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
-from kvcore.digest import value_digest
+from sim.dataset import key_state
 
 if TYPE_CHECKING:
     from sim.node import SimNode
@@ -42,7 +43,7 @@ def keeps_data(node: SimNode) -> bool:
 
 def dataset(core) -> Dataset:
     """Every key of every database: (database, key) -> (value digest, deadline or None)."""
-    return {(db.index, key): (value_digest(db, key), db.expires.get(key)) for db in core.dbs for key in db.data}
+    return {(db.index, key): (key_state(db, key), db.expires.get(key)) for db in core.dbs for key in db.data}
 
 
 def alive(data: Dataset, now_ms: int) -> Dataset:

@@ -19,6 +19,11 @@ correct server would give raises `Unexpected`.
 - queue: RPUSH of unique elements, LPOP and BLPOP (which waits up to
   `QUEUE_BLOCK_S` for one), LRANGE in the final reads; the queue checker
   (each element out once, in the order it went in, or left: it sees losses too).
+- stream: a queue over a stream and one consumer group: XADD of unique
+  elements; XREADGROUP of one new entry (``>``, blocking for `QUEUE_BLOCK_S`
+  half the time, the group made first if need be) then XACK of it; the final
+  read lists the entries past the group's last delivered ID (XINFO GROUPS,
+  XRANGE); the queue checker, as for queue.
 - expiry: unique elements written with a TTL (SET PX/EX, PSETEX, SETEX, or SET
   then PEXPIRE/EXPIRE), read with GET and PTTL; each in a transaction with
   TIME, so that every operation knows the server time it ran at; expiry
@@ -277,6 +282,79 @@ def _blocking_dequeue(key: bytes) -> Conversation:
     return ("ok", _int(reply[1], "an integer element"))
 
 
+# -- stream -------------------------------------------------------------------
+
+STREAM_GROUP = b"g"
+STREAM_FIELD = b"e"
+STREAM_BLOCK_MS = b"%d" % int(float(QUEUE_BLOCK_S) * 1000)  # XREADGROUP BLOCK waits as BLPOP does
+
+
+def _stream_add(key: bytes, element: int) -> Conversation:
+    (reply,) = yield [[b"XADD", key, b"*", STREAM_FIELD, b"%d" % element]]
+    if type(reply) is not bytes or b"-" not in reply:
+        _refused_or_unexpected(reply, "an entry ID")
+    return ("ok", element)
+
+
+def _stream_take(key: bytes, consumer: bytes, block: bool) -> Conversation:
+    """One new entry for the group (made first: BUSYGROUP when it is there), then its XACK."""
+    waiting = [b"BLOCK", STREAM_BLOCK_MS] if block else []
+    created, reply = yield [[b"XGROUP", b"CREATE", key, STREAM_GROUP, b"0", b"MKSTREAM"],
+                            [b"XREADGROUP", b"GROUP", STREAM_GROUP, consumer, b"COUNT", b"1", *waiting,
+                             b"STREAMS", key, b">"]]
+    if type(created) is ReplyError and not str(created).startswith("BUSYGROUP"):
+        _refused_or_unexpected(created, "OK or BUSYGROUP")  # nothing was read: the read failed likewise
+    entries = _stream_entries(reply, key)
+    if not entries:
+        return ("ok", None)
+    if len(entries) != 1:
+        raise Unexpected(f"XREADGROUP COUNT 1 gave {len(entries)} entries")
+    ident, element = entries[0]
+    (acked,) = yield [[b"XACK", key, STREAM_GROUP, ident]]
+    if acked != 1:
+        _refused_or_unexpected(acked, "1")
+    return ("ok", element)
+
+
+def _stream_rest(key: bytes) -> Conversation:
+    """The elements past the group's last delivered ID (all of them before there is a group)."""
+    (groups,) = yield [[b"XINFO", b"GROUPS", key]]
+    last = b"-"
+    if type(groups) is ReplyError and str(groups).startswith("ERR no such key"):
+        return ("ok", [])
+    if type(groups) is not list:
+        _refused_or_unexpected(groups, "a list of groups")
+    for group in groups:
+        fields = dict(zip(group[::2], group[1::2])) if type(group) is list else group
+        if fields.get(b"name") == STREAM_GROUP:
+            last = b"(" + fields[b"last-delivered-id"]
+    (reply,) = yield [[b"XRANGE", key, last, b"+"]]
+    if type(reply) is not list:
+        _refused_or_unexpected(reply, "a list of entries")
+    return ("ok", [element for _, element in _entries(reply)])
+
+
+def _stream_entries(reply: Any, key: bytes) -> list[tuple[bytes, int]]:
+    """XREADGROUP's entries of ``key``: nil, [[key, entries]] (RESP2) or {key: entries} (RESP3)."""
+    if reply is None:
+        return []
+    if type(reply) is dict:
+        reply = list(reply.items())
+    if type(reply) is not list or len(reply) != 1 or type(reply[0]) not in (list, tuple) or reply[0][0] != key:
+        _refused_or_unexpected(reply, f"the entries of {key!r} or nil")
+    return _entries(reply[0][1])
+
+
+def _entries(entries: Any) -> list[tuple[bytes, int]]:
+    """(ID, element) of each entry, from [[id, [field, value]], ...]."""
+    out = []
+    for entry in entries:
+        if type(entry) is not list or len(entry) != 2 or entry[1] is None or list(entry[1][:1]) != [STREAM_FIELD]:
+            raise Unexpected(f"a stream entry is [id, [{STREAM_FIELD!r}, element]], not {entry!r}")
+        out.append((entry[0], _int(entry[1][1], "an integer element")))
+    return out
+
+
 # -- expiry -------------------------------------------------------------------
 
 
@@ -517,8 +595,12 @@ class Workload:
         if f == "publish":
             kind = b"SPUBLISH" if rng.random() < 1 / 3 else b"PUBLISH"
             return Op(f, key, [uid, kind.decode()], _publish(raw, uid, kind))
+        if f == "enqueue" and self.name == "stream":
+            return Op(f, key, uid, _stream_add(raw, uid))
         if f == "enqueue":
             return Op(f, key, uid, _append(raw, uid))
+        if f == "dequeue" and self.name == "stream":
+            return Op(f, key, None, _stream_take(raw, b"c%d" % (uid // UID_STRIDE), rng.random() < 0.5))
         if f == "dequeue":
             return Op(f, key, None, _dequeue(raw) if rng.random() < 0.5 else _blocking_dequeue(raw))
         return Op(f, key, uid, _append(raw, uid))
@@ -529,7 +611,7 @@ class Workload:
 
 _READERS = {"register": _register_read, "counter": _counter_read, "set": _set_read, "append": _list_read,
             "hash": _hash_read, "zset": _zset_read, "expiry": _expiry_read, "queue": _list_read, "mixed": _mixed_types,
-            "pubsub": _numsub, "bank": _bank_read, "cache": _cache_read}
+            "pubsub": _numsub, "bank": _bank_read, "cache": _cache_read, "stream": _stream_rest}
 _ADDERS = {"set": _set_add, "hash": _hash_add, "zset": _zset_add}  # each workload's "add"
 
 
@@ -543,6 +625,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload("hash", (("add", 1.0),), ("set", "durability")),
         Workload("zset", (("add", 1.0),), ("set", "durability")),
         Workload("queue", (("enqueue", 0.55), ("dequeue", 1.0)), ("queue",)),
+        Workload("stream", (("enqueue", 0.55), ("dequeue", 1.0)), ("queue",)),
         Workload("expiry", (("read", 0.6), ("write", 1.0)), ("expiry",)),
         Workload("bank", (("read", 0.3), ("transfer", 1.0)), ("bank",)),
         Workload("cache", (("read", 0.4), ("write", 1.0)), ("cache",)),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kvcore import protocol, rdb, replica, resp
 from kvcore.appendonly import AppendOnly
-from kvcore.commands import TABLE, lists, pubsub, strings
+from kvcore.commands import TABLE, lists, pubsub, stream_reads, strings
 from kvcore.effects import Send
 from kvcore.eviction import Evictor
 from kvcore.keyspace import Database
@@ -360,3 +360,14 @@ def maxmemory_taken_as_kilobytes(monkeypatch) -> None:
             values["maxmemory"] = limit
 
     monkeypatch.setattr(Evictor, "perform", buggy_perform)
+
+
+def xreadgroup_propagates_no_lastid(monkeypatch) -> None:
+    """The XCLAIM an XREADGROUP is logged and replicated as loses its LASTID: a replica's group,
+    or one reloaded from the log, stays behind, and delivers its entries again."""
+    record = stream_reads.xclaim_record
+
+    def buggy_record(key, group, ident, nack):
+        return record(key, group, ident, nack)[:-2]
+
+    monkeypatch.setattr(stream_reads, "xclaim_record", buggy_record)

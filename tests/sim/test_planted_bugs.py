@@ -126,6 +126,11 @@ CASES = {
         RunConfig(workload="cache", clients=3, duration_ms=5000),
         {"cache"},
     ),
+    "xreadgroup-propagates-no-lastid": (
+        planted.xreadgroup_propagates_no_lastid,
+        RunConfig(workload="stream", clients=3, duration_ms=5000, config=(("appendonly", "yes"),)),
+        {"restart", "queue"},
+    ),
     "resp3-pushes-sent-as-arrays": (
         planted.resp3_pushes_sent_as_arrays,
         RunConfig(workload="pubsub", clients=3, duration_ms=3000),
