@@ -182,14 +182,18 @@ class Crash:
         return bool(self.reason or self.details)
 
 
+REPLICAS_GONE = "every replica hung up"  # a `SendImage` child's error when it has no one left to send to
+
+
 @dataclass(frozen=True, slots=True)
 class SendImage:
     """A full sync's payload for replicas, written to their connections by a forked child as
     redis-server's child writes it, so a slow replica stalls the child, not the server: to each
     conn of ``targets`` its own first bytes then ``payload``, spread over ``delay_s`` seconds
     (rdb-key-save-delay). Nothing else is sent to those connections until the job is reported
-    by ``job_done(job, ok, error)``; a `CancelJob` kills the child. Not ``diskless``: the file a
-    disk-based sync saved (Redis's parent sends it itself, and logs no child)."""
+    by ``job_done(job, ok, error)`` (the error `REPLICAS_GONE` when every target hung up); a
+    `CancelJob` kills the child. Not ``diskless``: the file a disk-based sync saved (Redis's
+    parent sends it itself, and logs no child)."""
 
     job: int
     targets: tuple[tuple[int, bytes], ...]

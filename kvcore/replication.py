@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from kvcore import rdb
 from kvcore.aof import encode_command
-from kvcore.effects import CancelJob, LogMessage, ReadFiles, SendImage
+from kvcore.effects import REPLICAS_GONE, CancelJob, LogMessage, ReadFiles, SendImage
 
 NO_REPLID = "0" * 40
 _PING = encode_command([b"PING"])
@@ -403,6 +403,14 @@ class ReplicationStream:
         transfer = self.transfers.pop(job)
         node = self.node
         alive = list(transfer.clients)  # those gone meanwhile were taken out (`detach`)
+        if error == REPLICAS_GONE and transfer.diskless:
+            # The child saw the last one go before the node heard of it: what Redis's parent,
+            # which writes to the replicas itself, sees first (`detach`).
+            node.emit(LogMessage("warning", "Diskless rdb transfer, last replica dropped, killing fork child."))
+            for client in alive:
+                self.unacked.pop(client, None)
+                node.close_after_reply(client)
+            return
         if ok and transfer.diskless:
             node.emit(LogMessage("warning", f"Diskless rdb transfer, done reading from pipe, {len(alive)} replicas still up."))
         for client in alive:

@@ -20,7 +20,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from kvcore.effects import with_child_id
+from kvcore.effects import REPLICAS_GONE, with_child_id
 from net import disk
 
 _PR_SET_PDEATHSIG = 1
@@ -177,7 +177,7 @@ def _send_all(targets: list[tuple[int, bytes]], payload: bytes, delay_s: float) 
             if pos + written == len(data):
                 del pending[fd]
                 done += 1
-    return sent, "" if done else "every replica hung up"
+    return sent, "" if done else REPLICAS_GONE
 
 
 def _quiet_signals() -> None:

@@ -10,7 +10,7 @@ import hiredis
 import pytest
 
 from kvcore import aof, rdb
-from kvcore.effects import CancelJob, Close, LogMessage, ReadFiles, Send, SendImage, WriteFiles
+from kvcore.effects import REPLICAS_GONE, CancelJob, Close, LogMessage, ReadFiles, Send, SendImage, WriteFiles
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.replication_wire import Wire
 
@@ -98,6 +98,25 @@ def test_a_diskless_transfer_whose_replicas_all_dropped_is_killed_and_logged(wir
     wire.cut(replica)
     assert "Diskless rdb transfer, last replica dropped, killing fork child." in wire.logs[id(master)]
     assert "rdb_bgsave_in_progress:0" in wire.call(master, "INFO", "persistence").decode()
+
+
+def test_a_child_that_saw_every_replica_hang_up_first_is_logged_as_the_last_dropped(wire, pair):
+    """The child writes to the sockets, so it may see them all go before the node does: logged as
+    Redis's parent logs it, once, and those replicas dropped."""
+    master, replica = pair
+    slow_diskless_master(wire, master)
+    follow(wire, replica)
+    [job] = list(master.replication.transfers)
+    wire.tick(100)  # the child is sending
+    master.job_done(job, False, master.now, REPLICAS_GONE)
+    wire.tick(1)
+    assert "rdb_bgsave_in_progress:0" in wire.call(master, "INFO", "persistence").decode()
+    log = wire.logs[id(master)]
+    assert log.count("Diskless rdb transfer, last replica dropped, killing fork child.") == 1
+    assert not any("Diskless rdb transfer to" in line for line in log)
+    wire.tick(100)
+    assert "connected_slaves:0" in wire.call(master, "INFO", "replication").decode()
+    assert log.count("Diskless rdb transfer, last replica dropped, killing fork child.") == 1
 
 
 def test_the_handshake_is_redis_s(wire, pair):
