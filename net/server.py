@@ -47,6 +47,7 @@ from net.log import LEVELS, WARNING, Log
 from net.logfile import LogFile
 from net.persistence import log_loaded, log_rdb_error, read_or_none
 from net.sync_watch import SyncWatch
+from net.watchdog import Watchdog
 
 READ_PAUSE_BYTES = 64 * 1024 * 1024  # unsent output past which a client's requests are not read (Redis never stops: a guard against a runaway)
 BACKLOG_HIGH = 64 * 1024  # unsent output past which the node hears of it (Node.output_backlog)...
@@ -236,6 +237,7 @@ class Server:
         self.connecting: set[asyncio.Task] = set()  # outgoing connections under way (`Connect`)
         self.children: dict[int, tuple[int, str, tuple]] = {}  # job -> (pid, kind, steps) of the child writing
         self.sync_watch = SyncWatch()  # whether the replicas of the children sending full syncs take them
+        self.watchdog = Watchdog(self.log)
         self.signalled = False
         self._port, self._bind = config["port"], config["bind"]  # where the server listens (`_listen_again`)
         self._statm_fd = _open_statm()
@@ -253,6 +255,7 @@ class Server:
         self.exit_code = self.loop.create_future()
         self.loop.set_exception_handler(self._loop_error)
         self.watch_signals()  # before listening: a client may signal once it connects
+        self.watchdog.configure(self.config["watchdog-period"], self._hz())
         self.loop.add_signal_handler(signal.SIGABRT, self.crash, signal.SIGABRT)
         for signum in early_signals:
             self._signalled(signum)
@@ -817,9 +820,13 @@ class Server:
             self.log.warning(f"Fail to fsync the AOF file: {error}")
 
     # -- time ------------------------------------------------------------------
+    def _hz(self) -> int:
+        return min(max(self.config["hz"], 1), HZ_MAX)
+
     def _tick(self) -> None:
-        hz = min(max(self.config["hz"], 1), HZ_MAX)
-        self.tick_handle = self.loop.call_later(1 / hz, self._tick)
+        self.tick_handle = self.loop.call_later(1 / self._hz(), self._tick)
+        if not (self.node.loading or self.node.async_loading):  # as Redis's cron, which a load holds up
+            self.watchdog.rearm()
         try:
             for client in list(self.backlogged.values()):
                 client.report_backlog()
@@ -857,6 +864,8 @@ class Server:
             proctitle.update(self.config, self.node.info.config_file)
         elif name in ("oom-score-adj", "oom-score-adj-values", "replicaof"):
             self.adjust_oom_score()
+        elif name == "watchdog-period":
+            self.watchdog.configure(value, self._hz())
         elif name == "dir":
             try:
                 os.chdir(value)
