@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 
 from jepsen_like import convergence
-from jepsen_like.verdict import Verdict, invalid, valid
+from jepsen_like.verdict import Verdict, invalid, unknown, valid
 from kvcore.digest import dataset_digest
 from kvcore.replica import CONNECTED
 from kvcore.types_stream import StreamValue
@@ -106,9 +106,20 @@ class Convergence:
         return out
 
     def verdict(self, cores: dict, waited_ms: int) -> Verdict:
-        """After the wait: replicas still behind, or the first group whose data differ, or all in sync."""
+        """After the wait: replicas still behind, or the first group whose data differ, or all in sync.
+
+        Unknown when every replica behind has a primary refusing writes (and so its replicas'
+        PING, as redis-server does) because its last background save failed: nothing retries that
+        save before a save point is due, so the replicas cannot sync, as they could not with Redis.
+        """
         behind = self.lagging(cores)
         if behind:
+            misconf = {name for primary, names in self.groups.items() if cores[primary] is not None
+                       and cores[primary].snapshots.refuses_writes() for name in names if name in behind}
+            if misconf == set(behind):
+                return unknown(convergence.CHECKER, f"{len(behind)} replicas cannot sync: their primary refuses "
+                               "their PING with -MISCONF (its last background save failed)",
+                               replicas=behind, waited_ms=waited_ms)
             return invalid(convergence.CHECKER, f"{len(behind)} replicas had not caught up {waited_ms} ms after "
                            "the final reads", replicas=behind, waited_ms=waited_ms)
         for primary, names in self.groups.items():

@@ -75,6 +75,21 @@ def test_a_replica_left_behind_is_reported_with_why():
     assert world.convergence.lagging(cores) == {"n1r1": "down"}
 
 
+def test_replicas_kept_out_by_a_primary_whose_save_failed_are_unknown_not_invalid():
+    """A primary whose last background save failed refuses its replicas' PING with -MISCONF (as
+    redis-server does, with save points set): they cannot sync, and that is no bug to report."""
+    world, result = run_world(seed=3, replicas=1, clients=3, duration_ms=3000)
+    cores = {name: node.core for name, node in world.nodes.items()}
+    cores["n1r1"].replication.offset -= 1
+    primary = cores["n1"]
+    primary.config.set_many([("save", "3600 1")])
+    primary.snapshots.last_bgsave_ok = False
+    verdict = world.convergence.verdict(cores, 20_000)
+    assert verdict.valid is None and "MISCONF" in verdict.reason
+    primary.snapshots.last_bgsave_ok = True
+    assert world.convergence.verdict(cores, 20_000).valid is False
+
+
 def test_without_replicas_there_is_no_convergence_verdict():
     _, result = run_world(seed=1, clients=2, duration_ms=2000)
     assert "convergence" not in result.verdicts
