@@ -391,7 +391,7 @@ class MasterLink:
             last = not self.payload_left
         else:
             chunk = bytes(buffer)
-            self.mark_seen = (self.mark_seen + chunk)[-EOF_MARK_LEN:]
+            self.mark_seen = (self.mark_seen + chunk[-EOF_MARK_LEN:])[-EOF_MARK_LEN:]
             last = self.mark_seen == self.eof_mark
         del buffer[:len(chunk)]
         try:
