@@ -672,6 +672,11 @@ class Node:
         return sum(len(record) for record in self._log_records)
 
     @property
+    def log_records_waiting(self) -> bool:
+        """Records wait for a log job: the cheap test (`pending_log_bytes` sums them all)."""
+        return len(self._log_records) > (self._log_job_records if self._log_job is not None else 0)
+
+    @property
     def shutting_down(self) -> bool:
         """A shutdown was asked for and is neither done nor given up (Redis's shutdown_asap, or a
         shutdown waiting for replicas or saving): a second SIGINT then exits at once."""

@@ -567,7 +567,7 @@ class Server:
                             client.transport.close()
                 elif self._perform(effect):
                     again = True
-        if not start_log and not self._log_turn_pending and node.pending_log_bytes():
+        if not start_log and not self._log_turn_pending and node.log_records_waiting:
             self._log_turn_pending = True
             self._inputs_seen = self.inputs
             self.loop.call_soon(self._log_turn)

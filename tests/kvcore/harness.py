@@ -101,13 +101,13 @@ def take_images_at_once(node: Node) -> Node:
         return node
     take_effects = node.take_effects
 
-    def taking() -> list:
-        effects = take_effects()
+    def taking(start_log: bool = True) -> list:
+        effects = take_effects(start_log)
         for index, effect in enumerate(effects):
             if type(effect) is WriteFiles and callable(effect.data):
                 effects[index] = dataclasses.replace(effect, data=effect.data())
                 node.image_taken(node.now)
-                effects += take_effects()
+                effects += take_effects(start_log)
         return effects
 
     node.take_effects = taking

@@ -374,6 +374,21 @@ def test_appendfsync_always_asks_for_the_fsync_with_the_write():
     assert [e.fsync for e in files.effects if type(e) is AppendLog] == [True]
 
 
+def test_records_wait_for_a_log_job_until_one_takes_them():
+    node = Files().start(appendonly="yes", appendfsync="always")
+    node.take_effects()
+    assert not node.log_records_waiting
+    node.receive(1, encode_request("SET", "k", "1"), node.now)
+    node.take_effects(False)  # the runtime gathers more first
+    assert node.log_records_waiting and node.pending_log_bytes()
+    [job] = [effect.job for effect in node.take_effects() if type(effect) is AppendLog]
+    assert not node.log_records_waiting  # in flight
+    node.receive(1, encode_request("SET", "k", "2"), node.now)
+    assert node.log_records_waiting  # the next job's
+    node.job_done(job, True, node.now)
+    assert node.log_records_waiting
+
+
 # -- turning the log on and off ----------------------------------------------------------------------
 
 
