@@ -26,6 +26,7 @@ from net import disk
 _PR_SET_PDEATHSIG = 1
 _MAX_FD = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
 PROGRESS_INTERVAL_S = 1.0  # as Redis's child sends its current info
+LEAD_BYTES = 64 * 1024  # how far a full sync's fastest replica may get ahead of its slowest (`_send_all`)
 _PROGRESS = b"~"  # starts a progress line on the report pipe: "~<share done> <cow bytes>\n"
 
 
@@ -150,7 +151,12 @@ def start_sending(targets: list[tuple[int, bytes]], payload: bytes, delay_s: flo
 
 def _send_all(targets: list[tuple[int, bytes]], payload: bytes, delay_s: float) -> tuple[int, str]:
     """Write to every socket (non-blocking: they are the server's) as it can take it: the bytes
-    sent, and an error when no replica got all of them. A replica that hangs up is left out."""
+    sent, and an error when no replica got all of them. A replica that hangs up is left out.
+
+    No replica gets more than `LEAD_BYTES` of the payload ahead of the slowest, as Redis's
+    parent writes each piece its child made to every replica before it reads the next: the
+    whole transfer goes at the pace of the slowest replica.
+    """
     pending = {fd: [memoryview(first + payload), 0, len(first)] for fd, first in targets}
     started = time.monotonic()
     sent = 0
@@ -158,6 +164,7 @@ def _send_all(targets: list[tuple[int, bytes]], payload: bytes, delay_s: float) 
     while pending:
         elapsed = time.monotonic() - started
         allowed = len(payload) if delay_s <= 0 else int(len(payload) * min(1.0, elapsed / delay_s))
+        allowed = min(allowed, min(pos - first for _, pos, first in pending.values()) + LEAD_BYTES)
         writable = [fd for fd, (data, pos, first) in pending.items() if pos < first + allowed]
         if not writable:
             time.sleep(0.01)
@@ -166,7 +173,7 @@ def _send_all(targets: list[tuple[int, bytes]], payload: bytes, delay_s: float) 
         for fd in ready:
             data, pos, first = pending[fd]
             try:
-                written = os.write(fd, data[pos : min(first + allowed, pos + (1 << 20))])
+                written = os.write(fd, data[pos : first + allowed])
             except BlockingIOError:
                 continue
             except OSError:

@@ -272,6 +272,41 @@ def test_a_diskless_load_reads_at_its_own_pace_holding_up_its_master(master_kind
         assert _diskless_load(master_port, replica_port) == [1, 1]
 
 
+def _slow_and_fast(master_port: int, slow_port: int, fast_port: int) -> list:
+    """Two replicas loading one diskless payload, one at 0.5 ms a key: half a second in, whether
+    the fast one is still loading too (the transfer goes at the slowest one's pace)."""
+    master = redis.Redis(port=master_port, socket_timeout=10)
+    master.config_set("repl-diskless-sync", "yes")
+    master.config_set("repl-diskless-sync-delay", 5)
+    master.config_set("repl-diskless-sync-max-replicas", 2)  # one transfer for both
+    master.config_set("rdbcompression", "no")
+    master.execute_command("DEBUG", "POPULATE", 4000, "key", 5000)
+    slow, fast = redis.Redis(port=slow_port, socket_timeout=10), redis.Redis(port=fast_port, socket_timeout=10)
+    for replica in (slow, fast):
+        replica.config_set("repl-diskless-load", "swapdb")
+    slow.config_set("key-load-delay", 500)
+    for replica in (slow, fast):
+        replica.replicaof("127.0.0.1", master_port)
+    assert wait_until(lambda: slow.info("persistence")["loading"] == 1, 10)
+    time.sleep(0.5)
+    midway = [fast.info("persistence")["loading"], master.info("persistence")["rdb_bgsave_in_progress"]]
+    slow.config_set("key-load-delay", 0)
+    for replica in (slow, fast):
+        wait_for_sync(master, replica)
+        replica.replicaof("no", "one")
+    return midway
+
+
+@pytest.mark.parametrize("master_kind", ["kvserver", "redis-server"])
+def test_a_full_sync_goes_at_its_slowest_replicas_pace(master_kind):
+    """As Redis's parent writes each piece of its child's payload to every replica before the next."""
+    master_server = kvserver(["--save", ""]) if master_kind == "kvserver" else redis_server_or_skip()
+    with master_server as master_port, kvserver(["--save", ""]) as (slow_port, _), \
+            kvserver(["--save", ""]) as (fast_port, _):
+        master_port = master_port[0] if isinstance(master_port, tuple) else master_port
+        assert _slow_and_fast(master_port, slow_port, fast_port) == [1, 1]
+
+
 def _delayed_full_sync(master_port: int, replica_ports: list[int]) -> list:
     """Two replicas ask for a full sync of a master delaying diskless transfers (3 s): what a
     raw PSYNC gets before the payload, the master's replica states meanwhile, then whether both
