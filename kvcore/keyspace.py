@@ -321,6 +321,11 @@ class Database:
         if self.node.tracking is not None:  # client-side caching (kvcore.tracking)
             self.node.tracking.modified(key)
 
+    def reencoded(self, key: bytes) -> None:
+        """The value at key changed its encoding only (SORT's skiplist): the memory model counts
+        it again; nothing else hears of it, as nothing else does in Redis."""
+        self._stale[key] = None
+
     def changed_silently(self, key: bytes, changes: int = 1) -> None:
         """An in-place change Redis does not signal (a stream's consumer groups, its last ID): counted
         for propagation and the memory model, but no WATCH fails and no client cache hears of it."""

@@ -13,7 +13,9 @@ NUL byte; with STORE it is a binary comparison. Ties in a numeric sort are
 broken by comparing the elements; ALPHA ties keep the source order, as the
 stable sort of glibc's qsort does. Redis does not clear errno before its
 strtod, so once a score was out of range it may reject valid non-integer
-scores in later SORTs too; kvcore judges every score on its own.
+scores in later SORTs too; kvcore judges every score on its own. A sorted set
+SORT reads is a skiplist afterwards (OBJECT ENCODING), as Redis converts it
+for good before reading it.
 """
 
 from __future__ import annotations
@@ -239,6 +241,9 @@ def _sort(client, argv, readonly: bool):
     value = db.lookup_read(argv[1])
     if value is not None and type_name(value) not in SORTABLE:
         raise Error(errors.WRONGTYPE)
+    if value is not None and value.TYPE == "zset" and value.listpack:  # Redis converts the source for good
+        value.listpack = False
+        db.reencoded(argv[1])
     chosen = _selected(db, spec, value)
     if not spec.gets:
         output = chosen

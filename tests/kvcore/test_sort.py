@@ -146,6 +146,18 @@ SCENARIOS = {
         ([b"SORT", b"l", b"BY", b"nosort", b"STORE", b"l"], 2),
         ([b"LRANGE", b"l", b"0", b"-1"], [b"1", b"2"]),
     ],
+    "a_sorted_zset_is_a_skiplist_for_good": [
+        ([b"ZADD", b"zs", b"1", b"a", b"2", b"b"], 2),
+        ([b"SORT", b"zs", b"LIMIT"], SYNTAX),
+        ([b"OBJECT", b"ENCODING", b"zs"], b"listpack"),  # a SORT that failed to parse converts nothing
+        ([b"SORT_RO", b"zs", b"ALPHA", b"DESC"], [b"b", b"a"]),
+        ([b"OBJECT", b"ENCODING", b"zs"], b"skiplist"),
+        ([b"ZREM", b"zs", b"a"], 1),
+        ([b"OBJECT", b"ENCODING", b"zs"], b"skiplist"),
+        ([b"ZADD", b"z2", b"1", b"x"], 1),
+        ([b"SORT", b"z2", b"BY", b"nosort", b"STORE", b"out"], 1),
+        ([b"OBJECT", b"ENCODING", b"z2"], b"skiplist"),
+    ],
     "command_getkeys_finds_the_last_store": [
         ([b"COMMAND", b"GETKEYS", b"SORT", b"a", b"LIMIT", b"1", b"2", b"STORE", b"b", b"GET", b"x", b"STORE", b"c"],
          [b"a", b"c"]),
@@ -185,6 +197,7 @@ class StandInSet(dict):
 
 class StandInZset:
     TYPE = "zset"
+    listpack = False  # SORT makes a zset a skiplist for good
 
     def __init__(self, scores: dict[bytes, float]) -> None:
         self.scores = scores
