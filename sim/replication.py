@@ -31,12 +31,15 @@ from sim.rng import derive
 
 TIMEOUTS = {"repl-timeout": "2", "repl-ping-replica-period": "1", "repl-diskless-sync-delay": "1"}  # seconds; repl-timeout must exceed the period
 CONVERGE_MS_MIN = 20_000
+DISKLESS_LOADS = ("disabled", "on-empty-db", "swapdb")
 
 
 def sync_mode(seed: int) -> dict[str, str]:
     """Full syncs diskless (a child writes the image to the replicas) or disk-based (a BGSAVE,
-    then its file sent), as the seed draws: both meet the faults."""
-    return {"repl-diskless-sync": "yes" if derive(seed, "replication/diskless").random() < 0.5 else "no"}
+    then its file sent), and replicas that load a payload whole once it is in or as it arrives
+    (repl-diskless-load), as the seed draws: all of them meet the faults."""
+    return {"repl-diskless-sync": "yes" if derive(seed, "replication/diskless").random() < 0.5 else "no",
+            "repl-diskless-load": derive(seed, "replication/diskless-load").choice(DISKLESS_LOADS)}
 
 
 def converge_ms_max(options: dict[str, str]) -> int:

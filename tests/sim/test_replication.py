@@ -100,3 +100,10 @@ def test_config_overrides_the_scaled_timeouts():
     assert world.nodes["n1r1"].config["repl-timeout"] == "30"
     assert world.nodes["n1r1"].config["repl-ping-replica-period"] == replication.TIMEOUTS["repl-ping-replica-period"]
     assert world.converge_ms_max == 70_000
+
+
+def test_the_seed_draws_how_full_syncs_are_sent_and_loaded():
+    drawn = [replication.sync_mode(seed) for seed in range(40)]
+    assert {mode["repl-diskless-sync"] for mode in drawn} == {"yes", "no"}
+    assert {mode["repl-diskless-load"] for mode in drawn} == set(replication.DISKLESS_LOADS)
+    assert replication.sync_mode(7) == replication.sync_mode(7)
