@@ -4,12 +4,13 @@ Redis's replica parses its master's payload straight from the socket, at the
 pace it loads: a slow loader holds up the master's sending child, and the
 replica never holds the payload beside the dataset made of it. `RdbFeed`
 does the same with the bytes the link hands it: `feed` reads every whole key
-they complete. Keys are read in steps of STEP_BYTES; a step cut off by the
-end of what has come (an "Unexpected EOF" at that end) is undone and read
-again from its start once at least as many bytes again have come (or the
+they complete. A key cut off by the end of what has come (an "Unexpected
+EOF" at that end) is read again from its start, where the reader left
+``Snapshot.resume_at``, once at least as many bytes again have come (or the
 caller says no more are coming for now), so that a big key arriving in small
-pieces is not read over and over. Reading a key again is harmless: it goes
-into the same table under the same name.
+pieces is not read over and over. The records after the last whole key that
+were read before the cut (an expiry, a SELECTDB, AUX fields) are read again
+too, to the same effect.
 
 The bytes read are dropped as the reading moves on; their CRC-64 is kept, so
 that the trailer's checksum is checked as for a whole file.
@@ -20,7 +21,6 @@ from __future__ import annotations
 from kvcore import rdb
 from kvcore.crc64 import crc64
 
-STEP_BYTES = 4096  # a step ends with the first key that ends past this many bytes: a cut-off step reads these again
 TRAILER_SIZE = 8  # the CRC-64 after the EOF opcode (RDB version 5 on)
 
 
@@ -89,21 +89,19 @@ class RdbFeed:
         self.wait_for = 0
 
     def _read_records(self) -> bool:
-        """Read steps of keys to the EOF opcode (True) or to a step the bytes cut off (False)."""
+        """Read keys to the EOF opcode (True) or to one the bytes cut off (False)."""
         cursor, parsed = self.cursor, self.parsed
-        deep = self.config["sanitize-dump-payload"] == "yes"
-        while True:
-            parsed.resume_at = cursor.pos
-            try:
-                if rdb.read_records(cursor, parsed, self.config, self.databases, deep, cursor.pos + STEP_BYTES):
-                    self.records_done = True
-                    return True
-            except rdb.RdbError as exc:
-                if exc.message != rdb.EOF_ERROR or exc.offset != cursor.end:
-                    raise
-                cursor.pos = parsed.resume_at
-                self.wait_for = cursor.end - cursor.pos
-                return False
+        parsed.resume_at = cursor.pos
+        try:
+            rdb.read_records(cursor, parsed, self.config, self.databases, self.config["sanitize-dump-payload"] == "yes")
+        except rdb.RdbError as exc:
+            if exc.message != rdb.EOF_ERROR or exc.offset != cursor.end:
+                raise
+            cursor.pos = parsed.resume_at
+            self.wait_for = cursor.end - cursor.pos
+            return False
+        self.records_done = True
+        return True
 
     def _read_trailer(self) -> bool:
         cursor = self.cursor

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kvcore import rdb, rdb_feed
+from kvcore import rdb
 from kvcore.rdb_feed import RdbFeed
 from tests.kvcore.harness import CoreClient, make_node
 from tests.kvcore.test_rdb import NOW, populate
@@ -18,7 +18,7 @@ AFTER = b"*1\r\n$4\r\nPING\r\n"  # what a master streams after the payload
 def payload() -> tuple[bytes, object]:
     node = make_node(now=NOW)
     populate(CoreClient(node))
-    CoreClient(node).call("SET", "huge", "q" * (3 * rdb_feed.STEP_BYTES))  # longer than a step
+    CoreClient(node).call("SET", "huge", "x" * 50_000 + "y" * 30_000)  # more than a read, not all one run
     return rdb.write(node), node.config
 
 
@@ -54,7 +54,7 @@ def test_the_keys_of_each_piece_are_read_as_it_comes(payload):
     image, config = payload
     feed = RdbFeed(config, 16, True)
     counts = []
-    piece = 3 * rdb_feed.STEP_BYTES
+    piece = 12_000
     for start in range(0, len(image), piece):
         feed.feed(image[start:start + piece], last=start + piece >= len(image))
         counts.append(feed.keys_read)
