@@ -63,24 +63,17 @@ def test_a_crash_since_the_write_excuses_a_loss_or_an_older_value(seen):
     assert judge(crashed.replace("kill", "pause")).valid is False  # a fault that loses nothing
 
 
-def test_a_value_replaced_by_a_later_write_is_stale():
-    verdict = judge(written(7, True, "allkeys-lru") + written(8, True, "allkeys-lru") + """
+@pytest.mark.parametrize("replaced_by, held", [
+    (written(8, True, "allkeys-lru"), "8"),  # a later write
+    ("1 invoke read\n1 ok read null\n", "null"),  # an eviction seen: the value must not come back
+])
+def test_a_value_replaced_since_is_stale(replaced_by, held):
+    verdict = judge(written(7, True, "allkeys-lru") + replaced_by + """
         1 invoke read
         1 ok read 7
     """)
     assert verdict.valid is False
-    assert verdict.evidence["stale"][0]["held"] == ["8"]
-
-
-def test_an_evicted_value_that_comes_back_is_stale():
-    verdict = judge(written(7, True, "allkeys-lru") + """
-        1 invoke read
-        1 ok read null
-        1 invoke read
-        1 ok read 7
-    """)
-    assert verdict.valid is False
-    assert verdict.evidence["stale"][0]["held"] == ["null"]
+    assert verdict.evidence["stale"][0]["held"] == [held]
 
 
 def test_a_refused_write_that_shows_is_unexpected_and_an_unknown_one_may_show():
