@@ -95,7 +95,9 @@ class PayloadLoading:
 
     def info_fields(self, now: int) -> list[tuple[str, object]]:
         total = max(self.link.transfer_size, 0)  # unknown for an $EOF: payload
-        return progress_fields(self.started_ms, now, total, self.link.feed.position)
+        feed = self.link.feed
+        used_mem = feed.parsed.aux.get(b"used-mem", b"0") if feed.parsed is not None else b"0"
+        return progress_fields(self.started_ms, now, total, feed.position, int(used_mem) if used_mem.isdigit() else 0)
 
 
 class SyncLoading(Loading):
