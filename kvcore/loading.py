@@ -69,9 +69,13 @@ class Loading:
     def info_fields(self, now: int) -> list[tuple[str, object]]:
         """INFO persistence's loading_* fields, as Redis shows them while it loads."""
         reader = self.reader
-        used_mem = reader.parsed.aux.get(b"used-mem", b"0")
-        return progress_fields(self.started_ms, now, reader.size, reader.position,
-                               int(used_mem) if used_mem.isdigit() else 0)
+        return progress_fields(self.started_ms, now, reader.size, reader.position, rdb_used_mem(reader.parsed))
+
+
+def rdb_used_mem(parsed: rdb.Snapshot | None) -> int:
+    """loading_rdb_used_mem: the used-mem AUX field of the file being loaded, once read (else 0)."""
+    used_mem = parsed.aux.get(b"used-mem", b"0") if parsed is not None else b"0"
+    return int(used_mem) if used_mem.isdigit() else 0
 
 
 def progress_fields(started_ms: int, now: int, total: int, loaded: int, used_mem: int = 0) -> list[tuple[str, object]]:

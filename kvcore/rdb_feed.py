@@ -36,7 +36,7 @@ class RdbFeed:
         self.base = 0  # the payload offset of cursor.data[0]
         self.crc = 0  # the CRC-64 of the payload's bytes before `base`
         self.incoming = bytearray()  # fed, not yet read
-        self.wait_for = 0  # bytes `incoming` needs before the next read (a step was cut off)
+        self.wait_for = 0  # bytes `incoming` needs before the next read (a key was cut off)
         self.records_done = False  # the EOF opcode was read
         self.done = False
         self.rest = b""  # once done: the bytes fed past the payload's end

@@ -26,7 +26,7 @@ from kvcore.aof import encode_command
 from kvcore.client import Client, ReplyMode
 from kvcore.effects import Close, Connect, LogMessage, Send, StepLoading
 from kvcore.failover import IN_PROGRESS
-from kvcore.loading import Loading, progress_fields
+from kvcore.loading import Loading, progress_fields, rdb_used_mem
 from kvcore.protocol import Limits
 from kvcore.rdb_feed import RdbFeed
 
@@ -96,8 +96,7 @@ class PayloadLoading:
     def info_fields(self, now: int) -> list[tuple[str, object]]:
         total = max(self.link.transfer_size, 0)  # unknown for an $EOF: payload
         feed = self.link.feed
-        used_mem = feed.parsed.aux.get(b"used-mem", b"0") if feed.parsed is not None else b"0"
-        return progress_fields(self.started_ms, now, total, feed.position, int(used_mem) if used_mem.isdigit() else 0)
+        return progress_fields(self.started_ms, now, total, feed.position, rdb_used_mem(feed.parsed))
 
 
 class SyncLoading(Loading):
@@ -408,7 +407,8 @@ class MasterLink:
                     return
                 if feed.rest[:EOF_MARK_LEN] != self.eof_mark:
                     raise rdb.RdbError("Replication stream EOF marker is broken", feed.position)
-            buffer[:0] = feed.rest[EOF_MARK_LEN if self.transfer_size < 0 else len(feed.rest):]
+            if self.transfer_size < 0:  # the master's stream follows the mark (a $<size> payload's rest is its own)
+                buffer[:0] = feed.rest[EOF_MARK_LEN:]
             snapshot = feed.snapshot()
         except rdb.RdbError as exc:
             self._stop_log()
