@@ -481,7 +481,7 @@ def test_fuzzed_payloads_restore_whole_or_not_at_all(seed, mutations, sanitize):
     kind = c.call("TYPE", "key")
     if type(c.node.dbs[0].data[b"key"]) is CorruptValue:  # taken unsanitized as Redis takes it: reading it crashes
         assert sanitize == "no"
-        assert c.call("DUMP", "key")[:-10] == payload[:-10]
+        assert payload[:-10].startswith(c.call("DUMP", "key")[:-10])  # bytes after the value are not kept
         assert crash_of(c, "DEBUG", "DIGEST-VALUE", "key") is not None
         return
     assert not isinstance(c.call("DEBUG", "DIGEST"), hiredis.ReplyError)
