@@ -1,9 +1,11 @@
 """The set value, and `ScanIndex`: members in a fixed order with stable scan cursors.
 
-Nothing here depends on hash order: members keep their insertion order (an
-intset-encoded set lists them in numeric order, as Redis's intset does), random
-picks draw from a list with the node's seeded RNG, and SSCAN cursors are
-sequence numbers that survive inserts, deletes and compaction.
+Nothing here depends on Python's hash order: members keep their insertion
+order (an intset-encoded set lists them in numeric order, as Redis's intset
+does) and random picks draw from a list with the node's seeded RNG. A
+hashtable set's SSCAN walks the slots of the table Redis would have
+(kvcore.dict_model); a sorted set's ZSCAN uses `ScanIndex` cursors, sequence
+numbers that survive inserts, deletes and compaction.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 
+from kvcore.dict_model import RankedMembers, RehashingTable, table_size
 from kvcore.eviction import ELEMENT_BYTES
 
 INTSET_CAP = 1 << 30  # Redis caps set-max-intset-entries here
@@ -124,15 +127,19 @@ class SetValue(ScanIndex):
     A set starts as an intset and becomes a hashtable, for good, when a write
     adds a member that is not a 64-bit integer in canonical form or the set
     grows past ``set-max-intset-entries``. While an intset, members iterate in
-    numeric order, as Redis lists them.
+    numeric order, as Redis lists them. ``table`` models the sizes and
+    rehashing of its Redis dict once DEBUG HTSTATS-KEY has looked at it (the
+    commands tell it of each operation from then on); ``ranked`` serves SSCAN.
     """
 
-    __slots__ = ("intset",)
+    __slots__ = ("intset", "table", "ranked")
     TYPE = "set"
 
     def __init__(self, members=()) -> None:
         super().__init__(members)
         self.intset = True
+        self.table: RehashingTable | None = None
+        self.ranked: RankedMembers | None = None
 
     @classmethod
     def built(cls, members, config) -> SetValue:
@@ -161,6 +168,21 @@ class SetValue(ScanIndex):
     def encoding(self, config) -> str:
         """OBJECT ENCODING, as the writes so far would have left it in Redis 7.0."""
         return "intset" if self.intset else "hashtable"
+
+    def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        """An SSCAN step over a hashtable set: whole slots of its table, in Redis's cursor order."""
+        if self.ranked is None:
+            self.ranked = RankedMembers(self.seq, self.next_seq)
+        else:
+            self.ranked = self.ranked.catch_up(self.seq, self.next_seq)
+        size = self.table.scan_size() if self.table is not None else table_size(len(self.seq))
+        return self.ranked.scan_slots(self.seq, cursor, count, size)
+
+    def observed_table(self) -> RehashingTable:
+        """The model of this set's dict, started now (as if sized for its members) if not yet."""
+        if self.table is None:
+            self.table = RehashingTable(len(self.seq))
+        return self.table
 
     def copy(self) -> SetValue:
         value = SetValue(self.seq)

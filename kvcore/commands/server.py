@@ -17,7 +17,6 @@ otherwise, LATENCY never sees a spike, and every histogram sample is 1 us.
 from __future__ import annotations
 
 import struct
-import zlib
 
 from kvcore import digest, errors, info, latency, lazyfree, replybuf
 from kvcore.allocation import ROBJ_BYTES, allocation, sds_bytes
@@ -28,12 +27,14 @@ from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, key_flags_reply, 
 from kvcore.commands.keys import string_encoding
 from kvcore.commands.table import FLAG_NAMES, Command, Flag, Registry
 from kvcore.config import BY_NAME, OPTIONS, ConfigError
+from kvcore.dict_model import grown_table_stats
 from kvcore.dispatch import NO_REPLY
 from kvcore.effects import SIGABRT, SIGSEGV, Crash, LogMessage, Pause, RewriteConfig
 from kvcore.glob import glob_match
 from kvcore.loading import DENY_LOADING
 from kvcore.redaction import redacted
 from kvcore.reply import OK, Attribute, BigNumber, Bool, Double, Error, Map, Push, Raw, SetReply, Simple, Verbatim
+from kvcore.types_set import SetValue
 
 REGISTRY = Registry("server")
 command = REGISTRY.command
@@ -883,12 +884,6 @@ def debug_quicklist_packed_threshold(client, argv):
 
 NOT_HASH_TABLE = "ERR The value stored at the specified key is not represented using an hash table"
 HASH_TABLE_ENCODINGS = ("hashtable", "skiplist")  # a sorted set's skiplist comes with a dict
-DICT_MIN_SIZE = 4
-DICT_FORCE_RESIZE_RATIO = 5  # a table grows during a fork once it holds more than this many keys a slot
-DICT_STATS_VECTLEN = 50
-FLOAT32 = struct.Struct("f")
-
-
 def debug_htstats(client, argv):
     """DEBUG HTSTATS dbid: stats of the database's key table and expiry table."""
     dbid = parse_int(argv[2])
@@ -898,67 +893,24 @@ def debug_htstats(client, argv):
     db = dbs[dbid]
     at_fork = client.node.child_info.used_at_fork  # while a child runs, Redis grows no table without need
     keys_then, ttls_then = at_fork[dbid] if at_fork else (None, None)
-    text = "[Dictionary HT]\n" + hash_table_stats(db.data, keys_then) + \
-        "[Expires HT]\n" + hash_table_stats(db.expires, ttls_then)
+    text = "[Dictionary HT]\n" + grown_table_stats(db.data, keys_then) + \
+        "[Expires HT]\n" + grown_table_stats(db.expires, ttls_then)
     return Verbatim(text.encode())
 
 
 def debug_htstats_key(client, argv):
-    """DEBUG HTSTATS-KEY key: stats of the hash table of a hashtable-encoded set or hash, or a skiplist sorted set."""
+    """DEBUG HTSTATS-KEY key: stats of the hash table of a hashtable-encoded set or hash, or a skiplist sorted set.
+
+    A set's table is modelled from here on (kvcore.dict_model.RehashingTable).
+    """
     value = client.db.get(argv[2])
     if value is None:
         raise Error(errors.NO_SUCH_KEY)
     if type(value) is bytes or value.encoding(client.node.config) not in HASH_TABLE_ENCODINGS:
         raise Error(NOT_HASH_TABLE)
-    return Verbatim(hash_table_stats(value.scores if value.TYPE == "zset" else value).encode())
-
-
-def hash_table_stats(keys, used_at_fork: int | None = None) -> str:
-    """dictGetStats for a dict holding ``keys`` (a sized iterable of bytes), in Redis's words.
-
-    The table is sized as Redis grows it (a power of two, at least 4 and at
-    least the element count, never shrunk or rehashing); while a child
-    process runs (``used_at_fork``: the count when it forked), only once it
-    holds more than DICT_FORCE_RESIZE_RATIO times its size, as Redis avoids
-    copy-on-write. Keys go to slots by CRC-32, as Redis's seeded SipHash
-    cannot be reproduced. Percentages are computed in C floats, as Redis does.
-    """
-    header = "Hash table 0 stats (main hash table):\n"
-    used = len(keys)
-    if not used:
-        return header + "No stats available for empty dictionaries\n"
-    size = _table_size(used)
-    if used_at_fork is not None:
-        size_at_fork = _table_size(used_at_fork)
-        if (used - 1) // size_at_fork <= DICT_FORCE_RESIZE_RATIO:  # as checked before each insert
-            size = size_at_fork
-    chains = [0] * size
-    for key in keys:
-        chains[zlib.crc32(key) & (size - 1)] += 1
-    lengths = [0] * DICT_STATS_VECTLEN
-    for length in chains:
-        lengths[min(length, DICT_STATS_VECTLEN - 1)] += 1
-    slots = size - lengths[0]
-    average = _c_float(used / slots)
-    lines = [
-        header,
-        f" table size: {size}\n number of elements: {used}\n different slots: {slots}\n",
-        f" max chain length: {max(chains)}\n avg chain length (counted): {average:.2f}\n",
-        f" avg chain length (computed): {average:.2f}\n Chain length distribution:\n",
-    ]
-    for length, count in enumerate(lengths[:-1]):
-        if count:
-            lines.append(f"   {length}: {count} ({_c_float(_c_float(count / size) * 100):.2f}%)\n")
-    return "".join(lines)
-
-
-def _table_size(used: int) -> int:
-    return max(DICT_MIN_SIZE, 1 << (used - 1).bit_length())
-
-
-def _c_float(value: float) -> float:
-    """``value`` rounded to a C float (single precision)."""
-    return FLOAT32.unpack(FLOAT32.pack(value))[0]
+    if type(value) is SetValue:
+        return Verbatim(value.observed_table().stats(value).encode())
+    return Verbatim(grown_table_stats(value.scores if value.TYPE == "zset" else value).encode())
 
 
 def debug_replybuffer(client, argv):

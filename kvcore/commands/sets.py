@@ -13,6 +13,7 @@ from kvcore.commands.args import LLONG_MAX, parse_int
 from kvcore.commands.key_specs import Index, Keynum, KeySpec, Range
 from kvcore.commands.keys import parse_cursor
 from kvcore.commands.table import Flag, Registry
+from kvcore.dict_model import FAIR_RANDOM_STEPS
 from kvcore.glob import glob_match
 from kvcore.output_limits import draws_within_limit
 from kvcore.reply import Error, SetReply
@@ -142,6 +143,43 @@ def _intset_limit(config) -> int:
     return min(config["set-max-intset-entries"], INTSET_CAP)
 
 
+# -- a set's Redis dict, once observed (kvcore.dict_model) ---------------------------
+def _child_running(client) -> bool:
+    return client.node.child_info.job is not None
+
+
+def _rehash_step(client, value: SetValue, steps: int = 1) -> None:
+    """A lookup or random pick in Redis's dict takes rehash steps."""
+    if value.table is not None:
+        value.table.step(_child_running(client), steps)
+
+
+def _add(client, value: SetValue, member: bytes) -> bool:
+    """setTypeAdd: whether ``member`` is new (Redis's dict may start growing first)."""
+    if value.table is not None:
+        value.table.before_add(value, _child_running(client))
+    return value.add(member)
+
+
+def _remove(client, value: SetValue, member: bytes) -> bool:
+    """setTypeRemove: whether ``member`` was there (Redis's dict may start shrinking after)."""
+    table = value.table
+    if table is None:
+        return value.discard(member)
+    child_running = _child_running(client)
+    table.step(child_running)
+    if not value.discard(member):
+        return False
+    table.removed(member, value, child_running)
+    return True
+
+
+def _random(client, value: SetValue) -> bytes:
+    """setTypeRandomElement: dictGetFairRandomKey samples, a rehash step a sample."""
+    _rehash_step(client, value, FAIR_RANDOM_STEPS)
+    return value.random(client.node.rng)
+
+
 # -- membership ------------------------------------------------------------------
 @command("sadd", -3, W | F, (1, 1, 1), key_specs=(KeySpec("RW INSERT", Index(1)),))
 def sadd(client, argv):
@@ -155,7 +193,10 @@ def sadd(client, argv):
         if added > 1:
             db.written(key, added - 1)
     else:
-        added = sum(map(value.add, members))
+        if value.table is None:
+            added = sum(map(value.add, members))
+        else:
+            added = sum(_add(client, value, member) for member in members)
         if added:
             value.note_added(client.node.config, members)
             db.written(key, added)
@@ -173,7 +214,7 @@ def srem(client, argv):
         return 0
     removed = 0
     for member in argv[2:]:
-        if value.discard(member):
+        if _remove(client, value, member):
             removed += 1
             if not value:
                 break
@@ -199,15 +240,16 @@ def smove(client, argv):
     typed(source, SetValue)
     typed(target, SetValue)
     if source is target:
+        _rehash_step(client, source)
         return int(member in source)
-    if not source.discard(member):
+    if not _remove(client, source, member):
         return 0
     notify(client, "srem", src)
     record_changes(client, src, 1, not source)
     config = client.node.config
     if target is None:
         db.set(dst, SetValue.built([member], config))
-    elif target.add(member):
+    elif _add(client, target, member):
         target.note_added(config, [member])
         db.written(dst)
     else:
@@ -231,7 +273,10 @@ def smembers(client, argv):
 def sismember(client, argv):
     """SISMEMBER key member"""
     value = _read(client, argv[1])
-    return int(value is not None and argv[2] in value)
+    if value is None:
+        return 0
+    _rehash_step(client, value)
+    return int(argv[2] in value)
 
 
 @command("smismember", -3, R | F, (1, 1, 1), since="6.2.0", key_specs=(KeySpec("RO ACCESS", Index(1)),))
@@ -240,6 +285,7 @@ def smismember(client, argv):
     value = _read(client, argv[1])
     if value is None:
         return [0] * (len(argv) - 2)
+    _rehash_step(client, value, len(argv) - 2)
     return [int(member in value) for member in argv[2:]]
 
 
@@ -266,8 +312,8 @@ def spop(client, argv):
     value = _for_write(client, key)
     if value is None:
         return None
-    member = value.random(client.node.rng)
-    value.discard(member)
+    member = _random(client, value)
+    _remove(client, value, member)
     notify(client, "spop", key)
     client.propagate_as = [[b"SREM", key, member]]
     record_changes(client, key, 1, not value)
@@ -295,8 +341,8 @@ def _spop_count(client, key: bytes, count: int) -> SetReply:
     if remaining * SPOP_MOVE_STRATEGY_MUL > count:
         popped = []
         for _ in range(count):
-            member = value.random(rng)
-            value.discard(member)
+            member = _random(client, value)
+            _remove(client, value, member)
             popped.append(member)
         client.db.written(key, count)
     else:
@@ -325,7 +371,7 @@ def srandmember(client, argv):
     if len(argv) == 3:
         return _srandmember_count(client, argv[1], parse_count(argv[2]))
     value = _read(client, argv[1])
-    return None if value is None else value.random(client.node.rng)
+    return None if value is None else _random(client, value)
 
 
 def parse_count(arg: bytes) -> int:
@@ -342,7 +388,7 @@ def _srandmember_count(client, key: bytes, count: int) -> list[bytes]:
         return []
     rng = client.node.rng
     if count < 0 or count == 1:
-        return [value.random(rng) for _ in range(draws_within_limit(client, abs(count)))]
+        return [_random(client, value) for _ in range(draws_within_limit(client, abs(count)))]
     size = len(value)
     if count >= size:
         return list(value)
@@ -351,7 +397,7 @@ def _srandmember_count(client, key: bytes, count: int) -> list[bytes]:
         return [members[i] for i in sorted(rng.sample(range(size), count))]
     chosen: dict[bytes, None] = {}
     while len(chosen) < count:
-        chosen[value.random(rng)] = None
+        chosen[_random(client, value)] = None
     return list(chosen)
 
 
@@ -499,7 +545,7 @@ def sscan(client, argv):
     """SSCAN key cursor [MATCH pattern] [COUNT count]
 
     An intset comes back whole with cursor 0, as Redis returns it; a hashtable
-    set is walked in insertion order with cursors that survive changes.
+    set is walked slot by slot, as Redis's dictScan walks it.
     """
     cursor = parse_cursor(argv[2])
     value = _read(client, argv[1])
