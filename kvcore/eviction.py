@@ -76,10 +76,13 @@ class Evictor:
         """Start, switch or stop the per-key clocks the new policy needs."""
         self.pool = []
         mode = _clock_mode(self.node.config)
-        if mode == self.mode:
-            return
+        if mode != self.mode:
+            self._start_clocks(mode, self.node.now // 1000)
+
+    def _start_clocks(self, mode: str | None, started_s: int) -> None:
+        """Keep ``mode``'s clocks from now on; keys not accessed since count as accessed at ``started_s``."""
         self.mode = mode
-        self.started_s = self.node.now // 1000
+        self.started_s = started_s
         hook = self.lru_access if mode == "lru" else self.lfu_access if mode == "lfu" else None
         for db in self.node.dbs:
             db.count_accesses(hook)
@@ -130,7 +133,15 @@ class Evictor:
         return max(counter - elapsed // period, 0) if period else counter
 
     def idle_seconds(self, db, key: bytes) -> int:
-        """OBJECT IDLETIME: seconds since the last access (0 while no LRU clock is kept)."""
+        """OBJECT IDLETIME: seconds since the last access (0 under LFU, whose clocks count accesses).
+
+        Redis times every key's accesses; here that costs every read, so a
+        policy that does not evict by them keeps no clocks until IDLETIME is
+        first asked for. They start then: a key not accessed since counts as
+        idle since the server started, its access time not having been kept.
+        """
+        if self.mode is None:
+            self._start_clocks("lru", self.node.start_ms // 1000)
         if self.mode != "lru":
             return 0
         return max(self.node.now // 1000 - db.clock.get(key, self.started_s), 0)
