@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from array import array
 from bisect import bisect_left
 
 DICT_MIN_SIZE = 4
@@ -204,9 +205,8 @@ class RankedMembers:
     __slots__ = ("ranks", "members", "next_seq")
 
     def __init__(self, seq: dict[bytes, int], next_seq: int) -> None:
-        pairs = sorted((zlib.crc32(member), member) for member in seq)
-        self.ranks = [rank for rank, _ in pairs]
-        self.members = [member for _, member in pairs]
+        self.members = sorted(seq, key=zlib.crc32)
+        self.ranks = array("I", map(zlib.crc32, self.members))  # 4 bytes a member
         self.next_seq = next_seq
 
     def catch_up(self, seq: dict[bytes, int], next_seq: int) -> RankedMembers:
