@@ -29,15 +29,24 @@ FOOTER_SIZE = 10  # a DUMP payload ends with the RDB version (2 bytes) and a CRC
 
 class CorruptValue:
     """The value of a ``payload`` (as DUMP made it) of type ``TYPE``, kept undecoded;
-    ``crash_on_read``: how the server dies when a command reads it."""
+    ``crash_on_read``: how the server dies when a command reads it; ``crash_reading_back``: a
+    stream's when XREAD does, walking back from its end first (streamLastValidID), if that fails."""
 
-    __slots__ = ("TYPE", "payload", "_encoding", "crash_on_read")
+    __slots__ = ("TYPE", "payload", "_encoding", "crash_on_read", "crash_reading_back")
 
-    def __init__(self, type_name: str, encoding: str, payload: bytes, crash_on_read: Crash) -> None:
+    def __init__(self, type_name: str, encoding: str, payload: bytes, crash_on_read: Crash,
+                 crash_reading_back: Crash | None = None) -> None:
         self.TYPE = type_name
         self._encoding = encoding
         self.payload = payload
         self.crash_on_read = crash_on_read
+        self.crash_reading_back = crash_reading_back
+
+    def crash_of(self, command: str) -> Crash:
+        """How the server dies when ``command`` reads this value."""
+        if command == "xread" and self.crash_reading_back is not None:
+            return self.crash_reading_back
+        return self.crash_on_read
 
     @property
     def kind(self) -> int:

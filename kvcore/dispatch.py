@@ -212,7 +212,7 @@ def _error_reply(node, client, cmd: Command, argv: list[bytes], exc: Error):
     if exc.text is errors.WRONGTYPE:
         value = corrupt.touched(client.db, argv, cmd.group)
         if value is not None:
-            node.emit(value.crash_on_read)
+            node.emit(value.crash_of(cmd.name))
             return NO_REPLY
     elif type(exc) is corrupt.Fatal:
         node.emit(exc.crash)

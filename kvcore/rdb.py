@@ -129,7 +129,8 @@ class RdbError(ValueError):
 
     ``in_content``: only a deep sanitization finds it (Redis's shallow checks pass);
     ``crash``: how redis-server, trusting the content, dies as it loads it;
-    ``crash_on_read``: how it dies when a command reads it (a failed assertion if not given).
+    ``crash_on_read``: how it dies when a command reads it (a failed assertion if not given);
+    ``crash_reading_back``: a stream's, when XREAD reads it (kvcore.corrupt.CorruptValue).
     """
 
     def __init__(self, message: str, offset: int, in_content: bool = False, crash: Crash | None = None,
@@ -140,6 +141,7 @@ class RdbError(ValueError):
         self.in_content = in_content
         self.crash = crash
         self.crash_on_read = crash_on_read
+        self.crash_reading_back: Crash | None = None
 
 
 # -- writing -------------------------------------------------------------------
@@ -752,7 +754,8 @@ def read_value_or_undecoded(cursor: Cursor, kind: int, config, deep: bool):
             raise
         type_name, encoding = _UNDECODED_TYPES[kind]
         body = bytes((kind,)) + bytes(cursor.data[at : cursor.pos])
-        return CorruptValue(type_name, encoding, sealed_payload(body), exc.crash_on_read or assertion_failed(LP_VALID_ENTRY))
+        return CorruptValue(type_name, encoding, sealed_payload(body), exc.crash_on_read or assertion_failed(LP_VALID_ENTRY),
+                            exc.crash_reading_back)
 
 
 def _read_value(cursor: Cursor, kind: int, config, deep: bool):

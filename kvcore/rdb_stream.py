@@ -25,6 +25,8 @@ import struct
 
 from kvcore import listpack
 from kvcore.corrupt import assertion_failed, panic
+from kvcore.effects import Crash
+from kvcore.listpack_walk import BrokenEntry, NotANumber, Walker
 from kvcore.rdb import (
     LP_VALID_ENTRY,
     TYPE_STREAM_LISTPACKS,
@@ -231,11 +233,13 @@ def read_stream(cursor: Cursor, kind: int) -> StreamValue:
     file's reader can go on after it, `kvcore.rdb.read_value_or_undecoded`)."""
     value = StreamValue()
     unreadable = None
+    blobs = []
     for _ in range(cursor.length()):
         at = cursor.pos
         key = cursor.string()
+        blobs.append(cursor.string())
         try:
-            _read_node(value, key, cursor.string(), at, kind == TYPE_STREAM_LISTPACKS and not value.entries)
+            _read_node(value, key, blobs[-1], at, kind == TYPE_STREAM_LISTPACKS and not value.entries)
         except RdbError as exc:
             if not exc.in_content or exc.crash is not None:
                 raise
@@ -254,8 +258,64 @@ def read_stream(cursor: Cursor, kind: int) -> StreamValue:
     for _ in range(cursor.length()):
         _read_group(cursor, value, kind)
     if unreadable is not None:
+        unreadable.crash_reading_back = _last_valid_id_crash(blobs, length)
         raise unreadable
     return value
+
+
+def _last_valid_id_crash(blobs: list[bytes], length: int) -> Crash | None:
+    """How streamLastValidID (XREAD's first look at a stream) fails on nodes as they are, if it does.
+
+    It walks back from the last node's end, as Redis's reverse iterator: the
+    last entry's lp-count says how far back its flags are, each step trusting
+    a backlen. It fails an assertion on an entry that is not one, or panics
+    when the nodes yield no live entry for a stream whose length says some.
+    """
+    for blob in reversed(blobs):
+        try:
+            if _has_live_entry_reading_back(Walker(blob)):
+                return None
+        except BrokenEntry:
+            return assertion_failed(LP_VALID_ENTRY)
+        except NotANumber:
+            return assertion_failed(STRING2LL)
+        except _NegativeFieldCount:
+            return assertion_failed(FIELDS_NOT_NEGATIVE)
+    return panic("Corrupt stream, length is %d, but no max id" % length)
+
+
+STRING2LL = "ret != 0"  # lpGetInteger's assertion on an element that is no number
+FIELDS_NOT_NEGATIVE = "*numfields>=0"  # the iterator's assertion on an entry's field count
+
+
+class _NegativeFieldCount(Exception):
+    pass
+
+
+def _has_live_entry_reading_back(lp: Walker) -> bool:
+    """streamIteratorGetID in reverse over one node, up to its first live entry or its master entry."""
+    at = lp.next(lp.next(lp.first()))  # the count, the deleted count: the master field count
+    master_fields = lp.integer(at)
+    at = lp.last()
+    while True:
+        count = lp.integer(at)
+        if count == 0:  # the master entry's terminator
+            return False
+        for _ in range(count):
+            at = lp.prev(at)
+        flags_at = at
+        flags = lp.integer(at)
+        at = lp.next(at)
+        lp.integer(at)  # the ID's ms delta
+        at = lp.next(at)
+        lp.integer(at)  # and its seq delta
+        at = lp.next(at)
+        fields = master_fields if flags & FLAG_SAMEFIELDS else lp.integer(at)
+        if fields < 0:
+            raise _NegativeFieldCount
+        if not flags & FLAG_DELETED:
+            return True
+        at = lp.prev(flags_at)
 
 
 def _read_group(cursor: Cursor, value: StreamValue, kind: int) -> None:

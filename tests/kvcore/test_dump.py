@@ -310,6 +310,25 @@ def test_a_stream_whose_count_holds_no_entries_panics_where_redis_looks_for_its_
     assert crash_of(c, "XREAD", "STREAMS", "key", "$").reason == "Corrupt stream, length is 2, but no max id"
 
 
+# corrupt-dump.tcl's "fuzzer findings - stream with no records": the last entry's lp-count has a
+# wrong backlen, so the node fails a deep check; walking back, Redis lands on the first entry's ms delta
+# (a valid entry, 0: the master entry's terminator as it reads it) and finds no live entry.
+STREAM_NO_RECORDS = bytes.fromhex(
+    "0f0110000001784d55680900000000000000004042420000001800020101010201846974656d058576616c75650600010201"
+    "0001000101010001050103013e0100010101825f31030501020150010001010102010523ff0281000001784d556859000107"
+    "6d7967726f757081000001784d5568470001000001784d55684700000000000000009f68554d78010000010105416c696365"
+    "8568554d7801000001000001784d55684700000000000000000900f1c0727039401ea9"
+    "")
+
+
+def test_a_stream_whose_last_backlen_is_broken_panics_where_xread_looks_for_its_last_id():
+    reply, c = restore(STREAM_NO_RECORDS)
+    assert reply == b"OK"
+    assert crash_of(c, "XREAD", "STREAMS", "key", "$").reason == "Corrupt stream, length is 2, but no max id"
+    reply, c = restore(STREAM_NO_RECORDS)
+    assert crash_of(c, "XRANGE", "key", "-", "+").details[0] == "=== ASSERTION FAILED ==="  # forward: the bad entry
+
+
 def test_a_stream_entry_count_only_backward_reads_use_fails_only_them():
     reply, c = restore(bytes.fromhex(SANITIZATION[8][1]))
     assert len(c.call("XRANGE", "key", "-", "+")) == 3
