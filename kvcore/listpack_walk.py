@@ -32,16 +32,16 @@ class Walker:
         self.size = len(blob)
 
     def first(self) -> int | None:
-        if self.blob[HEADER_SIZE] == EOF:
-            return None
-        self._assert_valid(HEADER_SIZE)
-        return HEADER_SIZE
+        return self._land(HEADER_SIZE)
 
     def next(self, at: int | None) -> int | None:
         if at is None:
             raise BrokenEntry("no entry")  # Redis would read through a null pointer
         size = self._encoded_size(at)
-        at += size + _backlen_size(size)  # lpSkip
+        return self._land(at + size + _backlen_size(size))  # lpSkip, then as lpFirst
+
+    def _land(self, at: int) -> int | None:
+        """The entry at ``at``, checked; None at the terminator."""
         if self.blob[at] == EOF:
             return None
         self._assert_valid(at)
