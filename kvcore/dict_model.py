@@ -23,9 +23,9 @@ DICT_FORCE_RESIZE_RATIO = 5  # while a child runs, tables change only when this 
 HASHTABLE_MIN_FILL = 10  # percent: a set's table under this shrinks
 DICT_STATS_VECTLEN = 50
 EMPTY_VISITS = 10  # empty slots one rehash step may pass over
-FAIR_RANDOM_STEPS = 15  # dictGetFairRandomKey samples this many keys, a rehash step each
+FAIR_RANDOM_STEPS = 15  # dictGetFairRandomKey samples this many keys (at most), a rehash step each
 HASH_BITS = 32
-_SLACK = 64  # removed members a `RankedMembers` list keeps on top of one per live member
+_REMOVED_SLACK = 64  # removed members a `RankedMembers` list keeps on top of one per live member
 _FLOAT32 = struct.Struct("f")
 _REVERSED_BYTE = bytes(int(f"{byte:08b}"[::-1], 2) for byte in range(256))
 
@@ -211,7 +211,7 @@ class RankedMembers:
 
     def catch_up(self, seq: dict[bytes, int], next_seq: int) -> RankedMembers:
         """This list with the members numbered since it was last brought up to date (or a new one)."""
-        if len(self.members) > 2 * len(seq) + _SLACK:
+        if len(self.members) > 2 * len(seq) + _REMOVED_SLACK:
             return RankedMembers(seq, next_seq)
         added = []
         for member, number in reversed(seq.items()):

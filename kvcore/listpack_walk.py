@@ -5,23 +5,32 @@ redis-server does when a command reads it depends on the path its cursor
 takes: lpFirst, lpNext and lpPrev check each entry they land on
 (lpAssertValidEntry), and lpPrev trusts the backlen it reads, so a broken
 one sends it anywhere. `Walker` takes those steps the same way, raising
-`BrokenEntry` where Redis's assertion fails.
+`Assertion` where one of Redis's fails, and `NullRead` where Redis reads
+through the null pointer a step past either end gave it.
 """
 
 from __future__ import annotations
 
 from kvcore.listpack import EOF, HEADER_SIZE, _backlen_size
+from kvcore.rdb import LP_VALID_ENTRY
 from kvcore.types_set import is_int64_text
 
 _INT_SIZES = {0xF1: 3, 0xF2: 4, 0xF3: 5, 0xF4: 9}  # encoding byte -> encoded size
+_U64 = (1 << 64) - 1
+NOT_NULL = "p"  # lpNext's and lpPrev's assert(p)
+STRING2LL = "ret != 0"  # lpGetInteger's, on a string that is no number
 
 
-class BrokenEntry(Exception):
-    """lpAssertValidEntry failed: Redis's ``lpValidateNext(lp, &p, lpbytes)`` assertion."""
+class Assertion(Exception):
+    """A serverAssert that fails; ``expression`` as Redis's report quotes it."""
+
+    def __init__(self, expression: str) -> None:
+        super().__init__(expression)
+        self.expression = expression
 
 
-class NotANumber(Exception):
-    """lpGetInteger met a string that string2ll does not read (its ``ret != 0`` assertion)."""
+class NullRead(Exception):
+    """lpGet of a null cursor: Redis dies of SIGSEGV."""
 
 
 class Walker:
@@ -36,7 +45,7 @@ class Walker:
 
     def next(self, at: int | None) -> int | None:
         if at is None:
-            raise BrokenEntry("no entry")  # Redis would read through a null pointer
+            raise Assertion(NOT_NULL)
         size = self._encoded_size(at)
         return self._land(at + size + _backlen_size(size))  # lpSkip, then as lpFirst
 
@@ -49,12 +58,12 @@ class Walker:
 
     def prev(self, at: int | None) -> int | None:
         if at is None:
-            raise BrokenEntry("no entry")  # lpPrev's assert(p)
+            raise Assertion(NOT_NULL)
         if at == HEADER_SIZE:
             return None
         at -= 1
         size = self._backlen_before(at)
-        at -= size + _backlen_size(size) - 1
+        at -= ((size + _backlen_size(size)) & _U64) - 1  # as C's uint64_t: a 5-byte garbage backlen wraps
         self._assert_valid(at)
         return at
 
@@ -64,7 +73,7 @@ class Walker:
     def integer(self, at: int | None) -> int:
         """lpGetInteger: an integer entry's value, or a string's read by string2ll."""
         if at is None:
-            raise BrokenEntry("no entry")  # Redis would read through a null pointer
+            raise NullRead
         blob, first = self.blob, self.blob[at]
         if first < 0x80:
             return first
@@ -75,7 +84,7 @@ class Walker:
             return int.from_bytes(blob[at + 1 : at + _INT_SIZES[first]], "little", signed=True)
         text = bytes(blob[at + self._header_size(first) : at + self._encoded_size(at)])
         if not is_int64_text(text):
-            raise NotANumber(text)
+            raise Assertion(STRING2LL)
         return int(text)
 
     # -- listpack.c's checks ---------------------------------------------------------------
@@ -83,22 +92,22 @@ class Walker:
         """lpValidateNext: the entry at ``at`` lies inside the blob and its backlen matches its size."""
         last = self.size - 1
         if at < HEADER_SIZE or at > last:
-            raise BrokenEntry(at)
+            raise Assertion(LP_VALID_ENTRY)
         first = self.blob[at]
         if first == EOF:
             return
         header = self._header_size(first)
         if not header or at + header > last:
-            raise BrokenEntry(at)
+            raise Assertion(LP_VALID_ENTRY)
         size = self._encoded_size(at)
         backlen = _backlen_size(size)
         if at + size + backlen > last or self._backlen_before(at + size + backlen - 1) + backlen != size + backlen:
-            raise BrokenEntry(at)
+            raise Assertion(LP_VALID_ENTRY)
 
     @staticmethod
     def _header_size(first: int) -> int:
         """lpCurrentEncodedSizeBytes: the bytes that give the entry's size (0: no such encoding)."""
-        if first < 0xC0 or first == EOF or first in _INT_SIZES:
+        if first < 0xE0 or first == EOF or first in _INT_SIZES:
             return 1
         if first < 0xF0:
             return 2
@@ -117,12 +126,12 @@ class Walker:
             return 2 + (((first & 0x0F) << 8) | blob[at + 1])
         if first == 0xF0:
             return 5 + int.from_bytes(blob[at + 1 : at + 5], "little")
-        return _INT_SIZES.get(first, 1)
+        return _INT_SIZES[first]
 
     def _backlen_before(self, at: int) -> int:
-        """lpDecodeBacklen from ``at`` backwards (not before the blob's start, where C reads on)."""
+        """lpDecodeBacklen from ``at`` backwards: 7 bits a byte while bit 7 is set, 5 bytes at most."""
         value = shift = 0
-        while at >= 0:
+        while True:
             byte = self.blob[at]
             value |= (byte & 127) << shift
             if not byte & 128:

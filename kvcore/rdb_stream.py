@@ -25,8 +25,8 @@ import struct
 
 from kvcore import listpack
 from kvcore.corrupt import assertion_failed, panic
-from kvcore.effects import Crash
-from kvcore.listpack_walk import BrokenEntry, NotANumber, Walker
+from kvcore.effects import SIGSEGV, Crash
+from kvcore.listpack_walk import Assertion, NullRead, Walker
 from kvcore.rdb import (
     LP_VALID_ENTRY,
     TYPE_STREAM_LISTPACKS,
@@ -275,47 +275,53 @@ def _last_valid_id_crash(blobs: list[bytes], length: int) -> Crash | None:
         try:
             if _has_live_entry_reading_back(Walker(blob)):
                 return None
-        except BrokenEntry:
-            return assertion_failed(LP_VALID_ENTRY)
-        except NotANumber:
-            return assertion_failed(STRING2LL)
-        except _NegativeFieldCount:
-            return assertion_failed(FIELDS_NOT_NEGATIVE)
+        except Assertion as exc:
+            return assertion_failed(exc.expression)
+        except NullRead:
+            return Crash(SIGSEGV)
     return panic("Corrupt stream, length is %d, but no max id" % length)
 
 
-STRING2LL = "ret != 0"  # lpGetInteger's assertion on an element that is no number
 FIELDS_NOT_NEGATIVE = "*numfields>=0"  # the iterator's assertion on an entry's field count
 
 
-class _NegativeFieldCount(Exception):
-    pass
-
-
 def _has_live_entry_reading_back(lp: Walker) -> bool:
-    """streamIteratorGetID in reverse over one node, up to its first live entry or its master entry."""
+    """streamIteratorGetID in reverse over one node, up to its first live entry or its master entry.
+
+    Step for step as Redis's: a count of elements to go back is trusted
+    (a negative one goes back until the cursor falls off the start); a
+    skipped entry is left by going back over what was read of it.
+    """
     at = lp.next(lp.next(lp.first()))  # the count, the deleted count: the master field count
     master_fields = lp.integer(at)
+    lp.next(at)  # the first master field
     at = lp.last()
     while True:
         count = lp.integer(at)
         if count == 0:  # the master entry's terminator
             return False
-        for _ in range(count):
+        while count:  # as C's while(lp_count--), which a negative count does not stop
             at = lp.prev(at)
-        flags_at = at
+            count -= 1
         flags = lp.integer(at)
         at = lp.next(at)
         lp.integer(at)  # the ID's ms delta
         at = lp.next(at)
         lp.integer(at)  # and its seq delta
         at = lp.next(at)
-        fields = master_fields if flags & FLAG_SAMEFIELDS else lp.integer(at)
+        back = 4  # to the previous entry's lp-count: the flags, the ID's two deltas, and one more
+        if flags & FLAG_SAMEFIELDS:
+            fields = master_fields
+        else:
+            fields = lp.integer(at)
+            at = lp.next(at)
+            back += 1
         if fields < 0:
-            raise _NegativeFieldCount
+            raise Assertion(FIELDS_NOT_NEGATIVE)
         if not flags & FLAG_DELETED:
             return True
-        at = lp.prev(flags_at)
+        for _ in range(back):
+            at = lp.prev(at)
 
 
 def _read_group(cursor: Cursor, value: StreamValue, kind: int) -> None:

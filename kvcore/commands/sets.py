@@ -175,8 +175,8 @@ def _remove(client, value: SetValue, member: bytes) -> bool:
 
 
 def _random(client, value: SetValue) -> bytes:
-    """setTypeRandomElement: dictGetFairRandomKey samples, a rehash step a sample."""
-    _rehash_step(client, value, FAIR_RANDOM_STEPS)
+    """setTypeRandomElement: dictGetFairRandomKey samples (no more than there are members), a rehash step a sample."""
+    _rehash_step(client, value, min(FAIR_RANDOM_STEPS, len(value)))
     return value.random(client.node.rng)
 
 
