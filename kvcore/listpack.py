@@ -163,14 +163,21 @@ def assemble(encoded: list[bytes]) -> bytes:
 def encode_entry(item) -> bytes:
     """One entry, backlen included: ``item`` is ``bytes`` or ``int``."""
     if type(item) is not int:
-        if len(item) > 20 or not is_int64_text(item):
+        if len(item) > 20 or item[:1] not in _NUMBER_STARTS or not is_int64_text(item):
             return _string_entry(item)
         item = int(item)
     return _int_entry(item)
 
 
+_NUMBER_STARTS = frozenset(bytes((byte,)) for byte in b"-0123456789")
+_SHORT_STRING_HEADS = [bytes((0x80 | size,)) for size in range(64)]
+_SHORT_BACKLENS = [bytes((size,)) for size in range(128)]
+
+
 def _string_entry(item: bytes) -> bytes:
     size = len(item)
+    if size < 63:  # the head and the data: up to 63 bytes, a one-byte backlen
+        return _SHORT_STRING_HEADS[size] + item + _SHORT_BACKLENS[size + 1]
     if size < 64:
         head = bytes((0x80 | size,))
     elif size < 4096:

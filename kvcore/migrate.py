@@ -8,7 +8,11 @@ unless COPY (a DEL in the log), and it is answered +OK or with the first
 error the target gave ("Target instance replied with error: ...").
 A connection is kept per host and port and closed once it has been idle for
 SOCKET_TTL_MS (INFO's migrate_cached_sockets counts them); one that fails or
-times out is dropped, and the client gets Redis's -IOERR.
+times out is dropped, and the client gets Redis's -IOERR. As Redis's timeout
+bounds each socket operation (the connect, each reply awaited), not the
+serializing before them, a transfer's clock starts at the first tick after
+it was asked for and starts again when the connection is made and when
+replies come.
 
 Connections are the node's own (`Connect`, ids from `kvcore.replica.LINK_CONNS`
 up); the node routes their inputs here (`owns`).
@@ -32,17 +36,19 @@ READ_ERROR = "IOERR error or timeout reading to target instance"
 class Transfer:
     """One MIGRATE waiting for its replies."""
 
-    __slots__ = ("waiter", "db", "keys", "copy", "replies_due", "deadline_ms", "selects", "request", "error")
+    __slots__ = ("waiter", "db", "keys", "copy", "replies_due", "timeout_ms", "deadline_ms", "selects", "request",
+                 "error")
 
     def __init__(self, waiter: HeldReply, db, keys: list[bytes], copy: bool, request: bytes, replies_due: int,
-                 deadline_ms: int, selects: int | None) -> None:
+                 timeout_ms: int, selects: int | None) -> None:
         self.waiter = waiter
         self.db = db
         self.keys = keys  # in the order of their RESTOREs
         self.copy = copy
         self.request = request  # every command, in one write
         self.replies_due = replies_due
-        self.deadline_ms = deadline_ms
+        self.timeout_ms = timeout_ms
+        self.deadline_ms: int | None = None  # set by the first tick (`Migrations.tick`)
         self.selects = selects  # the database the connection selects now, if it does
         self.error: str | None = None  # the first error the target gave
 
@@ -92,7 +98,7 @@ class Migrations:
             commands.append([restore, key, b"%d" % ttl, payload, *([b"REPLACE"] if options.replace else [])])
         request = b"".join(encode_command(argv) for argv in commands)
         socket.transfer = Transfer(HeldReply(client, "migration"), db, keys, options.copy, request, len(commands),
-                                   node.now + timeout_ms, selects)
+                                   timeout_ms, selects)
         socket.replies = []
         socket.last_use_ms = node.now
         if socket.ready:
@@ -112,6 +118,7 @@ class Migrations:
         socket = self.sockets[self.by_conn[conn]]
         socket.ready = True
         if socket.transfer is not None:
+            socket.transfer.deadline_ms = self.node.now + socket.transfer.timeout_ms
             self.node.emit(Send(conn, socket.transfer.request))
 
     def connect_failed(self, conn: int) -> None:
@@ -127,6 +134,7 @@ class Migrations:
             self._drop(conn, READ_ERROR)
             return
         socket.reader.feed(data)
+        transfer.deadline_ms = self.node.now + transfer.timeout_ms
         while (reply := socket.reader.gets()) is not False:
             socket.replies.append(reply)
         if len(socket.replies) >= transfer.replies_due:
@@ -137,7 +145,9 @@ class Migrations:
         now = self.node.now
         for socket in list(self.sockets.values()):
             if socket.transfer is not None:
-                if now > socket.transfer.deadline_ms:
+                if socket.transfer.deadline_ms is None:
+                    socket.transfer.deadline_ms = now + socket.transfer.timeout_ms
+                elif now > socket.transfer.deadline_ms:
                     self._drop(socket.conn, CONNECT_ERROR if not socket.ready else READ_ERROR)
             elif now - socket.last_use_ms > SOCKET_TTL_MS:
                 self._drop(socket.conn, None)

@@ -222,31 +222,36 @@ def quicklist_nodes(elements, fill: int) -> list[list[bytes]]:
     _quicklistNodeAllowInsert: an element joins the tail node while the
     node's size plus the element plus a small overhead stays within the
     ``list-max-listpack-size`` limit (bytes when negative, else a count
-    under a size safety limit).
+    under a size safety limit). Equal elements are encoded once.
     """
+    byte_limit, count_limit = _node_limits(fill)
     nodes: list[list[bytes]] = []
     node: list[bytes] = []
     node_size = 0
+    encoded: dict[bytes, bytes] = {}
+    encode_entry = listpack.encode_entry
     for element in elements:
         size = len(element)
-        overhead = (1 if size < 254 else 5) + (1 if size < 64 else 2 if size < 16384 else 5)
-        grown = node_size + size + overhead
-        if not node or not _fits(grown, len(node), fill):
+        grown = node_size + size + (1 if size < 254 else 5) + (1 if size < 64 else 2 if size < 16384 else 5)
+        if not node or grown > byte_limit or len(node) >= count_limit:
             node = []
             nodes.append(node)
             node_size = listpack.HEADER_SIZE + 1
-        entry = listpack.encode_entry(element)
+        entry = encoded.get(element)
+        if entry is None:
+            entry = encoded[element] = encode_entry(element)
         node.append(entry)
         node_size += len(entry)
     return nodes
 
 
-def _fits(size: int, count: int, fill: int) -> bool:
-    if fill < 0:
-        level = -fill - 1
-        if level < len(_FILL_LIMITS) and size <= _FILL_LIMITS[level]:
-            return True
-    return size <= _SIZE_SAFETY_LIMIT and count < fill
+def _node_limits(fill: int) -> tuple[int, float]:
+    """The bytes and elements a node may grow to: a negative ``fill`` names a byte limit (any count);
+    a positive one (or an unknown negative level) counts elements, within the size safety limit."""
+    level = -fill - 1
+    if fill < 0 and level < len(_FILL_LIMITS):
+        return _FILL_LIMITS[level], float("inf")
+    return _SIZE_SAFETY_LIMIT, max(fill, 0)
 
 
 def _put_hash(parts: list, value: HashValue, config, compress: bool) -> int:

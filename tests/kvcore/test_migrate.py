@@ -6,7 +6,8 @@ from __future__ import annotations
 import hiredis
 import pytest
 
-from tests.kvcore.harness import CoreClient, make_node
+from kvcore.effects import Connect, Send
+from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.replication_wire import Wire
 
 CASES = [
@@ -100,6 +101,30 @@ def test_an_unreachable_target_is_an_ioerr_and_idle_connections_close_after_ten_
     assert _info(client, "migrate_cached_sockets") == "1"
     wire.tick(1000, times=2)
     assert _info(client, "migrate_cached_sockets") == "0"
+
+
+def test_the_timeout_counts_from_the_first_tick_and_again_from_the_connection():
+    """As Redis's timeout bounds each socket operation, not the serializing before them: a MIGRATE
+    whose payload took long to make (the node's clock jumps past the timeout before its next tick)
+    still gets its connection, and the clock starts again once connected."""
+    node = make_node()
+    client = CoreClient(node)
+    client.call("SET", "k", "v")
+    node.receive(client.conn, encode_request("MIGRATE", "127.0.0.1", "7999", "k", "0", "1000"), node.now)
+    (connect,) = [effect for effect in node.take_effects() if type(effect) is Connect]
+    node.now += 5000  # the payload took five seconds
+    node.tick(node.now)
+    node.now += 900
+    node.tick(node.now)
+    node.connected(connect.conn, node.now)
+    node.now += 900
+    node.tick(node.now)
+    sent = [effect for effect in node.take_effects() if type(effect) is Send]
+    assert [effect.conn for effect in sent] == [connect.conn]  # the RESTORE went; the client still waits
+    node.now += 200
+    node.tick(node.now)
+    (reply,) = [effect.data for effect in node.take_effects() if type(effect) is Send and effect.conn == client.conn]
+    assert reply == b"-IOERR error or timeout reading to target instance\r\n"
 
 
 def _info(client, field: str) -> str:
