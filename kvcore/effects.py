@@ -193,11 +193,14 @@ class SendImage:
     (rdb-key-save-delay). Nothing else is sent to those connections until the job is reported
     by ``job_done(job, ok, error)`` (the error `REPLICAS_GONE` when every target hung up); a
     `CancelJob` kills the child. Not ``diskless``: the file a disk-based sync saved (Redis's
-    parent sends it itself, and logs no child)."""
+    parent sends it itself, and logs no child). A diskless sync's ``payload`` is a function that
+    makes it from the point-in-time image, as `WriteFiles`'s ``data``: the runtime calls it where
+    it takes the image (net in the forked child, as Redis's child serializes), then reports
+    ``node.image_taken``."""
 
     job: int
     targets: tuple[tuple[int, bytes], ...]
-    payload: bytes
+    payload: bytes | Callable[[], bytes]
     delay_s: float = 0.0
     diskless: bool = True
 

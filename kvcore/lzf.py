@@ -135,17 +135,25 @@ def _match_length(data: bytes, ref: int, pos: int, maxlen: int) -> int:
     As its loop does: past ``maxlen`` 16 it first compares up to 16 bytes
     without the bound (so a match may run to 2 bytes past ``maxlen``, still
     inside the input), then goes on byte by byte while under ``maxlen``.
+    The byte comparisons are made a slice at a time (`_same_bytes`).
     """
-    length = 2
     if maxlen > 16:
-        for _ in range(16):
-            length += 1
-            if data[ref + length] != data[pos + length]:
-                return length
-    length += 1
-    while length < maxlen and data[ref + length] == data[pos + length]:
-        length += 1
-    return length
+        same = _same_bytes(data, ref + 3, pos + 3, 16)
+        if same < 16:
+            return 3 + same
+        return 19 + _same_bytes(data, ref + 19, pos + 19, maxlen - 19)
+    return 3 + _same_bytes(data, ref + 3, pos + 3, maxlen - 3)
+
+
+def _same_bytes(data: bytes, first: int, second: int, most: int) -> int:
+    """How many bytes from ``first`` and from ``second`` are equal, up to ``most``."""
+    if most <= 0:
+        return 0
+    a, b = data[first : first + most], data[second : second + most]
+    if a == b:
+        return most
+    differ = int.from_bytes(a, "big") ^ int.from_bytes(b, "big")
+    return most - 1 - (differ.bit_length() - 1) // 8
 
 
 def _emit_match(out: bytearray, off: int, length: int) -> None:

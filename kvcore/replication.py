@@ -33,6 +33,9 @@ byte (`feed`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from kvcore import rdb
 from kvcore.aof import encode_command
 from kvcore.effects import REPLICAS_GONE, CancelJob, LogMessage, ReadFiles, SendImage
@@ -371,15 +374,14 @@ class ReplicationStream:
         node = self.node
         node.emit(LogMessage("notice", "Starting BGSAVE for SYNC with target: replicas sockets"))
         aux = [(b"repl-stream-db", b"0"), (b"repl-id", self.replid.encode()), (b"repl-offset", b"%d" % self.offset)]
-        payloads: dict[bool, bytes] = {}
+        payloads: dict[bool, Callable[[], bytes]] = {}
         targets: dict[bool, list[tuple[int, bytes]]] = {}
         receivers: dict[bool, list] = {}
         for client, psync in replicas:
             functions_only = self.link(client).functions_only
             if functions_only not in payloads:
-                image = rdb.write(node, aux, functions_only=functions_only)
                 mark = b"%040x" % node.rng.getrandbits(160)
-                payloads[functions_only] = b"$EOF:%s\r\n%s%s" % (mark, image, mark)
+                payloads[functions_only] = partial(_diskless_payload, node, aux, functions_only, mark)
             header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync else b""
             first, client.out = b"".join(client.out), []  # what it still had to be sent goes first, in order
             targets.setdefault(functions_only, []).append((client.conn, first + header))
@@ -390,6 +392,7 @@ class ReplicationStream:
         for functions_only, payload in payloads.items():
             job = node.new_job()
             self.transfers[job] = Transfer(receivers[functions_only], True, node.steady())
+            node.image_pending()  # the runtime makes the payload of this instant (net: in the forked child)
             node.emit(SendImage(job, tuple(targets[functions_only]), payload, delay_s))
         self._db = -1
 
@@ -690,3 +693,8 @@ def _mark_replica(client) -> None:
 
 def new_replid(rng) -> str:
     return "%040x" % rng.getrandbits(160)
+
+
+def _diskless_payload(node, aux: list, functions_only: bool, mark: bytes) -> bytes:
+    """A diskless full sync's payload: the RDB of the dataset (or its libraries) between EOF marks."""
+    return b"$EOF:%s\r\n%s%s" % (mark, rdb.write(node, aux, functions_only=functions_only), mark)

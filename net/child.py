@@ -135,18 +135,20 @@ def _close_inherited(*keep: int) -> None:
     os.closerange(low, _MAX_FD)
 
 
-def start_sending(targets: list[tuple[int, bytes]], payload: bytes, delay_s: float,
-                  in_child: Callable[[], object] | None = None) -> tuple[int, int]:
+def start_sending(targets: list[tuple[int, bytes]], payload: bytes | Callable[[], bytes], delay_s: float,
+                  in_child: Callable[[], object] | None = None) -> tuple[int, int, int]:
     """Fork a child that writes to each socket of ``targets`` its first bytes then ``payload``
-    (a full sync's, `kvcore.effects.SendImage`), no faster than ``delay_s`` allows; its pid and the
-    read end of its report pipe (`wait` reads it). Raises OSError when the fork fails."""
+    (a full sync's, `kvcore.effects.SendImage`; made in the child when a function), no faster
+    than ``delay_s`` allows; its pid, the read end of its report pipe (`wait` reads it) and how
+    long the fork took (us). Raises OSError when the fork fails."""
     parent = os.getpid()
+    started = time.perf_counter_ns()
     pid, read_fd, write_fd = _fork_with_pipe()
     if pid == 0:
         _live_as_child(parent, write_fd, tuple(fd for fd, _ in targets), in_child,
-                       lambda: _send_all(targets, payload, delay_s))  # never returns
+                       lambda: _send_all(targets, payload() if callable(payload) else payload, delay_s))  # never returns
     os.close(write_fd)
-    return pid, read_fd
+    return pid, read_fd, (time.perf_counter_ns() - started) // 1000
 
 
 def _send_all(targets: list[tuple[int, bytes]], payload: bytes, delay_s: float) -> tuple[int, str]:

@@ -588,7 +588,7 @@ class Server:
             return self._write_files(effect)
         if kind is SendImage:
             self._send_image(effect)
-            return False
+            return True  # a diskless payload's image was taken: what waited for it may have run
         if kind is RewriteConfig:
             self._rewrite_config(effect)
             return False
@@ -716,13 +716,18 @@ class Server:
             fd = self._fd_of(conn)
             if fd is not None:
                 targets.append((fd, first))
+        image = callable(effect.payload)  # made by the child: the node waits for the fork
         try:
-            pid, report_fd = child.start_sending(targets, effect.payload, effect.delay_s,
-                                                 lambda: self.oom.apply(self.config, oom.CHILD))
+            pid, report_fd, fork_usec = child.start_sending(targets, effect.payload, effect.delay_s,
+                                                            lambda: self.oom.apply(self.config, oom.CHILD))
         except OSError as exc:
+            if image:
+                self.node.image_taken(now_ms())
             self.log.warning(f"Can't start a background job: fork: {disk.error_text(exc)}")
             self.node.job_done(effect.job, False, now_ms(), f"fork: {disk.error_text(exc)}")
             return
+        if image:
+            self.node.image_taken(now_ms(), fork_usec)
         self.children[effect.job] = (pid, "sync", ())
         self.sync_watch.start(effect.job, [conn for conn, _ in effect.targets])
         if effect.diskless:  # a disk-based sync's file is sent by Redis's parent: it logs nothing of it

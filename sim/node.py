@@ -311,11 +311,16 @@ class SimNode:
                 if conn is not None:
                     conn.pipe_from(self.name).push(effect.data)
             elif kind is SendImage:  # the child's sending: the simulated network takes it as one send
+                payload = effect.payload
+                if callable(payload):  # the image is taken at once (where net forks)
+                    payload = payload()
+                    self.core.image_taken(self.clock.now())
+                    self.schedule_run()
                 for conn_id, first in effect.targets:
                     conn = self.conns.get(conn_id)
-                    self.trace.add(("effect", self.env.now, self.name, "send", conn_id, len(first) + len(effect.payload)))
+                    self.trace.add(("effect", self.env.now, self.name, "send", conn_id, len(first) + len(payload)))
                     if conn is not None:
-                        conn.pipe_from(self.name).push(first + effect.payload)
+                        conn.pipe_from(self.name).push(first + payload)
                 self.job_finished(self.incarnation, effect.job, True, "")
             elif kind is Close:
                 conn = self.conns.pop(effect.conn, None)

@@ -106,8 +106,12 @@ def take_images_at_once(node: Node) -> Node:
         for index, effect in enumerate(effects):
             if type(effect) is WriteFiles and callable(effect.data):
                 effects[index] = dataclasses.replace(effect, data=effect.data())
-                node.image_taken(node.now)
-                effects += take_effects(start_log)
+            elif type(effect) is SendImage and callable(effect.payload):
+                effects[index] = dataclasses.replace(effect, payload=effect.payload())
+            else:
+                continue
+            node.image_taken(node.now)
+            effects += take_effects(start_log)
         return effects
 
     node.take_effects = taking
