@@ -6,11 +6,15 @@ same scenarios with real processes)."""
 
 from __future__ import annotations
 
+import random
+
 import hiredis
 import pytest
 
 from kvcore import aof, rdb
+from kvcore.config import Config
 from kvcore.effects import REPLICAS_GONE, CancelJob, Close, LogMessage, ReadFiles, Send, SendImage, WriteFiles
+from kvcore.node import Node
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 from tests.kvcore.replication_wire import Wire
 
@@ -847,6 +851,25 @@ def diskless_sync_started():
     node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
     (image,) = effects_of(node, SendImage)
     return node, image
+
+
+def test_a_diskless_payload_is_made_from_the_image_the_runtime_takes():
+    """As Redis's child serializes: the core hands the runtime a function of the point-in-time image
+    (net calls it in the forked child) and changes nothing until told the image is taken."""
+    node = Node(Config({"repl-diskless-sync": "yes", "repl-diskless-sync-delay": "0"}), rng=random.Random(0), now=0)
+    node.open(5, node.now)  # a plain node: CoreClient's takes images at once
+    node.receive(5, encode_request("SET", "k", "before"), node.now)
+    node.open(7, node.now, addr="127.0.0.1:50007", laddr="127.0.0.1:6379")
+    node.receive(7, encode_request("REPLCONF", "capa", "eof"), node.now)
+    node.take_effects()
+    node.receive(7, encode_request("PSYNC", "?", "-1"), node.now)
+    (image,) = [effect for effect in node.take_effects() if type(effect) is SendImage]
+    assert callable(image.payload) and node.images_pending == 1
+    node.receive(5, encode_request("SET", "k", "after"), node.now)  # waits for the image
+    payload = image.payload()
+    node.image_taken(node.now)
+    assert node.images_pending == 0 and node.dbs[0].data[b"k"] == b"after"
+    assert payload.startswith(b"$EOF:") and b"before" in payload and b"after" not in payload
 
 
 def test_a_diskless_transfer_is_stopped_when_no_replica_wants_it():
