@@ -171,16 +171,14 @@ def encode_entry(item) -> bytes:
 
 _NUMBER_STARTS = frozenset(bytes((byte,)) for byte in b"-0123456789")
 _SHORT_STRING_HEADS = [bytes((0x80 | size,)) for size in range(64)]
-_SHORT_BACKLENS = [bytes((size,)) for size in range(128)]
+_SHORT_BACKLENS = [bytes((size,)) for size in range(65)]  # a short string entry's size, head included
 
 
 def _string_entry(item: bytes) -> bytes:
     size = len(item)
-    if size < 63:  # the head and the data: up to 63 bytes, a one-byte backlen
+    if size < 64:  # a one-byte head, and the entry's size (up to 64) in a one-byte backlen
         return _SHORT_STRING_HEADS[size] + item + _SHORT_BACKLENS[size + 1]
-    if size < 64:
-        head = bytes((0x80 | size,))
-    elif size < 4096:
+    if size < 4096:
         head = bytes((0xE0 | (size >> 8), size & 0xFF))
     else:
         head = b"\xf0" + size.to_bytes(4, "little")

@@ -40,8 +40,7 @@ def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...],
     (the pipe is closed then).
     """
     parent = os.getpid()
-    started = time.perf_counter_ns()
-    pid, read_fd, write_fd = _fork_with_pipe()
+    pid, read_fd, write_fd, fork_usec = _fork_with_pipe()
     if pid == 0:
         steps = with_child_id(steps, os.getpid())
 
@@ -53,13 +52,14 @@ def start(make_image: Callable[[], bytes], steps: tuple[tuple[str, ...], ...],
 
         _live_as_child(parent, write_fd, (), in_child, write_image)  # never returns
     os.close(write_fd)
-    return pid, read_fd, (time.perf_counter_ns() - started) // 1000
+    return pid, read_fd, fork_usec
 
 
-def _fork_with_pipe() -> tuple[int, int, int]:
-    """fork() with a report pipe: (pid, read end, write end); the child has closed the read end.
-    Raises OSError when the fork fails (the pipe is closed then)."""
+def _fork_with_pipe() -> tuple[int, int, int, int]:
+    """fork() with a report pipe: (pid, read end, write end, microseconds the fork took); the child
+    has closed the read end. Raises OSError when the fork fails (the pipe is closed then)."""
     read_fd, write_fd = os.pipe()
+    started = time.perf_counter_ns()
     try:
         pid = os.fork()
     except OSError:
@@ -68,7 +68,7 @@ def _fork_with_pipe() -> tuple[int, int, int]:
         raise
     if pid == 0:
         os.close(read_fd)
-    return pid, read_fd, write_fd
+    return pid, read_fd, write_fd, (time.perf_counter_ns() - started) // 1000
 
 
 def stop(pid: int) -> None:
@@ -142,13 +142,12 @@ def start_sending(targets: list[tuple[int, bytes]], payload: bytes | Callable[[]
     than ``delay_s`` allows; its pid, the read end of its report pipe (`wait` reads it) and how
     long the fork took (us). Raises OSError when the fork fails."""
     parent = os.getpid()
-    started = time.perf_counter_ns()
-    pid, read_fd, write_fd = _fork_with_pipe()
+    pid, read_fd, write_fd, fork_usec = _fork_with_pipe()
     if pid == 0:
         _live_as_child(parent, write_fd, tuple(fd for fd, _ in targets), in_child,
                        lambda: _send_all(targets, payload() if callable(payload) else payload, delay_s))  # never returns
     os.close(write_fd)
-    return pid, read_fd, (time.perf_counter_ns() - started) // 1000
+    return pid, read_fd, fork_usec
 
 
 def _send_all(targets: list[tuple[int, bytes]], payload: bytes, delay_s: float) -> tuple[int, str]:

@@ -716,17 +716,17 @@ class Server:
             fd = self._fd_of(conn)
             if fd is not None:
                 targets.append((fd, first))
-        image = callable(effect.payload)  # made by the child: the node waits for the fork
+        takes_image = callable(effect.payload)  # made by the child: the node waits for the fork
         try:
             pid, report_fd, fork_usec = child.start_sending(targets, effect.payload, effect.delay_s,
                                                             lambda: self.oom.apply(self.config, oom.CHILD))
         except OSError as exc:
-            if image:
+            if takes_image:
                 self.node.image_taken(now_ms())
             self.log.warning(f"Can't start a background job: fork: {disk.error_text(exc)}")
             self.node.job_done(effect.job, False, now_ms(), f"fork: {disk.error_text(exc)}")
             return
-        if image:
+        if takes_image:
             self.node.image_taken(now_ms(), fork_usec)
         self.children[effect.job] = (pid, "sync", ())
         self.sync_watch.start(effect.job, [conn for conn, _ in effect.targets])

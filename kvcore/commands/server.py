@@ -884,6 +884,8 @@ def debug_quicklist_packed_threshold(client, argv):
 
 NOT_HASH_TABLE = "ERR The value stored at the specified key is not represented using an hash table"
 HASH_TABLE_ENCODINGS = ("hashtable", "skiplist")  # a sorted set's skiplist comes with a dict
+
+
 def debug_htstats(client, argv):
     """DEBUG HTSTATS dbid: stats of the database's key table and expiry table."""
     dbid = parse_int(argv[2])
