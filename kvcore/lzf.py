@@ -16,8 +16,6 @@ match this does not find: both streams decode to the same bytes.)
 
 from __future__ import annotations
 
-from array import array
-
 HLOG = 16
 HSIZE = 1 << HLOG
 MAX_LIT = 1 << 5
@@ -29,24 +27,30 @@ class LzfError(ValueError):
     """A compressed stream that does not decode to the announced length."""
 
 
-def _slots(data: bytes) -> list[int]:
-    """IDX(hval) for the three bytes at every position: ((h >> 8) - h * 5) & (HSIZE - 1).
+def _slots(data: bytes, start: int, stop: int) -> memoryview:
+    """IDX(hval) for the three bytes at each position from ``start`` to ``stop``: ((h >> 8) - h * 5) & (HSIZE - 1).
 
     With ``h = a << 16 | b << 8 | c`` that is ``256a - 1279b - 5c`` mod 2**16,
-    computed for all positions at once on 32-bit lanes of big integers
+    computed for all the positions at once on 32-bit lanes of big integers
     (offset to stay positive: ``+1279 * 255 + 5 * 255 + 260`` is 0 mod 2**16).
     """
-    count = len(data) - 2
-
-    def lanes(part: bytes) -> int:
-        return int.from_bytes(array("I", iter(part)).tobytes(), "little")
-
-    firsts = lanes(data[:count])
-    seconds = lanes(data[1 : count + 1].translate(_COMPLEMENT))
-    thirds = lanes(data[2:].translate(_COMPLEMENT))
+    count = stop - start
+    lanes = bytearray(4 * count)
+    lanes[0::4] = data[start:stop]
+    firsts = int.from_bytes(lanes, "little")
+    lanes[0::4] = data[start + 1 : stop + 1].translate(_COMPLEMENT)
+    seconds = int.from_bytes(lanes, "little")
+    lanes[0::4] = data[start + 2 : stop + 2].translate(_COMPLEMENT)
+    thirds = int.from_bytes(lanes, "little")
     offsets = int.from_bytes(_LANE_260 * count, "little")
     total = 256 * firsts + 1279 * seconds + 5 * thirds + offsets
-    return memoryview(total.to_bytes(4 * count, "little")).cast("H")[::2].tolist()
+    return memoryview(total.to_bytes(4 * count, "little")).cast("H")[::2]
+
+
+def _slot(data: bytes, pos: int) -> int:
+    """`_slots` for one position."""
+    h = data[pos] << 16 | data[pos + 1] << 8 | data[pos + 2]
+    return ((h >> 8) - h * 5) & (HSIZE - 1)
 
 
 _COMPLEMENT = bytes(255 - b for b in range(256))
@@ -56,6 +60,10 @@ _COMPLEMENT = bytes(255 - b for b in range(256))
 _TABLE = [0] * HSIZE
 _TABLE_BASE = [1]
 _LANE_260 = (260).to_bytes(4, "little")
+# Slots are computed this many positions at a time, as the scan reaches them:
+# a long match skips the positions it covers (a run of 100 KB of one byte
+# needs three slots a match, not 100,000).
+SLOTS_AT_ONCE = 4096
 
 
 def compress(data: bytes, out_limit: int) -> bytes | None:
@@ -71,7 +79,8 @@ def compress(data: bytes, out_limit: int) -> bytes | None:
         return None
     out = bytearray()
     end = size - 2
-    slots = _slots(data) if end > 0 else []
+    known_from = known_to = 0  # the positions whose slots are in `known`
+    known = memoryview(b"")
     table = _TABLE
     base = _TABLE_BASE[0]  # positions of this call are stored as base + position
     _TABLE_BASE[0] = base + size + 1
@@ -79,7 +88,14 @@ def compress(data: bytes, out_limit: int) -> bytes | None:
     op_at_literals = 1  # op when they began
     pos = 0
     while pos < end:
-        slot = slots[pos]
+        if pos < known_to:
+            slot = known[pos - known_from]
+        elif pos == first_literal:  # just after a match (or at the start): maybe another match
+            slot = _slot(data, pos)
+        else:
+            known_from, known_to = pos, min(pos + SLOTS_AT_ONCE, end)
+            known = _slots(data, known_from, known_to)
+            slot = known[0]
         ref = table[slot] - base
         table[slot] = base + pos
         if (
@@ -102,8 +118,8 @@ def compress(data: bytes, out_limit: int) -> bytes | None:
         op_at_literals = len(out) + 1
         if pos >= end:
             break
-        table[slots[pos - 2]] = base + pos - 2
-        table[slots[pos - 1]] = base + pos - 1
+        for back in (pos - 2, pos - 1):
+            table[known[back - known_from] if back < known_to else _slot(data, back)] = base + back
     op = _after_literals(op_at_literals, pos - first_literal, out_limit)
     if op is None or op + 3 > out_limit:
         return None

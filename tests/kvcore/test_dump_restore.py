@@ -184,6 +184,8 @@ COMMANDS = [
     ("SET", "notint", "007"),
     ("SET", "lzf", "abcdefabcdefXabcdefabcdef123456" * 4),
     ("SET", "noise", bytes(range(256)) * 2),
+    ("SET", "run", "x" * 100000),  # LZF past its first batch of hash slots, matches skipping them
+    ("SET", "words", b" ".join(b"w%d" % (i * 7919 % 1000) for i in range(3000))),
     ("RPUSH", "list", "a", "12", "-5", "99999999999", "x" * 70, "007"),
     ("RPUSH", "biglist", *[b"item-%d" % i * 9 for i in range(1500)]),
     ("HSET", "hash", "f", "v", "n", "12", "long", "y" * 60),

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kvcore import lzf
 from kvcore.lzf import LzfError, compress, decompress
 
 REDIS_STREAMS = [
@@ -73,6 +74,15 @@ def test_long_repeats_and_far_references():
     packed = compress(data, len(data) - 4)
     assert packed is not None and len(packed) < len(data)
     assert decompress(packed, len(data)) == data
+
+
+@pytest.mark.parametrize("batch", [1, 3, 100])
+def test_slots_computed_in_batches_change_nothing(monkeypatch, batch):
+    rng = random.Random(9)
+    inputs = [b"y" * 9000, rng.randbytes(700) * 12, b"".join(rng.choice([b"ab", b"cde", b"f"]) for _ in range(3000))]
+    expected = [compress(data, len(data)) for data in inputs]
+    monkeypatch.setattr(lzf, "SLOTS_AT_ONCE", batch)
+    assert [compress(data, len(data)) for data in inputs] == expected
 
 
 @pytest.mark.parametrize(
