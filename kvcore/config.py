@@ -320,7 +320,7 @@ OPTIONS = [
     Option("lfu-log-factor", "10", "int", low=0),
     Option("lfu-decay-time", "1", "int", low=0),
     Option("io-threads", "1", "int", mutable=False, low=1, high=128),
-    Option("enable-debug-command", "yes", "enum", mutable=False, choices=PROTECTED_ACTION),
+    Option("enable-debug-command", "no", "enum", mutable=False, choices=PROTECTED_ACTION),
     Option("supervised", "no", "enum", mutable=False, choices=("upstart", "systemd", "auto", "no")),
     Option("always-show-logo", "no", "bool", mutable=False),
     Option("set-proc-title", "yes", "bool", mutable=False),

@@ -114,9 +114,9 @@ def redis_server_or_skip(extra: list[str] | None = None):
 
 @contextlib.contextmanager
 def kvserver(extra: list[str] | None = None, cwd: str | None = None):
-    """A real kvserver process on a free port; yields (port, process)."""
+    """A real kvserver process on a free port, DEBUG allowed (as redis_server has it); yields (port, process)."""
     port = free_port(bus="--cluster-enabled" in (extra or []))
-    args = [sys.executable, "-m", "net.main", "--port", str(port), *(extra or [])]
+    args = [sys.executable, "-m", "net.main", "--port", str(port), "--enable-debug-command", "yes", *(extra or [])]
     with tempfile.TemporaryDirectory() as workdir, running(args, port, cwd=cwd or workdir) as proc:
         yield port, proc
 

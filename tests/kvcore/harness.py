@@ -90,7 +90,8 @@ def load_to_end(node: Node) -> None:
 
 
 def make_node(seed: int = 0, now: int = 1_700_000_000_000, **options: str) -> Node:
-    config = Config({name.replace("_", "-"): value for name, value in options.items()})
+    """A node with the given options (underscores for dashes); DEBUG is allowed unless they say otherwise."""
+    config = Config({"enable-debug-command": "yes", **{name.replace("_", "-"): value for name, value in options.items()}})
     return take_images_at_once(Node(config, rng=random.Random(seed), now=now))
 
 

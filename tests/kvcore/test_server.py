@@ -507,6 +507,15 @@ def test_debug_follows_enable_debug_command(setting, addr, allowed):
     assert data.startswith(b"+OK" if allowed else b"-ERR DEBUG command not allowed.")
 
 
+def test_debug_is_refused_by_default_as_redis_7_refuses_it():
+    assert Config()["enable-debug-command"] == "no"
+    node = Node(Config(), rng=random.Random(0))
+    node.open(1, node.now, addr="127.0.0.1:5")
+    node.take_effects()
+    node.receive(1, encode_request("DEBUG", "HELP"), node.now)
+    assert node.take_effects()[0].data.startswith(b"-ERR DEBUG command not allowed.")
+
+
 @pytest.mark.parametrize(("key", "value", "usage"), [
     ("k", "v", 64), ("n", "123", 48), ("kk", "", 64), ("kk", "x" * 12, 64), ("kk", "x" * 13, 80),
     ("kk", "x" * 28, 80), ("kk", "x" * 29, 96), ("kk", "x" * 44, 96), ("kk", "x" * 45, 112),

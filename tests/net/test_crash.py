@@ -18,7 +18,8 @@ from tests.servers import free_port, running
 def logged_server(tmp_path, *options: str):
     port = free_port()
     log = tmp_path / "server.log"
-    args = [sys.executable, "-m", "net.main", "--port", str(port), "--save", "", "--logfile", str(log), *options]
+    args = [sys.executable, "-m", "net.main", "--port", str(port), "--save", "", "--logfile", str(log),
+            "--enable-debug-command", "yes", *options]
     with running(args, port, cwd=str(tmp_path)) as proc:
         yield port, proc, log
 

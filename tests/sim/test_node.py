@@ -9,6 +9,7 @@ from tests.kvcore.harness import encode_request as request
 from tests.sim.harness import Lab, replies
 
 LOG_FILE = "appendonlydir/appendonly.aof.1.incr.aof"  # where a node that loaded no manifest appends
+DEBUG_ALLOWED = {"enable-debug-command": "yes"}  # redis-server refuses DEBUG by default, and so do nodes
 
 
 def test_a_request_is_answered_over_the_network():
@@ -69,7 +70,7 @@ def test_kill_resets_connections_refuses_new_ones_and_restarts_empty():
 
 def test_debug_segfault_kills_the_node_as_a_kill_fault_does():
     lab = Lab()
-    node = lab.node()
+    node = lab.node(config=DEBUG_ALLOWED)
     client = lab.recorder("c0")
     conn = lab.net.connect("c0", "n1")
     lab.net.send(conn, "c0", request("SET", "k", "v"))
@@ -202,7 +203,7 @@ def test_a_pause_during_an_fsync_holds_the_reply_until_resume():
 def test_debug_sleep_stops_the_node_for_its_time_and_others_wait():
     """DEBUG SLEEP's Pause: the node answers nobody meanwhile (redis-server blocks as well)."""
     lab = Lab()
-    lab.node()
+    lab.node(config=DEBUG_ALLOWED)
     sleeper, other = lab.recorder("c0"), lab.recorder("c1")
     to_sleeper, to_other = lab.net.connect("c0", "n1"), lab.net.connect("c1", "n1")
     lab.run(10)
