@@ -249,9 +249,9 @@ class Node:
             self.pause.check(now)
         reader = client.reader
         held = reader.buffered() if reader.partial else 0
+        requests, error = reader.feed(data)
         if held or size > client.qbuf_alloc or client.qbuf_peak < _READ_LEN:  # else the model stays as it is
             querybuf.read(client, held, size)
-        requests, error = reader.feed(data)
         if requests and held + size >= _BIG_ARG:  # else no argument was big
             querybuf.processed(client, requests)
         if reader.partial and (reader.buffered() >= querybuf.BIG_HEADER_SEEN or not reader.in_fast):

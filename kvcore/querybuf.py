@@ -30,10 +30,16 @@ BIG_HEADER_SEEN = 256  # bytes hiredis holds of a request before `reading` looks
 
 
 def read(client, held: int, incoming: int) -> None:
-    """Bytes arrive: the room Redis made for them (``held``: bytes of a request still incomplete)."""
+    """Bytes arrived and were parsed: the room Redis made for them (``held``: bytes of a
+    request that was incomplete before them).
+
+    When they end inside an argument of `BIG_ARG` bytes or more, Redis made
+    room for it at its header and read the rest only into that (however the
+    bytes were cut into reads): no greedy growth.
+    """
     client.qbuf_peak = max(client.qbuf_peak, held + READ_LEN)
     needed = held + max(incoming, READ_LEN) if client.qbuf_alloc < READ_LEN else held + incoming
-    if needed <= client.qbuf_alloc:
+    if needed <= client.qbuf_alloc or (client.reader.partial and reading(client)):
         return
     if client.qbuf_alloc < READ_LEN:
         client.qbuf_alloc = sds_usable(needed)
@@ -41,13 +47,15 @@ def read(client, held: int, incoming: int) -> None:
         client.qbuf_alloc = sds_usable(needed * 2 if needed < GREEDY_MAX else needed + GREEDY_MAX)
 
 
-def reading(client) -> None:
+def reading(client) -> bool:
     """Part of a request is held: if it is in an argument of `BIG_ARG` bytes or more, Redis made
-    room for all of it at its header (and its next reads ask for the rest, its peak)."""
+    room for all of it at its header (and its next reads ask for the rest, its peak). True if so."""
     length = client.reader.partial_state()[3]
-    if length >= BIG_ARG:
-        client.qbuf_alloc = max(client.qbuf_alloc, sds_usable(length + 2))
-        client.qbuf_peak = max(client.qbuf_peak, length + 2)
+    if length < BIG_ARG:
+        return False
+    client.qbuf_alloc = max(client.qbuf_alloc, sds_usable(length + 2))
+    client.qbuf_peak = max(client.qbuf_peak, length + 2)
+    return True
 
 
 def processed(client, requests: list[list[bytes]]) -> None:

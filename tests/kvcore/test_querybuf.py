@@ -43,3 +43,18 @@ def test_an_idle_client_gives_its_room_back_and_a_busy_one_shrinks_to_its_peak()
     assert 0 < room(observer, "busy") < 400_000  # trimmed to the peak of the last reads
     node.tick(NOW + 3100)
     assert room(observer, "idle") == 0
+
+
+def test_a_big_argument_has_the_same_room_however_its_bytes_were_cut():
+    """Redis makes room for the whole argument at its header and reads only into it, so a
+    header that came alone does not make the rest grow the buffer greedily."""
+    node = make_node(now=NOW)
+    observer, whole, split = CoreClient(node, 1), CoreClient(node, 2), CoreClient(node, 3)
+    whole.call("CLIENT", "SETNAME", "whole")
+    split.call("CLIENT", "SETNAME", "split")
+    header, body = b"*2\r\n$131072\r\n", b"v" * 131072
+    whole.send_raw(header + body)
+    split.send_raw(header)
+    split.send_raw(body[:100])
+    split.send_raw(body[100:])
+    assert room(observer, "split") == room(observer, "whole") >= 131072
