@@ -81,9 +81,18 @@ def _as_writes(ops: Sequence[Operation]) -> list[Operation]:
     return out
 
 
-def liveness(served: dict[str, int | None], bound_ms: int) -> Verdict:
-    """Every client completed an operation within `bound_ms` of the heal (ms it took, None: never)."""
+def liveness(served: dict[str, int | None], bound_ms: int, refusals: dict[str, str | None] | None = None) -> Verdict:
+    """Every client completed an operation within `bound_ms` of the heal (ms it took, None: never).
+
+    Unknown when every late client's operations were still being refused with
+    -MISCONF (``refusals``: each client's last refusal): a primary whose last
+    background save failed refuses writes until a save succeeds, and nothing
+    retries it before a save point is due, so redis-server would not serve them either.
+    """
     late = [client for client, took in served.items() if took is None]
+    if late and all(((refusals or {}).get(client) or "").startswith("MISCONF") for client in late):
+        return unknown("liveness", f"{len(late)} clients were refused with -MISCONF after the heal (their "
+                       "primary's last background save failed)", clients=late, bound_ms=bound_ms)
     if late:
         return invalid("liveness", f"{len(late)} clients were not served within {bound_ms} ms of the heal",
                        clients=late, bound_ms=bound_ms)

@@ -74,6 +74,7 @@ class SimClient:
         self.serial = 0
         self.running = False
         self.last_ok_ms = -1
+        self.last_refusal: str | None = None  # the error that refused its last operation, if it was refused
         world.net.add_host(self.host, self, f"10.0.1.{index + 1}")
 
     # -- driving -------------------------------------------------------------
@@ -170,16 +171,17 @@ class SimClient:
         except StopIteration as done:
             kind, value = done.value
             self._complete(kind, value)
-        except Refused:
-            self._complete("fail", None)
+        except Refused as refusal:
+            self._complete("fail", None, str(refusal))
         except Unexpected as exc:
             self._anomaly(self.op_session, str(exc))
 
-    def _complete(self, kind: str, value) -> None:
+    def _complete(self, kind: str, value, refusal: str | None = None) -> None:
         op = self.op
         self.world.record(self.process, kind, op.f, op.key, value)
         self.op = self.op_session = None
         self._set_deadline(None)
+        self.last_refusal = refusal
         if kind == "ok":
             self.last_ok_ms = self.env.now
         elif kind == "info":

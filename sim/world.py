@@ -175,6 +175,7 @@ class World:
         only = None if config.only_faults is None else set(config.only_faults)
         self.nemesis = Nemesis(self, self.fault_events, self.fault_options, only)
         self.served: dict[str, int | None] = {}
+        self.refusals: dict[str, str | None] = {}  # each client's last refusal when the liveness wait ended
         self._reads_done = self.env.event()
         self._final_done = self.env.event()
         self._clock_skew()
@@ -250,6 +251,7 @@ class World:
         for client in self.clients:
             late = client.last_ok_ms < healed_ms
             self.served[client.host] = None if late else client.last_ok_ms - healed_ms
+            self.refusals[client.host] = client.last_refusal
 
     def _final(self):
         env = self.env
@@ -300,7 +302,7 @@ class World:
             counts[op.type] += 1
         verdicts = checks.check(self.workload.checkers, self.config.workload, ops, LINEARIZABILITY_TIME_S,
                                 expiry.disruptions(events))
-        verdicts["liveness"] = checks.liveness(self.served, self.config.liveness_ms_max)
+        verdicts["liveness"] = checks.liveness(self.served, self.config.liveness_ms_max, self.refusals)
         verdicts["client"] = checks.client_anomalies(self.anomalies)
         if self.converged is not None:
             verdicts["convergence"] = self.converged

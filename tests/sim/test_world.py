@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jepsen_like.history import pair
+from sim import checks
 from sim.workloads import WORKLOADS
 from sim.world import NS_PER_MS, RunConfig, run
 
@@ -67,3 +68,12 @@ def test_the_history_is_jepsen_like_with_final_reads():
 def test_liveness_fails_when_the_system_cannot_serve_in_time():
     result = run(RunConfig(seed=1, workload="register", clients=2, duration_ms=3000, liveness_ms_max=1))
     assert result.verdicts["liveness"].valid is False
+
+
+def test_liveness_is_unknown_only_while_every_late_client_is_refused_with_misconf():
+    served = {"c0": 12, "c1": None, "c2": None}
+    misconf = "MISCONF Errors writing to the AOF file: No space left on device"
+    assert checks.liveness(served, 10_000, {"c0": None, "c1": misconf, "c2": misconf}).valid is None
+    assert checks.liveness(served, 10_000, {"c0": None, "c1": misconf, "c2": "LOADING"}).valid is False
+    assert checks.liveness(served, 10_000, {"c0": None, "c1": misconf, "c2": None}).valid is False
+    assert checks.liveness({"c0": 12}, 10_000, {"c0": misconf}).valid is True
