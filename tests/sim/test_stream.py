@@ -3,6 +3,7 @@
 from collections import Counter
 
 import pytest
+from hiredis import ReplyError
 
 from jepsen_like.history import pair
 from sim.dataset import key_state
@@ -32,6 +33,17 @@ def test_a_take_reads_one_new_entry_then_acknowledges_it():
     with pytest.raises(StopIteration) as done:
         conversation.send([1])
     assert done.value.value == ("ok", 42)
+
+
+def test_a_take_whose_acknowledgement_is_refused_has_an_unknown_outcome():
+    """The entry was delivered (the group's last delivered ID moved past it) but is still pending:
+    a failed take would make the queue checker call it lost."""
+    conversation = _stream_take(b"k1", b"c1", block=False)
+    next(conversation)
+    conversation.send([b"OK", [[b"k1", [[b"5-0", [b"e", b"42"]]]]]])
+    with pytest.raises(StopIteration) as done:
+        conversation.send([ReplyError("MISCONF Errors writing to the AOF file: disk error")])
+    assert done.value.value == ("info", 42)
 
 
 def test_a_take_of_two_entries_is_unexpected():
