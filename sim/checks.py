@@ -81,7 +81,7 @@ def _as_writes(ops: Sequence[Operation]) -> list[Operation]:
     return out
 
 
-def liveness(served: dict[str, int | None], bound_ms: int, refusals: dict[str, str | None] | None = None) -> Verdict:
+def liveness(served: dict[str, int | None], bound_ms: int, refusals: dict[str, str | None]) -> Verdict:
     """Every client completed an operation within `bound_ms` of the heal (ms it took, None: never).
 
     Unknown when every late client's operations were still being refused with
@@ -90,7 +90,7 @@ def liveness(served: dict[str, int | None], bound_ms: int, refusals: dict[str, s
     retries it before a save point is due, so redis-server would not serve them either.
     """
     late = [client for client, took in served.items() if took is None]
-    if late and all(((refusals or {}).get(client) or "").startswith("MISCONF") for client in late):
+    if late and all((refusals.get(client) or "").startswith("MISCONF") for client in late):
         return unknown("liveness", f"{len(late)} clients were refused with -MISCONF after the heal (their "
                        "primary's last background save failed)", clients=late, bound_ms=bound_ms)
     if late:

@@ -122,8 +122,12 @@ class Refused(Exception):
     """An error reply meaning the command was not executed: the operation fails."""
 
 
+def _is_refusal(reply: Any) -> bool:
+    return type(reply) is ReplyError and str(reply).startswith(REFUSALS)
+
+
 def _refused_or_unexpected(reply: Any, wanted: str) -> None:
-    if type(reply) is ReplyError and str(reply).startswith(REFUSALS):
+    if _is_refusal(reply):
         raise Refused(str(reply))
     raise Unexpected(f"wanted {wanted}, got {reply!r}")
 
@@ -315,10 +319,10 @@ def _stream_take(key: bytes, consumer: bytes, block: bool) -> Conversation:
         raise Unexpected(f"XREADGROUP COUNT 1 gave {len(entries)} entries")
     ident, element = entries[0]
     (acked,) = yield [[b"XACK", key, STREAM_GROUP, ident]]
-    if type(acked) is ReplyError and str(acked).startswith(REFUSALS):
+    if _is_refusal(acked):
         return ("info", element)  # delivered (no longer new to the group) but not acknowledged: taken, or not
     if acked != 1:
-        raise Unexpected(f"wanted 1, got {acked!r}")
+        _refused_or_unexpected(acked, "1")
     return ("ok", element)
 
 
