@@ -28,7 +28,7 @@ import simpy
 from jepsen_like import expiry
 from jepsen_like.history import NEMESIS, Event, pair
 from jepsen_like.verdict import Verdict
-from sim import checks, replication, restart
+from sim import checks, halt, replication, restart
 from sim.client import OP_TIMEOUT_MS, FinalReader, SimClient
 from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
 from sim.nemesis import Nemesis
@@ -218,9 +218,14 @@ class World:
     def run(self) -> Result:
         started, cpu_started = time.perf_counter(), time.process_time()
         self.env.process(self._phases())
-        self.env.run(until=self._final_done)
+        completion = None
+        with halt.Watchdog(lambda: self.env.now, halt.STUCK_WALL_S):
+            try:
+                self.env.run(until=self._final_done)
+            except Exception as exc:  # kvcore raised, or looped until the watchdog stopped it (halt.Stuck)
+                completion = halt.halted(exc, self.env.now, halt.STUCK_WALL_S)
         wall_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
-        return self._judge(self.env.now, wall_s, cpu_s)
+        return self._judge(self.env.now, wall_s, cpu_s, completion)
 
     def _phases(self):
         self.trace.add(("phase", 0, "faults"))
@@ -293,7 +298,7 @@ class World:
         self.converged = self.convergence.verdict(cores, env.now - started_ms)
 
     # -- judging ------------------------------------------------------------------
-    def _judge(self, sim_ms: int, wall_s: float, cpu_s: float) -> Result:
+    def _judge(self, sim_ms: int, wall_s: float, cpu_s: float, completion: Verdict | None) -> Result:
         started = time.perf_counter()
         events = [Event(*entry, line) for line, entry in enumerate(self.history, start=1)]
         ops = pair(events)
@@ -302,12 +307,15 @@ class World:
             counts[op.type] += 1
         verdicts = checks.check(self.workload.checkers, self.config.workload, ops, LINEARIZABILITY_TIME_S,
                                 expiry.disruptions(events))
-        verdicts["liveness"] = checks.liveness(self.served, self.config.liveness_ms_max, self.refusals)
+        if completion is None:  # a halted run never reached its liveness phase
+            verdicts["liveness"] = checks.liveness(self.served, self.config.liveness_ms_max, self.refusals)
         verdicts["client"] = checks.client_anomalies(self.anomalies)
         if self.converged is not None:
             verdicts["convergence"] = self.converged
         if self.restarted is not None:
             verdicts[restart.CHECKER] = self.restarted
+        if completion is not None:
+            verdicts[halt.CHECKER] = completion
         faults = {kind: self.nemesis.counts.get(kind, 0) for kind in enabled_kinds(self.config.faults, self.config.seed)}
         trace_hash = self.trace.hexdigest()
         records = None if self.trace.records is None else self.trace.kept()
