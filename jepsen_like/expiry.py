@@ -9,18 +9,21 @@ acknowledged write its deadline ``at + ttl``. Redis's rule: a key lives while
 History (functions ``write`` and ``read``):
 
 - write: invoked with ``[element, ttl_ms]``; its ``ok`` carries
-  ``[element, ttl_ms, at_ms]``.
+  ``[element, ttl_ms, at_ms]``. A ``ttl_ms`` of -1 is a write that leaves the
+  key without a TTL (a plain SET, GETSET, MSET, or PERSIST after it), whatever TTL the
+  key had: its element lives until overwritten.
 - read: its ``ok`` carries ``[element or null, pttl_ms, at_ms]`` (GET and PTTL).
 
 Anomalies, per key:
 
 - stale: a read returned an element after its write's deadline;
 - wrong ttl: a read's PTTL differs from the deadline of the element it
-  returned (``at + pttl != deadline``), says the key has none (-1), or no key
-  (-2) beside an element;
+  returned (``at + pttl != deadline``), says the key has none (-1) when its
+  write gave it one or one when its write left it none, or no key (-2) beside
+  an element;
 - unexpected: a read returned an element no write attempted;
 - early: a read found no key although a write acknowledged before the read
-  began was still within its deadline, no other write could have come
+  began was still within its deadline (or had none), no other write could have come
   between them, and no disruption (`disruptions`) came between them either.
 
 Times in `disruptions` are the history's (nanoseconds): a node may have lost
@@ -45,6 +48,7 @@ FUNCTIONS = ("write", "read")
 CRASH_FAULTS = ("kill", "power", "disk")  # nemesis events after which a node may have lost its memory
 CLOCK_FAULTS = ("clock",)  # nemesis events that step a node's clock, at their start and at their end
 NO_TTL, NO_KEY = -1, -2
+FOREVER = 2**63  # the deadline of a write that left its key no TTL: later than any server time
 SHOWN_MAX = 20  # anomalies listed per kind
 
 
@@ -86,11 +90,12 @@ def check(ops: Sequence[Operation], disruptions: Sequence[int] = ()) -> Verdict:
 
 
 def deadline(write: Operation) -> int | None:
-    """The server time (ms) up to which an acknowledged write's element lives; None if unknown."""
+    """The server time (ms) up to which an acknowledged write's element lives (`FOREVER` for a
+    write that left the key no TTL); None if unknown."""
     if not write.ok:
         return None
     _, ttl, at = write.result
-    return at + ttl
+    return FOREVER if ttl == NO_TTL else at + ttl
 
 
 def _judge_served(key: Any, read: Operation, write: Operation | None, found: dict) -> None:
@@ -98,8 +103,11 @@ def _judge_served(key: Any, read: Operation, write: Operation | None, found: dic
     if write is None:
         found["unexpected"].append({"key": key, "read": read.to_json()})
         return
-    if pttl in (NO_TTL, NO_KEY):
+    persistent = write.value[1] == NO_TTL
+    if pttl == NO_KEY or (pttl == NO_TTL) != persistent:
         found["wrong_ttl"].append({"key": key, "pttl": pttl, "read": read.to_json(), "write": write.to_json()})
+        return
+    if persistent:
         return
     due = deadline(write)
     if due is None:
@@ -129,7 +137,7 @@ def _judge_missing(key: Any, read: Operation, writes: list[Operation], disruptio
         return
     due = deadline(last)
     if at <= due:
-        found["early"].append({"key": key, "deadline_ms": due, "read_at_ms": at,
+        found["early"].append({"key": key, "deadline_ms": None if due == FOREVER else due, "read_at_ms": at,
                                "read": read.to_json(), "write": last.to_json()})
 
 
@@ -142,8 +150,10 @@ def _validate(ops: list[Operation]) -> None:
     for op in ops:
         if op.f not in FUNCTIONS:
             raise HistoryError(op.invoke.line, f"the expiry workload has no function {op.f!r} (it knows write, read)")
-        if op.f == "write" and not (isinstance(op.value, list) and len(op.value) == 2):
-            raise HistoryError(op.invoke.line, f"an expiry write is invoked with [element, ttl_ms], not {op.value!r}")
+        if op.f == "write" and not (isinstance(op.value, list) and len(op.value) == 2
+                                    and isinstance(op.value[1], int) and (op.value[1] > 0 or op.value[1] == NO_TTL)):
+            raise HistoryError(op.invoke.line, f"an expiry write is invoked with [element, ttl_ms] (ttl_ms > 0, or "
+                                               f"-1 for none), not {op.value!r}")
         if op.ok and not (isinstance(op.result, list) and len(op.result) == 3
                           and all(isinstance(item, int) for item in op.result[1:])):
             raise HistoryError(op.complete.line, f"an expiry {op.f} must complete with [element, ms, at_ms], "

@@ -132,13 +132,14 @@ def _judge(model: Model, part: _Key, deadline: float | None) -> _Judgement:
 
 
 def _before(model: Model, part: _Key, culprit: Operation) -> _Key:
-    """The key's history up to the culprit's completion, without the culprit."""
+    """The key's history up to the culprit's completion, the culprit as of unknown outcome
+    (a doomed swap may still have written; a doomed read or cas did nothing)."""
     end = culprit.complete_line
     used, cands = [], []
     for op, cand in zip(part.ops, part.cands):
-        if op is culprit or op.invoke.line > end:
+        if op.invoke.line > end:
             continue
-        if cand.ret is not None and cand.ret > end:
+        if op is culprit or (cand.ret is not None and cand.ret > end):
             move = model.move(op, False, part.facts)  # still running at the end: outcome unknown
             if move is None:
                 continue

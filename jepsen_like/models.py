@@ -1,4 +1,4 @@
-"""Sequential specifications for the linearizability search: register and counter.
+"""Sequential specifications for the linearizability search: register (read, write, cas, swap) and counter.
 
 A model turns an `Operation` into a `Move`: `fn(state, arg)` returns the next
 state or `IMPOSSIBLE`. States are hashable so the search can memoise
@@ -152,7 +152,10 @@ def _crossing(fn: Fn) -> Fn:
     return step
 
 
-# -- register: read, write, cas; initial null ---------------------------------
+# -- register: read, write, cas, swap; initial null ---------------------------
+#
+# A swap writes its value and returns the one it replaced (Redis's SET ... GET):
+# ok, it is a cas from what it returned; of unknown outcome, a write.
 
 
 def _read(state: Any, seen: Any) -> Any:
@@ -165,6 +168,10 @@ def _write(state: Any, value: Any) -> Any:
 
 def _cas(state: Any, pair: tuple[str, str]) -> Any:
     return pair[1] if state == pair[0] else IMPOSSIBLE
+
+
+def _swap_info(state: Any, pair: tuple[str, str]) -> Any:
+    return pair[1]
 
 
 def _cas_info(state: Any, pair: tuple[str, str]) -> Any:
@@ -188,6 +195,8 @@ def _register_argument(op: Operation) -> Any:
         return canonical(op.result)
     if op.f == "write":
         return canonical(op.value)
+    if op.f == "swap":  # (what it returned, what it wrote): the first is known only if it is ok
+        return (canonical(op.result), canonical(op.value))
     value = op.value
     if not isinstance(value, list) or len(value) != 2:
         raise HistoryError(op.invoke.line, f"a cas value must be [expected, new], not {value!r}")
@@ -199,6 +208,8 @@ def _register_effects(f: str, certain: bool, arg: Any) -> tuple[Any, Any]:
         return arg, NOTHING
     if f == "write":
         return NOTHING, arg
+    if f == "swap" and not certain:
+        return NOTHING, arg[1]
     return (arg[0] if certain else NOTHING), arg[1]  # an info cas also succeeds by failing
 
 
@@ -206,7 +217,7 @@ def _register_facts(ops: Sequence[Operation]) -> frozenset[str]:
     """Every value the register could ever hold: the initial one and all written."""
     held = {canonical(None)}
     for op in ops:
-        if op.type != "fail" and op.f in ("write", "cas"):
+        if op.type != "fail" and op.f in ("write", "cas", "swap"):
             held.add(_register_argument(op)[1] if op.f == "cas" else canonical(op.value))
     return frozenset(held)
 
@@ -222,14 +233,14 @@ def _expected_unheld(pair: tuple[str, str], held: frozenset[str]) -> bool:
 REGISTER = Model(
     name="register",
     init=canonical(None),
-    functions=("read", "write", "cas"),
+    functions=("read", "write", "cas", "swap"),
     argument=_register_argument,
     plain={("read", True): _read, ("write", True): _write, ("write", False): _write,
-           ("cas", True): _cas, ("cas", False): _cas_info},
+           ("cas", True): _cas, ("cas", False): _cas_info, ("swap", True): _cas, ("swap", False): _swap_info},
     proper={("read", True): _read_any, ("write", True): _write, ("write", False): _write,
-            ("cas", True): _cas_any, ("cas", False): _cas_info_any},
-    not_after_info=frozenset({("write", True), ("write", False)}),
-    doomed={"read": _unheld, "cas": _expected_unheld},
+            ("cas", True): _cas_any, ("cas", False): _cas_info_any, ("swap", True): _cas_any, ("swap", False): _swap_info},
+    not_after_info=frozenset({("write", True), ("write", False), ("swap", False)}),
+    doomed={"read": _unheld, "cas": _expected_unheld, "swap": _expected_unheld},
     hopeless={},
     facts=_register_facts,
     effects=_register_effects,

@@ -4,7 +4,7 @@ From jepsen_like: `linearizability` (register, counter), `set`, `list-append`,
 `queue`, `expiry`, `cache`, `pubsub`, `bank` and `durability`. Durability is asked about the final reads: every write
 acknowledged before they began must show in them (no loss allowed), so a
 write lost by a crash fails the run. A register's successful cas is a write
-of its new value. Keys the final reader never reached make it unknown.
+of its new value, and so is a swap (SET ... GET). Keys the final reader never reached make it unknown.
 
 Local, because only the simulator knows them: `liveness` (every client served
 again within the bound once the faults healed) and `client` (no reply a
@@ -72,11 +72,13 @@ def durability(ops: Sequence[Operation]) -> Verdict:
 
 
 def _as_writes(ops: Sequence[Operation]) -> list[Operation]:
-    """The operations, with each cas as the write of its new value (a failed cas wrote nothing)."""
+    """The operations, with each cas and swap as the write of its new value (a failed cas wrote nothing)."""
     out = []
     for op in ops:
         if op.f == "cas" and op.type != "fail":
             op = Operation(op.process, "write", op.key, op.value[1], op.type, op.result, op.invoke, op.complete)
+        elif op.f == "swap":
+            op = Operation(op.process, "write", op.key, op.value, op.type, op.result, op.invoke, op.complete)
         out.append(op)
     return out
 

@@ -5,8 +5,9 @@ round trip (a list of argv lists, sent pipelined) and receives their replies,
 until it returns its outcome ``(type, value)`` ("ok" or "fail"). A reply no
 correct server would give raises `Unexpected`.
 
-- register: GET, ``SET k v EX ttl``, and cas (WATCH, GET, MULTI/SET/EXEC);
-  values 0..9; linearizability (register) and durability.
+- register: GET, ``SET k v EX ttl`` or DEL, cas (WATCH, GET, MULTI/SET/EXEC; or SET NX,
+  a cas from no value), and swap (SET ... GET); values 0..9; linearizability
+  (register) and durability.
 - counter: INCRBY and GET; linearizability (counter), which also sees a lost
   increment in the final read.
 - set: SADD of unique values, SMEMBERS in the final reads; set and durability.
@@ -24,8 +25,10 @@ correct server would give raises `Unexpected`.
   half the time, the group made first if need be) then XACK of it; the final
   read lists the entries past the group's last delivered ID (XINFO GROUPS,
   XRANGE); the queue checker, as for queue.
-- expiry: unique elements written with a TTL (SET PX/EX, PSETEX, SETEX, or SET
-  then PEXPIRE/EXPIRE), read with GET and PTTL; each in a transaction with
+- expiry: unique elements written with a TTL (SET PX/EX, PSETEX, SETEX, SET then
+  PEXPIRE/EXPIRE or GETEX, SET PX then PEXPIRE with NX/XX/GT/LT or SET KEEPTTL)
+  or without one whatever TTL the key had (SET, GETSET, MSET, SET PX then
+  PERSIST or GETEX PERSIST, SET then PEXPIRE XX or GT), read with GET and PTTL; each in a transaction with
   TIME, so that every operation knows the server time it ran at; expiry
   (served exactly until the deadline, with that TTL).
 - bank: transfers between a bank's accounts, either blind (DECRBY and INCRBY in
@@ -70,6 +73,8 @@ KEYS_PER_EPOCH = 3
 KEY_EPOCH_MS = 2000
 REGISTER_VALUES = 10
 REGISTER_TTL_S = 30 * 86_400  # a month: more than clock faults move a clock forward in any run of sensible length
+REGISTER_DELETE_SHARE = 0.15  # of the writes: DEL, a write of no value
+REGISTER_CREATE_SHARE = 0.3  # of the cas operations: SET NX (a cas from no value) rather than WATCH and MULTI
 COUNTER_DELTA_MAX = 5
 QUEUE_BLOCK_S = b"0.3"  # BLPOP's timeout: well within the client's operation timeout
 EXPIRY_TTL_MS_MAX = 2500  # most keys expire while still in use (KEY_EPOCH_MS)
@@ -166,6 +171,29 @@ def _register_write(key: bytes, value: int) -> Conversation:
     (reply,) = yield [[b"SET", key, b"%d" % value, b"EX", b"%d" % REGISTER_TTL_S]]
     _ok(reply)
     return ("ok", value)
+
+
+def _register_delete(key: bytes) -> Conversation:
+    """DEL: a write of no value (whether the key existed is not judged)."""
+    (reply,) = yield [[b"DEL", key]]
+    if reply not in (0, 1):
+        _refused_or_unexpected(reply, "0 or 1")
+    return ("ok", None)
+
+
+def _register_create(key: bytes, new: int) -> Conversation:
+    """A cas from no value: SET NX, which writes only a key that does not exist."""
+    (reply,) = yield [[b"SET", key, b"%d" % new, b"NX", b"EX", b"%d" % REGISTER_TTL_S]]
+    if reply is None:
+        return ("fail", None)
+    _ok(reply)
+    return ("ok", [None, new])
+
+
+def _register_swap(key: bytes, new: int) -> Conversation:
+    """SET ... GET: writes the value and returns the one it replaced."""
+    (old,) = yield [[b"SET", key, b"%d" % new, b"GET", b"EX", b"%d" % REGISTER_TTL_S]]
+    return ("ok", _int_or_none(old))
 
 
 def _register_cas(key: bytes, expected: int, new: int) -> Conversation:
@@ -386,25 +414,62 @@ def _in_transaction(commands: list[list[bytes]]) -> Conversation:
     return done[:-1], seconds * 1000 + micros // 1000
 
 
-# Redis's ways of storing a value with a TTL: (key, value, ms, seconds) -> the commands.
+OLD_VALUE = "a value or nil"  # the reply GETSET gives: what the key held
+
+
+def _n(number: int) -> bytes:
+    return b"%d" % number
+
+
+# Redis's ways of storing a value with a TTL of ms milliseconds: (key, value, ms) -> each command
+# with the reply it must give. Some give the TTL in two steps, with PEXPIRE's NX, XX, GT or LT
+# options, or SET's KEEPTTL; all end with the TTL ms.
 EXPIRY_FORMS = {
-    "set-px": lambda key, value, ms, s: [[b"SET", key, value, b"PX", ms]],
-    "set-ex": lambda key, value, ms, s: [[b"SET", key, value, b"EX", s]],
-    "psetex": lambda key, value, ms, s: [[b"PSETEX", key, ms, value]],
-    "setex": lambda key, value, ms, s: [[b"SETEX", key, s, value]],
-    "set-pexpire": lambda key, value, ms, s: [[b"SET", key, value], [b"PEXPIRE", key, ms]],
-    "set-expire": lambda key, value, ms, s: [[b"SET", key, value], [b"EXPIRE", key, s]],
+    "set-px": lambda k, v, ms: [([b"SET", k, v, b"PX", _n(ms)], b"OK")],
+    "set-ex": lambda k, v, ms: [([b"SET", k, v, b"EX", _n(ms // 1000)], b"OK")],
+    "psetex": lambda k, v, ms: [([b"PSETEX", k, _n(ms), v], b"OK")],
+    "setex": lambda k, v, ms: [([b"SETEX", k, _n(ms // 1000), v], b"OK")],
+    "set-pexpire": lambda k, v, ms: [([b"SET", k, v], b"OK"), ([b"PEXPIRE", k, _n(ms)], 1)],
+    "set-expire": lambda k, v, ms: [([b"SET", k, v], b"OK"), ([b"EXPIRE", k, _n(ms // 1000)], 1)],
+    "set-px-pexpire-gt": lambda k, v, ms: [([b"SET", k, v, b"PX", _n((ms + 1) // 2)], b"OK"),
+                                           ([b"PEXPIRE", k, _n(ms), b"GT"], int(ms > (ms + 1) // 2))],
+    "set-px-pexpire-lt": lambda k, v, ms: [([b"SET", k, v, b"PX", _n(2 * ms)], b"OK"),
+                                           ([b"PEXPIRE", k, _n(ms), b"LT"], 1)],
+    "set-px-pexpire-nx": lambda k, v, ms: [([b"SET", k, v, b"PX", _n(ms)], b"OK"),
+                                           ([b"PEXPIRE", k, _n(2 * ms), b"NX"], 0)],
+    "set-px-pexpire-xx": lambda k, v, ms: [([b"SET", k, v, b"PX", _n(2 * ms)], b"OK"),
+                                           ([b"PEXPIRE", k, _n(ms), b"XX"], 1)],
+    "set-pexpire-lt": lambda k, v, ms: [([b"SET", k, v], b"OK"), ([b"PEXPIRE", k, _n(ms), b"LT"], 1)],
+    "set-px-keepttl": lambda k, v, ms: [([b"SET", k, b"0", b"PX", _n(ms)], b"OK"), ([b"SET", k, v, b"KEEPTTL"], b"OK")],
+    "set-getex-px": lambda k, v, ms: [([b"SET", k, v], b"OK"), ([b"GETEX", k, b"PX", _n(ms)], v)],
+    # and of storing one without a TTL, whatever TTL the key had (a key without one counts as
+    # never expiring for GT, and has none for XX to change):
+    "set": lambda k, v, ms: [([b"SET", k, v], b"OK")],
+    "getset": lambda k, v, ms: [([b"GETSET", k, v], OLD_VALUE)],
+    "mset": lambda k, v, ms: [([b"MSET", k, v], b"OK")],
+    "set-px-persist": lambda k, v, ms: [([b"SET", k, v, b"PX", _n(ms)], b"OK"), ([b"PERSIST", k], 1)],
+    "set-px-getex-persist": lambda k, v, ms: [([b"SET", k, v, b"PX", _n(ms)], b"OK"), ([b"GETEX", k, b"PERSIST"], v)],
+    "set-pexpire-xx": lambda k, v, ms: [([b"SET", k, v], b"OK"), ([b"PEXPIRE", k, _n(ms), b"XX"], 0)],
+    "set-pexpire-gt": lambda k, v, ms: [([b"SET", k, v], b"OK"), ([b"PEXPIRE", k, _n(ms), b"GT"], 0)],
 }
 SECONDS_FORMS = ("set-ex", "setex", "set-expire")  # their TTLs are whole seconds
+PERSISTENT_FORMS = ("set", "getset", "mset", "set-px-persist", "set-px-getex-persist", "set-pexpire-xx",
+                    "set-pexpire-gt")  # they leave the key no TTL
+NO_TTL = -1  # the TTL the history gives a write of a persistent form (jepsen_like.expiry)
 
 
 def _expiry_write(key: bytes, element: int, ttl_ms: int, form: str) -> Conversation:
-    commands = EXPIRY_FORMS[form](key, b"%d" % element, b"%d" % ttl_ms, b"%d" % (ttl_ms // 1000))
-    replies, at = yield from _in_transaction(commands)
-    _ok(replies[0])
-    if len(replies) > 1 and replies[1] != 1:
-        raise Unexpected(f"{form} gave the key just set no TTL: {replies[1]!r}")
-    return ("ok", [element, ttl_ms, at])
+    steps = EXPIRY_FORMS[form](key, b"%d" % element, ttl_ms)
+    replies, at = yield from _in_transaction([command for command, _ in steps])
+    for (command, expected), reply in zip(steps, replies):
+        if expected is OLD_VALUE:
+            if reply is not None and type(reply) is not bytes:
+                _refused_or_unexpected(reply, OLD_VALUE)
+        elif type(reply) is ReplyError:
+            _refused_or_unexpected(reply, repr(expected))
+        elif reply != expected or type(reply) is not type(expected):
+            raise Unexpected(f"{command[0].decode()} in the expiry form {form} replied {reply!r}, not {expected!r}")
+    return ("ok", [element, NO_TTL if form in PERSISTENT_FORMS else ttl_ms, at])
 
 
 def _expiry_read(key: bytes) -> Conversation:
@@ -584,13 +649,21 @@ class Workload:
             ttl_ms = rng.randint(1, EXPIRY_TTL_MS_SHORT if rng.random() < 0.2 else EXPIRY_TTL_MS_MAX)
             if form in SECONDS_FORMS:
                 ttl_ms = max(1, ttl_ms // 1000) * 1000
-            return Op(f, key, [uid, ttl_ms], _expiry_write(raw, uid, ttl_ms, form))
+            written = NO_TTL if form in PERSISTENT_FORMS else ttl_ms
+            return Op(f, key, [uid, written], _expiry_write(raw, uid, ttl_ms, form))
         if f == "write":
+            if rng.random() < REGISTER_DELETE_SHARE:
+                return Op(f, key, None, _register_delete(raw))
             value = rng.randrange(REGISTER_VALUES)
             return Op(f, key, value, _register_write(raw, value))
         if f == "cas":
             expected, new = rng.randrange(REGISTER_VALUES), rng.randrange(REGISTER_VALUES)
+            if rng.random() < REGISTER_CREATE_SHARE:
+                return Op(f, key, [None, new], _register_create(raw, new))
             return Op(f, key, [expected, new], _register_cas(raw, expected, new))
+        if f == "swap":
+            new = rng.randrange(REGISTER_VALUES)
+            return Op(f, key, new, _register_swap(raw, new))
         if f == "incr":
             delta = rng.randint(1, COUNTER_DELTA_MAX)
             return Op(f, key, delta, _counter_incr(raw, delta))
@@ -628,7 +701,8 @@ _ADDERS = {"set": _set_add, "hash": _hash_add, "zset": _zset_add}  # each worklo
 WORKLOADS: dict[str, Workload] = {
     workload.name: workload
     for workload in (
-        Workload("register", (("read", 0.5), ("write", 0.8), ("cas", 1.0)), ("linearizability", "durability")),
+        Workload("register", (("read", 0.45), ("write", 0.7), ("cas", 0.85), ("swap", 1.0)),
+                 ("linearizability", "durability")),
         Workload("counter", (("read", 0.3), ("incr", 1.0)), ("linearizability",)),
         Workload("set", (("add", 1.0),), ("set", "durability")),
         Workload("append", (("read", 0.3), ("append", 1.0)), ("list-append", "durability")),

@@ -144,9 +144,40 @@ def test_keys_are_judged_apart():
     assert verdict.valid is True
 
 
+def test_a_write_without_ttl_lives_until_overwritten_and_shows_none():
+    verdict = judge("""
+        0 invoke write [7,100]
+        0 ok write [7,100,1000]
+        0 invoke write [8,-1]
+        0 ok write [8,-1,1010]
+        1 invoke read
+        1 ok read [8,-1,90000]
+    """)
+    assert verdict.valid is True
+
+
+def test_a_write_without_ttl_whose_key_keeps_the_old_ttl_is_caught():
+    kept = """
+        0 invoke write [7,100]
+        0 ok write [7,100,1000]
+        0 invoke write [8,-1]
+        0 ok write [8,-1,1010]
+        1 invoke read
+        1 ok {read}
+    """
+    served_with_ttl = judge(kept.format(read="read [8,50,1050]"))
+    assert served_with_ttl.valid is False and served_with_ttl.evidence["wrong_ttl"][0]["pttl"] == 50
+    gone = judge(kept.format(read="read [null,-2,1200]"))
+    assert gone.valid is False
+    [early] = gone.evidence["early"]
+    assert early["deadline_ms"] is None and early["write"]["lines"] == [3, 4]
+
+
 @pytest.mark.parametrize("text", [
     "0 invoke add 1\n0 ok add 1",
     "0 invoke write 7\n0 ok write 7",
+    "0 invoke write [7,0]\n0 ok write [7,0,1000]",
+    "0 invoke write [7,-2]\n0 ok write [7,-2,1000]",
     "0 invoke read\n0 ok read [7,null,1000]",
 ])
 def test_a_malformed_history_is_refused(text):

@@ -150,6 +150,36 @@ CASES = [
         2 invoke read
         2 ok read 3
      """, True),
+    ("swap returns what it replaced", "register", """
+        0 invoke write 1
+        0 ok write 1
+        1 invoke swap 2
+        1 ok swap 1
+        2 invoke read
+        2 ok read 2
+     """, True),
+    ("swap returns a value the register no longer held", "register", """
+        0 invoke write 1
+        0 ok write 1
+        0 invoke write 3
+        0 ok write 3
+        1 invoke swap 2
+        1 ok swap 1
+     """, False),
+    ("swap's own value read back before it", "register", """
+        1 invoke swap 2
+        1 ok swap null
+        0 invoke read
+        0 ok read 2
+        0 invoke swap 4
+        0 ok swap 4
+     """, False),
+    ("a timed-out swap is a write that may land", "register", """
+        1 invoke swap 2
+        1 info swap 2
+        0 invoke read
+        0 ok read 2
+     """, True),
     ("counter: read above everything invoked", "counter", """
         0 invoke incr 1
         0 ok incr 1
@@ -311,11 +341,12 @@ LEN_MAX = 12  # events drawn per arbitrary history
 
 
 def brute_force(ops, model, init="default"):
-    """Try every order: every ok op placed, info ops optional, real time respected."""
+    """Try every order: every completed ok op placed, info ops and ok ops cut off by
+    `truncated` (no completion) optional, real time respected."""
     ops = [op for op in ops if op.type != "fail" and not (op.f == "read" and not op.ok)]
     if init == "default":
         init = 0 if model == "counter" else None
-    end = {id(op): op.complete_line if op.ok else float("inf") for op in ops}
+    end = {id(op): op.complete_line if op.ok and op.complete is not None else float("inf") for op in ops}
 
     def ready(op, placed):
         return all(id(other) in placed for other in ops if end[id(other)] < op.invoke.line)
@@ -325,15 +356,17 @@ def brute_force(ops, model, init="default"):
             return state if state == op.result else "impossible"
         if model == "counter":
             return state + (1 if op.value is None else op.value)
-        if op.f == "write":
+        if op.f == "write" or (op.f == "swap" and not op.ok):
             return op.value
+        if op.f == "swap":
+            return op.value if state == op.result else "impossible"
         expected, new = op.value
         if state == expected:
             return new
         return state if not op.ok else "impossible"
 
     def search(state, placed):
-        if all(id(op) in placed or not op.ok for op in ops):
+        if all(id(op) in placed or end[id(op)] == float("inf") for op in ops):
             return True
         for op in ops:
             if id(op) not in placed and ready(op, placed):
@@ -355,10 +388,10 @@ def arbitrary_histories(draw, model):
             kind = draw(st.sampled_from(["ok", "ok", "ok", "info", "fail"]))
             result = draw(st.integers(0, 3) if model == "counter" else st.none() | st.integers(0, 2))
             rows.append({"process": process, "type": kind, "f": f,
-                         "value": result if f == "read" and kind == "ok" else value})
+                         "value": result if f in ("read", "swap") and kind == "ok" else value})
         else:
-            f = draw(st.sampled_from(["read", "incr"] if model == "counter" else ["read", "write", "cas"]))
-            value = {"read": st.none(), "incr": st.integers(-1, 2), "write": st.integers(0, 2),
+            f = draw(st.sampled_from(["read", "incr"] if model == "counter" else ["read", "write", "cas", "swap"]))
+            value = {"read": st.none(), "incr": st.integers(-1, 2), "write": st.integers(0, 2), "swap": st.integers(0, 2),
                      "cas": st.lists(st.integers(0, 2), min_size=2, max_size=2)}[f]
             busy[process] = (f, draw(value))
             rows.append({"process": process, "type": "invoke", "f": f, "value": busy[process][1]})
@@ -395,7 +428,7 @@ def window_linearizable(ops, window, model):
     crossing = [op for op in inside if op.invoke.line < window["from_line"]]
     seen = [op.result for op in inside if op.f == "read" and op.ok and isinstance(op.result, int)]
     values = [op.value[1] if op.f == "cas" else op.value for op in ops
-              if op.f in ("write", "cas") and op.type != "fail"]  # all the register could ever hold
+              if op.f in ("write", "cas", "swap") and op.type != "fail"]  # all the register could ever hold
     monotone = all((op.value or 0) >= 0 for op in ops if op.f == "incr" and op.type != "fail")
     low = 0 if monotone else -2 * len(ops)  # a counter that only grows starts the window at >= 0
     starts = range(low, max(seen, default=0) + 2 * len(ops) + 1) if model == "counter" else [None, *values]
@@ -409,13 +442,14 @@ def window_linearizable(ops, window, model):
 
 
 def truncated(ops, last_line):
-    """The history through `last_line`, knowing which operations failed: later
-    invocations dropped, later completions unknown (info)."""
+    """The history through `last_line`, knowing what every operation returned, as the
+    checker does: later invocations dropped, an ok operation completing later optional
+    (it may not have taken effect yet; if it has, it returned what it did)."""
     out = []
     for op in ops:
         if op.invoke.line > last_line:
             continue
         if op.complete is not None and op.complete.line > last_line and op.type != "fail":
-            op = op._replace(type="info", result=None, complete=None)
+            op = op._replace(complete=None) if op.ok else op._replace(type="info", result=None, complete=None)
         out.append(op)
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kvcore import protocol, rdb, replica, resp
 from kvcore.appendonly import AppendOnly
-from kvcore.commands import TABLE, lists, pubsub, stream_reads, strings
+from kvcore.commands import TABLE, keys, lists, pubsub, stream_reads, strings
 from kvcore.effects import Send
 from kvcore.eviction import Evictor
 from kvcore.keyspace import Database
@@ -371,3 +371,85 @@ def xreadgroup_propagates_no_lastid(monkeypatch) -> None:
         return record(key, group, ident, nack)[:-2]
 
     monkeypatch.setattr(stream_reads, "xclaim_record", buggy_record)
+
+
+def deleted_key_keeps_its_ttl(monkeypatch) -> None:
+    """DEL (and every other deletion) leaves the key's expiry behind: a volatile eviction policy
+    then picks keys that are no longer there, frees nothing, and picks again for ever."""
+
+    def delete_leaving_ttl(db, key):
+        when = db.expires.get(key)
+        deleted = delete(db, key)
+        if when is not None:
+            db.expires[key] = when
+        return deleted
+
+    delete = Database.delete
+    monkeypatch.setattr(Database, "delete", delete_leaving_ttl)
+
+
+def list_emptied_by_one_pop_stays(monkeypatch) -> None:
+    """A list that a pop of one element empties is kept, empty, so the next pop of it takes from nothing."""
+
+    def written_or_kept(client, key, value, changes):
+        if value or changes == 1:
+            client.db.written(key, changes)
+            return
+        written_or_deleted(client, key, value, changes)
+
+    written_or_deleted = lists._written_or_deleted
+    monkeypatch.setattr(lists, "_written_or_deleted", written_or_kept)
+
+
+def set_keeps_the_old_ttl(monkeypatch) -> None:
+    """A write that replaces a string keeps the TTL the key had, as SET's KEEPTTL does, though it was not asked."""
+    set_ = Database.set
+    monkeypatch.setattr(Database, "set", lambda db, key, value, keep_ttl=False: set_(db, key, value, True))
+
+
+def set_nx_ignored_beside_a_ttl(monkeypatch) -> None:
+    """SET's NX is lost when the command also gives a TTL: it writes whatever the key holds."""
+    set_command = TABLE[b"set"]
+    handler = set_command.handler
+
+    def buggy_set(client, argv):
+        if any(arg.upper() in (b"EX", b"PX") for arg in argv[3:]):
+            argv = [arg for arg in argv if arg.upper() != b"NX"]
+        return handler(client, argv)
+
+    monkeypatch.setattr(set_command, "handler", buggy_set)
+
+
+def set_get_returns_the_new_value(monkeypatch) -> None:
+    """SET ... GET reads the key after writing it, so it returns the value it wrote."""
+    set_command = TABLE[b"set"]
+    handler = set_command.handler
+
+    def buggy_set(client, argv):
+        reply = handler(client, argv)
+        return argv[2] if any(arg.upper() == b"GET" for arg in argv[3:]) else reply
+
+    monkeypatch.setattr(set_command, "handler", buggy_set)
+
+
+def del_skips_keys_with_a_ttl(monkeypatch) -> None:
+    """DEL leaves a key that has a TTL (a regression in telling live keys from expired ones)."""
+
+    def delete_live_without_ttl(db, keys):
+        return delete_live(db, [key for key in keys if key not in db.expires])
+
+    delete_live = keys._delete_live
+    monkeypatch.setattr(keys, "_delete_live", delete_live_without_ttl)
+
+
+def gt_takes_a_key_without_ttl_as_expiring_now(monkeypatch) -> None:
+    """EXPIRE's GT treats a key without a TTL as one expiring at once, so GT gives it a TTL
+    (Redis 7.0 takes it as never expiring, so GT never does)."""
+    allowed = keys._expiry_allowed
+
+    def buggy_allowed(flags, when, current):
+        if b"GT" in flags and current is None:
+            return True
+        return allowed(flags, when, current)
+
+    monkeypatch.setattr(keys, "_expiry_allowed", buggy_allowed)

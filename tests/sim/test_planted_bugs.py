@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import pytest
 
+from sim import halt
 from sim.sweep import first_failure
 from sim.world import RunConfig, run
 from tests.sim import planted
 
 SEEDS_MAX = 200
+STUCK_WALL_S = 2.0  # a planted endless loop stops a run this soon
 
 CASES = {
     "incr-loses-batched-increment": (
@@ -24,6 +26,21 @@ CASES = {
         planted.reply_to_reconnected_client,
         RunConfig(workload="register", clients=5, duration_ms=5000, faults=("pause",)),
         {"client", "linearizability"},
+    ),
+    "set-nx-ignored-beside-a-ttl": (
+        planted.set_nx_ignored_beside_a_ttl,
+        RunConfig(workload="register", clients=5, duration_ms=5000),
+        {"linearizability"},
+    ),
+    "set-get-returns-the-new-value": (
+        planted.set_get_returns_the_new_value,
+        RunConfig(workload="register", clients=5, duration_ms=5000),
+        {"linearizability"},
+    ),
+    "del-skips-keys-with-a-ttl": (
+        planted.del_skips_keys_with_a_ttl,
+        RunConfig(workload="register", clients=5, duration_ms=5000),
+        {"linearizability"},
     ),
     "parser-drops-split-request": (
         planted.parser_drops_request_split_after_cr,
@@ -54,6 +71,16 @@ CASES = {
         planted.reads_skip_lazy_expiry,
         RunConfig(workload="expiry", clients=3, duration_ms=5000),
         {"expiry"},
+    ),
+    "set-keeps-the-old-ttl": (
+        planted.set_keeps_the_old_ttl,
+        RunConfig(workload="expiry", clients=3, duration_ms=5000),
+        {"expiry"},
+    ),
+    "gt-takes-a-key-without-ttl-as-expiring-now": (
+        planted.gt_takes_a_key_without_ttl_as_expiring_now,
+        RunConfig(workload="expiry", clients=3, duration_ms=5000),
+        {"client", "expiry"},
     ),
     "pop-takes-the-tail-of-a-longer-list": (
         planted.pop_takes_the_tail_of_a_longer_list,
@@ -131,6 +158,16 @@ CASES = {
         RunConfig(workload="stream", clients=3, duration_ms=5000, config=(("appendonly", "yes"),)),
         {"restart", "queue"},
     ),
+    "deleted-key-keeps-its-ttl": (
+        planted.deleted_key_keeps_its_ttl,
+        RunConfig(workload="cache", clients=3, duration_ms=5000),
+        {"completion"},
+    ),
+    "list-emptied-by-one-pop-stays": (
+        planted.list_emptied_by_one_pop_stays,
+        RunConfig(workload="queue", clients=3, duration_ms=5000),
+        {"completion", "restart"},
+    ),
     "resp3-pushes-sent-as-arrays": (
         planted.resp3_pushes_sent_as_arrays,
         RunConfig(workload="pubsub", clients=3, duration_ms=3000),
@@ -142,6 +179,7 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_a_sweep_finds_the_planted_bug(name, monkeypatch):
     plant, base, expected = CASES[name]
+    monkeypatch.setattr(halt, "STUCK_WALL_S", STUCK_WALL_S)
     with monkeypatch.context() as patched:
         plant(patched)
         found = first_failure(base, range(1, SEEDS_MAX + 1))
