@@ -1,6 +1,6 @@
 """The `check` command: judge a history file with one checker.
 
-    check --model register|counter|set|append|queue|expiry|cache|pubsub|bank HISTORY.jsonl [--time-limit S] [--json]
+    check --model register|counter|set|append|queue|expiry|cache|pubsub|bank|reference HISTORY.jsonl [--time-limit S] [--json]
 
 Prints the verdict and its evidence (readable text, or one JSON object with
 --json) and exits 0 valid, 1 invalid, 2 unknown, 3 malformed history (or an
@@ -20,16 +20,16 @@ from typing import Any
 
 import click
 
-from jepsen_like import bank, cache, expiry, history, linearizability, list_append, pubsub, queue, sets
+from jepsen_like import bank, cache, expiry, history, linearizability, list_append, pubsub, queue, reference, sets
 from jepsen_like.verdict import EXIT_MALFORMED, Verdict
 
-MODELS = ("register", "counter", "set", "append", "queue", "expiry", "cache", "pubsub", "bank")
+MODELS = ("register", "counter", "set", "append", "queue", "expiry", "cache", "pubsub", "bank", "reference")
 TIME_LIMIT_S_DEFAULT = 60.0
 
 
 def judge(model: str, ops: Sequence[history.Operation], time_limit_s: float | None = None,
           disruptions: Sequence[int] = ()) -> Verdict:
-    """Run the checker that `--model` names (`disruptions`: the nemesis's, for expiry and cache)."""
+    """Run the checker that `--model` names (`disruptions`: the nemesis's, for expiry, cache and reference)."""
     if model in ("register", "counter"):
         return linearizability.check(ops, model, time_limit_s)
     if model == "set":
@@ -46,6 +46,8 @@ def judge(model: str, ops: Sequence[history.Operation], time_limit_s: float | No
         return pubsub.check(ops)
     if model == "bank":
         return bank.check(ops)
+    if model == "reference":
+        return reference.check(ops, disruptions)
     raise ValueError(f"unknown model {model!r} (known: {', '.join(MODELS)})")
 
 
@@ -60,7 +62,8 @@ def check(ctx: click.Context, model: str, history_path: Path, time_limit_s: floa
     """Check a JSON Lines history: exit 0 valid, 1 invalid, 2 unknown, 3 malformed."""
     try:
         events = history.load(history_path)
-        verdict = judge(model, history.pair(events), time_limit_s or None, expiry.disruptions(events))
+        disruptions = expiry.disruptions(events, clocks=model != "reference")  # its commands set no TTL
+        verdict = judge(model, history.pair(events), time_limit_s or None, disruptions)
     except (history.HistoryError, OSError, UnicodeDecodeError) as exc:
         _malformed(history_path, exc, as_json)
         ctx.exit(EXIT_MALFORMED)

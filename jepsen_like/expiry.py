@@ -52,14 +52,14 @@ FOREVER = 2**63  # the deadline of a write that left its key no TTL: later than 
 SHOWN_MAX = 20  # anomalies listed per kind
 
 
-def disruptions(events: Iterable[Event]) -> list[int]:
-    """When a node may have lost its memory (a crash-like fault starts) or its clock jumped."""
+def disruptions(events: Iterable[Event], clocks: bool = True) -> list[int]:
+    """When a node may have lost its memory (a crash-like fault starts) or, with `clocks`, its clock jumped."""
     times = []
     for event in events:
         if event.process != NEMESIS:
             continue
         starts = str((event.value or {}).get("event", "")).startswith("start")
-        if event.f in CLOCK_FAULTS or (event.f in CRASH_FAULTS and starts):
+        if (clocks and event.f in CLOCK_FAULTS) or (event.f in CRASH_FAULTS and starts):
             times.append(event.time)
     return sorted(times)
 

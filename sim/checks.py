@@ -1,7 +1,7 @@
 """Judging a run: each workload's checkers from jepsen_like, plus the world's own facts.
 
 From jepsen_like: `linearizability` (register, counter), `set`, `list-append`,
-`queue`, `expiry`, `cache`, `pubsub`, `bank` and `durability`. Durability is asked about the final reads: every write
+`queue`, `expiry`, `cache`, `pubsub`, `bank`, `reference` and `durability`. Durability is asked about the final reads: every write
 acknowledged before they began must show in them (no loss allowed), so a
 write lost by a crash fails the run. A register's successful cas is a write
 of its new value, and so is a swap (SET ... GET). Keys the final reader never reached make it unknown.
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from jepsen_like import bank, cache, expiry, linearizability, list_append, pubsub, queue, sets
+from jepsen_like import bank, cache, expiry, linearizability, list_append, pubsub, queue, reference, sets
 from jepsen_like import durability as durability_checker
 from jepsen_like.history import Operation
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
@@ -28,9 +28,10 @@ EVIDENCE_ITEMS_MAX = 10
 
 
 def check(checkers: Sequence[str], workload: str, ops: Sequence[Operation], time_limit_s: float,
-          disruptions: Sequence[int] = ()) -> dict[str, Verdict]:
+          disruptions: Sequence[int] = (), crashes: Sequence[int] = ()) -> dict[str, Verdict]:
     """Every named checker's verdict on the operations (nemesis events already left out;
-    `disruptions`: when a node may have lost its memory or its clock jumped, for `expiry` and `cache`)."""
+    `disruptions`: when a node may have lost its memory or its clock jumped, for `expiry` and `cache`;
+    `crashes`: when a node may have lost its memory, for `reference`)."""
     verdicts = {}
     for name in checkers:
         if name == "linearizability":
@@ -51,6 +52,8 @@ def check(checkers: Sequence[str], workload: str, ops: Sequence[Operation], time
             verdicts[name] = expiry.check(ops, disruptions)
         elif name == "cache":
             verdicts[name] = cache.check(ops, disruptions)
+        elif name == "reference":
+            verdicts[name] = reference.check(ops, crashes)
         else:
             raise ValueError(f"unknown checker {name!r}")
     return verdicts

@@ -50,6 +50,11 @@ correct server would give raises `Unexpected`.
   transactions, in scripts, in database 1, with TTLs; no checker of its own:
   the restart and convergence checks judge the state it leaves, and TYPE the
   final reads.
+- reference: about 60 commands over strings, lists, sets, hashes and sorted
+  sets (`sim.reference_ops`), each client on a group of keys of its own (a new
+  group every `REFERENCE_EPOCH_MS`), one command at a time, so every reply is
+  predictable; the reference checker (each reply is what a sequential Redis,
+  `jepsen_like.redis_model`, gives, while the group's state is known).
 
 Keys are used a few at a time and retired as simulated time goes by (Jepsen's
 independent keys), which keeps each key's history small for the checkers.
@@ -65,8 +70,9 @@ from typing import Any
 
 from hiredis import ReplyError
 
+from jepsen_like.redis_model import as_json
 from kvcore.eviction import BASE_BYTES
-from sim import mixed
+from sim import mixed, reference_ops
 from sim.rng import derive
 
 KEYS_PER_EPOCH = 3
@@ -82,6 +88,8 @@ EXPIRY_TTL_MS_SHORT = 50  # some expire before the next operation: deadlines are
 PUBSUB_CHANNELS = 3
 BANK_ACCOUNTS = 4
 BANK_AMOUNT_MAX = 5
+REFERENCE_EPOCH_MS = 8000  # a client's group of keys: long enough to build up state
+REFERENCE_CLIENTS_MAX = 1000  # group keys: epoch * this + client
 BANK_POISON = 1000  # what a discarded transaction would take from an account, were it not discarded
 UID_STRIDE = 1_000_000_000  # client i's unique values are (i + 1) * UID_STRIDE + n
 CACHE_KEYS_PER_CLIENT = 40
@@ -611,6 +619,24 @@ def _numsub(channel: bytes) -> Conversation:
     return ("ok", _int(reply[1], "a subscriber count"))
 
 
+# -- reference ----------------------------------------------------------------
+
+
+def _reference_command(argv: list[str]) -> Conversation:
+    (reply,) = yield [[arg.encode() for arg in argv]]
+    if _is_refusal(reply):
+        raise Refused(str(reply))
+    return ("ok", as_json(reply))
+
+
+def _reference_read(commands: list[list[str]]) -> Conversation:
+    replies = yield [[arg.encode() for arg in argv] for argv in commands]
+    for reply in replies:
+        if _is_refusal(reply):
+            raise Refused(str(reply))
+    return ("ok", [as_json(reply) for reply in replies])
+
+
 # -- the table ----------------------------------------------------------------
 
 
@@ -629,6 +655,8 @@ class Workload:
             key = key_name(rng.randrange(PUBSUB_CHANNELS))
         elif self.name == "cache":  # each client's own keys, kept the whole run: they fill the memory
             key = key_name(client * CACHE_KEYS_PER_CLIENT + rng.randrange(CACHE_KEYS_PER_CLIENT))
+        elif self.name == "reference":  # each client's own group of keys, a new one every epoch
+            key = key_name((now_ms // REFERENCE_EPOCH_MS) * REFERENCE_CLIENTS_MAX + client)
         else:
             key = key_name((now_ms // KEY_EPOCH_MS) * KEYS_PER_EPOCH + rng.randrange(KEYS_PER_EPOCH))
         roll = rng.random()
@@ -642,6 +670,9 @@ class Workload:
         if self.name == "mixed":
             name, commands = mixed.operation(rng, key)
             return Op(f, key, name, _mixed(commands))
+        if self.name == "reference":
+            argv = reference_ops.operation(rng, key)
+            return Op(f, key, argv, _reference_command(argv))
         if f == "write" and self.name == "cache":
             return Op(f, key, [uid, cache_key_volatile(raw)], _cache_write(raw, uid))
         if f == "write" and self.name == "expiry":
@@ -689,6 +720,9 @@ class Workload:
         return Op(f, key, uid, _append(raw, uid))
 
     def final_read(self, key: str) -> Op:
+        if self.name == "reference":
+            commands = reference_ops.snapshot(key)
+            return Op("read", key, commands, _reference_read(commands))
         return Op("read", key, None, _READERS[self.name](key.encode()))
 
 
@@ -712,6 +746,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload("stream", (("enqueue", 0.55), ("dequeue", 1.0)), ("queue",)),
         Workload("expiry", (("read", 0.6), ("write", 1.0)), ("expiry",)),
         Workload("bank", (("read", 0.3), ("transfer", 1.0)), ("bank",)),
+        Workload("reference", (("read", 0.03), ("cmd", 1.0)), ("reference",)),
         Workload("cache", (("read", 0.4), ("write", 1.0)), ("cache",)),
         Workload("mixed", (("write", 1.0),), ()),
         Workload("pubsub", (("publish", 1.0),), ("pubsub",), subscribers=2 * PUBSUB_CHANNELS),

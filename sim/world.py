@@ -306,7 +306,7 @@ class World:
         for op in ops:
             counts[op.type] += 1
         verdicts = checks.check(self.workload.checkers, self.config.workload, ops, LINEARIZABILITY_TIME_S,
-                                expiry.disruptions(events))
+                                expiry.disruptions(events), expiry.disruptions(events, clocks=False))
         if completion is None:  # a halted run never reached its liveness phase
             verdicts["liveness"] = checks.liveness(self.served, self.config.liveness_ms_max, self.refusals)
         verdicts["client"] = checks.client_anomalies(self.anomalies)

@@ -126,3 +126,15 @@ def test_queue_is_reachable(tmp_path):
     )
     result = run("--model", "queue", write(tmp_path / "q.jsonl", out_of_order))
     assert result.exit_code == 1 and result.output.startswith("INVALID (queue)"), result.output
+
+
+def test_reference_is_reachable_and_a_clock_jump_excuses_nothing(tmp_path):
+    """The reference workload sets no TTL: a clock step between a SET and a GET that misses it excuses nothing."""
+    set_then_miss = [
+        ev(0, "invoke", "cmd", ["SET", "s", "1"]), ev(0, "ok", "cmd", "OK"),
+        ev("nemesis", "info", "clock", {"event": "start"}, None),
+        ev(0, "invoke", "cmd", ["GET", "s"]), ev(0, "ok", "cmd", None),
+    ]
+    assert run("--model", "reference", write(tmp_path / "a.jsonl", timed(*set_then_miss))).exit_code == 1
+    kept = set_then_miss[:4] + [ev(0, "ok", "cmd", "1")]
+    assert run("--model", "reference", write(tmp_path / "b.jsonl", timed(*kept))).exit_code == 0

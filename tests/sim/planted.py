@@ -453,3 +453,45 @@ def gt_takes_a_key_without_ttl_as_expiring_now(monkeypatch) -> None:
         return allowed(flags, when, current)
 
     monkeypatch.setattr(keys, "_expiry_allowed", buggy_allowed)
+
+
+def _wrap_command(monkeypatch, name: bytes, wrapper) -> None:
+    """Patch a command's handler: ``wrapper(handler, client, argv)`` runs in its place."""
+    command = TABLE[name]
+    handler = command.handler
+    monkeypatch.setattr(command, "handler", lambda client, argv: wrapper(handler, client, argv))
+
+
+def lrem_ignores_the_sign_of_its_count(monkeypatch) -> None:
+    """LREM with a negative count removes from the head, as a positive one does, not from the tail."""
+
+    def from_the_head(handler, client, argv):
+        count = argv[2]
+        return handler(client, [*argv[:2], count.lstrip(b"-"), *argv[3:]])
+
+    _wrap_command(monkeypatch, b"lrem", from_the_head)
+
+
+def smove_leaves_the_member_in_the_source(monkeypatch) -> None:
+    """SMOVE adds the member to the destination and forgets to take it out of the source."""
+    sadd = TABLE[b"sadd"].handler
+
+    def copying(handler, client, argv):
+        moved = handler(client, argv)
+        if moved == 1:
+            sadd(client, [b"SADD", argv[1], argv[3]])
+        return moved
+
+    _wrap_command(monkeypatch, b"smove", copying)
+
+
+def hincrby_of_a_new_field_starts_at_one(monkeypatch) -> None:
+    """HINCRBY of a field the hash lacks counts from 1 instead of 0."""
+
+    def off_by_one(handler, client, argv):
+        fields = client.db.get(argv[1])
+        if fields is None or argv[2] not in fields:
+            return handler(client, [*argv[:3], b"%d" % (int(argv[3]) + 1)])
+        return handler(client, argv)
+
+    _wrap_command(monkeypatch, b"hincrby", off_by_one)

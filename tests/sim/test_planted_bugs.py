@@ -168,6 +168,21 @@ CASES = {
         RunConfig(workload="queue", clients=3, duration_ms=5000),
         {"completion", "restart"},
     ),
+    "lrem-ignores-the-sign-of-its-count": (
+        planted.lrem_ignores_the_sign_of_its_count,
+        RunConfig(workload="reference", clients=3, duration_ms=5000),
+        {"reference"},
+    ),
+    "smove-leaves-the-member-in-the-source": (
+        planted.smove_leaves_the_member_in_the_source,
+        RunConfig(workload="reference", clients=3, duration_ms=5000),
+        {"reference"},
+    ),
+    "hincrby-of-a-new-field-starts-at-one": (
+        planted.hincrby_of_a_new_field_starts_at_one,
+        RunConfig(workload="reference", clients=3, duration_ms=5000),
+        {"reference"},
+    ),
     "resp3-pushes-sent-as-arrays": (
         planted.resp3_pushes_sent_as_arrays,
         RunConfig(workload="pubsub", clients=3, duration_ms=3000),

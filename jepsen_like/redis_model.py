@@ -1,0 +1,486 @@
+"""A sequential reference for the reference workload's commands: what Redis 7.0 replies, one command at a time.
+
+The reference checker (`jepsen_like.reference`) runs a group's commands through a
+`RedisModel` in history order and compares each reply. Only the commands and
+argument shapes `sim.reference_ops` sends are covered: strings, lists, sets,
+hashes and sorted sets with integer scores, on keys whose type never changes.
+Replies are in the history's JSON form (`as_json`): bulk strings as text, nil
+as None, errors as ``{"error": text}``; `normalize` puts replies whose order
+Redis leaves open (set members, hash fields) in one order, for model and
+server alike. A collection that empties is deleted, as in Redis.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+Reply = Any
+INT_RE = re.compile(r"0|-?[1-9][0-9]{0,18}")  # what Redis's string2ll takes
+LLONG_MIN, LLONG_MAX = -2**63, 2**63 - 1
+NOT_INTEGER = {"error": "ERR value is not an integer or out of range"}
+HASH_NOT_INTEGER = {"error": "ERR hash value is not an integer"}
+NO_SUCH_KEY = {"error": "ERR no such key"}
+OUT_OF_RANGE = {"error": "ERR index out of range"}
+UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF"}
+
+
+def as_json(reply: Any) -> Reply:
+    """A RESP2 reply (as hiredis gives it) in the history's JSON form."""
+    if type(reply) is bytes:
+        return reply.decode("latin-1")
+    if type(reply) is list:
+        return [as_json(item) for item in reply]
+    if reply is None or type(reply) is int:
+        return reply
+    return {"error": str(reply)}
+
+
+def normalize(argv: list[str], reply: Reply) -> Reply:
+    """The reply with what Redis leaves unordered sorted: set members, hash field/value pairs."""
+    name = argv[0].upper()
+    if name in UNORDERED and type(reply) is list:
+        return sorted(reply)
+    if name == "HGETALL" and type(reply) is list:
+        return sorted([reply[i], reply[i + 1]] for i in range(0, len(reply) - 1, 2))
+    return reply
+
+
+def _as_int(text: str) -> int | None:
+    if INT_RE.fullmatch(text) is None:
+        return None
+    number = int(text)
+    return number if LLONG_MIN <= number <= LLONG_MAX else None
+
+
+def _span(length: int, start: int, end: int) -> range:
+    """The positions LRANGE, ZRANGE, LTRIM and ZREMRANGEBYRANK mean by start and end."""
+    if start < 0:
+        start += length
+    if end < 0:
+        end += length
+    start = max(start, 0)
+    if start > end or start >= length:
+        return range(0)
+    return range(start, min(end, length - 1) + 1)
+
+
+class Scores(dict):
+    """A sorted set: member -> integer score (a dict subclass, so TYPE tells it from a hash)."""
+
+
+class RedisModel:
+    """One group's keys, and the reply each command gives."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def apply(self, argv: list[str]) -> Reply:
+        handler = _HANDLERS[argv[0].upper()]
+        reply = handler(self, argv[1:])
+        return normalize(argv, reply)
+
+    # -- helpers -------------------------------------------------------------
+    def _collection(self, key: str, kind: Callable[[], Any]) -> Any:
+        return self.data.setdefault(key, kind())
+
+    def _drop_if_empty(self, key: str) -> None:
+        if key in self.data and not self.data[key]:
+            del self.data[key]
+
+    # -- strings -------------------------------------------------------------
+    def set(self, args):
+        self.data[args[0]] = args[1]
+        return "OK"
+
+    def get(self, args):
+        return self.data.get(args[0])
+
+    def append(self, args):
+        value = self.data.get(args[0], "") + args[1]
+        self.data[args[0]] = value
+        return len(value)
+
+    def incrby(self, args):
+        current = _as_int(self.data.get(args[0], "0"))
+        if current is None:
+            return NOT_INTEGER
+        result = current + int(args[1])
+        if not LLONG_MIN <= result <= LLONG_MAX:
+            return {"error": "ERR increment or decrement would overflow"}
+        self.data[args[0]] = str(result)
+        return result
+
+    def strlen(self, args):
+        return len(self.data.get(args[0], ""))
+
+    def getrange(self, args):
+        value = self.data.get(args[0], "")
+        start, end = int(args[1]), int(args[2])
+        if start < 0 and end < 0 and start > end:
+            return ""
+        length = len(value)
+        start = max(start + length if start < 0 else start, 0)
+        end = max(end + length if end < 0 else end, 0)
+        end = min(end, length - 1)
+        if start > end or length == 0:
+            return ""
+        return value[start:end + 1]
+
+    def setrange(self, args):
+        key, offset, part = args[0], int(args[1]), args[2]
+        value = self.data.get(key, "")
+        value = value.ljust(offset, "\0")
+        value = value[:offset] + part + value[offset + len(part):]
+        self.data[key] = value
+        return len(value)
+
+    def getdel(self, args):
+        return self.data.pop(args[0], None)
+
+    # -- lists ---------------------------------------------------------------
+    def lpush(self, args):
+        items = self._collection(args[0], list)
+        for item in args[1:]:
+            items.insert(0, item)
+        return len(items)
+
+    def rpush(self, args):
+        items = self._collection(args[0], list)
+        items.extend(args[1:])
+        return len(items)
+
+    def _pop(self, args, left: bool):
+        items = self.data.get(args[0])
+        if len(args) == 1:
+            if items is None:
+                return None
+            item = items.pop(0 if left else -1)
+            self._drop_if_empty(args[0])
+            return item
+        if items is None:
+            return None
+        count = min(int(args[1]), len(items))
+        taken = [items.pop(0 if left else -1) for _ in range(count)]
+        self._drop_if_empty(args[0])
+        return taken
+
+    def lpop(self, args):
+        return self._pop(args, True)
+
+    def rpop(self, args):
+        return self._pop(args, False)
+
+    def lrange(self, args):
+        items = self.data.get(args[0], [])
+        return [items[i] for i in _span(len(items), int(args[1]), int(args[2]))]
+
+    def llen(self, args):
+        return len(self.data.get(args[0], []))
+
+    def lindex(self, args):
+        items = self.data.get(args[0], [])
+        index = int(args[1])
+        index += len(items) if index < 0 else 0
+        return items[index] if 0 <= index < len(items) else None
+
+    def lrem(self, args):
+        items = self.data.get(args[0])
+        if items is None:
+            return 0
+        count, item = int(args[1]), args[2]
+        positions = [i for i, each in enumerate(items) if each == item]
+        if count < 0:
+            positions = positions[::-1][:-count]
+        elif count > 0:
+            positions = positions[:count]
+        for i in sorted(positions, reverse=True):
+            del items[i]
+        self._drop_if_empty(args[0])
+        return len(positions)
+
+    def linsert(self, args):
+        items = self.data.get(args[0])
+        if items is None:
+            return 0
+        where, pivot, item = args[1].upper(), args[2], args[3]
+        if pivot not in items:
+            return -1
+        at = items.index(pivot)
+        items.insert(at if where == "BEFORE" else at + 1, item)
+        return len(items)
+
+    def lset(self, args):
+        items = self.data.get(args[0])
+        if items is None:
+            return NO_SUCH_KEY
+        index = int(args[1])
+        index += len(items) if index < 0 else 0
+        if not 0 <= index < len(items):
+            return OUT_OF_RANGE
+        items[index] = args[2]
+        return "OK"
+
+    def ltrim(self, args):
+        items = self.data.get(args[0])
+        if items is not None:
+            kept = _span(len(items), int(args[1]), int(args[2]))
+            items[:] = [items[i] for i in kept]
+            self._drop_if_empty(args[0])
+        return "OK"
+
+    def lmove(self, args):
+        source, target, side_from, side_to = args[0], args[1], args[2].upper(), args[3].upper()
+        items = self.data.get(source)
+        if items is None:
+            return None
+        item = items.pop(0 if side_from == "LEFT" else -1)
+        self._drop_if_empty(source)
+        into = self._collection(target, list)
+        into.insert(0, item) if side_to == "LEFT" else into.append(item)
+        return item
+
+    def rpoplpush(self, args):
+        return self.lmove([args[0], args[1], "RIGHT", "LEFT"])
+
+    # -- sets ----------------------------------------------------------------
+    def sadd(self, args):
+        members = self._collection(args[0], set)
+        added = len(set(args[1:]) - members)
+        members.update(args[1:])
+        return added
+
+    def srem(self, args):
+        members = self.data.get(args[0])
+        if members is None:
+            return 0
+        removed = len(set(args[1:]) & members)
+        members.difference_update(args[1:])
+        self._drop_if_empty(args[0])
+        return removed
+
+    def sismember(self, args):
+        return int(args[1] in self.data.get(args[0], set()))
+
+    def smismember(self, args):
+        members = self.data.get(args[0], set())
+        return [int(member in members) for member in args[1:]]
+
+    def scard(self, args):
+        return len(self.data.get(args[0], set()))
+
+    def smembers(self, args):
+        return list(self.data.get(args[0], set()))
+
+    def smove(self, args):
+        source, target, member = args
+        members = self.data.get(source)
+        if members is None or member not in members:
+            return 0
+        members.discard(member)
+        self._drop_if_empty(source)
+        self._collection(target, set).add(member)
+        return 1
+
+    def _combined(self, name: str, keys: list[str]) -> set:
+        sets = [self.data.get(key, set()) for key in keys]
+        if name == "SINTER":
+            return set.intersection(*sets)
+        if name == "SUNION":
+            return set.union(*sets)
+        return sets[0].difference(*sets[1:])
+
+    def sinter(self, args):
+        return list(self._combined("SINTER", args))
+
+    def sunion(self, args):
+        return list(self._combined("SUNION", args))
+
+    def sdiff(self, args):
+        return list(self._combined("SDIFF", args))
+
+    def _store(self, name: str, args):
+        result = self._combined(name, args[1:])
+        self.data.pop(args[0], None)
+        if result:
+            self.data[args[0]] = result
+        return len(result)
+
+    def sinterstore(self, args):
+        return self._store("SINTER", args)
+
+    def sunionstore(self, args):
+        return self._store("SUNION", args)
+
+    def sdiffstore(self, args):
+        return self._store("SDIFF", args)
+
+    # -- hashes --------------------------------------------------------------
+    def hset(self, args):
+        fields = self._collection(args[0], dict)
+        pairs = list(zip(args[1::2], args[2::2]))
+        added = len({field for field, _ in pairs} - fields.keys())
+        fields.update(pairs)
+        return added
+
+    def hget(self, args):
+        return self.data.get(args[0], {}).get(args[1])
+
+    def hdel(self, args):
+        fields = self.data.get(args[0])
+        if fields is None:
+            return 0
+        removed = sum(fields.pop(field, None) is not None for field in dict.fromkeys(args[1:]))
+        self._drop_if_empty(args[0])
+        return removed
+
+    def hlen(self, args):
+        return len(self.data.get(args[0], {}))
+
+    def hexists(self, args):
+        return int(args[1] in self.data.get(args[0], {}))
+
+    def hincrby(self, args):
+        fields = self.data.get(args[0], {})
+        current = _as_int(fields.get(args[1], "0"))
+        if current is None:
+            return HASH_NOT_INTEGER
+        result = current + int(args[2])
+        self._collection(args[0], dict)[args[1]] = str(result)
+        return result
+
+    def hgetall(self, args):
+        return [part for pair in self.data.get(args[0], {}).items() for part in pair]
+
+    def hsetnx(self, args):
+        fields = self.data.get(args[0], {})
+        if args[1] in fields:
+            return 0
+        self._collection(args[0], dict)[args[1]] = args[2]
+        return 1
+
+    def hmget(self, args):
+        fields = self.data.get(args[0], {})
+        return [fields.get(field) for field in args[1:]]
+
+    def hstrlen(self, args):
+        return len(self.data.get(args[0], {}).get(args[1], ""))
+
+    # -- sorted sets ---------------------------------------------------------
+    def _ranked(self, key: str) -> list[tuple[int, str]]:
+        return sorted((score, member) for member, score in self.data.get(key, {}).items())
+
+    def zadd(self, args):
+        key, flags, rest = args[0], set(), args[1:]
+        while rest and rest[0].upper() in ("NX", "XX", "GT", "LT", "CH"):
+            flags.add(rest[0].upper())
+            rest = rest[1:]
+        scores = self.data.get(key, Scores())
+        added = changed = 0
+        for score_text, member in zip(rest[::2], rest[1::2]):
+            score, old = int(score_text), scores.get(member)
+            if old is None:
+                if "XX" in flags:
+                    continue
+                scores[member] = score
+                added += 1
+            elif "NX" not in flags and old != score and not ("GT" in flags and score < old) \
+                    and not ("LT" in flags and score > old):
+                scores[member] = score
+                changed += 1
+        if scores:
+            self.data[key] = scores
+        return added + changed if "CH" in flags else added
+
+    def zincrby(self, args):
+        scores = self._collection(args[0], Scores)
+        scores[args[2]] = scores.get(args[2], 0) + int(args[1])
+        return str(scores[args[2]])
+
+    def zrem(self, args):
+        scores = self.data.get(args[0])
+        if scores is None:
+            return 0
+        removed = sum(scores.pop(member, None) is not None for member in dict.fromkeys(args[1:]))
+        self._drop_if_empty(args[0])
+        return removed
+
+    def zscore(self, args):
+        score = self.data.get(args[0], {}).get(args[1])
+        return None if score is None else str(score)
+
+    def zrank(self, args):
+        members = [member for _, member in self._ranked(args[0])]
+        return members.index(args[1]) if args[1] in members else None
+
+    def zrevrank(self, args):
+        members = [member for _, member in self._ranked(args[0])][::-1]
+        return members.index(args[1]) if args[1] in members else None
+
+    def zcard(self, args):
+        return len(self.data.get(args[0], {}))
+
+    def zrange(self, args):
+        ranked = self._ranked(args[0])
+        out = []
+        for i in _span(len(ranked), int(args[1]), int(args[2])):
+            out += [ranked[i][1], str(ranked[i][0])]
+        return out
+
+    def zrangebyscore(self, args):
+        low, high = int(args[1]), int(args[2])
+        return [member for score, member in self._ranked(args[0]) if low <= score <= high]
+
+    def zcount(self, args):
+        return len(self.zrangebyscore(args))
+
+    def _zpop(self, args, lowest: bool):
+        ranked = self._ranked(args[0])
+        count = int(args[1]) if len(args) > 1 else 1
+        taken = (ranked if lowest else ranked[::-1])[:count]
+        out = []
+        for score, member in taken:
+            del self.data[args[0]][member]
+            out += [member, str(score)]
+        self._drop_if_empty(args[0])
+        return out
+
+    def zpopmin(self, args):
+        return self._zpop(args, True)
+
+    def zpopmax(self, args):
+        return self._zpop(args, False)
+
+    def zremrangebyrank(self, args):
+        ranked = self._ranked(args[0])
+        span = _span(len(ranked), int(args[1]), int(args[2]))
+        for i in span:
+            del self.data[args[0]][ranked[i][1]]
+        self._drop_if_empty(args[0])
+        return len(span)
+
+    # -- keys ----------------------------------------------------------------
+    def del_(self, args):
+        return int(self.data.pop(args[0], None) is not None)
+
+    def exists(self, args):
+        return int(args[0] in self.data)
+
+    def type_(self, args):
+        value = self.data.get(args[0])
+        return "none" if value is None else _TYPES[type(value)]
+
+    def rename(self, args):
+        if args[0] not in self.data:
+            return NO_SUCH_KEY
+        self.data[args[1]] = self.data.pop(args[0])
+        return "OK"
+
+
+_TYPES = {str: "string", list: "list", set: "set", dict: "hash", Scores: "zset"}
+# Every public method but `apply` is the command it is named after (DEL and TYPE with a trailing _).
+_HANDLERS: dict[str, Callable[[RedisModel, list[str]], Reply]] = {
+    name.rstrip("_").upper(): method for name, method in vars(RedisModel).items()
+    if callable(method) and not name.startswith("_") and name != "apply"
+}

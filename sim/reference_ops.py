@@ -1,0 +1,160 @@
+"""The reference workload's commands: one client's own keys of one type, each reply predictable.
+
+An operation is one command on a group of keys that only one client uses,
+named after the workload's key in a hash tag, all of one type (`kind`, drawn
+from the group's name): strings ``{k7}:s``, lists ``{k7}:l`` and ``{k7}:l2``,
+sets ``{k7}:t`` and ``{k7}:t2``, a hash ``{k7}:h``, or sorted sets ``{k7}:z``
+and ``{k7}:z2``. Commands run one at a time, so each reply follows from the
+ones before; `jepsen_like.redis_model` says what it must be and
+`jepsen_like.reference` checks it. Arguments come from small domains (a few
+members, small integers, short ranges), so commands meet each other's data:
+duplicates in lists, members removed and re-added, ranges past either end,
+counters made non-integer by an APPEND, collections emptied and deleted;
+commands that add come more often than others, so collections grow between.
+Scores are integers, so every score has one spelling.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Callable
+
+Argv = list[str]
+
+FAMILIES = {"string": ("s",), "list": ("l", "l2"), "set": ("t", "t2"), "hash": ("h",), "zset": ("z", "z2")}
+MEMBERS = ("a", "b", "c", "d", "e", "f")
+ITEMS = ("a", "b", "c")  # list elements: few, so lists hold duplicates for LREM and LINSERT to tell apart
+VALUES = ("0", "1", "2", "5", "9", "x", "-3", "12")
+INDEX_MIN, INDEX_MAX = -5, 5
+SCORE_MIN, SCORE_MAX = -5, 5
+GROWER_WEIGHT = 6  # how much more often the command that adds (each family's first) comes
+
+
+def key(group: str, suffix: str) -> str:
+    return "{%s}:%s" % (group, suffix)
+
+
+def kind(group: str) -> str:
+    """The one type of `group`'s keys."""
+    kinds = tuple(FAMILIES)
+    return kinds[zlib.crc32(group.encode()) % len(kinds)]
+
+
+def operation(rng: random.Random, group: str) -> Argv:
+    """One command on `group`'s keys."""
+    makers = _MAKERS[kind(group)]
+    maker = rng.choices(makers, [GROWER_WEIGHT] + [1] * (len(makers) - 1))[0]
+    return maker(rng, lambda suffix: key(group, suffix))
+
+
+def _index(rng: random.Random) -> str:
+    return str(rng.randint(INDEX_MIN, INDEX_MAX))
+
+
+def _members(rng: random.Random) -> list[str]:
+    return rng.sample(MEMBERS, rng.choice((1, 1, 2, 3)))
+
+
+def _value(rng: random.Random) -> str:
+    return rng.choice(VALUES)
+
+
+def _score(rng: random.Random) -> str:
+    return str(rng.randint(SCORE_MIN, SCORE_MAX))
+
+
+def _side(rng: random.Random) -> str:
+    return rng.choice(("LEFT", "RIGHT"))
+
+
+def _pair(rng: random.Random, k, one: str, two: str) -> tuple[str, str]:
+    first, second = (one, two) if rng.random() < 0.5 else (two, one)
+    return k(first), k(second)
+
+
+Maker = Callable[[random.Random, Callable[[str], str]], Argv]
+
+_STRINGS: list[Maker] = [
+    lambda r, k: ["SET", k("s"), _value(r)],
+    lambda r, k: ["GET", k("s")],
+    lambda r, k: ["APPEND", k("s"), _value(r)],
+    lambda r, k: ["INCRBY", k("s"), str(r.randint(-3, 5))],
+    lambda r, k: ["STRLEN", k("s")],
+    lambda r, k: ["GETRANGE", k("s"), _index(r), _index(r)],
+    lambda r, k: ["SETRANGE", k("s"), str(r.randint(0, 5)), _value(r)],
+    lambda r, k: ["GETDEL", k("s")],
+]
+_LISTS: list[Maker] = [
+    lambda r, k: [r.choice(("LPUSH", "RPUSH")), k(r.choice(("l", "l", "l", "l2"))), *r.choices(ITEMS, k=r.randint(1, 4))],
+    lambda r, k: [r.choice(("LPOP", "RPOP")), k("l")],
+    lambda r, k: [r.choice(("LPOP", "RPOP")), k("l"), str(r.randint(0, 3))],
+    lambda r, k: ["LRANGE", k(r.choice(("l", "l2"))), _index(r), _index(r)],
+    lambda r, k: ["LLEN", k("l")],
+    lambda r, k: ["LINDEX", k("l"), _index(r)],
+    lambda r, k: ["LREM", k("l"), str(r.randint(-2, 2)), r.choice(ITEMS)],
+    lambda r, k: ["LINSERT", k("l"), r.choice(("BEFORE", "AFTER")), r.choice(ITEMS), r.choice(MEMBERS)],
+    lambda r, k: ["LSET", k("l"), _index(r), r.choice(MEMBERS)],
+    lambda r, k: ["LTRIM", k("l"), _index(r), _index(r)],
+    lambda r, k: ["LMOVE", *_pair(r, k, "l", "l2"), _side(r), _side(r)],
+    lambda r, k: ["RPOPLPUSH", *_pair(r, k, "l", "l2")],
+]
+_SETS: list[Maker] = [
+    lambda r, k: ["SADD", k(r.choice(("t", "t2"))), *_members(r)],
+    lambda r, k: ["SREM", k("t"), *_members(r)],
+    lambda r, k: ["SISMEMBER", k("t"), r.choice(MEMBERS)],
+    lambda r, k: ["SMISMEMBER", k("t"), *_members(r)],
+    lambda r, k: ["SCARD", k("t")],
+    lambda r, k: ["SMEMBERS", k(r.choice(("t", "t2")))],
+    lambda r, k: ["SMOVE", *_pair(r, k, "t", "t2"), r.choice(MEMBERS)],
+    lambda r, k: [r.choice(("SINTER", "SUNION", "SDIFF")), *_pair(r, k, "t", "t2")],
+    lambda r, k: [r.choice(("SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE")), k("t2"), *_pair(r, k, "t", "t2")],
+]
+_HASHES: list[Maker] = [
+    lambda r, k: ["HSET", k("h"), *[part for member in _members(r) for part in (member, _value(r))]],
+    lambda r, k: ["HGET", k("h"), r.choice(MEMBERS)],
+    lambda r, k: ["HDEL", k("h"), *_members(r)],
+    lambda r, k: ["HLEN", k("h")],
+    lambda r, k: ["HEXISTS", k("h"), r.choice(MEMBERS)],
+    lambda r, k: ["HINCRBY", k("h"), r.choice(MEMBERS), str(r.randint(-3, 5))],
+    lambda r, k: ["HGETALL", k("h")],
+    lambda r, k: ["HSETNX", k("h"), r.choice(MEMBERS), _value(r)],
+    lambda r, k: ["HMGET", k("h"), *_members(r)],
+    lambda r, k: ["HSTRLEN", k("h"), r.choice(MEMBERS)],
+]
+_ZSETS: list[Maker] = [
+    lambda r, k: ["ZADD", k(r.choice(("z", "z2"))), *[part for member in _members(r) for part in (_score(r), member)]],
+    lambda r, k: ["ZADD", k("z"), r.choice(("NX", "XX", "GT", "LT")), "CH", _score(r), r.choice(MEMBERS)],
+    lambda r, k: ["ZINCRBY", k("z"), str(r.randint(-3, 3)), r.choice(MEMBERS)],
+    lambda r, k: ["ZREM", k("z"), *_members(r)],
+    lambda r, k: ["ZSCORE", k("z"), r.choice(MEMBERS)],
+    lambda r, k: [r.choice(("ZRANK", "ZREVRANK")), k("z"), r.choice(MEMBERS)],
+    lambda r, k: ["ZCARD", k("z")],
+    lambda r, k: ["ZRANGE", k(r.choice(("z", "z2"))), _index(r), _index(r), "WITHSCORES"],
+    lambda r, k: ["ZRANGEBYSCORE", k("z"), _score(r), _score(r)],
+    lambda r, k: ["ZCOUNT", k("z"), _score(r), _score(r)],
+    lambda r, k: [r.choice(("ZPOPMIN", "ZPOPMAX")), k("z")],
+    lambda r, k: [r.choice(("ZPOPMIN", "ZPOPMAX")), k("z"), str(r.randint(1, 3))],
+    lambda r, k: ["ZREMRANGEBYRANK", k("z"), _index(r), _index(r)],
+]
+def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
+    """DEL, EXISTS, TYPE, and RENAME between a family's two keys."""
+    commands: list[Maker] = [
+        lambda r, k: ["DEL", k(r.choice(suffixes))],
+        lambda r, k: ["EXISTS", k(r.choice(suffixes))],
+        lambda r, k: ["TYPE", k(r.choice(suffixes))],
+    ]
+    if len(suffixes) == 2:
+        commands.append(lambda r, k: ["RENAME", *_pair(r, k, *suffixes)])
+    return commands
+
+
+_MAKERS = {name: commands + _key_commands(FAMILIES[name]) for name, commands in (
+    ("string", _STRINGS), ("list", _LISTS), ("set", _SETS), ("hash", _HASHES), ("zset", _ZSETS))}
+
+
+def snapshot(group: str) -> list[Argv]:
+    """The commands that read every key of `group` whole (the final read)."""
+    read = {"string": ["GET"], "list": ["LRANGE", "0", "-1"], "set": ["SMEMBERS"], "hash": ["HGETALL"],
+            "zset": ["ZRANGE", "0", "-1", "WITHSCORES"]}[kind(group)]
+    return [[read[0], key(group, suffix), *read[1:]] for suffix in FAMILIES[kind(group)]]
