@@ -6,7 +6,8 @@ from the group's name): strings ``{k7}:s``, lists ``{k7}:l`` and ``{k7}:l2``,
 sets ``{k7}:t`` and ``{k7}:t2``, a hash ``{k7}:h``, or sorted sets ``{k7}:z``
 and ``{k7}:z2``. Commands run one at a time, so each reply follows from the
 ones before; `jepsen_like.redis_model` says what it must be and
-`jepsen_like.reference` checks it. Arguments come from small domains (a few
+`jepsen_like.reference` checks it. A command goes alone, or now and then in
+MULTI/EXEC or through a Lua script (`sent`), with the same reply. Arguments come from small domains (a few
 members, small integers, short ranges), so commands meet each other's data:
 duplicates in lists, members removed and re-added, ranges past either end,
 counters made non-integer by an APPEND, collections emptied and deleted;
@@ -28,6 +29,8 @@ ITEMS = ("a", "b", "c")  # list elements: few, so lists hold duplicates for LREM
 VALUES = ("0", "1", "2", "5", "9", "x", "-3", "12")
 INDEX_MIN, INDEX_MAX = -5, 5
 SCORE_MIN, SCORE_MAX = -5, 5
+WAYS = ("alone",) * 8 + ("multi", "script")  # how a command is sent: alone, in MULTI/EXEC, or by a Lua script
+SCRIPT = "return redis.pcall(unpack(ARGV))"  # pcall: an error reply comes back as it is, not raised
 GROWER_WEIGHT = 6  # how much more often the command that adds (each family's first) comes
 
 
@@ -46,6 +49,16 @@ def operation(rng: random.Random, group: str) -> Argv:
     makers = _MAKERS[kind(group)]
     maker = rng.choices(makers, [GROWER_WEIGHT] + [1] * (len(makers) - 1))[0]
     return maker(rng, lambda suffix: key(group, suffix))
+
+
+def sent(argv: Argv, way: str) -> list[Argv]:
+    """The commands that run `argv` the `way` drawn from `WAYS`; its reply is the same every way
+    (the last reply, or the one element of EXEC's)."""
+    if way == "multi":
+        return [["MULTI"], argv, ["EXEC"]]
+    if way == "script":
+        return [["EVAL", SCRIPT, "0", *argv]]
+    return [argv]
 
 
 def _index(rng: random.Random) -> str:

@@ -52,8 +52,8 @@ correct server would give raises `Unexpected`.
   final reads.
 - reference: about 60 commands over strings, lists, sets, hashes and sorted
   sets (`sim.reference_ops`), each client on a group of keys of its own (a new
-  group every `REFERENCE_EPOCH_MS`), one command at a time, so every reply is
-  predictable; the reference checker (each reply is what a sequential Redis,
+  group every `REFERENCE_EPOCH_MS`), one command at a time (alone, in
+  MULTI/EXEC or through a Lua script), so every reply is predictable; the reference checker (each reply is what a sequential Redis,
   `jepsen_like.redis_model`, gives, while the group's state is known).
 
 Keys are used a few at a time and retired as simulated time goes by (Jepsen's
@@ -622,8 +622,16 @@ def _numsub(channel: bytes) -> Conversation:
 # -- reference ----------------------------------------------------------------
 
 
-def _reference_command(argv: list[str]) -> Conversation:
-    (reply,) = yield [[arg.encode() for arg in argv]]
+def _reference_command(argv: list[str], way: str) -> Conversation:
+    replies = yield [[arg.encode() for arg in command] for command in reference_ops.sent(argv, way)]
+    if way == "multi":
+        _ok(replies[0])
+        if replies[1] != b"QUEUED":
+            _refused_or_unexpected(replies[1], "QUEUED")
+        if type(replies[2]) is not list or len(replies[2]) != 1:
+            _refused_or_unexpected(replies[2], "one reply")
+        replies = replies[2]
+    reply = replies[-1]
     if _is_refusal(reply):
         raise Refused(str(reply))
     return ("ok", as_json(reply))
@@ -672,7 +680,7 @@ class Workload:
             return Op(f, key, name, _mixed(commands))
         if self.name == "reference":
             argv = reference_ops.operation(rng, key)
-            return Op(f, key, argv, _reference_command(argv))
+            return Op(f, key, argv, _reference_command(argv, rng.choice(reference_ops.WAYS)))
         if f == "write" and self.name == "cache":
             return Op(f, key, [uid, cache_key_volatile(raw)], _cache_write(raw, uid))
         if f == "write" and self.name == "expiry":

@@ -23,11 +23,16 @@ class _Connection:
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.reader = hiredis.Reader()
 
-    def call(self, argv: list[str]):
-        self.sock.sendall(encode([[arg.encode() for arg in argv]]))
-        while (reply := self.reader.gets()) is False:
-            self.reader.feed(self.sock.recv(65536))
-        return reply
+    def call(self, argv: list[str], way: str = "alone"):
+        """``argv``'s reply, sent `way` (reference_ops.sent)."""
+        commands = reference_ops.sent(argv, way)
+        self.sock.sendall(encode([[arg.encode() for arg in command] for command in commands]))
+        replies = []
+        while len(replies) < len(commands):
+            while (reply := self.reader.gets()) is False:
+                self.reader.feed(self.sock.recv(65536))
+            replies.append(reply)
+        return replies[-1][0] if way == "multi" else replies[-1]
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +57,8 @@ def test_every_reply_is_redis_servers(server, seed):
     models = {group: RedisModel() for group in groups}
     for _ in range(COMMANDS_PER_SEED):
         group = rng.choice(groups)
-        argv = reference_ops.operation(rng, group)
-        assert models[group].apply(argv) == normalize(argv, as_json(server.call(argv))), argv
+        argv, way = reference_ops.operation(rng, group), rng.choice(reference_ops.WAYS)
+        assert models[group].apply(argv) == normalize(argv, as_json(server.call(argv, way))), (argv, way)
     for group in groups:
         for argv in reference_ops.snapshot(group):
             assert models[group].apply(argv) == normalize(argv, as_json(server.call(argv))), argv

@@ -6,7 +6,7 @@ the simulator has to find it from the outside, through the checkers.
 
 from __future__ import annotations
 
-from kvcore import protocol, rdb, replica, resp
+from kvcore import protocol, rdb, replica, resp, scripting
 from kvcore.appendonly import AppendOnly
 from kvcore.commands import TABLE, keys, lists, pubsub, stream_reads, strings
 from kvcore.effects import Send
@@ -495,3 +495,16 @@ def hincrby_of_a_new_field_starts_at_one(monkeypatch) -> None:
         return handler(client, argv)
 
     _wrap_command(monkeypatch, b"hincrby", off_by_one)
+
+
+def script_arrays_end_at_a_nil(monkeypatch) -> None:
+    """A nil inside an array reply reaches Lua as nil instead of false, so the array a script returns
+    ends there (HMGET of a missing field, from a script, loses the fields after it)."""
+    to_lua = scripting._to_lua
+
+    def nil_in_arrays(lua, reply, resp3=False):
+        if type(reply) is list and None in reply:
+            return lua.table_from([None if item is None else to_lua(lua, item, resp3) for item in reply])
+        return to_lua(lua, reply, resp3)
+
+    monkeypatch.setattr(scripting, "_to_lua", nil_in_arrays)

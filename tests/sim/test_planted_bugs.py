@@ -183,6 +183,11 @@ CASES = {
         RunConfig(workload="reference", clients=3, duration_ms=5000),
         {"reference"},
     ),
+    "script-arrays-end-at-a-nil": (
+        planted.script_arrays_end_at_a_nil,
+        RunConfig(workload="reference", clients=5, duration_ms=10_000),
+        {"reference"},
+    ),
     "resp3-pushes-sent-as-arrays": (
         planted.resp3_pushes_sent_as_arrays,
         RunConfig(workload="pubsub", clients=3, duration_ms=3000),
