@@ -12,6 +12,7 @@ members, small integers, short ranges), so commands meet each other's data:
 duplicates in lists, members removed and re-added, ranges past either end,
 counters made non-integer by an APPEND, collections emptied and deleted;
 commands that add come more often than others, so collections grow between.
+The seed draws small encoding limits now and then (`encoding_options`).
 Scores are integers, so every score has one spelling.
 """
 
@@ -21,16 +22,25 @@ import random
 import zlib
 from collections.abc import Callable
 
+from sim.rng import derive
+
 Argv = list[str]
 
 FAMILIES = {"string": ("s",), "list": ("l", "l2"), "set": ("t", "t2"), "hash": ("h",), "zset": ("z", "z2")}
 MEMBERS = ("a", "b", "c", "d", "e", "f")
+SET_MEMBERS = ("1", "2", "3", "-4", "50", "a")  # mostly integers: a set starts as an intset, "a" converts it
 ITEMS = ("a", "b", "c")  # list elements: few, so lists hold duplicates for LREM and LINSERT to tell apart
 VALUES = ("0", "1", "2", "5", "9", "x", "-3", "12")
 INDEX_MIN, INDEX_MAX = -5, 5
 SCORE_MIN, SCORE_MAX = -5, 5
 WAYS = ("alone",) * 8 + ("multi", "script")  # how a command is sent: alone, in MULTI/EXEC, or by a Lua script
 SCRIPT = "return redis.pcall(unpack(ARGV))"  # pcall: an error reply comes back as it is, not raised
+ENCODING_LIMITS = {  # each option's choices, Redis's default first
+    "list-max-listpack-size": ("-2", "2", "4"),
+    "hash-max-listpack-entries": ("128", "2", "4"),
+    "zset-max-listpack-entries": ("128", "2", "4"),
+    "set-max-intset-entries": ("512", "2", "4"),
+}
 GROWER_WEIGHT = 6  # how much more often the command that adds (each family's first) comes
 
 
@@ -51,6 +61,14 @@ def operation(rng: random.Random, group: str) -> Argv:
     return maker(rng, lambda suffix: key(group, suffix))
 
 
+def encoding_options(seed: int) -> dict[str, str]:
+    """The servers' encoding limits, drawn from the seed: Redis's defaults or small ones, so that
+    collections change encoding as they grow (listpack to hashtable or skiplist, intset to
+    hashtable) and lists span several quicklist nodes."""
+    rng = derive(seed, "reference/encodings")
+    return {name: rng.choice(choices) for name, choices in ENCODING_LIMITS.items()}
+
+
 def sent(argv: Argv, way: str) -> list[Argv]:
     """The commands that run `argv` the `way` drawn from `WAYS`; its reply is the same every way
     (the last reply, or the one element of EXEC's)."""
@@ -65,8 +83,8 @@ def _index(rng: random.Random) -> str:
     return str(rng.randint(INDEX_MIN, INDEX_MAX))
 
 
-def _members(rng: random.Random) -> list[str]:
-    return rng.sample(MEMBERS, rng.choice((1, 1, 2, 3)))
+def _members(rng: random.Random, domain: tuple[str, ...] = MEMBERS) -> list[str]:
+    return rng.sample(domain, rng.choice((1, 1, 2, 3)))
 
 
 def _value(rng: random.Random) -> str:
@@ -113,13 +131,13 @@ _LISTS: list[Maker] = [
     lambda r, k: ["RPOPLPUSH", *_pair(r, k, "l", "l2")],
 ]
 _SETS: list[Maker] = [
-    lambda r, k: ["SADD", k(r.choice(("t", "t2"))), *_members(r)],
-    lambda r, k: ["SREM", k("t"), *_members(r)],
-    lambda r, k: ["SISMEMBER", k("t"), r.choice(MEMBERS)],
-    lambda r, k: ["SMISMEMBER", k("t"), *_members(r)],
+    lambda r, k: ["SADD", k(r.choice(("t", "t2"))), *_members(r, SET_MEMBERS)],
+    lambda r, k: ["SREM", k("t"), *_members(r, SET_MEMBERS)],
+    lambda r, k: ["SISMEMBER", k("t"), r.choice(SET_MEMBERS)],
+    lambda r, k: ["SMISMEMBER", k("t"), *_members(r, SET_MEMBERS)],
     lambda r, k: ["SCARD", k("t")],
     lambda r, k: ["SMEMBERS", k(r.choice(("t", "t2")))],
-    lambda r, k: ["SMOVE", *_pair(r, k, "t", "t2"), r.choice(MEMBERS)],
+    lambda r, k: ["SMOVE", *_pair(r, k, "t", "t2"), r.choice(SET_MEMBERS)],
     lambda r, k: [r.choice(("SINTER", "SUNION", "SDIFF")), *_pair(r, k, "t", "t2")],
     lambda r, k: [r.choice(("SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE")), k("t2"), *_pair(r, k, "t", "t2")],
 ]

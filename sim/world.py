@@ -28,7 +28,7 @@ import simpy
 from jepsen_like import expiry
 from jepsen_like.history import NEMESIS, Event, pair
 from jepsen_like.verdict import Verdict
-from sim import checks, halt, replication, restart
+from sim import checks, halt, reference_ops, replication, restart
 from sim.client import OP_TIMEOUT_MS, FinalReader, SimClient
 from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
 from sim.nemesis import Nemesis
@@ -146,6 +146,8 @@ class World:
         options = dict(config.config)
         if config.workload == "cache":
             options = {**cache_options(config.seed), **options}
+        if config.workload == "reference":
+            options = {**reference_ops.encoding_options(config.seed), **options}
         if config.replicas:
             options = {**replication.TIMEOUTS, **replication.sync_mode(config.seed), **options}
             self.converge_ms_max = replication.converge_ms_max(options)

@@ -35,9 +35,14 @@ class _Connection:
         return replies[-1][0] if way == "multi" else replies[-1]
 
 
-@pytest.fixture(scope="module")
-def server():
-    with redis_server_or_skip() as port:
+SMALL_ENCODINGS = ["--list-max-listpack-size", "2", "--hash-max-listpack-entries", "2",
+                   "--zset-max-listpack-entries", "2", "--set-max-intset-entries", "2"]
+
+
+@pytest.fixture(scope="module", params=[[], SMALL_ENCODINGS], ids=["default-encodings", "small-encodings"])
+def server(request):
+    """redis-server with Redis's encoding limits, or with small ones (the model knows no encodings)."""
+    with redis_server_or_skip(request.param) as port:
         connection = _Connection(port)
         yield connection
         connection.sock.close()

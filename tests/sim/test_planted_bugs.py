@@ -183,6 +183,11 @@ CASES = {
         RunConfig(workload="reference", clients=3, duration_ms=5000),
         {"reference"},
     ),
+    "hash-loses-field-at-conversion-seen-by-reference": (  # the seed draws small encoding limits
+        planted.hash_loses_field_at_conversion,
+        RunConfig(workload="reference", clients=5, duration_ms=10_000),
+        {"reference"},
+    ),
     "script-arrays-end-at-a-nil": (
         planted.script_arrays_end_at_a_nil,
         RunConfig(workload="reference", clients=5, duration_ms=10_000),
