@@ -23,7 +23,7 @@ NOT_INTEGER = {"error": "ERR value is not an integer or out of range"}
 HASH_NOT_INTEGER = {"error": "ERR hash value is not an integer"}
 NO_SUCH_KEY = {"error": "ERR no such key"}
 OUT_OF_RANGE = {"error": "ERR index out of range"}
-UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF"}
+UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS"}
 
 
 def as_json(reply: Any) -> Reply:
@@ -91,6 +91,8 @@ class RedisModel:
 
     # -- strings -------------------------------------------------------------
     def set(self, args):
+        if len(args) > 2:
+            return self._set_with_options(args)
         self.data[args[0]] = args[1]
         return "OK"
 
@@ -138,6 +140,48 @@ class RedisModel:
 
     def getdel(self, args):
         return self.data.pop(args[0], None)
+
+    def mset(self, args):
+        self.data.update(zip(args[::2], args[1::2]))
+        return "OK"
+
+    def mget(self, args):
+        return [self.data.get(key) for key in args]
+
+    def msetnx(self, args):
+        if any(key in self.data for key in args[::2]):
+            return 0
+        self.mset(args)
+        return 1
+
+    def setnx(self, args):
+        if args[0] in self.data:
+            return 0
+        self.data[args[0]] = args[1]
+        return 1
+
+    def getset(self, args):
+        old = self.data.get(args[0])
+        self.data[args[0]] = args[1]
+        return old
+
+    def _set_with_options(self, args):
+        """SET key value NX|XX [GET] or GET alone: the old value with GET, else OK or nil."""
+        key, value, options = args[0], args[1], {option.upper() for option in args[2:]}
+        old = self.data.get(key)
+        if ("NX" in options and old is not None) or ("XX" in options and old is None):
+            return old if "GET" in options else None
+        self.data[key] = value
+        return old if "GET" in options else "OK"
+
+    def incr(self, args):
+        return self.incrby([args[0], "1"])
+
+    def decr(self, args):
+        return self.incrby([args[0], "-1"])
+
+    def decrby(self, args):
+        return self.incrby([args[0], str(-int(args[1]))])
 
     # -- lists ---------------------------------------------------------------
     def lpush(self, args):
@@ -244,6 +288,24 @@ class RedisModel:
     def rpoplpush(self, args):
         return self.lmove([args[0], args[1], "RIGHT", "LEFT"])
 
+    def lpushx(self, args):
+        return self.lpush(args) if args[0] in self.data else 0
+
+    def rpushx(self, args):
+        return self.rpush(args) if args[0] in self.data else 0
+
+    def lpos(self, args):
+        items, wanted = self.data.get(args[0], []), args[1]
+        options = dict(zip((option.upper() for option in args[2::2]), (int(n) for n in args[3::2])))
+        rank, count = options.get("RANK", 1), options.get("COUNT")
+        found = [i for i, item in enumerate(items) if item == wanted]
+        if rank < 0:
+            found, rank = found[::-1], -rank
+        found = found[rank - 1:]
+        if count is None:
+            return found[0] if found else None
+        return found[:count] if count else found
+
     # -- sets ----------------------------------------------------------------
     def sadd(self, args):
         members = self._collection(args[0], set)
@@ -316,6 +378,13 @@ class RedisModel:
     def sdiffstore(self, args):
         return self._store("SDIFF", args)
 
+    def sintercard(self, args):
+        count = int(args[0])
+        common = len(self._combined("SINTER", args[1:1 + count]))
+        rest = args[1 + count:]
+        limit = int(rest[1]) if rest else 0
+        return min(common, limit) if limit else common
+
     # -- hashes --------------------------------------------------------------
     def hset(self, args):
         fields = self._collection(args[0], dict)
@@ -366,6 +435,12 @@ class RedisModel:
 
     def hstrlen(self, args):
         return len(self.data.get(args[0], {}).get(args[1], ""))
+
+    def hkeys(self, args):
+        return list(self.data.get(args[0], {}))
+
+    def hvals(self, args):
+        return list(self.data.get(args[0], {}).values())
 
     # -- sorted sets ---------------------------------------------------------
     def _ranked(self, key: str) -> list[tuple[int, str]]:
@@ -460,6 +535,43 @@ class RedisModel:
         self._drop_if_empty(args[0])
         return len(span)
 
+    def zmscore(self, args):
+        scores = self.data.get(args[0], {})
+        return [None if member not in scores else str(scores[member]) for member in args[1:]]
+
+    def _zstore(self, args, union: bool):
+        target, count, rest = args[0], int(args[1]), args[2:]
+        sources = [self.data.get(key, {}) for key in rest[:count]]
+        weights, aggregate = [1] * count, "SUM"
+        rest = rest[count:]
+        while rest:
+            if rest[0].upper() == "WEIGHTS":
+                weights, rest = [int(weight) for weight in rest[1:1 + count]], rest[1 + count:]
+            else:
+                aggregate, rest = rest[1].upper(), rest[2:]
+        members = set().union(*sources) if union else set(sources[0]).intersection(*sources[1:])
+        combine = {"SUM": sum, "MIN": min, "MAX": max}[aggregate]
+        result = Scores({member: combine([source[member] * weight for source, weight in zip(sources, weights)
+                                          if member in source]) for member in members})
+        self.data.pop(target, None)
+        if result:
+            self.data[target] = result
+        return len(result)
+
+    def zunionstore(self, args):
+        return self._zstore(args, True)
+
+    def zinterstore(self, args):
+        return self._zstore(args, False)
+
+    def zrangestore(self, args):
+        ranked = self._ranked(args[1])
+        kept = Scores({ranked[i][1]: ranked[i][0] for i in _span(len(ranked), int(args[2]), int(args[3]))})
+        self.data.pop(args[0], None)
+        if kept:
+            self.data[args[0]] = kept
+        return len(kept)
+
     # -- keys ----------------------------------------------------------------
     def del_(self, args):
         return int(self.data.pop(args[0], None) is not None)
@@ -470,6 +582,14 @@ class RedisModel:
     def type_(self, args):
         value = self.data.get(args[0])
         return "none" if value is None else _TYPES[type(value)]
+
+    def copy(self, args):
+        source, target, replace = args[0], args[1], len(args) > 2
+        if source not in self.data or (target in self.data and not replace):
+            return 0
+        value = self.data[source]
+        self.data[target] = value if type(value) is str else type(value)(value)
+        return 1
 
     def rename(self, args):
         if args[0] not in self.data:

@@ -2,7 +2,7 @@
 
 An operation is one command on a group of keys that only one client uses,
 named after the workload's key in a hash tag, all of one type (`kind`, drawn
-from the group's name): strings ``{k7}:s``, lists ``{k7}:l`` and ``{k7}:l2``,
+from the group's name): strings ``{k7}:s`` and ``{k7}:s2``, lists ``{k7}:l`` and ``{k7}:l2``,
 sets ``{k7}:t`` and ``{k7}:t2``, a hash ``{k7}:h``, or sorted sets ``{k7}:z``
 and ``{k7}:z2``. Commands run one at a time, so each reply follows from the
 ones before; `jepsen_like.redis_model` says what it must be and
@@ -13,7 +13,7 @@ duplicates in lists, members removed and re-added, ranges past either end,
 counters made non-integer by an APPEND, collections emptied and deleted;
 commands that add come more often than others, so collections grow between.
 The seed draws small encoding limits now and then (`encoding_options`).
-Scores are integers, so every score has one spelling.
+Scores are integers (weights positive, so no product is -0), so every score has one spelling.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sim.rng import derive
 
 Argv = list[str]
 
-FAMILIES = {"string": ("s",), "list": ("l", "l2"), "set": ("t", "t2"), "hash": ("h",), "zset": ("z", "z2")}
+FAMILIES = {"string": ("s", "s2"), "list": ("l", "l2"), "set": ("t", "t2"), "hash": ("h",), "zset": ("z", "z2")}
 MEMBERS = ("a", "b", "c", "d", "e", "f")
 SET_MEMBERS = ("1", "2", "3", "-4", "50", "a")  # mostly integers: a set starts as an intset, "a" converts it
 ITEMS = ("a", "b", "c")  # list elements: few, so lists hold duplicates for LREM and LINSERT to tell apart
@@ -115,6 +115,14 @@ _STRINGS: list[Maker] = [
     lambda r, k: ["GETRANGE", k("s"), _index(r), _index(r)],
     lambda r, k: ["SETRANGE", k("s"), str(r.randint(0, 5)), _value(r)],
     lambda r, k: ["GETDEL", k("s")],
+    lambda r, k: ["MSET", *[part for suffix in r.sample(("s", "s2"), r.randint(1, 2)) for part in (k(suffix), _value(r))]],
+    lambda r, k: ["MGET", k("s"), k("s2")],
+    lambda r, k: ["MSETNX", k("s"), _value(r), k("s2"), _value(r)],
+    lambda r, k: ["SETNX", k(r.choice(("s", "s2"))), _value(r)],
+    lambda r, k: ["GETSET", k("s"), _value(r)],
+    lambda r, k: ["SET", k("s"), _value(r), *r.choice((["NX"], ["XX"], ["GET"], ["NX", "GET"], ["XX", "GET"]))],
+    lambda r, k: [r.choice(("INCR", "DECR")), k("s")],
+    lambda r, k: ["DECRBY", k("s"), str(r.randint(-3, 5))],
 ]
 _LISTS: list[Maker] = [
     lambda r, k: [r.choice(("LPUSH", "RPUSH")), k(r.choice(("l", "l", "l", "l2"))), *r.choices(ITEMS, k=r.randint(1, 4))],
@@ -129,6 +137,10 @@ _LISTS: list[Maker] = [
     lambda r, k: ["LTRIM", k("l"), _index(r), _index(r)],
     lambda r, k: ["LMOVE", *_pair(r, k, "l", "l2"), _side(r), _side(r)],
     lambda r, k: ["RPOPLPUSH", *_pair(r, k, "l", "l2")],
+    lambda r, k: [r.choice(("LPUSHX", "RPUSHX")), k(r.choice(("l", "l2"))), r.choice(ITEMS)],
+    lambda r, k: ["LPOS", k("l"), r.choice(ITEMS), *r.choice(([], ["RANK", r.choice(("2", "-1", "-2"))],
+                                                             ["COUNT", r.choice(("0", "2"))],
+                                                             ["RANK", "-1", "COUNT", "2"]))],
 ]
 _SETS: list[Maker] = [
     lambda r, k: ["SADD", k(r.choice(("t", "t2"))), *_members(r, SET_MEMBERS)],
@@ -140,6 +152,7 @@ _SETS: list[Maker] = [
     lambda r, k: ["SMOVE", *_pair(r, k, "t", "t2"), r.choice(SET_MEMBERS)],
     lambda r, k: [r.choice(("SINTER", "SUNION", "SDIFF")), *_pair(r, k, "t", "t2")],
     lambda r, k: [r.choice(("SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE")), k("t2"), *_pair(r, k, "t", "t2")],
+    lambda r, k: ["SINTERCARD", "2", *_pair(r, k, "t", "t2"), *r.choice(([], ["LIMIT", "1"], ["LIMIT", "0"]))],
 ]
 _HASHES: list[Maker] = [
     lambda r, k: ["HSET", k("h"), *[part for member in _members(r) for part in (member, _value(r))]],
@@ -152,6 +165,7 @@ _HASHES: list[Maker] = [
     lambda r, k: ["HSETNX", k("h"), r.choice(MEMBERS), _value(r)],
     lambda r, k: ["HMGET", k("h"), *_members(r)],
     lambda r, k: ["HSTRLEN", k("h"), r.choice(MEMBERS)],
+    lambda r, k: [r.choice(("HKEYS", "HVALS")), k("h")],
 ]
 _ZSETS: list[Maker] = [
     lambda r, k: ["ZADD", k(r.choice(("z", "z2"))), *[part for member in _members(r) for part in (_score(r), member)]],
@@ -167,9 +181,15 @@ _ZSETS: list[Maker] = [
     lambda r, k: [r.choice(("ZPOPMIN", "ZPOPMAX")), k("z")],
     lambda r, k: [r.choice(("ZPOPMIN", "ZPOPMAX")), k("z"), str(r.randint(1, 3))],
     lambda r, k: ["ZREMRANGEBYRANK", k("z"), _index(r), _index(r)],
+    lambda r, k: ["ZMSCORE", k("z"), *_members(r)],
+    lambda r, k: [r.choice(("ZUNIONSTORE", "ZINTERSTORE")), k(r.choice(("z", "z2"))), "2", *_pair(r, k, "z", "z2"),
+                  *r.choice(([], ["WEIGHTS", "2", "3"])), *r.choice(([], ["AGGREGATE", r.choice(("SUM", "MIN", "MAX"))]))],
+    lambda r, k: ["ZRANGESTORE", *_pair(r, k, "z", "z2"), _index(r), _index(r)],
 ]
+
+
 def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
-    """DEL, EXISTS, TYPE, and RENAME between a family's two keys."""
+    """DEL, EXISTS, TYPE, and RENAME and COPY between a family's two keys."""
     commands: list[Maker] = [
         lambda r, k: ["DEL", k(r.choice(suffixes))],
         lambda r, k: ["EXISTS", k(r.choice(suffixes))],
@@ -177,6 +197,7 @@ def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
     ]
     if len(suffixes) == 2:
         commands.append(lambda r, k: ["RENAME", *_pair(r, k, *suffixes)])
+        commands.append(lambda r, k: ["COPY", *_pair(r, k, *suffixes), *r.choice(([], ["REPLACE"]))])
     return commands
 
 

@@ -74,7 +74,7 @@ def test_the_commands_reach_every_type_and_both_kinds_of_reply():
     rng, errors, types = random.Random(99), set(), set()
     for group in _groups(12):
         model = RedisModel()
-        for _ in range(300):
+        for _ in range(1000):
             argv = reference_ops.operation(rng, group)
             reply = model.apply(argv)
             if isinstance(reply, dict):
