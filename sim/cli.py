@@ -4,6 +4,7 @@
     kvsim replay DIR [--around 12.5s]       kvsim replay --seed 7 ... --expect-hash H
     kvsim sweep --seeds 1-1000 --jobs 2 --faults swarm
     kvsim shrink DIR | --seed 7 ...
+    kvsim real --workload register --faults kill,partition --duration 20s   (real kvserver processes)
     kvsim check history.jsonl               (jepsen_like's checker, when installed)
 
 Exit codes: 0 every checker valid, 1 a violation, 2 a checker could not tell;
@@ -17,9 +18,11 @@ import json
 import re
 import shlex
 import sys
+from pathlib import Path
 
 import click
 
+from jepsen_like import harness, history
 from sim import output
 from sim import shrink as shrinking
 from sim import sweep as sweeping
@@ -115,16 +118,21 @@ def make_config(seed: int | None, workload: str, nodes: int, replicas: int, clie
     only = None
     if only_faults is not None:
         only = tuple(int(index) for index in only_faults.split(",") if index.strip() and index != "none")
+    return RunConfig(
+        seed=0 if seed is None else seed, workload=workload, nodes=nodes, replicas=replicas, clients=clients, duration_ms=duration,
+        faults=kinds, only_faults=only, think_ms_mean=think, liveness_ms_max=liveness, config=config_pairs(core_config),
+    )
+
+
+def config_pairs(core_config: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``--config name=value`` options as (name, value) pairs."""
     pairs = []
     for item in core_config:
         name, sep, value = item.partition("=")
         if not sep:
             raise click.BadParameter(f"{item!r} is not name=value", param_hint="--config")
         pairs.append((name.strip(), value.strip()))
-    return RunConfig(
-        seed=0 if seed is None else seed, workload=workload, nodes=nodes, replicas=replicas, clients=clients, duration_ms=duration,
-        faults=kinds, only_faults=only, think_ms_mean=think, liveness_ms_max=liveness, config=tuple(pairs),
-    )
+    return tuple(pairs)
 
 
 def exit_code(result: Result) -> int:
@@ -142,15 +150,17 @@ def format_summary(result: Result) -> str:
         "operations  " + "   ".join(f"{kind} {count}" for kind, count in result.ops.items()),
         "faults      " + ("   ".join(f"{kind} {count}" for kind, count in result.faults.items()) or "none"),
         "",
-        f"{'checker':<17}{'verdict':<9}reason",
-    ]
-    for name, verdict in result.verdicts.items():
-        lines.append(f"{name:<17}{verdict.outcome:<9}{verdict.reason}")
-    lines += [
+        verdict_table(result.verdicts),
         "",
         f"simulated {result.sim_ms / 1000:.1f} s   wall {result.wall_s:.2f} s ({speed:.0f}x)   "
         f"checking {result.check_s:.2f} s   trace {result.trace_hash}",
     ]
+    return "\n".join(lines)
+
+
+def verdict_table(verdicts: dict) -> str:
+    lines = [f"{'checker':<17}{'verdict':<9}reason"]
+    lines += [f"{name:<17}{verdict.outcome:<9}{verdict.reason}" for name, verdict in verdicts.items()]
     return "\n".join(lines)
 
 
@@ -216,6 +226,47 @@ def replay(directory, expect_hash, around, window, as_json, **options) -> None:
 
 def _around(result: Result, t_ms: int, window_ms: int) -> list[dict]:
     return around((to_json(record) for record in result.records or ()), t_ms, window_ms)
+
+
+@main.command("real")
+@click.option("--workload", type=click.Choice([name for name, workload in WORKLOADS.items() if not workload.subscribers]),
+              default="register", show_default=True)
+@click.option("--nodes", type=click.IntRange(1), default=1, show_default=True, help="kvserver processes")
+@click.option("--clients", type=click.IntRange(1), default=5, show_default=True)
+@click.option("--duration", type=DURATION, default="20s", show_default=True, help="the fault phase")
+@click.option("--faults", default="none", show_default=True, help=f"comma-separated: {','.join(harness.FAULTS)}")
+@click.option("--config", "core_config", multiple=True, help="a kvserver option for every process: name=value")
+@click.option("--seed", type=int, default=0, show_default=True, help="draws the operations and the faults")
+@click.option("--out", type=click.Path(file_okay=False), help="write the history and the verdicts here")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def real_command(workload, nodes, clients, duration, faults, core_config, seed, out, as_json) -> None:
+    """Run a workload against real kvserver processes under real faults, and check it."""
+    kinds = tuple(kind.strip() for kind in faults.split(",") if kind.strip() and kind.strip() != "none")
+    try:
+        config = harness.RealConfig(workload, nodes, clients, duration / 1000, kinds, config_pairs(core_config), seed)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+    result = harness.run(config)
+    verdicts = {name: verdict.to_json() for name, verdict in result.verdicts.items()}
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        with open(Path(out) / output.HISTORY, "w", encoding="utf-8") as fp:
+            history.dump(result.history, fp)
+        (Path(out) / output.VERDICTS).write_text(json.dumps(verdicts, indent=2, default=str) + "\n", encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps({"valid": result.valid, "ops": result.ops, "faults": result.faults,
+                               "verdicts": verdicts, "wall_seconds": round(result.wall_s, 3)}, default=str))
+    else:
+        click.echo("\n".join([
+            f"kvsim real  seed {seed}  workload {workload}  nodes {nodes}  clients {clients}  "
+            f"duration {format_ms(duration)}  faults {','.join(kinds) or 'none'}",
+            "operations  " + "   ".join(f"{kind} {count}" for kind, count in result.ops.items()),
+            "faults      " + ("   ".join(f"{kind} {count}" for kind, count in result.faults.items()) or "none"),
+            "", verdict_table(result.verdicts), "", f"wall {result.wall_s:.1f} s",
+        ]))
+        if result.valid is False:
+            click.echo(f"\nFAILED ({', '.join(result.failed_checkers)})")
+    sys.exit({True: 0, False: 1, None: 2}[result.valid])
 
 
 @main.command()
