@@ -38,7 +38,7 @@ import hiredis
 from jepsen_like import expiry
 from jepsen_like.history import NEMESIS, Event, pair
 from jepsen_like.proxy import Proxy
-from jepsen_like.verdict import Verdict
+from jepsen_like.verdict import Verdict, failed, overall
 from sim import checks, reference_ops
 from sim.client import encode
 from sim.rng import derive
@@ -57,6 +57,8 @@ LINEARIZABILITY_TIME_S = 30.0
 
 @dataclass(frozen=True)
 class RealConfig:
+    """A real run's arguments (as `sim.world.RunConfig`'s, for the faults real processes can take)."""
+
     workload: str = "register"
     nodes: int = 1
     clients: int = 5
@@ -76,6 +78,8 @@ class RealConfig:
 
 @dataclass
 class RealResult:
+    """What a real run did and what the checkers said."""
+
     config: RealConfig
     ops: dict[str, int]
     faults: dict[str, int]
@@ -85,14 +89,12 @@ class RealResult:
 
     @property
     def valid(self) -> bool | None:
-        outcomes = [verdict.valid for verdict in self.verdicts.values()]
-        if False in outcomes:
-            return False
-        return None if None in outcomes else True
+        """False if any checker found a violation; None if none did but some could not tell."""
+        return overall(self.verdicts)
 
     @property
     def failed_checkers(self) -> list[str]:
-        return [name for name, verdict in self.verdicts.items() if verdict.valid is False]
+        return failed(self.verdicts)
 
 
 def run(config: RealConfig) -> RealResult:

@@ -66,6 +66,20 @@ def unknown(checker: str, reason: str, **evidence: Any) -> Verdict:
     return Verdict(None, checker, reason, evidence)
 
 
+def overall(verdicts: dict[str, Verdict]) -> bool | None:
+    """A run's outcome from its checkers': False if any found a violation; None if none did
+    but some could not tell; True if all held."""
+    outcomes = [verdict.valid for verdict in verdicts.values()]
+    if False in outcomes:
+        return False
+    return None if None in outcomes else True
+
+
+def failed(verdicts: dict[str, Verdict]) -> list[str]:
+    """The checkers that found a violation."""
+    return [name for name, verdict in verdicts.items() if verdict.valid is False]
+
+
 def anomaly_counts(anomalies: list[dict[str, Any]]) -> dict[str, int]:
     """How many anomalies of each ``type``, by type name."""
     return dict(sorted(Counter(anomaly["type"] for anomaly in anomalies).items()))

@@ -27,7 +27,7 @@ import simpy
 
 from jepsen_like import expiry
 from jepsen_like.history import NEMESIS, Event, pair
-from jepsen_like.verdict import Verdict
+from jepsen_like.verdict import Verdict, failed, overall
 from sim import checks, halt, reference_ops, replication, restart
 from sim.client import OP_TIMEOUT_MS, FinalReader, SimClient
 from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
@@ -109,14 +109,11 @@ class Result:
     @property
     def valid(self) -> bool | None:
         """False if any checker found a violation; None if none did but some could not tell."""
-        outcomes = [verdict.valid for verdict in self.verdicts.values()]
-        if False in outcomes:
-            return False
-        return None if None in outcomes else True
+        return overall(self.verdicts)
 
     @property
     def failed_checkers(self) -> list[str]:
-        return [name for name, verdict in self.verdicts.items() if verdict.valid is False]
+        return failed(self.verdicts)
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary: seed, faults, ops, verdicts, trace hash, times."""
