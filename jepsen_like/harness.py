@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import signal
 import socket
 import sys
@@ -52,6 +51,7 @@ CALM_S_MIN, CALM_S_MAX = 0.3, 1.5  # between faults
 LAG_S = 0.05
 SETTLE_S = 1.0  # after the heal, before the final reads
 FINAL_TRIES = 10
+FINAL_RETRY_S = 0.2
 LINEARIZABILITY_TIME_S = 30.0
 
 
@@ -270,6 +270,7 @@ class _Run:
             for _ in range(FINAL_TRIES):
                 if await reader.perform(self.workload.final_read(key)) == "ok":
                     break
+                await asyncio.sleep(FINAL_RETRY_S)  # a restarted node may still be loading its data
 
     def _judge(self, wall_s: float) -> RealResult:
         events = [Event(*entry, line) for line, entry in enumerate(self.history, start=1)]
@@ -290,7 +291,7 @@ class _Client:
         self.run_ = run
         self.index = index
         self.process = index
-        self.rng = random.Random(derive(run.config.seed, f"real/client/{index}").random())
+        self.rng = derive(run.config.seed, f"real/client/{index}")
         self.connections: dict[str, tuple[asyncio.StreamReader, asyncio.StreamWriter, hiredis.Reader]] = {}
         self.serial = 0
 
