@@ -7,9 +7,10 @@ again, one node at a time; what it loads must be what it held, key by key
 (each value's DEBUG DIGEST-VALUE and its deadline, and a stream's consumer
 groups: `sim.dataset`). Keys whose deadline passed
 in between are left out of both sides. With ``appendonly yes`` it is done
-twice: from the log as the run left it (every command as it was logged and
-propagated), then after BGREWRITEAOF (the rewritten base: a snapshot with
-``aof-use-rdb-preamble``, commands without).
+three times: from the log as the run left it (every command as it was logged
+and propagated), then after a BGREWRITEAOF whose base is what the node's
+``aof-use-rdb-preamble`` says (a snapshot, or commands), then after one with
+the other kind of base, so both ways of rewriting are proven in every run.
 
 Faults are healed by then, so a difference is a bug in what is saved, logged
 or loaded, even in a run with no faults at all, where nothing else restarts.
@@ -75,9 +76,11 @@ def restart_all(env, nodes: dict[str, SimNode]):
             continue
         failure = yield from _restart_once(env, node, "the log" if node.core.config["appendonly"] else "a snapshot")
         if failure is None and node.core.config["appendonly"]:
-            failure = yield from _rewrite(env, node)
-            if failure is None:
-                failure = yield from _restart_once(env, node, "the rewritten log")
+            failure = yield from _rewrite_and_restart(env, node)
+        if failure is None and node.core.config["appendonly"]:
+            preamble = node.core.config["aof-use-rdb-preamble"]
+            node.core.config.set_many([("aof-use-rdb-preamble", "no" if preamble else "yes")])
+            failure = yield from _rewrite_and_restart(env, node)  # and the other kind of base
         if failure is not None:
             return failure
         checked.append(name)
@@ -96,6 +99,14 @@ def _restart_once(env, node: SimNode, how: str):
     if node.core is None:
         return invalid(CHECKER, f"{node.name} did not start again after a clean stop", node=node.name)
     return compare(node.name, how, before, dataset(node.core), node.clock.now())
+
+
+def _rewrite_and_restart(env, node: SimNode):
+    base = "a snapshot" if node.core.config["aof-use-rdb-preamble"] else "commands"
+    failure = yield from _rewrite(env, node)
+    if failure is None:
+        failure = yield from _restart_once(env, node, f"the log rewritten with {base} for its base")
+    return failure
 
 
 def _rewrite(env, node: SimNode):

@@ -6,7 +6,7 @@ the simulator has to find it from the outside, through the checkers.
 
 from __future__ import annotations
 
-from kvcore import protocol, rdb, replica, resp, scripting
+from kvcore import aof, protocol, rdb, replica, resp, scripting
 from kvcore.appendonly import AppendOnly
 from kvcore.commands import TABLE, keys, lists, pubsub, stream_reads, strings
 from kvcore.effects import Send
@@ -508,3 +508,14 @@ def script_arrays_end_at_a_nil(monkeypatch) -> None:
         return to_lua(lua, reply, resp3)
 
     monkeypatch.setattr(scripting, "_to_lua", nil_in_arrays)
+
+
+def list_rewritten_in_reverse(monkeypatch) -> None:
+    """BGREWRITEAOF without the RDB preamble writes a list's items with LPUSH, so the rewritten log
+    rebuilds every list reversed (the default preamble hides it: its base is a snapshot)."""
+    rewrite_key = aof.rewrite_key
+
+    def reversed_lists(key, value):
+        return [[b"LPUSH", *argv[1:]] if argv[0] == b"RPUSH" else argv for argv in rewrite_key(key, value)]
+
+    monkeypatch.setattr(aof, "rewrite_key", reversed_lists)

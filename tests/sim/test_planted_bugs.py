@@ -118,6 +118,11 @@ CASES = {
                   config=(("appendonly", "yes"),)),
         {"restart"},
     ),
+    "list-rewritten-in-reverse": (
+        planted.list_rewritten_in_reverse,
+        RunConfig(workload="append", clients=3, duration_ms=3000, config=(("appendonly", "yes"),)),
+        {"restart"},
+    ),
     "spop-logged-as-given": (
         planted.spop_logged_as_given,
         RunConfig(workload="mixed", replicas=1, clients=3, duration_ms=5000),
