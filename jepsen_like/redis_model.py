@@ -24,6 +24,7 @@ HASH_NOT_INTEGER = {"error": "ERR hash value is not an integer"}
 NO_SUCH_KEY = {"error": "ERR no such key"}
 OUT_OF_RANGE = {"error": "ERR index out of range"}
 UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS"}
+UNIQUE = {"SCAN"}  # a whole SCAN may return a key more than once
 
 
 def as_json(reply: Any) -> Reply:
@@ -40,6 +41,8 @@ def as_json(reply: Any) -> Reply:
 def normalize(argv: list[str], reply: Reply) -> Reply:
     """The reply with what Redis leaves unordered sorted: set members, hash field/value pairs."""
     name = argv[0].upper()
+    if name in UNIQUE and type(reply) is list:
+        return sorted(set(reply))
     if name in UNORDERED and type(reply) is list:
         return sorted(reply)
     if name == "HGETALL" and type(reply) is list:
@@ -575,6 +578,10 @@ class RedisModel:
     # -- keys ----------------------------------------------------------------
     def del_(self, args):
         return int(self.data.pop(args[0], None) is not None)
+
+    def scan(self, args):
+        """A whole SCAN of the group's keys (the reference workload's SCAN is the iteration to the end)."""
+        return list(self.data)
 
     def exists(self, args):
         return int(args[0] in self.data)

@@ -71,12 +71,21 @@ def encoding_options(seed: int) -> dict[str, str]:
 
 def sent(argv: Argv, way: str) -> list[Argv]:
     """The commands that run `argv` the `way` drawn from `WAYS`; its reply is the same every way
-    (the last reply, or the one element of EXEC's)."""
+    (the last reply, or the one element of EXEC's). A SCAN (``SCAN 0 MATCH ...``) stands for the
+    whole iteration, from cursor 0 until the server returns 0: it goes alone, one call at a time,
+    and its reply is every key it returned (`scan_keys`)."""
+    if argv[0] == "SCAN":
+        return [argv]
     if way == "multi":
         return [["MULTI"], argv, ["EXEC"]]
     if way == "script":
         return [["EVAL", SCRIPT, "0", *argv]]
     return [argv]
+
+
+def scan_next(argv: Argv, cursor: str) -> Argv:
+    """The SCAN call that goes on from `cursor`."""
+    return [argv[0], cursor, *argv[2:]]
 
 
 def _index(rng: random.Random) -> str:
@@ -189,8 +198,9 @@ _ZSETS: list[Maker] = [
 
 
 def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
-    """DEL, EXISTS, TYPE, and RENAME and COPY between a family's two keys."""
+    """A whole SCAN of the group's keys, DEL, EXISTS, TYPE, and RENAME and COPY between a family's two keys."""
     commands: list[Maker] = [
+        lambda r, k: ["SCAN", "0", "MATCH", k("*"), "COUNT", r.choice(("10", "50"))],
         lambda r, k: ["DEL", k(r.choice(suffixes))],
         lambda r, k: ["EXISTS", k(r.choice(suffixes))],
         lambda r, k: ["TYPE", k(r.choice(suffixes))],

@@ -51,7 +51,7 @@ correct server would give raises `Unexpected`.
   the restart and convergence checks judge the state it leaves, and TYPE the
   final reads.
 - reference: 80 commands over strings, lists, sets, hashes and sorted
-  sets (`sim.reference_ops`), each client on a group of keys of its own (a new
+  sets, and whole SCANs (`sim.reference_ops`), each client on a group of keys of its own (a new
   group every `REFERENCE_EPOCH_MS`), one command at a time (alone, in
   MULTI/EXEC or through a Lua script), so every reply is predictable; the reference checker (each reply is what a sequential Redis,
   `jepsen_like.redis_model`, gives, while the group's state is known).
@@ -622,7 +622,23 @@ def _numsub(channel: bytes) -> Conversation:
 # -- reference ----------------------------------------------------------------
 
 
+def _reference_scan(argv: list[str]) -> Conversation:
+    """A whole SCAN: from cursor 0 until the server returns 0; every key it returned."""
+    cursor, found = "0", []
+    while True:
+        (reply,) = yield [[arg.encode() for arg in reference_ops.scan_next(argv, cursor)]]
+        if _is_refusal(reply):
+            raise Refused(str(reply))
+        if type(reply) is not list or len(reply) != 2 or type(reply[1]) is not list:
+            raise Unexpected(f"SCAN replied {reply!r}")
+        cursor, found = as_json(reply[0]), found + as_json(reply[1])
+        if cursor == "0":
+            return ("ok", found)
+
+
 def _reference_command(argv: list[str], way: str) -> Conversation:
+    if argv[0] == "SCAN":
+        return (yield from _reference_scan(argv))
     replies = yield [[arg.encode() for arg in command] for command in reference_ops.sent(argv, way)]
     if way == "multi":
         _ok(replies[0])

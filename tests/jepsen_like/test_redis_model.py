@@ -24,15 +24,26 @@ class _Connection:
         self.reader = hiredis.Reader()
 
     def call(self, argv: list[str], way: str = "alone"):
-        """``argv``'s reply, sent `way` (reference_ops.sent)."""
+        """``argv``'s reply, sent `way` (reference_ops.sent); a SCAN iterated to its end."""
+        if argv[0] == "SCAN":
+            cursor, found = b"0", []
+            while True:
+                cursor, keys = self._round_trip([reference_ops.scan_next(argv, cursor.decode())])[0]
+                found += keys
+                if cursor == b"0":
+                    return found
         commands = reference_ops.sent(argv, way)
+        replies = self._round_trip(commands)
+        return replies[-1][0] if way == "multi" else replies[-1]
+
+    def _round_trip(self, commands: list[list[str]]) -> list:
         self.sock.sendall(encode([[arg.encode() for arg in command] for command in commands]))
         replies = []
         while len(replies) < len(commands):
             while (reply := self.reader.gets()) is False:
                 self.reader.feed(self.sock.recv(65536))
             replies.append(reply)
-        return replies[-1][0] if way == "multi" else replies[-1]
+        return replies
 
 
 SMALL_ENCODINGS = ["--list-max-listpack-size", "2", "--hash-max-listpack-entries", "2",

@@ -193,6 +193,11 @@ CASES = {
         RunConfig(workload="reference", clients=5, duration_ms=10_000),
         {"reference"},
     ),
+    "scan-drops-the-last-key-of-a-batch": (
+        planted.scan_drops_the_last_key_of_a_batch,
+        RunConfig(workload="reference", clients=5, duration_ms=10_000),
+        {"reference"},
+    ),
     "script-arrays-end-at-a-nil": (
         planted.script_arrays_end_at_a_nil,
         RunConfig(workload="reference", clients=5, duration_ms=10_000),
