@@ -51,9 +51,10 @@ correct server would give raises `Unexpected`.
   the restart and convergence checks judge the state it leaves, and TYPE the
   final reads.
 - reference: 80 commands over strings, lists, sets, hashes and sorted
-  sets, and whole SCANs (`sim.reference_ops`), each client on a group of keys of its own (a new
-  group every `REFERENCE_EPOCH_MS`), one command at a time (alone, in
-  MULTI/EXEC or through a Lua script), so every reply is predictable; the reference checker (each reply is what a sequential Redis,
+  sets, and whole SCANs (`sim.reference_ops`), each client on a group of
+  keys of its own (a new group every `REFERENCE_EPOCH_MS`), one command at a
+  time (alone, in MULTI/EXEC or through a Lua script), so every reply is
+  predictable; the reference checker (each reply is what a sequential Redis,
   `jepsen_like.redis_model`, gives, while the group's state is known).
 
 Keys are used a few at a time and retired as simulated time goes by (Jepsen's
