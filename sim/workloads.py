@@ -17,8 +17,9 @@ correct server would give raises `Unexpected`.
 - zset: ZADD of unique members (each member's score is the member), ZRANGE
   WITHSCORES in the final reads, which must come in score order; set and
   durability, over the members.
-- queue: RPUSH of unique elements, LPOP and BLPOP (which waits up to
-  `QUEUE_BLOCK_S` for one), LRANGE in the final reads; the queue checker
+- queue: RPUSH of unique elements, taking the head with LPOP, LMPOP or LMOVE,
+  or with BLPOP, BLMPOP or BLMOVE (which wait up to `QUEUE_BLOCK_S` for one),
+  LRANGE in the final reads; the queue checker
   (each element out once, in the order it went in, or left: it sees losses too).
 - stream: a queue over a stream and one consumer group: XADD of unique
   elements; XREADGROUP of one new entry (``>``, blocking for `QUEUE_BLOCK_S`
@@ -309,18 +310,36 @@ def _list_read(key: bytes) -> Conversation:
 # -- queue ----------------------------------------------------------------------
 
 
-def _dequeue(key: bytes) -> Conversation:
-    (reply,) = yield [[b"LPOP", key]]
-    return ("ok", _int_or_none(reply))
+# Ways to take the head of a queue, each a command (with its timeout when it blocks) and how its
+# reply names the element: as itself, in [key, element] (BLPOP), or in [key, [element]] (LMPOP).
+# LMOVE and BLMOVE move it to a list of taken elements beside the queue.
+DEQUEUES = {
+    "LPOP": lambda key: [b"LPOP", key],
+    "LMPOP": lambda key: [b"LMPOP", b"1", key, b"LEFT"],
+    "LMOVE": lambda key: [b"LMOVE", key, key + TAKEN_SUFFIX, b"LEFT", b"RIGHT"],
+}
+BLOCKING_DEQUEUES = {
+    "BLPOP": lambda key: [b"BLPOP", key, QUEUE_BLOCK_S],
+    "BLMPOP": lambda key: [b"BLMPOP", QUEUE_BLOCK_S, b"1", key, b"LEFT"],
+    "BLMOVE": lambda key: [b"BLMOVE", key, key + TAKEN_SUFFIX, b"LEFT", b"RIGHT", QUEUE_BLOCK_S],
+}
+TAKEN_SUFFIX = b":taken"
 
 
-def _blocking_dequeue(key: bytes) -> Conversation:
-    (reply,) = yield [[b"BLPOP", key, QUEUE_BLOCK_S]]
-    if reply is None:
-        return ("ok", None)  # timed out: the queue stayed empty
+def _dequeue(key: bytes, form: str) -> Conversation:
+    """Take the queue's head in one of `DEQUEUES` or `BLOCKING_DEQUEUES` (nil: empty, or timed out)."""
+    command = {**DEQUEUES, **BLOCKING_DEQUEUES}[form](key)
+    (reply,) = yield [command]
+    if reply is None or form in ("LPOP", "LMOVE", "BLMOVE"):
+        return ("ok", _int_or_none(reply))
     if type(reply) is not list or len(reply) != 2 or reply[0] != key:
         _refused_or_unexpected(reply, "[key, element] or nil")
-    return ("ok", _int(reply[1], "an integer element"))
+    element = reply[1]
+    if form in ("LMPOP", "BLMPOP"):
+        if type(element) is not list or len(element) != 1:
+            _refused_or_unexpected(reply, "[key, [element]]")
+        element = element[0]
+    return ("ok", _int(element, "an integer element"))
 
 
 # -- stream -------------------------------------------------------------------
@@ -741,7 +760,8 @@ class Workload:
         if f == "dequeue" and self.name == "stream":
             return Op(f, key, None, _stream_take(raw, b"c%d" % (uid // UID_STRIDE), rng.random() < 0.5))
         if f == "dequeue":
-            return Op(f, key, None, _dequeue(raw) if rng.random() < 0.5 else _blocking_dequeue(raw))
+            forms = DEQUEUES if rng.random() < 0.5 else BLOCKING_DEQUEUES
+            return Op(f, key, None, _dequeue(raw, rng.choice(tuple(forms))))
         return Op(f, key, uid, _append(raw, uid))
 
     def final_read(self, key: str) -> Op:

@@ -531,3 +531,13 @@ def scan_drops_the_last_key_of_a_batch(monkeypatch) -> None:
         return following, (found[:-1] if following else found)
 
     monkeypatch.setattr(Database, "scan", dropping)
+
+
+def lmove_takes_the_tail_for_the_head(monkeypatch) -> None:
+    """LMOVE and BLMOVE take from the source's tail when told LEFT (its `wherefrom` read as `whereto`)."""
+
+    def from_the_tail(handler, client, argv):
+        return handler(client, [*argv[:3], b"RIGHT", *argv[4:]] if argv[3].upper() == b"LEFT" else argv)
+
+    _wrap_command(monkeypatch, b"lmove", from_the_tail)
+    _wrap_command(monkeypatch, b"blmove", from_the_tail)

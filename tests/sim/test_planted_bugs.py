@@ -87,6 +87,11 @@ CASES = {
         RunConfig(workload="queue", clients=5, duration_ms=5000),
         {"queue"},
     ),
+    "lmove-takes-the-tail-for-the-head": (
+        planted.lmove_takes_the_tail_for_the_head,
+        RunConfig(workload="queue", clients=5, duration_ms=5000),
+        {"queue"},
+    ),
     "woken-blpop-leaves-its-element": (
         planted.woken_blpop_leaves_its_element,
         RunConfig(workload="queue", clients=5, duration_ms=5000),
