@@ -8,8 +8,8 @@ correct server would give raises `Unexpected`.
 - register: GET, ``SET k v EX ttl`` or DEL, cas (WATCH, GET, MULTI/SET/EXEC; or SET NX,
   a cas from no value), and swap (SET ... GET); values 0..9; linearizability
   (register) and durability.
-- counter: INCRBY and GET; linearizability (counter), which also sees a lost
-  increment in the final read.
+- counter: INCRBY, DECRBY, INCR or INCRBYFLOAT (`INCREMENTS`) and GET;
+  linearizability (counter), which also sees a lost increment in the final read.
 - set: SADD of unique values, SMEMBERS in the final reads; set and durability.
 - append: RPUSH of unique values and LRANGE; list-append and durability.
 - hash: HSET of unique fields (each field's value is the field), HGETALL in the
@@ -228,8 +228,18 @@ def _register_cas(key: bytes, expected: int, new: int) -> Conversation:
 # -- counter ------------------------------------------------------------------
 
 
-def _counter_incr(key: bytes, delta: int) -> Conversation:
-    (reply,) = yield [[b"INCRBY", key, b"%d" % delta]]
+# Ways to add delta to a counter: INCRBY, DECRBY of its negation, INCR (delta 1), INCRBYFLOAT (an
+# integer sum stays an integer, spelled without a point, and is logged as a SET).
+INCREMENTS = {
+    "INCRBY": lambda key, delta: [b"INCRBY", key, b"%d" % delta],
+    "DECRBY": lambda key, delta: [b"DECRBY", key, b"%d" % -delta],
+    "INCR": lambda key, delta: [b"INCR", key] if delta == 1 else [b"INCRBY", key, b"%d" % delta],
+    "INCRBYFLOAT": lambda key, delta: [b"INCRBYFLOAT", key, b"%d" % delta],
+}
+
+
+def _counter_incr(key: bytes, delta: int, form: str) -> Conversation:
+    (reply,) = yield [INCREMENTS[form](key, delta)]
     _int(reply, "an integer")
     return ("ok", delta)
 
@@ -741,7 +751,7 @@ class Workload:
             return Op(f, key, new, _register_swap(raw, new))
         if f == "incr":
             delta = rng.randint(1, COUNTER_DELTA_MAX)
-            return Op(f, key, delta, _counter_incr(raw, delta))
+            return Op(f, key, delta, _counter_incr(raw, delta, rng.choice(tuple(INCREMENTS))))
         if f == "add":
             return Op(f, key, uid, _ADDERS[self.name](raw, uid))
         if f == "transfer":
