@@ -12,9 +12,10 @@ correct server would give raises `Unexpected`.
   linearizability (counter), which also sees a lost increment in the final read.
 - set: SADD of unique values, SMEMBERS in the final reads; set and durability.
 - append: RPUSH of unique values and LRANGE; list-append and durability.
-- hash: HSET of unique fields (each field's value is the field), HGETALL in the
-  final reads; set and durability, over the fields.
-- zset: ZADD of unique members (each member's score is the member), ZRANGE
+- hash: HSET, HSETNX, HMSET or HINCRBY of unique fields (each field's value is
+  the field), HGETALL in the final reads; set and durability, over the fields.
+- zset: ZADD (plain, NX or CH) or ZINCRBY of unique members (each member's
+  score is the member), ZRANGE
   WITHSCORES in the final reads, which must come in score order; set and
   durability, over the members.
 - queue: RPUSH of unique elements, taking the head with LPOP, LMPOP or LMOVE,
@@ -268,10 +269,30 @@ def _set_read(key: bytes) -> Conversation:
 # -- hash ---------------------------------------------------------------------
 
 
-def _hash_add(key: bytes, element: int) -> Conversation:
-    (reply,) = yield [[b"HSET", key, b"%d" % element, b"%d" % element]]
-    if _int(reply, "an integer") != 1:
-        raise Unexpected(f"HSET of a new field replied {reply!r}")
+# Ways to add a new field (or member) whose value (or score) is itself, each with the reply it gives.
+HASH_ADDS = {
+    "HSET": (lambda key, e: [b"HSET", key, e, e], 1),
+    "HSETNX": (lambda key, e: [b"HSETNX", key, e, e], 1),
+    "HMSET": (lambda key, e: [b"HMSET", key, e, e], b"OK"),
+    "HINCRBY": (lambda key, e: [b"HINCRBY", key, e, e], "element"),
+}
+ZSET_ADDS = {
+    "ZADD": (lambda key, e: [b"ZADD", key, e, e], 1),
+    "ZADD NX": (lambda key, e: [b"ZADD", key, b"NX", e, e], 1),
+    "ZADD CH": (lambda key, e: [b"ZADD", key, b"CH", e, e], 1),
+    "ZINCRBY": (lambda key, e: [b"ZINCRBY", key, e, e], "element"),
+}
+
+
+def _add_new(key: bytes, element: int, form: tuple) -> Conversation:
+    """Add a new field or member (`HASH_ADDS`, `ZSET_ADDS`); its reply must be the form's."""
+    build, expected = form
+    (reply,) = yield [build(key, b"%d" % element)]
+    if expected == "element":
+        expected = element
+        reply = _int(reply, "the element")
+    if reply != expected:
+        _refused_or_unexpected(reply, repr(expected))
     return ("ok", element)
 
 
@@ -285,13 +306,6 @@ def _hash_read(key: bytes) -> Conversation:
 
 
 # -- zset ---------------------------------------------------------------------
-
-
-def _zset_add(key: bytes, element: int) -> Conversation:
-    (reply,) = yield [[b"ZADD", key, b"%d" % element, b"%d" % element]]
-    if _int(reply, "an integer") != 1:
-        raise Unexpected(f"ZADD of a new member replied {reply!r}")
-    return ("ok", element)
 
 
 def _zset_read(key: bytes) -> Conversation:
@@ -752,8 +766,11 @@ class Workload:
         if f == "incr":
             delta = rng.randint(1, COUNTER_DELTA_MAX)
             return Op(f, key, delta, _counter_incr(raw, delta, rng.choice(tuple(INCREMENTS))))
+        if f == "add" and self.name in ("hash", "zset"):
+            forms = HASH_ADDS if self.name == "hash" else ZSET_ADDS
+            return Op(f, key, uid, _add_new(raw, uid, forms[rng.choice(tuple(forms))]))
         if f == "add":
-            return Op(f, key, uid, _ADDERS[self.name](raw, uid))
+            return Op(f, key, uid, _set_add(raw, uid))
         if f == "transfer":
             source, target = rng.sample(range(BANK_ACCOUNTS), 2)
             amount = rng.randint(1, BANK_AMOUNT_MAX)
@@ -784,7 +801,6 @@ class Workload:
 _READERS = {"register": _register_read, "counter": _counter_read, "set": _set_read, "append": _list_read,
             "hash": _hash_read, "zset": _zset_read, "expiry": _expiry_read, "queue": _list_read, "mixed": _mixed_types,
             "pubsub": _numsub, "bank": _bank_read, "cache": _cache_read, "stream": _stream_rest}
-_ADDERS = {"set": _set_add, "hash": _hash_add, "zset": _zset_add}  # each workload's "add"
 
 
 WORKLOADS: dict[str, Workload] = {
