@@ -37,7 +37,7 @@ import hiredis
 from jepsen_like import expiry
 from jepsen_like.history import NEMESIS, Event, pair
 from jepsen_like.proxy import Proxy
-from jepsen_like.verdict import Verdict, failed, overall
+from jepsen_like.verdict import Judged, Verdict
 from sim import checks, reference_ops
 from sim.client import encode
 from sim.rng import derive
@@ -77,7 +77,7 @@ class RealConfig:
 
 
 @dataclass
-class RealResult:
+class RealResult(Judged):
     """What a real run did and what the checkers said."""
 
     config: RealConfig
@@ -86,15 +86,6 @@ class RealResult:
     verdicts: dict[str, Verdict]
     history: list[Event] = field(repr=False)
     wall_s: float = 0.0
-
-    @property
-    def valid(self) -> bool | None:
-        """False if any checker found a violation; None if none did but some could not tell."""
-        return overall(self.verdicts)
-
-    @property
-    def failed_checkers(self) -> list[str]:
-        return failed(self.verdicts)
 
 
 def run(config: RealConfig) -> RealResult:

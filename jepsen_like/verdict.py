@@ -66,18 +66,22 @@ def unknown(checker: str, reason: str, **evidence: Any) -> Verdict:
     return Verdict(None, checker, reason, evidence)
 
 
-def overall(verdicts: dict[str, Verdict]) -> bool | None:
-    """A run's outcome from its checkers': False if any found a violation; None if none did
-    but some could not tell; True if all held."""
-    outcomes = [verdict.valid for verdict in verdicts.values()]
-    if False in outcomes:
-        return False
-    return None if None in outcomes else True
+class Judged:
+    """A run's outcome from its checkers' `verdicts` (mixed into the simulated and the real run's results)."""
 
+    verdicts: dict[str, Verdict]
 
-def failed(verdicts: dict[str, Verdict]) -> list[str]:
-    """The checkers that found a violation."""
-    return [name for name, verdict in verdicts.items() if verdict.valid is False]
+    @property
+    def valid(self) -> bool | None:
+        """False if any checker found a violation; None if none did but some could not tell."""
+        outcomes = [verdict.valid for verdict in self.verdicts.values()]
+        if False in outcomes:
+            return False
+        return None if None in outcomes else True
+
+    @property
+    def failed_checkers(self) -> list[str]:
+        return [name for name, verdict in self.verdicts.items() if verdict.valid is False]
 
 
 def anomaly_counts(anomalies: list[dict[str, Any]]) -> dict[str, int]:

@@ -27,7 +27,7 @@ import simpy
 
 from jepsen_like import expiry
 from jepsen_like.history import NEMESIS, Event, pair
-from jepsen_like.verdict import Verdict, failed, overall
+from jepsen_like.verdict import Judged, Verdict
 from sim import checks, halt, reference_ops, replication, restart
 from sim.client import OP_TIMEOUT_MS, FinalReader, SimClient
 from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
@@ -90,7 +90,7 @@ class RunConfig:
 
 
 @dataclass
-class Result:
+class Result(Judged):
     """What a run did and what the checkers said."""
 
     config: RunConfig
@@ -105,15 +105,6 @@ class Result:
     history: list[Event] = field(repr=False)
     records: list[tuple] | None = field(repr=False)
     fault_events: list = field(repr=False)
-
-    @property
-    def valid(self) -> bool | None:
-        """False if any checker found a violation; None if none did but some could not tell."""
-        return overall(self.verdicts)
-
-    @property
-    def failed_checkers(self) -> list[str]:
-        return failed(self.verdicts)
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary: seed, faults, ops, verdicts, trace hash, times."""
