@@ -115,8 +115,9 @@ class _Node:
         self.paused = False
 
     async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(*self.args, stdout=asyncio.subprocess.DEVNULL,
-                                                         stderr=asyncio.subprocess.DEVNULL)
+        with open(os.path.join(self.directory, "stderr.log"), "ab") as stderr:
+            self.proc = await asyncio.create_subprocess_exec(*self.args, stdout=asyncio.subprocess.DEVNULL,
+                                                             stderr=stderr)
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             with contextlib.suppress(OSError):
@@ -124,8 +125,16 @@ class _Node:
                 writer.close()
                 return
             if self.proc.returncode is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"kvserver {self.name} did not start (see {self.directory}/kvserver.log)")
+                raise RuntimeError(f"kvserver {self.name} did not start; its log ends:\n{self._log_tail()}")
             await asyncio.sleep(0.05)
+
+    def _log_tail(self, lines: int = 10) -> str:
+        """The end of what the process wrote to its log file and its stderr."""
+        tail = []
+        for name in ("kvserver.log", "stderr.log"):
+            with contextlib.suppress(OSError), open(os.path.join(self.directory, name), errors="replace") as log:
+                tail += log.readlines()[-lines:]
+        return "".join(tail) or "(nothing)"
 
     async def kill(self) -> None:
         self.resume()

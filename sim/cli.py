@@ -240,13 +240,19 @@ def _around(result: Result, t_ms: int, window_ms: int) -> list[dict]:
 @click.option("--out", type=click.Path(file_okay=False), help="write the history and the verdicts here")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def real_command(workload, nodes, clients, duration, faults, core_config, seed, out, as_json) -> None:
-    """Run a workload against real kvserver processes under real faults, and check it."""
+    """Run a workload against real kvserver processes under real faults, and check it.
+
+    Exits 0 valid, 1 a violation, 2 unknown, 3 a process would not start."""
     kinds = tuple(kind.strip() for kind in faults.split(",") if kind.strip() and kind.strip() != "none")
     try:
         config = harness.RealConfig(workload, nodes, clients, duration / 1000, kinds, config_pairs(core_config), seed)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
-    result = harness.run(config)
+    try:
+        result = harness.run(config)
+    except RuntimeError as exc:  # a process would not start
+        click.echo(str(exc), err=True)
+        sys.exit(3)
     verdicts = {name: verdict.to_json() for name, verdict in result.verdicts.items()}
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)

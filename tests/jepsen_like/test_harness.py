@@ -39,6 +39,11 @@ def test_kvsim_real_refuses_faults_only_the_simulator_has():
     assert done.exit_code == 2 and "kill, pause, partition, lag" in done.output
 
 
+def test_a_process_that_will_not_start_is_reported_with_what_it_said():
+    done = CliRunner().invoke(main, ["real", "--duration", "1s", "--config", "maxclients=many"])
+    assert done.exit_code == 3 and "FATAL CONFIG FILE ERROR" in done.output
+
+
 def test_a_cut_proxy_holds_bytes_until_healed_and_lag_delays_them():
     async def scenario():
         received = asyncio.Queue()
