@@ -583,8 +583,14 @@ class RedisModel:
         """A whole SCAN of the group's keys (the reference workload's SCAN is the iteration to the end)."""
         return list(self.data)
 
+    def unlink(self, args):
+        return self.del_(args)
+
     def exists(self, args):
-        return int(args[0] in self.data)
+        return sum(key in self.data for key in args)
+
+    def touch(self, args):
+        return self.exists(args)
 
     def type_(self, args):
         value = self.data.get(args[0])
@@ -603,6 +609,14 @@ class RedisModel:
             return NO_SUCH_KEY
         self.data[args[1]] = self.data.pop(args[0])
         return "OK"
+
+    def renamenx(self, args):
+        if args[0] not in self.data:
+            return NO_SUCH_KEY
+        if args[1] in self.data:
+            return 0
+        self.rename(args)
+        return 1
 
 
 _TYPES = {str: "string", list: "list", set: "set", dict: "hash", Scores: "zset"}

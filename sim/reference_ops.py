@@ -198,15 +198,16 @@ _ZSETS: list[Maker] = [
 
 
 def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
-    """A whole SCAN of the group's keys, DEL, EXISTS, TYPE, and RENAME and COPY between a family's two keys."""
+    """A whole SCAN of the group's keys, DEL or UNLINK, EXISTS or TOUCH, TYPE, and RENAME, RENAMENX and
+    COPY between a family's two keys."""
     commands: list[Maker] = [
         lambda r, k: ["SCAN", "0", "MATCH", k("*"), "COUNT", r.choice(("10", "50"))],
-        lambda r, k: ["DEL", k(r.choice(suffixes))],
-        lambda r, k: ["EXISTS", k(r.choice(suffixes))],
+        lambda r, k: [r.choice(("DEL", "UNLINK")), k(r.choice(suffixes))],
+        lambda r, k: [r.choice(("EXISTS", "TOUCH")), *[k(suffix) for suffix in suffixes]],
         lambda r, k: ["TYPE", k(r.choice(suffixes))],
     ]
     if len(suffixes) == 2:
-        commands.append(lambda r, k: ["RENAME", *_pair(r, k, *suffixes)])
+        commands.append(lambda r, k: [r.choice(("RENAME", "RENAMENX")), *_pair(r, k, *suffixes)])
         commands.append(lambda r, k: ["COPY", *_pair(r, k, *suffixes), *r.choice(([], ["REPLACE"]))])
     return commands
 
