@@ -34,14 +34,13 @@ from typing import Any
 
 import hiredis
 
-from jepsen_like import expiry
-from jepsen_like.history import NEMESIS, Event, pair
+from jepsen_like.history import NEMESIS, Event
 from jepsen_like.proxy import Proxy
 from jepsen_like.verdict import Judged, Verdict
-from sim import checks, reference_ops
+from sim import checks
 from sim.client import encode
 from sim.rng import derive
-from sim.workloads import WORKLOADS, Op, Refused, Unexpected, cache_options, key_index
+from sim.workloads import WORKLOADS, Op, Refused, Unexpected, key_index, workload_options
 
 FAULTS = ("kill", "pause", "partition", "lag")
 OP_TIMEOUT_S = 1.0
@@ -52,7 +51,6 @@ LAG_S = 0.05
 SETTLE_S = 1.0  # after the heal, before the final reads
 FINAL_TRIES = 10
 FINAL_RETRY_S = 0.2
-LINEARIZABILITY_TIME_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -166,12 +164,7 @@ class _Run:
     def __init__(self, config: RealConfig, workdir: str) -> None:
         self.config = config
         self.workload = WORKLOADS[config.workload]
-        options = dict(config.config)
-        if config.workload == "cache":
-            options = {**cache_options(config.seed), **options}
-        if config.workload == "reference":
-            options = {**reference_ops.encoding_options(config.seed), **options}
-        options.setdefault("save", "")
+        options = {"save": "", **workload_options(config.workload, config.seed), **dict(config.config)}
         self.nodes = []
         for i in range(config.nodes):
             directory = os.path.join(workdir, f"n{i + 1}")
@@ -273,13 +266,7 @@ class _Run:
                 await asyncio.sleep(FINAL_RETRY_S)  # a restarted node may still be loading its data
 
     def _judge(self, wall_s: float) -> RealResult:
-        events = [Event(*entry, line) for line, entry in enumerate(self.history, start=1)]
-        ops = pair(events)
-        counts = {"ok": 0, "fail": 0, "info": 0}
-        for op in ops:
-            counts[op.type] += 1
-        verdicts = checks.check(self.workload.checkers, self.config.workload, ops, LINEARIZABILITY_TIME_S,
-                                expiry.disruptions(events), expiry.disruptions(events, clocks=False))
+        events, counts, verdicts = checks.judge_history(self.workload.checkers, self.config.workload, self.history)
         verdicts["client"] = checks.client_anomalies(self.anomalies)
         return RealResult(self.config, counts, dict(self.fault_counts), verdicts, events, wall_s)
 
@@ -288,7 +275,7 @@ class _Client:
     """A client: one connection per node (through its proxy), one operation at a time."""
 
     def __init__(self, run: _Run, index: int | str) -> None:
-        self.run_ = run
+        self.runner = run
         self.index = index
         self.process = index
         self.rng = derive(run.config.seed, f"real/client/{index}")
@@ -296,18 +283,18 @@ class _Client:
         self.serial = 0
 
     async def run(self, until: float) -> None:
-        think_s = self.run_.config.think_ms / 1000
+        think_s = self.runner.config.think_ms / 1000
         while True:
             await asyncio.sleep(self.rng.expovariate(1 / think_s) if think_s else 0)
             if time.monotonic() >= until:
                 return
             self.serial += 1
-            now_ms = int((time.monotonic() - self.run_.started) * 1000)
-            await self.perform(self.run_.workload.next_op(self.rng, self.index, self.serial, now_ms))
+            now_ms = int((time.monotonic() - self.runner.started) * 1000)
+            await self.perform(self.runner.workload.next_op(self.rng, self.index, self.serial, now_ms))
 
     async def perform(self, op: Op) -> str:
         """Run one operation and record it; its outcome's type."""
-        run = self.run_
+        run = self.runner
         node = run.node_for(op.key)
         run.record(self.process, "invoke", op.f, op.key, op.value)
         try:
@@ -350,7 +337,7 @@ class _Client:
 
     async def _connection(self, node: _Node):
         if node.name not in self.connections:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.run_.proxies[node.name].port)
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.runner.proxies[node.name].port)
             self.connections[node.name] = (reader, writer, hiredis.Reader())
         return self.connections[node.name]
 

@@ -20,11 +20,12 @@ from typing import Any
 
 from jepsen_like import bank, cache, expiry, linearizability, list_append, pubsub, queue, reference, sets
 from jepsen_like import durability as durability_checker
-from jepsen_like.history import Operation
+from jepsen_like.history import Event, Operation, pair
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
 
 FINAL_PROCESS = "final"
 EVIDENCE_ITEMS_MAX = 10
+LINEARIZABILITY_TIME_S = 30.0
 
 
 def check(checkers: Sequence[str], workload: str, ops: Sequence[Operation], time_limit_s: float,
@@ -57,6 +58,21 @@ def check(checkers: Sequence[str], workload: str, ops: Sequence[Operation], time
         else:
             raise ValueError(f"unknown checker {name!r}")
     return verdicts
+
+
+def judge_history(checkers: Sequence[str], workload: str, entries: Sequence[tuple]
+                  ) -> tuple[list[Event], dict[str, int], dict[str, Verdict]]:
+    """A recorded history (``(process, type, f, key, value, time_ns)`` tuples, nemesis events
+    among them): its events, its operations counted by outcome, and the workload's checkers'
+    verdicts, with the crashes and clock steps its nemesis events tell of."""
+    events = [Event(*entry, line) for line, entry in enumerate(entries, start=1)]
+    ops = pair(events)
+    counts = {"ok": 0, "fail": 0, "info": 0}
+    for op in ops:
+        counts[op.type] += 1
+    verdicts = check(checkers, workload, ops, LINEARIZABILITY_TIME_S, expiry.disruptions(events),
+                     expiry.disruptions(events, clocks=False))
+    return events, counts, verdicts
 
 
 def durability(ops: Sequence[Operation]) -> Verdict:

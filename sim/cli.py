@@ -135,7 +135,7 @@ def config_pairs(core_config: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def exit_code(result: Result) -> int:
+def exit_code(result: Result | harness.RealResult) -> int:
     return {True: 0, False: 1, None: 2}[result.valid]
 
 
@@ -272,7 +272,7 @@ def real_command(workload, nodes, clients, duration, faults, core_config, seed, 
         ]))
         if result.valid is False:
             click.echo(f"\nFAILED ({', '.join(result.failed_checkers)})")
-    sys.exit({True: 0, False: 1, None: 2}[result.valid])
+    sys.exit(exit_code(result))
 
 
 @main.command()

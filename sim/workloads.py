@@ -348,11 +348,12 @@ BLOCKING_DEQUEUES = {
     "BLMOVE": lambda key: [b"BLMOVE", key, key + TAKEN_SUFFIX, b"LEFT", b"RIGHT", QUEUE_BLOCK_S],
 }
 TAKEN_SUFFIX = b":taken"
+DEQUEUE_FORMS = {**DEQUEUES, **BLOCKING_DEQUEUES}
 
 
 def _dequeue(key: bytes, form: str) -> Conversation:
     """Take the queue's head in one of `DEQUEUES` or `BLOCKING_DEQUEUES` (nil: empty, or timed out)."""
-    command = {**DEQUEUES, **BLOCKING_DEQUEUES}[form](key)
+    command = DEQUEUE_FORMS[form](key)
     (reply,) = yield [command]
     if reply is None or form in ("LPOP", "LMOVE", "BLMOVE"):
         return ("ok", _int_or_none(reply))
@@ -530,6 +531,16 @@ def _expiry_read(key: bytes) -> Conversation:
 
 
 # -- cache --------------------------------------------------------------------
+
+
+def workload_options(workload: str, seed: int) -> dict[str, str]:
+    """The server options a workload runs under, before the user's own (`--config`): the cache's
+    maxmemory and policy, the reference workload's encoding limits; none for the others."""
+    if workload == "cache":
+        return cache_options(seed)
+    if workload == "reference":
+        return reference_ops.encoding_options(seed)
+    return {}
 
 
 def cache_options(seed: int) -> dict[str, str]:

@@ -25,10 +25,9 @@ from typing import Any
 
 import simpy
 
-from jepsen_like import expiry
-from jepsen_like.history import NEMESIS, Event, pair
+from jepsen_like.history import NEMESIS, Event
 from jepsen_like.verdict import Judged, Verdict
-from sim import checks, halt, reference_ops, replication, restart
+from sim import checks, halt, replication, restart
 from sim.client import OP_TIMEOUT_MS, FinalReader, SimClient
 from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
 from sim.nemesis import Nemesis
@@ -38,14 +37,13 @@ from sim.persistence import recover_from_disk
 from sim.rng import derive
 from sim.subscriber import MODES, Subscriber
 from sim.trace import Trace
-from sim.workloads import PUBSUB_CHANNELS, WORKLOADS, cache_options, key_index, key_name
+from sim.workloads import PUBSUB_CHANNELS, WORKLOADS, key_index, key_name, workload_options
 
 NS_PER_MS = 1_000_000
 POLL_MS = 50
 IDLE_WAIT_MS_MAX = 2 * OP_TIMEOUT_MS
 SETTLE_MS = 500  # the healed network delivers what is in flight well within this
 FINAL_MS_MAX = 30_000
-LINEARIZABILITY_TIME_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -132,10 +130,7 @@ class World:
         self.workload = WORKLOADS[config.workload]
         self.net = Network(self.env, config.seed, self.trace)
         options = dict(config.config)
-        if config.workload == "cache":
-            options = {**cache_options(config.seed), **options}
-        if config.workload == "reference":
-            options = {**reference_ops.encoding_options(config.seed), **options}
+        options = {**workload_options(config.workload, config.seed), **options}
         if config.replicas:
             options = {**replication.TIMEOUTS, **replication.sync_mode(config.seed), **options}
             self.converge_ms_max = replication.converge_ms_max(options)
@@ -290,13 +285,7 @@ class World:
     # -- judging ------------------------------------------------------------------
     def _judge(self, sim_ms: int, wall_s: float, cpu_s: float, completion: Verdict | None) -> Result:
         started = time.perf_counter()
-        events = [Event(*entry, line) for line, entry in enumerate(self.history, start=1)]
-        ops = pair(events)
-        counts = {"ok": 0, "fail": 0, "info": 0}
-        for op in ops:
-            counts[op.type] += 1
-        verdicts = checks.check(self.workload.checkers, self.config.workload, ops, LINEARIZABILITY_TIME_S,
-                                expiry.disruptions(events), expiry.disruptions(events, clocks=False))
+        events, counts, verdicts = checks.judge_history(self.workload.checkers, self.config.workload, self.history)
         if completion is None:  # a halted run never reached its liveness phase
             verdicts["liveness"] = checks.liveness(self.served, self.config.liveness_ms_max, self.refusals)
         verdicts["client"] = checks.client_anomalies(self.anomalies)
