@@ -33,10 +33,10 @@ any of them that allows it.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
 
+from jepsen_like.expiry import disrupted_between
 from jepsen_like.history import HistoryError, Operation, by_key, canonical
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
 
@@ -106,21 +106,16 @@ def _judge_key(key: Any, ops: list[Operation], policies: list[str], disruptions:
         if seen == ABSENT:
             evictable = any(evicts(policy, volatile.get(element, False)) for policy in policies
                             for element in held | pending if element != ABSENT)
-            if ABSENT not in held and not evictable and not _disrupted_between(disruptions, since, op.complete.time):
+            if ABSENT not in held and not evictable and not disrupted_between(disruptions, since, op.complete.time):
                 found["lost"].append({**evidence, "held": sorted(held), "policies": policies})
         elif seen not in held and seen not in pending:
             if seen not in volatile or seen in failed:
                 found["unexpected"].append({**evidence, "held": sorted(held)})
-            elif not _disrupted_between(disruptions, since, op.complete.time):
+            elif not disrupted_between(disruptions, since, op.complete.time):
                 found["stale"].append({**evidence, "held": sorted(held)})
         pending.discard(seen)
         held, since = {seen}, op.invoke.time
     return reads
-
-
-def _disrupted_between(disruptions: Sequence[int], start: int, end: int) -> bool:
-    index = bisect_left(disruptions, start)
-    return index < len(disruptions) and disruptions[index] <= end
 
 
 def _validate(op: Operation) -> None:

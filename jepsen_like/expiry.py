@@ -133,7 +133,7 @@ def _judge_missing(key: Any, read: Operation, writes: list[Operation], disruptio
               and (op.complete is None or op.complete.time > last.invoke.time)]
     if rivals:
         return  # another write may have come between them, with a shorter TTL
-    if _disrupted_between(disruptions, last.invoke.time, read.complete.time):
+    if disrupted_between(disruptions, last.invoke.time, read.complete.time):
         return
     due = deadline(last)
     if at <= due:
@@ -141,7 +141,8 @@ def _judge_missing(key: Any, read: Operation, writes: list[Operation], disruptio
                                "read": read.to_json(), "write": last.to_json()})
 
 
-def _disrupted_between(disruptions: Sequence[int], start: int, end: int) -> bool:
+def disrupted_between(disruptions: Sequence[int], start: int, end: int) -> bool:
+    """Whether a time in the sorted `disruptions` falls within [start, end]."""
     index = bisect_left(disruptions, start)
     return index < len(disruptions) and disruptions[index] <= end
 

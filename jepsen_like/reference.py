@@ -20,10 +20,10 @@ operation did nothing. The first reply that differs is the key's anomaly.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
 
+from jepsen_like.expiry import disrupted_between
 from jepsen_like.history import HistoryError, Operation, by_key
 from jepsen_like.redis_model import RedisModel, normalize
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
@@ -43,7 +43,7 @@ def check(ops: Sequence[Operation], disruptions: Sequence[int] = ()) -> Verdict:
         for op in key_ops:
             _validate(op)
             end = op.invoke.time if op.complete is None else op.complete.time
-            known = known and not _disrupted(disruptions, known_at, end)
+            known = known and not disrupted_between(disruptions, known_at, end)
             known_at = end
             if not known:
                 unjudged += 1
@@ -76,11 +76,6 @@ def _compare(model: RedisModel, op: Operation) -> dict[str, Any] | None:
         if got != expected:
             return {"command": argv, "got": got, "expected": expected}
     return None
-
-
-def _disrupted(disruptions: Sequence[int], start: int, end: int) -> bool:
-    index = bisect_left(disruptions, start)
-    return index < len(disruptions) and disruptions[index] <= end
 
 
 def _validate(op: Operation) -> None:
