@@ -88,6 +88,13 @@ class RedisModel:
     def _collection(self, key: str, kind: Callable[[], Any]) -> Any:
         return self.data.setdefault(key, kind())
 
+    def _stored(self, key: str, value) -> int:
+        """A *STORE command's end: `value` replaces the key, or deletes it when empty; its size."""
+        self.data.pop(key, None)
+        if value:
+            self.data[key] = value
+        return len(value)
+
     def _drop_if_empty(self, key: str) -> None:
         if key in self.data and not self.data[key]:
             del self.data[key]
@@ -199,19 +206,14 @@ class RedisModel:
         return len(items)
 
     def _pop(self, args, left: bool):
+        """LPOP/RPOP: nil for a missing key; an element, or with a count a list of them."""
         items = self.data.get(args[0])
-        if len(args) == 1:
-            if items is None:
-                return None
-            item = items.pop(0 if left else -1)
-            self._drop_if_empty(args[0])
-            return item
         if items is None:
             return None
-        count = min(int(args[1]), len(items))
+        count = min(int(args[1]) if len(args) > 1 else 1, len(items))
         taken = [items.pop(0 if left else -1) for _ in range(count)]
         self._drop_if_empty(args[0])
-        return taken
+        return taken if len(args) > 1 else taken[0]
 
     def lpop(self, args):
         return self._pop(args, True)
@@ -367,10 +369,7 @@ class RedisModel:
 
     def _store(self, name: str, args):
         result = self._combined(name, args[1:])
-        self.data.pop(args[0], None)
-        if result:
-            self.data[args[0]] = result
-        return len(result)
+        return self._stored(args[0], result)
 
     def sinterstore(self, args):
         return self._store("SINTER", args)
@@ -556,10 +555,7 @@ class RedisModel:
         combine = {"SUM": sum, "MIN": min, "MAX": max}[aggregate]
         result = Scores({member: combine([source[member] * weight for source, weight in zip(sources, weights)
                                           if member in source]) for member in members})
-        self.data.pop(target, None)
-        if result:
-            self.data[target] = result
-        return len(result)
+        return self._stored(target, result)
 
     def zunionstore(self, args):
         return self._zstore(args, True)
@@ -570,10 +566,7 @@ class RedisModel:
     def zrangestore(self, args):
         ranked = self._ranked(args[1])
         kept = Scores({ranked[i][1]: ranked[i][0] for i in _span(len(ranked), int(args[2]), int(args[3]))})
-        self.data.pop(args[0], None)
-        if kept:
-            self.data[args[0]] = kept
-        return len(kept)
+        return self._stored(args[0], kept)
 
     # -- keys ----------------------------------------------------------------
     def del_(self, args):
