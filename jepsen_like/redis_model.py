@@ -8,12 +8,20 @@ Replies are in the history's JSON form (`as_json`): bulk strings as text, nil
 as None, errors as ``{"error": text}``; `normalize` puts replies whose order
 Redis leaves open (set members, hash fields) in one order, for model and
 server alike. A collection that empties is deleted, as in Redis.
+
+Keys also have deadlines (TTLs), set only as absolute times: far in the future,
+so that none falls due in a run (and every reply stays predictable), or long
+past, which deletes the key at once. The model follows which commands keep a
+key's deadline (APPEND, INCRBY, a push, LSET...), which drop it (SET, GETSET,
+MSET, a *STORE's destination), and which carry it (RENAME, COPY).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
 from typing import Any
 
 Reply = Any
@@ -21,10 +29,16 @@ INT_RE = re.compile(r"0|-?[1-9][0-9]{0,18}")  # what Redis's string2ll takes
 LLONG_MIN, LLONG_MAX = -2**63, 2**63 - 1
 NOT_INTEGER = {"error": "ERR value is not an integer or out of range"}
 HASH_NOT_INTEGER = {"error": "ERR hash value is not an integer"}
+NOT_FLOAT = {"error": "ERR value is not a valid float"}
+HASH_NOT_FLOAT = {"error": "ERR hash value is not a float"}
+# What strtold takes whole, of the texts the workload can make (digits, '-', '.', 'x'): decimal or hex.
+DECIMAL_RE = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+HEX_RE = re.compile(r"-?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)")
 NO_SUCH_KEY = {"error": "ERR no such key"}
 OUT_OF_RANGE = {"error": "ERR index out of range"}
 UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS"}
 UNIQUE = {"SCAN"}  # a whole SCAN may return a key more than once
+PAST_BEFORE_MS = 10**12  # a deadline before this (2001) is long past whenever a run is
 
 
 def as_json(reply: Any) -> Reply:
@@ -57,6 +71,49 @@ def _as_int(text: str) -> int | None:
     return number if LLONG_MIN <= number <= LLONG_MAX else None
 
 
+def _long_double(value: Fraction) -> Fraction:
+    """`value` rounded to the nearest x87 long double (a 64-bit significand, ties to even), as
+    strtold and a long double sum round on the x86-64 machines Redis runs on."""
+    if value == 0:
+        return value
+    shift = 63 - (abs(value.numerator).bit_length() - value.denominator.bit_length())
+    scaled = value * Fraction(2) ** shift
+    if abs(scaled) >= 2**64:
+        shift -= 1
+        scaled /= 2
+    elif abs(scaled) < 2**63:
+        shift += 1
+        scaled *= 2
+    return Fraction(round(scaled)) / Fraction(2) ** shift  # round: to nearest, ties to even
+
+
+def _as_float(text: str) -> Fraction | None:
+    """The long double INCRBYFLOAT reads in `text` (Redis's string2ld, by strtold), or None."""
+    if DECIMAL_RE.fullmatch(text):
+        return _long_double(Fraction(text if text[-1] != "." else text[:-1]))
+    if HEX_RE.fullmatch(text):
+        sign, digits = (-1, text[3:]) if text[0] == "-" else (1, text[2:])
+        whole, _, fraction = digits.partition(".")
+        return _long_double(Fraction(sign * int(whole + fraction or "0", 16), 16 ** len(fraction)))
+    return None
+
+
+def _float_text(value: Fraction) -> str:
+    """INCRBYFLOAT's reply and stored text: printf's "%.17Lf" without trailing zeros, -0 as 0."""
+    with localcontext() as context:
+        context.prec = 200  # enough for any long double's exact decimal expansion here
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        text = format(exact.quantize(Decimal("1e-17"), rounding=ROUND_HALF_EVEN), "f")
+    text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _incremented(current: str, increment: str) -> str | None:
+    """The text INCRBYFLOAT stores for `current` plus `increment`; None if `current` is no number."""
+    number = _as_float(current)
+    return None if number is None else _float_text(_long_double(number + _as_float(increment)))
+
+
 def _span(length: int, start: int, end: int) -> range:
     """The positions LRANGE, ZRANGE, LTRIM and ZREMRANGEBYRANK mean by start and end."""
     if start < 0:
@@ -78,6 +135,7 @@ class RedisModel:
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
+        self.deadlines: dict[str, int] = {}  # key -> its deadline in Unix ms (only keys in `data`)
 
     def apply(self, argv: list[str]) -> Reply:
         handler = _HANDLERS[argv[0].upper()]
@@ -89,21 +147,32 @@ class RedisModel:
         return self.data.setdefault(key, kind())
 
     def _stored(self, key: str, value) -> int:
-        """A *STORE command's end: `value` replaces the key, or deletes it when empty; its size."""
-        self.data.pop(key, None)
+        """A *STORE command's end: `value` replaces the key (without its deadline), or deletes it
+        when empty; its size."""
+        self._delete(key)
         if value:
             self.data[key] = value
         return len(value)
 
+    def _replaced(self, key: str, value: str) -> None:
+        """A new string value, without the key's deadline (SET, GETSET, MSET)."""
+        self.data[key] = value
+        self.deadlines.pop(key, None)
+
+    def _delete(self, key: str):
+        """Delete a key and its deadline; its value, or None."""
+        self.deadlines.pop(key, None)
+        return self.data.pop(key, None)
+
     def _drop_if_empty(self, key: str) -> None:
         if key in self.data and not self.data[key]:
-            del self.data[key]
+            self._delete(key)
 
     # -- strings -------------------------------------------------------------
     def set(self, args):
         if len(args) > 2:
             return self._set_with_options(args)
-        self.data[args[0]] = args[1]
+        self._replaced(args[0], args[1])
         return "OK"
 
     def get(self, args):
@@ -123,6 +192,13 @@ class RedisModel:
             return {"error": "ERR increment or decrement would overflow"}
         self.data[args[0]] = str(result)
         return result
+
+    def incrbyfloat(self, args):
+        text = _incremented(self.data.get(args[0], "0"), args[1])
+        if text is None:
+            return NOT_FLOAT
+        self.data[args[0]] = text
+        return text
 
     def strlen(self, args):
         return len(self.data.get(args[0], ""))
@@ -149,10 +225,11 @@ class RedisModel:
         return len(value)
 
     def getdel(self, args):
-        return self.data.pop(args[0], None)
+        return self._delete(args[0])
 
     def mset(self, args):
-        self.data.update(zip(args[::2], args[1::2]))
+        for key, value in zip(args[::2], args[1::2]):
+            self._replaced(key, value)
         return "OK"
 
     def mget(self, args):
@@ -172,17 +249,35 @@ class RedisModel:
 
     def getset(self, args):
         old = self.data.get(args[0])
-        self.data[args[0]] = args[1]
+        self._replaced(args[0], args[1])
         return old
 
     def _set_with_options(self, args):
-        """SET key value NX|XX [GET] or GET alone: the old value with GET, else OK or nil."""
-        key, value, options = args[0], args[1], {option.upper() for option in args[2:]}
+        """SET key value [NX|XX] [GET] [KEEPTTL|PXAT ms|EXAT s]: the old value with GET, else OK or nil."""
+        key, value, options = args[0], args[1], [option.upper() for option in args[2:]]
         old = self.data.get(key)
         if ("NX" in options and old is not None) or ("XX" in options and old is None):
             return old if "GET" in options else None
-        self.data[key] = value
+        deadline = self.deadlines.get(key) if "KEEPTTL" in options else None
+        for unit, scale in (("PXAT", 1), ("EXAT", 1000)):
+            if unit in options:
+                deadline = int(options[options.index(unit) + 1]) * scale
+        self._replaced(key, value)
+        if deadline is not None:
+            self.deadlines[key] = deadline
         return old if "GET" in options else "OK"
+
+    def getex(self, args):
+        """GETEX key [PXAT ms|EXAT s|PERSIST] (absolute deadlines only: a past one deletes the key)."""
+        value = self.data.get(args[0])
+        if value is None or len(args) == 1:
+            return value
+        unit = args[1].upper()
+        if unit == "PERSIST":
+            self.deadlines.pop(args[0], None)
+        else:
+            self._expire_at(args[0], int(args[2]) * (1000 if unit == "EXAT" else 1))
+        return value
 
     def incr(self, args):
         return self.incrby([args[0], "1"])
@@ -421,6 +516,13 @@ class RedisModel:
         self._collection(args[0], dict)[args[1]] = str(result)
         return result
 
+    def hincrbyfloat(self, args):
+        text = _incremented(self.data.get(args[0], {}).get(args[1], "0"), args[2])
+        if text is None:
+            return HASH_NOT_FLOAT
+        self._collection(args[0], dict)[args[1]] = text
+        return text
+
     def hgetall(self, args):
         return [part for pair in self.data.get(args[0], {}).items() for part in pair]
 
@@ -570,7 +672,7 @@ class RedisModel:
 
     # -- keys ----------------------------------------------------------------
     def del_(self, args):
-        return int(self.data.pop(args[0], None) is not None)
+        return sum(self._delete(key) is not None for key in args)
 
     def scan(self, args):
         """A whole SCAN of the group's keys (the reference workload's SCAN is the iteration to the end)."""
@@ -594,13 +696,19 @@ class RedisModel:
         if source not in self.data or (target in self.data and not replace):
             return 0
         value = self.data[source]
+        self._delete(target)
         self.data[target] = value if type(value) is str else type(value)(value)
+        self._carry_deadline(source, target)
         return 1
 
     def rename(self, args):
         if args[0] not in self.data:
             return NO_SUCH_KEY
-        self.data[args[1]] = self.data.pop(args[0])
+        if args[0] != args[1]:
+            self._delete(args[1])
+            self.data[args[1]] = self.data.pop(args[0])
+            self._carry_deadline(args[0], args[1])
+            self.deadlines.pop(args[0], None)
         return "OK"
 
     def renamenx(self, args):
@@ -610,6 +718,48 @@ class RedisModel:
             return 0
         self.rename(args)
         return 1
+
+    def _carry_deadline(self, source: str, target: str) -> None:
+        if source in self.deadlines:
+            self.deadlines[target] = self.deadlines[source]
+
+    # -- deadlines -----------------------------------------------------------
+    def _expire_at(self, key: str, when_ms: int) -> None:
+        """Give an existing key a deadline; one already past deletes it (every deadline the
+        workload sends is long past or far ahead, whatever the time)."""
+        if when_ms < PAST_BEFORE_MS:
+            self._delete(key)
+        else:
+            self.deadlines[key] = when_ms
+
+    def pexpireat(self, args):
+        """PEXPIREAT key ms [NX|XX|GT|LT]: no deadline counts as an infinite one for GT and LT."""
+        key, when = args[0], int(args[1])
+        if key not in self.data:
+            return 0
+        current = self.deadlines.get(key)
+        flag = args[2].upper() if len(args) > 2 else None
+        if (flag == "NX" and current is not None) or (flag == "XX" and current is None) \
+                or (flag == "GT" and (current is None or when <= current)) \
+                or (flag == "LT" and current is not None and when >= current):
+            return 0
+        self._expire_at(key, when)
+        return 1
+
+    def expireat(self, args):
+        return self.pexpireat([args[0], str(int(args[1]) * 1000), *args[2:]])
+
+    def persist(self, args):
+        return int(self.deadlines.pop(args[0], None) is not None)
+
+    def pexpiretime(self, args):
+        if args[0] not in self.data:
+            return -2
+        return self.deadlines.get(args[0], -1)
+
+    def expiretime(self, args):
+        when = self.pexpiretime(args)
+        return when if when < 0 else (when + 500) // 1000
 
 
 _TYPES = {str: "string", list: "list", set: "set", dict: "hash", Scores: "zset"}

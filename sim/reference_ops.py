@@ -14,6 +14,9 @@ counters made non-integer by an APPEND, collections emptied and deleted;
 commands that add come more often than others, so collections grow between.
 The seed draws small encoding limits now and then (`encoding_options`).
 Scores are integers (weights positive, so no product is -0), so every score has one spelling.
+Keys get deadlines only as absolute times, far ahead (none falls due in a run) or long past
+(the key goes at once), so that every command that keeps, drops or carries a TTL shows it
+in EXPIRETIME, PEXPIRETIME, PERSIST and the flags of PEXPIREAT, and in the final read.
 """
 
 from __future__ import annotations
@@ -31,8 +34,12 @@ MEMBERS = ("a", "b", "c", "d", "e", "f")
 SET_MEMBERS = ("1", "2", "3", "-4", "50", "a")  # mostly integers: a set starts as an intset, "a" converts it
 ITEMS = ("a", "b", "c")  # list elements: few, so lists hold duplicates for LREM and LINSERT to tell apart
 VALUES = ("0", "1", "2", "5", "9", "x", "-3", "12")
+FLOAT_INCREMENTS = ("1.5", "-0.25", "2", "0.1", "-3")
 INDEX_MIN, INDEX_MAX = -5, 5
 SCORE_MIN, SCORE_MAX = -5, 5
+FAR_MS = 4_102_444_800_000  # 2100-01-01: deadlines from here on never fall due in a run
+DEADLINE_STEPS_MS = (0, 1500, 3000, 60_000)  # after FAR_MS: apart, so GT and LT compare them
+PAST_MS = 1000  # a deadline long past: the key goes at once
 WAYS = ("alone",) * 8 + ("multi", "script")  # how a command is sent: alone, in MULTI/EXEC, or by a Lua script
 SCRIPT = "return redis.pcall(unpack(ARGV))"  # pcall: an error reply comes back as it is, not raised
 ENCODING_LIMITS = {  # each option's choices, Redis's default first
@@ -104,6 +111,17 @@ def _score(rng: random.Random) -> str:
     return str(rng.randint(SCORE_MIN, SCORE_MAX))
 
 
+def _deadline_ms(rng: random.Random, past: bool = True) -> str:
+    """A deadline in Unix ms: far ahead, or (`past`) now and then long past."""
+    if past and rng.random() < 0.1:
+        return str(PAST_MS)
+    return str(FAR_MS + rng.choice(DEADLINE_STEPS_MS))
+
+
+def _deadline_s(rng: random.Random, past: bool = True) -> str:
+    return str(int(_deadline_ms(rng, past)) // 1000)
+
+
 def _side(rng: random.Random) -> str:
     return rng.choice(("LEFT", "RIGHT"))
 
@@ -116,7 +134,8 @@ def _pair(rng: random.Random, k, one: str, two: str) -> tuple[str, str]:
 Maker = Callable[[random.Random, Callable[[str], str]], Argv]
 
 _STRINGS: list[Maker] = [
-    lambda r, k: ["SET", k("s"), _value(r)],
+    lambda r, k: ["SET", k("s"), _value(r), *r.choice(([], [], ["KEEPTTL"], ["PXAT", _deadline_ms(r, past=False)],
+                                                        ["EXAT", _deadline_s(r, past=False)]))],
     lambda r, k: ["GET", k("s")],
     lambda r, k: ["APPEND", k("s"), _value(r)],
     lambda r, k: ["INCRBY", k("s"), str(r.randint(-3, 5))],
@@ -132,6 +151,10 @@ _STRINGS: list[Maker] = [
     lambda r, k: ["SET", k("s"), _value(r), *r.choice((["NX"], ["XX"], ["GET"], ["NX", "GET"], ["XX", "GET"]))],
     lambda r, k: [r.choice(("INCR", "DECR")), k("s")],
     lambda r, k: ["DECRBY", k("s"), str(r.randint(-3, 5))],
+    lambda r, k: ["INCRBYFLOAT", k("s"), r.choice(FLOAT_INCREMENTS)],
+    lambda r, k: ["SET", k("s"), _value(r), *r.choice((["XX", "KEEPTTL"], ["GET", "KEEPTTL"],
+                                                        ["NX", "PXAT", _deadline_ms(r, past=False)]))],
+    lambda r, k: ["GETEX", k("s"), *r.choice(([], ["PERSIST"], ["PXAT", _deadline_ms(r)], ["EXAT", _deadline_s(r)]))],
 ]
 _LISTS: list[Maker] = [
     lambda r, k: [r.choice(("LPUSH", "RPUSH")), k(r.choice(("l", "l", "l", "l2"))), *r.choices(ITEMS, k=r.randint(1, 4))],
@@ -170,6 +193,7 @@ _HASHES: list[Maker] = [
     lambda r, k: ["HLEN", k("h")],
     lambda r, k: ["HEXISTS", k("h"), r.choice(MEMBERS)],
     lambda r, k: ["HINCRBY", k("h"), r.choice(MEMBERS), str(r.randint(-3, 5))],
+    lambda r, k: ["HINCRBYFLOAT", k("h"), r.choice(MEMBERS), r.choice(FLOAT_INCREMENTS)],
     lambda r, k: ["HGETALL", k("h")],
     lambda r, k: ["HSETNX", k("h"), r.choice(MEMBERS), _value(r)],
     lambda r, k: ["HMGET", k("h"), *_members(r)],
@@ -198,13 +222,19 @@ _ZSETS: list[Maker] = [
 
 
 def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
-    """A whole SCAN of the group's keys, DEL or UNLINK, EXISTS or TOUCH, TYPE, and RENAME, RENAMENX and
-    COPY between a family's two keys."""
+    """A whole SCAN of the group's keys, DEL or UNLINK, EXISTS or TOUCH, TYPE, deadlines set (PEXPIREAT,
+    EXPIREAT, with or without a condition), removed (PERSIST) and read (PEXPIRETIME, EXPIRETIME), and
+    RENAME, RENAMENX and COPY between a family's two keys."""
     commands: list[Maker] = [
         lambda r, k: ["SCAN", "0", "MATCH", k("*"), "COUNT", r.choice(("10", "50"))],
-        lambda r, k: [r.choice(("DEL", "UNLINK")), k(r.choice(suffixes))],
+        lambda r, k: [r.choice(("DEL", "UNLINK")), *[k(suffix) for suffix in r.sample(suffixes, r.randint(1, len(suffixes)))]],
         lambda r, k: [r.choice(("EXISTS", "TOUCH")), *[k(suffix) for suffix in suffixes]],
         lambda r, k: ["TYPE", k(r.choice(suffixes))],
+        lambda r, k: [*r.choice((["PEXPIREAT", k(r.choice(suffixes)), _deadline_ms(r)],
+                                 ["EXPIREAT", k(r.choice(suffixes)), _deadline_s(r)])),
+                      *r.choice(([], [], ["NX"], ["XX"], ["GT"], ["LT"]))],
+        lambda r, k: ["PERSIST", k(r.choice(suffixes))],
+        lambda r, k: [r.choice(("PEXPIRETIME", "EXPIRETIME")), k(r.choice(suffixes))],
     ]
     if len(suffixes) == 2:
         commands.append(lambda r, k: [r.choice(("RENAME", "RENAMENX")), *_pair(r, k, *suffixes)])
@@ -217,7 +247,8 @@ _MAKERS = {name: commands + _key_commands(FAMILIES[name]) for name, commands in 
 
 
 def snapshot(group: str) -> list[Argv]:
-    """The commands that read every key of `group` whole (the final read)."""
+    """The commands that read every key of `group` whole, and its deadline (the final read)."""
     read = {"string": ["GET"], "list": ["LRANGE", "0", "-1"], "set": ["SMEMBERS"], "hash": ["HGETALL"],
             "zset": ["ZRANGE", "0", "-1", "WITHSCORES"]}[kind(group)]
-    return [[read[0], key(group, suffix), *read[1:]] for suffix in FAMILIES[kind(group)]]
+    return [command for suffix in FAMILIES[kind(group)]
+            for command in ([read[0], key(group, suffix), *read[1:]], ["PEXPIRETIME", key(group, suffix)])]

@@ -82,7 +82,7 @@ def test_every_reply_is_redis_servers(server, seed):
 
 def test_the_commands_reach_every_type_and_both_kinds_of_reply():
     """The generator meets errors and every type: the comparison above is not vacuous."""
-    rng, errors, types = random.Random(99), set(), set()
+    rng, errors, types, deadlines = random.Random(99), set(), set(), set()
     for group in _groups(12):
         model = RedisModel()
         for _ in range(1000):
@@ -92,6 +92,9 @@ def test_the_commands_reach_every_type_and_both_kinds_of_reply():
                 errors.add(reply["error"])
             if argv[0] == "TYPE":
                 types.add(reply)
+            if argv[0] == "PEXPIRETIME":
+                deadlines.add(reply if reply < 0 else "a deadline")
     assert {"ERR no such key", "ERR index out of range", "ERR value is not an integer or out of range",
-            "ERR hash value is not an integer"} <= errors
+            "ERR hash value is not an integer", "ERR value is not a valid float", "ERR hash value is not a float"} <= errors
     assert {"string", "list", "set", "hash", "zset", "none"} <= types
+    assert {-2, -1, "a deadline"} <= deadlines

@@ -541,3 +541,31 @@ def lmove_takes_the_tail_for_the_head(monkeypatch) -> None:
 
     _wrap_command(monkeypatch, b"lmove", from_the_tail)
     _wrap_command(monkeypatch, b"blmove", from_the_tail)
+
+
+def append_drops_the_ttl(monkeypatch) -> None:
+    """APPEND writes the longer string as a new value, so the key loses its TTL."""
+
+    def dropping_ttl(handler, client, argv):
+        reply = handler(client, argv)
+        client.db.persist(argv[1])
+        return reply
+
+    _wrap_command(monkeypatch, b"append", dropping_ttl)
+
+
+def incrbyfloat_replicated_without_keepttl(monkeypatch) -> None:
+    """INCRBYFLOAT is logged and replicated as a plain SET of its result, which drops the key's
+    TTL on the replicas and at the next load, though the primary keeps it."""
+
+    def plain_set(handler, client, argv):
+        reply = handler(client, argv)
+        client.propagate_as = [[b"SET", argv[1], reply]]
+        return reply
+
+    _wrap_command(monkeypatch, b"incrbyfloat", plain_set)
+
+
+def del_deletes_only_its_first_key(monkeypatch) -> None:
+    """DEL of several keys deletes the first and counts it, and leaves the others."""
+    _wrap_command(monkeypatch, b"del", lambda handler, client, argv: handler(client, argv[:2]))

@@ -208,6 +208,21 @@ CASES = {
         RunConfig(workload="reference", clients=5, duration_ms=10_000),
         {"reference"},
     ),
+    "append-drops-the-ttl": (
+        planted.append_drops_the_ttl,
+        RunConfig(workload="reference", clients=5, duration_ms=10_000),
+        {"reference"},
+    ),
+    "incrbyfloat-replicated-without-keepttl": (
+        planted.incrbyfloat_replicated_without_keepttl,
+        RunConfig(workload="reference", clients=5, duration_ms=10_000, replicas=1),
+        {"convergence"},
+    ),
+    "del-deletes-only-its-first-key": (
+        planted.del_deletes_only_its_first_key,
+        RunConfig(workload="reference", clients=5, duration_ms=10_000),
+        {"reference"},
+    ),
     "resp3-pushes-sent-as-arrays": (
         planted.resp3_pushes_sent_as_arrays,
         RunConfig(workload="pubsub", clients=3, duration_ms=3000),
