@@ -7,7 +7,10 @@ hashes and sorted sets with integer scores, on keys whose type never changes.
 Replies are in the history's JSON form (`as_json`): bulk strings as text, nil
 as None, errors as ``{"error": text}``; `normalize` puts replies whose order
 Redis leaves open (set members, hash fields) in one order, for model and
-server alike. A collection that empties is deleted, as in Redis.
+server alike. A collection that empties is deleted, as in Redis. Where Redis
+chooses at random (SPOP, SRANDMEMBER), the model is given the reply observed
+and takes it if Redis could have given it (and goes on from what it says);
+if not, it answers with what Redis could have given, which the reply is not.
 
 Keys also have deadlines (TTLs), set only as absolute times: far in the future,
 so that none falls due in a run (and every reply stays predictable), or long
@@ -36,7 +39,7 @@ DECIMAL_RE = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 HEX_RE = re.compile(r"-?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)")
 NO_SUCH_KEY = {"error": "ERR no such key"}
 OUT_OF_RANGE = {"error": "ERR index out of range"}
-UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS"}
+UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS", "SPOP", "SRANDMEMBER"}
 UNIQUE = {"SCAN"}  # a whole SCAN may return a key more than once
 PAST_BEFORE_MS = 10**12  # a deadline before this (2001) is long past whenever a run is
 
@@ -137,8 +140,10 @@ class RedisModel:
         self.data: dict[str, Any] = {}
         self.deadlines: dict[str, int] = {}  # key -> its deadline in Unix ms (only keys in `data`)
 
-    def apply(self, argv: list[str]) -> Reply:
+    def apply(self, argv: list[str], observed: Reply = None) -> Reply:
+        """The reply Redis gives `argv`; `observed`, the server's, is what a random choice took."""
         handler = _HANDLERS[argv[0].upper()]
+        self.observed = normalize(argv, observed)
         reply = handler(self, argv[1:])
         return normalize(argv, reply)
 
@@ -434,6 +439,42 @@ class RedisModel:
 
     def smembers(self, args):
         return list(self.data.get(args[0], set()))
+
+    def spop(self, args):
+        """SPOP key [count]: the members observed, if they are ones it could take; they go."""
+        members = self.data.get(args[0], set())
+        if len(args) == 1:
+            if not members:
+                return None
+            taken = self.observed
+            if taken not in members:
+                return f"<one of {sorted(members)}>"
+            taken_all = [taken]
+        else:
+            wanted = min(int(args[1]), len(members))
+            taken = taken_all = self.observed
+            if not (type(taken) is list and len(set(taken)) == len(taken) == wanted and members.issuperset(taken)):
+                return f"<{wanted} distinct members of {sorted(members)}>"
+        members.difference_update(taken_all)
+        self._drop_if_empty(args[0])
+        return taken
+
+    def srandmember(self, args):
+        """SRANDMEMBER key [count]: as many distinct members as asked (at most all), or with a
+        negative count that many members, repeats allowed."""
+        members, got = self.data.get(args[0], set()), self.observed
+        if len(args) == 1:
+            if not members:
+                return None
+            return got if got in members else f"<one of {sorted(members)}>"
+        count = int(args[1])
+        wanted = -count if count < 0 else min(count, len(members))
+        if not members:
+            wanted = 0
+        if type(got) is list and len(got) == wanted and members.issuperset(got) \
+                and (count < 0 or len(set(got)) == len(got)):
+            return got
+        return f"<{wanted} {'' if count < 0 else 'distinct '}members of {sorted(members)}>"
 
     def smove(self, args):
         source, target, member = args

@@ -71,7 +71,7 @@ def _compare(model: RedisModel, op: Operation) -> dict[str, Any] | None:
     commands = [op.value] if op.f == "cmd" else op.value
     replies = [op.result] if op.f == "cmd" else op.result
     for argv, got in zip(commands, replies):
-        expected = model.apply(argv)
+        expected = model.apply(argv, got)
         got = normalize(argv, got)
         if got != expected:
             return {"command": argv, "got": got, "expected": expected}

@@ -185,6 +185,8 @@ _SETS: list[Maker] = [
     lambda r, k: [r.choice(("SINTER", "SUNION", "SDIFF")), *_pair(r, k, "t", "t2")],
     lambda r, k: [r.choice(("SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE")), k("t2"), *_pair(r, k, "t", "t2")],
     lambda r, k: ["SINTERCARD", "2", *_pair(r, k, "t", "t2"), *r.choice(([], ["LIMIT", "1"], ["LIMIT", "0"]))],
+    lambda r, k: ["SPOP", k("t"), *r.choice(([], [str(r.randint(0, 4))]))],
+    lambda r, k: ["SRANDMEMBER", k("t"), *r.choice(([], ["0"], ["2"], ["10"], ["-3"]))],
 ]
 _HASHES: list[Maker] = [
     lambda r, k: ["HSET", k("h"), *[part for member in _members(r) for part in (member, _value(r))]],

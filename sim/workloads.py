@@ -52,7 +52,7 @@ correct server would give raises `Unexpected`.
   transactions, in scripts, in database 1, with TTLs; no checker of its own:
   the restart and convergence checks judge the state it leaves, and TYPE the
   final reads.
-- reference: 91 commands over strings, lists, sets, hashes and sorted
+- reference: 93 commands over strings, lists, sets, hashes and sorted
   sets, with deadlines far ahead or long past (EXPIRETIME shows them), and whole SCANs (`sim.reference_ops`), each client on a group of
   keys of its own (a new group every `REFERENCE_EPOCH_MS`), one command at a
   time (alone, in MULTI/EXEC or through a Lua script), so every reply is

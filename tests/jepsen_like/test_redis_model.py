@@ -74,7 +74,8 @@ def test_every_reply_is_redis_servers(server, seed):
     for _ in range(COMMANDS_PER_SEED):
         group = rng.choice(groups)
         argv, way = reference_ops.operation(rng, group), rng.choice(reference_ops.WAYS)
-        assert models[group].apply(argv) == normalize(argv, as_json(server.call(argv, way))), (argv, way)
+        reply = as_json(server.call(argv, way))
+        assert models[group].apply(argv, reply) == normalize(argv, reply), (argv, way)
     for group in groups:
         for argv in reference_ops.snapshot(group):
             assert models[group].apply(argv) == normalize(argv, as_json(server.call(argv))), argv
@@ -98,3 +99,27 @@ def test_the_commands_reach_every_type_and_both_kinds_of_reply():
             "ERR hash value is not an integer", "ERR value is not a valid float", "ERR hash value is not a float"} <= errors
     assert {"string", "list", "set", "hash", "zset", "none"} <= types
     assert {-2, -1, "a deadline"} <= deadlines
+
+
+@pytest.mark.parametrize(("argv", "observed"), [
+    (["SPOP", "t"], "9"),  # not a member
+    (["SPOP", "t", "2"], ["1"]),  # too few
+    (["SPOP", "t", "2"], ["1", "1"]),  # one member twice
+    (["SRANDMEMBER", "t", "2"], ["1", "1"]),
+    (["SRANDMEMBER", "t", "-3"], ["1", "9", "2"]),
+    (["SRANDMEMBER", "t"], None),
+])
+def test_a_random_reply_redis_could_not_give_is_refused(argv, observed):
+    model = RedisModel()
+    model.apply(["SADD", "t", "1", "2", "3"])
+    assert model.apply(argv, observed) != normalize(argv, observed)
+
+
+def test_a_random_reply_redis_could_give_is_taken_and_followed():
+    model = RedisModel()
+    model.apply(["SADD", "t", "1", "2", "3"])
+    assert model.apply(["SPOP", "t", "2"], ["3", "1"]) == ["1", "3"]
+    assert model.apply(["SRANDMEMBER", "t", "-3"], ["2", "2", "2"]) == ["2", "2", "2"]
+    assert model.apply(["SMEMBERS", "t"]) == ["2"]
+    assert model.apply(["SPOP", "t"], "2") == "2"
+    assert model.apply(["EXISTS", "t"]) == 0
