@@ -40,7 +40,7 @@ from jepsen_like.verdict import Judged, Verdict
 from sim import checks
 from sim.client import encode
 from sim.rng import derive
-from sim.workloads import WORKLOADS, Op, Refused, Unexpected, key_index, workload_options
+from sim.workloads import WORKLOADS, Op, Pause, Refused, Unexpected, key_index, workload_options
 
 FAULTS = ("kill", "pause", "partition", "lag")
 OP_TIMEOUT_S = 1.0
@@ -318,6 +318,13 @@ class _Client:
         conversation = op.conversation
         commands = next(conversation)
         while True:
+            if type(commands) is Pause:
+                await asyncio.sleep(commands.ms / 1000)
+                try:
+                    commands = conversation.send([])
+                except StopIteration as done:
+                    return done.value
+                continue
             writer.write(encode(commands))
             await writer.drain()
             replies = []

@@ -21,7 +21,7 @@ import hiredis
 from simpy.events import Timeout
 
 from sim.net import FIN, RST, SYN_ACK, Conn
-from sim.workloads import Op, Refused, Unexpected
+from sim.workloads import Op, Pause, Refused, Unexpected
 
 OP_TIMEOUT_MS = 1000
 CONNECT_TIMEOUT_MS = 1000
@@ -159,10 +159,20 @@ class SimClient:
         self._set_deadline(OP_TIMEOUT_MS)
         self._send(next(op.conversation))
 
-    def _send(self, commands: list[list[bytes]]) -> None:
+    def _send(self, commands: list[list[bytes]] | Pause) -> None:
         self.replies = []
+        if type(commands) is Pause:
+            self.expected = 0  # a reply now answers no request
+            Timeout(self.env, commands.ms, (self, self.op)).callbacks.append(_resume)
+            return
         self.expected = len(commands)
         self.op_session.conn.ab.push(encode(commands))  # a client is always the connecting end
+
+    def resume(self, op: Op) -> None:
+        """A pause is over: the operation goes on, unless it has ended meanwhile (timed out, or its
+        connection died)."""
+        if self.op is op:
+            self._advance()
 
     def _advance(self) -> None:
         op = self.op
@@ -256,7 +266,7 @@ class SimClient:
                 return
             if reply is False:
                 return
-            if self.op is None or self.op_session is not session:
+            if self.op is None or self.op_session is not session or not self.expected:
                 self._anomaly(session, f"a reply to no request: {reply!r}")
                 return
             self.replies.append(reply)
@@ -271,6 +281,11 @@ def _next(event: Timeout) -> None:
 
 def _deadline(event: Timeout) -> None:
     event._value.deadline()
+
+
+def _resume(event: Timeout) -> None:
+    client, op = event._value
+    client.resume(op)
 
 
 class FinalReader(SimClient):

@@ -2,10 +2,11 @@
 
 An operation is a conversation: a generator that yields the commands of one
 round trip (a list of argv lists, sent pipelined) and receives their replies,
-until it returns its outcome ``(type, value)`` ("ok" or "fail"). A reply no
-correct server would give raises `Unexpected`.
+until it returns its outcome ``(type, value)`` ("ok" or "fail"); it may also
+yield a `Pause`, to think between round trips. A reply no correct server would
+give raises `Unexpected`.
 
-- register: GET, ``SET k v EX ttl`` or DEL, cas (WATCH, GET, MULTI/SET/EXEC; or SET NX,
+- register: GET, ``SET k v EX ttl`` or DEL, cas (WATCH, GET, a pause to think, MULTI/SET/EXEC; or SET NX,
   a cas from no value), and swap (SET ... GET); values 0..9; linearizability
   (register) and durability.
 - counter: INCRBY, DECRBY, INCR or INCRBYFLOAT (`INCREMENTS`) and GET;
@@ -34,7 +35,7 @@ correct server would give raises `Unexpected`.
   TIME, so that every operation knows the server time it ran at; expiry
   (served exactly until the deadline, with that TTL).
 - bank: transfers between a bank's accounts, either blind (DECRBY and INCRBY in
-  MULTI/EXEC) or watched (WATCH, MGET, then SET both in MULTI/EXEC, or a
+  MULTI/EXEC) or watched (WATCH, MGET, a pause to think, then SET both in MULTI/EXEC, or a
   DISCARDed transaction when the source has too little), and MGET of every
   account; the bank checker (every read sums to 0: no transfer half done, no
   update lost).
@@ -91,6 +92,7 @@ EXPIRY_TTL_MS_SHORT = 50  # some expire before the next operation: deadlines are
 PUBSUB_CHANNELS = 3
 BANK_ACCOUNTS = 4
 BANK_AMOUNT_MAX = 5
+WATCH_THINK_MS_MAX = 100  # how long a watched read-modify-write may pause between its read and its write
 REFERENCE_EPOCH_MS = 8000  # a client's group of keys: long enough to build up state
 REFERENCE_CLIENTS_MAX = 1000  # group keys: epoch * this + client
 BANK_POISON = 1000  # what a discarded transaction would take from an account, were it not discarded
@@ -109,6 +111,21 @@ Conversation = Generator[list[list[bytes]], list[Any], tuple[str, Any]]
 
 class Unexpected(Exception):
     """A reply that no correct server gives to these commands."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Yielded by a conversation in place of commands: wait `ms` before the next round trip, and
+    receive no replies. A watched read-modify-write thinks between its read and its write, as an
+    application computes there; the longer its WATCH is held, the more often other clients'
+    writes land inside it, several watchers at once, and must make its EXEC fail."""
+
+    ms: int
+
+
+def watch_think_ms(rng: random.Random) -> int:
+    """A watched operation's pause: none half the time, else up to `WATCH_THINK_MS_MAX`."""
+    return rng.randint(1, WATCH_THINK_MS_MAX) if rng.random() < 0.5 else 0
 
 
 @dataclass(slots=True)
@@ -207,13 +224,15 @@ def _register_swap(key: bytes, new: int) -> Conversation:
     return ("ok", _int_or_none(old))
 
 
-def _register_cas(key: bytes, expected: int, new: int) -> Conversation:
+def _register_cas(key: bytes, expected: int, new: int, think_ms: int) -> Conversation:
     watched, current = yield [[b"WATCH", key], [b"GET", key]]
     _ok(watched)
     if _int_or_none(current) != expected:
         (reply,) = yield [[b"UNWATCH"]]
         _ok(reply)
         return ("fail", None)
+    if think_ms:
+        yield Pause(think_ms)
     multi, queued, done = yield [[b"MULTI"], [b"SET", key, b"%d" % new, b"EX", b"%d" % REGISTER_TTL_S], [b"EXEC"]]
     _ok(multi)
     if queued != b"QUEUED":
@@ -633,14 +652,16 @@ def _blind_transfer(source: bytes, target: bytes, amount: int) -> Conversation:
     return ("ok", None)
 
 
-def _watched_transfer(source: bytes, target: bytes, amount: int) -> Conversation:
-    """Read both balances under WATCH, then write both in a transaction if the source has the amount;
-    if it has not, a transaction setting a poisoned balance is discarded."""
+def _watched_transfer(source: bytes, target: bytes, amount: int, think_ms: int) -> Conversation:
+    """Read both balances under WATCH, think, then write both in a transaction if the source has the
+    amount; if it has not, a transaction setting a poisoned balance is discarded."""
     watched, balances = yield [[b"WATCH", source, target], [b"MGET", source, target]]
     _ok(watched)
     if type(balances) is not list or len(balances) != 2:
         _refused_or_unexpected(balances, "two balances")
     have, other = (0 if balance is None else _int(balance, "a balance") for balance in balances)
+    if think_ms:
+        yield Pause(think_ms)
     if have < amount:
         multi, queued, discarded = yield [[b"MULTI"], [b"SET", source, b"%d" % (have - BANK_POISON)], [b"DISCARD"]]
         _ok(multi)
@@ -770,7 +791,7 @@ class Workload:
             expected, new = rng.randrange(REGISTER_VALUES), rng.randrange(REGISTER_VALUES)
             if rng.random() < REGISTER_CREATE_SHARE:
                 return Op(f, key, [None, new], _register_create(raw, new))
-            return Op(f, key, [expected, new], _register_cas(raw, expected, new))
+            return Op(f, key, [expected, new], _register_cas(raw, expected, new, watch_think_ms(rng)))
         if f == "swap":
             new = rng.randrange(REGISTER_VALUES)
             return Op(f, key, new, _register_swap(raw, new))
@@ -786,8 +807,11 @@ class Workload:
             source, target = rng.sample(range(BANK_ACCOUNTS), 2)
             amount = rng.randint(1, BANK_AMOUNT_MAX)
             accounts = bank_accounts(raw)
-            transfer = _watched_transfer if rng.random() < 0.5 else _blind_transfer
-            return Op(f, key, [source, target, amount], transfer(accounts[source], accounts[target], amount))
+            if rng.random() < 0.5:
+                transfer = _watched_transfer(accounts[source], accounts[target], amount, watch_think_ms(rng))
+            else:
+                transfer = _blind_transfer(accounts[source], accounts[target], amount)
+            return Op(f, key, [source, target, amount], transfer)
         if f == "publish":
             kind = b"SPUBLISH" if rng.random() < 1 / 3 else b"PUBLISH"
             return Op(f, key, [uid, kind.decode()], _publish(raw, uid, kind))

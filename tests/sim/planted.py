@@ -11,7 +11,7 @@ from kvcore.appendonly import AppendOnly
 from kvcore.commands import TABLE, keys, lists, pubsub, stream_reads, strings
 from kvcore.effects import Send
 from kvcore.eviction import Evictor
-from kvcore.keyspace import Database
+from kvcore.keyspace import Database, drop_watches
 from kvcore.node import Node
 from kvcore.replication import ReplicationStream
 from kvcore.reply import Push
@@ -323,6 +323,20 @@ def watch_misses_the_last_watcher(monkeypatch) -> None:
         db.watchers[key] = clients[:-1]
         touch(db, key)
         db.watchers.setdefault(key, []).append(last)
+
+    monkeypatch.setattr(Database, "touch", buggy_touch)
+
+
+def watch_dirties_only_a_lone_watcher(monkeypatch) -> None:
+    """A write to a key that several clients WATCH forgets all of them but one without marking them
+    dirty, so their transactions commit over what they read before. Only seen when three clients
+    hold a WATCH on one key at once."""
+    touch = Database.touch
+
+    def buggy_touch(db, key):
+        for client in db.watchers.get(key, [])[:-1]:
+            drop_watches(client)
+        touch(db, key)
 
     monkeypatch.setattr(Database, "touch", buggy_touch)
 

@@ -223,6 +223,11 @@ CASES = {
         RunConfig(workload="reference", clients=5, duration_ms=10_000),
         {"reference"},
     ),
+    "watch-dirties-only-a-lone-watcher": (  # watched transfers pause between read and write
+        planted.watch_dirties_only_a_lone_watcher,
+        RunConfig(workload="bank", clients=5, duration_ms=10_000),
+        {"bank"},
+    ),
     "resp3-pushes-sent-as-arrays": (
         planted.resp3_pushes_sent_as_arrays,
         RunConfig(workload="pubsub", clients=3, duration_ms=3000),
