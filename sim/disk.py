@@ -9,6 +9,7 @@ write). Rename is atomic. Faults: slow fsync, fsync error, disk full.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 FSYNC_MS_MIN = 1
@@ -45,12 +46,14 @@ class Disk:
         self.rng = rng
         self.files: dict[str, File] = {}
         self.faults = DiskFaults()
+        self.on_write: Callable[[], None] | None = None  # called once, after the next write (a power cut waiting)
 
     def append(self, name: str, data: bytes) -> bool:
         """Append to the cache of `name` (created if missing); False when the disk is full."""
         if self.faults.full:
             return False
         self.files.setdefault(name, File()).unsynced.append(bytes(data))
+        self._written()
         return True
 
     def replace(self, name: str, data: bytes) -> bool:
@@ -59,7 +62,17 @@ class Disk:
             return False
         file = self.files[name] = File()
         file.unsynced.append(bytes(data))
+        self._written()
         return True
+
+    def unsynced(self) -> bool:
+        """Whether some write is still in the cache only."""
+        return any(file.unsynced for file in self.files.values())
+
+    def _written(self) -> None:
+        hook, self.on_write = self.on_write, None
+        if hook is not None:
+            hook()
 
     def touch(self, name: str) -> bool:
         """Create `name` empty if it is missing (its directory entry is durable at once, like rename)."""

@@ -29,7 +29,8 @@ class FaultEvent:
 
     `target` names nodes, or directed links as ``"src>dst"``; `mode` and
     `amount` are kind-specific (partition: both/one-way; lag: delay ms; disk:
-    slow-fsync/fsync-error/full and the extra fsync ms; clock: the jump in ms).
+    slow-fsync/fsync-error/full and the extra fsync ms; power: now/mid-write;
+    clock: the jump in ms).
     """
 
     at_ms: int
@@ -149,9 +150,19 @@ class KillFault(FaultOptions):
         return FaultEvent(at_ms, self.KIND, (rng.choice(shape.nodes),), _duration_ms(rng, self.downtime_ms_max))
 
 
+POWER_MODES = ("now", "mid-write")
+
+
 @dataclass(frozen=True)
 class PowerFault(FaultOptions):
-    """Cut a node's power: its disk cache is lost (maybe torn); it boots after the downtime."""
+    """Cut a node's power: its disk cache is lost (maybe torn); it boots after the downtime.
+
+    A ``mid-write`` cut waits for the node's next write to its disk (unless one is already
+    unsynced), and strikes before its fsync can finish: the moment a torn write tests the
+    loading of a log or snapshot cut short. With few writes a second, a cut at a random time
+    rarely finds one in flight. A node that writes nothing for a while is cut all the same
+    (`sim.nemesis.MID_WRITE_WAIT_MS_MAX`).
+    """
 
     KIND = "power"
     BOUNDS = {"interval_ms_mean": (2000, 15000), "downtime_ms_max": (200, 3000), "torn_write_probability": (0.0, 1.0)}
@@ -160,7 +171,8 @@ class PowerFault(FaultOptions):
     torn_write_probability: float
 
     def event(self, rng: random.Random, at_ms: int, shape: Shape) -> FaultEvent:
-        return FaultEvent(at_ms, self.KIND, (rng.choice(shape.nodes),), _duration_ms(rng, self.downtime_ms_max))
+        node, duration_ms = rng.choice(shape.nodes), _duration_ms(rng, self.downtime_ms_max)
+        return FaultEvent(at_ms, self.KIND, (node,), duration_ms, rng.choice(POWER_MODES))
 
 
 @dataclass(frozen=True)

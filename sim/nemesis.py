@@ -12,6 +12,8 @@ from simpy.events import Timeout
 
 from sim.faults import FaultEvent, FaultOptions, PowerFault
 
+MID_WRITE_WAIT_MS_MAX = 500  # a mid-write power cut that sees no write this long strikes anyway
+
 
 class Nemesis:
     """Fault injection for one world."""
@@ -98,10 +100,32 @@ class Nemesis:
     def _inject_power(self, event: FaultEvent) -> bool:
         options = self.options["power"]
         assert isinstance(options, PowerFault)
-        return self._node(event).power_off(options.torn_write_probability)
+        node = self._node(event)
+        if event.mode == "mid-write" and node.machine_on and not node.disk.unsynced():
+            # Strike once the event that writes is done, before the write's fsync can finish; or,
+            # with no write by then, after `MID_WRITE_WAIT_MS_MAX` (or half the downtime) all the same.
+            def written() -> None:
+                Timeout(self.env, 0).callbacks.append(lambda _: self._strike(event))
+
+            def waited(_) -> None:
+                if node.disk.on_write is written:
+                    node.disk.on_write = None
+                    self._strike(event)
+
+            node.disk.on_write = written
+            Timeout(self.env, min(MID_WRITE_WAIT_MS_MAX, event.duration_ms // 2)).callbacks.append(waited)
+            return True
+        return node.power_off(options.torn_write_probability)
+
+    def _strike(self, event: FaultEvent) -> None:
+        """A mid-write power cut's moment, if the fault is still in force."""
+        if any(active is event for active in self.active.values()):
+            self._node(event).power_off(self.options["power"].torn_write_probability)
 
     def _revert_power(self, event: FaultEvent) -> None:
-        self._node(event).power_on()
+        node = self._node(event)
+        node.disk.on_write = None  # a mid-write cut that found no write: it never struck
+        node.power_on()
 
     def _inject_pause(self, event: FaultEvent) -> bool:
         return self._node(event).pause()

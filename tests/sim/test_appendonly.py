@@ -308,8 +308,26 @@ def truncated_tail_loaded_as_complete(monkeypatch) -> None:
     monkeypatch.setattr(aof, "_read_argument", lenient)
 
 
+def transaction_logged_unwrapped(monkeypatch) -> None:
+    """A transaction's writes go to the log without the MULTI and EXEC around them, so a power
+    cut that tears the write keeps its first half (a transfer's debit without its credit)."""
+    end_block = node_module.Node.end_propagation_block
+    multi, exec_ = aof.encode_command([b"MULTI"]), aof.encode_command([b"EXEC"])
+
+    def unwrapped(node, marker):
+        records = node._log_records
+        before = len(records)
+        end_block(node, marker)
+        if len(records) == before + 2 and records[-1] == exec_:
+            records.pop()
+            del records[records.index(multi, marker)]
+
+    monkeypatch.setattr(node_module.Node, "end_propagation_block", unwrapped)
+
+
 PLANTED = [
     (reply_before_log_write, "set", ("power", "disk"), ALWAYS),
+    (transaction_logged_unwrapped, "bank", ("power",), ALWAYS),
     (fsync_skipped_under_always, "set", ("power",), ALWAYS),
     (manifest_renamed_before_fsync, "set", ("power", "disk"), ALWAYS + FREQUENT_REWRITES),
     (truncated_tail_loaded_as_complete, "append", ("power",), ALWAYS),
