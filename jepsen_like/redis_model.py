@@ -117,6 +117,11 @@ def _incremented(current: str, increment: str) -> str | None:
     return None if number is None else _float_text(_long_double(number + _as_float(increment)))
 
 
+def _members_of(members: set[str], reply: Reply) -> bool:
+    """Whether a reply is a list of members of `members` (whatever else a faulty server sends)."""
+    return type(reply) is list and all(type(item) is str and item in members for item in reply)
+
+
 def _span(length: int, start: int, end: int) -> range:
     """The positions LRANGE, ZRANGE, LTRIM and ZREMRANGEBYRANK mean by start and end."""
     if start < 0:
@@ -139,6 +144,7 @@ class RedisModel:
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
         self.deadlines: dict[str, int] = {}  # key -> its deadline in Unix ms (only keys in `data`)
+        self.observed: Reply = None  # the server's reply to the command being applied
 
     def apply(self, argv: list[str], observed: Reply = None) -> Reply:
         """The reply Redis gives `argv`; `observed`, the server's, is what a random choice took."""
@@ -447,13 +453,13 @@ class RedisModel:
             if not members:
                 return None
             taken = self.observed
-            if taken not in members:
+            if not _members_of(members, [taken]):
                 return f"<one of {sorted(members)}>"
             taken_all = [taken]
         else:
             wanted = min(int(args[1]), len(members))
             taken = taken_all = self.observed
-            if not (type(taken) is list and len(set(taken)) == len(taken) == wanted and members.issuperset(taken)):
+            if not (_members_of(members, taken) and len(set(taken)) == len(taken) == wanted):
                 return f"<{wanted} distinct members of {sorted(members)}>"
         members.difference_update(taken_all)
         self._drop_if_empty(args[0])
@@ -466,13 +472,12 @@ class RedisModel:
         if len(args) == 1:
             if not members:
                 return None
-            return got if got in members else f"<one of {sorted(members)}>"
+            return got if _members_of(members, [got]) else f"<one of {sorted(members)}>"
         count = int(args[1])
         wanted = -count if count < 0 else min(count, len(members))
         if not members:
             wanted = 0
-        if type(got) is list and len(got) == wanted and members.issuperset(got) \
-                and (count < 0 or len(set(got)) == len(got)):
+        if _members_of(members, got) and len(got) == wanted and (count < 0 or len(set(got)) == len(got)):
             return got
         return f"<{wanted} {'' if count < 0 else 'distinct '}members of {sorted(members)}>"
 

@@ -108,6 +108,8 @@ def test_the_commands_reach_every_type_and_both_kinds_of_reply():
     (["SRANDMEMBER", "t", "2"], ["1", "1"]),
     (["SRANDMEMBER", "t", "-3"], ["1", "9", "2"]),
     (["SRANDMEMBER", "t"], None),
+    (["SPOP", "t"], ["1"]),  # a list where a member is due
+    (["SPOP", "t", "1"], [["1"]]),
 ])
 def test_a_random_reply_redis_could_not_give_is_refused(argv, observed):
     model = RedisModel()
