@@ -8,6 +8,9 @@ workload, `sim.reference_ops`). Functions:
   the reply in `redis_model.as_json`'s form.
 - ``read``: invoked with the commands that read the whole group (a list of
   lists); its ``ok`` carries their replies.
+- ``aborted``: invoked with a command queued in MULTI beside one refused when
+  queued; its ``ok`` carries EXEC's reply, which must be EXECABORT, and the
+  command must have done nothing.
 
 Per key, in history order, the checker runs each operation through a fresh
 model and compares. It judges a key only while the model knows the state: an
@@ -29,7 +32,8 @@ from jepsen_like.redis_model import RedisModel, normalize
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
 
 CHECKER = "reference"
-FUNCTIONS = ("cmd", "read")
+FUNCTIONS = ("cmd", "read", "aborted")
+EXEC_ABORTED = {"error": "EXECABORT Transaction discarded because of previous errors."}
 SHOWN_MAX = 20
 
 
@@ -68,6 +72,10 @@ def check(ops: Sequence[Operation], disruptions: Sequence[int] = ()) -> Verdict:
 
 
 def _compare(model: RedisModel, op: Operation) -> dict[str, Any] | None:
+    if op.f == "aborted":
+        if op.result != EXEC_ABORTED:
+            return {"command": ["MULTI", *op.value, "...", "EXEC"], "got": op.result, "expected": EXEC_ABORTED}
+        return None
     commands = [op.value] if op.f == "cmd" else op.value
     replies = [op.result] if op.f == "cmd" else op.result
     for argv, got in zip(commands, replies):
@@ -80,10 +88,10 @@ def _compare(model: RedisModel, op: Operation) -> dict[str, Any] | None:
 
 def _validate(op: Operation) -> None:
     if op.f not in FUNCTIONS:
-        raise HistoryError(op.invoke.line, f"the reference workload has no function {op.f!r} (it knows cmd, read)")
-    commands = [op.value] if op.f == "cmd" else op.value
+        raise HistoryError(op.invoke.line, f"the reference workload has no function {op.f!r} (it knows {', '.join(FUNCTIONS)})")
+    commands = op.value if op.f == "read" else [op.value]
     if not isinstance(commands, list) or not all(isinstance(argv, list) and argv for argv in commands):
         raise HistoryError(op.invoke.line, f"a reference {op.f} is invoked with "
-                                           f"{'a command' if op.f == 'cmd' else 'a list of commands'}, not {op.value!r}")
+                                           f"{'a list of commands' if op.f == 'read' else 'a command'}, not {op.value!r}")
     if op.ok and op.f == "read" and not (isinstance(op.result, list) and len(op.result) == len(commands)):
         raise HistoryError(op.complete.line, f"a reference read completes with one reply per command, not {op.result!r}")

@@ -40,7 +40,8 @@ SCORE_MIN, SCORE_MAX = -5, 5
 FAR_MS = 4_102_444_800_000  # 2100-01-01: deadlines from here on never fall due in a run
 DEADLINE_STEPS_MS = (0, 1500, 3000, 60_000)  # after FAR_MS: apart, so GT and LT compare them
 PAST_MS = 1000  # a deadline long past: the key goes at once
-WAYS = ("alone",) * 8 + ("multi", "script")  # how a command is sent: alone, in MULTI/EXEC, or by a Lua script
+WAYS = ("alone",) * 16 + ("multi", "multi", "script", "script", "aborted")  # how a command is sent (`sent`)
+REFUSED_WHEN_QUEUED = ["GET"]  # a command of the wrong arity: it makes the EXEC of its transaction fail
 SCRIPT = "return redis.pcall(unpack(ARGV))"  # pcall: an error reply comes back as it is, not raised
 ENCODING_LIMITS = {  # each option's choices, Redis's default first
     "list-max-listpack-size": ("-2", "2", "4"),
@@ -77,14 +78,18 @@ def encoding_options(seed: int) -> dict[str, str]:
 
 
 def sent(argv: Argv, way: str) -> list[Argv]:
-    """The commands that run `argv` the `way` drawn from `WAYS`; its reply is the same every way
-    (the last reply, or the one element of EXEC's). A SCAN (``SCAN 0 MATCH ...``) stands for the
+    """The commands that run `argv` the `way` drawn from `WAYS`: alone, in MULTI/EXEC, through a Lua
+    script, or (``aborted``) queued in a transaction beside a command refused when queued, so that
+    EXEC fails with EXECABORT and runs nothing. Its reply is the same every way but the last (the
+    last reply, or the one element of EXEC's). A SCAN (``SCAN 0 MATCH ...``) stands for the
     whole iteration, from cursor 0 until the server returns 0: it goes alone, one call at a time,
     and its reply is every key it returned (`scan_keys`)."""
     if argv[0] == "SCAN":
         return [argv]
     if way == "multi":
         return [["MULTI"], argv, ["EXEC"]]
+    if way == "aborted":
+        return [["MULTI"], argv, REFUSED_WHEN_QUEUED, ["EXEC"]]
     if way == "script":
         return [["EVAL", SCRIPT, "0", *argv]]
     return [argv]

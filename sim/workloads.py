@@ -729,6 +729,20 @@ def _reference_command(argv: list[str], way: str) -> Conversation:
     return ("ok", as_json(reply))
 
 
+def _reference_aborted(argv: list[str]) -> Conversation:
+    """`argv` queued in a transaction that a command refused at queueing dooms: EXEC's reply."""
+    replies = yield [[arg.encode() for arg in command] for command in reference_ops.sent(argv, "aborted")]
+    _ok(replies[0])
+    if replies[1] != b"QUEUED":
+        _refused_or_unexpected(replies[1], "QUEUED")
+    if not isinstance(replies[2], ReplyError):
+        raise Unexpected(f"{' '.join(reference_ops.REFUSED_WHEN_QUEUED)} in MULTI replied {replies[2]!r}")
+    done = replies[3]
+    if _is_refusal(done) and not str(done).startswith("EXECABORT"):
+        raise Refused(str(done))
+    return ("ok", as_json(done))
+
+
 def _reference_read(commands: list[list[str]]) -> Conversation:
     replies = yield [[arg.encode() for arg in argv] for argv in commands]
     for reply in replies:
@@ -771,8 +785,10 @@ class Workload:
             name, commands = mixed.operation(rng, key)
             return Op(f, key, name, _mixed(commands))
         if self.name == "reference":
-            argv = reference_ops.operation(rng, key)
-            return Op(f, key, argv, _reference_command(argv, rng.choice(reference_ops.WAYS)))
+            argv, way = reference_ops.operation(rng, key), rng.choice(reference_ops.WAYS)
+            if way == "aborted" and argv[0] != "SCAN":
+                return Op("aborted", key, argv, _reference_aborted(argv))
+            return Op(f, key, argv, _reference_command(argv, way))
         if f == "write" and self.name == "cache":
             return Op(f, key, [uid, cache_key_volatile(raw)], _cache_write(raw, uid))
         if f == "write" and self.name == "expiry":

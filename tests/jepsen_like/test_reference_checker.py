@@ -1,5 +1,7 @@
 """The reference checker: each reply against a sequential Redis, while the state is known."""
 
+import json
+
 import pytest
 
 from jepsen_like import expiry, history, reference
@@ -105,3 +107,20 @@ def test_a_history_with_nothing_to_judge_is_unknown():
 def test_a_malformed_history_is_refused(text):
     with pytest.raises(HistoryError):
         judge(text)
+
+
+def test_a_transaction_doomed_when_queued_must_abort_and_do_nothing():
+    aborted = """
+        0 invoke cmd ["SET","s","1"] k=g
+        0 ok cmd "OK" k=g
+        0 invoke aborted ["APPEND","s","2"] k=g
+        0 ok aborted %s k=g
+        0 invoke cmd ["GET","s"] k=g
+        0 ok cmd %s k=g
+    """
+    execabort = json.dumps(reference.EXEC_ABORTED, separators=(",", ":")).replace(" ", "\\u0020")  # one token
+    assert judge(aborted % (execabort, '"1"')).valid is True
+    ran_anyway = judge(aborted % ('[2]', '"12"'))
+    assert ran_anyway.valid is False
+    assert ran_anyway.evidence["anomalies"][0]["expected"] == reference.EXEC_ABORTED
+    assert judge(aborted % (execabort, '"12"')).valid is False  # aborted, yet it ran
