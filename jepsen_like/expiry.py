@@ -6,13 +6,16 @@ completed operation knows the server time it ran at (milliseconds), and each
 acknowledged write its deadline ``at + ttl``. Redis's rule: a key lives while
 ``now <= deadline`` (keyIsExpired: expired when now > when).
 
-History (functions ``write`` and ``read``):
+History (functions ``write``, ``read`` and ``replica-read``):
 
 - write: invoked with ``[element, ttl_ms]``; its ``ok`` carries
   ``[element, ttl_ms, at_ms]``. A ``ttl_ms`` of -1 is a write that leaves the
   key without a TTL (a plain SET, GETSET, MSET, or PERSIST after it), whatever TTL the
   key had: its element lives until overwritten.
 - read: its ``ok`` carries ``[element or null, pttl_ms, at_ms]`` (GET and PTTL).
+- replica-read: a read from a replica, which may lag behind its primary (so a
+  missing or older element is no anomaly), but judges deadlines by its own clock
+  as the primary does: an element it serves is judged as a read's is.
 
 Anomalies, per key:
 
@@ -44,7 +47,7 @@ from jepsen_like.history import NEMESIS, Event, HistoryError, Operation, by_key,
 from jepsen_like.verdict import Verdict, invalid, valid
 
 CHECKER = "expiry"
-FUNCTIONS = ("write", "read")
+FUNCTIONS = ("write", "read", "replica-read")
 CRASH_FAULTS = ("kill", "power", "disk")  # nemesis events after which a node may have lost its memory
 CLOCK_FAULTS = ("clock",)  # nemesis events that step a node's clock, at their start and at their end
 NO_TTL, NO_KEY = -1, -2
@@ -72,13 +75,14 @@ def check(ops: Sequence[Operation], disruptions: Sequence[int] = ()) -> Verdict:
     for key, key_ops in by_key(ops):
         _validate(key_ops)
         writes = [op for op in key_ops if op.f == "write"]
-        key_reads = [op for op in key_ops if op.f == "read" and op.ok]
+        key_reads = [op for op in key_ops if op.f in ("read", "replica-read") and op.ok]
         reads += len(key_reads)
         by_element = {canonical(op.value[0]): op for op in writes if op.type != "fail"}
         for read in key_reads:
             element, pttl, at = read.result
             if element is None:
-                _judge_missing(key, read, writes, disruptions, found)
+                if read.f == "read":
+                    _judge_missing(key, read, writes, disruptions, found)
             else:
                 _judge_served(key, read, by_element.get(canonical(element)), found)
     summary = {"keys": len({op.key for op in ops}), "reads": reads}
@@ -150,7 +154,8 @@ def disrupted_between(disruptions: Sequence[int], start: int, end: int) -> bool:
 def _validate(ops: list[Operation]) -> None:
     for op in ops:
         if op.f not in FUNCTIONS:
-            raise HistoryError(op.invoke.line, f"the expiry workload has no function {op.f!r} (it knows write, read)")
+            raise HistoryError(op.invoke.line, f"the expiry workload has no function {op.f!r} "
+                                               f"(it knows {', '.join(FUNCTIONS)})")
         if op.f == "write" and not (isinstance(op.value, list) and len(op.value) == 2
                                     and isinstance(op.value[1], int) and (op.value[1] > 0 or op.value[1] == NO_TTL)):
             raise HistoryError(op.invoke.line, f"an expiry write is invoked with [element, ttl_ms] (ttl_ms > 0, or "

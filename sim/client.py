@@ -137,7 +137,7 @@ class SimClient:
         if not self.running:
             return
         op = self.choose()
-        node = self.world.node_for(op.key)
+        node = self.world.server_for(op)
         session = self.sessions.get(node)
         if session is not None and session.established:
             self._invoke(op, session)
@@ -149,7 +149,7 @@ class SimClient:
         self._set_deadline(CONNECT_TIMEOUT_MS)
 
     def pending_session(self) -> Session | None:
-        return None if self.pending is None else self.sessions.get(self.world.node_for(self.pending.key))
+        return None if self.pending is None else self.sessions.get(self.world.server_for(self.pending))
 
     # -- operations ------------------------------------------------------------
     def _invoke(self, op: Op, session: Session) -> None:
@@ -241,7 +241,7 @@ class SimClient:
             self._data(session, item)
         elif item is SYN_ACK:
             session.established = True
-            if self.pending is not None and self.world.node_for(self.pending.key) == session.node:
+            if self.pending is not None and self.world.server_for(self.pending) == session.node:
                 op, self.pending = self.pending, None
                 self._invoke(op, session)
         elif item in (FIN, RST):

@@ -31,9 +31,11 @@ give raises `Unexpected`.
 - expiry: unique elements written with a TTL (SET PX/EX, PSETEX, SETEX, SET then
   PEXPIRE/EXPIRE or GETEX, SET PX then PEXPIRE with NX/XX/GT/LT or SET KEEPTTL)
   or without one whatever TTL the key had (SET, GETSET, MSET, SET PX then
-  PERSIST or GETEX PERSIST, SET then PEXPIRE XX or GT), read with GET and PTTL; each in a transaction with
+  PERSIST or GETEX PERSIST, SET then PEXPIRE XX or GT), read with GET and PTTL, from the key's primary
+  or (``replica-read``) from one of its replicas, if it has any; each in a transaction with
   TIME, so that every operation knows the server time it ran at; expiry
-  (served exactly until the deadline, with that TTL).
+  (served exactly until the deadline, with that TTL; a replica may lag, but never serves a value
+  past its deadline by its own clock).
 - bank: transfers between a bank's accounts, either blind (DECRBY and INCRBY in
   MULTI/EXEC) or watched (WATCH, MGET, a pause to think, then SET both in MULTI/EXEC, or a
   DISCARDed transaction when the source has too little), and MGET of every
@@ -92,6 +94,7 @@ EXPIRY_TTL_MS_SHORT = 50  # some expire before the next operation: deadlines are
 PUBSUB_CHANNELS = 3
 BANK_ACCOUNTS = 4
 BANK_AMOUNT_MAX = 5
+REPLICAS_INDEX_MAX = 1000  # a replica-read names a replica by an index drawn below this, modulo how many there are
 WATCH_THINK_MS_MAX = 100  # how long a watched read-modify-write may pause between its read and its write
 REFERENCE_EPOCH_MS = 8000  # a client's group of keys: long enough to build up state
 REFERENCE_CLIENTS_MAX = 1000  # group keys: epoch * this + client
@@ -136,6 +139,7 @@ class Op:
     key: str
     value: Any
     conversation: Conversation
+    replica: int | None = None  # served by a replica of the key's primary (this index into them), if it has any
 
 
 def key_name(index: int) -> str:
@@ -781,6 +785,8 @@ class Workload:
         raw = key.encode()
         if f == "read":
             return self.final_read(key)
+        if f == "replica-read":  # the expiry workload's: any replica, never one that lags behind its deadlines
+            return Op(f, key, None, _expiry_read(raw), replica=rng.randrange(REPLICAS_INDEX_MAX))
         if self.name == "mixed":
             name, commands = mixed.operation(rng, key)
             return Op(f, key, name, _mixed(commands))
@@ -866,7 +872,7 @@ WORKLOADS: dict[str, Workload] = {
         Workload("zset", (("add", 1.0),), ("set", "durability")),
         Workload("queue", (("enqueue", 0.55), ("dequeue", 1.0)), ("queue",)),
         Workload("stream", (("enqueue", 0.55), ("dequeue", 1.0)), ("queue",)),
-        Workload("expiry", (("read", 0.6), ("write", 1.0)), ("expiry",)),
+        Workload("expiry", (("read", 0.45), ("replica-read", 0.6), ("write", 1.0)), ("expiry",)),
         Workload("bank", (("read", 0.3), ("transfer", 1.0)), ("bank",)),
         Workload("reference", (("read", 0.03), ("cmd", 1.0)), ("reference",)),
         Workload("cache", (("read", 0.4), ("write", 1.0)), ("cache",)),

@@ -37,7 +37,7 @@ from sim.persistence import recover_from_disk
 from sim.rng import derive
 from sim.subscriber import MODES, Subscriber
 from sim.trace import Trace
-from sim.workloads import PUBSUB_CHANNELS, WORKLOADS, key_index, key_name, workload_options
+from sim.workloads import PUBSUB_CHANNELS, WORKLOADS, Op, key_index, key_name, workload_options
 
 NS_PER_MS = 1_000_000
 POLL_MS = 50
@@ -178,6 +178,13 @@ class World:
         """The node that holds `key` (keys are spread over the nodes by index)."""
         names = self.node_names
         return names[0] if len(names) == 1 else names[key_index(key) % len(names)]
+
+    def server_for(self, op: Op) -> str:
+        """The node that serves `op`: its key's primary, or one of the primary's replicas when the
+        operation asks for one (`Op.replica`) and there are any."""
+        primary = self.node_for(op.key)
+        replicas = self.convergence.groups.get(primary)
+        return primary if op.replica is None or not replicas else replicas[op.replica % len(replicas)]
 
     def record(self, process: int | str, kind: str, f: str, key: str, value: Any) -> None:
         self.history.append((process, kind, f, key, value, self.now_ns()))

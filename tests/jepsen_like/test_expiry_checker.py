@@ -183,3 +183,20 @@ def test_a_write_without_ttl_whose_key_keeps_the_old_ttl_is_caught():
 def test_a_malformed_history_is_refused(text):
     with pytest.raises(HistoryError):
         judge(text)
+
+
+def test_a_replica_may_lag_but_never_serves_past_the_deadline():
+    lagging = """
+        0 invoke write [1,1000]
+        0 ok write [1,1000,5000]
+        1 invoke replica-read null
+        1 ok replica-read [null,-2,5500]
+    """
+    assert judge(lagging).valid is True  # the write had not reached the replica: no anomaly
+    stale = judge("""
+        0 invoke write [1,1000]
+        0 ok write [1,1000,5000]
+        1 invoke replica-read null
+        1 ok replica-read [1,0,6001]
+    """)
+    assert stale.valid is False and stale.evidence["stale"]

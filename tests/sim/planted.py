@@ -341,6 +341,13 @@ def watch_dirties_only_a_lone_watcher(monkeypatch) -> None:
     monkeypatch.setattr(Database, "touch", buggy_touch)
 
 
+def replica_serves_expired_keys(monkeypatch) -> None:
+    """A replica, which waits for its master's DEL of an expired key, serves the key meanwhile
+    instead of hiding it."""
+    expire_if_due = Database._expire_if_due
+    monkeypatch.setattr(Database, "_expire_if_due", lambda db, key: False if db.node.is_replica else expire_if_due(db, key))
+
+
 def resp3_pushes_sent_as_arrays(monkeypatch) -> None:
     """A push frame (a pub/sub message, a subscribe confirmation) is encoded as an array in RESP3
     too, as if the connection's protocol were not consulted; RESP3 clients take it for a reply."""

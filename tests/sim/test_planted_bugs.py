@@ -228,6 +228,11 @@ CASES = {
         RunConfig(workload="bank", clients=5, duration_ms=10_000),
         {"bank"},
     ),
+    "replica-serves-expired-keys": (
+        planted.replica_serves_expired_keys,
+        RunConfig(workload="expiry", clients=5, duration_ms=10_000, replicas=1),
+        {"expiry"},
+    ),
     "resp3-pushes-sent-as-arrays": (
         planted.resp3_pushes_sent_as_arrays,
         RunConfig(workload="pubsub", clients=3, duration_ms=3000),
