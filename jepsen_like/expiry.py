@@ -12,6 +12,10 @@ History (functions ``write``, ``read`` and ``replica-read``):
   ``[element, ttl_ms, at_ms]``. A ``ttl_ms`` of -1 is a write that leaves the
   key without a TTL (a plain SET, GETSET, MSET, or PERSIST after it), whatever TTL the
   key had: its element lives until overwritten.
+- watched-write: a write with a TTL made in MULTI/EXEC under a WATCH of the key;
+  its ``ok`` also carries when the WATCH was made and the key's PTTL then
+  (``[element, ttl_ms, at_ms, watched_at_ms, watched_pttl_ms]``). A failed one
+  (its EXEC aborted) wrote nothing.
 - read: its ``ok`` carries ``[element or null, pttl_ms, at_ms]`` (GET and PTTL).
 - replica-read: a read from a replica, which may lag behind its primary (so a
   missing or older element is no anomaly), but judges deadlines by its own clock
@@ -25,6 +29,9 @@ Anomalies, per key:
   write gave it one or one when its write left it none, or no key (-2) beside
   an element;
 - unexpected: a read returned an element no write attempted;
+- exec after expiry: a watched write's EXEC ran although the key it watched
+  expired in between (its deadline then was before the EXEC's time): Redis 7.0
+  aborts such an EXEC;
 - early: a read found no key although a write acknowledged before the read
   began was still within its deadline (or had none), no other write could have come
   between them, and no disruption (`disruptions`) came between them either.
@@ -47,7 +54,8 @@ from jepsen_like.history import NEMESIS, Event, HistoryError, Operation, by_key,
 from jepsen_like.verdict import Verdict, invalid, valid
 
 CHECKER = "expiry"
-FUNCTIONS = ("write", "read", "replica-read")
+FUNCTIONS = ("write", "watched-write", "read", "replica-read")
+WRITES = ("write", "watched-write")
 CRASH_FAULTS = ("kill", "power", "disk")  # nemesis events after which a node may have lost its memory
 CLOCK_FAULTS = ("clock",)  # nemesis events that step a node's clock, at their start and at their end
 NO_TTL, NO_KEY = -1, -2
@@ -70,11 +78,18 @@ def disruptions(events: Iterable[Event], clocks: bool = True) -> list[int]:
 def check(ops: Sequence[Operation], disruptions: Sequence[int] = ()) -> Verdict:
     """Judge an expiry history; `disruptions`: sorted times at which a node may have lost its
     data or its clock jumped (`disruptions()` finds them among a history's nemesis events)."""
-    found: dict[str, list[dict[str, Any]]] = {"stale": [], "wrong_ttl": [], "unexpected": [], "early": []}
+    found: dict[str, list[dict[str, Any]]] = {"stale": [], "wrong_ttl": [], "unexpected": [], "early": [],
+                                              "exec_after_expiry": []}
     reads = 0
     for key, key_ops in by_key(ops):
         _validate(key_ops)
-        writes = [op for op in key_ops if op.f == "write"]
+        writes = [op for op in key_ops if op.f in WRITES]
+        for write in writes:
+            if write.f == "watched-write" and write.ok:
+                _, _, at, watched_at, watched_pttl = write.result
+                if watched_pttl >= 0 and at > watched_at + watched_pttl:
+                    found["exec_after_expiry"].append({"key": key, "deadline_ms": watched_at + watched_pttl,
+                                                       "exec_at_ms": at, "write": write.to_json()})
         key_reads = [op for op in key_ops if op.f in ("read", "replica-read") and op.ok]
         reads += len(key_reads)
         by_element = {canonical(op.value[0]): op for op in writes if op.type != "fail"}
@@ -98,7 +113,7 @@ def deadline(write: Operation) -> int | None:
     write that left the key no TTL); None if unknown."""
     if not write.ok:
         return None
-    _, ttl, at = write.result
+    _, ttl, at = write.result[:3]
     return FOREVER if ttl == NO_TTL else at + ttl
 
 
@@ -134,9 +149,9 @@ def _judge_missing(key: Any, read: Operation, writes: list[Operation], disruptio
     last = max(before, key=lambda op: op.complete.time)
     rivals = [op for op in writes if op is not last and op.type != "fail"
               and op.invoke.time < read.complete.time
-              and (op.complete is None or op.complete.time > last.invoke.time)]
+              and (not op.ok or op.complete.time > last.invoke.time)]
     if rivals:
-        return  # another write may have come between them, with a shorter TTL
+        return  # another write may have come between them, with a shorter TTL (one of unknown outcome may land any time)
     if disrupted_between(disruptions, last.invoke.time, read.complete.time):
         return
     due = deadline(last)
@@ -156,11 +171,12 @@ def _validate(ops: list[Operation]) -> None:
         if op.f not in FUNCTIONS:
             raise HistoryError(op.invoke.line, f"the expiry workload has no function {op.f!r} "
                                                f"(it knows {', '.join(FUNCTIONS)})")
-        if op.f == "write" and not (isinstance(op.value, list) and len(op.value) == 2
+        if op.f in WRITES and not (isinstance(op.value, list) and len(op.value) == 2
                                     and isinstance(op.value[1], int) and (op.value[1] > 0 or op.value[1] == NO_TTL)):
             raise HistoryError(op.invoke.line, f"an expiry write is invoked with [element, ttl_ms] (ttl_ms > 0, or "
                                                f"-1 for none), not {op.value!r}")
-        if op.ok and not (isinstance(op.result, list) and len(op.result) == 3
+        size, shape = (5, "[element, ms, at_ms, watched_at_ms, watched_pttl_ms]") if op.f == "watched-write" \
+            else (3, "[element, ms, at_ms]")
+        if op.ok and not (isinstance(op.result, list) and len(op.result) == size
                           and all(isinstance(item, int) for item in op.result[1:])):
-            raise HistoryError(op.complete.line, f"an expiry {op.f} must complete with [element, ms, at_ms], "
-                                                 f"not {op.result!r}")
+            raise HistoryError(op.complete.line, f"an expiry {op.f} must complete with {shape}, not {op.result!r}")

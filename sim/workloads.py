@@ -32,7 +32,8 @@ give raises `Unexpected`.
   PEXPIRE/EXPIRE or GETEX, SET PX then PEXPIRE with NX/XX/GT/LT or SET KEEPTTL)
   or without one whatever TTL the key had (SET, GETSET, MSET, SET PX then
   PERSIST or GETEX PERSIST, SET then PEXPIRE XX or GT), read with GET and PTTL, from the key's primary
-  or (``replica-read``) from one of its replicas, if it has any; each in a transaction with
+  or (``replica-read``) from one of its replicas, if it has any; and (``watched-write``) SET PX
+  under a WATCH of the key, waiting past its deadline when near; each in a transaction with
   TIME, so that every operation knows the server time it ran at; expiry
   (served exactly until the deadline, with that TTL; a replica may lag, but never serves a value
   past its deadline by its own clock).
@@ -91,6 +92,8 @@ COUNTER_DELTA_MAX = 5
 QUEUE_BLOCK_S = b"0.3"  # BLPOP's timeout: well within the client's operation timeout
 EXPIRY_TTL_MS_MAX = 2500  # most keys expire while still in use (KEY_EPOCH_MS)
 EXPIRY_TTL_MS_SHORT = 50  # some expire before the next operation: deadlines are met at every distance
+EXPIRY_WATCHED_SHARE = 0.15  # of the expiry writes: SET PX under a WATCH of the key (`_expiry_watched_write`)
+EXPIRY_WATCH_WAIT_MS_MAX = 300  # a watched write waits past a deadline this near
 PUBSUB_CHANNELS = 3
 BANK_ACCOUNTS = 4
 BANK_AMOUNT_MAX = 5
@@ -472,22 +475,28 @@ def _entries(entries: Any) -> list[tuple[bytes, int]]:
 # -- expiry -------------------------------------------------------------------
 
 
-def _in_transaction(commands: list[list[bytes]]) -> Conversation:
+def _in_transaction(commands: list[list[bytes]], watched: bool = False) -> Conversation:
     """Run commands and TIME in one MULTI/EXEC (one server time for all); their replies, then
-    that time in milliseconds."""
+    that time in milliseconds. With `watched` (a WATCH before), an aborted EXEC gives None."""
     replies = yield [[b"MULTI"], *commands, [b"TIME"], [b"EXEC"]]
     _ok(replies[0])
     for queued in replies[1:-1]:
         if queued != b"QUEUED":
             _refused_or_unexpected(queued, "QUEUED")
     done = replies[-1]
+    if done is None and watched:
+        return None
     if type(done) is not list or len(done) != len(commands) + 1:
         _refused_or_unexpected(done, f"{len(commands) + 1} replies")
-    time = done[-1]
+    return done[:-1], _time_ms(done[-1])
+
+
+def _time_ms(time) -> int:
+    """TIME's reply in milliseconds."""
     if type(time) is not list or len(time) != 2:
         raise Unexpected(f"TIME replied {time!r}")
     seconds, micros = (_int(part, "TIME's integers") for part in time)
-    return done[:-1], seconds * 1000 + micros // 1000
+    return seconds * 1000 + micros // 1000
 
 
 OLD_VALUE = "a value or nil"  # the reply GETSET gives: what the key held
@@ -546,6 +555,23 @@ def _expiry_write(key: bytes, element: int, ttl_ms: int, form: str) -> Conversat
         elif reply != expected or type(reply) is not type(expected):
             raise Unexpected(f"{command[0].decode()} in the expiry form {form} replied {reply!r}, not {expected!r}")
     return ("ok", [element, NO_TTL if form in PERSISTENT_FORMS else ttl_ms, at])
+
+
+def _expiry_watched_write(key: bytes, element: int, ttl_ms: int, wait_percent: int) -> Conversation:
+    """WATCH the key and read its TTL and the server time, wait `wait_percent` of that TTL (so
+    about half the time past the key's deadline, when it is near), then SET PX in MULTI/EXEC,
+    which must fail if the key changed, or expired, since the WATCH."""
+    watched, pttl, time = yield [[b"WATCH", key], [b"PTTL", key], [b"TIME"]]
+    _ok(watched)
+    pttl, watched_at = _int(pttl, "an integer"), _time_ms(time)
+    if 0 <= pttl <= EXPIRY_WATCH_WAIT_MS_MAX:
+        yield Pause(pttl * wait_percent // 100 + 1)
+    done = yield from _in_transaction([[b"SET", key, b"%d" % element, b"PX", _n(ttl_ms)]], watched=True)
+    if done is None:
+        return ("fail", None)  # the key changed or expired since WATCH: nothing written
+    (reply,), at = done
+    _ok(reply)
+    return ("ok", [element, ttl_ms, at, watched_at, pttl])
 
 
 def _expiry_read(key: bytes) -> Conversation:
@@ -797,6 +823,9 @@ class Workload:
             return Op(f, key, argv, _reference_command(argv, way))
         if f == "write" and self.name == "cache":
             return Op(f, key, [uid, cache_key_volatile(raw)], _cache_write(raw, uid))
+        if f == "write" and self.name == "expiry" and rng.random() < EXPIRY_WATCHED_SHARE:
+            ttl_ms = rng.randint(1, EXPIRY_TTL_MS_MAX)
+            return Op("watched-write", key, [uid, ttl_ms], _expiry_watched_write(raw, uid, ttl_ms, rng.randint(0, 200)))
         if f == "write" and self.name == "expiry":
             form = rng.choice(tuple(EXPIRY_FORMS))
             ttl_ms = rng.randint(1, EXPIRY_TTL_MS_SHORT if rng.random() < 0.2 else EXPIRY_TTL_MS_MAX)

@@ -110,6 +110,38 @@ def test_a_write_known_to_come_before_the_last_one_does_not_excuse():
     assert verdict.evidence["early"][0]["write"]["value"] == [7, 100]
 
 
+def test_a_write_of_unknown_outcome_may_land_after_the_last_one_and_excuses():
+    """Its client gave up on it first, but it may still reach the server (held by a partition)."""
+    verdict = judge("""
+        2 invoke write [8,1]
+        2 info write
+        0 invoke write [7,100]
+        0 ok write [7,100,1000]
+        1 invoke read
+        1 ok read [null,-2,1050]
+    """)
+    assert verdict.valid is True
+
+
+def test_a_watched_write_whose_exec_ran_after_the_watched_key_expired_is_caught():
+    verdict = judge("""
+        0 invoke write [7,100]
+        0 ok write [7,100,1000]
+        1 invoke watched-write [8,500]
+        1 ok watched-write [8,500,1101,1050,50]
+    """)
+    assert verdict.valid is False
+    [late] = verdict.evidence["exec_after_expiry"]
+    assert (late["deadline_ms"], late["exec_at_ms"]) == (1100, 1101)
+    in_time = judge("""
+        1 invoke watched-write [8,500]
+        1 ok watched-write [8,500,1100,1050,50]
+        1 invoke read
+        1 ok read [8,500,1100]
+    """)
+    assert in_time.valid is True
+
+
 @pytest.mark.parametrize("fault, event", [("kill", "start"), ("power", "start"), ("clock", "end")])
 def test_a_crash_or_clock_jump_between_excuses_a_missing_key(fault, event):
     verdict = judge(f"""
