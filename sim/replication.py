@@ -32,14 +32,18 @@ from sim.rng import derive
 TIMEOUTS = {"repl-timeout": "2", "repl-ping-replica-period": "1", "repl-diskless-sync-delay": "1"}  # seconds; repl-timeout must exceed the period
 CONVERGE_MS_MIN = 20_000
 DISKLESS_LOADS = ("disabled", "on-empty-db", "swapdb")
+BACKLOG_SIZES = ("1mb", "16kb", "2kb")  # Redis's default, and backlogs a few seconds of writes outgrow
 
 
 def sync_mode(seed: int) -> dict[str, str]:
     """Full syncs diskless (a child writes the image to the replicas) or disk-based (a BGSAVE,
-    then its file sent), and replicas that load a payload whole once it is in or as it arrives
-    (repl-diskless-load), as the seed draws: all of them meet the faults."""
+    then its file sent), replicas that load a payload whole once it is in or as it arrives
+    (repl-diskless-load), and a backlog of Redis's size or one small enough that a replica
+    away for a while is past it (so partial resyncs meet the backlog's first byte, and fail
+    beyond it), as the seed draws: all of them meet the faults."""
     return {"repl-diskless-sync": "yes" if derive(seed, "replication/diskless").random() < 0.5 else "no",
-            "repl-diskless-load": derive(seed, "replication/diskless-load").choice(DISKLESS_LOADS)}
+            "repl-diskless-load": derive(seed, "replication/diskless-load").choice(DISKLESS_LOADS),
+            "repl-backlog-size": derive(seed, "replication/backlog").choice(BACKLOG_SIZES)}
 
 
 def converge_ms_max(options: dict[str, str]) -> int:
