@@ -32,6 +32,7 @@ give raises `Unexpected`.
   PEXPIRE/EXPIRE or GETEX, SET PX then PEXPIRE with NX/XX/GT/LT or SET KEEPTTL)
   or without one whatever TTL the key had (SET, GETSET, MSET, SET PX then
   PERSIST or GETEX PERSIST, SET then PEXPIRE XX or GT), read with GET and PTTL, from the key's primary
+  (five reads in seven aimed at the key's deadline: the last millisecond that serves it, and the next),
   or (``replica-read``) from one of its replicas, if it has any; and (``watched-write``) SET PX
   under a WATCH of the key, waiting past its deadline when near; each in a transaction with
   TIME, so that every operation knows the server time it ran at; expiry
@@ -94,6 +95,8 @@ EXPIRY_TTL_MS_MAX = 2500  # most keys expire while still in use (KEY_EPOCH_MS)
 EXPIRY_TTL_MS_SHORT = 50  # some expire before the next operation: deadlines are met at every distance
 EXPIRY_WATCHED_SHARE = 0.15  # of the expiry writes: SET PX under a WATCH of the key (`_expiry_watched_write`)
 EXPIRY_WATCH_WAIT_MS_MAX = 300  # a watched write waits past a deadline this near
+EXPIRY_AIMS_MS = (None, None, 0, 1, 2, 3, 4)  # how early a read aims at its key's deadline (None: it does not)
+EXPIRY_AIM_MS_MAX = 500  # a read aims at a deadline this near
 PUBSUB_CHANNELS = 3
 BANK_ACCOUNTS = 4
 BANK_AMOUNT_MAX = 5
@@ -574,7 +577,15 @@ def _expiry_watched_write(key: bytes, element: int, ttl_ms: int, wait_percent: i
     return ("ok", [element, ttl_ms, at, watched_at, pttl])
 
 
-def _expiry_read(key: bytes) -> Conversation:
+def _expiry_read(key: bytes, aim_early_ms: int | None = None) -> Conversation:
+    """GET and PTTL with TIME. With `aim_early_ms`, the key's PTTL is read first and, if its deadline
+    is near, the read waits until then, less that many ms for the round trip: reads land on the
+    deadline's own millisecond (the last that serves the value) and the next (the first that must not)."""
+    if aim_early_ms is not None:
+        (remaining,) = yield [[b"PTTL", key]]
+        remaining = _int(remaining, "an integer")
+        if 0 <= remaining <= EXPIRY_AIM_MS_MAX:
+            yield Pause(max(0, remaining - aim_early_ms))
     (value, pttl), at = yield from _in_transaction([[b"GET", key], [b"PTTL", key]])
     return ("ok", [_int_or_none(value), _int(pttl, "an integer"), at])
 
@@ -809,6 +820,8 @@ class Workload:
 
     def _op(self, f: str, key: str, rng: random.Random, uid: int) -> Op:
         raw = key.encode()
+        if f == "read" and self.name == "expiry":
+            return Op(f, key, None, _expiry_read(raw, rng.choice(EXPIRY_AIMS_MS)))
         if f == "read":
             return self.final_read(key)
         if f == "replica-read":  # the expiry workload's: any replica, never one that lags behind its deadlines

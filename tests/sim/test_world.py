@@ -77,3 +77,17 @@ def test_liveness_is_unknown_only_while_every_late_client_is_refused_with_miscon
     assert checks.liveness(served, 10_000, {"c0": None, "c1": misconf, "c2": "LOADING"}).valid is False
     assert checks.liveness(served, 10_000, {"c0": None, "c1": misconf, "c2": None}).valid is False
     assert checks.liveness({"c0": 12}, 10_000, {"c0": misconf}).valid is True
+
+
+def test_expiry_reads_meet_deadlines_to_the_millisecond_and_replicas_and_watches_take_part():
+    """Aimed reads land on a deadline's last millisecond (PTTL 0, still served); replicas serve
+    some reads; some watched writes abort because their key expired while they waited."""
+    result = run(RunConfig(seed=1, workload="expiry", clients=5, duration_ms=60_000, replicas=1))
+    assert result.verdicts["expiry"].valid is True, result.verdicts["expiry"]
+    ops = pair(result.history)
+    on_the_deadline = [op for op in ops if op.f == "read" and op.ok and op.result[0] is not None and op.result[1] == 0]
+    assert len(on_the_deadline) >= 2
+    replica_served = [op for op in ops if op.f == "replica-read" and op.ok and op.result[0] is not None]
+    assert len(replica_served) >= 20
+    watched = [op for op in ops if op.f == "watched-write"]
+    assert any(op.ok for op in watched) and any(op.type == "fail" for op in watched)
