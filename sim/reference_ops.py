@@ -108,6 +108,12 @@ def _members(rng: random.Random, domain: tuple[str, ...] = MEMBERS) -> list[str]
     return rng.sample(domain, rng.choice((1, 1, 2, 3)))
 
 
+def _everything(rng: random.Random, domain: tuple[str, ...]) -> list[str]:
+    """Every member a collection can hold, in a random order: the command empties it in one go
+    (the collection is deleted as its last member goes, whichever argument that is)."""
+    return rng.sample(domain, len(domain))
+
+
 def _value(rng: random.Random) -> str:
     return rng.choice(VALUES)
 
@@ -182,6 +188,7 @@ _LISTS: list[Maker] = [
 _SETS: list[Maker] = [
     lambda r, k: ["SADD", k(r.choice(("t", "t2"))), *_members(r, SET_MEMBERS)],
     lambda r, k: ["SREM", k("t"), *_members(r, SET_MEMBERS)],
+    lambda r, k: ["SREM", k("t"), *_everything(r, SET_MEMBERS)],
     lambda r, k: ["SISMEMBER", k("t"), r.choice(SET_MEMBERS)],
     lambda r, k: ["SMISMEMBER", k("t"), *_members(r, SET_MEMBERS)],
     lambda r, k: ["SCARD", k("t")],
@@ -197,6 +204,7 @@ _HASHES: list[Maker] = [
     lambda r, k: ["HSET", k("h"), *[part for member in _members(r) for part in (member, _value(r))]],
     lambda r, k: ["HGET", k("h"), r.choice(MEMBERS)],
     lambda r, k: ["HDEL", k("h"), *_members(r)],
+    lambda r, k: ["HDEL", k("h"), *_everything(r, MEMBERS)],
     lambda r, k: ["HLEN", k("h")],
     lambda r, k: ["HEXISTS", k("h"), r.choice(MEMBERS)],
     lambda r, k: ["HINCRBY", k("h"), r.choice(MEMBERS), str(r.randint(-3, 5))],
@@ -212,6 +220,7 @@ _ZSETS: list[Maker] = [
     lambda r, k: ["ZADD", k("z"), r.choice(("NX", "XX", "GT", "LT")), "CH", _score(r), r.choice(MEMBERS)],
     lambda r, k: ["ZINCRBY", k("z"), str(r.randint(-3, 3)), r.choice(MEMBERS)],
     lambda r, k: ["ZREM", k("z"), *_members(r)],
+    lambda r, k: ["ZREM", k("z"), *_everything(r, MEMBERS)],
     lambda r, k: ["ZSCORE", k("z"), r.choice(MEMBERS)],
     lambda r, k: [r.choice(("ZRANK", "ZREVRANK")), k("z"), r.choice(MEMBERS)],
     lambda r, k: ["ZCARD", k("z")],
