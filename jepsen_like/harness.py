@@ -320,27 +320,29 @@ class _Client:
         while True:
             if type(commands) is Pause:
                 await asyncio.sleep(commands.ms / 1000)
-                try:
-                    commands = conversation.send([])
-                except StopIteration as done:
-                    return done.value
-                continue
-            writer.write(encode(commands))
-            await writer.drain()
-            replies = []
-            while len(replies) < len(commands):
-                reply = parser.gets()
-                if reply is False:
-                    data = await reader.read(65536)
-                    if not data:
-                        raise EOFError("the server closed the connection")
-                    parser.feed(data)
-                    continue
-                replies.append(reply)
+                replies = []
+            else:
+                writer.write(encode(commands))
+                await writer.drain()
+                replies = await self._replies(reader, parser, len(commands))
             try:
                 commands = conversation.send(replies)
             except StopIteration as done:
                 return done.value
+
+    @staticmethod
+    async def _replies(reader: asyncio.StreamReader, parser: hiredis.Reader, count: int) -> list:
+        replies = []
+        while len(replies) < count:
+            reply = parser.gets()
+            if reply is False:
+                data = await reader.read(65536)
+                if not data:
+                    raise EOFError("the server closed the connection")
+                parser.feed(data)
+                continue
+            replies.append(reply)
+        return replies
 
     async def _connection(self, node: _Node):
         if node.name not in self.connections:

@@ -123,7 +123,8 @@ def _members_of(members: set[str], reply: Reply) -> bool:
 
 
 def _span(length: int, start: int, end: int) -> range:
-    """The positions LRANGE, ZRANGE, LTRIM and ZREMRANGEBYRANK mean by start and end."""
+    """The positions LRANGE, ZRANGE, LTRIM and ZREMRANGEBYRANK mean by start and end (written
+    apart from kvcore's `index_range`, which the model must not share to check it)."""
     if start < 0:
         start += length
     if end < 0:
@@ -174,6 +175,15 @@ class RedisModel:
         """Delete a key and its deadline; its value, or None."""
         self.deadlines.pop(key, None)
         return self.data.pop(key, None)
+
+    def _remove_entries(self, args) -> int:
+        """HDEL and ZREM: drop the named fields (members) of a hash (sorted set); how many there were."""
+        entries = self.data.get(args[0])
+        if entries is None:
+            return 0
+        removed = sum(entries.pop(name, None) is not None for name in dict.fromkeys(args[1:]))
+        self._drop_if_empty(args[0])
+        return removed
 
     def _drop_if_empty(self, key: str) -> None:
         if key in self.data and not self.data[key]:
@@ -540,12 +550,7 @@ class RedisModel:
         return self.data.get(args[0], {}).get(args[1])
 
     def hdel(self, args):
-        fields = self.data.get(args[0])
-        if fields is None:
-            return 0
-        removed = sum(fields.pop(field, None) is not None for field in dict.fromkeys(args[1:]))
-        self._drop_if_empty(args[0])
-        return removed
+        return self._remove_entries(args)
 
     def hlen(self, args):
         return len(self.data.get(args[0], {}))
@@ -624,12 +629,7 @@ class RedisModel:
         return str(scores[args[2]])
 
     def zrem(self, args):
-        scores = self.data.get(args[0])
-        if scores is None:
-            return 0
-        removed = sum(scores.pop(member, None) is not None for member in dict.fromkeys(args[1:]))
-        self._drop_if_empty(args[0])
-        return removed
+        return self._remove_entries(args)
 
     def zscore(self, args):
         score = self.data.get(args[0], {}).get(args[1])

@@ -147,8 +147,7 @@ def format_summary(result: Result) -> str:
         f"kvsim  seed {config.seed}  workload {config.workload}  nodes {config.nodes}  replicas {config.replicas}  "
         f"clients {config.clients}  "
         f"duration {format_ms(config.duration_ms)}  faults {','.join(config.faults) or 'none'}",
-        "operations  " + "   ".join(f"{kind} {count}" for kind, count in result.ops.items()),
-        "faults      " + ("   ".join(f"{kind} {count}" for kind, count in result.faults.items()) or "none"),
+        *counts_lines(result),
         "",
         verdict_table(result.verdicts),
         "",
@@ -156,6 +155,12 @@ def format_summary(result: Result) -> str:
         f"checking {result.check_s:.2f} s   trace {result.trace_hash}",
     ]
     return "\n".join(lines)
+
+
+def counts_lines(result: Result | harness.RealResult) -> list[str]:
+    """Operations by outcome and faults by kind, a line each."""
+    return ["operations  " + "   ".join(f"{kind} {count}" for kind, count in result.ops.items()),
+            "faults      " + ("   ".join(f"{kind} {count}" for kind, count in result.faults.items()) or "none")]
 
 
 def verdict_table(verdicts: dict) -> str:
@@ -266,8 +271,7 @@ def real_command(workload, nodes, clients, duration, faults, core_config, seed, 
         click.echo("\n".join([
             f"kvsim real  seed {seed}  workload {workload}  nodes {nodes}  clients {clients}  "
             f"duration {format_ms(duration)}  faults {','.join(kinds) or 'none'}",
-            "operations  " + "   ".join(f"{kind} {count}" for kind, count in result.ops.items()),
-            "faults      " + ("   ".join(f"{kind} {count}" for kind, count in result.faults.items()) or "none"),
+            *counts_lines(result),
             "", verdict_table(result.verdicts), "", f"wall {result.wall_s:.1f} s",
         ]))
         if result.valid is False:

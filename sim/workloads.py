@@ -60,8 +60,8 @@ give raises `Unexpected`.
 - reference: 93 commands over strings, lists, sets, hashes and sorted
   sets, with deadlines far ahead or long past (EXPIRETIME shows them), and whole SCANs (`sim.reference_ops`), each client on a group of
   keys of its own (a new group every `REFERENCE_EPOCH_MS`), one command at a
-  time (alone, in MULTI/EXEC or through a Lua script), so every reply is
-  predictable; the reference checker (each reply is what a sequential Redis,
+  time (alone, in MULTI/EXEC, through a Lua script, or ``aborted``: in a transaction
+  that a command refused when queued dooms), so every reply is predictable; the reference checker (each reply is what a sequential Redis,
   `jepsen_like.redis_model`, gives, while the group's state is known).
 
 Keys are used a few at a time and retired as simulated time goes by (Jepsen's
@@ -754,13 +754,22 @@ def _reference_scan(argv: list[str]) -> Conversation:
 
 
 def _reference_command(argv: list[str], way: str) -> Conversation:
+    """`argv` sent `way` (`reference_ops.sent`): its reply, or for ``aborted`` EXEC's."""
     if argv[0] == "SCAN":
         return (yield from _reference_scan(argv))
     replies = yield [[arg.encode() for arg in command] for command in reference_ops.sent(argv, way)]
-    if way == "multi":
+    if way in ("multi", "aborted"):
         _ok(replies[0])
         if replies[1] != b"QUEUED":
             _refused_or_unexpected(replies[1], "QUEUED")
+    if way == "aborted":
+        if not isinstance(replies[2], ReplyError):
+            raise Unexpected(f"{' '.join(reference_ops.REFUSED_WHEN_QUEUED)} in MULTI replied {replies[2]!r}")
+        done = replies[3]
+        if _is_refusal(done) and not str(done).startswith("EXECABORT"):
+            raise Refused(str(done))
+        return ("ok", as_json(done))
+    if way == "multi":
         if type(replies[2]) is not list or len(replies[2]) != 1:
             _refused_or_unexpected(replies[2], "one reply")
         replies = replies[2]
@@ -768,20 +777,6 @@ def _reference_command(argv: list[str], way: str) -> Conversation:
     if _is_refusal(reply):
         raise Refused(str(reply))
     return ("ok", as_json(reply))
-
-
-def _reference_aborted(argv: list[str]) -> Conversation:
-    """`argv` queued in a transaction that a command refused at queueing dooms: EXEC's reply."""
-    replies = yield [[arg.encode() for arg in command] for command in reference_ops.sent(argv, "aborted")]
-    _ok(replies[0])
-    if replies[1] != b"QUEUED":
-        _refused_or_unexpected(replies[1], "QUEUED")
-    if not isinstance(replies[2], ReplyError):
-        raise Unexpected(f"{' '.join(reference_ops.REFUSED_WHEN_QUEUED)} in MULTI replied {replies[2]!r}")
-    done = replies[3]
-    if _is_refusal(done) and not str(done).startswith("EXECABORT"):
-        raise Refused(str(done))
-    return ("ok", as_json(done))
 
 
 def _reference_read(commands: list[list[str]]) -> Conversation:
@@ -831,9 +826,9 @@ class Workload:
             return Op(f, key, name, _mixed(commands))
         if self.name == "reference":
             argv, way = reference_ops.operation(rng, key), rng.choice(reference_ops.WAYS)
-            if way == "aborted" and argv[0] != "SCAN":
-                return Op("aborted", key, argv, _reference_aborted(argv))
-            return Op(f, key, argv, _reference_command(argv, way))
+            if argv[0] == "SCAN":
+                way = "alone"  # a SCAN is a whole iteration, sent one call at a time
+            return Op("aborted" if way == "aborted" else f, key, argv, _reference_command(argv, way))
         if f == "write" and self.name == "cache":
             return Op(f, key, [uid, cache_key_volatile(raw)], _cache_write(raw, uid))
         if f == "write" and self.name == "expiry" and rng.random() < EXPIRY_WATCHED_SHARE:
