@@ -141,7 +141,7 @@ class ClusterState:
         self.forgotten: dict[str, int] = {}  # CLUSTER FORGET: node id -> until when gossip may not add it
         self.state_ok = False
         self.first_update_ms: int | None = None
-        self.among_minority_ms = 0  # when this node last saw too few masters to reach a majority
+        self.among_minority_ms: int | None = None  # when this node last saw too few masters for a majority
         self.bus = Bus(self)
         self.failover = Failover(self)
 
@@ -258,7 +258,8 @@ class ClusterState:
         if new_state == self.state_ok:
             return
         rejoin_delay = min(max(node.config["cluster-node-timeout"], MIN_REJOIN_DELAY_MS), MAX_REJOIN_DELAY_MS)
-        if new_state and is_master and now - self.among_minority_ms < rejoin_delay:
+        lately_in_minority = self.among_minority_ms is not None and now - self.among_minority_ms < rejoin_delay
+        if new_state and is_master and lately_in_minority:
             return
         node.emit(LogMessage("warning", f"Cluster state changed: {'ok' if new_state else 'fail'}"))
         self.state_ok = new_state

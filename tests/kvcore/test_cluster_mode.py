@@ -20,10 +20,15 @@ def cluster_node(**options: str) -> CoreClient:
 
 
 def rejoined(c: CoreClient) -> None:
-    """Let the rejoin delay pass: a master that could not reach a majority (before it had slots,
-    none) turns ok only that long after, as redis-server does (5 s at the default node timeout)."""
-    c.node.now += cluster.MAX_REJOIN_DELAY_MS
-    c.node.tick(c.node.now)
+    """Let the writable delay pass: a master's state stays fail that long after its first update."""
+    wait(c, cluster.WRITABLE_DELAY_MS)
+
+
+def wait(c: CoreClient, ms: int) -> None:
+    """Let ms pass in the server cron's steps (clusterCron runs every 100 ms)."""
+    for _ in range(ms // 100):
+        c.node.now += 100
+        c.node.tick(c.node.now)
 
 
 def serving_every_slot(c: CoreClient) -> None:
@@ -50,12 +55,28 @@ def test_the_cluster_is_down_until_every_slot_is_served():
     assert c.call("CLUSTER", "ADDSLOTSRANGE", 0, 16382) == b"OK"
     assert text(c.call("SET", "foo", "bar")) == "CLUSTERDOWN The cluster is down"
     assert c.call("CLUSTER", "ADDSLOTS", 16383) == b"OK"
-    assert c.call("CLUSTER", "INFO").startswith(b"cluster_state:fail\r\n")  # until the rejoin delay passed
+    assert c.call("CLUSTER", "INFO").startswith(b"cluster_state:fail\r\n")  # until the writable delay passed
     rejoined(c)
     info = c.call("CLUSTER", "INFO").decode()
     assert "cluster_state:ok\r\n" in info and "cluster_slots_assigned:16384\r\n" in info
     assert "cluster_size:1\r\n" in info and "cluster_known_nodes:1\r\n" in info
     assert c.call("SET", "foo", "bar") == b"OK"
+
+
+def test_a_master_given_its_slots_late_waits_out_the_rejoin_delay():
+    """Slots assigned within the writable delay: ok once it passes (redis-server: about 2 s after
+    start). Assigned later: the node saw no majority until then, so ok only the rejoin delay after
+    (5 s at the default node timeout)."""
+    early, late = cluster_node(), cluster_node()
+    assert early.call(*ALL) == b"OK"
+    wait(early, cluster.WRITABLE_DELAY_MS)
+    assert early.node.cluster.ok
+    wait(late, 3000)
+    assert late.call(*ALL) == b"OK"
+    wait(late, cluster.MAX_REJOIN_DELAY_MS - 100)
+    assert not late.node.cluster.ok
+    wait(late, 100)
+    assert late.node.cluster.ok
 
 
 def test_keys_of_one_request_must_share_a_slot():
