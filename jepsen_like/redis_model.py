@@ -3,11 +3,12 @@
 The reference checker (`jepsen_like.reference`) runs a group's commands through a
 `RedisModel` in history order and compares each reply. Only the commands and
 argument shapes `sim.reference_ops` sends are covered: strings, lists, sets,
-hashes and sorted sets with integer scores, on keys whose type never changes.
+hashes, sorted sets with integer scores, and streams with consumer groups
+(`jepsen_like.stream_model`), on keys whose type never changes.
 Replies are in the history's JSON form (`as_json`): bulk strings as text, nil
 as None, errors as ``{"error": text}``; `normalize` puts replies whose order
 Redis leaves open (set members, hash fields) in one order, for model and
-server alike. A collection that empties is deleted, as in Redis. Where Redis
+server alike. A collection that empties is deleted, as in Redis (a stream stays). Where Redis
 chooses at random (SPOP, SRANDMEMBER), the model is given the reply observed
 and takes it if Redis could have given it (and goes on from what it says);
 if not, it answers with what Redis could have given, which the reply is not.
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
+
+from jepsen_like.stream_model import Stream, StreamCommands
 
 Reply = Any
 INT_RE = re.compile(r"0|-?[1-9][0-9]{0,18}")  # what Redis's string2ll takes
@@ -139,7 +142,7 @@ class Scores(dict):
     """A sorted set: member -> integer score (a dict subclass, so TYPE tells it from a hash)."""
 
 
-class RedisModel:
+class RedisModel(StreamCommands):
     """One group's keys, and the reply each command gives."""
 
     def __init__(self) -> None:
@@ -743,7 +746,7 @@ class RedisModel:
             return 0
         value = self.data[source]
         self._delete(target)
-        self.data[target] = value if type(value) is str else type(value)(value)
+        self.data[target] = value if type(value) is str else value.copy() if type(value) is Stream else type(value)(value)
         self._carry_deadline(source, target)
         return 1
 
@@ -808,9 +811,9 @@ class RedisModel:
         return when if when < 0 else (when + 500) // 1000
 
 
-_TYPES = {str: "string", list: "list", set: "set", dict: "hash", Scores: "zset"}
-# Every public method but `apply` is the command it is named after (DEL and TYPE with a trailing _).
+_TYPES = {str: "string", list: "list", set: "set", dict: "hash", Scores: "zset", Stream: "stream"}
+# Every public method but `apply` (StreamCommands' too) is the command it is named after (DEL and TYPE with a trailing _).
 _HANDLERS: dict[str, Callable[[RedisModel, list[str]], Reply]] = {
-    name.rstrip("_").upper(): method for name, method in vars(RedisModel).items()
+    name.rstrip("_").upper(): method for cls in (StreamCommands, RedisModel) for name, method in vars(cls).items()
     if callable(method) and not name.startswith("_") and name != "apply"
 }

@@ -3,8 +3,9 @@
 An operation is one command on a group of keys that only one client uses,
 named after the workload's key in a hash tag, all of one type (`kind`, drawn
 from the group's name): strings ``{k7}:s`` and ``{k7}:s2``, lists ``{k7}:l`` and ``{k7}:l2``,
-sets ``{k7}:t`` and ``{k7}:t2``, a hash ``{k7}:h``, or sorted sets ``{k7}:z``
-and ``{k7}:z2``. Commands run one at a time, so each reply follows from the
+sets ``{k7}:t`` and ``{k7}:t2``, a hash ``{k7}:h``, sorted sets ``{k7}:z``
+and ``{k7}:z2``, or streams ``{k7}:x`` and ``{k7}:x2`` (with consumer groups
+``g1`` and ``g2``). Commands run one at a time, so each reply follows from the
 ones before; `jepsen_like.redis_model` says what it must be and
 `jepsen_like.reference` checks it. A command goes alone, or now and then in
 MULTI/EXEC or through a Lua script (`sent`), with the same reply. Arguments come from small domains (a few
@@ -29,7 +30,8 @@ from sim.rng import derive
 
 Argv = list[str]
 
-FAMILIES = {"string": ("s", "s2"), "list": ("l", "l2"), "set": ("t", "t2"), "hash": ("h",), "zset": ("z", "z2")}
+FAMILIES = {"string": ("s", "s2"), "list": ("l", "l2"), "set": ("t", "t2"), "hash": ("h",), "zset": ("z", "z2"),
+            "stream": ("x", "x2")}
 MEMBERS = ("a", "b", "c", "d", "e", "f")
 SET_MEMBERS = ("1", "2", "3", "-4", "50", "a")  # mostly integers: a set starts as an intset, "a" converts it
 ITEMS = ("a", "b", "c")  # list elements: few, so lists hold duplicates for LREM and LINSERT to tell apart
@@ -48,7 +50,12 @@ ENCODING_LIMITS = {  # each option's choices, Redis's default first
     "hash-max-listpack-entries": ("128", "2", "4"),
     "zset-max-listpack-entries": ("128", "2", "4"),
     "set-max-intset-entries": ("512", "2", "4"),
+    "stream-node-max-entries": ("100", "2", "4"),
 }
+STREAM_SEQ_MAX = 24  # entries are added as 0-*, so IDs are 0-1, 0-2...: commands name IDs up to this
+GROUPS = ("g1", "g2")  # g1 the more often, so that its deliveries meet the commands that follow them
+CONSUMERS = ("c1", "c2", "c3")
+CLIENTS_MAX = 1000  # the workload names a client's group "k" and epoch * this + client (sim.workloads)
 GROWER_WEIGHT = 6  # how much more often the command that adds (each family's first) comes
 
 
@@ -57,8 +64,13 @@ def key(group: str, suffix: str) -> str:
 
 
 def kind(group: str) -> str:
-    """The one type of `group`'s keys."""
+    """The one type of `group`'s keys. For the workload's groups (``k`` and epoch * `CLIENTS_MAX` +
+    client), the client's number plus the epoch's picks it, so that the first clients' groups are of
+    different types and each client's type changes every epoch; for other names, a hash of the name."""
     kinds = tuple(FAMILIES)
+    if group[:1] == "k" and group[1:].isdigit():
+        epoch, client = divmod(int(group[1:]), CLIENTS_MAX)
+        return kinds[(epoch + client) % len(kinds)]
     return kinds[zlib.crc32(group.encode()) % len(kinds)]
 
 
@@ -72,7 +84,7 @@ def operation(rng: random.Random, group: str) -> Argv:
 def encoding_options(seed: int) -> dict[str, str]:
     """The servers' encoding limits, drawn from the seed: Redis's defaults or small ones, so that
     collections change encoding as they grow (listpack to hashtable or skiplist, intset to
-    hashtable) and lists span several quicklist nodes."""
+    hashtable) and lists and streams span several nodes."""
     rng = derive(seed, "reference/encodings")
     return {name: rng.choice(choices) for name, choices in ENCODING_LIMITS.items()}
 
@@ -237,6 +249,73 @@ _ZSETS: list[Maker] = [
 ]
 
 
+def _stream_id(rng: random.Random) -> str:
+    return f"0-{rng.randint(1, STREAM_SEQ_MAX)}"
+
+
+def _stream_ids(rng: random.Random) -> list[str]:
+    """A few IDs, or now and then a run of them or every one (an XACK or XCLAIM of many entries at once)."""
+    draw = rng.random()
+    if draw < 0.15:
+        return [f"0-{seq}" for seq in range(1, STREAM_SEQ_MAX + 1)]
+    if draw < 0.4:
+        first = rng.randint(1, STREAM_SEQ_MAX)
+        return [f"0-{seq}" for seq in range(first, first + rng.randint(3, 8))]
+    return [_stream_id(rng) for _ in range(rng.choice((1, 1, 2, 3)))]
+
+
+def _range_start(rng: random.Random) -> str:
+    return rng.choice(("-", "-", _stream_id(rng), "(" + _stream_id(rng)))
+
+
+def _range_end(rng: random.Random) -> str:
+    return rng.choice(("+", "+", _stream_id(rng), "(" + _stream_id(rng)))
+
+
+def _count(rng: random.Random) -> list[str]:
+    return rng.choice(([], ["COUNT", str(rng.randint(1, 3))]))
+
+
+def _group(rng: random.Random) -> str:
+    return rng.choices(GROUPS, (3, 1))[0]
+
+
+def _consumer(rng: random.Random) -> str:
+    return rng.choice(CONSUMERS)
+
+
+def _group_create(r: random.Random, k) -> Argv:
+    return ["XGROUP", "CREATE", k("x"), _group(r), r.choice(("$", "0", "0", _stream_id(r))),
+            *r.choice(([], ["MKSTREAM"]))]
+
+
+def _group_read(r: random.Random, k) -> Argv:
+    return ["XREADGROUP", "GROUP", _group(r), _consumer(r), *_count(r), *r.choice(([], [], [], ["NOACK"])),
+            "STREAMS", k("x"), r.choice((">", ">", ">", "0", _stream_id(r)))]
+
+
+_STREAMS: list[Maker] = [
+    lambda r, k: ["XADD", k(r.choice(("x", "x", "x", "x2"))),
+                  *r.choice(([], [], ["NOMKSTREAM"], ["MAXLEN", str(r.randint(0, 6))], ["MAXLEN", "=", "3"])),
+                  "0-*", "f", _value(r)],
+    lambda r, k: ["XLEN", k("x")],
+    lambda r, k: ["XRANGE", k(r.choice(("x", "x2"))), _range_start(r), _range_end(r), *_count(r)],
+    lambda r, k: ["XREVRANGE", k("x"), _range_end(r), _range_start(r), *_count(r)],
+    lambda r, k: ["XDEL", k("x"), *_stream_ids(r)],
+    lambda r, k: ["XTRIM", k("x"), *r.choice((["MAXLEN", str(r.randint(0, 6))], ["MINID", _stream_id(r)]))],
+    lambda r, k: ["XSETID", k("x"), _stream_id(r)],
+    lambda r, k: ["XGROUP", "DESTROY", k("x"), _group(r)] if r.random() < 0.3 else
+                 ["XGROUP", r.choice(("CREATECONSUMER", "DELCONSUMER")), k("x"), _group(r), _consumer(r)],
+    lambda r, k: ["XGROUP", "SETID", k("x"), _group(r), r.choice(("$", "0", _stream_id(r)))],
+    *[_group_create, _group_read] * 3,  # the group commands mean little without a group and deliveries
+    lambda r, k: ["XACK", k("x"), _group(r), *_stream_ids(r)],
+    lambda r, k: ["XPENDING", k("x"), _group(r), *r.choice(([], ["-", "+", "10"], ["-", "+", "10", _consumer(r)]))],
+    lambda r, k: ["XCLAIM", k("x"), _group(r), _consumer(r), "0", *_stream_ids(r), *r.choice(([], ["JUSTID"]))],
+    lambda r, k: ["XAUTOCLAIM", k("x"), _group(r), _consumer(r), "0", r.choice(("0-0", _stream_id(r))),
+                  *r.choice(([], ["COUNT", "2"])), *r.choice(([], ["JUSTID"]))],
+]
+
+
 def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
     """A whole SCAN of the group's keys, DEL or UNLINK, EXISTS or TOUCH, TYPE, deadlines set (PEXPIREAT,
     EXPIREAT, with or without a condition), removed (PERSIST) and read (PEXPIRETIME, EXPIRETIME), and
@@ -259,12 +338,18 @@ def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
 
 
 _MAKERS = {name: commands + _key_commands(FAMILIES[name]) for name, commands in (
-    ("string", _STRINGS), ("list", _LISTS), ("set", _SETS), ("hash", _HASHES), ("zset", _ZSETS))}
+    ("string", _STRINGS), ("list", _LISTS), ("set", _SETS), ("hash", _HASHES), ("zset", _ZSETS),
+    ("stream", _STREAMS + _STREAMS[1:]))}  # twice: a stream's groups and deliveries build up between DELs
 
 
 def snapshot(group: str) -> list[Argv]:
-    """The commands that read every key of `group` whole, and its deadline (the final read)."""
+    """The commands that read every key of `group` whole, and its deadline (the final read); a
+    stream's groups' pending entries too."""
     read = {"string": ["GET"], "list": ["LRANGE", "0", "-1"], "set": ["SMEMBERS"], "hash": ["HGETALL"],
-            "zset": ["ZRANGE", "0", "-1", "WITHSCORES"]}[kind(group)]
-    return [command for suffix in FAMILIES[kind(group)]
-            for command in ([read[0], key(group, suffix), *read[1:]], ["PEXPIRETIME", key(group, suffix)])]
+            "zset": ["ZRANGE", "0", "-1", "WITHSCORES"], "stream": ["XRANGE", "-", "+"]}[kind(group)]
+    commands = [command for suffix in FAMILIES[kind(group)]
+                for command in ([read[0], key(group, suffix), *read[1:]], ["PEXPIRETIME", key(group, suffix)])]
+    if kind(group) == "stream":
+        commands += [["XPENDING", key(group, suffix), name, "-", "+", "1000"]
+                     for suffix in FAMILIES["stream"] for name in GROUPS]
+    return commands

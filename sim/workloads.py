@@ -57,8 +57,8 @@ give raises `Unexpected`.
   transactions, in scripts, in database 1, with TTLs; no checker of its own:
   the restart and convergence checks judge the state it leaves, and TYPE the
   final reads.
-- reference: 93 commands over strings, lists, sets, hashes and sorted
-  sets, with deadlines far ahead or long past (EXPIRETIME shows them), and whole SCANs (`sim.reference_ops`), each client on a group of
+- reference: 106 commands over strings, lists, sets, hashes, sorted
+  sets and streams with consumer groups, with deadlines far ahead or long past (EXPIRETIME shows them), and whole SCANs (`sim.reference_ops`), each client on a group of
   keys of its own (a new group every `REFERENCE_EPOCH_MS`), one command at a
   time (alone, in MULTI/EXEC, through a Lua script, or ``aborted``: in a transaction
   that a command refused when queued dooms), so every reply is predictable; the reference checker (each reply is what a sequential Redis,
@@ -103,7 +103,7 @@ BANK_AMOUNT_MAX = 5
 REPLICAS_INDEX_MAX = 1000  # a replica-read names a replica by an index drawn below this, modulo how many there are
 WATCH_THINK_MS_MAX = 100  # how long a watched read-modify-write may pause between its read and its write
 REFERENCE_EPOCH_MS = 8000  # a client's group of keys: long enough to build up state
-REFERENCE_CLIENTS_MAX = 1000  # group keys: epoch * this + client
+REFERENCE_CLIENTS_MAX = reference_ops.CLIENTS_MAX  # group keys: epoch * this + client
 BANK_POISON = 1000  # what a discarded transaction would take from an account, were it not discarded
 UID_STRIDE = 1_000_000_000  # client i's unique values are (i + 1) * UID_STRIDE + n
 CACHE_KEYS_PER_CLIENT = 40

@@ -590,3 +590,8 @@ def incrbyfloat_replicated_without_keepttl(monkeypatch) -> None:
 def del_deletes_only_its_first_key(monkeypatch) -> None:
     """DEL of several keys deletes the first and counts it, and leaves the others."""
     _wrap_command(monkeypatch, b"del", lambda handler, client, argv: handler(client, argv[:2]))
+
+
+def xack_acknowledges_only_its_first_id(monkeypatch) -> None:
+    """XACK of several IDs acknowledges the first and leaves the others pending."""
+    _wrap_command(monkeypatch, b"xack", lambda handler, client, argv: handler(client, argv[:4]))

@@ -190,7 +190,7 @@ CASES = {
     ),
     "hincrby-of-a-new-field-starts-at-one": (
         planted.hincrby_of_a_new_field_starts_at_one,
-        RunConfig(workload="reference", clients=3, duration_ms=5000),
+        RunConfig(workload="reference", clients=4, duration_ms=5000),  # the fourth client's keys are a hash
         {"reference"},
     ),
     "hash-loses-field-at-conversion-seen-by-reference": (  # the seed draws small encoding limits
@@ -221,6 +221,11 @@ CASES = {
     "del-deletes-only-its-first-key": (
         planted.del_deletes_only_its_first_key,
         RunConfig(workload="reference", clients=5, duration_ms=10_000),
+        {"reference"},
+    ),
+    "xack-acknowledges-only-its-first-id": (  # XACK now and then names every ID a stream could hold
+        planted.xack_acknowledges_only_its_first_id,
+        RunConfig(workload="reference", clients=6, duration_ms=20_000),  # the sixth client's keys are streams
         {"reference"},
     ),
     "watch-dirties-only-a-lone-watcher": (  # watched transfers pause between read and write
