@@ -442,6 +442,9 @@ class Node:
         client.out = []
         self._forget(self.clients.pop(client.conn))
         self._effects.append(Close(client.conn, discard=True))
+        link = self.master_link
+        if link is not None and link.client is client:  # as Redis frees its master: the link is down from now
+            link.closed()
 
     def tick(self, now: int, rss: int | None = None) -> None:
         """The server cron: active expiry, client timeouts, stats sampling.

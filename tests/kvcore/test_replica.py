@@ -966,3 +966,17 @@ def test_a_saved_file_whose_replicas_all_left_while_it_was_read_is_sent_to_no_on
     node.closed(7, node.now)
     node.files_read(read.job, {"dump.rdb": sync_save.data}, node.now)
     assert not effects_of(node, SendImage) and not node.replication.transfers
+
+
+def test_a_killed_master_link_is_down_from_the_kill(wire, pair):
+    """CLIENT KILL of the master's client ends the link at once, as Redis frees its master: a
+    DEBUG SLEEP in the same transaction counts as time without a master (the replica's data
+    ages, cluster-replica-validity-factor), not time before the kill."""
+    master, replica = pair
+    follow(wire, replica)
+    assert info(wire, replica)["master_link_status"] == "up"
+    own = CoreClient(replica, 999)  # the wire does not carry this client's effects: no close is reported
+    assert own.call("CLIENT", "KILL", "TYPE", "master") == 1
+    assert replica.master_link.client is None
+    assert replica.master_link.down_since_ms == replica.steady()
+    assert b"master_link_status:down" in own.call("INFO", "replication")
