@@ -338,6 +338,19 @@ def test_cluster_failover_by_hand_and_its_refusals():
     assert role_of(net, 0, 2) == "master" and role_of(net, 0, 3) == "slave"
 
 
+def test_a_failover_by_hand_whose_master_stopped_is_held_at_once_when_the_master_fails():
+    """The master stopped before it could pause for the manual failover: the failover cannot
+    start, but as Redis (mf_end alone decides), once the master is failed the election has no
+    delay (an automatic one waits 500-1000 ms), and the vote asked is a manual one."""
+    net = shard_with_replica()
+    net.stopped.add(2)
+    assert net.call(3, "CLUSTER", "FAILOVER") == b"OK"
+    while "fail" not in role_of(net, 3, 2).split(","):
+        net.advance(100)
+    net.advance(300)
+    assert role_of(net, 3, 3) == "myself,master"
+
+
 def test_a_master_back_with_an_old_claim_is_told_by_update_who_serves_its_slots_now():
     net = shard_with_replica()
     net.stopped.add(2)
