@@ -29,13 +29,14 @@ WRITES = [
 
 
 def attach(port: int) -> tuple[socket.socket, bytes]:
-    """SYNC on a new connection: the socket, and the RDB image that came first."""
+    """SYNC on a new connection: the socket, and the RDB image that came first (after the newlines
+    a master sends each second while it prepares the image, as Redis does on a busy machine)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     sock.sendall(b"SYNC\r\n")
     data = b""
-    while b"\r\n" not in data:
+    while b"\r\n" not in data.lstrip(b"\n"):
         data += sock.recv(65536)
-    header, _, data = data.partition(b"\r\n")
+    header, _, data = data.lstrip(b"\n").partition(b"\r\n")
     assert header.startswith(b"$")
     size = int(header[1:])
     while len(data) < size:
