@@ -8,8 +8,8 @@ hashes, sorted sets with integer scores, and streams with consumer groups
 Replies are in the history's JSON form (`as_json`): bulk strings as text, nil
 as None, errors as ``{"error": text}``; `normalize` puts replies whose order
 Redis leaves open (set members, hash fields) in one order, for model and
-server alike. A collection that empties is deleted, as in Redis (a stream stays). Where Redis
-chooses at random (SPOP, SRANDMEMBER), the model is given the reply observed
+server alike. A collection that empties is deleted, as in Redis (a stream
+stays). Where Redis chooses at random (SPOP, SRANDMEMBER), the model is given the reply observed
 and takes it if Redis could have given it (and goes on from what it says);
 if not, it answers with what Redis could have given, which the reply is not.
 

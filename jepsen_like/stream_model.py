@@ -72,7 +72,7 @@ def parse(arg: str) -> StreamID:
 
 
 def _bound(arg: str, start: bool) -> StreamID:
-    """A range's end: ``-``, ``+``, an ID (``ms`` alone: its first or last sequence), or ``(ID``, exclusive."""
+    """A range's end: ``-``, ``+``, a whole ID, or ``(ID``, exclusive."""
     if arg == "-":
         return (0, 0)
     if arg == "+":
@@ -80,8 +80,6 @@ def _bound(arg: str, start: bool) -> StreamID:
     if arg.startswith("("):
         ms, seq = parse(arg[1:])
         return (ms, seq + 1) if start else (ms, seq - 1)
-    if "-" not in arg:
-        return (int(arg), 0 if start else MAX_ID[1])
     return parse(arg)
 
 
@@ -90,7 +88,7 @@ def _no_group(key: str, group: str, command: str = "") -> dict:
 
 
 class StreamCommands:
-    """The stream commands of `RedisModel` (which provides ``data``, ``deadlines`` and ``observed``)."""
+    """The stream commands of `RedisModel` (which provides ``data`` and ``observed``)."""
 
     data: dict[str, Any]
     observed: Any

@@ -102,27 +102,27 @@ class Failover:
         if me.is_master or me.master_id not in cluster.nodes:
             return
         master = cluster.nodes[me.master_id]
-        manual = bool(self.manual_end) and self.manual_can_start
-        if not manual and ("fail" not in master.flags or config["cluster-replica-no-failover"]):
+        manual_ready = bool(self.manual_end) and self.manual_can_start
+        if not manual_ready and ("fail" not in master.flags or config["cluster-replica-no-failover"]):
             return
         if not cluster.has_slots(master):
             return
         timeout = config["cluster-node-timeout"]
-        if not manual and self._data_too_old(timeout):
+        if not manual_ready and self._data_too_old(timeout):
             return
         auth_timeout = max(timeout * 2, 2000)
         # A manual failover under way (ready or not: the master may be gone) votes at once, asks
         # for votes a working master would not get, and keeps its place (Redis tests mf_end alone).
-        by_hand = bool(self.manual_end)
+        manual_under_way = bool(self.manual_end)
         if now - self.auth_time > auth_timeout * 2:  # none scheduled, or the last one long over
-            self.auth_rank = 0 if by_hand else self._rank(master)
-            self.auth_time = now + (0 if by_hand else 500 + self.node.rng.randrange(500) + self.auth_rank * 1000)
+            self.auth_rank = 0 if manual_under_way else self._rank(master)
+            self.auth_time = now + (0 if manual_under_way else 500 + self.node.rng.randrange(500) + self.auth_rank * 1000)
             self.auth_sent = False
             self.voters.clear()
             self._log("notice", f"Start of election delayed for {self.auth_time - now} milliseconds "
                                 f"(rank #{self.auth_rank}, offset {cluster.my_offset()}).")
             return
-        if not self.auth_sent and not by_hand:  # replicas' offsets moved meanwhile: so does the delay
+        if not self.auth_sent and not manual_under_way:  # replicas' offsets moved meanwhile: so does the delay
             rank = self._rank(master)
             if rank > self.auth_rank:
                 self.auth_time += (rank - self.auth_rank) * 1000
@@ -133,7 +133,7 @@ class Failover:
             cluster.current_epoch += 1
             self.auth_epoch = cluster.current_epoch
             self._log("notice", f"Starting a failover election for epoch {self.auth_epoch}.")
-            cluster.bus.broadcast(AUTH_REQUEST, [1 if by_hand else 0])
+            cluster.bus.broadcast(AUTH_REQUEST, [1 if manual_under_way else 0])
             self.auth_sent = True
             cluster.changed()
             return

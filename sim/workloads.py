@@ -57,12 +57,15 @@ give raises `Unexpected`.
   transactions, in scripts, in database 1, with TTLs; no checker of its own:
   the restart and convergence checks judge the state it leaves, and TYPE the
   final reads.
-- reference: 106 commands over strings, lists, sets, hashes, sorted
-  sets and streams with consumer groups, with deadlines far ahead or long past (EXPIRETIME shows them), and whole SCANs (`sim.reference_ops`), each client on a group of
-  keys of its own (a new group every `REFERENCE_EPOCH_MS`), one command at a
-  time (alone, in MULTI/EXEC, through a Lua script, or ``aborted``: in a transaction
-  that a command refused when queued dooms), so every reply is predictable; the reference checker (each reply is what a sequential Redis,
-  `jepsen_like.redis_model`, gives, while the group's state is known).
+- reference: 106 commands over strings, lists, sets, hashes, sorted sets and
+  streams with consumer groups, with deadlines far ahead or long past
+  (EXPIRETIME shows them), and whole SCANs (`sim.reference_ops`), each client
+  on a group of keys of its own (a new group every `REFERENCE_EPOCH_MS`), one
+  command at a time (alone, in MULTI/EXEC, through a Lua script, or
+  ``aborted``: in a transaction that a command refused when queued dooms), so
+  every reply is predictable; the reference checker (each reply is what a
+  sequential Redis, `jepsen_like.redis_model`, gives, while the group's state
+  is known).
 
 Keys are used a few at a time and retired as simulated time goes by (Jepsen's
 independent keys), which keeps each key's history small for the checkers.

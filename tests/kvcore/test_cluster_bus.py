@@ -341,7 +341,7 @@ def test_cluster_failover_by_hand_and_its_refusals():
 def test_a_failover_by_hand_whose_master_stopped_is_held_at_once_when_the_master_fails():
     """The master stopped before it could pause for the manual failover: the failover cannot
     start, but as Redis (mf_end alone decides), once the master is failed the election has no
-    delay (an automatic one waits 500-1000 ms), and the vote asked is a manual one."""
+    delay (an automatic one waits 500-1000 ms)."""
     net = shard_with_replica()
     net.stopped.add(2)
     assert net.call(3, "CLUSTER", "FAILOVER") == b"OK"

@@ -19,7 +19,7 @@ def cluster_node(**options: str) -> CoreClient:
     return CoreClient(make_node(cluster_enabled="yes", **options))
 
 
-def rejoined(c: CoreClient) -> None:
+def past_writable_delay(c: CoreClient) -> None:
     """Let the writable delay pass: a master's state stays fail that long after its first update."""
     wait(c, cluster.WRITABLE_DELAY_MS)
 
@@ -33,7 +33,7 @@ def wait(c: CoreClient, ms: int) -> None:
 
 def serving_every_slot(c: CoreClient) -> None:
     assert c.call(*ALL) == b"OK"
-    rejoined(c)
+    past_writable_delay(c)
 
 
 def text(reply) -> str:
@@ -56,7 +56,7 @@ def test_the_cluster_is_down_until_every_slot_is_served():
     assert text(c.call("SET", "foo", "bar")) == "CLUSTERDOWN The cluster is down"
     assert c.call("CLUSTER", "ADDSLOTS", 16383) == b"OK"
     assert c.call("CLUSTER", "INFO").startswith(b"cluster_state:fail\r\n")  # until the writable delay passed
-    rejoined(c)
+    past_writable_delay(c)
     info = c.call("CLUSTER", "INFO").decode()
     assert "cluster_state:ok\r\n" in info and "cluster_slots_assigned:16384\r\n" in info
     assert "cluster_size:1\r\n" in info and "cluster_known_nodes:1\r\n" in info
