@@ -2,9 +2,10 @@
 
 The reference checker (`jepsen_like.reference`) runs a group's commands through a
 `RedisModel` in history order and compares each reply. Only the commands and
-argument shapes `sim.reference_ops` sends are covered: strings, lists, sets,
-hashes, sorted sets with integer scores, and streams with consumer groups
-(`jepsen_like.stream_model`), on keys whose type never changes.
+argument shapes `sim.reference_ops` sends are covered: strings (also as bits,
+`jepsen_like.bits_model`), lists, sets, hashes, sorted sets with integer scores,
+streams with consumer groups (`jepsen_like.stream_model`) and JSON documents
+(`jepsen_like.json_model`), on keys whose type never changes.
 Replies are in the history's JSON form (`as_json`): bulk strings as text, nil
 as None, errors as ``{"error": text}``; `normalize` puts replies whose order
 Redis leaves open (set members, hash fields) in one order, for model and
@@ -28,6 +29,8 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
+from jepsen_like.bits_model import BitCommands
+from jepsen_like.json_model import JsonCommands, JsonDocument
 from jepsen_like.stream_model import Stream, StreamCommands
 
 Reply = Any
@@ -142,7 +145,7 @@ class Scores(dict):
     """A sorted set: member -> integer score (a dict subclass, so TYPE tells it from a hash)."""
 
 
-class RedisModel(StreamCommands):
+class RedisModel(StreamCommands, BitCommands, JsonCommands):
     """One group's keys, and the reply each command gives."""
 
     def __init__(self) -> None:
@@ -746,7 +749,8 @@ class RedisModel(StreamCommands):
             return 0
         value = self.data[source]
         self._delete(target)
-        self.data[target] = value if type(value) is str else value.copy() if type(value) is Stream else type(value)(value)
+        self.data[target] = value if type(value) is str else value.copy() if type(value) in (Stream, JsonDocument) \
+            else type(value)(value)
         self._carry_deadline(source, target)
         return 1
 
@@ -811,9 +815,18 @@ class RedisModel(StreamCommands):
         return when if when < 0 else (when + 500) // 1000
 
 
-_TYPES = {str: "string", list: "list", set: "set", dict: "hash", Scores: "zset", Stream: "stream"}
-# Every public method but `apply` (StreamCommands' too) is the command it is named after (DEL and TYPE with a trailing _).
+_TYPES = {str: "string", list: "list", set: "set", dict: "hash", Scores: "zset", Stream: "stream",
+          JsonDocument: "ReJSON-RL"}
+
+
+def _command_name(method: str) -> str:
+    """The command a model method is: its name, without the trailing _ of DEL and TYPE, ``JSON.`` for ``json_``."""
+    name = method.rstrip("_").upper()
+    return "JSON." + name[5:] if name.startswith("JSON_") else name
+
+
+# Every public method but `apply` (the mixins' too) is the command it is named after.
 _HANDLERS: dict[str, Callable[[RedisModel, list[str]], Reply]] = {
-    name.rstrip("_").upper(): method for cls in (StreamCommands, RedisModel) for name, method in vars(cls).items()
-    if callable(method) and not name.startswith("_") and name != "apply"
+    _command_name(name): method for cls in (StreamCommands, BitCommands, JsonCommands, RedisModel)
+    for name, method in vars(cls).items() if callable(method) and not name.startswith("_") and name != "apply"
 }

@@ -4,8 +4,9 @@ An operation is one command on a group of keys that only one client uses,
 named after the workload's key in a hash tag, all of one type (`kind`, drawn
 from the group's name): strings ``{k7}:s`` and ``{k7}:s2``, lists ``{k7}:l`` and ``{k7}:l2``,
 sets ``{k7}:t`` and ``{k7}:t2``, a hash ``{k7}:h``, sorted sets ``{k7}:z``
-and ``{k7}:z2``, or streams ``{k7}:x`` and ``{k7}:x2`` (with consumer groups
-``g1`` and ``g2``). Commands run one at a time, so each reply follows from the
+and ``{k7}:z2``, streams ``{k7}:x`` and ``{k7}:x2`` (with consumer groups
+``g1`` and ``g2``), strings ``{k7}:b`` and ``{k7}:b2`` as bits (SETBIT, BITFIELD...), or JSON
+documents ``{k7}:j`` and ``{k7}:j2``. Commands run one at a time, so each reply follows from the
 ones before; `jepsen_like.redis_model` says what it must be and
 `jepsen_like.reference` checks it. A command goes alone, or now and then in
 MULTI/EXEC or through a Lua script (`sent`), with the same reply. Arguments come from small domains (a few
@@ -31,7 +32,7 @@ from sim.rng import derive
 Argv = list[str]
 
 FAMILIES = {"string": ("s", "s2"), "list": ("l", "l2"), "set": ("t", "t2"), "hash": ("h",), "zset": ("z", "z2"),
-            "stream": ("x", "x2")}
+            "stream": ("x", "x2"), "bits": ("b", "b2"), "json": ("j", "j2")}
 MEMBERS = ("a", "b", "c", "d", "e", "f")
 SET_MEMBERS = ("1", "2", "3", "-4", "50", "a")  # mostly integers: a set starts as an intset, "a" converts it
 ITEMS = ("a", "b", "c")  # list elements: few, so lists hold duplicates for LREM and LINSERT to tell apart
@@ -52,9 +53,19 @@ ENCODING_LIMITS = {  # each option's choices, Redis's default first
     "set-max-intset-entries": ("512", "2", "4"),
     "stream-node-max-entries": ("100", "2", "4"),
 }
+BIT_OFFSET_MAX = 47  # bit commands write in the first 6 bytes and read a little past them
+BIT_INDEX_MIN, BIT_INDEX_MAX = -50, 50  # BITCOUNT and BITPOS ranges counted in bits
+BITFIELD_TYPES = ("u1", "u4", "u8", "u16", "i2", "i4", "i8", "i16")
+BITFIELD_NUMBER_MAX = 300  # values and increments: past u8's and i8's limits, so every OVERFLOW mode acts
+JSON_DOCUMENTS = ('{"n":1,"a":[1,"x"],"s":"t","o":{"f":null},"b":true}', '{"n":2.5,"a":[],"s":"","o":{}}',
+                  '[1,"x",{"f":true}]', '{"a":[[1],{"f":0}],"n":"str","s":7,"b":false}')
+JSON_VALUES = ("0", "7", "-2", "1.5", '"v"', "true", "false", "null", '[1,"y"]', '{"f":2}', "[]", "{}")
+JSON_PATHS = ("$", "$.n", "$.a", "$.s", "$.o", "$.o.f", "$.b", "$.a[0]", "$.a[-1]", "$.*", "$.x")
+JSON_SET_PATHS = ("$.n", "$.a", "$.o.f", "$.o.g", "$.x", "$.a[0]", "$.a[-1]", "$.*", "$.o.f.z", "$.b")
 STREAM_SEQ_MAX = 24  # entries are added as 0-*, so IDs are 0-1, 0-2...: commands name IDs up to this
 GROUPS = ("g1", "g2")  # g1 the more often, so that its deliveries meet the commands that follow them
 CONSUMERS = ("c1", "c2", "c3")
+KIND_STRIDE = 5  # the workload's default number of clients (`kind`)
 CLIENTS_MAX = 1000  # the workload names a client's group "k" and epoch * this + client (sim.workloads)
 GROWER_WEIGHT = 6  # how much more often the command that adds (each family's first) comes
 
@@ -65,12 +76,13 @@ def key(group: str, suffix: str) -> str:
 
 def kind(group: str) -> str:
     """The one type of `group`'s keys. For the workload's groups (``k`` and epoch * `CLIENTS_MAX` +
-    client), the client's number plus the epoch's picks it, so that the first clients' groups are of
-    different types and each client's type changes every epoch; for other names, a hash of the name."""
+    client), the client's number plus `KIND_STRIDE` per epoch picks it, so that the first clients'
+    groups are of different types, each client's type changes every epoch, and the default five
+    clients meet every type within two epochs; for other names, a hash of the name."""
     kinds = tuple(FAMILIES)
     if group[:1] == "k" and group[1:].isdigit():
         epoch, client = divmod(int(group[1:]), CLIENTS_MAX)
-        return kinds[(epoch + client) % len(kinds)]
+        return kinds[(epoch * KIND_STRIDE + client) % len(kinds)]
     return kinds[zlib.crc32(group.encode()) % len(kinds)]
 
 
@@ -249,6 +261,45 @@ _ZSETS: list[Maker] = [
 ]
 
 
+def _bit_range(rng: random.Random) -> list[str]:
+    """BITCOUNT's and BITPOS's start and end, in bytes (the default, or BYTE) or in bits."""
+    unit = rng.choice(("", "BYTE", "BIT"))
+    if unit == "BIT":
+        return [str(rng.randint(BIT_INDEX_MIN, BIT_INDEX_MAX)), str(rng.randint(BIT_INDEX_MIN, BIT_INDEX_MAX)), unit]
+    return [_index(rng), _index(rng), *([unit] if unit else [])]
+
+
+def _bitfield_field(rng: random.Random) -> list[str]:
+    """A BITFIELD type and offset, in bits or (``#n``) in the type's widths."""
+    kind = rng.choice(BITFIELD_TYPES)
+    offset = rng.choice((str(rng.randint(0, BIT_OFFSET_MAX - int(kind[1:]) + 1)), f"#{rng.randint(0, 2)}"))
+    return [kind, offset]
+
+
+def _bitfield_number(rng: random.Random) -> str:
+    return str(rng.randint(-BITFIELD_NUMBER_MAX, BITFIELD_NUMBER_MAX))
+
+
+def _bitfield_write(rng: random.Random) -> list[str]:
+    """A SET or INCRBY, now and then under a new OVERFLOW WRAP or SAT: as a BITFIELD's first
+    operation, it always writes."""
+    overflow = rng.choice(([], ["OVERFLOW", rng.choice(("WRAP", "SAT"))]))
+    return [*overflow, rng.choice(("SET", "INCRBY")), *_bitfield_field(rng), _bitfield_number(rng)]
+
+
+def _bitfield(r: random.Random, k) -> Argv:
+    """BITFIELD with one to three operations. A write that OVERFLOW FAIL may refuse comes only after one
+    that succeeds: Redis grows the string for it all the same but, when every write is refused,
+    neither logs nor replicates the command (bitfieldGeneric counts no change), so a replica would
+    miss the zero bytes."""
+    operations = _bitfield_write(r)
+    for _ in range(r.randint(0, 2)):
+        operations += r.choice((["GET", *_bitfield_field(r)], _bitfield_write(r),
+                                ["OVERFLOW", "FAIL", r.choice(("SET", "INCRBY")), *_bitfield_field(r),
+                                 _bitfield_number(r)]))
+    return ["BITFIELD", k("b"), *operations]
+
+
 def _stream_id(rng: random.Random) -> str:
     return f"0-{rng.randint(1, STREAM_SEQ_MAX)}"
 
@@ -316,6 +367,54 @@ _STREAMS: list[Maker] = [
 ]
 
 
+_BITS: list[Maker] = [
+    lambda r, k: ["SETBIT", k(r.choice(("b", "b", "b", "b2"))), str(r.randint(0, BIT_OFFSET_MAX)), r.choice("01")],
+    lambda r, k: ["GETBIT", k("b"), str(r.randint(0, BIT_OFFSET_MAX + 8))],
+    lambda r, k: ["BITCOUNT", k(r.choice(("b", "b2"))), *r.choice(([], _bit_range(r)))],
+    lambda r, k: ["BITPOS", k("b"), r.choice("01"), *r.choice(([], [_index(r)], _bit_range(r)))],
+    lambda r, k: ["BITOP", r.choice(("AND", "OR", "XOR")), k(r.choice(("b", "b2"))), *_pair(r, k, "b", "b2")],
+    lambda r, k: ["BITOP", "NOT", *_pair(r, k, "b", "b2")],
+    _bitfield,
+    lambda r, k: [r.choice(("BITFIELD", "BITFIELD_RO")), k("b"), "GET", *_bitfield_field(r),
+                  *r.choice(([], ["GET", *_bitfield_field(r)]))],
+    lambda r, k: ["GET", k(r.choice(("b", "b2")))],
+    lambda r, k: ["SETRANGE", k("b"), str(r.randint(0, 5)), _value(r)],
+    lambda r, k: ["APPEND", k("b"), _value(r)],
+    lambda r, k: ["STRLEN", k("b")],
+]
+
+
+def _json_path(rng: random.Random) -> str:
+    return rng.choice(JSON_PATHS)
+
+
+def _json_condition(rng: random.Random) -> list[str]:
+    return rng.choice(([], [], ["NX"], ["XX"]))
+
+
+_JSON: list[Maker] = [
+    lambda r, k: ["JSON.SET", k(r.choice(("j", "j", "j2"))), "$", r.choice(JSON_DOCUMENTS), *_json_condition(r)],
+    lambda r, k: ["JSON.SET", k("j"), r.choice(JSON_SET_PATHS), r.choice(JSON_VALUES), *_json_condition(r)],
+    lambda r, k: ["JSON.GET", k(r.choice(("j", "j2"))), *r.sample(JSON_PATHS, r.choice((0, 1, 1, 2)))],
+    lambda r, k: ["JSON.MGET", k("j"), k("j2"), _json_path(r)],
+    lambda r, k: [r.choice(("JSON.DEL", "JSON.FORGET")), k("j"), *r.choice(([], [_json_path(r)], [_json_path(r)]))],
+    lambda r, k: ["JSON.TYPE", k("j"), _json_path(r)],
+    lambda r, k: ["JSON.NUMINCRBY", k("j"), _json_path(r), r.choice(("2", "-1", "1.5", "-0.5"))],
+    lambda r, k: ["JSON.NUMMULTBY", k("j"), _json_path(r), r.choice(("-1", "2", "0.5"))],
+    lambda r, k: ["JSON.STRAPPEND", k("j"), _json_path(r), r.choice(('"u"', '"vw"'))],
+    lambda r, k: ["JSON.STRLEN", k("j"), _json_path(r)],
+    lambda r, k: ["JSON.ARRAPPEND", k("j"), _json_path(r), *r.sample(JSON_VALUES, r.randint(1, 2))],
+    lambda r, k: ["JSON.ARRINSERT", k("j"), "$.a", str(r.randint(-3, 3)), r.choice(JSON_VALUES)],
+    lambda r, k: ["JSON.ARRPOP", k("j"), _json_path(r), *r.choice(([], [_index(r)]))],
+    lambda r, k: ["JSON.ARRLEN", k("j"), _json_path(r)],
+    lambda r, k: ["JSON.ARRTRIM", k("j"), _json_path(r), _index(r), _index(r)],
+    lambda r, k: ["JSON.ARRINDEX", k("j"), _json_path(r), r.choice(JSON_VALUES), *r.choice(([], ["1"], ["-1"]))],
+    lambda r, k: [r.choice(("JSON.OBJKEYS", "JSON.OBJLEN")), k("j"), _json_path(r)],
+    lambda r, k: ["JSON.TOGGLE", k("j"), _json_path(r)],
+    lambda r, k: ["JSON.CLEAR", k("j"), *r.choice(([], [_json_path(r)], [_json_path(r)]))],
+]
+
+
 def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
     """A whole SCAN of the group's keys, DEL or UNLINK, EXISTS or TOUCH, TYPE, deadlines set (PEXPIREAT,
     EXPIREAT, with or without a condition), removed (PERSIST) and read (PEXPIRETIME, EXPIRETIME), and
@@ -339,14 +438,14 @@ def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
 
 _MAKERS = {name: commands + _key_commands(FAMILIES[name]) for name, commands in (
     ("string", _STRINGS), ("list", _LISTS), ("set", _SETS), ("hash", _HASHES), ("zset", _ZSETS),
-    ("stream", _STREAMS + _STREAMS[1:]))}  # twice: a stream's groups and deliveries build up between DELs
+    ("stream", _STREAMS + _STREAMS[1:]), ("bits", _BITS), ("json", _JSON))}  # twice: a stream's groups and deliveries build up between DELs
 
 
 def snapshot(group: str) -> list[Argv]:
     """The commands that read every key of `group` whole, and its deadline (the final read); a
     stream's groups' pending entries too."""
     read = {"string": ["GET"], "list": ["LRANGE", "0", "-1"], "set": ["SMEMBERS"], "hash": ["HGETALL"],
-            "zset": ["ZRANGE", "0", "-1", "WITHSCORES"], "stream": ["XRANGE", "-", "+"]}[kind(group)]
+            "zset": ["ZRANGE", "0", "-1", "WITHSCORES"], "stream": ["XRANGE", "-", "+"], "bits": ["GET"], "json": ["JSON.GET"]}[kind(group)]
     commands = [command for suffix in FAMILIES[kind(group)]
                 for command in ([read[0], key(group, suffix), *read[1:]], ["PEXPIRETIME", key(group, suffix)])]
     if kind(group) == "stream":

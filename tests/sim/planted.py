@@ -595,3 +595,44 @@ def del_deletes_only_its_first_key(monkeypatch) -> None:
 def xack_acknowledges_only_its_first_id(monkeypatch) -> None:
     """XACK of several IDs acknowledges the first and leaves the others pending."""
     _wrap_command(monkeypatch, b"xack", lambda handler, client, argv: handler(client, argv[:4]))
+
+
+def bitcount_reads_bit_ranges_as_bytes(monkeypatch) -> None:
+    """BITCOUNT key start end BIT counts the bytes start..end, as if the unit were BYTE."""
+    _wrap_command(monkeypatch, b"bitcount", lambda handler, client, argv: handler(client, argv[:4]))
+
+
+def bitop_keeps_the_destinations_ttl(monkeypatch) -> None:
+    """BITOP writes its result into the destination in place, keeping the destination's deadline."""
+
+    def keeping_ttl(handler, client, argv):
+        destination = argv[2]
+        deadline = client.db.ttl_ms(destination)
+        reply = handler(client, argv)
+        if deadline is not None and client.db.exists(destination):
+            client.db.set_expire(destination, deadline)
+        return reply
+
+    _wrap_command(monkeypatch, b"bitop", keeping_ttl)
+
+
+def json_arrpop_pops_the_first_element(monkeypatch) -> None:
+    """JSON.ARRPOP with no index pops the first element instead of the last."""
+
+    def from_the_front(handler, client, argv):
+        return handler(client, [*argv, b"0"] if len(argv) == 3 else argv)
+
+    _wrap_command(monkeypatch, b"json.arrpop", from_the_front)
+
+
+def json_set_of_the_root_drops_the_ttl(monkeypatch) -> None:
+    """JSON.SET of an existing document's root replaces the key, deadline and all, instead of the value."""
+
+    def dropping_ttl(handler, client, argv):
+        existed = client.db.exists(argv[1])
+        reply = handler(client, argv)
+        if existed and argv[2] == b"$" and reply is not None:
+            client.db.persist(argv[1])
+        return reply
+
+    _wrap_command(monkeypatch, b"json.set", dropping_ttl)

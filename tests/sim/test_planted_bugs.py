@@ -228,6 +228,26 @@ CASES = {
         RunConfig(workload="reference", clients=6, duration_ms=20_000),  # the sixth client's keys are streams
         {"reference"},
     ),
+    "bitcount-reads-bit-ranges-as-bytes": (
+        planted.bitcount_reads_bit_ranges_as_bytes,
+        RunConfig(workload="reference", clients=7, duration_ms=10_000),  # the seventh client's keys are bits
+        {"reference"},
+    ),
+    "bitop-keeps-the-destinations-ttl": (
+        planted.bitop_keeps_the_destinations_ttl,
+        RunConfig(workload="reference", clients=7, duration_ms=10_000),
+        {"reference"},
+    ),
+    "json-arrpop-pops-the-first-element": (
+        planted.json_arrpop_pops_the_first_element,
+        RunConfig(workload="reference", clients=8, duration_ms=10_000),  # the eighth client's keys are JSON
+        {"reference"},
+    ),
+    "json-set-of-the-root-drops-the-ttl": (
+        planted.json_set_of_the_root_drops_the_ttl,
+        RunConfig(workload="reference", clients=8, duration_ms=10_000),
+        {"reference"},
+    ),
     "watch-dirties-only-a-lone-watcher": (  # watched transfers pause between read and write
         planted.watch_dirties_only_a_lone_watcher,
         RunConfig(workload="bank", clients=5, duration_ms=10_000),
