@@ -301,7 +301,9 @@ class JsonCommands:
         return self._each(args[0], args[1], list, trim)
 
     def json_arrindex(self, args):
-        """JSON.ARRINDEX key path value [start]: equal means the same JSON text (1 is not 1.0)."""
+        """JSON.ARRINDEX key path value [start]: equal means the same JSON text (1 is not 1.0). A start
+        from the end may go back past the first element (it counts from there), one past the last
+        element counts from the last (RedisJSON clamps it into the array)."""
         document = self._document(args[0])
         if document is None:
             return {"error": f"ERR Path '{args[1]}' does not exist"}
@@ -312,7 +314,7 @@ class JsonCommands:
             if type(array) is not list:
                 replies.append(None)
                 continue
-            first = max(len(array) + start, 0) if start < 0 else start
+            first = max(len(array) + start if start < 0 else min(start, len(array) - 1), 0)
             replies.append(next((i for i in range(first, len(array)) if text(array[i]) == wanted), -1))
         return replies
 

@@ -54,12 +54,14 @@ ENCODING_LIMITS = {  # each option's choices, Redis's default first
     "stream-node-max-entries": ("100", "2", "4"),
 }
 BIT_OFFSET_MAX = 47  # bit commands write in the first 6 bytes and read a little past them
-BIT_INDEX_MIN, BIT_INDEX_MAX = -50, 50  # BITCOUNT and BITPOS ranges counted in bits
+DENSE_BITS = 15  # SETBIT sets more than it clears, half the time in the first two bytes: bytes fill with ones
+# (as they do when a BITFIELD sets a whole byte to -1), so that BITPOS for a clear bit meets ranges without one
+BIT_INDEX_MIN, BIT_INDEX_MAX = -64, 64  # BITCOUNT and BITPOS ranges in bits: sometimes past both ends
 BITFIELD_TYPES = ("u1", "u4", "u8", "u16", "i2", "i4", "i8", "i16")
 BITFIELD_NUMBER_MAX = 300  # values and increments: past u8's and i8's limits, so every OVERFLOW mode acts
 JSON_DOCUMENTS = ('{"n":1,"a":[1,"x"],"s":"t","o":{"f":null},"b":true}', '{"n":2.5,"a":[],"s":"","o":{}}',
                   '[1,"x",{"f":true}]', '{"a":[[1],{"f":0}],"n":"str","s":7,"b":false}')
-JSON_VALUES = ("0", "7", "-2", "1.5", '"v"', "true", "false", "null", '[1,"y"]', '{"f":2}', "[]", "{}")
+JSON_VALUES = ("0", "7", "-2", "1.5", "1.0", '"v"', "true", "false", "null", '[1,"y"]', '{"f":2}', "[]", "{}")
 JSON_PATHS = ("$", "$.n", "$.a", "$.s", "$.o", "$.o.f", "$.b", "$.a[0]", "$.a[-1]", "$.*", "$.x")
 JSON_SET_PATHS = ("$.n", "$.a", "$.o.f", "$.o.g", "$.x", "$.a[0]", "$.a[-1]", "$.*", "$.o.f.z", "$.b")
 STREAM_SEQ_MAX = 24  # entries are added as 0-*, so IDs are 0-1, 0-2...: commands name IDs up to this
@@ -368,13 +370,16 @@ _STREAMS: list[Maker] = [
 
 
 _BITS: list[Maker] = [
-    lambda r, k: ["SETBIT", k(r.choice(("b", "b", "b", "b2"))), str(r.randint(0, BIT_OFFSET_MAX)), r.choice("01")],
+    lambda r, k: ["SETBIT", k(r.choice(("b", "b", "b", "b2"))), str(r.randint(0, r.choice((DENSE_BITS, BIT_OFFSET_MAX)))),
+                  r.choice("0111")],
     lambda r, k: ["GETBIT", k("b"), str(r.randint(0, BIT_OFFSET_MAX + 8))],
     lambda r, k: ["BITCOUNT", k(r.choice(("b", "b2"))), *r.choice(([], _bit_range(r)))],
     lambda r, k: ["BITPOS", k("b"), r.choice("01"), *r.choice(([], [_index(r)], _bit_range(r)))],
+    lambda r, k: ["BITPOS", k("b"), r.choice("01"), *_bit_range(r)],  # twice as often: its ranges have many edges
     lambda r, k: ["BITOP", r.choice(("AND", "OR", "XOR")), k(r.choice(("b", "b2"))), *_pair(r, k, "b", "b2")],
     lambda r, k: ["BITOP", "NOT", *_pair(r, k, "b", "b2")],
     _bitfield,
+    lambda r, k: ["BITFIELD", k("b"), "SET", r.choice(("u8", "i8", "i16")), f"#{r.randint(0, 2)}", "-1"],  # ones
     lambda r, k: [r.choice(("BITFIELD", "BITFIELD_RO")), k("b"), "GET", *_bitfield_field(r),
                   *r.choice(([], ["GET", *_bitfield_field(r)]))],
     lambda r, k: ["GET", k(r.choice(("b", "b2")))],
@@ -408,7 +413,7 @@ _JSON: list[Maker] = [
     lambda r, k: ["JSON.ARRPOP", k("j"), _json_path(r), *r.choice(([], [_index(r)]))],
     lambda r, k: ["JSON.ARRLEN", k("j"), _json_path(r)],
     lambda r, k: ["JSON.ARRTRIM", k("j"), _json_path(r), _index(r), _index(r)],
-    lambda r, k: ["JSON.ARRINDEX", k("j"), _json_path(r), r.choice(JSON_VALUES), *r.choice(([], ["1"], ["-1"]))],
+    lambda r, k: ["JSON.ARRINDEX", k("j"), _json_path(r), r.choice(JSON_VALUES), *r.choice(([], ["1"], ["-1"], ["5"]))],
     lambda r, k: [r.choice(("JSON.OBJKEYS", "JSON.OBJLEN")), k("j"), _json_path(r)],
     lambda r, k: ["JSON.TOGGLE", k("j"), _json_path(r)],
     lambda r, k: ["JSON.CLEAR", k("j"), *r.choice(([], [_json_path(r)], [_json_path(r)]))],
