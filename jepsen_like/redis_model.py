@@ -4,8 +4,9 @@ The reference checker (`jepsen_like.reference`) runs a group's commands through 
 `RedisModel` in history order and compares each reply. Only the commands and
 argument shapes `sim.reference_ops` sends are covered: strings (also as bits,
 `jepsen_like.bits_model`), lists, sets, hashes, sorted sets with integer scores,
-streams with consumer groups (`jepsen_like.stream_model`) and JSON documents
-(`jepsen_like.json_model`), on keys whose type never changes.
+streams with consumer groups (`jepsen_like.stream_model`), HyperLogLogs
+(`jepsen_like.hll_model`) and JSON documents (`jepsen_like.json_model`), on keys
+whose type never changes.
 Replies are in the history's JSON form (`as_json`): bulk strings as text, nil
 as None, errors as ``{"error": text}``; `normalize` puts replies whose order
 Redis leaves open (set members, hash fields) in one order, for model and
@@ -30,8 +31,10 @@ from fractions import Fraction
 from typing import Any
 
 from jepsen_like.bits_model import BitCommands
+from jepsen_like.hll_model import HyperLogLog, HyperLogLogCommands
 from jepsen_like.json_model import JsonCommands, JsonDocument
 from jepsen_like.stream_model import Stream, StreamCommands
+from jepsen_like.zset_model import Scores, ZsetCommands, span
 
 Reply = Any
 INT_RE = re.compile(r"0|-?[1-9][0-9]{0,18}")  # what Redis's string2ll takes
@@ -123,29 +126,20 @@ def _incremented(current: str, increment: str) -> str | None:
     return None if number is None else _float_text(_long_double(number + _as_float(increment)))
 
 
+def _sort_number(text: str) -> float | None:
+    """SORT's number for an element, None if it is none (the workload's elements are plain integers or words)."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def _members_of(members: set[str], reply: Reply) -> bool:
     """Whether a reply is a list of members of `members` (whatever else a faulty server sends)."""
     return type(reply) is list and all(type(item) is str and item in members for item in reply)
 
 
-def _span(length: int, start: int, end: int) -> range:
-    """The positions LRANGE, ZRANGE, LTRIM and ZREMRANGEBYRANK mean by start and end (written
-    apart from kvcore's `index_range`, which the model must not share to check it)."""
-    if start < 0:
-        start += length
-    if end < 0:
-        end += length
-    start = max(start, 0)
-    if start > end or start >= length:
-        return range(0)
-    return range(start, min(end, length - 1) + 1)
-
-
-class Scores(dict):
-    """A sorted set: member -> integer score (a dict subclass, so TYPE tells it from a hash)."""
-
-
-class RedisModel(StreamCommands, BitCommands, JsonCommands):
+class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperLogLogCommands):
     """One group's keys, and the reply each command gives."""
 
     def __init__(self) -> None:
@@ -315,6 +309,27 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands):
     def decrby(self, args):
         return self.incrby([args[0], str(-int(args[1]))])
 
+    def lcs(self, args):
+        """LCS key1 key2 [LEN]: a longest common subsequence, the one Redis's walk back through its table
+        finds (on a tie it steps back in the second string), or its length."""
+        a, b = self.data.get(args[0], ""), self.data.get(args[1], "")
+        table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+        for i in range(1, len(a) + 1):
+            for j in range(1, len(b) + 1):
+                table[i][j] = table[i - 1][j - 1] + 1 if a[i - 1] == b[j - 1] else max(table[i - 1][j], table[i][j - 1])
+        if len(args) > 2:
+            return table[len(a)][len(b)]
+        common, i, j = [], len(a), len(b)
+        while i > 0 and j > 0:
+            if a[i - 1] == b[j - 1]:
+                common.append(a[i - 1])
+                i, j = i - 1, j - 1
+            elif table[i - 1][j] > table[i][j - 1]:
+                i -= 1
+            else:
+                j -= 1
+        return "".join(reversed(common))
+
     # -- lists ---------------------------------------------------------------
     def lpush(self, args):
         items = self._collection(args[0], list)
@@ -345,7 +360,7 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands):
 
     def lrange(self, args):
         items = self.data.get(args[0], [])
-        return [items[i] for i in _span(len(items), int(args[1]), int(args[2]))]
+        return [items[i] for i in span(len(items), int(args[1]), int(args[2]))]
 
     def llen(self, args):
         return len(self.data.get(args[0], []))
@@ -396,7 +411,7 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands):
     def ltrim(self, args):
         items = self.data.get(args[0])
         if items is not None:
-            kept = _span(len(items), int(args[1]), int(args[2]))
+            kept = span(len(items), int(args[1]), int(args[2]))
             items[:] = [items[i] for i in kept]
             self._drop_if_empty(args[0])
         return "OK"
@@ -420,6 +435,35 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands):
 
     def rpushx(self, args):
         return self.rpush(args) if args[0] in self.data else 0
+
+    def lmpop(self, args):
+        """LMPOP numkeys key... LEFT|RIGHT [COUNT n]: [key, [elements]] from the first non-empty key."""
+        count = int(args[0])
+        key = next((key for key in args[1:1 + count] if key in self.data), None)
+        if key is None:
+            return None
+        rest = args[2 + count:]
+        return [key, self._pop([key, rest[1] if rest else "1"], args[1 + count].upper() == "LEFT")]
+
+    def blmpop(self, args):
+        return self.lmpop(args[1:])
+
+    def _blocking_pop(self, args, left: bool):
+        """BLPOP/BRPOP key... timeout: [key, element] from the first non-empty key, or nil once the time is up."""
+        key = next((key for key in args[:-1] if key in self.data), None)
+        return None if key is None else [key, self._pop([key], left)]
+
+    def blpop(self, args):
+        return self._blocking_pop(args, True)
+
+    def brpop(self, args):
+        return self._blocking_pop(args, False)
+
+    def blmove(self, args):
+        return self.lmove(args[:-1])
+
+    def brpoplpush(self, args):
+        return self.rpoplpush(args[:-1])
 
     def lpos(self, args):
         items, wanted = self.data.get(args[0], []), args[1]
@@ -603,124 +647,47 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands):
     def hvals(self, args):
         return list(self.data.get(args[0], {}).values())
 
-    # -- sorted sets ---------------------------------------------------------
-    def _ranked(self, key: str) -> list[tuple[int, str]]:
-        return sorted((score, member) for member, score in self.data.get(key, {}).items())
+    def hrandfield(self, args):
+        """HRANDFIELD key [count [WITHVALUES]]: the fields observed, if Redis could have drawn them (as
+        SRANDMEMBER: distinct for a positive count, repeats allowed for a negative one)."""
+        fields, got = self.data.get(args[0], {}), self.observed
+        if len(args) == 1:
+            if not fields:
+                return None
+            return got if type(got) is str and got in fields else f"<one of {sorted(fields)}>"
+        count, with_values = int(args[1]), len(args) > 2
+        wanted = 0 if not fields else -count if count < 0 else min(count, len(fields))
+        names = got[::2] if with_values and type(got) is list else got
+        fits = (type(got) is list and len(names) == wanted and all(name in fields for name in names)
+                and (count < 0 or len(set(names)) == len(names))
+                and (not with_values or got[1::2] == [fields[name] for name in names]))
+        return got if fits else f"<{wanted} fields of {sorted(fields)}{' with values' if with_values else ''}>"
 
-    def zadd(self, args):
-        key, flags, rest = args[0], set(), args[1:]
-        while rest and rest[0].upper() in ("NX", "XX", "GT", "LT", "CH"):
-            flags.add(rest[0].upper())
-            rest = rest[1:]
-        scores = self.data.get(key, Scores())
-        added = changed = 0
-        for score_text, member in zip(rest[::2], rest[1::2]):
-            score, old = int(score_text), scores.get(member)
-            if old is None:
-                if "XX" in flags:
-                    continue
-                scores[member] = score
-                added += 1
-            elif "NX" not in flags and old != score and not ("GT" in flags and score < old) \
-                    and not ("LT" in flags and score > old):
-                scores[member] = score
-                changed += 1
-        if scores:
-            self.data[key] = scores
-        return added + changed if "CH" in flags else added
+    # -- sort ----------------------------------------------------------------
+    def sort(self, args):
+        """SORT key [LIMIT offset count] [DESC] [ALPHA] [STORE destination] of a list or set: by number
+        (ties by text) unless ALPHA; a destination takes the result as a list (none deletes it)."""
+        options = [arg.upper() for arg in args[1:]]
+        elements = list(self.data.get(args[0], []))
+        if "ALPHA" in options:
+            ordered = sorted(elements)
+        else:
+            numbers = [_sort_number(element) for element in elements]
+            if None in numbers:
+                return {"error": "ERR One or more scores can't be converted into double"}
+            ordered = [element for _, element in sorted(zip(numbers, elements))]
+        if "DESC" in options:
+            ordered.reverse()
+        if "LIMIT" in options:
+            at = options.index("LIMIT")
+            offset, count = max(int(args[at + 2]), 0), int(args[at + 3])
+            ordered = ordered[offset:] if count < 0 else ordered[offset:offset + count]
+        if "STORE" not in options:
+            return ordered
+        return self._stored(args[options.index("STORE") + 2], ordered)
 
-    def zincrby(self, args):
-        scores = self._collection(args[0], Scores)
-        scores[args[2]] = scores.get(args[2], 0) + int(args[1])
-        return str(scores[args[2]])
-
-    def zrem(self, args):
-        return self._remove_entries(args)
-
-    def zscore(self, args):
-        score = self.data.get(args[0], {}).get(args[1])
-        return None if score is None else str(score)
-
-    def zrank(self, args):
-        members = [member for _, member in self._ranked(args[0])]
-        return members.index(args[1]) if args[1] in members else None
-
-    def zrevrank(self, args):
-        members = [member for _, member in self._ranked(args[0])][::-1]
-        return members.index(args[1]) if args[1] in members else None
-
-    def zcard(self, args):
-        return len(self.data.get(args[0], {}))
-
-    def zrange(self, args):
-        ranked = self._ranked(args[0])
-        out = []
-        for i in _span(len(ranked), int(args[1]), int(args[2])):
-            out += [ranked[i][1], str(ranked[i][0])]
-        return out
-
-    def zrangebyscore(self, args):
-        low, high = int(args[1]), int(args[2])
-        return [member for score, member in self._ranked(args[0]) if low <= score <= high]
-
-    def zcount(self, args):
-        return len(self.zrangebyscore(args))
-
-    def _zpop(self, args, lowest: bool):
-        ranked = self._ranked(args[0])
-        count = int(args[1]) if len(args) > 1 else 1
-        taken = (ranked if lowest else ranked[::-1])[:count]
-        out = []
-        for score, member in taken:
-            del self.data[args[0]][member]
-            out += [member, str(score)]
-        self._drop_if_empty(args[0])
-        return out
-
-    def zpopmin(self, args):
-        return self._zpop(args, True)
-
-    def zpopmax(self, args):
-        return self._zpop(args, False)
-
-    def zremrangebyrank(self, args):
-        ranked = self._ranked(args[0])
-        span = _span(len(ranked), int(args[1]), int(args[2]))
-        for i in span:
-            del self.data[args[0]][ranked[i][1]]
-        self._drop_if_empty(args[0])
-        return len(span)
-
-    def zmscore(self, args):
-        scores = self.data.get(args[0], {})
-        return [None if member not in scores else str(scores[member]) for member in args[1:]]
-
-    def _zstore(self, args, union: bool):
-        target, count, rest = args[0], int(args[1]), args[2:]
-        sources = [self.data.get(key, {}) for key in rest[:count]]
-        weights, aggregate = [1] * count, "SUM"
-        rest = rest[count:]
-        while rest:
-            if rest[0].upper() == "WEIGHTS":
-                weights, rest = [int(weight) for weight in rest[1:1 + count]], rest[1 + count:]
-            else:
-                aggregate, rest = rest[1].upper(), rest[2:]
-        members = set().union(*sources) if union else set(sources[0]).intersection(*sources[1:])
-        combine = {"SUM": sum, "MIN": min, "MAX": max}[aggregate]
-        result = Scores({member: combine([source[member] * weight for source, weight in zip(sources, weights)
-                                          if member in source]) for member in members})
-        return self._stored(target, result)
-
-    def zunionstore(self, args):
-        return self._zstore(args, True)
-
-    def zinterstore(self, args):
-        return self._zstore(args, False)
-
-    def zrangestore(self, args):
-        ranked = self._ranked(args[1])
-        kept = Scores({ranked[i][1]: ranked[i][0] for i in _span(len(ranked), int(args[2]), int(args[3]))})
-        return self._stored(args[0], kept)
+    def sort_ro(self, args):
+        return self.sort(args)
 
     # -- keys ----------------------------------------------------------------
     def del_(self, args):
@@ -816,7 +783,7 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands):
 
 
 _TYPES = {str: "string", list: "list", set: "set", dict: "hash", Scores: "zset", Stream: "stream",
-          JsonDocument: "ReJSON-RL"}
+          JsonDocument: "ReJSON-RL", HyperLogLog: "string"}
 
 
 def _command_name(method: str) -> str:
@@ -827,6 +794,6 @@ def _command_name(method: str) -> str:
 
 # Every public method but `apply` (the mixins' too) is the command it is named after.
 _HANDLERS: dict[str, Callable[[RedisModel, list[str]], Reply]] = {
-    _command_name(name): method for cls in (StreamCommands, BitCommands, JsonCommands, RedisModel)
+    _command_name(name): method for cls in (StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperLogLogCommands, RedisModel)
     for name, method in vars(cls).items() if callable(method) and not name.startswith("_") and name != "apply"
 }

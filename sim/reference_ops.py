@@ -2,11 +2,12 @@
 
 An operation is one command on a group of keys that only one client uses,
 named after the workload's key in a hash tag, all of one type (`kind`, drawn
-from the group's name): strings ``{k7}:s`` and ``{k7}:s2``, lists ``{k7}:l`` and ``{k7}:l2``,
-sets ``{k7}:t`` and ``{k7}:t2``, a hash ``{k7}:h``, sorted sets ``{k7}:z``
-and ``{k7}:z2``, streams ``{k7}:x`` and ``{k7}:x2`` (with consumer groups
-``g1`` and ``g2``), strings ``{k7}:b`` and ``{k7}:b2`` as bits (SETBIT, BITFIELD...), or JSON
-documents ``{k7}:j`` and ``{k7}:j2``. Commands run one at a time, so each reply follows from the
+from the group's name): strings ``{k7}:s`` and ``{k7}:s2``, lists ``{k7}:l``
+and ``{k7}:l2``, sets ``{k7}:t`` and ``{k7}:t2``, a hash ``{k7}:h``, sorted
+sets ``{k7}:z`` and ``{k7}:z2``, streams ``{k7}:x`` and ``{k7}:x2`` (with
+consumer groups ``g1`` and ``g2``), strings ``{k7}:b`` and ``{k7}:b2`` as bits
+(SETBIT, BITFIELD...), JSON documents ``{k7}:j`` and ``{k7}:j2``, or
+HyperLogLogs ``{k7}:p`` and ``{k7}:p2``. Commands run one at a time, so each reply follows from the
 ones before; `jepsen_like.redis_model` says what it must be and
 `jepsen_like.reference` checks it. A command goes alone, or now and then in
 MULTI/EXEC or through a Lua script (`sent`), with the same reply. Arguments come from small domains (a few
@@ -32,9 +33,11 @@ from sim.rng import derive
 Argv = list[str]
 
 FAMILIES = {"string": ("s", "s2"), "list": ("l", "l2"), "set": ("t", "t2"), "hash": ("h",), "zset": ("z", "z2"),
-            "stream": ("x", "x2"), "bits": ("b", "b2"), "json": ("j", "j2")}
+            "stream": ("x", "x2"), "bits": ("b", "b2"), "json": ("j", "j2"),
+            "hll": ("p", "p2")}
 MEMBERS = ("a", "b", "c", "d", "e", "f")
 SET_MEMBERS = ("1", "2", "3", "-4", "50", "a")  # mostly integers: a set starts as an intset, "a" converts it
+HLL_MEMBERS = tuple(f"m{i}" for i in range(12))  # each in a HyperLogLog register of its own: counts are exact
 ITEMS = ("a", "b", "c")  # list elements: few, so lists hold duplicates for LREM and LINSERT to tell apart
 VALUES = ("0", "1", "2", "5", "9", "x", "-3", "12")
 FLOAT_INCREMENTS = ("1.5", "-0.25", "2", "0.1", "-3")
@@ -43,6 +46,8 @@ SCORE_MIN, SCORE_MAX = -5, 5
 FAR_MS = 4_102_444_800_000  # 2100-01-01: deadlines from here on never fall due in a run
 DEADLINE_STEPS_MS = (0, 1500, 3000, 60_000)  # after FAR_MS: apart, so GT and LT compare them
 PAST_MS = 1000  # a deadline long past: the key goes at once
+BLOCK_S = "0.01"  # blocking commands' timeout: on empty keys they wait it out (no other client writes them)
+BLOCKING = {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP"}  # no script runs them
 WAYS = ("alone",) * 16 + ("multi", "multi", "script", "script", "aborted")  # how a command is sent (`sent`)
 REFUSED_WHEN_QUEUED = ["GET"]  # a command of the wrong arity: it makes the EXEC of its transaction fail
 SCRIPT = "return redis.pcall(unpack(ARGV))"  # pcall: an error reply comes back as it is, not raised
@@ -105,9 +110,9 @@ def encoding_options(seed: int) -> dict[str, str]:
 
 def sent(argv: Argv, way: str) -> list[Argv]:
     """The commands that run `argv` the `way` drawn from `WAYS`: alone, in MULTI/EXEC, through a Lua
-    script, or (``aborted``) queued in a transaction beside a command refused when queued, so that
-    EXEC fails with EXECABORT and runs nothing. Its reply is the same every way but the last (the
-    last reply, or the one element of EXEC's). A SCAN (``SCAN 0 MATCH ...``) stands for the
+    script (a blocking command goes alone instead: scripts may not run one), or (``aborted``) queued
+    in a transaction beside a command refused when queued, so that EXEC fails with EXECABORT and runs
+    nothing. Its reply is the same every way but the last (the last reply, or the one element of EXEC's). A SCAN (``SCAN 0 MATCH ...``) stands for the
     whole iteration, from cursor 0 until the server returns 0: it goes alone, one call at a time,
     and its reply is every key it returned (`scan_keys`)."""
     if argv[0] == "SCAN":
@@ -116,7 +121,7 @@ def sent(argv: Argv, way: str) -> list[Argv]:
         return [["MULTI"], argv, ["EXEC"]]
     if way == "aborted":
         return [["MULTI"], argv, REFUSED_WHEN_QUEUED, ["EXEC"]]
-    if way == "script":
+    if way == "script" and argv[0] not in BLOCKING:
         return [["EVAL", SCRIPT, "0", *argv]]
     return [argv]
 
@@ -192,6 +197,7 @@ _STRINGS: list[Maker] = [
     lambda r, k: ["SET", k("s"), _value(r), *r.choice((["XX", "KEEPTTL"], ["GET", "KEEPTTL"],
                                                         ["NX", "PXAT", _deadline_ms(r, past=False)]))],
     lambda r, k: ["GETEX", k("s"), *r.choice(([], ["PERSIST"], ["PXAT", _deadline_ms(r)], ["EXAT", _deadline_s(r)]))],
+    lambda r, k: ["LCS", *_pair(r, k, "s", "s2"), *r.choice(([], ["LEN"]))],
 ]
 _LISTS: list[Maker] = [
     lambda r, k: [r.choice(("LPUSH", "RPUSH")), k(r.choice(("l", "l", "l", "l2"))), *r.choices(ITEMS, k=r.randint(1, 4))],
@@ -207,6 +213,13 @@ _LISTS: list[Maker] = [
     lambda r, k: ["LMOVE", *_pair(r, k, "l", "l2"), _side(r), _side(r)],
     lambda r, k: ["RPOPLPUSH", *_pair(r, k, "l", "l2")],
     lambda r, k: [r.choice(("LPUSHX", "RPUSHX")), k(r.choice(("l", "l2"))), r.choice(ITEMS)],
+    lambda r, k: [*r.choice((["LMPOP"], ["BLMPOP", BLOCK_S])), "2", *_pair(r, k, "l", "l2"), _side(r),
+                  *r.choice(([], ["COUNT", str(r.randint(1, 3))]))],
+    lambda r, k: [r.choice(("BLPOP", "BRPOP")), *_pair(r, k, "l", "l2"), BLOCK_S],
+    lambda r, k: r.choice((["BLMOVE", *_pair(r, k, "l", "l2"), _side(r), _side(r)], ["BRPOPLPUSH", *_pair(r, k, "l", "l2")]))
+                 + [BLOCK_S],
+    lambda r, k: _sort(r, k(r.choice(("l", "l2")))),
+    lambda r, k: [*_sort(r, k(r.choice(("l", "l2"))), "SORT"), "STORE", k(r.choice(("l", "l2")))],
     lambda r, k: ["LPOS", k("l"), r.choice(ITEMS), *r.choice(([], ["RANK", r.choice(("2", "-1", "-2"))],
                                                              ["COUNT", r.choice(("0", "2"))],
                                                              ["RANK", "-1", "COUNT", "2"]))],
@@ -225,6 +238,7 @@ _SETS: list[Maker] = [
     lambda r, k: ["SINTERCARD", "2", *_pair(r, k, "t", "t2"), *r.choice(([], ["LIMIT", "1"], ["LIMIT", "0"]))],
     lambda r, k: ["SPOP", k("t"), *r.choice(([], [str(r.randint(0, 4))]))],
     lambda r, k: ["SRANDMEMBER", k("t"), *r.choice(([], ["0"], ["2"], ["10"], ["-3"]))],
+    lambda r, k: _sort(r, k(r.choice(("t", "t2")))),
 ]
 _HASHES: list[Maker] = [
     lambda r, k: ["HSET", k("h"), *[part for member in _members(r) for part in (member, _value(r))]],
@@ -240,6 +254,7 @@ _HASHES: list[Maker] = [
     lambda r, k: ["HMGET", k("h"), *_members(r)],
     lambda r, k: ["HSTRLEN", k("h"), r.choice(MEMBERS)],
     lambda r, k: [r.choice(("HKEYS", "HVALS")), k("h")],
+    lambda r, k: ["HRANDFIELD", k("h"), *r.choice(([], [str(r.randint(-3, 4))], [str(r.randint(-3, 4)), "WITHVALUES"]))],
 ]
 _ZSETS: list[Maker] = [
     lambda r, k: ["ZADD", k(r.choice(("z", "z2"))), *[part for member in _members(r) for part in (_score(r), member)]],
@@ -251,15 +266,31 @@ _ZSETS: list[Maker] = [
     lambda r, k: [r.choice(("ZRANK", "ZREVRANK")), k("z"), r.choice(MEMBERS)],
     lambda r, k: ["ZCARD", k("z")],
     lambda r, k: ["ZRANGE", k(r.choice(("z", "z2"))), _index(r), _index(r), "WITHSCORES"],
-    lambda r, k: ["ZRANGEBYSCORE", k("z"), _score(r), _score(r)],
-    lambda r, k: ["ZCOUNT", k("z"), _score(r), _score(r)],
+    lambda r, k: [r.choice(("ZRANGEBYSCORE", "ZREVRANGEBYSCORE")), k("z"), _score_bound(r), _score_bound(r),
+                  *_with_scores(r), *_limit(r)],
+    lambda r, k: ["ZRANGE", k(r.choice(("z", "z2"))), _score_bound(r), _score_bound(r), "BYSCORE",
+                  *r.choice(([], ["REV"])), *_limit(r), *_with_scores(r)],
+    lambda r, k: [*r.choice((["ZRANGE", k("z"), _index(r), _index(r), "REV"], ["ZREVRANGE", k("z"), _index(r), _index(r)])),
+                  *_with_scores(r)],
+    lambda r, k: ["ZCOUNT", k("z"), _score_bound(r), _score_bound(r)],
+    lambda r, k: ["ZREMRANGEBYSCORE", k("z"), _score_bound(r), _score_bound(r)],
     lambda r, k: [r.choice(("ZPOPMIN", "ZPOPMAX")), k("z")],
     lambda r, k: [r.choice(("ZPOPMIN", "ZPOPMAX")), k("z"), str(r.randint(1, 3))],
     lambda r, k: ["ZREMRANGEBYRANK", k("z"), _index(r), _index(r)],
     lambda r, k: ["ZMSCORE", k("z"), *_members(r)],
     lambda r, k: [r.choice(("ZUNIONSTORE", "ZINTERSTORE")), k(r.choice(("z", "z2"))), "2", *_pair(r, k, "z", "z2"),
-                  *r.choice(([], ["WEIGHTS", "2", "3"])), *r.choice(([], ["AGGREGATE", r.choice(("SUM", "MIN", "MAX"))]))],
-    lambda r, k: ["ZRANGESTORE", *_pair(r, k, "z", "z2"), _index(r), _index(r)],
+                  *_weights(r)],
+    lambda r, k: ["ZRANGESTORE", *_pair(r, k, "z", "z2"), *r.choice(([_index(r), _index(r)],
+                                                                   [_score_bound(r), _score_bound(r), "BYSCORE"]))],
+    lambda r, k: [*r.choice((["ZUNION", "2", *_pair(r, k, "z", "z2"), *_weights(r)],
+                             ["ZINTER", "2", *_pair(r, k, "z", "z2"), *_weights(r)],
+                             ["ZDIFF", "2", *_pair(r, k, "z", "z2")])), *_with_scores(r)],
+    lambda r, k: ["ZDIFFSTORE", k(r.choice(("z", "z2"))), "2", *_pair(r, k, "z", "z2")],
+    lambda r, k: ["ZINTERCARD", "2", *_pair(r, k, "z", "z2"), *r.choice(([], ["LIMIT", str(r.randint(0, 2))]))],
+    lambda r, k: [*r.choice((["ZMPOP"], ["BZMPOP", BLOCK_S])), "2", *_pair(r, k, "z", "z2"), r.choice(("MIN", "MAX")),
+                  *r.choice(([], ["COUNT", str(r.randint(1, 3))]))],
+    lambda r, k: [r.choice(("BZPOPMIN", "BZPOPMAX")), *_pair(r, k, "z", "z2"), BLOCK_S],
+    lambda r, k: ["ZRANDMEMBER", k("z"), *r.choice(([], [str(r.randint(-3, 4))], [str(r.randint(-3, 4)), "WITHSCORES"]))],
 ]
 
 
@@ -300,6 +331,30 @@ def _bitfield(r: random.Random, k) -> Argv:
                                 ["OVERFLOW", "FAIL", r.choice(("SET", "INCRBY")), *_bitfield_field(r),
                                  _bitfield_number(r)]))
     return ["BITFIELD", k("b"), *operations]
+
+
+def _sort(rng: random.Random, key: str, name: str | None = None) -> Argv:
+    """SORT or SORT_RO (or `name`) of a list or set, by number (an error where an element is none) or ALPHA."""
+    return [name or rng.choice(("SORT", "SORT_RO")), key, *_limit(rng), *rng.choice(([], ["DESC"])),
+            *rng.choice((["ALPHA"], ["ALPHA"], []))]
+
+
+def _score_bound(rng: random.Random) -> str:
+    """A score range's end: a score, exclusive (``(3``), or an infinity."""
+    return rng.choice((_score(rng), _score(rng), "(" + _score(rng), rng.choice(("-inf", "+inf"))))
+
+
+def _with_scores(rng: random.Random) -> list[str]:
+    return rng.choice(([], ["WITHSCORES"]))
+
+
+def _limit(rng: random.Random) -> list[str]:
+    return rng.choice(([], ["LIMIT", str(rng.randint(0, 3)), str(rng.randint(-1, 3))]))
+
+
+def _weights(rng: random.Random) -> list[str]:
+    """ZUNION's and ZINTER's options: WEIGHTS for the two keys, AGGREGATE."""
+    return [*rng.choice(([], ["WEIGHTS", "2", "3"])), *rng.choice(([], ["AGGREGATE", rng.choice(("SUM", "MIN", "MAX"))]))]
 
 
 def _stream_id(rng: random.Random) -> str:
@@ -420,6 +475,13 @@ _JSON: list[Maker] = [
 ]
 
 
+_HYPERLOGLOGS: list[Maker] = [
+    lambda r, k: ["PFADD", k(r.choice(("p", "p", "p2"))), *r.sample(HLL_MEMBERS, r.choice((0, 1, 1, 2, 3)))],
+    lambda r, k: ["PFCOUNT", *r.choice(([k("p")], [k("p"), k("p2")]))],
+    lambda r, k: ["PFMERGE", *r.choice(([k("p")], _pair(r, k, "p", "p2"), [k("p2"), k("p"), k("p2")]))],
+]
+
+
 def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
     """A whole SCAN of the group's keys, DEL or UNLINK, EXISTS or TOUCH, TYPE, deadlines set (PEXPIREAT,
     EXPIREAT, with or without a condition), removed (PERSIST) and read (PEXPIRETIME, EXPIRETIME), and
@@ -443,14 +505,15 @@ def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
 
 _MAKERS = {name: commands + _key_commands(FAMILIES[name]) for name, commands in (
     ("string", _STRINGS), ("list", _LISTS), ("set", _SETS), ("hash", _HASHES), ("zset", _ZSETS),
-    ("stream", _STREAMS + _STREAMS[1:]), ("bits", _BITS), ("json", _JSON))}  # twice: a stream's groups and deliveries build up between DELs
+    ("stream", _STREAMS + _STREAMS[1:]), ("bits", _BITS), ("json", _JSON), ("hll", _HYPERLOGLOGS))}  # twice: a stream's groups and deliveries build up between DELs
 
 
 def snapshot(group: str) -> list[Argv]:
     """The commands that read every key of `group` whole, and its deadline (the final read); a
     stream's groups' pending entries too."""
     read = {"string": ["GET"], "list": ["LRANGE", "0", "-1"], "set": ["SMEMBERS"], "hash": ["HGETALL"],
-            "zset": ["ZRANGE", "0", "-1", "WITHSCORES"], "stream": ["XRANGE", "-", "+"], "bits": ["GET"], "json": ["JSON.GET"]}[kind(group)]
+            "zset": ["ZRANGE", "0", "-1", "WITHSCORES"], "stream": ["XRANGE", "-", "+"], "bits": ["GET"], "json": ["JSON.GET"],
+            "hll": ["PFCOUNT"]}[kind(group)]
     commands = [command for suffix in FAMILIES[kind(group)]
                 for command in ([read[0], key(group, suffix), *read[1:]], ["PEXPIRETIME", key(group, suffix)])]
     if kind(group) == "stream":

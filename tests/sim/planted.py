@@ -636,3 +636,34 @@ def json_set_of_the_root_drops_the_ttl(monkeypatch) -> None:
         return reply
 
     _wrap_command(monkeypatch, b"json.set", dropping_ttl)
+
+
+def pfmerge_drops_the_destinations_members(monkeypatch) -> None:
+    """PFMERGE replaces its destination with the sources' union instead of merging into it."""
+
+    def replacing(handler, client, argv):
+        if argv[1] not in argv[2:]:
+            client.db.delete(argv[1])
+        return handler(client, argv)
+
+    _wrap_command(monkeypatch, b"pfmerge", replacing)
+
+
+def zremrangebyscore_takes_exclusive_bounds_as_inclusive(monkeypatch) -> None:
+    """ZREMRANGEBYSCORE removes the members at an exclusive bound, ``(3`` as if it were ``3``."""
+
+    def inclusive(handler, client, argv):
+        return handler(client, [*argv[:2], *(bound.lstrip(b"(") for bound in argv[2:])])
+
+    _wrap_command(monkeypatch, b"zremrangebyscore", inclusive)
+
+
+def lmpop_tries_its_keys_last_first(monkeypatch) -> None:
+    """LMPOP pops from the last non-empty key it names instead of the first."""
+
+    def last_first(handler, client, argv):
+        count = int(argv[1])
+        keys = argv[2:2 + count]
+        return handler(client, [*argv[:2], *keys[::-1], *argv[2 + count:]])
+
+    _wrap_command(monkeypatch, b"lmpop", last_first)

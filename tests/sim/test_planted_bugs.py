@@ -248,6 +248,21 @@ CASES = {
         RunConfig(workload="reference", clients=8, duration_ms=10_000),
         {"reference"},
     ),
+    "pfmerge-drops-the-destinations-members": (
+        planted.pfmerge_drops_the_destinations_members,
+        RunConfig(workload="reference", clients=9, duration_ms=10_000),  # the ninth client's keys are HyperLogLogs
+        {"reference"},
+    ),
+    "zremrangebyscore-takes-exclusive-bounds-as-inclusive": (
+        planted.zremrangebyscore_takes_exclusive_bounds_as_inclusive,
+        RunConfig(workload="reference", clients=5, duration_ms=10_000),
+        {"reference"},
+    ),
+    "lmpop-tries-its-keys-last-first": (
+        planted.lmpop_tries_its_keys_last_first,
+        RunConfig(workload="reference", clients=5, duration_ms=10_000),
+        {"reference"},
+    ),
     "watch-dirties-only-a-lone-watcher": (  # watched transfers pause between read and write
         planted.watch_dirties_only_a_lone_watcher,
         RunConfig(workload="bank", clients=5, duration_ms=10_000),
