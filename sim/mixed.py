@@ -15,7 +15,11 @@ XADD * with its ID, a served BLMOVE as LMOVE, relative TTLs as deadlines,
 INCRBYFLOAT as SET, a script's effects) and every type's encodings in
 snapshots and rewritten logs (listpack, intset, quicklist, skiplist, hashtable,
 stream, HyperLogLog, JSON); collections sometimes grow past the listpack limits
-in one command. The final read checks each key's TYPE.
+in one command. Each family also has a function library of its own, loaded,
+replaced, called and deleted (FUNCTION LOAD, FCALL, FUNCTION DELETE), which the
+checks compare too; keys move and are copied between databases 0 and 1, which
+are now and then swapped or emptied (MOVE, COPY ... DB, SWAPDB, FLUSHDB). The
+final read checks each key's TYPE.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ SIZES = (1, 1, 1, 2, 3, 5, 20, 150)  # elements per command: sometimes past the 
 TTL_MS_MAX = 3000
 BLOCK_S = b"0.05"  # blocking commands' timeout: a push by another client may serve them first
 JSON_SHARE = 0.05
+FUNCTION_SHARE = 0.03
+DATABASES_SHARE = 0.02
 SCRIPT_SHARE = 0.05
 TRANSACTION_SHARE = 0.1
 DATABASE_1_SHARE = 0.05
@@ -40,6 +46,7 @@ ALLOWED_ERRORS = (
     "BUSYGROUP",  # XGROUP CREATE of an existing group
     "NOGROUP",  # a consumer group that went with its stream
     "ERR The XGROUP subcommand requires the key to exist",  # XGROUP SETID, DELCONSUMER of a missing stream
+    "ERR Library not found",  # FUNCTION DELETE of a library not loaded (or deleted since)
 )
 BLOCKING = {b"BLMOVE", b"BLPOP", b"BZPOPMIN"}  # a script runs them without blocking: left out of scripts
 
@@ -220,6 +227,36 @@ def _json(rng: random.Random, k: str) -> list[Argv]:
     return [_bytes("JSON.SET", j, "$", doc, "NX"), change]
 
 
+def _function(rng: random.Random, key: str) -> list[Argv]:
+    """The family's own function library: loaded (replacing its code with one of two versions) and its
+    function called, in one transaction (`operation`), or now and then deleted. Libraries belong to
+    the dataset, not to a key: snapshots, logs and replicas must carry them too."""
+    library = f"lib_{key}"
+    if rng.random() < 0.2:
+        return [_bytes("FUNCTION", "DELETE", library)]
+    write = rng.choice(("SET", "APPEND"))
+    code = (f"#!lua name={library}\nredis.register_function('f_{key}', "
+            f"function(keys, args) return redis.call('{write}', keys[1], args[1]) end)")
+    return [[b"MULTI"], _bytes("FUNCTION", "LOAD", "REPLACE", code),
+            _bytes("FCALL", f"f_{key}", 1, f"{_tag(key)}:s", _member(rng)), [b"EXEC"]]
+
+
+def _databases(rng: random.Random, k: str) -> list[Argv]:
+    """A key of the family moved to database 1 or back (MOVE), or copied there (COPY ... DB 1); now and
+    then all of database 1 swapped with database 0 (SWAPDB) or emptied (FLUSHDB)."""
+    key = f"{k}:{rng.choice(tuple(TYPES))}{rng.choice(('', '2'))}"
+    roll = rng.random()
+    if roll < 0.05:
+        return [_bytes("SWAPDB", 0, 1)]
+    if roll < 0.1:
+        return [_bytes("SELECT", 1), _bytes("FLUSHDB", rng.choice(("SYNC", "ASYNC"))), _bytes("SELECT", 0)]
+    return rng.choice((
+        lambda: [_bytes("MOVE", key, 1)],
+        lambda: [_bytes("SELECT", 1), _bytes("MOVE", key, 0), _bytes("SELECT", 0)],
+        lambda: [_bytes("COPY", key, key.rstrip("2") + "2", "DB", 1, "REPLACE")],
+    ))()
+
+
 FAMILIES: dict[str, tuple[str, Callable[[random.Random, str], Argv]]] = {
     # suffix: (TYPE of its keys, the command maker); the suffix with 2 or 3 is the same type
     "s": ("string", _string), "n": ("string", _integer), "f": ("string", _float), "b": ("string", _bitmap),
@@ -234,8 +271,13 @@ def operation(rng: random.Random, key: str) -> tuple[str, list[Argv]]:
     """One operation on the key family of `key`: its name for the history, and its commands
     (several inside MULTI/EXEC or around SELECT)."""
     k = _tag(key)
-    if rng.random() < JSON_SHARE:
+    roll = rng.random()
+    if roll < JSON_SHARE:
         return "json", [[b"MULTI"], *_json(rng, k), [b"EXEC"]]
+    if roll < JSON_SHARE + FUNCTION_SHARE:
+        return "function", _function(rng, key)
+    if roll < JSON_SHARE + FUNCTION_SHARE + DATABASES_SHARE:
+        return "databases", _databases(rng, k)
     family = rng.choice(tuple(FAMILIES))
     argv = FAMILIES[family][1](rng, k)
     roll = rng.random()

@@ -26,7 +26,7 @@ from jepsen_like.verdict import Verdict, invalid, unknown, valid
 from kvcore.digest import dataset_digest
 from kvcore.replica import CONNECTED
 from kvcore.types_stream import StreamValue
-from sim.dataset import groups_state
+from sim.dataset import groups_state, libraries_state
 from sim.rng import derive
 
 TIMEOUTS = {"repl-timeout": "2", "repl-ping-replica-period": "1", "repl-diskless-sync-delay": "1"}  # seconds; repl-timeout must exceed the period
@@ -70,9 +70,11 @@ def groups(primaries: int, replicas: int) -> dict[str, list[str]]:
 
 
 def dataset_state(core) -> str:
-    """One digest of a node's data: every value (DEBUG DIGEST's), every TTL, and every stream's
-    consumer groups (`sim.dataset`), exactly."""
+    """One digest of a node's data: every value (DEBUG DIGEST's), every TTL, every stream's
+    consumer groups and every function library (`sim.dataset`), exactly."""
     state = hashlib.sha1(dataset_digest(core).encode())
+    for name, code in libraries_state(core).items():
+        state.update(b"library %s %s\n" % (name.encode(), code.encode()))
     for db in core.dbs:
         for key, when in sorted(db.expires.items()):
             state.update(b"%d %s %d\n" % (db.index, key.hex().encode(), when))

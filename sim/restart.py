@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from jepsen_like import convergence
 from jepsen_like.verdict import Verdict, invalid, unknown, valid
-from sim.dataset import key_state
+from sim.dataset import key_state, libraries_state
 
 if TYPE_CHECKING:
     from sim.node import SimNode
@@ -42,9 +42,15 @@ def keeps_data(node: SimNode) -> bool:
     return bool(core.config["appendonly"] or core.snapshots.save_params())
 
 
+LIBRARIES = -1  # the "database" a dataset lists function libraries under
+
+
 def dataset(core) -> Dataset:
-    """Every key of every database: (database, key) -> (value digest, deadline or None)."""
-    return {(db.index, key): (key_state(db, key), db.expires.get(key)) for db in core.dbs for key in db.data}
+    """Every key of every database: (database, key) -> (value digest, deadline or None); and every
+    function library, as (`LIBRARIES`, name) -> (code digest, None)."""
+    keys = {(db.index, key): (key_state(db, key), db.expires.get(key)) for db in core.dbs for key in db.data}
+    libraries = {(LIBRARIES, name.encode()): (code, None) for name, code in libraries_state(core).items()}
+    return {**keys, **libraries}
 
 
 def alive(data: Dataset, now_ms: int) -> Dataset:

@@ -667,3 +667,34 @@ def lmpop_tries_its_keys_last_first(monkeypatch) -> None:
         return handler(client, [*argv[:2], *keys[::-1], *argv[2 + count:]])
 
     _wrap_command(monkeypatch, b"lmpop", last_first)
+
+
+def snapshots_leave_out_function_libraries(monkeypatch) -> None:
+    """An RDB snapshot (and so a full sync's payload) is written without the FUNCTION libraries."""
+    monkeypatch.setattr(rdb, "function_records", lambda node, compress: b"")
+
+
+def log_rewrites_leave_out_function_libraries(monkeypatch) -> None:
+    """A log rewritten as commands starts without the FUNCTION LOADs of the libraries."""
+    rewrite = aof.rewrite_dataset
+
+    def without_libraries(node, timestamp_s=None):
+        libraries, node.functions.libraries = node.functions.libraries, {}
+        try:
+            return rewrite(node, timestamp_s)
+        finally:
+            node.functions.libraries = libraries
+
+    monkeypatch.setattr(aof, "rewrite_dataset", without_libraries)
+
+
+def move_does_not_count_as_a_write(monkeypatch) -> None:
+    """MOVE leaves the dirty counter as it was, so it is neither logged nor replicated."""
+
+    def unlogged(handler, client, argv):
+        dirty = client.node.stats.dirty
+        reply = handler(client, argv)
+        client.node.stats.dirty = dirty
+        return reply
+
+    _wrap_command(monkeypatch, b"move", unlogged)

@@ -263,6 +263,21 @@ CASES = {
         RunConfig(workload="reference", clients=5, duration_ms=10_000),
         {"reference"},
     ),
+    "snapshots-leave-out-function-libraries": (  # a full sync or a restart from the snapshot loses them
+        planted.snapshots_leave_out_function_libraries,
+        RunConfig(workload="mixed", clients=5, duration_ms=10_000, replicas=1),
+        {"convergence", "restart"},
+    ),
+    "log-rewrites-leave-out-function-libraries": (  # the restart check reloads a rewritten log
+        planted.log_rewrites_leave_out_function_libraries,
+        RunConfig(workload="mixed", clients=5, duration_ms=10_000, config=(("appendonly", "yes"),)),
+        {"restart"},
+    ),
+    "move-does-not-count-as-a-write": (
+        planted.move_does_not_count_as_a_write,
+        RunConfig(workload="mixed", clients=5, duration_ms=10_000, replicas=1),
+        {"convergence"},
+    ),
     "watch-dirties-only-a-lone-watcher": (  # watched transfers pause between read and write
         planted.watch_dirties_only_a_lone_watcher,
         RunConfig(workload="bank", clients=5, duration_ms=10_000),
