@@ -57,7 +57,8 @@ def manifest_steps(temp: str, path: str) -> tuple[tuple[str, ...], ...]:
 class Rewrite:
     """One rewrite in flight: its jobs and the files it will put in place."""
 
-    __slots__ = ("image_job", "done_job", "switch_job", "temp", "size", "started_ms", "aborted", "undo", "manifest_after")
+    __slots__ = ("image_job", "done_job", "switch_job", "temp", "size", "started_ms", "aborted", "undo", "before_on",
+                 "manifest_after")
 
     def __init__(self, temp: str, started_ms: int) -> None:
         self.image_job: int | None = None
@@ -68,6 +69,7 @@ class Rewrite:
         self.started_ms = started_ms
         self.aborted = False
         self.undo: tuple | None = None  # (manifest, incr) before the switch
+        self.before_on: tuple | None = None  # (manifest, incr) before this rewrite turned the log on
         self.manifest_after: aof_manifest.Manifest | None = None
 
 
@@ -354,6 +356,8 @@ class AppendOnly:
                 return
             self._rewrite_failed(rewrite.temp)
         elif job == rewrite.done_job:
+            if not ok and rewrite.before_on is not None:
+                self._not_enabled(rewrite)
             if ok:
                 self.manifest = rewrite.manifest_after
                 self.base_size = rewrite.size
@@ -374,6 +378,7 @@ class AppendOnly:
         if self.state == WAIT_REWRITE:
             manifest, base, incr = aof_manifest.enable_done(self.manifest, self.filename, preamble)
             temp_incr = self.log_path()
+            rewrite.before_on = (self.manifest, self.incr)  # the log is on once the manifest is: see `_not_enabled`
             self.state, self.incr = ON, incr
             steps.append(("rename", temp_incr, self.path(incr)))
             self.node.restart_log_file()
@@ -382,6 +387,14 @@ class AppendOnly:
         steps.insert(0, ("rename", rewrite.temp, self.path(base)))
         rewrite.manifest_after = manifest  # listing the history files until they are deleted
         rewrite.done_job = self._persist(manifest, tuple(steps))
+
+    def _not_enabled(self, rewrite: Rewrite) -> None:
+        """The manifest that would have turned the log on failed: still turning on (Redis sets
+        AOF_ON only once that manifest is persisted), so the next rewrite retries and a shutdown
+        is refused meanwhile; records go to the temp incr again, which that rewrite's image covers."""
+        self.manifest, self.incr = rewrite.before_on
+        self.state = WAIT_REWRITE
+        self.node.restart_log_file()
 
     def _delete_history(self) -> None:
         """aofDelHistoryFiles: the history files, then the manifest without them.

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 CHECKER = "restart"
 POLL_MS = 50
 STOP_MS_MAX = 30_000  # a clean stop waits for replicas (shutdown-timeout, 10 s) and saves
+TERM_AGAIN_MS = 1000
 REWRITE_MS_MAX = 30_000
 SKIPPED_NO_DATA = "keeps no data on disk (appendonly no, no save points)"
 
@@ -98,8 +99,7 @@ def restart_all(env, nodes: dict[str, SimNode]):
 
 def _restart_once(env, node: SimNode, how: str):
     before = dataset(node.core)
-    node.terminate()
-    if not (yield from _wait_until(env, lambda: node.core is None, STOP_MS_MAX)):
+    if not (yield from _terminate(env, node)):
         return invalid(CHECKER, f"{node.name} did not stop within {STOP_MS_MAX} ms of SIGTERM", node=node.name)
     node.start()
     if node.core is None:
@@ -125,6 +125,21 @@ def _rewrite(env, node: SimNode):
     if node.core is None or node.core.aof is not aof:
         return invalid(CHECKER, f"{node.name} went down during BGREWRITEAOF", node=node.name)
     return None
+
+
+def _terminate(env, node: SimNode):
+    """SIGTERM, again every `TERM_AGAIN_MS` until the node stops (True) or `STOP_MS_MAX` passes: a
+    node may refuse one, as redis-server does while it writes the first file of a log just turned on
+    (a replica's after a full sync: "Writing initial AOF, can't exit"), and forgets it."""
+    waited = 0
+    while node.core is not None:
+        if waited >= STOP_MS_MAX:
+            return False
+        if waited % TERM_AGAIN_MS == 0:
+            node.terminate()
+        yield env.timeout(POLL_MS)
+        waited += POLL_MS
+    return True
 
 
 def _wait_until(env, done, limit_ms: int):

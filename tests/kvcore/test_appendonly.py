@@ -497,3 +497,25 @@ def test_aof_timestamp_enabled_annotates_the_first_record_of_each_second():
     assert log.startswith(first + b"*2\r\n$6\r\nSELECT") and log.count(b"#TS:") == 2
     assert log.index(second) < log.index(b"$1\r\nc\r\n")
     assert dataset(Files(dict(files.files)).start(appendonly="yes")) == dataset(node)
+
+
+def test_a_first_rewrite_whose_manifest_fails_leaves_the_log_still_turning_on():
+    """The image is written but the manifest naming it (and the incr after it) is not: the log is
+    not on yet, as Redis keeps AOF_WAIT_REWRITE; a clean stop is refused until a retry succeeds,
+    rather than leaving records in an incr the manifest on disk does not list."""
+    files = Files()
+    node = files.start()
+    files.call(node, "SET", "before", "1")
+    files.hold = True
+    assert files.call(node, "CONFIG", "SET", "appendonly", "yes") == b"OK"
+    files.hold, files.fail = False, True
+    files.finish_held(node, 0)  # the image is durable; the manifest that installs it fails
+    files.fail = False
+    files.call(node, "SET", "after", "2")
+    assert str(files.call(node, "SHUTDOWN")) == "ERR Errors trying to SHUTDOWN. Check logs."
+    assert "Writing initial AOF, can't exit." in logged(files)
+    node.tick(NOW + 2000)  # the retry
+    files.drain(node)
+    files.call(node, "SET", "later", "3")
+    assert info(files, node)["aof_last_bgrewrite_status"] == "ok"
+    assert dataset(Files(dict(files.files)).start(appendonly="yes")) == dataset(node)
