@@ -92,7 +92,7 @@ def run_options(with_seed: bool = True):
             click.option("--clients", type=click.IntRange(1), default=DEFAULT.clients, show_default=True),
             click.option("--duration", type=DURATION, default="60s", show_default=True, help="the fault phase"),
             click.option("--faults", default="none", show_default=True,
-                         help="comma-separated: partition,kill (or crash),power,lag,pause,disk,clock; or swarm"),
+                         help="comma-separated: partition,kill (or crash),power,lag,pause,disk,clock,failover; or swarm"),
             click.option("--only-faults", default=None, help="keep only these schedule indices (from shrink)"),
             click.option("--think", type=DURATION, default=f"{DEFAULT.think_ms_mean}ms", show_default=True,
                          help="mean pause between a client's operations"),

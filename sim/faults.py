@@ -1,6 +1,6 @@
 """Faults as data: one frozen options struct per kind, and the schedule they produce.
 
-`--faults partition,kill,power,lag,pause,disk,clock` enables kinds; each enabled
+`--faults partition,kill,power,lag,pause,disk,clock,failover` enables kinds; each enabled
 kind's options (how often, how long, how hard; units last in every name) are
 drawn from the run's seed within the kind's `BOUNDS`, and then its events are
 drawn, each kind from its own random stream, so enabling one kind never moves
@@ -30,7 +30,7 @@ class FaultEvent:
     `target` names nodes, or directed links as ``"src>dst"``; `mode` and
     `amount` are kind-specific (partition: both/one-way; lag: delay ms; disk:
     slow-fsync/fsync-error/full and the extra fsync ms; power: now/mid-write;
-    clock: the jump in ms).
+    clock: the jump in ms; failover: the TIMEOUT in ms).
     """
 
     at_ms: int
@@ -235,8 +235,26 @@ class ClockFault(FaultOptions):
         return FaultEvent(at_ms, self.KIND, (node,), 0, "backward", -rng.randint(1, self.jump_backward_ms_max))
 
 
+@dataclass(frozen=True)
+class FailoverFault(FaultOptions):
+    """Hand a primary's role to one of its replicas with FAILOVER TO ... TIMEOUT, as an operator (or
+    an orchestrator) does for maintenance: the primary pauses writes until the replica has all of
+    them, then follows it. No acknowledged write may be lost. The target is the replica named,
+    or another of the named node's group; `amount` is the TIMEOUT.
+    """
+
+    KIND = "failover"
+    BOUNDS = {"interval_ms_mean": (3000, 15000), "timeout_ms_max": (200, 5000)}
+    interval_ms_mean: int
+    timeout_ms_max: int
+
+    def event(self, rng: random.Random, at_ms: int, shape: Shape) -> FaultEvent:
+        return FaultEvent(at_ms, self.KIND, (rng.choice(shape.nodes),), 0, amount=_duration_ms(rng, self.timeout_ms_max))
+
+
 KINDS: dict[str, type[FaultOptions]] = {
-    cls.KIND: cls for cls in (PartitionFault, KillFault, PowerFault, LagFault, PauseFault, DiskFault, ClockFault)
+    cls.KIND: cls for cls in (PartitionFault, KillFault, PowerFault, LagFault, PauseFault, DiskFault, ClockFault,
+                              FailoverFault)
 }
 ALIASES = {"crash": "kill"}  # a process crash is what a kill does to it
 SWARM = "swarm"

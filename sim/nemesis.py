@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from simpy.events import Timeout
 
+from kvcore.failover import NO_FAILOVER
 from sim.faults import FaultEvent, FaultOptions, PowerFault
+from sim.node import PORT
 
 MID_WRITE_WAIT_MS_MAX = 500  # a mid-write power cut that sees no write this long strikes anyway
+FAILOVER_POLL_MS = 10
+FAILOVER_FINISH_MS_MAX = 10_000  # after its TIMEOUT, a failover's PSYNC FAILOVER may still be answered
 
 
 class Nemesis:
@@ -26,6 +30,7 @@ class Nemesis:
         self.only = only
         self.counts: dict[str, int] = {kind: 0 for kind in options}
         self.active: dict[int, FaultEvent] = {}  # injected, not reverted yet
+        self.failing_over: set[str] = set()  # the primaries whose failover `_follow_failover` follows: one at a time
         self.healed = False
 
     def start(self) -> None:
@@ -152,6 +157,70 @@ class Nemesis:
     def _inject_clock(self, event: FaultEvent) -> bool:
         self._node(event).clock.jump(event.amount)
         return True
+
+    def _inject_failover(self, event: FaultEvent) -> bool:
+        """FAILOVER TO a replica of the named node's group (the node itself, if a replica), when the
+        group's primary is up and not failing over already; `_follow_failover` tells the world once
+        the replica is the primary (until it knows how this one ended, the group gets no other).
+        Not with subscribers: a PUBLISH counts only the receivers on
+        the node that runs it, and subscribers stay on the node they subscribed on. Not with clock
+        faults: a primary whose clock was set back months replicates TTLs as deadlines already past
+        by a replica's right clock (as Redis does), so promoting that replica loses the keys."""
+        world = self.world
+        group = world.convergence.group_of(event.target[0])
+        if group is None or world.subscribers or "clock" in self.options:
+            return False
+        primary, replicas = world.nodes[group[0]], group[1]
+        up = [name for name in replicas if world.nodes[name].up]
+        target = event.target[0] if event.target[0] in up else up[0] if up else None
+        core = primary.core
+        if target is None or core is None or core.is_replica or core.failover.state != NO_FAILOVER \
+                or primary.name in self.failing_over:
+            return False
+        core.failover.start(world.net.addresses[target], PORT, event.amount, force=False)
+        primary.schedule_run()
+        self.failing_over.add(primary.name)
+        self.env.process(self._follow_failover(primary, world.nodes[target], event.amount))
+        return True
+
+    def _follow_failover(self, primary, target, timeout_ms: int):
+        """The orchestrator's side of a failover (a SimPy process body), until it ends: once `target`
+        is a primary, the world promotes it. A restart that races the failover undoes it instead,
+        so that one node stays the primary: a `primary` restarted (as a primary, by its config)
+        may have taken writes, so a `target` that then turns primary (its PSYNC FAILOVER held by a
+        partition) follows it again; a `target` restarted (as a replica of `primary`, by its config)
+        while `primary` follows it makes `primary` abort."""
+        try:
+            yield from self._await_failover(primary, target, timeout_ms)
+        finally:
+            self.failing_over.discard(primary.name)
+
+    def _await_failover(self, primary, target, timeout_ms: int):
+        started = primary.incarnation, target.incarnation
+        world = self.world
+        deadline_ms = self.env.now + timeout_ms + FAILOVER_FINISH_MS_MAX
+        while self.env.now < deadline_ms:
+            yield Timeout(self.env, FAILOVER_POLL_MS)
+            primary_restarted, target_restarted = primary.incarnation != started[0], target.incarnation != started[1]
+            if target.core is not None and not target.core.is_replica:
+                if primary_restarted:
+                    target.core.set_master(world.net.addresses[primary.name], PORT)
+                    target.schedule_run()
+                else:
+                    world.promote(primary.name, target.name)
+                return
+            core = primary.core
+            if core is None:
+                continue
+            if target_restarted and core.is_replica and target.core is not None:
+                if core.failover.state != NO_FAILOVER:
+                    core.failover.abort("the target restarted")
+                else:  # it had finished on this side: the target turned primary, and went down at once
+                    core.unset_master()
+                primary.schedule_run()
+                return
+            if not primary_restarted and not core.is_replica and core.failover.state == NO_FAILOVER:
+                return  # aborted: the target did not catch up in time, or refused
 
 
 def _inject(event: Timeout) -> None:

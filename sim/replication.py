@@ -104,6 +104,18 @@ class Convergence:
     def __init__(self, groups: dict[str, list[str]]) -> None:
         self.groups = {primary: names for primary, names in groups.items() if names}
 
+    def group_of(self, name: str) -> tuple[str, list[str]] | None:
+        """The (primary, replicas) group `name` is in, if it has replicas."""
+        for primary, names in self.groups.items():
+            if name == primary or name in names:
+                return primary, names
+        return None
+
+    def promote(self, old: str, new: str) -> None:
+        """`new`, a replica of `old`, is the group's primary now; `old` one of its replicas."""
+        names = self.groups.pop(old)
+        self.groups[new] = [old, *(name for name in names if name != new)]
+
     def lagging(self, cores: dict) -> dict[str, str]:
         """Every replica that has not caught up, with why."""
         out = {}

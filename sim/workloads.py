@@ -115,8 +115,10 @@ CACHE_ROOM_BYTES = 16 * 1024  # maxmemory over an empty server's weight: about 1
 CACHE_POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
                   "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl")
 
-# Errors that mean "refused, not executed": the operation fails cleanly.
-REFUSALS = ("LOADING", "MISCONF", "BUSY", "OOM", "READONLY", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "EXECABORT")
+# Errors that mean "refused, not executed": the operation fails cleanly. UNBLOCKED: a blocked command
+# given up when its primary turned replica (a failover).
+REFUSALS = ("LOADING", "MISCONF", "BUSY", "OOM", "READONLY", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "EXECABORT",
+            "UNBLOCKED")
 
 Conversation = Generator[list[list[bytes]], list[Any], tuple[str, Any]]
 

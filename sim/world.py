@@ -32,7 +32,7 @@ from sim.client import OP_TIMEOUT_MS, FinalReader, SimClient
 from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
 from sim.nemesis import Nemesis
 from sim.net import Network
-from sim.node import Recover, SimNode
+from sim.node import PORT, Recover, SimNode
 from sim.persistence import recover_from_disk
 from sim.rng import derive
 from sim.subscriber import MODES, Subscriber
@@ -140,7 +140,7 @@ class World:
                           options if primary is None else {**options, "replicaof": f"{primary} 6379"}, recover)
             for name, address, primary in replication.layout(config.nodes, config.replicas)
         }
-        self.node_names = list(self.nodes)[: config.nodes]  # the primaries, which clients use
+        self.node_names = list(self.nodes)[: config.nodes]  # the primaries, which clients use (`promote`)
         self.convergence = replication.Convergence(replication.groups(config.nodes, config.replicas))
         self.converged: Verdict | None = None
         self.restarted: Verdict | None = None
@@ -185,6 +185,22 @@ class World:
         primary = self.node_for(op.key)
         replicas = self.convergence.groups.get(primary)
         return primary if op.replica is None or not replicas else replicas[op.replica % len(replicas)]
+
+    def promote(self, old: str, new: str) -> None:
+        """A failover made replica `new` the primary of `old`'s group, as an orchestrator records it:
+        clients go to `new`; the group's other replicas follow it now (REPLICAOF), as they and `old`
+        do when they start again; `new` starts as a primary."""
+        self.node_names[self.node_names.index(old)] = new
+        self.convergence.promote(old, new)
+        address = self.net.addresses[new]
+        self.nodes[new].config.pop("replicaof", None)
+        for name in self.convergence.groups[new]:
+            node = self.nodes[name]
+            node.config["replicaof"] = f"{address} {PORT}"
+            if name != old and node.core is not None and node.core.is_replica:
+                node.core.set_master(address, PORT)
+                node.schedule_run()
+        self.trace.add(("node", self.env.now, new, "promoted", old))
 
     def record(self, process: int | str, kind: str, f: str, key: str, value: Any) -> None:
         self.history.append((process, kind, f, key, value, self.now_ns()))

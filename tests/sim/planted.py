@@ -6,7 +6,7 @@ the simulator has to find it from the outside, through the checkers.
 
 from __future__ import annotations
 
-from kvcore import aof, protocol, rdb, replica, resp, scripting
+from kvcore import aof, failover, protocol, rdb, replica, resp, scripting
 from kvcore.appendonly import AppendOnly
 from kvcore.commands import TABLE, keys, lists, pubsub, stream_reads, strings
 from kvcore.effects import Send
@@ -698,3 +698,13 @@ def move_does_not_count_as_a_write(monkeypatch) -> None:
         return reply
 
     _wrap_command(monkeypatch, b"move", unlogged)
+
+
+def failover_goes_ahead_before_the_replica_caught_up(monkeypatch) -> None:
+    """FAILOVER hands over at once, without waiting for its target to acknowledge every write."""
+
+    def hasty(self):
+        if self.state == failover.WAIT_FOR_SYNC and self.host is not None:
+            self._fail_over()
+
+    monkeypatch.setattr(failover.Failover, "update", hasty)

@@ -278,6 +278,11 @@ CASES = {
         RunConfig(workload="mixed", clients=5, duration_ms=10_000, replicas=1),
         {"convergence"},
     ),
+    "failover-goes-ahead-before-the-replica-caught-up": (  # lag keeps the replica behind
+        planted.failover_goes_ahead_before_the_replica_caught_up,
+        RunConfig(workload="register", clients=5, duration_ms=20_000, replicas=1, faults=("failover", "lag")),
+        {"durability", "linearizability"},
+    ),
     "watch-dirties-only-a-lone-watcher": (  # watched transfers pause between read and write
         planted.watch_dirties_only_a_lone_watcher,
         RunConfig(workload="bank", clients=5, duration_ms=10_000),
