@@ -204,12 +204,12 @@ class JsonCommands:
             return None
         return [type_name(container[name]) for container, name in document.locations(args[1])]
 
-    def _each(self, key: str, path: str, kind: type, change) -> Any:
+    def _each(self, key: str, path: str, kind: type, change, missing: Any = NO_KEY) -> Any:
         """Apply `change` (container, name -> reply entry) to each match of `kind`, null for the others;
-        the error Redis gives for a missing key."""
+        `missing` for a missing key (the error most commands give)."""
         document = self._document(key)
         if document is None:
-            return NO_KEY
+            return missing
         return [change(container, name) if type(container[name]) is kind else None
                 for container, name in document.locations(path)]
 
@@ -304,19 +304,14 @@ class JsonCommands:
         """JSON.ARRINDEX key path value [start]: equal means the same JSON text (1 is not 1.0). A start
         from the end may go back past the first element (it counts from there), one past the last
         element counts from the last (RedisJSON clamps it into the array)."""
-        document = self._document(args[0])
-        if document is None:
-            return {"error": f"ERR Path '{args[1]}' does not exist"}
         wanted, start = text(json.loads(args[2])), int(args[3]) if len(args) > 3 else 0
-        replies = []
-        for container, name in document.locations(args[1]):
+
+        def find(container, name):
             array = container[name]
-            if type(array) is not list:
-                replies.append(None)
-                continue
             first = max(len(array) + start if start < 0 else min(start, len(array) - 1), 0)
-            replies.append(next((i for i in range(first, len(array)) if text(array[i]) == wanted), -1))
-        return replies
+            return next((i for i in range(first, len(array)) if text(array[i]) == wanted), -1)
+
+        return self._each(args[0], args[1], list, find, {"error": f"ERR Path '{args[1]}' does not exist"})
 
     def json_objkeys(self, args):
         return self._each(args[0], args[1], dict, lambda container, name: list(container[name]))

@@ -33,6 +33,7 @@ from typing import Any
 from jepsen_like.bits_model import BitCommands
 from jepsen_like.hll_model import HyperLogLog, HyperLogLogCommands
 from jepsen_like.json_model import JsonCommands, JsonDocument
+from jepsen_like.random_draws import drawn
 from jepsen_like.stream_model import Stream, StreamCommands
 from jepsen_like.zset_model import Scores, ZsetCommands, span
 
@@ -648,20 +649,8 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
         return list(self.data.get(args[0], {}).values())
 
     def hrandfield(self, args):
-        """HRANDFIELD key [count [WITHVALUES]]: the fields observed, if Redis could have drawn them (as
-        SRANDMEMBER: distinct for a positive count, repeats allowed for a negative one)."""
-        fields, got = self.data.get(args[0], {}), self.observed
-        if len(args) == 1:
-            if not fields:
-                return None
-            return got if type(got) is str and got in fields else f"<one of {sorted(fields)}>"
-        count, with_values = int(args[1]), len(args) > 2
-        wanted = 0 if not fields else -count if count < 0 else min(count, len(fields))
-        names = got[::2] if with_values and type(got) is list else got
-        fits = (type(got) is list and len(names) == wanted and all(name in fields for name in names)
-                and (count < 0 or len(set(names)) == len(names))
-                and (not with_values or got[1::2] == [fields[name] for name in names]))
-        return got if fits else f"<{wanted} fields of {sorted(fields)}{' with values' if with_values else ''}>"
+        """HRANDFIELD key [count [WITHVALUES]] (`random_draws`)."""
+        return drawn(self.data.get(args[0], {}), args, self.observed, "fields")
 
     # -- sort ----------------------------------------------------------------
     def sort(self, args):

@@ -8,12 +8,14 @@ are integers, so every reply's score text is the integer's (``3``, not
 pops take from the first non-empty key, and the blocking ones answer nil when
 every key is empty (a reference group's keys have one client, so no push can
 come while it waits). Where Redis draws at random (ZRANDMEMBER), the reply
-observed is taken if Redis could have given it.
+observed is taken if Redis could have given it (`jepsen_like.random_draws`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from jepsen_like.random_draws import drawn
 
 INFINITIES = {"-inf": float("-inf"), "+inf": float("inf"), "inf": float("inf")}
 
@@ -279,17 +281,5 @@ class ZsetCommands:
         return self._bzpop(args, False)
 
     def zrandmember(self, args):
-        """ZRANDMEMBER key [count [WITHSCORES]]: the members observed, if Redis could have drawn them (as
-        SRANDMEMBER: distinct for a positive count, repeats allowed for a negative one)."""
-        scores, got = self.data.get(args[0], {}), self.observed
-        if len(args) == 1:
-            if not scores:
-                return None
-            return got if type(got) is str and got in scores else f"<one of {sorted(scores)}>"
-        count, with_scores = int(args[1]), len(args) > 2
-        wanted = 0 if not scores else -count if count < 0 else min(count, len(scores))
-        members = got[::2] if with_scores and type(got) is list else got
-        fits = (type(got) is list and len(members) == wanted and all(member in scores for member in members)
-                and (count < 0 or len(set(members)) == len(members))
-                and (not with_scores or got[1::2] == [str(scores[member]) for member in members]))
-        return got if fits else f"<{wanted} members of {sorted(scores)}{' with scores' if with_scores else ''}>"
+        """ZRANDMEMBER key [count [WITHSCORES]] (`jepsen_like.random_draws`)."""
+        return drawn(self.data.get(args[0], {}), args, self.observed, "members")
