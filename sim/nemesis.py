@@ -160,12 +160,13 @@ class Nemesis:
 
     def _inject_failover(self, event: FaultEvent) -> bool:
         """FAILOVER TO a replica of the named node's group (the node itself, if a replica), when the
-        group's primary is up and not failing over already; `_follow_failover` tells the world once
-        the replica is the primary (until it knows how this one ended, the group gets no other).
-        Not with subscribers: a PUBLISH counts only the receivers on
-        the node that runs it, and subscribers stay on the node they subscribed on. Not with clock
-        faults: a primary whose clock was set back months replicates TTLs as deadlines already past
-        by a replica's right clock (as Redis does), so promoting that replica loses the keys."""
+        group's primary is up and not failing over already, through kvcore's own failover (as the
+        command starts it); `_follow_failover` tells the world once the replica is the primary
+        (until it knows how this one ended, the group gets no other). Not with subscribers: a
+        PUBLISH counts only the receivers on the node that runs it, and subscribers stay on the
+        node they subscribed on. Not with clock faults: a primary whose clock was set back months
+        replicates TTLs as deadlines already past by a replica's right clock (as Redis does), so
+        promoting that replica loses the keys."""
         world = self.world
         group = world.convergence.group_of(event.target[0])
         if group is None or world.subscribers or "clock" in self.options:

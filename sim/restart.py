@@ -5,7 +5,7 @@ its data on disk (``appendonly yes``, or save points, with which a shutdown
 saves a snapshot) is stopped as SIGTERM stops redis-server and started
 again, one node at a time; what it loads must be what it held, key by key
 (each value's DEBUG DIGEST-VALUE and its deadline, and a stream's consumer
-groups: `sim.dataset`). Keys whose deadline passed
+groups: `sim.dataset`), and each function library. Keys whose deadline passed
 in between are left out of both sides. With ``appendonly yes`` it is done
 three times: from the log as the run left it (every command as it was logged
 and propagated), then after a BGREWRITEAOF whose base is what the node's
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 CHECKER = "restart"
 POLL_MS = 50
 STOP_MS_MAX = 30_000  # a clean stop waits for replicas (shutdown-timeout, 10 s) and saves
-TERM_AGAIN_MS = 1000
+TERM_AGAIN_MS = 1000  # a multiple of POLL_MS
+LIBRARIES = -1  # the "database" a dataset lists function libraries under
 REWRITE_MS_MAX = 30_000
 SKIPPED_NO_DATA = "keeps no data on disk (appendonly no, no save points)"
 
@@ -41,9 +42,6 @@ def keeps_data(node: SimNode) -> bool:
     """Does a clean stop leave the node's data on its disk?"""
     core = node.core
     return bool(core.config["appendonly"] or core.snapshots.save_params())
-
-
-LIBRARIES = -1  # the "database" a dataset lists function libraries under
 
 
 def dataset(core) -> Dataset:
