@@ -207,6 +207,25 @@ class StreamCommands:
         stream = self._stream(key)
         return None if stream is None else stream.groups.get(name)
 
+    def xread(self, args):
+        """XREAD [COUNT n] [BLOCK ms] STREAMS key... id...: each stream's entries after its ID (``$``: after
+        the last ID made), the streams with none left out; nil if none has any (a group's keys have one
+        client, so a BLOCK waits out its time)."""
+        at = [arg.upper() for arg in args].index("STREAMS")
+        options = [arg.upper() for arg in args[:at]]
+        count = int(args[options.index("COUNT") + 1]) if "COUNT" in options else None
+        names = args[at + 1:]
+        reply = []
+        for key, start in zip(names[:len(names) // 2], names[len(names) // 2:]):
+            stream = self._stream(key)
+            if stream is None:
+                continue
+            after = stream.last_id if start == "$" else parse(start)
+            found = [ident for ident in stream.entries if ident > after][:count]
+            if found:
+                reply.append([key, [stream.entry(ident) for ident in found]])
+        return reply or None
+
     def xreadgroup(self, args):
         """XREADGROUP GROUP group consumer [COUNT n] [NOACK] STREAMS key id"""
         name, consumer, key, start = args[1], args[2], args[-2], args[-1]

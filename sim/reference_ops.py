@@ -47,7 +47,8 @@ FAR_MS = 4_102_444_800_000  # 2100-01-01: deadlines from here on never fall due 
 DEADLINE_STEPS_MS = (0, 1500, 3000, 60_000)  # after FAR_MS: apart, so GT and LT compare them
 PAST_MS = 1000  # a deadline long past: the key goes at once
 BLOCK_S = "0.01"  # blocking commands' timeout: on empty keys they wait it out (no other client writes them)
-BLOCKING = {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP"}  # no script runs them
+BLOCKING = {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP"}  # no script runs
+# them, nor XREAD with BLOCK (`_blocking`)
 WAYS = ("alone",) * 16 + ("multi", "multi", "script", "script", "aborted")  # how a command is sent (`sent`)
 REFUSED_WHEN_QUEUED = ["GET"]  # a command of the wrong arity: it makes the EXEC of its transaction fail
 SCRIPT = "return redis.pcall(unpack(ARGV))"  # pcall: an error reply comes back as it is, not raised
@@ -121,9 +122,13 @@ def sent(argv: Argv, way: str) -> list[Argv]:
         return [["MULTI"], argv, ["EXEC"]]
     if way == "aborted":
         return [["MULTI"], argv, REFUSED_WHEN_QUEUED, ["EXEC"]]
-    if way == "script" and argv[0] not in BLOCKING:
+    if way == "script" and not _blocking(argv):
         return [["EVAL", SCRIPT, "0", *argv]]
     return [argv]
+
+
+def _blocking(argv: Argv) -> bool:
+    return argv[0] in BLOCKING or (argv[0] == "XREAD" and "BLOCK" in argv)
 
 
 def scan_next(argv: Argv, cursor: str) -> Argv:
@@ -407,6 +412,8 @@ _STREAMS: list[Maker] = [
                   *r.choice(([], [], ["NOMKSTREAM"], ["MAXLEN", str(r.randint(0, 6))], ["MAXLEN", "=", "3"])),
                   "0-*", "f", _value(r)],
     lambda r, k: ["XLEN", k("x")],
+    lambda r, k: ["XREAD", *_count(r), *r.choice(([], [], ["BLOCK", "10"])), "STREAMS", k("x"), k("x2"),
+                  *[r.choice(("0", "$", _stream_id(r), _stream_id(r))) for _ in range(2)]],
     lambda r, k: ["XRANGE", k(r.choice(("x", "x2"))), _range_start(r), _range_end(r), *_count(r)],
     lambda r, k: ["XREVRANGE", k("x"), _range_end(r), _range_start(r), *_count(r)],
     lambda r, k: ["XDEL", k("x"), *_stream_ids(r)],

@@ -708,3 +708,24 @@ def failover_goes_ahead_before_the_replica_caught_up(monkeypatch) -> None:
             self._fail_over()
 
     monkeypatch.setattr(failover.Failover, "update", hasty)
+
+
+def xread_includes_the_id_it_starts_after(monkeypatch) -> None:
+    """XREAD returns the entry at the ID it was given, as well as those after it."""
+
+    def from_the_id(handler, client, argv):
+        at = [arg.upper() for arg in argv].index(b"STREAMS")
+        names = argv[at + 1:]
+        keys, ids = names[:len(names) // 2], names[len(names) // 2:]
+        earlier = [_one_before(ident) for ident in ids]
+        return handler(client, [*argv[:at + 1], *keys, *earlier])
+
+    _wrap_command(monkeypatch, b"xread", from_the_id)
+
+
+def _one_before(ident: bytes) -> bytes:
+    """The stream ID just before ``ms-seq`` (``$`` and IDs at sequence 0 stay as they are)."""
+    ms, _, seq = ident.partition(b"-")
+    if ident == b"$" or not seq or int(seq) == 0:
+        return ident
+    return b"%s-%d" % (ms, int(seq) - 1)

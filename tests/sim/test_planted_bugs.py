@@ -283,6 +283,11 @@ CASES = {
         RunConfig(workload="register", clients=5, duration_ms=20_000, replicas=1, faults=("failover", "lag")),
         {"durability", "linearizability"},
     ),
+    "xread-includes-the-id-it-starts-after": (
+        planted.xread_includes_the_id_it_starts_after,
+        RunConfig(workload="reference", clients=6, duration_ms=20_000),  # the sixth client's keys are streams
+        {"reference"},
+    ),
     "watch-dirties-only-a-lone-watcher": (  # watched transfers pause between read and write
         planted.watch_dirties_only_a_lone_watcher,
         RunConfig(workload="bank", clients=5, duration_ms=10_000),
