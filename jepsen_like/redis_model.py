@@ -5,8 +5,8 @@ The reference checker (`jepsen_like.reference`) runs a group's commands through 
 argument shapes `sim.reference_ops` sends are covered: strings (also as bits,
 `jepsen_like.bits_model`), lists, sets, hashes, sorted sets with integer scores,
 streams with consumer groups (`jepsen_like.stream_model`), HyperLogLogs
-(`jepsen_like.hll_model`) and JSON documents (`jepsen_like.json_model`), on keys
-whose type never changes.
+(`jepsen_like.hll_model`), geo points (`jepsen_like.geo_model`) and JSON documents
+(`jepsen_like.json_model`), on keys whose type never changes.
 Replies are in the history's JSON form (`as_json`): bulk strings as text, nil
 as None, errors as ``{"error": text}``; `normalize` puts replies whose order
 Redis leaves open (set members, hash fields) in one order, for model and
@@ -31,6 +31,7 @@ from fractions import Fraction
 from typing import Any
 
 from jepsen_like.bits_model import BitCommands
+from jepsen_like.geo_model import GeoCommands
 from jepsen_like.hll_model import HyperLogLog, HyperLogLogCommands
 from jepsen_like.json_model import JsonCommands, JsonDocument
 from jepsen_like.random_draws import drawn
@@ -140,7 +141,7 @@ def _members_of(members: set[str], reply: Reply) -> bool:
     return type(reply) is list and all(type(item) is str and item in members for item in reply)
 
 
-class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperLogLogCommands):
+class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperLogLogCommands, GeoCommands):
     """One group's keys, and the reply each command gives."""
 
     def __init__(self) -> None:
@@ -783,6 +784,7 @@ def _command_name(method: str) -> str:
 
 # Every public method but `apply` (the mixins' too) is the command it is named after.
 _HANDLERS: dict[str, Callable[[RedisModel, list[str]], Reply]] = {
-    _command_name(name): method for cls in (StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperLogLogCommands, RedisModel)
+    _command_name(name): method
+    for cls in (StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperLogLogCommands, GeoCommands, RedisModel)
     for name, method in vars(cls).items() if callable(method) and not name.startswith("_") and name != "apply"
 }

@@ -6,8 +6,8 @@ from the group's name): strings ``{k7}:s`` and ``{k7}:s2``, lists ``{k7}:l``
 and ``{k7}:l2``, sets ``{k7}:t`` and ``{k7}:t2``, a hash ``{k7}:h``, sorted
 sets ``{k7}:z`` and ``{k7}:z2``, streams ``{k7}:x`` and ``{k7}:x2`` (with
 consumer groups ``g1`` and ``g2``), strings ``{k7}:b`` and ``{k7}:b2`` as bits
-(SETBIT, BITFIELD...), JSON documents ``{k7}:j`` and ``{k7}:j2``, or
-HyperLogLogs ``{k7}:p`` and ``{k7}:p2``. Commands run one at a time, so each reply follows from the
+(SETBIT, BITFIELD...), JSON documents ``{k7}:j`` and ``{k7}:j2``,
+HyperLogLogs ``{k7}:p`` and ``{k7}:p2``, or geo points ``{k7}:g`` and ``{k7}:g2``. Commands run one at a time, so each reply follows from the
 ones before; `jepsen_like.redis_model` says what it must be and
 `jepsen_like.reference` checks it. A command goes alone, or now and then in
 MULTI/EXEC or through a Lua script (`sent`), with the same reply. Arguments come from small domains (a few
@@ -34,9 +34,17 @@ Argv = list[str]
 
 FAMILIES = {"string": ("s", "s2"), "list": ("l", "l2"), "set": ("t", "t2"), "hash": ("h",), "zset": ("z", "z2"),
             "stream": ("x", "x2"), "bits": ("b", "b2"), "json": ("j", "j2"),
-            "hll": ("p", "p2")}
+            "hll": ("p", "p2"), "geo": ("g", "g2")}
 MEMBERS = ("a", "b", "c", "d", "e", "f")
 SET_MEMBERS = ("1", "2", "3", "-4", "50", "a")  # mostly integers: a set starts as an intset, "a" converts it
+PLACES = {  # each member's two positions (longitude, latitude): irregular, so no two distances tie
+    "a": ((2.3522, 48.8566), (13.4050, 52.5200)), "b": ((-0.1276, 51.5072), (12.4964, 41.9028)),
+    "c": ((4.9041, 52.3676), (-3.7038, 40.4168)), "d": ((16.3738, 48.2082), (21.0122, 52.2297)),
+    "e": ((14.4378, 50.0755), (19.0402, 47.4979)), "f": ((10.7522, 59.9139), (-9.1393, 38.7223)),
+}
+GEO_CENTERS = ((8.6821, 50.1109), (11.5820, 48.1351), (7.4474, 46.9480))  # FROMLONLAT: not any member's position
+GEO_RADII = (("300", "km"), ("800", "km"), ("1200000", "m"), ("500", "mi"), ("3000000", "ft"))
+GEO_BOXES = (("1000", "800", "km"), ("2000", "1500", "km"), ("900", "1200", "mi"))
 HLL_MEMBERS = tuple(f"m{i}" for i in range(12))  # each in a HyperLogLog register of its own: counts are exact
 ITEMS = ("a", "b", "c")  # list elements: few, so lists hold duplicates for LREM and LINSERT to tell apart
 VALUES = ("0", "1", "2", "5", "9", "x", "-3", "12")
@@ -489,6 +497,32 @@ _HYPERLOGLOGS: list[Maker] = [
 ]
 
 
+def _geo_point(rng: random.Random, member: str) -> list[str]:
+    lon, lat = rng.choice(PLACES[member])
+    return [str(lon), str(lat), member]
+
+
+def _geo_search(rng: random.Random, k) -> list[str]:
+    """GEOSEARCH's options after the key: a centre (a member, or a place no member is at), a radius or a
+    box, an order (always: Redis leaves it open otherwise), maybe a COUNT."""
+    center = rng.choice((["FROMMEMBER", rng.choice(MEMBERS)], ["FROMLONLAT", *map(str, rng.choice(GEO_CENTERS))]))
+    shape = rng.choice((["BYRADIUS", *rng.choice(GEO_RADII)], ["BYBOX", *rng.choice(GEO_BOXES)]))
+    return [*center, *shape, rng.choice(("ASC", "DESC")), *rng.choice(([], ["COUNT", str(rng.randint(1, 3))]))]
+
+
+_GEO: list[Maker] = [
+    lambda r, k: ["GEOADD", k(r.choice(("g", "g", "g2"))), *r.choice(([], [], ["NX"], ["XX"], ["CH"], ["XX", "CH"])),
+                  *[part for member in _members(r) for part in _geo_point(r, member)]],
+    lambda r, k: ["GEODIST", k("g"), *r.sample(MEMBERS, 2), *r.choice(([], ["km"], ["mi"], ["ft"]))],
+    lambda r, k: [r.choice(("GEOPOS", "GEOHASH")), k("g"), *_members(r)],
+    lambda r, k: ["GEOSEARCH", k(r.choice(("g", "g2"))), *_geo_search(r, k),
+                  *r.sample(["WITHCOORD", "WITHDIST", "WITHHASH"], r.randint(0, 3))],
+    lambda r, k: ["GEOSEARCHSTORE", *_pair(r, k, "g", "g2"), *_geo_search(r, k)],
+    lambda r, k: [r.choice(("ZSCORE", "ZRANK")), k("g"), r.choice(MEMBERS)],
+    lambda r, k: ["ZREM", k("g"), *_members(r)],
+]
+
+
 def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
     """A whole SCAN of the group's keys, DEL or UNLINK, EXISTS or TOUCH, TYPE, deadlines set (PEXPIREAT,
     EXPIREAT, with or without a condition), removed (PERSIST) and read (PEXPIRETIME, EXPIRETIME), and
@@ -512,7 +546,7 @@ def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
 
 _MAKERS = {name: commands + _key_commands(FAMILIES[name]) for name, commands in (
     ("string", _STRINGS), ("list", _LISTS), ("set", _SETS), ("hash", _HASHES), ("zset", _ZSETS),
-    ("stream", _STREAMS + _STREAMS[1:]), ("bits", _BITS), ("json", _JSON), ("hll", _HYPERLOGLOGS))}  # twice: a stream's groups and deliveries build up between DELs
+    ("stream", _STREAMS + _STREAMS[1:]), ("bits", _BITS), ("json", _JSON), ("hll", _HYPERLOGLOGS), ("geo", _GEO))}  # twice: a stream's groups and deliveries build up between DELs
 
 
 def snapshot(group: str) -> list[Argv]:
@@ -520,7 +554,7 @@ def snapshot(group: str) -> list[Argv]:
     stream's groups' pending entries too."""
     read = {"string": ["GET"], "list": ["LRANGE", "0", "-1"], "set": ["SMEMBERS"], "hash": ["HGETALL"],
             "zset": ["ZRANGE", "0", "-1", "WITHSCORES"], "stream": ["XRANGE", "-", "+"], "bits": ["GET"], "json": ["JSON.GET"],
-            "hll": ["PFCOUNT"]}[kind(group)]
+            "hll": ["PFCOUNT"], "geo": ["ZRANGE", "0", "-1", "WITHSCORES"]}[kind(group)]
     commands = [command for suffix in FAMILIES[kind(group)]
                 for command in ([read[0], key(group, suffix), *read[1:]], ["PEXPIRETIME", key(group, suffix)])]
     if kind(group) == "stream":

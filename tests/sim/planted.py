@@ -729,3 +729,12 @@ def _one_before(ident: bytes) -> bytes:
     if ident == b"$" or not seq or int(seq) == 0:
         return ident
     return b"%s-%d" % (ms, int(seq) - 1)
+
+
+def geosearch_sorts_desc_as_asc(monkeypatch) -> None:
+    """GEOSEARCH DESC gives the nearest points first, as ASC does."""
+
+    def ascending(handler, client, argv):
+        return handler(client, [b"ASC" if arg.upper() == b"DESC" else arg for arg in argv])
+
+    _wrap_command(monkeypatch, b"geosearch", ascending)

@@ -288,6 +288,11 @@ CASES = {
         RunConfig(workload="reference", clients=6, duration_ms=20_000),  # the sixth client's keys are streams
         {"reference"},
     ),
+    "geosearch-sorts-desc-as-asc": (
+        planted.geosearch_sorts_desc_as_asc,
+        RunConfig(workload="reference", clients=10, duration_ms=10_000),  # the tenth client's keys are geo points
+        {"reference"},
+    ),
     "watch-dirties-only-a-lone-watcher": (  # watched transfers pause between read and write
         planted.watch_dirties_only_a_lone_watcher,
         RunConfig(workload="bank", clients=5, duration_ms=10_000),
