@@ -33,6 +33,7 @@ from typing import Any
 from jepsen_like.bits_model import BitCommands
 from jepsen_like.geo_model import GeoCommands
 from jepsen_like.hll_model import HyperLogLog, HyperLogLogCommands
+from jepsen_like.iterations import matching
 from jepsen_like.json_model import JsonCommands, JsonDocument
 from jepsen_like.random_draws import drawn
 from jepsen_like.stream_model import Stream, StreamCommands
@@ -51,7 +52,8 @@ HEX_RE = re.compile(r"-?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)")
 NO_SUCH_KEY = {"error": "ERR no such key"}
 OUT_OF_RANGE = {"error": "ERR index out of range"}
 UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS", "SPOP", "SRANDMEMBER"}
-UNIQUE = {"SCAN"}  # a whole SCAN may return a key more than once
+UNIQUE = {"SCAN", "SSCAN"}  # a whole iteration may return an element more than once
+UNIQUE_PAIRS = {"HSCAN", "ZSCAN"}  # ...or a field (member) and its value (score)
 PAST_BEFORE_MS = 10**12  # a deadline before this (2001) is long past whenever a run is
 
 
@@ -71,6 +73,8 @@ def normalize(argv: list[str], reply: Reply) -> Reply:
     name = argv[0].upper()
     if name in UNIQUE and type(reply) is list:
         return sorted(set(reply))
+    if name in UNIQUE_PAIRS and type(reply) is list:
+        return [list(pair) for pair in sorted({(reply[i], reply[i + 1]) for i in range(0, len(reply) - 1, 2)})]
     if name in UNORDERED and type(reply) is list:
         return sorted(reply)
     if name == "HGETALL" and type(reply) is list:
@@ -543,6 +547,10 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
             return got
         return f"<{wanted} {'' if count < 0 else 'distinct '}members of {sorted(members)}>"
 
+    def sscan(self, args):
+        """A whole SSCAN (`jepsen_like.iterations`): every member matching."""
+        return matching(self.data.get(args[0], set()), args)
+
     def smove(self, args):
         source, target, member = args
         members = self.data.get(source)
@@ -648,6 +656,11 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
 
     def hvals(self, args):
         return list(self.data.get(args[0], {}).values())
+
+    def hscan(self, args):
+        """A whole HSCAN (`jepsen_like.iterations`): every field matching, with its value."""
+        fields = self.data.get(args[0], {})
+        return [text for field in matching(fields, args) for text in (field, fields[field])]
 
     def hrandfield(self, args):
         """HRANDFIELD key [count [WITHVALUES]] (`random_draws`)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jepsen_like.iterations import matching
 from jepsen_like.random_draws import drawn
 
 INFINITIES = {"-inf": float("-inf"), "+inf": float("inf"), "inf": float("inf")}
@@ -279,6 +280,11 @@ class ZsetCommands:
 
     def bzpopmax(self, args):
         return self._bzpop(args, False)
+
+    def zscan(self, args):
+        """A whole ZSCAN (`jepsen_like.iterations`): every member matching, with its score."""
+        scores = self.data.get(args[0], {})
+        return [text for member in matching(scores, args) for text in (member, str(scores[member]))]
 
     def zrandmember(self, args):
         """ZRANDMEMBER key [count [WITHSCORES]] (`jepsen_like.random_draws`)."""

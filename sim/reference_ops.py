@@ -54,6 +54,7 @@ SCORE_MIN, SCORE_MAX = -5, 5
 FAR_MS = 4_102_444_800_000  # 2100-01-01: deadlines from here on never fall due in a run
 DEADLINE_STEPS_MS = (0, 1500, 3000, 60_000)  # after FAR_MS: apart, so GT and LT compare them
 PAST_MS = 1000  # a deadline long past: the key goes at once
+ITERATIONS = {"SCAN": 1, "SSCAN": 2, "HSCAN": 2, "ZSCAN": 2}  # each cursor's position: a whole iteration is one operation
 BLOCK_S = "0.01"  # blocking commands' timeout: on empty keys they wait it out (no other client writes them)
 BLOCKING = {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP"}  # no script runs
 # them, nor XREAD with BLOCK (`_blocking`)
@@ -121,10 +122,11 @@ def sent(argv: Argv, way: str) -> list[Argv]:
     """The commands that run `argv` the `way` drawn from `WAYS`: alone, in MULTI/EXEC, through a Lua
     script (a blocking command goes alone instead: scripts may not run one), or (``aborted``) queued
     in a transaction beside a command refused when queued, so that EXEC fails with EXECABORT and runs
-    nothing. Its reply is the same every way but the last (the last reply, or the one element of EXEC's). A SCAN (``SCAN 0 MATCH ...``) stands for the
-    whole iteration, from cursor 0 until the server returns 0: it goes alone, one call at a time,
-    and its reply is every key it returned (`scan_keys`)."""
-    if argv[0] == "SCAN":
+    nothing. Its reply is the same every way but the last (the last reply, or the one element of EXEC's).
+    A SCAN, SSCAN, HSCAN or ZSCAN (`ITERATIONS`) stands for the whole iteration, from cursor 0 until
+    the server returns 0: it goes alone, one call at a time, and its reply is everything the calls
+    returned."""
+    if argv[0] in ITERATIONS:
         return [argv]
     if way == "multi":
         return [["MULTI"], argv, ["EXEC"]]
@@ -140,8 +142,9 @@ def _blocking(argv: Argv) -> bool:
 
 
 def scan_next(argv: Argv, cursor: str) -> Argv:
-    """The SCAN call that goes on from `cursor`."""
-    return [argv[0], cursor, *argv[2:]]
+    """The call of an iteration (`ITERATIONS`) that goes on from `cursor`."""
+    at = ITERATIONS[argv[0]]
+    return [*argv[:at], cursor, *argv[at + 1:]]
 
 
 def _index(rng: random.Random) -> str:
@@ -252,6 +255,7 @@ _SETS: list[Maker] = [
     lambda r, k: ["SPOP", k("t"), *r.choice(([], [str(r.randint(0, 4))]))],
     lambda r, k: ["SRANDMEMBER", k("t"), *r.choice(([], ["0"], ["2"], ["10"], ["-3"]))],
     lambda r, k: _sort(r, k(r.choice(("t", "t2")))),
+    lambda r, k: ["SSCAN", k(r.choice(("t", "t2"))), "0", *_scan_options(r, ("*", "-*", "?", "5*"))],
 ]
 _HASHES: list[Maker] = [
     lambda r, k: ["HSET", k("h"), *[part for member in _members(r) for part in (member, _value(r))]],
@@ -267,6 +271,7 @@ _HASHES: list[Maker] = [
     lambda r, k: ["HMGET", k("h"), *_members(r)],
     lambda r, k: ["HSTRLEN", k("h"), r.choice(MEMBERS)],
     lambda r, k: [r.choice(("HKEYS", "HVALS")), k("h")],
+    lambda r, k: ["HSCAN", k("h"), "0", *_scan_options(r, ("*", "a*", "?", "*e"))],
     lambda r, k: ["HRANDFIELD", k("h"), *r.choice(([], [str(r.randint(-3, 4))], [str(r.randint(-3, 4)), "WITHVALUES"]))],
 ]
 _ZSETS: list[Maker] = [
@@ -303,6 +308,7 @@ _ZSETS: list[Maker] = [
     lambda r, k: [*r.choice((["ZMPOP"], ["BZMPOP", BLOCK_S])), "2", *_pair(r, k, "z", "z2"), r.choice(("MIN", "MAX")),
                   *r.choice(([], ["COUNT", str(r.randint(1, 3))]))],
     lambda r, k: [r.choice(("BZPOPMIN", "BZPOPMAX")), *_pair(r, k, "z", "z2"), BLOCK_S],
+    lambda r, k: ["ZSCAN", k(r.choice(("z", "z2"))), "0", *_scan_options(r, ("*", "a*", "?", "*e"))],
     lambda r, k: ["ZRANDMEMBER", k("z"), *r.choice(([], [str(r.randint(-3, 4))], [str(r.randint(-3, 4)), "WITHSCORES"]))],
 ]
 
@@ -344,6 +350,11 @@ def _bitfield(r: random.Random, k) -> Argv:
                                 ["OVERFLOW", "FAIL", r.choice(("SET", "INCRBY")), *_bitfield_field(r),
                                  _bitfield_number(r)]))
     return ["BITFIELD", k("b"), *operations]
+
+
+def _scan_options(rng: random.Random, patterns: tuple[str, ...]) -> list[str]:
+    """An iteration's MATCH (globs of ``*`` and ``?`` only) and COUNT, each now and then."""
+    return [*rng.choice(([], ["MATCH", rng.choice(patterns)])), *rng.choice(([], ["COUNT", rng.choice(("1", "3"))]))]
 
 
 def _sort(rng: random.Random, key: str, name: str | None = None) -> Argv:

@@ -745,14 +745,15 @@ def _numsub(channel: bytes) -> Conversation:
 
 
 def _reference_scan(argv: list[str]) -> Conversation:
-    """A whole SCAN: from cursor 0 until the server returns 0; every key it returned."""
+    """A whole iteration (SCAN, SSCAN, HSCAN, ZSCAN): from cursor 0 until the server returns 0; everything
+    it returned."""
     cursor, found = "0", []
     while True:
         (reply,) = yield [[arg.encode() for arg in reference_ops.scan_next(argv, cursor)]]
         if _is_refusal(reply):
             raise Refused(str(reply))
         if type(reply) is not list or len(reply) != 2 or type(reply[1]) is not list:
-            raise Unexpected(f"SCAN replied {reply!r}")
+            raise Unexpected(f"{argv[0]} replied {reply!r}")
         cursor, found = as_json(reply[0]), found + as_json(reply[1])
         if cursor == "0":
             return ("ok", found)
@@ -760,7 +761,7 @@ def _reference_scan(argv: list[str]) -> Conversation:
 
 def _reference_command(argv: list[str], way: str) -> Conversation:
     """`argv` sent `way` (`reference_ops.sent`): its reply, or for ``aborted`` EXEC's."""
-    if argv[0] == "SCAN":
+    if argv[0] in reference_ops.ITERATIONS:
         return (yield from _reference_scan(argv))
     replies = yield [[arg.encode() for arg in command] for command in reference_ops.sent(argv, way)]
     if way in ("multi", "aborted"):
@@ -831,8 +832,8 @@ class Workload:
             return Op(f, key, name, _mixed(commands))
         if self.name == "reference":
             argv, way = reference_ops.operation(rng, key), rng.choice(reference_ops.WAYS)
-            if argv[0] == "SCAN":
-                way = "alone"  # a SCAN is a whole iteration, sent one call at a time
+            if argv[0] in reference_ops.ITERATIONS:
+                way = "alone"  # a whole iteration, sent one call at a time
             return Op("aborted" if way == "aborted" else f, key, argv, _reference_command(argv, way))
         if f == "write" and self.name == "cache":
             return Op(f, key, [uid, cache_key_volatile(raw)], _cache_write(raw, uid))

@@ -25,8 +25,8 @@ class _Connection:
         self.reader = hiredis.Reader()
 
     def call(self, argv: list[str], way: str = "alone"):
-        """``argv``'s reply, sent `way` (reference_ops.sent); a SCAN iterated to its end."""
-        if argv[0] == "SCAN":
+        """``argv``'s reply, sent `way` (reference_ops.sent); an iteration (SCAN, SSCAN...) to its end."""
+        if argv[0] in reference_ops.ITERATIONS:
             cursor, found = b"0", []
             while True:
                 cursor, keys = self._round_trip([reference_ops.scan_next(argv, cursor.decode())])[0]
@@ -91,7 +91,7 @@ def _replies_agree(server: _Connection, groups: list[str], seed: int, commands: 
         group = rng.choice(groups)
         argv, way = reference_ops.operation(rng, group), rng.choice(reference_ops.WAYS)
         reply = as_json(server.call(argv, way))
-        if way == "aborted" and argv[0] != "SCAN":  # EXEC fails and the command does nothing
+        if way == "aborted" and argv[0] not in reference_ops.ITERATIONS:  # EXEC fails and the command does nothing
             assert reply == EXEC_ABORTED, argv
             continue
         assert models[group].apply(argv, reply) == normalize(argv, reply), (argv, way)
