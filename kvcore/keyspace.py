@@ -66,6 +66,24 @@ class ScanOrder:
         self.keys = survivors
         self.base = new_base
 
+    def walk(self, cursor: int, count: int, live) -> tuple[int, list[bytes]]:
+        """From ``cursor``, the names met that ``live`` still holds (each once in a call), until
+        ``count`` were met or ten times as many positions visited, as Redis's dictScan stops; and
+        the next cursor, 0 at the end."""
+        base, names = self.base, self.keys
+        position = self.translate(cursor) - base
+        met: list[bytes] = []
+        seen: set[bytes] = set()
+        end = min(len(names), position + 10 * max(count, 1))
+        while position < end and len(seen) < count:
+            name = names[position]
+            position += 1
+            if name in seen or name not in live:
+                continue
+            seen.add(name)
+            met.append(name)
+        return (0 if position >= len(names) else base + position), met
+
     def translate(self, cursor: int) -> int:
         """Map a cursor from before compactions onto the current positions."""
         if cursor >= self.base:
@@ -567,26 +585,10 @@ class Database:
         is filtered by ``accept`` before it is checked for expiry. Returns the
         next cursor (0 when done) and the keys found.
         """
-        order = self.order
-        # Expiring a key below may compact `order`: this list and its numbering
-        # stay valid, and `translate` maps the cursor returned onto the new one.
-        base, keys = order.base, order.keys
-        position = order.translate(cursor) - base
-        data = self.data
-        found: list[bytes] = []
-        seen: set[bytes] = set()
-        end = min(len(keys), position + 10 * max(count, 1))
-        while position < end and len(seen) < count:
-            key = keys[position]
-            position += 1
-            if key in seen or key not in data:
-                continue
-            seen.add(key)
-            if accept(key) and self.peek(key) is not None:  # expired or not, untouched
-                found.append(key)
-        if position >= len(keys):
-            return 0, found
-        return base + position, found
+        # Expiring a key below may compact the order: the cursor returned is from before, and
+        # `ScanOrder.translate` maps it onto the new numbering.
+        cursor, met = self.order.walk(cursor, count, self.data)
+        return cursor, [key for key in met if accept(key) and self.peek(key) is not None]  # expired or not, untouched
 
     def random_key(self, rng) -> bytes | None:
         """A random live key, found by sampling the scan order (never hash order)."""

@@ -15,6 +15,7 @@ from itertools import chain
 from marshal import dumps, loads
 
 from kvcore.eviction import ELEMENT_BYTES
+from kvcore.keyspace import ScanOrder
 
 PACK_MAX_FIELDS = 32  # a listpack hash with more fields is a dict here (but still reports listpack)
 PACK_MAX_BYTES = 8192  # and so is one whose packed image would be larger
@@ -48,11 +49,12 @@ class HashValue:
     iteration look like a dict's.
     """
 
-    __slots__ = ("_data", "_hashtable")
+    __slots__ = ("_data", "_hashtable", "_order")
     TYPE = "hash"
 
     def __init__(self, pairs=()) -> None:
         self._hashtable = False
+        self._order: ScanOrder | None = None  # HSCAN's positions, from a hashtable's first scan on
         self._keep(dict(pairs))
 
     def _keep(self, table: dict[bytes, bytes]) -> None:
@@ -147,7 +149,18 @@ class HashValue:
         data = self._data
         value._data = data if type(data) is bytes else dict(data)  # a packed image is immutable: share it
         value._hashtable = self._hashtable
+        value._order = None
         return value
+
+    def scan_order(self) -> ScanOrder:
+        """HSCAN's positions over a hashtable: its fields in insertion order, made at its first scan
+        and kept by every write after (a new field goes to the end, a deleted one is skipped), so a
+        cursor returns every field present for the whole scan, as Redis's dictScan does."""
+        if self._order is None:
+            self._order = ScanOrder()
+            for field in self.table():
+                self._order.append(field)
+        return self._order
 
     # -- writing -----------------------------------------------------------------------
     def store(self, pairs: list[bytes], config) -> int:
@@ -162,7 +175,10 @@ class HashValue:
         if type(data) is bytes:
             return self._store_packed(loads(data), pairs, config)
         before = len(data)
+        order = self._order
         for i in range(0, len(pairs), 2):
+            if order is not None and pairs[i] not in data:
+                order.append(pairs[i])
             data[pairs[i]] = pairs[i + 1]
         if len(data) > config["hash-max-listpack-entries"]:
             self._hashtable = True
@@ -200,4 +216,6 @@ class HashValue:
         deleted = before - len(table)
         if deleted and not self._hashtable:
             self._keep(table)
+        if deleted and self._order is not None:
+            self._order.compact(table)
         return deleted

@@ -273,21 +273,22 @@ def _parse_cursor(arg: bytes) -> int:
     return (-value) % _ULONG_RANGE if arg[:1] == b"-" else value
 
 
-def _scan_pattern(argv) -> bytes | None:
-    """HSCAN's MATCH and COUNT (checked, then unused: one call returns everything)."""
-    pattern = None
+def _scan_options(argv) -> tuple[int, bytes | None]:
+    """HSCAN's COUNT (10 by default) and MATCH pattern (None for all)."""
+    count, pattern = 10, None
     i = 3
     while i < len(argv):
         option = argv[i].upper()
         if i + 1 >= len(argv) or option not in (b"COUNT", b"MATCH"):
             raise Error(errors.SYNTAX)
         if option == b"COUNT":
-            if parse_int(argv[i + 1]) < 1:
+            count = parse_int(argv[i + 1])
+            if count < 1:
                 raise Error(errors.SYNTAX)
         else:
             pattern = None if argv[i + 1] == b"*" else argv[i + 1]
         i += 2
-    return pattern
+    return count, pattern
 
 
 @command(
@@ -298,17 +299,24 @@ def _scan_pattern(argv) -> bytes | None:
 def hscan(client, argv):
     """HSCAN key cursor [MATCH pattern] [COUNT count]
 
-    The whole hash comes back in one call with cursor 0, as Redis does for a
-    listpack hash; SCAN's guarantees hold trivially.
+    A listpack hash comes back whole with cursor 0, as Redis returns it; a
+    hashtable is walked COUNT fields a call in the order of its scan
+    positions (`HashValue.scan_order`), with cursors that survive changes.
     """
-    _parse_cursor(argv[2])
+    cursor = _parse_cursor(argv[2])
     value = _read_hash(client, argv[1])
     if value is None:
         return [b"0", []]
-    pattern = _scan_pattern(argv)
+    count, pattern = _scan_options(argv)
+    if value.hashtable:
+        table = value.table()
+        cursor, fields = value.scan_order().walk(cursor, count, table)
+        pairs = ((field, table[field]) for field in fields)
+    else:
+        cursor, pairs = 0, value.items()
     found = []
-    for field, item in value.items():
+    for field, item in pairs:
         if pattern is None or glob_match(pattern, field):
             found.append(field)
             found.append(item)
-    return [b"0", found]
+    return [b"%d" % cursor, found]

@@ -290,3 +290,51 @@ def test_million_field_hash_is_linear():
     assert len(client.call("HRANDFIELD", "big", 5)) == 5
     assert client.call("HLEN", "big") == 999_998
     assert time.perf_counter() - started < 15
+
+
+def _hscan_pages(call, key: str, count: int, between=None) -> tuple[list[bytes], int]:
+    """A whole HSCAN ``count`` at a time: every field it returned, and how many calls it took;
+    ``between(page)`` runs after each call but the last."""
+    cursor, fields, calls = b"0", [], 0
+    while True:
+        cursor, found = call("HSCAN", key, cursor.decode(), "COUNT", count)
+        fields += found[0::2]
+        calls += 1
+        if cursor == b"0":
+            return fields, calls
+        if between is not None:
+            between(calls)
+
+
+def test_hscan_pages_a_hashtable_as_redis_and_returns_a_listpack_whole(redis_conn):
+    """Redis walks a hashtable hash COUNT buckets a call and answers a listpack one whole; so do we,
+    COUNT fields a call, in the order of the hash's scan positions."""
+    redis_conn.call([b"FLUSHALL"])
+    redis_conn.call([b"CONFIG", b"SET", b"hash-max-listpack-entries", b"2"])
+    node = make_node(hash_max_listpack_entries="2")
+    client = CoreClient(node)
+    try:
+        for call in (client.call, lambda *argv: redis_conn.call([str(arg).encode() for arg in argv])):
+            call("HSET", "big", *[part for i in range(6) for part in (f"f{i}", str(i))])
+            call("HSET", "small", "x", "1")
+            fields, calls = _hscan_pages(call, "big", 1)
+            assert sorted(set(fields)) == [b"f%d" % i for i in range(6)] and calls > 1
+            assert call("HSCAN", "small", 0, "COUNT", 1) == [b"0", [b"x", b"1"]]
+    finally:
+        redis_conn.call([b"CONFIG", b"SET", b"hash-max-listpack-entries", b"128"])
+
+
+def test_hscan_returns_every_field_present_for_the_whole_scan():
+    """Fields added and deleted between calls (enough deletions to compact the scan positions) never
+    hide one that stayed throughout; each page is COUNT fields (or the rest)."""
+    client = CoreClient(make_node(hash_max_listpack_entries="2"))
+    client.call("HSET", "h", *[part for i in range(3000) for part in (f"f{i}", "v")])
+
+    def churn(page: int) -> None:
+        client.call("HDEL", "h", *[f"f{i}" for i in range(page * 50, page * 50 + 50) if i % 3])  # 2 in 3 go
+        client.call("HSET", "h", f"new{page}", "v")
+
+    fields, calls = _hscan_pages(client.call, "h", 40, churn)
+    stayed = {b"f%d" % i for i in range(3000) if i % 3 == 0 or i >= 50 * calls}
+    assert stayed <= set(fields)
+    assert calls > 3000 // 40 // 2

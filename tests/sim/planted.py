@@ -742,9 +742,14 @@ def geosearch_sorts_desc_as_asc(monkeypatch) -> None:
 
 def zscan_drops_the_last_pair_of_a_page(monkeypatch) -> None:
     """ZSCAN leaves out the last member (and its score) of a page whenever more pages follow."""
+    _wrap_command(monkeypatch, b"zscan", _dropping_the_last_pair)
 
-    def dropping(handler, client, argv):
-        cursor, found = handler(client, argv)
-        return [cursor, found[:-2] if cursor != b"0" else found]
 
-    _wrap_command(monkeypatch, b"zscan", dropping)
+def hscan_drops_the_last_pair_of_a_page(monkeypatch) -> None:
+    """HSCAN leaves out the last field (and its value) of a page whenever more pages follow."""
+    _wrap_command(monkeypatch, b"hscan", _dropping_the_last_pair)
+
+
+def _dropping_the_last_pair(handler, client, argv):
+    cursor, found = handler(client, argv)
+    return [cursor, found[:-2] if cursor != b"0" else found]

@@ -298,6 +298,11 @@ CASES = {
         RunConfig(workload="reference", clients=5, duration_ms=20_000),
         {"reference"},
     ),
+    "hscan-drops-the-last-pair-of-a-page": (  # small encoding limits make hashes page
+        planted.hscan_drops_the_last_pair_of_a_page,
+        RunConfig(workload="reference", clients=5, duration_ms=20_000),
+        {"reference"},
+    ),
     "watch-dirties-only-a-lone-watcher": (  # watched transfers pause between read and write
         planted.watch_dirties_only_a_lone_watcher,
         RunConfig(workload="bank", clients=5, duration_ms=10_000),
