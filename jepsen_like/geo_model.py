@@ -6,7 +6,7 @@ GEOADD's members read back, from ZRANGE too, as the centres of their cells.
 Distances are Redis's haversine on a sphere of 6372797.560856 m, in the same
 floating-point steps (so Python's libm gives the same doubles as redis-server's
 on this machine), printed with four fixed decimals rounded as ``llrint``
-rounds; coordinates as ``%.17Lf`` without trailing zeros. A search keeps every
+rounds; coordinates as ``%.17Lf`` without trailing zeros (`long_double`). A search keeps every
 point within the radius (or the box) of its centre, nearest first or last:
 the workload always sorts, and its points are far from ties and from the edges.
 """
@@ -14,9 +14,9 @@ the workload always sorts, and its points are far from ties and from the edges.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
+from jepsen_like.long_double import fixed17
 from jepsen_like.zset_model import Scores
 
 STEP = 26
@@ -76,15 +76,6 @@ def fixed4(value: float) -> str:
     return f"{sign}{digits[:-4]}.{digits[-4:]}"
 
 
-def coordinate(value: float) -> str:
-    """``%.17Lf`` of the double, without trailing zeros (-0 as 0)."""
-    with localcontext() as context:
-        context.prec = 60
-        text = format(Decimal(value).quantize(Decimal("1e-17"), rounding=ROUND_HALF_EVEN), "f")
-    text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
 def geohash_text(score: int) -> str:
     """GEOHASH's 11 characters: the cell's centre encoded again over latitudes +-90, 5 bits a character
     (the eleventh, past the 52 bits, always '0')."""
@@ -116,7 +107,7 @@ class GeoCommands:
 
     def geopos(self, args):
         scores = self.data.get(args[0], {})
-        return [[coordinate(part) for part in decode(scores[member])] if member in scores else None
+        return [[fixed17(part) for part in decode(scores[member])] if member in scores else None
                 for member in args[1:]]
 
     def geohash(self, args):
@@ -175,7 +166,7 @@ class GeoCommands:
             if "WITHHASH" in words:
                 entry.append(score)
             if "WITHCOORD" in words:
-                entry.append([coordinate(part) for part in decode(score)])
+                entry.append([fixed17(part) for part in decode(score)])
             reply.append(entry)
         return reply
 

@@ -43,7 +43,7 @@ def text(value) -> str:
 def _float_text(value: float) -> str:
     """A float in its shortest round-trip digits, laid out as ryu does: ``d.0`` when whole,
     plain decimals, or an exponent when the point is far from the digits."""
-    sign, digits, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
+    _, digits, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
     digits = "".join(map(str, digits))
     point = len(digits) + exponent  # where the decimal point falls, counted from the first digit
     prefix = "-" if value < 0 or str(value) == "-0.0" else ""
@@ -86,8 +86,6 @@ def _children(value, step) -> list[tuple[Any, Any]]:
 class JsonDocument:
     """A document: its root value in a box, so that the root too is a (container, key) location."""
 
-    TYPE = "ReJSON-RL"
-
     def __init__(self, root) -> None:
         self.box = {"$": root}
 
@@ -103,10 +101,6 @@ class JsonDocument:
     @property
     def root(self):
         return self.box["$"]
-
-
-def _number(text_: str):
-    return json.loads(text_)
 
 
 def _arith(old, operand, multiply: bool):
@@ -204,28 +198,25 @@ class JsonCommands:
             return None
         return [type_name(container[name]) for container, name in document.locations(args[1])]
 
-    def _each(self, key: str, path: str, kind: type, change, missing: Any = NO_KEY) -> Any:
-        """Apply `change` (container, name -> reply entry) to each match of `kind`, null for the others;
-        `missing` for a missing key (the error most commands give)."""
+    def _each(self, key: str, path: str, kinds: tuple[type, ...], change, missing: Any = NO_KEY) -> Any:
+        """Apply `change` (container, name -> reply entry) to each match of one of `kinds`, null for
+        the others; `missing` for a missing key (the error most commands give)."""
         document = self._document(key)
         if document is None:
             return missing
-        return [change(container, name) if type(container[name]) is kind else None
+        return [change(container, name) if type(container[name]) in kinds else None
                 for container, name in document.locations(path)]
 
     def _number_op(self, args, multiply: bool):
-        operand = _number(args[2])
-        document = self._document(args[0])
-        if document is None:
-            return NO_KEY
-        replies = []
-        for container, name in document.locations(args[1]):
-            if type(container[name]) in (int, float):
-                container[name] = _arith(container[name], operand, multiply)
-                replies.append(container[name])
-            else:
-                replies.append(None)
-        return text(replies)
+        """NUMINCRBY/NUMMULTBY: the results as one JSON text (null for a match that is no number)."""
+        operand = json.loads(args[2])
+
+        def apply(container, name):
+            container[name] = _arith(container[name], operand, multiply)
+            return container[name]
+
+        replies = self._each(args[0], args[1], (int, float), apply)
+        return replies if type(replies) is dict else text(replies)
 
     def json_numincrby(self, args):
         return self._number_op(args, multiply=False)
@@ -240,10 +231,10 @@ class JsonCommands:
             container[name] += suffix
             return len(container[name])
 
-        return self._each(args[0], args[1], str, append)
+        return self._each(args[0], args[1], (str,), append)
 
     def json_strlen(self, args):
-        return self._each(args[0], args[1], str, lambda container, name: len(container[name]))
+        return self._each(args[0], args[1], (str,), lambda container, name: len(container[name]))
 
     def json_arrappend(self, args):
         values = [json.loads(value) for value in args[2:]]
@@ -252,7 +243,7 @@ class JsonCommands:
             container[name].extend(_deep_copy(values))
             return len(container[name])
 
-        return self._each(args[0], args[1], list, append)
+        return self._each(args[0], args[1], (list,), append)
 
     def json_arrinsert(self, args):
         """JSON.ARRINSERT key path index value...: an index past either end is an error (the workload
@@ -285,10 +276,10 @@ class JsonCommands:
             position = max(len(array) + index, 0) if index < 0 else min(index, len(array) - 1)
             return text(array.pop(position))
 
-        return self._each(args[0], args[1], list, pop)
+        return self._each(args[0], args[1], (list,), pop)
 
     def json_arrlen(self, args):
-        return self._each(args[0], args[1], list, lambda container, name: len(container[name]))
+        return self._each(args[0], args[1], (list,), lambda container, name: len(container[name]))
 
     def json_arrtrim(self, args):
         start, stop = int(args[2]), int(args[3])
@@ -298,7 +289,7 @@ class JsonCommands:
             array[:] = [array[i] for i in _trimmed(len(array), start, stop)]
             return len(array)
 
-        return self._each(args[0], args[1], list, trim)
+        return self._each(args[0], args[1], (list,), trim)
 
     def json_arrindex(self, args):
         """JSON.ARRINDEX key path value [start]: equal means the same JSON text (1 is not 1.0). A start
@@ -311,22 +302,21 @@ class JsonCommands:
             first = max(len(array) + start if start < 0 else min(start, len(array) - 1), 0)
             return next((i for i in range(first, len(array)) if text(array[i]) == wanted), -1)
 
-        return self._each(args[0], args[1], list, find, {"error": f"ERR Path '{args[1]}' does not exist"})
+        return self._each(args[0], args[1], (list,), find, {"error": f"ERR Path '{args[1]}' does not exist"})
 
     def json_objkeys(self, args):
-        return self._each(args[0], args[1], dict, lambda container, name: list(container[name]))
+        return self._each(args[0], args[1], (dict,), lambda container, name: list(container[name]))
 
     def json_objlen(self, args):
-        if self._document(args[0]) is None:
-            return {"error": f"ERR Path '{args[1]}' does not exist or not an object"}
-        return self._each(args[0], args[1], dict, lambda container, name: len(container[name]))
+        return self._each(args[0], args[1], (dict,), lambda container, name: len(container[name]),
+                          {"error": f"ERR Path '{args[1]}' does not exist or not an object"})
 
     def json_toggle(self, args):
         def toggle(container, name):
             container[name] = not container[name]
             return int(container[name])
 
-        return self._each(args[0], args[1], bool, toggle)
+        return self._each(args[0], args[1], (bool,), toggle)
 
     def json_clear(self, args):
         """JSON.CLEAR key [path]: empties containers and zeroes numbers; counts those not already so."""

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -35,6 +34,7 @@ from jepsen_like.geo_model import GeoCommands
 from jepsen_like.hll_model import HyperLogLog, HyperLogLogCommands
 from jepsen_like.iterations import matching
 from jepsen_like.json_model import JsonCommands, JsonDocument
+from jepsen_like.long_double import fixed17
 from jepsen_like.random_draws import drawn
 from jepsen_like.stream_model import Stream, StreamCommands
 from jepsen_like.zset_model import Scores, ZsetCommands, span
@@ -116,20 +116,10 @@ def _as_float(text: str) -> Fraction | None:
     return None
 
 
-def _float_text(value: Fraction) -> str:
-    """INCRBYFLOAT's reply and stored text: printf's "%.17Lf" without trailing zeros, -0 as 0."""
-    with localcontext() as context:
-        context.prec = 200  # enough for any long double's exact decimal expansion here
-        exact = Decimal(value.numerator) / Decimal(value.denominator)
-        text = format(exact.quantize(Decimal("1e-17"), rounding=ROUND_HALF_EVEN), "f")
-    text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
 def _incremented(current: str, increment: str) -> str | None:
     """The text INCRBYFLOAT stores for `current` plus `increment`; None if `current` is no number."""
     number = _as_float(current)
-    return None if number is None else _float_text(_long_double(number + _as_float(increment)))
+    return None if number is None else fixed17(_long_double(number + _as_float(increment)))
 
 
 def _sort_number(text: str) -> float | None:
@@ -190,6 +180,10 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
         removed = sum(entries.pop(name, None) is not None for name in dict.fromkeys(args[1:]))
         self._drop_if_empty(args[0])
         return removed
+
+    def _first_filled(self, keys: list[str]) -> str | None:
+        """The first of `keys` that holds something (the multi-key pops take from it)."""
+        return next((key for key in keys if key in self.data), None)
 
     def _drop_if_empty(self, key: str) -> None:
         if key in self.data and not self.data[key]:
@@ -445,7 +439,7 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
     def lmpop(self, args):
         """LMPOP numkeys key... LEFT|RIGHT [COUNT n]: [key, [elements]] from the first non-empty key."""
         count = int(args[0])
-        key = next((key for key in args[1:1 + count] if key in self.data), None)
+        key = self._first_filled(args[1:1 + count])
         if key is None:
             return None
         rest = args[2 + count:]
@@ -456,7 +450,7 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
 
     def _blocking_pop(self, args, left: bool):
         """BLPOP/BRPOP key... timeout: [key, element] from the first non-empty key, or nil once the time is up."""
-        key = next((key for key in args[:-1] if key in self.data), None)
+        key = self._first_filled(args[:-1])
         return None if key is None else [key, self._pop([key], left)]
 
     def blpop(self, args):

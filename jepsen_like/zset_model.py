@@ -75,7 +75,8 @@ def _options(args: list[str]) -> tuple[set[str], tuple[int, int] | None]:
 class ZsetCommands:
     """The sorted-set commands, on a model's keys."""
 
-    data: dict[str, Any]  # RedisModel's, as are `observed`, `_collection`, `_stored`, `_remove_entries`, `_drop_if_empty`
+    data: dict[str, Any]  # RedisModel's, as are `observed`, `_collection`, `_stored`, `_remove_entries`,
+    # `_drop_if_empty` and `_first_filled`
 
     def _ranked(self, key: str) -> list[tuple[int, str]]:
         return sorted((score, member) for member, score in self.data.get(key, {}).items())
@@ -252,9 +253,6 @@ class ZsetCommands:
 
     def zpopmax(self, args):
         return _flat(self._popped(args[0], False, int(args[1]) if len(args) > 1 else 1), True)
-
-    def _first_filled(self, keys: list[str]) -> str | None:
-        return next((key for key in keys if key in self.data), None)
 
     def zmpop(self, args):
         """ZMPOP numkeys key... MIN|MAX [COUNT n]: [key, [[member, score]...]] from the first non-empty key."""

@@ -176,9 +176,11 @@ class HashValue:
             return self._store_packed(loads(data), pairs, config)
         before = len(data)
         order = self._order
+        if order is not None:  # an HSCAN'd hashtable: new fields take the next scan positions
+            for field in dict.fromkeys(pairs[0::2]):
+                if field not in data:
+                    order.append(field)
         for i in range(0, len(pairs), 2):
-            if order is not None and pairs[i] not in data:
-                order.append(pairs[i])
             data[pairs[i]] = pairs[i + 1]
         if len(data) > config["hash-max-listpack-entries"]:
             self._hashtable = True

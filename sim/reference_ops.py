@@ -7,16 +7,18 @@ and ``{k7}:l2``, sets ``{k7}:t`` and ``{k7}:t2``, a hash ``{k7}:h``, sorted
 sets ``{k7}:z`` and ``{k7}:z2``, streams ``{k7}:x`` and ``{k7}:x2`` (with
 consumer groups ``g1`` and ``g2``), strings ``{k7}:b`` and ``{k7}:b2`` as bits
 (SETBIT, BITFIELD...), JSON documents ``{k7}:j`` and ``{k7}:j2``,
-HyperLogLogs ``{k7}:p`` and ``{k7}:p2``, or geo points ``{k7}:g`` and ``{k7}:g2``. Commands run one at a time, so each reply follows from the
-ones before; `jepsen_like.redis_model` says what it must be and
-`jepsen_like.reference` checks it. A command goes alone, or now and then in
-MULTI/EXEC or through a Lua script (`sent`), with the same reply. Arguments come from small domains (a few
-members, small integers, short ranges), so commands meet each other's data:
+HyperLogLogs ``{k7}:p`` and ``{k7}:p2``, or geo points ``{k7}:g`` and ``{k7}:g2``.
+Commands run one at a time, so each reply follows from the ones before;
+`jepsen_like.redis_model` says what it must be and `jepsen_like.reference`
+checks it. A command goes alone, or now and then in MULTI/EXEC or through a
+Lua script (`sent`), with the same reply. Arguments come from small domains (a
+few members, small integers, short ranges), so commands meet each other's data:
 duplicates in lists, members removed and re-added, ranges past either end,
 counters made non-integer by an APPEND, collections emptied and deleted;
 commands that add come more often than others, so collections grow between.
 The seed draws small encoding limits now and then (`encoding_options`).
-Scores are integers (weights positive, so no product is -0), so every score has one spelling.
+Scores are integers (weights positive, so no product is -0), so every score has
+one spelling.
 Keys get deadlines only as absolute times, far ahead (none falls due in a run) or long past
 (the key goes at once), so that every command that keeps, drops or carries a TTL shows it
 in EXPIRETIME, PEXPIRETIME, PERSIST and the flags of PEXPIREAT, and in the final read.
@@ -513,7 +515,7 @@ def _geo_point(rng: random.Random, member: str) -> list[str]:
     return [str(lon), str(lat), member]
 
 
-def _geo_search(rng: random.Random, k) -> list[str]:
+def _geo_search(rng: random.Random) -> list[str]:
     """GEOSEARCH's options after the key: a centre (a member, or a place no member is at), a radius or a
     box, an order (always: Redis leaves it open otherwise), maybe a COUNT."""
     center = rng.choice((["FROMMEMBER", rng.choice(MEMBERS)], ["FROMLONLAT", *map(str, rng.choice(GEO_CENTERS))]))
@@ -526,9 +528,9 @@ _GEO: list[Maker] = [
                   *[part for member in _members(r) for part in _geo_point(r, member)]],
     lambda r, k: ["GEODIST", k("g"), *r.sample(MEMBERS, 2), *r.choice(([], ["km"], ["mi"], ["ft"]))],
     lambda r, k: [r.choice(("GEOPOS", "GEOHASH")), k("g"), *_members(r)],
-    lambda r, k: ["GEOSEARCH", k(r.choice(("g", "g2"))), *_geo_search(r, k),
+    lambda r, k: ["GEOSEARCH", k(r.choice(("g", "g2"))), *_geo_search(r),
                   *r.sample(["WITHCOORD", "WITHDIST", "WITHHASH"], r.randint(0, 3))],
-    lambda r, k: ["GEOSEARCHSTORE", *_pair(r, k, "g", "g2"), *_geo_search(r, k)],
+    lambda r, k: ["GEOSEARCHSTORE", *_pair(r, k, "g", "g2"), *_geo_search(r)],
     lambda r, k: [r.choice(("ZSCORE", "ZRANK")), k("g"), r.choice(MEMBERS)],
     lambda r, k: ["ZREM", k("g"), *_members(r)],
 ]

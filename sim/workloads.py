@@ -54,16 +54,18 @@ give raises `Unexpected`.
   on keys of its own; the cache checker (nothing lost that the policy may
   not evict, nothing stale or unexpected, memory bounded).
 - mixed: Redis's write commands across every type (`sim.mixed`), alone, in
-  transactions, in scripts, in database 1, with TTLs; no checker of its own:
+  transactions, in scripts, in database 1, with TTLs, with function libraries
+  and moves between databases; no checker of its own:
   the restart and convergence checks judge the state it leaves, and TYPE the
   final reads.
-- reference: 106 commands over strings, lists, sets, hashes, sorted sets and
-  streams with consumer groups, with deadlines far ahead or long past
-  (EXPIRETIME shows them), and whole SCANs (`sim.reference_ops`), each client
-  on a group of keys of its own (a new group every `REFERENCE_EPOCH_MS`), one
-  command at a time (alone, in MULTI/EXEC, through a Lua script, or
-  ``aborted``: in a transaction that a command refused when queued dooms), so
-  every reply is predictable; the reference checker (each reply is what a
+- reference: 170 commands over every type (strings, also as bits; lists, sets,
+  hashes, sorted sets, streams with consumer groups, HyperLogLogs, geo points,
+  JSON documents), with deadlines far ahead or long past (EXPIRETIME shows
+  them), and whole iterations (SCAN, SSCAN, HSCAN, ZSCAN; `sim.reference_ops`),
+  each client on a group of keys of its own (a new group every
+  `REFERENCE_EPOCH_MS`), one command at a time (alone, in MULTI/EXEC, through
+  a Lua script, or ``aborted``: in a transaction that a command refused when
+  queued dooms), so every reply is predictable; the reference checker (each reply is what a
   sequential Redis, `jepsen_like.redis_model`, gives, while the group's state
   is known).
 

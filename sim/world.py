@@ -137,7 +137,7 @@ class World:
         recover = recover or recover_from_disk  # by default, what the nodes' disks hold
         self.nodes = {
             name: SimNode(self.env, self.net, self.trace, config.seed, name, address,
-                          options if primary is None else {**options, "replicaof": f"{primary} 6379"}, recover)
+                          options if primary is None else {**options, "replicaof": f"{primary} {PORT}"}, recover)
             for name, address, primary in replication.layout(config.nodes, config.replicas)
         }
         self.node_names = list(self.nodes)[: config.nodes]  # the primaries, which clients use (`promote`)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kvcore.aof import encode_command
 from kvcore.node import Node
 from sim import restart
-from sim.world import RunConfig, run
+from sim.world import RunConfig, World, run
 from tests.kvcore.harness import make_node
 
 
@@ -58,3 +58,19 @@ def test_a_node_that_keeps_nothing_on_disk_is_not_judged():
     result = run(RunConfig(workload="set", clients=2, duration_ms=2000, config=(("save", ""),)))
     verdict = result.verdicts["restart"]
     assert verdict.valid is None and verdict.evidence["skipped"] == {"n1": restart.SKIPPED_NO_DATA}
+
+
+def test_a_refused_sigterm_is_sent_again_until_the_node_stops():
+    """A node writing the first file of a log just turned on refuses a SIGTERM and forgets it (as
+    redis-server does); the check sends another each second until the node stops."""
+    world = World(RunConfig(workload="register", clients=1, duration_ms=1000))
+    env, node = world.env, world.nodes["n1"]
+    node.start()
+    node.disk.faults.fsync_delay_ms = 3000  # the rewrite that turns the log on takes 3 s
+    node.core.aof.config_changed(True)
+    node.schedule_run()
+    stopping = env.process(restart._terminate(env, node))
+    env.run(until=2000)
+    assert node.core is not None  # the first SIGTERMs were refused
+    env.run(until=stopping)
+    assert stopping.value is True and node.core is None and env.now < restart.STOP_MS_MAX
