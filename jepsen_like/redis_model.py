@@ -3,7 +3,8 @@
 The reference checker (`jepsen_like.reference`) runs a group's commands through a
 `RedisModel` in history order and compares each reply. Only the commands and
 argument shapes `sim.reference_ops` sends are covered: strings (also as bits,
-`jepsen_like.bits_model`), lists, sets, hashes, sorted sets with integer scores,
+`jepsen_like.bits_model`), lists, sets, hashes, sorted sets with integer scores
+(and lex ranges where all scores are one),
 streams with consumer groups (`jepsen_like.stream_model`), HyperLogLogs
 (`jepsen_like.hll_model`), geo points (`jepsen_like.geo_model`) and JSON documents
 (`jepsen_like.json_model`), on keys whose type never changes.

@@ -3,7 +3,9 @@
 Members rank by score, then by member (bytewise, as Redis orders them). Scores
 are integers, so every reply's score text is the integer's (``3``, not
 ``3.0``). Ranges come by rank or (``BYSCORE``) by score, with exclusive bounds
-(``(3``) and infinities, forward or reversed, with LIMIT. The set operations
+(``(3``) and infinities, forward or reversed, with LIMIT; or (``BYLEX``) by
+member, between ``[a``/``(a`` ends, ``-`` and ``+``, on keys whose members all
+have one score (else Redis's answer hangs on its encoding). The set operations
 (union, intersection, difference) reply in rank order or store their result;
 pops take from the first non-empty key, and the blocking ones answer nil when
 every key is empty (a reference group's keys have one client, so no push can
@@ -18,6 +20,7 @@ from typing import Any
 from jepsen_like.iterations import matching
 from jepsen_like.random_draws import drawn
 
+NOT_LEX_RANGE = {"error": "ERR min or max not valid string range item"}
 INFINITIES = {"-inf": float("-inf"), "+inf": float("inf"), "inf": float("inf")}
 
 
@@ -49,6 +52,30 @@ def _within(score: int, low: str, high: str) -> bool:
     (low_value, low_open), (high_value, high_open) = _bound(low), _bound(high)
     above = score > low_value if low_open else score >= low_value
     below = score < high_value if high_open else score <= high_value
+    return above and below
+
+
+def _lex_end(text: str) -> tuple[str | None, bool] | None:
+    """A lex range's end: (member text, exclusive), (None, _) for ``-`` or ``+``; None if it is no end."""
+    if text in ("-", "+"):
+        return None, False
+    if text[:1] in ("[", "("):
+        return text[1:], text[0] == "("
+    return None
+
+
+def _bad_lex_range(start: str, stop: str, options: list[str]) -> bool:
+    """Whether a BYLEX range has an end that is none (Redis refuses the command)."""
+    return "BYLEX" in (word.upper() for word in options) and (_lex_end(start) is None or _lex_end(stop) is None)
+
+
+def _lex_within(member: str, low: str, high: str) -> bool:
+    """Whether `member` lies between two valid lex ends (``-`` is below everything, ``+`` above)."""
+    if low == "+" or high == "-":
+        return False
+    (low_text, low_open), (high_text, high_open) = _lex_end(low), _lex_end(high)
+    above = low_text is None or (member > low_text if low_open else member >= low_text)
+    below = high_text is None or (member < high_text if high_open else member <= high_text)
     return above and below
 
 
@@ -87,9 +114,12 @@ class ZsetCommands:
         ranked = self._ranked(key)
         if "REV" in flags:
             ranked.reverse()
-        if "BYSCORE" in flags:
+        if flags & {"BYSCORE", "BYLEX"}:
             low, high = (stop, start) if "REV" in flags else (start, stop)
-            picked = [entry for entry in ranked if _within(entry[0], low, high)]
+            if "BYSCORE" in flags:
+                picked = [entry for entry in ranked if _within(entry[0], low, high)]
+            else:
+                picked = [entry for entry in ranked if _lex_within(entry[1], low, high)]
             if limit is not None:
                 offset, count = limit
                 picked = picked[offset:] if count < 0 else picked[offset:offset + count]
@@ -156,6 +186,8 @@ class ZsetCommands:
 
     # -- ranges ------------------------------------------------------------------
     def zrange(self, args):
+        if _bad_lex_range(args[1], args[2], args[3:]):
+            return NOT_LEX_RANGE
         picked, flags = self._selected(args[0], args[1], args[2], args[3:])
         return _flat(picked, "WITHSCORES" in flags)
 
@@ -169,6 +201,8 @@ class ZsetCommands:
         return self.zrange([*args[:3], "BYSCORE", "REV", *args[3:]])
 
     def zrangestore(self, args):
+        if _bad_lex_range(args[2], args[3], args[4:]):
+            return NOT_LEX_RANGE
         picked, _ = self._selected(args[1], args[2], args[3], args[4:])
         return self._stored(args[0], Scores({member: score for score, member in picked}))
 
@@ -177,6 +211,30 @@ class ZsetCommands:
 
     def zremrangebyscore(self, args):
         removed = self.zrangebyscore(args)
+        for member in removed:
+            del self.data[args[0]][member]
+        self._drop_if_empty(args[0])
+        return len(removed)
+
+    # -- lex ranges (members of one score) -----------------------------------------
+    def _lex_range(self, args, reverse: bool):
+        """ZRANGEBYLEX key min max [LIMIT offset count] (ZREVRANGEBYLEX: max min)."""
+        return self.zrange([*args[:3], "BYLEX", *(["REV"] if reverse else []), *args[3:]])
+
+    def zrangebylex(self, args):
+        return self._lex_range(args, False)
+
+    def zrevrangebylex(self, args):
+        return self._lex_range(args, True)
+
+    def zlexcount(self, args):
+        reply = self._lex_range(args, False)
+        return reply if type(reply) is dict else len(reply)
+
+    def zremrangebylex(self, args):
+        removed = self._lex_range(args, False)
+        if type(removed) is dict:
+            return removed
         for member in removed:
             del self.data[args[0]][member]
         self._drop_if_empty(args[0])

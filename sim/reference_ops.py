@@ -7,7 +7,8 @@ and ``{k7}:l2``, sets ``{k7}:t`` and ``{k7}:t2``, a hash ``{k7}:h``, sorted
 sets ``{k7}:z`` and ``{k7}:z2``, streams ``{k7}:x`` and ``{k7}:x2`` (with
 consumer groups ``g1`` and ``g2``), strings ``{k7}:b`` and ``{k7}:b2`` as bits
 (SETBIT, BITFIELD...), JSON documents ``{k7}:j`` and ``{k7}:j2``,
-HyperLogLogs ``{k7}:p`` and ``{k7}:p2``, or geo points ``{k7}:g`` and ``{k7}:g2``.
+HyperLogLogs ``{k7}:p`` and ``{k7}:p2``, geo points ``{k7}:g`` and ``{k7}:g2``, or
+sorted sets whose members all have one score, for lex ranges, ``{k7}:y`` and ``{k7}:y2``.
 Commands run one at a time, so each reply follows from the ones before;
 `jepsen_like.redis_model` says what it must be and `jepsen_like.reference`
 checks it. A command goes alone, or now and then in MULTI/EXEC or through a
@@ -36,8 +37,10 @@ Argv = list[str]
 
 FAMILIES = {"string": ("s", "s2"), "list": ("l", "l2"), "set": ("t", "t2"), "hash": ("h",), "zset": ("z", "z2"),
             "stream": ("x", "x2"), "bits": ("b", "b2"), "json": ("j", "j2"),
-            "hll": ("p", "p2"), "geo": ("g", "g2")}
+            "hll": ("p", "p2"), "geo": ("g", "g2"), "lex": ("y", "y2")}
 MEMBERS = ("a", "b", "c", "d", "e", "f")
+LEX_MEMBERS = ("a", "ab", "abc", "b", "ba", "c", "d")  # all of score 0: prefixes of each other, so ends fall between
+LEX_ENDS = ("", "a", "aa", "ab", "abc", "b", "bb", "c", "e")  # what a lex range's ``[`` or ``(`` end names
 SET_MEMBERS = ("1", "2", "3", "-4", "50", "a")  # mostly integers: a set starts as an intset, "a" converts it
 PLACES = {  # each member's two positions (longitude, latitude): irregular, so no two distances tie
     "a": ((2.3522, 48.8566), (13.4050, 52.5200)), "b": ((-0.1276, 51.5072), (12.4964, 41.9028)),
@@ -97,7 +100,7 @@ def kind(group: str) -> str:
     """The one type of `group`'s keys. For the workload's groups (``k`` and epoch * `CLIENTS_MAX` +
     client), the client's number plus `KIND_STRIDE` per epoch picks it, so that the first clients'
     groups are of different types, each client's type changes every epoch, and the default five
-    clients meet every type within two epochs; for other names, a hash of the name."""
+    clients meet every type within three epochs; for other names, a hash of the name."""
     kinds = tuple(FAMILIES)
     if group[:1] == "k" and group[1:].isdigit():
         epoch, client = divmod(int(group[1:]), CLIENTS_MAX)
@@ -370,6 +373,19 @@ def _score_bound(rng: random.Random) -> str:
     return rng.choice((_score(rng), _score(rng), "(" + _score(rng), rng.choice(("-inf", "+inf"))))
 
 
+def _lex_end(rng: random.Random, infinity: str) -> str:
+    """A lex range's end: inclusive (``[b``), exclusive (``(b``), the `infinity` it most often is
+    (``-`` for a start, ``+`` for an end), the other one now and then, or rarely no end at all."""
+    draw = rng.random()
+    if draw < 0.2:
+        return infinity
+    if draw < 0.25:
+        return "+" if infinity == "-" else "-"
+    if draw < 0.28:
+        return rng.choice(LEX_ENDS[1:])  # no [ or (: Redis refuses the range
+    return rng.choice("[(") + rng.choice(LEX_ENDS)
+
+
 def _with_scores(rng: random.Random) -> list[str]:
     return rng.choice(([], ["WITHSCORES"]))
 
@@ -428,6 +444,23 @@ def _group_read(r: random.Random, k) -> Argv:
             "STREAMS", k("x"), r.choice((">", ">", ">", "0", _stream_id(r)))]
 
 
+_LEX: list[Maker] = [
+    lambda r, k: ["ZADD", k(r.choice(("y", "y", "y2"))), *[part for member in _members(r, LEX_MEMBERS) for part in ("0", member)]],
+    lambda r, k: ["ZADD", k("y"), r.choice(("NX", "XX")), "CH", "0", r.choice(LEX_MEMBERS)],
+    lambda r, k: ["ZREM", k("y"), *_members(r, LEX_MEMBERS)],
+    lambda r, k: ["ZRANGEBYLEX", k(r.choice(("y", "y2"))), _lex_end(r, "-"), _lex_end(r, "+"), *_limit(r)],
+    lambda r, k: ["ZREVRANGEBYLEX", k("y"), _lex_end(r, "+"), _lex_end(r, "-"), *_limit(r)],
+    lambda r, k: ["ZRANGE", k("y"), *r.choice(([_lex_end(r, "-"), _lex_end(r, "+"), "BYLEX"],
+                                               [_lex_end(r, "+"), _lex_end(r, "-"), "BYLEX", "REV"])), *_limit(r)],
+    lambda r, k: ["ZLEXCOUNT", k("y"), _lex_end(r, "-"), _lex_end(r, "+")],
+    lambda r, k: ["ZREMRANGEBYLEX", k("y"), _lex_end(r, "-"), _lex_end(r, "+")],
+    lambda r, k: ["ZRANGESTORE", *_pair(r, k, "y", "y2"), _lex_end(r, "-"), _lex_end(r, "+"), "BYLEX", *_limit(r)],
+    lambda r, k: [r.choice(("ZUNIONSTORE", "ZINTERSTORE")), k(r.choice(("y", "y2"))), "2", *_pair(r, k, "y", "y2"),
+                  *r.choice(([], ["AGGREGATE", r.choice(("MIN", "MAX"))]))],
+    lambda r, k: [r.choice(("ZRANK", "ZREVRANK")), k("y"), r.choice(LEX_MEMBERS)],
+    lambda r, k: [r.choice(("ZPOPMIN", "ZPOPMAX")), k("y"), str(r.randint(1, 3))],
+    lambda r, k: ["ZRANGE", k("y"), _index(r), _index(r)],
+]
 _STREAMS: list[Maker] = [
     lambda r, k: ["XADD", k(r.choice(("x", "x", "x", "x2"))),
                   *r.choice(([], [], ["NOMKSTREAM"], ["MAXLEN", str(r.randint(0, 6))], ["MAXLEN", "=", "3"])),
@@ -559,14 +592,15 @@ def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
 
 _MAKERS = {name: commands + _key_commands(FAMILIES[name]) for name, commands in (
     ("string", _STRINGS), ("list", _LISTS), ("set", _SETS), ("hash", _HASHES), ("zset", _ZSETS),
-    ("stream", _STREAMS + _STREAMS[1:]), ("bits", _BITS), ("json", _JSON), ("hll", _HYPERLOGLOGS), ("geo", _GEO))}  # twice: a stream's groups and deliveries build up between DELs
+    ("stream", _STREAMS + _STREAMS[1:]), ("bits", _BITS), ("json", _JSON), ("hll", _HYPERLOGLOGS), ("geo", _GEO), ("lex", _LEX))}  # twice: a stream's groups and deliveries build up between DELs
 
 
 def snapshot(group: str) -> list[Argv]:
     """The commands that read every key of `group` whole, and its deadline (the final read); a
     stream's groups' pending entries too."""
     read = {"string": ["GET"], "list": ["LRANGE", "0", "-1"], "set": ["SMEMBERS"], "hash": ["HGETALL"],
-            "zset": ["ZRANGE", "0", "-1", "WITHSCORES"], "stream": ["XRANGE", "-", "+"], "bits": ["GET"], "json": ["JSON.GET"],
+            "zset": ["ZRANGE", "0", "-1", "WITHSCORES"],
+            "lex": ["ZRANGE", "0", "-1", "WITHSCORES"], "stream": ["XRANGE", "-", "+"], "bits": ["GET"], "json": ["JSON.GET"],
             "hll": ["PFCOUNT"], "geo": ["ZRANGE", "0", "-1", "WITHSCORES"]}[kind(group)]
     commands = [command for suffix in FAMILIES[kind(group)]
                 for command in ([read[0], key(group, suffix), *read[1:]], ["PEXPIRETIME", key(group, suffix)])]

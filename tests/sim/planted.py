@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kvcore import aof, failover, protocol, rdb, replica, resp, scripting
 from kvcore.appendonly import AppendOnly
-from kvcore.commands import TABLE, keys, lists, pubsub, stream_reads, strings
+from kvcore.commands import TABLE, keys, lists, pubsub, stream_reads, strings, zsets
 from kvcore.effects import Send
 from kvcore.eviction import Evictor
 from kvcore.keyspace import Database, drop_watches
@@ -491,6 +491,19 @@ def lrem_ignores_the_sign_of_its_count(monkeypatch) -> None:
         return handler(client, [*argv[:2], count.lstrip(b"-"), *argv[3:]])
 
     _wrap_command(monkeypatch, b"lrem", from_the_head)
+
+
+def lex_range_takes_an_exclusive_start_as_inclusive(monkeypatch) -> None:
+    """A lex range's exclusive start (``(b``) lets in the member it names, as ``[b`` would
+    (ZRANGEBYLEX, ZRANGE BYLEX, ZLEXCOUNT, ZREMRANGEBYLEX)."""
+    parse = zsets.parse_lex_range
+
+    def inclusive_start(low, high):
+        spec = parse(low, high)
+        spec.low_open = False
+        return spec
+
+    monkeypatch.setattr(zsets, "parse_lex_range", inclusive_start)
 
 
 def smove_leaves_the_member_in_the_source(monkeypatch) -> None:

@@ -183,6 +183,11 @@ CASES = {
         RunConfig(workload="reference", clients=3, duration_ms=5000),
         {"reference"},
     ),
+    "lex-range-takes-an-exclusive-start-as-inclusive": (
+        planted.lex_range_takes_an_exclusive_start_as_inclusive,
+        RunConfig(workload="reference", clients=11, duration_ms=5000),  # the eleventh client's keys are for lex ranges
+        {"reference"},
+    ),
     "smove-leaves-the-member-in-the-source": (
         planted.smove_leaves_the_member_in_the_source,
         RunConfig(workload="reference", clients=3, duration_ms=5000),
