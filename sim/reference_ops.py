@@ -63,7 +63,9 @@ ITERATIONS = {"SCAN": 1, "SSCAN": 2, "HSCAN": 2, "ZSCAN": 2}  # each cursor's po
 BLOCK_S = "0.01"  # blocking commands' timeout: on empty keys they wait it out (no other client writes them)
 BLOCKING = {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP"}  # no script runs
 # them, nor XREAD with BLOCK (`_blocking`)
-WAYS = ("alone",) * 16 + ("multi", "multi", "script", "script", "aborted")  # how a command is sent (`sent`)
+WAYS = ("alone",) * 16 + ("multi", "multi", "script", "script", "resp3", "resp3", "aborted")  # how a command
+# is sent (`sent`)
+NOT_IN_RESP3 = ("GEO", "JSON.")  # commands whose RESP3 replies hold doubles RESP2 prints otherwise, or module types
 REFUSED_WHEN_QUEUED = ["GET"]  # a command of the wrong arity: it makes the EXEC of its transaction fail
 SCRIPT = "return redis.pcall(unpack(ARGV))"  # pcall: an error reply comes back as it is, not raised
 ENCODING_LIMITS = {  # each option's choices, Redis's default first
@@ -125,9 +127,12 @@ def encoding_options(seed: int) -> dict[str, str]:
 
 def sent(argv: Argv, way: str) -> list[Argv]:
     """The commands that run `argv` the `way` drawn from `WAYS`: alone, in MULTI/EXEC, through a Lua
-    script (a blocking command goes alone instead: scripts may not run one), or (``aborted``) queued
+    script (a blocking command goes alone instead: scripts may not run one), on a connection switched
+    to RESP3 for it (``resp3``: HELLO 3 before and HELLO 2 after; `sim.resp3_replies` reads its
+    reply; a geo or JSON command goes alone instead, `NOT_IN_RESP3`), or (``aborted``) queued
     in a transaction beside a command refused when queued, so that EXEC fails with EXECABORT and runs
-    nothing. Its reply is the same every way but the last (the last reply, or the one element of EXEC's).
+    nothing. Its reply is the same every way but the last (the last reply, the one element of EXEC's,
+    or the middle one in RESP3).
     A SCAN, SSCAN, HSCAN or ZSCAN (`ITERATIONS`) stands for the whole iteration, from cursor 0 until
     the server returns 0: it goes alone, one call at a time, and its reply is everything the calls
     returned."""
@@ -139,6 +144,8 @@ def sent(argv: Argv, way: str) -> list[Argv]:
         return [["MULTI"], argv, REFUSED_WHEN_QUEUED, ["EXEC"]]
     if way == "script" and not _blocking(argv):
         return [["EVAL", SCRIPT, "0", *argv]]
+    if way == "resp3" and not argv[0].startswith(NOT_IN_RESP3):
+        return [["HELLO", "3"], argv, ["HELLO", "2"]]
     return [argv]
 
 

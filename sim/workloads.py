@@ -58,13 +58,13 @@ give raises `Unexpected`.
   and moves between databases; no checker of its own:
   the restart and convergence checks judge the state it leaves, and TYPE the
   final reads.
-- reference: 170 commands over every type (strings, also as bits; lists, sets,
-  hashes, sorted sets, streams with consumer groups, HyperLogLogs, geo points,
-  JSON documents), with deadlines far ahead or long past (EXPIRETIME shows
+- reference: 174 commands over every type (strings, also as bits; lists, sets,
+  hashes, sorted sets (also of one score, for lex ranges), streams with consumer
+  groups, HyperLogLogs, geo points, JSON documents), with deadlines far ahead or long past (EXPIRETIME shows
   them), and whole iterations (SCAN, SSCAN, HSCAN, ZSCAN; `sim.reference_ops`),
   each client on a group of keys of its own (a new group every
   `REFERENCE_EPOCH_MS`), one command at a time (alone, in MULTI/EXEC, through
-  a Lua script, or ``aborted``: in a transaction that a command refused when
+  a Lua script, on a connection switched to RESP3 for it, or ``aborted``: in a transaction that a command refused when
   queued dooms), so every reply is predictable; the reference checker (each reply is what a
   sequential Redis, `jepsen_like.redis_model`, gives, while the group's state
   is known).
@@ -86,6 +86,7 @@ from hiredis import ReplyError
 from jepsen_like.redis_model import as_json
 from kvcore.eviction import BASE_BYTES
 from sim import mixed, reference_ops
+from sim.resp3_replies import WrongShape, as_resp2
 from sim.rng import derive
 
 KEYS_PER_EPOCH = 3
@@ -781,10 +782,25 @@ def _reference_command(argv: list[str], way: str) -> Conversation:
         if type(replies[2]) is not list or len(replies[2]) != 1:
             _refused_or_unexpected(replies[2], "one reply")
         replies = replies[2]
+    if way == "resp3" and len(replies) == 3:
+        return ("ok", as_json(_resp3_reply(argv, replies)))
     reply = replies[-1]
     if _is_refusal(reply):
         raise Refused(str(reply))
     return ("ok", as_json(reply))
+
+
+def _resp3_reply(argv: list[str], replies: list) -> Any:
+    """The reply of `argv` sent between HELLO 3 and HELLO 2, in its RESP2 form (`sim.resp3_replies`)."""
+    for hello, shape in ((replies[0], dict), (replies[2], list)):
+        if type(hello) is not shape:
+            _refused_or_unexpected(hello, f"HELLO's {shape.__name__}")
+    if _is_refusal(replies[1]):
+        raise Refused(str(replies[1]))
+    try:
+        return as_resp2(argv, replies[1])
+    except WrongShape as exc:
+        raise Unexpected(f"{argv[0]} on a RESP3 connection: {exc}") from None
 
 
 def _reference_read(commands: list[list[str]]) -> Conversation:

@@ -12,6 +12,7 @@ from jepsen_like.redis_model import RedisModel, as_json, normalize
 from jepsen_like.reference import EXEC_ABORTED
 from sim import reference_ops
 from sim.client import encode
+from sim.resp3_replies import as_resp2
 from tests.servers import kvserver, redis_server_or_skip
 
 COMMANDS_PER_SEED = 1000
@@ -35,6 +36,8 @@ class _Connection:
                     return found
         commands = reference_ops.sent(argv, way)
         replies = self._round_trip(commands)
+        if way == "resp3" and len(commands) == 3:
+            return as_resp2(argv, replies[1])
         return replies[-1][0] if way == "multi" else replies[-1]
 
     def _round_trip(self, commands: list[list[str]]) -> list:

@@ -14,7 +14,7 @@ from kvcore.eviction import Evictor
 from kvcore.keyspace import Database, drop_watches
 from kvcore.node import Node
 from kvcore.replication import ReplicationStream
-from kvcore.reply import Push
+from kvcore.reply import Double, Push
 from kvcore.types_hash import HashValue
 from kvcore.types_zset import SkipList
 
@@ -353,6 +353,13 @@ def resp3_pushes_sent_as_arrays(monkeypatch) -> None:
     too, as if the connection's protocol were not consulted; RESP3 clients take it for a reply."""
     push = resp._ENCODERS[Push]
     monkeypatch.setitem(resp._ENCODERS, Push, lambda reply, resp3, out: push(reply, False, out))
+
+
+def resp3_doubles_sent_as_bulk_strings(monkeypatch) -> None:
+    """A double (a sorted set's score) goes out as a bulk string in RESP3 too, as RESP2 sends it:
+    a RESP3 client reads a score as text where the protocol promises a number."""
+    double = resp._ENCODERS[Double]
+    monkeypatch.setitem(resp._ENCODERS, Double, lambda reply, resp3, out: double(reply, False, out))
 
 
 def volatile_eviction_takes_any_key(monkeypatch) -> None:

@@ -188,6 +188,11 @@ CASES = {
         RunConfig(workload="reference", clients=11, duration_ms=5000),  # the eleventh client's keys are for lex ranges
         {"reference"},
     ),
+    "resp3-doubles-sent-as-bulk-strings": (
+        planted.resp3_doubles_sent_as_bulk_strings,
+        RunConfig(workload="reference", clients=5, duration_ms=5000),  # the fifth client's keys are sorted sets
+        {"client"},
+    ),
     "smove-leaves-the-member-in-the-source": (
         planted.smove_leaves_the_member_in_the_source,
         RunConfig(workload="reference", clients=3, duration_ms=5000),
