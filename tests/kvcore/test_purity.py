@@ -84,3 +84,25 @@ def test_same_inputs_give_identical_effects_across_hash_seeds():
 
 def test_the_determinism_check_can_tell_runs_apart():
     assert hashlib.sha256(b"a").hexdigest() != run_with_hash_seed("0")
+
+
+
+IMPORT_EACH = r"""
+import importlib, sys
+failed = []
+for name in sys.argv[1:]:
+    for loaded in [module for module in sys.modules if module == "kvcore" or module.startswith("kvcore.")]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        failed.append(f"{name}: {exc}")
+print("\n".join(failed))
+"""
+
+
+def test_every_module_imports_on_its_own():
+    """A runtime may import any kvcore module first (sim.node starts with the cluster bus's)."""
+    modules = sorted(f"kvcore.{path.stem}" for path in KVCORE.glob("*.py") if path.name != "__init__.py")
+    result = subprocess.run([sys.executable, "-c", IMPORT_EACH, *modules], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
