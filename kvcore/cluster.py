@@ -1,14 +1,13 @@
-"""A cluster node of one (``cluster-enabled yes``): hash slots, their owner, and the checks on keys.
+"""A cluster node's state (``cluster-enabled yes``): hash slots, their owners, and the checks on keys.
 
 Redis Cluster splits the keyspace in 16384 hash slots (CRC16 of the key, or
-of its ``{hash tag}``, modulo 16384). kvserver's cluster mode is a single
-shard: its node owns the slots assigned to it (CLUSTER ADDSLOTS and the
-like) and serves the keys in them, and refuses as a cluster node does every
-other request with keys: ``-CROSSSLOT`` for keys in different slots,
-``-CLUSTERDOWN`` for a slot no one serves or while not every slot is served
-(``cluster-require-full-coverage``). Nodes do not meet (there is no cluster
-bus yet): CLUSTER MEET and the commands naming another node answer as for
-an unknown node. The node's ID, epochs and slots are kept in
+of its ``{hash tag}``, modulo 16384). A node knows every node of the cluster
+(which it meets and hears from over the cluster bus, `kvcore.cluster_bus`),
+the slots each master serves, and serves the keys of its own; it refuses as
+a cluster node does every other request with keys: ``-MOVED`` to the slot's
+owner, ``-ASK`` during a migration, ``-CROSSSLOT`` for keys in different
+slots, ``-CLUSTERDOWN`` for a slot no one serves or while the cluster is
+down. The node's ID, epochs and view of the cluster are kept in
 ``cluster-config-file`` (nodes.conf, in Redis's format), written whenever
 they change and read at start.
 """
@@ -213,21 +212,28 @@ class ClusterState:
         """Masters serving at least one slot."""
         return len(self._runs())
 
-    def assign(self, slot: int, owner: ClusterNode | None) -> None:
-        """Give a slot to a node (None: to none); this node's keys in a slot it loses go (Redis's dirty
-        slots), and on every node of the shard that served it, its shard channels' subscribers."""
+    def assign(self, slot: int, owner: ClusterNode | None) -> bool:
+        """Give a slot to a node (None: to none), and on every node of the shard that served it,
+        tell its shard channels' subscribers. True if this node served the slot and another takes
+        it: a dirty slot, whose keys the caller drops (`drop_keys_in`) unless the node is about to
+        follow the new owner as its replica."""
         before = self.owners[slot]
         self.set_owner(slot, owner)
         if before is None or owner is before:
-            return
+            return False
         if self.node.pubsub_shard_channels and self.master_of(self.myself) is before:  # its shard served it
             from kvcore.commands.pubsub import unsubscribe_shard_channels_in_slot  # commands import this
 
             unsubscribe_shard_channels_in_slot(self.node, slot, key_slot)
-        if before is self.myself and owner is not None:
-            db = self.node.dbs[0]
-            for key in [key for key in db.data if key_slot(key) == slot]:
-                db.delete(key)
+        return before is self.myself and owner is not None
+
+    def drop_keys_in(self, slots: list[int]) -> None:
+        """Delete this node's keys in slots it lost and still serves others beside (Redis's dirty
+        slots): its keys must match its slots."""
+        wanted = set(slots)
+        db = self.node.dbs[0]
+        for key in [key for key in db.data if key_slot(key) in wanted]:
+            db.delete(key)
 
     def update_state(self) -> None:
         """clusterUpdateState: ok while every slot is served by a node not failing (or when full

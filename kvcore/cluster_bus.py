@@ -329,6 +329,7 @@ class Bus:
         had_slots = cluster.has_slots(ours)
         newer = None
         claimed = migrated = 0  # the sender's slots, and those of them that were this shard's
+        lost = []  # slots this node served and the sender takes (dirty, while this node has their keys)
         for first, last in zip(runs[::2], runs[1::2]):
             for slot in range(first, min(last, SLOTS - 1) + 1):
                 claimed += 1
@@ -337,7 +338,8 @@ class Bus:
                     continue
                 if owner is None or owner.config_epoch < sender.config_epoch:
                     migrated += owner is ours
-                    cluster.assign(slot, sender)
+                    if cluster.assign(slot, sender):
+                        lost.append(slot)
                     cluster.migrating.pop(slot, None)
                     self._dirty = True
                 elif owner.config_epoch > sender.config_epoch and newer is None:
@@ -348,6 +350,8 @@ class Bus:
         if had_slots and not cluster.has_slots(ours) and (self.node.config["cluster-allow-replica-migration"]
                                                           or claimed == migrated):
             cluster.lost_all_slots_to(sender)  # a failover took the shard's slots: follow the new master
+        elif lost:  # not following the sender (still a master): its keys must match its slots
+            cluster.drop_keys_in(lost)
 
     def _updated(self, node_id: bytes, config_epoch: int, runs: list) -> None:
         """UPDATE: another node's newer view of a master's epoch and slots, taken if it is newer."""

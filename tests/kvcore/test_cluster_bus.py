@@ -351,6 +351,37 @@ def test_a_failover_by_hand_whose_master_stopped_is_held_at_once_when_the_master
     assert role_of(net, 3, 3) == "myself,master"
 
 
+def _keys_in_slots(first: int, last: int, count: int) -> list[bytes]:
+    keys = (b"key:%d" % i for i in range(100_000))
+    return [key for key in keys if first <= key_slot(key) <= last][:count]
+
+
+def test_a_master_that_a_takeover_turns_into_a_replica_keeps_its_keys():
+    """A master that loses its slots to its replica follows it and keeps its data for the partial
+    resync (Redis drops a lost slot's keys only on a master that stays one); dropping them would
+    leave a replica at its master's offset without them."""
+    net = shard_with_replica()
+    keys = _keys_in_slots(10923, 16383, 5)
+    for key in keys:
+        assert net.call(2, "SET", key, "v") == b"OK"
+    assert net.call(3, "CLUSTER", "FAILOVER", "TAKEOVER") == b"OK"
+    net.advance(1000)
+    assert role_of(net, 2, 2) == "myself,slave"
+    assert net.call(2, "DBSIZE") == len(keys)
+
+
+def test_a_master_that_loses_some_of_its_slots_drops_their_keys():
+    net = with_slots(3)
+    lost, kept = _keys_in_slots(10923, 10923, 1)[0], _keys_in_slots(10924, 16383, 1)[0]
+    for key in (lost, kept):
+        assert net.call(2, "SET", key, "v") == b"OK"
+    assert net.call(1, "CLUSTER", "SETSLOT", key_slot(lost), "IMPORTING", net.myid(2)) == b"OK"
+    assert net.call(1, "CLUSTER", "SETSLOT", key_slot(lost), "NODE", net.myid(1)) == b"OK"  # a newer epoch: it wins
+    net.advance(1000)
+    assert role_of(net, 2, 2) == "myself,master"
+    assert net.call(2, "DBSIZE") == 1 and net.call(2, "EXISTS", kept) == 1
+
+
 def test_a_master_back_with_an_old_claim_is_told_by_update_who_serves_its_slots_now():
     net = shard_with_replica()
     net.stopped.add(2)
