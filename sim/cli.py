@@ -64,6 +64,8 @@ def command(config: RunConfig, verb: str = "run") -> list[str]:
             "--faults", ",".join(config.faults) or "none"]
     if config.replicas:
         args += ["--replicas", str(config.replicas)]
+    if config.cluster:
+        args.append("--cluster")
     if config.only_faults is not None:
         args += ["--only-faults", ",".join(map(str, config.only_faults)) or "none"]
     if config.think_ms_mean != DEFAULT.think_ms_mean:
@@ -89,6 +91,8 @@ def run_options(with_seed: bool = True):
                          help="primaries (keys are spread over them)"),
             click.option("--replicas", type=click.IntRange(0), default=DEFAULT.replicas, show_default=True,
                          help="replicas of each primary, which must catch up with it at the end"),
+            click.option("--cluster", is_flag=True, default=DEFAULT.cluster,
+                         help="cluster-enabled nodes: the slots split among the primaries, clients redirected by MOVED"),
             click.option("--clients", type=click.IntRange(1), default=DEFAULT.clients, show_default=True),
             click.option("--duration", type=DURATION, default="60s", show_default=True, help="the fault phase"),
             click.option("--faults", default="none", show_default=True,
@@ -110,7 +114,8 @@ def run_options(with_seed: bool = True):
 
 
 def make_config(seed: int | None, workload: str, nodes: int, replicas: int, clients: int, duration: int, faults: str,
-                only_faults: str | None, think: int, liveness: int, core_config: tuple[str, ...]) -> RunConfig:
+                only_faults: str | None, think: int, liveness: int, core_config: tuple[str, ...],
+                cluster: bool = False) -> RunConfig:
     try:
         kinds = parse_kinds(faults)
     except ValueError as exc:
@@ -121,6 +126,7 @@ def make_config(seed: int | None, workload: str, nodes: int, replicas: int, clie
     return RunConfig(
         seed=0 if seed is None else seed, workload=workload, nodes=nodes, replicas=replicas, clients=clients, duration_ms=duration,
         faults=kinds, only_faults=only, think_ms_mean=think, liveness_ms_max=liveness, config=config_pairs(core_config),
+        cluster=cluster,
     )
 
 
@@ -145,6 +151,7 @@ def format_summary(result: Result) -> str:
     speed = result.sim_ms / 1000 / result.wall_s if result.wall_s else 0.0
     lines = [
         f"kvsim  seed {config.seed}  workload {config.workload}  nodes {config.nodes}  replicas {config.replicas}  "
+        f"{'cluster  ' if config.cluster else ''}"
         f"clients {config.clients}  "
         f"duration {format_ms(config.duration_ms)}  faults {','.join(config.faults) or 'none'}",
         *counts_lines(result),

@@ -192,6 +192,9 @@ class SimClient:
         self.op = self.op_session = None
         self._set_deadline(None)
         self.last_refusal = refusal
+        wrong = None if refusal is None else self.world.refused(op.key, refusal)
+        if wrong is not None:
+            self.world.anomaly(self.process, wrong)
         if kind == "ok":
             self.last_ok_ms = self.env.now
         elif kind == "info":

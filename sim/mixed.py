@@ -267,16 +267,17 @@ TYPES = {**{suffix: kind for suffix, (kind, _) in FAMILIES.items()}, "j": "ReJSO
 KEY_SUFFIXES = tuple(suffix + n for suffix in TYPES for n in ("", "2", "3"))
 
 
-def operation(rng: random.Random, key: str) -> tuple[str, list[Argv]]:
+def operation(rng: random.Random, key: str, databases: bool = True) -> tuple[str, list[Argv]]:
     """One operation on the key family of `key`: its name for the history, and its commands
-    (several inside MULTI/EXEC or around SELECT)."""
+    (several inside MULTI/EXEC or around SELECT; not with `databases` off, as in a cluster,
+    which has only database 0)."""
     k = _tag(key)
     roll = rng.random()
     if roll < JSON_SHARE:
         return "json", [[b"MULTI"], *_json(rng, k), [b"EXEC"]]
     if roll < JSON_SHARE + FUNCTION_SHARE:
         return "function", _function(rng, key)
-    if roll < JSON_SHARE + FUNCTION_SHARE + DATABASES_SHARE:
+    if databases and roll < JSON_SHARE + FUNCTION_SHARE + DATABASES_SHARE:
         return "databases", _databases(rng, k)
     family = rng.choice(tuple(FAMILIES))
     argv = FAMILIES[family][1](rng, k)
@@ -294,7 +295,7 @@ def operation(rng: random.Random, key: str) -> tuple[str, list[Argv]]:
     if roll < SCRIPT_SHARE and argv[0] not in BLOCKING:
         return "eval", [[b"EVAL", b"return redis.call(unpack(ARGV))", b"0", *argv]]
     roll -= SCRIPT_SHARE
-    if roll < DATABASE_1_SHARE:
+    if databases and roll < DATABASE_1_SHARE:
         return "select", [[b"SELECT", b"1"], argv, [b"SELECT", b"0"]]
     return argv[0].decode().lower(), [argv]
 

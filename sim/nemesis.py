@@ -171,6 +171,8 @@ class Nemesis:
         group = world.convergence.group_of(event.target[0])
         if group is None or world.subscribers or "clock" in self.options:
             return False
+        if world.routing is not None:
+            return self._inject_cluster_failover(event, [group[0], *group[1]])
         primary, replicas = world.nodes[group[0]], group[1]
         up = [name for name in replicas if world.nodes[name].up]
         target = event.target[0] if event.target[0] in up else up[0] if up else None
@@ -182,6 +184,26 @@ class Nemesis:
         primary.schedule_run()
         self.failing_over.add(primary.name)
         self.env.process(self._follow_failover(primary, world.nodes[target], event.amount))
+        return True
+
+    def _inject_cluster_failover(self, event: FaultEvent, shard: list[str]) -> bool:
+        """CLUSTER FAILOVER on a replica of the shard (the named node, if one) whose master is up
+        and linked to it: the master pauses writes until the replica has them all, the replica
+        wins an election, and the cluster tells everyone (clients learn it by ``-MOVED``, the
+        convergence check from the nodes' roles at the end)."""
+        nodes = [self.world.nodes[name] for name in shard]
+        if any(node.core is None for node in nodes):
+            return False
+        replicas = [node for node in nodes if node.core.is_replica]
+        target = next((node for node in replicas if node.name == event.target[0]), replicas[0] if replicas else None)
+        if target is None or len(replicas) != len(nodes) - 1:
+            return False
+        cluster = target.core.cluster
+        master = cluster.nodes.get(cluster.myself.master_id)
+        if master is None or master.link is None or not master.link.up or "fail" in master.flags:
+            return False
+        cluster.failover.start_manual(force=False)
+        target.schedule_run()
         return True
 
     def _follow_failover(self, primary, target, timeout_ms: int):

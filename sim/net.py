@@ -26,6 +26,8 @@ from sim.trace import Trace
 
 SYN, SYN_ACK, FIN, RST = "SYN", "SYN-ACK", "FIN", "RST"
 
+SERVICE_PORT = 6379  # every node listens here, on its own address
+BUS_PORT = SERVICE_PORT + 10000  # and, cluster-enabled, for its peers' cluster bus links (Redis's default)
 SEGMENT_BYTES_MAX = 1460
 SEGMENT_WHOLE_PROBABILITY = 0.9  # a send small enough goes out as one segment
 SEGMENT_CUTS_MAX = 3
@@ -149,14 +151,16 @@ def _wake(event: Timeout) -> None:
 
 
 class Conn:
-    """A connection from host `a` (who connected) to host `b`."""
+    """A connection from host `a` (who connected) to host `b`, at its `port` (a node's client port,
+    or its cluster bus port)."""
 
-    __slots__ = ("id", "a", "b", "ab", "ba")
+    __slots__ = ("id", "a", "b", "port", "ab", "ba")
 
-    def __init__(self, net: Network, conn_id: int, a: str, b: str) -> None:
+    def __init__(self, net: Network, conn_id: int, a: str, b: str, port: int) -> None:
         self.id = conn_id
         self.a = a
         self.b = b
+        self.port = port
         self.ab = Pipe(net, self, net.link(a, b))
         self.ba = Pipe(net, self, net.link(b, a))
 
@@ -186,9 +190,9 @@ class Network:
             link = self.links[(src, dst)] = Link(src, dst, derive(self.seed, f"link/{src}->{dst}"))
         return link
 
-    def connect(self, src: str, dst: str) -> Conn:
-        """Open a connection: its SYN is on the way to `dst`."""
-        conn = Conn(self, self.next_conn_id, src, dst)
+    def connect(self, src: str, dst: str, port: int = SERVICE_PORT) -> Conn:
+        """Open a connection: its SYN is on the way to `dst`'s `port`."""
+        conn = Conn(self, self.next_conn_id, src, dst, port)
         self.next_conn_id += 1
         self.trace.add(("conn", self.env.now, "connect", conn.id, src, dst))
         conn.ab.push(SYN)
@@ -220,5 +224,5 @@ class Network:
 
     def address(self, host: str, conn: Conn) -> str:
         """`host`'s address as its peer on `conn` sees it (ip:port)."""
-        port = 6379 if host == conn.b else 32768 + conn.id % 28000
+        port = conn.port if host == conn.b else 32768 + conn.id % 28000
         return f"{self.addresses[host]}:{port}"

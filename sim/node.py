@@ -10,8 +10,11 @@ Inputs that arrive at the same instant are handled in one batch before the
 effects are drained, like one iteration of Redis's event loop.
 
 Connections go both ways: clients connect to the node, and the node opens
-its own (`Connect`: a replica's link to its master) under the ids the core
-chose; both are kept by the core's id, and carried by the same pipes.
+its own (`Connect`: a replica's link to its master, a cluster bus link) under
+the ids the core chose; both are kept by the core's id, and carried by the
+same pipes. Cluster-enabled, the node also listens on `BUS_PORT`: what its
+peers open there goes to the core's cluster bus, under an id from
+`BUS_CONNS` up (as kvserver numbers them).
 
 Lifecycle faults: `kill` (the process dies: its connections are reset, the
 disk cache survives), `power_off`/`power_on` (the machine dies: connections go
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 
 from simpy.events import Timeout
 
+from kvcore.cluster_bus import BUS_CONNS
 from kvcore.config import Config
 from kvcore.effects import (
     AppendLog,
@@ -52,14 +56,14 @@ from kvcore.node import Node, ServerInfo
 from sim import persistence
 from sim.clock import Clock
 from sim.disk import Disk
-from sim.net import FIN, RST, SYN, SYN_ACK, Conn, Network
+from sim.net import BUS_PORT, FIN, RST, SERVICE_PORT, SYN, SYN_ACK, Conn, Network
 from sim.rng import derive
 from sim.trace import Trace
 
 PID_BASE = 1000
-PORT = 6379  # every node listens here, on its own address
+PORT = SERVICE_PORT
 
-_OPEN, _DATA, _CLOSED, _TICK, _JOB, _CONNECTED, _CONNECT_FAILED, _LOAD_STEP = 0, 1, 2, 3, 4, 5, 6, 7
+_OPEN, _DATA, _CLOSED, _TICK, _JOB, _CONNECTED, _CONNECT_FAILED, _LOAD_STEP, _BUS_OPEN = 0, 1, 2, 3, 4, 5, 6, 7, 8
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,7 @@ class SimNode:
         if item is SYN:
             self._accept(conn)
             return
-        core_id = self.outgoing.get(conn.id) if conn.a == self.name else conn.id
+        core_id = self.outgoing.get(conn.id) if conn.a == self.name else _accepted_id(conn)
         if core_id not in self.conns:
             if type(item) is bytes or item is SYN_ACK:
                 self.net.send(conn, self.name, RST)  # a stale connection: the kernel resets it
@@ -234,13 +238,15 @@ class SimNode:
             self._schedule()
 
     def _accept(self, conn: Conn) -> None:
-        if self.core is None:
+        bus = conn.port == BUS_PORT
+        if self.core is None or (bus and self.core.cluster is None):
             self.trace.add(("conn", self.env.now, "refuse", conn.id, conn.a, self.name))
             self.net.send(conn, self.name, RST)
             return
-        self.conns[conn.id] = conn
+        core_id = _accepted_id(conn)
+        self.conns[core_id] = conn
         self.net.send(conn, self.name, SYN_ACK)  # the kernel accepts even while the process is paused
-        self.inbox.append((_OPEN, conn.id, conn))
+        self.inbox.append((_BUS_OPEN if bus else _OPEN, core_id, conn))
         if not self.scheduled:
             self._schedule()
 
@@ -277,6 +283,8 @@ class SimNode:
                 core.receive(conn_id, data, now)
             elif kind == _OPEN:
                 core.open(conn_id, now, net.address(data.a, data), net.address(self.name, data))
+            elif kind == _BUS_OPEN:
+                core.bus_accepted(conn_id, now, net.address(data.a, data), net.address(self.name, data))
             elif kind == _CLOSED:
                 conn = self.conns.pop(conn_id, None)
                 if conn is not None:
@@ -368,11 +376,11 @@ class SimNode:
         """Open a connection the core asked for; the answer comes back as input (`receive`)."""
         self.trace.add(("effect", self.env.now, self.name, "connect", effect.conn, 0))
         peer = self.net.host_named(effect.host)
-        if peer is None or effect.port != PORT:
+        if peer is None or effect.port not in (PORT, BUS_PORT):
             error = "Name or service not known" if peer is None else "Connection refused"
             self.inbox.append((_CONNECT_FAILED, effect.conn, error))
             return
-        conn = self.net.connect(self.name, peer)
+        conn = self.net.connect(self.name, peer, effect.port)
         self.conns[effect.conn] = conn
         self.outgoing[conn.id] = effect.conn
         self.connecting.add(effect.conn)
@@ -456,6 +464,11 @@ class SimNode:
         for conn in self.conns.values():
             self.net.send(conn, self.name, FIN)
         self._stop("shutdown")
+
+
+def _accepted_id(conn: Conn) -> int:
+    """The core's id of a connection the node accepted: the network's, past `BUS_CONNS` on the bus port."""
+    return conn.id + BUS_CONNS if conn.port == BUS_PORT else conn.id
 
 
 def _run(event: Timeout) -> None:

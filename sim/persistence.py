@@ -54,7 +54,7 @@ def recover_from_disk(disk: Disk, boot: Boot) -> Node:
     """A node with the dataset its disk holds, as redis-server starts.
 
     The ACL file (``aclfile``) loads first, as redis-server loads its users
-    before the data. The manifest is read next (`kvcore.appendonly.recover`); with
+    before the data, then (cluster-enabled) ``cluster-config-file``. The manifest is read next (`kvcore.appendonly.recover`); with
     ``appendonly yes`` the log is the dataset, and its files are loaded (a
     truncated tail cut off the file); otherwise ``dbfilename`` is (empty if
     there is none).
@@ -64,6 +64,10 @@ def recover_from_disk(disk: Disk, boot: Boot) -> Node:
     problems = node.acl.load_at_start(disk.read(aclfile) if aclfile else None)
     if problems:
         raise RecoveryFailed(problems[0])
+    if node.cluster is not None:
+        ok, line = node.cluster.load_at_start(disk.read(node.config["cluster-config-file"]))
+        if not ok:
+            raise RecoveryFailed(line)
     recovery = appendonly.recover(node, disk.read)
     if not recovery.ok:
         raise RecoveryFailed(recovery.log[-1].strip() if recovery.log else "the log cannot be loaded")

@@ -121,7 +121,9 @@ CACHE_POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
 # Errors that mean "refused, not executed": the operation fails cleanly. UNBLOCKED: a blocked command
 # given up when its primary turned replica (a failover).
 REFUSALS = ("LOADING", "MISCONF", "BUSY", "OOM", "READONLY", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "EXECABORT",
-            "UNBLOCKED")
+            "UNBLOCKED", "MOVED", "ASK", "CLUSTERDOWN", "ERR Script attempted to execute a command while the cluster is down",
+            "ERR Script attempted to access a non local key")  # the last three: a cluster node's (a script's keys
+# are not declared, so a node that lost their slot refuses at the first one instead of redirecting)
 
 Conversation = Generator[list[list[bytes]], list[Any], tuple[str, Any]]
 
@@ -377,14 +379,19 @@ def _list_read(key: bytes) -> Conversation:
 DEQUEUES = {
     "LPOP": lambda key: [b"LPOP", key],
     "LMPOP": lambda key: [b"LMPOP", b"1", key, b"LEFT"],
-    "LMOVE": lambda key: [b"LMOVE", key, key + TAKEN_SUFFIX, b"LEFT", b"RIGHT"],
+    "LMOVE": lambda key: [b"LMOVE", key, _taken(key), b"LEFT", b"RIGHT"],
 }
 BLOCKING_DEQUEUES = {
     "BLPOP": lambda key: [b"BLPOP", key, QUEUE_BLOCK_S],
     "BLMPOP": lambda key: [b"BLMPOP", QUEUE_BLOCK_S, b"1", key, b"LEFT"],
-    "BLMOVE": lambda key: [b"BLMOVE", key, key + TAKEN_SUFFIX, b"LEFT", b"RIGHT", QUEUE_BLOCK_S],
+    "BLMOVE": lambda key: [b"BLMOVE", key, _taken(key), b"LEFT", b"RIGHT", QUEUE_BLOCK_S],
 }
-TAKEN_SUFFIX = b":taken"
+
+
+def _taken(key: bytes) -> bytes:
+    """The list of a queue's taken elements: tagged with the queue's name, so in its cluster slot."""
+    return b"{%s}:taken" % key
+
 DEQUEUE_FORMS = {**DEQUEUES, **BLOCKING_DEQUEUES}
 
 
@@ -642,6 +649,8 @@ def _cache_read(key: bytes) -> Conversation:
     (value,) = yield [[b"GET", key]]
     if value is None:
         return ("ok", None)
+    if _is_refusal(value):
+        raise Refused(str(value))
     element, colon, _ = value.partition(b":") if type(value) is bytes else (b"", b"", b"")
     if not colon or not element.isdigit():
         raise Unexpected(f"a cache value is its element and padding, not {value!r}")
@@ -822,6 +831,7 @@ class Workload:
     mix: tuple[tuple[str, float], ...]  # (f, cumulative probability)
     checkers: tuple[str, ...]
     subscribers: int = 0  # listening clients besides the others (sim.subscriber)
+    cluster: bool = False  # run against a cluster (sim.cluster): database 0 only
 
     def next_op(self, rng: random.Random, client: int, serial: int, now_ms: int) -> Op:
         """The next operation of `client` (its `serial`-th), on a key in use at `now_ms`."""
@@ -846,7 +856,7 @@ class Workload:
         if f == "replica-read":  # the expiry workload's: any replica, never one that lags behind its deadlines
             return Op(f, key, None, _expiry_read(raw), replica=rng.randrange(REPLICAS_INDEX_MAX))
         if self.name == "mixed":
-            name, commands = mixed.operation(rng, key)
+            name, commands = mixed.operation(rng, key, databases=not self.cluster)
             return Op(f, key, name, _mixed(commands))
         if self.name == "reference":
             argv, way = reference_ops.operation(rng, key), rng.choice(reference_ops.WAYS)

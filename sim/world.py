@@ -20,16 +20,16 @@ milliseconds; history times are nanoseconds, as jepsen_like wants.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import simpy
 
 from jepsen_like.history import NEMESIS, Event
 from jepsen_like.verdict import Judged, Verdict
-from sim import checks, halt, replication, restart
+from sim import checks, cluster, halt, replication, restart
 from sim.client import OP_TIMEOUT_MS, FinalReader, SimClient
-from sim.faults import FaultEvent, Shape, enabled_kinds, plan, schedule
+from sim.faults import FaultEvent, Shape, plan, schedule
 from sim.nemesis import Nemesis
 from sim.net import Network
 from sim.node import PORT, Recover, SimNode
@@ -61,6 +61,7 @@ class RunConfig:
     think_ms_mean: int = 200
     liveness_ms_max: int = 10_000
     config: tuple[tuple[str, str], ...] = ()  # kvcore options, e.g. (("appendonly", "yes"),)
+    cluster: bool = False  # cluster-enabled nodes, the slots split among the primaries (sim.cluster)
 
     def __post_init__(self) -> None:
         if self.workload not in WORKLOADS:
@@ -127,7 +128,7 @@ class World:
         self.config = config
         self.env = simpy.Environment()
         self.trace = Trace(keep_trace)
-        self.workload = WORKLOADS[config.workload]
+        self.workload = replace(WORKLOADS[config.workload], cluster=config.cluster)
         self.net = Network(self.env, config.seed, self.trace)
         options = dict(config.config)
         options = {**workload_options(config.workload, config.seed), **options}
@@ -135,15 +136,26 @@ class World:
             options = {**replication.TIMEOUTS, **replication.sync_mode(config.seed), **options}
             self.converge_ms_max = replication.converge_ms_max(options)
         recover = recover or recover_from_disk  # by default, what the nodes' disks hold
+        self.layout = replication.layout(config.nodes, config.replicas)
+        if config.cluster:  # a cluster's replicas follow the masters their nodes.conf names
+            options = {**cluster.OPTIONS, **options}
         self.nodes = {
             name: SimNode(self.env, self.net, self.trace, config.seed, name, address,
-                          options if primary is None else {**options, "replicaof": f"{primary} {PORT}"}, recover)
-            for name, address, primary in replication.layout(config.nodes, config.replicas)
+                          options if primary is None or config.cluster else {**options, "replicaof": f"{primary} {PORT}"},
+                          recover)
+            for name, address, primary in self.layout
         }
         self.node_names = list(self.nodes)[: config.nodes]  # the primaries, which clients use (`promote`)
+        self.routing: cluster.Routing | None = None
+        if config.cluster:
+            self.routing = cluster.Routing(self.node_names, self.net.addresses)
+            for name, node in self.nodes.items():
+                node.disk.replace(cluster.OPTIONS["cluster-config-file"], cluster.nodes_conf(config.seed, self.layout, name))
+                node.disk.fsync(cluster.OPTIONS["cluster-config-file"])
         self.convergence = replication.Convergence(replication.groups(config.nodes, config.replicas))
         self.converged: Verdict | None = None
         self.restarted: Verdict | None = None
+        self.placed: Verdict | None = None
         self.clients = [
             SimClient(self, i, derive(config.seed, f"client/{i}"), i, config.think_ms_mean) for i in range(config.clients)
         ]
@@ -155,7 +167,7 @@ class World:
         self.history: list[tuple] = []
         self.anomalies: list[dict[str, Any]] = []
         self.keys: dict[str, None] = {}
-        self.fault_options = plan(config.faults, config.seed)
+        self.fault_options = fault_plan(config)
         self.fault_events = fault_schedule(config)
         only = None if config.only_faults is None else set(config.only_faults)
         self.nemesis = Nemesis(self, self.fault_events, self.fault_options, only)
@@ -175,16 +187,27 @@ class World:
 
     # -- services for clients and the nemesis -------------------------------------
     def node_for(self, key: str) -> str:
-        """The node that holds `key` (keys are spread over the nodes by index)."""
+        """The node that holds `key` (keys are spread over the nodes by index; in a cluster, by the
+        slot of `key`, every key of an operation's hash tag)."""
+        if self.routing is not None:
+            return self.routing.node_for(key.encode())
         names = self.node_names
         return names[0] if len(names) == 1 else names[key_index(key) % len(names)]
 
     def server_for(self, op: Op) -> str:
         """The node that serves `op`: its key's primary, or one of the primary's replicas when the
-        operation asks for one (`Op.replica`) and there are any."""
+        operation asks for one (`Op.replica`) and there are any (not in a cluster, whose replicas
+        redirect clients that did not ask READONLY)."""
         primary = self.node_for(op.key)
         replicas = self.convergence.groups.get(primary)
-        return primary if op.replica is None or not replicas else replicas[op.replica % len(replicas)]
+        if op.replica is None or not replicas or self.routing is not None:
+            return primary
+        return replicas[op.replica % len(replicas)]
+
+    def refused(self, key: str, refusal: str) -> str | None:
+        """An operation on `key` was refused; a ``-MOVED`` tells a cluster's clients where to go
+        (what is wrong with it, if something is: `cluster.Routing.redirected`)."""
+        return None if self.routing is None else self.routing.redirected(key.encode(), refusal)
 
     def promote(self, old: str, new: str) -> None:
         """A failover made replica `new` the primary of `old`'s group, as an orchestrator records it:
@@ -248,6 +271,8 @@ class World:
         yield from self._converge()
         self.trace.add(("phase", self.env.now, "restart"))
         self.restarted = yield from restart.restart_all(self.env, self.nodes)
+        if self.routing is not None:
+            self.placed = cluster.placement({name: node.core for name, node in self.nodes.items()}, self.layout)
         self.trace.add(("phase", self.env.now, "end"))
         self._final_done.succeed()
 
@@ -300,10 +325,20 @@ class World:
         self.trace.add(("phase", env.now, "converge"))
         started_ms = env.now
         cores = {name: node.core for name, node in self.nodes.items()}
+        if self.routing is not None:
+            self._follow_cluster_roles(cores)
         while self.convergence.lagging(cores) and env.now - started_ms < self.converge_ms_max:
             yield env.timeout(POLL_MS)
             cores = {name: node.core for name, node in self.nodes.items()}
         self.converged = self.convergence.verdict(cores, env.now - started_ms)
+
+    def _follow_cluster_roles(self, cores: dict) -> None:
+        """A cluster fails over on its own terms (CLUSTER FAILOVER): each shard's primary is the one
+        node of it that is no replica, if there is one."""
+        for primary, replicas in list(self.convergence.groups.items()):
+            masters = [name for name in (primary, *replicas) if cores[name] is not None and not cores[name].is_replica]
+            if len(masters) == 1 and masters[0] != primary:
+                self.convergence.promote(primary, masters[0])
 
     # -- judging ------------------------------------------------------------------
     def _judge(self, sim_ms: int, wall_s: float, cpu_s: float, completion: Verdict | None) -> Result:
@@ -316,9 +351,11 @@ class World:
             verdicts["convergence"] = self.converged
         if self.restarted is not None:
             verdicts[restart.CHECKER] = self.restarted
+        if self.placed is not None:
+            verdicts[cluster.CHECKER] = self.placed
         if completion is not None:
             verdicts[halt.CHECKER] = completion
-        faults = {kind: self.nemesis.counts.get(kind, 0) for kind in enabled_kinds(self.config.faults, self.config.seed)}
+        faults = {kind: self.nemesis.counts.get(kind, 0) for kind in self.fault_options}
         trace_hash = self.trace.hexdigest()
         records = None if self.trace.records is None else self.trace.kept()
         return Result(
@@ -327,11 +364,19 @@ class World:
         )
 
 
+def fault_plan(config: RunConfig) -> dict:
+    """Each fault kind in force, with its options; a cluster is spared clock faults (`sim.cluster`)."""
+    options = plan(config.faults, config.seed)
+    if config.cluster:
+        options.pop("clock", None)
+    return options
+
+
 def fault_schedule(config: RunConfig) -> list[FaultEvent]:
     """The run's fault events, by index (before `only_faults` keeps some)."""
     nodes = tuple(name for name, _, _ in replication.layout(config.nodes, config.replicas))
     shape = Shape(nodes, tuple(f"c{i}" for i in range(config.clients)))
-    return schedule(plan(config.faults, config.seed), config.seed, config.duration_ms, shape)
+    return schedule(fault_plan(config), config.seed, config.duration_ms, shape)
 
 
 def run(config: RunConfig, keep_trace: bool = False, recover: Recover | None = None) -> Result:

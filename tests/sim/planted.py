@@ -6,8 +6,9 @@ the simulator has to find it from the outside, through the checkers.
 
 from __future__ import annotations
 
-from kvcore import aof, failover, protocol, rdb, replica, resp, scripting
+from kvcore import aof, cluster, failover, protocol, rdb, replica, resp, scripting
 from kvcore.appendonly import AppendOnly
+from kvcore.cluster import ClusterState
 from kvcore.commands import TABLE, keys, lists, pubsub, stream_reads, strings, zsets
 from kvcore.effects import Send
 from kvcore.eviction import Evictor
@@ -773,3 +774,31 @@ def hscan_drops_the_last_pair_of_a_page(monkeypatch) -> None:
 def _dropping_the_last_pair(handler, client, argv):
     cursor, found = handler(client, argv)
     return [cursor, found[:-2] if cursor != b"0" else found]
+
+
+def demoted_master_drops_its_keys(monkeypatch) -> None:
+    """A cluster master whose slots a failover took drops its keys in them before it follows the
+    new master as its replica (the dirty-slot clean-up run where Redis skips it): the partial
+    resync that follows sends nothing, and the replica stays without them."""
+    follow = ClusterState.lost_all_slots_to
+
+    def dropping(self, winner):
+        self.node.dbs[0].data.clear()
+        self.node.dbs[0].expires.clear()
+        follow(self, winner)
+
+    monkeypatch.setattr(ClusterState, "lost_all_slots_to", dropping)
+
+
+def crc16_from_the_wrong_initial_value(monkeypatch) -> None:
+    """The cluster's CRC16 starts from 0xFFFF (CRC-CCITT's) instead of 0 (XMODEM's, as the cluster
+    spec says): every node agrees on the wrong slots, so keys settle where no client looks."""
+    table = cluster._CRC16
+
+    def ccitt(data: bytes) -> int:
+        crc = 0xFFFF
+        for byte in data:
+            crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ byte]
+        return crc
+
+    monkeypatch.setattr(cluster, "crc16", ccitt)

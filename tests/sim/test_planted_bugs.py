@@ -193,6 +193,17 @@ CASES = {
         RunConfig(workload="reference", clients=5, duration_ms=5000),  # the fifth client's keys are sorted sets
         {"client"},
     ),
+    "demoted-master-drops-its-keys": (
+        planted.demoted_master_drops_its_keys,
+        RunConfig(workload="register", nodes=2, replicas=1, cluster=True, duration_ms=10_000, faults=("failover",),
+                  config=(("appendonly", "yes"), ("appendfsync", "always"))),
+        {"convergence"},
+    ),
+    "crc16-from-the-wrong-initial-value": (
+        planted.crc16_from_the_wrong_initial_value,
+        RunConfig(workload="register", nodes=3, cluster=True, duration_ms=3000),
+        {"client"},
+    ),
     "smove-leaves-the-member-in-the-source": (
         planted.smove_leaves_the_member_in_the_source,
         RunConfig(workload="reference", clients=3, duration_ms=5000),

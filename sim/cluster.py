@@ -1,0 +1,123 @@
+"""A world in cluster mode (``RunConfig.cluster``): every node cluster-enabled, the slots split
+among the primaries, each primary's replicas its shard's.
+
+The nodes meet through their cluster bus (`sim.net.BUS_PORT`), over the same
+simulated links clients use, so partitions, lag and pauses reach the gossip too.
+The cluster is made as ``redis-cli --cluster create`` leaves it, but written
+down before the first start: each node's ``nodes.conf`` names every node (ids
+drawn from the seed), the slot ranges of each primary and the master of each
+replica, so the run starts from an agreed configuration instead of a meeting
+phase. ``cluster-node-timeout`` (`NODE_TIMEOUT_MS`) outlasts every fault, so no
+node is failed over on its own: a failover would lose acknowledged writes,
+which Redis Cluster allows and the checkers do not. For that reason too a
+cluster gets no clock faults (`sim.world.fault_plan`): a clock jumping ahead
+of the timeout makes a node take its peers for failed. Failovers come by
+hand, as the ``failover`` fault: CLUSTER FAILOVER on a replica, which waits
+until it has every write of its master.
+
+Clients find a key's node as a cluster client does: from the slot of its hash
+tag (computed here, apart from kvcore's), and from the ``-MOVED`` replies that
+correct them (`Routing`); a ``-MOVED`` naming another slot than the key's is a
+reply no correct server gives. Once the run is over, every node must hold only keys
+of its own shard's slots (`placement`): a node that took a key in the wrong slot
+(a hash slot computed wrongly) is caught even if every reply was right.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+
+from jepsen_like.verdict import Verdict, invalid, valid
+from sim.net import BUS_PORT, SERVICE_PORT
+
+SLOTS = 16384
+NODE_TIMEOUT_MS = 30_000  # longer than any fault lasts (sim.faults: at most 5 s), overlaps included
+OPTIONS = {"cluster-enabled": "yes", "cluster-node-timeout": str(NODE_TIMEOUT_MS), "cluster-config-file": "nodes.conf"}
+CHECKER = "placement"
+
+
+def key_slot(key: bytes) -> int:
+    """The cluster spec's hash slot: CRC16 (XMODEM) of the hash tag, or of the key if it has none."""
+    start = key.find(b"{")
+    if start >= 0:
+        end = key.find(b"}", start + 1)
+        if end > start + 1:
+            key = key[start + 1:end]
+    return binascii.crc_hqx(key, 0) % SLOTS
+
+
+def slot_ranges(primaries: int) -> list[tuple[int, int]]:
+    """Each primary's slots, first to last, as equal as they divide."""
+    return [(i * SLOTS // primaries, (i + 1) * SLOTS // primaries - 1) for i in range(primaries)]
+
+
+def node_id(seed: int, name: str) -> str:
+    return hashlib.sha1(f"kvsim/{seed}/{name}".encode()).hexdigest()
+
+
+def nodes_conf(seed: int, layout: list[tuple[str, str, str | None]], me: str) -> bytes:
+    """The ``nodes.conf`` node `me` starts from: every node of `layout` (`sim.replication.layout`),
+    its address, role, master and (primaries) slots; epochs as after a cluster's creation."""
+    primaries = [(name, address) for name, address, primary in layout if primary is None]
+    by_address = {address: name for name, address, _ in layout}
+    ranges = dict(zip((name for name, _ in primaries), slot_ranges(len(primaries))))
+    lines = []
+    for name, address, primary in layout:
+        flags = ("myself," if name == me else "") + ("master" if primary is None else "slave")
+        master = "-" if primary is None else node_id(seed, by_address[primary])
+        epoch = [p for p, _ in primaries].index(name) + 1 if primary is None else 0
+        slots = "%d-%d" % ranges[name] if primary is None else ""
+        lines.append(f"{node_id(seed, name)} {address}:{SERVICE_PORT}@{BUS_PORT} {flags} {master} 0 0 {epoch} connected {slots}".rstrip())
+    lines.append(f"vars currentEpoch {len(primaries)} lastVoteEpoch 0")
+    return ("\n".join(lines) + "\n").encode()
+
+
+class Routing:
+    """Which node clients send a slot's keys to: its primary at the start, then wherever a
+    ``-MOVED`` said it is."""
+
+    def __init__(self, primaries: list[str], addresses: dict[str, str]) -> None:
+        self.ranges = list(zip(slot_ranges(len(primaries)), primaries))
+        self.by_address = {f"{address}:{SERVICE_PORT}": name for name, address in addresses.items()}
+        self.moved: dict[int, str] = {}
+
+    def node_for(self, key: bytes) -> str:
+        slot = key_slot(key)
+        moved = self.moved.get(slot)
+        if moved is not None:
+            return moved
+        return next(name for (first, last), name in self.ranges if first <= slot <= last)
+
+    def redirected(self, key: bytes, refusal: str) -> str | None:
+        """A refusal of an operation on `key`: after ``MOVED <slot> <ip:port>`` the slot's keys go
+        there. What no correct server says, if it did: a slot that is not the key's, or a node
+        that is none of the cluster's."""
+        words = refusal.split()
+        if not words or words[0] != "MOVED":
+            return None
+        if len(words) != 3 or words[2] not in self.by_address or words[1] != str(key_slot(key)):
+            return f"{refusal!r} for {key!r}, whose slot is {key_slot(key)}"
+        self.moved[key_slot(key)] = self.by_address[words[2]]
+        return None
+
+
+def placement(cores: dict, layout: list[tuple[str, str, str | None]]) -> Verdict:
+    """Every key every node holds is in a slot of its shard (the node's primary's ranges)."""
+    primaries = [name for name, _, primary in layout if primary is None]
+    shard_of = {name: primaries.index(name) for name in primaries}
+    by_address = {address: name for name, address, _ in layout}
+    shard_of.update({name: primaries.index(by_address[primary]) for name, _, primary in layout if primary is not None})
+    ranges = slot_ranges(len(primaries))
+    misplaced = []
+    for name, core in cores.items():
+        if core is None:
+            continue
+        first, last = ranges[shard_of[name]]
+        for db in core.dbs:
+            misplaced += [(name, db.index, key) for key in db.data if not first <= key_slot(key) <= last]
+    if misplaced:
+        name, db, key = misplaced[0]
+        return invalid(CHECKER, f"{len(misplaced)} keys held outside their node's slots; first: {key!r} (slot {key_slot(key)}) "
+                       f"on {name}, db {db}", misplaced=len(misplaced))
+    return valid(CHECKER, f"every key of {len(cores)} nodes in one of its shard's slots")
