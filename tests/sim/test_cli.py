@@ -106,9 +106,10 @@ def test_a_replicated_run_judges_convergence():
     assert verdict["outcome"] == "valid" and "all 2 replicas caught up" in verdict["reason"]
 
 
-def test_command_round_trips_a_config():
+@pytest.mark.parametrize("cluster", [False, True])
+def test_command_round_trips_a_config(cluster):
     config = RunConfig(seed=9, workload="set", nodes=2, replicas=1, clients=3, duration_ms=1500, faults=("kill", "lag"),
-                       only_faults=(1, 4), think_ms_mean=50, config=(("appendonly", "yes"),))
+                       only_faults=(1, 4), think_ms_mean=50, config=(("appendonly", "yes"),), cluster=cluster)
     result = _kvsim(*command(config)[1:], "--json")
     assert json.loads(result.output)["config"] == config.to_json()
 
