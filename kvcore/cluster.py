@@ -229,11 +229,16 @@ class ClusterState:
 
     def drop_keys_in(self, slots: list[int]) -> None:
         """Delete this node's keys in slots it lost and still serves others beside (Redis's dirty
-        slots): its keys must match its slots."""
+        slots): its keys must match its slots. Each goes with a DEL in the log and to the replicas,
+        as Redis 7.2 does (7.0 deleted them here only, so a restart from the log or a replica
+        promoted brought them back)."""
         wanted = set(slots)
-        db = self.node.dbs[0]
+        node, db = self.node, self.node.dbs[0]
         for key in [key for key in db.data if key_slot(key) in wanted]:
             db.delete(key)
+            node.notify_keyspace_event("del", key, db.index)
+            node.stats.dirty += 1
+            node.propagate(db.index, [b"DEL", key])
 
     def update_state(self) -> None:
         """clusterUpdateState: ok while every slot is served by a node not failing (or when full
@@ -338,6 +343,7 @@ class ClusterState:
             self.set_owner(slot, me)
         self.node.unset_master()
         self.failover.reset_manual()
+        self.failover.reset_election()
         self.changed()
         self.bus.broadcast(b"pong", [])
 
@@ -478,6 +484,7 @@ class ClusterState:
 
     def _load(self, text: str) -> None:
         lines = [line.split() for line in text.splitlines() if line.split()]
+        moving: list[tuple[str, int, str]] = []  # this node's slots migrating (->) or importing (<-), by node id
         for fields in lines:
             if fields[0] == "vars":
                 values = dict(zip(fields[1::2], fields[2::2]))
@@ -501,11 +508,16 @@ class ClusterState:
             member.master_id = "" if fields[3] == "-" else fields[3]
             member.config_epoch = int(fields[6])
             for run in fields[8:]:
-                if run.startswith("["):
-                    continue  # a slot migrating or importing
+                if run.startswith("["):  # [slot->-id] migrating to, [slot-<-id] importing from
+                    slot, direction, node_id = run[1:-1].partition("->-" if "->-" in run else "-<-")
+                    moving.append((direction, int(slot), node_id))
+                    continue
                 first, _, last = run.partition("-")
                 for slot in range(int(first), int(last or first) + 1):
                     self.set_owner(slot, member)
+        for direction, slot, node_id in moving:
+            if node_id in self.nodes:
+                (self.migrating if direction == "->-" else self.importing)[slot] = self.nodes[node_id]
         for member in list(self.nodes.values()):
             if member.master_id in self.nodes:
                 self.nodes[member.master_id].flags.add("migrate_to")

@@ -69,6 +69,16 @@ class Failover:
         if master.link is not None and master.link.up:
             self.cluster.bus.send_to(master, MFSTART)
 
+    def reset_election(self) -> None:
+        """The election is over (this node won it): a later one starts afresh. Redis 7.0 keeps
+        the won election's votes and sent flag until its retry time has passed, so a second
+        failover of the same replica within it wins at once under the old epoch, which may be a
+        newer master's config epoch by then: the two collide and the loser's writes are lost
+        (redis/redis#8753; Valkey resets it, as here)."""
+        self.auth_time = 0
+        self.auth_sent = False
+        self.voters.clear()
+
     def reset_manual(self) -> None:
         if self.manual_replica is not None or self.node.pause.purposes.get(PAUSE_PURPOSE):
             self.node.pause.end(PAUSE_PURPOSE)

@@ -14,6 +14,13 @@ serializing before them, a transfer's clock starts at the first tick after
 it was asked for and starts again when the connection is made and when
 replies come.
 
+Redis's MIGRATE does its socket I/O synchronously: nothing else runs on the
+server until the transfer ends. So while a transfer is in flight every other
+client's commands are held (a pause of ALL for `MIGRATION`, `kvcore.pause`):
+no command meets a key that has already been restored on the target, nor
+writes one whose old value is on its way there (a DEL that ran meanwhile would
+be undone by the RESTORE).
+
 Connections are the node's own (`Connect`, ids from `kvcore.replica.LINK_CONNS`
 up); the node routes their inputs here (`owns`).
 """
@@ -26,9 +33,11 @@ from kvcore import rdb
 from kvcore.aof import encode_command
 from kvcore.blocking import HeldReply
 from kvcore.effects import Close, Connect, Send
+from kvcore.pause import FOREVER
 from kvcore.reply import OK, Error
 
 SOCKET_TTL_MS = 10_000  # MIGRATE_SOCKET_CACHE_TTL
+MIGRATION = "migration"  # the purpose of the pause that holds other clients while a transfer is in flight
 CONNECT_ERROR = "IOERR error or timeout connecting to the client"
 READ_ERROR = "IOERR error or timeout reading to target instance"
 
@@ -101,6 +110,7 @@ class Migrations:
                                    timeout_ms, selects)
         socket.replies = []
         socket.last_use_ms = node.now
+        node.pause.start(FOREVER, writes_only=False, purpose=MIGRATION)
         if socket.ready:
             node.emit(Send(socket.conn, request))
 
@@ -169,6 +179,7 @@ class Migrations:
         socket.last_db = None if failed else transfer.selects if transfer.selects is not None else socket.last_db
         socket.last_use_ms = node.now
         transfer.waiter.release(node, Error(f"ERR Target instance replied with error: {failed[0]}") if failed else OK)
+        self._unpause()
 
     def _drop(self, conn: int, error: str | None) -> None:
         address = self.by_conn.pop(conn, None)
@@ -178,6 +189,12 @@ class Migrations:
         self.node.emit(Close(conn))
         if socket.transfer is not None and error is not None:
             socket.transfer.waiter.release(self.node, Error(error))
+        self._unpause()
+
+    def _unpause(self) -> None:
+        """The other clients run again once no transfer is in flight."""
+        if not any(socket.transfer is not None for socket in self.sockets.values()):
+            self.node.pause.end(MIGRATION)
 
 
 def _delete(node, db, keys: list[bytes]) -> None:

@@ -247,6 +247,21 @@ def test_nodes_conf_keeps_the_other_nodes():
     assert lasting(loaded.config_text()) == lasting(text)
 
 
+def test_nodes_conf_keeps_the_slots_migrating_and_importing():
+    """A node restarted in the middle of a slot's move resumes it (Redis writes and reads them as
+    ``[slot->-id]`` and ``[slot-<-id]``)."""
+    net = with_slots(3)
+    assert net.call(0, "CLUSTER", "SETSLOT", 7, "MIGRATING", net.myid(1)) == b"OK"
+    assert net.call(0, "CLUSTER", "SETSLOT", 6000, "IMPORTING", net.myid(1)) == b"OK"
+    text = net.nodes[0].cluster.config_text()
+    loaded = ClusterState(make_node(seed=9, cluster_enabled="yes", port=str(BASE_PORT)))
+    assert loaded.load_at_start(text)[0]
+    assert {slot: member.id for slot, member in loaded.migrating.items()} == {7: net.myid(1).decode()}
+    assert {slot: member.id for slot, member in loaded.importing.items()} == {6000: net.myid(1).decode()}
+    mine = next(line for line in loaded.config_text().decode().splitlines() if "myself" in line)
+    assert mine.endswith(f"[7->-{net.myid(1).decode()}] [6000-<-{net.myid(1).decode()}]")
+
+
 def test_cluster_links_and_killing_one():
     net = joined(3)
     links = net.call(0, "CLUSTER", "LINKS")
@@ -380,6 +395,22 @@ def test_a_master_that_loses_some_of_its_slots_drops_their_keys():
     net.advance(1000)
     assert role_of(net, 2, 2) == "myself,master"
     assert net.call(2, "DBSIZE") == 1 and net.call(2, "EXISTS", kept) == 1
+
+
+def test_a_replica_failed_over_twice_in_a_row_holds_a_new_election_the_second_time():
+    """Node 3 takes over, hands back to node 2, takes over again, each within the election retry
+    time: its second win comes from a new election, under an epoch newer than node 2's (Redis 7.0
+    counted the first election's votes again and kept its epoch, redis/redis#8753)."""
+    net = shard_with_replica()
+    won = []
+    for replica in (3, 2, 3):
+        assert net.call(replica, "CLUSTER", "FAILOVER") == b"OK"
+        net.advance(1000)
+        assert role_of(net, replica, replica) == "myself,master"
+        assert role_of(net, 0, replica) == "master"
+        won.append(int(net.info(replica)["cluster_my_epoch"]))
+    assert won[0] < won[1] < won[2]
+    assert len({int(net.info(i)["cluster_my_epoch"]) for i in (0, 1, 3)}) == 3
 
 
 def test_a_master_back_with_an_old_claim_is_told_by_update_who_serves_its_slots_now():

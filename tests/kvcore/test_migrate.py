@@ -138,3 +138,20 @@ def test_monitor_hides_migrate_passwords():
     other.call("MIGRATE", "h", "1", "k", "0", "5", "COPY", "AUTH", "pw", "AUTH2", "user", "pw2")
     [line] = watcher.send_raw(b"")
     assert line.endswith(b'"COPY" "AUTH" "(redacted)" "AUTH2" "(redacted)" "(redacted)"')
+
+
+def test_other_clients_wait_while_a_transfer_is_in_flight():
+    """Redis's MIGRATE blocks the server until the target answers: a DEL sent meanwhile runs after
+    the key has left (0), not before the RESTORE lands there (which would bring the key back)."""
+    node = make_node()
+    migrating, other = CoreClient(node), CoreClient(node)
+    other.call("SET", "k", "v")
+    node.receive(migrating.conn, encode_request("MIGRATE", "127.0.0.1", "7002", "k", "0", "1000"), node.now)
+    (connect,) = [effect for effect in node.take_effects() if type(effect) is Connect]
+    node.connected(connect.conn, node.now)
+    node.take_effects()
+    assert other.send_raw(encode_request("DEL", "k")) == []  # held
+    node.receive(connect.conn, b"+OK\r\n+OK\r\n", node.now)  # its SELECT, and the RESTORE: done
+    replies = {effect.conn: effect.data for effect in node.take_effects() if type(effect) is Send}
+    assert replies[migrating.conn] == b"+OK\r\n" and replies[other.conn] == b":0\r\n"
+    assert other.call("EXISTS", "k") == 0
