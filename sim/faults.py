@@ -252,9 +252,25 @@ class FailoverFault(FaultOptions):
         return FaultEvent(at_ms, self.KIND, (rng.choice(shape.nodes),), 0, amount=_duration_ms(rng, self.timeout_ms_max))
 
 
+@dataclass(frozen=True)
+class ReshardFault(FaultOptions):
+    """Move `amount` hash slots from the named node's shard to the next shard, while clients use
+    them, as an operator resharding a cluster does (`sim.operator`; cluster worlds only, and one
+    move at a time). The slots are those of the keys in use, where there are some.
+    """
+
+    KIND = "reshard"
+    BOUNDS = {"interval_ms_mean": (2000, 10000), "slots_max": (1, 6)}
+    interval_ms_mean: int
+    slots_max: int
+
+    def event(self, rng: random.Random, at_ms: int, shape: Shape) -> FaultEvent:
+        return FaultEvent(at_ms, self.KIND, (rng.choice(shape.nodes),), 0, amount=rng.randint(1, self.slots_max))
+
+
 KINDS: dict[str, type[FaultOptions]] = {
     cls.KIND: cls for cls in (PartitionFault, KillFault, PowerFault, LagFault, PauseFault, DiskFault, ClockFault,
-                              FailoverFault)
+                              FailoverFault, ReshardFault)
 }
 ALIASES = {"crash": "kill"}  # a process crash is what a kill does to it
 SWARM = "swarm"

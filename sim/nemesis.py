@@ -190,9 +190,12 @@ class Nemesis:
         """CLUSTER FAILOVER on a replica of the shard (the named node, if one) whose master is up
         and linked to it: the master pauses writes until the replica has them all, the replica
         wins an election, and the cluster tells everyone (clients learn it by ``-MOVED``, the
-        convergence check from the nodes' roles at the end)."""
+        convergence check from the nodes' roles at the end). Only with the cluster at rest
+        (`World.cluster_settled`): a replica that has not heard of a slot moved away (gossip
+        carries slots only in the headers of direct pings) would claim it under a newer epoch,
+        and the keys moved with it would be dropped where they went, as in Redis."""
         nodes = [self.world.nodes[name] for name in shard]
-        if any(node.core is None for node in nodes):
+        if any(node.core is None for node in nodes) or not self.world.cluster_settled():
             return False
         replicas = [node for node in nodes if node.core.is_replica]
         target = next((node for node in replicas if node.name == event.target[0]), replicas[0] if replicas else None)
@@ -204,6 +207,25 @@ class Nemesis:
             return False
         cluster.failover.start_manual(force=False)
         target.schedule_run()
+        return True
+
+    def _inject_reshard(self, event: FaultEvent) -> bool:
+        """Move `event.amount` slots from the named node's shard to the next (`sim.operator`), once
+        the cluster is at rest (`World.cluster_settled`): the slots of the keys in use that the
+        shard serves, the first ones of its range where they are too few. Not with subscribers
+        (a shard channel's subscribers are unsubscribed when its slot moves, and PUBLISH counts
+        only the receivers on its own node), as the failover fault."""
+        world = self.world
+        if world.operator is None or world.config.nodes < 2 or world.subscribers or not world.cluster_settled():
+            return False
+        source = world.shard_of(event.target[0])
+        target = (source + 1) % world.config.nodes
+        owned = world.shard_slots(source)
+        keyed = sorted({slot for slot in map(world.key_slot, world.keys) if slot in owned})
+        slots = (keyed + sorted(owned))[: event.amount]
+        if not slots:
+            return False
+        self.env.process(world.operator.move(list(dict.fromkeys(slots)), source, target))
         return True
 
     def _follow_failover(self, primary, target, timeout_ms: int):

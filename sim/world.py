@@ -33,6 +33,7 @@ from sim.faults import FaultEvent, Shape, plan, schedule
 from sim.nemesis import Nemesis
 from sim.net import Network
 from sim.node import PORT, Recover, SimNode
+from sim.operator import Operator
 from sim.persistence import recover_from_disk
 from sim.rng import derive
 from sim.subscriber import MODES, Subscriber
@@ -147,8 +148,12 @@ class World:
         }
         self.node_names = list(self.nodes)[: config.nodes]  # the primaries, which clients use (`promote`)
         self.routing: cluster.Routing | None = None
+        self.shards: cluster.Shards | None = None
+        self.operator: Operator | None = None
         if config.cluster:
-            self.routing = cluster.Routing(self.node_names, self.net.addresses)
+            self.routing = cluster.Routing(self.node_names, {name: address for name, address, _ in self.layout})
+            self.shards = cluster.Shards(self.layout)
+            self.operator = Operator(self)
             for name, node in self.nodes.items():
                 node.disk.replace(cluster.OPTIONS["cluster-config-file"], cluster.nodes_conf(config.seed, self.layout, name))
                 node.disk.fsync(cluster.OPTIONS["cluster-config-file"])
@@ -203,6 +208,41 @@ class World:
         if op.replica is None or not replicas or self.routing is not None:
             return primary
         return replicas[op.replica % len(replicas)]
+
+    # -- a cluster's shards (sim.cluster, sim.operator) ---------------------------------------
+    def shard_of(self, name: str) -> int:
+        return self.shards.index[name]
+
+    def shard_slots(self, shard: int) -> set[int]:
+        return self.shards.slots(shard)
+
+    def key_slot(self, key: str) -> int:
+        return cluster.key_slot(key.encode())
+
+    def shard_master(self, shard: int) -> str | None:
+        """The one node of the shard that is up and no replica, if there is one."""
+        masters = [name for name in self.shards.members[shard] if name in self.masters()]
+        return masters[0] if len(masters) == 1 else None
+
+    def masters(self) -> list[str]:
+        return [name for name, node in self.nodes.items() if node.core is not None and not node.core.is_replica]
+
+    def cluster_settled(self) -> bool:
+        """Whether the cluster is at rest, as an operator checks (``redis-cli --cluster check``)
+        before a failover or a reshard: no slot moving, no failover under way, every node up
+        agreeing on every slot's owner, and no two masters under one config epoch. A failover's
+        election and a slot move's epoch bump (taken without agreement) that meet otherwise can
+        collide, and the collision's loser loses what it took meanwhile, in Redis as here."""
+        cores = [node.core for node in self.nodes.values() if node.core is not None]
+        if self.operator.moving or any(core.cluster.failover.manual_end for core in cores):
+            return False
+        views = {tuple(None if owner is None else owner.id for owner in core.cluster.owners) for core in cores}
+        epochs = [core.cluster.myself.config_epoch for core in cores if not core.is_replica]
+        return len(views) == 1 and len(epochs) == len(set(epochs))
+
+    def slot_moved(self, slot: int, shard: int) -> None:
+        self.shards.moved(slot, shard)
+        self.trace.add(("node", self.env.now, "operator", "slot-moved", f"{slot} {shard}"))
 
     def refused(self, key: str, refusal: str) -> str | None:
         """An operation on `key` was refused; a ``-MOVED`` tells a cluster's clients where to go
@@ -272,7 +312,8 @@ class World:
         self.trace.add(("phase", self.env.now, "restart"))
         self.restarted = yield from restart.restart_all(self.env, self.nodes)
         if self.routing is not None:
-            self.placed = cluster.placement({name: node.core for name, node in self.nodes.items()}, self.layout)
+            self.placed = cluster.placement({name: node.core for name, node in self.nodes.items()}, self.shards,
+                                            self.operator.moving)
         self.trace.add(("phase", self.env.now, "end"))
         self._final_done.succeed()
 
@@ -365,10 +406,10 @@ class World:
 
 
 def fault_plan(config: RunConfig) -> dict:
-    """Each fault kind in force, with its options; a cluster is spared clock faults (`sim.cluster`)."""
+    """Each fault kind in force, with its options: a cluster is spared clock faults (`sim.cluster`),
+    and only a cluster is resharded."""
     options = plan(config.faults, config.seed)
-    if config.cluster:
-        options.pop("clock", None)
+    options.pop("clock" if config.cluster else "reshard", None)
     return options
 
 

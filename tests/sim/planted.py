@@ -6,9 +6,10 @@ the simulator has to find it from the outside, through the checkers.
 
 from __future__ import annotations
 
-from kvcore import aof, cluster, failover, protocol, rdb, replica, resp, scripting
+from kvcore import aof, cluster, failover, migrate, protocol, rdb, replica, resp, scripting
 from kvcore.appendonly import AppendOnly
 from kvcore.cluster import ClusterState
+from kvcore.cluster_failover import Failover
 from kvcore.commands import TABLE, keys, lists, pubsub, stream_reads, strings, zsets
 from kvcore.effects import Send
 from kvcore.eviction import Evictor
@@ -802,3 +803,21 @@ def crc16_from_the_wrong_initial_value(monkeypatch) -> None:
         return crc
 
     monkeypatch.setattr(cluster, "crc16", ccitt)
+
+
+def migrate_lets_other_clients_run(monkeypatch) -> None:
+    """MIGRATE waits for its target's replies without holding the other clients: a write to a key
+    on its way runs here, and the target keeps the value from before it."""
+    start = migrate.Migrations.start
+
+    def unheld(self, *args, **kwargs):
+        start(self, *args, **kwargs)
+        self.node.pause.end(migrate.MIGRATION)
+
+    monkeypatch.setattr(migrate.Migrations, "start", unheld)
+
+
+def won_election_kept(monkeypatch) -> None:
+    """A replica that won an election keeps its votes (Redis 7.0's failover_auth_count): failed over
+    again soon after, it wins at once under the old epoch, which another master may hold by then."""
+    monkeypatch.setattr(Failover, "reset_election", lambda self: None)

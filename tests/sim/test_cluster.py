@@ -57,12 +57,13 @@ def test_placement_rejects_a_key_outside_its_nodes_slots():
     world = World(RunConfig(seed=1, nodes=2, replicas=1, cluster=True, duration_ms=1000))
     world.run()
     cores = {name: node.core for name, node in world.nodes.items()}
-    assert cluster.placement(cores, world.layout).valid is True
+    assert cluster.placement(cores, world.shards).valid is True
     first, last = cluster.slot_ranges(2)[1]
     stray = next(b"k%d" % i for i in range(1000) if first <= cluster.key_slot(b"k%d" % i) <= last)
     cores["n1r1"].dbs[0].data[stray] = b"x"  # a replica of the first shard, holding a key of the second
-    verdict = cluster.placement(cores, world.layout)
+    verdict = cluster.placement(cores, world.shards)
     assert verdict.valid is False and "n1r1" in verdict.reason
+    assert cluster.placement(cores, world.shards, {cluster.key_slot(stray)}).valid is True  # a slot moving: either side
 
 
 def test_nodes_conf_names_every_node_with_its_role():
@@ -73,3 +74,19 @@ def test_nodes_conf_names_every_node_with_its_role():
     mine = next(line for line in lines if "myself" in line).split()
     assert mine[0] == cluster.node_id(7, "n1r1") and mine[2] == "myself,slave" and mine[3] == cluster.node_id(7, "n1")
     assert next(line for line in lines if line.startswith(cluster.node_id(7, "n2"))).endswith(" 8192-16383")
+
+
+def test_slots_move_between_shards_with_their_keys_while_clients_use_them():
+    """The reshard fault moves slots holding keys (CLUSTER SETSLOT, GETKEYSINSLOT, MIGRATE): the keys
+    end on the new shard, clients follow the -MOVED, and nothing is lost on the way."""
+    world = World(RunConfig(seed=1, workload="register", nodes=3, replicas=1, cluster=True, duration_ms=20_000,
+                            faults=("reshard", "kill", "partition"), config=AOF))
+    result = world.run()
+    assert result.faults["reshard"] > 0 and world.shards.moves
+    assert result.valid is True, {name: verdict.reason for name, verdict in result.verdicts.items() if not verdict.valid}
+    moved_keys = [key for key in world.keys if world.key_slot(key) in world.shards.moves]
+    assert moved_keys, "no slot with keys moved"
+    for key in moved_keys:
+        shard = world.shards.moves[world.key_slot(key)]
+        master = world.shard_master(shard)
+        assert world.nodes[master].core.cluster.serves(world.key_slot(key))

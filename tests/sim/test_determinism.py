@@ -15,10 +15,12 @@ from sim.world import RunConfig, run
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = [
-    RunConfig(seed=seed, workload=workload, clients=3, duration_ms=4000, faults=faults)
+    RunConfig(seed=seed, workload=workload, clients=3, duration_ms=4000, faults=faults,
+              **({"nodes": 2, "cluster": True} if faults == ("reshard",) else {}))  # a cluster's fault only
     for seed, workload in enumerate(WORKLOADS, start=1)
     for faults in [(kind,) for kind in KINDS] + [("swarm",)]
-] + [RunConfig(seed=seed, nodes=2, replicas=1, clients=3, duration_ms=4000, faults=("swarm",)) for seed in (1, 2)]
+] + [RunConfig(seed=seed, nodes=2, replicas=1, clients=3, duration_ms=4000, faults=("swarm",), cluster=cluster)
+     for seed in (1, 2) for cluster in (False, True)]
 SCRIPT = """
 import json, sys
 from sim.world import RunConfig, run

@@ -73,14 +73,16 @@ EVIDENCE = {  # a record each kind leaves in the trace besides its own fault rec
     "kill": ("node", "kill"),
     "power": ("node", "power-loss"),
     "pause": ("node", "pause"),
+    "reshard": ("node", "slot-moved"),
 }
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_each_fault_kind_really_happens(kind):
     replicas = 1 if kind == "failover" else 0  # a failover hands a primary's role to a replica
-    result = run(RunConfig(seed=1, workload="register", clients=3, duration_ms=6000, faults=(kind,), replicas=replicas),
-                 keep_trace=True)
+    cluster = {"nodes": 2, "cluster": True} if kind == "reshard" else {}  # slots move between a cluster's shards
+    result = run(RunConfig(seed=1, workload="register", clients=3, duration_ms=6000, faults=(kind,), replicas=replicas,
+                           **cluster), keep_trace=True)
     assert result.faults[kind] >= 1
     injected = [r for r in result.records if r[0] == "fault" and r[2] == kind and r[5].startswith("start")]
     assert len(injected) == result.faults[kind]

@@ -204,6 +204,17 @@ CASES = {
         RunConfig(workload="register", nodes=3, cluster=True, duration_ms=3000),
         {"client"},
     ),
+    "migrate-lets-other-clients-run": (
+        planted.migrate_lets_other_clients_run,
+        RunConfig(workload="register", nodes=3, cluster=True, duration_ms=20_000, faults=("reshard",), think_ms_mean=50),
+        {"linearizability", "durability"},
+    ),
+    "won-election-kept": (
+        planted.won_election_kept,
+        RunConfig(workload="register", nodes=2, replicas=1, cluster=True, duration_ms=30_000, faults=("failover",),
+                  think_ms_mean=50, config=(("appendonly", "yes"), ("appendfsync", "always"))),
+        {"linearizability", "durability", "convergence", "restart"},
+    ),
     "smove-leaves-the-member-in-the-source": (
         planted.smove_leaves_the_member_in_the_source,
         RunConfig(workload="reference", clients=3, duration_ms=5000),

@@ -40,8 +40,9 @@ def test_replicas_hold_their_primarys_data_and_stream():
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_replicas_catch_up_after_each_fault(kind):
+    cluster = {"nodes": 2, "cluster": True} if kind == "reshard" else {}  # slots move between a cluster's shards
     for seed in (1, 2):
-        world, result = run_world(seed=seed, replicas=2, clients=3, duration_ms=15_000, faults=(kind,))
+        world, result = run_world(seed=seed, replicas=2, clients=3, duration_ms=15_000, faults=(kind,), **cluster)
         assert result.faults[kind] > 0
         assert result.verdicts["convergence"].valid is True, (seed, result.verdicts["convergence"])
 
