@@ -14,15 +14,17 @@ cluster spec describes:
 - A master's claim on a slot wins when the slot has no owner or its owner's
   config epoch is older (an older claim gets the claimant an UPDATE about the
   owner); two masters with the same config epoch resolve it as Redis does
-  (the smaller ID takes a new epoch).
+  (the smaller ID takes a new epoch). A master that loses its last slot to
+  another follows it as its replica, keeping its keys; one that keeps others
+  deletes the keys of those it lost (logged and replicated).
 - A node whose PONG is late by cluster-node-timeout is PFAIL; when a majority
   of the masters serving slots say so in their gossip, it is FAIL, and that
   is broadcast. A failing node's slots make the cluster down.
 - PUBLISH reaches every node, SPUBLISH the nodes of the publisher's shard.
 
-A replica's election is `kvcore.cluster_failover`'s. The messages are RESP
-arrays, not Redis's binary layout: kvserver nodes form a cluster among
-themselves. Not done: replica migration to orphaned masters.
+A replica's election, and replica migration to orphaned masters, are
+`kvcore.cluster_failover`'s. The messages are RESP arrays, not Redis's binary
+layout: kvserver nodes form a cluster among themselves.
 """
 
 from __future__ import annotations

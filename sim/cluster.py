@@ -18,9 +18,11 @@ until it has every write of its master.
 Clients find a key's node as a cluster client does: from the slot of its hash
 tag (computed here, apart from kvcore's), and from the ``-MOVED`` replies that
 correct them (`Routing`); a ``-MOVED`` naming another slot than the key's is a
-reply no correct server gives. Once the run is over, every node must hold only keys
-of its own shard's slots (`placement`): a node that took a key in the wrong slot
-(a hash slot computed wrongly) is caught even if every reply was right.
+reply no correct server gives. Slots move between shards by the ``reshard``
+fault (`sim.operator`); `Shards` follows the moves that ended. Once the run is
+over, every node must hold only keys of its own shard's slots (`placement`): a
+node that took a key in the wrong slot (a hash slot computed wrongly, a key
+left behind by a move) is caught even if every reply was right.
 """
 
 from __future__ import annotations
