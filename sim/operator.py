@@ -8,6 +8,11 @@ both masters, then the others, are told the destination owns it (SETSLOT NODE).
 Meanwhile the source serves the keys it still has and answers ``-ASK`` for the
 others, and the slot's clients follow the ``-MOVED`` that comes after.
 
+Each MIGRATE is recorded in the history as it answers: the keys it moved carry
+what was left of their TTLs (as Redis's MIGRATE sends them), so their deadlines
+came later by the transfer's time, and the expiry and reference checkers stop
+judging across it (`jepsen_like.expiry.CRASH_FAULTS`).
+
 Faults interrupt it (a node down, a link cut, a failover changing a shard's
 master): a step that fails is tried again from the start after
 `RETRY_MS`, against the shards' masters of the moment, until the slot has
@@ -95,6 +100,7 @@ class Operator:
                 return True
             reply = yield from self.call(source, [b"MIGRATE", address, b"%d" % SERVICE_PORT, b"", b"0",
                                                   b"%d" % MIGRATE_TIMEOUT_MS, b"REPLACE", b"KEYS", *keys])
+            self.world.record_nemesis("reshard", {"event": f"start migrate {len(keys)} keys of slot {slot_arg.decode()}"})
             if reply != b"OK":
                 return False
 
