@@ -11,6 +11,7 @@ from __future__ import annotations
 from simpy.events import Timeout
 
 from kvcore.failover import NO_FAILOVER
+from sim.cluster import key_slot
 from sim.faults import FaultEvent, FaultOptions, PowerFault
 from sim.node import PORT
 
@@ -221,10 +222,10 @@ class Nemesis:
         if world.operator is None or world.config.nodes < 2 or world.subscribers or world.config.workload == "expiry" \
                 or not world.cluster_settled():
             return False
-        source = world.shard_of(event.target[0])
+        source = world.shards.index[event.target[0]]
         target = (source + 1) % world.config.nodes
-        owned = world.shard_slots(source)
-        keyed = sorted({slot for slot in map(world.key_slot, world.keys) if slot in owned})
+        owned = world.shards.slots(source)
+        keyed = sorted({slot for slot in (key_slot(key.encode()) for key in world.keys) if slot in owned})
         slots = (keyed + sorted(owned))[: event.amount]
         if not slots:
             return False

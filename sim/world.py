@@ -11,7 +11,9 @@ the run from it and `run()` plays its phases:
 4. converge (with replicas): every replica must catch up with its primary
    (`sim.replication`);
 5. restart: every node that keeps its data on disk is stopped cleanly and
-   started again, and must come back with the data it held (`sim.restart`).
+   started again, and must come back with the data it held (`sim.restart`);
+   in a cluster (`RunConfig.cluster`, `sim.cluster`), every key must then be
+   on a node of its slot's shard.
 
 It then checks the history and returns a `Result`. Time is integer simulated
 milliseconds; history times are nanoseconds, as jepsen_like wants.
@@ -210,15 +212,6 @@ class World:
         return replicas[op.replica % len(replicas)]
 
     # -- a cluster's shards (sim.cluster, sim.operator) ---------------------------------------
-    def shard_of(self, name: str) -> int:
-        return self.shards.index[name]
-
-    def shard_slots(self, shard: int) -> set[int]:
-        return self.shards.slots(shard)
-
-    def key_slot(self, key: str) -> int:
-        return cluster.key_slot(key.encode())
-
     def shard_master(self, shard: int) -> str | None:
         """The one node of the shard that is up and no replica, if there is one."""
         masters = [name for name in self.shards.members[shard] if name in self.masters()]

@@ -84,9 +84,8 @@ def test_slots_move_between_shards_with_their_keys_while_clients_use_them():
     result = world.run()
     assert result.faults["reshard"] > 0 and world.shards.moves
     assert result.valid is True, {name: verdict.reason for name, verdict in result.verdicts.items() if not verdict.valid}
-    moved_keys = [key for key in world.keys if world.key_slot(key) in world.shards.moves]
-    assert moved_keys, "no slot with keys moved"
-    for key in moved_keys:
-        shard = world.shards.moves[world.key_slot(key)]
-        master = world.shard_master(shard)
-        assert world.nodes[master].core.cluster.serves(world.key_slot(key))
+    moved = [cluster.key_slot(key.encode()) for key in world.keys if cluster.key_slot(key.encode()) in world.shards.moves]
+    assert moved, "no slot with keys moved"
+    for slot in moved:
+        master = world.shard_master(world.shards.moves[slot])
+        assert world.nodes[master].core.cluster.serves(slot)
