@@ -30,7 +30,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 
-from jepsen_like.verdict import Verdict, invalid, valid
+from jepsen_like.verdict import Verdict, invalid, unknown, valid
 from sim.net import BUS_PORT, SERVICE_PORT
 
 SLOTS = 16384
@@ -132,20 +132,25 @@ class Shards:
         self.moves[slot] = shard
 
 
-def placement(cores: dict, shards: Shards, unsettled: set[int] = frozenset()) -> Verdict:
-    """Every key every node holds is in a slot of its shard, but in `unsettled` slots (a move
-    under way: their keys may be on either side)."""
+def placement(cores: dict, shards: Shards, unfinished: dict | None = None) -> Verdict:
+    """Every slot move has ended (`unfinished`: slot -> `sim.operator.Stuck`, why its last try
+    failed; unknown if only because a node was unavailable), and every key every node holds is in
+    a slot of its shard."""
+    if unfinished:
+        wrong = {slot: stuck for slot, stuck in unfinished.items() if not stuck.unavailable}
+        slot, stuck = next(iter((wrong or unfinished).items()))
+        text = f"{len(unfinished)} slot moves never ended after the faults healed; slot {slot}: {stuck.why}"
+        evidence = {str(slot): stuck.why for slot, stuck in unfinished.items()}
+        return invalid(CHECKER, text, unfinished=evidence) if wrong else unknown(CHECKER, text, unfinished=evidence)
     misplaced = []
     for name, core in cores.items():
         if core is None:
             continue
         shard = shards.index[name]
         for db in core.dbs:
-            misplaced += [(name, db.index, key) for key in db.data
-                          if key_slot(key) not in unsettled and shards.of_slot(key_slot(key)) != shard]
+            misplaced += [(name, db.index, key) for key in db.data if shards.of_slot(key_slot(key)) != shard]
     if misplaced:
         name, db, key = misplaced[0]
         return invalid(CHECKER, f"{len(misplaced)} keys held outside their node's slots; first: {key!r} (slot {key_slot(key)}) "
                        f"on {name}, db {db}", misplaced=len(misplaced))
-    return valid(CHECKER, f"every key of {len(cores)} nodes in one of its shard's slots"
-                 + (f" ({len(unsettled)} slots moving left out)" if unsettled else ""))
+    return valid(CHECKER, f"every key of {len(cores)} nodes in one of its shard's slots")

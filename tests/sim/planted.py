@@ -821,3 +821,14 @@ def won_election_kept(monkeypatch) -> None:
     """A replica that won an election keeps its votes (Redis 7.0's failover_auth_count): failed over
     again soon after, it wins at once under the old epoch, which another master may hold by then."""
     monkeypatch.setattr(Failover, "reset_election", lambda self: None)
+
+
+def migrate_restores_without_asking(monkeypatch) -> None:
+    """MIGRATE sends plain RESTOREs in cluster mode too: the target, still importing the slot,
+    redirects them, and the move never ends."""
+    encode = migrate.encode_command
+
+    def plain(argv):
+        return encode([b"RESTORE" if argv[0] == b"RESTORE-ASKING" else argv[0], *argv[1:]])
+
+    monkeypatch.setattr(migrate, "encode_command", plain)

@@ -8,6 +8,7 @@ import pytest
 
 from kvcore.cluster import key_slot as kvcore_key_slot
 from sim import cluster, replication
+from sim.operator import Stuck
 from sim.world import RunConfig, World
 
 AOF = (("appendonly", "yes"), ("appendfsync", "always"))
@@ -63,7 +64,10 @@ def test_placement_rejects_a_key_outside_its_nodes_slots():
     cores["n1r1"].dbs[0].data[stray] = b"x"  # a replica of the first shard, holding a key of the second
     verdict = cluster.placement(cores, world.shards)
     assert verdict.valid is False and "n1r1" in verdict.reason
-    assert cluster.placement(cores, world.shards, {cluster.key_slot(stray)}).valid is True  # a slot moving: either side
+    wrong = cluster.placement(cores, world.shards, {7: Stuck("MIGRATE on n1: MOVED", unavailable=False)})
+    assert wrong.valid is False and "slot 7: MIGRATE on n1" in wrong.reason
+    down = cluster.placement(cores, world.shards, {7: Stuck("MIGRATE on n1: CLUSTERDOWN", unavailable=True)})
+    assert down.valid is None
 
 
 def test_nodes_conf_names_every_node_with_its_role():

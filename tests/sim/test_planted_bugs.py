@@ -209,6 +209,11 @@ CASES = {
         RunConfig(workload="register", nodes=3, cluster=True, duration_ms=20_000, faults=("reshard",), think_ms_mean=50),
         {"linearizability", "durability"},
     ),
+    "migrate-restores-without-asking": (
+        planted.migrate_restores_without_asking,
+        RunConfig(workload="register", nodes=3, cluster=True, duration_ms=10_000, faults=("reshard",)),
+        {"placement"},
+    ),
     "won-election-kept": (
         planted.won_election_kept,
         RunConfig(workload="register", nodes=2, replicas=1, cluster=True, duration_ms=30_000, faults=("failover",),
