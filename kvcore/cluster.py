@@ -229,16 +229,12 @@ class ClusterState:
 
     def drop_keys_in(self, slots: list[int]) -> None:
         """Delete this node's keys in slots it lost and still serves others beside (Redis's dirty
-        slots): its keys must match its slots. Each goes with a DEL in the log and to the replicas,
-        as Redis 7.2 does (7.0 deleted them here only, so a restart from the log or a replica
+        slots): its keys must match its slots. They go with a DEL in the log and to the replicas,
+        as in Redis 7.2 (7.0 deleted them here only, so a restart from the log or a replica
         promoted brought them back)."""
         wanted = set(slots)
-        node, db = self.node, self.node.dbs[0]
-        for key in [key for key in db.data if key_slot(key) in wanted]:
-            db.delete(key)
-            node.notify_keyspace_event("del", key, db.index)
-            node.stats.dirty += 1
-            node.propagate(db.index, [b"DEL", key])
+        db = self.node.dbs[0]
+        db.drop([key for key in db.data if key_slot(key) in wanted])
 
     def update_state(self) -> None:
         """clusterUpdateState: ok while every slot is served by a node not failing (or when full

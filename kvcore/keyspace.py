@@ -372,6 +372,15 @@ class Database:
             self.order.compact(self.data)
         return True
 
+    def drop(self, keys: list[bytes]) -> None:
+        """Delete keys outside any command (those MIGRATE moved away, those of a cluster slot this
+        node lost): each notified and counted as a change, all logged and replicated as one DEL."""
+        gone = [key for key in keys if self.delete(key)]
+        for key in gone:
+            self.node.notify_keyspace_event("del", key, self.index)
+        if gone:
+            self.node.propagate(self.index, [b"DEL", *gone])
+
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
         self.node.stats.dirty += 1

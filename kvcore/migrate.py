@@ -175,7 +175,7 @@ class Migrations:
                                          if not isinstance(reply, hiredis.ReplyError)]
         node = self.node
         if moved and not transfer.copy:
-            _delete(node, transfer.db, moved)
+            transfer.db.drop(moved)  # one DEL in the log
         socket.last_db = None if failed else transfer.selects if transfer.selects is not None else socket.last_db
         socket.last_use_ms = node.now
         transfer.waiter.release(node, Error(f"ERR Target instance replied with error: {failed[0]}") if failed else OK)
@@ -196,12 +196,3 @@ class Migrations:
         if not any(socket.transfer is not None for socket in self.sockets.values()):
             self.node.pause.end(MIGRATION)
 
-
-def _delete(node, db, keys: list[bytes]) -> None:
-    """The keys the target took leave here, as MIGRATE without COPY: one DEL in the log."""
-    gone = [key for key in keys if db.delete(key)]
-    for key in gone:
-        node.notify_keyspace_event("del", key, db.index)
-    if gone:
-        node.stats.dirty += len(gone)
-        node.propagate(db.index, [b"DEL", *gone])

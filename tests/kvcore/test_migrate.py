@@ -57,9 +57,11 @@ def test_a_key_moves_with_its_ttl_and_the_source_logs_a_del(wire):
     client.call("SET", "k", "v", "PX", "5000")
     logged = []
     source.propagate = lambda db_index, argv: logged.append(argv)
+    changes = source.stats.dirty
     assert client.call("MIGRATE", "127.0.0.1", "7002", "", "3", "1000", "KEYS", "list", "k", "nokey") == b"OK"
     assert client.call("EXISTS", "list", "k") == 0
     assert logged == [[b"DEL", b"list", b"k"]]
+    assert source.stats.dirty - changes == 2  # one change a key moved, as Redis counts them
     there = wire.client(target)
     there.call("SELECT", "3")
     assert there.call("LRANGE", "list", "0", "-1") == [b"a", b"b"]
