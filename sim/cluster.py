@@ -54,6 +54,11 @@ def slot_ranges(primaries: int) -> list[tuple[int, int]]:
     return [(i * SLOTS // primaries, (i + 1) * SLOTS // primaries - 1) for i in range(primaries)]
 
 
+def home_shard(slot: int, shards: int) -> int:
+    """The shard whose range (`slot_ranges`) holds `slot` at the start."""
+    return next(shard for shard, (first, last) in enumerate(slot_ranges(shards)) if first <= slot <= last)
+
+
 def node_id(seed: int, name: str) -> str:
     return hashlib.sha1(f"kvsim/{seed}/{name}".encode()).hexdigest()
 
@@ -80,16 +85,14 @@ class Routing:
     ``-MOVED`` said it is."""
 
     def __init__(self, primaries: list[str], addresses: dict[str, str]) -> None:
-        self.ranges = list(zip(slot_ranges(len(primaries)), primaries))
+        self.primaries = primaries
         self.by_address = {f"{address}:{SERVICE_PORT}": name for name, address in addresses.items()}
         self.moved: dict[int, str] = {}
 
     def node_for(self, key: bytes) -> str:
         slot = key_slot(key)
         moved = self.moved.get(slot)
-        if moved is not None:
-            return moved
-        return next(name for (first, last), name in self.ranges if first <= slot <= last)
+        return moved if moved is not None else self.primaries[home_shard(slot, len(self.primaries))]
 
     def redirected(self, key: bytes, refusal: str) -> str | None:
         """A refusal of an operation on `key`: after ``MOVED <slot> <ip:port>`` the slot's keys go
@@ -114,22 +117,16 @@ class Shards:
         self.index = {name: primaries.index(name if primary is None else by_address[primary])
                       for name, _, primary in layout}
         self.members = [[name for name in self.index if self.index[name] == shard] for shard in range(len(primaries))]
-        self.ranges = slot_ranges(len(primaries))
-        self.moves: dict[int, int] = {}  # slot -> the shard it moved to
+        self.moves: dict[int, int] = {}  # slot -> the shard it moved to (set by `sim.world.World.slot_moved`)
 
     def of_slot(self, slot: int) -> int:
         moved = self.moves.get(slot)
-        if moved is not None:
-            return moved
-        return next(shard for shard, (first, last) in enumerate(self.ranges) if first <= slot <= last)
+        return moved if moved is not None else home_shard(slot, len(self.members))
 
     def slots(self, shard: int) -> set[int]:
-        first, last = self.ranges[shard]
+        first, last = slot_ranges(len(self.members))[shard]
         slots = {slot for slot in range(first, last + 1) if self.moves.get(slot, shard) == shard}
         return slots | {slot for slot, to in self.moves.items() if to == shard}
-
-    def moved(self, slot: int, shard: int) -> None:
-        self.moves[slot] = shard
 
 
 def placement(cores: dict, shards: Shards, unfinished: dict | None = None) -> Verdict:

@@ -226,10 +226,10 @@ class Nemesis:
         target = (source + 1) % world.config.nodes
         owned = world.shards.slots(source)
         keyed = sorted({slot for slot in (key_slot(key.encode()) for key in world.keys) if slot in owned})
-        slots = (keyed + sorted(owned))[: event.amount]
+        slots = list(dict.fromkeys(keyed + sorted(owned)))[: event.amount]
         if not slots:
             return False
-        self.env.process(world.operator.move(list(dict.fromkeys(slots)), source, target))
+        self.env.process(world.operator.move(slots, source, target))
         return True
 
     def _follow_failover(self, primary, target, timeout_ms: int):

@@ -50,9 +50,8 @@ UNAVAILABLE = (*(refusal for refusal in REFUSALS if refusal not in ("MOVED", "AS
 class _Link:
     conn: Conn
     reader: hiredis.Reader = field(default_factory=hiredis.Reader)
-    waiting: Event | None = None  # succeeds with the replies, or None if the link fails
+    waiting: Event | None = None  # succeeds with True once connected, then with the replies; None if the link fails
     replies: list = field(default_factory=list)
-    expected: int = 0
 
 
 class Operator:
@@ -125,7 +124,7 @@ class Operator:
             link = self.links[node] = _Link(self.world.net.connect(HOST, node))
             if (yield from self._wait(node, link)) is None:
                 return None
-        link.replies, link.expected = [], 1
+        link.replies = []
         link.conn.ab.push(encode([command]))
         replies = yield from self._wait(node, link)
         return None if replies is None else replies[0]
@@ -158,7 +157,7 @@ class Operator:
             link.reader.feed(item)
             while (reply := link.reader.gets()) is not False:
                 link.replies.append(reply)
-            if link.expected and len(link.replies) >= link.expected:
+            if link.replies:
                 _succeed(link.waiting, link.replies)
 
 

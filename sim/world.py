@@ -234,7 +234,7 @@ class World:
         return len(views) == 1 and len(epochs) == len(set(epochs))
 
     def slot_moved(self, slot: int, shard: int) -> None:
-        self.shards.moved(slot, shard)
+        self.shards.moves[slot] = shard
         self.trace.add(("node", self.env.now, "operator", "slot-moved", f"{slot} {shard}"))
 
     def refused(self, key: str, refusal: str) -> str | None:
