@@ -66,6 +66,8 @@ def pfadd(client, argv):
     value = db.get(key)
     created = value is None
     sketch = HLL(hll.EMPTY) if created else _load(value)
+    if not created:
+        db.mark_raw(key)  # Redis unshares the string before adding, whether or not a register changes
     updated = int(created)
     max_bytes = _max_bytes(client)
     for element in argv[2:]:
@@ -105,12 +107,12 @@ def pfcount(client, argv):
     if value is None:
         return 0
     sketch = _load(value)
+    db.mark_raw(key)  # Redis unshares the string before reading its cache, valid or not
     card = sketch.cached()
     if card is None:
         card = hll.count(_registers(sketch))
         sketch.cache(card)
         db.replace(key, sketch.to_bytes())
-        db.mark_raw(key)
         client.node.propagate(db.index, argv)
     return hll.signed(card)
 
@@ -181,6 +183,7 @@ def pfdebug(client, argv):
     if value is None:
         raise Error(NO_KEY)
     sketch = _load(value)
+    db.mark_raw(key)  # Redis unshares the string before it reads the subcommand
     sub = argv[1].split(b"\0", 1)[0].lower()
     if sub == b"getreg":
         _make_dense(db, key, sketch)
@@ -203,7 +206,6 @@ def _make_dense(db, key: bytes, sketch: HLL) -> bool:
     if not sketch.to_dense():
         raise Error(CORRUPT)
     db.replace(key, sketch.to_bytes())
-    db.mark_raw(key)
     return True
 
 

@@ -167,6 +167,22 @@ SCENARIOS = {
         ((b"PFCOUNT", b"s"), 1990),
         ((b"PFCOUNT", b"n", b"s"), 101503),
     ],
+    # An HLL written with SET is a short (embstr) string; Redis makes it raw the first time
+    # PFADD, a one-key PFCOUNT or PFDEBUG touches it, whether or not anything in it changes.
+    "set_hll_turns_raw": [
+        ((b"SET", b"a", SPARSE + b"\x00\x7f\xff"), b"OK"),
+        ((b"SET", b"c", SPARSE + b"\x00\x7f\xff"), b"OK"),
+        ((b"OBJECT", b"ENCODING", b"a"), b"embstr"),
+        ((b"PFADD", b"a"), 0),
+        ((b"OBJECT", b"ENCODING", b"a"), b"raw"),
+        ((b"PFCOUNT", b"c", b"c"), 0),
+        ((b"OBJECT", b"ENCODING", b"c"), b"embstr"),
+        ((b"PFCOUNT", b"c"), 0),
+        ((b"OBJECT", b"ENCODING", b"c"), b"raw"),
+        ((b"SET", b"d", SPARSE + b"\x00\x7f\xff"), b"OK"),
+        ((b"PFDEBUG", b"ENCODING", b"d"), b"sparse"),
+        ((b"OBJECT", b"ENCODING", b"d"), b"raw"),
+    ],
 }
 
 # Run with hll-sparse-max-bytes 300: promotion to dense by size, in PFADD and in PFMERGE.
