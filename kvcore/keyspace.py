@@ -102,7 +102,7 @@ class Database:
         self.node = node
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
-        self.raw_strings: dict[bytes, str] = {}  # strings Redis holds raw (or embstr) whatever their contents
+        self.raw_strings: dict[bytes, str] = {}  # strings Redis holds raw, embstr or as an unshared int whatever their contents
         self.order = ScanOrder()
         self.expire_cursor = 0  # in expire_walk: where active expiry goes on
         self.expire_walk: list[bytes] = []  # the volatile keys when active expiry's last walk ended

@@ -214,15 +214,17 @@ def _put_list(parts: list, value: ListValue, config, compress: bool) -> int:
 
 _FILL_LIMITS = [4096, 8192, 16384, 32768, 65536]
 _SIZE_SAFETY_LIMIT = 8192
+_ENTRY_OVERHEAD_ESTIMATE = 8  # quicklist.c's SIZE_ESTIMATE_OVERHEAD
 
 
 def quicklist_nodes(elements, fill: int) -> list[list[bytes]]:
     """Elements split into listpack nodes (as encoded entries) as RPUSH fills a quicklist.
 
     _quicklistNodeAllowInsert: an element joins the tail node while the
-    node's size plus the element plus a small overhead stays within the
-    ``list-max-listpack-size`` limit (bytes when negative, else a count
-    under a size safety limit). Equal elements are encoded once.
+    node's size plus the element plus Redis 7.0's fixed estimate of an
+    entry's overhead stays within the ``list-max-listpack-size`` limit
+    (bytes when negative, else a count under a size safety limit). Equal
+    elements are encoded once.
     """
     byte_limit, count_limit = _node_limits(fill)
     nodes: list[list[bytes]] = []
@@ -231,8 +233,7 @@ def quicklist_nodes(elements, fill: int) -> list[list[bytes]]:
     encoded: dict[bytes, bytes] = {}
     encode_entry = listpack.encode_entry
     for element in elements:
-        size = len(element)
-        grown = node_size + size + (1 if size < 254 else 5) + (1 if size < 64 else 2 if size < 16384 else 5)
+        grown = node_size + len(element) + _ENTRY_OVERHEAD_ESTIMATE
         if not node or grown > byte_limit or len(node) >= count_limit:
             node = []
             nodes.append(node)

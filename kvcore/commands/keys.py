@@ -315,6 +315,8 @@ def copy_(client, argv):
         dst_db.delete(dst)
     dst_db.set(dst, duplicate(value))
     carry_raw(src_db, src, dst_db, dst)
+    if type(value) is bytes and dst not in dst_db.raw_strings and int_encoded(value) is not None:
+        dst_db.raw_strings[dst] = "int"  # Redis duplicates the integer: an object of its own, never a shared one
     if when is not None:
         dst_db.set_expire(dst, when)
     client.node.notify_keyspace_event("copy_to", dst, dst_db.index)
@@ -486,7 +488,8 @@ def int_encoded(value: bytes) -> int | None:
 
 def string_encoding(value: bytes, form: str | None = None) -> str:
     """OBJECT ENCODING of a string: the form Redis keeps it in whatever its contents, if any
-    (``Database.raw_strings``: raw when modified in place, embstr from INCRBYFLOAT), else int,
+    (``Database.raw_strings``: raw when modified in place, embstr from INCRBYFLOAT, int when a
+    COPY made an integer object of its own), else int,
     embstr (up to 44 bytes) or raw by its contents."""
     if form is not None:
         return form
@@ -542,9 +545,13 @@ def object_encoding(client, argv):
 def object_refcount(client, argv):
     """OBJECT REFCOUNT key"""
     value = _object_value(client, argv)
-    if value is None:
-        return None
-    if type(value) is bytes and _uses_shared_integers(client.node.config):
+    return None if value is None else refcount(client, argv[2], value)
+
+
+def refcount(client, key: bytes, value) -> int:
+    """The reference count Redis reports for a key's value: its shared object's for a small
+    integer made from its contents, else 1."""
+    if type(value) is bytes and key not in client.db.raw_strings and _uses_shared_integers(client.node.config):
         number = int_encoded(value)
         if number is not None and 0 <= number < SHARED_INTEGERS:
             return SHARED_REFCOUNT

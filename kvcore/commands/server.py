@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import struct
 
-from kvcore import digest, errors, info, latency, lazyfree, replybuf
+from kvcore import digest, errors, info, latency, lazyfree, listpack, rdb, replybuf
 from kvcore.allocation import ROBJ_BYTES, allocation, sds_bytes
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.cluster import debug_clusterlink, debug_drop_cluster_packet_filter
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
 from kvcore.commands.key_specs import Index, KeyFlag, KeySpec, key_flags_reply, keys_and_flags, spec_reply
-from kvcore.commands.keys import string_encoding
+from kvcore.commands.keys import refcount, string_encoding
 from kvcore.commands.table import FLAG_NAMES, Command, Flag, Registry
 from kvcore.config import BY_NAME, OPTIONS, ConfigError
 from kvcore.dict_model import grown_table_stats
@@ -34,6 +34,7 @@ from kvcore.glob import glob_match
 from kvcore.loading import DENY_LOADING
 from kvcore.redaction import redacted
 from kvcore.reply import OK, Attribute, BigNumber, Bool, Double, Error, Map, Push, Raw, SetReply, Simple, Verbatim
+from kvcore.types_list import ListValue
 from kvcore.types_set import SetValue
 
 REGISTRY = Registry("server")
@@ -777,12 +778,25 @@ def debug_object(client, argv) -> Simple:
     value = client.db.data.get(key)  # as Redis's dictFind: no access counted, an expired key still shown
     if value is None:
         raise Error(errors.NO_SUCH_KEY)
+    config = client.node.config
     if type(value) is bytes:
-        encoding, length = string_encoding(value, client.db.raw_strings.get(key)), len(value) + 1
+        encoding = string_encoding(value, client.db.raw_strings.get(key))
     else:
-        encoding, length = value.encoding(client.node.config), estimate_value(value)
+        encoding = value.encoding(config)
+    length = len(rdb.encode_value(value, config)[1])  # Redis's serializedlength: the value as an RDB writes it
     idle = client.node.evictor.idle_seconds(client.db, key)
-    return Simple(f"Value at:0x0 refcount:1 encoding:{encoding} serializedlength:{length} lru:0 lru_seconds_idle:{idle}")
+    extra = _quicklist_fields(value, config) if type(value) is ListValue else ""
+    return Simple(f"Value at:0x0 refcount:{refcount(client, key, value)} encoding:{encoding} "
+                  f"serializedlength:{length} lru:0 lru_seconds_idle:{idle}{extra}")
+
+
+def _quicklist_fields(value: ListValue, config) -> str:
+    """DEBUG OBJECT's quicklist fields, of the nodes `rdb.quicklist_nodes` lays the list out in."""
+    nodes = rdb.quicklist_nodes(value, config["list-max-listpack-size"])
+    size = sum(len(listpack.assemble(node)) for node in nodes)
+    return (f" ql_nodes:{len(nodes)} ql_avg_node:{len(value) / len(nodes):.2f}"
+            f" ql_listpack_max:{config['list-max-listpack-size']}"
+            f" ql_compressed:{int(config['list-compress-depth'] != 0)} ql_uncompressed_size:{size}")
 
 
 @command("debug", -2, ADMIN)

@@ -467,6 +467,29 @@ def test_debug_object_of_strings(c):
     assert b"encoding:raw " in c.call("DEBUG", "OBJECT", "r")
 
 
+def test_debug_object_and_refcount_as_redis(c, redis_conn):
+    """Refcount, encoding, serialized length and a list's quicklist fields, for values of every
+    layout: shared and copied integers, compressed strings, multi-node lists, hashtables."""
+    from tests.kvcore.differential.runner import stored_form
+
+    setup = [
+        ("SET", "shared", "5"), ("COPY", "shared", "copied"), ("SET", "long", "x" * 100),
+        ("SET", "huge", "70000"), ("RPUSH", "list", *[f"element-{i}" for i in range(1000)]),
+        ("RPUSH", "short", "a", "1", "-7"), ("SADD", "ints", *range(10)),
+        ("SADD", "table", *[f"m{i}" for i in range(600)]), ("HSET", "hash", "f", "v", "g", "12"),
+        ("ZADD", "zset", 1, "a", 2.5, "b"), ("XADD", "stream", "1-1", "f", "v"),
+    ]
+    redis_conn.call([b"FLUSHALL"])
+    for argv in setup:
+        c.call(*argv)
+        redis_conn.call([str(arg).encode() for arg in argv])
+    for argv in setup:
+        key = argv[2].encode() if argv[0] == "COPY" else argv[1].encode()
+        ours = stored_form(lambda command: c.call(*command), key)
+        assert ours == stored_form(redis_conn.call, key), key
+    redis_conn.call([b"FLUSHALL"])
+
+
 def test_debug_populate_as_redis(c):
     """Replies and values checked with redis-server 7.0.15."""
     c.call("SET", "key:1", "mine")

@@ -6,11 +6,6 @@ its hash table, kvcore its insertion order. RANDOMKEY and OBJECT IDLETIME
 (Redis's shared integers report the server's uptime) are compared by shape;
 TTLs within a second of each other, since both sides read their own clocks.
 
-OBJECT ENCODING of strings follows the value only (int / embstr / raw by
-content and length): Redis also remembers how a string was made (APPEND and
-SETRANGE leave "raw", INCRBYFLOAT "embstr" even for "3"), which kvcore's
-``bytes`` values cannot. Those two pairs are the only ones folded together.
-
 List and hash commands are drawn too when those families exist, so TYPE,
 OBJECT ENCODING, RENAME, MOVE and COPY (whose copy must not share state with
 its source) meet other types.
@@ -23,22 +18,15 @@ import importlib.util
 from hypothesis import strategies as st
 
 from tests.kvcore.differential.common import KEYS, keys, values, word
-from tests.kvcore.differential.runner import CLOSE_MS, CLOSE_S, EXACT, SCAN, SHAPE, UNORDERED, ByArgv, normalize
-
-ENCODING_FOLDS = {(b"raw", b"embstr"), (b"embstr", b"int")}  # (redis-server, kvcore), see above
+from tests.kvcore.differential.runner import CLOSE_MS, CLOSE_S, EXACT, SCAN, SHAPE, UNORDERED, ByArgv
 
 
 def family_exists(name: str) -> bool:
     return importlib.util.find_spec(f"kvcore.commands.{name}") is not None
 
 
-def encoding_matches(expected, actual) -> bool:
-    """OBJECT ENCODING replies agree, or differ only as the module docstring says."""
-    return normalize(expected, EXACT) == normalize(actual, EXACT) or (expected, actual) in ENCODING_FOLDS
-
-
 def _object_mode(argv: list[bytes]):
-    return SHAPE if len(argv) > 1 and argv[1].lower() == b"idletime" else encoding_matches
+    return SHAPE if len(argv) > 1 and argv[1].lower() == b"idletime" else EXACT
 
 
 COMPARE = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -97,11 +98,31 @@ def _shape(reply):
     return type(reply).__name__
 
 
+# The encodings whose DUMP payload is the same bytes on both servers (a hashtable's order is
+# its hash function's, which differs).
+ORDERED_ENCODINGS = {b"int", b"embstr", b"raw", b"listpack", b"intset", b"quicklist"}
+_DEBUG_OBJECT_VOLATILE = re.compile(rb"^Value at:\S+ | lru:\d+ lru_seconds_idle:\d+")
+
+
+def stored_form(call, key: bytes) -> list:
+    """How a key is stored, as both servers must agree: its type, encoding, reference count,
+    DEBUG OBJECT (less address and clock) and, for the encodings with one layout, its DUMP."""
+    encoding = call([b"OBJECT", b"ENCODING", key])
+    debug = call([b"DEBUG", b"OBJECT", key])
+    form = [call([b"TYPE", key]), encoding, call([b"OBJECT", b"REFCOUNT", key]),
+            _DEBUG_OBJECT_VOLATILE.sub(b"", debug) if isinstance(debug, bytes) else debug]
+    if encoding in ORDERED_ENCODINGS:
+        form.append(call([b"DUMP", key]))
+    return [normalize(item, EXACT) for item in form]
+
+
 class Differential:
-    """Owns a connection to redis-server; each `run` starts both sides empty."""
+    """Owns connections to redis-server; each `run` starts both sides empty and, once its
+    replies agree, checks that every key ended up stored the same way (`stored_form`)."""
 
     def __init__(self, port: int, protocol: int = 2) -> None:
         self.redis = RedisConnection(port)
+        self.probe = RedisConnection(port)  # RESP2, db 0: whatever state the run left its connection in
         self.protocol = protocol
 
     def run(self, commands: list[list[bytes]], compare: dict[bytes, str]) -> None:
@@ -131,6 +152,25 @@ class Differential:
                     f"reply differs for {argv!r}\n  redis-server: {expected!r}\n  kvcore:       {actual!r}\n"
                     f"after:\n{lines}"
                 )
+        self._compare_stored(node, transcript)
+
+    def _compare_stored(self, node, transcript) -> None:
+        """Each key of db 0 without a TTL (one whose expiry could fall between the two reads
+        is left out) is stored alike on both sides."""
+        core = CoreClient(node)
+        node.now = int(time.time() * 1000)
+        keys = set(self.probe.call([b"KEYS", b"*"])) | set(core.call("KEYS", "*"))
+        for key in sorted(keys):
+            if self.probe.call([b"PTTL", key]) >= 0 or core.call("PTTL", key) >= 0:
+                continue
+            expected, actual = stored_form(self.probe.call, key), stored_form(lambda argv: core.call(*argv), key)
+            if expected != actual:
+                lines = "\n".join(f"  {a!r} -> {e!r}" for a, e in transcript)
+                raise AssertionError(
+                    f"{key!r} is stored differently\n  redis-server: {expected!r}\n  kvcore:       {actual!r}\n"
+                    f"after:\n{lines}"
+                )
 
     def close(self) -> None:
         self.redis.close()
+        self.probe.close()
