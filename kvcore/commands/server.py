@@ -1149,7 +1149,7 @@ def memory_usage(client, argv):
         if cursor.next_int() < 0:
             raise Error(errors.SYNTAX)
     key = argv[2]
-    value = client.db.lookup_read(key)
+    value = client.db.data.get(key)  # as Redis's dictFind: no hit or miss counted, an expired key still measured
     if value is None:
         return None
     return DICT_ENTRY_BYTES + sds_bytes(len(key)) + estimate_value(value)

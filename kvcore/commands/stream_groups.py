@@ -21,7 +21,7 @@ from kvcore.blocking import signal_key_ready
 from kvcore.commands.args import parse_int
 from kvcore.commands.connection import help_reply, subcommand_syntax_error
 from kvcore.commands.key_specs import Index, KeySpec
-from kvcore.commands.sets import notify
+from kvcore.commands.sets import notify, typed
 from kvcore.commands.stream_reads import active_consumer, setid_record, xclaim_record
 from kvcore.commands.streams import entry_reply, read_stream
 from kvcore.commands.table import Flag, Registry
@@ -416,6 +416,7 @@ def xclaim(client, argv):
 )
 def xautoclaim(client, argv):
     """XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]"""
+    value = client.db.lookup_read(argv[1])  # as Redis: before the arguments (a hit or miss even when they are bad)
     min_idle = _idle_arg(argv[4], "XAUTOCLAIM")
     start = interval_start(argv[5])
     count, justid = 100, False
@@ -432,7 +433,8 @@ def xautoclaim(client, argv):
         else:
             raise Error(errors.SYNTAX)
         at += 1
-    stream, group = stream_group(client, argv[1], argv[2])
+    stream = typed(value, StreamValue)
+    group = None if stream is None else stream.groups.get(argv[2])
     if group is None:
         raise no_key_or_group(argv[1], argv[2])
     now = client.node.now

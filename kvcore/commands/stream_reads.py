@@ -229,7 +229,8 @@ def setid_record(key: bytes, group: ConsumerGroup) -> list[bytes]:
 def _read(client, argv, grouped: bool):
     args, found = parse_read(client, argv, grouped)
     served, records = [], []
-    for key, ident, (stream, group) in zip(args.keys, args.ids, found):
+    for key, ident, (_, group) in zip(args.keys, args.ids, found):
+        stream = client.db.lookup_read(key)  # Redis looks each key up again to serve it: a second hit or miss
         if stream is None:
             continue
         if group is None:

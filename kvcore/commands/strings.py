@@ -277,7 +277,7 @@ def append(client, argv):
 @command("strlen", 2, R | Flag.FAST, (1, 1, 1), key_specs=(KeySpec("RO", Index(1)),))
 def strlen(client, argv):
     """STRLEN key"""
-    value = client.db.get_string(argv[1])
+    value = client.db.read_string(argv[1])
     return 0 if value is None else len(value)
 
 
@@ -439,7 +439,7 @@ def clamp_range(start: int, end: int, length: int) -> tuple[int, int] | None:
 def getrange(client, argv):
     """GETRANGE key start end"""
     start, end = parse_int(argv[2]), parse_int(argv[3])
-    value = client.db.get_string(argv[1])
+    value = client.db.read_string(argv[1])
     if value is None:
         return b""
     if start < 0 and end < 0 and start > end:

@@ -167,6 +167,40 @@ def info_fields(c, *sections) -> dict[str, str]:
     return dict(line.split(":", 1) for line in text.split("\r\n") if line and not line.startswith("#"))
 
 
+HIT_AND_MISS_CASES = [
+    # (keys made first, the command): how many hits and misses it counts, as redis-server does
+    ([], ["STRLEN", "s"]),
+    (["s"], ["STRLEN", "s"]),
+    (["l"], ["STRLEN", "l"]),
+    (["s"], ["GETRANGE", "s", "0", "1"]),
+    (["l"], ["SUBSTR", "l", "0", "1"]),
+    (["x"], ["XAUTOCLAIM", "x", "g", "c", "0", "bad-id"]),  # looked up before its arguments are read
+    (["l"], ["XAUTOCLAIM", "l", "g", "c", "0", "0", "JUSTID"]),
+    (["x"], ["XREAD", "STREAMS", "x", "0-0"]),  # each key looked up twice: to read its ID, to serve it
+    ([], ["XREAD", "STREAMS", "x", "y", "0-0", "$"]),
+    (["s"], ["MEMORY", "USAGE", "s"]),  # found in the dictionary directly: neither
+    ([], ["MEMORY", "USAGE", "s"]),
+]
+MAKE = {"s": ["SET", "s", "hello"], "l": ["RPUSH", "l", "a"], "x": ["XADD", "x", "1-1", "f", "v"]}
+
+
+@pytest.mark.parametrize(("made", "argv"), HIT_AND_MISS_CASES, ids=lambda case: " ".join(case))
+def test_keyspace_hits_and_misses_as_redis(c, redis_conn, made, argv):
+    redis_conn.call([b"FLUSHALL"])
+    for key in made:
+        c.call(*MAKE[key])
+        redis_conn.call([arg.encode() for arg in MAKE[key]])
+    redis_conn.call([b"CONFIG", b"RESETSTAT"])
+    before = info_fields(c, "stats")
+    c.call(*argv)
+    redis_conn.call([arg.encode() for arg in argv])
+    after = info_fields(c, "stats")
+    theirs = dict(line.split(":", 1) for line in redis_conn.call([b"INFO", b"stats"]).decode().split("\r\n")
+                  if line and not line.startswith("#"))
+    for field in ("keyspace_hits", "keyspace_misses"):
+        assert int(after[field]) - int(before[field]) == int(theirs[field]), field
+
+
 def test_info_server_facts_come_from_the_runtime():
     node = Node(Config(), rng=random.Random(1), now=5_000_000,
                 info=ServerInfo(pid=42, executable="/bin/kvserver", config_file="/etc/kv.conf", tcp_port=7000,
