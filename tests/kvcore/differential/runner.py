@@ -135,17 +135,22 @@ class Differential:
         if self.protocol == 3:
             core.call("HELLO", "3")
         transcript = []
+        queued: list[list[bytes]] = []  # the commands MULTI queued, to compare EXEC's replies each by its own mode
         for argv in commands:
             node.now = int(time.time() * 1000)
             expected = self.redis.call(argv)
             actual = core.call(*argv)
-            mode = compare.get(argv[0].lower(), EXACT)
-            if isinstance(mode, ByArgv):
-                mode = mode.choose(argv)
             transcript.append((argv, expected))
-            differs = not same(expected, actual, mode)
-            if not differs and self.protocol == 3 and mode == EXACT:
-                differs = typed(expected) != typed(actual)
+            name = argv[0].lower()
+            if name == b"exec" and isinstance(expected, list) and len(expected) == len(queued):
+                differs = not isinstance(actual, list) or len(actual) != len(expected) or any(
+                    not self._agree(command, e, a, compare) for command, e, a in zip(queued, expected, actual))
+            else:
+                differs = not self._agree(argv, expected, actual, compare)
+            if expected == b"QUEUED":
+                queued.append(argv)
+            elif name in (b"exec", b"discard"):
+                queued = []
             if differs:
                 lines = "\n".join(f"  {a!r} -> {e!r}" for a, e in transcript[:-1])
                 raise AssertionError(
@@ -153,6 +158,14 @@ class Differential:
                     f"after:\n{lines}"
                 )
         self._compare_stored(node, transcript)
+
+    def _agree(self, argv: list[bytes], expected, actual, compare: dict) -> bool:
+        mode = compare.get(argv[0].lower(), EXACT)
+        if isinstance(mode, ByArgv):
+            mode = mode.choose(argv)
+        if not same(expected, actual, mode):
+            return False
+        return self.protocol == 2 or mode != EXACT or typed(expected) == typed(actual)
 
     def _compare_stored(self, node, transcript) -> None:
         """Each key of db 0 without a TTL (one whose expiry could fall between the two reads
