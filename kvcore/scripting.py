@@ -499,7 +499,7 @@ class Lua:
 
     def _run_command(self, args: tuple):
         from kvcore.commands.table import Flag  # the commands import this module
-        from kvcore.dispatch import NO_REPLY, call, count_error, lookup
+        from kvcore.dispatch import NO_REPLY, call, count_error, resolve
 
         node = self.node
         if not args:
@@ -507,14 +507,16 @@ class Lua:
         argv = _command_argv(args)
         if type(argv) is Error:
             return argv
-        cmd = lookup(node.table, argv)
-        if type(cmd) is Error:
-            return Error(WRONG_ARITY if cmd.text.startswith("ERR wrong number") else UNKNOWN_COMMAND)
-        if cmd.flags & Flag.NOSCRIPT and not node.scripts.deny_disabled:
-            return Error(NOT_ALLOWED)
-        refusal = self._refusal(cmd, argv)
+        cmd, error = resolve(node.table, argv)
+        if error is not None:
+            refusal = Error(UNKNOWN_COMMAND if cmd is None else WRONG_ARITY)
+        elif cmd.flags & Flag.NOSCRIPT and not node.scripts.deny_disabled:
+            refusal = Error(NOT_ALLOWED)
+        else:
+            refusal = self._refusal(cmd, argv)
         if refusal is not None:  # counted as Redis counts a command the script layer rejects
-            cmd.rejected_calls += 1
+            if cmd is not None:
+                cmd.rejected_calls += 1
             count_error(node, refusal)
             refusal.counted = True
             return refusal

@@ -426,3 +426,24 @@ def test_a_library_loads_with_nothing_but_redis_s_registration_api(body, redis_c
     redis_conn.call([b"FUNCTION", b"FLUSH"])
     assert (str(ours) if isinstance(ours, ReplyError) else ours) == \
         (str(theirs) if isinstance(theirs, ReplyError) else theirs)
+
+
+def test_commands_a_script_is_refused_count_as_redis_counts_them(redis_conn):
+    """A command the script layer refuses (arity, not allowed in scripts) counts in its own
+    rejected_calls and in the error stats, even when pcall swallows the error."""
+    scripts = ["return redis.pcall('GET')", "return redis.pcall('NOSUCH')", "return redis.pcall('SUBSCRIBE', 'x')",
+               "return redis.call('GET')", "redis.pcall('GET'); return 1", "redis.pcall('CONFIG', 'NOPE'); return 1"]
+    client = CoreClient(make_node())
+    redis_conn.call([b"CONFIG", b"RESETSTAT"])
+    for script in scripts:
+        client.call("EVAL", script, "0")
+        redis_conn.call([b"EVAL", script.encode(), b"0"])
+
+    def counts(info: bytes) -> list[str]:
+        lines = info.decode().split("\r\n")
+        return sorted(line.split(",usec=")[0] + line[line.index(",rejected"):] if "usec=" in line else line
+                      for line in lines if line.startswith(("errorstat_", "total_error", "cmdstat_"))
+                      and not line.startswith(("cmdstat_info", "cmdstat_config")))
+
+    section = [b"INFO", b"errorstats", b"stats", b"commandstats"]
+    assert counts(client.call(*section)) == counts(redis_conn.call(section))
