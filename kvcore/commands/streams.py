@@ -210,7 +210,8 @@ def xadd(client, argv):
     notify(client, "xadd", key)
     signal_key_ready(db, key)
     rewritten = list(argv)
-    rewritten[args.id_at] = format_id(ident)
+    if args.ident is None or not args.seq_given:  # a generated ID (`*`, `ms-*`) goes out as the one made
+        rewritten[args.id_at] = format_id(ident)
     if args.trims:
         apply_trim(client, key, stream, args, rewritten)
     client.propagate_as = [rewritten]

@@ -209,6 +209,9 @@ SCRIPT = [
     ["RPUSH", "q", "1", "2"],
     ["block", "BZPOPMIN", "zz", "0"],
     ["ZADD", "zz", "5", "m"],
+    ["XADD", "x", "5", "f", "v"],  # an ID given whole goes out as given; `ms-*` as the one made
+    ["XADD", "x", "5-*", "f", "v"],
+    ["XADD", "x", "7-3", "f", "v"],
 ]
 
 
