@@ -125,6 +125,8 @@ def run_requests(node, client, requests: list[list[bytes]]) -> None:
                     _propagate_rewritten(node, client)
             elif client.propagate_as is not None:
                 client.propagate_as = None
+            if node.expiry_block is not None:
+                node.close_expiry_block()
             if node.slowlog_hook is not None and not _blocked_on_keys(client):
                 node.slowlog_hook(client, cmd, argv)
             if reply is not NO_REPLY:
@@ -260,6 +262,8 @@ def call(node, client, cmd: Command, argv: list[bytes]):
             _propagate_rewritten(node, client)
     elif client.propagate_as is not None:
         client.propagate_as = None
+    if node.expiry_block is not None:
+        node.close_expiry_block()
     slowlog = node.slowlog_hook
     if slowlog is not None and not _blocked_on_keys(client):
         slowlog(client, cmd, argv)

@@ -209,7 +209,7 @@ class Database:
         data, node = self.data, self.node
         old = data.get(key)
         if old is not None and self.expires and self._due_for_write(key):
-            self.expire_now(key)
+            self.expire_for_command(key)
             old = None
         if old is None:
             self.order.keys.append(key)  # ScanOrder.append, inline
@@ -281,7 +281,7 @@ class Database:
         if expires:
             for i in range(start, len(argv), 2):
                 if argv[i] in data and self._due_for_write(argv[i]):
-                    self.expire_now(argv[i])
+                    self.expire_for_command(argv[i])
         order = self.order.keys
         used = self._used
         for i in range(start, len(argv), 2):
@@ -532,8 +532,14 @@ class Database:
             return not node.master_executing
         if node.paused:  # a paused server keeps its dataset still (kvcore.pause)
             return True
-        self.expire_now(key)
+        self.expire_for_command(key)
         return True
+
+    def expire_for_command(self, key: bytes) -> None:
+        """A command found ``key``'s time up: delete it, its DEL going out with the command's
+        own writes, in one MULTI ... EXEC when there are several (Redis 7.0's also_propagate)."""
+        self.node.open_expiry_block()
+        self.expire_now(key)
 
     def expire_now(self, key: bytes) -> int:
         """Delete a key whose time is up, as its expiry does: counted, logged as a DEL, notified.

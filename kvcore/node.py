@@ -160,6 +160,7 @@ class Node:
         self.master_executing = False  # the master client is running its stream (it sees expired keys)
         self._next_link_conn = LINK_CONNS
         self._propagation_depth = 0
+        self.expiry_block: int | None = None  # the block a command's lazy expiry opened (`open_expiry_block`)
         self._next_job = 1
         self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
         self.child_info = ChildInfo()  # what the child of a background save or rewrite reports
@@ -592,6 +593,8 @@ class Node:
         ``start_log=False``: start no log job now (the runtime gathers more
         records for it first); the records wait, and so do their replies.
         """
+        if self.expiry_block is not None:  # an expiry outside any command (a served blocked client's lookup)
+            self.close_expiry_block()
         effects, self._effects = self._effects, []
         if self.halted:
             return [effect for effect in effects if type(effect) is Shutdown]
@@ -954,6 +957,17 @@ class Node:
         if self._propagation_depth == 1 and self.replication.active:
             self.replication.begin_group()
         return len(self._log_records)
+
+    def open_expiry_block(self) -> None:
+        """A command is deleting a key it found expired: unless a block is open already, open one
+        so that the DEL and the command's writes are wrapped together; the dispatcher closes it
+        when the command is done (`close_expiry_block`)."""
+        if self.expiry_block is None and not self._propagation_depth:
+            self.expiry_block = self.begin_propagation_block()
+
+    def close_expiry_block(self) -> None:
+        marker, self.expiry_block = self.expiry_block, None
+        self.end_propagation_block(marker)
 
     def end_propagation_block(self, marker: int) -> None:
         """Wrap the group begun at ``marker`` in MULTI ... EXEC if it has more than one write.

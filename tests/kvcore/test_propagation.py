@@ -212,6 +212,19 @@ SCRIPT = [
     ["XADD", "x", "5", "f", "v"],  # an ID given whole goes out as given; `ms-*` as the one made
     ["XADD", "x", "5-*", "f", "v"],
     ["XADD", "x", "7-3", "f", "v"],
+    ["DEBUG", "SET-ACTIVE-EXPIRE", "0"],  # keys whose time is up stay until a command finds them:
+    ["SET", "p", "v", "PXAT", "1"],
+    ["SETBIT", "p", "0", "1"],  # a write's DEL goes with the write, in a MULTI ... EXEC
+    ["SET", "p", "v", "PXAT", "1"],
+    ["MSET", "p", "1", "q", "2"],
+    ["SET", "p", "v", "PXAT", "1"],
+    ["GET", "p"],  # a read's DEL alone
+    ["SET", "p", "v", "PXAT", "1"],
+    ["MULTI"],
+    ["APPEND", "p", "x"],
+    ["EXEC"],  # one MULTI ... EXEC for the transaction, the DEL inside
+    ["SET", "p", "v", "PXAT", "1"],
+    ["EVAL", "return redis.call('APPEND', KEYS[1], 'x')", "1", "p"],
 ]
 
 
