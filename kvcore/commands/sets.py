@@ -332,7 +332,8 @@ def _spop_count(client, key: bytes, count: int) -> SetReply:
     size = len(value)
     notify(client, "spop", key)
     if count >= size:
-        popped = list(SetValue.built(value, client.node.config))  # Redis replies through a fresh SUNION
+        client.db.lookup_read(key)  # Redis replies through SUNION, whose read lookup counts a hit
+        popped = list(SetValue.built(value, client.node.config))  # (a fresh set, built as SUNION builds it)
         client.propagate_as = [[b"UNLINK" if client.node.config["lazyfree-lazy-server-del"] else b"DEL", key]]
         record_changes(client, key, size, True)
         return SetReply(popped)

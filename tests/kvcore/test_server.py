@@ -179,9 +179,12 @@ HIT_AND_MISS_CASES = [
     (["x"], ["XREAD", "STREAMS", "x", "0-0"]),  # each key looked up twice: to read its ID, to serve it
     ([], ["XREAD", "STREAMS", "x", "y", "0-0", "$"]),
     (["s"], ["MEMORY", "USAGE", "s"]),  # found in the dictionary directly: neither
+    (["t"], ["SPOP", "t", "5"]),  # the whole set, read through SUNION: a hit
+    (["t"], ["SPOP", "t", "1"]),
     ([], ["MEMORY", "USAGE", "s"]),
 ]
-MAKE = {"s": ["SET", "s", "hello"], "l": ["RPUSH", "l", "a"], "x": ["XADD", "x", "1-1", "f", "v"]}
+MAKE = {"s": ["SET", "s", "hello"], "l": ["RPUSH", "l", "a"], "x": ["XADD", "x", "1-1", "f", "v"],
+        "t": ["SADD", "t", "a", "b"]}
 
 
 @pytest.mark.parametrize(("made", "argv"), HIT_AND_MISS_CASES, ids=lambda case: " ".join(case))
