@@ -114,7 +114,10 @@ class Blocking:
             if record is None or (db_index, key) not in self.waiting:
                 continue
             tracking = self.node.tracking  # client-side caching: the served client is the running one
-            if record.resume(client, key) if tracking is None else tracking.serve(record.resume, client, key):
+            served = record.resume(client, key) if tracking is None else tracking.serve(record.resume, client, key)
+            if self.node.expiry_block is not None:  # a DEL of the lookup goes with what the served command wrote
+                self.node.close_expiry_block()
+            if served:
                 self.release(client)
                 self._done(client, record)
                 self._served.append(client)

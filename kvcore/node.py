@@ -593,7 +593,7 @@ class Node:
         ``start_log=False``: start no log job now (the runtime gathers more
         records for it first); the records wait, and so do their replies.
         """
-        if self.expiry_block is not None:  # an expiry outside any command (a served blocked client's lookup)
+        if self.expiry_block is not None:  # a lookup outside the dispatcher and the blocked-client server
             self.close_expiry_block()
         effects, self._effects = self._effects, []
         if self.halted:

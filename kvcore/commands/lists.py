@@ -97,10 +97,6 @@ def _side(arg: bytes) -> bool:
     return side
 
 
-def _side_name(left: bool) -> bytes:
-    return b"LEFT" if left else b"RIGHT"
-
-
 def _normalize(index: int, size: int) -> int | None:
     if index < 0:
         index += size
@@ -495,16 +491,18 @@ def _blocking_move(client, argv, from_left: bool, to_left: bool, timeout: bytes)
     deadline = parse_timeout(client, timeout)
     src, dst = argv[1], argv[2]
     if client.db.get_typed(src, ListValue) is not None:
-        client.propagate_as = [_move_record(argv, src, dst, from_left, to_left)]
+        client.propagate_as = [[b"RPOPLPUSH", src, dst] if argv[0].lower() == b"brpoplpush" else
+                               [b"LMOVE", src, dst, argv[3], argv[4]]]  # its sides as the client spelled them
         return _move(client, src, dst, from_left, to_left)
     return _block_or_null(client, argv, [src], deadline, _serve_move(argv, dst, from_left, to_left), None)
 
 
-def _move_record(argv, src: bytes, dst: bytes, from_left: bool, to_left: bool) -> list[bytes]:
-    """How a served BLMOVE/BRPOPLPUSH replays: LMOVE or RPOPLPUSH."""
+def _served_move_record(argv, src: bytes, dst: bytes, from_left: bool, to_left: bool) -> list[bytes]:
+    """How a BLMOVE/BRPOPLPUSH served after it blocked replays: RPOPLPUSH, or LMOVE with its
+    sides as Redis's shared "left" and "right"."""
     if argv[0].lower() == b"brpoplpush":
         return [b"RPOPLPUSH", src, dst]
-    return [b"LMOVE", src, dst, _side_name(from_left), _side_name(to_left)]
+    return [b"LMOVE", src, dst, b"left" if from_left else b"right", b"left" if to_left else b"right"]
 
 
 def _serve_move(argv, dst: bytes, from_left: bool, to_left: bool):
@@ -517,7 +515,7 @@ def _serve_move(argv, dst: bytes, from_left: bool, to_left: bool):
             client.reply(Error(errors.WRONGTYPE))
             return True
         client.reply(_move(client, key, dst, from_left, to_left))
-        client.node.propagate(db.index, _move_record(argv, key, dst, from_left, to_left))
+        client.node.propagate(db.index, _served_move_record(argv, key, dst, from_left, to_left))
         return True
 
     return resume

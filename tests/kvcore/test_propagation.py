@@ -168,7 +168,7 @@ def test_served_blocking_pops_are_logged_after_the_push_that_served_them():
         [b"RPUSH", b"l", b"a", b"b", b"c"],
         [b"RPOP", b"l", b"2"],
         [b"RPUSH", b"z", b"x"],
-        [b"LMOVE", b"z", b"m", b"LEFT", b"LEFT"],
+        [b"LMOVE", b"z", b"m", b"left", b"left"],  # Redis's shared "left", whatever the client sent
     ]
     assert dataset(replayed(node)) == dataset(node)
 
@@ -225,6 +225,14 @@ SCRIPT = [
     ["EXEC"],  # one MULTI ... EXEC for the transaction, the DEL inside
     ["SET", "p", "v", "PXAT", "1"],
     ["EVAL", "return redis.call('APPEND', KEYS[1], 'x')", "1", "p"],
+    ["SELECT", "2"],  # the blocked client's database
+    ["SET", "d", "v", "PXAT", "1"],
+    ["block", "BLMOVE", "src", "d", "LEFT", "LEFT", "0"],
+    ["RPUSH", "src", "x"],  # the served move finds its destination expired
+    ["RPUSH", "src", "y"],
+    ["BLMOVE", "src", "d", "left", "Right", "0"],  # served at once: logged with its sides as given
+    ["block", "BRPOPLPUSH", "src2", "d", "0"],
+    ["RPUSH", "src2", "z"],
 ]
 
 
