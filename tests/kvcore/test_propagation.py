@@ -233,6 +233,14 @@ SCRIPT = [
     ["BLMOVE", "src", "d", "left", "Right", "0"],  # served at once: logged with its sides as given
     ["block", "BRPOPLPUSH", "src2", "d", "0"],
     ["RPUSH", "src2", "z"],
+    ["block", "BLMPOP", "0", "2", "m1", "m2", "RIGHT", "COUNT", "3"],
+    ["RPUSH", "m2", "1", "2"],
+    ["block", "BZMPOP", "0", "1", "mz", "MAX", "COUNT", "2"],
+    ["ZADD", "mz", "1", "a", "2", "b", "3", "c"],
+    ["block", "BRPOP", "r", "0"],
+    ["LPUSH", "r", "1"],
+    ["block", "BZPOPMAX", "rz", "0"],
+    ["ZADD", "rz", "1", "a"],
 ]
 
 
