@@ -161,6 +161,7 @@ class Node:
         self._next_link_conn = LINK_CONNS
         self._propagation_depth = 0
         self.expiry_block: int | None = None  # the block a command's lazy expiry opened (`open_expiry_block`)
+        self.expiry_wrapped = True  # off while SCAN or RANDOMKEY runs (`open_expiry_block`)
         self._next_job = 1
         self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
         self.child_info = ChildInfo()  # what the child of a background save or rewrite reports
@@ -961,8 +962,9 @@ class Node:
     def open_expiry_block(self) -> None:
         """A command is deleting a key it found expired: unless a block is open already, open one
         so that the DEL and the command's writes are wrapped together; the dispatcher closes it
-        when the command is done (`close_expiry_block`)."""
-        if self.expiry_block is None and not self._propagation_depth:
+        when the command is done (`close_expiry_block`). Not for SCAN and RANDOMKEY run on their
+        own (Redis's CMD_TOUCHES_ARBITRARY_KEYS): their DELs go out one by one."""
+        if self.expiry_block is None and not self._propagation_depth and self.expiry_wrapped:
             self.expiry_block = self.begin_propagation_block()
 
     def close_expiry_block(self) -> None:

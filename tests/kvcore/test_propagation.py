@@ -225,6 +225,7 @@ SCRIPT = [
     ["EXEC"],  # one MULTI ... EXEC for the transaction, the DEL inside
     ["SET", "p", "v", "PXAT", "1"],
     ["EVAL", "return redis.call('APPEND', KEYS[1], 'x')", "1", "p"],
+
     ["SELECT", "2"],  # the blocked client's database
     ["SET", "d", "v", "PXAT", "1"],
     ["block", "BLMOVE", "src", "d", "LEFT", "LEFT", "0"],
@@ -295,6 +296,25 @@ def test_records_are_the_ones_redis_writes():
     theirs = TIMESTAMP.sub(b"$13\r\n<ms>\r\n", run_on_redis(SCRIPT))
     ours = TIMESTAMP.sub(b"$13\r\n<ms>\r\n", run_on_kvcore(SCRIPT))
     assert ours == theirs
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
+@pytest.mark.parametrize("finder", [["SCAN", "0", "COUNT", "100"], ["RANDOMKEY"]])
+def test_the_keys_scan_and_randomkey_find_expired_are_deleted_unwrapped(finder):
+    """As redis-server's log: SCAN and RANDOMKEY run on their own log the DELs of the keys they
+    find expired one by one; in a transaction, inside its MULTI ... EXEC. (In an order that is
+    Redis's hash order: compared as sets.)"""
+    expiring = [["SET", key, "v", "PXAT", "1"] for key in ("p1", "p2", "p3")]
+    script = [["DEBUG", "SET-ACTIVE-EXPIRE", "0"], *expiring, finder, ["MULTI"], *expiring, finder, ["EXEC"]]
+
+    def shape(log: bytes) -> list:
+        commands = [argv for argv, _ in aof.parse_commands(log).commands]
+        start = commands.index([b"MULTI"])
+        return [sorted(map(tuple, commands[:start])), sorted(map(tuple, commands[start + 1 : -1])), commands[-1]]
+
+    ours = shape(run_on_kvcore(script))
+    assert ours == shape(run_on_redis(script))
+    assert ours[0].count((b"DEL", b"p1")) == 1 and ours[2] == [b"EXEC"]
 
 
 # -- the replay property -----------------------------------------------------------------------------
