@@ -164,7 +164,7 @@ def execute(node, client, argv: list[bytes]) -> None:
     # CLIENT LIST's cmd: the command looked up, even one refused or held next (NULL: none), as Redis
     client.last_command = "NULL" if cmd is None else cmd.name if cmd.container is None else cmd.fullname
     if error is not None:
-        if client.multi is not None and cmd is not None and cmd.name == "exec":  # EXEC x: the transaction goes
+        if cmd is not None and cmd.name == "exec":  # EXEC x: the transaction goes (if any: EXECABORT all the same)
             error = _abort_transaction(client, Error(error.text.removeprefix("ERR ")))
         elif client.multi is not None:
             client.multi_error = True
@@ -174,7 +174,7 @@ def execute(node, client, argv: list[bytes]) -> None:
         return
     refusal = _refusal(node, client, cmd, argv)
     if refusal is not None:
-        if client.multi is not None and cmd.name == "exec":
+        if cmd.name == "exec":
             refusal = _abort_transaction(client, refusal)
         elif client.multi is not None and refusal.text.split(" ", 1)[0] not in ("NOAUTH",):
             client.multi_error = True
@@ -200,7 +200,8 @@ def execute(node, client, argv: list[bytes]) -> None:
 
 
 def _abort_transaction(client, refusal: Error) -> Error:
-    """EXEC itself refused (out of memory): the transaction goes, as Redis's execCommandAbort."""
+    """EXEC itself refused (arity, out of memory...): the transaction goes, and its WATCHes, as
+    Redis's execCommandAbort, which answers EXECABORT even with no MULTI."""
     from kvcore.commands.transactions import end_transaction  # the commands import this module
 
     end_transaction(client)

@@ -241,6 +241,8 @@ def test_subscribing_in_a_transaction_puts_the_confirmations_in_the_exec_array()
 
 EDGES = {  # found by a differential hunt; each sequence's replies are redis-server's
     "exec_with_arguments_aborts": [("MULTI",), ("SET", "a", "1"), ("EXEC", "x"), ("EXEC",), ("GET", "a")],
+    # EXECABORT even with no MULTI; the WATCH goes with it
+    "exec_with_arguments_outside_multi": [("WATCH", "a"), ("EXEC", "x"), ("SET", "a", "1"), ("MULTI",), ("EXEC",)],
     "unwatch_is_queued": [("WATCH", "a"), ("MULTI",), ("UNWATCH",), ("SET", "b", "2"), ("EXEC",)],
     "monitor_refused_in_exec": [("MULTI",), ("MONITOR",), ("EXEC",), ("PING",)],
     "subscribe_in_exec": [("MULTI",), ("SUBSCRIBE", "c"), ("EXEC",), ("PING",)],
