@@ -8,6 +8,7 @@ subscription order, never hash order).
 
 from __future__ import annotations
 
+from kvcore.commands.connection import subcommand_syntax_error
 from kvcore.commands.key_specs import Index, KeySpec, Range
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY
@@ -185,6 +186,8 @@ def publish_shard_message(node, channel: bytes, message: bytes) -> int:
 
 def _active(registry: dict, argv: list[bytes]) -> list[bytes]:
     """The channels of a registry with subscribers, matching argv's optional pattern."""
+    if len(argv) > 3:
+        raise subcommand_syntax_error(argv)
     pattern = argv[2] if len(argv) > 2 else None
     return [ch for ch in registry if pattern is None or glob_match(pattern, ch)]
 

@@ -11,7 +11,7 @@ from kvcore.commands.sets import numkeys_positions
 from kvcore.commands.table import Flag, Registry
 from kvcore.functions import library_name
 from kvcore.reply import OK, Error, Map, SetReply, Simple
-from kvcore.scripting import keys_and_args, sha_argument
+from kvcore.scripting import NOSCRIPT, keys_and_args, sha_argument
 
 REGISTRY = Registry("scripting")
 command = REGISTRY.command
@@ -58,6 +58,8 @@ def _eval(client, argv, read_only: bool):
 
 
 def _evalsha(client, argv, read_only: bool):
+    if len(argv[1]) != 40:  # as Redis: no script can match, whatever the other arguments
+        raise Error(NOSCRIPT)
     if client.ldb_mode is not None:
         raise Error("ERR Please use EVAL instead of EVALSHA for debugging")
     keys, args = keys_and_args(argv)

@@ -45,6 +45,9 @@ def test_pubsub_introspection():
     assert observer.call("PUBSUB", "CHANNELS", "x*") == [b"x"]
     assert observer.call("PUBSUB", "NUMSUB", "x", "z") == [b"x", 1, b"z", 0]
     assert observer.call("PUBSUB", "NUMPAT") == 1
+    for sub in ("CHANNELS", "SHARDCHANNELS"):  # one pattern at most
+        assert str(observer.call("PUBSUB", sub, "x*", "y*")) == \
+            f"ERR unknown subcommand or wrong number of arguments for '{sub}'. Try PUBSUB HELP."
 
 
 def test_disconnect_drops_subscriptions():

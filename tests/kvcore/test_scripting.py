@@ -447,3 +447,13 @@ def test_commands_a_script_is_refused_count_as_redis_counts_them(redis_conn):
 
     section = [b"INFO", b"errorstats", b"stats", b"commandstats"]
     assert counts(client.call(*section)) == counts(redis_conn.call(section))
+
+
+@pytest.mark.parametrize("argv", [
+    ["EVALSHA", "x", "x"], ["EVALSHA", "1", "1"], ["EVALSHA_RO", "abc", "-1", "k"],  # not a SHA: NOSCRIPT first
+    ["EVALSHA", "a" * 40, "x"], ["EVALSHA", "a" * 40, "2", "k"],  # a SHA's length: its arguments are read first
+])
+def test_evalsha_of_what_cannot_be_a_sha_is_noscript_before_anything_else(argv, redis_conn):
+    ours = CoreClient(make_node()).call(*argv)
+    theirs = redis_conn.call([arg.encode() for arg in argv])
+    assert str(ours) == str(theirs)
