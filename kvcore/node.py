@@ -17,6 +17,7 @@ construction.
 from __future__ import annotations
 
 from collections import deque
+from contextlib import contextmanager
 
 from kvcore import client_memory, errors, notifications, querybuf, replybuf
 from kvcore.acl_file import AclFile
@@ -161,7 +162,7 @@ class Node:
         self._next_link_conn = LINK_CONNS
         self._propagation_depth = 0
         self.expiry_block: int | None = None  # the block a command's lazy expiry opened (`open_expiry_block`)
-        self.expiry_wrapped = True  # off while SCAN or RANDOMKEY runs (`open_expiry_block`)
+        self.expiry_wrapped = True  # off while SCAN or RANDOMKEY runs (`expiry_unwrapped`)
         self._next_job = 1
         self.snapshots = Snapshots(self)  # RDB snapshots: SAVE, BGSAVE, the save schedule
         self.child_info = ChildInfo()  # what the child of a background save or rewrite reports
@@ -966,6 +967,16 @@ class Node:
         own (Redis's CMD_TOUCHES_ARBITRARY_KEYS): their DELs go out one by one."""
         if self.expiry_block is None and not self._propagation_depth and self.expiry_wrapped:
             self.expiry_block = self.begin_propagation_block()
+
+    @contextmanager
+    def expiry_unwrapped(self):
+        """While SCAN or RANDOMKEY runs on its own: the DELs of the keys it finds expired go out
+        one by one (Redis's CMD_TOUCHES_ARBITRARY_KEYS)."""
+        self.expiry_wrapped = False
+        try:
+            yield
+        finally:
+            self.expiry_wrapped = True
 
     def close_expiry_block(self) -> None:
         marker, self.expiry_block = self.expiry_block, None

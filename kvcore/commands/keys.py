@@ -195,24 +195,16 @@ def scan(client, argv):
         value = db.lookup_read_untouched(key)
         return value is not None and type_name(value).encode() == wanted
 
-    node = client.node
-    node.expiry_wrapped = False
-    try:
+    with client.node.expiry_unwrapped():
         cursor, found = db.scan(cursor, count, accept)
-    finally:
-        node.expiry_wrapped = True
     return [b"%d" % cursor, found]
 
 
 @command("randomkey", 1, R, tips=("request_policy:all_shards", "nondeterministic_output"))
 def randomkey(client, argv):
     """RANDOMKEY"""
-    node = client.node
-    node.expiry_wrapped = False
-    try:
-        return client.db.random_key(node.rng)
-    finally:
-        node.expiry_wrapped = True
+    with client.node.expiry_unwrapped():
+        return client.db.random_key(client.node.rng)
 
 
 # -- renaming, copying, moving -------------------------------------------------
