@@ -1,4 +1,4 @@
-"""kvcore against redis-server 7.0: random command sequences, every reply equal."""
+"""kvcore against redis-server 7.0: random command sequences, every reply equal and every key stored alike."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tests.kvcore.differential as differential_pkg
+from kvcore.keyspace import Database
 from tests.kvcore.differential.runner import Differential
 
 FAMILIES = sorted(
@@ -37,3 +38,13 @@ def test_family_matches_redis(family, differential):
         differential.run(commands, module.COMPARE)
 
     check()
+
+
+def test_a_key_stored_differently_is_caught(differential, monkeypatch):
+    """The check after the replies: a planted bug that leaves every reply right (APPEND no longer
+    makes its string raw) is caught by how the key is stored."""
+    commands = [[b"SET", b"k1", b"12"], [b"APPEND", b"k1", b"3"]]
+    differential.run(commands, {})
+    monkeypatch.setattr(Database, "mark_raw", lambda db, key: None)
+    with pytest.raises(AssertionError, match="stored differently"):
+        differential.run(commands, {})

@@ -12,6 +12,7 @@ from kvcore import info
 from kvcore.config import Config
 from kvcore.effects import Close, RewriteConfig, Send, Shutdown
 from kvcore.node import Node, ServerInfo
+from tests.kvcore.differential.runner import stored_form
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 
 
@@ -507,8 +508,6 @@ def test_debug_object_of_strings(c):
 def test_debug_object_and_refcount_as_redis(c, redis_conn):
     """Refcount, encoding, serialized length and a list's quicklist fields, for values of every
     layout: shared and copied integers, compressed strings, multi-node lists, hashtables."""
-    from tests.kvcore.differential.runner import stored_form
-
     setup = [
         ("SET", "shared", "5"), ("COPY", "shared", "copied"), ("SET", "long", "x" * 100),
         ("SET", "huge", "70000"), ("RPUSH", "list", *[f"element-{i}" for i in range(1000)]),
