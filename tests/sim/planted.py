@@ -817,6 +817,18 @@ def migrate_lets_other_clients_run(monkeypatch) -> None:
     monkeypatch.setattr(migrate.Migrations, "start", unheld)
 
 
+def migrating_slot_served_without_ask(monkeypatch) -> None:
+    """A master migrating a slot away serves a key it no longer has instead of answering -ASK:
+    a read of a key already moved finds nothing, a write lands where the move has passed."""
+    route = ClusterState._route
+
+    def no_ask(self, *args, **kwargs):
+        error, slot = route(self, *args, **kwargs)
+        return (None if error is not None and error.text.startswith("ASK ") else error), slot
+
+    monkeypatch.setattr(ClusterState, "_route", no_ask)
+
+
 def won_election_kept(monkeypatch) -> None:
     """A replica that won an election keeps its votes (Redis 7.0's failover_auth_count): failed over
     again soon after, it wins at once under the old epoch, which another master may hold by then."""

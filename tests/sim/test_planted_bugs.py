@@ -214,6 +214,12 @@ CASES = {
         RunConfig(workload="register", nodes=3, cluster=True, duration_ms=10_000, faults=("reshard",)),
         {"placement"},
     ),
+    "migrating-slot-served-without-ask": (
+        planted.migrating_slot_served_without_ask,
+        RunConfig(workload="register", nodes=3, cluster=True, clients=8, duration_ms=20_000, faults=("reshard",),
+                  think_ms_mean=50),
+        {"linearizability", "durability"},
+    ),
     "won-election-kept": (
         planted.won_election_kept,
         RunConfig(workload="register", nodes=2, replicas=1, cluster=True, duration_ms=30_000, faults=("failover",),
