@@ -272,7 +272,7 @@ def _flags(table) -> list[str]:
         if flag not in SHEBANG_FLAGS:  # a function declares the flags a script's shebang may
             raise CommandError("ERR unknown flag given")
         flags.append(flag)
-    return flags
+    return sorted(set(flags), key=SHEBANG_FLAGS.index)  # FUNCTION LIST names them in Redis's table order
 
 
 def _error_message(error) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 
 from kvcore import busy, errors
 from kvcore.acl import script_noperm
@@ -106,22 +107,39 @@ redis.error_reply = function(...)  -- as Redis: a leading '-' optional, and a te
   if space then code, message = string.sub(text, 2, space - 1), string.sub(text, space + 1) end
   return {err = code .. ' ' .. (string.gsub(string.gsub(message, '^[\\r\\n]+', ''), '[\\r\\n]+$', ''))}
 end
+local function c_string(value)  -- as Redis's lua_tolstring: strings and numbers have one, the rest none
+  local kind = type(value)
+  if kind == 'string' or kind == 'number' then return tostring(value) end
+  return nil
+end
 redis.sha1hex = function(...)
-  if select('#', ...) ~= 1 then error('wrong number of arguments', 2) end
-  return kv_sha1hex(tostring(...))
+  if select('#', ...) ~= 1 then error({err = 'ERR wrong number of arguments'}, 0) end
+  return kv_sha1hex(c_string(...) or '')
 end
 redis.status_reply = function(...)
   local text = one_string(...)
   if not text then return {err = 'ERR wrong number or type of arguments'} end
   return {ok = text}
 end
-redis.log = function(level, ...) kv_log(level, table.concat({...}, ' ')) end
+redis.log = function(...)
+  local count, level = select('#', ...), tonumber((...))
+  if count < 2 then error({err = 'ERR redis.log() requires two arguments or more.'}, 0) end
+  if not level then error({err = 'ERR First argument must be a number (log level).'}, 0) end
+  level = level < 0 and math.ceil(level) or math.floor(level)  -- C's (int) cast
+  if level < redis.LOG_DEBUG or level > redis.LOG_WARNING then error({err = 'ERR Invalid debug level.'}, 0) end
+  local parts = {}
+  for index = 2, count do  -- what has no string form is left out (a space still comes before the next)
+    local text = c_string((select(index, ...)))
+    if text then parts[#parts + 1] = (index > 2 and ' ' or '') .. text end
+  end
+  kv_log(level, table.concat(parts))
+end
 redis.setresp = function(...)
-  local problem = kv_setresp(select('#', ...), ...)
+  local problem = kv_setresp(select('#', ...), (...))
   if problem then error(problem, 0) end
 end
 redis.set_repl = function(...)
-  local problem = kv_set_repl(select('#', ...), ...)
+  local problem = kv_set_repl(select('#', ...), (...))
   if problem then error(problem, 0) end
 end
 redis.replicate_commands = function() return true end
@@ -182,6 +200,10 @@ __kv_run = function(f, ...)
   sethook(budget, '', hook_instructions)
   local ok, result = xpcall(function() return f(unpack(args, 1, n)) end, __kv_handler)
   sethook()
+  if not ok and type(result) == 'table' and not result.line then  -- for _error_text's guess
+    local info = getinfo(f, 'S')
+    result.first, result.last = info.linedefined, info.lastlinedefined
+  end
   return ok, result
 end
 __kv_run_limited = function(f, over, text)  -- f(), stopped with the error text once over() says so
@@ -432,7 +454,7 @@ class Lua:
     def _set_repl(self, count, flags=None):
         """redis.set_repl(flags): where the script's next writes are propagated (log, replicas, both, none)."""
         if int(count) != 1:
-            return _error_table(self.runtime, "ERR redis.set_repl() requires one argument.")
+            return _error_table(self.runtime, "ERR redis.set_repl() requires two arguments.")  # sic, as 7.0
         if type(flags) not in (int, float) or int(flags) & ~PROPAGATE_ALL:
             return _error_table(self.runtime, "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
                                 "REPL_ALL or REPL_NONE.")
@@ -625,7 +647,7 @@ class Lua:
 
     def _log(self, level, text) -> None:
         names = {0: "debug", 1: "verbose", 2: "notice", 3: "warning"}
-        self.node.emit(LogMessage(names.get(int(level), "warning"), _text(text)))
+        self.node.emit(LogMessage(names[int(level)], _text(text)))
 
 
 class Scripts:
@@ -793,13 +815,17 @@ def _error_table(lua, text: str, counted: bool = False):
     return lua.table_from({b"err": text.encode()})
 
 
+_TAIL_CALL = re.compile(rb"\breturn\s+redis\.")
+
+
 def _error_text(error, name: str, chunk: str, code: bytes) -> str:
     """The reply for an error a script raised: its text, then where it happened.
 
     A script's `return redis.call(...)` is a tail call in Lua, which leaves no
     frame of the script to read the line from (Redis's C redis.call keeps it):
-    the line is then taken as the last that calls the library, where such a
-    return usually is.
+    the line is then guessed, within the function that ran (a whole EVAL
+    script, or an FCALL's function), as the last that returns a library call
+    (else the last that makes one), comments left out.
     """
     if type(error) is bytes:
         return "ERR " + _text(error)
@@ -807,8 +833,12 @@ def _error_text(error, name: str, chunk: str, code: bytes) -> str:
     source, line = error[b"source"], error[b"line"]
     if source is None or line is None:
         lines = code.split(b"\n")
-        calls = [number for number, text_line in enumerate(lines, 1) if b"redis." in text_line]
-        source, line = chunk, (calls[-1] if calls else 1)
+        first, last = error[b"first"] or 1, error[b"last"] or len(lines)  # a main chunk's are 0
+        code_lines = [(number, lines[number - 1]) for number in range(first, last + 1)
+                      if not lines[number - 1].lstrip().startswith(b"--")]
+        calls = ([number for number, text_line in code_lines if _TAIL_CALL.search(text_line)]
+                 or [number for number, text_line in code_lines if b"redis." in text_line])
+        source, line = chunk, (calls[-1] if calls else first)
     return f"{text} script: {name}, on {_text(source)}:{int(line)}."
 
 

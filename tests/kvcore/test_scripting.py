@@ -150,6 +150,44 @@ SCENARIOS = {
         script("#!python\nreturn 1", "0"),
         script("#!lua name=x\nreturn 1", "0"),
     ],
+    "library_helpers_check_their_arguments": [  # found by fakeredis's suite run against kvserver
+        script("return {redis.sha1hex(nil), redis.sha1hex({}), redis.sha1hex(1.5)}", "0"),
+        script("return {pcall(redis.sha1hex)}", "0"),
+        script("return redis.log(3)", "0"),
+        script("return redis.log('x', 'a')", "0"),
+        script("return redis.log(' 0x3 ', 'a')", "0"),
+        script("return redis.log(4, 'a')", "0"),
+        script("return redis.log(-0.5, 'a')", "0"),
+        script("return redis.log(3, nil, 'b', {}, true, 1.5)", "0"),
+        script("return {pcall(redis.log, 3)}", "0"),
+        script("return redis.setresp(2, 3)", "0"),
+        script("return redis.set_repl()", "0"),
+        script("return redis.set_repl(1, 2)", "0"),
+    ],
+    "errors_name_the_line_of_a_returned_call": [  # Lua's tail call leaves no frame to read it from
+        [b"FUNCTION", b"FLUSH"],
+        [b"SET", b"s", b"abc"],
+        [b"FUNCTION", b"LOAD", b"#!lua name=lib\n"
+         b"redis.register_function('unknown', function() return redis.call('NOPE') end)\n"
+         b"redis.register_function('index_nil', function()\n  local t = nil\n  return t.x\nend)\n"
+         b"redis.register_function('arity', function() return redis.call('GET') end)\n"
+         b"redis.register_function('two', function()\n  redis.call('GET', 's')\n  return redis.call('INCR', 's')\nend)"],
+        [b"FCALL", b"unknown", b"0"],
+        [b"FCALL", b"index_nil", b"0"],
+        [b"FCALL", b"arity", b"0"],
+        [b"FCALL", b"two", b"0"],
+        script("redis.call('GET', 's')\nreturn redis.call('INCR', 's')\n-- redis.call in a comment", "0"),
+        script("if true then\n  return redis.call('INCR', 's')\nend\nredis.call('GET', 's')", "0"),
+        [b"FUNCTION", b"FLUSH"],
+    ],
+    "function_flags_listed_in_redis_order": [
+        [b"FUNCTION", b"FLUSH"],
+        [b"FUNCTION", b"LOAD", b"#!lua name=lib\nredis.register_function{function_name='f', callback=function() "
+         b"return 1 end, flags={'allow-cross-slot-keys', 'no-cluster', 'allow-stale', 'allow-oom', 'no-writes', "
+         b"'no-writes'}}"],
+        [b"FUNCTION", b"LIST"],
+        [b"FUNCTION", b"FLUSH"],
+    ],
     "out_of_memory": [  # under maxmemory 1 and noeviction: writes in scripts as Redis refuses them
         [b"SET", b"a", b"1"],
         [b"CONFIG", b"SET", b"maxmemory", b"1"],
