@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import math
+import operator
 import re
 from functools import cmp_to_key
 from itertools import accumulate
@@ -44,6 +45,7 @@ INDEX_RANGE = "ERR array index out of range"
 INDEX_BOUNDS = "ERR index out of bounds"
 NOT_A_NUMBER = "result is not a number"
 BAD_NUMBER = "bad input number"
+OUT_OF_RANGE = "number out of range"
 WRONG_FORMAT = "ERR wrong format"
 DEBUG_UNKNOWN = "ERR unknown subcommand - try `JSON.DEBUG HELP`"
 DEBUG_HELP = [b"MEMORY <key> [path] - reports memory usage", b"HELP                - this message"]
@@ -141,7 +143,7 @@ class _Numbers:
     def parse_float(self, token: str) -> float:
         value = float(token)
         if math.isinf(value):
-            raise _BadNumber("number out of range", token)
+            raise _BadNumber(OUT_OF_RANGE, token)
         self.floats = True
         return value
 
@@ -185,7 +187,10 @@ def parse_json(arg: bytes) -> tuple[object, bool]:
     except jsonlib.JSONDecodeError as exc:
         raise Error(_serde_message(exc.msg, exc.pos, text)) from None
     except _BadNumber as exc:
-        raise Error(_at(exc.message, text, max(text.find(exc.token), 0))) from None
+        at = max(text.find(exc.token), 0)
+        if exc.message == OUT_OF_RANGE:  # serde_json sees the range once it has read the whole number
+            at += len(exc.token) - 1
+        raise Error(_at(exc.message, text, at)) from None
     except RecursionError:
         raise Error(_at("recursion limit exceeded", text, 0)) from None
     if b"\\u" in arg and _SURROGATE_ESCAPE.search(text):
@@ -986,7 +991,16 @@ def _wrap64(value: int) -> int:
     return (value - LLONG_MIN) % 2**64 + LLONG_MIN
 
 
-def numeric_result(current, operand, multiply: bool):
+# RedisJSON's operations on i64 (wrapping; a power's exponent is cast to u32) and on f64.
+_INTEGER_OPS = {
+    "incrby": lambda a, b: a + b,
+    "multby": lambda a, b: a * b,
+    "powby": lambda a, b: pow(a, b & 0xFFFFFFFF, 2**64),
+}
+_FLOAT_OPS = {"incrby": operator.add, "multby": operator.mul, "powby": operator.pow}
+
+
+def numeric_result(current, operand, op: str):
     """RedisJSON's arithmetic: i64 with i64 wraps as i64, anything else is f64."""
     if (
         type(current) is int
@@ -994,9 +1008,12 @@ def numeric_result(current, operand, multiply: bool):
         and LLONG_MIN <= current <= LLONG_MAX
         and LLONG_MIN <= operand <= LLONG_MAX
     ):
-        return _wrap64(current * operand if multiply else current + operand)
-    result = float(current) * float(operand) if multiply else float(current) + float(operand)
-    if not math.isfinite(result):
+        return _wrap64(_INTEGER_OPS[op](current, operand))
+    try:
+        result = _FLOAT_OPS[op](float(current), float(operand))
+    except (ZeroDivisionError, OverflowError):  # 0 ** -1 and 10.0 ** 400: infinite in f64
+        raise Error(NOT_A_NUMBER) from None
+    if type(result) is not float or not math.isfinite(result):  # (-8.0) ** 0.5: complex here, NaN in f64
         raise Error(NOT_A_NUMBER)
     return result
 
@@ -1019,7 +1036,7 @@ class _Operand:
         return self.value
 
 
-def _num_op(client, argv, multiply: bool):
+def _num_op(client, argv, op: str):
     key, path = argv[1], path_arg(argv[2])
     decode_utf8(argv[3])
     operand = _Operand(argv[3])
@@ -1035,7 +1052,7 @@ def _num_op(client, argv, multiply: bool):
                 results.append(None)
                 continue
             found = resolve(doc.root, location)
-            result = numeric_result(found[2], operand.get(), multiply)
+            result = numeric_result(found[2], operand.get(), op)
             doc.floats |= type(result) is float
             replace(doc, location, result)
             change.count += 1
@@ -1050,13 +1067,19 @@ def _num_op(client, argv, multiply: bool):
 @command("json.numincrby", 4, Flag.WRITE, (1, 1, 1))
 def json_numincrby(client, argv):
     """JSON.NUMINCRBY key path value"""
-    return _num_op(client, argv, False)
+    return _num_op(client, argv, "incrby")
 
 
 @command("json.nummultby", 4, Flag.WRITE, (1, 1, 1))
 def json_nummultby(client, argv):
     """JSON.NUMMULTBY key path value"""
-    return _num_op(client, argv, True)
+    return _num_op(client, argv, "multby")
+
+
+@command("json.numpowby", 4, Flag.WRITE, (1, 1, 1))
+def json_numpowby(client, argv):
+    """JSON.NUMPOWBY key path value (deprecated in RedisJSON, still served)"""
+    return _num_op(client, argv, "powby")
 
 
 # -- strings -----------------------------------------------------------------------

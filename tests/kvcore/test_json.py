@@ -714,6 +714,32 @@ def test_numincrby_legacy(c):
     ])
 
 
+def test_numpowby_wraps_integers_and_refuses_what_f64_cannot_hold(c):
+    """JSON.NUMPOWBY (deprecated in RedisJSON, still served): i64 ** i64 wraps, the exponent cast to
+    u32 (fakeredis's suite pins these from RedisJSON); a float on either side makes an f64."""
+    run(c, [
+        (("JSON.SET", "doc", "$", '{"a":"b","b":[{"a":2},{"a":5.0},{"a":"c"}]}'), b"OK"),
+        (("JSON.NUMPOWBY", "doc", "$..a", "3"), b"[null,8,125.0,null]"),
+        (("JSON.NUMPOWBY", "doc", ".b[0].a", "2"), b"64"),
+        (("JSON.SET", "n", "$", '{"a":2,"b":3,"c":9223372036854775807,"d":0,"e":-3,"f":2.5,"g":-8.0,"z":0}'), b"OK"),
+        (("JSON.NUMPOWBY", "n", "$.a", "63"), b"[-9223372036854775808]"),
+        (("JSON.NUMPOWBY", "n", "$.b", "40"), b"[-6289078614652622815]"),
+        (("JSON.NUMPOWBY", "n", "$.c", "2"), b"[1]"),
+        (("JSON.NUMPOWBY", "n", "$.d", "0"), b"[1]"),
+        (("JSON.NUMPOWBY", "n", "$.e", "3"), b"[-27]"),
+        (("JSON.SET", "n", "$.a", "2"), b"OK"),
+        (("JSON.NUMPOWBY", "n", "$.a", "4294967297"), b"[2]"),
+        (("JSON.NUMPOWBY", "n", "$.a", "-1"), b"[0]"),
+        (("JSON.NUMPOWBY", "n", "$.b", "-0"), b"[1.0]"),
+        (("JSON.NUMPOWBY", "n", "$.f", "-10000"), b"[0.0]"),
+        (("JSON.NUMPOWBY", "n", "$.g", "0.5"), Err("result is not a number")),
+        (("JSON.NUMPOWBY", "n", "$.z", "-0.5"), Err("result is not a number")),
+        (("JSON.NUMPOWBY", "n", "$.e", "1000.0"), Err("result is not a number")),
+        (("JSON.NUMPOWBY", "n", "$.b", "true"), Err("bad input number")),
+        (("JSON.GET", "n", "$.g"), b"[-8.0]"),
+    ])
+
+
 def test_number_overflow_fails_and_keeps_the_value(c):
     big = "1.6350000000001313e+308"
     run(c, [
@@ -812,13 +838,14 @@ def test_resp3_replies(c):
         ("1 2", "trailing characters at line 1 column 3"),
         ('"abc', "EOF while parsing a string at line 1 column 4"),
         ("NaN", "expected value at line 1 column 1"),
-        ("1e400", "number out of range at line 1 column"),
+        ("1e400", "number out of range at line 1 column 5"),  # serde_json: once the number is read
+        ("[1, -2e999]", "number out of range at line 1 column 10"),
         ("[" * 128 + "]" * 128, "recursion limit exceeded at line 1 column 128"),
     ],
 )
 def test_json_parse_errors_use_serde_json_messages(c, text, message):
     reply = c.call("JSON.SET", "k", "$", text)
-    assert Err(message).matches(reply) or (message.endswith("column") and str(reply).startswith(message))
+    assert Err(message).matches(reply)
     assert c.call("EXISTS", "k") == 0
 
 
