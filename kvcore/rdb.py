@@ -281,7 +281,7 @@ def _put_zset(parts: list, value: ZSetValue, config, compress: bool) -> int:
     if value.listpack:
         items = []
         for score, member in value.order:
-            items += (member, _listpack_score(score))
+            items += (member, listpack_score_entry(score))
         _put_string(parts, listpack.encode(items), compress)
         return TYPE_ZSET_LISTPACK
     parts.append(encode_length(len(value)))
@@ -291,7 +291,7 @@ def _put_zset(parts: list, value: ZSetValue, config, compress: bool) -> int:
     return TYPE_ZSET_2
 
 
-def _listpack_score(score: float):
+def listpack_score_entry(score: float):
     """A score as zzlInsertAt stores it: integral values within 2**62 as integers, else %.17g text."""
     if -_LLONG_HALF <= score <= _LLONG_HALF and score == int(score):
         return int(score)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import struct
 
 from kvcore import digest, errors, info, latency, lazyfree, listpack, rdb, replybuf
-from kvcore.allocation import ROBJ_BYTES, allocation, sds_bytes
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.cluster import debug_clusterlink, debug_drop_cluster_packet_filter
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
@@ -32,6 +31,7 @@ from kvcore.dispatch import NO_REPLY
 from kvcore.effects import SIGABRT, SIGSEGV, Crash, LogMessage, Pause, RewriteConfig
 from kvcore.glob import glob_match
 from kvcore.loading import DENY_LOADING
+from kvcore.memory_usage import DEFAULT_SAMPLES, key_usage
 from kvcore.redaction import redacted
 from kvcore.reply import OK, Attribute, BigNumber, Bool, Double, Error, Map, Push, Raw, SetReply, Simple, Verbatim
 from kvcore.types_list import ListValue
@@ -1101,26 +1101,7 @@ MEMORY_HELP = [
     "HELP",
     "    Prints this help.",
 ]
-DICT_ENTRY_BYTES = 24
 SMALL_INSTANCE_BYTES = 5 * 1024 * 1024
-
-
-def estimate_value(value) -> int:
-    """Bytes a value takes in Redis: exact for strings, rough for the rest.
-
-    A value class can answer for itself with a ``memory_usage()`` method.
-    """
-    if type(value) is bytes:
-        encoding = string_encoding(value)
-        if encoding == "int":
-            return ROBJ_BYTES
-        if encoding == "embstr":
-            return allocation(ROBJ_BYTES + 3 + len(value) + 1)
-        return ROBJ_BYTES + sds_bytes(len(value))
-    own = getattr(value, "memory_usage", None)
-    if own is not None:
-        return own()
-    return ROBJ_BYTES + 64 + 16 * (len(value) if hasattr(value, "__len__") else 0)
 
 
 @command("stats", 2, parent=MEMORY, since="4.0.0",
@@ -1143,16 +1124,18 @@ def _stat_reply(value):
 def memory_usage(client, argv):
     """MEMORY USAGE key [SAMPLES count]"""
     cursor = Cursor(argv, 3)
+    samples = DEFAULT_SAMPLES
     while cursor.more():
         if cursor.next_upper() != b"SAMPLES" or not cursor.more():
             raise Error(errors.SYNTAX)
-        if cursor.next_int() < 0:
+        samples = cursor.next_int()
+        if samples < 0:
             raise Error(errors.SYNTAX)
     key = argv[2]
     value = client.db.data.get(key)  # as Redis's dictFind: no hit or miss counted, an expired key still measured
     if value is None:
         return None
-    return DICT_ENTRY_BYTES + sds_bytes(len(key)) + estimate_value(value)
+    return key_usage(client.db, key, value, client.node.config, samples)
 
 
 @command(

@@ -223,13 +223,13 @@ def woken_blpop_leaves_its_element(monkeypatch) -> None:
 def listpack_scores_lose_their_high_bits(monkeypatch) -> None:
     """A snapshot stores a small sorted set's integral scores as 32-bit integers (a wrong width in
     the listpack encoder), so a score past 2**31 comes back wrapped from the file."""
-    listpack_score = rdb._listpack_score
+    listpack_score = rdb.listpack_score_entry
 
-    def buggy_listpack_score(score):
+    def buggylistpack_score_entry(score):
         stored = listpack_score(score)
         return (stored + 2**31) % 2**32 - 2**31 if type(stored) is int else stored
 
-    monkeypatch.setattr(rdb, "_listpack_score", buggy_listpack_score)
+    monkeypatch.setattr(rdb, "listpack_score_entry", buggylistpack_score_entry)
 
 
 def set_logs_its_relative_ttl(monkeypatch) -> None:
