@@ -344,10 +344,14 @@ class ClusterState:
         self.bus.broadcast(b"pong", [])
 
     def lost_all_slots_to(self, winner: ClusterNode) -> None:
-        """A master whose last slot another master claimed with a newer epoch: its replica now (as
-        a master failed over comes back)."""
-        self.node.emit(LogMessage("warning", "Configuration change detected. Reconfiguring myself as a replica "
-                                             f"of {winner.id}"))
+        """A master (or this replica's master) whose last slot another master took: its replica now
+        (as a master failed over comes back)."""
+        self.reconfigure_as_replica_of(
+            winner, f"Configuration change detected. Reconfiguring myself as a replica of {winner.id}")
+
+    def reconfigure_as_replica_of(self, winner: ClusterNode, message: str) -> None:
+        """Replicate ``winner`` from now on, saying why in the log."""
+        self.node.emit(LogMessage("warning", message))
         self.myself.master_id = winner.id
         self.migrating.clear()
         self.importing.clear()

@@ -351,9 +351,22 @@ class Bus:
             self._send(link, UPDATE, [newer.id.encode(), newer.config_epoch, runs_of_newer])
         if had_slots and not cluster.has_slots(ours) and (self.node.config["cluster-allow-replica-migration"]
                                                           or claimed == migrated):
-            cluster.lost_all_slots_to(sender)  # a failover took the shard's slots: follow the new master
+            cluster.lost_all_slots_to(sender)  # a failover or a reshard took the shard's slots: follow the new master
+        elif (grandmaster := self._grandmaster()) is not None:  # as Redis 7.0 guards against sub-replicas
+            cluster.reconfigure_as_replica_of(
+                grandmaster, f"I'm a sub-replica! Reconfiguring myself as a replica of grandmaster {grandmaster.id}")
         elif lost:  # not following the sender (still a master): its keys must match its slots
             cluster.drop_keys_in(lost)
+
+    def _grandmaster(self) -> ClusterNode | None:
+        """The master of this replica's master, when its master lost its last slot and became a
+        replica itself (one whose master is not this node)."""
+        cluster = self.cluster
+        me = cluster.myself
+        master = cluster.nodes.get(me.master_id)
+        if master is None or not master.master_id or master.master_id == me.id:
+            return None
+        return cluster.nodes.get(master.master_id)
 
     def _updated(self, node_id: bytes, config_epoch: int, runs: list) -> None:
         """UPDATE: another node's newer view of a master's epoch and slots, taken if it is newer."""

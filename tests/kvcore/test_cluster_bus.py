@@ -491,3 +491,26 @@ def test_announced_hostnames_travel_and_serve_as_the_preferred_endpoint():
     assert str(net.call(0, "GET", "foo")) == f"MOVED 12182 them.com:{BASE_PORT + 2}"
     assert str(net.call(0, "GET", "{user1}.a")) == f"MOVED 8106 ?:{BASE_PORT + 1}"  # node 1 has no hostname
     assert "Hostnames may only contain" in str(net.call(0, "CONFIG", "SET", "cluster-announce-hostname", "?.com"))
+
+
+def test_the_replica_of_a_master_that_gave_away_its_last_slot_follows_its_new_master():
+    """Node 2 hands its one slot to node 1 and becomes its replica; node 3, node 2's replica, must
+    not stay a replica of a replica: it follows node 1 too (Redis's sub-replica safeguard)."""
+    net = joined(4)
+    for i, (first, last) in enumerate([(0, 16381), (16382, 16382), (16383, 16383)]):
+        assert net.call(i, "CLUSTER", "ADDSLOTSRANGE", first, last) == b"OK"
+    net.advance(1000)
+    net.call(3, "CLUSTER", "REPLICATE", net.myid(2))
+    net.advance(1000)
+    assert net.call(1, "CLUSTER", "SETSLOT", 16383, "IMPORTING", net.myid(2)) == b"OK"
+    assert net.call(2, "CLUSTER", "SETSLOT", 16383, "MIGRATING", net.myid(1)) == b"OK"
+    assert net.call(2, "CLUSTER", "SETSLOT", 16383, "NODE", net.myid(1)) == b"OK"
+    net.advance(1000)  # node 3 hears node 2 is a replica (its slot unserved) before node 1 claims it
+    assert role_of(net, 3, 2) == "slave"
+    assert net.call(1, "CLUSTER", "SETSLOT", 16383, "NODE", net.myid(1)) == b"OK"
+    net.advance(3000)
+    for replica in (2, 3):
+        assert role_of(net, replica, replica) == "myself,slave"
+        assert role_of(net, 0, replica) == "slave"
+        assert net.call(replica, "ROLE")[1] == b"127.0.0.1" and net.call(replica, "ROLE")[2] == BASE_PORT + 1
+    assert b"connected_slaves:0" in net.call(2, "INFO", "replication")
