@@ -44,10 +44,16 @@ def decode(blob, deep: bool = True) -> list[int]:
     return values
 
 
-def encode(values: list[int]) -> bytes:
-    """An intset of ``values`` (increasing), in the narrowest width that holds them all."""
+def width_of(values) -> int:
+    """The narrowest width (2, 4 or 8 bytes) that holds every one of ``values``."""
     low = min(values, default=0)
     high = max(values, default=0)
-    width = next(w for w in (2, 4, 8) if -(1 << (8 * w - 1)) <= low and high < (1 << (8 * w - 1)))
+    return next(w for w in (2, 4, 8) if -(1 << (8 * w - 1)) <= low and high < (1 << (8 * w - 1)))
+
+
+def encode(values: list[int], width: int = 2) -> bytes:
+    """An intset of ``values`` (increasing), at least ``width`` wide (an intset never narrows: it
+    keeps the width of the widest integer it ever held)."""
+    width = max(width, width_of(values))
     header = width.to_bytes(4, "little") + len(values).to_bytes(4, "little")
     return header + struct.pack("<%d%s" % (len(values), _FORMATS[width]), *values)

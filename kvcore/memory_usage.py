@@ -67,7 +67,7 @@ def value_usage(value, config, samples: int, form: str | None = None) -> int:
         return _sampled(_dict_base(table_size(len(value))), sizes, len(value), samples)
     if kind is SetValue:
         if value.intset:
-            return ROBJ_BYTES + allocation(len(intset.encode(sorted(map(int, value.seq)))))
+            return ROBJ_BYTES + allocation(len(intset.encode(sorted(map(int, value.seq)), value.intset_width)))
         slots = value.table.size + value.table.target if value.table is not None else table_size(len(value))
         sizes = (DICT_ENTRY_BYTES + sds_bytes(len(member)) for member in value)
         return _sampled(_dict_base(slots), sizes, len(value), samples)

@@ -269,7 +269,7 @@ def _put_hash(parts: list, value: HashValue, config, compress: bool) -> int:
 
 def _put_set(parts: list, value: SetValue, config, compress: bool) -> int:
     if value.intset:
-        _put_string(parts, intset.encode(sorted(map(int, value.seq))), compress)
+        _put_string(parts, intset.encode(sorted(map(int, value.seq)), value.intset_width), compress)
         return TYPE_SET_INTSET
     parts.append(encode_length(len(value)))
     for member in value:
@@ -858,6 +858,8 @@ def _read_set(cursor: Cursor, config, deep: bool) -> SetValue | None:
     if value is not None:
         limit = min(config["set-max-intset-entries"], INTSET_CAP)
         value.intset = count <= limit and all(map(is_int64_text, members))
+        if value.intset:
+            value.widen_intset(members)
     return value
 
 
@@ -870,10 +872,12 @@ def _new_set(members: list[bytes], at: int) -> SetValue | None:
 
 def _read_intset(cursor: Cursor, config, deep: bool) -> SetValue | None:
     at = cursor.pos
-    members = [b"%d" % number for number in intset.decode(cursor.string(), deep)]
+    blob = cursor.string()
+    members = [b"%d" % number for number in intset.decode(blob, deep)]
     value = _new_set(members, at)
     if value is not None:
         value.intset = len(value) <= config["set-max-intset-entries"]
+        value.intset_width = int.from_bytes(blob[0:4], "little")  # as loaded, however narrow its integers
     return value
 
 

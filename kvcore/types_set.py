@@ -13,6 +13,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 
+from kvcore import intset
 from kvcore.dict_model import RankedMembers, RehashingTable, table_size
 from kvcore.eviction import ELEMENT_BYTES
 
@@ -132,12 +133,13 @@ class SetValue(ScanIndex):
     commands tell it of each operation from then on); ``ranked`` serves SSCAN.
     """
 
-    __slots__ = ("intset", "table", "ranked")
+    __slots__ = ("intset", "intset_width", "table", "ranked")
     TYPE = "set"
 
     def __init__(self, members=()) -> None:
         super().__init__(members)
         self.intset = True
+        self.intset_width = 2  # while an intset: the widest integer it held decides (it never narrows)
         self.table: RehashingTable | None = None
         self.ranked: RankedMembers | None = None
 
@@ -164,6 +166,12 @@ class SetValue(ScanIndex):
         limit = min(config["set-max-intset-entries"], INTSET_CAP)
         if len(self.seq) > limit or not all(map(is_int64_text, added)):
             self.intset = False
+        else:
+            self.widen_intset(added)
+
+    def widen_intset(self, members) -> None:
+        """An intset's width grows to hold the widest of ``members`` (integers' text)."""
+        self.intset_width = max(self.intset_width, intset.width_of(list(map(int, members))))
 
     def encoding(self, config) -> str:
         """OBJECT ENCODING, as the writes so far would have left it in Redis 7.0."""
@@ -187,4 +195,5 @@ class SetValue(ScanIndex):
     def copy(self) -> SetValue:
         value = SetValue(self.seq)
         value.intset = self.intset
+        value.intset_width = self.intset_width
         return value

@@ -444,6 +444,8 @@ def _difference(sets: list[SetValue | None], config) -> SetValue:
     if len(first) * len(present) // 2 > sum(map(len, present)):
         # Algorithm 2 adds the whole first set before removing: that decides the encoding.
         result.intset = len(first) <= _intset_limit(config) and all(map(is_int64_text, first))
+        if result.intset:
+            result.widen_intset(first)
     return result
 
 

@@ -191,6 +191,8 @@ COMMANDS = [
     ("HSET", "hash", "f", "v", "n", "12", "long", "y" * 60),
     ("SADD", "intset", 5, -3, 1000000, 70000),
     ("SADD", "int16", 1, 2, 3),
+    ("SADD", "narrowed", 1, 10000000000),  # an intset keeps the width of the widest it held
+    ("SREM", "narrowed", 10000000000),
     ("ZADD", "zset", 1, "a", 2.5, "b", 1e17, "c", "inf", "d", 0.1, "e", -0.0, "f", 5e18, "g"),
     ("JSON.SET", "doc", "$", '{"a":1}'),
 ]
@@ -226,9 +228,9 @@ def test_redis_payloads_restore_here(redis_client):
     c = CoreClient(node)
     commands = [cmd for cmd in COMMANDS + UNORDERED if cmd[0] != "JSON.SET"]
     run_all(redis_client.call, commands)
-    for command in commands:
-        key = command[1]
+    for key in dict.fromkeys(command[1] for command in commands):
         assert c.call("RESTORE", key, 0, redis_client.call("DUMP", key)) == b"OK", key
+    assert c.call("DUMP", "narrowed") == redis_client.call("DUMP", "narrowed")  # loaded as wide as it came
     assert describe(c.call, [0]) == {(0, k): v for (_, k), v in describe(redis_client.call, [9]).items()}
 
 
@@ -237,8 +239,7 @@ def test_payloads_from_here_restore_in_redis(redis_client):
     c = CoreClient(node)
     commands = [cmd for cmd in COMMANDS + UNORDERED if cmd[0] != "JSON.SET"]
     run_all(c.call, commands)
-    for command in commands:
-        key = command[1]
+    for key in dict.fromkeys(command[1] for command in commands):
         assert redis_client.call("RESTORE", key, 0, c.call("DUMP", key)) == b"OK", key
     assert describe(c.call, [0]) == {(0, k): v for (_, k), v in describe(redis_client.call, [9]).items()}
 
