@@ -679,16 +679,20 @@ def not_allowed(command_name: str, option: str) -> str:
 
 
 DEBUG_NOT_ALLOWED = not_allowed("DEBUG", "enable-debug-command")
-DEBUG_HELP = [
+DEBUG_HELP = [  # as 7.0's, whole: the subcommands a Python server cannot honour answer as Redis built without them
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "AOF-FLUSH-SLEEP <microsec>",
     "    Server will sleep before flushing the AOF, this is used for testing.",
+    "ASSERT",
+    "    Crash by assertion failed.",
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",
     "    Dangerous: should be used only for testing the replication subsystem.",
     "CONFIG-REWRITE-FORCE-ALL",
     "    Like CONFIG REWRITE but writes all configuration options, including",
     "    keywords not listed in original configuration file or default values.",
+    "CRASH-AND-RECOVER [<milliseconds>]",
+    "    Hard crash and restart after a <milliseconds> delay (default 0).",
     "DIGEST",
     "    Output a hex signature representing the current DB content.",
     "DIGEST-VALUE <key> [<key> ...]",
@@ -696,6 +700,8 @@ DEBUG_HELP = [
     "ERROR <string>",
     "    Return a Redis protocol error with <string> as message. Useful for clients",
     "    unit tests to simulate Redis errors.",
+    "LEAK <string>",
+    "    Create a memory leak of the input string.",
     "LOG <message>",
     "    Write <message> to the server log.",
     "HTSTATS <dbid>",
@@ -704,8 +710,18 @@ DEBUG_HELP = [
     "    Like HTSTATS but for the hash table stored at <key>'s value.",
     "LOADAOF",
     "    Flush the AOF buffers on disk and reload the AOF in memory.",
+    "REPLICATE <string>",
+    "    Replicates the provided string to replicas, allowing data divergence.",
+    "MALLCTL <key> [<val>]",
+    "    Get or set a malloc tuning integer.",
+    "MALLCTL-STR <key> [<val>]",
+    "    Get or set a malloc tuning string.",
     "OBJECT <key>",
     "    Show low level info about `key` and associated value.",
+    "DROP-CLUSTER-PACKET-FILTER <packet-type>",
+    "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
+    "OOM",
+    "    Crash the server simulating an out-of-memory error.",
     "PANIC",
     "    Crash the server simulating a panic.",
     "POPULATE <count> [<prefix>] [<size>]",
@@ -730,6 +746,10 @@ DEBUG_HELP = [
     "      existing RDB file.",
     "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
     "      file to the database.",
+    "RESTART [<milliseconds>]",
+    "    Graceful restart: save config, db, restart after a <milliseconds> delay (default 0).",
+    "SDSLEN <key>",
+    "    Show low level SDS string info representing `key` and value.",
     "SEGFAULT",
     "    Crash the server with sigsegv.",
     "SET-ACTIVE-EXPIRE <0|1>",
@@ -743,6 +763,17 @@ DEBUG_HELP = [
     "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
     "SLEEP <seconds>",
     "    Stop the server for <seconds>. Decimals allowed.",
+    "STRINGMATCH-TEST",
+    "    Run a fuzz tester against the stringmatchlen() function.",
+    "STRUCTSIZE",
+    "    Return the size of different Redis core C structures.",
+    "LISTPACK <key>",
+    "    Show low level info about the listpack encoding of <key>.",
+    "QUICKLIST <key> [<0|1>]",
+    "    Show low level info about the quicklist encoding of <key>.",
+    "    The optional argument (0 by default) sets the level of detail",
+    "CLIENT-EVICTION",
+    "    Show low level client eviction pools info (maxmemory-clients).",
     "PAUSE-CRON <0|1>",
     "    Stop periodic cron job processing.",
     "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
@@ -751,6 +782,8 @@ DEBUG_HELP = [
     "    In case RESET is provided the peak reset time will be restored to the default value",
     "REPLYBUFFER RESIZING <0|1>",
     "    Enable or disable the reply buffer resize cron job",
+    "CLUSTERLINK KILL <to|from|all> <node-id>",
+    "    Kills the link based on the direction to/from (both) with the provided node.",
     "HELP",
     "    Prints this help.",
 ]
@@ -985,7 +1018,7 @@ def debug_digest(client, argv):
 
 
 def debug_ok(client, argv):
-    """DEBUG SET-DISABLE-DENY-SCRIPTS 0|1: accepted; there are no scripts for it to change."""
+    """A DEBUG subcommand with nothing to change here: accepted."""
     return OK
 
 
@@ -1052,6 +1085,47 @@ def debug_panic(client, argv):
     return NO_REPLY
 
 
+def debug_assert(client, argv):
+    """DEBUG ASSERT: a failed assertion (SIGABRT, or exit 1 under use-exit-on-panic)."""
+    client.node.emit(Crash(SIGABRT, details=("=== ASSERTION FAILED ===", "==> '1 == 2' is not true")))
+    return NO_REPLY
+
+
+def debug_oom(client, argv):
+    """DEBUG OOM: an allocation of half the address space fails: Redis's out-of-memory panic."""
+    client.node.emit(Crash(SIGABRT, f"Redis aborting for OUT OF MEMORY. Allocating {2**63 - 1} bytes!"))
+    return NO_REPLY
+
+
+def debug_structsize(client, argv):
+    """DEBUG STRUCTSIZE: the sizes of Redis's core structs on 64 bits, which MEMORY USAGE's figures assume."""
+    return b"bits:64 robj:16 dictentry:24 sdshdr5:1 sdshdr8:3 sdshdr16:5 sdshdr32:9 sdshdr64:17 "
+
+
+def debug_stringmatch_test(client, argv):
+    """DEBUG STRINGMATCH-TEST: Redis fuzzes its glob matcher; kvcore's has its own tests."""
+    return Simple("Apparently Redis did not crash: test passed")
+
+
+def _encoded_or_error(client, key: bytes, encoding: str, text: str):
+    value = client.db.data.get(key)
+    if value is None:
+        raise Error(errors.NO_SUCH_KEY)
+    if type(value) is bytes or value.encoding(client.node.config) != encoding:
+        raise Error(f"ERR Not a {encoding} encoded object.")
+    return Simple(text)
+
+
+def debug_listpack(client, argv):
+    """DEBUG LISTPACK key: Redis prints the listpack on its stdout; kvserver prints nothing."""
+    return _encoded_or_error(client, argv[2], "listpack", "Listpack structure printed on stdout")
+
+
+def debug_quicklist(client, argv):
+    """DEBUG QUICKLIST key [0|1]: as LISTPACK, for a list."""
+    return _encoded_or_error(client, argv[2], "quicklist", "Quicklist structure printed on stdout")
+
+
 DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exact as in debug.c
     (b"help", 2): debug_help,
     (b"sleep", 3): debug_sleep,
@@ -1079,6 +1153,14 @@ DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exac
     (b"set-disable-deny-scripts", 3): debug_set_disable_deny_scripts,
     (b"segfault", 2): debug_segfault,
     (b"panic", 2): debug_panic,
+    (b"assert", 2): debug_assert,
+    (b"oom", 2): debug_oom,
+    (b"leak", 3): debug_ok,  # Redis leaks a copy of the string on purpose; Python would free it
+    (b"structsize", 2): debug_structsize,
+    (b"stringmatch-test", 2): debug_stringmatch_test,
+    (b"listpack", 3): debug_listpack,
+    (b"quicklist", 3): debug_quicklist,
+    (b"quicklist", 4): debug_quicklist,
 }
 
 

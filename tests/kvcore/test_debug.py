@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from kvcore.effects import LogMessage, Pause, RewriteConfig, Send
+from kvcore.effects import SIGABRT, Crash, LogMessage, Pause, RewriteConfig, Send
 from kvcore.node import ServerInfo
 from tests.kvcore.harness import CoreClient, encode_request, make_node
 
@@ -115,6 +115,20 @@ CASES = [
     ("lolwut", b"$18\r\nRedis ver. 7.0.15\n\r\n", b"=22\r\ntxt:Redis ver. 7.0.15\n\r\n"),
     ("lolwut version 5 x", b"-ERR value is not an integer or out of range\r\n",
      b"-ERR value is not an integer or out of range\r\n"),
+    ("debug structsize", bulk(b"bits:64 robj:16 dictentry:24 sdshdr5:1 sdshdr8:3 sdshdr16:5 sdshdr32:9 sdshdr64:17 "),
+     bulk(b"bits:64 robj:16 dictentry:24 sdshdr5:1 sdshdr8:3 sdshdr16:5 sdshdr32:9 sdshdr64:17 ")),
+    ("debug stringmatch-test", b"+Apparently Redis did not crash: test passed\r\n",
+     b"+Apparently Redis did not crash: test passed\r\n"),
+    ("debug leak abc", b"+OK\r\n", b"+OK\r\n"),
+    ("debug listpack nokey", b"-ERR no such key\r\n", b"-ERR no such key\r\n"),
+    ("rpush list a b", None, None),
+    ("hset hash f v", None, None),
+    ("debug listpack hash", b"+Listpack structure printed on stdout\r\n", b"+Listpack structure printed on stdout\r\n"),
+    ("debug listpack list", b"-ERR Not a listpack encoded object.\r\n", b"-ERR Not a listpack encoded object.\r\n"),
+    ("debug quicklist list 1", b"+Quicklist structure printed on stdout\r\n",
+     b"+Quicklist structure printed on stdout\r\n"),
+    ("debug quicklist hash", b"-ERR Not a quicklist encoded object.\r\n", b"-ERR Not a quicklist encoded object.\r\n"),
+    ("debug quicklist", wrong_args("quicklist"), wrong_args("quicklist")),
     ("debug config-rewrite-force-all", b"-ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address\r\n",
      b"-ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address\r\n"),  # no config file
 ]
@@ -271,13 +285,24 @@ def test_monitor_sees_exec_after_the_commands_it_ran():
     ]
 
 
-def test_help_is_redis_help_without_the_subcommands_left_out(redis_port):
+def test_help_is_redis_help(redis_port):
     import redis
 
     with redis.Redis(port=redis_port) as theirs:
-        redis_lines = iter(theirs.execute_command("DEBUG", "HELP"))
-    ours = CoreClient(make_node(enable_debug_command="yes")).call("DEBUG", "HELP")
-    assert all(any(line == theirs_line for theirs_line in redis_lines) for line in ours)  # same words, same order
+        redis_lines = theirs.execute_command("DEBUG", "HELP")
+    assert CoreClient(make_node(enable_debug_command="yes")).call("DEBUG", "HELP") == redis_lines
+
+
+@pytest.mark.parametrize("sub, log", [
+    ("ASSERT", ("=== ASSERTION FAILED ===", "==> '1 == 2' is not true")),
+    ("OOM", "Redis aborting for OUT OF MEMORY. Allocating 9223372036854775807 bytes!"),
+])
+def test_debug_assert_and_oom_crash_the_server_as_a_panic(sub, log):
+    node = make_node(enable_debug_command="yes")
+    CoreClient(node)
+    node.receive(1, encode_request("DEBUG", sub), node.now)
+    (crash,) = [effect for effect in node.take_effects() if type(effect) is Crash]
+    assert crash.signal == SIGABRT and crash.panic and log in (crash.reason, crash.details)
 
 
 def test_debug_log_writes_a_warning_as_redis():
