@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 
-from kvcore import digest, errors, info, latency, lazyfree, listpack, rdb, replybuf
+from kvcore import client_memory, digest, errors, info, latency, lazyfree, listpack, rdb, replybuf
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.cluster import debug_clusterlink, debug_drop_cluster_packet_filter
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
@@ -1107,6 +1107,33 @@ def debug_stringmatch_test(client, argv):
     return Simple("Apparently Redis did not crash: test passed")
 
 
+CLIENT_BUCKET_MIN_LOG, CLIENT_BUCKET_MAX_LOG = 15, 33  # buckets from up to 32 KB to above 4 GB
+
+
+def debug_client_eviction(client, argv):
+    """DEBUG CLIENT-EVICTION: the clients maxmemory-clients may evict, by the power-of-two bucket of
+    their memory (CLIENT LIST's tot-mem), each as measured now (Redis's buckets hold a client as
+    last measured, after its previous command: a new client is in none until its first has run)."""
+    node = client.node
+    if not node.config["maxmemory-clients"]:
+        raise Error("ERR maxmemory-clients is disabled.")
+    sums = [0] * (CLIENT_BUCKET_MAX_LOG - CLIENT_BUCKET_MIN_LOG + 1)
+    counts = [0] * len(sums)
+    for other in node.clients.values():
+        if other.no_evict or other.is_replica_link or node.obeys(other):
+            continue
+        usage = client_memory.usage(other)
+        index = min(max(usage.bit_length(), CLIENT_BUCKET_MIN_LOG), CLIENT_BUCKET_MAX_LOG) - CLIENT_BUCKET_MIN_LOG
+        sums[index] += usage
+        counts[index] += 1
+    lines = []
+    for index, (usage, count) in enumerate(zip(sums, counts)):
+        low = "bucket          0" if index == 0 else f"bucket {1 << (index - 1 + CLIENT_BUCKET_MIN_LOG):10d}"
+        high = "+            : " if index == len(sums) - 1 else f" - {(1 << (index + CLIENT_BUCKET_MIN_LOG)) - 1:10d}: "
+        lines.append(f"{low}{high}tot-mem: {usage:10d}, clients: {count}\n")
+    return Verbatim("".join(lines).encode())
+
+
 def _encoded_or_error(client, key: bytes, encoding: str, text: str):
     value = client.db.data.get(key)
     if value is None:
@@ -1161,6 +1188,7 @@ DEBUG_SUBCOMMANDS = {  # (subcommand, argument count) -> handler, the count exac
     (b"listpack", 3): debug_listpack,
     (b"quicklist", 3): debug_quicklist,
     (b"quicklist", 4): debug_quicklist,
+    (b"client-eviction", 2): debug_client_eviction,
 }
 
 

@@ -285,6 +285,19 @@ def test_monitor_sees_exec_after_the_commands_it_ran():
     ]
 
 
+def test_client_eviction_lists_the_evictable_clients_by_bucket():
+    node = make_node(enable_debug_command="yes")
+    c = CoreClient(node)
+    assert str(c.call("DEBUG", "CLIENT-EVICTION")) == "ERR maxmemory-clients is disabled."
+    assert c.call("CONFIG", "SET", "maxmemory-clients", "10mb") == b"OK"
+    CoreClient(node, 2).call("SET", "k", "v")
+    lines = c.call("DEBUG", "CLIENT-EVICTION").decode().splitlines()
+    assert len(lines) == 19
+    assert lines[0].startswith("bucket          0 -      32767: tot-mem: ")
+    assert lines[-1].startswith("bucket 4294967296+            : tot-mem:          0, clients: 0")
+    assert sum(int(line.rsplit("clients: ", 1)[1]) for line in lines) == 2
+
+
 def test_help_is_redis_help(redis_port):
     import redis
 
