@@ -10,7 +10,6 @@ ASYNC (or under ``lazyfree-lazy-user-flush``).
 
 from __future__ import annotations
 
-from kvcore import rdb
 from kvcore.types_hash import HashValue
 from kvcore.types_list import ListValue
 from kvcore.types_set import SetValue
@@ -25,7 +24,7 @@ def free_effort(value, config) -> int:
     """Redis 7.0's lazyfreeGetFreeEffort: about how many allocations freeing the value takes."""
     kind = type(value)
     if kind is ListValue:
-        return len(rdb.quicklist_nodes(value, config["list-max-listpack-size"]))
+        return len(value.nodes)
     if kind in (SetValue, ZSetValue, HashValue):
         return 1 if value.encoding(config) in _PACKED else len(value)
     if kind is StreamValue:

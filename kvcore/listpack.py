@@ -160,6 +160,17 @@ def assemble(encoded: list[bytes]) -> bytes:
     return b"".join([total.to_bytes(4, "little"), count.to_bytes(2, "little"), body, b"\xff"])
 
 
+def entry_size(item: bytes) -> int:
+    """The bytes `encode_entry` would take for ``item``, without encoding it."""
+    size = len(item)
+    if size < 64:
+        if size <= 20 and item[:1] in _NUMBER_STARTS and is_int64_text(item):
+            return len(_int_entry(int(item)))
+        return size + 2  # a one-byte head and a one-byte backlen
+    head = 2 if size < 4096 else 5
+    return head + size + _backlen_size(head + size)
+
+
 def encode_entry(item) -> bytes:
     """One entry, backlen included: ``item`` is ``bytes`` or ``int``."""
     if type(item) is not int:

@@ -5,7 +5,7 @@ listpack (kvcore.allocation). Where Redis samples (a list's quicklist nodes, a
 hashtable's entries, a skiplist's nodes) it averages the first ``samples`` and
 multiplies by the count, in C doubles: so does this. Exact for strings (but
 for the room an in-place change leaves an sds to grow into), listpacks,
-intsets and a list's nodes as kvcore lays them out (as RPUSH fills them); a
+intsets and a list's quicklist nodes (kvcore.types_list); a
 JSON document counts as RedisJSON's JSON.DEBUG MEMORY. A dict's slot count is
 the table Redis would have settled on, and a skiplist node is counted at
 level 1 (Redis draws its levels at random).
@@ -22,7 +22,7 @@ from kvcore.commands.json import memory_usage as json_memory
 from kvcore.commands.keys import string_encoding
 from kvcore.dict_model import table_size
 from kvcore.types_hash import HashValue
-from kvcore.types_list import ListValue
+from kvcore.types_list import SIZE, ListValue
 from kvcore.types_set import SetValue
 from kvcore.types_zset import ZSetValue
 
@@ -56,9 +56,8 @@ def value_usage(value, config, samples: int, form: str | None = None) -> int:
             return allocation(ROBJ_BYTES + 3 + len(value) + 1)
         return ROBJ_BYTES + sds_bytes(len(value))
     if kind is ListValue:
-        nodes = rdb.quicklist_nodes(value, config["list-max-listpack-size"])
-        sizes = (QUICKLIST_NODE_BYTES + _listpack_allocation(sum(map(len, node))) for node in nodes)
-        return _sampled(ROBJ_BYTES + QUICKLIST_BYTES, sizes, len(nodes), samples)
+        sizes = (QUICKLIST_NODE_BYTES + allocation(node[SIZE]) for node in value.nodes)
+        return _sampled(ROBJ_BYTES + QUICKLIST_BYTES, sizes, len(value.nodes), samples)
     if kind is HashValue:
         if not value.hashtable:
             entries = (listpack.encode_entry(part) for pair in value.items() for part in pair)

@@ -50,6 +50,7 @@ from kvcore.scripting import PROPAGATE_ALL, PROPAGATE_LOG, PROPAGATE_REPLICAS, S
 from kvcore.shutdown import ShutdownWait
 from kvcore.snapshots import Snapshots
 from kvcore.stats import Stats
+from kvcore.types_list import PACKED_THRESHOLD
 
 VERSION = "7.0.15"
 MIN_CLIENT_EVICTION_LIMIT = 128 * 1024  # a maxmemory-clients below is taken as this (the server stays reachable)
@@ -108,6 +109,7 @@ class Node:
         self.last_save_s = now // 1000
         self.slowlog: deque = deque()
         self.slowlog_next_id = 0
+        self.packed_threshold = PACKED_THRESHOLD  # DEBUG QUICKLIST-PACKED-THRESHOLD: list elements this large get plain nodes
         self._set_slowlog_hook(self.config["slowlog-log-slower-than"])
         self.monitors: list[Client] = []
         self.blocking = Blocking(self)

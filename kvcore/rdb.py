@@ -44,7 +44,7 @@ from kvcore.effects import Crash
 from kvcore.functions import library_name
 from kvcore.reply import Error
 from kvcore.types_hash import HashValue
-from kvcore.types_list import ListValue
+from kvcore.types_list import EMPTY_LISTPACK, PLAIN, ListValue
 from kvcore.types_set import INTSET_CAP, SetValue, is_int64_text
 from kvcore.types_zset import ZSetValue, listpack_score
 
@@ -204,55 +204,22 @@ def _put_value(parts: list, value, config, compress: bool) -> int:
 
 
 def _put_list(parts: list, value: ListValue, config, compress: bool) -> int:
-    nodes = quicklist_nodes(value, config["list-max-listpack-size"])
-    parts.append(encode_length(len(nodes)))
-    for node in nodes:
+    parts.append(encode_length(len(value.nodes)))
+    encoded: dict[bytes, bytes] = {}  # equal elements are encoded once
+    for node, elements in zip(value.nodes, value.node_elements()):
+        if node[PLAIN]:
+            parts.append(_SHORT_LENGTHS[QUICKLIST_PLAIN])
+            _put_string(parts, elements[0], compress)
+            continue
+        entries = []
+        for element in elements:
+            entry = encoded.get(element)
+            if entry is None:
+                entry = encoded[element] = listpack.encode_entry(element)
+            entries.append(entry)
         parts.append(_SHORT_LENGTHS[QUICKLIST_PACKED])
-        _put_string(parts, listpack.assemble(node), compress)
+        _put_string(parts, listpack.assemble(entries), compress)
     return TYPE_LIST_QUICKLIST_2
-
-
-_FILL_LIMITS = [4096, 8192, 16384, 32768, 65536]
-_SIZE_SAFETY_LIMIT = 8192
-_ENTRY_OVERHEAD_ESTIMATE = 8  # quicklist.c's SIZE_ESTIMATE_OVERHEAD
-
-
-def quicklist_nodes(elements, fill: int) -> list[list[bytes]]:
-    """Elements split into listpack nodes (as encoded entries) as RPUSH fills a quicklist.
-
-    _quicklistNodeAllowInsert: an element joins the tail node while the
-    node's size plus the element plus Redis 7.0's fixed estimate of an
-    entry's overhead stays within the ``list-max-listpack-size`` limit
-    (bytes when negative, else a count under a size safety limit). Equal
-    elements are encoded once.
-    """
-    byte_limit, count_limit = _node_limits(fill)
-    nodes: list[list[bytes]] = []
-    node: list[bytes] = []
-    node_size = 0
-    encoded: dict[bytes, bytes] = {}
-    encode_entry = listpack.encode_entry
-    for element in elements:
-        grown = node_size + len(element) + _ENTRY_OVERHEAD_ESTIMATE
-        if not node or grown > byte_limit or len(node) >= count_limit:
-            node = []
-            nodes.append(node)
-            node_size = listpack.HEADER_SIZE + 1
-        entry = encoded.get(element)
-        if entry is None:
-            entry = encoded[element] = encode_entry(element)
-        node.append(entry)
-        node_size += len(entry)
-    return nodes
-
-
-def _node_limits(fill: int) -> tuple[int, float]:
-    """The bytes and elements a node may grow to: a negative ``fill`` names a byte limit (any count);
-    a positive one (or an unknown negative level) counts elements, within the size safety limit."""
-    level = -fill - 1
-    if fill < 0 and level < len(_FILL_LIMITS):
-        return _FILL_LIMITS[level], float("inf")
-    return _SIZE_SAFETY_LIMIT, max(fill, 0)
 
 
 def _put_hash(parts: list, value: HashValue, config, compress: bool) -> int:
@@ -810,7 +777,8 @@ def _read_string_value(cursor: Cursor, config, deep: bool) -> bytes:
 
 
 def _read_list(cursor: Cursor, config, deep: bool) -> ListValue | None:
-    return ListValue([cursor.string() for _ in range(cursor.length())]) or None
+    elements = [cursor.string() for _ in range(cursor.length())]
+    return ListValue(elements, config["list-max-listpack-size"]) or None  # pushed at the tail, one by one
 
 
 def _read_quicklist(cursor: Cursor, config, deep: bool, containers: bool = True):
@@ -828,15 +796,22 @@ def _read_quicklist(cursor: Cursor, config, deep: bool, containers: bool = True)
             raise RdbError("empty quicklist node", at)
         if container == QUICKLIST_PLAIN:
             value.append(blob)
-        elif containers:
+            value.nodes.append([1, len(blob), True])
+            continue
+        if containers:
             try:
-                value.extend(listpack.strings(blob, deep))
+                elements = listpack.strings(blob, deep)
             except listpack.ListpackError as exc:
                 if not exc.in_content:
                     raise
                 unreadable = unreadable or exc
+                continue
         else:
-            value.extend(ziplist.strings(blob))
+            elements = ziplist.strings(blob)  # each ziplist node becomes a listpack node of its own
+        if elements:  # Redis skips an empty node
+            value.extend(elements)
+            size = len(blob) if containers else EMPTY_LISTPACK + sum(map(listpack.entry_size, elements))
+            value.nodes.append([len(elements), size, False])  # a ziplist node becomes a listpack one
     if unreadable is not None:
         raise unreadable
     return value or None
@@ -847,7 +822,7 @@ def _read_quicklist_1(cursor: Cursor, config, deep: bool) -> ListValue | None:
 
 
 def _read_list_ziplist(cursor: Cursor, config, deep: bool) -> ListValue | None:
-    return ListValue(ziplist.strings(cursor.string())) or None
+    return ListValue(ziplist.strings(cursor.string()), config["list-max-listpack-size"]) or None
 
 
 def _read_set(cursor: Cursor, config, deep: bool) -> SetValue | None:

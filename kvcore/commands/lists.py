@@ -1,6 +1,7 @@
 """List commands: pushes and pops at both ends, ranges, moves, and the blocking pops.
 
-Lists are `ListValue`s (a deque). An emptied list is deleted, as in Redis.
+Lists are `ListValue`s (a deque, and the quicklist nodes Redis would hold it in). An emptied
+list is deleted, as in Redis.
 Every push signals the key to `kvcore.blocking`, which serves clients
 blocked on it (BLPOP...) once the pushing command has finished. Commands
 whose effect depends on what was there (the blocking pops, LMPOP) are
@@ -54,14 +55,16 @@ def _push_into(client, key: bytes, items, left: bool, target: ListValue | None =
     """Push ``items`` at one end of the list at key, creating it if needed."""
     db = client.db
     count = len(items)
+    node = client.node
+    fill, large = node.config["list-max-listpack-size"], node.packed_threshold
     if target is None:
         target = ListValue()
-        (target.extendleft if left else target.extend)(items)
+        target.push(items, left, fill, large)
         db.set(key, target)
         if count > 1:
             db.written(key, count - 1)
     else:
-        (target.extendleft if left else target.extend)(items)
+        target.push(items, left, fill, large)
         db.written(key, count)
     _notify(client, "lpush" if left else "rpush", key)
     signal_key_ready(db, key)
@@ -70,8 +73,7 @@ def _push_into(client, key: bytes, items, left: bool, target: ListValue | None =
 
 def _pop_from(client, key: bytes, source: ListValue, left: bool, count: int) -> list[bytes]:
     """Pop ``count`` (at most the length) elements; delete the list if it empties."""
-    take = source.popleft if left else source.pop
-    values = [take() for _ in range(min(count, len(source)))]
+    values = [source.pop_end(left) for _ in range(min(count, len(source)))]
     _notify(client, "lpop" if left else "rpop", key)
     _written_or_deleted(client, key, source, len(values))
     return values
@@ -150,7 +152,8 @@ def linsert(client, argv):
         index = target.index(argv[3])
     except ValueError:
         return -1
-    target.insert(index if where == b"BEFORE" else index + 1, argv[4])
+    node = client.node
+    target.insert_beside(index, where == b"AFTER", argv[4], node.config["list-max-listpack-size"], node.packed_threshold)
     db.written(key)
     _notify(client, "linsert", key)
     return len(target)
@@ -195,7 +198,7 @@ def _move(client, src: bytes, dst: bytes, from_left: bool, to_left: bool):
     if source is None:
         return None
     target = db.get_typed(dst, ListValue)
-    value = source.popleft() if from_left else source.pop()
+    value = source.pop_end(from_left)
     _push_into(client, dst, [value], to_left, target)
     _notify(client, "lpop" if from_left else "rpop", src)
     if src != dst:
@@ -336,7 +339,7 @@ def lset(client, argv):
     index = _normalize(parse_int(argv[2]), len(target))
     if index is None:
         raise Error(errors.OUT_OF_RANGE)
-    target[index] = argv[3]
+    target.replace(index, argv[3], client.node.config["list-max-listpack-size"], client.node.packed_threshold)
     db.written(key)
     _notify(client, "lset", key)
     return OK
@@ -367,10 +370,7 @@ def ltrim(client, argv):
         return OK
     size = len(target)
     span = index_range(start, end, size)
-    if span is None:
-        target.clear()
-    else:
-        target.trim(*span)
+    target.trim(*(span or (0, -1)))  # no span: every element goes
     _notify(client, "ltrim", key)
     _written_or_deleted(client, key, target, size - len(target))
     return OK

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 
-from kvcore import client_memory, digest, errors, info, latency, lazyfree, listpack, rdb, replybuf
+from kvcore import client_memory, digest, errors, info, latency, lazyfree, rdb, replybuf
 from kvcore.commands.args import Cursor, parse_int
 from kvcore.commands.cluster import debug_clusterlink, debug_drop_cluster_packet_filter
 from kvcore.commands.connection import INT_MAX, INT_MIN, help_reply, subcommand_syntax_error
@@ -34,7 +34,7 @@ from kvcore.loading import DENY_LOADING
 from kvcore.memory_usage import DEFAULT_SAMPLES, key_usage
 from kvcore.redaction import redacted
 from kvcore.reply import OK, Attribute, BigNumber, Bool, Double, Error, Map, Push, Raw, SetReply, Simple, Verbatim
-from kvcore.types_list import ListValue
+from kvcore.types_list import PACKED_THRESHOLD, SIZE, ListValue
 from kvcore.types_set import SetValue
 
 REGISTRY = Registry("server")
@@ -824,9 +824,9 @@ def debug_object(client, argv) -> Simple:
 
 
 def _quicklist_fields(value: ListValue, config) -> str:
-    """DEBUG OBJECT's quicklist fields, of the nodes `rdb.quicklist_nodes` lays the list out in."""
-    nodes = rdb.quicklist_nodes(value, config["list-max-listpack-size"])
-    size = sum(len(listpack.assemble(node)) for node in nodes)
+    """DEBUG OBJECT's quicklist fields, of the list's quicklist nodes (kvcore.types_list)."""
+    nodes = value.nodes
+    size = sum(node[SIZE] for node in nodes)
     return (f" ql_nodes:{len(nodes)} ql_avg_node:{len(value) / len(nodes):.2f}"
             f" ql_listpack_max:{config['list-max-listpack-size']}"
             f" ql_compressed:{int(config['list-compress-depth'] != 0)} ql_uncompressed_size:{size}")
@@ -919,13 +919,15 @@ MEMTOULL_DIGITS = 127  # memtoull copies the digits into a 128-byte buffer
 
 
 def debug_quicklist_packed_threshold(client, argv):
-    """DEBUG QUICKLIST-PACKED-THRESHOLD size: checked as Redis checks it (memtoull, at most 4gb - 1mb).
-    Lists here have no plain or packed nodes, so the threshold changes nothing visible."""
+    """DEBUG QUICKLIST-PACKED-THRESHOLD size: checked as Redis checks it (memtoull, at most 4gb - 1mb);
+    list elements this large from now on get plain quicklist nodes of their own (0: the default, 1 GB)."""
     arg = argv[2]
     digits = len(arg) - len(arg.lstrip(b"0123456789"))
     unit = MEMORY_UNITS.get(arg[digits:].lower())
-    if unit is None or digits > MEMTOULL_DIGITS or int(arg[:digits] or b"0") * unit > PACKED_THRESHOLD_MAX:
+    size = int(arg[:digits] or b"0") * unit if unit is not None else 0
+    if unit is None or digits > MEMTOULL_DIGITS or size > PACKED_THRESHOLD_MAX:
         raise Error(PACKED_THRESHOLD_ERROR)
+    client.node.packed_threshold = size or PACKED_THRESHOLD
     return OK
 
 

@@ -258,7 +258,8 @@ def _store(db, key: bytes, output: list) -> int:
     """STORE: the output as a list at ``key`` (``sortstore``), or no key at all (``del`` if one went)."""
     notify = db.node.notify_keyspace_event
     if output:
-        db.set(key, ListValue(b"" if item is None else item for item in output))
+        db.set(key, ListValue((b"" if item is None else item for item in output),
+                              db.node.config["list-max-listpack-size"], db.node.packed_threshold))
         if len(output) > 1:
             db.written(key, len(output) - 1)
         notify("sortstore", key, db.index)

@@ -249,8 +249,10 @@ def test_list_nodes_split_at_the_listpack_size_limit():
         assert cursor.length() == rdb.QUICKLIST_PACKED
         sizes.append(len(cursor.string()))
     assert max(sizes) <= 8192  # list-max-listpack-size -2: 8 KB nodes
-    count = make_node(list_max_listpack_size="5").config
-    cursor = rdb.Cursor(rdb.encode_value(node.dbs[0].data[b"l"], count)[1])
+    c.call("CONFIG", "SET", "list-max-listpack-size", "5")
+    assert rdb.Cursor(rdb.encode_value(node.dbs[0].data[b"l"], node.config)[1]).length() == nodes  # nodes stay
+    c.call("RPUSH", "counted", *[b"%d" % i for i in range(200)])
+    cursor = rdb.Cursor(rdb.encode_value(node.dbs[0].data[b"counted"], node.config)[1])
     assert cursor.length() == 40  # 5 elements a node
 
 
