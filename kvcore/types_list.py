@@ -52,20 +52,14 @@ def _has_room(node, item: bytes, byte_limit: int, count_limit: float) -> bool:
         and node[COUNT] < count_limit
 
 
-def rpush_layout(elements, fill: int, large: int = PACKED_THRESHOLD) -> deque:
-    """The nodes of a quicklist built by pushing ``elements`` at its tail, one by one."""
-    value = ListValue()
-    value.push(elements, False, fill, large)
-    return value.nodes
-
-
 class ListValue(deque):
     """A Redis list. Elements are ``bytes``; an empty list is never stored.
 
-    ``nodes``: [element count, listpack bytes] of each quicklist node, head
-    first. Made by RPUSH's rule for a list built in one go (``fill`` is
-    ``list-max-listpack-size``); the list commands change elements through
-    the methods below, which keep it as Redis would.
+    ``nodes``: [element count, bytes, plain] of each quicklist node, head
+    first. A list built in one go is laid out as pushed at its tail one by
+    one (``fill``: ``list-max-listpack-size``; ``large``: the packed
+    threshold); the list commands change elements through the methods below,
+    which keep the nodes as Redis would.
     """
 
     __slots__ = ("nodes",)
