@@ -117,24 +117,23 @@ class ListValue(deque):
         entry_size = listpack.entry_size
         node = nodes[end] if nodes else None
         for item in items:
-            length = len(item)
-            if length >= large:
+            if len(item) >= large:
                 node = _plain(item)
                 add_node(node)
-            elif node is not None and not node[PLAIN] and node[SIZE] + length + ENTRY_OVERHEAD_ESTIMATE <= byte_limit \
-                    and node[COUNT] < count_limit:  # _quicklistNodeAllowInsert
+            elif node is not None and _has_room(node, item, byte_limit, count_limit):
                 node[COUNT] += 1
                 node[SIZE] += entry_size(item)
             else:
-                node = [1, EMPTY_LISTPACK + entry_size(item), False]
+                node = _packed(entry_size(item))
                 add_node(node)
 
     def pop_end(self, left: bool) -> bytes:
         """Take the element at one end; a node it empties goes."""
         item = self.popleft() if left else self.pop()
         nodes = self.nodes
-        self._take_from(nodes[0] if left else nodes[-1], item)
-        if not (nodes[0] if left else nodes[-1])[COUNT]:
+        node = nodes[0] if left else nodes[-1]
+        self._take_from(node, item)
+        if not node[COUNT]:
             nodes.popleft() if left else nodes.pop()
         return item
 
