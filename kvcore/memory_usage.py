@@ -60,8 +60,8 @@ def value_usage(value, config, samples: int, form: str | None = None) -> int:
         return _sampled(ROBJ_BYTES + QUICKLIST_BYTES, sizes, len(value.nodes), samples)
     if kind is HashValue:
         if not value.hashtable:
-            entries = (listpack.encode_entry(part) for pair in value.items() for part in pair)
-            return ROBJ_BYTES + _listpack_allocation(sum(map(len, entries)))
+            parts = (part for pair in value.items() for part in pair)
+            return ROBJ_BYTES + _listpack_allocation(sum(map(listpack.entry_size, parts)))
         sizes = (DICT_ENTRY_BYTES + sds_bytes(len(field)) + sds_bytes(len(item)) for field, item in value.items())
         return _sampled(_dict_base(table_size(len(value))), sizes, len(value), samples)
     if kind is SetValue:

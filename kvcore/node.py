@@ -414,7 +414,7 @@ class Node:
             limit = max(limit, MIN_CLIENT_EVICTION_LIMIT)
         while limit:
             usages = {client: client_memory.usage(client) for client in self.clients.values()
-                      if not self._replication_link(client)}
+                      if not self.is_replication_link(client)}
             if sum(usages.values()) < limit:
                 return
             candidates = [client for client in usages if not client.no_evict]
@@ -429,7 +429,7 @@ class Node:
         """Close a client whose output passed its class's limit (client-output-buffer-limit)."""
         self._drop(client, OUTPUT_LIMIT_CLOSE)
 
-    def _replication_link(self, client: Client) -> bool:
+    def is_replication_link(self, client: Client) -> bool:
         """A replica's connection, or this replica's master's: never evicted, nor counted
         among the clients maxmemory-clients limits."""
         return client.is_replica_link or self.obeys(client)

@@ -795,8 +795,7 @@ def _read_quicklist(cursor: Cursor, config, deep: bool, containers: bool = True)
         if not blob:
             raise RdbError("empty quicklist node", at)
         if container == QUICKLIST_PLAIN:
-            value.append(blob)
-            value.nodes.append([1, len(blob), True])
+            value.append_stored_node([blob], len(blob), plain=True)
             continue
         if containers:
             try:
@@ -808,10 +807,9 @@ def _read_quicklist(cursor: Cursor, config, deep: bool, containers: bool = True)
                 continue
         else:
             elements = ziplist.strings(blob)  # each ziplist node becomes a listpack node of its own
-        if elements:  # Redis skips an empty node
-            value.extend(elements)
+        if elements:  # Redis skips an empty node; a ziplist node becomes a listpack one
             size = len(blob) if containers else EMPTY_LISTPACK + sum(map(listpack.entry_size, elements))
-            value.nodes.append([len(elements), size, False])  # a ziplist node becomes a listpack one
+            value.append_stored_node(elements, size)
     if unreadable is not None:
         raise unreadable
     return value or None

@@ -85,6 +85,11 @@ class ListValue(deque):
         """The memory model's bytes (kvcore.eviction)."""
         return ELEMENT_BYTES * len(self)
 
+    def append_stored_node(self, elements: list[bytes], size: int, plain: bool = False) -> None:
+        """A node as an RDB stored it (quicklistAppendListpack / AppendPlainNode): kept as it is."""
+        self.extend(elements)
+        self.nodes.append([len(elements), size, plain])
+
     def node_elements(self) -> list[list[bytes]]:
         """The elements of each node, head first."""
         elements = iter(self)

@@ -1122,7 +1122,7 @@ def debug_client_eviction(client, argv):
     sums = [0] * (CLIENT_BUCKET_MAX_LOG - CLIENT_BUCKET_MIN_LOG + 1)
     counts = [0] * len(sums)
     for other in node.clients.values():
-        if other.no_evict or other.is_replica_link or node.obeys(other):
+        if other.no_evict or node.is_replication_link(other):  # as maxmemory-clients leaves them out
             continue
         usage = client_memory.usage(other)
         index = min(max(usage.bit_length(), CLIENT_BUCKET_MIN_LOG), CLIENT_BUCKET_MAX_LOG) - CLIENT_BUCKET_MIN_LOG
