@@ -469,11 +469,13 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
     def lpos(self, args):
         items, wanted = self.data.get(args[0], []), args[1]
         options = dict(zip((option.upper() for option in args[2::2]), (int(n) for n in args[3::2])))
-        rank, count = options.get("RANK", 1), options.get("COUNT")
-        found = [i for i, item in enumerate(items) if item == wanted]
-        if rank < 0:
-            found, rank = found[::-1], -rank
-        found = found[rank - 1:]
+        rank, count, maxlen = options.get("RANK", 1), options.get("COUNT"), options.get("MAXLEN", 0)
+        scanned = list(range(len(items)))
+        if rank < 0:  # from the tail
+            scanned, rank = scanned[::-1], -rank
+        if maxlen:  # only the first MAXLEN elements met are compared
+            scanned = scanned[:maxlen]
+        found = [i for i in scanned if items[i] == wanted][rank - 1:]
         if count is None:
             return found[0] if found else None
         return found[:count] if count else found

@@ -129,10 +129,12 @@ class ZsetCommands:
 
     def zadd(self, args):
         key, flags, rest = args[0], set(), args[1:]
-        while rest and rest[0].upper() in ("NX", "XX", "GT", "LT", "CH"):
+        while rest and rest[0].upper() in ("NX", "XX", "GT", "LT", "CH", "INCR"):
             flags.add(rest[0].upper())
             rest = rest[1:]
         scores = self.data.get(key, Scores())
+        if "INCR" in flags:
+            return self._zadd_incr(key, flags, int(rest[0]), rest[1])
         added = changed = 0
         for score_text, member in zip(rest[::2], rest[1::2]):
             score, old = int(score_text), scores.get(member)
@@ -148,6 +150,17 @@ class ZsetCommands:
         if scores:
             self.data[key] = scores
         return added + changed if "CH" in flags else added
+
+    def _zadd_incr(self, key: str, flags: set[str], increment: int, member: str) -> str | None:
+        """ZADD ... INCR: the member's new score, or nil where NX, XX, GT or LT holds the update back."""
+        old = self.data.get(key, {}).get(member)
+        if ("XX" in flags and old is None) or ("NX" in flags and old is not None):
+            return None
+        score = increment if old is None else old + increment
+        if old is not None and (("GT" in flags and score <= old) or ("LT" in flags and score >= old)):
+            return None
+        self._collection(key, Scores)[member] = score
+        return str(score)
 
     def zincrby(self, args):
         scores = self._collection(args[0], Scores)

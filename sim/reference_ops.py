@@ -251,6 +251,8 @@ _LISTS: list[Maker] = [
     lambda r, k: ["LPOS", k("l"), r.choice(ITEMS), *r.choice(([], ["RANK", r.choice(("2", "-1", "-2"))],
                                                              ["COUNT", r.choice(("0", "2"))],
                                                              ["RANK", "-1", "COUNT", "2"]))],
+    lambda r, k: ["LPOS", k("l"), r.choice(ITEMS), *r.choice(([], ["RANK", r.choice(("2", "-1"))],
+                                                             ["COUNT", "0"])), "MAXLEN", str(r.randint(0, 4))],
 ]
 _SETS: list[Maker] = [
     lambda r, k: ["SADD", k(r.choice(("t", "t2"))), *_members(r, SET_MEMBERS)],
@@ -289,6 +291,8 @@ _HASHES: list[Maker] = [
 _ZSETS: list[Maker] = [
     lambda r, k: ["ZADD", k(r.choice(("z", "z2"))), *[part for member in _members(r) for part in (_score(r), member)]],
     lambda r, k: ["ZADD", k("z"), r.choice(("NX", "XX", "GT", "LT")), "CH", _score(r), r.choice(MEMBERS)],
+    lambda r, k: ["ZADD", k("z"), *r.choice(([], ["NX"], ["XX"], ["GT"], ["LT"])), "INCR", str(r.randint(-3, 3)),
+                  r.choice(MEMBERS)],
     lambda r, k: ["ZINCRBY", k("z"), str(r.randint(-3, 3)), r.choice(MEMBERS)],
     lambda r, k: ["ZREM", k("z"), *_members(r)],
     lambda r, k: ["ZREM", k("z"), *_everything(r, MEMBERS)],
@@ -488,7 +492,7 @@ _STREAMS: list[Maker] = [
     lambda r, k: ["XPENDING", k("x"), _group(r), *r.choice(([], ["-", "+", "10"], ["-", "+", "10", _consumer(r)]))],
     lambda r, k: ["XCLAIM", k("x"), _group(r), _consumer(r), "0", *_stream_ids(r), *r.choice(([], ["JUSTID"]))],
     lambda r, k: ["XAUTOCLAIM", k("x"), _group(r), _consumer(r), "0", r.choice(("0-0", _stream_id(r))),
-                  *r.choice(([], ["COUNT", "2"])), *r.choice(([], ["JUSTID"]))],
+                  *r.choice(([], ["COUNT", r.choice(("1", "2"))])), *r.choice(([], ["JUSTID"]))],
 ]
 
 

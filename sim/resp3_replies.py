@@ -38,7 +38,7 @@ def as_resp2(argv: list[str], reply: Any) -> Any:
     if reply is None or type(reply) is ReplyError:
         return reply
     name, words = argv[0].upper(), {arg.upper() for arg in argv[1:]}
-    if name in SCORE_REPLIES:
+    if name in SCORE_REPLIES or (name == "ZADD" and "INCR" in words):
         return _score(reply)
     if name == "ZMSCORE":
         return [None if score is None else _score(score) for score in _list(reply)]

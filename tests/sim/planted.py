@@ -502,6 +502,28 @@ def lrem_ignores_the_sign_of_its_count(monkeypatch) -> None:
     _wrap_command(monkeypatch, b"lrem", from_the_head)
 
 
+def lpos_maxlen_compares_one_more(monkeypatch) -> None:
+    """LPOS ... MAXLEN n compares n + 1 elements, finding a match just past the limit."""
+    positions = lists._positions
+
+    def one_more(value, element, rank, count, maxlen):
+        return positions(value, element, rank, count, maxlen + 1 if maxlen else 0)
+
+    monkeypatch.setattr(lists, "_positions", one_more)
+
+
+def zadd_incr_ignores_xx(monkeypatch) -> None:
+    """ZADD XX INCR adds a member the sorted set lacks, as if XX were not given."""
+
+    def without_xx(handler, client, argv):
+        words = [arg.upper() for arg in argv]
+        if b"INCR" in words and b"XX" in words:
+            argv = [arg for arg, word in zip(argv, words) if word != b"XX"]
+        return handler(client, argv)
+
+    _wrap_command(monkeypatch, b"zadd", without_xx)
+
+
 def lex_range_takes_an_exclusive_start_as_inclusive(monkeypatch) -> None:
     """A lex range's exclusive start (``(b``) lets in the member it names, as ``[b`` would
     (ZRANGEBYLEX, ZRANGE BYLEX, ZLEXCOUNT, ZREMRANGEBYLEX)."""

@@ -183,6 +183,16 @@ CASES = {
         RunConfig(workload="reference", clients=3, duration_ms=5000),
         {"reference"},
     ),
+    "lpos-maxlen-compares-one-more": (
+        planted.lpos_maxlen_compares_one_more,
+        RunConfig(workload="reference", clients=2, duration_ms=5000),  # the second client's keys are lists
+        {"reference"},
+    ),
+    "zadd-incr-ignores-xx": (
+        planted.zadd_incr_ignores_xx,
+        RunConfig(workload="reference", clients=5, duration_ms=5000),  # the fifth client's keys are sorted sets
+        {"reference"},
+    ),
     "lex-range-takes-an-exclusive-start-as-inclusive": (
         planted.lex_range_takes_an_exclusive_start_as_inclusive,
         RunConfig(workload="reference", clients=11, duration_ms=5000),  # the eleventh client's keys are for lex ranges

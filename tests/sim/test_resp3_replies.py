@@ -16,6 +16,9 @@ from sim.resp3_replies import WrongShape, as_resp2
     (["ZSCORE", "z", "a"], 2.0, b"2"),
     (["ZSCORE", "z", "a"], -2.5, b"-2.5"),
     (["ZINCRBY", "z", "1", "a"], float("inf"), b"inf"),
+    (["ZADD", "z", "XX", "INCR", "2", "a"], 3.0, b"3"),
+    (["ZADD", "z", "NX", "INCR", "2", "a"], None, None),
+    (["ZADD", "z", "CH", "1", "a"], 1, 1),
     (["ZMSCORE", "z", "a", "q"], [1.0, None], [b"1", None]),
     (["ZRANGE", "z", "0", "-1", "withscores"], [[b"a", 1.0], [b"b", 3.0]], [b"a", b"1", b"b", b"3"]),
     (["ZRANGE", "z", "0", "-1"], [b"a", b"b"], [b"a", b"b"]),
@@ -41,6 +44,7 @@ def test_errors_pass_as_they_are():
 
 @pytest.mark.parametrize(("argv", "resp3"), [
     (["ZSCORE", "z", "a"], b"2"),  # a score as text, as RESP2 sends it
+    (["ZADD", "z", "INCR", "1", "a"], b"2"),  # ZADD's INCR: a score
     (["ZRANGE", "z", "0", "-1", "WITHSCORES"], [b"a", b"1"]),  # flat, as RESP2
     (["ZRANGE", "z", "0", "-1", "WITHSCORES"], [[b"a", b"1"]]),  # nested, but the score as text
     (["ZPOPMAX", "z", "2"], [b"b", 3.0]),  # a count given: pairs, even for one
