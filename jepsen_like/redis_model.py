@@ -55,6 +55,13 @@ OUT_OF_RANGE = {"error": "ERR index out of range"}
 UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS", "SPOP", "SRANDMEMBER"}
 UNIQUE = {"SCAN", "SSCAN"}  # a whole iteration may return an element more than once
 UNIQUE_PAIRS = {"HSCAN", "ZSCAN"}  # ...or a field (member) and its value (score)
+DUMP_RESTORE = (  # KEYS[1]'s value and deadline serialized and loaded into KEYS[2]: COPY ... REPLACE by DUMP
+    "local payload = redis.call('DUMP', KEYS[1]) "
+    "if not payload then return 0 end "
+    "local deadline = redis.call('PEXPIRETIME', KEYS[1]) "
+    "if deadline < 0 then deadline = 0 end "
+    "return redis.call('RESTORE', KEYS[2], deadline, payload, 'REPLACE', 'ABSTTL')"
+)
 PAST_BEFORE_MS = 10**12  # a deadline before this (2001) is long past whenever a run is
 
 
@@ -720,6 +727,12 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
             else type(value)(value)
         self._carry_deadline(source, target)
         return 1
+
+    def eval(self, args):
+        """The one script the reference workload sends of its own, `DUMP_RESTORE`: COPY ... REPLACE, with OK for 1."""
+        if args[0] != DUMP_RESTORE:
+            raise ValueError("the model knows no other script")
+        return "OK" if self.copy([*args[2:4], "REPLACE"]) else 0
 
     def rename(self, args):
         if args[0] not in self.data:

@@ -31,6 +31,7 @@ import random
 import zlib
 from collections.abc import Callable
 
+from jepsen_like.redis_model import DUMP_RESTORE
 from sim.rng import derive
 
 Argv = list[str]
@@ -150,7 +151,8 @@ def sent(argv: Argv, way: str) -> list[Argv]:
 
 
 def _blocking(argv: Argv) -> bool:
-    return argv[0] in BLOCKING or (argv[0] == "XREAD" and "BLOCK" in argv)
+    """Whether a script may not run `argv`: a blocking command, or a script itself (DUMP_RESTORE)."""
+    return argv[0] in BLOCKING or (argv[0] == "XREAD" and "BLOCK" in argv) or argv[0] == "EVAL"
 
 
 def scan_next(argv: Argv, cursor: str) -> Argv:
@@ -583,7 +585,7 @@ _GEO: list[Maker] = [
 def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
     """A whole SCAN of the group's keys, DEL or UNLINK, EXISTS or TOUCH, TYPE, deadlines set (PEXPIREAT,
     EXPIREAT, with or without a condition), removed (PERSIST) and read (PEXPIRETIME, EXPIRETIME), and
-    RENAME, RENAMENX and COPY between a family's two keys."""
+    RENAME, RENAMENX, COPY and DUMP then RESTORE (`DUMP_RESTORE`) between a family's two keys."""
     commands: list[Maker] = [
         lambda r, k: ["SCAN", "0", "MATCH", k("*"), "COUNT", r.choice(("10", "50"))],
         lambda r, k: [r.choice(("DEL", "UNLINK")), *[k(suffix) for suffix in r.sample(suffixes, r.randint(1, len(suffixes)))]],
@@ -598,6 +600,7 @@ def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
     if len(suffixes) == 2:
         commands.append(lambda r, k: [r.choice(("RENAME", "RENAMENX")), *_pair(r, k, *suffixes)])
         commands.append(lambda r, k: ["COPY", *_pair(r, k, *suffixes), *r.choice(([], ["REPLACE"]))])
+        commands.append(lambda r, k: ["EVAL", DUMP_RESTORE, "2", *_pair(r, k, *suffixes)])
     return commands
 
 

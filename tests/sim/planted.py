@@ -6,7 +6,7 @@ the simulator has to find it from the outside, through the checkers.
 
 from __future__ import annotations
 
-from kvcore import aof, cluster, failover, migrate, protocol, rdb, replica, resp, scripting
+from kvcore import aof, cluster, failover, migrate, protocol, rdb, rdb_stream, replica, resp, scripting
 from kvcore.appendonly import AppendOnly
 from kvcore.cluster import ClusterState
 from kvcore.cluster_failover import Failover
@@ -522,6 +522,19 @@ def zadd_incr_ignores_xx(monkeypatch) -> None:
         return handler(client, argv)
 
     _wrap_command(monkeypatch, b"zadd", without_xx)
+
+
+def restored_stream_forgets_delivery_counts(monkeypatch) -> None:
+    """A stream loaded from RDB (RESTORE, a snapshot, a full sync) has every pending entry delivered once."""
+    read_group = rdb_stream._read_group
+
+    def forgetting(cursor, value, kind):
+        read_group(cursor, value, kind)
+        for group in value.groups.values():
+            for nack in group.pending.items.values():
+                nack.delivery_count = 1
+
+    monkeypatch.setattr(rdb_stream, "_read_group", forgetting)
 
 
 def lex_range_takes_an_exclusive_start_as_inclusive(monkeypatch) -> None:

@@ -193,6 +193,11 @@ CASES = {
         RunConfig(workload="reference", clients=5, duration_ms=5000),  # the fifth client's keys are sorted sets
         {"reference"},
     ),
+    "restored-stream-forgets-delivery-counts": (
+        planted.restored_stream_forgets_delivery_counts,
+        RunConfig(workload="reference", clients=6, duration_ms=30_000),  # the sixth client's keys are streams
+        {"reference"},
+    ),
     "lex-range-takes-an-exclusive-start-as-inclusive": (
         planted.lex_range_takes_an_exclusive_start_as_inclusive,
         RunConfig(workload="reference", clients=11, duration_ms=5000),  # the eleventh client's keys are for lex ranges
