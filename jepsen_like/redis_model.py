@@ -7,7 +7,9 @@ argument shapes `sim.reference_ops` sends are covered: strings (also as bits,
 (and lex ranges where all scores are one),
 streams with consumer groups (`jepsen_like.stream_model`), HyperLogLogs
 (`jepsen_like.hll_model`), geo points (`jepsen_like.geo_model`) and JSON documents
-(`jepsen_like.json_model`), on keys whose type never changes.
+(`jepsen_like.json_model`), on keys whose type never changes. Commands of another
+type probe them (`TYPE_PROBES`): WRONGTYPE where the key exists, as if it did not
+where it does not, so the probe never creates it.
 Replies are in the history's JSON form (`as_json`): bulk strings as text, nil
 as None, errors as ``{"error": text}``; `normalize` puts replies whose order
 Redis leaves open (set members, hash fields) in one order, for model and
@@ -50,11 +52,18 @@ HASH_NOT_FLOAT = {"error": "ERR hash value is not a float"}
 # What strtold takes whole, of the texts the workload can make (digits, '-', '.', 'x'): decimal or hex.
 DECIMAL_RE = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 HEX_RE = re.compile(r"-?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)")
+OVERFLOW = {"error": "ERR increment or decrement would overflow"}
 NO_SUCH_KEY = {"error": "ERR no such key"}
 OUT_OF_RANGE = {"error": "ERR index out of range"}
 UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS", "SPOP", "SRANDMEMBER"}
 UNIQUE = {"SCAN", "SSCAN"}  # a whole iteration may return an element more than once
 UNIQUE_PAIRS = {"HSCAN", "ZSCAN"}  # ...or a field (member) and its value (score)
+WRONGTYPE = {"error": "WRONGTYPE Operation against a key holding the wrong kind of value"}
+TYPE_PROBES = {  # commands that refuse a key of another Redis type, and that type; none creates a missing key
+    "GET": "string", "STRLEN": "string", "SETRANGE": "string", "LLEN": "list", "LPUSHX": "list", "RPUSHX": "list",
+    "SCARD": "set", "SISMEMBER": "set", "HLEN": "hash", "HGET": "hash", "ZCARD": "zset", "ZSCORE": "zset",
+    "ZADD": "zset", "XLEN": "stream", "XADD": "stream",
+}
 DUMP_RESTORE = (  # KEYS[1]'s value and deadline serialized and loaded into KEYS[2]: COPY ... REPLACE by DUMP
     "local payload = redis.call('DUMP', KEYS[1]) "
     "if not payload then return 0 end "
@@ -154,6 +163,9 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
     def apply(self, argv: list[str], observed: Reply = None) -> Reply:
         """The reply Redis gives `argv`; `observed`, the server's, is what a random choice took."""
         handler = _HANDLERS[argv[0].upper()]
+        probed = TYPE_PROBES.get(argv[0].upper())
+        if probed is not None and argv[1] in self.data and _TYPES[type(self.data[argv[1]])] != probed:
+            return WRONGTYPE
         self.observed = normalize(argv, observed)
         reply = handler(self, argv[1:])
         return normalize(argv, reply)
@@ -218,7 +230,7 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
             return NOT_INTEGER
         result = current + int(args[1])
         if not LLONG_MIN <= result <= LLONG_MAX:
-            return {"error": "ERR increment or decrement would overflow"}
+            return OVERFLOW
         self.data[args[0]] = str(result)
         return result
 
@@ -248,6 +260,8 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
     def setrange(self, args):
         key, offset, part = args[0], int(args[1]), args[2]
         value = self.data.get(key, "")
+        if not part:  # nothing to set: the length, and a missing key stays missing
+            return len(value)
         value = value.ljust(offset, "\0")
         value = value[:offset] + part + value[offset + len(part):]
         self.data[key] = value
@@ -628,6 +642,8 @@ class RedisModel(StreamCommands, BitCommands, JsonCommands, ZsetCommands, HyperL
         if current is None:
             return HASH_NOT_INTEGER
         result = current + int(args[2])
+        if not LLONG_MIN <= result <= LLONG_MAX:
+            return OVERFLOW
         self._collection(args[0], dict)[args[1]] = str(result)
         return result
 

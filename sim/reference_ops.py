@@ -53,7 +53,8 @@ GEO_RADII = (("300", "km"), ("800", "km"), ("1200000", "m"), ("500", "mi"), ("30
 GEO_BOXES = (("1000", "800", "km"), ("2000", "1500", "km"), ("900", "1200", "mi"))
 HLL_MEMBERS = tuple(f"m{i}" for i in range(12))  # each in a HyperLogLog register of its own: counts are exact
 ITEMS = ("a", "b", "c")  # list elements: few, so lists hold duplicates for LREM and LINSERT to tell apart
-VALUES = ("0", "1", "2", "5", "9", "x", "-3", "12")
+VALUES = ("0", "1", "2", "5", "9", "x", "-3", "12", "9223372036854775805", "-9223372036854775806")  # two a few
+# steps from the ends of a 64-bit integer, so that increments overflow
 FLOAT_INCREMENTS = ("1.5", "-0.25", "2", "0.1", "-3")
 INDEX_MIN, INDEX_MAX = -5, 5
 SCORE_MIN, SCORE_MAX = -5, 5
@@ -62,8 +63,8 @@ DEADLINE_STEPS_MS = (0, 1500, 3000, 60_000)  # after FAR_MS: apart, so GT and LT
 PAST_MS = 1000  # a deadline long past: the key goes at once
 ITERATIONS = {"SCAN": 1, "SSCAN": 2, "HSCAN": 2, "ZSCAN": 2}  # each cursor's position: a whole iteration is one operation
 BLOCK_S = "0.01"  # blocking commands' timeout: on empty keys they wait it out (no other client writes them)
-BLOCKING = {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP"}  # no script runs
-# them, nor XREAD with BLOCK (`_blocking`)
+BLOCKING = {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP"}
+UNSCRIPTED = BLOCKING | {"EVAL", "INCR", "DECR", "INCRBY", "DECRBY", "HINCRBY"}  # never run by a script (`_unscripted`)
 WAYS = ("alone",) * 16 + ("multi", "multi", "script", "script", "resp3", "resp3", "aborted")  # how a command
 # is sent (`sent`)
 NOT_IN_RESP3 = ("GEO", "JSON.")  # commands whose RESP3 replies hold doubles RESP2 prints otherwise, or module types
@@ -128,7 +129,7 @@ def encoding_options(seed: int) -> dict[str, str]:
 
 def sent(argv: Argv, way: str) -> list[Argv]:
     """The commands that run `argv` the `way` drawn from `WAYS`: alone, in MULTI/EXEC, through a Lua
-    script (a blocking command goes alone instead: scripts may not run one), on a connection switched
+    script (unless `_unscripted`: then alone), on a connection switched
     to RESP3 for it (``resp3``: HELLO 3 before and HELLO 2 after; `sim.resp3_replies` reads its
     reply; a geo or JSON command goes alone instead, `NOT_IN_RESP3`), or (``aborted``) queued
     in a transaction beside a command refused when queued, so that EXEC fails with EXECABORT and runs
@@ -143,16 +144,17 @@ def sent(argv: Argv, way: str) -> list[Argv]:
         return [["MULTI"], argv, ["EXEC"]]
     if way == "aborted":
         return [["MULTI"], argv, REFUSED_WHEN_QUEUED, ["EXEC"]]
-    if way == "script" and not _blocking(argv):
+    if way == "script" and not _unscripted(argv):
         return [["EVAL", SCRIPT, "0", *argv]]
     if way == "resp3" and not argv[0].startswith(NOT_IN_RESP3):
         return [["HELLO", "3"], argv, ["HELLO", "2"]]
     return [argv]
 
 
-def _blocking(argv: Argv) -> bool:
-    """Whether a script may not run `argv`: a blocking command, or a script itself (DUMP_RESTORE)."""
-    return argv[0] in BLOCKING or (argv[0] == "XREAD" and "BLOCK" in argv) or argv[0] == "EVAL"
+def _unscripted(argv: Argv) -> bool:
+    """Whether `argv` goes alone rather than through a script: a blocking command or a script (DUMP_RESTORE),
+    which a script may not run, or an increment, whose 64-bit reply Lua would round to a double."""
+    return argv[0] in UNSCRIPTED or (argv[0] == "XREAD" and "BLOCK" in argv)
 
 
 def scan_next(argv: Argv, cursor: str) -> Argv:
@@ -604,7 +606,27 @@ def _key_commands(suffixes: tuple[str, ...]) -> list[Maker]:
     return commands
 
 
-_MAKERS = {name: commands + _key_commands(FAMILIES[name]) for name, commands in (
+REDIS_TYPES = {"string": "string", "bits": "string", "hll": "string", "list": "list", "set": "set", "hash": "hash",
+               "zset": "zset", "geo": "zset", "lex": "zset", "stream": "stream", "json": "ReJSON-RL"}
+PROBES: dict[str, list[Callable[[random.Random, str], Argv]]] = {  # per Redis type, commands of it that create no key (`type_probe`)
+    "string": [lambda r, key: ["GET", key], lambda r, key: ["STRLEN", key], lambda r, key: ["SETRANGE", key, "0", ""]],
+    "list": [lambda r, key: ["LLEN", key], lambda r, key: [r.choice(("LPUSHX", "RPUSHX")), key, r.choice(ITEMS)]],
+    "set": [lambda r, key: ["SCARD", key], lambda r, key: ["SISMEMBER", key, r.choice(SET_MEMBERS)]],
+    "hash": [lambda r, key: ["HLEN", key], lambda r, key: ["HGET", key, r.choice(MEMBERS)]],
+    "zset": [lambda r, key: ["ZCARD", key], lambda r, key: ["ZSCORE", key, r.choice(MEMBERS)],
+             lambda r, key: ["ZADD", key, "XX", "1", r.choice(MEMBERS)]],
+    "stream": [lambda r, key: ["XLEN", key], lambda r, key: ["XADD", key, "NOMKSTREAM", "0-1", "f", "v"]],
+}
+
+
+def _type_probe(family: str) -> Maker:
+    """A command of another Redis type on one of `family`'s keys: WRONGTYPE where the key exists
+    (`jepsen_like.redis_model.TYPE_PROBES`), and as on a missing key where it does not."""
+    probes = [maker for kind, makers in PROBES.items() if kind != REDIS_TYPES[family] for maker in makers]
+    return lambda r, k: r.choice(probes)(r, k(r.choice(FAMILIES[family])))
+
+
+_MAKERS = {name: [*commands, *_key_commands(FAMILIES[name]), _type_probe(name)] for name, commands in (
     ("string", _STRINGS), ("list", _LISTS), ("set", _SETS), ("hash", _HASHES), ("zset", _ZSETS),
     ("stream", _STREAMS + _STREAMS[1:]), ("bits", _BITS), ("json", _JSON), ("hll", _HYPERLOGLOGS), ("geo", _GEO), ("lex", _LEX))}  # twice: a stream's groups and deliveries build up between DELs
 

@@ -537,6 +537,33 @@ def restored_stream_forgets_delivery_counts(monkeypatch) -> None:
     monkeypatch.setattr(rdb_stream, "_read_group", forgetting)
 
 
+def incr_wraps_past_the_64_bit_limit(monkeypatch) -> None:
+    """INCRBY past a 64-bit integer's ends wraps around (as C's unchecked addition) instead of refusing."""
+    incr = strings._incr
+
+    def wrapping(client, key, delta):
+        old = client.db.get(key)
+        if type(old) is bytes and old.lstrip(b"-").isdigit() and not -2**63 <= int(old) + delta < 2**63:
+            client.db.set(key, b"%d" % ((int(old) + delta + 2**63) % 2**64 - 2**63))
+            delta = 0
+        return incr(client, key, delta)
+
+    monkeypatch.setattr(strings, "_incr", wrapping)
+
+
+def wrong_type_pushx_served(monkeypatch) -> None:
+    """LPUSHX and RPUSHX on a key of another type answer 0 instead of WRONGTYPE."""
+
+    def unchecked(handler, client, argv):
+        value = client.db.get(argv[1])
+        if value is not None and (type(value) is bytes or value.TYPE != "list"):
+            return 0
+        return handler(client, argv)
+
+    _wrap_command(monkeypatch, b"lpushx", unchecked)
+    _wrap_command(monkeypatch, b"rpushx", unchecked)
+
+
 def lex_range_takes_an_exclusive_start_as_inclusive(monkeypatch) -> None:
     """A lex range's exclusive start (``(b``) lets in the member it names, as ``[b`` would
     (ZRANGEBYLEX, ZRANGE BYLEX, ZLEXCOUNT, ZREMRANGEBYLEX)."""

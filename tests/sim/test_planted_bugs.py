@@ -198,6 +198,16 @@ CASES = {
         RunConfig(workload="reference", clients=6, duration_ms=30_000),  # the sixth client's keys are streams
         {"reference"},
     ),
+    "incr-wraps-past-the-64-bit-limit": (
+        planted.incr_wraps_past_the_64_bit_limit,
+        RunConfig(workload="reference", clients=1, duration_ms=20_000),  # the first client's keys are strings
+        {"reference"},
+    ),
+    "wrong-type-pushx-served": (
+        planted.wrong_type_pushx_served,
+        RunConfig(workload="reference", clients=5, duration_ms=10_000),
+        {"reference"},
+    ),
     "lex-range-takes-an-exclusive-start-as-inclusive": (
         planted.lex_range_takes_an_exclusive_start_as_inclusive,
         RunConfig(workload="reference", clients=11, duration_ms=5000),  # the eleventh client's keys are for lex ranges
