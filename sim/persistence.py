@@ -34,11 +34,13 @@ from kvcore import appendonly, rdb
 from kvcore.config import Config
 from kvcore.effects import WriteFiles, with_child_id
 from kvcore.node import Node
+from sim.rng import derive
 
 if TYPE_CHECKING:
     from sim.disk import Disk
     from sim.node import Boot, SimNode
 
+REWRITE_MIN_SIZES = ("64mb", "16kb", "4kb")  # Redis's default (no run's log grows so big), and logs a run outgrows
 WRITE_BYTES_PER_MS = 200_000  # page-cache copy speed: a few ms for a MB
 PAUSED_POLL_MS = 10
 
@@ -48,6 +50,13 @@ class RecoveryFailed(Exception):
 
 
 # -- recovery ------------------------------------------------------------------------------
+
+
+def log_options(seed: int) -> dict[str, str]:
+    """With the log on, how big it grows before it is rewritten (auto-aof-rewrite-min-size), drawn from the
+    seed: never in a run, as by Redis's default, or every few seconds of writes, so that kills, power
+    losses and disk faults meet rewrites under way and logs of a base and several incr files."""
+    return {"auto-aof-rewrite-min-size": derive(seed, "persistence/rewrites").choice(REWRITE_MIN_SIZES)}
 
 
 def recover_from_disk(disk: Disk, boot: Boot) -> Node:

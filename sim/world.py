@@ -36,7 +36,7 @@ from sim.nemesis import Nemesis
 from sim.net import Network
 from sim.node import PORT, Recover, SimNode
 from sim.operator import Operator
-from sim.persistence import recover_from_disk
+from sim.persistence import log_options, recover_from_disk
 from sim.rng import derive
 from sim.subscriber import MODES, Subscriber
 from sim.trace import Trace
@@ -135,6 +135,8 @@ class World:
         self.net = Network(self.env, config.seed, self.trace)
         options = dict(config.config)
         options = {**workload_options(config.workload, config.seed), **options}
+        if options.get("appendonly") == "yes":
+            options = {**log_options(config.seed), **options}
         if config.replicas:
             options = {**replication.TIMEOUTS, **replication.sync_mode(config.seed), **options}
             self.converge_ms_max = replication.converge_ms_max(options)

@@ -6,7 +6,7 @@ the simulator has to find it from the outside, through the checkers.
 
 from __future__ import annotations
 
-from kvcore import aof, cluster, failover, migrate, protocol, rdb, rdb_stream, replica, resp, scripting
+from kvcore import aof, aof_manifest, cluster, failover, migrate, protocol, rdb, rdb_stream, replica, resp, scripting
 from kvcore.appendonly import AppendOnly
 from kvcore.cluster import ClusterState
 from kvcore.cluster_failover import Failover
@@ -562,6 +562,17 @@ def wrong_type_pushx_served(monkeypatch) -> None:
 
     _wrap_command(monkeypatch, b"lpushx", unchecked)
     _wrap_command(monkeypatch, b"rpushx", unchecked)
+
+
+def rewrite_drops_the_incr_being_written(monkeypatch) -> None:
+    """A finished log rewrite's manifest makes history of every incr file, the one written since the
+    rewrite began too: what was logged after the rewrite started is gone at the next load."""
+
+    def dropping(manifest, aof_filename, rdb_preamble, aof_on=True):
+        manifest, base_name = aof_manifest.new_base(manifest, aof_filename, rdb_preamble)
+        return aof_manifest.mark_incrs_history(manifest, keep_last=False), base_name
+
+    monkeypatch.setattr(aof_manifest, "rewrite_done", dropping)
 
 
 def lex_range_takes_an_exclusive_start_as_inclusive(monkeypatch) -> None:

@@ -106,14 +106,17 @@ def test_only_faults_keeps_the_named_events():
 
 
 def test_a_mid_write_power_cut_strikes_at_the_next_log_write():
-    """Before that write's fsync can finish: the moment a torn write tests recovery."""
+    """Before that write's fsync can finish: the moment a torn write tests recovery. A cut that sees
+    no write soon strikes anyway, and a log rewrite's files are writes too: never after the next log write."""
     config = RunConfig(seed=5, workload="bank", clients=5, duration_ms=60_000, faults=("power",),
                        config=(("appendonly", "yes"), ("appendfsync", "always")))
     records = run(config, keep_trace=True).records
     starts = [r for r in records if r[0] == "fault" and r[2] == "power" and r[5].startswith("start mid-write")]
-    assert starts
+    struck_at_writes = 0
     for start in starts:
         node, at = start[4][0], start[1]
         cut = next(r for r in records if r[0] == "node" and r[2] == node and r[3] == "power-off" and r[1] >= at)
         first_write = next(r for r in records if r[0] == "effect" and r[2] == node and r[3] == "append-log" and r[1] >= at)
-        assert cut[1] == first_write[1]
+        assert cut[1] <= first_write[1]
+        struck_at_writes += cut[1] == first_write[1]
+    assert struck_at_writes

@@ -341,6 +341,12 @@ CASES = {
         RunConfig(workload="mixed", clients=5, duration_ms=10_000, config=(("appendonly", "yes"),)),
         {"restart"},
     ),
+    "rewrite-drops-the-incr-being-written": (  # the seed draws how soon the log is rewritten
+        planted.rewrite_drops_the_incr_being_written,
+        RunConfig(workload="register", clients=5, duration_ms=20_000, faults=("kill",),
+                  config=(("appendonly", "yes"), ("appendfsync", "always"))),
+        {"durability", "linearizability"},
+    ),
     "move-does-not-count-as-a-write": (
         planted.move_does_not_count_as_a_write,
         RunConfig(workload="mixed", clients=5, duration_ms=10_000, replicas=1),
