@@ -292,7 +292,7 @@ class StreamCommands:
         if group is None:
             return _no_group(key, name)
         reply = []
-        for ident in dict.fromkeys(map(parse, args[4:len(args) - justid])):
+        for ident in map(parse, args[4:len(args) - justid]):  # an ID given twice is claimed twice, as by Redis
             if group.pending.get(ident) is None:
                 continue
             if ident not in stream.entries:

@@ -8,7 +8,7 @@ import socket
 import hiredis
 import pytest
 
-from jepsen_like.redis_model import RedisModel, as_json, normalize
+from jepsen_like.redis_model import DUMP_RESTORE, RedisModel, as_json, normalize
 from jepsen_like.reference import EXEC_ABORTED
 from sim import reference_ops
 from sim.client import encode
@@ -114,6 +114,33 @@ def test_every_json_reply_is_kvservers(json_server, seed):
     _replies_agree(json_server, _groups(seed, 16, ("json",)), seed, COMMANDS_PER_SEED)
 
 
+@pytest.mark.parametrize("commands", [
+    [["XADD", "{s}:x", "0-1", "f", "v"], ["XGROUP", "CREATE", "{s}:x", "g1", "0"],
+     ["XREADGROUP", "GROUP", "g1", "c1", "STREAMS", "{s}:x", ">"],
+     ["XCLAIM", "{s}:x", "g1", "c2", "0", "0-1", "0-9", "0-1", "JUSTID"],  # an ID named twice is claimed twice
+     ["XCLAIM", "{s}:x", "g1", "c1", "0", "0-1", "0-1"]],
+    [["ZADD", "{s}:z", "XX", "INCR", "2", "a"], ["ZADD", "{s}:z", "GT", "INCR", "2", "a"],
+     ["ZADD", "{s}:z", "GT", "INCR", "0", "a"], ["ZADD", "{s}:z", "LT", "INCR", "-1", "a"],
+     ["ZADD", "{s}:z", "NX", "INCR", "1", "a"], ["ZADD", "{s}:z", "INCR", "-3", "b"]],
+    [["RPUSH", "{s}:l", "a", "b", "a", "c", "a"], ["LPOS", "{s}:l", "a", "COUNT", "0", "MAXLEN", "3"],
+     ["LPOS", "{s}:l", "a", "RANK", "-1", "MAXLEN", "1"], ["LPOS", "{s}:l", "c", "MAXLEN", "3"]],
+    [["SET", "{s}:s", "9223372036854775805"], ["INCRBY", "{s}:s", "5"], ["DECRBY", "{s}:s", "3"],
+     ["HINCRBY", "{s}:h", "f", "-9223372036854775806"], ["HINCRBY", "{s}:h", "f", "-5"],
+     ["LLEN", "{s}:s"], ["GET", "{s}:h"], ["SETRANGE", "{s}:h", "0", ""], ["SETRANGE", "{s}:none", "2", ""],
+     ["EXISTS", "{s}:none"], ["XADD", "{s}:s", "NOMKSTREAM", "0-1", "f", "v"], ["ZADD", "{s}:h", "XX", "1", "a"]],
+    [["SADD", "{s}:t", "1", "2", "a"], ["PEXPIREAT", "{s}:t", "4102444800000"],
+     ["EVAL", DUMP_RESTORE, "2", "{s}:t", "{s}:t2"], ["SMEMBERS", "{s}:t2"], ["PEXPIRETIME", "{s}:t2"],
+     ["EVAL", DUMP_RESTORE, "2", "{s}:none", "{s}:t2"], ["EXISTS", "{s}:t2"]],
+], ids=["xclaim-twice", "zadd-incr", "lpos-maxlen", "overflow-and-wrongtype", "dump-restore"])
+def test_edge_cases_reply_as_redis_server(server, commands):
+    """Cases the random commands meet only now and then, each reply the model's and the server's alike."""
+    server.call(["FLUSHALL"])
+    model = RedisModel()
+    for argv in commands:
+        reply = as_json(server.call(argv))
+        assert model.apply(argv, reply) == normalize(argv, reply), argv
+
+
 def test_the_commands_reach_every_type_and_both_kinds_of_reply():
     """The generator meets errors and every type: the comparison above is not vacuous."""
     rng, errors, types, deadlines = random.Random(99), set(), set(), set()
@@ -129,7 +156,9 @@ def test_the_commands_reach_every_type_and_both_kinds_of_reply():
             if argv[0] == "PEXPIRETIME":
                 deadlines.add(reply if reply < 0 else "a deadline")
     assert {"ERR no such key", "ERR index out of range", "ERR value is not an integer or out of range",
-            "ERR hash value is not an integer", "ERR value is not a valid float", "ERR hash value is not a float"} <= errors
+            "ERR hash value is not an integer", "ERR value is not a valid float", "ERR hash value is not a float",
+            "ERR increment or decrement would overflow",
+            "WRONGTYPE Operation against a key holding the wrong kind of value"} <= errors
     assert any(error.startswith("NOGROUP No such consumer group") for error in errors)
     assert {"ERR array index out of range", "Err wrong static path", "ERR new objects must be created at the root",
             "ERR index out of bounds", "ERR min or max not valid string range item"} <= errors
