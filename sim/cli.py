@@ -102,7 +102,9 @@ def run_options(with_seed: bool = True):
                          help="mean pause between a client's operations"),
             click.option("--liveness", type=DURATION, default=format_ms(DEFAULT.liveness_ms_max), show_default=True,
                          help="how soon after the heal every client must be served"),
-            click.option("--config", "core_config", multiple=True, help="a kvcore option for every node: name=value"),
+            click.option("--config", "core_config", multiple=True,
+                         help="a kvcore option for every node: name=value (unless one names appendonly or save, "
+                              "nodes run with appendonly yes and appendfsync always)"),
         ]
         if with_seed:
             options.insert(0, click.option("--seed", type=int, default=None, help="the run's seed [default: 0]"))

@@ -37,8 +37,10 @@ def worlds(
     clients: tuple[int, int] = (1, 5),
     duration_ms: tuple[int, int] = (1000, 5000),
     seeds: tuple[int, int] = (0, 2**32 - 1),
+    config: tuple[tuple[str, str], ...] = (),
 ) -> st.SearchStrategy[RunConfig]:
-    """Worlds to simulate: every field drawn within the given choices and (inclusive) ranges."""
+    """Worlds to simulate: every field drawn within the given choices and (inclusive) ranges; the
+    nodes' options (`config`, as ``--config`` gives them) fixed."""
     kinds = [kind for kind in KINDS if kind in tuple(faults)]
     return st.builds(
         RunConfig,
@@ -52,6 +54,7 @@ def worlds(
         ),
         faults=st.lists(st.sampled_from(kinds), unique=True).map(lambda chosen: tuple(sorted(chosen, key=kinds.index)))
         if kinds else st.just(()),
+        config=st.just(tuple(config)),
     )
 
 

@@ -124,8 +124,16 @@ class Result(Judged):
         }
 
 
+DURABLE = {"appendonly": "yes", "appendfsync": "always"}  # the nodes' persistence, unless the user chooses one
+PERSISTENCE_CHOICES = {"appendonly", "save"}  # --config options that choose it (`DURABLE`)
+
+
 class World:
-    """One run's world. Build it, then `run()` it once."""
+    """One run's world. Build it, then `run()` it once.
+
+    Nodes log every write and fsync it before replying (`DURABLE`) unless ``--config`` names
+    ``appendonly`` or ``save``: so kills and power cuts test recovery, where Redis's defaults
+    would lose everything since the start and every crash would fail the checkers."""
 
     def __init__(self, config: RunConfig, keep_trace: bool = False, recover: Recover | None = None) -> None:
         self.config = config
@@ -134,6 +142,8 @@ class World:
         self.workload = replace(WORKLOADS[config.workload], cluster=config.cluster)
         self.net = Network(self.env, config.seed, self.trace)
         options = dict(config.config)
+        if not PERSISTENCE_CHOICES & options.keys():
+            options = {**DURABLE, **options}
         options = {**workload_options(config.workload, config.seed), **options}
         if options.get("appendonly") == "yes":
             options = {**log_options(config.seed), **options}

@@ -34,7 +34,7 @@ def test_run_prints_a_json_summary_and_exits_zero_when_valid():
 
 
 def test_a_failing_run_prints_its_replay_command_which_reproduces_it():
-    result = _kvsim("run", "--seed", "2", "--faults", "kill", *SHORT)
+    result = _kvsim("run", "--seed", "2", "--faults", "kill", "--config", "appendonly=no", *SHORT)  # kills lose data
     assert result.exit_code == 1
     assert "durability       invalid" in result.output
     replay = result.output.split("Replay with:\n", 1)[1].strip()
@@ -73,13 +73,13 @@ def test_replay_notices_a_different_hash():
 
 def test_check_judges_the_written_history(tmp_path):
     out = tmp_path / "run"
-    _kvsim("run", "--seed", "2", "--faults", "kill", *SHORT, "--out", str(out))
+    _kvsim("run", "--seed", "2", "--faults", "kill", "--config", "appendonly=no", *SHORT, "--out", str(out))
     verdict = _kvsim("check", "--model", "register", str(out / "history.jsonl"))
     assert verdict.exit_code == 1 and "INVALID" in verdict.output
 
 
 def test_sweep_lists_failing_seeds_with_replay_commands():
-    result = _kvsim("sweep", "--seeds", "1-4", "--jobs", "2", "--faults", "kill", *SHORT)
+    result = _kvsim("sweep", "--seeds", "1-4", "--jobs", "2", "--faults", "kill", "--config", "appendonly=no", *SHORT)
     assert result.exit_code == 1
     assert "4 seeds: 4 failing" in result.output
     assert result.output.count("kvsim replay --seed") == 4
@@ -92,8 +92,8 @@ def test_sweep_passes_when_every_seed_does():
 
 
 def test_shrink_prints_a_smaller_failing_run():
-    result = _kvsim("shrink", "--seed", "2", "--faults", "kill,pause", "--duration", "10s", "--clients", "4",
-                    "--max-runs", "30")
+    result = _kvsim("shrink", "--seed", "2", "--faults", "kill,pause", "--config", "appendonly=no", "--duration", "10s",
+                    "--clients", "4", "--max-runs", "30")
     assert result.exit_code == 1
     assert "shrunk in" in result.output and "-> 1 clients" in result.output
     assert "--only-faults" in result.output

@@ -19,7 +19,7 @@ STUCK_WALL_S = 2.0  # a planted endless loop stops a run this soon
 CASES = {
     "incr-loses-batched-increment": (
         planted.incr_loses_batched_increment,
-        RunConfig(workload="counter", clients=5, duration_ms=5000, faults=("pause",)),
+        RunConfig(workload="counter", clients=5, duration_ms=5000, faults=("pause",), config=(("appendonly", "no"),)),
         {"linearizability"},
     ),
     "reply-to-reconnected-client": (
@@ -379,7 +379,7 @@ CASES = {
     ),
     "watch-dirties-only-a-lone-watcher": (  # watched transfers pause between read and write
         planted.watch_dirties_only_a_lone_watcher,
-        RunConfig(workload="bank", clients=5, duration_ms=10_000),
+        RunConfig(workload="bank", clients=5, duration_ms=10_000, config=(("appendonly", "no"),)),
         {"bank"},
     ),
     "replica-serves-expired-keys": (

@@ -12,7 +12,8 @@ from sim.world import NS_PER_MS, RunConfig, run
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_killed_node_restarts_empty_and_the_register_run_fails(seed):
-    result = run(RunConfig(seed=seed, workload="register", faults=("kill",), duration_ms=20_000))
+    result = run(RunConfig(seed=seed, workload="register", faults=("kill",), duration_ms=20_000,
+                           config=(("appendonly", "no"),)))
     assert result.faults["kill"] >= 1
     assert result.valid is False
     assert result.verdicts["durability"].valid is False  # lost writes, reported as such
@@ -26,7 +27,8 @@ LOSS_SEEING = [name for name, workload in WORKLOADS.items()
 
 @pytest.mark.parametrize("workload", LOSS_SEEING)
 def test_power_loss_loses_acknowledged_writes(workload):
-    result = run(RunConfig(seed=4, workload=workload, faults=("power",), duration_ms=15_000))
+    result = run(RunConfig(seed=4, workload=workload, faults=("power",), duration_ms=15_000,
+                           config=(("appendonly", "no"),)))
     assert result.valid is False
 
 
@@ -82,7 +84,8 @@ def test_liveness_is_unknown_only_while_every_late_client_is_refused_with_miscon
 def test_expiry_reads_meet_deadlines_to_the_millisecond_and_replicas_and_watches_take_part():
     """Aimed reads land on a deadline's last millisecond (PTTL 0, still served); replicas serve
     some reads; some watched writes abort because their key expired while they waited."""
-    result = run(RunConfig(seed=1, workload="expiry", clients=5, duration_ms=60_000, replicas=1))
+    result = run(RunConfig(seed=1, workload="expiry", clients=5, duration_ms=60_000, replicas=1,
+                           config=(("appendonly", "no"),)))  # no fsync before each reply: reads land as aimed
     assert result.verdicts["expiry"].valid is True, result.verdicts["expiry"]
     ops = pair(result.history)
     on_the_deadline = [op for op in ops if op.f == "read" and op.ok and op.result[0] is not None and op.result[1] == 0]
