@@ -3,7 +3,9 @@
 ``python bench/bench_sim.py [--quick] [--seeds 1,2,3]`` (or ``bench/run.py --only sim``).
 
 The run measured: workload register, 50 clients, one node, partition, lag and
-pause faults, 60 simulated seconds. Wall time counts the simulation only (the
+pause faults, 60 simulated seconds, the node without a log (``appendonly no``, as the
+targets were set); the same runs with the simulator's default log (``appendonly yes``,
+``appendfsync always``) are printed after, for what it costs. Wall time counts the simulation only (the
 checkers' time is printed apart); CPU time is printed too, since a loaded
 machine inflates wall time. Then a failing seed is replayed with the real
 `kvsim replay` command, process start-up included. Targets: 20,000
@@ -31,11 +33,14 @@ SPEEDUP_MIN = 100
 REPLAY_S_MAX = 10.0
 
 
-def measure(seeds: list[int], duration_ms: int) -> list[dict]:
+NO_LOG = (("appendonly", "no"),)
+
+
+def measure(seeds: list[int], duration_ms: int, options: tuple = NO_LOG) -> list[dict]:
     rows = []
     for seed in seeds:
         config = RunConfig(seed=seed, workload="register", clients=50, nodes=1, duration_ms=duration_ms,
-                           faults=("partition", "lag", "pause"))
+                           faults=("partition", "lag", "pause"), config=options)
         result = run(config)
         ops = sum(result.ops.values())
         rows.append({
@@ -47,12 +52,22 @@ def measure(seeds: list[int], duration_ms: int) -> list[dict]:
 
 def replay_seconds(duration_ms: int) -> tuple[float, bool]:
     """Wall time of `kvsim replay` of a failing run (a killed node loses writes), and whether it matched."""
-    failing = run(RunConfig(seed=1, workload="register", duration_ms=duration_ms, faults=("kill", "partition")))
+    failing = run(RunConfig(seed=1, workload="register", duration_ms=duration_ms, faults=("kill", "partition"),
+                            config=NO_LOG))
     assert failing.valid is False
     args = shlex.split(replay_command(failing))
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "sim", *args[1:]], cwd=REPO, capture_output=True, text=True)
     return time.perf_counter() - started, done.returncode == 0 and "trace hash identical" in done.stdout
+
+
+def print_rows(rows: list[dict]) -> None:
+    print(f"{'seed':>5} {'ops':>7} {'sim s':>7} {'wall s':>7} {'cpu s':>7} {'ops/wall s':>11} {'ops/cpu s':>10} "
+          f"{'sim/wall':>9} {'check s':>8} valid")
+    for row in rows:
+        print(f"{row['seed']:>5} {row['ops']:>7} {row['sim_s']:>7.1f} {row['wall_s']:>7.2f} {row['cpu_s']:>7.2f} "
+              f"{row['ops'] / row['wall_s']:>11.0f} {row['ops'] / row['cpu_s']:>10.0f} "
+              f"{row['sim_s'] / row['wall_s']:>8.0f}x {row['check_s']:>8.2f} {row['valid']}")
 
 
 def main(argv: list[str]) -> int:
@@ -61,16 +76,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seeds", default="1,2,3")
     args, _ = parser.parse_known_args(argv)
     duration_ms = 20_000 if args.quick else 60_000
-    rows = measure([int(seed) for seed in args.seeds.split(",")], duration_ms)
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    rows = measure(seeds, duration_ms)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"{'seed':>5} {'ops':>7} {'sim s':>7} {'wall s':>7} {'cpu s':>7} {'ops/wall s':>11} {'ops/cpu s':>10} "
-          f"{'sim/wall':>9} {'check s':>8} valid")
-    for row in rows:
-        print(f"{row['seed']:>5} {row['ops']:>7} {row['sim_s']:>7.1f} {row['wall_s']:>7.2f} {row['cpu_s']:>7.2f} "
-              f"{row['ops'] / row['wall_s']:>11.0f} {row['ops'] / row['cpu_s']:>10.0f} "
-              f"{row['sim_s'] / row['wall_s']:>8.0f}x {row['check_s']:>8.2f} {row['valid']}")
+    print_rows(rows)
     ops_rate = statistics.median(row["ops"] / row["wall_s"] for row in rows)
     speedup = statistics.median(row["sim_s"] / row["wall_s"] for row in rows)
+    logged = measure(seeds, duration_ms, options=())
+    print("the same with the simulator's default log (appendonly yes, appendfsync always):")
+    print_rows(logged)
     replay_s, identical = replay_seconds(duration_ms)
     print(f"median: {ops_rate:,.0f} operations per wall second (target {OPS_PER_WALL_S_MIN:,}), "
           f"{speedup:.0f}x real time (target {SPEEDUP_MIN}x)")
