@@ -543,7 +543,8 @@ def incr_wraps_past_the_64_bit_limit(monkeypatch) -> None:
 
     def wrapping(client, key, delta):
         old = client.db.get(key)
-        if type(old) is bytes and old.lstrip(b"-").isdigit() and not -2**63 <= int(old) + delta < 2**63:
+        canonical = type(old) is bytes and old.lstrip(b"-").isdigit() and b"%d" % int(old) == old
+        if canonical and -2**63 <= int(old) < 2**63 and not -2**63 <= int(old) + delta < 2**63:
             client.db.set(key, b"%d" % ((int(old) + delta + 2**63) % 2**64 - 2**63))
             delta = 0
         return incr(client, key, delta)
