@@ -29,6 +29,11 @@ PACKED_THRESHOLD = 1 << 30  # an element this large (or larger) gets a plain nod
 COUNT, SIZE, PLAIN = 0, 1, 2  # a node: [element count, bytes, plain]
 
 
+def layout(node) -> tuple[int, int]:
+    """A node's options for the lists it builds: (``list-max-listpack-size``, packed threshold)."""
+    return node.config["list-max-listpack-size"], node.packed_threshold
+
+
 def node_limits(fill: int) -> tuple[int, float]:
     """The bytes and elements a node may grow to: a negative ``fill`` names a byte limit (any count);
     a positive one (or an unknown negative level) counts elements, within the size safety limit."""

@@ -17,7 +17,7 @@ from kvcore.commands.key_specs import Index, Keynum, KeySpec, Range
 from kvcore.commands.table import Flag, Registry
 from kvcore.dispatch import NO_REPLY
 from kvcore.reply import NULL_ARRAY, OK, Error
-from kvcore.types_list import ListValue
+from kvcore.types_list import ListValue, layout
 
 REGISTRY = Registry("list")
 command = REGISTRY.command
@@ -55,8 +55,7 @@ def _push_into(client, key: bytes, items, left: bool, target: ListValue | None =
     """Push ``items`` at one end of the list at key, creating it if needed."""
     db = client.db
     count = len(items)
-    node = client.node
-    fill, large = node.config["list-max-listpack-size"], node.packed_threshold
+    fill, large = layout(client.node)
     if target is None:
         target = ListValue()
         target.push(items, left, fill, large)
@@ -152,8 +151,7 @@ def linsert(client, argv):
         index = target.index(argv[3])
     except ValueError:
         return -1
-    node = client.node
-    target.insert_beside(index, where == b"AFTER", argv[4], node.config["list-max-listpack-size"], node.packed_threshold)
+    target.insert_beside(index, where == b"AFTER", argv[4], *layout(client.node))
     db.written(key)
     _notify(client, "linsert", key)
     return len(target)
@@ -339,7 +337,7 @@ def lset(client, argv):
     index = _normalize(parse_int(argv[2]), len(target))
     if index is None:
         raise Error(errors.OUT_OF_RANGE)
-    target.replace(index, argv[3], client.node.config["list-max-listpack-size"], client.node.packed_threshold)
+    target.replace(index, argv[3], *layout(client.node))
     db.written(key)
     _notify(client, "lset", key)
     return OK

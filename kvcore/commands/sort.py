@@ -28,7 +28,7 @@ from kvcore.commands.key_specs import UNKNOWN, Index, KeyFlag, KeySpec
 from kvcore.commands.table import Flag, Registry
 from kvcore.keyspace import type_name
 from kvcore.reply import Error
-from kvcore.types_list import ListValue
+from kvcore.types_list import ListValue, layout
 
 REGISTRY = Registry("generic")
 command = REGISTRY.command
@@ -258,8 +258,7 @@ def _store(db, key: bytes, output: list) -> int:
     """STORE: the output as a list at ``key`` (``sortstore``), or no key at all (``del`` if one went)."""
     notify = db.node.notify_keyspace_event
     if output:
-        db.set(key, ListValue((b"" if item is None else item for item in output),
-                              db.node.config["list-max-listpack-size"], db.node.packed_threshold))
+        db.set(key, ListValue((b"" if item is None else item for item in output), *layout(db.node)))
         if len(output) > 1:
             db.written(key, len(output) - 1)
         notify("sortstore", key, db.index)
